@@ -1,0 +1,259 @@
+//! Command-line parsing, progress display and printing; everything else is the library's.
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use wijksim::error::Error;
+use wijksim::output::{Staged, fresh_folder};
+use wijksim::pipeline::{self, RunOptions, RunReport};
+use wijksim::scenario::{self, Scenario};
+
+/// wijksim: Monte Carlo forecasts of Wmo caseload and costs (BTS, BT, Waakvlam, sociale basis,
+/// vrijwilligerswerk), for neighbourhood and village budget pilots against the provider model.
+#[derive(Parser, Debug)]
+#[command(name = "wijksim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate a scenario (default: the built-in Oosterschelde scenario) and write its output folder.
+    Run(RunArgs),
+    /// Check scenario files and report every problem with file, line and key.
+    Check {
+        /// Scenario files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct RunArgs {
+    /// Scenario file (TOML); without it, the built-in default scenario.
+    scenario: Option<PathBuf>,
+    /// Number of runs (default: the scenario's).
+    #[arg(long)]
+    runs: Option<u32>,
+    /// Master seed (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder (default: output/<scenario name>, or a fresh -2, -3, ... beside earlier results).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace the output folder if it already holds results.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the command line; returns the exit code (0 ok, 1 failure, 2 bad input or usage).
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::Run(args) => run(args),
+        Command::Check { files } => check(&files),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            match e.downcast_ref::<Error>() {
+                Some(Error::Input(_) | Error::OutputExists(_) | Error::Options(_)) => 2,
+                _ => 1,
+            }
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn load(path: Option<&Path>) -> Result<Scenario, Error> {
+    match path {
+        Some(p) => Ok(scenario::load(p)?),
+        None => Ok(scenario::default_scenario()),
+    }
+}
+
+fn check(files: &[PathBuf]) -> anyhow::Result<()> {
+    let mut bad = 0;
+    for f in files {
+        match scenario::load(f) {
+            Ok(s) => println!(
+                "{}: ok ({} states, {} areas, {} cycles from {})",
+                f.display(),
+                s.model.n_states(),
+                s.model.areas.len(),
+                s.model.cycles,
+                s.model.start
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad += 1;
+            }
+        }
+    }
+    if bad > 0 {
+        anyhow::bail!(Error::Options(format!(
+            "{bad} of {} scenario files have problems",
+            files.len()
+        )));
+    }
+    Ok(())
+}
+
+fn progress_bar(quiet: bool, total: u64) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} runs, {eta} left")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("simulating");
+    bar
+}
+
+fn reproduce_command(args: &RunArgs, s: &Scenario, runs: u32, seed: u64) -> String {
+    let file = args
+        .scenario
+        .as_ref()
+        .map_or(String::new(), |p| format!(" {}", p.display()));
+    let _ = s;
+    format!("wijksim run{file} --runs {runs} --seed {seed}")
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let scenario = load(args.scenario.as_deref())?;
+    let model = &scenario.model;
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => fresh_folder(&Path::new("output").join(&model.name)),
+    };
+    let staged = Staged::create(&out, args.force)?;
+    let runs = args.runs.unwrap_or(model.runs);
+    let seed = args.seed.unwrap_or(model.seed);
+    let opts = RunOptions {
+        runs: Some(runs),
+        seed: Some(seed),
+        threads: args.threads,
+        reproduce: reproduce_command(&args, &scenario, runs, seed),
+    };
+    let bar = progress_bar(args.quiet, u64::from(runs));
+    let report = pipeline::run(&scenario, &opts, staged, &|p| bar.set_position(p.done))?;
+    bar.finish_and_clear();
+    print_report(&scenario, &report)?;
+    Ok(())
+}
+
+fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
+    let m = &scenario.model;
+    let mut out = std::io::stdout().lock();
+    let man = &r.manifest;
+    writeln!(
+        out,
+        "wijksim {}: {} ({})",
+        man.wijksim_version, m.title, scenario.source.path
+    )?;
+    writeln!(
+        out,
+        "{} runs, seed {}, {} threads, {:.2} s ({:.0} million client-months/s)",
+        man.runs,
+        man.seed,
+        man.threads,
+        man.wall_time_seconds,
+        man.client_cycles as f64 / man.wall_time_seconds.max(1e-9) / 1e6
+    )?;
+    let sm = &r.summaries[0];
+    let lay = &sm.layout;
+    writeln!(out)?;
+    writeln!(out, "Caseload (mean [p05-p95] over runs)")?;
+    let first = 0;
+    let last = lay.cycles - 1;
+    write!(out, "{:<6}", "state")?;
+    for c in [first, last] {
+        write!(out, "{:>24}", m.date(c as u32).to_string())?;
+    }
+    writeln!(out)?;
+    for (s, st) in m.states.iter().enumerate() {
+        write!(out, "{:<6}", st.code)?;
+        for c in [first, last] {
+            let x = &sm.stats[lay.caseload(c, s)];
+            write!(
+                out,
+                "{:>24}",
+                format!("{:.0} [{:.0}-{:.0}]", x.mean, x.q[0], x.q[4])
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Cost per year, all municipalities, nominal EUR (mean [p05-p95])"
+    )?;
+    for (y, year) in lay.years.iter().enumerate() {
+        let x = &sm.stats[lay.cost(y, lay.munis, lay.lines)];
+        writeln!(
+            out,
+            "{year}  {:>14}  [{} - {}]",
+            euros(x.mean),
+            euros(x.q[0]),
+            euros(x.q[4])
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Wrote {}/:", r.folder.display())?;
+    for (f, what) in [
+        ("caseload.csv", "clients per month and state"),
+        (
+            "flows.csv",
+            "inflow, transitions, renewals and outflow per year",
+        ),
+        ("costs.csv", "costs per year, municipality and cost line"),
+        (
+            "manifest.json",
+            "version, scenario hash, seed, runs, time taken",
+        ),
+    ] {
+        if r.files.iter().any(|x| x == f) {
+            writeln!(out, "  {f:<14} {what}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Euros with thousands separators, no decimals.
+fn euros(x: f64) -> String {
+    let neg = x < 0.0;
+    let digits = format!("{:.0}", x.abs());
+    let mut s = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            s.push(',');
+        }
+        s.push(ch);
+    }
+    format!("{}{s}", if neg { "-" } else { "" })
+}

@@ -1,0 +1,98 @@
+//! Errors a user can act on.
+//!
+//! A bad scenario file is the most common failure, and the user must be able to fix it without reading
+//! our code: every [`InputError`] names the file, the line (where there is one), the key, what is wrong
+//! and how to fix it. Validation collects all the problems it can find in one pass ([`InputErrors`]).
+
+use std::fmt;
+
+/// One problem in an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// The file, as the user named it.
+    pub file: String,
+    /// 1-based line, where the problem has a place in the file.
+    pub line: Option<usize>,
+    /// The key path, e.g. `transition[3].to.BT`.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: ", self.file)?,
+            None => write!(f, "{}: ", self.file)?,
+        }
+        if !self.key.is_empty() {
+            write!(f, "`{}`: ", self.key)?;
+        }
+        write!(f, "{}", self.problem)?;
+        if !self.fix.is_empty() {
+            write!(f, "\n  fix: {}", self.fix)?;
+        }
+        Ok(())
+    }
+}
+
+/// All problems found in an input file (at least one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputErrors(pub Vec<InputError>);
+
+impl fmt::Display for InputErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        if n > 1 {
+            write!(f, "\n({n} problems)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for InputErrors {}
+
+/// Errors of the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The scenario (or another input file) is invalid.
+    #[error("{0}")]
+    Input(#[from] InputErrors),
+    /// An output could not be written.
+    #[error("could not write '{path}': {source}")]
+    Write {
+        /// The file or folder.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The output folder holds earlier results.
+    #[error(
+        "output folder '{0}' already holds results\n  fix: choose another folder with --out, or pass --force to replace it"
+    )]
+    OutputExists(String),
+    /// Invalid options (e.g. zero runs).
+    #[error("{0}")]
+    Options(String),
+}
+
+/// Result with the library's error.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Turns a byte offset into a 1-based line number.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}

@@ -1,0 +1,243 @@
+//! The compiled, checked model.
+//!
+//! A [`Model`] can only be built by [`crate::scenario::compile`], which checks everything; the engine
+//! and the reports take `&Model` and never check again. Everything the engine needs per cycle is laid out
+//! as flat tables indexed by small integers (state index, cycle, capped time in state).
+
+use crate::rng::Key;
+
+/// A calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct YearMonth {
+    /// Calendar year.
+    pub year: i32,
+    /// Month, 1..=12.
+    pub month: u32,
+}
+
+impl YearMonth {
+    /// Parses `YYYY-MM`.
+    pub fn parse(s: &str) -> Option<YearMonth> {
+        let (y, m) = s.trim().split_once('-')?;
+        if y.len() != 4 || m.len() != 2 {
+            return None;
+        }
+        let year: i32 = y.parse().ok()?;
+        let month: u32 = m.parse().ok()?;
+        (1..=12)
+            .contains(&month)
+            .then_some(YearMonth { year, month })
+    }
+
+    /// Months since year 0.
+    pub fn index(self) -> i64 {
+        i64::from(self.year) * 12 + i64::from(self.month) - 1
+    }
+
+    /// The month `n` months later.
+    pub fn plus(self, n: i64) -> YearMonth {
+        let i = self.index() + n;
+        YearMonth {
+            year: i.div_euclid(12) as i32,
+            month: i.rem_euclid(12) as u32 + 1,
+        }
+    }
+}
+
+impl std::fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// A state (support intensity).
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Code, e.g. `BT`.
+    pub code: String,
+    /// Dutch label.
+    pub nl: String,
+    /// English label.
+    pub en: String,
+    /// Absorbing (outflow).
+    pub absorbing: bool,
+    /// Holds an indication.
+    pub indicated: bool,
+}
+
+/// An area: a wijk, dorp or whole municipality.
+#[derive(Debug, Clone)]
+pub struct Area {
+    /// Index into [`Model::municipalities`].
+    pub municipality: usize,
+    /// Name of the wijk/dorp (or the municipality).
+    pub name: String,
+    /// Inhabitants.
+    pub inhabitants: u64,
+    /// Clients at the start, by state index.
+    pub initial: Vec<u32>,
+    /// Expected new clients per cycle, by cycle.
+    pub inflow_mean: Vec<f64>,
+}
+
+/// Sentinel target: the indication is renewed (same state, time in state restarts, entry fee again).
+pub const RENEW: u8 = u8::MAX;
+
+/// One probability row: targets in sampling order and their cumulative thresholds on a 32-bit uniform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Target state indices (or [`RENEW`]); the from-state itself first when possible.
+    pub targets: Vec<u8>,
+    /// Cumulative thresholds in `[0, 2^32]`; the last is `2^32`.
+    pub cum: Vec<u64>,
+    /// Probabilities, in the order of `targets`.
+    pub probs: Vec<f64>,
+}
+
+impl Row {
+    /// The target for a uniform `u` in `[0, 2^32)`.
+    #[inline]
+    pub fn pick(&self, u: u64) -> u8 {
+        let k = self.cum.iter().take_while(|&&c| u >= c).count();
+        self.targets[k]
+    }
+}
+
+/// Turns probabilities into cumulative 32-bit thresholds (the last exactly `2^32`).
+pub fn thresholds(probs: &[f64]) -> Vec<u64> {
+    let total: f64 = probs.iter().sum();
+    let mut acc = 0.0;
+    let mut out = Vec::with_capacity(probs.len());
+    for (i, p) in probs.iter().enumerate() {
+        acc += p;
+        let t = if i + 1 == probs.len() {
+            1u64 << 32
+        } else {
+            ((acc / total) * 4_294_967_296.0).round() as u64
+        };
+        out.push(t.min(1 << 32));
+    }
+    out
+}
+
+/// Transition rows by cycle, state and (capped) time in state.
+#[derive(Debug, Clone)]
+pub struct Transitions {
+    /// Distinct rows.
+    pub rows: Vec<Row>,
+    /// Time in state is capped at this many cycles: rows do not change beyond it.
+    pub cap: u16,
+    /// `row_of[(cycle * n_states + state) * (cap + 1) + m]`, `m` = cycles in state incl. the one just
+    /// ended, capped; `u32::MAX` for absorbing states.
+    pub row_of: Vec<u32>,
+    /// Same layout: threshold under which the client stays (0 if staying is impossible).
+    pub stay_below: Vec<u64>,
+}
+
+impl Transitions {
+    /// Cells per cycle.
+    pub fn cycle_stride(&self, n_states: usize) -> usize {
+        n_states * (usize::from(self.cap) + 1)
+    }
+}
+
+/// What a cost item is charged on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CostBasis {
+    /// Every cycle a client spends in the state.
+    PerCycle(usize),
+    /// Every entry into the state (inflow or transition) and every renewal.
+    PerEntry(usize),
+    /// Every transition from one of the states (index `n_states` = inflow) to one of the to-states.
+    PerTransition {
+        /// From mask (length `n_states + 1`).
+        from: Vec<bool>,
+        /// To mask (length `n_states`).
+        to: Vec<bool>,
+    },
+}
+
+/// A compiled cost item; income (own contribution) is a negative amount.
+#[derive(Debug, Clone)]
+pub struct CostItem {
+    /// Index into [`Model::lines`].
+    pub line: usize,
+    /// What it is charged on.
+    pub basis: CostBasis,
+    /// Nominal amount per unit, by cycle (indexed to the cycle's price year; 0 outside its period).
+    pub amount: Vec<f64>,
+    /// Municipality mask.
+    pub municipalities: Vec<bool>,
+}
+
+/// The compiled model.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Short name.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// States, in file order.
+    pub states: Vec<State>,
+    /// Calendar month of cycle 0.
+    pub start: YearMonth,
+    /// Months per cycle.
+    pub cycle_months: u32,
+    /// Number of cycles.
+    pub cycles: u32,
+    /// Default runs.
+    pub runs: u32,
+    /// Default seed.
+    pub seed: u64,
+    /// Municipalities in order of first appearance.
+    pub municipalities: Vec<String>,
+    /// Areas in file order.
+    pub areas: Vec<Area>,
+    /// Initial time in state range `(min, max)` per state, in cycles.
+    pub initial_time: Vec<(u32, u32)>,
+    /// Entry mix: state indices and cumulative thresholds.
+    pub entry: Row,
+    /// Transition rows.
+    pub transitions: Transitions,
+    /// Cost line names (own contribution among them).
+    pub lines: Vec<String>,
+    /// Cost items.
+    pub costs: Vec<CostItem>,
+    /// Possible flows `(from, to)`: from `n_states` = inflow, to [`RENEW`] = renewal.
+    pub flows: Vec<(usize, u8)>,
+}
+
+impl Model {
+    /// Number of states.
+    pub fn n_states(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Calendar month of a cycle's start.
+    pub fn date(&self, cycle: u32) -> YearMonth {
+        self.start
+            .plus(i64::from(cycle) * i64::from(self.cycle_months))
+    }
+
+    /// Calendar years covered, in order.
+    pub fn years(&self) -> Vec<i32> {
+        let first = self.start.year;
+        let last = self.date(self.cycles.saturating_sub(1)).year;
+        (first..=last).collect()
+    }
+
+    /// Index into [`Model::years`] of a cycle.
+    pub fn year_index(&self, cycle: u32) -> usize {
+        (self.date(cycle).year - self.start.year) as usize
+    }
+
+    /// The root key of a run.
+    pub fn run_key(seed: u64, run: u32) -> Key {
+        Key::root(seed).child(u64::from(run))
+    }
+
+    /// Index of a state code.
+    pub fn state_index(&self, code: &str) -> Option<usize> {
+        self.states.iter().position(|s| s.code == code)
+    }
+}

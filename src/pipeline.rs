@@ -1,0 +1,90 @@
+//! One command's work, as a library call: simulate a scenario and write its output folder.
+//!
+//! The binary only turns arguments into [`RunOptions`], shows progress and prints the [`RunReport`].
+
+use crate::batch::{self, Progress};
+use crate::error::Result;
+use crate::output::{Staged, csv, manifest};
+use crate::scenario::Scenario;
+use crate::summary::Summary;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Options of a run (the scenario's own values apply where these are `None`).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Runs (default: the scenario's).
+    pub runs: Option<u32>,
+    /// Master seed (default: the scenario's).
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// The command that reproduces the run, for the manifest.
+    pub reproduce: String,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The output folder.
+    pub folder: PathBuf,
+    /// Files written into it.
+    pub files: Vec<String>,
+    /// The summaries, one per arm.
+    pub summaries: Vec<Summary>,
+    /// The manifest written.
+    pub manifest: manifest::Manifest,
+}
+
+/// Default number of worker threads: the machine's available parallelism.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs `scenario` and writes the output into `staged`, which is committed only when complete.
+pub fn run(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    mut staged: Staged,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<RunReport> {
+    let model = &scenario.model;
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let clock = Instant::now();
+    let bopts = batch::Options {
+        runs: opts.runs.unwrap_or(model.runs),
+        seed: opts.seed.unwrap_or(model.seed),
+        threads: opts.threads.unwrap_or_else(default_threads),
+    };
+    let summary = batch::run(model, &bopts, progress)?;
+    let summaries = vec![summary];
+    staged.write("caseload.csv", &csv::caseload(model, &summaries))?;
+    staged.write("flows.csv", &csv::flows(model, &summaries))?;
+    staged.write("costs.csv", &csv::costs(model, &summaries))?;
+    let mut files = staged.files().to_vec();
+    files.push("manifest.json".into());
+    let manifest = manifest::Manifest {
+        wijksim_version: crate::VERSION.into(),
+        scenario_name: model.name.clone(),
+        scenario_path: scenario.source.path.clone(),
+        scenario_sha256: scenario.source.sha256.clone(),
+        seed: bopts.seed,
+        runs: bopts.runs,
+        threads: bopts.threads,
+        started_utc: manifest::utc(started),
+        wall_time_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        client_cycles: summaries.iter().map(|s| s.client_cycles).sum(),
+        reproduce: opts.reproduce.clone(),
+        files: files.clone(),
+    };
+    staged.write("manifest.json", &manifest.to_json())?;
+    let folder = staged.commit()?;
+    Ok(RunReport {
+        folder,
+        files,
+        summaries,
+        manifest,
+    })
+}

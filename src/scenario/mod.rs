@@ -1,0 +1,78 @@
+//! Scenario files: reading, checking, and the built-in default.
+//!
+//! A scenario is a TOML file (format in the README, example in `scenarios/oosterschelde.toml`). It is
+//! parsed into the raw file model ([`raw`]) and compiled once into a checked [`Model`]
+//! ([`compile::compile`]).
+
+pub mod compile;
+pub mod raw;
+
+use crate::error::{InputError, InputErrors};
+use crate::model::Model;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The default scenario (Oosterschelderegio), built into the binary.
+pub const DEFAULT_TEXT: &str = include_str!("../../scenarios/oosterschelde.toml");
+/// How the built-in default is named in messages and manifests.
+pub const DEFAULT_NAME: &str = "scenarios/oosterschelde.toml (built in)";
+
+/// Where a scenario came from, for the manifest.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path as the user gave it, or [`DEFAULT_NAME`].
+    pub path: String,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+    /// The text.
+    pub text: String,
+}
+
+/// A checked scenario and its source.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The compiled model.
+    pub model: Model,
+    /// Its source.
+    pub source: Source,
+}
+
+/// Hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Compiles scenario text named `name`.
+pub fn from_text(name: &str, text: &str) -> Result<Scenario, InputErrors> {
+    let model = compile::compile(name, text)?;
+    Ok(Scenario {
+        model,
+        source: Source {
+            path: name.to_string(),
+            sha256: sha256_hex(text.as_bytes()),
+            text: text.to_string(),
+        },
+    })
+}
+
+/// Reads and compiles a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, InputErrors> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let fix = if e.kind() == std::io::ErrorKind::NotFound {
+            "check the path; run `wijksim run` without a file for the built-in default, or copy scenarios/oosterschelde.toml"
+        } else {
+            "check that the file is readable UTF-8 text"
+        };
+        InputErrors(vec![InputError { file: name.clone(), line: None, key: String::new(), problem: format!("cannot read the scenario: {e}"), fix: fix.into() }])
+    })?;
+    from_text(&name, &text)
+}
+
+/// The built-in default scenario.
+pub fn default_scenario() -> Scenario {
+    from_text(DEFAULT_NAME, DEFAULT_TEXT).expect("the built-in scenario is valid (tested)")
+}

@@ -1,0 +1,205 @@
+//! The scenario file as written (TOML), before any checks.
+//!
+//! These types mirror the file one to one and carry source spans ([`Spanned`]) on every value a check
+//! can reject, so that errors can name the line. Nothing here is trusted: [`super::compile`] turns it
+//! into a checked [`crate::model::Model`].
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// A spanned number.
+pub type Num = Spanned<f64>;
+/// A table of spanned numbers keyed by state code (or year).
+pub type NumMap = Spanned<BTreeMap<String, Num>>;
+
+/// The whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Name and description.
+    pub scenario: Spanned<Meta>,
+    /// Calendar start, cycle length, horizon.
+    pub time: Spanned<Time>,
+    /// Runs and seed.
+    pub run: Spanned<Run>,
+    /// The states (intensities), in order.
+    #[serde(default)]
+    pub state: Vec<Spanned<State>>,
+    /// Areas: municipalities and their wijken/dorpen.
+    #[serde(default)]
+    pub area: Vec<Spanned<Area>>,
+    /// Spread of time in state of the starting caseload, per state: `[min, max]` cycles, uniform.
+    #[serde(default)]
+    pub initial_time_in_state: BTreeMap<String, Spanned<Vec<i64>>>,
+    /// New clients.
+    pub inflow: Option<Spanned<Inflow>>,
+    /// Transition rows.
+    #[serde(default)]
+    pub transition: Vec<Spanned<Transition>>,
+    /// Cost items.
+    #[serde(default)]
+    pub cost: Vec<Spanned<Cost>>,
+    /// Price indexation.
+    pub indexation: Option<Spanned<Indexation>>,
+    /// Own contribution (eigen bijdrage) policies.
+    #[serde(default)]
+    pub own_contribution: Vec<Spanned<OwnContribution>>,
+}
+
+/// `[scenario]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Short name, used in output folder names.
+    pub name: Spanned<String>,
+    /// Title for reports.
+    #[serde(default)]
+    pub title: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `[time]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Time {
+    /// Calendar start, `YYYY-MM`.
+    pub start: Spanned<String>,
+    /// Months per cycle (default 1).
+    pub cycle_months: Option<Spanned<i64>>,
+    /// Number of cycles simulated.
+    pub cycles: Spanned<i64>,
+}
+
+/// `[run]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    /// Number of independent runs.
+    pub runs: Spanned<i64>,
+    /// Master seed.
+    pub seed: Spanned<i64>,
+}
+
+/// `[[state]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// Short code, e.g. `BT`.
+    pub code: Spanned<String>,
+    /// Dutch label.
+    #[serde(default)]
+    pub nl: String,
+    /// English label.
+    #[serde(default)]
+    pub en: String,
+    /// Absorbing: clients who enter never leave (and leave the active population).
+    #[serde(default)]
+    pub absorbing: bool,
+    /// Holds a Wmo indication (counts towards the indicated caseload).
+    #[serde(default)]
+    pub indicated: bool,
+    /// An indication in this state lasts at most this many cycles; then it ends or is renewed.
+    pub max_cycles: Option<Spanned<i64>>,
+}
+
+/// `[[area]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Area {
+    /// Municipality (gemeente).
+    pub municipality: Spanned<String>,
+    /// Wijk or dorp; defaults to the municipality (the whole municipality as one area).
+    pub name: Option<Spanned<String>>,
+    /// Inhabitants.
+    pub inhabitants: Option<Spanned<i64>>,
+    /// Clients at the start, by state.
+    #[serde(default)]
+    pub caseload: BTreeMap<String, Spanned<i64>>,
+    /// Overrides the scenario's inflow rate for this area.
+    pub inflow_per_1000_per_year: Option<Num>,
+}
+
+/// `[inflow]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inflow {
+    /// New clients per 1,000 inhabitants per year.
+    pub per_1000_per_year: Num,
+    /// Yearly growth of the rate (0.02 = +2% a year, compounding).
+    pub trend_per_year: Option<Num>,
+    /// Entry-state mix (probabilities summing to 1).
+    pub entry: NumMap,
+}
+
+/// `[[transition]]`: one probability row.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// From-state code.
+    pub from: Spanned<String>,
+    /// Cycles in state, counting the cycle just ended: `"1-11"`, `"12"`, `"12+"`. Default: all.
+    pub cycles_in_state: Option<Spanned<String>>,
+    /// Calendar period the row applies to: `"2021-01..2022-12"`, `"2023-01.."`, `"..2022-12"`.
+    pub period: Option<Spanned<String>>,
+    /// Probabilities by to-state code; `renew` = same state, new indication.
+    pub to: NumMap,
+}
+
+/// `[[cost]]`: one cost item.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    /// Cost line name (how it is reported).
+    pub line: Spanned<String>,
+    /// For per-cycle and entry costs: the state.
+    pub state: Option<Spanned<String>>,
+    /// Hours of support per month (with `tariff_per_hour`).
+    pub hours_per_month: Option<Num>,
+    /// Hourly tariff.
+    pub tariff_per_hour: Option<Num>,
+    /// Flat amount per client per month in the state.
+    pub per_month: Option<Num>,
+    /// One-off fee on entering the state and on each renewal of its indication.
+    pub per_entry: Option<Num>,
+    /// Amount per transition (`from` → `to`).
+    pub per_transition: Option<Num>,
+    /// For transition costs: from-states (`inflow` = new clients); default all.
+    pub from: Option<Spanned<Vec<String>>>,
+    /// For transition costs: to-states.
+    pub to: Option<Spanned<Vec<String>>>,
+    /// Price level of the amounts (calendar year).
+    pub price_year: Spanned<i64>,
+    /// Municipalities this item applies to (default all).
+    pub municipalities: Option<Spanned<Vec<String>>>,
+    /// Calendar period the item applies to, as for transitions.
+    pub period: Option<Spanned<String>>,
+}
+
+/// `[indexation]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Indexation {
+    /// Yearly price change by calendar year (`2023 = 0.0643`: prices of 2023 are 6.43% above 2022).
+    pub rates: NumMap,
+    /// Rate for years after the table.
+    pub later: Num,
+}
+
+/// `[[own_contribution]]`: eigen bijdrage / abonnementstarief as income.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnContribution {
+    /// Cost line name (default `eigen_bijdrage`).
+    pub line: Option<Spanned<String>>,
+    /// Municipalities (default all).
+    pub municipalities: Option<Spanned<Vec<String>>>,
+    /// States whose clients pay.
+    pub states: Spanned<Vec<String>>,
+    /// Share of clients in these states who pay (0..1).
+    pub share_paying: Num,
+    /// Amount per month per paying client, by calendar year; later years keep the last amount.
+    pub per_month_by_year: NumMap,
+}

@@ -1,0 +1,263 @@
+//! From run traces to reported statistics, streaming.
+//!
+//! Each run is reduced at once to the few numbers that are reported ([`Layout`]: caseload per cycle and
+//! state, flows per year, costs per year, municipality and line); the trace is then dropped. Memory thus
+//! grows with what is reported times the number of runs (the data quantiles need), never with clients.
+//! Statistics are computed in run order, so they do not depend on which thread ran which run.
+
+use crate::engine::RunTrace;
+use crate::model::{CostBasis, Model};
+
+/// Where each reported number lives in a run's vector of cells.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// States.
+    pub n_states: usize,
+    /// Cycles.
+    pub cycles: usize,
+    /// Calendar years.
+    pub years: Vec<i32>,
+    /// Flows `(from, to)` as in [`Model::flows`].
+    pub flows: Vec<(usize, u8)>,
+    /// Municipalities (a further column is the total).
+    pub munis: usize,
+    /// Cost lines (a further column is the total).
+    pub lines: usize,
+    flow_at: usize,
+    cost_at: usize,
+}
+
+impl Layout {
+    /// The layout of a model's reported numbers.
+    pub fn new(model: &Model) -> Layout {
+        let n_states = model.n_states();
+        let cycles = model.cycles as usize;
+        let years = model.years();
+        let flow_at = cycles * n_states;
+        let cost_at = flow_at + years.len() * model.flows.len();
+        Layout {
+            n_states,
+            cycles,
+            years,
+            flows: model.flows.clone(),
+            munis: model.municipalities.len(),
+            lines: model.lines.len(),
+            flow_at,
+            cost_at,
+        }
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.cost_at + self.years.len() * (self.munis + 1) * (self.lines + 1)
+    }
+
+    /// Whether there are no cells (never, for a valid model).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Cell of the caseload in cycle `c`, state `s`.
+    pub fn caseload(&self, c: usize, s: usize) -> usize {
+        c * self.n_states + s
+    }
+
+    /// Cell of flow `f` in year index `y`.
+    pub fn flow(&self, y: usize, f: usize) -> usize {
+        self.flow_at + y * self.flows.len() + f
+    }
+
+    /// Cell of the cost in year index `y`, municipality `m` (`munis` = all), line `l` (`lines` = total).
+    pub fn cost(&self, y: usize, m: usize, l: usize) -> usize {
+        self.cost_at + (y * (self.munis + 1) + m) * (self.lines + 1) + l
+    }
+}
+
+/// Reduces one run's trace to its reported cells.
+pub fn reduce(model: &Model, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
+    let n = layout.n_states;
+    let n1 = n + 1;
+    let mut out = vec![0.0; layout.len()];
+    let flow_index = |from: usize, to: u8| layout.flows.binary_search(&(from, to)).ok();
+    for (a, at) in trace.areas.iter().enumerate() {
+        let m = model.areas[a].municipality;
+        for c in 0..layout.cycles {
+            let y = model.year_index(c as u32);
+            let counts = &at.counts[c * n..(c + 1) * n];
+            for (s, &k) in counts.iter().enumerate() {
+                out[layout.caseload(c, s)] += f64::from(k);
+            }
+            let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
+            for from in 0..n1 {
+                for to in 0..n1 {
+                    let k = moves[from * n1 + to];
+                    if k == 0 {
+                        continue;
+                    }
+                    let to8 = if to == n {
+                        crate::model::RENEW
+                    } else {
+                        to as u8
+                    };
+                    if let Some(f) = flow_index(from, to8) {
+                        out[layout.flow(y, f)] += f64::from(k);
+                    }
+                }
+            }
+            for item in &model.costs {
+                if !item.municipalities[m] || item.amount[c] == 0.0 {
+                    continue;
+                }
+                let units: u64 = match &item.basis {
+                    CostBasis::PerCycle(s) => u64::from(counts[*s]),
+                    CostBasis::PerEntry(s) => {
+                        (0..n1).map(|f| u64::from(moves[f * n1 + s])).sum::<u64>()
+                            + u64::from(moves[s * n1 + n])
+                    }
+                    CostBasis::PerTransition { from, to } => {
+                        let mut u = 0u64;
+                        for (f, _) in from.iter().enumerate().filter(|(_, b)| **b) {
+                            for (t, _) in to.iter().enumerate().filter(|(t, b)| **b && *t != f) {
+                                u += u64::from(moves[f * n1 + t]);
+                            }
+                        }
+                        u
+                    }
+                };
+                out[layout.cost(y, m, item.line)] += units as f64 * item.amount[c];
+            }
+        }
+    }
+    // Totals over lines and municipalities, in a fixed order.
+    for y in 0..layout.years.len() {
+        for m in 0..layout.munis {
+            let total: f64 = (0..layout.lines).map(|l| out[layout.cost(y, m, l)]).sum();
+            out[layout.cost(y, m, layout.lines)] = total;
+        }
+        for l in 0..=layout.lines {
+            let total: f64 = (0..layout.munis).map(|m| out[layout.cost(y, m, l)]).sum();
+            out[layout.cost(y, layout.munis, l)] = total;
+        }
+    }
+    out
+}
+
+/// Statistics of one reported number over runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation (0 for one run).
+    pub sd: f64,
+    /// Quantiles 5, 25, 50, 75 and 95% (R type 7: linear interpolation).
+    pub q: [f64; 5],
+}
+
+impl Stats {
+    /// Monte Carlo standard error of the mean.
+    pub fn mcse(&self, runs: usize) -> f64 {
+        self.sd / (runs as f64).sqrt()
+    }
+}
+
+/// The quantile levels reported.
+pub const LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/// Type-7 quantile of sorted values.
+pub fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Statistics of values given in run order (sorts `values`).
+pub fn stats(values: &mut [f64]) -> Stats {
+    let n = values.len();
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let sd = if n > 1 {
+        (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    values.sort_by(f64::total_cmp);
+    Stats {
+        mean,
+        sd,
+        q: LEVELS.map(|p| quantile(values, p)),
+    }
+}
+
+/// Reported numbers of all runs, stored by cell (the data quantiles need).
+#[derive(Debug, Clone)]
+pub struct Columns {
+    runs: usize,
+    values: Vec<f64>,
+}
+
+impl Columns {
+    /// Room for `runs` runs of `cells` cells.
+    pub fn new(cells: usize, runs: usize) -> Columns {
+        Columns {
+            runs,
+            values: vec![0.0; cells * runs],
+        }
+    }
+
+    /// Stores run `run`'s cells.
+    pub fn put(&mut self, run: usize, cells: &[f64]) {
+        for (i, v) in cells.iter().enumerate() {
+            self.values[i * self.runs + run] = *v;
+        }
+    }
+
+    /// The values of one cell, in run order.
+    pub fn cell(&self, i: usize) -> &[f64] {
+        &self.values[i * self.runs..(i + 1) * self.runs]
+    }
+
+    /// Statistics of every cell.
+    pub fn stats(&self) -> Vec<Stats> {
+        let cells = if self.runs == 0 {
+            0
+        } else {
+            self.values.len() / self.runs
+        };
+        (0..cells)
+            .map(|i| stats(&mut self.cell(i).to_vec()))
+            .collect()
+    }
+}
+
+/// The summary of a batch of runs of one arm.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Arm name.
+    pub arm: String,
+    /// Layout of the cells.
+    pub layout: Layout,
+    /// Runs.
+    pub runs: usize,
+    /// Per-run values by cell.
+    pub columns: Columns,
+    /// Statistics by cell.
+    pub stats: Vec<Stats>,
+    /// Client-cycles simulated over all runs.
+    pub client_cycles: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_type7() {
+        let mut v = vec![4.0, 1.0, 3.0, 2.0, 5.0];
+        let s = stats(&mut v);
+        assert_eq!(s.mean, 3.0);
+        assert_eq!(s.q, [1.2, 2.0, 3.0, 4.0, 4.8]);
+        assert!((s.sd - 2.5f64.sqrt()).abs() < 1e-12);
+        let one = stats(&mut [7.0]);
+        assert_eq!((one.sd, one.q[0], one.q[4]), (0.0, 7.0, 7.0));
+    }
+}
