@@ -110,13 +110,13 @@ fn simulate_area(model: &Model, key: Key, a: usize, clients: &mut Vec<u64>) -> (
                 let t = (w & 0xFFFF) as usize;
                 let s = ((w >> 16) & 0xFF) as usize;
                 let cell = s * (cap + 1) + (t + 1).min(cap);
-                let u = u64::from(tkey.u32_at(w >> 24));
-                if u < stay[cell] {
+                let u32 = tkey.u32_at(w >> 24);
+                if u64::from(u32) < stay[cell] {
                     clients[kept] = w + u64::from((t as u64) < TIME_MAX);
                     kept += 1;
                     continue;
                 }
-                let to = tr.rows[row_of[cell] as usize].pick(u);
+                let to = tr.pick(row_of[cell] as usize, u32);
                 let id = w >> 24;
                 if to == RENEW {
                     moves[s * n1 + n] += 1;

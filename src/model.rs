@@ -120,6 +120,42 @@ pub fn thresholds(probs: &[f64]) -> Vec<u64> {
     out
 }
 
+/// A row laid out for a branchless pick: up to 8 targets, thresholds on a 32-bit uniform, padded with
+/// `u32::MAX` and the last target, so the pick is the number of thresholds at or below `u`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick8 {
+    /// Cumulative thresholds (clamped to `u32::MAX`).
+    pub thr: [u32; 8],
+    /// Targets (the last one repeated as padding).
+    pub tgt: [u8; 8],
+}
+
+impl Pick8 {
+    /// The fast form of a row with at most 8 targets.
+    pub fn new(row: &Row) -> Option<Pick8> {
+        let n = row.targets.len();
+        if n > 8 {
+            return None;
+        }
+        let mut thr = [u32::MAX; 8];
+        let mut tgt = [row.targets[n - 1]; 8];
+        for k in 0..n {
+            tgt[k] = row.targets[k];
+            if k + 1 < n {
+                thr[k] = row.cum[k].min(u64::from(u32::MAX)) as u32;
+            }
+        }
+        Some(Pick8 { thr, tgt })
+    }
+
+    /// The target for a uniform `u`.
+    #[inline(always)]
+    pub fn pick(&self, u: u32) -> u8 {
+        let k: usize = self.thr[..7].iter().map(|&t| usize::from(u >= t)).sum();
+        self.tgt[k]
+    }
+}
+
 /// Transition rows by cycle, state and (capped) time in state.
 #[derive(Debug, Clone)]
 pub struct Transitions {
@@ -132,9 +168,20 @@ pub struct Transitions {
     pub row_of: Vec<u32>,
     /// Same layout: threshold under which the client stays (0 if staying is impossible).
     pub stay_below: Vec<u64>,
+    /// The rows in fast form, when every row has at most 8 targets.
+    pub fast: Option<Vec<Pick8>>,
 }
 
 impl Transitions {
+    /// The target of row `r` for a uniform `u` in `[0, 2^32)`.
+    #[inline(always)]
+    pub fn pick(&self, r: usize, u: u32) -> u8 {
+        match &self.fast {
+            Some(f) => f[r].pick(u),
+            None => self.rows[r].pick(u64::from(u)),
+        }
+    }
+
     /// Cells per cycle.
     pub fn cycle_stride(&self, n_states: usize) -> usize {
         n_states * (usize::from(self.cap) + 1)

@@ -166,7 +166,19 @@ mod tests {
         let got: Vec<u64> = (0..3).map(|i| k.at(i)).collect();
         assert_eq!(got, PINNED.to_vec(), "keyed stream changed: got {got:#x?}");
     }
-    const PINNED: [u64; 3] = [0, 0, 0];
+    const PINNED: [u64; 3] = [
+        0xe1fa_75da_e001_6825,
+        0x9513_d0a3_b78c_3f9e,
+        0x1abd_d4d4_2112_832b,
+    ];
+
+    #[test]
+    fn matches_reference_splitmix64() {
+        // SplitMix64 seeded with 0: the published first outputs (as in Vigna's splitmix64.c).
+        let k = Key(0);
+        assert_eq!(k.at(0), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(k.at(1), 0x6E78_9E6A_A1B9_65F4);
+    }
 
     #[test]
     fn uniform_mean_and_int_range() {

@@ -6,7 +6,7 @@
 //! Statistics are computed in run order, so they do not depend on which thread ran which run.
 
 use crate::engine::RunTrace;
-use crate::model::{CostBasis, Model};
+use crate::model::{CostBasis, Model, RENEW};
 
 /// Where each reported number lives in a run's vector of cells.
 #[derive(Debug, Clone)]
@@ -25,6 +25,10 @@ pub struct Layout {
     pub lines: usize,
     flow_at: usize,
     cost_at: usize,
+    /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
+    move_flow: Vec<u32>,
+    /// For each cost item: the move cells it is charged on (entry and transition costs).
+    item_moves: Vec<Vec<usize>>,
 }
 
 impl Layout {
@@ -35,6 +39,34 @@ impl Layout {
         let years = model.years();
         let flow_at = cycles * n_states;
         let cost_at = flow_at + years.len() * model.flows.len();
+        let n1 = n_states + 1;
+        let move_flow = (0..n1 * n1)
+            .map(|i| {
+                let (from, to) = (i / n1, i % n1);
+                let to = if to == n_states { RENEW } else { to as u8 };
+                model
+                    .flows
+                    .binary_search(&(from, to))
+                    .map_or(u32::MAX, |f| f as u32)
+            })
+            .collect();
+        let item_moves = model
+            .costs
+            .iter()
+            .map(|item| match &item.basis {
+                CostBasis::PerCycle(_) => Vec::new(),
+                // Every entry into `s` (from any state or inflow) and every renewal of `s`.
+                CostBasis::PerEntry(s) => (0..n1)
+                    .map(|f| f * n1 + s)
+                    .chain([s * n1 + n_states])
+                    .collect(),
+                CostBasis::PerTransition { from, to } => (0..n1)
+                    .flat_map(|f| (0..n_states).map(move |t| (f, t)))
+                    .filter(|&(f, t)| from[f] && to[t] && f != t)
+                    .map(|(f, t)| f * n1 + t)
+                    .collect(),
+            })
+            .collect();
         Layout {
             n_states,
             cycles,
@@ -44,6 +76,8 @@ impl Layout {
             lines: model.lines.len(),
             flow_at,
             cost_at,
+            move_flow,
+            item_moves,
         }
     }
 
@@ -78,7 +112,6 @@ pub fn reduce(model: &Model, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
     let n = layout.n_states;
     let n1 = n + 1;
     let mut out = vec![0.0; layout.len()];
-    let flow_index = |from: usize, to: u8| layout.flows.binary_search(&(from, to)).ok();
     for (a, at) in trace.areas.iter().enumerate() {
         let m = model.areas[a].municipality;
         for c in 0..layout.cycles {
@@ -88,41 +121,18 @@ pub fn reduce(model: &Model, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
                 out[layout.caseload(c, s)] += f64::from(k);
             }
             let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
-            for from in 0..n1 {
-                for to in 0..n1 {
-                    let k = moves[from * n1 + to];
-                    if k == 0 {
-                        continue;
-                    }
-                    let to8 = if to == n {
-                        crate::model::RENEW
-                    } else {
-                        to as u8
-                    };
-                    if let Some(f) = flow_index(from, to8) {
-                        out[layout.flow(y, f)] += f64::from(k);
-                    }
+            for (&k, &f) in moves.iter().zip(&layout.move_flow) {
+                if k > 0 && f != u32::MAX {
+                    out[layout.flow(y, f as usize)] += f64::from(k);
                 }
             }
-            for item in &model.costs {
+            for (item, cells) in model.costs.iter().zip(&layout.item_moves) {
                 if !item.municipalities[m] || item.amount[c] == 0.0 {
                     continue;
                 }
                 let units: u64 = match &item.basis {
                     CostBasis::PerCycle(s) => u64::from(counts[*s]),
-                    CostBasis::PerEntry(s) => {
-                        (0..n1).map(|f| u64::from(moves[f * n1 + s])).sum::<u64>()
-                            + u64::from(moves[s * n1 + n])
-                    }
-                    CostBasis::PerTransition { from, to } => {
-                        let mut u = 0u64;
-                        for (f, _) in from.iter().enumerate().filter(|(_, b)| **b) {
-                            for (t, _) in to.iter().enumerate().filter(|(t, b)| **b && *t != f) {
-                                u += u64::from(moves[f * n1 + t]);
-                            }
-                        }
-                        u
-                    }
+                    _ => cells.iter().map(|&i| u64::from(moves[i])).sum(),
                 };
                 out[layout.cost(y, m, item.line)] += units as f64 * item.amount[c];
             }

@@ -6,7 +6,7 @@
 use super::raw::{self, Num, NumMap, ScenarioFile};
 use crate::error::{InputError, InputErrors, line_of};
 use crate::model::{
-    Area, CostBasis, CostItem, Model, RENEW, Row, State, Transitions, YearMonth, thresholds,
+    Area, CostBasis, CostItem, Model, Pick8, RENEW, Row, State, Transitions, YearMonth, thresholds,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -843,11 +843,13 @@ fn transitions(
             }
         }
     }
+    let fast = rows.iter().map(Pick8::new).collect();
     Some(Transitions {
         rows,
         cap,
         row_of,
         stay_below,
+        fast,
     })
 }
 

@@ -1,0 +1,44 @@
+//! Engine speed on the default scenario, in simulated client-months per second on one core.
+//!
+//! `cargo bench --bench engine`. Criterion reports the throughput as "elem/s" = client-months/s
+//! (clients present in non-absorbing states, summed over months). Floor: 250 million per core.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use wijksim::engine::simulate;
+use wijksim::scenario::default_scenario;
+use wijksim::summary::{Layout, reduce};
+
+fn engine(c: &mut Criterion) {
+    let model = default_scenario().model;
+    let layout = Layout::new(&model);
+    // Client-months per run vary a little between runs: use the mean of the runs measured.
+    let runs: u32 = 64;
+    let per_batch: u64 = (0..runs)
+        .map(|r| simulate(&model, 1, r).client_cycles)
+        .sum();
+    let mut group = c.benchmark_group("default_scenario");
+    group.throughput(Throughput::Elements(per_batch));
+    group.bench_function(BenchmarkId::new("simulate", format!("{runs}_runs")), |b| {
+        b.iter(|| {
+            for r in 0..runs {
+                black_box(simulate(black_box(&model), 1, r));
+            }
+        })
+    });
+    group.bench_function(
+        BenchmarkId::new("simulate_and_reduce", format!("{runs}_runs")),
+        |b| {
+            b.iter(|| {
+                for r in 0..runs {
+                    let t = simulate(black_box(&model), 1, r);
+                    black_box(reduce(&model, &layout, &t));
+                }
+            })
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, engine);
+criterion_main!(benches);

@@ -1,0 +1,1 @@
+//! `wijksim check` and the validation of scenario files.

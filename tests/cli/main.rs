@@ -1,0 +1,21 @@
+//! Integration tests: the real `wijksim` binary, run as a user would, in temporary folders.
+//! One test binary, one module per feature.
+
+mod check;
+mod run;
+
+use assert_cmd::Command;
+
+/// The `wijksim` binary.
+pub fn wijksim() -> Command {
+    Command::cargo_bin("wijksim").expect("the binary is built")
+}
+
+/// The default scenario's text.
+pub fn default_text() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/oosterschelde.toml"
+    ))
+    .unwrap()
+}

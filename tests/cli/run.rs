@@ -1,0 +1,1 @@
+//! `wijksim run`: output files, reproducibility, output folder safety.
