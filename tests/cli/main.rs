@@ -2,6 +2,7 @@
 //! One test binary, one module per feature.
 
 mod check;
+mod engine;
 mod run;
 
 use assert_cmd::Command;
