@@ -76,6 +76,8 @@ pub struct Area {
     pub inhabitants: u64,
     /// Clients at the start, by state index.
     pub initial: Vec<u32>,
+    /// Initial time in state range `(min, max)` per state, in cycles (uniform).
+    pub initial_time: Vec<(u32, u32)>,
     /// Expected new clients per cycle, by cycle.
     pub inflow_mean: Vec<f64>,
 }
@@ -240,8 +242,6 @@ pub struct Model {
     pub municipalities: Vec<String>,
     /// Areas in file order.
     pub areas: Vec<Area>,
-    /// Initial time in state range `(min, max)` per state, in cycles.
-    pub initial_time: Vec<(u32, u32)>,
     /// Entry mix: state indices and cumulative thresholds.
     pub entry: Row,
     /// Transition rows.

@@ -137,10 +137,19 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     }
     let states = states(cx, raw);
     let codes: Vec<String> = states.iter().map(|s| s.code.clone()).collect();
-    let (municipalities, mut areas) = areas(cx, raw, &states);
-    let initial_time = initial_time(cx, raw, &codes, &states);
-    let (entry, inflow) = inflow(cx, raw, &codes, &states);
     let max_cycles = max_cycles(cx, raw);
+    let base = vec![(0, 0); codes.len()];
+    let initial_time = initial_time(
+        cx,
+        &raw.initial_time_in_state,
+        "initial_time_in_state",
+        &codes,
+        &states,
+        &max_cycles,
+        &base,
+    );
+    let (municipalities, mut areas) = areas(cx, raw, &states, &max_cycles, &initial_time);
+    let (entry, inflow) = inflow(cx, raw, &codes, &states);
     let transitions = transitions(
         cx,
         raw,
@@ -150,7 +159,6 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         cycle_months,
         cycles,
         &max_cycles,
-        &initial_time,
     );
     let years: Vec<i32> = (0..cycles)
         .map(|c| start.plus(i64::from(c * cycle_months)).year)
@@ -197,7 +205,6 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         seed: *run.seed.get_ref() as u64,
         municipalities,
         areas,
-        initial_time,
         entry,
         transitions,
         lines,
@@ -300,7 +307,13 @@ fn states(cx: &mut Ctx, raw: &ScenarioFile) -> Vec<State> {
     out
 }
 
-fn areas(cx: &mut Ctx, raw: &ScenarioFile, states: &[State]) -> (Vec<String>, Vec<Area>) {
+fn areas(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    states: &[State],
+    max_cycles: &[Option<u32>],
+    base_time: &[(u32, u32)],
+) -> (Vec<String>, Vec<Area>) {
     let codes: Vec<String> = states.iter().map(|s| s.code.clone()).collect();
     let mut munis: Vec<String> = Vec::new();
     let mut out: Vec<Area> = Vec::new();
@@ -392,26 +405,41 @@ fn areas(cx: &mut Ctx, raw: &ScenarioFile, states: &[State]) -> (Vec<String>, Ve
                 initial[s] = v as u32;
             }
         }
+        let prefix = format!("area[{i}].initial_time_in_state");
+        let initial_time = initial_time(
+            cx,
+            &a.initial_time_in_state,
+            &prefix,
+            &codes,
+            states,
+            max_cycles,
+            base_time,
+        );
         out.push(Area {
             municipality: m,
             name,
             inhabitants,
             initial,
+            initial_time,
             inflow_mean: Vec::new(),
         });
     }
     (munis, out)
 }
 
+/// Parses a `[min, max]` time-in-state table (the scenario's, or an area's override of it).
 fn initial_time(
     cx: &mut Ctx,
-    raw: &ScenarioFile,
+    table: &BTreeMap<String, Spanned<Vec<i64>>>,
+    prefix: &str,
     codes: &[String],
     states: &[State],
+    max_cycles: &[Option<u32>],
+    base: &[(u32, u32)],
 ) -> Vec<(u32, u32)> {
-    let mut out = vec![(0u32, 0u32); codes.len()];
-    for (code, r) in &raw.initial_time_in_state {
-        let key = format!("initial_time_in_state.{code}");
+    let mut out = base.to_vec();
+    for (code, r) in table {
+        let key = format!("{prefix}.{code}");
         let Some(s) = codes.iter().position(|c| c == code) else {
             cx.err(
                 r.span(),
@@ -438,6 +466,16 @@ fn initial_time(
                 &key,
                 format!("`{code}` is absorbing; it has no time in state"),
                 "remove this entry",
+            );
+        }
+        if let Some(max) = max_cycles[s]
+            && out[s].1 >= max
+        {
+            cx.err(
+                r.span(),
+                &key,
+                format!("clients could start at {} cycles in `{code}`, whose indication lasts at most {max}", out[s].1),
+                format!("use a maximum below {max}"),
             );
         }
     }
@@ -670,7 +708,6 @@ fn transitions(
     cycle_months: u32,
     cycles: u32,
     max_cycles: &[Option<u32>],
-    initial_time: &[(u32, u32)],
 ) -> Option<Transitions> {
     struct Parsed {
         from: usize,
@@ -760,17 +797,6 @@ fn transitions(
             line,
             span,
         });
-    }
-    for (s, m) in max_cycles.iter().enumerate() {
-        if let Some(max) = m
-            && initial_time[s].1 >= *max
-        {
-            let span = raw
-                .initial_time_in_state
-                .get(&codes[s])
-                .map_or(0..0, |v| v.span());
-            cx.err(span, format!("initial_time_in_state.{}", codes[s]), format!("clients could start at {} cycles in a state whose indication lasts at most {max}", initial_time[s].1), format!("use a maximum below {max}"));
-        }
     }
     // Rows stop changing beyond the largest band boundary.
     let cap = parsed
@@ -1233,5 +1259,35 @@ mod tests {
         assert_eq!(parse_period("2023-01..", s, 1), Some((24, i64::MAX)));
         assert_eq!(parse_period("..2021-06", s, 1), Some((i64::MIN, 5)));
         assert_eq!(parse_period("2021-13..", s, 1), None);
+    }
+
+    #[test]
+    fn area_overrides_initial_time_spread() {
+        let text = crate::scenario::DEFAULT_TEXT.replace(
+            "inhabitants = 39677\n",
+            "inhabitants = 39677\ninitial_time_in_state = { BT = [3, 4] }\n",
+        );
+        assert_ne!(text, crate::scenario::DEFAULT_TEXT);
+        let m = compile("t.toml", &text).unwrap();
+        let bt = m.state_index("BT").unwrap();
+        let wv = m.state_index("WV").unwrap();
+        assert_eq!(m.areas[0].initial_time[bt], (3, 4));
+        assert_eq!(
+            m.areas[1].initial_time[bt],
+            (0, 35),
+            "other areas keep the scenario's spread"
+        );
+        assert_eq!(
+            m.areas[0].initial_time[wv],
+            (0, 11),
+            "other states keep the scenario's spread"
+        );
+        // An override may not break the Waakvlam limit either.
+        let bad = text.replace("BT = [3, 4]", "WV = [0, 12]");
+        let e = compile("t.toml", &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("area[0].initial_time_in_state.WV") && e.contains("at most 12"),
+            "{e}"
+        );
     }
 }

@@ -118,6 +118,9 @@ pub struct Area {
     /// Clients at the start, by state.
     #[serde(default)]
     pub caseload: BTreeMap<String, Spanned<i64>>,
+    /// Overrides the scenario's initial time-in-state spread for some states of this area.
+    #[serde(default)]
+    pub initial_time_in_state: BTreeMap<String, Spanned<Vec<i64>>>,
     /// Overrides the scenario's inflow rate for this area.
     pub inflow_per_1000_per_year: Option<Num>,
 }
