@@ -228,11 +228,7 @@ impl Columns {
 
     /// Statistics of every cell.
     pub fn stats(&self) -> Vec<Stats> {
-        let cells = if self.runs == 0 {
-            0
-        } else {
-            self.values.len() / self.runs
-        };
+        let cells = self.values.len().checked_div(self.runs).unwrap_or(0);
         (0..cells)
             .map(|i| stats(&mut self.cell(i).to_vec()))
             .collect()

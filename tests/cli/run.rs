@@ -7,23 +7,51 @@ use std::path::Path;
 const CSVS: [&str; 3] = ["caseload.csv", "flows.csv", "costs.csv"];
 
 fn run_into(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
-    wijksim().args(["run", "--runs", "30", "--quiet", "--out"]).arg(out).args(extra).assert()
+    wijksim()
+        .args(["run", "--runs", "30", "--quiet", "--out"])
+        .arg(out)
+        .args(extra)
+        .assert()
 }
 
 #[test]
 fn no_arguments_runs_the_default_and_says_where_it_wrote_what() {
     let dir = tempfile::tempdir().unwrap();
-    let out = wijksim().current_dir(dir.path()).env("NO_COLOR", "1").assert().success().get_output().stdout.clone();
+    let out = wijksim()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("Wrote output/oosterschelde/"), "{text}");
     for f in CSVS.iter().chain(&["manifest.json"]) {
         assert!(text.contains(f), "{text}");
-        assert!(dir.path().join("output/oosterschelde").join(f).is_file(), "{f} missing");
+        assert!(
+            dir.path().join("output/oosterschelde").join(f).is_file(),
+            "{f} missing"
+        );
     }
     // A second run never overwrites the first: it goes into a fresh folder.
-    let again = wijksim().current_dir(dir.path()).args(["run", "--runs", "5"]).assert().success().get_output().stdout.clone();
-    assert!(String::from_utf8(again).unwrap().contains("Wrote output/oosterschelde-2/"));
-    let m: serde_json::Value = serde_json::from_slice(&fs::read(dir.path().join("output/oosterschelde/manifest.json")).unwrap()).unwrap();
+    let again = wijksim()
+        .current_dir(dir.path())
+        .args(["run", "--runs", "5"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8(again)
+            .unwrap()
+            .contains("Wrote output/oosterschelde-2/")
+    );
+    let m: serde_json::Value = serde_json::from_slice(
+        &fs::read(dir.path().join("output/oosterschelde/manifest.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(m["runs"], 1000, "the first run kept its own results");
 }
 
@@ -41,7 +69,10 @@ fn thread_count_does_not_change_a_byte() {
     // And another seed does change the results.
     let c = dir.path().join("t3");
     run_into(&c, &["--threads", "2", "--seed", "78"]).success();
-    assert_ne!(fs::read(a.join("caseload.csv")).unwrap(), fs::read(c.join("caseload.csv")).unwrap());
+    assert_ne!(
+        fs::read(a.join("caseload.csv")).unwrap(),
+        fs::read(c.join("caseload.csv")).unwrap()
+    );
 }
 
 #[test]
@@ -49,21 +80,45 @@ fn csv_headers_and_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
     run_into(&out, &["--seed", "3", "--threads", "2"]).success();
-    let header = |f: &str| fs::read_to_string(out.join(f)).unwrap().lines().next().unwrap().to_string();
-    assert_eq!(header("caseload.csv"), "arm,cycle,date,state,mean,sd,p05,p25,p50,p75,p95");
-    assert_eq!(header("flows.csv"), "arm,year,flow,from,to,mean,sd,p05,p25,p50,p75,p95");
-    assert_eq!(header("costs.csv"), "arm,year,municipality,line,mean,sd,p05,p25,p50,p75,p95");
+    let header = |f: &str| {
+        fs::read_to_string(out.join(f))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        header("caseload.csv"),
+        "arm,cycle,date,state,mean,sd,p05,p25,p50,p75,p95"
+    );
+    assert_eq!(
+        header("flows.csv"),
+        "arm,year,flow,from,to,mean,sd,p05,p25,p50,p75,p95"
+    );
+    assert_eq!(
+        header("costs.csv"),
+        "arm,year,municipality,line,mean,sd,p05,p25,p50,p75,p95"
+    );
     let caseload = fs::read_to_string(out.join("caseload.csv")).unwrap();
     // 60 months x 6 states; the factsheet's 29 Waakvlam clients start the run.
     assert_eq!(caseload.lines().count(), 1 + 60 * 6);
-    assert!(caseload.contains("baseline,0,2021-01,WV,"), "{}", &caseload[..300]);
-    let m: serde_json::Value = serde_json::from_slice(&fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert!(
+        caseload.contains("baseline,0,2021-01,WV,"),
+        "{}",
+        &caseload[..300]
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["seed"], 3);
     assert_eq!(m["runs"], 30);
     assert_eq!(m["threads"], 2);
     assert_eq!(m["wijksim_version"], env!("CARGO_PKG_VERSION"));
     let text = super::default_text();
-    assert_eq!(m["scenario_sha256"], wijksim::scenario::sha256_hex(text.as_bytes()));
+    assert_eq!(
+        m["scenario_sha256"],
+        wijksim::scenario::sha256_hex(text.as_bytes())
+    );
     assert!(m["wall_time_seconds"].as_f64().unwrap() >= 0.0);
 }
 
@@ -73,14 +128,29 @@ fn existing_results_are_kept_unless_forced() {
     let out = dir.path().join("o");
     run_into(&out, &["--seed", "1"]).success();
     let before = fs::read(out.join("caseload.csv")).unwrap();
-    let err = run_into(&out, &["--seed", "2"]).code(2).get_output().stderr.clone();
+    let err = run_into(&out, &["--seed", "2"])
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
     let err = String::from_utf8(err).unwrap();
-    assert!(err.contains("already holds results") && err.contains("--force"), "{err}");
-    assert_eq!(fs::read(out.join("caseload.csv")).unwrap(), before, "refused run changed the files");
+    assert!(
+        err.contains("already holds results") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(out.join("caseload.csv")).unwrap(),
+        before,
+        "refused run changed the files"
+    );
     run_into(&out, &["--seed", "2", "--force"]).success();
     assert_ne!(fs::read(out.join("caseload.csv")).unwrap(), before);
     // No staging folders are left behind.
-    let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().starts_with('.')).collect();
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -90,7 +160,14 @@ fn unwritable_output_fails_before_simulating_and_leaves_nothing() {
     let blocker = dir.path().join("file");
     fs::write(&blocker, "not a folder").unwrap();
     let out = blocker.join("o");
-    let err = wijksim().args(["run", "--runs", "100000", "--quiet", "--out"]).arg(&out).assert().failure().get_output().stderr.clone();
+    let err = wijksim()
+        .args(["run", "--runs", "100000", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
     let err = String::from_utf8(err).unwrap();
     assert!(err.contains("could not write"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -100,7 +177,11 @@ fn unwritable_output_fails_before_simulating_and_leaves_nothing() {
 fn zero_runs_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
-    let err = run_into(&out, &["--runs", "0"]).code(2).get_output().stderr.clone();
+    let err = run_into(&out, &["--runs", "0"])
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
     assert!(String::from_utf8(err).unwrap().contains("--runs"));
     assert!(!out.exists(), "no output folder for a failed run");
 }
