@@ -17,6 +17,7 @@ pub mod error;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod regime;
 pub mod rng;
 pub mod scenario;
 pub mod summary;

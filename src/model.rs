@@ -175,6 +175,30 @@ pub struct Transitions {
 }
 
 impl Transitions {
+    /// Builds the lookup tables from rows and the row of every cell.
+    pub fn new(rows: Vec<Row>, cap: u16, row_of: Vec<u32>, n_states: usize) -> Transitions {
+        let stride = n_states * (usize::from(cap) + 1);
+        let stay_below = row_of
+            .iter()
+            .enumerate()
+            .map(|(cell, &r)| {
+                let s = (cell % stride) / (usize::from(cap) + 1);
+                match rows.get(r as usize) {
+                    Some(row) if row.targets[0] == s as u8 => row.cum[0],
+                    _ => 0,
+                }
+            })
+            .collect();
+        let fast = rows.iter().map(Pick8::new).collect();
+        Transitions {
+            rows,
+            cap,
+            row_of,
+            stay_below,
+            fast,
+        }
+    }
+
     /// The target of row `r` for a uniform `u` in `[0, 2^32)`.
     #[inline(always)]
     pub fn pick(&self, r: usize, u: u32) -> u8 {
@@ -217,6 +241,51 @@ pub struct CostItem {
     pub amount: Vec<f64>,
     /// Municipality mask.
     pub municipalities: Vec<bool>,
+    /// For entry and transition costs: the cells of a cycle's move matrix (`from * (n + 1) + to`) the
+    /// item is charged on.
+    pub cells: Vec<usize>,
+}
+
+impl CostItem {
+    /// Builds an item, deriving the move cells it is charged on.
+    pub fn new(
+        line: usize,
+        basis: CostBasis,
+        amount: Vec<f64>,
+        municipalities: Vec<bool>,
+        n_states: usize,
+    ) -> CostItem {
+        let n1 = n_states + 1;
+        let cells = match &basis {
+            CostBasis::PerCycle(_) => Vec::new(),
+            // Every entry into `s` (from any state or inflow) and every renewal of `s`.
+            CostBasis::PerEntry(s) => (0..n1)
+                .map(|f| f * n1 + s)
+                .chain([s * n1 + n_states])
+                .collect(),
+            CostBasis::PerTransition { from, to } => (0..n1)
+                .flat_map(|f| (0..n_states).map(move |t| (f, t)))
+                .filter(|&(f, t)| from[f] && to[t] && f != t)
+                .map(|(f, t)| f * n1 + t)
+                .collect(),
+        };
+        CostItem {
+            line,
+            basis,
+            amount,
+            municipalities,
+            cells,
+        }
+    }
+
+    /// Units charged in one cycle, from the cycle's counts by state and its move matrix.
+    #[inline]
+    pub fn units<T: Copy + Into<f64>>(&self, counts: &[T], moves: &[T]) -> f64 {
+        match &self.basis {
+            CostBasis::PerCycle(s) => counts[*s].into(),
+            _ => self.cells.iter().map(|&i| moves[i].into()).sum(),
+        }
+    }
 }
 
 /// The compiled model.

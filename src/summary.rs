@@ -6,7 +6,7 @@
 //! Statistics are computed in run order, so they do not depend on which thread ran which run.
 
 use crate::engine::RunTrace;
-use crate::model::{CostBasis, Model, RENEW};
+use crate::model::{Model, RENEW};
 
 /// Where each reported number lives in a run's vector of cells.
 #[derive(Debug, Clone)]
@@ -27,8 +27,6 @@ pub struct Layout {
     cost_at: usize,
     /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
     move_flow: Vec<u32>,
-    /// For each cost item: the move cells it is charged on (entry and transition costs).
-    item_moves: Vec<Vec<usize>>,
 }
 
 impl Layout {
@@ -50,23 +48,6 @@ impl Layout {
                     .map_or(u32::MAX, |f| f as u32)
             })
             .collect();
-        let item_moves = model
-            .costs
-            .iter()
-            .map(|item| match &item.basis {
-                CostBasis::PerCycle(_) => Vec::new(),
-                // Every entry into `s` (from any state or inflow) and every renewal of `s`.
-                CostBasis::PerEntry(s) => (0..n1)
-                    .map(|f| f * n1 + s)
-                    .chain([s * n1 + n_states])
-                    .collect(),
-                CostBasis::PerTransition { from, to } => (0..n1)
-                    .flat_map(|f| (0..n_states).map(move |t| (f, t)))
-                    .filter(|&(f, t)| from[f] && to[t] && f != t)
-                    .map(|(f, t)| f * n1 + t)
-                    .collect(),
-            })
-            .collect();
         Layout {
             n_states,
             cycles,
@@ -77,7 +58,6 @@ impl Layout {
             flow_at,
             cost_at,
             move_flow,
-            item_moves,
         }
     }
 
@@ -126,15 +106,12 @@ pub fn reduce(model: &Model, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
                     out[layout.flow(y, f as usize)] += f64::from(k);
                 }
             }
-            for (item, cells) in model.costs.iter().zip(&layout.item_moves) {
+            for item in &model.costs {
                 if !item.municipalities[m] || item.amount[c] == 0.0 {
                     continue;
                 }
-                let units: u64 = match &item.basis {
-                    CostBasis::PerCycle(s) => u64::from(counts[*s]),
-                    _ => cells.iter().map(|&i| u64::from(moves[i])).sum(),
-                };
-                out[layout.cost(y, m, item.line)] += units as f64 * item.amount[c];
+                let units = item.units(counts, moves);
+                out[layout.cost(y, m, item.line)] += units * item.amount[c];
             }
         }
     }

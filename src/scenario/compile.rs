@@ -6,7 +6,7 @@
 use super::raw::{self, Num, NumMap, ScenarioFile};
 use crate::error::{InputError, InputErrors, line_of};
 use crate::model::{
-    Area, CostBasis, CostItem, Model, Pick8, RENEW, Row, State, Transitions, YearMonth, thresholds,
+    Area, CostBasis, CostItem, Model, RENEW, Row, State, Transitions, YearMonth, thresholds,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -20,14 +20,14 @@ pub const MAX_CLIENTS: i64 = (1 << 20) - 1;
 const MAX_CYCLES: i64 = (1 << 20) - 2;
 const MAX_TIME_IN_STATE: i64 = 60_000;
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     file: &'a str,
     text: &'a str,
     errors: Vec<InputError>,
 }
 
 impl Ctx<'_> {
-    fn err(
+    pub(super) fn err(
         &mut self,
         span: Range<usize>,
         key: impl Into<String>,
@@ -43,7 +43,7 @@ impl Ctx<'_> {
         });
     }
 
-    fn nonneg(&mut self, v: &Num, key: &str, what: &str) -> f64 {
+    pub(super) fn nonneg(&mut self, v: &Num, key: &str, what: &str) -> f64 {
         let x = *v.get_ref();
         if !x.is_finite() || x < 0.0 {
             self.err(
@@ -57,7 +57,12 @@ impl Ctx<'_> {
         x
     }
 
-    fn state(&mut self, codes: &[String], s: &Spanned<String>, key: &str) -> Option<usize> {
+    pub(super) fn state(
+        &mut self,
+        codes: &[String],
+        s: &Spanned<String>,
+        key: &str,
+    ) -> Option<usize> {
         let i = codes.iter().position(|c| c == s.get_ref());
         if i.is_none() {
             self.err(
@@ -859,28 +864,11 @@ fn transitions(
             }
         }
     }
-    let mut stay_below = vec![0u64; row_of.len()];
-    for (cell, &r) in row_of.iter().enumerate() {
-        let s = (cell % stride) / (usize::from(cap) + 1);
-        if r != u32::MAX {
-            let row = &rows[r as usize];
-            if row.targets[0] == s as u8 {
-                stay_below[cell] = row.cum[0];
-            }
-        }
-    }
-    let fast = rows.iter().map(Pick8::new).collect();
-    Some(Transitions {
-        rows,
-        cap,
-        row_of,
-        stay_below,
-        fast,
-    })
+    Some(Transitions::new(rows, cap, row_of, n))
 }
 
 /// Yearly price rates: table plus the rate for later years.
-struct Index {
+pub(super) struct Index {
     rates: BTreeMap<i32, f64>,
     later: f64,
 }
@@ -940,7 +928,7 @@ impl Index {
     }
 
     /// Price factor from `from`-year prices to `to`-year prices, or the first year without a rate.
-    fn factor(&self, from: i32, to: i32) -> Result<f64, i32> {
+    pub(super) fn factor(&self, from: i32, to: i32) -> Result<f64, i32> {
         let mut f = 1.0;
         for y in (from.min(to) + 1)..=from.max(to) {
             f *= 1.0 + self.rate(y).ok_or(y)?;
@@ -1146,12 +1134,13 @@ fn costs(
         let per_month = matches!(basis, CostBasis::PerCycle(_));
         let amount =
             per_cycle_amounts(cx, base, py as i32, period, per_month, base_span, &base_key);
-        items.push(CostItem {
+        items.push(CostItem::new(
             line,
             basis,
             amount,
             municipalities,
-        });
+            codes.len(),
+        ));
     }
     for (i, oc) in raw.own_contribution.iter().enumerate() {
         let oc = oc.get_ref();
@@ -1209,12 +1198,13 @@ fn costs(
             }
         }
         for (s, _) in states.iter().enumerate().filter(|(_, b)| **b) {
-            items.push(CostItem {
+            items.push(CostItem::new(
                 line,
-                basis: CostBasis::PerCycle(s),
-                amount: amount.clone(),
-                municipalities: municipalities.clone(),
-            });
+                CostBasis::PerCycle(s),
+                amount.clone(),
+                municipalities.clone(),
+                codes.len(),
+            ));
         }
     }
     (lines, items)

@@ -45,6 +45,12 @@ pub struct ScenarioFile {
     /// Own contribution (eigen bijdrage) policies.
     #[serde(default)]
     pub own_contribution: Vec<Spanned<OwnContribution>>,
+    /// Budget regimes (wijkbudget / dorpsbudget); the provider regime is implicit.
+    #[serde(default)]
+    pub regime: Vec<Spanned<Regime>>,
+    /// Arms: the baseline and the pilot designs compared with it.
+    #[serde(default)]
+    pub arm: Vec<Spanned<Arm>>,
 }
 
 /// `[scenario]`
@@ -205,4 +211,90 @@ pub struct OwnContribution {
     pub share_paying: Num,
     /// Amount per month per paying client, by calendar year; later years keep the last amount.
     pub per_month_by_year: NumMap,
+}
+
+/// `[[regime]]`: a wijkbudget / dorpsbudget design.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regime {
+    /// Name, referred to by arms.
+    pub name: Spanned<String>,
+    /// Yearly budget per inhabitant of the area.
+    pub budget_per_inhabitant: Option<Num>,
+    /// Yearly budget per area.
+    pub budget_per_area: Option<Num>,
+    /// Yearly budget as a share of the area's expected provider spend on the covered lines.
+    pub budget_share_of_provider: Option<Num>,
+    /// Price year of the budget amounts (indexed like costs); default the scenario's start year.
+    pub price_year: Option<Spanned<i64>>,
+    /// Cost lines paid from the budget.
+    #[serde(default)]
+    pub covers: Option<Spanned<Vec<String>>>,
+    /// Effects (modifiers, prevention) grow linearly to full strength over this many cycles.
+    pub phase_in_cycles: Option<Spanned<i64>>,
+    /// Share of new clients handled by the sociale basis without an indication.
+    pub prevention: Option<Num>,
+    /// The state prevented clients go to (default `SB`).
+    pub prevention_state: Option<Spanned<String>>,
+    /// When the budget would be exceeded: `overspend`, `waitlist` or `step_down`.
+    pub on_exhaustion: Option<Spanned<String>>,
+    /// A surplus at year end: `returned` or `carried_over`.
+    pub on_surplus: Option<Spanned<String>>,
+    /// Fixed costs of community infrastructure paid from the budget.
+    #[serde(default)]
+    pub fixed_cost: Vec<Spanned<FixedCost>>,
+    /// Transition modifiers (hazard ratios).
+    #[serde(default)]
+    pub modifier: Vec<Spanned<Modifier>>,
+}
+
+/// `[[regime.fixed_cost]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedCost {
+    /// Cost line.
+    pub line: Spanned<String>,
+    /// Amount per area per year.
+    pub per_year: Option<Num>,
+    /// Amount per inhabitant per year.
+    pub per_inhabitant_per_year: Option<Num>,
+    /// Price year.
+    pub price_year: Spanned<i64>,
+}
+
+/// `[[regime.modifier]]`: multiplies the hazard of one transition.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Modifier {
+    /// From-state.
+    pub from: Spanned<String>,
+    /// To-state, or `renew`.
+    pub to: Spanned<String>,
+    /// Hazard ratio (1 = no effect).
+    pub hazard_ratio: Num,
+}
+
+/// `[[arm]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Arm {
+    /// Name.
+    pub name: Spanned<String>,
+    /// Areas put under a regime from a month on; all other areas stay with the provider model.
+    #[serde(default)]
+    pub assign: Vec<Spanned<Assign>>,
+}
+
+/// One assignment of areas to a regime.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    /// All areas of this municipality.
+    pub municipality: Option<Spanned<String>>,
+    /// Or these areas (wijk/dorp names).
+    pub areas: Option<Spanned<Vec<String>>>,
+    /// The regime.
+    pub regime: Spanned<String>,
+    /// First month under the regime, `YYYY-MM`.
+    pub from: Spanned<String>,
 }

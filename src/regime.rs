@@ -1,0 +1,232 @@
+//! Regimes and arms: the provider model and wijkbudget / dorpsbudget designs, and which areas are under
+//! which regime from when.
+//!
+//! A budget regime changes the transition rows of its areas by hazard ratios ([`modify_row`]), diverts
+//! a share of new clients to the sociale basis (prevention), adds fixed costs of community
+//! infrastructure, and pays the cost lines it covers from a yearly budget. Effects phase in linearly.
+
+use crate::model::{RENEW, Row, thresholds};
+
+/// What happens when an area's budget would be exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exhaustion {
+    /// The municipality pays the excess (tracked as overspend).
+    Overspend,
+    /// New indications wait until there is room.
+    Waitlist,
+    /// Clients longest in BT move to Waakvlam.
+    StepDown,
+}
+
+/// What happens to a surplus at year end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surplus {
+    /// Returned to the municipality.
+    Returned,
+    /// Carried over to the next year.
+    CarriedOver,
+}
+
+/// How the yearly budget of an area is set (amounts at the regime's price year).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BudgetRule {
+    /// Per inhabitant per year.
+    PerInhabitant(f64),
+    /// Per area per year.
+    PerArea(f64),
+    /// A share of the area's expected provider spend on the covered lines.
+    ShareOfProvider(f64),
+    /// No limit (a regime without a budget).
+    Unlimited,
+}
+
+/// A fixed cost of community infrastructure, per area.
+#[derive(Debug, Clone)]
+pub struct FixedCost {
+    /// Index into the model's cost lines.
+    pub line: usize,
+    /// Nominal amount per area per cycle, by cycle (indexed).
+    pub per_area: Vec<f64>,
+    /// Nominal amount per inhabitant per cycle, by cycle (indexed).
+    pub per_inhabitant: Vec<f64>,
+}
+
+/// A compiled regime.
+#[derive(Debug, Clone)]
+pub struct Regime {
+    /// Name.
+    pub name: String,
+    /// Budget rule.
+    pub budget: BudgetRule,
+    /// Price factor by cycle for budget amounts (1 at the price year).
+    pub budget_index: Vec<f64>,
+    /// Covered cost lines (mask over the model's lines).
+    pub covers: Vec<bool>,
+    /// Cycles over which effects phase in (0 = at once).
+    pub phase_in: u32,
+    /// Share of new clients diverted at full strength.
+    pub prevention: f64,
+    /// State diverted clients enter.
+    pub prevention_state: usize,
+    /// Exhaustion policy.
+    pub exhaustion: Exhaustion,
+    /// Surplus policy.
+    pub surplus: Surplus,
+    /// Fixed costs.
+    pub fixed: Vec<FixedCost>,
+    /// Modifiers: (from state, to state or [`RENEW`], hazard ratio).
+    pub modifiers: Vec<(usize, u8, f64)>,
+}
+
+impl Regime {
+    /// Strength of the effects in the `k`-th cycle under the regime (0-based): linear phase-in.
+    pub fn ramp(&self, k: u32) -> f64 {
+        if self.phase_in == 0 {
+            1.0
+        } else {
+            (f64::from(k + 1) / f64::from(self.phase_in)).min(1.0)
+        }
+    }
+}
+
+/// One area's plan in an arm: a regime from a cycle on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Index into the model's regimes.
+    pub regime: usize,
+    /// First cycle under the regime.
+    pub start: u32,
+    /// Index into the model's regime transition tables.
+    pub table: usize,
+}
+
+/// An arm: the regime plan of every area.
+#[derive(Debug, Clone)]
+pub struct Arm {
+    /// Name.
+    pub name: String,
+    /// Per area: `None` = provider model throughout.
+    pub plans: Vec<Option<Plan>>,
+}
+
+/// Applies hazard ratios to the leaving transitions of a row with from-state `from`.
+///
+/// Leaving probabilities `p_j` become competing hazards `h_j = H p_j / P` with `P = 1 - p_stay` and
+/// `H = -ln(p_stay)`; each is multiplied by its ratio, and the row is rebuilt as `p_stay' = exp(-H')`,
+/// `p_j' = (1 - p_stay') h_j' / H'`. The result is always a valid row. Without a stay probability the
+/// leaving probabilities are reweighted in proportion. A row no ratio touches is returned unchanged (bit
+/// for bit), so a neutral regime gives exactly the provider's results.
+pub fn modify_row(row: &Row, from: u8, ratios: &[(u8, f64)]) -> Row {
+    let hr = |t: u8| {
+        ratios
+            .iter()
+            .filter(|(to, _)| *to == t)
+            .map(|(_, r)| r)
+            .product::<f64>()
+    };
+    if row.targets.iter().all(|&t| t == from || hr(t) == 1.0) {
+        return row.clone();
+    }
+    let stay = row
+        .targets
+        .iter()
+        .position(|&t| t == from)
+        .map_or(0.0, |i| row.probs[i]);
+    let leave: f64 = 1.0 - stay;
+    let mut probs = row.probs.clone();
+    if stay <= 0.0 {
+        for (p, &t) in probs.iter_mut().zip(&row.targets) {
+            *p *= hr(t);
+        }
+        let total: f64 = probs.iter().sum();
+        if total <= 0.0 {
+            return row.clone();
+        }
+        probs.iter_mut().for_each(|p| *p /= total);
+    } else if leave > 0.0 {
+        let h = -stay.ln();
+        let hazards: Vec<f64> = row
+            .targets
+            .iter()
+            .zip(&row.probs)
+            .map(|(&t, &p)| {
+                if t == from {
+                    0.0
+                } else {
+                    h * p / leave * hr(t)
+                }
+            })
+            .collect();
+        let h2: f64 = hazards.iter().sum();
+        let stay2 = (-h2).exp();
+        for ((p, &t), hz) in probs.iter_mut().zip(&row.targets).zip(&hazards) {
+            *p = if t == from {
+                stay2
+            } else if h2 > 0.0 {
+                (1.0 - stay2) * hz / h2
+            } else {
+                0.0
+            };
+        }
+    }
+    let cum = thresholds(&probs);
+    Row {
+        targets: row.targets.clone(),
+        cum,
+        probs,
+    }
+}
+
+/// Is `t` the renewal target?
+pub fn is_renew(t: u8) -> bool {
+    t == RENEW
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(targets: &[u8], probs: &[f64]) -> Row {
+        Row {
+            targets: targets.to_vec(),
+            cum: thresholds(probs),
+            probs: probs.to_vec(),
+        }
+    }
+
+    #[test]
+    fn neutral_ratios_leave_rows_bit_identical() {
+        let r = row(&[1, 2, 3], &[0.95, 0.03, 0.02]);
+        assert_eq!(modify_row(&r, 1, &[]), r);
+        assert_eq!(modify_row(&r, 1, &[(2, 1.0), (3, 1.0)]), r);
+    }
+
+    #[test]
+    fn ratios_scale_hazards_and_keep_rows_valid() {
+        let r = row(&[1, 2, 3], &[0.9, 0.06, 0.04]);
+        let m = modify_row(&r, 1, &[(2, 2.0)]);
+        let sum: f64 = m.probs.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-12);
+        // Hazards: H = -ln 0.9; h2 = 0.6 H -> 1.2 H; h3 = 0.4 H; H' = 1.6 H.
+        let h = -(0.9f64).ln();
+        let stay = (-1.6 * h).exp();
+        assert!((m.probs[0] - stay).abs() < 1e-12);
+        assert!(
+            (m.probs[1] / m.probs[2] - 3.0).abs() < 1e-9,
+            "ratio of leaving probabilities is the ratio of hazards"
+        );
+        // Extreme ratios stay valid.
+        let big = modify_row(&r, 1, &[(2, 1e6), (3, 1e6)]);
+        assert!(big.probs.iter().all(|p| (0.0..=1.0).contains(p)));
+        let zero = modify_row(&r, 1, &[(2, 0.0), (3, 0.0)]);
+        assert_eq!(zero.probs[0], 1.0);
+    }
+
+    #[test]
+    fn rows_without_stay_are_reweighted() {
+        let r = row(&[RENEW, 3, 4], &[0.5, 0.25, 0.25]);
+        let m = modify_row(&r, 9, &[(3, 3.0)]);
+        assert!((m.probs[1] - 0.75 / 1.5).abs() < 1e-12);
+        assert!((m.probs.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}
