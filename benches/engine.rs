@@ -11,18 +11,18 @@ use wijksim::summary::{Layout, reduce};
 
 fn engine(c: &mut Criterion) {
     let model = default_scenario().model;
-    let layout = Layout::new(&model);
+    let layout = Layout::new(&model, 0);
     // Client-months per run vary a little between runs: use the mean of the runs measured.
     let runs: u32 = 64;
     let per_batch: u64 = (0..runs)
-        .map(|r| simulate(&model, 1, r).client_cycles)
+        .map(|r| simulate(&model, 0, 1, r).client_cycles)
         .sum();
     let mut group = c.benchmark_group("default_scenario");
     group.throughput(Throughput::Elements(per_batch));
     group.bench_function(BenchmarkId::new("simulate", format!("{runs}_runs")), |b| {
         b.iter(|| {
             for r in 0..runs {
-                black_box(simulate(black_box(&model), 1, r));
+                black_box(simulate(black_box(&model), 0, 1, r));
             }
         })
     });
@@ -31,8 +31,8 @@ fn engine(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 for r in 0..runs {
-                    let t = simulate(black_box(&model), 1, r);
-                    black_box(reduce(&model, &layout, &t));
+                    let t = simulate(black_box(&model), 0, 1, r);
+                    black_box(reduce(&model, 0, &layout, &t));
                 }
             })
         },

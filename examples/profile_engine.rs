@@ -8,7 +8,7 @@ fn main() {
     let t = std::time::Instant::now();
     let mut cc = 0;
     for r in 0..runs {
-        cc += wijksim::engine::simulate(&model, 1, r).client_cycles;
+        cc += wijksim::engine::simulate(&model, 0, 1, r).client_cycles;
     }
     let s = t.elapsed().as_secs_f64();
     println!(

@@ -30,8 +30,12 @@ pub struct Options {
     pub threads: usize,
 }
 
-/// Runs a batch and summarises it. `progress` is called from a worker thread after each chunk.
-pub fn run(model: &Model, opts: &Options, progress: &(dyn Fn(Progress) + Sync)) -> Result<Summary> {
+/// Runs a batch of every arm and summarises each (baseline first).
+pub fn run(
+    model: &Model,
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<Summary>> {
     if opts.runs == 0 {
         return Err(Error::Options(
             "the number of runs must be at least 1 (--runs)".into(),
@@ -46,24 +50,38 @@ pub fn run(model: &Model, opts: &Options, progress: &(dyn Fn(Progress) + Sync)) 
         .num_threads(opts.threads)
         .build()
         .map_err(|e| Error::Options(format!("could not start {} threads: {e}", opts.threads)))?;
-    let layout = Layout::new(model);
+    let arms = model.arms.len();
+    let layouts: Vec<Layout> = (0..arms).map(|arm| Layout::new(model, arm)).collect();
     let runs = opts.runs as usize;
-    let mut columns = Columns::new(layout.len(), runs);
+    let mut columns: Vec<Columns> = layouts
+        .iter()
+        .map(|l| Columns::new(l.len(), runs))
+        .collect();
+    let mut client_cycles = vec![0u64; arms];
     let chunk = (opts.threads * 16).max(32);
-    let mut client_cycles = 0u64;
     pool.install(|| {
         for lo in (0..runs).step_by(chunk) {
             let hi = (lo + chunk).min(runs);
-            let done: Vec<(Vec<f64>, u64)> = (lo..hi)
+            // Every arm of a run in one task: the arms share the run's random numbers.
+            let done: Vec<Vec<(Vec<f64>, u64)>> = (lo..hi)
                 .into_par_iter()
                 .map(|r| {
-                    let trace = engine::simulate(model, opts.seed, r as u32);
-                    (reduce(model, &layout, &trace), trace.client_cycles)
+                    (0..arms)
+                        .map(|arm| {
+                            let trace = engine::simulate(model, arm, opts.seed, r as u32);
+                            (
+                                reduce(model, arm, &layouts[arm], &trace),
+                                trace.client_cycles,
+                            )
+                        })
+                        .collect()
                 })
                 .collect();
-            for (i, (cells, cc)) in done.iter().enumerate() {
-                columns.put(lo + i, cells);
-                client_cycles += cc;
+            for (i, per_arm) in done.iter().enumerate() {
+                for (arm, (cells, cc)) in per_arm.iter().enumerate() {
+                    columns[arm].put(lo + i, cells);
+                    client_cycles[arm] += cc;
+                }
             }
             progress(Progress {
                 done: hi as u64,
@@ -71,13 +89,20 @@ pub fn run(model: &Model, opts: &Options, progress: &(dyn Fn(Progress) + Sync)) 
             });
         }
     });
-    let stats = columns.stats();
-    Ok(Summary {
-        arm: "baseline".into(),
-        layout,
-        runs,
-        columns,
-        stats,
-        client_cycles,
-    })
+    Ok(layouts
+        .into_iter()
+        .zip(columns)
+        .enumerate()
+        .map(|(arm, (layout, columns))| {
+            let stats = columns.stats();
+            Summary {
+                arm: model.arms[arm].name.clone(),
+                layout,
+                runs,
+                columns,
+                stats,
+                client_cycles: client_cycles[arm],
+            }
+        })
+        .collect())
 }

@@ -12,6 +12,8 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod budget;
+pub mod cohort;
 pub mod engine;
 pub mod error;
 pub mod model;

@@ -4,6 +4,7 @@
 //! and the reports take `&Model` and never check again. Everything the engine needs per cycle is laid out
 //! as flat tables indexed by small integers (state index, cycle, capped time in state).
 
+use crate::regime::{Arm, Regime};
 use crate::rng::Key;
 
 /// A calendar month.
@@ -321,9 +322,26 @@ pub struct Model {
     pub costs: Vec<CostItem>,
     /// Possible flows `(from, to)`: from `n_states` = inflow, to [`RENEW`] = renewal.
     pub flows: Vec<(usize, u8)>,
+    /// Budget regimes.
+    pub regimes: Vec<Regime>,
+    /// Arms; the first is the baseline.
+    pub arms: Vec<Arm>,
+    /// Transition tables of areas under a regime (see [`crate::regime::Plan::table`]).
+    pub regime_tables: Vec<Transitions>,
+    /// `[regime][area][cycle]`: expected provider spend on the regime's covered lines (filled for
+    /// regimes whose budget is a share of it; empty otherwise).
+    pub regime_expected: Vec<Vec<Vec<f64>>>,
 }
 
 impl Model {
+    /// The transition table of area `a` in arm `arm`.
+    pub fn table(&self, arm: usize, a: usize) -> &Transitions {
+        match &self.arms[arm].plans[a] {
+            Some(p) => &self.regime_tables[p.table],
+            None => &self.transitions,
+        }
+    }
+
     /// Number of states.
     pub fn n_states(&self) -> usize {
         self.states.len()

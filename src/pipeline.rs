@@ -58,8 +58,7 @@ pub fn run(
         seed: opts.seed.unwrap_or(model.seed),
         threads: opts.threads.unwrap_or_else(default_threads),
     };
-    let summary = batch::run(model, &bopts, progress)?;
-    let summaries = vec![summary];
+    let summaries = batch::run(model, &bopts, progress)?;
     staged.write("caseload.csv", &csv::caseload(model, &summaries))?;
     staged.write("flows.csv", &csv::flows(model, &summaries))?;
     staged.write("costs.csv", &csv::costs(model, &summaries))?;

@@ -74,6 +74,8 @@ pub struct Regime {
     pub surplus: Surplus,
     /// Fixed costs.
     pub fixed: Vec<FixedCost>,
+    /// `step_down` policy: clients move from the first state to the second (BT to Waakvlam).
+    pub step_down: (usize, usize),
     /// Modifiers: (from state, to state or [`RENEW`], hazard ratio).
     pub modifiers: Vec<(usize, u8, f64)>,
 }

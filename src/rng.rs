@@ -39,6 +39,8 @@ pub enum Purpose {
     EntryState = 3,
     /// The monthly transition of a client.
     Transition = 4,
+    /// Whether a new client in a budget area is handled by the sociale basis (prevention).
+    Prevention = 5,
 }
 
 /// A stream key: the address of a family of random numbers.

@@ -23,20 +23,29 @@ pub struct Layout {
     pub munis: usize,
     /// Cost lines (a further column is the total).
     pub lines: usize,
+    /// Areas with a budget in this arm (the budget cells follow the common cells).
+    pub budget_areas: Vec<usize>,
     flow_at: usize,
     cost_at: usize,
+    budget_at: usize,
     /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
     move_flow: Vec<u32>,
 }
 
 impl Layout {
-    /// The layout of a model's reported numbers.
-    pub fn new(model: &Model) -> Layout {
+    /// The layout of the reported numbers of arm `arm`. The common cells (caseload, flows, costs) are laid
+    /// out alike for every arm, so arms can be compared cell by cell; budget cells follow them.
+    pub fn new(model: &Model, arm: usize) -> Layout {
         let n_states = model.n_states();
         let cycles = model.cycles as usize;
         let years = model.years();
         let flow_at = cycles * n_states;
         let cost_at = flow_at + years.len() * model.flows.len();
+        let budget_at =
+            cost_at + years.len() * (model.municipalities.len() + 1) * (model.lines.len() + 1);
+        let budget_areas = (0..model.areas.len())
+            .filter(|&a| model.arms[arm].plans[a].is_some())
+            .collect();
         let n1 = n_states + 1;
         let move_flow = (0..n1 * n1)
             .map(|i| {
@@ -55,15 +64,27 @@ impl Layout {
             flows: model.flows.clone(),
             munis: model.municipalities.len(),
             lines: model.lines.len(),
+            budget_areas,
             flow_at,
             cost_at,
+            budget_at,
             move_flow,
         }
     }
 
     /// Number of cells.
     pub fn len(&self) -> usize {
-        self.cost_at + self.years.len() * (self.munis + 1) * (self.lines + 1)
+        self.budget_at + self.budget_areas.len() * self.years.len() * BUDGET_MEASURES.len()
+    }
+
+    /// Number of cells every arm has, in the same order.
+    pub fn common_len(&self) -> usize {
+        self.budget_at
+    }
+
+    /// Cell of budget measure `k` ([`BUDGET_MEASURES`]) of the `i`-th budget area in year index `y`.
+    pub fn budget(&self, i: usize, y: usize, k: usize) -> usize {
+        self.budget_at + (i * self.years.len() + y) * BUDGET_MEASURES.len() + k
     }
 
     /// Whether there are no cells (never, for a valid model).
@@ -87,8 +108,21 @@ impl Layout {
     }
 }
 
-/// Reduces one run's trace to its reported cells.
-pub fn reduce(model: &Model, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
+/// The budget measures reported per area and year (`budget.csv`).
+pub const BUDGET_MEASURES: [&str; 9] = [
+    "budget",
+    "spent",
+    "overspend",
+    "carried_over",
+    "returned",
+    "waiting_end",
+    "waits_started",
+    "mean_wait_cycles",
+    "stepped_down",
+];
+
+/// Reduces one run's trace of arm `arm` to its reported cells.
+pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
     let n = layout.n_states;
     let n1 = n + 1;
     let mut out = vec![0.0; layout.len()];
@@ -112,6 +146,45 @@ pub fn reduce(model: &Model, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
                 }
                 let units = item.units(counts, moves);
                 out[layout.cost(y, m, item.line)] += units * item.amount[c];
+            }
+        }
+    }
+    let reserve = model.lines.iter().position(|l| l == "budget_reserve");
+    for (i, &a) in layout.budget_areas.iter().enumerate() {
+        let area = &model.areas[a];
+        let m = area.municipality;
+        let plan = model.arms[arm].plans[a]
+            .as_ref()
+            .expect("budget areas have a plan");
+        for fixed in &model.regimes[plan.regime].fixed {
+            for c in plan.start as usize..layout.cycles {
+                let y = model.year_index(c as u32);
+                out[layout.cost(y, m, fixed.line)] +=
+                    fixed.per_area[c] + fixed.per_inhabitant[c] * area.inhabitants as f64;
+            }
+        }
+        for b in &trace.areas[a].budget {
+            if let Some(l) = reserve {
+                out[layout.cost(b.year, m, l)] += b.carry_out - b.carry_in;
+            }
+            let wait = if b.admitted > 0 {
+                b.waited_cycles as f64 / f64::from(b.admitted)
+            } else {
+                0.0
+            };
+            let values = [
+                b.budget,
+                b.spent,
+                b.overspend,
+                b.carry_out,
+                b.returned,
+                f64::from(b.waiting_end),
+                f64::from(b.waits_started),
+                wait,
+                f64::from(b.stepped_down),
+            ];
+            for (k, v) in values.into_iter().enumerate() {
+                out[layout.budget(i, b.year, k)] = v;
             }
         }
     }

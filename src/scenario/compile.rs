@@ -169,7 +169,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         .map(|c| start.plus(i64::from(c * cycle_months)).year)
         .collect();
     let index = indexation(cx, raw);
-    let (lines, costs) = costs(
+    let (mut lines, costs) = costs(
         cx,
         raw,
         &codes,
@@ -179,6 +179,21 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         &years,
         &index,
     );
+    let absorbing: Vec<bool> = states.iter().map(|s| s.absorbing).collect();
+    let k = super::pilot::Context {
+        codes: &codes,
+        absorbing: &absorbing,
+        munis: &municipalities,
+        areas: &areas,
+        start,
+        cycle_months,
+        cycles,
+        years: &years,
+        index: &index,
+        cost_lines: lines.len(),
+    };
+    let regimes = super::pilot::regimes(cx, raw, &k, &mut lines);
+    let (arms, regime_tables) = super::pilot::arms(cx, raw, &k, &regimes, transitions.as_ref());
     if !cx.errors.is_empty() {
         return None;
     }
@@ -198,8 +213,16 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             .collect();
     }
     let transitions = transitions?;
-    let flows = flows(&transitions, &entry, states.len());
-    Some(Model {
+    let mut flows = flows(&transitions, &entry, states.len());
+    for t in &regime_tables {
+        flows.extend(self::flows(t, &entry, states.len()));
+    }
+    for r in regimes.iter().filter(|r| r.prevention > 0.0) {
+        flows.push((states.len(), r.prevention_state as u8));
+    }
+    flows.sort_unstable();
+    flows.dedup();
+    let mut model = Model {
         name,
         title: raw.scenario.get_ref().title.clone(),
         states,
@@ -215,7 +238,22 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         lines,
         costs,
         flows,
-    })
+        regimes,
+        arms,
+        regime_tables,
+        regime_expected: Vec::new(),
+    };
+    model.regime_expected = model
+        .regimes
+        .iter()
+        .map(|r| match r.budget {
+            crate::regime::BudgetRule::ShareOfProvider(_) => (0..model.areas.len())
+                .map(|a| crate::cohort::expected_spend(&model, a, &r.covers))
+                .collect(),
+            _ => vec![Vec::new(); model.areas.len()],
+        })
+        .collect();
+    Some(model)
 }
 
 fn time(cx: &mut Ctx, t: &raw::Time) -> (YearMonth, u32, u32) {

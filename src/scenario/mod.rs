@@ -5,6 +5,7 @@
 //! ([`compile::compile`]).
 
 pub mod compile;
+mod pilot;
 pub mod raw;
 
 use crate::error::{InputError, InputErrors};

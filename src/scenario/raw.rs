@@ -238,6 +238,10 @@ pub struct Regime {
     pub prevention_state: Option<Spanned<String>>,
     /// When the budget would be exceeded: `overspend`, `waitlist` or `step_down`.
     pub on_exhaustion: Option<Spanned<String>>,
+    /// `step_down`: the state clients are stepped down from (default `BT`) ...
+    pub step_down_from: Option<Spanned<String>>,
+    /// ... and the state they move to (default `WV`).
+    pub step_down_to: Option<Spanned<String>>,
     /// A surplus at year end: `returned` or `carried_over`.
     pub on_surplus: Option<Spanned<String>>,
     /// Fixed costs of community infrastructure paid from the budget.
