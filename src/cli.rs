@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use wijksim::compare::cell_quantiles;
 use wijksim::error::Error;
 use wijksim::output::{Staged, fresh_folder};
 use wijksim::pipeline::{self, RunOptions, RunReport};
@@ -188,7 +189,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     let sm = &r.summaries[0];
     let lay = &sm.layout;
     writeln!(out)?;
-    writeln!(out, "Caseload (mean [p05-p95] over runs)")?;
+    writeln!(out, "Caseload, {} (mean [p05-p95] over runs)", sm.arm)?;
     let first = 0;
     let last = lay.cycles - 1;
     write!(out, "{:<6}", "state")?;
@@ -209,21 +210,8 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         writeln!(out)?;
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "Cost per year, all municipalities, nominal EUR (mean [p05-p95])"
-    )?;
-    for (y, year) in lay.years.iter().enumerate() {
-        let x = &sm.stats[lay.cost(y, lay.munis, lay.lines)];
-        writeln!(
-            out,
-            "{year}  {:>14}  [{} - {}]",
-            euros(x.mean),
-            euros(x.q[0]),
-            euros(x.q[4])
-        )?;
-    }
-    writeln!(out)?;
+    cost_table(&mut out, r)?;
+    differences(&mut out, r)?;
     writeln!(out, "Wrote {}/:", r.folder.display())?;
     for (f, what) in [
         ("caseload.csv", "clients per month and state"),
@@ -233,15 +221,100 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         ),
         ("costs.csv", "costs per year, municipality and cost line"),
         (
+            "budget.csv",
+            "budget, spent, overspend, carry-over, waiting list per area and year",
+        ),
+        ("differences.csv", "pilot minus baseline, paired by run"),
+        (
             "manifest.json",
             "version, scenario hash, seed, runs, time taken",
         ),
     ] {
         if r.files.iter().any(|x| x == f) {
-            writeln!(out, "  {f:<14} {what}")?;
+            writeln!(out, "  {f:<16} {what}")?;
         }
     }
     Ok(())
+}
+
+/// Cost per year and arm: P50 [P10-P90] over runs.
+fn cost_table(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Cost per year, all municipalities, nominal EUR: P50 [P10 - P90] over runs"
+    )?;
+    let lay = &r.summaries[0].layout;
+    write!(out, "{:<6}", "year")?;
+    for sm in &r.summaries {
+        write!(out, "  {:>36}", sm.arm)?;
+    }
+    writeln!(out)?;
+    for (y, year) in lay.years.iter().enumerate() {
+        write!(out, "{year:<6}")?;
+        for sm in &r.summaries {
+            let q = cell_quantiles(
+                sm,
+                sm.layout.cost(y, sm.layout.munis, sm.layout.lines),
+                &[0.1, 0.5, 0.9],
+            );
+            write!(
+                out,
+                "  {:>36}",
+                format!("{} [{} - {}]", euros(q[1]), euros(q[0]), euros(q[2]))
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out)
+}
+
+/// The paired comparison of each pilot arm with the baseline.
+fn differences(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
+    let Some(base) = r.summaries.first() else {
+        return Ok(());
+    };
+    for sm in &r.summaries[1..] {
+        let find = |measure: &str| {
+            r.differences.iter().find(|d| {
+                d.arm == sm.arm && d.measure == measure && d.year == "all" && d.item == "total"
+            })
+        };
+        writeln!(out, "{} vs {} (paired by run)", sm.arm, base.arm)?;
+        if let Some(d) = find("cost") {
+            writeln!(
+                out,
+                "  total cost difference {}-{}: {} [90%: {} to {}]",
+                base.layout.years[0],
+                base.layout.years[base.layout.years.len() - 1],
+                signed(d.mean),
+                signed(d.q[0]),
+                signed(d.q[2])
+            )?;
+            writeln!(
+                out,
+                "  probability that the pilot costs less: {:.0}%",
+                100.0 * d.p_lower
+            )?;
+        }
+        if let Some(d) = find("overspend") {
+            writeln!(
+                out,
+                "  budget overspend (paid by the municipality): mean {}, P95 {}",
+                euros(d.mean),
+                euros(d.q[2])
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn signed(x: f64) -> String {
+    if x > 0.0 {
+        format!("+{}", euros(x))
+    } else {
+        euros(x)
+    }
 }
 
 /// Euros with thousands separators, no decimals.

@@ -14,6 +14,7 @@
 pub mod batch;
 pub mod budget;
 pub mod cohort;
+pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod model;

@@ -32,6 +32,8 @@ pub struct RunReport {
     pub files: Vec<String>,
     /// The summaries, one per arm.
     pub summaries: Vec<Summary>,
+    /// Paired differences of the pilot arms with the baseline.
+    pub differences: Vec<crate::compare::Difference>,
     /// The manifest written.
     pub manifest: manifest::Manifest,
 }
@@ -62,6 +64,13 @@ pub fn run(
     staged.write("caseload.csv", &csv::caseload(model, &summaries))?;
     staged.write("flows.csv", &csv::flows(model, &summaries))?;
     staged.write("costs.csv", &csv::costs(model, &summaries))?;
+    if !model.regimes.is_empty() {
+        staged.write("budget.csv", &csv::budget(model, &summaries))?;
+    }
+    let differences = crate::compare::differences(model, &summaries);
+    if summaries.len() > 1 {
+        staged.write("differences.csv", &csv::differences(&differences))?;
+    }
     let mut files = staged.files().to_vec();
     files.push("manifest.json".into());
     let manifest = manifest::Manifest {
@@ -84,6 +93,7 @@ pub fn run(
         folder,
         files,
         summaries,
+        differences,
         manifest,
     })
 }

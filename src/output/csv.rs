@@ -131,3 +131,73 @@ pub fn costs(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     });
     table(&["arm", "year", "municipality", "line"], rows)
 }
+
+/// `budget.csv`: `arm,municipality,area,year,measure,` statistics, for every area under a budget regime
+/// in the years it is under it. Measures: see [`crate::summary::BUDGET_MEASURES`].
+pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
+    let rows = summaries.iter().flat_map(|sm| {
+        let arm = &model.arms[model
+            .arms
+            .iter()
+            .position(|a| a.name == sm.arm)
+            .expect("summary of an arm")];
+        sm.layout
+            .budget_areas
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, &a)| {
+                let area = &model.areas[a];
+                let start_year =
+                    model.year_index(arm.plans[a].as_ref().expect("budget area").start);
+                sm.layout
+                    .years
+                    .iter()
+                    .enumerate()
+                    .filter(move |(y, _)| *y >= start_year)
+                    .flat_map(move |(y, year)| {
+                        crate::summary::BUDGET_MEASURES.iter().enumerate().map(
+                            move |(k, measure)| {
+                                let mut r = vec![
+                                    sm.arm.clone(),
+                                    model.municipalities[area.municipality].clone(),
+                                    area.name.clone(),
+                                    year.to_string(),
+                                    measure.to_string(),
+                                ];
+                                r.extend(stat_fields(&sm.stats[sm.layout.budget(i, y, k)], 2));
+                                r
+                            },
+                        )
+                    })
+            })
+    });
+    table(&["arm", "municipality", "area", "year", "measure"], rows)
+}
+
+/// `differences.csv`: `arm,measure,year,item,mean,sd,p05,p50,p95,p_lower`: every pilot arm against the
+/// baseline, paired by run; `p_lower` is the share of runs in which the pilot is lower.
+pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "arm", "measure", "year", "item", "mean", "sd", "p05", "p50", "p95", "p_lower",
+    ])
+    .expect("writing to memory");
+    for d in diffs {
+        let dec = if d.measure == "caseload" { 3 } else { 2 };
+        let f = |x: f64| format!("{:.*}", dec, x);
+        w.write_record([
+            d.arm.clone(),
+            d.measure.to_string(),
+            d.year.clone(),
+            d.item.clone(),
+            f(d.mean),
+            f(d.sd),
+            f(d.q[0]),
+            f(d.q[1]),
+            f(d.q[2]),
+            format!("{:.4}", d.p_lower),
+        ])
+        .expect("writing to memory");
+    }
+    w.into_inner().expect("writing to memory")
+}
