@@ -3,6 +3,7 @@
 
 mod check;
 mod engine;
+mod pilot;
 mod run;
 
 use assert_cmd::Command;
