@@ -212,6 +212,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     writeln!(out)?;
     cost_table(&mut out, r)?;
     differences(&mut out, r)?;
+    kpi_table(&mut out, m, r)?;
     writeln!(out, "Wrote {}/:", r.folder.display())?;
     for (f, what) in [
         ("caseload.csv", "clients per month and state"),
@@ -223,6 +224,10 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         (
             "budget.csv",
             "budget, spent, overspend, carry-over, waiting list per area and year",
+        ),
+        (
+            "kpis.csv",
+            "KPIs per contract year: target, spread, probability met",
         ),
         ("differences.csv", "pilot minus baseline, paired by run"),
         (
@@ -307,6 +312,59 @@ fn differences(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// Probability of meeting each KPI target, per arm, in each KPI's last contract year with a target.
+fn kpi_table(
+    out: &mut impl Write,
+    m: &wijksim::model::Model,
+    r: &RunReport,
+) -> std::io::Result<()> {
+    if m.kpis.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "KPIs: probability that the target is met (last contract year with a target)"
+    )?;
+    write!(out, "{:<24} {:>4} {:>7}", "kpi", "year", "target")?;
+    for sm in &r.summaries {
+        write!(out, "  {:>26}", sm.arm)?;
+    }
+    writeln!(out)?;
+    for (k, kpi) in m.kpis.iter().enumerate() {
+        let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
+            continue;
+        };
+        let target = kpi.targets[y].expect("found above");
+        write!(
+            out,
+            "{:<24} {:>4} {:>6.0}%",
+            kpi.name,
+            y + 1,
+            100.0 * target
+        )?;
+        for sm in &r.summaries {
+            let cell = sm.layout.kpi(m, k, y, 0);
+            let values = sm.columns.cell(cell);
+            let met = values
+                .iter()
+                .filter(|&&v| kpi.met(y, v) == Some(true))
+                .count() as f64
+                / values.len() as f64;
+            write!(
+                out,
+                "  {:>26}",
+                format!(
+                    "{:.0}% (mean {:.1}%)",
+                    100.0 * met,
+                    100.0 * sm.stats[cell].mean
+                )
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out)
 }
 
 fn signed(x: f64) -> String {

@@ -12,9 +12,9 @@ use crate::summary::{Summary, quantile};
 pub struct Difference {
     /// Pilot arm.
     pub arm: String,
-    /// `cost`, `caseload` (mean over the year's cycles) or `overspend`.
+    /// `cost`, `caseload` (mean over the year's cycles), `kpi` or `overspend`.
     pub measure: &'static str,
-    /// Calendar year, or `all` for the whole horizon.
+    /// Calendar year, `all` for the whole horizon, or `cy1`, `cy2`, ... (contract years, KPIs).
     pub year: String,
     /// Cost line, state code or `total`.
     pub item: String,

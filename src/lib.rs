@@ -17,6 +17,7 @@ pub mod cohort;
 pub mod compare;
 pub mod engine;
 pub mod error;
+pub mod kpi;
 pub mod model;
 pub mod output;
 pub mod pipeline;

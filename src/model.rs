@@ -331,6 +331,8 @@ pub struct Model {
     /// `[regime][area][cycle]`: expected provider spend on the regime's covered lines (filled for
     /// regimes whose budget is a share of it; empty otherwise).
     pub regime_expected: Vec<Vec<Vec<f64>>>,
+    /// KPIs.
+    pub kpis: Vec<crate::kpi::Kpi>,
 }
 
 impl Model {

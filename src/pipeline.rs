@@ -67,6 +67,9 @@ pub fn run(
     if !model.regimes.is_empty() {
         staged.write("budget.csv", &csv::budget(model, &summaries))?;
     }
+    if !model.kpis.is_empty() {
+        staged.write("kpis.csv", &csv::kpis(model, &summaries))?;
+    }
     let differences = crate::compare::differences(model, &summaries);
     if summaries.len() > 1 {
         staged.write("differences.csv", &csv::differences(&differences))?;

@@ -27,6 +27,8 @@ pub struct Layout {
     pub budget_areas: Vec<usize>,
     flow_at: usize,
     cost_at: usize,
+    /// Offset of each KPI's cells.
+    kpi_at: Vec<usize>,
     budget_at: usize,
     /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
     move_flow: Vec<u32>,
@@ -34,15 +36,26 @@ pub struct Layout {
 
 impl Layout {
     /// The layout of the reported numbers of arm `arm`. The common cells (caseload, flows, costs) are laid
-    /// out alike for every arm, so arms can be compared cell by cell; budget cells follow them.
+    /// out alike for every arm (caseload, flows, costs, KPIs), so arms can be compared cell by cell;
+    /// budget cells follow them.
     pub fn new(model: &Model, arm: usize) -> Layout {
         let n_states = model.n_states();
         let cycles = model.cycles as usize;
         let years = model.years();
         let flow_at = cycles * n_states;
         let cost_at = flow_at + years.len() * model.flows.len();
-        let budget_at =
+        let mut at =
             cost_at + years.len() * (model.municipalities.len() + 1) * (model.lines.len() + 1);
+        let kpi_at = model
+            .kpis
+            .iter()
+            .map(|k| {
+                let here = at;
+                at += k.years() * k.cells_per_year();
+                here
+            })
+            .collect();
+        let budget_at = at;
         let budget_areas = (0..model.areas.len())
             .filter(|&a| model.arms[arm].plans[a].is_some())
             .collect();
@@ -67,6 +80,7 @@ impl Layout {
             budget_areas,
             flow_at,
             cost_at,
+            kpi_at,
             budget_at,
             move_flow,
         }
@@ -80,6 +94,11 @@ impl Layout {
     /// Number of cells every arm has, in the same order.
     pub fn common_len(&self) -> usize {
         self.budget_at
+    }
+
+    /// Cell `j` of KPI `k` in contract year `y` (`j`: 0 value; evaluations also 1 due, 2 cost).
+    pub fn kpi(&self, model: &Model, k: usize, y: usize, j: usize) -> usize {
+        self.kpi_at[k] + y * model.kpis[k].cells_per_year() + j
     }
 
     /// Cell of budget measure `k` ([`BUDGET_MEASURES`]) of the `i`-th budget area in year index `y`.
@@ -126,6 +145,14 @@ pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> V
     let n = layout.n_states;
     let n1 = n + 1;
     let mut out = vec![0.0; layout.len()];
+    let mut region_moves = vec![
+        0.0;
+        if model.kpis.is_empty() {
+            0
+        } else {
+            layout.cycles * n1 * n1
+        }
+    ];
     for (a, at) in trace.areas.iter().enumerate() {
         let m = model.areas[a].municipality;
         for c in 0..layout.cycles {
@@ -135,6 +162,14 @@ pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> V
                 out[layout.caseload(c, s)] += f64::from(k);
             }
             let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
+            if !region_moves.is_empty() {
+                for (r, &k) in region_moves[c * n1 * n1..(c + 1) * n1 * n1]
+                    .iter_mut()
+                    .zip(moves)
+                {
+                    *r += f64::from(k);
+                }
+            }
             for (&k, &f) in moves.iter().zip(&layout.move_flow) {
                 if k > 0 && f != u32::MAX {
                     out[layout.flow(y, f as usize)] += f64::from(k);
@@ -148,6 +183,16 @@ pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> V
                 out[layout.cost(y, m, item.line)] += units * item.amount[c];
             }
         }
+    }
+    let counts = &out[..layout.cycles * n].to_vec();
+    for (k, kpi) in model.kpis.iter().enumerate() {
+        let at = layout.kpi(model, k, 0, 0);
+        kpi.evaluate(
+            n,
+            counts,
+            &region_moves,
+            &mut out[at..at + kpi.years() * kpi.cells_per_year()],
+        );
     }
     let reserve = model.lines.iter().position(|l| l == "budget_reserve");
     for (i, &a) in layout.budget_areas.iter().enumerate() {

@@ -183,7 +183,11 @@ pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
     ])
     .expect("writing to memory");
     for d in diffs {
-        let dec = if d.measure == "caseload" { 3 } else { 2 };
+        let dec = match d.measure {
+            "caseload" => 3,
+            "kpi" => 4,
+            _ => 2,
+        };
         let f = |x: f64| format!("{:.*}", dec, x);
         w.write_record([
             d.arm.clone(),
@@ -198,6 +202,69 @@ pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
             format!("{:.4}", d.p_lower),
         ])
         .expect("writing to memory");
+    }
+    w.into_inner().expect("writing to memory")
+}
+
+/// `kpis.csv`: `arm,contract_year,kpi,target,mean,p05,p50,p95,p_met`; `p_met` is the share of runs
+/// meeting the target. Evaluation KPIs add rows `<name>:due` (evaluations due) and `<name>:cost`.
+pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "arm",
+        "contract_year",
+        "kpi",
+        "target",
+        "mean",
+        "p05",
+        "p50",
+        "p95",
+        "p_met",
+    ])
+    .expect("writing to memory");
+    for sm in summaries {
+        for (k, kpi) in model.kpis.iter().enumerate() {
+            for y in 0..kpi.years() {
+                for j in 0..kpi.cells_per_year() {
+                    let cell = sm.layout.kpi(model, k, y, j);
+                    let st = &sm.stats[cell];
+                    let (name, target, p_met) = match j {
+                        0 => {
+                            let met = sm
+                                .columns
+                                .cell(cell)
+                                .iter()
+                                .filter(|&&v| kpi.met(y, v) == Some(true))
+                                .count();
+                            let t = kpi.targets.get(y).copied().flatten();
+                            (
+                                kpi.name.clone(),
+                                t.map_or(String::new(), |t| format!("{t:.4}")),
+                                t.map_or(String::new(), |_| {
+                                    format!("{:.4}", met as f64 / sm.runs as f64)
+                                }),
+                            )
+                        }
+                        1 => (format!("{}:due", kpi.name), String::new(), String::new()),
+                        _ => (format!("{}:cost", kpi.name), String::new(), String::new()),
+                    };
+                    let dec = if j == 0 { 4 } else { 2 };
+                    let f = |x: f64| format!("{:.*}", dec, x);
+                    w.write_record([
+                        sm.arm.clone(),
+                        (y + 1).to_string(),
+                        name,
+                        target,
+                        f(st.mean),
+                        f(st.q[0]),
+                        f(st.q[2]),
+                        f(st.q[4]),
+                        p_met,
+                    ])
+                    .expect("writing to memory");
+                }
+            }
+        }
     }
     w.into_inner().expect("writing to memory")
 }

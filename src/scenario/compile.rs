@@ -194,6 +194,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     };
     let regimes = super::pilot::regimes(cx, raw, &k, &mut lines);
     let (arms, regime_tables) = super::pilot::arms(cx, raw, &k, &regimes, transitions.as_ref());
+    let kpis = super::pilot::kpis(cx, raw, &k);
     if !cx.errors.is_empty() {
         return None;
     }
@@ -242,6 +243,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         arms,
         regime_tables,
         regime_expected: Vec::new(),
+        kpis,
     };
     model.regime_expected = model
         .regimes

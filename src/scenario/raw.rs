@@ -51,6 +51,9 @@ pub struct ScenarioFile {
     /// Arms: the baseline and the pilot designs compared with it.
     #[serde(default)]
     pub arm: Vec<Spanned<Arm>>,
+    /// KPIs with targets per contract year.
+    #[serde(default)]
+    pub kpi: Vec<Spanned<Kpi>>,
 }
 
 /// `[scenario]`
@@ -301,4 +304,43 @@ pub struct Assign {
     pub regime: Spanned<String>,
     /// First month under the regime, `YYYY-MM`.
     pub from: Spanned<String>,
+}
+
+/// `[[kpi]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kpi {
+    /// Short name.
+    pub name: Spanned<String>,
+    /// Dutch label.
+    #[serde(default)]
+    pub nl: String,
+    /// English label.
+    #[serde(default)]
+    pub en: String,
+    /// Where the KPI comes from.
+    #[serde(default)]
+    pub source: String,
+    /// `share`, `flow_share` or `evaluations`.
+    pub kind: Spanned<String>,
+    /// `share`: states; `flow_share`: moves `"FROM>TO"` (`*`, `inflow`, `renew` allowed).
+    pub numerator: Option<Spanned<Vec<String>>>,
+    /// As `numerator`.
+    pub denominator: Option<Spanned<Vec<String>>>,
+    /// `evaluations`: the states whose clients are evaluated yearly.
+    pub states: Option<Spanned<Vec<String>>>,
+    /// `evaluations`: cost of one evaluation.
+    pub cost_per_evaluation: Option<Num>,
+    /// `evaluations`: price year of the cost.
+    pub price_year: Option<Spanned<i64>>,
+    /// `evaluations`: share of due evaluations planned.
+    pub planned_share: Option<Num>,
+    /// Targets by contract year (`1 = 0.20`).
+    pub targets: NumMap,
+    /// Later contract years keep the last target (default true).
+    pub keep_last_target: Option<bool>,
+    /// Whether higher values are better (default true).
+    pub higher_is_better: Option<bool>,
+    /// First month of contract year 1 (default the scenario's start).
+    pub contract_start: Option<Spanned<String>>,
 }

@@ -39,27 +39,57 @@ assign = [
     let file = dir.path().join("neutral.toml");
     fs::write(&file, text).unwrap();
     let out = dir.path().join("o");
-    wijksim().args(["run", "--runs", "50", "--quiet", "--out"]).arg(&out).arg(&file).assert().success();
+    wijksim()
+        .args(["run", "--runs", "50", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .success();
     let caseload = fs::read_to_string(out.join("caseload.csv")).unwrap();
     let rows = |arm: &str| -> Vec<String> {
-        caseload.lines().filter_map(|l| l.strip_prefix(&format!("{arm},"))).map(str::to_string).collect()
+        caseload
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("{arm},")))
+            .map(str::to_string)
+            .collect()
     };
     let (base, neutral) = (rows("baseline"), rows("neutral"));
     assert_eq!(base.len(), 60 * 6);
     assert_eq!(base, neutral, "a neutral regime changed the caseload");
     // Paired differences are exactly zero.
     let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
-    let total = diffs.lines().find(|l| l.starts_with("neutral,cost,all,total,")).unwrap();
-    assert_eq!(total, "neutral,cost,all,total,0.00,0.00,0.00,0.00,0.00,0.0000");
+    let total = diffs
+        .lines()
+        .find(|l| l.starts_with("neutral,cost,all,total,"))
+        .unwrap();
+    assert_eq!(
+        total,
+        "neutral,cost,all,total,0.00,0.00,0.00,0.00,0.00,0.0000"
+    );
 }
 
 #[test]
 fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
     let m = scenario::default_scenario().model;
-    let s = batch::run(&m, &Options { runs: 200, seed: 4, threads: 2 }, &|_| {}).unwrap();
+    let s = batch::run(
+        &m,
+        &Options {
+            runs: 200,
+            seed: 4,
+            threads: 2,
+        },
+        &|_| {},
+    )
+    .unwrap();
     let total = |arm: usize| -> Vec<f64> {
         let lay = &s[arm].layout;
-        (0..s[arm].runs).map(|r| (0..lay.years.len()).map(|y| s[arm].columns.cell(lay.cost(y, lay.munis, lay.lines))[r]).sum()).collect()
+        (0..s[arm].runs)
+            .map(|r| {
+                (0..lay.years.len())
+                    .map(|y| s[arm].columns.cell(lay.cost(y, lay.munis, lay.lines))[r])
+                    .sum()
+            })
+            .collect()
     };
     let (base, pilot) = (total(0), total(1));
     let sd = |d: &[f64]| {
@@ -68,14 +98,24 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
     };
     let paired: Vec<f64> = pilot.iter().zip(&base).map(|(p, b)| p - b).collect();
     // Unpaired: each pilot run against another run of the baseline.
-    let unpaired: Vec<f64> = pilot.iter().zip(base.iter().cycle().skip(1)).map(|(p, b)| p - b).collect();
+    let unpaired: Vec<f64> = pilot
+        .iter()
+        .zip(base.iter().cycle().skip(1))
+        .map(|(p, b)| p - b)
+        .collect();
     let (sp, su) = (sd(&paired), sd(&unpaired));
     assert!(sp > 0.0, "the pilot changes something");
     eprintln!("pairing: paired sd {sp:.0}, unpaired sd {su:.0}");
-    assert!(su > 5.0 * sp, "paired sd {sp:.0} is not 5x smaller than unpaired sd {su:.0}");
+    assert!(
+        su > 5.0 * sp,
+        "paired sd {sp:.0} is not 5x smaller than unpaired sd {su:.0}"
+    );
     // The reported differences are the paired ones.
     let d = wijksim::compare::differences(&m, &s);
-    let row = d.iter().find(|d| d.measure == "cost" && d.year == "all" && d.item == "total").unwrap();
+    let row = d
+        .iter()
+        .find(|d| d.measure == "cost" && d.year == "all" && d.item == "total")
+        .unwrap();
     assert!((row.sd - sp).abs() < 1e-6 * sp, "{} vs {sp}", row.sd);
 }
 
@@ -99,7 +139,9 @@ name = "baseline"
 name = "tight"
 assign = [{ municipality = "Noord-Beveland", regime = "tight", from = "2021-01" }]
 "#;
-    scenario::from_text("tight.toml", &with_arms(&regimes, arms)).unwrap().model
+    scenario::from_text("tight.toml", &with_arms(&regimes, arms))
+        .unwrap()
+        .model
 }
 
 #[test]
@@ -110,14 +152,23 @@ fn under_waitlist_spend_never_exceeds_the_budget() {
         let t = simulate(&m, 1, 11, run);
         for (a, at) in t.areas.iter().enumerate() {
             for b in &at.budget {
-                assert!(b.spent <= b.budget + b.carry_in + 1e-6, "run {run} area {a} year {}: spent {} > budget {}", b.year, b.spent, b.budget);
+                assert!(
+                    b.spent <= b.budget + b.carry_in + 1e-6,
+                    "run {run} area {a} year {}: spent {} > budget {}",
+                    b.year,
+                    b.spent,
+                    b.budget
+                );
                 assert_eq!(b.overspend, 0.0);
                 waited += b.waits_started;
             }
         }
     }
     eprintln!("waitlist: {waited} waits");
-    assert!(waited > 100, "the budget must bind for this test to mean something ({waited} waits)");
+    assert!(
+        waited > 100,
+        "the budget must bind for this test to mean something ({waited} waits)"
+    );
 }
 
 #[test]
@@ -138,22 +189,76 @@ fn overspend_is_tracked_and_step_down_reduces_it() {
             }
         }
     }
-    assert!(o > 0.0, "the overspend policy lets spend exceed this budget");
+    assert!(
+        o > 0.0,
+        "the overspend policy lets spend exceed this budget"
+    );
     assert!(stepped > 0, "step_down steps clients down");
-    assert!(s < 0.5 * o, "step_down overspend {s:.0} vs overspend policy {o:.0}");
+    assert!(
+        s < 0.5 * o,
+        "step_down overspend {s:.0} vs overspend policy {o:.0}"
+    );
 }
 
 #[test]
 fn default_run_writes_budget_and_differences() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
-    let stdout = wijksim().args(["run", "--runs", "20", "--quiet", "--out"]).arg(&out).assert().success().get_output().stdout.clone();
+    let stdout = wijksim()
+        .args(["run", "--runs", "20", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let stdout = String::from_utf8(stdout).unwrap();
-    assert!(stdout.contains("probability that the pilot costs less"), "{stdout}");
-    let header = |f: &str| fs::read_to_string(out.join(f)).unwrap().lines().next().unwrap().to_string();
-    assert_eq!(header("budget.csv"), "arm,municipality,area,year,measure,mean,sd,p05,p25,p50,p75,p95");
-    assert_eq!(header("differences.csv"), "arm,measure,year,item,mean,sd,p05,p50,p95,p_lower");
+    assert!(
+        stdout.contains("probability that the pilot costs less"),
+        "{stdout}"
+    );
+    let header = |f: &str| {
+        fs::read_to_string(out.join(f))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        header("budget.csv"),
+        "arm,municipality,area,year,measure,mean,sd,p05,p25,p50,p75,p95"
+    );
+    assert_eq!(
+        header("differences.csv"),
+        "arm,measure,year,item,mean,sd,p05,p50,p95,p_lower"
+    );
+    assert_eq!(
+        header("kpis.csv"),
+        "arm,contract_year,kpi,target,mean,p05,p50,p95,p_met"
+    );
+    let kpis = fs::read_to_string(out.join("kpis.csv")).unwrap();
+    // KPI 4 of segment 2a has a target in contract year 2 only.
+    assert!(
+        kpis.contains("baseline,2,waakvlam_overgenomen,0.4000,"),
+        "{kpis}"
+    );
+    assert!(
+        kpis.lines()
+            .any(|l| l.starts_with("baseline,1,waakvlam_overgenomen,,") && l.ends_with(','))
+    );
+    // KPI 3: 20%, 40%, then at most 50%.
+    for (y, t) in [(1, "0.2000"), (2, "0.4000"), (3, "0.5000"), (4, "0.5000")] {
+        assert!(
+            kpis.contains(&format!("baseline,{y},alleen_waakvlam,{t},")),
+            "year {y}"
+        );
+    }
+    assert!(kpis.contains("dorpsbudget_noord_beveland,1,evaluatie:due,"));
     let budget = fs::read_to_string(out.join("budget.csv")).unwrap();
     assert!(budget.contains("dorpsbudget_noord_beveland,Noord-Beveland,Kats,2022,budget,"));
-    assert!(!budget.contains(",2021,"), "no budget rows before the pilot starts");
+    assert!(
+        !budget.contains(",2021,"),
+        "no budget rows before the pilot starts"
+    );
 }

@@ -101,8 +101,8 @@ fn csv_headers_and_manifest() {
         "arm,year,municipality,line,mean,sd,p05,p25,p50,p75,p95"
     );
     let caseload = fs::read_to_string(out.join("caseload.csv")).unwrap();
-    // 60 months x 6 states; the factsheet's 29 Waakvlam clients start the run.
-    assert_eq!(caseload.lines().count(), 1 + 60 * 6);
+    // 2 arms x 60 months x 6 states.
+    assert_eq!(caseload.lines().count(), 1 + 2 * 60 * 6);
     assert!(
         caseload.contains("baseline,0,2021-01,WV,"),
         "{}",
