@@ -9,7 +9,8 @@
 //! * `waitlist`: a move that would raise the projection (a new indication, a fee) goes ahead only if the
 //!   projection stays within the year's available budget *and* the yearly cost of the caseload at next
 //!   year's prices stays within next year's budget; otherwise the client waits (see the engine).
-//!   Once the caseload fits a year's budget, spend can therefore not exceed it.
+//!   Hence a year that opens with its caseload within budget never overspends; a year that opens over
+//!   budget (the pilot's starting caseload costs more than its budget) can only hold back new costs.
 //! * `step_down`: when the projection exceeds the available budget, clients longest in the step-down
 //!   state (BT) move to the step-down target (Waakvlam) while that lowers the projection.
 //!
@@ -49,6 +50,8 @@ pub struct BudgetYear {
     pub waited_cycles: u64,
     /// Clients stepped down by the budget during the year.
     pub stepped_down: u32,
+    /// Projected spend of the year when it opened (the caseload's cost if nobody moved).
+    pub opening: f64,
 }
 
 /// The budget book of one area.
@@ -197,7 +200,8 @@ impl Book {
             return;
         }
         let y = self.year_of[c];
-        if self.years.last().is_none_or(|last| last.year != y) {
+        let opens = self.years.last().is_none_or(|last| last.year != y);
+        if opens {
             let carry_in = self.years.last().map_or(0.0, |last| last.carry_out);
             self.years.push(BudgetYear {
                 year: y,
@@ -214,6 +218,10 @@ impl Book {
             + (0..n)
                 .map(|s| f64::from(count[s]) * self.rem[c * n + s])
                 .sum::<f64>();
+        if opens {
+            let p = self.projected;
+            self.year_mut().opening = p;
+        }
         self.next = if self.has_next(c) {
             let y1 = y + 1;
             self.year_fixed[y1]

@@ -121,11 +121,15 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
 
 /// A budget that covers the villages' starting caseload but not its growth, from the start.
 fn tight(policy: &str) -> wijksim::model::Model {
+    budgeted(policy, 95.0, "2021-01")
+}
+
+fn budgeted(policy: &str, per_inhabitant: f64, from: &str) -> wijksim::model::Model {
     let regimes = format!(
         r#"
 [[regime]]
 name = "tight"
-budget_per_inhabitant = 95.0
+budget_per_inhabitant = {per_inhabitant}
 price_year = 2021
 on_exhaustion = "{policy}"
 on_surplus = "returned"
@@ -261,4 +265,27 @@ fn default_run_writes_budget_and_differences() {
         !budget.contains(",2021,"),
         "no budget rows before the pilot starts"
     );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Property: under `waitlist`, a budget year that opens with its caseload within budget never
+    /// spends beyond it, whatever the budget size, pilot start and seed.
+    #[test]
+    fn waitlist_never_overspends_a_year_that_opens_within_budget(
+        per_inhabitant in 40.0f64..200.0,
+        start in 0u32..36,
+        seed in 0u64..1_000_000,
+    ) {
+        let from = format!("{}-{:02}", 2021 + start / 12, start % 12 + 1);
+        let m = budgeted("waitlist", per_inhabitant, &from);
+        for run in 0..8 {
+            for at in &simulate(&m, 1, seed, run).areas {
+                for b in at.budget.iter().filter(|b| b.opening <= b.budget + b.carry_in) {
+                    proptest::prop_assert!(b.spent <= b.budget + b.carry_in + 1e-6, "budget {} + {} spent {}", b.budget, b.carry_in, b.spent);
+                }
+            }
+        }
+    }
 }
