@@ -135,15 +135,17 @@ on_exhaustion = "{policy}"
 on_surplus = "returned"
 "#
     );
-    let arms = r#"
+    let arms = format!(
+        r#"
 [[arm]]
 name = "baseline"
 
 [[arm]]
 name = "tight"
-assign = [{ municipality = "Noord-Beveland", regime = "tight", from = "2021-01" }]
-"#;
-    scenario::from_text("tight.toml", &with_arms(&regimes, arms))
+assign = [{{ municipality = "Noord-Beveland", regime = "tight", from = "{from}" }}]
+"#
+    );
+    scenario::from_text("tight.toml", &with_arms(&regimes, &arms))
         .unwrap()
         .model
 }
