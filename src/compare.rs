@@ -135,6 +135,13 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                 );
             }
         }
+        for (k, kpi) in model.kpis.iter().enumerate() {
+            for y in 0..kpi.years() {
+                push("kpi", format!("cy{}", y + 1), kpi.name.clone(), &|sm, r| {
+                    at(sm, sm.layout.kpi(model, k, y, 0), r)
+                });
+            }
+        }
         push("overspend", "all".into(), "total".into(), &|sm, r| {
             overspend(sm, None, r)
         });

@@ -261,6 +261,19 @@ fn default_run_writes_budget_and_differences() {
         );
     }
     assert!(kpis.contains("dorpsbudget_noord_beveland,1,evaluatie:due,"));
+    let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
+    for prefix in [
+        "cost,all,total,",
+        "cost,2023,total,",
+        "caseload,2023,BT,",
+        "overspend,all,total,",
+        "kpi,cy2,alleen_waakvlam,",
+    ] {
+        assert!(
+            diffs.contains(&format!("dorpsbudget_noord_beveland,{prefix}")),
+            "{prefix} missing"
+        );
+    }
     let budget = fs::read_to_string(out.join("budget.csv")).unwrap();
     assert!(budget.contains("dorpsbudget_noord_beveland,Noord-Beveland,Kats,2022,budget,"));
     assert!(
