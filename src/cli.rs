@@ -100,12 +100,15 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     for f in files {
         match scenario::load(f) {
             Ok(s) => println!(
-                "{}: ok ({} states, {} areas, {} cycles from {})",
+                "{}: ok ({} states, {} areas, {} cycles from {}, {} arms, {} regimes, {} KPIs)",
                 f.display(),
                 s.model.n_states(),
                 s.model.areas.len(),
                 s.model.cycles,
-                s.model.start
+                s.model.start,
+                s.model.arms.len(),
+                s.model.regimes.len(),
+                s.model.kpis.len()
             ),
             Err(e) => {
                 eprintln!("error: {e}");
