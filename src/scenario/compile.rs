@@ -648,18 +648,18 @@ fn prob_row(
         let gap = 1.0 - sum;
         let hint = match from {
             Some(f) => format!(
-                "; e.g. {} the stay probability `{}` by {:.6}",
+                "; e.g. {} the stay probability `{}` by {}",
                 if gap > 0.0 { "raise" } else { "lower" },
                 codes[f],
-                gap.abs()
+                number(gap.abs())
             ),
             None => String::new(),
         };
         cx.err(
             map.span(),
             key,
-            format!("probabilities sum to {sum}, not 1"),
-            format!("make them add up to 1 (within {ROW_TOLERANCE}){hint}"),
+            format!("probabilities sum to {}, not 1", number(sum)),
+            format!("make them add up to 1 (within 1e-9){hint}"),
         );
         return None;
     }
@@ -764,6 +764,8 @@ fn transitions(
     }
     let mut rows: Vec<Row> = Vec::new();
     let mut parsed = Vec::new();
+    // States with a rejected row: their coverage is not checked (the row's own error says enough).
+    let mut broken = vec![false; codes.len()];
     for (i, t) in raw.transition.iter().enumerate() {
         let span = t.span();
         let line = line_of(cx.text, span.start);
@@ -785,6 +787,7 @@ fn transitions(
             Some(b) => match parse_band(b.get_ref()) {
                 Some(r) => r,
                 None => {
+                    broken[from] = true;
                     cx.err(b.span(), format!("transition[{i}].cycles_in_state"), format!("`{}` is not a range of cycles in state", b.get_ref()), "write e.g. \"1-11\", \"12\" or \"12+\" (cycles in the state, counting the cycle just ended, from 1)");
                     continue;
                 }
@@ -795,6 +798,7 @@ fn transitions(
             Some(p) => match parse_period(p.get_ref(), start, cycle_months) {
                 Some(r) => r,
                 None => {
+                    broken[from] = true;
                     cx.err(
                         p.span(),
                         format!("transition[{i}].period"),
@@ -813,6 +817,7 @@ fn transitions(
             states,
             Some(from),
         ) else {
+            broken[from] = true;
             continue;
         };
         if let Some(max) = max_cycles[from] {
@@ -886,7 +891,16 @@ fn transitions(
         }
     }
     for s in 0..n {
-        if states[s].absorbing || reported[s] {
+        if states[s].absorbing || reported[s] || broken[s] {
+            continue;
+        }
+        if !parsed.iter().any(|p| p.from == s) {
+            cx.err(
+                raw.state[s].span(),
+                format!("transition (from {})", codes[s]),
+                format!("state `{}` has no [[transition]] row", codes[s]),
+                format!("add a [[transition]] with from = \"{}\" and its probabilities in `to` (or make the state absorbing)", codes[s]),
+            );
             continue;
         }
         'outer: for c in 0..cycles as usize {
@@ -898,7 +912,7 @@ fn transitions(
                         m.to_string()
                     };
                     let date = start.plus(c as i64 * i64::from(cycle_months));
-                    cx.err(raw.scenario.span().start..raw.scenario.span().start, format!("transition (from {})", codes[s]), format!("no transition row for `{}` at {when} cycles in state in {date}", codes[s]), format!("add a [[transition]] with from = \"{}\" covering it (rows of a state must cover every cycles_in_state and every period)", codes[s]));
+                    cx.err(raw.state[s].span(), format!("transition (from {})", codes[s]), format!("no transition row for `{}` at {when} cycles in state in {date}", codes[s]), format!("add a [[transition]] with from = \"{}\" covering it (rows of a state must cover every cycles_in_state and every period)", codes[s]));
                     break 'outer;
                 }
             }
@@ -1268,6 +1282,13 @@ fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> {
         }
     }
     set.into_iter().collect()
+}
+
+/// A number for messages: at most 9 decimals, without trailing zeros (0.97, not 0.9700000000000001).
+fn number(x: f64) -> String {
+    let s = format!("{x:.9}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.to_string() }
 }
 
 #[cfg(test)]
