@@ -1,1 +1,358 @@
-//! `wijksim check` and the validation of scenario files.
+//! `wijksim check` and the validation of scenario files: every bad input gets exit code 2 and a
+//! message naming the file, the line and the key, with a fix; never a panic, never an output folder.
+
+use super::{default_text, wijksim};
+use std::fs;
+use std::path::Path;
+
+/// The default scenario with `from` replaced by `to` (which must change the text).
+fn edited(from: &str, to: &str) -> String {
+    let text = default_text();
+    assert!(text.contains(from), "the default scenario has no `{from}`");
+    let out = text.replacen(from, to, 1);
+    assert_ne!(out, text);
+    out
+}
+
+/// 1-based line of the first line containing `marker`.
+fn line_of(text: &str, marker: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no line with `{marker}`"))
+        + 1
+}
+
+/// Checks `text` with both `check` and `run`; asserts exit 2, `file:line:`, the key and a fix, and that
+/// `run` created no output folder. Returns stderr of `check`.
+fn rejects(text: &str, line: Option<usize>, key: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    fs::write(&file, text).unwrap();
+    let out = wijksim()
+        .arg("check")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    let name = file.display().to_string();
+    match line {
+        Some(l) => assert!(
+            err.contains(&format!("{name}:{l}:")),
+            "expected {name}:{l}: in\n{err}"
+        ),
+        None => assert!(err.contains(&name), "expected the file name in\n{err}"),
+    }
+    assert!(err.contains(key), "expected key `{key}` in\n{err}");
+    assert!(err.contains("fix:"), "expected a fix in\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let o = dir.path().join("o");
+    let run = wijksim()
+        .args(["run", "--runs", "2", "--quiet", "--out"])
+        .arg(&o)
+        .arg(&file)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(run).unwrap().contains(key));
+    assert!(!o.exists(), "a rejected scenario produced an output folder");
+    assert!(
+        fs::read_dir(dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with('.')),
+        "staging left behind"
+    );
+    err
+}
+
+const BT_ROW: &str = "to = { BT = 0.965, BTS = 0.004";
+
+#[test]
+fn row_not_summing_to_one() {
+    let t = edited(BT_ROW, "to = { BT = 0.935, BTS = 0.004");
+    let err = rejects(&t, Some(line_of(&t, "BT = 0.935")), "transition[1].to");
+    assert!(
+        err.contains("sum to 0.97") && err.contains("raise the stay probability `BT` by 0.03"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_state_in_to() {
+    let t = edited(BT_ROW, "to = { BX = 0.965, BTS = 0.004");
+    let err = rejects(&t, Some(line_of(&t, "BX = 0.965")), "transition[1].to.BX");
+    assert!(err.contains("unknown state `BX`"), "{err}");
+}
+
+#[test]
+fn unknown_state_in_from() {
+    let t = edited("from = \"SB\"\nto", "from = \"SBB\"\nto");
+    rejects(
+        &t,
+        Some(line_of(&t, "from = \"SBB\"")),
+        "transition[4].from",
+    );
+}
+
+#[test]
+fn negative_tariff() {
+    let t = edited("tariff_per_hour = 66.00", "tariff_per_hour = -66.00");
+    let err = rejects(&t, Some(line_of(&t, "-66.00")), "cost[1].tariff_per_hour");
+    assert!(err.contains("cannot be negative"), "{err}");
+}
+
+#[test]
+fn negative_probability() {
+    let t = edited("BTS = 0.004, WV = 0.009", "BTS = -0.004, WV = 0.017");
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "BTS = -0.004")),
+        "transition[1].to.BTS",
+    );
+    assert!(err.contains("outside 0..1"), "{err}");
+}
+
+#[test]
+fn area_without_inhabitants() {
+    let t = edited("inhabitants = 39677\n", "");
+    rejects(
+        &t,
+        Some(line_of(&t, "municipality = \"Goes\"")),
+        "area[0].inhabitants",
+    );
+    let t = edited("inhabitants = 39677", "inhabitants = 0");
+    rejects(
+        &t,
+        Some(line_of(&t, "inhabitants = 0")),
+        "area[0].inhabitants",
+    );
+}
+
+#[test]
+fn duplicate_state_code() {
+    let t = edited("code = \"VW\"", "code = \"SB\"");
+    let err = rejects(&t, None, "state[4].code");
+    assert!(err.contains("duplicate state code `SB`"), "{err}");
+    let nth = t.match_indices("code = \"SB\"").nth(1).unwrap().0;
+    let line = t[..nth].lines().count() + 1;
+    assert!(err.contains(&format!(":{line}: `state[4].code`")), "{err}");
+}
+
+#[test]
+fn horizon_of_zero() {
+    let t = edited("cycles = 60", "cycles = 0");
+    let err = rejects(&t, Some(line_of(&t, "cycles = 0")), "time.cycles");
+    assert!(err.contains("horizon is 0 cycles"), "{err}");
+}
+
+#[test]
+fn toml_syntax_error() {
+    let t = edited(
+        "[[area]]\nmunicipality = \"Tholen\"",
+        "[[area]\nmunicipality = \"Tholen\"",
+    );
+    let line = t.lines().position(|l| l == "[[area]").unwrap() + 1;
+    let err = rejects(&t, Some(line), "TOML");
+    assert!(err.contains("TOML"), "{err}");
+}
+
+#[test]
+fn toml_unclosed_string() {
+    let t = edited("name = \"Kats\"", "name = \"Kats");
+    rejects(&t, Some(line_of(&t, "name = \"Kats")), "TOML");
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nope.toml");
+    let err = wijksim()
+        .arg("check")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.contains(&file.display().to_string())
+            && err.contains("cannot read")
+            && err.contains("fix:"),
+        "{err}"
+    );
+    let o = dir.path().join("o");
+    wijksim()
+        .args(["run", "--quiet", "--out"])
+        .arg(&o)
+        .arg(&file)
+        .assert()
+        .code(2);
+    assert!(!o.exists());
+}
+
+#[test]
+fn unknown_key() {
+    let t = edited("tariff_per_hour = 66.00", "tarif_per_hour = 66.00");
+    let err = rejects(&t, Some(line_of(&t, "tarif_per_hour")), "tarif_per_hour");
+    assert!(err.contains("unknown field"), "{err}");
+}
+
+#[test]
+fn missing_row_for_a_state() {
+    let t = edited(
+        "[[transition]]\nfrom = \"SB\"\nto = { SB = 0.965, BT = 0.008, WV = 0.004, UIT = 0.023 }\n",
+        "",
+    );
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "code = \"SB\"") - 1),
+        "transition (from SB)",
+    );
+    assert!(
+        err.contains("state `SB` has no [[transition]] row"),
+        "{err}"
+    );
+}
+
+#[test]
+fn overlapping_bands() {
+    let t = edited("cycles_in_state = \"12+\"", "cycles_in_state = \"11+\"");
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "cycles_in_state = \"11+\"") - 2),
+        "transition (from WV)",
+    );
+    assert!(
+        err.contains("both apply to `WV` at 11 cycles in state"),
+        "{err}"
+    );
+}
+
+#[test]
+fn gap_in_bands() {
+    let t = edited("cycles_in_state = \"12+\"", "cycles_in_state = \"13+\"");
+    // Points at the state's [[state]] table.
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "code = \"WV\"") - 1),
+        "transition (from WV)",
+    );
+    assert!(
+        err.contains("no transition row for `WV` at 12 cycles in state"),
+        "{err}"
+    );
+}
+
+#[test]
+fn waakvlam_staying_beyond_its_longest_indication() {
+    let t = edited("to = { renew = 0.30,", "to = { WV = 0.30,");
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "to = { WV = 0.30,")),
+        "transition[3].to.WV",
+    );
+    assert!(err.contains("renew"), "{err}");
+}
+
+#[test]
+fn bad_start_month() {
+    let t = edited("start = \"2021-01\"", "start = \"2021-13\"");
+    rejects(&t, Some(line_of(&t, "2021-13")), "time.start");
+}
+
+#[test]
+fn entry_mix_not_summing_to_one() {
+    let t = edited("entry = { BT = 0.78", "entry = { BT = 0.88");
+    let err = rejects(&t, Some(line_of(&t, "entry = { BT = 0.88")), "inflow.entry");
+    assert!(err.contains("sum to 1.1"), "{err}");
+}
+
+#[test]
+fn transition_from_an_absorbing_state() {
+    let t = edited(
+        "[[transition]]\nfrom = \"SB\"",
+        "[[transition]]\nfrom = \"UIT\"\nto = { UIT = 1.0 }\n\n[[transition]]\nfrom = \"SB\"",
+    );
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "from = \"UIT\"")),
+        "transition[4].from",
+    );
+    assert!(err.contains("absorbing"), "{err}");
+}
+
+#[test]
+fn zero_runs_in_the_file() {
+    let t = edited("runs = 1000", "runs = 0");
+    rejects(&t, Some(line_of(&t, "runs = 0")), "run.runs");
+}
+
+#[test]
+fn cost_item_of_two_kinds() {
+    let t = edited("per_entry = 705.69", "per_entry = 705.69\nper_month = 10.0");
+    let err = rejects(&t, Some(line_of(&t, "line = \"waakvlam\"") - 1), "cost[2]");
+    assert!(err.contains("exactly one of"), "{err}");
+}
+
+#[test]
+fn text_where_a_number_belongs() {
+    let t = edited("inhabitants = 13011", "inhabitants = \"13011\"");
+    let err = rejects(&t, Some(line_of(&t, "\"13011\"")), "TOML");
+    assert!(err.contains("invalid type"), "{err}");
+}
+
+#[test]
+fn unknown_regime_and_kpi_pattern() {
+    let t = edited(
+        "regime = \"dorpsbudget\", from",
+        "regime = \"dorpbudget\", from",
+    );
+    rejects(
+        &t,
+        Some(line_of(&t, "\"dorpbudget\"")),
+        "arm[1].assign[0].regime",
+    );
+    let t = edited(
+        "\"WV>SB\", \"WV>VW\", \"WV>UIT\"]",
+        "\"WV>SB\", \"WV>VX\", \"WV>UIT\"]",
+    );
+    rejects(&t, Some(line_of(&t, "WV>VX")), "kpi[0].numerator");
+}
+
+#[test]
+fn all_problems_of_a_file_at_once() {
+    let t = edited("tariff_per_hour = 66.00", "tariff_per_hour = -66.00")
+        .replacen("inhabitants = 0", "x", 0)
+        .replacen("cycles = 60", "cycles = 0", 1);
+    let err = rejects(&t, Some(line_of(&t, "-66.00")), "cost[1].tariff_per_hour");
+    // Three: the tariff, the horizon, and the pilot that now starts after the horizon.
+    assert!(
+        err.contains("time.cycles") && err.contains("(3 problems)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_default_scenario_checks_clean() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/oosterschelde.toml");
+    let out = wijksim()
+        .arg("check")
+        .arg(&file)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .contains("ok (6 states, 12 areas, 60 cycles from 2021-01, 2 arms")
+    );
+}
