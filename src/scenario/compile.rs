@@ -1041,33 +1041,6 @@ fn costs(
             lines.len() - 1
         })
     };
-    let per_cycle_amounts = |cx: &mut Ctx,
-                             base: f64,
-                             price_year: i32,
-                             period: (i64, i64),
-                             per_month: bool,
-                             span: Range<usize>,
-                             key: &str|
-     -> Vec<f64> {
-        years
-            .iter()
-            .enumerate()
-            .map(|(c, &y)| {
-                if (c as i64) < period.0 || (c as i64) > period.1 {
-                    return 0.0;
-                }
-                let f = match index {
-                    None => Ok(1.0),
-                    Some(ix) => ix.factor(price_year, y),
-                };
-                let f = f.unwrap_or_else(|missing| {
-                    cx.err(span.clone(), key, format!("no price index for {missing}, needed to bring {price_year} prices to {y}"), format!("add {missing} = <rate> to [indexation] rates"));
-                    1.0
-                });
-                base * f * if per_month { f64::from(cycle_months) } else { 1.0 }
-            })
-            .collect()
-    };
     for (i, c) in raw.cost.iter().enumerate() {
         let span = c.span();
         let c = c.get_ref();
@@ -1186,8 +1159,23 @@ fn costs(
             )
         };
         let per_month = matches!(basis, CostBasis::PerCycle(_));
-        let amount =
-            per_cycle_amounts(cx, base, py as i32, period, per_month, base_span, &base_key);
+        let amount = price_factors(cx, index, years, py as i32, base_span, &base_key)
+            .into_iter()
+            .enumerate()
+            .map(|(c, f)| {
+                let inside = (c as i64) >= period.0 && (c as i64) <= period.1;
+                if inside {
+                    base * f
+                        * if per_month {
+                            f64::from(cycle_months)
+                        } else {
+                            1.0
+                        }
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         items.push(CostItem::new(
             line,
             basis,
@@ -1282,6 +1270,37 @@ fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> {
         }
     }
     set.into_iter().collect()
+}
+
+/// Price factor of every cycle (`years`: the calendar year of each cycle) from `price_year` prices;
+/// a year missing from the index is reported once.
+pub(super) fn price_factors(
+    cx: &mut Ctx,
+    index: &Option<Index>,
+    years: &[i32],
+    price_year: i32,
+    span: Range<usize>,
+    key: &str,
+) -> Vec<f64> {
+    let mut reported = false;
+    years
+        .iter()
+        .map(|&y| match index {
+            None => 1.0,
+            Some(ix) => ix.factor(price_year, y).unwrap_or_else(|missing| {
+                if !reported {
+                    reported = true;
+                    cx.err(
+                        span.clone(),
+                        key,
+                        format!("no price index for {missing}, needed to bring {price_year} prices to {y}"),
+                        format!("add {missing} = <rate> to [indexation] rates"),
+                    );
+                }
+                1.0
+            }),
+        })
+        .collect()
 }
 
 /// A number for messages: at most 9 decimals, without trailing zeros (0.97, not 0.9700000000000001).

@@ -29,23 +29,7 @@ fn factors(
     span: std::ops::Range<usize>,
     key: &str,
 ) -> Vec<f64> {
-    k.years
-        .iter()
-        .map(|&y| match k.index {
-            None => 1.0,
-            Some(ix) => ix.factor(price_year, y).unwrap_or_else(|missing| {
-                cx.err(
-                    span.clone(),
-                    key,
-                    format!(
-                        "no price index for {missing}, needed to bring {price_year} prices to {y}"
-                    ),
-                    format!("add {missing} = <rate> to [indexation] rates"),
-                );
-                1.0
-            }),
-        })
-        .collect()
+    super::compile::price_factors(cx, k.index, k.years, price_year, span, key)
 }
 
 fn choice<T: Copy>(

@@ -356,3 +356,19 @@ fn the_default_scenario_checks_clean() {
             .contains("ok (6 states, 12 areas, 60 cycles from 2021-01, 2 arms")
     );
 }
+
+#[test]
+fn a_missing_price_index_year_is_reported_once() {
+    // The index table starts in 2021; 2019 prices need the 2020 rate.
+    let t = edited(
+        "per_entry = 705.69         # one-off per indication, also on renewal (factsheet, 2021 tariff)\nprice_year = 2021",
+        "per_entry = 705.69\nprice_year = 2019",
+    );
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "per_entry = 705.69")),
+        "cost[2].per_entry",
+    );
+    assert!(err.contains("no price index for 2020"), "{err}");
+    assert_eq!(err.matches("no price index").count(), 1, "{err}");
+}
