@@ -22,7 +22,7 @@
 //! exists, whatever the other clients do.
 
 use crate::budget::{Book, BudgetYear};
-use crate::model::{Model, RENEW};
+use crate::model::{Model, RENEW, Transitions};
 use crate::regime::Exhaustion;
 use crate::rng::{Key, Purpose, poisson};
 
@@ -129,8 +129,6 @@ fn simulate_area(
     let n1 = n + 1;
     let cycles = model.cycles as usize;
     let tr = model.table(arm, a);
-    let cap = usize::from(tr.cap);
-    let stride = tr.cycle_stride(n);
     let absorbing: Vec<bool> = model.states.iter().map(|s| s.absorbing).collect();
     let plan = model.arms[arm].plans[a].as_ref();
     let regime = plan.map(|p| &model.regimes[p.regime]);
@@ -167,48 +165,18 @@ fn simulate_area(
                 let b = book.as_mut().expect("waitlist implies a book");
                 admit(b, c, n, &mut queue, &mut count, moves, &mut admitted);
             }
-            let tkey = key.child(c as u64 - 1).purpose(Purpose::Transition);
-            let stay = &tr.stay_below[(c - 1) * stride..c * stride];
-            let row_of = &tr.row_of[(c - 1) * stride..c * stride];
-            let mut kept = 0;
-            for i in 0..clients.len() {
-                let w = clients[i];
-                let t = (w & 0xFFFF) as usize;
-                let s = state_of(w);
-                let cell = s * (cap + 1) + (t + 1).min(cap);
-                let u = tkey.u32_at(w >> 24);
-                if u64::from(u) < stay[cell] {
-                    clients[kept] = w + u64::from((t as u64) < TIME_MAX);
-                    kept += 1;
-                    continue;
-                }
-                let to = tr.pick(row_of[cell] as usize, u);
-                let to = if to == RENEW { n } else { usize::from(to) };
-                if active {
-                    let b = book.as_mut().expect("active implies a book");
-                    let d = b.delta(c, s, to);
-                    if waitlist && !b.fits(c, d) {
-                        queue.push(Waiting {
-                            word: w,
-                            to,
-                            since: c as u32,
-                        });
-                        b.year_mut().waits_started += 1;
-                        continue;
-                    }
-                    b.apply(d);
-                }
-                record(&mut count, moves, n, s, to);
-                let id = w >> 24;
-                if to == n {
-                    clients[kept] = pack(id, s, 0);
-                    kept += 1;
-                } else if !absorbing[to] {
-                    clients[kept] = pack(id, to, 0);
-                    kept += 1;
-                }
-            }
-            clients.truncate(kept);
+            transition_pass(
+                tr,
+                &absorbing,
+                key,
+                c,
+                book.as_mut().filter(|_| active),
+                waitlist,
+                clients,
+                &mut queue,
+                &mut count,
+                moves,
+            );
             clients.append(&mut admitted);
         }
         let prevent = match (plan, regime) {
@@ -254,6 +222,68 @@ fn simulate_area(
         trace.budget = b.years;
     }
     (trace, client_cycles)
+}
+
+/// Draws the transition of every client at the end of cycle `c - 1`. In a budget area (`book`), each
+/// move updates the projected spend; under `waitlist` a client whose move the budget cannot carry
+/// joins `queue` and stays in its state. Absorbed clients leave `clients`; survivors keep their order.
+#[allow(clippy::too_many_arguments)]
+fn transition_pass(
+    tr: &Transitions,
+    absorbing: &[bool],
+    key: Key,
+    c: usize,
+    mut book: Option<&mut Book>,
+    waitlist: bool,
+    clients: &mut Vec<u64>,
+    queue: &mut Vec<Waiting>,
+    count: &mut [u32],
+    moves: &mut [u32],
+) {
+    let n = absorbing.len();
+    let cap = usize::from(tr.cap);
+    let stride = tr.cycle_stride(n);
+    let tkey = key.child(c as u64 - 1).purpose(Purpose::Transition);
+    let stay = &tr.stay_below[(c - 1) * stride..c * stride];
+    let row_of = &tr.row_of[(c - 1) * stride..c * stride];
+    let mut kept = 0;
+    for i in 0..clients.len() {
+        let w = clients[i];
+        let t = (w & 0xFFFF) as usize;
+        let s = state_of(w);
+        let cell = s * (cap + 1) + (t + 1).min(cap);
+        let u = tkey.u32_at(w >> 24);
+        if u64::from(u) < stay[cell] {
+            clients[kept] = w + u64::from((t as u64) < TIME_MAX);
+            kept += 1;
+            continue;
+        }
+        let to = tr.pick(row_of[cell] as usize, u);
+        let to = if to == RENEW { n } else { usize::from(to) };
+        if let Some(b) = book.as_deref_mut() {
+            let d = b.delta(c, s, to);
+            if waitlist && !b.fits(c, d) {
+                queue.push(Waiting {
+                    word: w,
+                    to,
+                    since: c as u32,
+                });
+                b.year_mut().waits_started += 1;
+                continue;
+            }
+            b.apply(d);
+        }
+        record(count, moves, n, s, to);
+        let id = w >> 24;
+        if to == n {
+            clients[kept] = pack(id, s, 0);
+            kept += 1;
+        } else if !absorbing[to] {
+            clients[kept] = pack(id, to, 0);
+            kept += 1;
+        }
+    }
+    clients.truncate(kept);
 }
 
 /// Admits waiting clients, in order of waiting, while the budget has room (first fit).

@@ -100,11 +100,17 @@ pub fn compile(file: &str, text: &str) -> Result<Model, InputErrors> {
         text,
         errors: Vec::new(),
     };
-    let model = build(&mut cx, &raw);
-    if cx.errors.is_empty() {
-        Ok(model.expect("a model is built whenever no error was found"))
-    } else {
-        Err(InputErrors(cx.errors))
+    match build(&mut cx, &raw) {
+        Some(model) if cx.errors.is_empty() => Ok(model),
+        _ if !cx.errors.is_empty() => Err(InputErrors(cx.errors)),
+        // Every path that gives up reports why; this is a guard, not an expected outcome.
+        _ => Err(InputErrors(vec![InputError {
+            file: file.into(),
+            line: None,
+            key: String::new(),
+            problem: "the scenario could not be compiled".into(),
+            fix: "please report this with the scenario file attached".into(),
+        }])),
     }
 }
 
