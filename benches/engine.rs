@@ -37,6 +37,19 @@ fn engine(c: &mut Criterion) {
             })
         },
     );
+    if model.arms.len() > 1 {
+        // The pilot arm: budget book, waitlist and prevention in the Noord-Beveland villages.
+        group.bench_function(
+            BenchmarkId::new("simulate_pilot_arm", format!("{runs}_runs")),
+            |b| {
+                b.iter(|| {
+                    for r in 0..runs {
+                        black_box(simulate(black_box(&model), 1, 1, r));
+                    }
+                })
+            },
+        );
+    }
     group.finish();
 }
 
