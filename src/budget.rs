@@ -195,7 +195,7 @@ impl Book {
     }
 
     /// Starts cycle `c` with the caseload `count` (clients in each state before the cycle's moves).
-    pub fn begin_cycle(&mut self, c: usize, count: &[u32]) {
+    pub fn begin_cycle<T: Copy + Into<f64>>(&mut self, c: usize, count: &[T]) {
         if !self.active(c) {
             return;
         }
@@ -216,7 +216,7 @@ impl Book {
         self.projected = spent
             + self.fixed_rem[c]
             + (0..n)
-                .map(|s| f64::from(count[s]) * self.rem[c * n + s])
+                .map(|s| count[s].into() * self.rem[c * n + s])
                 .sum::<f64>();
         if opens {
             let p = self.projected;
@@ -226,7 +226,7 @@ impl Book {
             let y1 = y + 1;
             self.year_fixed[y1]
                 + (0..n)
-                    .map(|s| f64::from(count[s]) * self.year_rate[y1 * n + s])
+                    .map(|s| count[s].into() * self.year_rate[y1 * n + s])
                     .sum::<f64>()
         } else {
             0.0
@@ -292,12 +292,12 @@ impl Book {
 
     /// Ends cycle `c`: books its actual spend (from the cycle's counts and moves) and closes the year
     /// at its last cycle; `waiting` is the length of the waiting list.
-    pub fn end_cycle(
+    pub fn end_cycle<T: Copy + Into<f64>>(
         &mut self,
         model: &Model,
         c: usize,
-        counts: &[u32],
-        moves: &[u32],
+        counts: &[T],
+        moves: &[T],
         waiting: u32,
     ) {
         if !self.active(c) {

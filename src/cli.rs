@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use wijksim::compare::cell_quantiles;
 use wijksim::error::Error;
 use wijksim::output::{Staged, fresh_folder};
-use wijksim::pipeline::{self, RunOptions, RunReport};
+use wijksim::pipeline::{self, Engine, RunOptions, RunReport};
 use wijksim::scenario::{self, Scenario};
 
 /// wijksim: Monte Carlo forecasts of Wmo caseload and costs (BTS, BT, Waakvlam, sociale basis,
@@ -53,6 +53,17 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// `monte-carlo` (individual clients, spread over runs) or `cohort` (exact expected values, no
+    /// spread; budget feedback is ignored, with a warning).
+    #[arg(long, value_enum, default_value_t = EngineArg::MonteCarlo)]
+    engine: EngineArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum EngineArg {
+    #[default]
+    MonteCarlo,
+    Cohort,
 }
 
 /// Runs the command line; returns the exit code (0 ok, 1 failure, 2 bad input or usage).
@@ -139,13 +150,15 @@ fn progress_bar(quiet: bool, total: u64) -> ProgressBar {
     bar
 }
 
-fn reproduce_command(args: &RunArgs, s: &Scenario, runs: u32, seed: u64) -> String {
+fn reproduce_command(args: &RunArgs, runs: u32, seed: u64) -> String {
     let file = args
         .scenario
         .as_ref()
         .map_or(String::new(), |p| format!(" {}", p.display()));
-    let _ = s;
-    format!("wijksim run{file} --runs {runs} --seed {seed}")
+    match args.engine {
+        EngineArg::MonteCarlo => format!("wijksim run{file} --runs {runs} --seed {seed}"),
+        EngineArg::Cohort => format!("wijksim run{file} --engine cohort"),
+    }
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -162,11 +175,21 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         runs: Some(runs),
         seed: Some(seed),
         threads: args.threads,
-        reproduce: reproduce_command(&args, &scenario, runs, seed),
+        reproduce: reproduce_command(&args, runs, seed),
+        engine: match args.engine {
+            EngineArg::MonteCarlo => Engine::MonteCarlo,
+            EngineArg::Cohort => Engine::Cohort,
+        },
     };
-    let bar = progress_bar(args.quiet, u64::from(runs));
+    let bar = progress_bar(
+        args.quiet || args.engine == EngineArg::Cohort,
+        u64::from(runs),
+    );
     let report = pipeline::run(&scenario, &opts, staged, &|p| bar.set_position(p.done))?;
     bar.finish_and_clear();
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     print_report(&scenario, &report)?;
     Ok(())
 }
@@ -180,15 +203,23 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         "wijksim {}: {} ({})",
         man.wijksim_version, m.title, scenario.source.path
     )?;
-    writeln!(
-        out,
-        "{} runs, seed {}, {} threads, {:.2} s ({:.0} million client-months/s)",
-        man.runs,
-        man.seed,
-        man.threads,
-        man.wall_time_seconds,
-        man.client_cycles as f64 / man.wall_time_seconds.max(1e-9) / 1e6
-    )?;
+    if man.engine == "cohort" {
+        writeln!(
+            out,
+            "Expected values (cohort engine: no run-to-run spread), {:.3} s",
+            man.wall_time_seconds
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} runs, seed {}, {} threads, {:.2} s ({:.0} million client-months/s)",
+            man.runs,
+            man.seed,
+            man.threads,
+            man.wall_time_seconds,
+            man.client_cycles as f64 / man.wall_time_seconds.max(1e-9) / 1e6
+        )?;
+    }
     let sm = &r.summaries[0];
     let lay = &sm.layout;
     writeln!(out)?;
@@ -207,7 +238,11 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
             write!(
                 out,
                 "{:>24}",
-                format!("{:.0} [{:.0}-{:.0}]", x.mean, x.q[0], x.q[4])
+                if sm.runs > 1 {
+                    format!("{:.0} [{:.0}-{:.0}]", x.mean, x.q[0], x.q[4])
+                } else {
+                    format!("{:.0}", x.mean)
+                }
             )?;
         }
         writeln!(out)?;
@@ -249,7 +284,12 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
 fn cost_table(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
     writeln!(
         out,
-        "Cost per year, all municipalities, nominal EUR: P50 [P10 - P90] over runs"
+        "Cost per year, all municipalities, nominal EUR: {}",
+        if r.summaries[0].runs > 1 {
+            "P50 [P10 - P90] over runs"
+        } else {
+            "expected values"
+        }
     )?;
     let lay = &r.summaries[0].layout;
     write!(out, "{:<6}", "year")?;
@@ -268,7 +308,11 @@ fn cost_table(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
             write!(
                 out,
                 "  {:>36}",
-                format!("{} [{} - {}]", euros(q[1]), euros(q[0]), euros(q[2]))
+                if sm.runs > 1 {
+                    format!("{} [{} - {}]", euros(q[1]), euros(q[0]), euros(q[2]))
+                } else {
+                    euros(q[1])
+                }
             )?;
         }
         writeln!(out)?;
@@ -287,7 +331,19 @@ fn differences(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
                 d.arm == sm.arm && d.measure == measure && d.year == "all" && d.item == "total"
             })
         };
-        writeln!(out, "{} vs {} (paired by run)", sm.arm, base.arm)?;
+        let how = if base.runs > 1 {
+            "paired by run"
+        } else {
+            "expected values"
+        };
+        writeln!(out, "{} vs {} ({how})", sm.arm, base.arm)?;
+        if base.runs == 1 {
+            if let Some(d) = find("cost") {
+                writeln!(out, "  expected total cost difference: {}", signed(d.mean))?;
+            }
+            writeln!(out)?;
+            continue;
+        }
         if let Some(d) = find("cost") {
             writeln!(
                 out,

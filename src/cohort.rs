@@ -17,8 +17,35 @@ pub struct ExpectedArea {
     pub moves: Vec<f64>,
 }
 
-/// Expected trajectory of area `a` under transition table `tr` (no prevention, no budget feedback).
+/// Expected trajectory of area `a` under the provider model.
 pub fn expected_area(model: &Model, tr: &Transitions, a: usize) -> ExpectedArea {
+    expected(model, tr, a, &|_| (0.0, 0))
+}
+
+/// Expected trajectory of area `a` in arm `arm`: its regime's transition rows and prevention; budget
+/// feedback (waitlist, step-down) is not modelled.
+pub fn expected_arm_area(model: &Model, arm: usize, a: usize) -> ExpectedArea {
+    let plan = model.arms[arm].plans[a].as_ref();
+    let prevent = |c: usize| match plan {
+        Some(p) if c >= p.start as usize => {
+            let r = &model.regimes[p.regime];
+            (
+                r.prevention * r.ramp(c as u32 - p.start),
+                r.prevention_state,
+            )
+        }
+        _ => (0.0, 0),
+    };
+    expected(model, model.table(arm, a), a, &prevent)
+}
+
+/// The expected-value pass; `prevent(c)` is the share of cycle `c`'s new clients diverted and where to.
+fn expected(
+    model: &Model,
+    tr: &Transitions,
+    a: usize,
+    prevent: &dyn Fn(usize) -> (f64, usize),
+) -> ExpectedArea {
     let n = model.n_states();
     let n1 = n + 1;
     let cycles = model.cycles as usize;
@@ -74,10 +101,16 @@ pub fn expected_area(model: &Model, tr: &Transitions, a: usize) -> ExpectedArea 
             mass = next;
         }
         let lambda = area.inflow_mean[c];
+        let (share, ws) = prevent(c);
         for (&t, &p) in model.entry.targets.iter().zip(&model.entry.probs) {
             let t = usize::from(t);
-            mass[t * kmax] += lambda * p;
-            moves[n * n1 + t] += lambda * p;
+            let kept = lambda * p * (1.0 - share);
+            mass[t * kmax] += kept;
+            moves[n * n1 + t] += kept;
+        }
+        if share > 0.0 {
+            mass[ws * kmax] += lambda * share;
+            moves[n * n1 + ws] += lambda * share;
         }
         for s in 0..n {
             out.counts[c * n + s] =
@@ -105,4 +138,69 @@ pub fn expected_spend(model: &Model, a: usize, covers: &[bool]) -> Vec<f64> {
                 .sum()
         })
         .collect()
+}
+
+/// Whether an arm has budget feedback the expected-value engine cannot follow (a finite budget under
+/// `waitlist` or `step_down`): the names of those regimes.
+pub fn feedback_regimes(model: &Model, arm: usize) -> Vec<String> {
+    let mut names: Vec<String> = model.arms[arm]
+        .plans
+        .iter()
+        .flatten()
+        .map(|p| &model.regimes[p.regime])
+        .filter(|r| {
+            r.exhaustion != crate::regime::Exhaustion::Overspend
+                && r.budget != crate::regime::BudgetRule::Unlimited
+        })
+        .map(|r| r.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Expected values of every arm, as summaries of a single "run" (sd 0, quantiles equal to the mean),
+/// and warnings for arms whose budget feedback is ignored (their results are approximations).
+pub fn summarise(model: &Model) -> (Vec<crate::summary::Summary>, Vec<String>) {
+    use crate::budget::Book;
+    use crate::summary::{AreaView, Columns, Layout, Summary, reduce_views};
+    let n = model.n_states();
+    let n1 = n + 1;
+    let mut warnings = Vec::new();
+    let summaries = (0..model.arms.len())
+        .map(|arm| {
+            let fb = feedback_regimes(model, arm);
+            if !fb.is_empty() {
+                warnings.push(format!(
+                    "arm `{}`: the expected-value engine ignores the budget feedback of regime {} (clients are not held back or stepped down); its results approximate, and its overspend is that of the expected spend. Use the Monte Carlo engine for this arm.",
+                    model.arms[arm].name,
+                    fb.join(", ")
+                ));
+            }
+            let expected: Vec<ExpectedArea> = (0..model.areas.len()).map(|a| expected_arm_area(model, arm, a)).collect();
+            let budgets: Vec<Vec<crate::budget::BudgetYear>> = (0..model.areas.len())
+                .map(|a| match &model.arms[arm].plans[a] {
+                    None => Vec::new(),
+                    Some(p) => {
+                        let mut book = Book::new(model, &model.regimes[p.regime], a, p.start, &model.regime_expected[p.regime][a]);
+                        let e = &expected[a];
+                        for c in 0..model.cycles as usize {
+                            let before = if c == 0 { &e.counts[..n] } else { &e.counts[(c - 1) * n..c * n] };
+                            book.begin_cycle(c, before);
+                            book.end_cycle(model, c, &e.counts[c * n..(c + 1) * n], &e.moves[c * n1 * n1..(c + 1) * n1 * n1], 0);
+                        }
+                        book.years
+                    }
+                })
+                .collect();
+            let views: Vec<AreaView<f64>> = expected.iter().zip(&budgets).map(|(e, b)| AreaView { counts: &e.counts, moves: &e.moves, budget: b }).collect();
+            let layout = Layout::new(model, arm);
+            let cells = reduce_views(model, arm, &layout, &views);
+            let mut columns = Columns::new(cells.len(), 1);
+            columns.put(0, &cells);
+            let stats = columns.stats();
+            Summary { arm: model.arms[arm].name.clone(), layout, runs: 1, columns, stats, client_cycles: 0 }
+        })
+        .collect();
+    (summaries, warnings)
 }

@@ -21,6 +21,18 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// The command that reproduces the run, for the manifest.
     pub reproduce: String,
+    /// Which engine computes the results.
+    pub engine: Engine,
+}
+
+/// The engine that computes a run's results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Individual clients, many runs: spread and probabilities.
+    #[default]
+    MonteCarlo,
+    /// Expected values (probability mass): exact means without budget feedback, no spread.
+    Cohort,
 }
 
 /// What a run produced.
@@ -36,6 +48,8 @@ pub struct RunReport {
     pub differences: Vec<crate::compare::Difference>,
     /// The manifest written.
     pub manifest: manifest::Manifest,
+    /// Warnings about the results (e.g. approximations of the cohort engine).
+    pub warnings: Vec<String>,
 }
 
 /// Default number of worker threads: the machine's available parallelism.
@@ -60,7 +74,10 @@ pub fn run(
         seed: opts.seed.unwrap_or(model.seed),
         threads: opts.threads.unwrap_or_else(default_threads),
     };
-    let summaries = batch::run(model, &bopts, progress)?;
+    let (summaries, warnings) = match opts.engine {
+        Engine::MonteCarlo => (batch::run(model, &bopts, progress)?, Vec::new()),
+        Engine::Cohort => crate::cohort::summarise(model),
+    };
     staged.write("caseload.csv", &csv::caseload(model, &summaries))?;
     staged.write("flows.csv", &csv::flows(model, &summaries))?;
     staged.write("costs.csv", &csv::costs(model, &summaries))?;
@@ -81,14 +98,23 @@ pub fn run(
         scenario_name: model.name.clone(),
         scenario_path: scenario.source.path.clone(),
         scenario_sha256: scenario.source.sha256.clone(),
+        engine: match opts.engine {
+            Engine::MonteCarlo => "monte_carlo".into(),
+            Engine::Cohort => "cohort".into(),
+        },
         seed: bopts.seed,
-        runs: bopts.runs,
+        runs: if opts.engine == Engine::Cohort {
+            0
+        } else {
+            bopts.runs
+        },
         threads: bopts.threads,
         started_utc: manifest::utc(started),
         wall_time_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         client_cycles: summaries.iter().map(|s| s.client_cycles).sum(),
         reproduce: opts.reproduce.clone(),
         files: files.clone(),
+        warnings: warnings.clone(),
     };
     staged.write("manifest.json", &manifest.to_json())?;
     let folder = staged.commit()?;
@@ -98,5 +124,6 @@ pub fn run(
         summaries,
         differences,
         manifest,
+        warnings,
     })
 }

@@ -142,6 +142,36 @@ pub const BUDGET_MEASURES: [&str; 9] = [
 
 /// Reduces one run's trace of arm `arm` to its reported cells.
 pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
+    let views: Vec<AreaView<u32>> = trace
+        .areas
+        .iter()
+        .map(|a| AreaView {
+            counts: &a.counts,
+            moves: &a.moves,
+            budget: &a.budget,
+        })
+        .collect();
+    reduce_views(model, arm, layout, &views)
+}
+
+/// One area's counts, moves and budget years, as simulated (`u32`) or expected (`f64`).
+#[derive(Debug, Clone, Copy)]
+pub struct AreaView<'a, T> {
+    /// As [`crate::engine::AreaTrace::counts`].
+    pub counts: &'a [T],
+    /// As [`crate::engine::AreaTrace::moves`].
+    pub moves: &'a [T],
+    /// Budget years.
+    pub budget: &'a [crate::budget::BudgetYear],
+}
+
+/// Reduces one run's areas (or their expected values) to the reported cells.
+pub fn reduce_views<T: Copy + Into<f64>>(
+    model: &Model,
+    arm: usize,
+    layout: &Layout,
+    areas: &[AreaView<T>],
+) -> Vec<f64> {
     let n = layout.n_states;
     let n1 = n + 1;
     let mut out = vec![0.0; layout.len()];
@@ -153,13 +183,13 @@ pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> V
             layout.cycles * n1 * n1
         }
     ];
-    for (a, at) in trace.areas.iter().enumerate() {
+    for (a, at) in areas.iter().enumerate() {
         let m = model.areas[a].municipality;
         for c in 0..layout.cycles {
             let y = model.year_index(c as u32);
             let counts = &at.counts[c * n..(c + 1) * n];
             for (s, &k) in counts.iter().enumerate() {
-                out[layout.caseload(c, s)] += f64::from(k);
+                out[layout.caseload(c, s)] += k.into();
             }
             let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
             if !region_moves.is_empty() {
@@ -167,12 +197,13 @@ pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> V
                     .iter_mut()
                     .zip(moves)
                 {
-                    *r += f64::from(k);
+                    *r += k.into();
                 }
             }
             for (&k, &f) in moves.iter().zip(&layout.move_flow) {
-                if k > 0 && f != u32::MAX {
-                    out[layout.flow(y, f as usize)] += f64::from(k);
+                let k: f64 = k.into();
+                if k != 0.0 && f != u32::MAX {
+                    out[layout.flow(y, f as usize)] += k;
                 }
             }
             for item in &model.costs {
@@ -208,7 +239,7 @@ pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> V
                     fixed.per_area[c] + fixed.per_inhabitant[c] * area.inhabitants as f64;
             }
         }
-        for b in &trace.areas[a].budget {
+        for b in areas[a].budget {
             if let Some(l) = reserve {
                 out[layout.cost(b.year, m, l)] += b.carry_out - b.carry_in;
             }

@@ -13,9 +13,11 @@ pub struct Manifest {
     pub scenario_path: String,
     /// SHA-256 of the scenario file.
     pub scenario_sha256: String,
+    /// `monte_carlo` or `cohort` (expected values).
+    pub engine: String,
     /// Master seed.
     pub seed: u64,
-    /// Runs.
+    /// Runs (0 for the cohort engine).
     pub runs: u32,
     /// Worker threads.
     pub threads: usize,
@@ -29,6 +31,8 @@ pub struct Manifest {
     pub reproduce: String,
     /// Files in the folder.
     pub files: Vec<String>,
+    /// Warnings about the results.
+    pub warnings: Vec<String>,
 }
 
 impl Manifest {

@@ -2,6 +2,7 @@
 //! One test binary, one module per feature.
 
 mod check;
+mod cohort;
 mod engine;
 mod pilot;
 mod run;

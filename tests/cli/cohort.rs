@@ -1,0 +1,136 @@
+//! The expected-value (cohort) engine: exact against matrix powers, and the reference the Monte Carlo
+//! engine is tested against (every mean within 4 standard errors; fixed seeds).
+
+use super::{default_text, wijksim};
+use wijksim::batch::{self, Options};
+use wijksim::cohort;
+use wijksim::model::Model;
+use wijksim::scenario;
+use wijksim::summary::Summary;
+
+fn fixture(name: &str) -> Model {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    scenario::load(std::path::Path::new(&path)).unwrap().model
+}
+
+#[test]
+fn cohort_matches_hand_computed_matrix_powers() {
+    let m = fixture("three_state.toml");
+    let p = [[0.85, 0.10, 0.05], [0.25, 0.55, 0.20], [0.0, 0.0, 1.0]];
+    let (sums, warnings) = cohort::summarise(&m);
+    assert!(warnings.is_empty());
+    let sm = &sums[0];
+    let mut v = [800.0, 200.0, 0.0];
+    let mut cost = [0.0; 10];
+    for (c, cost) in cost.iter_mut().enumerate() {
+        for (s, &want) in v.iter().enumerate() {
+            let got = sm.stats[sm.layout.caseload(c, s)].mean;
+            assert!(
+                (got - want).abs() < 1e-9,
+                "cycle {c} state {s}: {got} vs {want}"
+            );
+        }
+        // Yearly cycles: 12 months of care in S.
+        *cost = v[1] * 100.0 * 12.0;
+        v = std::array::from_fn(|j| (0..3).map(|i| v[i] * p[i][j]).sum());
+    }
+    for (y, &expected) in cost.iter().enumerate() {
+        let got = sm.stats[sm.layout.cost(y, 0, 0)].mean;
+        assert!(
+            (got - expected).abs() < 1e-6,
+            "year {y}: {got} vs {expected}"
+        );
+    }
+}
+
+/// Asserts every caseload cell and every yearly total cost of every arm lies within 4 standard errors
+/// of the cohort value.
+fn monte_carlo_agrees(m: &Model, runs: u32, seed: u64) {
+    let (exact, _) = cohort::summarise(m);
+    let mc: Vec<Summary> = batch::run(
+        m,
+        &Options {
+            runs,
+            seed,
+            threads: 2,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let mut cells = 0;
+    for (e, s) in exact.iter().zip(&mc) {
+        let lay = &s.layout;
+        let mut check = |cell: usize, what: String| {
+            let (x, want) = (s.stats[cell], e.stats[cell].mean);
+            let se = x.mcse(s.runs);
+            assert!(
+                (x.mean - want).abs() <= 4.0 * se + 1e-9,
+                "{}: {what}: Monte Carlo {} vs cohort {want} (se {se})",
+                s.arm,
+                x.mean
+            );
+            cells += 1;
+        };
+        for c in 0..lay.cycles {
+            for st in 0..lay.n_states {
+                check(
+                    lay.caseload(c, st),
+                    format!("caseload cycle {c} state {st}"),
+                );
+            }
+        }
+        for y in 0..lay.years.len() {
+            check(
+                lay.cost(y, lay.munis, lay.lines),
+                format!("total cost year {y}"),
+            );
+        }
+    }
+    assert!(cells >= 10, "{cells} cells checked");
+}
+
+#[test]
+fn monte_carlo_means_agree_with_the_cohort_on_fixtures() {
+    monte_carlo_agrees(&fixture("three_state.toml"), 2000, 3);
+    monte_carlo_agrees(&fixture("bands.toml"), 2000, 5);
+}
+
+#[test]
+fn monte_carlo_means_agree_with_the_cohort_on_the_default_scenario() {
+    // The baseline, and a pilot without budget feedback (modifiers, prevention, phase-in). A surplus
+    // is returned: a carried-over reserve is max(0, budget - spent), whose mean is not the value at
+    // the mean spend.
+    let text = default_text()
+        .replace(
+            "on_exhaustion = \"waitlist\"",
+            "on_exhaustion = \"overspend\"",
+        )
+        .replace("on_surplus = \"carried_over\"", "on_surplus = \"returned\"");
+    let m = scenario::from_text("default.toml", &text).unwrap().model;
+    assert!(cohort::feedback_regimes(&m, 1).is_empty());
+    monte_carlo_agrees(&m, 1000, 17);
+}
+
+#[test]
+fn cohort_engine_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c");
+    let assert = wijksim()
+        .args(["run", "--engine", "cohort", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    // The default pilot waitlists: the cohort engine says it ignores that.
+    assert!(
+        stderr.contains("warning: arm `dorpsbudget_noord_beveland`")
+            && stderr.contains("budget feedback"),
+        "{stderr}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["engine"], "cohort");
+    assert_eq!(m["warnings"].as_array().unwrap().len(), 1);
+    let caseload = std::fs::read_to_string(out.join("caseload.csv")).unwrap();
+    assert_eq!(caseload.lines().count(), 1 + 2 * 60 * 6);
+}
