@@ -269,6 +269,10 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         ),
         ("differences.csv", "pilot minus baseline, paired by run"),
         (
+            "summary.csv",
+            "discounted cost and outcomes per client; incremental per pilot arm",
+        ),
+        (
             "manifest.json",
             "version, scenario hash, seed, runs, time taken",
         ),

@@ -15,6 +15,8 @@ pub struct ExpectedArea {
     pub counts: Vec<f64>,
     /// `moves[(c * (n + 1) + from) * (n + 1) + to]`.
     pub moves: Vec<f64>,
+    /// Expected occupancy after a transition at the end of the last cycle.
+    pub final_counts: Vec<f64>,
 }
 
 /// Expected trajectory of area `a` under the provider model.
@@ -65,10 +67,17 @@ fn expected(
     let mut out = ExpectedArea {
         counts: vec![0.0; cycles * n],
         moves: vec![0.0; cycles * n1 * n1],
+        final_counts: vec![0.0; n],
     };
+    let mut scratch = vec![0.0; n1 * n1];
     let stride = tr.cycle_stride(n);
-    for c in 0..cycles {
-        let moves = &mut out.moves[c * n1 * n1..(c + 1) * n1 * n1];
+    // One step past the horizon gives the occupancy after the last transition.
+    for c in 0..=cycles {
+        let moves = if c < cycles {
+            &mut out.moves[c * n1 * n1..(c + 1) * n1 * n1]
+        } else {
+            &mut scratch[..]
+        };
         if c > 0 {
             let mut next = vec![0.0f64; n * kmax];
             for s in 0..n {
@@ -100,6 +109,13 @@ fn expected(
             }
             mass = next;
         }
+        let total = |s: usize, mass: &[f64]| {
+            absorbed[s] + mass[s * kmax..(s + 1) * kmax].iter().sum::<f64>()
+        };
+        if c == cycles {
+            out.final_counts = (0..n).map(|s| total(s, &mass)).collect();
+            break;
+        }
         let lambda = area.inflow_mean[c];
         let (share, ws) = prevent(c);
         for (&t, &p) in model.entry.targets.iter().zip(&model.entry.probs) {
@@ -113,8 +129,7 @@ fn expected(
             moves[n * n1 + ws] += lambda * share;
         }
         for s in 0..n {
-            out.counts[c * n + s] =
-                absorbed[s] + mass[s * kmax..(s + 1) * kmax].iter().sum::<f64>();
+            out.counts[c * n + s] = total(s, &mass);
         }
     }
     out
@@ -193,7 +208,7 @@ pub fn summarise(model: &Model) -> (Vec<crate::summary::Summary>, Vec<String>) {
                     }
                 })
                 .collect();
-            let views: Vec<AreaView<f64>> = expected.iter().zip(&budgets).map(|(e, b)| AreaView { counts: &e.counts, moves: &e.moves, budget: b }).collect();
+            let views: Vec<AreaView<f64>> = expected.iter().zip(&budgets).map(|(e, b)| AreaView { counts: &e.counts, moves: &e.moves, budget: b, final_counts: &e.final_counts }).collect();
             let layout = Layout::new(model, arm);
             let cells = reduce_views(model, arm, &layout, &views);
             let mut columns = Columns::new(cells.len(), 1);

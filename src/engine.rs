@@ -40,6 +40,9 @@ pub struct AreaTrace {
     pub moves: Vec<u32>,
     /// Budget years (empty for an area under the provider model).
     pub budget: Vec<BudgetYear>,
+    /// Clients in each state after a transition at the end of the last cycle (for rewards counted at
+    /// the end of a cycle; no new clients, no budget feedback).
+    pub final_counts: Vec<u32>,
 }
 
 /// What happened in one run of one arm.
@@ -148,6 +151,7 @@ fn simulate_area(
         counts: vec![0; cycles * n],
         moves: vec![0; cycles * n1 * n1],
         budget: Vec::new(),
+        final_counts: Vec::new(),
     };
     let mut count = vec![0u32; n];
     clients.clear();
@@ -221,6 +225,20 @@ fn simulate_area(
     if let Some(b) = book {
         trace.budget = b.years;
     }
+    let mut scratch = vec![0u32; n1 * n1];
+    transition_pass(
+        tr,
+        &absorbing,
+        key,
+        cycles,
+        None,
+        false,
+        clients,
+        &mut queue,
+        &mut count,
+        &mut scratch,
+    );
+    trace.final_counts = count;
     (trace, client_cycles)
 }
 

@@ -333,6 +333,64 @@ pub struct Model {
     pub regime_expected: Vec<Vec<Vec<f64>>>,
     /// KPIs.
     pub kpis: Vec<crate::kpi::Kpi>,
+    /// Outcomes besides cost.
+    pub outcomes: Vec<Outcome>,
+    /// Discounting for `summary.csv`.
+    pub discount: Discount,
+}
+
+/// An outcome: a weight per client per cycle in each state (e.g. 1 while alive: life-cycles).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Short name.
+    pub name: String,
+    /// Dutch label.
+    pub nl: String,
+    /// English label.
+    pub en: String,
+    /// Weight by state.
+    pub weights: Vec<f64>,
+}
+
+/// When the per-cycle costs and outcomes of a cycle count, with the occupancy `m_t` at the cycle
+/// boundaries `t = 0..=T` (`m_t` for `t < T` is the caseload of cycle `t`, `m_T` the occupancy after the
+/// last transition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// `sum_{t=0}^{T-1} m_t w d(t)`: at the start of each cycle.
+    Start,
+    /// `sum_{t=1}^{T} m_t w d(t)`: at the end of each cycle.
+    End,
+    /// `sum_{t=0}^{T} m_t w d(t) h_t` with `h_0 = h_T = 1/2`, else 1 (half-cycle correction).
+    HalfCycle,
+}
+
+impl Timing {
+    /// The weight of boundary `t` of `cycles`.
+    pub fn weight(self, t: usize, cycles: usize) -> f64 {
+        match self {
+            Timing::Start => f64::from(u8::from(t < cycles)),
+            Timing::End => f64::from(u8::from(t > 0)),
+            Timing::HalfCycle => {
+                if t == 0 || t == cycles {
+                    0.5
+                } else {
+                    1.0
+                }
+            }
+        }
+    }
+}
+
+/// Discount factors by cycle boundary `t = 0..=T`: `(1 + r)^-(t x cycle length in years)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discount {
+    /// Factors for costs.
+    pub cost: Vec<f64>,
+    /// Factors for outcomes.
+    pub outcome: Vec<f64>,
+    /// Timing convention of per-cycle rewards.
+    pub timing: Timing,
 }
 
 impl Model {

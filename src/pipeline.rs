@@ -87,6 +87,7 @@ pub fn run(
     if !model.kpis.is_empty() {
         staged.write("kpis.csv", &csv::kpis(model, &summaries))?;
     }
+    staged.write("summary.csv", &csv::summary(model, &summaries))?;
     let differences = crate::compare::differences(model, &summaries);
     if summaries.len() > 1 {
         staged.write("differences.csv", &csv::differences(&differences))?;

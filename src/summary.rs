@@ -29,6 +29,8 @@ pub struct Layout {
     cost_at: usize,
     /// Offset of each KPI's cells.
     kpi_at: Vec<usize>,
+    /// Offset of the economic totals: discounted cost, clients, discounted outcomes.
+    econ_at: usize,
     budget_at: usize,
     /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
     move_flow: Vec<u32>,
@@ -55,6 +57,8 @@ impl Layout {
                 here
             })
             .collect();
+        let econ_at = at;
+        at += 2 + model.outcomes.len();
         let budget_at = at;
         let budget_areas = (0..model.areas.len())
             .filter(|&a| model.arms[arm].plans[a].is_some())
@@ -81,6 +85,7 @@ impl Layout {
             flow_at,
             cost_at,
             kpi_at,
+            econ_at,
             budget_at,
             move_flow,
         }
@@ -99,6 +104,12 @@ impl Layout {
     /// Cell `j` of KPI `k` in contract year `y` (`j`: 0 value; evaluations also 1 due, 2 cost).
     pub fn kpi(&self, model: &Model, k: usize, y: usize, j: usize) -> usize {
         self.kpi_at[k] + y * model.kpis[k].cells_per_year() + j
+    }
+
+    /// Cell of the discounted total cost (`j = 0`), the number of clients (`j = 1`, initial plus new)
+    /// and the discounted total of outcome `k` (`j = 2 + k`).
+    pub fn econ(&self, j: usize) -> usize {
+        self.econ_at + j
     }
 
     /// Cell of budget measure `k` ([`BUDGET_MEASURES`]) of the `i`-th budget area in year index `y`.
@@ -149,6 +160,7 @@ pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> V
             counts: &a.counts,
             moves: &a.moves,
             budget: &a.budget,
+            final_counts: &a.final_counts,
         })
         .collect();
     reduce_views(model, arm, layout, &views)
@@ -163,6 +175,8 @@ pub struct AreaView<'a, T> {
     pub moves: &'a [T],
     /// Budget years.
     pub budget: &'a [crate::budget::BudgetYear],
+    /// Occupancy after the last transition.
+    pub final_counts: &'a [T],
 }
 
 /// Reduces one run's areas (or their expected values) to the reported cells.
@@ -225,6 +239,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             &mut out[at..at + kpi.years() * kpi.cells_per_year()],
         );
     }
+    economics(model, arm, layout, areas, &mut out);
     let reserve = model.lines.iter().position(|l| l == "budget_reserve");
     for (i, &a) in layout.budget_areas.iter().enumerate() {
         let area = &model.areas[a];
@@ -376,6 +391,78 @@ pub struct Summary {
     pub stats: Vec<Stats>,
     /// Client-cycles simulated over all runs.
     pub client_cycles: u64,
+}
+
+
+/// Discounted totals for `summary.csv`: per-cycle costs and outcomes on the occupancy at the cycle
+/// boundaries with the scenario's timing convention; one-off costs (fees, transition costs) and fixed
+/// costs at the start of the cycle they fall in. The budget reserve is a transfer, not a cost, and is
+/// left out.
+fn economics<T: Copy + Into<f64>>(
+    model: &Model,
+    arm: usize,
+    layout: &Layout,
+    areas: &[AreaView<T>],
+    out: &mut [f64],
+) {
+    let n = layout.n_states;
+    let n1 = n + 1;
+    let cycles = layout.cycles;
+    let d = &model.discount;
+    let (mut cost, mut clients) = (0.0, 0.0);
+    let mut outcome = vec![0.0; model.outcomes.len()];
+    for (a, at) in areas.iter().enumerate() {
+        let area = &model.areas[a];
+        let m = area.municipality;
+        clients += area.initial.iter().map(|&k| f64::from(k)).sum::<f64>();
+        for t in 0..=cycles {
+            let occ = if t < cycles {
+                &at.counts[t * n..(t + 1) * n]
+            } else {
+                at.final_counts
+            };
+            let w = d.timing.weight(t, cycles);
+            let c = t.min(cycles - 1);
+            if w > 0.0 {
+                for item in model.costs.iter().filter(|i| i.municipalities[m]) {
+                    if let crate::model::CostBasis::PerCycle(s) = item.basis {
+                        cost += occ[s].into() * item.amount[c] * w * d.cost[t];
+                    }
+                }
+                for (k, o) in model.outcomes.iter().enumerate() {
+                    outcome[k] += (0..n).map(|s| occ[s].into() * o.weights[s]).sum::<f64>()
+                        * w
+                        * d.outcome[t];
+                }
+            }
+            if t == cycles {
+                continue;
+            }
+            let moves = &at.moves[t * n1 * n1..(t + 1) * n1 * n1];
+            clients += (0..n).map(|s| moves[n * n1 + s].into()).sum::<f64>();
+            for item in model
+                .costs
+                .iter()
+                .filter(|i| i.municipalities[m] && !i.cells.is_empty())
+            {
+                cost +=
+                    item.units(&at.counts[t * n..(t + 1) * n], moves) * item.amount[t] * d.cost[t];
+            }
+        }
+        if let Some(plan) = &model.arms[arm].plans[a] {
+            for f in &model.regimes[plan.regime].fixed {
+                for c in plan.start as usize..cycles {
+                    cost +=
+                        (f.per_area[c] + f.per_inhabitant[c] * area.inhabitants as f64) * d.cost[c];
+                }
+            }
+        }
+    }
+    out[layout.econ(0)] = cost;
+    out[layout.econ(1)] = clients;
+    for (k, v) in outcome.into_iter().enumerate() {
+        out[layout.econ(2 + k)] = v;
+    }
 }
 
 #[cfg(test)]

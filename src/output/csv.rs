@@ -268,3 +268,96 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     }
     w.into_inner().expect("writing to memory")
 }
+
+/// `summary.csv`: `arm,measure,outcome,mean,mcse,p05,p50,p95`. Per arm: `clients` (initial plus new),
+/// `cost_per_client` (discounted) and `outcome_per_client` for each outcome; per pilot arm, paired by
+/// run with the baseline: `incremental_cost`, `incremental_outcome` and `icer` (mean incremental cost
+/// over mean incremental outcome; mean only). `mcse` is the Monte Carlo standard error of the mean.
+pub fn summary(model: &Model, summaries: &[Summary]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "arm", "measure", "outcome", "mean", "mcse", "p05", "p50", "p95",
+    ])
+    .expect("writing to memory");
+    let per_client = |sm: &Summary, j: usize| -> Vec<f64> {
+        let (v, clients) = (
+            sm.columns.cell(sm.layout.econ(j)),
+            sm.columns.cell(sm.layout.econ(1)),
+        );
+        v.iter()
+            .zip(clients)
+            .map(|(x, n)| if *n > 0.0 { x / n } else { 0.0 })
+            .collect()
+    };
+    let mut row = |arm: &str, measure: &str, outcome: &str, values: &[f64]| {
+        let n = values.len();
+        let mut sorted = values.to_vec();
+        let st = crate::summary::stats(&mut sorted);
+        let f = |x: f64| format!("{x:.6}");
+        w.write_record([
+            arm.to_string(),
+            measure.into(),
+            outcome.into(),
+            f(st.mean),
+            f(st.mcse(n)),
+            f(st.q[0]),
+            f(st.q[2]),
+            f(st.q[4]),
+        ])
+        .expect("writing to memory");
+    };
+    for sm in summaries {
+        row(&sm.arm, "clients", "", sm.columns.cell(sm.layout.econ(1)));
+        row(&sm.arm, "cost_per_client", "", &per_client(sm, 0));
+        for (k, o) in model.outcomes.iter().enumerate() {
+            row(
+                &sm.arm,
+                "outcome_per_client",
+                &o.name,
+                &per_client(sm, 2 + k),
+            );
+        }
+    }
+    let mut icers = Vec::new();
+    if let Some((base, pilots)) = summaries.split_first() {
+        for p in pilots {
+            let diff = |j: usize| -> Vec<f64> {
+                per_client(p, j)
+                    .iter()
+                    .zip(per_client(base, j))
+                    .map(|(a, b)| a - b)
+                    .collect()
+            };
+            let dc = diff(0);
+            row(&p.arm, "incremental_cost", "", &dc);
+            for (k, o) in model.outcomes.iter().enumerate() {
+                let dout = diff(2 + k);
+                row(&p.arm, "incremental_outcome", &o.name, &dout);
+                let (mc, mo) = (dc.iter().sum::<f64>(), dout.iter().sum::<f64>());
+                icers.push((
+                    p.arm.clone(),
+                    o.name.clone(),
+                    if mo != 0.0 {
+                        format!("{:.6}", mc / mo)
+                    } else {
+                        String::new()
+                    },
+                ));
+            }
+        }
+    }
+    for (arm, outcome, ratio) in icers {
+        w.write_record([
+            arm,
+            "icer".into(),
+            outcome,
+            ratio,
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ])
+        .expect("writing to memory");
+    }
+    w.into_inner().expect("writing to memory")
+}

@@ -201,6 +201,8 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     let regimes = super::pilot::regimes(cx, raw, &k, &mut lines);
     let (arms, regime_tables) = super::pilot::arms(cx, raw, &k, &regimes, transitions.as_ref());
     let kpis = super::pilot::kpis(cx, raw, &k);
+    let outcomes = super::pilot::outcomes(cx, raw, &k);
+    let discount = super::pilot::discount(cx, raw, &k);
     if !cx.errors.is_empty() {
         return None;
     }
@@ -250,6 +252,8 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         regime_tables,
         regime_expected: Vec::new(),
         kpis,
+        outcomes,
+        discount,
     };
     model.regime_expected = model
         .regimes
@@ -1093,11 +1097,12 @@ fn costs(
         let kinds = [
             c.tariff_per_hour.is_some() || c.hours_per_month.is_some(),
             c.per_month.is_some(),
+            c.per_year.is_some(),
             c.per_entry.is_some(),
             c.per_transition.is_some(),
         ];
         if kinds.iter().filter(|&&b| b).count() != 1 {
-            cx.err(span, format!("cost[{i}]"), "a cost item needs exactly one of: hours_per_month with tariff_per_hour, per_month, per_entry, per_transition", "split it into one [[cost]] per kind of cost");
+            cx.err(span, format!("cost[{i}]"), "a cost item needs exactly one of: hours_per_month with tariff_per_hour, per_month, per_year, per_entry, per_transition", "split it into one [[cost]] per kind of cost");
             continue;
         }
         let state = |cx: &mut Ctx| match &c.state {
@@ -1135,6 +1140,11 @@ fn costs(
             let x = cx.nonneg(v, &k("per_month"), "the amount");
             let Some(s) = state(cx) else { continue };
             (CostBasis::PerCycle(s), x, k("per_month"), v.span())
+        } else if let Some(v) = &c.per_year {
+            // Stored per month: per-cycle amounts are per month times the cycle length.
+            let x = cx.nonneg(v, &k("per_year"), "the amount") / 12.0;
+            let Some(s) = state(cx) else { continue };
+            (CostBasis::PerCycle(s), x, k("per_year"), v.span())
         } else if let Some(v) = &c.per_entry {
             let x = cx.nonneg(v, &k("per_entry"), "the fee");
             let Some(s) = state(cx) else { continue };

@@ -719,3 +719,94 @@ pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::
     }
     out
 }
+
+/// Compiles the outcomes.
+pub(super) fn outcomes(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+) -> Vec<crate::model::Outcome> {
+    let mut out: Vec<crate::model::Outcome> = Vec::new();
+    for (i, o) in raw.outcome.iter().enumerate() {
+        let o = o.get_ref();
+        let name = o.name.get_ref().trim().to_string();
+        if name.is_empty() || name.contains([',', ':']) || out.iter().any(|x| x.name == name) {
+            cx.err(
+                o.name.span(),
+                format!("outcome[{i}].name"),
+                format!("`{name}` cannot name an outcome (empty, duplicate, or with , or :)"),
+                "give every outcome its own short name, e.g. \"levensjaren\"",
+            );
+        }
+        let mut weights = vec![0.0; k.codes.len()];
+        for (code, w) in o.weights.get_ref() {
+            let key = format!("outcome[{i}].weights.{code}");
+            match k.codes.iter().position(|c| c == code) {
+                Some(s) if w.get_ref().is_finite() => weights[s] = *w.get_ref(),
+                Some(_) => cx.err(
+                    w.span(),
+                    &key,
+                    "the weight is not a number",
+                    "give a finite weight",
+                ),
+                None => cx.err(
+                    w.span(),
+                    &key,
+                    format!("unknown state `{code}`"),
+                    format!("use one of: {}", k.codes.join(", ")),
+                ),
+            }
+        }
+        out.push(crate::model::Outcome {
+            name,
+            nl: o.nl.clone(),
+            en: o.en.clone(),
+            weights,
+        });
+    }
+    out
+}
+
+/// Compiles `[discounting]` (no section: no discounting, rewards at the start of each cycle).
+pub(super) fn discount(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> crate::model::Discount {
+    use crate::model::{Discount, Timing};
+    let (rc, ro, timing) = match &raw.discounting {
+        None => (0.0, 0.0, Timing::Start),
+        Some(d) => {
+            let d = d.get_ref();
+            let mut rate = |v: &super::raw::Num, key: &str| {
+                let r = *v.get_ref();
+                if !(0.0..1.0).contains(&r) {
+                    cx.err(
+                        v.span(),
+                        key,
+                        format!("a yearly discount rate of {r}"),
+                        "give the rate as a fraction from 0 to below 1, e.g. 0.04 for 4%",
+                    );
+                    return 0.0;
+                }
+                r
+            };
+            let rc = rate(&d.costs, "discounting.costs");
+            let ro = rate(&d.outcomes, "discounting.outcomes");
+            let timing = choice(
+                cx,
+                &d.timing,
+                "discounting.timing",
+                &[
+                    ("start", Timing::Start),
+                    ("end", Timing::End),
+                    ("half_cycle", Timing::HalfCycle),
+                ],
+                Timing::Start,
+            );
+            (rc, ro, timing)
+        }
+    };
+    let years = |t: u32| f64::from(t * k.cycle_months) / 12.0;
+    Discount {
+        cost: (0..=k.cycles).map(|t| (1.0 + rc).powf(-years(t))).collect(),
+        outcome: (0..=k.cycles).map(|t| (1.0 + ro).powf(-years(t))).collect(),
+        timing,
+    }
+}

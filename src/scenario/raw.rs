@@ -54,6 +54,39 @@ pub struct ScenarioFile {
     /// KPIs with targets per contract year.
     #[serde(default)]
     pub kpi: Vec<Spanned<Kpi>>,
+    /// Outcomes besides cost: per-state weights per cycle.
+    #[serde(default)]
+    pub outcome: Vec<Spanned<Outcome>>,
+    /// Discounting of costs and outcomes in `summary.csv`.
+    pub discounting: Option<Spanned<Discounting>>,
+}
+
+/// `[[outcome]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    /// Short name.
+    pub name: Spanned<String>,
+    /// Dutch label.
+    #[serde(default)]
+    pub nl: String,
+    /// English label.
+    #[serde(default)]
+    pub en: String,
+    /// Weight per client per cycle in each state (states not listed weigh 0).
+    pub weights: NumMap,
+}
+
+/// `[discounting]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Discounting {
+    /// Yearly discount rate of costs.
+    pub costs: Num,
+    /// Yearly discount rate of outcomes.
+    pub outcomes: Num,
+    /// When per-cycle rewards count: `start`, `end` or `half_cycle`.
+    pub timing: Option<Spanned<String>>,
 }
 
 /// `[scenario]`
@@ -174,6 +207,8 @@ pub struct Cost {
     pub tariff_per_hour: Option<Num>,
     /// Flat amount per client per month in the state.
     pub per_month: Option<Num>,
+    /// Flat amount per client per year in the state (charged pro rata per cycle).
+    pub per_year: Option<Num>,
     /// One-off fee on entering the state and on each renewal of its indication.
     pub per_entry: Option<Num>,
     /// Amount per transition (`from` → `to`).
