@@ -212,7 +212,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     } else {
         writeln!(
             out,
-            "{} runs, seed {}, {} threads, {:.2} s ({:.0} million client-months/s)",
+            "{} runs, seed {}, {} threads, {:.2} s ({:.0} million client-cycles/s)",
             man.runs,
             man.seed,
             man.threads,

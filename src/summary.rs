@@ -393,7 +393,6 @@ pub struct Summary {
     pub client_cycles: u64,
 }
 
-
 /// Discounted totals for `summary.csv`: per-cycle costs and outcomes on the occupancy at the cycle
 /// boundaries with the scenario's timing convention; one-off costs (fees, transition costs) and fixed
 /// costs at the start of the cycle they fall in. The budget reserve is a transfer, not a cost, and is

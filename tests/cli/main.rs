@@ -4,6 +4,7 @@
 mod check;
 mod cohort;
 mod engine;
+mod examples;
 mod pilot;
 mod run;
 
