@@ -114,7 +114,7 @@ fn hiv_combination_therapy_model() {
         cost += (0..3)
             .map(|s| m[s] * (state_cost[s] + lamivudine))
             .sum::<f64>()
-            * 1.06f64.powi(-(t as i32));
+            * 1.06f64.powi(-t);
         ly += m[..3].iter().sum::<f64>();
         m = step(&m, if t < 2 { &combo } else { &mono });
     }
@@ -154,7 +154,7 @@ fn sick_sicker_model() {
     let (mut cost, mut ly, mut qaly) = (0.0, 0.0, 0.0);
     // Half-cycle correction over boundaries 0..=75, 3% discounting of both.
     for t in 0..=75 {
-        let w = if t == 0 || t == 75 { 0.5 } else { 1.0 } * 1.03f64.powi(-(t as i32));
+        let w = if t == 0 || t == 75 { 0.5 } else { 1.0 } * 1.03f64.powi(-t);
         cost += (0..4).map(|s| m[s] * c[s]).sum::<f64>() * w;
         ly += m[..3].iter().sum::<f64>() * w;
         qaly += (0..4).map(|s| m[s] * u[s]).sum::<f64>() * w;
