@@ -6,14 +6,17 @@
 use crate::model::{Model, RENEW};
 use crate::summary::{Stats, Summary};
 
-const STAT_HEADER: [&str; 7] = ["mean", "sd", "p05", "p25", "p50", "p75", "p95"];
+/// Statistics over runs; `mcse` (the Monte Carlo standard error of the mean, `sd / sqrt(runs)`) comes
+/// last so that the leading columns keep their order.
+const STAT_HEADER: [&str; 8] = ["mean", "sd", "p05", "p25", "p50", "p75", "p95", "mcse"];
 
-fn stat_fields(s: &Stats, decimals: usize) -> Vec<String> {
+fn stat_fields(s: &Stats, decimals: usize, runs: usize) -> Vec<String> {
     let mut v = vec![
         format!("{:.*}", decimals, s.mean),
         format!("{:.*}", decimals, s.sd),
     ];
     v.extend(s.q.iter().map(|x| format!("{:.*}", decimals, x)));
+    v.push(format!("{:.*}", decimals + 1, s.mcse(runs)));
     v
 }
 
@@ -39,7 +42,7 @@ pub fn caseload(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                     model.date(c as u32).to_string(),
                     st.code.clone(),
                 ];
-                r.extend(stat_fields(&sm.stats[sm.layout.caseload(c, s)], 3));
+                r.extend(stat_fields(&sm.stats[sm.layout.caseload(c, s)], 3, sm.runs));
                 r
             })
         })
@@ -80,7 +83,7 @@ pub fn flows(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                 sm.layout.flows.iter().enumerate().map(move |(f, &fl)| {
                     let (kind, from, to) = flow_names(model, fl);
                     let mut r = vec![sm.arm.clone(), year.to_string(), kind.to_string(), from, to];
-                    r.extend(stat_fields(&sm.stats[sm.layout.flow(y, f)], 3));
+                    r.extend(stat_fields(&sm.stats[sm.layout.flow(y, f)], 3, sm.runs));
                     r
                 })
             })
@@ -123,7 +126,7 @@ pub fn costs(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                                 muni.to_string(),
                                 line.to_string(),
                             ];
-                            r.extend(stat_fields(&sm.stats[sm.layout.cost(y, m, l)], 2));
+                            r.extend(stat_fields(&sm.stats[sm.layout.cost(y, m, l)], 2, sm.runs));
                             r
                         })
                     })
@@ -164,7 +167,11 @@ pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                                     year.to_string(),
                                     measure.to_string(),
                                 ];
-                                r.extend(stat_fields(&sm.stats[sm.layout.budget(i, y, k)], 2));
+                                r.extend(stat_fields(
+                                    &sm.stats[sm.layout.budget(i, y, k)],
+                                    2,
+                                    sm.runs,
+                                ));
                                 r
                             },
                         )
@@ -206,7 +213,7 @@ pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
-/// `kpis.csv`: `arm,contract_year,kpi,target,mean,p05,p50,p95,p_met`; `p_met` is the share of runs
+/// `kpis.csv`: `arm,contract_year,kpi,target,mean,p05,p50,p95,p_met,mcse`; `p_met` is the share of runs
 /// meeting the target. Evaluation KPIs add rows `<name>:due` (evaluations due) and `<name>:cost`.
 pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -220,6 +227,7 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
         "p50",
         "p95",
         "p_met",
+        "mcse",
     ])
     .expect("writing to memory");
     for sm in summaries {
@@ -260,6 +268,7 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                         f(st.q[2]),
                         f(st.q[4]),
                         p_met,
+                        format!("{:.*}", dec + 1, st.mcse(sm.runs)),
                     ])
                     .expect("writing to memory");
                 }

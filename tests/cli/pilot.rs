@@ -233,7 +233,7 @@ fn default_run_writes_budget_and_differences() {
     };
     assert_eq!(
         header("budget.csv"),
-        "arm,municipality,area,year,measure,mean,sd,p05,p25,p50,p75,p95"
+        "arm,municipality,area,year,measure,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     assert_eq!(
         header("differences.csv"),
@@ -241,7 +241,7 @@ fn default_run_writes_budget_and_differences() {
     );
     assert_eq!(
         header("kpis.csv"),
-        "arm,contract_year,kpi,target,mean,p05,p50,p95,p_met"
+        "arm,contract_year,kpi,target,mean,p05,p50,p95,p_met,mcse"
     );
     let kpis = fs::read_to_string(out.join("kpis.csv")).unwrap();
     // KPI 4 of segment 2a has a target in contract year 2 only.
@@ -251,7 +251,9 @@ fn default_run_writes_budget_and_differences() {
     );
     assert!(
         kpis.lines()
-            .any(|l| l.starts_with("baseline,1,waakvlam_overgenomen,,") && l.ends_with(','))
+            .any(|l| l.starts_with("baseline,1,waakvlam_overgenomen,,")
+                && l.split(',').nth(8) == Some("")),
+        "no target and no p_met in contract year 1"
     );
     // KPI 3: 20%, 40%, then at most 50%.
     for (y, t) in [(1, "0.2000"), (2, "0.4000"), (3, "0.5000"), (4, "0.5000")] {

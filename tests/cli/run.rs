@@ -90,15 +90,15 @@ fn csv_headers_and_manifest() {
     };
     assert_eq!(
         header("caseload.csv"),
-        "arm,cycle,date,state,mean,sd,p05,p25,p50,p75,p95"
+        "arm,cycle,date,state,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     assert_eq!(
         header("flows.csv"),
-        "arm,year,flow,from,to,mean,sd,p05,p25,p50,p75,p95"
+        "arm,year,flow,from,to,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     assert_eq!(
         header("costs.csv"),
-        "arm,year,municipality,line,mean,sd,p05,p25,p50,p75,p95"
+        "arm,year,municipality,line,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     let caseload = fs::read_to_string(out.join("caseload.csv")).unwrap();
     // 2 arms x 60 months x 6 states.
