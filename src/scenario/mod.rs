@@ -5,8 +5,11 @@
 //! ([`compile::compile`]).
 
 pub mod compile;
+mod costs;
+mod measures;
 mod pilot;
 pub mod raw;
+mod transitions;
 
 use crate::error::{InputError, InputErrors};
 use crate::model::Model;

@@ -1,0 +1,376 @@
+//! Checks and compiles cost items, price indexation and own contributions.
+
+use super::compile::Ctx;
+use super::raw::ScenarioFile;
+use super::transitions::{PERIOD_FIX, parse_period};
+use crate::model::{CostBasis, CostItem, YearMonth};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::Spanned;
+
+/// Yearly price rates: table plus the rate for later years.
+pub(super) struct Index {
+    rates: BTreeMap<i32, f64>,
+    later: f64,
+}
+
+pub(super) fn indexation(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Index> {
+    let ix = raw.indexation.as_ref()?;
+    let mut rates = BTreeMap::new();
+    for (y, r) in ix.get_ref().rates.get_ref() {
+        let key = format!("indexation.rates.{y}");
+        match y.parse::<i32>() {
+            Ok(year) if (1900..=2200).contains(&year) => {
+                let v = *r.get_ref();
+                if v <= -0.5 || v > 1.0 {
+                    cx.err(
+                        r.span(),
+                        &key,
+                        format!("a yearly price change of {v}"),
+                        "give the change as a fraction, e.g. 0.0643 for 6.43%",
+                    );
+                }
+                rates.insert(year, v);
+            }
+            _ => cx.err(
+                r.span(),
+                &key,
+                format!("`{y}` is not a year"),
+                "key the rates by year, e.g. 2023 = 0.0643",
+            ),
+        }
+    }
+    let later = *ix.get_ref().later.get_ref();
+    if later <= -0.5 || later > 1.0 {
+        cx.err(
+            ix.get_ref().later.span(),
+            "indexation.later",
+            format!("a yearly price change of {later}"),
+            "give the change as a fraction, e.g. 0.03",
+        );
+    }
+    Some(Index { rates, later })
+}
+
+impl Index {
+    fn rate(&self, year: i32) -> Option<f64> {
+        match self.rates.get(&year) {
+            Some(r) => Some(*r),
+            None if self
+                .rates
+                .keys()
+                .next_back()
+                .is_none_or(|&last| year > last) =>
+            {
+                Some(self.later)
+            }
+            None => None,
+        }
+    }
+
+    /// Price factor from `from`-year prices to `to`-year prices, or the first year without a rate.
+    pub(super) fn factor(&self, from: i32, to: i32) -> Result<f64, i32> {
+        let mut f = 1.0;
+        for y in (from.min(to) + 1)..=from.max(to) {
+            f *= 1.0 + self.rate(y).ok_or(y)?;
+        }
+        Ok(if to >= from { f } else { 1.0 / f })
+    }
+}
+
+fn list(
+    cx: &mut Ctx,
+    v: &Option<Spanned<Vec<String>>>,
+    key: &str,
+    names: &[String],
+    extra: Option<&str>,
+) -> Option<Vec<bool>> {
+    let n = names.len() + usize::from(extra.is_some());
+    let Some(v) = v else {
+        return Some(vec![true; n]);
+    };
+    let mut mask = vec![false; n];
+    for s in v.get_ref() {
+        if Some(s.as_str()) == extra {
+            mask[names.len()] = true;
+        } else if let Some(i) = names.iter().position(|c| c == s) {
+            mask[i] = true;
+        } else {
+            let more = extra.map_or(String::new(), |e| format!(", {e}"));
+            cx.err(
+                v.span(),
+                key,
+                format!("unknown name `{s}`"),
+                format!("use names of this scenario: {}{more}", names.join(", ")),
+            );
+            return None;
+        }
+    }
+    Some(mask)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn costs(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    codes: &[String],
+    munis: &[String],
+    start: YearMonth,
+    cycle_months: u32,
+    years: &[i32],
+    index: &Option<Index>,
+) -> (Vec<String>, Vec<CostItem>) {
+    let mut lines: Vec<String> = Vec::new();
+    let mut items = Vec::new();
+    let mut line_index = |name: &str| {
+        lines.iter().position(|l| l == name).unwrap_or_else(|| {
+            lines.push(name.to_string());
+            lines.len() - 1
+        })
+    };
+    for (i, c) in raw.cost.iter().enumerate() {
+        let span = c.span();
+        let c = c.get_ref();
+        let k = |f: &str| format!("cost[{i}].{f}");
+        let line = c.line.get_ref().trim();
+        if line.is_empty() || line == "total" {
+            cx.err(
+                c.line.span(),
+                k("line"),
+                format!("`{line}` cannot be a cost line name"),
+                "name the line, e.g. \"begeleiding\"",
+            );
+        }
+        let line = line_index(line);
+        let py = *c.price_year.get_ref();
+        if !(1900..=2200).contains(&py) {
+            cx.err(
+                c.price_year.span(),
+                k("price_year"),
+                format!("{py} is not a price year"),
+                "give the calendar year of the amounts, e.g. 2023",
+            );
+            continue;
+        }
+        let period = match &c.period {
+            None => (i64::MIN, i64::MAX),
+            Some(p) => match parse_period(p.get_ref(), start, cycle_months) {
+                Some(r) => r,
+                None => {
+                    cx.err(
+                        p.span(),
+                        k("period"),
+                        format!("`{}` is not a period", p.get_ref()),
+                        PERIOD_FIX,
+                    );
+                    continue;
+                }
+            },
+        };
+        let Some(municipalities) = list(cx, &c.municipalities, &k("municipalities"), munis, None)
+        else {
+            continue;
+        };
+        let kinds = [
+            c.tariff_per_hour.is_some() || c.hours_per_month.is_some(),
+            c.per_month.is_some(),
+            c.per_year.is_some(),
+            c.per_entry.is_some(),
+            c.per_transition.is_some(),
+        ];
+        if kinds.iter().filter(|&&b| b).count() != 1 {
+            cx.err(span, format!("cost[{i}]"), "a cost item needs exactly one of: hours_per_month with tariff_per_hour, per_month, per_year, per_entry, per_transition", "split it into one [[cost]] per kind of cost");
+            continue;
+        }
+        let state = |cx: &mut Ctx| match &c.state {
+            Some(s) => cx.state(codes, s, &k("state")),
+            None => {
+                cx.err(
+                    span.clone(),
+                    k("state"),
+                    "this cost item needs a state",
+                    "add state = \"<code>\"",
+                );
+                None
+            }
+        };
+        let (basis, base, base_key, base_span) = if kinds[0] {
+            let (Some(h), Some(t)) = (&c.hours_per_month, &c.tariff_per_hour) else {
+                cx.err(
+                    span,
+                    format!("cost[{i}]"),
+                    "hours_per_month and tariff_per_hour go together",
+                    "give both",
+                );
+                continue;
+            };
+            let hv = cx.nonneg(h, &k("hours_per_month"), "hours per month");
+            let tv = cx.nonneg(t, &k("tariff_per_hour"), "the tariff");
+            let Some(s) = state(cx) else { continue };
+            (
+                CostBasis::PerCycle(s),
+                hv * tv,
+                k("tariff_per_hour"),
+                t.span(),
+            )
+        } else if let Some(v) = &c.per_month {
+            let x = cx.nonneg(v, &k("per_month"), "the amount");
+            let Some(s) = state(cx) else { continue };
+            (CostBasis::PerCycle(s), x, k("per_month"), v.span())
+        } else if let Some(v) = &c.per_year {
+            // Stored per month: per-cycle amounts are per month times the cycle length.
+            let x = cx.nonneg(v, &k("per_year"), "the amount") / 12.0;
+            let Some(s) = state(cx) else { continue };
+            (CostBasis::PerCycle(s), x, k("per_year"), v.span())
+        } else if let Some(v) = &c.per_entry {
+            let x = cx.nonneg(v, &k("per_entry"), "the fee");
+            let Some(s) = state(cx) else { continue };
+            (CostBasis::PerEntry(s), x, k("per_entry"), v.span())
+        } else {
+            let v = c.per_transition.as_ref().expect("one kind is set");
+            let x = cx.nonneg(v, &k("per_transition"), "the amount");
+            let Some(from) = list(cx, &c.from, &k("from"), codes, Some("inflow")) else {
+                continue;
+            };
+            if c.to.is_none() {
+                cx.err(
+                    span,
+                    k("to"),
+                    "a transition cost needs `to` states",
+                    "add to = [\"BT\", ...]",
+                );
+                continue;
+            }
+            let Some(to) = list(cx, &c.to, &k("to"), codes, None) else {
+                continue;
+            };
+            (
+                CostBasis::PerTransition { from, to },
+                x,
+                k("per_transition"),
+                v.span(),
+            )
+        };
+        let per_month = matches!(basis, CostBasis::PerCycle(_));
+        let amount = price_factors(cx, index, years, py as i32, base_span, &base_key)
+            .into_iter()
+            .enumerate()
+            .map(|(c, f)| {
+                let inside = (c as i64) >= period.0 && (c as i64) <= period.1;
+                if inside {
+                    base * f
+                        * if per_month {
+                            f64::from(cycle_months)
+                        } else {
+                            1.0
+                        }
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        items.push(CostItem::new(
+            line,
+            basis,
+            amount,
+            municipalities,
+            codes.len(),
+        ));
+    }
+    for (i, oc) in raw.own_contribution.iter().enumerate() {
+        let oc = oc.get_ref();
+        let k = |f: &str| format!("own_contribution[{i}].{f}");
+        let line = line_index(
+            oc.line
+                .as_ref()
+                .map_or("eigen_bijdrage", |l| l.get_ref().as_str()),
+        );
+        let share = *oc.share_paying.get_ref();
+        if !(0.0..=1.0).contains(&share) {
+            cx.err(
+                oc.share_paying.span(),
+                k("share_paying"),
+                format!("share {share} is outside 0..1"),
+                "give the share of clients who pay, from 0 to 1",
+            );
+        }
+        let Some(municipalities) = list(cx, &oc.municipalities, &k("municipalities"), munis, None)
+        else {
+            continue;
+        };
+        let Some(states) = list(cx, &Some(oc.states.clone()), &k("states"), codes, None) else {
+            continue;
+        };
+        let mut table = BTreeMap::new();
+        for (y, v) in oc.per_month_by_year.get_ref() {
+            let key = k(&format!("per_month_by_year.{y}"));
+            let amount = cx.nonneg(v, &key, "the own contribution");
+            match y.parse::<i32>() {
+                Ok(year) => {
+                    table.insert(year, amount);
+                }
+                Err(_) => cx.err(
+                    v.span(),
+                    &key,
+                    format!("`{y}` is not a year"),
+                    "key the amounts by year, e.g. 2024 = 20.60",
+                ),
+            }
+        }
+        let mut amount = Vec::with_capacity(years.len());
+        for &y in years {
+            match table.range(..=y).next_back() {
+                Some((_, a)) => amount.push(-share * a * f64::from(cycle_months)),
+                None => {
+                    cx.err(
+                        oc.per_month_by_year.span(),
+                        k("per_month_by_year"),
+                        format!("no amount for {y} or earlier"),
+                        format!("add {y} = <amount per month>"),
+                    );
+                    break;
+                }
+            }
+        }
+        for (s, _) in states.iter().enumerate().filter(|(_, b)| **b) {
+            items.push(CostItem::new(
+                line,
+                CostBasis::PerCycle(s),
+                amount.clone(),
+                municipalities.clone(),
+                codes.len(),
+            ));
+        }
+    }
+    (lines, items)
+}
+/// Price factor of every cycle (`years`: the calendar year of each cycle) from `price_year` prices;
+/// a year missing from the index is reported once.
+pub(super) fn price_factors(
+    cx: &mut Ctx,
+    index: &Option<Index>,
+    years: &[i32],
+    price_year: i32,
+    span: Range<usize>,
+    key: &str,
+) -> Vec<f64> {
+    let mut reported = false;
+    years
+        .iter()
+        .map(|&y| match index {
+            None => 1.0,
+            Some(ix) => ix.factor(price_year, y).unwrap_or_else(|missing| {
+                if !reported {
+                    reported = true;
+                    cx.err(
+                        span.clone(),
+                        key,
+                        format!("no price index for {missing}, needed to bring {price_year} prices to {y}"),
+                        format!("add {missing} = <rate> to [indexation] rates"),
+                    );
+                }
+                1.0
+            }),
+        })
+        .collect()
+}

@@ -1,0 +1,290 @@
+//! Checks and compiles what is measured besides caseload and cost: KPIs (`[[kpi]]`), outcomes
+//! (`[[outcome]]`) and discounting (`[discounting]`).
+
+use super::compile::Ctx;
+use super::pilot::{Context, choice, factors};
+use super::raw::ScenarioFile;
+use crate::model::YearMonth;
+use toml::Spanned;
+
+/// Parses a move pattern `FROM>TO` into the cells of a cycle's move matrix it matches.
+fn pattern(p: &str, codes: &[String]) -> Option<Vec<usize>> {
+    let n = codes.len();
+    let (f, t) = p.split_once('>')?;
+    let from: Vec<usize> = match f.trim() {
+        "*" => (0..=n).collect(),
+        "inflow" => vec![n],
+        c => vec![codes.iter().position(|x| x == c)?],
+    };
+    let to: Vec<usize> = match t.trim() {
+        "*" => (0..n).collect(),
+        "renew" => vec![n],
+        c => vec![codes.iter().position(|x| x == c)?],
+    };
+    Some(
+        from.iter()
+            .flat_map(|&a| {
+                to.iter()
+                    .filter(move |&&b| a != b || b == n)
+                    .map(move |&b| a * (n + 1) + b)
+            })
+            .filter(|&cell| !(cell / (n + 1) == n && cell % (n + 1) == n))
+            .collect(),
+    )
+}
+
+/// Compiles the KPIs.
+pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::kpi::Kpi> {
+    use crate::kpi::{Kpi, KpiKind};
+    let n = k.codes.len();
+    let mut out: Vec<Kpi> = Vec::new();
+    for (i, r) in raw.kpi.iter().enumerate() {
+        let span = r.span();
+        let r = r.get_ref();
+        let key = |f: &str| format!("kpi[{i}].{f}");
+        let name = r.name.get_ref().trim().to_string();
+        if name.is_empty() || name.contains([',', ':']) || out.iter().any(|o| o.name == name) {
+            cx.err(
+                r.name.span(),
+                key("name"),
+                format!("`{name}` cannot name a KPI (empty, duplicate, or with , or :)"),
+                "give every KPI its own short name",
+            );
+        }
+        let states = |cx: &mut Ctx, v: &Option<Spanned<Vec<String>>>, what: &str| -> Vec<bool> {
+            let mut mask = vec![false; n];
+            match v {
+                None => cx.err(
+                    span.clone(),
+                    key(what),
+                    format!("a KPI of kind `{}` needs `{what}`", r.kind.get_ref()),
+                    format!("add {what} = [\"WV\", ...]"),
+                ),
+                Some(list) => {
+                    for code in list.get_ref() {
+                        match k.codes.iter().position(|c| c == code) {
+                            Some(s) => mask[s] = true,
+                            None => cx.err(
+                                list.span(),
+                                key(what),
+                                format!("unknown state `{code}`"),
+                                format!("use one of: {}", k.codes.join(", ")),
+                            ),
+                        }
+                    }
+                }
+            }
+            mask
+        };
+        let moves = |cx: &mut Ctx, v: &Option<Spanned<Vec<String>>>, what: &str| -> Vec<bool> {
+            let mut mask = vec![false; (n + 1) * (n + 1)];
+            match v {
+                None => cx.err(
+                    span.clone(),
+                    key(what),
+                    format!("a KPI of kind `flow_share` needs `{what}`"),
+                    format!("add {what} = [\"WV>SB\", ...]"),
+                ),
+                Some(list) => {
+                    for p in list.get_ref() {
+                        match pattern(p, k.codes) {
+                            Some(cells) => cells.into_iter().for_each(|c| mask[c] = true),
+                            None => cx.err(list.span(), key(what), format!("`{p}` is not a move pattern"), format!("write \"FROM>TO\" with state codes of this scenario ({}), * for any, inflow as FROM, renew as TO", k.codes.join(", "))),
+                        }
+                    }
+                }
+            }
+            mask
+        };
+        let kind = match r.kind.get_ref().as_str() {
+            "share" => KpiKind::Share {
+                num: states(cx, &r.numerator, "numerator"),
+                den: states(cx, &r.denominator, "denominator"),
+            },
+            "flow_share" => KpiKind::FlowShare {
+                num: moves(cx, &r.numerator, "numerator"),
+                den: moves(cx, &r.denominator, "denominator"),
+            },
+            "evaluations" => {
+                let st = states(cx, &r.states, "states");
+                let amount = r.cost_per_evaluation.as_ref().map_or(0.0, |v| {
+                    cx.nonneg(v, &key("cost_per_evaluation"), "the cost")
+                });
+                let py = r
+                    .price_year
+                    .as_ref()
+                    .map_or(i64::from(k.start.year), |p| *p.get_ref());
+                let ix = factors(cx, k, py as i32, span.clone(), &key("price_year"));
+                let planned = r.planned_share.as_ref().map_or(1.0, |v| *v.get_ref());
+                if !(0.0..=1.0).contains(&planned) {
+                    cx.err(
+                        r.planned_share.as_ref().map_or(0..0, |v| v.span()),
+                        key("planned_share"),
+                        format!("share {planned} is outside 0..1"),
+                        "give a share from 0 to 1",
+                    );
+                }
+                KpiKind::Evaluations {
+                    states: st,
+                    cost: ix.iter().map(|f| amount * f).collect(),
+                    planned,
+                }
+            }
+            other => {
+                cx.err(
+                    r.kind.span(),
+                    key("kind"),
+                    format!("unknown KPI kind `{other}`"),
+                    "use share, flow_share or evaluations",
+                );
+                continue;
+            }
+        };
+        let contract_start = match &r.contract_start {
+            None => k.start,
+            Some(d) => YearMonth::parse(d.get_ref()).unwrap_or_else(|| {
+                cx.err(
+                    d.span(),
+                    key("contract_start"),
+                    format!("`{}` is not a month", d.get_ref()),
+                    "write \"YYYY-MM\"",
+                );
+                k.start
+            }),
+        };
+        let contract_year: Vec<Option<usize>> = (0..k.cycles)
+            .map(|c| {
+                let months =
+                    k.start.plus(i64::from(c * k.cycle_months)).index() - contract_start.index();
+                (months >= 0).then_some((months / 12) as usize)
+            })
+            .collect();
+        let years = contract_year.iter().flatten().max().map_or(0, |y| y + 1);
+        let mut targets: Vec<Option<f64>> = vec![None; years];
+        let mut last: Option<(usize, f64)> = None;
+        for (y, v) in r.targets.get_ref() {
+            match y.parse::<usize>() {
+                Ok(year) if year >= 1 => {
+                    if year <= years {
+                        targets[year - 1] = Some(*v.get_ref());
+                    }
+                    if last.is_none_or(|(ly, _)| year > ly) {
+                        last = Some((year, *v.get_ref()));
+                    }
+                }
+                _ => cx.err(
+                    v.span(),
+                    key(&format!("targets.{y}")),
+                    format!("`{y}` is not a contract year"),
+                    "key targets by contract year from 1, e.g. 1 = 0.20",
+                ),
+            }
+        }
+        if r.keep_last_target.unwrap_or(true)
+            && let Some((ly, lv)) = last
+        {
+            targets.iter_mut().skip(ly).for_each(|t| *t = Some(lv));
+        }
+        out.push(Kpi {
+            name,
+            nl: r.nl.clone(),
+            en: r.en.clone(),
+            kind,
+            targets,
+            higher_is_better: r.higher_is_better.unwrap_or(true),
+            contract_year,
+        });
+    }
+    out
+}
+
+/// Compiles the outcomes.
+pub(super) fn outcomes(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+) -> Vec<crate::model::Outcome> {
+    let mut out: Vec<crate::model::Outcome> = Vec::new();
+    for (i, o) in raw.outcome.iter().enumerate() {
+        let o = o.get_ref();
+        let name = o.name.get_ref().trim().to_string();
+        if name.is_empty() || name.contains([',', ':']) || out.iter().any(|x| x.name == name) {
+            cx.err(
+                o.name.span(),
+                format!("outcome[{i}].name"),
+                format!("`{name}` cannot name an outcome (empty, duplicate, or with , or :)"),
+                "give every outcome its own short name, e.g. \"levensjaren\"",
+            );
+        }
+        let mut weights = vec![0.0; k.codes.len()];
+        for (code, w) in o.weights.get_ref() {
+            let key = format!("outcome[{i}].weights.{code}");
+            match k.codes.iter().position(|c| c == code) {
+                Some(s) if w.get_ref().is_finite() => weights[s] = *w.get_ref(),
+                Some(_) => cx.err(
+                    w.span(),
+                    &key,
+                    "the weight is not a number",
+                    "give a finite weight",
+                ),
+                None => cx.err(
+                    w.span(),
+                    &key,
+                    format!("unknown state `{code}`"),
+                    format!("use one of: {}", k.codes.join(", ")),
+                ),
+            }
+        }
+        out.push(crate::model::Outcome {
+            name,
+            nl: o.nl.clone(),
+            en: o.en.clone(),
+            weights,
+        });
+    }
+    out
+}
+
+/// Compiles `[discounting]` (no section: no discounting, rewards at the start of each cycle).
+pub(super) fn discount(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> crate::model::Discount {
+    use crate::model::{Discount, Timing};
+    let (rc, ro, timing) = match &raw.discounting {
+        None => (0.0, 0.0, Timing::Start),
+        Some(d) => {
+            let d = d.get_ref();
+            let mut rate = |v: &super::raw::Num, key: &str| {
+                let r = *v.get_ref();
+                if !(0.0..1.0).contains(&r) {
+                    cx.err(
+                        v.span(),
+                        key,
+                        format!("a yearly discount rate of {r}"),
+                        "give the rate as a fraction from 0 to below 1, e.g. 0.04 for 4%",
+                    );
+                    return 0.0;
+                }
+                r
+            };
+            let rc = rate(&d.costs, "discounting.costs");
+            let ro = rate(&d.outcomes, "discounting.outcomes");
+            let timing = choice(
+                cx,
+                &d.timing,
+                "discounting.timing",
+                &[
+                    ("start", Timing::Start),
+                    ("end", Timing::End),
+                    ("half_cycle", Timing::HalfCycle),
+                ],
+                Timing::Start,
+            );
+            (rc, ro, timing)
+        }
+    };
+    let years = |t: u32| f64::from(t * k.cycle_months) / 12.0;
+    Discount {
+        cost: (0..=k.cycles).map(|t| (1.0 + rc).powf(-years(t))).collect(),
+        outcome: (0..=k.cycles).map(|t| (1.0 + ro).powf(-years(t))).collect(),
+        timing,
+    }
+}

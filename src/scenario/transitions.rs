@@ -1,0 +1,395 @@
+//! Checks and compiles transition rows (`[[transition]]`, the entry mix) into lookup tables.
+
+use super::compile::{Ctx, MAX_TIME_IN_STATE, ROW_TOLERANCE, number};
+use super::raw::{NumMap, ScenarioFile};
+use crate::error::line_of;
+use crate::model::{RENEW, Row, State, Transitions, YearMonth, thresholds};
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+/// Checks a probability table (keys = state codes; `renew` allowed when `from` is given) and turns it into
+/// a row: the from-state first, then the other states in file order, then `renew`.
+pub(super) fn prob_row(
+    cx: &mut Ctx,
+    map: &NumMap,
+    key: &str,
+    codes: &[String],
+    states: &[State],
+    from: Option<usize>,
+) -> Option<Row> {
+    let mut probs = vec![0.0; codes.len()];
+    let mut renew = 0.0;
+    let mut ok = true;
+    for (code, p) in map.get_ref() {
+        let k = format!("{key}.{code}");
+        let v = *p.get_ref();
+        if !(0.0..=1.0).contains(&v) {
+            cx.err(
+                p.span(),
+                &k,
+                format!("probability {v} is outside 0..1"),
+                "give a probability from 0 to 1",
+            );
+            ok = false;
+            continue;
+        }
+        if code == "renew" {
+            match from {
+                Some(_) => renew = v,
+                None => {
+                    cx.err(
+                        p.span(),
+                        &k,
+                        "`renew` only applies to transition rows",
+                        "remove it",
+                    );
+                    ok = false;
+                }
+            }
+            continue;
+        }
+        match codes.iter().position(|c| c == code) {
+            Some(s) if from.is_none() && states[s].absorbing => {
+                cx.err(
+                    p.span(),
+                    &k,
+                    format!("new clients cannot enter absorbing state `{code}`"),
+                    "remove it from the entry mix",
+                );
+                ok = false;
+            }
+            Some(s) => probs[s] = v,
+            None => {
+                let extra = if from.is_some() { ", or renew" } else { "" };
+                cx.err(
+                    p.span(),
+                    &k,
+                    format!("unknown state `{code}`"),
+                    format!("use one of: {}{extra}", codes.join(", ")),
+                );
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let sum: f64 = probs.iter().sum::<f64>() + renew;
+    if (sum - 1.0).abs() > ROW_TOLERANCE {
+        let gap = 1.0 - sum;
+        let hint = match from {
+            Some(f) => format!(
+                "; e.g. {} the stay probability `{}` by {}",
+                if gap > 0.0 { "raise" } else { "lower" },
+                codes[f],
+                number(gap.abs())
+            ),
+            None => String::new(),
+        };
+        cx.err(
+            map.span(),
+            key,
+            format!("probabilities sum to {}, not 1", number(sum)),
+            format!("make them add up to 1 (within 1e-9){hint}"),
+        );
+        return None;
+    }
+    let mut targets = Vec::new();
+    let mut ps = Vec::new();
+    let mut push = |t: u8, p: f64| {
+        if p > 0.0 {
+            targets.push(t);
+            ps.push(p);
+        }
+    };
+    if let Some(f) = from {
+        push(f as u8, probs[f]);
+    }
+    for (s, &p) in probs.iter().enumerate() {
+        if Some(s) != from {
+            push(s as u8, p);
+        }
+    }
+    push(RENEW, renew);
+    let cum = thresholds(&ps);
+    Some(Row {
+        targets,
+        cum,
+        probs: ps,
+    })
+}
+
+pub(super) fn max_cycles(cx: &mut Ctx, raw: &ScenarioFile) -> Vec<Option<u32>> {
+    raw.state
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let m = s.get_ref().max_cycles.as_ref()?;
+            if !(1..=MAX_TIME_IN_STATE).contains(m.get_ref()) {
+                cx.err(
+                    m.span(),
+                    format!("state[{i}].max_cycles"),
+                    "max_cycles must be at least 1",
+                    "give the longest indication in cycles, e.g. 12",
+                );
+                return None;
+            }
+            Some(*m.get_ref() as u32)
+        })
+        .collect()
+}
+
+/// Parses `"1-11"`, `"12"`, `"12+"` into an inclusive range (`u32::MAX` = open).
+pub(super) fn parse_band(s: &str) -> Option<(u32, u32)> {
+    let s = s.trim();
+    let (lo, hi) = if let Some(lo) = s.strip_suffix('+') {
+        (lo.trim().parse().ok()?, u32::MAX)
+    } else if let Some((a, b)) = s.split_once('-') {
+        (a.trim().parse().ok()?, b.trim().parse().ok()?)
+    } else {
+        let v = s.parse().ok()?;
+        (v, v)
+    };
+    (lo >= 1 && lo <= hi && (hi == u32::MAX || hi <= MAX_TIME_IN_STATE as u32)).then_some((lo, hi))
+}
+
+/// Parses `"2021-01..2022-12"`, `"2023-01.."`, `"..2022-12"` into an inclusive cycle range.
+pub(super) fn parse_period(s: &str, start: YearMonth, cycle_months: u32) -> Option<(i64, i64)> {
+    let (a, b) = s.split_once("..")?;
+    let cyc = |t: &str, end: bool| -> Option<i64> {
+        if t.trim().is_empty() {
+            return Some(if end { i64::MAX } else { i64::MIN });
+        }
+        let d = YearMonth::parse(t)?.index() - start.index();
+        Some(if end {
+            d.div_euclid(i64::from(cycle_months))
+        } else {
+            (d + i64::from(cycle_months) - 1).div_euclid(i64::from(cycle_months))
+        })
+    };
+    let (lo, hi) = (cyc(a, false)?, cyc(b, true)?);
+    (lo <= hi || a.trim().is_empty() || b.trim().is_empty()).then_some((lo, hi))
+}
+
+pub(super) const PERIOD_FIX: &str =
+    "write the period as \"YYYY-MM..YYYY-MM\" (inclusive), \"YYYY-MM..\" or \"..YYYY-MM\"";
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn transitions(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    codes: &[String],
+    states: &[State],
+    start: YearMonth,
+    cycle_months: u32,
+    cycles: u32,
+    max_cycles: &[Option<u32>],
+) -> Option<Transitions> {
+    struct Parsed {
+        from: usize,
+        band: (u32, u32),
+        period: (i64, i64),
+        row: usize,
+        line: usize,
+        span: Range<usize>,
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut parsed = Vec::new();
+    // States with a rejected row: their coverage is not checked (the row's own error says enough).
+    let mut broken = vec![false; codes.len()];
+    for (i, t) in raw.transition.iter().enumerate() {
+        let span = t.span();
+        let line = line_of(cx.text, span.start);
+        let t = t.get_ref();
+        let Some(from) = cx.state(codes, &t.from, &format!("transition[{i}].from")) else {
+            continue;
+        };
+        if states[from].absorbing {
+            cx.err(
+                t.from.span(),
+                format!("transition[{i}].from"),
+                format!("`{}` is absorbing: clients never leave it", codes[from]),
+                "remove this row, or make the state non-absorbing",
+            );
+            continue;
+        }
+        let band = match &t.cycles_in_state {
+            None => (1, u32::MAX),
+            Some(b) => match parse_band(b.get_ref()) {
+                Some(r) => r,
+                None => {
+                    broken[from] = true;
+                    cx.err(b.span(), format!("transition[{i}].cycles_in_state"), format!("`{}` is not a range of cycles in state", b.get_ref()), "write e.g. \"1-11\", \"12\" or \"12+\" (cycles in the state, counting the cycle just ended, from 1)");
+                    continue;
+                }
+            },
+        };
+        let period = match &t.period {
+            None => (i64::MIN, i64::MAX),
+            Some(p) => match parse_period(p.get_ref(), start, cycle_months) {
+                Some(r) => r,
+                None => {
+                    broken[from] = true;
+                    cx.err(
+                        p.span(),
+                        format!("transition[{i}].period"),
+                        format!("`{}` is not a period", p.get_ref()),
+                        PERIOD_FIX,
+                    );
+                    continue;
+                }
+            },
+        };
+        let Some(row) = prob_row(
+            cx,
+            &t.to,
+            &format!("transition[{i}].to"),
+            codes,
+            states,
+            Some(from),
+        ) else {
+            broken[from] = true;
+            continue;
+        };
+        if let Some(max) = max_cycles[from] {
+            let stays = row.targets.first() == Some(&(from as u8));
+            if stays && band.1 >= max {
+                let fix = format!(
+                    "an indication in `{}` lasts at most {max} cycles: for {max}+ cycles in state, move the stay probability to `renew` (a new indication) or to other states",
+                    codes[from]
+                );
+                cx.err(
+                    t.to.span(),
+                    format!("transition[{i}].to.{}", codes[from]),
+                    "clients could stay beyond the longest indication",
+                    fix,
+                );
+            }
+        }
+        let idx = rows.iter().position(|r| *r == row).unwrap_or_else(|| {
+            rows.push(row);
+            rows.len() - 1
+        });
+        parsed.push(Parsed {
+            from,
+            band,
+            period,
+            row: idx,
+            line,
+            span,
+        });
+    }
+    // Rows stop changing beyond the largest band boundary.
+    let cap = parsed
+        .iter()
+        .map(|p| {
+            if p.band.1 == u32::MAX {
+                p.band.0
+            } else {
+                p.band.1 + 1
+            }
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let cap = cap.min(MAX_TIME_IN_STATE as u32) as u16;
+    let n = codes.len();
+    let stride = n * (usize::from(cap) + 1);
+    let mut row_of = vec![u32::MAX; cycles as usize * stride];
+    let mut first_line = vec![0usize; cycles as usize * stride];
+    let mut reported = vec![false; n];
+    for p in &parsed {
+        let (lo_c, hi_c) = (p.period.0.max(0), p.period.1.min(i64::from(cycles) - 1));
+        for c in lo_c..=hi_c {
+            for m in 1..=u32::from(cap) {
+                // The last cell stands for `cap` cycles or more: only open bands reach it.
+                let covers = if m == u32::from(cap) {
+                    p.band.1 == u32::MAX
+                } else {
+                    p.band.0 <= m && m <= p.band.1
+                };
+                if !covers {
+                    continue;
+                }
+                let cell = c as usize * stride + p.from * (usize::from(cap) + 1) + m as usize;
+                if row_of[cell] != u32::MAX && !reported[p.from] {
+                    reported[p.from] = true;
+                    cx.err(p.span.clone(), format!("transition (from {})", codes[p.from]), format!("rows at lines {} and {} both apply to `{}` at {m} cycles in state in {}", first_line[cell], p.line, codes[p.from], start.plus(c * i64::from(cycle_months))), "make the cycles_in_state ranges or periods of the rows of one state not overlap");
+                }
+                row_of[cell] = p.row as u32;
+                first_line[cell] = p.line;
+            }
+        }
+    }
+    for s in 0..n {
+        if states[s].absorbing || reported[s] || broken[s] {
+            continue;
+        }
+        if !parsed.iter().any(|p| p.from == s) {
+            cx.err(
+                raw.state[s].span(),
+                format!("transition (from {})", codes[s]),
+                format!("state `{}` has no [[transition]] row", codes[s]),
+                format!("add a [[transition]] with from = \"{}\" and its probabilities in `to` (or make the state absorbing)", codes[s]),
+            );
+            continue;
+        }
+        'outer: for c in 0..cycles as usize {
+            for m in 1..=usize::from(cap) {
+                if row_of[c * stride + s * (usize::from(cap) + 1) + m] == u32::MAX {
+                    let when = if m == usize::from(cap) {
+                        format!("{m}+")
+                    } else {
+                        m.to_string()
+                    };
+                    let date = start.plus(c as i64 * i64::from(cycle_months));
+                    cx.err(raw.state[s].span(), format!("transition (from {})", codes[s]), format!("no transition row for `{}` at {when} cycles in state in {date}", codes[s]), format!("add a [[transition]] with from = \"{}\" covering it (rows of a state must cover every cycles_in_state and every period)", codes[s]));
+                    break 'outer;
+                }
+            }
+        }
+    }
+    Some(Transitions::new(rows, cap, row_of, n))
+}
+
+pub(super) fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> {
+    let mut set = BTreeSet::new();
+    for &s in &entry.targets {
+        set.insert((n, s));
+    }
+    let stride = n * (usize::from(t.cap) + 1);
+    for (cell, &r) in t.row_of.iter().enumerate() {
+        if r == u32::MAX {
+            continue;
+        }
+        let from = (cell % stride) / (usize::from(t.cap) + 1);
+        for &to in &t.rows[r as usize].targets {
+            if to as usize != from {
+                set.insert((from, to));
+            }
+        }
+    }
+    set.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_and_periods() {
+        assert_eq!(parse_band("1-11"), Some((1, 11)));
+        assert_eq!(parse_band("12+"), Some((12, u32::MAX)));
+        assert_eq!(parse_band("12"), Some((12, 12)));
+        assert_eq!(parse_band("0-3"), None);
+        assert_eq!(parse_band("5-3"), None);
+        let s = YearMonth {
+            year: 2021,
+            month: 1,
+        };
+        assert_eq!(parse_period("2021-01..2022-12", s, 1), Some((0, 23)));
+        assert_eq!(parse_period("2023-01..", s, 1), Some((24, i64::MAX)));
+        assert_eq!(parse_period("..2021-06", s, 1), Some((i64::MIN, 5)));
+        assert_eq!(parse_period("2021-13..", s, 1), None);
+    }
+}
