@@ -25,6 +25,7 @@ pub mod regime;
 pub mod rng;
 pub mod scenario;
 pub mod summary;
+pub mod uncertainty;
 
 /// The version of wijksim, as written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -41,6 +41,8 @@ pub enum Purpose {
     Transition = 4,
     /// Whether a new client in a budget area is handled by the sociale basis (prevention).
     Prevention = 5,
+    /// A parameter drawn from its distribution (probabilistic sensitivity analysis).
+    Parameter = 6,
 }
 
 /// A stream key: the address of a family of random numbers.
