@@ -71,7 +71,10 @@ pub type SpecError = (String, String);
 fn need(v: Option<f64>, name: &str, dist: &str) -> Result<f64, SpecError> {
     match v {
         Some(x) if x.is_finite() => Ok(x),
-        _ => Err((format!("a {dist} distribution needs `{name}`"), format!("add {name} = <number>"))),
+        _ => Err((
+            format!("a {dist} distribution needs `{name}`"),
+            format!("add {name} = <number>"),
+        )),
     }
 }
 
@@ -84,27 +87,54 @@ impl Dist {
             "fixed" => Ok(Dist::Fixed(need(s.value, "value", d)?)),
             "uniform" => {
                 let (lo, hi) = (need(s.min, "min", d)?, need(s.max, "max", d)?);
-                if lo < hi { Ok(Dist::Uniform(lo, hi)) } else { bad(format!("min {lo} is not below max {hi}"), "give min < max") }
+                if lo < hi {
+                    Ok(Dist::Uniform(lo, hi))
+                } else {
+                    bad(format!("min {lo} is not below max {hi}"), "give min < max")
+                }
             }
             "triangular" => {
-                let (lo, mode, hi) = (need(s.min, "min", d)?, need(s.mode, "mode", d)?, need(s.max, "max", d)?);
-                if lo <= mode && mode <= hi && lo < hi { Ok(Dist::Triangular(lo, mode, hi)) } else { bad(format!("min {lo}, mode {mode}, max {hi} are not in order"), "give min <= mode <= max with min < max") }
+                let (lo, mode, hi) = (
+                    need(s.min, "min", d)?,
+                    need(s.mode, "mode", d)?,
+                    need(s.max, "max", d)?,
+                );
+                if lo <= mode && mode <= hi && lo < hi {
+                    Ok(Dist::Triangular(lo, mode, hi))
+                } else {
+                    bad(
+                        format!("min {lo}, mode {mode}, max {hi} are not in order"),
+                        "give min <= mode <= max with min < max",
+                    )
+                }
             }
             "normal" => {
                 let (mean, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
-                let (lo, hi) = (s.min.unwrap_or(f64::NEG_INFINITY), s.max.unwrap_or(f64::INFINITY));
+                let (lo, hi) = (
+                    s.min.unwrap_or(f64::NEG_INFINITY),
+                    s.max.unwrap_or(f64::INFINITY),
+                );
                 if sd < 0.0 {
                     return bad(format!("sd {sd} is negative"), "give sd >= 0");
                 }
-                if lo >= hi || (sd == 0.0 && !(lo..=hi).contains(&mean)) || (sd > 0.0 && phi_range((lo - mean) / sd, (hi - mean) / sd) < 1e-9) {
-                    return bad(format!("the truncation [{lo}, {hi}] leaves no probability"), "widen min and max around the mean");
+                if lo >= hi
+                    || (sd == 0.0 && !(lo..=hi).contains(&mean))
+                    || (sd > 0.0 && phi_range((lo - mean) / sd, (hi - mean) / sd) < 1e-9)
+                {
+                    return bad(
+                        format!("the truncation [{lo}, {hi}] leaves no probability"),
+                        "widen min and max around the mean",
+                    );
                 }
                 Ok(Dist::Normal { mean, sd, lo, hi })
             }
             "lognormal" => {
                 let (mean, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
                 if mean <= 0.0 || sd < 0.0 {
-                    return bad(format!("mean {mean} and sd {sd}"), "a log-normal needs mean > 0 and sd >= 0");
+                    return bad(
+                        format!("mean {mean} and sd {sd}"),
+                        "a log-normal needs mean > 0 and sd >= 0",
+                    );
                 }
                 let s2 = (1.0 + (sd / mean).powi(2)).ln();
                 Ok(Dist::LogNormal(mean.ln() - s2 / 2.0, s2.sqrt()))
@@ -115,13 +145,23 @@ impl Dist {
                     _ => {
                         let (m, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
                         if !(m > 0.0 && m < 1.0 && sd > 0.0 && sd * sd < m * (1.0 - m)) {
-                            return bad(format!("mean {m} and sd {sd} fit no beta distribution"), "give 0 < mean < 1 and 0 < sd < sqrt(mean (1 - mean)), or alpha and beta");
+                            return bad(
+                                format!("mean {m} and sd {sd} fit no beta distribution"),
+                                "give 0 < mean < 1 and 0 < sd < sqrt(mean (1 - mean)), or alpha and beta",
+                            );
                         }
                         let k = m * (1.0 - m) / (sd * sd) - 1.0;
                         (m * k, (1.0 - m) * k)
                     }
                 };
-                if a > 0.0 && b > 0.0 { Ok(Dist::Beta(a, b)) } else { bad(format!("alpha {a} and beta {b}"), "give alpha > 0 and beta > 0") }
+                if a > 0.0 && b > 0.0 {
+                    Ok(Dist::Beta(a, b))
+                } else {
+                    bad(
+                        format!("alpha {a} and beta {b}"),
+                        "give alpha > 0 and beta > 0",
+                    )
+                }
             }
             "gamma" => {
                 let (k, th) = match (s.shape, s.scale) {
@@ -129,14 +169,27 @@ impl Dist {
                     _ => {
                         let (m, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
                         if !(m > 0.0 && sd > 0.0) {
-                            return bad(format!("mean {m} and sd {sd}"), "a gamma needs mean > 0 and sd > 0 (or shape and scale)");
+                            return bad(
+                                format!("mean {m} and sd {sd}"),
+                                "a gamma needs mean > 0 and sd > 0 (or shape and scale)",
+                            );
                         }
                         ((m / sd).powi(2), sd * sd / m)
                     }
                 };
-                if k > 0.0 && th > 0.0 { Ok(Dist::Gamma(k, th)) } else { bad(format!("shape {k} and scale {th}"), "give shape > 0 and scale > 0") }
+                if k > 0.0 && th > 0.0 {
+                    Ok(Dist::Gamma(k, th))
+                } else {
+                    bad(
+                        format!("shape {k} and scale {th}"),
+                        "give shape > 0 and scale > 0",
+                    )
+                }
             }
-            other => bad(format!("unknown distribution `{other}`"), "use fixed, uniform, triangular, normal, lognormal, beta or gamma"),
+            other => bad(
+                format!("unknown distribution `{other}`"),
+                "use fixed, uniform, triangular, normal, lognormal, beta or gamma",
+            ),
         }
     }
 
@@ -164,7 +217,13 @@ impl Dist {
         match *self {
             Dist::Fixed(v) => (v, v),
             Dist::Uniform(lo, hi) | Dist::Triangular(lo, _, hi) => (lo, hi),
-            Dist::Normal { lo, hi, sd, mean } => if sd == 0.0 { (mean, mean) } else { (lo, hi) },
+            Dist::Normal { lo, hi, sd, mean } => {
+                if sd == 0.0 {
+                    (mean, mean)
+                } else {
+                    (lo, hi)
+                }
+            }
             Dist::LogNormal(..) | Dist::Gamma(..) => (0.0, f64::INFINITY),
             Dist::Beta(..) => (0.0, 1.0),
         }
@@ -175,9 +234,13 @@ impl Dist {
         match *self {
             Dist::Fixed(v) => v,
             Dist::Uniform(lo, hi) => lo + (hi - lo) * s.uniform(),
-            Dist::Triangular(lo, m, hi) => rand_distr::Triangular::new(lo, hi, m).map_or(m, |t| t.sample(s)),
+            Dist::Triangular(lo, m, hi) => {
+                rand_distr::Triangular::new(lo, hi, m).map_or(m, |t| t.sample(s))
+            }
             Dist::Normal { mean, sd, lo, hi } => {
-                let Ok(n) = rand_distr::Normal::new(mean, sd) else { return mean };
+                let Ok(n) = rand_distr::Normal::new(mean, sd) else {
+                    return mean;
+                };
                 // Rejection; the construction guarantees the interval has probability >= 1e-9, and
                 // after 10,000 rejections the draw is clamped (documented).
                 for _ in 0..10_000 {
@@ -188,7 +251,9 @@ impl Dist {
                 }
                 mean.clamp(lo, hi)
             }
-            Dist::LogNormal(mu, sg) => rand_distr::LogNormal::new(mu, sg).map_or(mu.exp(), |d| d.sample(s)),
+            Dist::LogNormal(mu, sg) => {
+                rand_distr::LogNormal::new(mu, sg).map_or(mu.exp(), |d| d.sample(s))
+            }
             Dist::Beta(a, b) => rand_distr::Beta::new(a, b).map_or(a / (a + b), |d| d.sample(s)),
             Dist::Gamma(k, th) => rand_distr::Gamma::new(k, th).map_or(k * th, |d| d.sample(s)),
         }
@@ -197,20 +262,40 @@ impl Dist {
 
 /// A Dirichlet draw with the given concentration parameters (all > 0), by normalised gamma draws.
 pub fn dirichlet(alpha: &[f64], s: &mut Stream) -> Vec<f64> {
-    let g: Vec<f64> = alpha.iter().map(|&a| rand_distr::Gamma::new(a, 1.0).map_or(a, |d| d.sample(s))).collect();
+    let g: Vec<f64> = alpha
+        .iter()
+        .map(|&a| rand_distr::Gamma::new(a, 1.0).map_or(a, |d| d.sample(s)))
+        .collect();
     let total: f64 = g.iter().sum();
-    if total > 0.0 { g.iter().map(|x| x / total).collect() } else { alpha.iter().map(|a| a / alpha.iter().sum::<f64>()).collect() }
+    if total > 0.0 {
+        g.iter().map(|x| x / total).collect()
+    } else {
+        alpha
+            .iter()
+            .map(|a| a / alpha.iter().sum::<f64>())
+            .collect()
+    }
 }
 
 /// The stream of the parameter at `path` in run `run`.
 pub fn stream(seed: u64, run: u32, path: &str) -> Stream {
     // FNV-1a of the key path: stable across versions and platforms.
-    let h = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    Key::root(seed).child(u64::from(run)).purpose(Purpose::Parameter).child(h).stream()
+    let h = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    Key::root(seed)
+        .child(u64::from(run))
+        .purpose(Purpose::Parameter)
+        .child(h)
+        .stream()
 }
 
 fn pdf(x: f64) -> f64 {
-    if x.is_infinite() { 0.0 } else { (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt() }
+    if x.is_infinite() {
+        0.0
+    } else {
+        (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt()
+    }
 }
 
 /// Standard normal CDF, by the complementary error function (Numerical Recipes' erfc, relative error
@@ -225,9 +310,19 @@ fn cdf(x: f64) -> f64 {
     let z = x.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.5 * z);
     let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68 + t * (0.374_091_96 + t * (0.096_784_18 + t * (-0.186_288_06 + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let erfc = t * poly.exp();
-    if x >= 0.0 { 1.0 - erfc / 2.0 } else { erfc / 2.0 }
+    if x >= 0.0 {
+        1.0 - erfc / 2.0
+    } else {
+        erfc / 2.0
+    }
 }
 
 fn phi_range(a: f64, b: f64) -> f64 {
@@ -239,7 +334,10 @@ mod tests {
     use super::*;
 
     fn spec(dist: &str) -> Spec {
-        Spec { dist: dist.into(), ..Default::default() }
+        Spec {
+            dist: dist.into(),
+            ..Default::default()
+        }
     }
 
     /// Mean within 4 standard errors and sd within 5% over 40,000 draws.
@@ -249,9 +347,19 @@ mod tests {
         let xs: Vec<f64> = (0..n).map(|_| d.sample(&mut s)).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
-        assert!((mean - want_mean).abs() < 4.0 * want_sd / (n as f64).sqrt() + 1e-12, "{d:?}: mean {mean} vs {want_mean}");
-        assert!((sd - want_sd).abs() < 0.05 * want_sd + 1e-12, "{d:?}: sd {sd} vs {want_sd}");
-        assert!((d.mean() - want_mean).abs() < 1e-6 * want_mean.abs().max(1.0), "{d:?}: mean() {}", d.mean());
+        assert!(
+            (mean - want_mean).abs() < 4.0 * want_sd / (n as f64).sqrt() + 1e-12,
+            "{d:?}: mean {mean} vs {want_mean}"
+        );
+        assert!(
+            (sd - want_sd).abs() < 0.05 * want_sd + 1e-12,
+            "{d:?}: sd {sd} vs {want_sd}"
+        );
+        assert!(
+            (d.mean() - want_mean).abs() < 1e-6 * want_mean.abs().max(1.0),
+            "{d:?}: mean() {}",
+            d.mean()
+        );
     }
 
     #[test]
@@ -261,22 +369,97 @@ mod tests {
             f(&mut s);
             Dist::from_spec(&s).unwrap()
         };
-        moments(mk(&|s| { s.dist = "uniform".into(); s.min = Some(2.0); s.max = Some(5.0) }), 3.5, 3.0 / 12f64.sqrt());
+        moments(
+            mk(&|s| {
+                s.dist = "uniform".into();
+                s.min = Some(2.0);
+                s.max = Some(5.0)
+            }),
+            3.5,
+            3.0 / 12f64.sqrt(),
+        );
         // Symmetric triangular on [6, 12]: variance (36 + 81 + 144 - 54 - 72 - 108) / 18 = 1.5.
-        moments(mk(&|s| { s.dist = "triangular".into(); s.min = Some(6.0); s.mode = Some(9.0); s.max = Some(12.0) }), 9.0, 1.5f64.sqrt());
-        moments(mk(&|s| { s.dist = "normal".into(); s.mean = Some(66.0); s.sd = Some(4.0) }), 66.0, 4.0);
-        moments(mk(&|s| { s.dist = "lognormal".into(); s.mean = Some(1.5); s.sd = Some(0.3) }), 1.5, 0.3);
-        moments(mk(&|s| { s.dist = "beta".into(); s.mean = Some(0.1); s.sd = Some(0.03) }), 0.1, 0.03);
-        moments(mk(&|s| { s.dist = "gamma".into(); s.mean = Some(250.0); s.sd = Some(50.0) }), 250.0, 50.0);
-        moments(mk(&|s| { s.dist = "beta".into(); s.alpha = Some(2.0); s.beta = Some(6.0) }), 0.25, (12.0f64 / (64.0 * 9.0)).sqrt());
-        assert_eq!(mk(&|s| { s.dist = "fixed".into(); s.value = Some(3.0) }).sample(&mut stream(1, 1, "x")), 3.0);
+        moments(
+            mk(&|s| {
+                s.dist = "triangular".into();
+                s.min = Some(6.0);
+                s.mode = Some(9.0);
+                s.max = Some(12.0)
+            }),
+            9.0,
+            1.5f64.sqrt(),
+        );
+        moments(
+            mk(&|s| {
+                s.dist = "normal".into();
+                s.mean = Some(66.0);
+                s.sd = Some(4.0)
+            }),
+            66.0,
+            4.0,
+        );
+        moments(
+            mk(&|s| {
+                s.dist = "lognormal".into();
+                s.mean = Some(1.5);
+                s.sd = Some(0.3)
+            }),
+            1.5,
+            0.3,
+        );
+        moments(
+            mk(&|s| {
+                s.dist = "beta".into();
+                s.mean = Some(0.1);
+                s.sd = Some(0.03)
+            }),
+            0.1,
+            0.03,
+        );
+        moments(
+            mk(&|s| {
+                s.dist = "gamma".into();
+                s.mean = Some(250.0);
+                s.sd = Some(50.0)
+            }),
+            250.0,
+            50.0,
+        );
+        moments(
+            mk(&|s| {
+                s.dist = "beta".into();
+                s.alpha = Some(2.0);
+                s.beta = Some(6.0)
+            }),
+            0.25,
+            (12.0f64 / (64.0 * 9.0)).sqrt(),
+        );
+        assert_eq!(
+            mk(&|s| {
+                s.dist = "fixed".into();
+                s.value = Some(3.0)
+            })
+            .sample(&mut stream(1, 1, "x")),
+            3.0
+        );
     }
 
     #[test]
     fn truncated_normal_stays_in_bounds_and_has_the_truncated_mean() {
-        let d = Dist::from_spec(&Spec { dist: "normal".into(), mean: Some(0.0), sd: Some(1.0), min: Some(0.0), ..Default::default() }).unwrap();
+        let d = Dist::from_spec(&Spec {
+            dist: "normal".into(),
+            mean: Some(0.0),
+            sd: Some(1.0),
+            min: Some(0.0),
+            ..Default::default()
+        })
+        .unwrap();
         // Half-normal: mean sqrt(2/pi), sd sqrt(1 - 2/pi).
-        moments(d, (2.0 / std::f64::consts::PI).sqrt(), (1.0 - 2.0 / std::f64::consts::PI).sqrt());
+        moments(
+            d,
+            (2.0 / std::f64::consts::PI).sqrt(),
+            (1.0 - 2.0 / std::f64::consts::PI).sqrt(),
+        );
         let mut s = stream(3, 0, "t");
         assert!((0..10_000).all(|_| d.sample(&mut s) >= 0.0));
     }
@@ -284,11 +467,48 @@ mod tests {
     #[test]
     fn bad_tables_say_how_to_fix_them() {
         for (s, want) in [
-            (Spec { dist: "gama".into(), ..Default::default() }, "unknown distribution"),
-            (Spec { dist: "normal".into(), mean: Some(1.0), sd: Some(-1.0), ..Default::default() }, "negative"),
-            (Spec { dist: "beta".into(), mean: Some(1.2), sd: Some(0.1), ..Default::default() }, "fit no beta"),
-            (Spec { dist: "uniform".into(), min: Some(3.0), max: Some(1.0), ..Default::default() }, "not below"),
-            (Spec { dist: "gamma".into(), mean: Some(1.0), ..Default::default() }, "needs `sd`"),
+            (
+                Spec {
+                    dist: "gama".into(),
+                    ..Default::default()
+                },
+                "unknown distribution",
+            ),
+            (
+                Spec {
+                    dist: "normal".into(),
+                    mean: Some(1.0),
+                    sd: Some(-1.0),
+                    ..Default::default()
+                },
+                "negative",
+            ),
+            (
+                Spec {
+                    dist: "beta".into(),
+                    mean: Some(1.2),
+                    sd: Some(0.1),
+                    ..Default::default()
+                },
+                "fit no beta",
+            ),
+            (
+                Spec {
+                    dist: "uniform".into(),
+                    min: Some(3.0),
+                    max: Some(1.0),
+                    ..Default::default()
+                },
+                "not below",
+            ),
+            (
+                Spec {
+                    dist: "gamma".into(),
+                    mean: Some(1.0),
+                    ..Default::default()
+                },
+                "needs `sd`",
+            ),
         ] {
             let (what, fix) = Dist::from_spec(&s).unwrap_err();
             assert!(what.contains(want), "{what}");

@@ -4,10 +4,11 @@
 //! problem where they can, so a user sees all problems of a file at once.
 
 use super::costs::{costs, indexation};
-use super::raw::{self, Num, ScenarioFile};
+use super::raw::{self, Num, Param, ScenarioFile};
 use super::transitions::{flows, max_cycles, prob_row, transitions};
 use crate::error::{InputError, InputErrors, line_of};
 use crate::model::{Area, Model, Row, State, YearMonth};
+use crate::uncertainty::Dist;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::Spanned;
@@ -24,6 +25,10 @@ pub(super) struct Ctx<'a> {
     file: &'a str,
     pub(super) text: &'a str,
     errors: Vec<InputError>,
+    /// `Some((seed, run))`: parameters with a distribution are drawn for this run; `None`: their mean.
+    pub(super) draw: Option<(u64, u32)>,
+    /// Whether any parameter has a distribution.
+    pub(super) uncertain: bool,
 }
 
 impl Ctx<'_> {
@@ -43,8 +48,53 @@ impl Ctx<'_> {
         });
     }
 
+    /// A parameter's value: the number, or its distribution's mean (a draw when drawing for a run).
+    pub(super) fn num(&mut self, v: &Num, key: &str) -> f64 {
+        self.num_in(v, key, f64::NEG_INFINITY, f64::INFINITY)
+    }
+
+    /// As [`Ctx::num`]; a distribution must stay within `[lo, hi]` (checked on its support).
+    pub(super) fn num_in(&mut self, v: &Num, key: &str, lo: f64, hi: f64) -> f64 {
+        match v.get_ref() {
+            Param::Value(x) => *x,
+            Param::Dist(spec) => {
+                self.uncertain = true;
+                match Dist::from_spec(spec) {
+                    Err((what, fix)) => {
+                        self.err(v.span(), key, what, fix);
+                        0.0
+                    }
+                    Ok(d) => {
+                        let (a, b) = d.support();
+                        if a < lo || b > hi {
+                            self.err(v.span(), key, format!("the distribution can give values outside {lo}..{hi}"), "truncate it (normal: min and max), or choose one that stays in range (beta for shares, gamma or lognormal for amounts)");
+                            return d.mean().clamp(lo, hi);
+                        }
+                        match self.draw {
+                            Some((seed, run)) => {
+                                d.sample(&mut crate::uncertainty::stream(seed, run, key))
+                            }
+                            None => d.mean(),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A number that cannot have a distribution (`why` says what to use instead).
+    pub(super) fn plain(&mut self, v: &Num, key: &str, why: &str) -> f64 {
+        match v.get_ref() {
+            Param::Value(x) => *x,
+            Param::Dist(_) => {
+                self.err(v.span(), key, "this number cannot have a distribution", why);
+                0.0
+            }
+        }
+    }
+
     pub(super) fn nonneg(&mut self, v: &Num, key: &str, what: &str) -> f64 {
-        let x = *v.get_ref();
+        let x = self.num_in(v, key, 0.0, f64::INFINITY);
         if !x.is_finite() || x < 0.0 {
             self.err(
                 v.span(),
@@ -99,6 +149,8 @@ pub fn compile(file: &str, text: &str) -> Result<Model, InputErrors> {
         file,
         text,
         errors: Vec::new(),
+        draw: None,
+        uncertain: false,
     };
     match build(&mut cx, &raw) {
         Some(model) if cx.errors.is_empty() => Ok(model),
@@ -203,16 +255,24 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     let kpis = super::measures::kpis(cx, raw, &k);
     let outcomes = super::measures::outcomes(cx, raw, &k);
     let discount = super::measures::discount(cx, raw, &k);
+    let area_rates: Vec<Option<f64>> = raw
+        .area
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let key = format!("area[{i}].inflow_per_1000_per_year");
+            a.get_ref()
+                .inflow_per_1000_per_year
+                .as_ref()
+                .map(|v| cx.nonneg(v, &key, "the inflow rate"))
+        })
+        .collect();
     if !cx.errors.is_empty() {
         return None;
     }
     let inflow = inflow?;
-    for (area, raw_area) in areas.iter_mut().zip(&raw.area) {
-        let rate = raw_area
-            .get_ref()
-            .inflow_per_1000_per_year
-            .as_ref()
-            .map_or(inflow.0, |v| *v.get_ref());
+    for (area, rate) in areas.iter_mut().zip(area_rates) {
+        let rate = rate.unwrap_or(inflow.0);
         area.inflow_mean = (0..cycles)
             .map(|c| {
                 let years_in = f64::from(c * cycle_months) / 12.0;
@@ -561,7 +621,10 @@ fn inflow(
         "inflow.per_1000_per_year",
         "the inflow rate",
     );
-    let trend = inf.trend_per_year.as_ref().map_or(0.0, |t| *t.get_ref());
+    let trend = inf
+        .trend_per_year
+        .as_ref()
+        .map_or(0.0, |t| cx.num(t, "inflow.trend_per_year"));
     if trend <= -1.0 || !trend.is_finite() {
         let span = inf
             .trend_per_year
@@ -575,7 +638,15 @@ fn inflow(
             "use a yearly growth above -1, e.g. 0.02 for +2% a year",
         );
     }
-    let row = prob_row(cx, &inf.entry, "inflow.entry", codes, states, None);
+    let row = prob_row(
+        cx,
+        &inf.entry,
+        "inflow.entry",
+        codes,
+        states,
+        None,
+        super::transitions::Spread::None,
+    );
     (
         row.unwrap_or(Row {
             targets: vec![0],

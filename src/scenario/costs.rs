@@ -21,7 +21,7 @@ pub(super) fn indexation(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Index> {
         let key = format!("indexation.rates.{y}");
         match y.parse::<i32>() {
             Ok(year) if (1900..=2200).contains(&year) => {
-                let v = *r.get_ref();
+                let v = cx.num_in(r, &key, -0.5, 1.0);
                 if v <= -0.5 || v > 1.0 {
                     cx.err(
                         r.span(),
@@ -40,7 +40,7 @@ pub(super) fn indexation(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Index> {
             ),
         }
     }
-    let later = *ix.get_ref().later.get_ref();
+    let later = cx.num_in(&ix.get_ref().later, "indexation.later", -0.5, 1.0);
     if later <= -0.5 || later > 1.0 {
         cx.err(
             ix.get_ref().later.span(),
@@ -285,7 +285,7 @@ pub(super) fn costs(
                 .as_ref()
                 .map_or("eigen_bijdrage", |l| l.get_ref().as_str()),
         );
-        let share = *oc.share_paying.get_ref();
+        let share = cx.num_in(&oc.share_paying, &k("share_paying"), 0.0, 1.0);
         if !(0.0..=1.0).contains(&share) {
             cx.err(
                 oc.share_paying.span(),

@@ -115,7 +115,10 @@ pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::
                     .as_ref()
                     .map_or(i64::from(k.start.year), |p| *p.get_ref());
                 let ix = factors(cx, k, py as i32, span.clone(), &key("price_year"));
-                let planned = r.planned_share.as_ref().map_or(1.0, |v| *v.get_ref());
+                let planned = r
+                    .planned_share
+                    .as_ref()
+                    .map_or(1.0, |v| cx.num_in(v, &key("planned_share"), 0.0, 1.0));
                 if !(0.0..=1.0).contains(&planned) {
                     cx.err(
                         r.planned_share.as_ref().map_or(0..0, |v| v.span()),
@@ -163,13 +166,18 @@ pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::
         let mut targets: Vec<Option<f64>> = vec![None; years];
         let mut last: Option<(usize, f64)> = None;
         for (y, v) in r.targets.get_ref() {
+            let t = cx.plain(
+                v,
+                &key(&format!("targets.{y}")),
+                "a target is a fixed number",
+            );
             match y.parse::<usize>() {
                 Ok(year) if year >= 1 => {
                     if year <= years {
-                        targets[year - 1] = Some(*v.get_ref());
+                        targets[year - 1] = Some(t);
                     }
                     if last.is_none_or(|(ly, _)| year > ly) {
-                        last = Some((year, *v.get_ref()));
+                        last = Some((year, t));
                     }
                 }
                 _ => cx.err(
@@ -220,13 +228,7 @@ pub(super) fn outcomes(
         for (code, w) in o.weights.get_ref() {
             let key = format!("outcome[{i}].weights.{code}");
             match k.codes.iter().position(|c| c == code) {
-                Some(s) if w.get_ref().is_finite() => weights[s] = *w.get_ref(),
-                Some(_) => cx.err(
-                    w.span(),
-                    &key,
-                    "the weight is not a number",
-                    "give a finite weight",
-                ),
+                Some(s) => weights[s] = cx.num(w, &key),
                 None => cx.err(
                     w.span(),
                     &key,
@@ -253,7 +255,7 @@ pub(super) fn discount(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> crate::
         Some(d) => {
             let d = d.get_ref();
             let mut rate = |v: &super::raw::Num, key: &str| {
-                let r = *v.get_ref();
+                let r = cx.num_in(v, key, 0.0, 1.0);
                 if !(0.0..1.0).contains(&r) {
                     cx.err(
                         v.span(),

@@ -129,7 +129,10 @@ pub(super) fn regimes(
                 "give 0 (at once) or a number of cycles, e.g. 12",
             );
         }
-        let prevention = r.prevention.as_ref().map_or(0.0, |p| *p.get_ref());
+        let prevention = r
+            .prevention
+            .as_ref()
+            .map_or(0.0, |p| cx.num_in(p, &key("prevention"), 0.0, 1.0));
         if !(0.0..=1.0).contains(&prevention) {
             cx.err(
                 r.prevention.as_ref().map_or(0..0, |p| p.span()),
@@ -268,7 +271,7 @@ pub(super) fn regimes(
             } else {
                 cx.state(k.codes, &m.to, &mk("to")).map(|t| t as u8)
             };
-            let hr = *m.hazard_ratio.get_ref();
+            let hr = cx.num_in(&m.hazard_ratio, &mk("hazard_ratio"), 0.0, f64::INFINITY);
             if !hr.is_finite() || hr < 0.0 {
                 cx.err(
                     m.hazard_ratio.span(),

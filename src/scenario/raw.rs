@@ -8,8 +8,46 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
-/// A spanned number.
-pub type Num = Spanned<f64>;
+/// A spanned parameter: a number, or a distribution table.
+pub type Num = Spanned<Param>;
+
+/// A real-valued parameter: a plain number, or a distribution (`{ dist = "gamma", mean = 66, sd = 4 }`)
+/// drawn once per run in probabilistic sensitivity analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// A number.
+    Value(f64),
+    /// A distribution table.
+    Dist(crate::uncertainty::Spec),
+}
+
+impl<'de> Deserialize<'de> for Param {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Param, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Param;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a distribution table like { dist = \"gamma\", mean = 66.0, sd = 4.0 }")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Param, E> {
+                Ok(Param::Value(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Param, E> {
+                Ok(Param::Value(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Param, E> {
+                Ok(Param::Value(v as f64))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Param, A::Error> {
+                crate::uncertainty::Spec::deserialize(serde::de::value::MapAccessDeserializer::new(
+                    map,
+                ))
+                .map(Param::Dist)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 /// A table of spanned numbers keyed by state code (or year).
 pub type NumMap = Spanned<BTreeMap<String, Num>>;
 
@@ -189,8 +227,14 @@ pub struct Transition {
     pub cycles_in_state: Option<Spanned<String>>,
     /// Calendar period the row applies to: `"2021-01..2022-12"`, `"2023-01.."`, `"..2022-12"`.
     pub period: Option<Spanned<String>>,
-    /// Probabilities by to-state code; `renew` = same state, new indication.
+    /// Probabilities by to-state code; `renew` = same state, new indication. With `counts = true`:
+    /// observed counts instead (any sum).
     pub to: NumMap,
+    /// Uncertainty of the whole row: a Dirichlet with this concentration around the mean row.
+    pub concentration: Option<Num>,
+    /// `to` holds observed counts: the row is their proportions, and its uncertainty a Dirichlet with
+    /// the counts as parameters.
+    pub counts: Option<bool>,
 }
 
 /// `[[cost]]`: one cost item.

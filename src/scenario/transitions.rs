@@ -7,8 +7,23 @@ use crate::model::{RENEW, Row, State, Transitions, YearMonth, thresholds};
 use std::collections::BTreeSet;
 use std::ops::Range;
 
+/// The uncertainty of a whole probability row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Spread {
+    /// Fixed probabilities.
+    None,
+    /// A Dirichlet with this concentration around the given probabilities.
+    Concentration(f64),
+    /// The table holds observed counts: probabilities are their proportions, uncertainty a Dirichlet
+    /// with the counts as parameters.
+    Counts,
+}
+
+const ROW_FIX: &str = "a probability in a row cannot have its own distribution: give the whole row one, with concentration = <number> (a Dirichlet around these probabilities) or counts = true";
+
 /// Checks a probability table (keys = state codes; `renew` allowed when `from` is given) and turns it into
-/// a row: the from-state first, then the other states in file order, then `renew`.
+/// a row: the from-state first, then the other states in file order, then `renew`. With a spread, a run
+/// that draws parameters draws the row from its Dirichlet.
 pub(super) fn prob_row(
     cx: &mut Ctx,
     map: &NumMap,
@@ -16,14 +31,25 @@ pub(super) fn prob_row(
     codes: &[String],
     states: &[State],
     from: Option<usize>,
+    spread: Spread,
 ) -> Option<Row> {
     let mut probs = vec![0.0; codes.len()];
     let mut renew = 0.0;
     let mut ok = true;
     for (code, p) in map.get_ref() {
         let k = format!("{key}.{code}");
-        let v = *p.get_ref();
-        if !(0.0..=1.0).contains(&v) {
+        let v = cx.plain(p, &k, ROW_FIX);
+        if spread == Spread::Counts && !(v.is_finite() && v >= 0.0) {
+            cx.err(
+                p.span(),
+                &k,
+                format!("count {v} is negative"),
+                "give counts of 0 or more",
+            );
+            ok = false;
+            continue;
+        }
+        if spread != Spread::Counts && !(0.0..=1.0).contains(&v) {
             cx.err(
                 p.span(),
                 &k,
@@ -75,7 +101,16 @@ pub(super) fn prob_row(
         return None;
     }
     let sum: f64 = probs.iter().sum::<f64>() + renew;
-    if (sum - 1.0).abs() > ROW_TOLERANCE {
+    if spread == Spread::Counts && sum <= 0.0 {
+        cx.err(
+            map.span(),
+            key,
+            "all counts are 0",
+            "give the observed numbers of moves",
+        );
+        return None;
+    }
+    if spread != Spread::Counts && (sum - 1.0).abs() > ROW_TOLERANCE {
         let gap = 1.0 - sum;
         let hint = match from {
             Some(f) => format!(
@@ -111,6 +146,21 @@ pub(super) fn prob_row(
         }
     }
     push(RENEW, renew);
+    if spread != Spread::None {
+        cx.uncertain = true;
+        let total: f64 = ps.iter().sum();
+        let alpha: Vec<f64> = match spread {
+            Spread::Concentration(c) => ps.iter().map(|p| c * p / total).collect(),
+            _ => ps.clone(),
+        };
+        ps = match cx.draw {
+            Some((seed, run)) => crate::uncertainty::dirichlet(
+                &alpha,
+                &mut crate::uncertainty::stream(seed, run, key),
+            ),
+            None => ps.iter().map(|p| p / total).collect(),
+        };
+    }
     let cum = thresholds(&ps);
     Some(Row {
         targets,
@@ -240,6 +290,33 @@ pub(super) fn transitions(
                 }
             },
         };
+        let spread = match (&t.concentration, t.counts) {
+            (Some(_), Some(true)) => {
+                cx.err(
+                    span.clone(),
+                    format!("transition[{i}]"),
+                    "a row has either a concentration or counts, not both",
+                    "remove one",
+                );
+                broken[from] = true;
+                continue;
+            }
+            (Some(c), _) => {
+                let v = cx.plain(
+                    c,
+                    &format!("transition[{i}].concentration"),
+                    "give the concentration as a number",
+                );
+                if !(v.is_finite() && v > 0.0) {
+                    cx.err(c.span(), format!("transition[{i}].concentration"), format!("concentration {v}"), "give a concentration above 0: the higher, the less uncertain (like a number of observed moves)");
+                    broken[from] = true;
+                    continue;
+                }
+                Spread::Concentration(v)
+            }
+            (None, Some(true)) => Spread::Counts,
+            _ => Spread::None,
+        };
         let Some(row) = prob_row(
             cx,
             &t.to,
@@ -247,6 +324,7 @@ pub(super) fn transitions(
             codes,
             states,
             Some(from),
+            spread,
         ) else {
             broken[from] = true;
             continue;
