@@ -7,8 +7,10 @@
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::scenario::Scenario;
 use crate::summary::{Columns, Layout, Summary, reduce};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Progress of a batch, passed to the callback after each chunk of runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,9 +32,44 @@ pub struct Options {
     pub threads: usize,
 }
 
-/// Runs a batch of every arm and summarises each (baseline first).
+/// Runs a batch of every arm of a fixed model and summarises each (baseline first).
 pub fn run(
     model: &Model,
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<Summary>> {
+    run_with(model, &|_| Ok(Cow::Borrowed(model)), opts, progress)
+}
+
+/// Runs a scenario: with `psa` and uncertain parameters, every run first draws its parameters
+/// (probabilistic sensitivity analysis); otherwise every parameter is at its mean.
+pub fn run_scenario(
+    scenario: &Scenario,
+    psa: bool,
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<Summary>> {
+    let base = &scenario.model;
+    if !psa || !base.uncertain {
+        return run(base, opts, progress);
+    }
+    run_with(
+        base,
+        &|r| Ok(scenario.model_for_run(opts.seed, r)?),
+        opts,
+        progress,
+    )
+}
+
+/// One arm of one run: its reported cells and client-cycles.
+type RunCells = (Vec<f64>, u64);
+
+/// A run's model: the base model, or the model with its parameters drawn for the run.
+type ModelOf<'a> = dyn Fn(u32) -> Result<Cow<'a, Model>> + Sync + 'a;
+
+fn run_with<'a>(
+    model: &'a Model,
+    model_of: &ModelOf<'a>,
     opts: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Vec<Summary>> {
@@ -59,24 +96,24 @@ pub fn run(
         .collect();
     let mut client_cycles = vec![0u64; arms];
     let chunk = (opts.threads * 16).max(32);
-    pool.install(|| {
+    pool.install(|| -> Result<()> {
         for lo in (0..runs).step_by(chunk) {
             let hi = (lo + chunk).min(runs);
             // Every arm of a run in one task: the arms share the run's random numbers.
-            let done: Vec<Vec<(Vec<f64>, u64)>> = (lo..hi)
+            // The layouts are the base model's: drawn parameters change numbers, not structure.
+            let done: Vec<Result<Vec<RunCells>>> = (lo..hi)
                 .into_par_iter()
                 .map(|r| {
-                    (0..arms)
+                    let m = model_of(r as u32)?;
+                    Ok((0..arms)
                         .map(|arm| {
-                            let trace = engine::simulate(model, arm, opts.seed, r as u32);
-                            (
-                                reduce(model, arm, &layouts[arm], &trace),
-                                trace.client_cycles,
-                            )
+                            let trace = engine::simulate(&m, arm, opts.seed, r as u32);
+                            (reduce(&m, arm, &layouts[arm], &trace), trace.client_cycles)
                         })
-                        .collect()
+                        .collect())
                 })
                 .collect();
+            let done = done.into_iter().collect::<Result<Vec<_>>>()?;
             for (i, per_arm) in done.iter().enumerate() {
                 for (arm, (cells, cc)) in per_arm.iter().enumerate() {
                     columns[arm].put(lo + i, cells);
@@ -88,7 +125,8 @@ pub fn run(
                 total: runs as u64,
             });
         }
-    });
+        Ok(())
+    })?;
     Ok(layouts
         .into_iter()
         .zip(columns)

@@ -57,6 +57,9 @@ struct RunArgs {
     /// spread; budget feedback is ignored, with a warning).
     #[arg(long, value_enum, default_value_t = EngineArg::MonteCarlo)]
     engine: EngineArg,
+    /// Fix every parameter that has a distribution at its mean (no probabilistic sensitivity analysis).
+    #[arg(long)]
+    no_psa: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -156,7 +159,10 @@ fn reproduce_command(args: &RunArgs, runs: u32, seed: u64) -> String {
         .as_ref()
         .map_or(String::new(), |p| format!(" {}", p.display()));
     match args.engine {
-        EngineArg::MonteCarlo => format!("wijksim run{file} --runs {runs} --seed {seed}"),
+        EngineArg::MonteCarlo => {
+            let no_psa = if args.no_psa { " --no-psa" } else { "" };
+            format!("wijksim run{file} --runs {runs} --seed {seed}{no_psa}")
+        }
         EngineArg::Cohort => format!("wijksim run{file} --engine cohort"),
     }
 }
@@ -180,6 +186,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             EngineArg::MonteCarlo => Engine::MonteCarlo,
             EngineArg::Cohort => Engine::Cohort,
         },
+        no_psa: args.no_psa,
     };
     let bar = progress_bar(
         args.quiet || args.engine == EngineArg::Cohort,
@@ -203,6 +210,12 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         "wijksim {}: {} ({})",
         man.wijksim_version, m.title, scenario.source.path
     )?;
+    if man.psa {
+        writeln!(
+            out,
+            "Parameter uncertainty (PSA): every run draws the parameters that have a distribution"
+        )?;
+    }
     if man.engine == "cohort" {
         writeln!(
             out,

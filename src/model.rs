@@ -331,6 +331,9 @@ pub struct Model {
     /// `[regime][area][cycle]`: expected provider spend on the regime's covered lines (filled for
     /// regimes whose budget is a share of it; empty otherwise).
     pub regime_expected: Vec<Vec<Vec<f64>>>,
+    /// Whether some parameter has a distribution (probabilistic sensitivity analysis is possible);
+    /// this model has every parameter at its mean unless compiled for a run.
+    pub uncertain: bool,
     /// KPIs.
     pub kpis: Vec<crate::kpi::Kpi>,
     /// Outcomes besides cost.

@@ -23,6 +23,8 @@ pub struct RunOptions {
     pub reproduce: String,
     /// Which engine computes the results.
     pub engine: Engine,
+    /// Fix every uncertain parameter at its mean (no probabilistic sensitivity analysis).
+    pub no_psa: bool,
 }
 
 /// The engine that computes a run's results.
@@ -75,9 +77,19 @@ pub fn run(
         threads: opts.threads.unwrap_or_else(default_threads),
     };
     let (summaries, warnings) = match opts.engine {
-        Engine::MonteCarlo => (batch::run(model, &bopts, progress)?, Vec::new()),
-        Engine::Cohort => crate::cohort::summarise(model),
+        Engine::MonteCarlo => (
+            batch::run_scenario(scenario, !opts.no_psa, &bopts, progress)?,
+            Vec::new(),
+        ),
+        Engine::Cohort => {
+            let (s, mut w) = crate::cohort::summarise(model);
+            if model.uncertain {
+                w.push("the cohort engine takes every uncertain parameter at its mean (no probabilistic sensitivity analysis)".into());
+            }
+            (s, w)
+        }
     };
+    let psa = opts.engine == Engine::MonteCarlo && !opts.no_psa && model.uncertain;
     staged.write("caseload.csv", &csv::caseload(model, &summaries))?;
     staged.write("flows.csv", &csv::flows(model, &summaries))?;
     staged.write("costs.csv", &csv::costs(model, &summaries))?;
@@ -103,6 +115,7 @@ pub fn run(
             Engine::MonteCarlo => "monte_carlo".into(),
             Engine::Cohort => "cohort".into(),
         },
+        psa,
         seed: bopts.seed,
         runs: if opts.engine == Engine::Cohort {
             0

@@ -9,9 +9,18 @@
 use crate::rng::{Key, Purpose, Stream};
 use rand_distr::Distribution;
 
-/// A validated distribution.
+/// A validated distribution and its mean (exactly the mean given in the file, where one was given, so
+/// that a model at its means equals the model written with those numbers).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Dist {
+pub struct Dist {
+    /// The distribution.
+    pub kind: Kind,
+    mean: f64,
+}
+
+/// The kinds of distribution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
     /// Always this value.
     Fixed(f64),
     /// Uniform on `[lo, hi]`.
@@ -81,14 +90,51 @@ fn need(v: Option<f64>, name: &str, dist: &str) -> Result<f64, SpecError> {
 impl Dist {
     /// Validates a distribution table.
     pub fn from_spec(s: &Spec) -> Result<Dist, SpecError> {
+        let kind = Kind::from_spec(s)?;
+        let mean = match (kind, s.mean) {
+            // A truncated normal's mean is not the mean given (that of the untruncated normal).
+            (Kind::Normal { lo, hi, .. }, _) if lo.is_finite() || hi.is_finite() => kind.mean(),
+            (_, Some(m)) => m,
+            _ => kind.mean(),
+        };
+        Ok(Dist { kind, mean })
+    }
+
+    /// A distribution of a kind, with the kind's mean.
+    pub fn of(kind: Kind) -> Dist {
+        Dist {
+            kind,
+            mean: kind.mean(),
+        }
+    }
+
+    /// The mean.
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// Bounds of the support.
+    pub fn support(&self) -> (f64, f64) {
+        self.kind.support()
+    }
+
+    /// One draw.
+    pub fn sample(&self, s: &mut Stream) -> f64 {
+        self.kind.sample(s)
+    }
+}
+
+impl Kind {
+    /// Validates a distribution table.
+    pub fn from_spec(s: &Spec) -> Result<Kind, SpecError> {
         let d = s.dist.as_str();
         let bad = |what: String, fix: &str| Err((what, fix.to_string()));
         match d {
-            "fixed" => Ok(Dist::Fixed(need(s.value, "value", d)?)),
+            "fixed" => Ok(Kind::Fixed(need(s.value, "value", d)?)),
             "uniform" => {
                 let (lo, hi) = (need(s.min, "min", d)?, need(s.max, "max", d)?);
                 if lo < hi {
-                    Ok(Dist::Uniform(lo, hi))
+                    Ok(Kind::Uniform(lo, hi))
                 } else {
                     bad(format!("min {lo} is not below max {hi}"), "give min < max")
                 }
@@ -100,7 +146,7 @@ impl Dist {
                     need(s.max, "max", d)?,
                 );
                 if lo <= mode && mode <= hi && lo < hi {
-                    Ok(Dist::Triangular(lo, mode, hi))
+                    Ok(Kind::Triangular(lo, mode, hi))
                 } else {
                     bad(
                         format!("min {lo}, mode {mode}, max {hi} are not in order"),
@@ -126,7 +172,7 @@ impl Dist {
                         "widen min and max around the mean",
                     );
                 }
-                Ok(Dist::Normal { mean, sd, lo, hi })
+                Ok(Kind::Normal { mean, sd, lo, hi })
             }
             "lognormal" => {
                 let (mean, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
@@ -137,7 +183,7 @@ impl Dist {
                     );
                 }
                 let s2 = (1.0 + (sd / mean).powi(2)).ln();
-                Ok(Dist::LogNormal(mean.ln() - s2 / 2.0, s2.sqrt()))
+                Ok(Kind::LogNormal(mean.ln() - s2 / 2.0, s2.sqrt()))
             }
             "beta" => {
                 let (a, b) = match (s.alpha, s.beta) {
@@ -155,7 +201,7 @@ impl Dist {
                     }
                 };
                 if a > 0.0 && b > 0.0 {
-                    Ok(Dist::Beta(a, b))
+                    Ok(Kind::Beta(a, b))
                 } else {
                     bad(
                         format!("alpha {a} and beta {b}"),
@@ -178,7 +224,7 @@ impl Dist {
                     }
                 };
                 if k > 0.0 && th > 0.0 {
-                    Ok(Dist::Gamma(k, th))
+                    Ok(Kind::Gamma(k, th))
                 } else {
                     bad(
                         format!("shape {k} and scale {th}"),
@@ -196,48 +242,48 @@ impl Dist {
     /// The mean (of the truncated distribution for a truncated normal).
     pub fn mean(&self) -> f64 {
         match *self {
-            Dist::Fixed(v) => v,
-            Dist::Uniform(lo, hi) => (lo + hi) / 2.0,
-            Dist::Triangular(lo, m, hi) => (lo + m + hi) / 3.0,
-            Dist::Normal { mean, sd, lo, hi } => {
+            Kind::Fixed(v) => v,
+            Kind::Uniform(lo, hi) => (lo + hi) / 2.0,
+            Kind::Triangular(lo, m, hi) => (lo + m + hi) / 3.0,
+            Kind::Normal { mean, sd, lo, hi } => {
                 if sd == 0.0 {
                     return mean;
                 }
                 let (a, b) = ((lo - mean) / sd, (hi - mean) / sd);
                 mean + sd * (pdf(a) - pdf(b)) / phi_range(a, b)
             }
-            Dist::LogNormal(mu, s) => (mu + s * s / 2.0).exp(),
-            Dist::Beta(a, b) => a / (a + b),
-            Dist::Gamma(k, th) => k * th,
+            Kind::LogNormal(mu, s) => (mu + s * s / 2.0).exp(),
+            Kind::Beta(a, b) => a / (a + b),
+            Kind::Gamma(k, th) => k * th,
         }
     }
 
     /// Bounds of the support (for checks against the parameter's valid range).
     pub fn support(&self) -> (f64, f64) {
         match *self {
-            Dist::Fixed(v) => (v, v),
-            Dist::Uniform(lo, hi) | Dist::Triangular(lo, _, hi) => (lo, hi),
-            Dist::Normal { lo, hi, sd, mean } => {
+            Kind::Fixed(v) => (v, v),
+            Kind::Uniform(lo, hi) | Kind::Triangular(lo, _, hi) => (lo, hi),
+            Kind::Normal { lo, hi, sd, mean } => {
                 if sd == 0.0 {
                     (mean, mean)
                 } else {
                     (lo, hi)
                 }
             }
-            Dist::LogNormal(..) | Dist::Gamma(..) => (0.0, f64::INFINITY),
-            Dist::Beta(..) => (0.0, 1.0),
+            Kind::LogNormal(..) | Kind::Gamma(..) => (0.0, f64::INFINITY),
+            Kind::Beta(..) => (0.0, 1.0),
         }
     }
 
     /// One draw.
     pub fn sample(&self, s: &mut Stream) -> f64 {
         match *self {
-            Dist::Fixed(v) => v,
-            Dist::Uniform(lo, hi) => lo + (hi - lo) * s.uniform(),
-            Dist::Triangular(lo, m, hi) => {
+            Kind::Fixed(v) => v,
+            Kind::Uniform(lo, hi) => lo + (hi - lo) * s.uniform(),
+            Kind::Triangular(lo, m, hi) => {
                 rand_distr::Triangular::new(lo, hi, m).map_or(m, |t| t.sample(s))
             }
-            Dist::Normal { mean, sd, lo, hi } => {
+            Kind::Normal { mean, sd, lo, hi } => {
                 let Ok(n) = rand_distr::Normal::new(mean, sd) else {
                     return mean;
                 };
@@ -251,11 +297,11 @@ impl Dist {
                 }
                 mean.clamp(lo, hi)
             }
-            Dist::LogNormal(mu, sg) => {
+            Kind::LogNormal(mu, sg) => {
                 rand_distr::LogNormal::new(mu, sg).map_or(mu.exp(), |d| d.sample(s))
             }
-            Dist::Beta(a, b) => rand_distr::Beta::new(a, b).map_or(a / (a + b), |d| d.sample(s)),
-            Dist::Gamma(k, th) => rand_distr::Gamma::new(k, th).map_or(k * th, |d| d.sample(s)),
+            Kind::Beta(a, b) => rand_distr::Beta::new(a, b).map_or(a / (a + b), |d| d.sample(s)),
+            Kind::Gamma(k, th) => rand_distr::Gamma::new(k, th).map_or(k * th, |d| d.sample(s)),
         }
     }
 }
@@ -543,7 +589,7 @@ mod tests {
         assert_eq!(a, stream(1, 2, "cost[1].tariff_per_hour").uniform());
         assert_ne!(a, stream(1, 2, "cost[0].tariff_per_hour").uniform());
         assert_ne!(a, stream(1, 3, "cost[1].tariff_per_hour").uniform());
-        let pinned = Dist::Gamma(4.0, 2.5).sample(&mut stream(20210101, 0, "p"));
+        let pinned = Kind::Gamma(4.0, 2.5).sample(&mut stream(20210101, 0, "p"));
         assert_eq!(format!("{pinned:.6}"), PINNED);
     }
     const PINNED: &str = "20.483410";

@@ -15,6 +15,8 @@ pub struct Manifest {
     pub scenario_sha256: String,
     /// `monte_carlo` or `cohort` (expected values).
     pub engine: String,
+    /// Whether uncertain parameters were drawn per run (probabilistic sensitivity analysis).
+    pub psa: bool,
     /// Master seed.
     pub seed: u64,
     /// Runs (0 for the cohort engine).

@@ -131,7 +131,12 @@ impl Ctx<'_> {
 
 /// Parses and checks scenario text; `file` is how errors name it.
 pub fn compile(file: &str, text: &str) -> Result<Model, InputErrors> {
-    let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
+    compile_raw(file, text, &parse(file, text)?, None)
+}
+
+/// Parses scenario text into the raw file model (syntax and types only).
+pub fn parse(file: &str, text: &str) -> Result<ScenarioFile, InputErrors> {
+    toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
         let msg = e.message().trim().to_string();
         let fix = if msg.contains("unknown field") {
@@ -144,17 +149,40 @@ pub fn compile(file: &str, text: &str) -> Result<Model, InputErrors> {
             "fix the TOML syntax at this place (see https://toml.io)"
         };
         InputErrors(vec![InputError { file: file.into(), line, key: String::new(), problem: format!("TOML: {msg}"), fix: fix.into() }])
-    })?;
+    })
+}
+
+/// Checks and compiles a parsed scenario. With `draw = Some((seed, run))` every parameter with a
+/// distribution takes its draw for that run (probabilistic sensitivity analysis); otherwise its mean.
+pub fn compile_raw(
+    file: &str,
+    text: &str,
+    raw: &ScenarioFile,
+    draw: Option<(u64, u32)>,
+) -> Result<Model, InputErrors> {
     let mut cx = Ctx {
         file,
         text,
         errors: Vec::new(),
-        draw: None,
+        draw,
         uncertain: false,
     };
-    match build(&mut cx, &raw) {
-        Some(model) if cx.errors.is_empty() => Ok(model),
-        _ if !cx.errors.is_empty() => Err(InputErrors(cx.errors)),
+    match build(&mut cx, raw) {
+        Some(mut model) if cx.errors.is_empty() => {
+            model.uncertain = cx.uncertain;
+            Ok(model)
+        }
+        _ if !cx.errors.is_empty() => {
+            if let Some((seed, run)) = draw {
+                for e in &mut cx.errors {
+                    e.problem = format!(
+                        "with the parameters drawn for run {run} (seed {seed}): {}",
+                        e.problem
+                    );
+                }
+            }
+            Err(InputErrors(cx.errors))
+        }
         // Every path that gives up reports why; this is a guard, not an expected outcome.
         _ => Err(InputErrors(vec![InputError {
             file: file.into(),
@@ -311,6 +339,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         arms,
         regime_tables,
         regime_expected: Vec::new(),
+        uncertain: false,
         kpis,
         outcomes,
         discount,

@@ -35,10 +35,33 @@ pub struct Source {
 /// A checked scenario and its source.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    /// The compiled model.
+    /// The compiled model, every parameter at its mean.
     pub model: Model,
     /// Its source.
     pub source: Source,
+    /// The parsed file, to compile again with parameters drawn for a run.
+    pub raw: std::sync::Arc<raw::ScenarioFile>,
+}
+
+impl Scenario {
+    /// The model with every uncertain parameter drawn for run `run` of master seed `seed` (the model
+    /// itself when no parameter is uncertain).
+    pub fn model_for_run(
+        &self,
+        seed: u64,
+        run: u32,
+    ) -> Result<std::borrow::Cow<'_, Model>, InputErrors> {
+        if !self.model.uncertain {
+            return Ok(std::borrow::Cow::Borrowed(&self.model));
+        }
+        compile::compile_raw(
+            &self.source.path,
+            &self.source.text,
+            &self.raw,
+            Some((seed, run)),
+        )
+        .map(std::borrow::Cow::Owned)
+    }
 }
 
 /// Hex SHA-256 of some bytes.
@@ -51,9 +74,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Compiles scenario text named `name`.
 pub fn from_text(name: &str, text: &str) -> Result<Scenario, InputErrors> {
-    let model = compile::compile(name, text)?;
+    let raw = compile::parse(name, text)?;
+    let model = compile::compile_raw(name, text, &raw, None)?;
     Ok(Scenario {
         model,
+        raw: std::sync::Arc::new(raw),
         source: Source {
             path: name.to_string(),
             sha256: sha256_hex(text.as_bytes()),

@@ -6,6 +6,7 @@ mod cohort;
 mod engine;
 mod examples;
 mod pilot;
+mod psa;
 mod run;
 
 use assert_cmd::Command;
