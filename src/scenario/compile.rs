@@ -82,6 +82,21 @@ impl Ctx<'_> {
         }
     }
 
+    /// A share: a parameter from 0 to 1.
+    pub(super) fn share(&mut self, v: &Num, key: &str) -> f64 {
+        let x = self.num_in(v, key, 0.0, 1.0);
+        if !(0.0..=1.0).contains(&x) {
+            self.err(
+                v.span(),
+                key,
+                format!("share {x} is outside 0..1"),
+                "give a share from 0 to 1, e.g. 0.1 for 10%",
+            );
+            return x.clamp(0.0, 1.0);
+        }
+        x
+    }
+
     /// A number that cannot have a distribution (`why` says what to use instead).
     pub(super) fn plain(&mut self, v: &Num, key: &str, why: &str) -> f64 {
         match v.get_ref() {

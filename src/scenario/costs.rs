@@ -285,15 +285,7 @@ pub(super) fn costs(
                 .as_ref()
                 .map_or("eigen_bijdrage", |l| l.get_ref().as_str()),
         );
-        let share = cx.num_in(&oc.share_paying, &k("share_paying"), 0.0, 1.0);
-        if !(0.0..=1.0).contains(&share) {
-            cx.err(
-                oc.share_paying.span(),
-                k("share_paying"),
-                format!("share {share} is outside 0..1"),
-                "give the share of clients who pay, from 0 to 1",
-            );
-        }
+        let share = cx.share(&oc.share_paying, &k("share_paying"));
         let Some(municipalities) = list(cx, &oc.municipalities, &k("municipalities"), munis, None)
         else {
             continue;

@@ -118,15 +118,7 @@ pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::
                 let planned = r
                     .planned_share
                     .as_ref()
-                    .map_or(1.0, |v| cx.num_in(v, &key("planned_share"), 0.0, 1.0));
-                if !(0.0..=1.0).contains(&planned) {
-                    cx.err(
-                        r.planned_share.as_ref().map_or(0..0, |v| v.span()),
-                        key("planned_share"),
-                        format!("share {planned} is outside 0..1"),
-                        "give a share from 0 to 1",
-                    );
-                }
+                    .map_or(1.0, |v| cx.share(v, &key("planned_share")));
                 KpiKind::Evaluations {
                     states: st,
                     cost: ix.iter().map(|f| amount * f).collect(),

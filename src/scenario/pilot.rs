@@ -132,15 +132,7 @@ pub(super) fn regimes(
         let prevention = r
             .prevention
             .as_ref()
-            .map_or(0.0, |p| cx.num_in(p, &key("prevention"), 0.0, 1.0));
-        if !(0.0..=1.0).contains(&prevention) {
-            cx.err(
-                r.prevention.as_ref().map_or(0..0, |p| p.span()),
-                key("prevention"),
-                format!("prevention share {prevention} is outside 0..1"),
-                "give the share of new clients the sociale basis handles, e.g. 0.1",
-            );
-        }
+            .map_or(0.0, |p| cx.share(p, &key("prevention")));
         let exhaustion = choice(
             cx,
             &r.on_exhaustion,

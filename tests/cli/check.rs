@@ -372,3 +372,14 @@ fn a_missing_price_index_year_is_reported_once() {
     assert!(err.contains("no price index for 2020"), "{err}");
     assert_eq!(err.matches("no price index").count(), 1, "{err}");
 }
+
+#[test]
+fn share_outside_zero_to_one() {
+    let t = edited("share_paying = 0.6 ", "share_paying = 1.6 ");
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "share_paying = 1.6")),
+        "own_contribution[0].share_paying",
+    );
+    assert!(err.contains("share 1.6 is outside 0..1"), "{err}");
+}
