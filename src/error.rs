@@ -67,7 +67,7 @@ pub enum Error {
     #[error("{0}")]
     Input(#[from] InputErrors),
     /// An output could not be written.
-    #[error("could not write '{path}': {source}")]
+    #[error("could not write '{path}'")]
     Write {
         /// The file or folder.
         path: String,

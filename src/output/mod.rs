@@ -6,6 +6,7 @@
 
 pub mod csv;
 pub mod manifest;
+pub mod plot;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -93,9 +94,22 @@ impl Staged {
     /// Writes one file into the folder.
     pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.stage.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| write_err(&self.target.join(name), e))?;
+        }
         std::fs::write(&path, bytes).map_err(|e| write_err(&self.target.join(name), e))?;
         self.files.push(name.to_string());
         Ok(())
+    }
+
+    /// The staging path for a file that a writer creates itself (e.g. a PNG), with its folders made.
+    pub fn file_path(&mut self, name: &str) -> Result<PathBuf> {
+        let path = self.stage.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| write_err(&self.target.join(name), e))?;
+        }
+        self.files.push(name.to_string());
+        Ok(path)
     }
 
     /// Moves the finished folder into place.

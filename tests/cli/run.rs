@@ -185,3 +185,30 @@ fn zero_runs_is_a_clear_error() {
     assert!(String::from_utf8(err).unwrap().contains("--runs"));
     assert!(!out.exists(), "no output folder for a failed run");
 }
+
+#[test]
+fn plots_are_written_as_png_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    run_into(&out, &["--seed", "2"]).success();
+    let plots = out.join("plots");
+    // 5 non-absorbing states x 2 arms fan charts, 2 stacked, 1 cost: 13 figures, 2 formats each.
+    assert_eq!(fs::read_dir(&plots).unwrap().count(), 26);
+    for name in [
+        "fan_baseline_WV",
+        "fan_dorpsbudget_noord_beveland_BT",
+        "stacked_baseline",
+        "cost_per_year",
+    ] {
+        let png = fs::read(plots.join(format!("{name}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
+        assert!(png.len() > 20_000, "{name}.png has content");
+        let svg = fs::read_to_string(plots.join(format!("{name}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<text"),
+            "{name}.svg has text"
+        );
+    }
+    let fan = fs::read_to_string(plots.join("fan_dorpsbudget_noord_beveland_WV.svg")).unwrap();
+    assert!(fan.contains("pilot starts 2022-01") && fan.contains("p05-p95"));
+}

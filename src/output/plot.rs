@@ -1,0 +1,402 @@
+//! Plots (PNG and SVG) drawn from finished summaries: fan charts of the caseload, stacked caseload, and
+//! cost per year with P10-P90 bands.
+//!
+//! Text is rendered with DejaVu Sans, embedded in the binary (`assets/fonts`, free licence), so a PNG
+//! looks the same on every machine whatever fonts it has; SVG names the same family, with the generic
+//! sans-serif as fallback.
+
+use crate::compare::cell_quantiles;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::output::Staged;
+use crate::summary::Summary;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::path::Path;
+use std::sync::Once;
+
+/// The embedded font.
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+const SIZE: (u32, u32) = (960, 540);
+const BLUE: RGBColor = RGBColor(31, 94, 168);
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 94, 168),
+    RGBColor(230, 126, 34),
+    RGBColor(46, 139, 87),
+    RGBColor(192, 57, 43),
+    RGBColor(142, 68, 173),
+    RGBColor(127, 140, 141),
+    RGBColor(241, 196, 15),
+    RGBColor(22, 160, 133),
+];
+
+fn register_font() {
+    static DONE: Once = Once::new();
+    DONE.call_once(|| {
+        // The font is a fixed, valid file: registration cannot fail at run time.
+        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
+    });
+}
+
+/// Thousands separators, no decimals (`12,345`).
+pub fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut s = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            s.push(',');
+        }
+        s.push(ch);
+    }
+    if x < -0.5 { format!("-{s}") } else { s }
+}
+
+type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// A drawing, rendered both as SVG text and as a PNG file.
+pub trait Figure {
+    /// Draws onto any backend.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Renders a figure as SVG text.
+pub fn svg<F: Figure>(fig: &F) -> std::result::Result<String, String> {
+    register_font();
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
+        fig.draw(&root).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(buf)
+}
+
+/// Renders a figure into a PNG file.
+pub fn png<F: Figure>(fig: &F, path: &Path) -> std::result::Result<(), String> {
+    register_font();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    fig.draw(&root).map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Fan chart: the caseload of one state over time in one arm, with p05-p95 and p25-p75 bands and the
+/// median; the pilot start marked.
+pub struct Fan<'a> {
+    /// The model.
+    pub model: &'a Model,
+    /// The arm's summary.
+    pub summary: &'a Summary,
+    /// State index.
+    pub state: usize,
+}
+
+impl Figure for Fan<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (m, sm, s) = (self.model, self.summary, self.state);
+        let lay = &sm.layout;
+        let st: Vec<_> = (0..lay.cycles)
+            .map(|c| sm.stats[lay.caseload(c, s)])
+            .collect();
+        let top = st.iter().map(|x| x.q[4]).fold(1.0, f64::max) * 1.1;
+        root.fill(&WHITE)?;
+        let state = &m.states[s];
+        let label = if state.en.is_empty() {
+            state.code.clone()
+        } else {
+            format!("{} ({})", state.code, state.en)
+        };
+        let mut chart = ChartBuilder::on(root)
+            .caption(format!("Caseload {label}: {}", sm.arm), (FAMILY, 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0f64..(lay.cycles - 1).max(1) as f64, 0f64..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("month")
+            .y_desc("clients")
+            .x_label_formatter(&|c| m.date(c.round().max(0.0) as u32).to_string())
+            .y_label_formatter(&|v| thousands(*v))
+            .label_style((FAMILY, 14))
+            .draw()?;
+        let band = |lo: usize, hi: usize| -> Vec<(f64, f64)> {
+            let up = st.iter().enumerate().map(|(c, x)| (c as f64, x.q[hi]));
+            let down = st
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(c, x)| (c as f64, x.q[lo]));
+            up.chain(down).collect()
+        };
+        chart
+            .draw_series(std::iter::once(Polygon::new(band(0, 4), BLUE.mix(0.18))))?
+            .label("p05-p95")
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], BLUE.mix(0.18).filled())
+            });
+        chart
+            .draw_series(std::iter::once(Polygon::new(band(1, 3), BLUE.mix(0.35))))?
+            .label("p25-p75")
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], BLUE.mix(0.35).filled())
+            });
+        chart
+            .draw_series(LineSeries::new(
+                st.iter().enumerate().map(|(c, x)| (c as f64, x.q[2])),
+                BLUE.stroke_width(2),
+            ))?
+            .label("median")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE.stroke_width(2)));
+        if let Some(start) = pilot_start(m, &sm.arm) {
+            let x = f64::from(start);
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, 0.0), (x, top)],
+                    BLACK.mix(0.6).stroke_width(2),
+                )))?
+                .label(format!("pilot starts {}", m.date(start)))
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.6).stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 14))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// The first cycle any area of an arm is under a budget regime.
+pub fn pilot_start(m: &Model, arm: &str) -> Option<u32> {
+    m.arms
+        .iter()
+        .find(|a| a.name == arm)?
+        .plans
+        .iter()
+        .flatten()
+        .map(|p| p.start)
+        .min()
+}
+
+/// Stacked mean caseload by (non-absorbing) state over time, one arm.
+pub struct Stacked<'a> {
+    /// The model.
+    pub model: &'a Model,
+    /// The arm's summary.
+    pub summary: &'a Summary,
+}
+
+impl Figure for Stacked<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (m, sm) = (self.model, self.summary);
+        let lay = &sm.layout;
+        let states: Vec<usize> = (0..m.n_states())
+            .filter(|&s| !m.states[s].absorbing)
+            .collect();
+        // cum[k][c]: the mean caseload of the first k states in cycle c (the stack's boundaries).
+        let mut cum = vec![vec![0.0; lay.cycles]];
+        for &s in &states {
+            let below = cum.last().expect("starts with the zero line");
+            let next = below
+                .iter()
+                .enumerate()
+                .map(|(c, b)| b + sm.stats[lay.caseload(c, s)].mean)
+                .collect();
+            cum.push(next);
+        }
+        let top = cum[states.len()].iter().copied().fold(1.0, f64::max) * 1.1;
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("Caseload by state (mean over runs): {}", sm.arm),
+                (FAMILY, 22),
+            )
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0f64..(lay.cycles - 1).max(1) as f64, 0f64..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("month")
+            .y_desc("clients")
+            .x_label_formatter(&|c| m.date(c.round().max(0.0) as u32).to_string())
+            .y_label_formatter(&|v| thousands(*v))
+            .label_style((FAMILY, 14))
+            .draw()?;
+        for (k, &s) in states.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let up = (0..lay.cycles).map(|c| (c as f64, cum[k + 1][c]));
+            let down = (0..lay.cycles).rev().map(|c| (c as f64, cum[k][c]));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    up.chain(down).collect::<Vec<_>>(),
+                    color.mix(0.75),
+                )))?
+                .label(m.states[s].code.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.75).filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 14))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// Total cost per year for every arm: P50 with a P10-P90 band.
+pub struct CostPerYear<'a> {
+    /// The summaries, one per arm.
+    pub summaries: &'a [Summary],
+}
+
+impl Figure for CostPerYear<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let lay = &self.summaries[0].layout;
+        let years = &lay.years;
+        let q: Vec<Vec<Vec<f64>>> = self
+            .summaries
+            .iter()
+            .map(|sm| {
+                (0..years.len())
+                    .map(|y| {
+                        cell_quantiles(
+                            sm,
+                            sm.layout.cost(y, sm.layout.munis, sm.layout.lines),
+                            &[0.1, 0.5, 0.9],
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        // A tight range: the differences between arms and years are the point, not the distance to 0.
+        let hi = q.iter().flatten().map(|v| v[2]).fold(f64::MIN, f64::max);
+        let lo = q.iter().flatten().map(|v| v[0]).fold(f64::MAX, f64::min);
+        let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.01).max(1.0);
+        let (bottom, top) = ((lo - pad).max(0.0).min(lo), hi + pad);
+        let (x0, x1) = (
+            f64::from(years[0]) - 0.3,
+            f64::from(years[years.len() - 1]) + 0.3,
+        );
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "Cost per year, all municipalities (P50, P10-P90)",
+                (FAMILY, 22),
+            )
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(124)
+            .build_cartesian_2d(x0..x1, bottom..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("year")
+            .y_desc("euros (nominal)")
+            .x_labels(years.len())
+            .x_label_formatter(&|y| format!("{:.0}", y))
+            .y_label_formatter(&|v| format!("€ {}", thousands(*v)))
+            .label_style((FAMILY, 14))
+            .draw()?;
+        let n = self.summaries.len() as f64;
+        for (a, sm) in self.summaries.iter().enumerate() {
+            let color = PALETTE[a % PALETTE.len()];
+            let off = (a as f64 - (n - 1.0) / 2.0) * 0.12;
+            chart
+                .draw_series(q[a].iter().zip(years).map(|(v, &y)| {
+                    let x = f64::from(y) + off;
+                    PathElement::new(vec![(x, v[0]), (x, v[2])], color.stroke_width(3))
+                }))?
+                .label(sm.arm.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3))
+                });
+            chart.draw_series(
+                q[a].iter()
+                    .zip(years)
+                    .map(|(v, &y)| Circle::new((f64::from(y) + off, v[1]), 5, color.filled())),
+            )?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 14))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// A file name part from an arm or state name: letters, digits, `-` and `_`.
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn both<F: Figure>(fig: &F, name: &str, staged: &mut Staged) -> Result<()> {
+    let plot_err = |e: String| Error::Write {
+        path: name.to_string(),
+        source: std::io::Error::other(e),
+    };
+    staged.write(
+        &format!("plots/{name}.svg"),
+        svg(fig).map_err(plot_err)?.as_bytes(),
+    )?;
+    let path = staged.file_path(&format!("plots/{name}.png"))?;
+    png(fig, &path).map_err(plot_err)
+}
+
+/// Writes every plot of a run into `plots/` of the output folder: a fan chart per non-absorbing state
+/// and arm, the stacked caseload per arm, and the cost per year of all arms; each as SVG and PNG.
+pub fn write_all(model: &Model, summaries: &[Summary], staged: &mut Staged) -> Result<()> {
+    for sm in summaries {
+        for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
+            let name = format!("fan_{}_{}", slug(&sm.arm), slug(&model.states[s].code));
+            both(
+                &Fan {
+                    model,
+                    summary: sm,
+                    state: s,
+                },
+                &name,
+                staged,
+            )?;
+        }
+        both(
+            &Stacked { model, summary: sm },
+            &format!("stacked_{}", slug(&sm.arm)),
+            staged,
+        )?;
+    }
+    both(&CostPerYear { summaries }, "cost_per_year", staged)
+}
