@@ -376,8 +376,10 @@ fn both<F: Figure>(fig: &F, name: &str, staged: &mut Staged) -> Result<()> {
     png(fig, &path).map_err(plot_err)
 }
 
-/// Writes every plot of a run into `plots/` of the output folder: a fan chart per non-absorbing state
-/// and arm, the stacked caseload per arm, and the cost per year of all arms; each as SVG and PNG.
+/// Writes every plot of a run into `plots/` of the output folder, each as SVG and PNG: a fan chart per
+/// non-absorbing state and arm, the stacked caseload per arm, the cost per year of all arms; per pilot
+/// arm the paired cost difference per year, its histogram over the horizon, and the budget use of every
+/// pilot area; and every KPI against its targets.
 pub fn write_all(model: &Model, summaries: &[Summary], staged: &mut Staged) -> Result<()> {
     for sm in summaries {
         for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
@@ -398,5 +400,475 @@ pub fn write_all(model: &Model, summaries: &[Summary], staged: &mut Staged) -> R
             staged,
         )?;
     }
-    both(&CostPerYear { summaries }, "cost_per_year", staged)
+    both(&CostPerYear { summaries }, "cost_per_year", staged)?;
+    if let Some((base, pilots)) = summaries.split_first() {
+        for p in pilots {
+            both(
+                &CostDifference { base, pilot: p },
+                &format!("cost_difference_{}", slug(&p.arm)),
+                staged,
+            )?;
+            both(
+                &DifferenceHistogram { base, pilot: p },
+                &format!("cost_difference_histogram_{}", slug(&p.arm)),
+                staged,
+            )?;
+            for (i, &a) in p.layout.budget_areas.iter().enumerate() {
+                both(
+                    &BudgetUse {
+                        model,
+                        summary: p,
+                        area: i,
+                    },
+                    &format!("budget_{}_{}", slug(&p.arm), slug(&model.areas[a].name)),
+                    staged,
+                )?;
+            }
+        }
+    }
+    for k in 0..model.kpis.len() {
+        both(
+            &KpiChart {
+                model,
+                summaries,
+                kpi: k,
+            },
+            &format!("kpi_{}", slug(&model.kpis[k].name)),
+            staged,
+        )?;
+    }
+    Ok(())
+}
+
+/// Per-run totals of a cell over all years (e.g. the total cost of the horizon).
+fn per_run_total(sm: &Summary, cell: impl Fn(usize) -> usize) -> Vec<f64> {
+    (0..sm.runs)
+        .map(|r| {
+            (0..sm.layout.years.len())
+                .map(|y| sm.columns.cell(cell(y))[r])
+                .sum()
+        })
+        .collect()
+}
+
+fn total_cost(sm: &Summary) -> Vec<f64> {
+    per_run_total(sm, |y| sm.layout.cost(y, sm.layout.munis, sm.layout.lines))
+}
+
+/// The paired cost difference pilot - baseline per year: median and p05-p95.
+pub struct CostDifference<'a> {
+    /// The baseline.
+    pub base: &'a Summary,
+    /// The pilot arm.
+    pub pilot: &'a Summary,
+}
+
+impl Figure for CostDifference<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let years = &self.base.layout.years;
+        let q: Vec<[f64; 3]> = (0..years.len())
+            .map(|y| {
+                let cell = self
+                    .base
+                    .layout
+                    .cost(y, self.base.layout.munis, self.base.layout.lines);
+                let mut d: Vec<f64> = self
+                    .pilot
+                    .columns
+                    .cell(cell)
+                    .iter()
+                    .zip(self.base.columns.cell(cell))
+                    .map(|(p, b)| p - b)
+                    .collect();
+                d.sort_by(f64::total_cmp);
+                [0.05, 0.5, 0.95].map(|p| crate::summary::quantile(&d, p))
+            })
+            .collect();
+        let hi = q.iter().map(|v| v[2]).fold(0.0, f64::max);
+        let lo = q.iter().map(|v| v[0]).fold(0.0, f64::min);
+        let pad = ((hi - lo) * 0.1).max(1.0);
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!(
+                    "Cost difference {} - {} per year (paired by run)",
+                    self.pilot.arm, self.base.arm
+                ),
+                (FAMILY, 20),
+            )
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(110)
+            .build_cartesian_2d(
+                f64::from(years[0]) - 0.5..f64::from(years[years.len() - 1]) + 0.5,
+                lo - pad..hi + pad,
+            )?;
+        chart
+            .configure_mesh()
+            .x_desc("year")
+            .y_desc("euros (nominal)")
+            .x_labels(years.len())
+            .x_label_formatter(&|y| format!("{:.0}", y))
+            .y_label_formatter(&|v| format!("€ {}", thousands(*v)))
+            .label_style((FAMILY, 14))
+            .draw()?;
+        let x0 = f64::from(years[0]) - 0.5;
+        let x1 = f64::from(years[years.len() - 1]) + 0.5;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(x0, 0.0), (x1, 0.0)],
+            BLACK.mix(0.5),
+        )))?;
+        let color = PALETTE[1];
+        chart
+            .draw_series(q.iter().zip(years).map(|(v, &y)| {
+                PathElement::new(
+                    vec![(f64::from(y), v[0]), (f64::from(y), v[2])],
+                    color.stroke_width(3),
+                )
+            }))?
+            .label("p05-p95")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3))
+            });
+        chart
+            .draw_series(
+                q.iter()
+                    .zip(years)
+                    .map(|(v, &y)| Circle::new((f64::from(y), v[1]), 5, color.filled())),
+            )?
+            .label("median")
+            .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 14))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// Histogram of the paired total cost difference over the horizon, with the probability that the
+/// pilot costs less.
+pub struct DifferenceHistogram<'a> {
+    /// The baseline.
+    pub base: &'a Summary,
+    /// The pilot arm.
+    pub pilot: &'a Summary,
+}
+
+impl Figure for DifferenceHistogram<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let d: Vec<f64> = total_cost(self.pilot)
+            .iter()
+            .zip(total_cost(self.base))
+            .map(|(p, b)| p - b)
+            .collect();
+        let p_lower = d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len().max(1) as f64;
+        let (lo, hi) = (
+            d.iter().copied().fold(f64::MAX, f64::min).min(0.0),
+            d.iter().copied().fold(f64::MIN, f64::max).max(0.0),
+        );
+        let bins = 30usize;
+        let width = ((hi - lo) / bins as f64).max(1.0);
+        let mut counts = vec![0u32; bins];
+        for x in &d {
+            counts[(((x - lo) / width) as usize).min(bins - 1)] += 1;
+        }
+        let top = f64::from(counts.iter().copied().max().unwrap_or(1)) * 1.15;
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!(
+                    "Total cost difference {} - {}: P(pilot costs less) = {:.0}%",
+                    self.pilot.arm,
+                    self.base.arm,
+                    100.0 * p_lower
+                ),
+                (FAMILY, 19),
+            )
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(lo - width..hi + width, 0f64..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("euros, paired by run")
+            .y_desc("runs")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .x_labels(6)
+            .x_label_formatter(&|v| format!("€ {}", thousands(*v)))
+            .label_style((FAMILY, 14))
+            .draw()?;
+        let color = PALETTE[0];
+        chart.draw_series(counts.iter().enumerate().map(|(i, &k)| {
+            let x = lo + i as f64 * width;
+            Rectangle::new(
+                [(x, 0.0), (x + width * 0.95, f64::from(k))],
+                color.mix(0.7).filled(),
+            )
+        }))?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, 0.0), (0.0, top)],
+                BLACK.stroke_width(2),
+            )))?
+            .label("no difference")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 14))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// One KPI per contract year against its target, for every arm: mean with p05-p95; the legend gives the
+/// probability of meeting the target in the last contract year with a target.
+pub struct KpiChart<'a> {
+    /// The model.
+    pub model: &'a Model,
+    /// The summaries.
+    pub summaries: &'a [Summary],
+    /// KPI index.
+    pub kpi: usize,
+}
+
+impl Figure for KpiChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let kpi = &self.model.kpis[self.kpi];
+        let years = kpi.years();
+        root.fill(&WHITE)?;
+        let label = if kpi.en.is_empty() {
+            kpi.name.clone()
+        } else {
+            kpi.en.clone()
+        };
+        let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
+        for sm in self.summaries {
+            for y in 0..years {
+                top = top.max(sm.stats[sm.layout.kpi(self.model, self.kpi, y, 0)].q[4]);
+            }
+        }
+        let mut chart = ChartBuilder::on(root)
+            .caption(format!("KPI {}: {label}", kpi.name), (FAMILY, 18))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.5f64..years as f64 + 0.5, 0f64..(top * 1.15).max(0.01))?;
+        chart
+            .configure_mesh()
+            .x_desc("contract year")
+            .y_desc("share")
+            .x_labels(years)
+            .x_label_formatter(&|y| format!("{:.0}", y))
+            .y_label_formatter(&|v| format!("{:.0}%", 100.0 * v))
+            .label_style((FAMILY, 14))
+            .draw()?;
+        let last = (0..years).rev().find(|&y| kpi.targets[y].is_some());
+        let n = self.summaries.len() as f64;
+        for (a, sm) in self.summaries.iter().enumerate() {
+            let color = PALETTE[a % PALETTE.len()];
+            let off = (a as f64 - (n - 1.0) / 2.0) * 0.12;
+            let cells: Vec<usize> = (0..years)
+                .map(|y| sm.layout.kpi(self.model, self.kpi, y, 0))
+                .collect();
+            let p_met = last.map(|y| {
+                let v = sm.columns.cell(cells[y]);
+                v.iter().filter(|&&x| kpi.met(y, x) == Some(true)).count() as f64 / v.len() as f64
+            });
+            let name = match p_met {
+                Some(p) => format!(
+                    "{} (P(met) year {}: {:.0}%)",
+                    sm.arm,
+                    last.unwrap_or(0) + 1,
+                    100.0 * p
+                ),
+                None => sm.arm.clone(),
+            };
+            chart
+                .draw_series(cells.iter().enumerate().map(|(y, &c)| {
+                    PathElement::new(
+                        vec![
+                            (y as f64 + 1.0 + off, sm.stats[c].q[0]),
+                            (y as f64 + 1.0 + off, sm.stats[c].q[4]),
+                        ],
+                        color.stroke_width(3),
+                    )
+                }))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3))
+                });
+            chart.draw_series(cells.iter().enumerate().map(|(y, &c)| {
+                Circle::new((y as f64 + 1.0 + off, sm.stats[c].mean), 5, color.filled())
+            }))?;
+        }
+        chart
+            .draw_series(kpi.targets.iter().enumerate().filter_map(|(y, t)| {
+                t.map(|t| {
+                    PathElement::new(
+                        vec![(y as f64 + 0.7, t), (y as f64 + 1.3, t)],
+                        BLACK.stroke_width(3),
+                    )
+                })
+            }))?
+            .label("target")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(3)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 13))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// Budget use of one pilot area: budget, spent (median, p05-p95) and overspend (mean) per year above;
+/// the waiting list at year end (mean) below.
+pub struct BudgetUse<'a> {
+    /// The model.
+    pub model: &'a Model,
+    /// The pilot arm.
+    pub summary: &'a Summary,
+    /// Index into the summary's budget areas.
+    pub area: usize,
+}
+
+impl Figure for BudgetUse<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (m, sm, i) = (self.model, self.summary, self.area);
+        let lay = &sm.layout;
+        let a = lay.budget_areas[i];
+        let start = m.year_index(
+            m.arms
+                .iter()
+                .find(|x| x.name == sm.arm)
+                .and_then(|x| x.plans[a].as_ref())
+                .map_or(0, |p| p.start),
+        );
+        let ys: Vec<usize> = (start..lay.years.len()).collect();
+        let stat = |y: usize, k: usize| sm.stats[lay.budget(i, y, k)];
+        let top = ys
+            .iter()
+            .map(|&y| stat(y, 0).mean.max(stat(y, 1).q[4]))
+            .fold(1.0, f64::max)
+            * 1.15;
+        root.fill(&WHITE)?;
+        let (upper, lower) = root.split_vertically(SIZE.1 * 2 / 3);
+        let x0 = lay.years[start] as f64 - 0.5;
+        let x1 = lay.years[lay.years.len() - 1] as f64 + 0.5;
+        let mut chart = ChartBuilder::on(&upper)
+            .caption(
+                format!(
+                    "Budget use {} ({}): {}",
+                    m.areas[a].name, m.municipalities[m.areas[a].municipality], sm.arm
+                ),
+                (FAMILY, 19),
+            )
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(100)
+            .build_cartesian_2d(x0..x1, 0f64..top)?;
+        chart
+            .configure_mesh()
+            .y_desc("euros (nominal)")
+            .x_labels(ys.len())
+            .x_label_formatter(&|y| format!("{:.0}", y))
+            .y_label_formatter(&|v| format!("€ {}", thousands(*v)))
+            .label_style((FAMILY, 13))
+            .draw()?;
+        let yr = |y: usize| f64::from(lay.years[y]);
+        let (c_budget, c_spent, c_over) = (BLACK, PALETTE[0], PALETTE[3]);
+        chart
+            .draw_series(ys.iter().map(|&y| {
+                PathElement::new(
+                    vec![
+                        (yr(y) - 0.3, stat(y, 0).mean),
+                        (yr(y) + 0.3, stat(y, 0).mean),
+                    ],
+                    c_budget.stroke_width(3),
+                )
+            }))?
+            .label("budget")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], c_budget.stroke_width(3))
+            });
+        chart
+            .draw_series(ys.iter().map(|&y| {
+                PathElement::new(
+                    vec![
+                        (yr(y) - 0.08, stat(y, 1).q[0]),
+                        (yr(y) - 0.08, stat(y, 1).q[4]),
+                    ],
+                    c_spent.stroke_width(3),
+                )
+            }))?
+            .label("spent (p05-p95, median)")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], c_spent.stroke_width(3))
+            });
+        chart.draw_series(
+            ys.iter()
+                .map(|&y| Circle::new((yr(y) - 0.08, stat(y, 1).q[2]), 5, c_spent.filled())),
+        )?;
+        chart
+            .draw_series(ys.iter().map(|&y| {
+                Rectangle::new(
+                    [(yr(y) + 0.04, 0.0), (yr(y) + 0.16, stat(y, 2).mean)],
+                    c_over.mix(0.8).filled(),
+                )
+            }))?
+            .label("overspend (mean)")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], c_over.mix(0.8).filled())
+            });
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 13))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        let wtop = ys.iter().map(|&y| stat(y, 5).q[4]).fold(1.0, f64::max) * 1.2;
+        let mut chart = ChartBuilder::on(&lower)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(100)
+            .build_cartesian_2d(x0..x1, 0f64..wtop)?;
+        chart
+            .configure_mesh()
+            .x_desc("year")
+            .y_desc("waiting (clients)")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .x_labels(ys.len())
+            .x_label_formatter(&|y| format!("{:.0}", y))
+            .label_style((FAMILY, 13))
+            .draw()?;
+        chart.draw_series(ys.iter().map(|&y| {
+            Rectangle::new(
+                [(yr(y) - 0.2, 0.0), (yr(y) + 0.2, stat(y, 5).mean)],
+                PALETTE[1].mix(0.8).filled(),
+            )
+        }))?;
+        Ok(())
+    }
 }
