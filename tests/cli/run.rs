@@ -192,13 +192,18 @@ fn plots_are_written_as_png_and_svg() {
     let out = dir.path().join("o");
     run_into(&out, &["--seed", "2"]).success();
     let plots = out.join("plots");
-    // 5 non-absorbing states x 2 arms fan charts, 2 stacked, 1 cost: 13 figures, 2 formats each.
-    assert_eq!(fs::read_dir(&plots).unwrap().count(), 26);
+    // 10 fan charts (5 non-absorbing states x 2 arms), 2 stacked, cost per year, paired cost difference
+    // and its histogram, 6 village budgets, 6 KPIs: 27 figures, 2 formats each.
+    assert_eq!(fs::read_dir(&plots).unwrap().count(), 54);
     for name in [
         "fan_baseline_WV",
         "fan_dorpsbudget_noord_beveland_BT",
         "stacked_baseline",
         "cost_per_year",
+        "cost_difference_dorpsbudget_noord_beveland",
+        "cost_difference_histogram_dorpsbudget_noord_beveland",
+        "budget_dorpsbudget_noord_beveland_Kats",
+        "kpi_vrijwilligerswerk",
     ] {
         let png = fs::read(plots.join(format!("{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
@@ -211,4 +216,11 @@ fn plots_are_written_as_png_and_svg() {
     }
     let fan = fs::read_to_string(plots.join("fan_dorpsbudget_noord_beveland_WV.svg")).unwrap();
     assert!(fan.contains("pilot starts 2022-01") && fan.contains("p05-p95"));
+    let hist =
+        fs::read_to_string(plots.join("cost_difference_histogram_dorpsbudget_noord_beveland.svg"))
+            .unwrap();
+    assert!(
+        hist.contains("P(pilot costs less) = "),
+        "the histogram states the probability"
+    );
 }
