@@ -285,6 +285,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
             "summary.csv",
             "discounted cost and outcomes per client; incremental per pilot arm",
         ),
+        ("results.xlsx", "the tables above as one Excel workbook"),
         (
             "manifest.json",
             "version, scenario hash, seed, runs, time taken",
@@ -293,6 +294,18 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         if r.files.iter().any(|x| x == f) {
             writeln!(out, "  {f:<16} {what}")?;
         }
+    }
+    let plots = r
+        .files
+        .iter()
+        .filter(|f| f.starts_with("plots/") && f.ends_with(".png"))
+        .count();
+    if plots > 0 {
+        writeln!(
+            out,
+            "  {:<16} {plots} figures as PNG and SVG (fan charts, costs, budgets, KPIs)",
+            "plots/"
+        )?;
     }
     Ok(())
 }

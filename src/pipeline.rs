@@ -54,6 +54,41 @@ pub struct RunReport {
     pub warnings: Vec<String>,
 }
 
+/// Writes `results.xlsx` from the same tables as the CSV files.
+fn write_workbook(
+    model: &crate::model::Model,
+    summaries: &[Summary],
+    differences: &[crate::compare::Difference],
+    staged: &mut Staged,
+) -> Result<()> {
+    use crate::output::excel::{Unit, workbook};
+    let caseload = csv::caseload(model, summaries);
+    let costs = csv::costs(model, summaries);
+    let budget = csv::budget(model, summaries);
+    let kpis = csv::kpis(model, summaries);
+    let diffs = csv::differences(differences);
+    let summary = csv::summary(model, summaries);
+    let mut sheets: Vec<(&str, &[u8], Unit)> = vec![
+        ("caseload", &caseload, Unit::Clients),
+        ("costs", &costs, Unit::Euros),
+    ];
+    if !model.regimes.is_empty() {
+        sheets.push(("budget", &budget, Unit::Euros));
+    }
+    if !model.kpis.is_empty() {
+        sheets.push(("kpis", &kpis, Unit::Kpi));
+    }
+    if summaries.len() > 1 {
+        sheets.push(("differences", &diffs, Unit::Euros));
+    }
+    sheets.push(("summary", &summary, Unit::Euros));
+    let bytes = workbook(&sheets).map_err(|e| crate::error::Error::Write {
+        path: "results.xlsx".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    staged.write("results.xlsx", &bytes)
+}
+
 /// Default number of worker threads: the machine's available parallelism.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -105,6 +140,7 @@ pub fn run(
     if summaries.len() > 1 {
         staged.write("differences.csv", &csv::differences(&differences))?;
     }
+    write_workbook(model, &summaries, &differences, &mut staged)?;
     let mut files = staged.files().to_vec();
     files.push("manifest.json".into());
     let manifest = manifest::Manifest {

@@ -5,6 +5,7 @@
 //! results, and an existing folder is only replaced when the caller asks (`force`).
 
 pub mod csv;
+pub mod excel;
 pub mod manifest;
 pub mod plot;
 

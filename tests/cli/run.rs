@@ -224,3 +224,40 @@ fn plots_are_written_as_png_and_svg() {
         "the histogram states the probability"
     );
 }
+
+#[test]
+fn the_workbook_holds_the_tables_with_numbers() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    run_into(&out, &["--seed", "4"]).success();
+    let bytes = fs::read(out.join("results.xlsx")).unwrap();
+    let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        wb.sheet_names(),
+        [
+            "caseload",
+            "costs",
+            "budget",
+            "kpis",
+            "differences",
+            "summary"
+        ]
+    );
+    let costs = wb.worksheet_range("costs").unwrap();
+    let csv = fs::read_to_string(out.join("costs.csv")).unwrap();
+    assert_eq!(costs.height(), csv.lines().count(), "one row per CSV line");
+    assert_eq!(costs.get((0, 0)), Some(&Data::String("arm".into())));
+    // Row 1: baseline, 2021, the first municipality and line; year and euros are numbers.
+    let first: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(
+        costs.get((1, 1)),
+        Some(&Data::Float(first[1].parse().unwrap()))
+    );
+    assert_eq!(
+        costs.get((1, 4)),
+        Some(&Data::Float(first[4].parse().unwrap()))
+    );
+    let kpis = wb.worksheet_range("kpis").unwrap();
+    assert!(matches!(kpis.get((1, 4)), Some(Data::Float(_))));
+}
