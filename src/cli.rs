@@ -60,6 +60,16 @@ struct RunArgs {
     /// Fix every parameter that has a distribution at its mean (no probabilistic sensitivity analysis).
     #[arg(long)]
     no_psa: bool,
+    /// Language of report.html: nl (default) or en.
+    #[arg(long, value_enum, default_value_t = LangArg::Nl)]
+    lang: LangArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum LangArg {
+    #[default]
+    Nl,
+    En,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -187,6 +197,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             EngineArg::Cohort => Engine::Cohort,
         },
         no_psa: args.no_psa,
+        lang: match args.lang {
+            LangArg::Nl => wijksim::output::report::Lang::Nl,
+            LangArg::En => wijksim::output::report::Lang::En,
+        },
     };
     let bar = progress_bar(
         args.quiet || args.engine == EngineArg::Cohort,
@@ -286,6 +300,10 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
             "discounted cost and outcomes per client; incremental per pilot arm",
         ),
         ("results.xlsx", "the tables above as one Excel workbook"),
+        (
+            "report.html",
+            "the report: question, answer, how sure, figures, assumptions (open in a browser)",
+        ),
         (
             "manifest.json",
             "version, scenario hash, seed, runs, time taken",

@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub engine: Engine,
     /// Fix every uncertain parameter at its mean (no probabilistic sensitivity analysis).
     pub no_psa: bool,
+    /// Language of the report.
+    pub lang: crate::output::report::Lang,
 }
 
 /// The engine that computes a run's results.
@@ -142,6 +144,7 @@ pub fn run(
     }
     write_workbook(model, &summaries, &differences, &mut staged)?;
     let mut files = staged.files().to_vec();
+    files.push("report.html".into());
     files.push("manifest.json".into());
     let manifest = manifest::Manifest {
         wijksim_version: crate::VERSION.into(),
@@ -167,6 +170,17 @@ pub fn run(
         files: files.clone(),
         warnings: warnings.clone(),
     };
+    let report = crate::output::report::html(
+        &crate::output::report::ReportInput {
+            model,
+            scenario_text: &scenario.source.text,
+            summaries: &summaries,
+            differences: &differences,
+            manifest: &manifest,
+        },
+        opts.lang,
+    );
+    staged.write("report.html", report.as_bytes())?;
     staged.write("manifest.json", &manifest.to_json())?;
     let folder = staged.commit()?;
     Ok(RunReport {

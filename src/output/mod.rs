@@ -8,6 +8,7 @@ pub mod csv;
 pub mod excel;
 pub mod manifest;
 pub mod plot;
+pub mod report;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};

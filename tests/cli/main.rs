@@ -7,6 +7,7 @@ mod engine;
 mod examples;
 mod pilot;
 mod psa;
+mod report;
 mod run;
 
 use assert_cmd::Command;

@@ -1,0 +1,414 @@
+//! `report.html`: one self-contained page a strategist can read and mail (inline CSS and SVG, no
+//! network), in Dutch (default) or English.
+//!
+//! First screen: the question (scenario and arms), the answer (cost per year P10/P50/P90 per arm, the
+//! probability that each pilot costs less, KPIs met) and how sure (runs, Monte Carlo error). Then the
+//! figures, the tables, every value the scenario labels as an assumption, the manifest and how to
+//! reproduce the run.
+
+use crate::compare::{Difference, cell_quantiles};
+use crate::model::Model;
+use crate::output::manifest::Manifest;
+use crate::output::plot::{
+    self, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
+};
+use crate::summary::Summary;
+use std::fmt::Write;
+
+/// The report's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// Dutch: the readers are Dutch policy teams.
+    #[default]
+    Nl,
+    /// English.
+    En,
+}
+
+impl Lang {
+    fn t<'a>(self, nl: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Nl => nl,
+            Lang::En => en,
+        }
+    }
+
+    /// Euros without decimals: `€ 1.234.567` (nl) or `€ 1,234,567` (en).
+    pub fn euros(self, x: f64) -> String {
+        let s = plot::thousands(x);
+        match self {
+            Lang::Nl => format!("€ {}", s.replace(',', ".")),
+            Lang::En => format!("€ {s}"),
+        }
+    }
+
+    /// A percentage without decimals.
+    fn pct(self, x: f64) -> String {
+        format!("{:.0}%", 100.0 * x)
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:2px solid #1f5ea8;padding-bottom:.2em}\
+.answer{background:#f3f7fc;border-left:6px solid #1f5ea8;padding:.8em 1.2em;margin:1em 0}\
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
+th{background:#e8eef7}td:first-child,th:first-child{text-align:left}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}\
+figcaption{font-size:.9em;color:#555}code{background:#f4f4f4;padding:.1em .3em}.small{font-size:.85em;color:#555}";
+
+/// Everything the report shows.
+pub struct ReportInput<'a> {
+    /// The model.
+    pub model: &'a Model,
+    /// The scenario text (for its assumptions).
+    pub scenario_text: &'a str,
+    /// The summaries, baseline first.
+    pub summaries: &'a [Summary],
+    /// Paired differences.
+    pub differences: &'a [Difference],
+    /// The manifest of the folder.
+    pub manifest: &'a Manifest,
+}
+
+/// Renders the report.
+pub fn html(r: &ReportInput, lang: Lang) -> String {
+    let mut h = String::new();
+    let m = r.model;
+    let title = if m.title.is_empty() {
+        m.name.clone()
+    } else {
+        m.title.clone()
+    };
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>{CSS}</style></head><body>",
+        lang.t("nl", "en"),
+        esc(&title)
+    );
+    let _ = write!(
+        h,
+        "<h1>{}</h1><p class=\"small\">wijksim {} · {}</p>",
+        esc(&title),
+        esc(&r.manifest.wijksim_version),
+        esc(&r.manifest.started_utc)
+    );
+    first_screen(&mut h, r, lang);
+    figures(&mut h, r, lang);
+    assumptions(&mut h, r, lang);
+    let man = r.manifest;
+    let _ = write!(
+        h,
+        "<h2>{}</h2><table><tr><th>wijksim</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>SHA-256</th><td><code>{}</code></td></tr><tr><th>seed</th><td>{}</td></tr><tr><th>runs</th><td>{}</td></tr><tr><th>engine</th><td>{}{}</td></tr></table><p>{} <code>{}</code></p>",
+        lang.t(
+            "Verantwoording en reproductie",
+            "Manifest and how to reproduce"
+        ),
+        esc(&man.wijksim_version),
+        lang.t("scenario", "scenario"),
+        esc(&man.scenario_path),
+        esc(&man.scenario_sha256),
+        man.seed,
+        man.runs,
+        esc(&man.engine),
+        if man.psa { " + PSA" } else { "" },
+        lang.t(
+            "Dezelfde uitkomsten, tot op de bit, met:",
+            "The same results, to the bit, with:"
+        ),
+        esc(&man.reproduce)
+    );
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
+    let m = r.model;
+    let arms: Vec<String> = r.summaries.iter().map(|s| esc(&s.arm)).collect();
+    let _ = write!(
+        h,
+        "<div class=\"answer\"><p><b>{}</b> {}</p>",
+        lang.t("Vraag:", "Question:"),
+        match lang {
+            Lang::Nl => format!(
+                "wat gebeurt er met kosten, cliënten en KPI's in {} ten opzichte van <i>{}</i> (het huidige aanbiedersmodel), {} tot en met {}?",
+                arms[1..].join(", "),
+                arms[0],
+                m.start,
+                m.date(m.cycles - 1)
+            ),
+            Lang::En => format!(
+                "what happens to cost, clients and KPIs in {} compared with <i>{}</i> (the current provider model), {} to {}?",
+                arms[1..].join(", "),
+                arms[0],
+                m.start,
+                m.date(m.cycles - 1)
+            ),
+        }
+    );
+    // Cost per year, P10/P50/P90.
+    let lay = &r.summaries[0].layout;
+    let _ = write!(
+        h,
+        "<p><b>{}</b></p><table><tr><th>{}</th>",
+        lang.t(
+            "Kosten per jaar (P50, P10–P90)",
+            "Cost per year (P50, P10–P90)"
+        ),
+        lang.t("jaar", "year")
+    );
+    for sm in r.summaries {
+        let _ = write!(h, "<th>{}</th>", esc(&sm.arm));
+    }
+    h.push_str("</tr>");
+    for (y, year) in lay.years.iter().enumerate() {
+        let _ = write!(h, "<tr><td>{year}</td>");
+        for sm in r.summaries {
+            let q = cell_quantiles(
+                sm,
+                sm.layout.cost(y, sm.layout.munis, sm.layout.lines),
+                &[0.1, 0.5, 0.9],
+            );
+            let _ = write!(
+                h,
+                "<td>{} <span class=\"small\">({} – {})</span></td>",
+                lang.euros(q[1]),
+                lang.euros(q[0]),
+                lang.euros(q[2])
+            );
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    for d in r
+        .differences
+        .iter()
+        .filter(|d| d.measure == "cost" && d.year == "all" && d.item == "total")
+    {
+        let _ = write!(
+            h,
+            "<p><b>{}</b>: {} {} ({} {} {} {}). <b>{} {}</b>.</p>",
+            esc(&d.arm),
+            lang.t(
+                "totaal verschil met de basis",
+                "total difference with the baseline"
+            ),
+            lang.euros(d.mean),
+            lang.t("90%:", "90%:"),
+            lang.euros(d.q[0]),
+            lang.t("tot", "to"),
+            lang.euros(d.q[2]),
+            lang.t(
+                "Kans dat de pilot goedkoper is:",
+                "Probability that the pilot costs less:"
+            ),
+            lang.pct(d.p_lower)
+        );
+    }
+    kpi_table(h, r, lang);
+    let sm = &r.summaries[0];
+    let total: Vec<f64> = (0..sm.runs)
+        .map(|run| {
+            (0..lay.years.len())
+                .map(|y| sm.columns.cell(lay.cost(y, lay.munis, lay.lines))[run])
+                .sum()
+        })
+        .collect();
+    let mean = total.iter().sum::<f64>() / total.len() as f64;
+    let sd = (total.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
+        / (total.len().max(2) - 1) as f64)
+        .sqrt();
+    let _ = write!(
+        h,
+        "<p><b>{}</b> {} {} {}; {}{}.</p></div>",
+        lang.t("Hoe zeker:", "How sure:"),
+        r.manifest.runs,
+        lang.t(
+            "runs. De Monte Carlo-fout van de gemiddelde totale kosten van de basis is",
+            "runs. The Monte Carlo error of the baseline's mean total cost is"
+        ),
+        lang.euros(sd / (sm.runs as f64).sqrt()),
+        lang.t(
+            "de banden tonen de spreiding van run tot run",
+            "the bands show the spread from run to run"
+        ),
+        if r.manifest.psa {
+            lang.t(
+                " (inclusief onzekerheid in de parameters)",
+                " (including parameter uncertainty)",
+            )
+        } else {
+            ""
+        }
+    );
+}
+
+fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
+    let m = r.model;
+    if m.kpis.is_empty() {
+        return;
+    }
+    let _ = write!(
+        h,
+        "<p><b>{}</b></p><table><tr><th>KPI</th><th>{}</th><th>{}</th>",
+        lang.t(
+            "KPI's: kans dat het doel wordt gehaald (laatste contractjaar met een doel)",
+            "KPIs: probability that the target is met (last contract year with a target)"
+        ),
+        lang.t("jaar", "year"),
+        lang.t("doel", "target")
+    );
+    for sm in r.summaries {
+        let _ = write!(h, "<th>{}</th>", esc(&sm.arm));
+    }
+    h.push_str("</tr>");
+    for (k, kpi) in m.kpis.iter().enumerate() {
+        let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
+            continue;
+        };
+        let label = match lang {
+            Lang::Nl if !kpi.nl.is_empty() => &kpi.nl,
+            Lang::En if !kpi.en.is_empty() => &kpi.en,
+            _ => &kpi.name,
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>",
+            esc(label),
+            y + 1,
+            lang.pct(kpi.targets[y].unwrap_or(0.0))
+        );
+        for sm in r.summaries {
+            let cell = sm.layout.kpi(m, k, y, 0);
+            let v = sm.columns.cell(cell);
+            let met =
+                v.iter().filter(|&&x| kpi.met(y, x) == Some(true)).count() as f64 / v.len() as f64;
+            let _ = write!(
+                h,
+                "<td>{} <span class=\"small\">({} {})</span></td>",
+                lang.pct(met),
+                lang.t("gem.", "mean"),
+                lang.pct(sm.stats[cell].mean)
+            );
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+}
+
+fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
+    if let Ok(svg) = plot::svg(fig) {
+        let _ = write!(
+            h,
+            "<figure>{}<figcaption>{}</figcaption></figure>",
+            svg.trim_start_matches(|c| c != '<'),
+            esc(caption)
+        );
+    }
+}
+
+fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
+    let m = r.model;
+    let _ = write!(h, "<h2>{}</h2>", lang.t("Figuren", "Figures"));
+    figure(
+        h,
+        &CostPerYear {
+            summaries: r.summaries,
+        },
+        lang.t(
+            "Kosten per jaar per variant: mediaan en P10–P90 over de runs.",
+            "Cost per year per arm: median and P10–P90 over runs.",
+        ),
+    );
+    if let Some((base, pilots)) = r.summaries.split_first() {
+        for p in pilots {
+            figure(
+                h,
+                &CostDifference { base, pilot: p },
+                lang.t(
+                    "Kostenverschil pilot − basis per jaar, gepaard per run.",
+                    "Cost difference pilot − baseline per year, paired by run.",
+                ),
+            );
+            figure(
+                h,
+                &DifferenceHistogram { base, pilot: p },
+                lang.t(
+                    "Verdeling van het totale kostenverschil over de runs.",
+                    "Distribution of the total cost difference over runs.",
+                ),
+            );
+        }
+    }
+    for k in 0..m.kpis.len() {
+        figure(
+            h,
+            &KpiChart {
+                model: m,
+                summaries: r.summaries,
+                kpi: k,
+            },
+            lang.t(
+                "KPI per contractjaar tegen het doel (zwart).",
+                "KPI per contract year against its target (black).",
+            ),
+        );
+    }
+    for sm in r.summaries {
+        figure(
+            h,
+            &Stacked {
+                model: m,
+                summary: sm,
+            },
+            lang.t(
+                "Gemiddeld aantal cliënten per intensiteit.",
+                "Mean caseload by intensity.",
+            ),
+        );
+        for s in (0..m.n_states()).filter(|&s| !m.states[s].absorbing) {
+            let st = &m.states[s];
+            let name = match lang {
+                Lang::Nl if !st.nl.is_empty() => &st.nl,
+                Lang::En if !st.en.is_empty() => &st.en,
+                _ => &st.code,
+            };
+            figure(
+                h,
+                &Fan {
+                    model: m,
+                    summary: sm,
+                    state: s,
+                },
+                &format!("{}: {} ({})", lang.t("Waaier", "Fan chart"), name, sm.arm),
+            );
+        }
+    }
+}
+
+fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
+    let _ = write!(
+        h,
+        "<h2>{}</h2><p>{}</p><table><tr><th>{}</th><th>{}</th></tr>",
+        lang.t("Aannames", "Assumptions"),
+        lang.t("Elke waarde die het scenario als aanname (ASSUMPTION) markeert, met de regel in het scenariobestand. Waarden met een bron staan daar met hun bron.", "Every value the scenario labels as an ASSUMPTION, with its line in the scenario file. Values with a source carry it there."),
+        lang.t("regel", "line"),
+        lang.t("scenario", "scenario")
+    );
+    for (i, line) in r.scenario_text.lines().enumerate() {
+        if line.contains("ASSUMPTION") {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td style=\"text-align:left\"><code>{}</code></td></tr>",
+                i + 1,
+                esc(line.trim())
+            );
+        }
+    }
+    h.push_str("</table>");
+}

@@ -1,0 +1,139 @@
+//! `report.html`: self-contained, in Dutch and English, and rendered by a real browser.
+
+use super::wijksim;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Figures in the default report: cost per year, cost difference and its histogram, 6 KPIs, and per
+/// arm the stacked caseload and 5 fan charts.
+const FIGURES: usize = 3 + 6 + 2 * 6;
+
+fn report(dir: &Path, lang: &str) -> String {
+    let out = dir.join(lang);
+    wijksim()
+        .args(["run", "--runs", "40", "--quiet", "--lang", lang, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    fs::read_to_string(out.join("report.html")).unwrap()
+}
+
+#[test]
+fn the_report_is_self_contained_in_dutch_and_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let (nl, en) = (report(dir.path(), "nl"), report(dir.path(), "en"));
+    assert!(
+        nl.contains("<html lang=\"nl\">")
+            && nl.contains("Vraag:")
+            && nl.contains("Kans dat de pilot goedkoper is")
+    );
+    assert!(
+        en.contains("<html lang=\"en\">")
+            && en.contains("Question:")
+            && en.contains("Probability that the pilot costs less")
+    );
+    // Dutch number format in the text: € 12.345.678; English: € 12,345,678. (The figures' labels are
+    // not translated yet.)
+    let text_nl = nl.split("<h2>Figuren</h2>").next().unwrap();
+    let text_en = en.split("<h2>Figures</h2>").next().unwrap();
+    assert!(
+        text_nl.contains("€ 12.") && !text_nl.contains("€ 12,0"),
+        "Dutch thousands separators"
+    );
+    assert!(
+        text_en.contains("€ 12,") && !text_en.contains("€ 12.0"),
+        "English thousands separators"
+    );
+    for html in [&nl, &en] {
+        assert_eq!(html.matches("<svg").count(), FIGURES);
+        // Nothing is fetched: no external scripts, styles, images or fonts.
+        for external in ["<script src", "<link", "<img", "@import", "url(http"] {
+            assert!(!html.contains(external), "{external}");
+        }
+        // Every value the scenario labels as an assumption is listed.
+        let labelled = super::default_text()
+            .lines()
+            .filter(|l| l.contains("ASSUMPTION"))
+            .count();
+        assert!(labelled > 20);
+        assert!(html.matches("<tr><td>").count() >= labelled);
+        assert!(
+            html.contains("wijksim run --runs 40 --seed 20210101"),
+            "how to reproduce"
+        );
+    }
+}
+
+/// The browser: `CHROMIUM` or Debian's `/usr/bin/chromium`.
+fn chromium() -> Option<PathBuf> {
+    let p = std::env::var_os("CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    p.exists().then_some(p)
+}
+
+fn headless(browser: &Path, profile: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(browser);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1100,1400",
+    ]);
+    c.arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+#[test]
+fn the_report_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("WIJKSIM_REQUIRE_BROWSER").is_none(),
+            "chromium is required here (WIJKSIM_REQUIRE_BROWSER) but was not found"
+        );
+        eprintln!(
+            "SKIPPED: the browser test needs chromium (apt-get install chromium); .ci/run installs it"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let html = report(dir.path(), "nl");
+    // A copy of the report with a check: every figure is laid out with a visible size, and no script
+    // error occurred; the verdict goes into the title, which --dump-dom prints.
+    let check = r#"<script>var errs=0;window.onerror=function(){errs++};window.addEventListener('load',function(){var s=document.querySelectorAll('figure svg'),v=0;s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>50&&getComputedStyle(e).visibility!=='hidden')v++});document.title='CHECK svgs='+s.length+' visible='+v+' errors='+errs})</script>"#;
+    let page = dir.path().join("check.html");
+    fs::write(&page, html.replacen("<head>", &format!("<head>{check}"), 1)).unwrap();
+    let out = headless(&browser, &dir.path().join("profile"))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let want = format!("CHECK svgs={FIGURES} visible={FIGURES} errors=0");
+    assert!(
+        dom.contains(&want),
+        "expected `{want}` in the rendered page's title; got: {}",
+        dom.lines()
+            .find(|l| l.contains("<title>"))
+            .unwrap_or("no title")
+    );
+    // A screenshot of the real report, to look at by eye.
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
+    let report_file = dir.path().join("nl/report.html");
+    headless(&browser, &dir.path().join("profile2"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", report_file.display()))
+        .output()
+        .unwrap();
+    let png = fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 50_000,
+        "screenshot {}",
+        shot.display()
+    );
+    eprintln!("screenshot of the report: {}", shot.display());
+}
