@@ -137,7 +137,7 @@ pub fn run(
         staged.write("kpis.csv", &csv::kpis(model, &summaries))?;
     }
     staged.write("summary.csv", &csv::summary(model, &summaries))?;
-    crate::output::plot::write_all(model, &summaries, &mut staged)?;
+    crate::output::plot::write_all(model, &summaries, &mut staged, opts.lang)?;
     let differences = crate::compare::differences(model, &summaries);
     if summaries.len() > 1 {
         staged.write("differences.csv", &csv::differences(&differences))?;

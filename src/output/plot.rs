@@ -9,6 +9,7 @@ use crate::compare::cell_quantiles;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::output::Staged;
+use crate::output::report::Lang;
 use crate::summary::Summary;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -88,6 +89,8 @@ pub fn png<F: Figure>(fig: &F, path: &Path) -> std::result::Result<(), String> {
 /// Fan chart: the caseload of one state over time in one arm, with p05-p95 and p25-p75 bands and the
 /// median; the pilot start marked.
 pub struct Fan<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
     /// The model.
     pub model: &'a Model,
     /// The arm's summary.
@@ -109,23 +112,31 @@ impl Figure for Fan<'_> {
         let top = st.iter().map(|x| x.q[4]).fold(1.0, f64::max) * 1.1;
         root.fill(&WHITE)?;
         let state = &m.states[s];
-        let label = if state.en.is_empty() {
+        let name = self.lang.t(&state.nl, &state.en);
+        let label = if name.is_empty() {
             state.code.clone()
         } else {
-            format!("{} ({})", state.code, state.en)
+            format!("{} ({name})", state.code)
         };
         let mut chart = ChartBuilder::on(root)
-            .caption(format!("Caseload {label}: {}", sm.arm), (FAMILY, 22))
+            .caption(
+                format!(
+                    "{} {label}: {}",
+                    self.lang.t("Cliënten", "Caseload"),
+                    sm.arm
+                ),
+                (FAMILY, 22),
+            )
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(72)
             .build_cartesian_2d(0f64..(lay.cycles - 1).max(1) as f64, 0f64..top)?;
         chart
             .configure_mesh()
-            .x_desc("month")
-            .y_desc("clients")
-            .x_label_formatter(&|c| m.date(c.round().max(0.0) as u32).to_string())
-            .y_label_formatter(&|v| thousands(*v))
+            .x_desc(self.lang.t("maand", "month"))
+            .y_desc(self.lang.t("cliënten", "clients"))
+            .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+            .y_label_formatter(&|v| self.lang.int(*v))
             .label_style((FAMILY, 14))
             .draw()?;
         let band = |lo: usize, hi: usize| -> Vec<(f64, f64)> {
@@ -154,7 +165,7 @@ impl Figure for Fan<'_> {
                 st.iter().enumerate().map(|(c, x)| (c as f64, x.q[2])),
                 BLUE.stroke_width(2),
             ))?
-            .label("median")
+            .label(self.lang.t("mediaan", "median"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE.stroke_width(2)));
         if let Some(start) = pilot_start(m, &sm.arm) {
             let x = f64::from(start);
@@ -163,7 +174,11 @@ impl Figure for Fan<'_> {
                     vec![(x, 0.0), (x, top)],
                     BLACK.mix(0.6).stroke_width(2),
                 )))?
-                .label(format!("pilot starts {}", m.date(start)))
+                .label(format!(
+                    "{} {}",
+                    self.lang.t("pilot start", "pilot starts"),
+                    self.lang.month(m.date(start))
+                ))
                 .legend(|(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.6).stroke_width(2))
                 });
@@ -193,6 +208,8 @@ pub fn pilot_start(m: &Model, arm: &str) -> Option<u32> {
 
 /// Stacked mean caseload by (non-absorbing) state over time, one arm.
 pub struct Stacked<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
     /// The model.
     pub model: &'a Model,
     /// The arm's summary.
@@ -224,7 +241,14 @@ impl Figure for Stacked<'_> {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(root)
             .caption(
-                format!("Caseload by state (mean over runs): {}", sm.arm),
+                format!(
+                    "{}: {}",
+                    self.lang.t(
+                        "Cliënten per intensiteit (gemiddelde over runs)",
+                        "Caseload by state (mean over runs)"
+                    ),
+                    sm.arm
+                ),
                 (FAMILY, 22),
             )
             .margin(16)
@@ -233,10 +257,10 @@ impl Figure for Stacked<'_> {
             .build_cartesian_2d(0f64..(lay.cycles - 1).max(1) as f64, 0f64..top)?;
         chart
             .configure_mesh()
-            .x_desc("month")
-            .y_desc("clients")
-            .x_label_formatter(&|c| m.date(c.round().max(0.0) as u32).to_string())
-            .y_label_formatter(&|v| thousands(*v))
+            .x_desc(self.lang.t("maand", "month"))
+            .y_desc(self.lang.t("cliënten", "clients"))
+            .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+            .y_label_formatter(&|v| self.lang.int(*v))
             .label_style((FAMILY, 14))
             .draw()?;
         for (k, &s) in states.iter().enumerate() {
@@ -266,6 +290,8 @@ impl Figure for Stacked<'_> {
 
 /// Total cost per year for every arm: P50 with a P10-P90 band.
 pub struct CostPerYear<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
     /// The summaries, one per arm.
     pub summaries: &'a [Summary],
 }
@@ -304,7 +330,10 @@ impl Figure for CostPerYear<'_> {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(root)
             .caption(
-                "Cost per year, all municipalities (P50, P10-P90)",
+                self.lang.t(
+                    "Kosten per jaar, alle gemeenten (P50, P10-P90)",
+                    "Cost per year, all municipalities (P50, P10-P90)",
+                ),
                 (FAMILY, 22),
             )
             .margin(16)
@@ -313,11 +342,11 @@ impl Figure for CostPerYear<'_> {
             .build_cartesian_2d(x0..x1, bottom..top)?;
         chart
             .configure_mesh()
-            .x_desc("year")
-            .y_desc("euros (nominal)")
+            .x_desc(self.lang.t("jaar", "year"))
+            .y_desc(self.lang.t("euro (nominaal)", "euros (nominal)"))
             .x_labels(years.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| format!("€ {}", thousands(*v)))
+            .y_label_formatter(&|v| format!("€ {}", self.lang.int(*v)))
             .label_style((FAMILY, 14))
             .draw()?;
         let n = self.summaries.len() as f64;
@@ -380,7 +409,12 @@ fn both<F: Figure>(fig: &F, name: &str, staged: &mut Staged) -> Result<()> {
 /// non-absorbing state and arm, the stacked caseload per arm, the cost per year of all arms; per pilot
 /// arm the paired cost difference per year, its histogram over the horizon, and the budget use of every
 /// pilot area; and every KPI against its targets.
-pub fn write_all(model: &Model, summaries: &[Summary], staged: &mut Staged) -> Result<()> {
+pub fn write_all(
+    model: &Model,
+    summaries: &[Summary],
+    staged: &mut Staged,
+    lang: Lang,
+) -> Result<()> {
     for sm in summaries {
         for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
             let name = format!("fan_{}_{}", slug(&sm.arm), slug(&model.states[s].code));
@@ -389,27 +423,40 @@ pub fn write_all(model: &Model, summaries: &[Summary], staged: &mut Staged) -> R
                     model,
                     summary: sm,
                     state: s,
+                    lang,
                 },
                 &name,
                 staged,
             )?;
         }
         both(
-            &Stacked { model, summary: sm },
+            &Stacked {
+                model,
+                summary: sm,
+                lang,
+            },
             &format!("stacked_{}", slug(&sm.arm)),
             staged,
         )?;
     }
-    both(&CostPerYear { summaries }, "cost_per_year", staged)?;
+    both(&CostPerYear { summaries, lang }, "cost_per_year", staged)?;
     if let Some((base, pilots)) = summaries.split_first() {
         for p in pilots {
             both(
-                &CostDifference { base, pilot: p },
+                &CostDifference {
+                    base,
+                    pilot: p,
+                    lang,
+                },
                 &format!("cost_difference_{}", slug(&p.arm)),
                 staged,
             )?;
             both(
-                &DifferenceHistogram { base, pilot: p },
+                &DifferenceHistogram {
+                    base,
+                    pilot: p,
+                    lang,
+                },
                 &format!("cost_difference_histogram_{}", slug(&p.arm)),
                 staged,
             )?;
@@ -419,6 +466,7 @@ pub fn write_all(model: &Model, summaries: &[Summary], staged: &mut Staged) -> R
                         model,
                         summary: p,
                         area: i,
+                        lang,
                     },
                     &format!("budget_{}_{}", slug(&p.arm), slug(&model.areas[a].name)),
                     staged,
@@ -432,6 +480,7 @@ pub fn write_all(model: &Model, summaries: &[Summary], staged: &mut Staged) -> R
                 model,
                 summaries,
                 kpi: k,
+                lang,
             },
             &format!("kpi_{}", slug(&model.kpis[k].name)),
             staged,
@@ -457,6 +506,8 @@ fn total_cost(sm: &Summary) -> Vec<f64> {
 
 /// The paired cost difference pilot - baseline per year: median and p05-p95.
 pub struct CostDifference<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
     /// The baseline.
     pub base: &'a Summary,
     /// The pilot arm.
@@ -494,8 +545,12 @@ impl Figure for CostDifference<'_> {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 format!(
-                    "Cost difference {} - {} per year (paired by run)",
-                    self.pilot.arm, self.base.arm
+                    "{} {} - {} {}",
+                    self.lang.t("Kostenverschil", "Cost difference"),
+                    self.pilot.arm,
+                    self.base.arm,
+                    self.lang
+                        .t("per jaar (gepaard per run)", "per year (paired by run)")
                 ),
                 (FAMILY, 20),
             )
@@ -508,11 +563,11 @@ impl Figure for CostDifference<'_> {
             )?;
         chart
             .configure_mesh()
-            .x_desc("year")
-            .y_desc("euros (nominal)")
+            .x_desc(self.lang.t("jaar", "year"))
+            .y_desc(self.lang.t("euro (nominaal)", "euros (nominal)"))
             .x_labels(years.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| format!("€ {}", thousands(*v)))
+            .y_label_formatter(&|v| format!("€ {}", self.lang.int(*v)))
             .label_style((FAMILY, 14))
             .draw()?;
         let x0 = f64::from(years[0]) - 0.5;
@@ -539,7 +594,7 @@ impl Figure for CostDifference<'_> {
                     .zip(years)
                     .map(|(v, &y)| Circle::new((f64::from(y), v[1]), 5, color.filled())),
             )?
-            .label("median")
+            .label(self.lang.t("mediaan", "median"))
             .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
         chart
             .configure_series_labels()
@@ -555,6 +610,8 @@ impl Figure for CostDifference<'_> {
 /// Histogram of the paired total cost difference over the horizon, with the probability that the
 /// pilot costs less.
 pub struct DifferenceHistogram<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
     /// The baseline.
     pub base: &'a Summary,
     /// The pilot arm.
@@ -587,9 +644,13 @@ impl Figure for DifferenceHistogram<'_> {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 format!(
-                    "Total cost difference {} - {}: P(pilot costs less) = {:.0}%",
+                    "{} {} - {}: {} = {:.0}%",
+                    self.lang
+                        .t("Totaal kostenverschil", "Total cost difference"),
                     self.pilot.arm,
                     self.base.arm,
+                    self.lang
+                        .t("kans dat de pilot goedkoper is", "P(pilot costs less)"),
                     100.0 * p_lower
                 ),
                 (FAMILY, 19),
@@ -600,11 +661,11 @@ impl Figure for DifferenceHistogram<'_> {
             .build_cartesian_2d(lo - width..hi + width, 0f64..top)?;
         chart
             .configure_mesh()
-            .x_desc("euros, paired by run")
+            .x_desc(self.lang.t("euro, gepaard per run", "euros, paired by run"))
             .y_desc("runs")
             .y_label_formatter(&|v| format!("{v:.0}"))
             .x_labels(6)
-            .x_label_formatter(&|v| format!("€ {}", thousands(*v)))
+            .x_label_formatter(&|v| format!("€ {}", self.lang.int(*v)))
             .label_style((FAMILY, 14))
             .draw()?;
         let color = PALETTE[0];
@@ -620,7 +681,7 @@ impl Figure for DifferenceHistogram<'_> {
                 vec![(0.0, 0.0), (0.0, top)],
                 BLACK.stroke_width(2),
             )))?
-            .label("no difference")
+            .label(self.lang.t("geen verschil", "no difference"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
         chart
             .configure_series_labels()
@@ -636,6 +697,8 @@ impl Figure for DifferenceHistogram<'_> {
 /// One KPI per contract year against its target, for every arm: mean with p05-p95; the legend gives the
 /// probability of meeting the target in the last contract year with a target.
 pub struct KpiChart<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
     /// The model.
     pub model: &'a Model,
     /// The summaries.
@@ -652,10 +715,9 @@ impl Figure for KpiChart<'_> {
         let kpi = &self.model.kpis[self.kpi];
         let years = kpi.years();
         root.fill(&WHITE)?;
-        let label = if kpi.en.is_empty() {
-            kpi.name.clone()
-        } else {
-            kpi.en.clone()
+        let label = match self.lang.t(&kpi.nl, &kpi.en) {
+            "" => kpi.name.clone(),
+            l => l.to_string(),
         };
         let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
         for sm in self.summaries {
@@ -671,8 +733,8 @@ impl Figure for KpiChart<'_> {
             .build_cartesian_2d(0.5f64..years as f64 + 0.5, 0f64..(top * 1.15).max(0.01))?;
         chart
             .configure_mesh()
-            .x_desc("contract year")
-            .y_desc("share")
+            .x_desc(self.lang.t("contractjaar", "contract year"))
+            .y_desc(self.lang.t("aandeel", "share"))
             .x_labels(years)
             .x_label_formatter(&|y| format!("{:.0}", y))
             .y_label_formatter(&|v| format!("{:.0}%", 100.0 * v))
@@ -692,8 +754,9 @@ impl Figure for KpiChart<'_> {
             });
             let name = match p_met {
                 Some(p) => format!(
-                    "{} (P(met) year {}: {:.0}%)",
+                    "{} ({} {}: {:.0}%)",
                     sm.arm,
+                    self.lang.t("kans gehaald, jaar", "P(met), year"),
                     last.unwrap_or(0) + 1,
                     100.0 * p
                 ),
@@ -726,7 +789,7 @@ impl Figure for KpiChart<'_> {
                     )
                 })
             }))?
-            .label("target")
+            .label(self.lang.t("doel", "target"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(3)));
         chart
             .configure_series_labels()
@@ -742,6 +805,8 @@ impl Figure for KpiChart<'_> {
 /// Budget use of one pilot area: budget, spent (median, p05-p95) and overspend (mean) per year above;
 /// the waiting list at year end (mean) below.
 pub struct BudgetUse<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
     /// The model.
     pub model: &'a Model,
     /// The pilot arm.
@@ -779,8 +844,11 @@ impl Figure for BudgetUse<'_> {
         let mut chart = ChartBuilder::on(&upper)
             .caption(
                 format!(
-                    "Budget use {} ({}): {}",
-                    m.areas[a].name, m.municipalities[m.areas[a].municipality], sm.arm
+                    "{} {} ({}): {}",
+                    self.lang.t("Budgetgebruik", "Budget use"),
+                    m.areas[a].name,
+                    m.municipalities[m.areas[a].municipality],
+                    sm.arm
                 ),
                 (FAMILY, 19),
             )
@@ -790,10 +858,10 @@ impl Figure for BudgetUse<'_> {
             .build_cartesian_2d(x0..x1, 0f64..top)?;
         chart
             .configure_mesh()
-            .y_desc("euros (nominal)")
+            .y_desc(self.lang.t("euro (nominaal)", "euros (nominal)"))
             .x_labels(ys.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| format!("€ {}", thousands(*v)))
+            .y_label_formatter(&|v| format!("€ {}", self.lang.int(*v)))
             .label_style((FAMILY, 13))
             .draw()?;
         let yr = |y: usize| f64::from(lay.years[y]);
@@ -822,7 +890,10 @@ impl Figure for BudgetUse<'_> {
                     c_spent.stroke_width(3),
                 )
             }))?
-            .label("spent (p05-p95, median)")
+            .label(
+                self.lang
+                    .t("besteed (p05-p95, mediaan)", "spent (p05-p95, median)"),
+            )
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 16, y)], c_spent.stroke_width(3))
             });
@@ -837,7 +908,10 @@ impl Figure for BudgetUse<'_> {
                     c_over.mix(0.8).filled(),
                 )
             }))?
-            .label("overspend (mean)")
+            .label(
+                self.lang
+                    .t("overschrijding (gemiddeld)", "overspend (mean)"),
+            )
             .legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 16, y + 5)], c_over.mix(0.8).filled())
             });
@@ -856,8 +930,8 @@ impl Figure for BudgetUse<'_> {
             .build_cartesian_2d(x0..x1, 0f64..wtop)?;
         chart
             .configure_mesh()
-            .x_desc("year")
-            .y_desc("waiting (clients)")
+            .x_desc(self.lang.t("jaar", "year"))
+            .y_desc(self.lang.t("wachtend (cliënten)", "waiting (clients)"))
             .y_label_formatter(&|v| format!("{v:.0}"))
             .x_labels(ys.len())
             .x_label_formatter(&|y| format!("{:.0}", y))

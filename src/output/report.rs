@@ -26,7 +26,8 @@ pub enum Lang {
 }
 
 impl Lang {
-    fn t<'a>(self, nl: &'a str, en: &'a str) -> &'a str {
+    /// The text in this language.
+    pub fn t<'a>(self, nl: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Nl => nl,
             Lang::En => en,
@@ -42,8 +43,29 @@ impl Lang {
         }
     }
 
+    /// A whole number with thousands separators: `1.234` (nl) or `1,234` (en).
+    pub fn int(self, x: f64) -> String {
+        let s = plot::thousands(x);
+        match self {
+            Lang::Nl => s.replace(',', "."),
+            Lang::En => s,
+        }
+    }
+
+    /// A month: `jan 2021` (nl) or `Jan 2021` (en).
+    pub fn month(self, ym: crate::model::YearMonth) -> String {
+        const NL: [&str; 12] = [
+            "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+        ];
+        const EN: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let names = if self == Lang::Nl { NL } else { EN };
+        format!("{} {}", names[(ym.month - 1) as usize], ym.year)
+    }
+
     /// A percentage without decimals.
-    fn pct(self, x: f64) -> String {
+    pub fn pct(self, x: f64) -> String {
         format!("{:.0}%", 100.0 * x)
     }
 }
@@ -319,6 +341,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
         h,
         &CostPerYear {
             summaries: r.summaries,
+            lang,
         },
         lang.t(
             "Kosten per jaar per variant: mediaan en P10–P90 over de runs.",
@@ -329,7 +352,11 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
         for p in pilots {
             figure(
                 h,
-                &CostDifference { base, pilot: p },
+                &CostDifference {
+                    base,
+                    pilot: p,
+                    lang,
+                },
                 lang.t(
                     "Kostenverschil pilot − basis per jaar, gepaard per run.",
                     "Cost difference pilot − baseline per year, paired by run.",
@@ -337,7 +364,11 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             );
             figure(
                 h,
-                &DifferenceHistogram { base, pilot: p },
+                &DifferenceHistogram {
+                    base,
+                    pilot: p,
+                    lang,
+                },
                 lang.t(
                     "Verdeling van het totale kostenverschil over de runs.",
                     "Distribution of the total cost difference over runs.",
@@ -352,6 +383,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                 model: m,
                 summaries: r.summaries,
                 kpi: k,
+                lang,
             },
             lang.t(
                 "KPI per contractjaar tegen het doel (zwart).",
@@ -365,6 +397,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             &Stacked {
                 model: m,
                 summary: sm,
+                lang,
             },
             lang.t(
                 "Gemiddeld aantal cliënten per intensiteit.",
@@ -384,6 +417,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     model: m,
                     summary: sm,
                     state: s,
+                    lang,
                 },
                 &format!("{}: {} ({})", lang.t("Waaier", "Fan chart"), name, sm.arm),
             );

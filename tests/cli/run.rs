@@ -190,7 +190,7 @@ fn zero_runs_is_a_clear_error() {
 fn plots_are_written_as_png_and_svg() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
-    run_into(&out, &["--seed", "2"]).success();
+    run_into(&out, &["--seed", "2", "--lang", "en"]).success();
     let plots = out.join("plots");
     // 10 fan charts (5 non-absorbing states x 2 arms), 2 stacked, cost per year, paired cost difference
     // and its histogram, 6 village budgets, 6 KPIs: 27 figures, 2 formats each.
@@ -215,7 +215,7 @@ fn plots_are_written_as_png_and_svg() {
         );
     }
     let fan = fs::read_to_string(plots.join("fan_dorpsbudget_noord_beveland_WV.svg")).unwrap();
-    assert!(fan.contains("pilot starts 2022-01") && fan.contains("p05-p95"));
+    assert!(fan.contains("pilot starts Jan 2022") && fan.contains("p05-p95"));
     let hist =
         fs::read_to_string(plots.join("cost_difference_histogram_dorpsbudget_noord_beveland.svg"))
             .unwrap();
@@ -260,4 +260,23 @@ fn the_workbook_holds_the_tables_with_numbers() {
     );
     let kpis = wb.worksheet_range("kpis").unwrap();
     assert!(matches!(kpis.get((1, 4)), Some(Data::Float(_))));
+}
+
+#[test]
+fn plots_follow_the_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    run_into(&out, &["--seed", "2"]).success();
+    let fan = fs::read_to_string(out.join("plots/fan_baseline_WV.svg")).unwrap();
+    assert!(
+        fan.contains("Cliënten WV (Waakvlam)")
+            && fan.contains("mediaan")
+            && fan.contains("jan 2021"),
+        "Dutch labels, state and month names"
+    );
+    let cost = fs::read_to_string(out.join("plots/cost_per_year.svg")).unwrap();
+    assert!(
+        cost.contains("€ 12.") && cost.contains("Kosten per jaar"),
+        "Dutch number format"
+    );
 }
