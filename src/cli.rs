@@ -29,6 +29,15 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Redraw the figures, report.html and results.xlsx of an earlier run's output folder from its
+    /// tables, without simulating again (e.g. in the other language).
+    Report {
+        /// The output folder of `wijksim run`.
+        dir: PathBuf,
+        /// Language of the report and the figures: nl (default) or en.
+        #[arg(long, value_enum, default_value_t = LangArg::Nl)]
+        lang: LangArg,
+    },
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -91,6 +100,7 @@ pub fn main() -> i32 {
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(args),
         Command::Check { files } => check(&files),
+        Command::Report { dir, lang } => report(&dir, lang),
     };
     match result {
         Ok(()) => 0,
@@ -149,6 +159,25 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn report(dir: &Path, lang: LangArg) -> anyhow::Result<()> {
+    let r = pipeline::rerender(dir, lang.into())?;
+    println!(
+        "Redrew {} in {} from its tables (no new simulation).",
+        r.replaced.join(", "),
+        r.folder.display()
+    );
+    Ok(())
+}
+
+impl From<LangArg> for wijksim::output::report::Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::Nl => wijksim::output::report::Lang::Nl,
+            LangArg::En => wijksim::output::report::Lang::En,
+        }
+    }
+}
+
 fn progress_bar(quiet: bool, total: u64) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -197,10 +226,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             EngineArg::Cohort => Engine::Cohort,
         },
         no_psa: args.no_psa,
-        lang: match args.lang {
-            LangArg::Nl => wijksim::output::report::Lang::Nl,
-            LangArg::En => wijksim::output::report::Lang::En,
-        },
+        lang: args.lang.into(),
     };
     let bar = progress_bar(
         args.quiet || args.engine == EngineArg::Cohort,
@@ -299,6 +325,11 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
             "summary.csv",
             "discounted cost and outcomes per client; incremental per pilot arm",
         ),
+        (
+            "runs.csv",
+            "per-run totals and KPI values (paired by run), for your own analysis",
+        ),
+        ("scenario.toml", "the scenario as run"),
         ("results.xlsx", "the tables above as one Excel workbook"),
         (
             "report.html",

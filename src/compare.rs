@@ -28,6 +28,9 @@ pub struct Difference {
     pub p_lower: f64,
 }
 
+/// The measures of [`Difference::measure`].
+pub const MEASURES: [&str; 4] = ["cost", "caseload", "kpi", "overspend"];
+
 /// Per-run values of one measure: `f(summary, run)`.
 fn per_run(sm: &Summary, f: &dyn Fn(&Summary, usize) -> f64) -> Vec<f64> {
     (0..sm.runs).map(|r| f(sm, r)).collect()

@@ -56,39 +56,51 @@ pub struct RunReport {
     pub warnings: Vec<String>,
 }
 
-/// Writes `results.xlsx` from the same tables as the CSV files.
-fn write_workbook(
-    model: &crate::model::Model,
-    summaries: &[Summary],
-    differences: &[crate::compare::Difference],
-    staged: &mut Staged,
-) -> Result<()> {
+/// Writes `results.xlsx` from the tables as written (`get` returns a file's bytes).
+fn write_workbook(get: Get, created: &str, staged: &mut Staged) -> Result<()> {
     use crate::output::excel::{Unit, workbook};
-    let caseload = csv::caseload(model, summaries);
-    let costs = csv::costs(model, summaries);
-    let budget = csv::budget(model, summaries);
-    let kpis = csv::kpis(model, summaries);
-    let diffs = csv::differences(differences);
-    let summary = csv::summary(model, summaries);
-    let mut sheets: Vec<(&str, &[u8], Unit)> = vec![
-        ("caseload", &caseload, Unit::Clients),
-        ("costs", &costs, Unit::Euros),
-    ];
-    if !model.regimes.is_empty() {
-        sheets.push(("budget", &budget, Unit::Euros));
+    let mut tables: Vec<(&str, Vec<u8>, Unit)> = Vec::new();
+    for (sheet, unit) in [
+        ("caseload", Unit::Clients),
+        ("costs", Unit::Euros),
+        ("budget", Unit::Euros),
+        ("kpis", Unit::Kpi),
+        ("differences", Unit::Euros),
+        ("summary", Unit::Euros),
+    ] {
+        if let Some(bytes) = get(&format!("{sheet}.csv"))? {
+            tables.push((sheet, bytes, unit));
+        }
     }
-    if !model.kpis.is_empty() {
-        sheets.push(("kpis", &kpis, Unit::Kpi));
-    }
-    if summaries.len() > 1 {
-        sheets.push(("differences", &diffs, Unit::Euros));
-    }
-    sheets.push(("summary", &summary, Unit::Euros));
-    let bytes = workbook(&sheets).map_err(|e| crate::error::Error::Write {
+    let sheets: Vec<(&str, &[u8], Unit)> = tables
+        .iter()
+        .map(|(s, b, u)| (*s, b.as_slice(), *u))
+        .collect();
+    let bytes = workbook(&sheets, created).map_err(|e| crate::error::Error::Write {
         path: "results.xlsx".into(),
         source: std::io::Error::other(e.to_string()),
     })?;
     staged.write("results.xlsx", &bytes)
+}
+
+/// A file of the output folder by name: its bytes, or `None` when there is no such file.
+pub type Get<'a> = &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>;
+
+/// Draws the figures and the workbook from the tables as written, and returns the summaries and
+/// differences read back from them (for the report).
+fn render_figures(
+    model: &crate::model::Model,
+    runs: usize,
+    get: Get,
+    created: &str,
+    staged: &mut Staged,
+    lang: crate::output::report::Lang,
+) -> Result<(Vec<Summary>, Vec<crate::compare::Difference>)> {
+    let summaries = crate::output::tables::summaries(model, runs, get)?;
+    let differences = crate::output::tables::differences(get)?;
+    crate::output::plot::write_all(model, &summaries, staged, lang)?;
+    write_workbook(get, created, staged)?;
+    Ok((summaries, differences))
 }
 
 /// Default number of worker threads: the machine's available parallelism.
@@ -127,22 +139,44 @@ pub fn run(
         }
     };
     let psa = opts.engine == Engine::MonteCarlo && !opts.no_psa && model.uncertain;
-    staged.write("caseload.csv", &csv::caseload(model, &summaries))?;
-    staged.write("flows.csv", &csv::flows(model, &summaries))?;
-    staged.write("costs.csv", &csv::costs(model, &summaries))?;
+    let mut tables: Vec<(&str, Vec<u8>)> = vec![
+        ("caseload.csv", csv::caseload(model, &summaries)),
+        ("flows.csv", csv::flows(model, &summaries)),
+        ("costs.csv", csv::costs(model, &summaries)),
+    ];
     if !model.regimes.is_empty() {
-        staged.write("budget.csv", &csv::budget(model, &summaries))?;
+        tables.push(("budget.csv", csv::budget(model, &summaries)));
     }
     if !model.kpis.is_empty() {
-        staged.write("kpis.csv", &csv::kpis(model, &summaries))?;
+        tables.push(("kpis.csv", csv::kpis(model, &summaries)));
     }
-    staged.write("summary.csv", &csv::summary(model, &summaries))?;
-    crate::output::plot::write_all(model, &summaries, &mut staged, opts.lang)?;
+    tables.push(("summary.csv", csv::summary(model, &summaries)));
     let differences = crate::compare::differences(model, &summaries);
     if summaries.len() > 1 {
-        staged.write("differences.csv", &csv::differences(&differences))?;
+        tables.push(("differences.csv", csv::differences(&differences)));
     }
-    write_workbook(model, &summaries, &differences, &mut staged)?;
+    tables.push((
+        "runs.csv",
+        crate::output::tables::runs_csv(model, &summaries),
+    ));
+    tables.push(("scenario.toml", scenario.source.text.as_bytes().to_vec()));
+    for (name, bytes) in &tables {
+        staged.write(name, bytes)?;
+    }
+    let get = |name: &str| -> Result<Option<Vec<u8>>> {
+        Ok(tables
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b.clone()))
+    };
+    let (shown, shown_differences) = render_figures(
+        model,
+        summaries[0].runs,
+        &get,
+        &manifest::utc(started),
+        &mut staged,
+        opts.lang,
+    )?;
     let mut files = staged.files().to_vec();
     files.push("report.html".into());
     files.push("manifest.json".into());
@@ -174,8 +208,8 @@ pub fn run(
         &crate::output::report::ReportInput {
             model,
             scenario_text: &scenario.source.text,
-            summaries: &summaries,
-            differences: &differences,
+            summaries: &shown,
+            differences: &shown_differences,
             manifest: &manifest,
         },
         opts.lang,
@@ -190,5 +224,118 @@ pub fn run(
         differences,
         manifest,
         warnings,
+    })
+}
+
+/// What `wijksim report` redrew.
+#[derive(Debug)]
+pub struct RerenderReport {
+    /// The folder.
+    pub folder: PathBuf,
+    /// Files and folders replaced in it.
+    pub replaced: Vec<String>,
+}
+
+/// Redraws the figures (`plots/`), `report.html` and `results.xlsx` of the output folder `dir` from
+/// its tables, scenario copy and manifest, without simulating. The tables are checked against the
+/// scenario; nothing in the folder changes unless every new file is complete.
+pub fn rerender(
+    dir: &std::path::Path,
+    lang: crate::output::report::Lang,
+) -> Result<RerenderReport> {
+    use crate::error::{Error, InputError, InputErrors};
+    let shown = |name: &str| dir.join(name).display().to_string();
+    let not_output = |name: &str, problem: String| {
+        Error::Input(InputErrors(vec![InputError {
+            file: shown(name),
+            line: None,
+            key: String::new(),
+            problem,
+            fix: "give the folder a `wijksim run` wrote (it holds manifest.json, scenario.toml and the CSV tables); folders written before wijksim 0.1 kept no scenario copy: run the scenario again".into(),
+        }]))
+    };
+    let read = |name: &str| -> Result<Option<Vec<u8>>> {
+        match std::fs::read(dir.join(name)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(not_output(name, format!("cannot read it: {e}"))),
+        }
+    };
+    if !dir.is_dir() {
+        return Err(not_output("", "no such folder".into()));
+    }
+    let manifest_bytes = read("manifest.json")?
+        .ok_or_else(|| not_output("manifest.json", "the folder has no manifest".into()))?;
+    let manifest: manifest::Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
+        Error::Input(InputErrors(vec![InputError {
+            file: shown("manifest.json"),
+            line: Some(e.line()),
+            key: String::new(),
+            problem: format!("not a wijksim manifest: {e}"),
+            fix: "restore the manifest.json that `wijksim run` wrote, or run the scenario again"
+                .into(),
+        }]))
+    })?;
+    let text = read("scenario.toml")?.ok_or_else(|| {
+        not_output(
+            "scenario.toml",
+            "the folder has no copy of its scenario".into(),
+        )
+    })?;
+    let text = String::from_utf8(text).map_err(|_| {
+        not_output(
+            "scenario.toml",
+            "the scenario copy is not UTF-8 text".into(),
+        )
+    })?;
+    let sha = crate::scenario::sha256_hex(text.as_bytes());
+    if sha != manifest.scenario_sha256 {
+        return Err(Error::Input(InputErrors(vec![InputError {
+            file: shown("scenario.toml"),
+            line: None,
+            key: String::new(),
+            problem: format!(
+                "the scenario copy is not the scenario of this run (its SHA-256 is {sha}, the manifest's {})",
+                manifest.scenario_sha256
+            ),
+            fix: "restore the scenario.toml the run wrote; to see the results of an edited scenario, run it again".into(),
+        }])));
+    }
+    let scenario = crate::scenario::from_text(&shown("scenario.toml"), &text)?;
+    let runs = if manifest.engine == "cohort" {
+        1
+    } else {
+        manifest.runs as usize
+    };
+    if runs == 0 {
+        return Err(not_output(
+            "manifest.json",
+            "the manifest says 0 runs".into(),
+        ));
+    }
+    let mut staged = Staged::create(&dir.join("rerender"), true)?;
+    let (shown_summaries, differences) = render_figures(
+        &scenario.model,
+        runs,
+        &read,
+        &manifest.started_utc,
+        &mut staged,
+        lang,
+    )?;
+    let report = crate::output::report::html(
+        &crate::output::report::ReportInput {
+            model: &scenario.model,
+            scenario_text: &text,
+            summaries: &shown_summaries,
+            differences: &differences,
+            manifest: &manifest,
+        },
+        lang,
+    );
+    staged.write("report.html", report.as_bytes())?;
+    let replaced = staged.replace_in(dir)?;
+    Ok(RerenderReport {
+        folder: dir.to_path_buf(),
+        replaced,
     })
 }

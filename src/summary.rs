@@ -355,6 +355,19 @@ impl Columns {
         }
     }
 
+    /// Room for `runs` runs of `cells` cells, every value `value`.
+    pub fn filled(cells: usize, runs: usize, value: f64) -> Columns {
+        Columns {
+            runs,
+            values: vec![value; cells * runs],
+        }
+    }
+
+    /// Sets cell `cell` of run `run`.
+    pub fn set(&mut self, run: usize, cell: usize, value: f64) {
+        self.values[cell * self.runs + run] = value;
+    }
+
     /// Stores run `run`'s cells.
     pub fn put(&mut self, run: usize, cells: &[f64]) {
         for (i, v) in cells.iter().enumerate() {

@@ -18,9 +18,12 @@ pub enum Unit {
     Kpi,
 }
 
-/// Builds the workbook from `(sheet name, CSV bytes, unit)`.
-pub fn workbook(sheets: &[(&str, &[u8], Unit)]) -> Result<Vec<u8>, XlsxError> {
+/// Builds the workbook from `(sheet name, CSV bytes, unit)`, dated `created` (RFC 3339, UTC: the
+/// run's start), so the same tables always give the same bytes.
+pub fn workbook(sheets: &[(&str, &[u8], Unit)], created: &str) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
+    let date = rust_xlsxwriter::ExcelDateTime::parse_from_str(created)?;
+    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&date));
     let bold = Format::new().set_bold();
     let plain = Format::new().set_num_format("0");
     let clients = Format::new().set_num_format("#,##0.0");

@@ -1,9 +1,9 @@
 //! `manifest.json`: what produced an output folder, so that a result can be traced and reproduced.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The manifest of an output folder.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     /// wijksim version.
     pub wijksim_version: String,

@@ -9,6 +9,7 @@ pub mod excel;
 pub mod manifest;
 pub mod plot;
 pub mod report;
+pub mod tables;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -137,6 +138,36 @@ impl Staged {
         }
         self.done = true;
         Ok(self.target.clone())
+    }
+}
+
+impl Staged {
+    /// Moves every finished top-level entry (file or folder) into `dir`, each replacing the entry of
+    /// the same name: a file by an atomic rename, a folder by renaming the old one aside first. The
+    /// other entries of `dir` are left as they are. Returns the names replaced.
+    pub fn replace_in(mut self, dir: &Path) -> Result<Vec<String>> {
+        let mut tops: Vec<String> = Vec::new();
+        for f in &self.files {
+            let top = f.split('/').next().unwrap_or(f).to_string();
+            if !tops.contains(&top) {
+                tops.push(top);
+            }
+        }
+        for top in &tops {
+            let from = self.stage.join(top);
+            let to = dir.join(top);
+            if from.is_dir() && to.exists() {
+                let old = dir.join(format!(".{top}.old-{}", std::process::id()));
+                std::fs::rename(&to, &old).map_err(|e| write_err(&to, e))?;
+                std::fs::rename(&from, &to).map_err(|e| write_err(&to, e))?;
+                let _ = std::fs::remove_dir_all(&old);
+            } else {
+                std::fs::rename(&from, &to).map_err(|e| write_err(&to, e))?;
+            }
+        }
+        self.done = true;
+        let _ = std::fs::remove_dir_all(&self.stage);
+        Ok(tops)
     }
 }
 

@@ -8,6 +8,7 @@ mod examples;
 mod pilot;
 mod psa;
 mod report;
+mod rerender;
 mod run;
 
 use assert_cmd::Command;

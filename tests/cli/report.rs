@@ -32,8 +32,7 @@ fn the_report_is_self_contained_in_dutch_and_english() {
             && en.contains("Question:")
             && en.contains("Probability that the pilot costs less")
     );
-    // Dutch number format in the text: € 12.345.678; English: € 12,345,678. (The figures' labels are
-    // not translated yet.)
+    // Dutch number format in the text: € 12.345.678; English: € 12,345,678.
     let text_nl = nl.split("<h2>Figuren</h2>").next().unwrap();
     let text_en = en.split("<h2>Figures</h2>").next().unwrap();
     assert!(

@@ -1,0 +1,492 @@
+//! The tables of an output folder read back, so figures, report and workbook are drawn from the files.
+//!
+//! A run writes its CSV files first and then draws every figure, the report and the workbook from those
+//! files as written (numbers rounded as printed), through [`summaries`] and [`differences`]. `wijksim
+//! report OUTPUT_DIR` takes the same path from the files on disk, so it redraws them byte for byte
+//! without simulating again.
+//!
+//! Spread and probabilities need per-run values: `runs.csv` holds them for the numbers the figures and
+//! the report use (total cost per year, the discounted totals, KPI values), one row per arm and run.
+//! Every other number comes with its statistics from its own table (`caseload.csv`, `costs.csv`, ...).
+
+use crate::compare::Difference;
+use crate::error::{Error, InputError, InputErrors, Result};
+use crate::model::Model;
+use crate::summary::{Columns, Layout, Stats, Summary, stats};
+use std::collections::HashMap;
+
+/// A per-run column of `runs.csv`.
+#[derive(Debug, Clone)]
+pub struct RunColumn {
+    /// Column name.
+    pub name: String,
+    /// The cell (the same for every arm: these are common cells).
+    pub cell: usize,
+    /// Decimals printed (`None`: as many as the value needs to be read back exactly).
+    pub decimals: Option<usize>,
+}
+
+/// The columns of `runs.csv` after `arm,run`: `cost_<year>` (nominal total of all municipalities and
+/// lines), `discounted_cost`, `clients`, `discounted_<outcome>` and `<kpi>_cy<contract year>`.
+pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
+    let mut v: Vec<RunColumn> = layout
+        .years
+        .iter()
+        .enumerate()
+        .map(|(y, year)| RunColumn {
+            name: format!("cost_{year}"),
+            cell: layout.cost(y, layout.munis, layout.lines),
+            decimals: Some(2),
+        })
+        .collect();
+    v.push(RunColumn {
+        name: "discounted_cost".into(),
+        cell: layout.econ(0),
+        decimals: Some(2),
+    });
+    v.push(RunColumn {
+        name: "clients".into(),
+        cell: layout.econ(1),
+        decimals: Some(3),
+    });
+    for (k, o) in model.outcomes.iter().enumerate() {
+        v.push(RunColumn {
+            name: format!("discounted_{}", o.name),
+            cell: layout.econ(2 + k),
+            decimals: Some(6),
+        });
+    }
+    for (k, kpi) in model.kpis.iter().enumerate() {
+        for y in 0..kpi.years() {
+            v.push(RunColumn {
+                name: format!("{}_cy{}", kpi.name, y + 1),
+                cell: layout.kpi(model, k, y, 0),
+                decimals: None,
+            });
+        }
+    }
+    v
+}
+
+/// `runs.csv`: `arm,run,` then [`run_columns`]: the per-run values behind the spread and the
+/// probabilities, paired by run between arms (common random numbers).
+pub fn runs_csv(model: &Model, summaries: &[Summary]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let Some(first) = summaries.first() else {
+        return Vec::new();
+    };
+    let cols = run_columns(model, &first.layout);
+    let mut head = vec!["arm".to_string(), "run".to_string()];
+    head.extend(cols.iter().map(|c| c.name.clone()));
+    w.write_record(&head).expect("writing to memory");
+    for sm in summaries {
+        for r in 0..sm.runs {
+            let mut row = vec![sm.arm.clone(), r.to_string()];
+            row.extend(cols.iter().map(|c| {
+                let x = sm.columns.cell(c.cell)[r];
+                match c.decimals {
+                    Some(d) => format!("{x:.d$}"),
+                    None => format!("{x}"),
+                }
+            }));
+            w.write_record(&row).expect("writing to memory");
+        }
+    }
+    w.into_inner().expect("writing to memory")
+}
+
+/// A table of the folder: its name and bytes.
+type Get<'a> = &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>;
+
+fn bad(file: &str, line: Option<usize>, key: &str, problem: String) -> Error {
+    Error::Input(InputErrors(vec![InputError {
+        file: file.to_string(),
+        line,
+        key: key.to_string(),
+        problem,
+        fix: "the tables must be as `wijksim run` wrote them for this folder's scenario.toml; run the scenario again".into(),
+    }]))
+}
+
+/// A row with its line number.
+type Row = (usize, csv::StringRecord);
+
+/// A table's rows with their line numbers, by header name.
+struct Table {
+    file: String,
+    head: HashMap<String, usize>,
+    rows: Vec<Row>,
+}
+
+impl Table {
+    fn read(get: Get, file: &str) -> Result<Option<Table>> {
+        let Some(bytes) = get(file)? else {
+            return Ok(None);
+        };
+        let mut rd = csv::Reader::from_reader(bytes.as_slice());
+        let head = rd
+            .headers()
+            .map_err(|e| bad(file, Some(1), "", format!("unreadable header: {e}")))?
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.to_string(), i))
+            .collect();
+        let mut rows = Vec::new();
+        for rec in rd.records() {
+            let rec = rec.map_err(|e| {
+                let line = e.position().map(|p| p.line() as usize);
+                bad(file, line, "", format!("unreadable row: {e}"))
+            })?;
+            let line = rec.position().map_or(0, |p| p.line() as usize);
+            rows.push((line, rec));
+        }
+        Ok(Some(Table {
+            file: file.to_string(),
+            head,
+            rows,
+        }))
+    }
+
+    fn need(get: Get, file: &str) -> Result<Table> {
+        Table::read(get, file)?
+            .ok_or_else(|| bad(file, None, "", "the file is missing from the folder".into()))
+    }
+
+    fn col(&self, name: &str) -> Result<usize> {
+        self.head.get(name).copied().ok_or_else(|| {
+            bad(
+                &self.file,
+                Some(1),
+                name,
+                format!("no column `{name}` in the header"),
+            )
+        })
+    }
+
+    fn text<'r>(&self, row: &'r Row, name: &str) -> Result<&'r str> {
+        let i = self.col(name)?;
+        row.1
+            .get(i)
+            .ok_or_else(|| bad(&self.file, Some(row.0), name, "the field is missing".into()))
+    }
+
+    fn num(&self, row: &Row, name: &str) -> Result<f64> {
+        let s = self.text(row, name)?;
+        s.parse::<f64>().map_err(|_| {
+            bad(
+                &self.file,
+                Some(row.0),
+                name,
+                format!("`{s}` is not a number"),
+            )
+        })
+    }
+}
+
+/// Statistics as printed: `mean,sd,p05,p25,p50,p75,p95` (missing columns read as NaN).
+fn stats_of(t: &Table, row: &Row) -> Result<Stats> {
+    let get = |name: &str| -> Result<f64> {
+        if t.head.contains_key(name) {
+            t.num(row, name)
+        } else {
+            Ok(f64::NAN)
+        }
+    };
+    Ok(Stats {
+        mean: get("mean")?,
+        sd: get("sd")?,
+        q: [
+            get("p05")?,
+            get("p25")?,
+            get("p50")?,
+            get("p75")?,
+            get("p95")?,
+        ],
+    })
+}
+
+/// Fills the statistics of the cells of one table: `key` gives a row's arm and cell (or an error).
+fn fill(
+    t: &Table,
+    arms: &HashMap<&str, usize>,
+    out: &mut [Vec<Option<Stats>>],
+    key: &dyn Fn(&Table, &Row, usize) -> Result<usize>,
+) -> Result<()> {
+    for row in &t.rows {
+        let arm = t.text(row, "arm")?;
+        let &a = arms
+            .get(arm)
+            .ok_or_else(|| bad(&t.file, Some(row.0), "arm", format!("unknown arm `{arm}`")))?;
+        let cell = key(t, row, a)?;
+        out[a][cell] = Some(stats_of(t, row)?);
+    }
+    Ok(())
+}
+
+fn index_of(t: &Table, row: &Row, name: &str, list: &[String]) -> Result<usize> {
+    let s = t.text(row, name)?;
+    list.iter().position(|x| x == s).ok_or_else(|| {
+        bad(
+            &t.file,
+            Some(row.0),
+            name,
+            format!("`{s}` is not one of the scenario's: {}", list.join(", ")),
+        )
+    })
+}
+
+fn year_of(t: &Table, row: &Row, years: &[i32]) -> Result<usize> {
+    let list: Vec<String> = years.iter().map(i32::to_string).collect();
+    index_of(t, row, "year", &list)
+}
+
+/// The summaries of every arm, read back from the tables of an output folder (`get` returns a file's
+/// bytes, or `None` when the folder has no such file). Numbers without a table of their own are NaN;
+/// only the [`run_columns`] have per-run values.
+pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
+    let layouts: Vec<Layout> = (0..model.arms.len())
+        .map(|a| Layout::new(model, a))
+        .collect();
+    let arms: HashMap<&str, usize> = model
+        .arms
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.as_str(), i))
+        .collect();
+    let mut st: Vec<Vec<Option<Stats>>> = layouts.iter().map(|l| vec![None; l.len()]).collect();
+    let states: Vec<String> = model.states.iter().map(|s| s.code.clone()).collect();
+    let caseload = Table::need(get, "caseload.csv")?;
+    fill(&caseload, &arms, &mut st, &|t, row, a| {
+        let c = t.num(row, "cycle")?;
+        let lay = &layouts[a];
+        if c < 0.0 || c.fract() != 0.0 || c as usize >= lay.cycles {
+            return Err(bad(&t.file, Some(row.0), "cycle", format!("no cycle {c}")));
+        }
+        Ok(lay.caseload(c as usize, index_of(t, row, "state", &states)?))
+    })?;
+    let flows = Table::need(get, "flows.csv")?;
+    let flow_keys: Vec<String> = model
+        .flows
+        .iter()
+        .map(|&f| {
+            let (k, from, to) = crate::output::csv::flow_names(model, f);
+            format!("{k},{from},{to}")
+        })
+        .collect();
+    fill(&flows, &arms, &mut st, &|t, row, a| {
+        let lay = &layouts[a];
+        let y = year_of(t, row, &lay.years)?;
+        let key = format!(
+            "{},{},{}",
+            t.text(row, "flow")?,
+            t.text(row, "from")?,
+            t.text(row, "to")?
+        );
+        let f = flow_keys.iter().position(|k| *k == key).ok_or_else(|| {
+            bad(
+                &t.file,
+                Some(row.0),
+                "flow",
+                format!("no flow {key} in the scenario"),
+            )
+        })?;
+        Ok(lay.flow(y, f))
+    })?;
+    let munis: Vec<String> = model
+        .municipalities
+        .iter()
+        .cloned()
+        .chain(["total".to_string()])
+        .collect();
+    let lines: Vec<String> = model
+        .lines
+        .iter()
+        .cloned()
+        .chain(["total".to_string()])
+        .collect();
+    let costs = Table::need(get, "costs.csv")?;
+    fill(&costs, &arms, &mut st, &|t, row, a| {
+        let lay = &layouts[a];
+        Ok(lay.cost(
+            year_of(t, row, &lay.years)?,
+            index_of(t, row, "municipality", &munis)?,
+            index_of(t, row, "line", &lines)?,
+        ))
+    })?;
+    if let Some(budget) = Table::read(get, "budget.csv")? {
+        let areas: Vec<String> = model.areas.iter().map(|a| a.name.clone()).collect();
+        let measures: Vec<String> = crate::summary::BUDGET_MEASURES
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        fill(&budget, &arms, &mut st, &|t, row, a| {
+            let lay = &layouts[a];
+            let area = index_of(t, row, "area", &areas)?;
+            let i = lay
+                .budget_areas
+                .iter()
+                .position(|&x| x == area)
+                .ok_or_else(|| {
+                    bad(
+                        &t.file,
+                        Some(row.0),
+                        "area",
+                        "the area has no budget in this arm".into(),
+                    )
+                })?;
+            Ok(lay.budget(
+                i,
+                year_of(t, row, &lay.years)?,
+                index_of(t, row, "measure", &measures)?,
+            ))
+        })?;
+    }
+    if let Some(kpis) = Table::read(get, "kpis.csv")? {
+        fill(&kpis, &arms, &mut st, &|t, row, a| {
+            let name = t.text(row, "kpi")?;
+            let (base, j) = match name.rsplit_once(':') {
+                Some((b, "due")) => (b, 1),
+                Some((b, "cost")) => (b, 2),
+                _ => (name, 0),
+            };
+            let k = model
+                .kpis
+                .iter()
+                .position(|k| k.name == base)
+                .ok_or_else(|| {
+                    bad(
+                        &t.file,
+                        Some(row.0),
+                        "kpi",
+                        format!("no KPI `{base}` in the scenario"),
+                    )
+                })?;
+            let y = t.num(row, "contract_year")?;
+            if y < 1.0 || y.fract() != 0.0 || y as usize > model.kpis[k].years() {
+                return Err(bad(
+                    &t.file,
+                    Some(row.0),
+                    "contract_year",
+                    format!("no contract year {y}"),
+                ));
+            }
+            Ok(layouts[a].kpi(model, k, y as usize - 1, j))
+        })?;
+    }
+    // Per-run values.
+    let runs_t = Table::need(get, "runs.csv")?;
+    let cols = run_columns(model, &layouts[0]);
+    let mut columns: Vec<Columns> = layouts
+        .iter()
+        .map(|l| Columns::filled(l.len(), runs, f64::NAN))
+        .collect();
+    let mut seen = vec![vec![false; runs]; layouts.len()];
+    for row in &runs_t.rows {
+        let arm = runs_t.text(row, "arm")?;
+        let &a = arms.get(arm).ok_or_else(|| {
+            bad(
+                &runs_t.file,
+                Some(row.0),
+                "arm",
+                format!("unknown arm `{arm}`"),
+            )
+        })?;
+        let r = runs_t.num(row, "run")?;
+        if r < 0.0 || r.fract() != 0.0 || r as usize >= runs {
+            return Err(bad(
+                &runs_t.file,
+                Some(row.0),
+                "run",
+                format!("no run {r}: the manifest says {runs} runs"),
+            ));
+        }
+        let r = r as usize;
+        seen[a][r] = true;
+        for c in &cols {
+            columns[a].set(r, c.cell, runs_t.num(row, &c.name)?);
+        }
+    }
+    for (a, s) in seen.iter().enumerate() {
+        if let Some(r) = s.iter().position(|x| !x) {
+            return Err(bad(
+                &runs_t.file,
+                None,
+                "run",
+                format!("arm `{}` has no row for run {r}", model.arms[a].name),
+            ));
+        }
+    }
+    let nan = Stats {
+        mean: f64::NAN,
+        sd: f64::NAN,
+        q: [f64::NAN; 5],
+    };
+    Ok(layouts
+        .into_iter()
+        .zip(columns)
+        .zip(st)
+        .enumerate()
+        .map(|(a, ((layout, columns), st))| {
+            let mut stats: Vec<Stats> = st.into_iter().map(|s| s.unwrap_or(nan)).collect();
+            for c in &cols {
+                stats[c.cell] = crate::summary::stats(&mut columns.cell(c.cell).to_vec());
+            }
+            // Budget cells before an area's budget starts are not in budget.csv: they are 0.
+            for (i, _) in layout.budget_areas.iter().enumerate() {
+                for y in 0..layout.years.len() {
+                    for k in 0..crate::summary::BUDGET_MEASURES.len() {
+                        let cell = layout.budget(i, y, k);
+                        if stats[cell].mean.is_nan() {
+                            stats[cell] = stats_zero();
+                        }
+                    }
+                }
+            }
+            Summary {
+                arm: model.arms[a].name.clone(),
+                layout,
+                runs,
+                columns,
+                stats,
+                client_cycles: 0,
+            }
+        })
+        .collect())
+}
+
+fn stats_zero() -> Stats {
+    stats(&mut [0.0])
+}
+
+/// The paired differences, read back from `differences.csv` (none without the file).
+pub fn differences(get: Get) -> Result<Vec<Difference>> {
+    let Some(t) = Table::read(get, "differences.csv")? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for row in &t.rows {
+        let m = t.text(row, "measure")?;
+        let measure = crate::compare::MEASURES
+            .iter()
+            .find(|x| **x == m)
+            .ok_or_else(|| {
+                bad(
+                    &t.file,
+                    Some(row.0),
+                    "measure",
+                    format!("unknown measure `{m}`"),
+                )
+            })?;
+        out.push(Difference {
+            arm: t.text(row, "arm")?.to_string(),
+            measure,
+            year: t.text(row, "year")?.to_string(),
+            item: t.text(row, "item")?.to_string(),
+            mean: t.num(row, "mean")?,
+            sd: t.num(row, "sd")?,
+            q: [t.num(row, "p05")?, t.num(row, "p50")?, t.num(row, "p95")?],
+            p_lower: t.num(row, "p_lower")?,
+        });
+    }
+    Ok(out)
+}
