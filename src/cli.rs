@@ -29,6 +29,23 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a sweep: a grid, Latin hypercube or one-way design of parameter values over a scenario.
+    Sweep(SweepArgs),
+    /// Merge the complete shard folders of a sweep into one folder (the same sweep.csv as unsharded).
+    Merge {
+        /// The merged folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the merged folder if it already holds results.
+        #[arg(long)]
+        force: bool,
+        /// Language of the tornado plot: nl (default) or en.
+        #[arg(long, value_enum, default_value_t = LangArg::Nl)]
+        lang: LangArg,
+        /// The shard folders (written by `wijksim sweep --shard I/N`).
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+    },
     /// Redraw the figures, report.html and results.xlsx of an earlier run's output folder from its
     /// tables, without simulating again (e.g. in the other language).
     Report {
@@ -74,6 +91,71 @@ struct RunArgs {
     lang: LangArg,
 }
 
+#[derive(clap::Args, Debug)]
+struct SweepArgs {
+    /// Sweep file (TOML).
+    file: PathBuf,
+    /// Output folder (default: output/<sweep name>, for a shard output/<name>-shard-I-of-N).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the sweep in the output folder: skip the points it holds, run the rest.
+    #[arg(long)]
+    resume: bool,
+    /// Start over if the output folder already holds results.
+    #[arg(long)]
+    force: bool,
+    /// Run only shard I of N (points k with k mod N = I-1), e.g. 2/8; combine with `wijksim merge`.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Stop after this many points; continue later with --resume.
+    #[arg(long)]
+    max_points: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Language of the tornado plot: nl (default) or en.
+    #[arg(long, value_enum, default_value_t = LangArg::Nl)]
+    lang: LangArg,
+    /// Write Slurm scripts (a job array over --shards shards and a dependent merge job) into
+    /// <out>/slurm/ instead of running.
+    #[arg(long)]
+    emit_slurm: bool,
+    /// Shards (array tasks) for --emit-slurm.
+    #[arg(long, default_value_t = 10)]
+    shards: usize,
+    /// Time limit per shard for --emit-slurm (Slurm format).
+    #[arg(long, default_value = "02:00:00")]
+    slurm_time: String,
+    /// CPUs per shard for --emit-slurm.
+    #[arg(long, default_value_t = 4)]
+    slurm_cpus: usize,
+    /// Memory per shard for --emit-slurm.
+    #[arg(long, default_value = "4G")]
+    slurm_mem: String,
+    /// Partition for --emit-slurm (default: the cluster's).
+    #[arg(long)]
+    slurm_partition: Option<String>,
+    /// Account for --emit-slurm (default: yours).
+    #[arg(long)]
+    slurm_account: Option<String>,
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{s}` is not I/N with 1 <= I <= N (e.g. 2/8)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum LangArg {
     #[default]
@@ -101,6 +183,13 @@ pub fn main() -> i32 {
         Command::Run(args) => run(args),
         Command::Check { files } => check(&files),
         Command::Report { dir, lang } => report(&dir, lang),
+        Command::Sweep(args) => sweep(args),
+        Command::Merge {
+            out,
+            force,
+            lang,
+            shards,
+        } => merge(&out, force, lang, &shards),
     };
     match result {
         Ok(()) => 0,
@@ -156,6 +245,133 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
             files.len()
         )));
     }
+    Ok(())
+}
+
+fn sweep(args: SweepArgs) -> anyhow::Result<()> {
+    use wijksim::sweep::{runner, slurm};
+    let sw = wijksim::sweep::load(&args.file).map_err(Error::from)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let base = Path::new("output");
+        match args.shard {
+            Some((i, n)) => base.join(format!("{}-shard-{i}-of-{n}", sw.name)),
+            None => base.join(&sw.name),
+        }
+    });
+    if args.emit_slurm {
+        if args.shards == 0 {
+            anyhow::bail!(Error::Options("--shards must be at least 1".into()));
+        }
+        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let (out, file) = (abs(&out), abs(&args.file));
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("wijksim"));
+        let o = slurm::SlurmOptions {
+            shards: args.shards,
+            time: args.slurm_time.clone(),
+            cpus: args.slurm_cpus.max(1),
+            mem: args.slurm_mem.clone(),
+            partition: args.slurm_partition.clone(),
+            account: args.slurm_account.clone(),
+        };
+        let dir = out.join("slurm");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("could not create '{}': {e}", dir.display()))?;
+        for (name, text) in slurm::scripts(&sw.name, &exe, &file, &out, &o) {
+            let p = dir.join(&name);
+            std::fs::write(&p, text)
+                .map_err(|e| anyhow::anyhow!("could not write '{}': {e}", p.display()))?;
+        }
+        println!(
+            "Wrote Slurm scripts for {} points in {} shards to {}/:\n  shards.sbatch  job array: one shard per task, {} CPUs, {} memory, {} each\n  merge.sbatch   merges the shards into {}/merged when all succeeded\n  submit.sh      submits both\nSubmit with: bash {}",
+            sw.points.len(),
+            args.shards,
+            dir.display(),
+            o.cpus,
+            o.mem,
+            o.time,
+            out.display(),
+            dir.join("submit.sh").display()
+        );
+        return Ok(());
+    }
+    let threads = args.threads.unwrap_or_else(pipeline::default_threads);
+    let opts = runner::SweepOptions {
+        out: out.clone(),
+        resume: args.resume,
+        force: args.force,
+        shard: args.shard,
+        threads,
+        max_points: args.max_points,
+        reproduce: format!(
+            "wijksim sweep {}{} --out {} --resume",
+            args.file.display(),
+            args.shard
+                .map_or(String::new(), |(i, n)| format!(" --shard {i}/{n}")),
+            out.display()
+        ),
+        lang: args.lang.into(),
+    };
+    let total = runner::folder_points(sw.points.len(), args.shard).len();
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:40}] {pos}/{len} points, {per_sec}, {eta} left",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        b.set_prefix("sweeping");
+        b
+    };
+    let r = runner::run(&sw, &opts, &|p| bar.set_position(p.done as u64))?;
+    bar.finish_and_clear();
+    let rate = if r.seconds > 0.0 {
+        r.ran as f64 / r.seconds
+    } else {
+        0.0
+    };
+    println!(
+        "Sweep {} ({} design, {} parameters, {} runs per point): {} of {} points done{}; {} run now in {:.1} s ({:.2} points/s, {}).",
+        sw.name,
+        sw.design.name(),
+        sw.parameters.len(),
+        sw.runs,
+        r.resumed + r.ran,
+        r.total,
+        if r.resumed > 0 {
+            format!(" ({} from before)", r.resumed)
+        } else {
+            String::new()
+        },
+        r.ran,
+        r.seconds,
+        rate,
+        if r.points_in_parallel {
+            "points in parallel"
+        } else {
+            "runs in parallel within each point"
+        }
+    );
+    if r.complete {
+        println!("Wrote {}/: {}", r.folder.display(), r.files.join(", "));
+    } else {
+        println!("Not complete: continue with `{}`.", opts.reproduce);
+    }
+    Ok(())
+}
+
+fn merge(out: &Path, force: bool, lang: LangArg, shards: &[PathBuf]) -> anyhow::Result<()> {
+    let r = wijksim::sweep::runner::merge(out, shards, force, lang.into())?;
+    println!(
+        "Merged {} shards ({} points) into {}/: {}",
+        r.shards,
+        r.points,
+        r.folder.display(),
+        r.files.join(", ")
+    );
     Ok(())
 }
 

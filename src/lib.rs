@@ -25,6 +25,7 @@ pub mod regime;
 pub mod rng;
 pub mod scenario;
 pub mod summary;
+pub mod sweep;
 pub mod uncertainty;
 
 /// The version of wijksim, as written into every manifest.

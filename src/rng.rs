@@ -43,6 +43,8 @@ pub enum Purpose {
     Prevention = 5,
     /// A parameter drawn from its distribution (probabilistic sensitivity analysis).
     Parameter = 6,
+    /// The points of a sweep design (Latin hypercube).
+    Design = 7,
 }
 
 /// A stream key: the address of a family of random numbers.

@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod plot;
 pub mod report;
 pub mod tables;
+pub mod tornado;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};

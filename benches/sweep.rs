@@ -1,0 +1,41 @@
+//! Sweep speed: points per second for the 200-point Latin hypercube over the default scenario
+//! (`scenarios/sweep_latin_hypercube.toml`: 5 parameters of the dorpsbudget pilot, 100 runs per point,
+//! both arms), on all cores, writing `sweep.csv` as a real sweep does.
+//!
+//! `cargo bench --bench sweep`. Criterion reports the throughput as "elem/s" = points/s. A second
+//! benchmark runs the same sweep with 10 runs per point (many small points: points in parallel).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::path::Path;
+use wijksim::sweep::runner::{SweepOptions, run};
+
+fn sweep(c: &mut Criterion) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/sweep_latin_hypercube.toml");
+    let base = wijksim::sweep::load(&file).expect("the example sweep is valid");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let threads = wijksim::pipeline::default_threads();
+    let mut group = c.benchmark_group("sweep_lhs200_default");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(base.points.len() as u64));
+    for runs in [100u32, 10] {
+        let mut sw = base.clone();
+        sw.runs = runs;
+        let opts = SweepOptions {
+            out: dir.path().join(format!("runs{runs}")),
+            resume: false,
+            force: true,
+            shard: None,
+            threads,
+            max_points: None,
+            reproduce: String::new(),
+            lang: Default::default(),
+        };
+        group.bench_function(format!("{runs}_runs_per_point_{threads}_threads"), |b| {
+            b.iter(|| run(&sw, &opts, &|_| {}).expect("the sweep runs"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sweep);
+criterion_main!(benches);

@@ -1,0 +1,283 @@
+//! The tornado plot of a one-way sensitivity analysis: the effect of each parameter, from its low to its
+//! high value with the others at their base, on one metric; the largest effect on top.
+
+use crate::output::plot::{Figure, thousands};
+use crate::output::report::Lang;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+const FAMILY: &str = "sans-serif";
+const LOW: RGBColor = RGBColor(31, 94, 168);
+const HIGH: RGBColor = RGBColor(230, 126, 34);
+
+/// One parameter of a one-way sensitivity analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TornadoBar {
+    /// Parameter label (its name or key path).
+    pub label: String,
+    /// The parameter's low value.
+    pub low: f64,
+    /// The parameter's high value.
+    pub high: f64,
+    /// The metric with the parameter at its low value (others at base).
+    pub at_low: f64,
+    /// The metric with the parameter at its high value (others at base).
+    pub at_high: f64,
+}
+
+impl TornadoBar {
+    /// The swing of the metric from low to high.
+    pub fn swing(&self) -> f64 {
+        (self.at_high - self.at_low).abs()
+    }
+}
+
+/// How the metric's numbers are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Euros, with the language's thousands separator.
+    Euros,
+    /// A plain number.
+    Number,
+    /// A share, in percent.
+    Share,
+}
+
+/// A tornado plot.
+#[derive(Debug, Clone)]
+pub struct Tornado {
+    /// Title.
+    pub title: String,
+    /// Axis label of the metric.
+    pub metric: String,
+    /// How the metric is shown.
+    pub unit: Unit,
+    /// The metric with every parameter at its base value.
+    pub base: f64,
+    /// Bars in any order; they are drawn ranked.
+    pub bars: Vec<TornadoBar>,
+    /// Language of the labels and numbers.
+    pub lang: Lang,
+}
+
+/// Bars ranked by effect, largest swing first; ties by label (deterministic).
+pub fn ranked(bars: &[TornadoBar]) -> Vec<TornadoBar> {
+    let mut v = bars.to_vec();
+    v.sort_by(|a, b| {
+        b.swing()
+            .total_cmp(&a.swing())
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    v
+}
+
+/// A parameter value: up to 4 decimals, trailing zeros trimmed.
+fn short(x: f64) -> String {
+    let s = format!("{x:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.to_string() }
+}
+
+impl Tornado {
+    fn number(&self, x: f64) -> String {
+        match self.unit {
+            Unit::Euros => self.lang.euros(x),
+            Unit::Share => format!("{:.1}%", 100.0 * x),
+            Unit::Number => {
+                if x.abs() >= 1000.0 {
+                    let s = thousands(x);
+                    match self.lang {
+                        Lang::Nl => s.replace(',', "."),
+                        Lang::En => s,
+                    }
+                } else {
+                    short(x)
+                }
+            }
+        }
+    }
+}
+
+impl Figure for Tornado {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let bars = ranked(&self.bars);
+        let n = bars.len();
+        if n == 0 {
+            root.draw(&Text::new(
+                self.title.clone(),
+                (20, 20),
+                (FAMILY, 22).into_font(),
+            ))?;
+            root.draw(&Text::new(
+                self.lang.t("geen parameters", "no parameters").to_string(),
+                (20, 70),
+                (FAMILY, 16).into_font(),
+            ))?;
+            return Ok(());
+        }
+        let all = bars
+            .iter()
+            .flat_map(|b| [b.at_low, b.at_high])
+            .chain([self.base]);
+        let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(x), h.max(x)));
+        let pad = ((hi - lo) * 0.08).max(self.base.abs() * 0.01).max(1e-9);
+        let pad = if hi - lo == 0.0 { pad.max(1.0) } else { pad };
+        let labels: Vec<String> = bars
+            .iter()
+            .map(|b| format!("{} ({} → {})", b.label, short(b.low), short(b.high)))
+            .collect();
+        let label_size = if n > 16 {
+            11
+        } else if n > 10 {
+            13
+        } else {
+            15
+        };
+        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        let label_area =
+            ((longest as f64 * f64::from(label_size) * 0.56) as u32 + 16).clamp(80, 460);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FAMILY, 20))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d((lo - pad)..(hi + pad), 0f64..n as f64)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_labels(6)
+            .x_desc(self.metric.as_str())
+            .x_label_formatter(&|v| self.number(*v))
+            .label_style((FAMILY, 13))
+            .draw()?;
+        // Bar i from the top: y from n - i - 1 to n - i.
+        let y_of = |i: usize| (n - i) as f64 - 0.5;
+        let half = 0.32;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let y = y_of(i);
+                Rectangle::new(
+                    [(self.base, y - half), (b.at_low, y + half)],
+                    LOW.mix(0.85).filled(),
+                )
+            }))?
+            .label(self.lang.t("lage waarde", "low value"))
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], LOW.mix(0.85).filled()));
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let y = y_of(i);
+                Rectangle::new(
+                    [(self.base, y - half), (b.at_high, y + half)],
+                    HIGH.mix(0.85).filled(),
+                )
+            }))?
+            .label(self.lang.t("hoge waarde", "high value"))
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 14, y + 5)], HIGH.mix(0.85).filled())
+            });
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(self.base, 0.0), (self.base, n as f64)],
+                BLACK.stroke_width(2),
+            )))?
+            .label(format!(
+                "{}: {}",
+                self.lang.t("basis", "base"),
+                self.number(self.base)
+            ))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 13))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()?;
+        // The labels, right-aligned in the label area beside their bars.
+        let style = TextStyle::from((FAMILY, label_size).into_font())
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        let left = chart.backend_coord(&(lo - pad, 0.0)).0 - 8;
+        for (i, l) in labels.iter().enumerate() {
+            let y = chart.backend_coord(&(lo - pad, y_of(i))).1;
+            root.draw(&Text::new(l.clone(), (left, y), style.clone()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::plot::{png, svg};
+
+    fn bar(label: &str, at_low: f64, at_high: f64) -> TornadoBar {
+        TornadoBar {
+            label: label.into(),
+            low: 0.5,
+            high: 2.0,
+            at_low,
+            at_high,
+        }
+    }
+
+    fn fig(lang: Lang, bars: Vec<TornadoBar>) -> Tornado {
+        Tornado {
+            title: "Sensitivity".into(),
+            metric: "cost difference (euros)".into(),
+            unit: Unit::Euros,
+            base: 100_000.0,
+            bars,
+            lang,
+        }
+    }
+
+    #[test]
+    fn ranks_by_swing_then_label() {
+        let r = ranked(&[
+            bar("b", 90_000.0, 110_000.0),
+            bar("small", 99_000.0, 101_000.0),
+            bar("negative", 150_000.0, 20_000.0),
+            bar("a", 110_000.0, 90_000.0),
+        ]);
+        let names: Vec<&str> = r.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(names, ["negative", "a", "b", "small"]);
+    }
+
+    #[test]
+    fn draws_labels_legend_and_png_in_both_languages() {
+        let bars = vec![
+            bar("prevention", 80_000.0, 130_000.0),
+            bar("budget_share", 60_000.0, 140_000.0),
+        ];
+        let nl = svg(&fig(Lang::Nl, bars.clone())).unwrap();
+        assert!(nl.contains("prevention (0.5 → 2)") && nl.contains("budget_share"));
+        assert!(
+            nl.contains("lage waarde") && nl.contains("hoge waarde") && nl.contains("€ 100.000")
+        );
+        let en = svg(&fig(Lang::En, bars.clone())).unwrap();
+        assert!(en.contains("low value") && en.contains("high value") && en.contains("€ 100,000"));
+        let path =
+            std::env::temp_dir().join(format!("wijksim-tornado-test-{}.png", std::process::id()));
+        png(&fig(Lang::En, bars), &path).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 1000);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn degenerate_cases_render() {
+        assert!(
+            svg(&fig(Lang::En, vec![]))
+                .unwrap()
+                .contains("no parameters")
+        );
+        let flat = vec![bar("x", 100_000.0, 100_000.0); 30];
+        assert!(svg(&fig(Lang::Nl, flat)).is_ok());
+    }
+}

@@ -1,0 +1,237 @@
+//! The summary metrics of one sweep point, per arm: the columns of `sweep.csv` after the parameters.
+//!
+//! Names are `<arm>.<metric>`. Per arm: `cost_total` (nominal, all years, municipalities and lines; mean
+//! with `_p05`, `_p95` and `_mcse`), `cost_<year>` (mean), `discounted_cost` (mean) and each outcome
+//! `discounted_<outcome>` (mean); for arms with pilot budgets `overspend` (mean total over areas and
+//! years) and `p_overspend` (share of runs with any overspend); every KPI per contract year
+//! `<kpi>_cy<n>` (mean) and, where it has a target, `<kpi>_cy<n>_p_met`. Per pilot arm, paired by run
+//! with the baseline: `cost_difference` (mean, `_p05`, `_p95`) and `p_costs_less`.
+
+use crate::model::Model;
+use crate::summary::{Layout, Summary, quantile};
+
+/// What a metric column holds, for its number format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Euros, 2 decimals.
+    Euros,
+    /// A share or probability, 4 decimals.
+    Share,
+    /// Any other number, 6 decimals.
+    Number,
+}
+
+/// How a metric is computed from the summaries of a point's arms.
+type MetricFn = Box<dyn Fn(&[Summary]) -> f64>;
+
+/// One metric: its column name and how it is computed from an arm's per-run values.
+struct Metric {
+    name: String,
+    kind: Kind,
+    value: MetricFn,
+}
+
+fn per_run(sm: &Summary, cells: &[usize]) -> Vec<f64> {
+    (0..sm.runs)
+        .map(|r| cells.iter().map(|&c| sm.columns.cell(c)[r]).sum())
+        .collect()
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn q(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    quantile(&s, p)
+}
+
+fn sd(v: &[f64]) -> f64 {
+    let m = mean(v);
+    if v.len() < 2 {
+        return 0.0;
+    }
+    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+}
+
+fn total_cells(l: &Layout) -> Vec<usize> {
+    (0..l.years.len())
+        .map(|y| l.cost(y, l.munis, l.lines))
+        .collect()
+}
+
+fn metrics(model: &Model) -> Vec<Metric> {
+    let mut out: Vec<Metric> = Vec::new();
+    let mut push = |name: String, kind: Kind, value: MetricFn| {
+        out.push(Metric { name, kind, value });
+    };
+    for (a, arm) in model.arms.iter().enumerate() {
+        let l = Layout::new(model, a);
+        let an = &arm.name;
+        let tot = total_cells(&l);
+        let t = tot.clone();
+        push(
+            format!("{an}.cost_total"),
+            Kind::Euros,
+            Box::new(move |s| mean(&per_run(&s[a], &t))),
+        );
+        let t = tot.clone();
+        push(
+            format!("{an}.cost_total_p05"),
+            Kind::Euros,
+            Box::new(move |s| q(&per_run(&s[a], &t), 0.05)),
+        );
+        let t = tot.clone();
+        push(
+            format!("{an}.cost_total_p95"),
+            Kind::Euros,
+            Box::new(move |s| q(&per_run(&s[a], &t), 0.95)),
+        );
+        let t = tot.clone();
+        push(
+            format!("{an}.cost_total_mcse"),
+            Kind::Euros,
+            Box::new(move |s| {
+                let v = per_run(&s[a], &t);
+                sd(&v) / (v.len() as f64).sqrt()
+            }),
+        );
+        for (y, year) in l.years.iter().enumerate() {
+            let c = tot[y];
+            push(
+                format!("{an}.cost_{year}"),
+                Kind::Euros,
+                Box::new(move |s| s[a].stats[c].mean),
+            );
+        }
+        let c = l.econ(0);
+        push(
+            format!("{an}.discounted_cost"),
+            Kind::Euros,
+            Box::new(move |s| s[a].stats[c].mean),
+        );
+        for (k, o) in model.outcomes.iter().enumerate() {
+            let c = l.econ(2 + k);
+            push(
+                format!("{an}.discounted_{}", o.name),
+                Kind::Number,
+                Box::new(move |s| s[a].stats[c].mean),
+            );
+        }
+        if !l.budget_areas.is_empty() {
+            let cells: Vec<usize> = (0..l.budget_areas.len())
+                .flat_map(|i| (0..l.years.len()).map(move |y| (i, y)))
+                .map(|(i, y)| l.budget(i, y, 2))
+                .collect();
+            let c2 = cells.clone();
+            push(
+                format!("{an}.overspend"),
+                Kind::Euros,
+                Box::new(move |s| mean(&per_run(&s[a], &c2))),
+            );
+            push(
+                format!("{an}.p_overspend"),
+                Kind::Share,
+                Box::new(move |s| {
+                    let v = per_run(&s[a], &cells);
+                    v.iter().filter(|&&x| x > 0.0).count() as f64 / v.len() as f64
+                }),
+            );
+        }
+        for (k, kpi) in model.kpis.iter().enumerate() {
+            for y in 0..kpi.years() {
+                let c = l.kpi(model, k, y, 0);
+                push(
+                    format!("{an}.{}_cy{}", kpi.name, y + 1),
+                    Kind::Share,
+                    Box::new(move |s| s[a].stats[c].mean),
+                );
+                if kpi.targets.get(y).copied().flatten().is_some() {
+                    let kp = kpi.clone();
+                    push(
+                        format!("{an}.{}_cy{}_p_met", kpi.name, y + 1),
+                        Kind::Share,
+                        Box::new(move |s| {
+                            let v = s[a].columns.cell(c);
+                            v.iter().filter(|&&x| kp.met(y, x) == Some(true)).count() as f64
+                                / v.len() as f64
+                        }),
+                    );
+                }
+            }
+        }
+        if a > 0 {
+            let diff = std::rc::Rc::new(move |s: &[Summary]| -> Vec<f64> {
+                let t0 = total_cells(&s[0].layout);
+                per_run(&s[a], &tot)
+                    .iter()
+                    .zip(per_run(&s[0], &t0))
+                    .map(|(p, b)| p - b)
+                    .collect()
+            });
+            let d = diff.clone();
+            push(
+                format!("{an}.cost_difference"),
+                Kind::Euros,
+                Box::new(move |s| mean(&d(s))),
+            );
+            let d = diff.clone();
+            push(
+                format!("{an}.cost_difference_p05"),
+                Kind::Euros,
+                Box::new(move |s| q(&d(s), 0.05)),
+            );
+            let d = diff.clone();
+            push(
+                format!("{an}.cost_difference_p95"),
+                Kind::Euros,
+                Box::new(move |s| q(&d(s), 0.95)),
+            );
+            push(
+                format!("{an}.p_costs_less"),
+                Kind::Share,
+                Box::new(move |s| {
+                    let d = diff(s);
+                    d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len() as f64
+                }),
+            );
+        }
+    }
+    out
+}
+
+/// The metric names of a model, in column order.
+pub fn names(model: &Model) -> Vec<String> {
+    metrics(model).into_iter().map(|m| m.name).collect()
+}
+
+/// The metric kinds of a model, in column order.
+pub fn kinds(model: &Model) -> Vec<Kind> {
+    metrics(model).into_iter().map(|m| m.kind).collect()
+}
+
+/// The metrics of one point, formatted for `sweep.csv` (fixed decimals, so files are byte-identical
+/// for identical results).
+pub fn values(model: &Model, summaries: &[Summary]) -> Vec<String> {
+    metrics(model)
+        .into_iter()
+        .map(|m| {
+            let x = (m.value)(summaries);
+            match m.kind {
+                Kind::Euros => format!("{x:.2}"),
+                Kind::Share => format!("{x:.4}"),
+                Kind::Number => format!("{x:.6}"),
+            }
+        })
+        .collect()
+}
+
+/// The default metric of the tornado plot: the first pilot arm's paired cost difference, or the
+/// baseline's total cost without pilot arms.
+pub fn default_metric(model: &Model) -> String {
+    match model.arms.get(1) {
+        Some(a) => format!("{}.cost_difference", a.name),
+        None => format!("{}.cost_total", model.arms[0].name),
+    }
+}

@@ -1,0 +1,796 @@
+//! Scenario sweeps: many full scenario runs over a design of parameter values.
+//!
+//! A sweep file names a base scenario and the numbers to vary by their key path ([`keypath`]), and a
+//! design: a full grid, a Latin hypercube of N points (seeded), or a one-way analysis (each parameter to
+//! its low and its high value, the others at their base). Every point is a full run of every arm with
+//! common random numbers between arms, and with the same master seed at every point, so that the
+//! differences between points are the effect of the parameters, not of chance.
+//!
+//! ```toml
+//! [sweep]
+//! name = "dorpsbudget_gevoeligheid"  # output folder name (default: the file's name)
+//! scenario = "oosterschelde.toml"    # relative to this file; without it, the built-in default
+//! design = "one_way"                 # "grid", "latin_hypercube" or "one_way"
+//! runs = 200                         # runs per point (default: the scenario's)
+//! metric = "dorpsbudget_noord_beveland.cost_difference"   # ranks the tornado plot
+//!
+//! [[parameter]]
+//! key = "regime[dorpsbudget].prevention"
+//! name = "preventie"                 # column name (default: the key)
+//! low = 0.0
+//! high = 0.2
+//! ```
+
+pub mod keypath;
+pub mod metrics;
+pub mod runner;
+pub mod slurm;
+
+use crate::error::{InputError, InputErrors, line_of};
+use crate::rng::{Key, Purpose};
+use crate::scenario::Scenario;
+use keypath::KeyPath;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A number in a sweep file (integer or float).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Number(f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Number, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    sweep: Spanned<RawHead>,
+    #[serde(default)]
+    parameter: Vec<Spanned<RawParam>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHead {
+    name: Option<Spanned<String>>,
+    scenario: Option<Spanned<String>>,
+    design: Spanned<String>,
+    runs: Option<Spanned<i64>>,
+    seed: Option<Spanned<i64>>,
+    psa: Option<bool>,
+    points: Option<Spanned<i64>>,
+    design_seed: Option<Spanned<i64>>,
+    metric: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParam {
+    key: Spanned<String>,
+    name: Option<Spanned<String>>,
+    low: Option<Spanned<Number>>,
+    high: Option<Spanned<Number>>,
+    base: Option<Spanned<Number>>,
+    values: Option<Spanned<Vec<Number>>>,
+    steps: Option<Spanned<i64>>,
+}
+
+/// The kinds of design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Design {
+    /// Every combination of every parameter's values.
+    Grid,
+    /// A Latin hypercube: `points` points, each parameter's range cut into `points` strata, one point
+    /// in each stratum of every parameter.
+    LatinHypercube,
+    /// The base point, then each parameter at its low and at its high value, the others at base.
+    OneWay,
+}
+
+impl Design {
+    /// The name in a sweep file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Design::Grid => "grid",
+            Design::LatinHypercube => "latin_hypercube",
+            Design::OneWay => "one_way",
+        }
+    }
+}
+
+/// A swept parameter.
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    /// Column name in `sweep.csv`.
+    pub name: String,
+    /// Where it is in the scenario.
+    pub key: KeyPath,
+    /// Whether the scenario takes a whole number there (values are rounded).
+    pub integer: bool,
+    /// Low and high value (Latin hypercube, one-way; grid from `steps`).
+    pub low: f64,
+    /// High value.
+    pub high: f64,
+    /// Base value (one-way): as given, or the scenario's.
+    pub base: f64,
+    /// Grid values.
+    pub values: Vec<f64>,
+}
+
+/// A checked sweep.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// Name (output folder).
+    pub name: String,
+    /// The sweep file as the user named it.
+    pub file: String,
+    /// The sweep file's text.
+    pub text: String,
+    /// SHA-256 of the sweep file.
+    pub sha256: String,
+    /// The base scenario.
+    pub scenario: Scenario,
+    /// The design.
+    pub design: Design,
+    /// Runs per point.
+    pub runs: u32,
+    /// Master seed, the same for every point.
+    pub seed: u64,
+    /// Whether uncertain parameters (not swept) are drawn per run.
+    pub psa: bool,
+    /// The parameters.
+    pub parameters: Vec<Parameter>,
+    /// The points: one value per parameter.
+    pub points: Vec<Vec<f64>>,
+    /// The metric that ranks the tornado plot.
+    pub metric: String,
+    /// The metric names of every point (the columns after the parameters).
+    pub metric_names: Vec<String>,
+}
+
+fn lerr(file: &str, text: &str, at: usize, key: &str, problem: String, fix: &str) -> InputError {
+    InputError {
+        file: file.to_string(),
+        line: Some(line_of(text, at)),
+        key: key.to_string(),
+        problem,
+        fix: fix.to_string(),
+    }
+}
+
+/// The largest number of points a sweep may have.
+pub const MAX_POINTS: usize = 1_000_000;
+
+/// Reads and checks a sweep file; the base scenario is read relative to it. Every point is applied to
+/// the scenario and checked before anything runs.
+pub fn load(path: &Path) -> Result<Sweep, InputErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InputErrors(vec![InputError {
+            file: file.clone(),
+            line: None,
+            key: String::new(),
+            problem: format!("cannot read the sweep file: {e}"),
+            fix: "check the path; an example is scenarios/sweep_one_way.toml".into(),
+        }])
+    })?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sweep".into());
+    from_text(&file, &text, &dir, &stem)
+}
+
+/// Checks sweep text named `file`; a relative scenario path is taken from `dir`.
+pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep, InputErrors> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        let msg = e.message().trim().to_string();
+        InputErrors(vec![InputError {
+            file: file.into(),
+            line,
+            key: String::new(),
+            problem: format!("TOML: {msg}"),
+            fix: "compare with the example sweep files in scenarios/ (sweep_*.toml): a [sweep] table and [[parameter]] tables".into(),
+        }])
+    })?;
+    let mut errs: Vec<InputError> = Vec::new();
+    let head = raw.sweep.get_ref();
+    let scenario = match &head.scenario {
+        None => crate::scenario::default_scenario(),
+        Some(s) => {
+            let p = PathBuf::from(s.get_ref());
+            let p = if p.is_absolute() { p } else { dir.join(p) };
+            match crate::scenario::load(&p) {
+                Ok(sc) => sc,
+                Err(e) => {
+                    if e.0.iter().any(|x| x.problem.starts_with("cannot read")) {
+                        return Err(InputErrors(vec![lerr(
+                            file,
+                            text,
+                            s.span().start,
+                            "sweep.scenario",
+                            format!("cannot read the scenario `{}`", p.display()),
+                            "give the scenario's path relative to the sweep file, or leave `scenario` out for the built-in default",
+                        )]));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let design = match head.design.get_ref().as_str() {
+        "grid" => Design::Grid,
+        "latin_hypercube" => Design::LatinHypercube,
+        "one_way" => Design::OneWay,
+        other => {
+            return Err(InputErrors(vec![lerr(
+                file,
+                text,
+                head.design.span().start,
+                "sweep.design",
+                format!("unknown design `{other}`"),
+                "use \"grid\", \"latin_hypercube\" or \"one_way\"",
+            )]));
+        }
+    };
+    let positive =
+        |v: &Option<Spanned<i64>>, key: &str, errs: &mut Vec<InputError>| -> Option<u64> {
+            let v = v.as_ref()?;
+            if *v.get_ref() < 1 {
+                errs.push(lerr(
+                    file,
+                    text,
+                    v.span().start,
+                    key,
+                    format!("must be at least 1, not {}", v.get_ref()),
+                    "give a positive whole number",
+                ));
+                None
+            } else {
+                Some(*v.get_ref() as u64)
+            }
+        };
+    let runs = positive(&head.runs, "sweep.runs", &mut errs)
+        .map_or(scenario.model.runs, |r| r.min(u64::from(u32::MAX)) as u32);
+    let seed = match &head.seed {
+        Some(s) if *s.get_ref() < 0 => {
+            errs.push(lerr(
+                file,
+                text,
+                s.span().start,
+                "sweep.seed",
+                "must not be negative".into(),
+                "give a whole number from 0",
+            ));
+            0
+        }
+        Some(s) => *s.get_ref() as u64,
+        None => scenario.model.seed,
+    };
+    let n_lhs = positive(&head.points, "sweep.points", &mut errs);
+    let design_seed = match &head.design_seed {
+        Some(s) if *s.get_ref() < 0 => {
+            errs.push(lerr(
+                file,
+                text,
+                s.span().start,
+                "sweep.design_seed",
+                "must not be negative".into(),
+                "give a whole number from 0",
+            ));
+            0
+        }
+        Some(s) => *s.get_ref() as u64,
+        None => 1,
+    };
+    if design == Design::LatinHypercube && n_lhs.is_none() && head.points.is_none() {
+        errs.push(lerr(
+            file,
+            text,
+            raw.sweep.span().start,
+            "sweep.points",
+            "a Latin hypercube needs its number of points".into(),
+            "add e.g. `points = 200` to [sweep]",
+        ));
+    }
+    if design != Design::LatinHypercube
+        && let Some(p) = &head.points
+    {
+        errs.push(lerr(
+            file,
+            text,
+            p.span().start,
+            "sweep.points",
+            format!(
+                "`points` is for the Latin hypercube, not for design \"{}\"",
+                design.name()
+            ),
+            "remove it; the points of a grid or one-way design follow from the parameters",
+        ));
+    }
+    if raw.parameter.is_empty() {
+        errs.push(lerr(file, text, raw.sweep.span().end, "parameter", "the sweep varies no parameter".into(), "add [[parameter]] tables with `key` (a key path into the scenario) and `low`/`high` or `values`"));
+    }
+    let mut doc: toml_edit::DocumentMut = scenario.source.text.parse().map_err(|e| {
+        InputErrors(vec![InputError {
+            file: scenario.source.path.clone(),
+            line: None,
+            key: String::new(),
+            problem: format!("TOML: {e}"),
+            fix: "fix the scenario".into(),
+        }])
+    })?;
+    let mut params: Vec<Parameter> = Vec::new();
+    for (i, p) in raw.parameter.iter().enumerate() {
+        let at = |k: &str| format!("parameter[{i}].{k}");
+        let rp = p.get_ref();
+        let key = match KeyPath::parse(rp.key.get_ref()) {
+            Ok(k) => k,
+            Err(e) => {
+                errs.push(lerr(file, text, rp.key.span().start, &at("key"), e, "write keys separated by dots, elements as [name] or [position], e.g. regime[dorpsbudget].prevention"));
+                continue;
+            }
+        };
+        let (integer, current) = match keypath::inspect(&mut doc, &key) {
+            Ok(x) => x,
+            Err(e) => {
+                errs.push(lerr(file, text, rp.key.span().start, &at("key"), format!("{e} (in {})", scenario.source.path), "name a number of the scenario; elements of a list by [name] or [position], e.g. regime[dorpsbudget].prevention or cost[1].tariff_per_hour"));
+                continue;
+            }
+        };
+        let name = rp
+            .name
+            .as_ref()
+            .map_or_else(|| key.to_string(), |n| n.get_ref().clone());
+        if params.iter().any(|q| q.name == name) {
+            errs.push(lerr(
+                file,
+                text,
+                p.span().start,
+                &at("name"),
+                format!("two parameters are named `{name}`"),
+                "give each parameter its own `name` (or key)",
+            ));
+        }
+        if params.iter().any(|q| q.key == key) {
+            errs.push(lerr(
+                file,
+                text,
+                rp.key.span().start,
+                &at("key"),
+                format!("`{key}` is swept twice"),
+                "sweep each number once",
+            ));
+        }
+        let num = |v: &Option<Spanned<Number>>| v.as_ref().map(|x| (x.get_ref().0, x.span().start));
+        let (low, high, base) = (num(&rp.low), num(&rp.high), num(&rp.base));
+        let mut values: Vec<f64> = Vec::new();
+        match design {
+            Design::Grid => match (&rp.values, low, high, &rp.steps) {
+                (Some(v), None, None, None) => {
+                    values = v.get_ref().iter().map(|n| n.0).collect();
+                    if values.is_empty() {
+                        errs.push(lerr(
+                            file,
+                            text,
+                            v.span().start,
+                            &at("values"),
+                            "the list is empty".into(),
+                            "give at least one value",
+                        ));
+                    }
+                }
+                (None, Some(l), Some(h), Some(s)) => {
+                    let n = *s.get_ref();
+                    if n < 2 {
+                        errs.push(lerr(
+                            file,
+                            text,
+                            s.span().start,
+                            &at("steps"),
+                            format!("must be at least 2, not {n}"),
+                            "give the number of values from low to high, ends included",
+                        ));
+                    } else {
+                        values = (0..n)
+                            .map(|k| l.0 + (h.0 - l.0) * k as f64 / (n - 1) as f64)
+                            .collect();
+                    }
+                }
+                _ => errs.push(lerr(
+                    file,
+                    text,
+                    p.span().start,
+                    &at("values"),
+                    "a grid parameter needs `values = [...]`, or `low`, `high` and `steps`".into(),
+                    "e.g. values = [0.0, 0.1, 0.2], or low = 0.0, high = 0.2, steps = 3",
+                )),
+            },
+            Design::LatinHypercube | Design::OneWay => {
+                if rp.values.is_some() || rp.steps.is_some() {
+                    errs.push(lerr(
+                        file,
+                        text,
+                        p.span().start,
+                        &at("values"),
+                        format!(
+                            "`values` and `steps` are for grids, not for design \"{}\"",
+                            design.name()
+                        ),
+                        "give `low` and `high`",
+                    ));
+                }
+                if low.is_none() || high.is_none() {
+                    errs.push(lerr(
+                        file,
+                        text,
+                        p.span().start,
+                        &at("low"),
+                        "needs `low` and `high`".into(),
+                        "e.g. low = 0.0, high = 0.2",
+                    ));
+                }
+            }
+        }
+        let (l, h) = (
+            low.map_or(f64::NAN, |x| x.0),
+            high.map_or(f64::NAN, |x| x.0),
+        );
+        if let (Some(lo), Some(_)) = (low, high)
+            && l > h
+        {
+            errs.push(lerr(
+                file,
+                text,
+                lo.1,
+                &at("low"),
+                format!("low {l} is above high {h}"),
+                "swap them",
+            ));
+        }
+        let base_value = match (base, current) {
+            (Some(b), _) => {
+                if design != Design::OneWay {
+                    errs.push(lerr(
+                        file,
+                        text,
+                        b.1,
+                        &at("base"),
+                        "`base` is for one-way designs".into(),
+                        "remove it",
+                    ));
+                }
+                b.0
+            }
+            (None, Some(c)) => c,
+            (None, None) => {
+                if design == Design::OneWay {
+                    errs.push(lerr(
+                        file,
+                        text,
+                        p.span().start,
+                        &at("base"),
+                        format!("the scenario's `{key}` is a distribution without a mean"),
+                        "give `base`",
+                    ));
+                }
+                f64::NAN
+            }
+        };
+        let round = |x: f64| if integer { x.round() } else { x };
+        params.push(Parameter {
+            name,
+            key,
+            integer,
+            low: round(l),
+            high: round(h),
+            base: round(base_value),
+            values: values.into_iter().map(round).collect(),
+        });
+    }
+    if !errs.is_empty() {
+        return Err(InputErrors(errs));
+    }
+    let points = match design {
+        Design::Grid => {
+            let n: usize = params
+                .iter()
+                .map(|p| p.values.len())
+                .try_fold(1usize, |a, b| a.checked_mul(b))
+                .unwrap_or(usize::MAX);
+            if n > MAX_POINTS {
+                return Err(InputErrors(vec![lerr(
+                    file,
+                    text,
+                    raw.sweep.span().start,
+                    "parameter",
+                    format!("the grid has {n} points, more than {MAX_POINTS}"),
+                    "use fewer values per parameter, or a Latin hypercube",
+                )]));
+            }
+            grid(&params)
+        }
+        Design::LatinHypercube => {
+            let n = n_lhs.unwrap_or(1) as usize;
+            if n > MAX_POINTS {
+                return Err(InputErrors(vec![lerr(
+                    file,
+                    text,
+                    raw.sweep.span().start,
+                    "sweep.points",
+                    format!("{n} points is more than {MAX_POINTS}"),
+                    "use fewer points",
+                )]));
+            }
+            latin_hypercube(&params, n, design_seed)
+        }
+        Design::OneWay => one_way(&params),
+    };
+    // Every point must give a valid scenario with the same reported numbers.
+    let metric_names = metrics::names(&scenario.model);
+    for (k, pt) in points.iter().enumerate() {
+        let sc = apply(&scenario, &params, pt, &mut doc)
+            .map_err(|e| point_error(file, text, &raw, k, &params, pt, e))?;
+        if metrics::names(&sc.model) != metric_names {
+            return Err(InputErrors(vec![lerr(
+                file,
+                text,
+                raw.sweep.span().start,
+                "parameter",
+                format!(
+                    "point {k} ({}) changes what the scenario reports (its years, arms or KPI contract years)",
+                    describe(&params, pt)
+                ),
+                "sweep numbers that leave the horizon, the arms and the contract years as they are",
+            )]));
+        }
+    }
+    let metric = match &head.metric {
+        Some(m) => {
+            if !metric_names.contains(m.get_ref()) {
+                return Err(InputErrors(vec![lerr(
+                    file,
+                    text,
+                    m.span().start,
+                    "sweep.metric",
+                    format!("no metric `{}`", m.get_ref()),
+                    &format!("choose one of: {}", metric_names.join(", ")),
+                )]));
+            }
+            m.get_ref().clone()
+        }
+        None => metrics::default_metric(&scenario.model),
+    };
+    let name = head
+        .name
+        .as_ref()
+        .map_or_else(|| stem.to_string(), |n| n.get_ref().clone());
+    let psa = head.psa.unwrap_or(true);
+    Ok(Sweep {
+        name,
+        file: file.to_string(),
+        text: text.to_string(),
+        sha256: crate::scenario::sha256_hex(text.as_bytes()),
+        scenario,
+        design,
+        runs,
+        seed,
+        psa,
+        parameters: params,
+        points,
+        metric,
+        metric_names,
+    })
+}
+
+fn describe(params: &[Parameter], pt: &[f64]) -> String {
+    params
+        .iter()
+        .zip(pt)
+        .map(|(p, v)| format!("{} = {v}", p.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn point_error(
+    file: &str,
+    text: &str,
+    raw: &RawFile,
+    k: usize,
+    params: &[Parameter],
+    pt: &[f64],
+    e: InputErrors,
+) -> InputErrors {
+    let first =
+        e.0.first()
+            .map_or(String::new(), |x| x.to_string().replace('\n', " "));
+    InputErrors(vec![lerr(
+        file,
+        text,
+        raw.sweep.span().start,
+        "parameter",
+        format!(
+            "point {k} ({}) makes the scenario invalid: {first}",
+            describe(params, pt)
+        ),
+        "narrow the parameter's range to values the scenario accepts",
+    )])
+}
+
+/// Every combination, the first parameter varying slowest.
+fn grid(params: &[Parameter]) -> Vec<Vec<f64>> {
+    let mut out: Vec<Vec<f64>> = vec![Vec::new()];
+    for p in params {
+        out = out
+            .into_iter()
+            .flat_map(|pt| {
+                p.values.iter().map(move |v| {
+                    let mut q = pt.clone();
+                    q.push(*v);
+                    q
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// A Latin hypercube of `n` points on `[low, high]` per parameter, from the keyed stream of `seed`.
+fn latin_hypercube(params: &[Parameter], n: usize, seed: u64) -> Vec<Vec<f64>> {
+    let root = Key::root(seed).purpose(Purpose::Design);
+    let mut cols: Vec<Vec<f64>> = Vec::new();
+    for (j, p) in params.iter().enumerate() {
+        let mut s = root.child(j as u64).stream();
+        let mut perm: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let k = s.int_in(0, i as u32) as usize;
+            perm.swap(i, k);
+        }
+        cols.push(
+            perm.iter()
+                .map(|&stratum| {
+                    let u = (stratum as f64 + s.uniform()) / n as f64;
+                    let x = p.low + u * (p.high - p.low);
+                    if p.integer { x.round() } else { x }
+                })
+                .collect(),
+        );
+    }
+    (0..n)
+        .map(|i| cols.iter().map(|c| c[i]).collect())
+        .collect()
+}
+
+/// The base point, then each parameter low and high with the others at base.
+fn one_way(params: &[Parameter]) -> Vec<Vec<f64>> {
+    let base: Vec<f64> = params.iter().map(|p| p.base).collect();
+    let mut out = vec![base.clone()];
+    for (j, p) in params.iter().enumerate() {
+        for v in [p.low, p.high] {
+            let mut q = base.clone();
+            q[j] = v;
+            out.push(q);
+        }
+    }
+    out
+}
+
+/// The scenario with the parameters at a point's values. `doc` is the base scenario's document; it is
+/// left with the point's values (every point sets every swept number).
+pub fn apply(
+    base: &Scenario,
+    params: &[Parameter],
+    point: &[f64],
+    doc: &mut toml_edit::DocumentMut,
+) -> Result<Scenario, InputErrors> {
+    for (p, v) in params.iter().zip(point) {
+        keypath::set(doc, &p.key, *v).map_err(|e| {
+            InputErrors(vec![InputError {
+                file: base.source.path.clone(),
+                line: None,
+                key: p.key.to_string(),
+                problem: e,
+                fix: String::new(),
+            }])
+        })?;
+    }
+    crate::scenario::from_text(&base.source.path, &doc.to_string())
+}
+
+impl Sweep {
+    /// The scenario of point `k`.
+    pub fn scenario_at(&self, k: usize) -> Result<Scenario, InputErrors> {
+        let mut doc: toml_edit::DocumentMut = self
+            .scenario
+            .source
+            .text
+            .parse()
+            .expect("checked when the sweep was loaded");
+        apply(&self.scenario, &self.parameters, &self.points[k], &mut doc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(low: f64, high: f64, integer: bool) -> Parameter {
+        Parameter {
+            name: "x".into(),
+            key: KeyPath::parse("a").unwrap(),
+            integer,
+            low,
+            high,
+            base: (low + high) / 2.0,
+            values: vec![low, high],
+        }
+    }
+
+    #[test]
+    fn latin_hypercube_has_one_point_per_stratum() {
+        let n = 50;
+        let pts = latin_hypercube(&[p(0.0, 1.0, false), p(10.0, 20.0, false)], n, 7);
+        for (j, (lo, w)) in [(0.0, 1.0), (10.0, 10.0)].into_iter().enumerate() {
+            let mut strata: Vec<usize> = pts
+                .iter()
+                .map(|q| ((q[j] - lo) / w * n as f64) as usize)
+                .collect();
+            strata.sort();
+            assert_eq!(strata, (0..n).collect::<Vec<_>>());
+        }
+        assert_eq!(
+            pts,
+            latin_hypercube(&[p(0.0, 1.0, false), p(10.0, 20.0, false)], n, 7)
+        );
+        assert_ne!(
+            pts,
+            latin_hypercube(&[p(0.0, 1.0, false), p(10.0, 20.0, false)], n, 8)
+        );
+    }
+
+    #[test]
+    fn grid_and_one_way_designs() {
+        let g = grid(&[p(0.0, 1.0, false), p(5.0, 6.0, false)]);
+        assert_eq!(
+            g,
+            vec![
+                vec![0.0, 5.0],
+                vec![0.0, 6.0],
+                vec![1.0, 5.0],
+                vec![1.0, 6.0]
+            ]
+        );
+        let o = one_way(&[p(0.0, 1.0, false), p(5.0, 6.0, false)]);
+        assert_eq!(
+            o,
+            vec![
+                vec![0.5, 5.5],
+                vec![0.0, 5.5],
+                vec![1.0, 5.5],
+                vec![0.5, 5.0],
+                vec![0.5, 6.0]
+            ]
+        );
+    }
+}

@@ -1,0 +1,767 @@
+//! Running a sweep: points in parallel or runs in parallel, results appended per finished point,
+//! resumable, shardable, and merged into the same `sweep.csv` an unsharded run gives.
+//!
+//! The output folder holds `sweep.csv` (header `point,<parameters>,<metrics>`), `manifest.json`, and
+//! copies of the sweep file and the scenario. While a sweep runs, each finished point is appended to
+//! `sweep.csv` as one whole line in a single write, so an interrupted sweep loses at most the points in
+//! flight; `--resume` drops a torn last line, skips the points already there and runs the rest. When
+//! every point of the folder is done, `sweep.csv` is rewritten in point order (to a temporary file that
+//! is renamed into place), the one-way tornado plot is drawn, and the manifest says `complete`.
+
+use super::{Design, Sweep, metrics};
+use crate::error::{Error, InputError, InputErrors, Result};
+use crate::output::manifest::utc;
+use crate::output::report::Lang;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// `manifest.json` of a sweep folder.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SweepManifest {
+    /// wijksim version.
+    pub wijksim_version: String,
+    /// Sweep name.
+    pub name: String,
+    /// The sweep file as given.
+    pub sweep_file: String,
+    /// Its SHA-256.
+    pub sweep_sha256: String,
+    /// The base scenario's path.
+    pub scenario_path: String,
+    /// Its SHA-256.
+    pub scenario_sha256: String,
+    /// `grid`, `latin_hypercube` or `one_way`.
+    pub design: String,
+    /// The parameter columns.
+    pub parameters: Vec<String>,
+    /// The metric that ranks the tornado plot, and its kind (`euros`, `share`, `number`).
+    pub metric: String,
+    /// Kind of the metric.
+    pub metric_kind: String,
+    /// Points of the whole sweep.
+    pub points: usize,
+    /// `I/N` for a shard, or empty.
+    pub shard: String,
+    /// Points of this folder (its shard, or all).
+    pub folder_points: usize,
+    /// Runs per point.
+    pub runs: u32,
+    /// Master seed (the same at every point).
+    pub seed: u64,
+    /// Whether parameters with a distribution (not swept) are drawn per run.
+    pub psa: bool,
+    /// Worker threads of the last invocation.
+    pub threads: usize,
+    /// Start of the first invocation, UTC.
+    pub started_utc: String,
+    /// Wall time of the invocations so far, seconds.
+    pub wall_time_seconds: f64,
+    /// Points done.
+    pub points_done: usize,
+    /// Whether every point of the folder is done.
+    pub complete: bool,
+    /// The command that runs (or resumes) this folder.
+    pub reproduce: String,
+}
+
+impl SweepManifest {
+    fn same_sweep(&self, other: &SweepManifest) -> bool {
+        self.sweep_sha256 == other.sweep_sha256
+            && self.scenario_sha256 == other.scenario_sha256
+            && self.points == other.points
+            && self.runs == other.runs
+            && self.seed == other.seed
+            && self.psa == other.psa
+            && self.parameters == other.parameters
+    }
+}
+
+/// Options of a sweep invocation.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Output folder.
+    pub out: PathBuf,
+    /// Continue the sweep in `out`.
+    pub resume: bool,
+    /// Replace `out` if it holds results.
+    pub force: bool,
+    /// `(i, n)`: run shard `i` of `n` (1-based): the points `k` with `k % n == i - 1`.
+    pub shard: Option<(usize, usize)>,
+    /// Worker threads.
+    pub threads: usize,
+    /// Stop after this many points (the rest stay for `--resume`).
+    pub max_points: Option<usize>,
+    /// The command that runs this sweep, for the manifest.
+    pub reproduce: String,
+    /// Language of the tornado plot.
+    pub lang: Lang,
+}
+
+/// Progress over points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepProgress {
+    /// Points of the folder done (including earlier invocations).
+    pub done: usize,
+    /// Points of the folder.
+    pub total: usize,
+}
+
+/// What a sweep invocation did.
+#[derive(Debug, Clone)]
+pub struct SweepReport {
+    /// The folder.
+    pub folder: PathBuf,
+    /// Points of the folder.
+    pub total: usize,
+    /// Points done before this invocation (resumed).
+    pub resumed: usize,
+    /// Points run now.
+    pub ran: usize,
+    /// Whether every point is done.
+    pub complete: bool,
+    /// Wall time of this invocation, seconds.
+    pub seconds: f64,
+    /// Whether points ran in parallel (else runs within each point did).
+    pub points_in_parallel: bool,
+    /// Files written.
+    pub files: Vec<String>,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::Write {
+        path: path.display().to_string(),
+        source: e,
+    }
+}
+
+fn bad_folder(path: &Path, line: Option<usize>, problem: String, fix: &str) -> Error {
+    Error::Input(InputErrors(vec![InputError {
+        file: path.display().to_string(),
+        line,
+        key: String::new(),
+        problem,
+        fix: fix.to_string(),
+    }]))
+}
+
+/// The header of `sweep.csv`.
+pub fn header(sweep: &Sweep) -> String {
+    let mut h = vec!["point".to_string()];
+    h.extend(sweep.parameters.iter().map(|p| p.name.clone()));
+    h.extend(sweep.metric_names.iter().cloned());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&h).expect("writing to memory");
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 names")
+}
+
+/// The points of a folder: all, or those of shard `i` of `n`.
+pub fn folder_points(n_points: usize, shard: Option<(usize, usize)>) -> Vec<usize> {
+    match shard {
+        None => (0..n_points).collect(),
+        Some((i, n)) => (0..n_points).filter(|k| k % n == i - 1).collect(),
+    }
+}
+
+/// Computes point `k`: its `sweep.csv` line.
+pub fn point_row(sweep: &Sweep, k: usize, threads: usize) -> Result<String> {
+    let sc = sweep.scenario_at(k)?;
+    let summaries = crate::batch::run_scenario(
+        &sc,
+        sweep.psa,
+        &crate::batch::Options {
+            runs: sweep.runs,
+            seed: sweep.seed,
+            threads,
+        },
+        &|_| {},
+    )?;
+    let mut row = vec![k.to_string()];
+    row.extend(sweep.points[k].iter().map(|v| format!("{v}")));
+    row.extend(metrics::values(&sc.model, &summaries));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&row).expect("writing to memory");
+    Ok(String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8"))
+}
+
+/// Rows of `sweep.csv` by point: `(point, line with its newline)`.
+type Rows = Vec<(usize, String)>;
+
+/// The rows of a `sweep.csv` text after its header, by point; a torn last line (no newline) is dropped
+/// and its byte offset returned. Lines must be whole rows of this header.
+fn read_rows(path: &Path, text: &str, header: &str) -> Result<(Rows, Option<usize>)> {
+    let fix = "this is not a sweep.csv of this sweep; run it again with --force to start over";
+    let Some(rest) = text.strip_prefix(header) else {
+        return Err(bad_folder(
+            path,
+            Some(1),
+            "the header is not this sweep's".into(),
+            fix,
+        ));
+    };
+    let fields = header.trim_end().split(',').count();
+    let mut rows = Vec::new();
+    let mut torn = None;
+    let mut offset = header.len();
+    for (i, line) in rest.split_inclusive('\n').enumerate() {
+        if !line.ends_with('\n') {
+            torn = Some(offset);
+            break;
+        }
+        offset += line.len();
+        let body = line.trim_end_matches('\n');
+        let id = body.split(',').next().and_then(|s| s.parse::<usize>().ok());
+        match id {
+            Some(id) if body.split(',').count() == fields => rows.push((id, line.to_string())),
+            _ => {
+                return Err(bad_folder(
+                    path,
+                    Some(i + 2),
+                    "a row that is not a whole sweep row".into(),
+                    "delete the line (its point runs again with --resume)",
+                ));
+            }
+        }
+    }
+    Ok((rows, torn))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepManifest {
+    let kinds = metrics::kinds(&sweep.scenario.model);
+    let mk = sweep
+        .metric_names
+        .iter()
+        .position(|m| *m == sweep.metric)
+        .map_or(metrics::Kind::Number, |i| kinds[i]);
+    SweepManifest {
+        wijksim_version: crate::VERSION.into(),
+        name: sweep.name.clone(),
+        sweep_file: sweep.file.clone(),
+        sweep_sha256: sweep.sha256.clone(),
+        scenario_path: sweep.scenario.source.path.clone(),
+        scenario_sha256: sweep.scenario.source.sha256.clone(),
+        design: sweep.design.name().into(),
+        parameters: sweep.parameters.iter().map(|p| p.name.clone()).collect(),
+        metric: sweep.metric.clone(),
+        metric_kind: match mk {
+            metrics::Kind::Euros => "euros",
+            metrics::Kind::Share => "share",
+            metrics::Kind::Number => "number",
+        }
+        .into(),
+        points: sweep.points.len(),
+        shard: opts
+            .shard
+            .map_or(String::new(), |(i, n)| format!("{i}/{n}")),
+        folder_points: folder_points(sweep.points.len(), opts.shard).len(),
+        runs: sweep.runs,
+        seed: sweep.seed,
+        psa: sweep.psa,
+        threads: opts.threads,
+        started_utc: started,
+        wall_time_seconds: 0.0,
+        points_done: 0,
+        complete: false,
+        reproduce: opts.reproduce.clone(),
+    }
+}
+
+fn manifest_json(m: &SweepManifest) -> Vec<u8> {
+    let mut v = serde_json::to_vec_pretty(m).expect("a manifest serialises");
+    v.push(b'\n');
+    v
+}
+
+fn read_manifest(dir: &Path) -> Result<SweepManifest> {
+    let path = dir.join("manifest.json");
+    let bytes = std::fs::read(&path).map_err(|e| {
+        bad_folder(
+            &path,
+            None,
+            format!("cannot read the sweep manifest: {e}"),
+            "give a folder written by `wijksim sweep`",
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        bad_folder(
+            &path,
+            Some(e.line()),
+            format!("not a sweep manifest: {e}"),
+            "give a folder written by `wijksim sweep`",
+        )
+    })
+}
+
+/// Runs (or resumes) a sweep into `opts.out`.
+pub fn run(
+    sweep: &Sweep,
+    opts: &SweepOptions,
+    progress: &(dyn Fn(SweepProgress) + Sync),
+) -> Result<SweepReport> {
+    let clock = Instant::now();
+    if opts.threads == 0 {
+        return Err(Error::Options(
+            "the number of threads must be at least 1 (--threads)".into(),
+        ));
+    }
+    if let Some((i, n)) = opts.shard
+        && (n == 0 || i == 0 || i > n)
+    {
+        return Err(Error::Options(format!(
+            "--shard {i}/{n}: give I/N with 1 <= I <= N"
+        )));
+    }
+    let dir = &opts.out;
+    let csv_path = dir.join("sweep.csv");
+    let header = header(sweep);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut manifest = manifest_of(sweep, opts, utc(now));
+    let mut done: Vec<usize> = Vec::new();
+    let holds = crate::output::holds_results(dir);
+    if holds && opts.resume {
+        let old = read_manifest(dir)?;
+        if !old.same_sweep(&manifest) || old.shard != manifest.shard {
+            return Err(bad_folder(
+                &dir.join("manifest.json"),
+                None,
+                "the folder holds another sweep (a different sweep file, scenario, runs, seed or shard)".into(),
+                "resume with the same sweep file and options, or start over with --force",
+            ));
+        }
+        manifest.started_utc = old.started_utc.clone();
+        manifest.wall_time_seconds = old.wall_time_seconds;
+        let text = std::fs::read_to_string(&csv_path).map_err(io(&csv_path))?;
+        let (rows, torn) = read_rows(&csv_path, &text, &header)?;
+        if let Some(at) = torn {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&csv_path)
+                .map_err(io(&csv_path))?;
+            f.set_len(at as u64).map_err(io(&csv_path))?;
+        }
+        let mine = folder_points(sweep.points.len(), opts.shard);
+        for (id, _) in rows {
+            if mine.binary_search(&id).is_err() {
+                return Err(bad_folder(
+                    &csv_path,
+                    None,
+                    format!("point {id} does not belong to this folder"),
+                    "start over with --force",
+                ));
+            }
+            if !done.contains(&id) {
+                done.push(id);
+            }
+        }
+    } else {
+        if holds && !opts.force {
+            return Err(Error::Options(format!(
+                "output folder '{}' already holds results\n  fix: continue it with --resume, choose another folder with --out, or pass --force to start over",
+                dir.display()
+            )));
+        }
+        if holds {
+            std::fs::remove_dir_all(dir).map_err(io(dir))?;
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::write(dir.join("sweep.toml"), &sweep.text).map_err(io(&dir.join("sweep.toml")))?;
+        std::fs::write(dir.join("scenario.toml"), &sweep.scenario.source.text)
+            .map_err(io(&dir.join("scenario.toml")))?;
+        write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
+        write_atomic(&csv_path, header.as_bytes())?;
+    }
+    done.sort_unstable();
+    let mine = folder_points(sweep.points.len(), opts.shard);
+    let total = mine.len();
+    let resumed = done.len();
+    let mut todo: Vec<usize> = mine
+        .iter()
+        .copied()
+        .filter(|k| done.binary_search(k).is_err())
+        .collect();
+    if let Some(m) = opts.max_points {
+        todo.truncate(m);
+    }
+    let file = Mutex::new(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&csv_path)
+            .map_err(io(&csv_path))?,
+    );
+    let count = AtomicUsize::new(resumed);
+    let failed: Mutex<Option<Error>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
+    progress(SweepProgress {
+        done: resumed,
+        total,
+    });
+    let one = |k: usize, threads: usize| {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let result = point_row(sweep, k, threads).and_then(|row| {
+            let mut f = file.lock().expect("no panics while holding the lock");
+            f.write_all(row.as_bytes()).map_err(io(&csv_path))
+        });
+        match result {
+            Ok(()) => {
+                let d = count.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(SweepProgress { done: d, total });
+            }
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                let mut slot = failed.lock().expect("no panics while holding the lock");
+                if slot.is_none() {
+                    *slot = Some(e);
+                }
+            }
+        }
+    };
+    // Many points: one thread per point. Few points: all threads on the runs of each point.
+    let points_in_parallel = opts.threads > 1 && todo.len() >= 2 * opts.threads;
+    if points_in_parallel {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build()
+            .map_err(|e| {
+                Error::Options(format!("could not start {} threads: {e}", opts.threads))
+            })?;
+        pool.install(|| todo.par_iter().with_max_len(1).for_each(|&k| one(k, 1)));
+    } else {
+        for &k in &todo {
+            one(k, opts.threads);
+        }
+    }
+    drop(file);
+    if let Some(e) = failed
+        .into_inner()
+        .expect("no panics while holding the lock")
+    {
+        return Err(e);
+    }
+    let done_now = count.load(Ordering::Relaxed);
+    let complete = done_now == total;
+    let mut files = vec![
+        "sweep.csv".to_string(),
+        "manifest.json".into(),
+        "sweep.toml".into(),
+        "scenario.toml".into(),
+    ];
+    if complete {
+        let text = std::fs::read_to_string(&csv_path).map_err(io(&csv_path))?;
+        let (mut rows, _) = read_rows(&csv_path, &text, &header)?;
+        rows.sort_by_key(|r| r.0);
+        rows.dedup_by_key(|r| r.0);
+        let sorted = sorted_csv(&header, &rows);
+        write_atomic(&csv_path, sorted.as_bytes())?;
+        if sweep.design == Design::OneWay && opts.shard.is_none() {
+            files.extend(write_tornado(dir, &manifest, &sorted, opts.lang)?);
+        }
+    }
+    manifest.points_done = done_now;
+    manifest.complete = complete;
+    manifest.wall_time_seconds =
+        ((manifest.wall_time_seconds + clock.elapsed().as_secs_f64()) * 1000.0).round() / 1000.0;
+    write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
+    Ok(SweepReport {
+        folder: dir.clone(),
+        total,
+        resumed,
+        ran: done_now - resumed,
+        complete,
+        seconds: clock.elapsed().as_secs_f64(),
+        points_in_parallel,
+        files,
+    })
+}
+
+fn sorted_csv(header: &str, rows: &[(usize, String)]) -> String {
+    let mut s = header.to_string();
+    for (_, r) in rows {
+        s.push_str(r);
+    }
+    s
+}
+
+/// The tornado plot of a complete one-way `sweep.csv` (`None` when the rows are not a one-way design).
+fn tornado_figure(
+    m: &SweepManifest,
+    csv_text: &str,
+    lang: Lang,
+) -> Result<Option<crate::output::tornado::Tornado>> {
+    use crate::output::tornado::{Tornado, TornadoBar, Unit};
+    let mut rd = csv::Reader::from_reader(csv_text.as_bytes());
+    let head: Vec<String> = rd
+        .headers()
+        .map_err(|e| Error::Options(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows: Vec<Vec<f64>> = rd
+        .records()
+        .map(|r| {
+            r.map(|r| {
+                r.iter()
+                    .map(|x| x.parse::<f64>().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .map_err(|e| Error::Options(e.to_string()))
+        })
+        .collect::<Result<_>>()?;
+    let col = |name: &str| head.iter().position(|h| h == name);
+    let Some(mc) = col(&m.metric) else {
+        return Ok(None);
+    };
+    let p = m.parameters.len();
+    if m.design != "one_way" || rows.len() != 1 + 2 * p {
+        return Ok(None);
+    }
+    let bars: Vec<TornadoBar> = (0..p)
+        .map(|j| TornadoBar {
+            label: m.parameters[j].clone(),
+            low: rows[1 + 2 * j][1 + j],
+            high: rows[2 + 2 * j][1 + j],
+            at_low: rows[1 + 2 * j][mc],
+            at_high: rows[2 + 2 * j][mc],
+        })
+        .collect();
+    Ok(Some(Tornado {
+        title: match lang {
+            Lang::Nl => format!("Gevoeligheid van {} (één parameter tegelijk)", m.metric),
+            Lang::En => format!("Sensitivity of {} (one parameter at a time)", m.metric),
+        },
+        metric: m.metric.clone(),
+        unit: match m.metric_kind.as_str() {
+            "euros" => Unit::Euros,
+            "share" => Unit::Share,
+            _ => Unit::Number,
+        },
+        base: rows[0][mc],
+        bars,
+        lang,
+    }))
+}
+
+fn plot_err(path: &Path) -> impl Fn(String) -> Error + '_ {
+    move |e| Error::Write {
+        path: path.display().to_string(),
+        source: std::io::Error::other(e),
+    }
+}
+
+/// Draws the tornado plot of a complete one-way `sweep.csv` into `dir`: `tornado.svg` and `tornado.png`,
+/// each written whole (a temporary file renamed into place).
+fn write_tornado(dir: &Path, m: &SweepManifest, csv_text: &str, lang: Lang) -> Result<Vec<String>> {
+    let Some(fig) = tornado_figure(m, csv_text, lang)? else {
+        return Ok(Vec::new());
+    };
+    let (svg_path, png_path) = (dir.join("tornado.svg"), dir.join("tornado.png"));
+    let svg = crate::output::plot::svg(&fig).map_err(plot_err(&svg_path))?;
+    write_atomic(&svg_path, svg.as_bytes())?;
+    let tmp = dir.join(format!(".tornado.tmp-{}.png", std::process::id()));
+    crate::output::plot::png(&fig, &tmp).map_err(plot_err(&png_path))?;
+    std::fs::rename(&tmp, &png_path).map_err(io(&png_path))?;
+    Ok(vec!["tornado.svg".into(), "tornado.png".into()])
+}
+
+/// What a merge produced.
+#[derive(Debug, Clone)]
+pub struct MergeReport {
+    /// The merged folder.
+    pub folder: PathBuf,
+    /// Points.
+    pub points: usize,
+    /// Shards merged.
+    pub shards: usize,
+    /// Files written.
+    pub files: Vec<String>,
+}
+
+/// Merges the complete shard folders of one sweep into `out`: the same `sweep.csv` (byte for byte)
+/// and tornado plot as an unsharded run. `out` is written whole or not at all.
+pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<MergeReport> {
+    if shards.is_empty() {
+        return Err(Error::Options("give the shard folders to merge".into()));
+    }
+    let staged = crate::output::Staged::create(out, force)?;
+    let manifests: Vec<SweepManifest> = shards
+        .iter()
+        .map(|d| read_manifest(d))
+        .collect::<Result<_>>()?;
+    let first = &manifests[0];
+    let n: usize = first
+        .shard
+        .split_once('/')
+        .and_then(|(_, n)| n.parse().ok())
+        .ok_or_else(|| {
+            bad_folder(
+                &shards[0].join("manifest.json"),
+                None,
+                "not a shard of a sweep (no `shard`)".into(),
+                "give the folders written by `wijksim sweep --shard I/N`",
+            )
+        })?;
+    let mut seen = vec![false; n + 1];
+    for (d, m) in shards.iter().zip(&manifests) {
+        let mpath = d.join("manifest.json");
+        if !m.same_sweep(first) {
+            return Err(bad_folder(
+                &mpath,
+                None,
+                format!("a shard of another sweep than {}", shards[0].display()),
+                "merge the shards of one sweep (same sweep file, scenario, runs and seed)",
+            ));
+        }
+        let (i, ni) = m
+            .shard
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
+            .ok_or_else(|| {
+                bad_folder(
+                    &mpath,
+                    None,
+                    "not a shard (no `shard`)".into(),
+                    "give the folders written by `wijksim sweep --shard I/N`",
+                )
+            })?;
+        if ni != n || i == 0 || i > n {
+            return Err(bad_folder(
+                &mpath,
+                None,
+                format!("shard {i}/{ni} does not fit a sweep in {n} shards"),
+                "merge shards of one split",
+            ));
+        }
+        if seen[i] {
+            return Err(bad_folder(
+                &mpath,
+                None,
+                format!("shard {i}/{n} is given twice"),
+                "give each shard once",
+            ));
+        }
+        seen[i] = true;
+        if !m.complete {
+            return Err(bad_folder(
+                &mpath,
+                None,
+                format!(
+                    "shard {i}/{n} is not complete ({} of {} points)",
+                    m.points_done, m.folder_points
+                ),
+                &format!("finish it: wijksim sweep ... --shard {i}/{n} --resume"),
+            ));
+        }
+    }
+    if let Some(i) = (1..=n).find(|&i| !seen[i]) {
+        return Err(Error::Options(format!(
+            "shard {i}/{n} is missing\n  fix: give all {n} shard folders"
+        )));
+    }
+    let header_of = |text: &str| text.split_inclusive('\n').next().unwrap_or("").to_string();
+    let mut header = String::new();
+    let mut rows: Vec<(usize, String)> = Vec::new();
+    for d in shards {
+        let path = d.join("sweep.csv");
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let h = header_of(&text);
+        if header.is_empty() {
+            header = h;
+        } else if h != header {
+            return Err(bad_folder(
+                &path,
+                Some(1),
+                "the header differs from the first shard's".into(),
+                "merge shards of one sweep",
+            ));
+        }
+        let (r, torn) = read_rows(&path, &text, &header)?;
+        if torn.is_some() {
+            return Err(bad_folder(
+                &path,
+                None,
+                "the last line is torn".into(),
+                "finish the shard with --resume",
+            ));
+        }
+        rows.extend(r);
+    }
+    rows.sort_by_key(|r| r.0);
+    for (k, r) in rows.iter().enumerate() {
+        if r.0 != k {
+            return Err(Error::Options(format!(
+                "point {} is {} in the shards\n  fix: give every shard of the sweep once",
+                if r.0 > k { k } else { r.0 },
+                if r.0 > k { "missing" } else { "twice" }
+            )));
+        }
+    }
+    if rows.len() != first.points {
+        return Err(Error::Options(format!(
+            "the shards hold {} of {} points",
+            rows.len(),
+            first.points
+        )));
+    }
+    let sorted = sorted_csv(&header, &rows);
+    let mut staged = staged;
+    staged.write("sweep.csv", sorted.as_bytes())?;
+    for f in ["sweep.toml", "scenario.toml"] {
+        let p = shards[0].join(f);
+        staged.write(f, &std::fs::read(&p).map_err(io(&p))?)?;
+    }
+    let mut m = first.clone();
+    m.shard = String::new();
+    m.folder_points = first.points;
+    m.points_done = first.points;
+    m.complete = true;
+    m.wall_time_seconds =
+        (manifests.iter().map(|m| m.wall_time_seconds).sum::<f64>() * 1000.0).round() / 1000.0;
+    m.reproduce = format!(
+        "wijksim merge --out {} {}",
+        out.display(),
+        shards
+            .iter()
+            .map(|s| s.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut files = vec![
+        "sweep.csv".to_string(),
+        "sweep.toml".into(),
+        "scenario.toml".into(),
+    ];
+    staged.write("manifest.json", &manifest_json(&m))?;
+    files.push("manifest.json".into());
+    if let Some(fig) = tornado_figure(&m, &sorted, lang)? {
+        let svg = crate::output::plot::svg(&fig).map_err(plot_err(Path::new("tornado.svg")))?;
+        staged.write("tornado.svg", svg.as_bytes())?;
+        let png = staged.file_path("tornado.png")?;
+        crate::output::plot::png(&fig, &png).map_err(plot_err(Path::new("tornado.png")))?;
+        files.extend(["tornado.svg".to_string(), "tornado.png".into()]);
+    }
+    let target = staged.commit()?;
+    Ok(MergeReport {
+        folder: target,
+        points: first.points,
+        shards: n,
+        files,
+    })
+}

@@ -1,0 +1,513 @@
+//! `wijksim sweep` and `wijksim merge`: designs, resumable long runs, sharding, Slurm scripts.
+
+use super::wijksim;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn scenario() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/oosterschelde.toml").to_string()
+}
+
+/// A sweep file in `dir` over the default scenario with `design` lines and parameter tables.
+fn sweep_file(dir: &Path, name: &str, head: &str, params: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.toml"));
+    fs::write(
+        &p,
+        format!(
+            "[sweep]\nname = \"{name}\"\nscenario = \"{}\"\nruns = 20\n{head}\n{params}",
+            scenario()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+const ONE_WAY: &str = r#"
+[[parameter]]
+key = "regime[dorpsbudget].prevention"
+name = "prevention"
+low = 0.0
+high = 0.2
+
+[[parameter]]
+key = "regime[dorpsbudget].budget_share_of_provider"
+name = "budget_share"
+low = 0.9
+high = 1.1
+
+[[parameter]]
+key = "regime[dorpsbudget].modifier[BT->WV].hazard_ratio"
+low = 1.0
+high = 2.0
+"#;
+
+fn sweep(file: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    wijksim()
+        .arg("sweep")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .assert()
+}
+
+/// `sweep.csv` as rows of fields, with the header.
+fn table(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let head = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    (head, rows)
+}
+
+fn col(head: &[String], name: &str) -> usize {
+    head.iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+#[test]
+fn one_way_sweep_writes_a_tidy_table_and_a_tornado_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = sweep_file(dir.path(), "ow", "design = \"one_way\"", ONE_WAY);
+    let out = dir.path().join("out");
+    sweep(&f, &out, &["--quiet"])
+        .success()
+        .stdout(predicates::str::contains("7 of 7 points done"));
+    let (head, rows) = table(&out.join("sweep.csv"));
+    assert_eq!(
+        &head[..4],
+        [
+            "point",
+            "prevention",
+            "budget_share",
+            "regime[dorpsbudget].modifier[BT->WV].hazard_ratio"
+        ]
+    );
+    for m in [
+        "baseline.cost_total",
+        "baseline.cost_2025",
+        "dorpsbudget_noord_beveland.cost_difference",
+        "dorpsbudget_noord_beveland.p_costs_less",
+        "dorpsbudget_noord_beveland.overspend",
+        "dorpsbudget_noord_beveland.aandeel_waakvlam_cy3_p_met",
+    ] {
+        col(&head, m);
+    }
+    assert_eq!(rows.len(), 7, "base + low and high of 3 parameters");
+    let ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids, ["0", "1", "2", "3", "4", "5", "6"]);
+    // Base values from the scenario; each low/high with the others at base.
+    assert_eq!(rows[0][1..4], ["0.1", "1", "1.5"]);
+    assert_eq!(rows[1][1..4], ["0", "1", "1.5"]);
+    assert_eq!(rows[4][1..4], ["0.1", "1.1", "1.5"]);
+    // The same seed at every point: the baseline arm, which no swept number touches, is identical.
+    let b = col(&head, "baseline.cost_total");
+    assert!(rows.iter().all(|r| r[b] == rows[0][b]));
+    // A bigger budget costs more than a smaller one (the budget is paid whatever happens).
+    let d = col(&head, "dorpsbudget_noord_beveland.cost_difference");
+    let num = |r: usize| rows[r][d].parse::<f64>().unwrap();
+    assert!(
+        num(4) > num(0) && num(0) > num(3),
+        "{} {} {}",
+        num(3),
+        num(0),
+        num(4)
+    );
+    for f in [
+        "tornado.png",
+        "tornado.svg",
+        "manifest.json",
+        "sweep.toml",
+        "scenario.toml",
+    ] {
+        assert!(out.join(f).metadata().unwrap().len() > 0, "{f}");
+    }
+    let svg = fs::read_to_string(out.join("tornado.svg")).unwrap();
+    assert!(svg.contains("budget_share") && svg.contains("prevention"));
+}
+
+#[test]
+fn grid_and_latin_hypercube_designs() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = sweep_file(
+        dir.path(),
+        "grid",
+        "design = \"grid\"",
+        "[[parameter]]\nkey = \"regime[dorpsbudget].prevention\"\nvalues = [0.0, 0.1]\n\n[[parameter]]\nkey = \"regime[dorpsbudget].phase_in_cycles\"\nname = \"phase_in\"\nlow = 0\nhigh = 12\nsteps = 3\n",
+    );
+    sweep(&grid, &dir.path().join("g"), &["--quiet"]).success();
+    let (_, rows) = table(&dir.path().join("g/sweep.csv"));
+    let combos: Vec<(String, String)> = rows.iter().map(|r| (r[1].clone(), r[2].clone())).collect();
+    let want: Vec<(String, String)> = [
+        ("0", "0"),
+        ("0", "6"),
+        ("0", "12"),
+        ("0.1", "0"),
+        ("0.1", "6"),
+        ("0.1", "12"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(combos, want);
+    assert!(
+        !dir.path().join("g/tornado.png").exists(),
+        "tornado plots are for one-way designs"
+    );
+
+    let lhs = sweep_file(
+        dir.path(),
+        "lhs",
+        "design = \"latin_hypercube\"\npoints = 10\ndesign_seed = 3",
+        "[[parameter]]\nkey = \"regime[dorpsbudget].prevention\"\nlow = 0.0\nhigh = 0.2\n\n[[parameter]]\nkey = \"regime[dorpsbudget].phase_in_cycles\"\nlow = 0\nhigh = 20\n",
+    );
+    sweep(&lhs, &dir.path().join("l"), &["--quiet"]).success();
+    let (_, rows) = table(&dir.path().join("l/sweep.csv"));
+    assert_eq!(rows.len(), 10);
+    let mut strata: Vec<usize> = rows
+        .iter()
+        .map(|r| (r[1].parse::<f64>().unwrap() / 0.02) as usize)
+        .collect();
+    strata.sort();
+    assert_eq!(
+        strata,
+        (0..10).collect::<Vec<_>>(),
+        "one point per tenth of the range"
+    );
+    assert!(
+        rows.iter().all(|r| !r[2].contains('.')),
+        "a whole-number parameter takes whole values"
+    );
+}
+
+#[test]
+fn results_do_not_depend_on_threads_or_parallel_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = sweep_file(dir.path(), "ow", "design = \"one_way\"", ONE_WAY);
+    // 7 points: 1 thread runs them one by one; 2 threads run points in parallel; 4 threads (more than
+    // half the points) run the runs of each point in parallel.
+    let mut outs = Vec::new();
+    for t in ["1", "2", "4"] {
+        let out = dir.path().join(format!("t{t}"));
+        let a = sweep(&f, &out, &["--threads", t]).success();
+        let so = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+        outs.push((fs::read(out.join("sweep.csv")).unwrap(), so));
+    }
+    assert!(outs[1].1.contains("points in parallel") && outs[2].1.contains("runs in parallel"));
+    assert!(outs[0].0 == outs[1].0 && outs[1].0 == outs[2].0);
+}
+
+#[test]
+fn an_interrupted_sweep_resumes_to_the_same_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = sweep_file(dir.path(), "ow", "design = \"one_way\"", ONE_WAY);
+    let whole = dir.path().join("whole");
+    sweep(&f, &whole, &["--quiet"]).success();
+    let want = fs::read(whole.join("sweep.csv")).unwrap();
+    // Stopped after 3 points, then a torn line as a kill in the middle of a write leaves it.
+    let part = dir.path().join("part");
+    sweep(&f, &part, &["--max-points", "3", "--quiet"])
+        .success()
+        .stdout(predicates::str::contains("--resume"));
+    let m = fs::read_to_string(part.join("manifest.json")).unwrap();
+    assert!(m.contains("\"complete\": false") && m.contains("\"points_done\": 3"));
+    let mut csv = fs::OpenOptions::new()
+        .append(true)
+        .open(part.join("sweep.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut csv, b"5,0.1,1,2,1234").unwrap();
+    drop(csv);
+    // Without --resume the folder is refused, not overwritten.
+    sweep(&f, &part, &[])
+        .code(2)
+        .stderr(predicates::str::contains("--resume"));
+    sweep(&f, &part, &["--resume", "--quiet"])
+        .success()
+        .stdout(predicates::str::contains("(3 from before)"));
+    assert!(fs::read(part.join("sweep.csv")).unwrap() == want);
+    // Resuming a complete sweep runs nothing and changes nothing.
+    sweep(&f, &part, &["--resume", "--quiet"])
+        .success()
+        .stdout(predicates::str::contains("0 run now"));
+    assert!(fs::read(part.join("sweep.csv")).unwrap() == want);
+    // Another sweep cannot resume this folder.
+    let other = sweep_file(dir.path(), "ow2", "design = \"one_way\"\nseed = 5", ONE_WAY);
+    sweep(&other, &part, &["--resume"])
+        .code(2)
+        .stderr(predicates::str::contains("another sweep"));
+}
+
+#[test]
+fn a_killed_sweep_keeps_whole_rows_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("slow.toml");
+    fs::write(
+        &f,
+        format!(
+            "[sweep]\nscenario = \"{}\"\nruns = 150\ndesign = \"latin_hypercube\"\npoints = 24\n[[parameter]]\nkey = \"regime[dorpsbudget].prevention\"\nlow = 0.0\nhigh = 0.2\n",
+            scenario()
+        ),
+    )
+    .unwrap();
+    let whole = dir.path().join("whole");
+    sweep(&f, &whole, &["--quiet", "--threads", "2"]).success();
+    let want = fs::read_to_string(whole.join("sweep.csv")).unwrap();
+    let out = dir.path().join("killed");
+    let bin = assert_cmd::cargo::cargo_bin("wijksim");
+    let mut child = std::process::Command::new(bin)
+        .arg("sweep")
+        .arg(&f)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--threads", "2"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no clean-up) once a few points are in.
+    let start = std::time::Instant::now();
+    loop {
+        let rows = fs::read_to_string(out.join("sweep.csv"))
+            .map_or(0, |t| t.lines().count().saturating_sub(1));
+        if rows >= 3 || start.elapsed().as_secs() > 60 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = fs::read_to_string(out.join("sweep.csv")).unwrap();
+    // Every line but possibly a torn last one is a whole row of the uninterrupted sweep.
+    let whole_rows: Vec<&str> = want.lines().collect();
+    let complete: Vec<&str> = text
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .map(|l| l.trim_end())
+        .collect();
+    assert!(complete.len() >= 4, "header and at least 3 rows");
+    for l in &complete {
+        assert!(whole_rows.contains(l), "not a whole row: {l}");
+    }
+    sweep(&f, &out, &["--resume", "--quiet"]).success();
+    assert_eq!(fs::read_to_string(out.join("sweep.csv")).unwrap(), want);
+}
+
+#[test]
+fn shards_merge_into_the_unsharded_table_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = sweep_file(dir.path(), "ow", "design = \"one_way\"", ONE_WAY);
+    let whole = dir.path().join("whole");
+    sweep(&f, &whole, &["--quiet"]).success();
+    let shards: Vec<PathBuf> = (1..=3).map(|i| dir.path().join(format!("s{i}"))).collect();
+    for (i, s) in shards.iter().enumerate() {
+        sweep(&f, s, &["--shard", &format!("{}/3", i + 1), "--quiet"]).success();
+        let (_, rows) = table(&s.join("sweep.csv"));
+        assert!(rows.iter().all(|r| r[0].parse::<usize>().unwrap() % 3 == i));
+    }
+    let merged = dir.path().join("merged");
+    wijksim()
+        .args(["merge", "--out"])
+        .arg(&merged)
+        .args(&shards)
+        .assert()
+        .success();
+    for f in ["sweep.csv", "tornado.svg", "tornado.png"] {
+        assert!(
+            fs::read(merged.join(f)).unwrap() == fs::read(whole.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+    // A missing shard, an incomplete shard, and shards of another sweep are refused.
+    let m2 = dir.path().join("m2");
+    wijksim()
+        .args(["merge", "--out"])
+        .arg(&m2)
+        .args(&shards[..2])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("shard 3/3 is missing"));
+    let part = dir.path().join("part3");
+    sweep(
+        &f,
+        &part,
+        &["--shard", "3/3", "--max-points", "1", "--quiet"],
+    )
+    .success();
+    wijksim()
+        .args(["merge", "--out"])
+        .arg(&m2)
+        .args(&shards[..2])
+        .arg(&part)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not complete"));
+    let other = sweep_file(dir.path(), "ow3", "design = \"one_way\"\nseed = 9", ONE_WAY);
+    let foreign = dir.path().join("foreign3");
+    sweep(&other, &foreign, &["--shard", "3/3", "--quiet"]).success();
+    wijksim()
+        .args(["merge", "--out"])
+        .arg(&m2)
+        .args(&shards[..2])
+        .arg(&foreign)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("another sweep"));
+    assert!(!m2.exists(), "a refused merge writes nothing");
+}
+
+#[test]
+fn emitted_slurm_scripts_run_the_shards_and_the_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = sweep_file(dir.path(), "ow", "design = \"one_way\"", ONE_WAY);
+    let out = dir.path().join("cluster");
+    sweep(
+        &f,
+        &out,
+        &[
+            "--emit-slurm",
+            "--shards",
+            "3",
+            "--slurm-time",
+            "00:20:00",
+            "--slurm-partition",
+            "short",
+        ],
+    )
+    .success()
+    .stdout(predicates::str::contains("submit.sh"));
+    let slurm = out.join("slurm");
+    let shards = fs::read_to_string(slurm.join("shards.sbatch")).unwrap();
+    for want in [
+        "#SBATCH --array=1-3",
+        "#SBATCH --time=00:20:00",
+        "#SBATCH --partition=short",
+        "--shard \"$SLURM_ARRAY_TASK_ID/3\"",
+        "--resume",
+    ] {
+        assert!(shards.contains(want), "{want} missing from\n{shards}");
+    }
+    for s in ["shards.sbatch", "merge.sbatch", "submit.sh"] {
+        let ok = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(slurm.join(s))
+            .status()
+            .unwrap();
+        assert!(ok.success(), "{s} is not valid bash");
+    }
+    // A stand-in `sbatch` that runs each job at once: the array tasks one by one, then the merge.
+    let bin = dir.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    fs::write(
+        bin.join("sbatch"),
+        r#"#!/bin/bash
+set -e
+dep=""; script=""
+for a in "$@"; do case "$a" in --parsable) ;; --dependency=*) dep="${a#--dependency=}";; *) script="$a";; esac; done
+echo "$dep $script" >> "$SBATCH_LOG"
+array=$(sed -n 's/^#SBATCH --array=1-\([0-9]*\)$/\1/p' "$script")
+if [ -n "$array" ]; then
+  for i in $(seq 1 "$array"); do SLURM_ARRAY_TASK_ID=$i SLURM_CPUS_PER_TASK=1 bash "$script" >/dev/null; done
+else
+  bash "$script" >/dev/null
+fi
+echo $RANDOM
+"#,
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(bin.join("sbatch"))
+        .status()
+        .unwrap();
+    let log = dir.path().join("sbatch.log");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let st = std::process::Command::new("bash")
+        .arg(slurm.join("submit.sh"))
+        .env("PATH", path)
+        .env("SBATCH_LOG", &log)
+        .env("WIJKSIM", assert_cmd::cargo::cargo_bin("wijksim"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let calls = fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.lines().nth(1).unwrap().starts_with("afterok:"),
+        "the merge waits for the array: {calls}"
+    );
+    let whole = dir.path().join("whole");
+    sweep(&f, &whole, &["--quiet"]).success();
+    assert!(
+        fs::read(out.join("merged/sweep.csv")).unwrap()
+            == fs::read(whole.join("sweep.csv")).unwrap()
+    );
+}
+
+#[test]
+fn bad_sweep_files_name_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &[&str]); 7] = [
+        (
+            "design = \"one_way\"",
+            "[[parameter]]\nkey = \"regime[dorpsbudget].preventie\"\nlow = 0.0\nhigh = 0.1\n",
+            &[
+                ":7:",
+                "parameter[0].key",
+                "no key `preventie`",
+                "prevention",
+                "fix:",
+            ],
+        ),
+        (
+            "design = \"one_way\"",
+            "[[parameter]]\nkey = \"regime[dorpsbudjet].prevention\"\nlow = 0.0\nhigh = 0.1\n",
+            &[":7:", "no element `dorpsbudjet`", "dorpsbudget"],
+        ),
+        (
+            "design = \"one_way\"",
+            "[[parameter]]\nkey = \"regime[dorpsbudget].on_exhaustion\"\nlow = 0.0\nhigh = 0.1\n",
+            &[":7:", "text, not a number"],
+        ),
+        (
+            "design = \"random\"",
+            ONE_WAY,
+            &[":5:", "sweep.design", "latin_hypercube"],
+        ),
+        (
+            "design = \"latin_hypercube\"",
+            ONE_WAY,
+            &["sweep.points", "points = 200"],
+        ),
+        (
+            "design = \"one_way\"",
+            "[[parameter]]\nkey = \"regime[dorpsbudget].prevention\"\nlow = 0.0\nhigh = 1.5\n",
+            &["point 2", "prevention", "makes the scenario invalid"],
+        ),
+        (
+            "design = \"one_way\"\nmetric = \"cost\"",
+            ONE_WAY,
+            &[":6:", "sweep.metric", "baseline.cost_total"],
+        ),
+    ];
+    for (i, (head, params, want)) in cases.iter().enumerate() {
+        let f = sweep_file(dir.path(), &format!("bad{i}"), head, params);
+        let out = dir.path().join(format!("out{i}"));
+        let a = sweep(&f, &out, &[]).code(2);
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        for w in *want {
+            assert!(err.contains(w), "case {i}: `{w}` missing from:\n{err}");
+        }
+        assert!(!err.contains("panicked"));
+        assert!(!out.exists(), "case {i}: no output for a bad sweep");
+    }
+}
