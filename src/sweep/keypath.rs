@@ -245,6 +245,7 @@ pub fn inspect(doc: &mut DocumentMut, path: &KeyPath) -> Result<(bool, Option<f6
 /// Sets the number at `path` (replacing a distribution by the number), keeping comments and layout.
 /// Whole-number values are written as integers.
 pub fn set(doc: &mut DocumentMut, path: &KeyPath, x: f64) -> Result<(), String> {
+    inspect(doc, path)?;
     let v = value_at(doc, path)?;
     let decor = v.decor().clone();
     *v = if v.is_integer() {
