@@ -259,9 +259,6 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         }
     });
     if args.emit_slurm {
-        if args.shards == 0 {
-            anyhow::bail!(Error::Options("--shards must be at least 1".into()));
-        }
         let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         let (out, file) = (abs(&out), abs(&args.file));
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("wijksim"));
@@ -273,14 +270,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
             partition: args.slurm_partition.clone(),
             account: args.slurm_account.clone(),
         };
-        let dir = out.join("slurm");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| anyhow::anyhow!("could not create '{}': {e}", dir.display()))?;
-        for (name, text) in slurm::scripts(&sw.name, &exe, &file, &out, &o) {
-            let p = dir.join(&name);
-            std::fs::write(&p, text)
-                .map_err(|e| anyhow::anyhow!("could not write '{}': {e}", p.display()))?;
-        }
+        let dir = slurm::write(&sw.name, &exe, &file, &out, &o)?;
         println!(
             "Wrote Slurm scripts for {} points in {} shards to {}/:\n  shards.sbatch  job array: one shard per task, {} CPUs, {} memory, {} each\n  merge.sbatch   merges the shards into {}/merged when all succeeded\n  submit.sh      submits both\nSubmit with: bash {}",
             sw.points.len(),

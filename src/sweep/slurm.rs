@@ -125,3 +125,29 @@ pub fn scripts(
         ("submit.sh".into(), submit),
     ]
 }
+
+/// Writes the [`scripts`] into `out/slurm/` and returns that folder.
+pub fn write(
+    name: &str,
+    wijksim: &Path,
+    sweep_file: &Path,
+    out: &Path,
+    o: &SlurmOptions,
+) -> crate::error::Result<std::path::PathBuf> {
+    if o.shards == 0 {
+        return Err(crate::error::Error::Options(
+            "--shards must be at least 1".into(),
+        ));
+    }
+    let dir = out.join("slurm");
+    let err = |p: &Path| {
+        let path = p.display().to_string();
+        move |source| crate::error::Error::Write { path, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(err(&dir))?;
+    for (file, text) in scripts(name, wijksim, sweep_file, out, o) {
+        let p = dir.join(file);
+        std::fs::write(&p, text).map_err(err(&p))?;
+    }
+    Ok(dir)
+}
