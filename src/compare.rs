@@ -28,6 +28,11 @@ pub struct Difference {
     pub p_lower: f64,
 }
 
+/// Names followed by `total` (the column of all of them in the tables).
+pub fn and_total(names: &[String]) -> Vec<String> {
+    names.iter().cloned().chain(["total".to_string()]).collect()
+}
+
 /// The measures of [`Difference::measure`].
 pub const MEASURES: [&str; 4] = ["cost", "caseload", "kpi", "overspend"];
 
@@ -101,12 +106,7 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                 &per_run(base, f),
             ));
         };
-        let lines: Vec<String> = model
-            .lines
-            .iter()
-            .cloned()
-            .chain(["total".to_string()])
-            .collect();
+        let lines = and_total(&model.lines);
         for (l, line) in lines.iter().enumerate() {
             push("cost", "all".into(), line.clone(), &|sm, r| {
                 (0..years.len())

@@ -292,18 +292,8 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
         })?;
         Ok(lay.flow(y, f))
     })?;
-    let munis: Vec<String> = model
-        .municipalities
-        .iter()
-        .cloned()
-        .chain(["total".to_string()])
-        .collect();
-    let lines: Vec<String> = model
-        .lines
-        .iter()
-        .cloned()
-        .chain(["total".to_string()])
-        .collect();
+    let munis = crate::compare::and_total(&model.municipalities);
+    let lines = crate::compare::and_total(&model.lines);
     let costs = Table::need(get, "costs.csv")?;
     fill(&costs, &arms, &mut st, &|t, row, a| {
         let lay = &layouts[a];

@@ -273,37 +273,27 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
         };
     let runs = positive(&head.runs, "sweep.runs", &mut errs)
         .map_or(scenario.model.runs, |r| r.min(u64::from(u32::MAX)) as u32);
-    let seed = match &head.seed {
-        Some(s) if *s.get_ref() < 0 => {
-            errs.push(lerr(
-                file,
-                text,
-                s.span().start,
-                "sweep.seed",
-                "must not be negative".into(),
-                "give a whole number from 0",
-            ));
-            0
-        }
-        Some(s) => *s.get_ref() as u64,
-        None => scenario.model.seed,
-    };
+    let nonneg =
+        |v: &Option<Spanned<i64>>, key: &str, default: u64, errs: &mut Vec<InputError>| -> u64 {
+            match v {
+                Some(s) if *s.get_ref() < 0 => {
+                    errs.push(lerr(
+                        file,
+                        text,
+                        s.span().start,
+                        key,
+                        "must not be negative".into(),
+                        "give a whole number from 0",
+                    ));
+                    0
+                }
+                Some(s) => *s.get_ref() as u64,
+                None => default,
+            }
+        };
+    let seed = nonneg(&head.seed, "sweep.seed", scenario.model.seed, &mut errs);
     let n_lhs = positive(&head.points, "sweep.points", &mut errs);
-    let design_seed = match &head.design_seed {
-        Some(s) if *s.get_ref() < 0 => {
-            errs.push(lerr(
-                file,
-                text,
-                s.span().start,
-                "sweep.design_seed",
-                "must not be negative".into(),
-                "give a whole number from 0",
-            ));
-            0
-        }
-        Some(s) => *s.get_ref() as u64,
-        None => 1,
-    };
+    let design_seed = nonneg(&head.design_seed, "sweep.design_seed", 1, &mut errs);
     if design == Design::LatinHypercube && n_lhs.is_none() && head.points.is_none() {
         errs.push(lerr(
             file,
