@@ -511,3 +511,38 @@ fn bad_sweep_files_name_file_line_and_key() {
         assert!(!out.exists(), "case {i}: no output for a bad sweep");
     }
 }
+
+#[test]
+fn sweeps_keep_or_fix_parameter_uncertainty() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default scenario with an uncertain BT tariff.
+    let text = super::default_text().replace(
+        "tariff_per_hour = 66.00",
+        "tariff_per_hour = { dist = \"gamma\", mean = 66.0, sd = 6.0 }",
+    );
+    assert!(text.contains("dist = \"gamma\""));
+    fs::write(dir.path().join("psa.toml"), &text).unwrap();
+    let head = |psa: &str| {
+        format!("[sweep]\nscenario = \"psa.toml\"\nruns = 40\ndesign = \"grid\"\n{psa}\n")
+    };
+    let prevention = "[[parameter]]\nkey = \"regime[dorpsbudget].prevention\"\nvalues = [0.1]\n";
+    let tariff = "[[parameter]]\nkey = \"cost[begeleiding_bt].tariff_per_hour\"\nname = \"tariff\"\nvalues = [66.0]\n";
+    let spread = |file: &str, body: String| -> f64 {
+        let f = dir.path().join(file);
+        fs::write(&f, body).unwrap();
+        let out = dir.path().join(format!("{file}.out"));
+        sweep(&f, &out, &["--quiet"]).success();
+        let (head, rows) = table(&out.join("sweep.csv"));
+        let p = |c: &str| rows[0][col(&head, c)].parse::<f64>().unwrap();
+        p("baseline.cost_total_p95") - p("baseline.cost_total_p05")
+    };
+    let drawn = spread("a.toml", head("") + prevention);
+    let fixed_by_psa_off = spread("b.toml", head("psa = false") + prevention);
+    let fixed_by_sweep = spread("c.toml", head("") + prevention + "\n" + tariff);
+    // Drawing the tariff per run widens the spread of the total cost; fixing it, either way, does not.
+    assert!(
+        drawn > 1.5 * fixed_by_psa_off,
+        "{drawn} vs {fixed_by_psa_off}"
+    );
+    assert_eq!(fixed_by_psa_off, fixed_by_sweep);
+}
