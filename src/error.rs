@@ -64,7 +64,7 @@ impl std::error::Error for InputErrors {}
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The scenario (or another input file) is invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Input(#[from] InputErrors),
     /// An output could not be written.
     #[error("could not write '{path}'")]

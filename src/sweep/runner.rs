@@ -347,7 +347,14 @@ pub fn run(
         }
         manifest.started_utc = old.started_utc.clone();
         manifest.wall_time_seconds = old.wall_time_seconds;
-        let text = std::fs::read_to_string(&csv_path).map_err(io(&csv_path))?;
+        let text = std::fs::read_to_string(&csv_path).map_err(|e| {
+            bad_folder(
+                &csv_path,
+                None,
+                format!("cannot read the results to resume: {e}"),
+                "start over with --force",
+            )
+        })?;
         let (rows, torn) = read_rows(&csv_path, &text, &header)?;
         if let Some(at) = torn {
             let f = std::fs::OpenOptions::new()

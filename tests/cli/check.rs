@@ -383,3 +383,28 @@ fn share_outside_zero_to_one() {
     );
     assert!(err.contains("share 1.6 is outside 0..1"), "{err}");
 }
+
+/// Regression: the error chain printed every input error twice (the error and its source).
+#[test]
+fn every_problem_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(&f, "[scenario]\nname = \"x\"\n").unwrap();
+    for cmd in ["run", "check"] {
+        let a = super::wijksim().arg(cmd).arg(&f).assert().code(2);
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        assert_eq!(
+            err.matches("missing field `time`").count(),
+            1,
+            "{cmd}:\n{err}"
+        );
+        assert_eq!(err.matches("fix:").count(), 1, "{cmd}:\n{err}");
+    }
+    let a = super::wijksim()
+        .arg("report")
+        .arg(dir.path().join("none"))
+        .assert()
+        .code(2);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert_eq!(err.matches("no such folder").count(), 1, "{err}");
+}
