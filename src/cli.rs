@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use wijksim::compare::cell_quantiles;
 use wijksim::error::Error;
-use wijksim::output::{Staged, fresh_folder};
+use wijksim::output::Staged;
 use wijksim::pipeline::{self, Engine, RunOptions, RunReport};
 use wijksim::scenario::{self, Scenario};
 
@@ -191,16 +191,30 @@ pub fn main() -> i32 {
             shards,
         } => merge(&out, force, lang, &shards),
     };
+    print_notes();
     match result {
         Ok(()) => 0,
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");
             match e.downcast_ref::<Error>() {
-                Some(Error::Input(_) | Error::OutputExists(_) | Error::Options(_)) => 2,
+                Some(
+                    Error::Input(_)
+                    | Error::OutputExists(_)
+                    | Error::OutputRefused(_)
+                    | Error::OutputBusy(_)
+                    | Error::Options(_),
+                ) => 2,
                 _ => 1,
             }
         }
+    }
+}
+
+/// Says what the library cleared before writing (staging left by stopped processes).
+pub(crate) fn print_notes() {
+    for n in wijksim::output::guard::take_notes() {
+        eprintln!("note: {n}");
     }
 }
 
@@ -316,7 +330,10 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         b.set_prefix("sweeping");
         b
     };
-    let r = runner::run(&sw, &opts, &|p| bar.set_position(p.done as u64))?;
+    let r = runner::run(&sw, &opts, &|p| {
+        bar.suspend(print_notes);
+        bar.set_position(p.done as u64)
+    })?;
     bar.finish_and_clear();
     let rate = if r.seconds > 0.0 {
         r.ran as f64 / r.seconds
@@ -415,11 +432,11 @@ fn reproduce_command(args: &RunArgs, runs: u32, seed: u64) -> String {
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let scenario = load(args.scenario.as_deref())?;
     let model = &scenario.model;
-    let out = match &args.out {
-        Some(o) => o.clone(),
-        None => fresh_folder(&Path::new("output").join(&model.name)),
+    let staged = match &args.out {
+        Some(o) => Staged::create(o, args.force)?,
+        None => Staged::create_new(&Path::new("output").join(&model.name))?,
     };
-    let staged = Staged::create(&out, args.force)?;
+    print_notes();
     let runs = args.runs.unwrap_or(model.runs);
     let seed = args.seed.unwrap_or(model.seed);
     let opts = RunOptions {

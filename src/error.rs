@@ -79,6 +79,13 @@ pub enum Error {
         "output folder '{0}' already holds results\n  fix: choose another folder with --out, or pass --force to replace it"
     )]
     OutputExists(String),
+    /// The output path may not be written: it is not a folder wijksim wrote (a user's folder or file, a
+    /// device, a link), or it is not a usable path. The message says why and what to do.
+    #[error("{0}")]
+    OutputRefused(String),
+    /// Another writer holds the output folder's lock.
+    #[error("{0}")]
+    OutputBusy(String),
     /// Invalid options (e.g. zero runs).
     #[error("{0}")]
     Options(String),

@@ -264,6 +264,8 @@ pub fn rerender(
     if !dir.is_dir() {
         return Err(not_output("", "no such folder".into()));
     }
+    // Held from here on: no other wijksim replaces the folder while it is read and redrawn.
+    let mut staged = Staged::inside(dir)?;
     let manifest_bytes = read("manifest.json")?
         .ok_or_else(|| not_output("manifest.json", "the folder has no manifest".into()))?;
     let manifest: manifest::Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
@@ -313,7 +315,6 @@ pub fn rerender(
             "the manifest says 0 runs".into(),
         ));
     }
-    let mut staged = Staged::create(&dir.join("rerender"), true)?;
     let (shown_summaries, differences) = render_figures(
         &scenario.model,
         runs,

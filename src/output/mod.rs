@@ -12,7 +12,10 @@ pub mod report;
 pub mod tables;
 pub mod tornado;
 
+pub mod guard;
+
 use crate::error::{Error, Result};
+use guard::{Lock, Registered};
 use std::path::{Path, PathBuf};
 
 /// A folder being written.
@@ -22,7 +25,10 @@ pub struct Staged {
     stage: PathBuf,
     force: bool,
     files: Vec<String>,
+    written: std::collections::HashSet<String>,
     done: bool,
+    _registered: Registered,
+    _lock: Lock,
 }
 
 fn write_err(path: &Path, source: std::io::Error) -> Error {
@@ -32,56 +38,127 @@ fn write_err(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-/// Whether a folder exists and holds anything.
-pub fn holds_results(dir: &Path) -> bool {
-    dir.read_dir()
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false)
-        || dir.is_file()
+/// Whether something is at `path` that is not an empty folder.
+pub fn holds_results(path: &Path) -> bool {
+    !matches!(
+        guard::check_place(path, true),
+        Ok(guard::Place::Missing | guard::Place::Empty)
+    )
 }
 
-/// The first of `base`, `base-2`, `base-3`, ... that holds no results.
-pub fn fresh_folder(base: &Path) -> PathBuf {
-    if !holds_results(base) {
-        return base.to_path_buf();
+/// Makes the folders of `rel` (a relative folder path) inside `stage`, one level at a time, so that a
+/// stage removed by a signal handler is never made again.
+fn make_dirs_in(stage: &Path, rel: &Path) -> std::io::Result<()> {
+    let mut at = stage.to_path_buf();
+    for c in rel.components() {
+        at.push(c);
+        match std::fs::create_dir(&at) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
     }
-    let name = base
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    (2..)
-        .map(|i| base.with_file_name(format!("{name}-{i}")))
-        .find(|p| !holds_results(p))
-        .expect("some name is free")
+    Ok(())
+}
+
+fn pid() -> u32 {
+    std::process::id()
 }
 
 impl Staged {
-    /// Starts writing `target`. Fails at once (before any long work) if the folder holds results and
-    /// `force` is false, or if its parent cannot be written.
+    /// Starts writing `target`. Fails at once (before any long work) if anything but an empty folder
+    /// or earlier wijksim results is there (see [`guard::check_place`]), if it holds results and
+    /// `force` is false, if another writer holds it, or if its parent cannot be written. Staging entries
+    /// a killed process left there are cleared first ([`guard::take_notes`] says which).
     pub fn create(target: &Path, force: bool) -> Result<Staged> {
-        if holds_results(target) && !force {
-            return Err(Error::OutputExists(target.display().to_string()));
-        }
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let (parent, name) = guard::split(target)?;
+        guard::check_place(target, force)?;
         std::fs::create_dir_all(&parent).map_err(|e| write_err(&parent, e))?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "output".into());
-        let stage = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if stage.exists() {
+        let lock = guard::lock(target)?;
+        Self::locked(target, &parent, &name, force, lock)
+    }
+
+    /// Starts writing the first of `base`, `base-2`, `base-3`, ... that is free: nothing there, or an
+    /// empty folder, and no other writer. Never replaces anything.
+    pub fn create_new(base: &Path) -> Result<Staged> {
+        let (parent, name) = guard::split(base)?;
+        std::fs::create_dir_all(&parent).map_err(|e| write_err(&parent, e))?;
+        for i in 1..=10_000u32 {
+            let target = if i == 1 {
+                base.to_path_buf()
+            } else {
+                parent.join(format!("{name}-{i}"))
+            };
+            if !matches!(
+                guard::check_place(&target, false),
+                Ok(guard::Place::Missing | guard::Place::Empty)
+            ) {
+                continue;
+            }
+            let lock = match guard::lock(&target) {
+                Ok(l) => l,
+                Err(Error::OutputBusy(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let this = target.file_name().map(|n| n.to_string_lossy().into_owned());
+            match Self::locked(&target, &parent, &this.unwrap_or_default(), false, lock) {
+                Err(Error::OutputExists(_) | Error::OutputRefused(_)) => continue,
+                r => return r,
+            }
+        }
+        Err(Error::OutputRefused(format!(
+            "no free folder beside '{}' (tried 10000 names)\n  fix: choose a folder with --out",
+            base.display()
+        )))
+    }
+
+    fn locked(target: &Path, parent: &Path, name: &str, force: bool, lock: Lock) -> Result<Staged> {
+        guard::clear_stale(parent, Some(name));
+        let place = guard::check_place(target, force)?;
+        if place == guard::Place::Results {
+            guard::clear_stale(target, None);
+        }
+        let stage = parent.join(format!(".{name}.partial-{}", pid()));
+        if std::fs::symlink_metadata(&stage).is_ok() {
             std::fs::remove_dir_all(&stage).map_err(|e| write_err(&stage, e))?;
         }
         std::fs::create_dir(&stage).map_err(|e| write_err(&stage, e))?;
+        let registered = guard::remove_on_signal(&stage);
         Ok(Staged {
             target: target.to_path_buf(),
             stage,
             force,
             files: Vec::new(),
+            written: Default::default(),
             done: false,
+            _registered: registered,
+            _lock: lock,
+        })
+    }
+
+    /// Starts rewriting some entries of the finished run folder `dir` in place (see
+    /// [`Staged::replace_in`]), holding its lock; the stage is `dir/.rerender.partial-PID`.
+    pub fn inside(dir: &Path) -> Result<Staged> {
+        let (parent, name) = guard::split(dir)?;
+        let lock = guard::lock(dir)?;
+        guard::clear_stale(&parent, Some(&name));
+        if guard::kind_of(dir).is_some_and(|(k, _)| k == guard::Kind::Run) {
+            guard::clear_stale(dir, None);
+        }
+        let stage = dir.join(format!(".rerender.partial-{}", pid()));
+        if std::fs::symlink_metadata(&stage).is_ok() {
+            std::fs::remove_dir_all(&stage).map_err(|e| write_err(&stage, e))?;
+        }
+        std::fs::create_dir(&stage).map_err(|e| write_err(&stage, e))?;
+        let registered = guard::remove_on_signal(&stage);
+        Ok(Staged {
+            target: dir.to_path_buf(),
+            stage,
+            force: true,
+            files: Vec::new(),
+            written: Default::default(),
+            done: false,
+            _registered: registered,
+            _lock: lock,
         })
     }
 
@@ -97,46 +174,63 @@ impl Staged {
 
     /// Writes one file into the folder.
     pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.stage.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| write_err(&self.target.join(name), e))?;
-        }
+        let path = self.file_path(name)?;
         std::fs::write(&path, bytes).map_err(|e| write_err(&self.target.join(name), e))?;
-        self.files.push(name.to_string());
         Ok(())
     }
 
     /// The staging path for a file that a writer creates itself (e.g. a PNG), with its folders made.
     pub fn file_path(&mut self, name: &str) -> Result<PathBuf> {
-        let path = self.stage.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| write_err(&self.target.join(name), e))?;
+        let rel = Path::new(name);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(write_err(
+                &self.target.join(name),
+                std::io::Error::other("not a plain relative file name"),
+            ));
+        }
+        if let Some(parent) = rel.parent() {
+            make_dirs_in(&self.stage, parent).map_err(|e| write_err(&self.target.join(name), e))?;
+        }
+        if !self.written.insert(name.to_string()) {
+            return Err(write_err(
+                &self.target.join(name),
+                std::io::Error::other("written twice in one run (two names give this file name)"),
+            ));
         }
         self.files.push(name.to_string());
-        Ok(path)
+        Ok(self.stage.join(rel))
     }
 
-    /// Moves the finished folder into place.
+    /// `stem`, or `stem-2`, `stem-3`, ... : the first for which no `{folder}{stem}{ext}` of `exts` is
+    /// written yet. Names made from user text (arms, areas) can coincide once made file-safe.
+    pub fn free_stem(&self, folder: &str, stem: &str, exts: &[&str]) -> String {
+        let free = |s: &str| {
+            exts.iter()
+                .all(|e| !self.written.contains(&format!("{folder}{s}{e}")))
+        };
+        if free(stem) {
+            return stem.to_string();
+        }
+        (2..)
+            .map(|i| format!("{stem}-{i}"))
+            .find(|s| free(s))
+            .expect("some number is free")
+    }
+
+    /// Moves the finished folder into place (checking once more that what is there may be replaced).
     pub fn commit(mut self) -> Result<PathBuf> {
-        let old = self.stage.with_file_name(format!(
-            ".{}.old-{}",
-            self.target
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        let replacing = self.target.exists();
-        if replacing {
-            if !self.force && holds_results(&self.target) {
-                return Err(Error::OutputExists(self.target.display().to_string()));
-            }
-            std::fs::rename(&self.target, &old).map_err(|e| write_err(&self.target, e))?;
-        }
-        std::fs::rename(&self.stage, &self.target).map_err(|e| write_err(&self.target, e))?;
-        if replacing {
-            let _ = std::fs::remove_dir_all(&old);
-        }
+        let name = self
+            .target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let old = self.stage.with_file_name(format!(".{name}.old-{}", pid()));
+        guard::check_place(&self.target, self.force)?;
+        guard::swap(&self.stage, &self.target, &old).map_err(|e| write_err(&self.target, e))?;
         self.done = true;
         Ok(self.target.clone())
     }
@@ -158,10 +252,8 @@ impl Staged {
             let from = self.stage.join(top);
             let to = dir.join(top);
             if from.is_dir() && to.exists() {
-                let old = dir.join(format!(".{top}.old-{}", std::process::id()));
-                std::fs::rename(&to, &old).map_err(|e| write_err(&to, e))?;
-                std::fs::rename(&from, &to).map_err(|e| write_err(&to, e))?;
-                let _ = std::fs::remove_dir_all(&old);
+                let old = dir.join(format!(".{top}.old-{}", pid()));
+                guard::swap(&from, &to, &old).map_err(|e| write_err(&to, e))?;
             } else {
                 std::fs::rename(&from, &to).map_err(|e| write_err(&to, e))?;
             }

@@ -379,9 +379,12 @@ impl Figure for CostPerYear<'_> {
     }
 }
 
-/// A file name part from an arm or state name: letters, digits, `-` and `_`.
+/// A file name part from an arm, area, state or KPI name: letters, digits, `-` and `_` (others become
+/// `_`), at most 60 characters, so that no name can reach outside `plots/` or exceed a file system's
+/// limit. Two names that give the same file name are numbered (`-2`) by [`Staged::free_stem`].
 fn slug(s: &str) -> String {
     s.chars()
+        .take(60)
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
                 c
@@ -393,6 +396,7 @@ fn slug(s: &str) -> String {
 }
 
 fn both<F: Figure>(fig: &F, name: &str, staged: &mut Staged) -> Result<()> {
+    let name = &staged.free_stem("plots/", name, &[".svg", ".png"]);
     let plot_err = |e: String| Error::Write {
         path: name.to_string(),
         source: std::io::Error::other(e),

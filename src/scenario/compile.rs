@@ -211,15 +211,11 @@ pub fn compile_raw(
 
 fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     let name = raw.scenario.get_ref().name.get_ref().trim().to_string();
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if let Err(problem) = crate::output::guard::check_folder_name(&name) {
         cx.err(
             raw.scenario.get_ref().name.span(),
             "scenario.name",
-            format!("name `{name}` must be letters, digits, - or _ (it names output folders)"),
+            problem,
             "use e.g. name = \"oosterschelde\"",
         );
     }

@@ -572,10 +572,22 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
         }
         None => metrics::default_metric(&scenario.model),
     };
-    let name = head
-        .name
-        .as_ref()
-        .map_or_else(|| stem.to_string(), |n| n.get_ref().clone());
+    let name = match &head.name {
+        Some(n) => {
+            crate::output::guard::check_folder_name(n.get_ref()).map_err(|problem| {
+                InputErrors(vec![lerr(
+                    file,
+                    text,
+                    n.span().start,
+                    "sweep.name",
+                    problem,
+                    "use e.g. name = \"dorpsbudget_gevoeligheid\"",
+                )])
+            })?;
+            n.get_ref().clone()
+        }
+        None => crate::output::guard::folder_name_from(stem),
+    };
     let psa = head.psa.unwrap_or(true);
     Ok(Sweep {
         name,

@@ -237,8 +237,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
         std::process::id()
     ));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    let _registered = crate::output::guard::remove_on_signal(&tmp);
+    let written = std::fs::write(&tmp, bytes)
+        .map_err(io(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(io(path)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepManifest {
@@ -326,7 +332,33 @@ pub fn run(
             "--shard {i}/{n}: give I/N with 1 <= I <= N"
         )));
     }
-    let dir = &opts.out;
+    use crate::output::guard::{self, Place};
+    let target = &opts.out;
+    let (parent, name) = guard::split(target)?;
+    let exists_err = || {
+        Error::Options(format!(
+            "output folder '{}' already holds results\n  fix: continue it with --resume, choose another folder with --out, or pass --force to start over (the old results stay until the new sweep is complete)",
+            target.display()
+        ))
+    };
+    let check = || match guard::check_place(target, opts.force || opts.resume) {
+        Err(Error::OutputExists(_)) => Err(exists_err()),
+        r => r,
+    };
+    check()?;
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let _lock = guard::lock(target)?;
+    guard::clear_stale(&parent, Some(&name));
+    let place = check()?;
+    if place == Place::Results {
+        guard::clear_stale(target, None);
+    }
+    // A forced sweep over earlier results runs in a staging folder; the old results stay until the
+    // new folder is swapped in at the end.
+    let staged = (place == Place::Results && !opts.resume).then(|| {
+        guard::Staging::new(parent.join(format!(".{name}.partial-{}", std::process::id())))
+    });
+    let dir: &Path = staged.as_ref().map_or(target.as_path(), |s| s.path());
     let csv_path = dir.join("sweep.csv");
     let header = header(sweep);
     let now = SystemTime::now()
@@ -334,8 +366,7 @@ pub fn run(
         .map_or(0, |d| d.as_secs());
     let mut manifest = manifest_of(sweep, opts, utc(now));
     let mut done: Vec<usize> = Vec::new();
-    let holds = crate::output::holds_results(dir);
-    if holds && opts.resume {
+    if place == Place::Results && opts.resume {
         let old = read_manifest(dir)?;
         if !old.same_sweep(&manifest) || old.shard != manifest.shard {
             return Err(bad_folder(
@@ -378,14 +409,10 @@ pub fn run(
             }
         }
     } else {
-        if holds && !opts.force {
-            return Err(Error::Options(format!(
-                "output folder '{}' already holds results\n  fix: continue it with --resume, choose another folder with --out, or pass --force to start over",
-                dir.display()
-            )));
-        }
-        if holds {
-            std::fs::remove_dir_all(dir).map_err(io(dir))?;
+        if let Some(stage) = &staged
+            && std::fs::symlink_metadata(stage.path()).is_ok()
+        {
+            std::fs::remove_dir_all(stage.path()).map_err(io(stage.path()))?;
         }
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         std::fs::write(dir.join("sweep.toml"), &sweep.text).map_err(io(&dir.join("sweep.toml")))?;
@@ -487,8 +514,13 @@ pub fn run(
     manifest.wall_time_seconds =
         ((manifest.wall_time_seconds + clock.elapsed().as_secs_f64()) * 1000.0).round() / 1000.0;
     write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
+    if let Some(stage) = staged {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        guard::check_place(target, true)?;
+        stage.swap_into(target, &old).map_err(io(target))?;
+    }
     Ok(SweepReport {
-        folder: dir.clone(),
+        folder: target.clone(),
         total,
         resumed,
         ran: done_now - resumed,
@@ -583,8 +615,14 @@ fn write_tornado(dir: &Path, m: &SweepManifest, csv_text: &str, lang: Lang) -> R
     let svg = crate::output::plot::svg(&fig).map_err(plot_err(&svg_path))?;
     write_atomic(&svg_path, svg.as_bytes())?;
     let tmp = dir.join(format!(".tornado.tmp-{}.png", std::process::id()));
-    crate::output::plot::png(&fig, &tmp).map_err(plot_err(&png_path))?;
-    std::fs::rename(&tmp, &png_path).map_err(io(&png_path))?;
+    let _registered = crate::output::guard::remove_on_signal(&tmp);
+    let drawn = crate::output::plot::png(&fig, &tmp)
+        .map_err(plot_err(&png_path))
+        .and_then(|()| std::fs::rename(&tmp, &png_path).map_err(io(&png_path)));
+    if drawn.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    drawn?;
     Ok(vec!["tornado.svg".into(), "tornado.png".into()])
 }
 

@@ -10,6 +10,7 @@ mod psa;
 mod report;
 mod rerender;
 mod run;
+mod safety;
 mod sweep;
 
 use assert_cmd::Command;
