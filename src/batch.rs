@@ -83,10 +83,23 @@ fn run_with<'a>(
             "the number of threads must be at least 1 (--threads)".into(),
         ));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .map_err(|e| Error::Options(format!("could not start {} threads: {e}", opts.threads)))?;
+    // One thread: no pool, the runs in order on the calling thread. Inside a rayon pool of the
+    // requested size (a sweep's): that pool. Otherwise a pool of our own for this batch.
+    let sequential = opts.threads == 1;
+    let in_pool =
+        rayon::current_thread_index().is_some() && rayon::current_num_threads() == opts.threads;
+    let own_pool = if sequential || in_pool {
+        None
+    } else {
+        Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(opts.threads)
+                .build()
+                .map_err(|e| {
+                    Error::Options(format!("could not start {} threads: {e}", opts.threads))
+                })?,
+        )
+    };
     let arms = model.arms.len();
     let layouts: Vec<Layout> = (0..arms).map(|arm| Layout::new(model, arm)).collect();
     let runs = opts.runs as usize;
@@ -96,23 +109,25 @@ fn run_with<'a>(
         .collect();
     let mut client_cycles = vec![0u64; arms];
     let chunk = (opts.threads * 16).max(32);
-    pool.install(|| -> Result<()> {
+    // Every arm of a run in one task: the arms share the run's random numbers.
+    // The layouts are the base model's: drawn parameters change numbers, not structure.
+    let one_run = |r: usize| -> Result<Vec<RunCells>> {
+        let m = model_of(r as u32)?;
+        Ok((0..arms)
+            .map(|arm| {
+                let trace = engine::simulate(&m, arm, opts.seed, r as u32);
+                (reduce(&m, arm, &layouts[arm], &trace), trace.client_cycles)
+            })
+            .collect())
+    };
+    let mut body = || -> Result<()> {
         for lo in (0..runs).step_by(chunk) {
             let hi = (lo + chunk).min(runs);
-            // Every arm of a run in one task: the arms share the run's random numbers.
-            // The layouts are the base model's: drawn parameters change numbers, not structure.
-            let done: Vec<Result<Vec<RunCells>>> = (lo..hi)
-                .into_par_iter()
-                .map(|r| {
-                    let m = model_of(r as u32)?;
-                    Ok((0..arms)
-                        .map(|arm| {
-                            let trace = engine::simulate(&m, arm, opts.seed, r as u32);
-                            (reduce(&m, arm, &layouts[arm], &trace), trace.client_cycles)
-                        })
-                        .collect())
-                })
-                .collect();
+            let done: Vec<Result<Vec<RunCells>>> = if sequential {
+                (lo..hi).map(one_run).collect()
+            } else {
+                (lo..hi).into_par_iter().map(one_run).collect()
+            };
             let done = done.into_iter().collect::<Result<Vec<_>>>()?;
             for (i, per_arm) in done.iter().enumerate() {
                 for (arm, (cells, cc)) in per_arm.iter().enumerate() {
@@ -126,7 +141,11 @@ fn run_with<'a>(
             });
         }
         Ok(())
-    })?;
+    };
+    match &own_pool {
+        Some(pool) => pool.install(body)?,
+        None => body()?,
+    }
     Ok(layouts
         .into_iter()
         .zip(columns)

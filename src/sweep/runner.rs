@@ -468,20 +468,21 @@ pub fn run(
             }
         }
     };
-    // Many points: one thread per point. Few points: all threads on the runs of each point.
+    // Many points: one thread per point. Few points: all threads on the runs of each point. Either
+    // way one pool for the whole invocation, so that threads and memory do not grow with the points.
     let points_in_parallel = opts.threads > 1 && todo.len() >= 2 * opts.threads;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| Error::Options(format!("could not start {} threads: {e}", opts.threads)))?;
     if points_in_parallel {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads)
-            .build()
-            .map_err(|e| {
-                Error::Options(format!("could not start {} threads: {e}", opts.threads))
-            })?;
         pool.install(|| todo.par_iter().with_max_len(1).for_each(|&k| one(k, 1)));
     } else {
-        for &k in &todo {
-            one(k, opts.threads);
-        }
+        pool.install(|| {
+            for &k in &todo {
+                one(k, opts.threads);
+            }
+        });
     }
     drop(file);
     if let Some(e) = failed

@@ -546,3 +546,66 @@ fn sweeps_keep_or_fix_parameter_uncertainty() {
     );
     assert_eq!(fixed_by_psa_off, fixed_by_sweep);
 }
+
+/// Peak resident memory (kB) and most live threads of a sweep of `points` small points with 2 threads,
+/// read from /proc while it runs.
+fn peak_of_sweep(dir: &Path, points: usize) -> (u64, u64) {
+    let f = dir.join(format!("p{points}.toml"));
+    fs::write(
+        &f,
+        format!(
+            "[sweep]\nscenario = \"{}\"\nruns = 3\ndesign = \"latin_hypercube\"\npoints = {points}\n[[parameter]]\nkey = \"regime[dorpsbudget].prevention\"\nlow = 0.0\nhigh = 0.2\n",
+            scenario()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("wijksim"))
+        .arg("sweep")
+        .arg(&f)
+        .arg("--out")
+        .arg(dir.join(format!("o{points}")))
+        .args(["--quiet", "--threads", "2"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let field = |text: &str, key: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let (mut rss, mut threads) = (0, 0);
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(text) = fs::read_to_string(&status) {
+            rss = rss.max(field(&text, "VmHWM:"));
+            threads = threads.max(field(&text, "Threads:"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(child.wait().unwrap().success());
+    (rss, threads)
+}
+
+#[test]
+fn memory_and_threads_stay_flat_in_the_number_of_points() {
+    if !Path::new("/proc/self/status").exists() {
+        eprintln!("SKIPPED: needs /proc to read memory and threads");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (rss50, threads50) = peak_of_sweep(dir.path(), 50);
+    let (rss400, threads400) = peak_of_sweep(dir.path(), 400);
+    assert!(rss50 > 0 && threads50 > 0, "read nothing from /proc");
+    // Each point used to build its own thread pool: 37 MB and 54 threads at 50 points, 208 MB and
+    // 396 threads at 400.
+    assert!(
+        rss400 <= rss50 + 4096,
+        "peak memory grew with points: {rss50} kB at 50, {rss400} kB at 400"
+    );
+    assert!(
+        threads400 <= threads50 && threads400 <= 2 + 3,
+        "threads grew with points: {threads50} at 50, {threads400} at 400"
+    );
+}
