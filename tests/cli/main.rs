@@ -5,6 +5,7 @@ mod check;
 mod cohort;
 mod engine;
 mod examples;
+mod fuzz;
 mod golden;
 mod packaging;
 mod pilot;
