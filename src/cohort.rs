@@ -2,9 +2,9 @@
 //!
 //! For every area, the mass of clients by state and (capped) time in state is pushed through the same
 //! transition rows the Monte Carlo engine samples from, with the expected inflow. The result has the
-//! layout of an [`AreaTrace`] in `f64`: expected counts per cycle and state, and expected moves. It is
-//! exact for the provider model (no budget feedback) and is used to size budgets set as a share of the
-//! expected provider spend.
+//! layout of an [`AreaTrace`](crate::engine::AreaTrace) in `f64`: expected counts per cycle and
+//! state, and expected moves. It is exact for the provider model (no budget feedback) and is used to
+//! size budgets set as a share of the expected provider spend.
 
 use crate::model::{Model, RENEW, Transitions};
 

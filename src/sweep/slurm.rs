@@ -1,9 +1,13 @@
 //! Slurm scripts for a sweep on a cluster: a job array that runs the shards, and a merge job that
 //! starts when every shard has succeeded.
 //!
-//! `submit.sh` submits both (`sbatch --parsable --array=1-N shards.sbatch`, then `sbatch
-//! --dependency=afterok:<job> merge.sbatch`). Every shard resumes its folder (`--resume`), so a shard
-//! that hit its time limit or was preempted continues where it stopped when resubmitted.
+//! `submit.sh` submits both (`sbatch --parsable shards.sbatch`, then `sbatch
+//! --dependency=afterok:<job> merge.sbatch`); `submit.sh 3,7` submits only array tasks 3 and 7 and
+//! the merge, to rerun failed shards. Every shard resumes its folder (`--resume`), so a shard that
+//! failed, hit its time limit or was preempted continues where it stopped when resubmitted. The merge
+//! carries `--kill-on-invalid-dep=yes`: when a shard fails, Slurm cancels it instead of leaving it
+//! pending forever. Logs are named by job and task (`shard-%A_%a.out`, `merge-%j.out`), so a
+//! resubmission does not overwrite the logs of the failed attempt.
 
 use std::path::Path;
 
@@ -36,17 +40,44 @@ pub fn sh_quote(s: &str) -> String {
     }
 }
 
+/// Quotes the value of an `#SBATCH` option as sbatch reads it, where needed: within double quotes,
+/// with `"`, `\\` and `#` escaped by a backslash. (sbatch does not read single quotes, so
+/// [`sh_quote`] is wrong there.)
+pub fn sbatch_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c))
+    {
+        return s.to_string();
+    }
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\' | '#') {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
+}
+
+/// A folder as a Slurm file name pattern: `%` doubled, so that only the patterns we add expand.
+fn pattern_dir(dir: &str) -> String {
+    dir.replace('%', "%%")
+}
+
 fn common(name: &str, o: &SlurmOptions) -> String {
     let mut s = String::new();
     if let Some(p) = &o.partition {
-        s.push_str(&format!("#SBATCH --partition={p}\n"));
+        s.push_str(&format!("#SBATCH --partition={}\n", sbatch_quote(p)));
     }
     if let Some(a) = &o.account {
-        s.push_str(&format!("#SBATCH --account={a}\n"));
+        s.push_str(&format!("#SBATCH --account={}\n", sbatch_quote(a)));
     }
     s.push_str(&format!(
         "#SBATCH --job-name={}\n",
-        sh_quote(&format!("wijksim-{name}"))
+        sbatch_quote(&format!("wijksim-{name}"))
     ));
     s
 }
@@ -63,8 +94,8 @@ pub fn scripts(
     let exe = sh_quote(&wijksim.display().to_string());
     let sweep = sh_quote(&sweep_file.display().to_string());
     let outq = sh_quote(&out.display().to_string());
-    let logs = out.join("slurm").join("logs");
-    let logq = logs.display().to_string();
+    let logs = out.join("slurm").join("logs").display().to_string();
+    let log = |file: &str| sbatch_quote(&format!("{}/{file}", pattern_dir(&logs)));
     let n = o.shards;
     let shards = format!(
         "#!/bin/bash\n\
@@ -74,16 +105,17 @@ pub fn scripts(
          #SBATCH --mem={mem}\n\
          #SBATCH --time={time}\n\
          {common}\
-         #SBATCH --output={logq}/shard-%a.out\n\
+         #SBATCH --output={log}\n\
          set -euo pipefail\n\
-         WIJKSIM=\"${{WIJKSIM:-{exe}}}\"\n\
+         if [ -z \"${{WIJKSIM:-}}\" ]; then WIJKSIM={exe}; fi\n\
          \"$WIJKSIM\" sweep {sweep} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" \\\n    \
          --out {outq}/shards/shard-\"$SLURM_ARRAY_TASK_ID\"-of-{n} \\\n    \
          --threads \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\" --resume --quiet\n",
         cpus = o.cpus,
-        mem = o.mem,
-        time = o.time,
+        mem = sbatch_quote(&o.mem),
+        time = sbatch_quote(&o.time),
         common = common(name, o),
+        log = log("shard-%A_%a.out"),
     );
     let shard_dirs: String = (1..=n)
         .map(|i| format!(" \\\n    {outq}/shards/shard-{i}-of-{n}"))
@@ -95,29 +127,37 @@ pub fn scripts(
          #SBATCH --mem=2G\n\
          #SBATCH --time=00:30:00\n\
          {common}\
-         #SBATCH --output={logq}/merge.out\n\
+         #SBATCH --kill-on-invalid-dep=yes\n\
+         #SBATCH --output={log}\n\
          set -euo pipefail\n\
-         WIJKSIM=\"${{WIJKSIM:-{exe}}}\"\n\
+         if [ -z \"${{WIJKSIM:-}}\" ]; then WIJKSIM={exe}; fi\n\
          \"$WIJKSIM\" merge --force --out {outq}/merged{shard_dirs}\n",
         out = out.display(),
         common = common(name, o),
+        log = log("merge-%j.out"),
     );
     let submit = format!(
         "#!/bin/bash\n\
          # Submits the sweep `{name}` to Slurm: {n} shards as a job array, then the merge when all succeeded.\n\
          # Run: bash {submit_path}\n\
+         # To rerun only failed shards, name them: bash {submit_path} 3,7\n\
+         # (the other shards' folders are complete; the merge then reads them all).\n\
          set -euo pipefail\n\
          here=\"$(cd \"$(dirname \"${{BASH_SOURCE[0]}}\")\" && pwd)\"\n\
+         tasks=\"${{1:-1-{n}}}\"\n\
          mkdir -p {logs_q}\n\
-         array=$(sbatch --parsable \"$here/shards.sbatch\")\n\
+         array=$(sbatch --parsable --array=\"$tasks\" \"$here/shards.sbatch\")\n\
          array=${{array%%;*}}\n\
          merge=$(sbatch --parsable --dependency=afterok:\"$array\" \"$here/merge.sbatch\")\n\
          merge=${{merge%%;*}}\n\
-         echo \"submitted shards as job $array (array 1-{n}) and the merge as job $merge\"\n\
-         echo \"results: {out}/merged/sweep.csv\"\n",
+         echo \"submitted shards $tasks as job $array and the merge as job $merge\"\n\
+         echo \"if a shard fails, Slurm cancels the merge: read the shard's log \"{logs_q}\"/shard-${{array}}_<task>.out,\"\n\
+         echo \"then rerun only the failed shards and the merge: bash \"{submit_q}\" <tasks, e.g. 3,7>\"\n\
+         echo \"results: \"{out_q}\"/merged/sweep.csv\"\n",
         submit_path = out.join("slurm").join("submit.sh").display(),
-        logs_q = sh_quote(&logq),
-        out = out.display(),
+        submit_q = sh_quote(&out.join("slurm").join("submit.sh").display().to_string()),
+        logs_q = sh_quote(&logs),
+        out_q = sh_quote(&out.display().to_string()),
     );
     vec![
         ("shards.sbatch".into(), shards),
@@ -138,6 +178,14 @@ pub fn write(
         return Err(crate::error::Error::Options(
             "--shards must be at least 1".into(),
         ));
+    }
+    for p in [wijksim, sweep_file, out] {
+        if p.display().to_string().contains(['\n', '\r']) {
+            return Err(crate::error::Error::Options(format!(
+                "cannot write Slurm scripts for a path with a line break: {:?}; rename it or choose another folder with --out",
+                p.display().to_string()
+            )));
+        }
     }
     let dir = out.join("slurm");
     let err = |p: &Path| {

@@ -362,11 +362,62 @@ fn shards_merge_into_the_unsharded_table_byte_for_byte() {
     assert!(!m2.exists(), "a refused merge writes nothing");
 }
 
+/// A stand-in `sbatch` that runs each job at once (the array tasks one by one) and reads the
+/// `#SBATCH` lines as sbatch does: a value ends at a space outside double quotes or at a `#`, its
+/// double quotes are removed and a backslash escapes the next character; `--output` expands `%A` (array job), `%a` (task), `%j` (job) and `%%`. Job ids
+/// count up from 101. A job whose dependency failed is cancelled if it asks for
+/// `--kill-on-invalid-dep=yes`, and otherwise stays pending forever (logged, not run).
+const STAND_IN_SBATCH: &str = r#"#!/bin/bash
+set -u
+n=$(( $(cat "$SBATCH_STATE/next" 2>/dev/null || echo 100) + 1 )); echo "$n" > "$SBATCH_STATE/next"
+dep=""; array=""; script=""; kill=""
+for a in "$@"; do case "$a" in
+  --parsable) ;; --dependency=*) dep="${a#--dependency=}";; --array=*) array="${a#--array=}";;
+  --kill-on-invalid-dep=*) kill="${a#*=}";; *) script="$a";; esac; done
+unq() { local s=$1 r="" i c esc=0 q=0; for ((i=0;i<${#s};i++)); do c=${s:i:1}
+  if ((esc)); then r+=$c; esc=0; elif [[ $c == '\' ]]; then esc=1; elif [[ $c == '"' ]]; then q=$((1-q))
+  elif [[ $c == '#' ]] || { ((!q)) && [[ $c == [[:space:]] ]]; }; then break; else r+=$c; fi; done
+  printf '%s' "$r"; }
+opt() { unq "$(sed -n "s/^#SBATCH --$1=//p" "$script" | head -1)"; }
+pat() { local s=$1 r="" i c; for ((i=0;i<${#s};i++)); do c=${s:i:1}
+  if [[ $c == % ]]; then i=$((i+1)); case ${s:i:1} in A) r+=$n;; a) r+=$2;; j) r+=$3;; %) r+=%;; esac; else r+=$c; fi; done
+  printf '%s' "$r"; }
+: "${kill:=$(opt kill-on-invalid-dep)}"
+out=$(opt output)
+echo "job $n: deps '$dep' script $(basename "$script") output '$out'" >> "$SBATCH_STATE/log"
+if [ -n "$dep" ] && [ -e "$SBATCH_STATE/failed-${dep#afterok:}" ]; then
+  if [ "$kill" = yes ]; then echo "job $n: cancelled, dependency never satisfied" >> "$SBATCH_STATE/log"
+  else echo "job $n: pending forever" >> "$SBATCH_STATE/log"; fi
+  echo "$n"; exit 0
+fi
+: "${array:=$(opt array)}"
+if [ -n "$array" ]; then
+  for part in ${array//,/ }; do
+    if [[ $part == *-* ]]; then tasks=$(seq "${part%-*}" "${part#*-}"); else tasks=$part; fi
+    for i in $tasks; do
+      echo "job $n: task $i" >> "$SBATCH_STATE/log"
+      SLURM_ARRAY_TASK_ID=$i SLURM_CPUS_PER_TASK=1 bash "$script" > "$(pat "$out" "$i" "$n")" 2>&1 \
+        || touch "$SBATCH_STATE/failed-$n"
+    done
+  done
+else
+  bash "$script" > "$(pat "$out" 0 "$n")" 2>&1 || touch "$SBATCH_STATE/failed-$n"
+fi
+echo "$n"
+"#;
+
+fn executable(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 #[test]
 fn emitted_slurm_scripts_run_the_shards_and_the_merge() {
     let dir = tempfile::tempdir().unwrap();
     let f = sweep_file(dir.path(), "ow", "design = \"one_way\"", ONE_WAY);
-    let out = dir.path().join("cluster");
+    // Issue 10: a path with a space (and a `#` and a `%`, which sbatch and its file patterns read).
+    let out = dir.path().join("my cluster #1 100%");
     sweep(
         &f,
         &out,
@@ -384,15 +435,21 @@ fn emitted_slurm_scripts_run_the_shards_and_the_merge() {
     .stdout(predicates::str::contains("submit.sh"));
     let slurm = out.join("slurm");
     let shards = fs::read_to_string(slurm.join("shards.sbatch")).unwrap();
+    let merge = fs::read_to_string(slurm.join("merge.sbatch")).unwrap();
     for want in [
         "#SBATCH --array=1-3",
         "#SBATCH --time=00:20:00",
         "#SBATCH --partition=short",
         "--shard \"$SLURM_ARRAY_TASK_ID/3\"",
         "--resume",
+        "shard-%A_%a.out\"",
     ] {
         assert!(shards.contains(want), "{want} missing from\n{shards}");
     }
+    assert!(
+        merge.contains("#SBATCH --kill-on-invalid-dep=yes"),
+        "{merge}"
+    );
     for s in ["shards.sbatch", "merge.sbatch", "submit.sh"] {
         let ok = std::process::Command::new("bash")
             .arg("-n")
@@ -401,50 +458,73 @@ fn emitted_slurm_scripts_run_the_shards_and_the_merge() {
             .unwrap();
         assert!(ok.success(), "{s} is not valid bash");
     }
-    // A stand-in `sbatch` that runs each job at once: the array tasks one by one, then the merge.
     let bin = dir.path().join("bin");
+    let state = dir.path().join("sbatch-state");
     fs::create_dir(&bin).unwrap();
-    fs::write(
-        bin.join("sbatch"),
-        r#"#!/bin/bash
-set -e
-dep=""; script=""
-for a in "$@"; do case "$a" in --parsable) ;; --dependency=*) dep="${a#--dependency=}";; *) script="$a";; esac; done
-echo "$dep $script" >> "$SBATCH_LOG"
-array=$(sed -n 's/^#SBATCH --array=1-\([0-9]*\)$/\1/p' "$script")
-if [ -n "$array" ]; then
-  for i in $(seq 1 "$array"); do SLURM_ARRAY_TASK_ID=$i SLURM_CPUS_PER_TASK=1 bash "$script" >/dev/null; done
-else
-  bash "$script" >/dev/null
-fi
-echo $RANDOM
-"#,
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .arg("+x")
-        .arg(bin.join("sbatch"))
-        .status()
-        .unwrap();
-    let log = dir.path().join("sbatch.log");
+    fs::create_dir(&state).unwrap();
+    executable(&bin.join("sbatch"), STAND_IN_SBATCH);
+    // The jobs run wijksim through a wrapper that fails shard 2 while `fail` exists.
+    let fail = dir.path().join("fail");
+    fs::write(&fail, "").unwrap();
+    let wrapper = dir.path().join("wijksim wrapper");
+    executable(
+        &wrapper,
+        &format!(
+            "#!/bin/bash\nif [ -e '{}' ] && [[ \" $* \" == *' --shard 2/3 '* ]]; then echo 'shard 2 fails' >&2; exit 1; fi\nexec '{}' \"$@\"\n",
+            fail.display(),
+            assert_cmd::cargo::cargo_bin("wijksim").display()
+        ),
+    );
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let st = std::process::Command::new("bash")
-        .arg(slurm.join("submit.sh"))
-        .env("PATH", path)
-        .env("SBATCH_LOG", &log)
-        .env("WIJKSIM", assert_cmd::cargo::cargo_bin("wijksim"))
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let calls = fs::read_to_string(&log).unwrap();
+    let submit = |args: &[&str]| {
+        let st = std::process::Command::new("bash")
+            .arg(slurm.join("submit.sh"))
+            .args(args)
+            .env("PATH", &path)
+            .env("SBATCH_STATE", &state)
+            .env("WIJKSIM", &wrapper)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "{st:?}");
+        String::from_utf8(st.stdout).unwrap()
+    };
+    let log = || fs::read_to_string(state.join("log")).unwrap();
+    let logs = slurm.join("logs");
+
+    // First submission: shard 2 fails, so Slurm cancels the merge instead of leaving it pending.
+    let said = submit(&[]);
+    assert!(said.contains("rerun only the failed shards"), "{said}");
     assert!(
-        calls.lines().nth(1).unwrap().starts_with("afterok:"),
-        "the merge waits for the array: {calls}"
+        log().contains("job 102: deps 'afterok:101'"),
+        "the merge waits for the array: {}",
+        log()
     );
+    assert!(log().contains("job 102: cancelled"), "{}", log());
+    assert!(!out.join("merged").exists());
+    for task in 1..=3 {
+        assert!(logs.join(format!("shard-101_{task}.out")).is_file());
+    }
+    let failed = fs::read_to_string(logs.join("shard-101_2.out")).unwrap();
+    assert!(failed.contains("shard 2 fails"), "{failed}");
+
+    // Rerun only the failed shard and the merge, as the README says.
+    fs::remove_file(&fail).unwrap();
+    submit(&["2"]);
+    let second: Vec<String> = log()
+        .lines()
+        .filter(|l| l.starts_with("job 103: task"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(second, ["job 103: task 2"], "{}", log());
+    assert!(
+        logs.join("shard-101_2.out").is_file() && logs.join("shard-103_2.out").is_file(),
+        "the rerun keeps the failed attempt's log"
+    );
+    assert!(logs.join("merge-104.out").is_file(), "{}", log());
     let whole = dir.path().join("whole");
     sweep(&f, &whole, &["--quiet"]).success();
     assert!(
