@@ -28,9 +28,21 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// The generator's seed: fixed in the README's test command (so that it is deterministic), and
+/// `WIJKSIM_FUZZ_SEED=random` (as `.ci/run` does) or a number for new inputs.
+fn seed() -> proptest::test_runner::RngSeed {
+    use proptest::test_runner::RngSeed;
+    match std::env::var("WIJKSIM_FUZZ_SEED").ok().as_deref() {
+        Some("random") => RngSeed::Random,
+        Some(n) => RngSeed::Fixed(n.parse().expect("WIJKSIM_FUZZ_SEED is a number or `random`")),
+        None => RngSeed::Fixed(20_261_130),
+    }
+}
+
 fn config(default_cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases: cases(default_cases),
+        rng_seed: seed(),
         // Shrinking a failure can take long on big inputs; the failure is reported either way.
         max_shrink_time: 120_000,
         ..ProptestConfig::default()
