@@ -34,7 +34,10 @@ fn seed() -> proptest::test_runner::RngSeed {
     use proptest::test_runner::RngSeed;
     match std::env::var("WIJKSIM_FUZZ_SEED").ok().as_deref() {
         Some("random") => RngSeed::Random,
-        Some(n) => RngSeed::Fixed(n.parse().expect("WIJKSIM_FUZZ_SEED is a number or `random`")),
+        Some(n) => RngSeed::Fixed(
+            n.parse()
+                .expect("WIJKSIM_FUZZ_SEED is a number or `random`"),
+        ),
         None => RngSeed::Fixed(20_261_130),
     }
 }
