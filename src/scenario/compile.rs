@@ -19,6 +19,9 @@ pub const ROW_TOLERANCE: f64 = 1e-9;
 /// packed into 20 + 20 bits).
 pub const MAX_CLIENTS: i64 = (1 << 20) - 1;
 const MAX_CYCLES: i64 = (1 << 20) - 2;
+/// Largest expected number of new clients per area and cycle: a Poisson count with this mean stays below
+/// [`MAX_CLIENTS`] (the ids of one cycle's arrivals) with certainty for all practical purposes.
+const MAX_INFLOW_MEAN: f64 = 500_000.0;
 pub(super) const MAX_TIME_IN_STATE: i64 = 60_000;
 
 pub(super) struct Ctx<'a> {
@@ -114,8 +117,12 @@ impl Ctx<'_> {
             self.err(
                 v.span(),
                 key,
-                format!("{what} is {x}; it cannot be negative"),
-                format!("give `{key}` a value of 0 or more"),
+                if x.is_finite() {
+                    format!("{what} is {x}; it cannot be negative")
+                } else {
+                    format!("{what} is {x}; it must be a finite number")
+                },
+                format!("give `{key}` a finite value of 0 or more"),
             );
             return 0.0;
         }
@@ -225,11 +232,15 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     }
     let (start, cycle_months, cycles) = time(cx, raw.time.get_ref());
     let run = raw.run.get_ref();
-    if *run.runs.get_ref() < 1 || *run.runs.get_ref() > 10_000_000 {
+    let max_runs = crate::limits::MAX_RUNS as i64;
+    if !(1..=max_runs).contains(run.runs.get_ref()) {
         cx.err(
             run.runs.span(),
             "run.runs",
-            format!("runs is {}; it must be at least 1", run.runs.get_ref()),
+            format!(
+                "runs is {}; it must be from 1 to {max_runs}",
+                run.runs.get_ref()
+            ),
             "set runs to e.g. 1000",
         );
     }
@@ -240,6 +251,11 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             "the seed cannot be negative",
             "use a seed of 0 or more, e.g. 20210101",
         );
+    }
+    if !(1..=MAX_CYCLES).contains(raw.time.get_ref().cycles.get_ref()) {
+        // Every per-cycle table depends on the horizon: checking them at a clamped horizon would take
+        // long and say little.
+        return None;
     }
     let states = states(cx, raw);
     let codes: Vec<String> = states.iter().map(|s| s.code.clone()).collect();
@@ -314,7 +330,15 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         return None;
     }
     let inflow = inflow?;
-    for (area, rate) in areas.iter_mut().zip(area_rates) {
+    let key_of = |i: usize| {
+        if raw.area[i].get_ref().inflow_per_1000_per_year.is_some() {
+            format!("area[{i}]")
+        } else {
+            "inflow".to_string()
+        }
+    };
+    let mut too_many: Vec<String> = Vec::new();
+    for (i, (area, rate)) in areas.iter_mut().zip(area_rates).enumerate() {
         let rate = rate.unwrap_or(inflow.0);
         area.inflow_mean = (0..cycles)
             .map(|c| {
@@ -323,6 +347,31 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
                     * (1.0 + inflow.1).powf(years_in)
             })
             .collect();
+        let most = area.inflow_mean.iter().copied().fold(0.0, f64::max);
+        if (most.is_nan() || most > MAX_INFLOW_MEAN) && !too_many.contains(&key_of(i)) {
+            too_many.push(key_of(i));
+            let own = raw.area[i].get_ref().inflow_per_1000_per_year.is_some();
+            let (span, key) = match (&raw.inflow, own) {
+                (Some(inf), false) => (
+                    inf.get_ref().per_1000_per_year.span(),
+                    "inflow.per_1000_per_year".to_string(),
+                ),
+                _ => (
+                    raw.area[i].span(),
+                    format!("area[{i}].inflow_per_1000_per_year"),
+                ),
+            };
+            cx.err(
+                span,
+                key,
+                format!(
+                    "area `{}` would get on average {} new clients in one cycle; at most {MAX_INFLOW_MEAN} are supported (client ids of one cycle's arrivals have 20 bits)",
+                    area.name,
+                    if most < 1e12 { number(most) } else { format!("{most:.3e}") }
+                ),
+                "lower the inflow rate, the trend or the inhabitants, or split the area into several [[area]] tables",
+            );
+        }
     }
     let transitions = transitions?;
     let mut flows = flows(&transitions, &entry, states.len());
@@ -359,6 +408,21 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         outcomes,
         discount,
     };
+    if !cx.errors.is_empty() {
+        return None;
+    }
+    let need = crate::limits::need(&model, u64::from(model.runs), 1);
+    if let Some((problem, fix)) =
+        crate::limits::over_budget(&need, u64::from(model.runs), "run.runs")
+    {
+        let (span, key) = if need.per_run >= need.tables + need.traces {
+            (run.runs.span(), "run.runs")
+        } else {
+            (raw.time.get_ref().cycles.span(), "time.cycles")
+        };
+        cx.err(span, key, problem, fix);
+        return None;
+    }
     model.regime_expected = model
         .regimes
         .iter()
@@ -400,7 +464,7 @@ fn time(cx: &mut Ctx, t: &raw::Time) -> (YearMonth, u32, u32) {
         cx.err(
             t.cycles.span(),
             "time.cycles",
-            format!("the horizon is {cycles} cycles; it must be at least 1"),
+            format!("the horizon is {cycles} cycles; it must be from 1 to {MAX_CYCLES}"),
             "set cycles to the number of cycles to simulate, e.g. 60 for five years of months",
         );
     }
@@ -563,6 +627,18 @@ fn areas(
             } else {
                 initial[s] = v as u32;
             }
+        }
+        let total: u64 = initial.iter().map(|&k| u64::from(k)).sum();
+        if total > crate::limits::MAX_AREA_CLIENTS {
+            cx.err(
+                a.municipality.span(),
+                format!("area[{i}].caseload"),
+                format!(
+                    "area `{name}` starts with {total} clients; at most {} per area are supported (over all states together: client ids have 20 bits, and more would make clients share random numbers)",
+                    crate::limits::MAX_AREA_CLIENTS
+                ),
+                "split the area into several [[area]] tables (e.g. its wijken), or model it as a rate per 1,000 inhabitants in smaller areas",
+            );
         }
         let prefix = format!("area[{i}].initial_time_in_state");
         let initial_time = initial_time(
