@@ -16,8 +16,9 @@ use crate::summary::Layout;
 pub const MEMORY_BUDGET: u64 = 4_000_000_000;
 /// Most runs of a scenario or a sweep point.
 pub const MAX_RUNS: u64 = 10_000_000;
-/// Most points of a sweep design.
-pub const MAX_POINTS: u64 = 1_000_000;
+/// Most points of a sweep design (every point is compiled and checked before anything runs, about 2 ms
+/// a point for the default scenario).
+pub const MAX_POINTS: u64 = 100_000;
 /// Most clients of one area at the start, over all states together (client ids have 20 bits per
 /// cycle of arrival; the starting caseload shares them with the first cycle's arrivals).
 pub const MAX_AREA_CLIENTS: u64 = (1 << 20) - 1;

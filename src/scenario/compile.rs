@@ -408,6 +408,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         outcomes,
         discount,
     };
+    cell_text(cx, &model);
     if !cx.errors.is_empty() {
         return None;
     }
@@ -775,6 +776,47 @@ fn inflow(
         }),
         Some((rate, trend)),
     )
+}
+
+/// Most characters of one cell of an Excel workbook.
+pub const EXCEL_CELL_MAX: usize = 32_767;
+
+/// Reports codes and names longer than an Excel cell holds: they are written into the tables, and so
+/// into `results.xlsx`, which would fail only after the simulation.
+fn cell_text(cx: &mut Ctx, m: &Model) {
+    let mut texts: Vec<(String, &str)> = Vec::new();
+    for (i, s) in m.states.iter().enumerate() {
+        texts.push((format!("state[{i}].code"), &s.code));
+    }
+    for (i, a) in m.areas.iter().enumerate() {
+        texts.push((format!("area[{i}].name"), &a.name));
+    }
+    texts.extend(
+        m.municipalities
+            .iter()
+            .map(|x| ("area.municipality".into(), x.as_str())),
+    );
+    texts.extend(m.lines.iter().map(|x| ("cost.line".into(), x.as_str())));
+    texts.extend(m.arms.iter().map(|x| ("arm.name".into(), x.name.as_str())));
+    for (i, k) in m.kpis.iter().enumerate() {
+        texts.push((format!("kpi[{i}].name"), &k.name));
+    }
+    for (i, o) in m.outcomes.iter().enumerate() {
+        texts.push((format!("outcome[{i}].name"), &o.name));
+    }
+    for (key, text) in texts {
+        let n = text.chars().count();
+        if n > EXCEL_CELL_MAX {
+            let prefix: String = text.chars().take(64).collect();
+            let at = cx.text.find(&prefix).unwrap_or(0);
+            cx.err(
+                at..at,
+                key,
+                format!("this text has {n} characters; an Excel cell holds at most {EXCEL_CELL_MAX} (it is written into results.xlsx)"),
+                "shorten it",
+            );
+        }
+    }
 }
 
 /// A number for messages: at most 9 decimals, without trailing zeros (0.97, not 0.9700000000000001).

@@ -442,7 +442,11 @@ pub fn run(
         }
     };
     // Many points: one thread per point. Few points: all threads on the runs of each point.
-    let points_in_parallel = opts.threads > 1 && todo.len() >= 2 * opts.threads;
+    // Points in parallel keep one point's per-run statistics per thread: only when they fit the budget.
+    let need = crate::limits::need(&sweep.scenario.model, u64::from(sweep.runs), 1).total();
+    let points_in_parallel = opts.threads > 1
+        && todo.len() >= 2 * opts.threads
+        && need.saturating_mul(opts.threads as u64) <= crate::limits::MEMORY_BUDGET;
     if points_in_parallel {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)

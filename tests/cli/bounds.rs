@@ -131,3 +131,121 @@ fn an_infinite_amount_is_not_called_negative() {
     let err = rejected(&t, &["inflow.per_1000_per_year", "finite"]);
     assert!(!err.contains("cannot be negative"), "{err}");
 }
+
+#[test]
+fn an_amount_of_1e304_fails_cleanly_instead_of_hanging_in_the_plots() {
+    // The costs overflow to infinity; the cost plot's axis search never ended.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    fs::write(
+        &file,
+        edited("tariff_per_hour = 73.80 ", "tariff_per_hour = 1e304 "),
+    )
+    .unwrap();
+    let out = dir.path().join("o");
+    let run = wijksim()
+        .args(["run", "--quiet", "--runs", "2", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let err = String::from_utf8(run.stderr).unwrap();
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not finite") && err.contains("costs in 2021") && err.contains("fix:"),
+        "{err}"
+    );
+    assert!(!out.exists(), "no output folder");
+}
+
+#[test]
+fn a_large_finite_amount_still_runs_and_draws_every_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    fs::write(
+        &file,
+        edited("tariff_per_hour = 73.80 ", "tariff_per_hour = 1e120 "),
+    )
+    .unwrap();
+    let out = dir.path().join("o");
+    wijksim()
+        .args(["run", "--quiet", "--runs", "2", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success();
+    let csv = fs::read_to_string(out.join("costs.csv")).unwrap();
+    assert!(!csv.contains("inf") && !csv.contains("NaN"));
+    assert!(out.join("plots").read_dir().unwrap().count() > 10);
+}
+
+#[test]
+fn non_finite_outcome_weights_are_refused() {
+    for bad in ["nan", "inf", "-inf"] {
+        let t = edited(
+            "weights = { BTS = 0.2,",
+            &format!("weights = {{ BTS = {bad},"),
+        );
+        rejected(&t, &["outcome[0].weights.BTS", "not a finite number"]);
+    }
+}
+
+#[test]
+fn a_name_longer_than_an_excel_cell_is_found_by_check() {
+    let long = "G".repeat(40_000);
+    let t = edited(
+        "municipality = \"Goes\"",
+        &format!("municipality = \"{long}\""),
+    );
+    let err = rejected(&t, &["area.municipality", "32767", "results.xlsx"]);
+    assert!(err.len() < 5_000, "{}", err.len());
+}
+
+/// Runs the Latin hypercube sweep example with `from` replaced by `to`; returns (exit code, stderr).
+fn sweep_edited(from: &str, to: &str) -> (i32, String) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/");
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(format!("{root}sweep_latin_hypercube.toml")).unwrap();
+    assert!(text.contains(from));
+    fs::write(dir.path().join("s.toml"), text.replacen(from, to, 1)).unwrap();
+    fs::copy(
+        format!("{root}oosterschelde.toml"),
+        dir.path().join("oosterschelde.toml"),
+    )
+    .unwrap();
+    let out = wijksim()
+        .args(["sweep", "--max-points", "1", "--out"])
+        .arg(dir.path().join("o"))
+        .arg(dir.path().join("s.toml"))
+        .output()
+        .unwrap();
+    assert!(!dir.path().join("o").exists(), "no output folder");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn sweep_runs_and_points_have_upper_limits() {
+    let (code, err) = sweep_edited("runs = 100\n", "runs = 20000000\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("sweep.runs") && err.contains("from 1 to 10000000"),
+        "{err}"
+    );
+    let (code, err) = sweep_edited("runs = 100\n", "runs = 1000000\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("sweep.runs") && err.contains("GB") && err.contains("at most"),
+        "{err}"
+    );
+    let (code, err) = sweep_edited("points = 200\n", "points = 100001\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("sweep.points") && err.contains("more than 100000"),
+        "{err}"
+    );
+}
