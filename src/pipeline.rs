@@ -148,6 +148,9 @@ pub fn run(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let clock = Instant::now();
+    if opts.runs.is_none() && opts.engine == Engine::MonteCarlo {
+        scenario.check_runs()?;
+    }
     let bopts = batch::Options {
         runs: opts.runs.unwrap_or(model.runs),
         seed: opts.seed.unwrap_or(model.seed),

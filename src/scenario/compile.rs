@@ -252,9 +252,9 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             "use a seed of 0 or more, e.g. 20210101",
         );
     }
-    if !(1..=MAX_CYCLES).contains(raw.time.get_ref().cycles.get_ref()) {
-        // Every per-cycle table depends on the horizon: checking them at a clamped horizon would take
-        // long and say little.
+    if *raw.time.get_ref().cycles.get_ref() > MAX_CYCLES {
+        // Every per-cycle table depends on the horizon: checking them at the longest horizon would take
+        // long and say little (a horizon below 1 is checked further at 1 cycle).
         return None;
     }
     let states = states(cx, raw);
@@ -412,16 +412,27 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     if !cx.errors.is_empty() {
         return None;
     }
-    let need = crate::limits::need(&model, u64::from(model.runs), 1);
-    if let Some((problem, fix)) =
-        crate::limits::over_budget(&need, u64::from(model.runs), "run.runs")
-    {
-        let (span, key) = if need.per_run >= need.tables + need.traces {
-            (run.runs.span(), "run.runs")
-        } else {
-            (raw.time.get_ref().cycles.span(), "time.cycles")
-        };
-        cx.err(span, key, problem, fix);
+    // The longest table, caseload.csv, must fit one sheet of results.xlsx.
+    let rows = u64::from(model.cycles) * model.n_states() as u64 * model.arms.len() as u64 + 1;
+    if rows > EXCEL_ROWS_MAX {
+        cx.err(
+            raw.time.get_ref().cycles.span(),
+            "time.cycles",
+            format!("caseload.csv would have {rows} rows (cycles × states × arms); a sheet of results.xlsx holds at most {EXCEL_ROWS_MAX}"),
+            format!("shorten time.cycles to at most {}, or use yearly cycles (cycle_months = 12)", (EXCEL_ROWS_MAX - 1) / (model.n_states() as u64 * model.arms.len() as u64)),
+        );
+        return None;
+    }
+    // The horizon must fit with one run; the scenario's runs are checked by `Scenario::check_runs`,
+    // as `--runs` may replace them.
+    let need = crate::limits::need(&model, 1, 1);
+    if let Some((problem, fix)) = crate::limits::over_budget(&need, 1, "run.runs") {
+        cx.err(
+            raw.time.get_ref().cycles.span(),
+            "time.cycles",
+            problem,
+            fix,
+        );
         return None;
     }
     model.regime_expected = model
@@ -778,6 +789,8 @@ fn inflow(
     )
 }
 
+/// Most rows of one sheet of an Excel workbook.
+const EXCEL_ROWS_MAX: u64 = 1_048_576;
 /// Most characters of one cell of an Excel workbook.
 pub const EXCEL_CELL_MAX: usize = 32_767;
 

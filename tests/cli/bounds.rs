@@ -92,9 +92,12 @@ fn a_horizon_of_a_billion_cycles_with_indexation_is_refused_at_once() {
 
 #[test]
 fn a_long_horizon_over_the_memory_budget_names_the_memory() {
-    // No inflow trend, so the horizon itself is what does not fit.
-    let t = edited("cycles = 60 ", "cycles = 100000 ").replace("trend_per_year = 0.02", "");
-    rejected(&t, &["GB", "limit of 4.0 GB", "per-cycle tables"]);
+    // No inflow trend, so the horizon itself is what does not fit (80,000 months fit a sheet).
+    let t = edited("cycles = 60 ", "cycles = 80000 ").replace("trend_per_year = 0.02", "");
+    rejected(
+        &t,
+        &["run.runs", "GB", "limit of 4.0 GB", "per-cycle tables"],
+    );
 }
 
 #[test]
@@ -248,4 +251,35 @@ fn sweep_runs_and_points_have_upper_limits() {
         err.contains("sweep.points") && err.contains("more than 100000"),
         "{err}"
     );
+}
+
+#[test]
+fn runs_of_the_scenario_over_the_budget_are_refused_by_run_too_but_runs_option_may_lower_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    fs::write(&file, edited("runs = 1000 ", "runs = 10000000 ")).unwrap();
+    let run = wijksim()
+        .args(["run", "--quiet", "--out"])
+        .arg(dir.path().join("o"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(run.stderr).unwrap();
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("run.runs") && err.contains("GB"), "{err}");
+    wijksim()
+        .args(["run", "--quiet", "--runs", "3", "--out"])
+        .arg(dir.path().join("o2"))
+        .arg(&file)
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_horizon_whose_caseload_table_overflows_an_excel_sheet_is_found_by_check() {
+    // 100,000 months × 6 states × 2 arms: results.xlsx failed after minutes of simulation.
+    let t = edited("cycles = 60 ", "cycles = 100000 ")
+        .replace("trend_per_year = 0.02", "")
+        .replace("runs = 1000 ", "runs = 2 ");
+    rejected(&t, &["time.cycles", "1200001 rows", "1048576"]);
 }
