@@ -73,15 +73,25 @@ fn run_with<'a>(
     opts: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Vec<Summary>> {
-    if opts.runs == 0 {
-        return Err(Error::Options(
-            "the number of runs must be at least 1 (--runs)".into(),
-        ));
+    if opts.runs == 0 || u64::from(opts.runs) > crate::limits::MAX_RUNS {
+        return Err(Error::Options(format!(
+            "the number of runs is {}; it must be from 1 to {} (--runs)",
+            opts.runs,
+            crate::limits::MAX_RUNS
+        )));
     }
     if opts.threads == 0 {
         return Err(Error::Options(
             "the number of threads must be at least 1 (--threads)".into(),
         ));
+    }
+    let need = crate::limits::need(model, u64::from(opts.runs), opts.threads as u64);
+    if let Some((problem, fix)) = crate::limits::over_budget(&need, u64::from(opts.runs), "--runs")
+    {
+        return Err(Error::Options(format!(
+            "{problem} (with {} threads)\n  fix: {fix}, or use fewer --threads",
+            opts.threads
+        )));
     }
     // One thread: no pool, the runs in order on the calling thread. Inside a rayon pool of the
     // requested size (a sweep's): that pool. Otherwise a pool of our own for this batch.

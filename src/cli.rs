@@ -235,7 +235,7 @@ fn load(path: Option<&Path>) -> Result<Scenario, Error> {
 fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     let mut bad = 0;
     for f in files {
-        match scenario::load(f) {
+        match scenario::load(f).and_then(|s| s.check_runs().map(|()| s)) {
             Ok(s) => println!(
                 "{}: ok ({} states, {} areas, {} cycles from {}, {} arms, {} regimes, {} KPIs)",
                 f.display(),
@@ -431,6 +431,9 @@ fn reproduce_command(args: &RunArgs, runs: u32, seed: u64) -> String {
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let scenario = load(args.scenario.as_deref())?;
+    if args.runs.is_none() && matches!(args.engine, EngineArg::MonteCarlo) {
+        scenario.check_runs().map_err(Error::Input)?;
+    }
     let model = &scenario.model;
     let staged = match &args.out {
         Some(o) => Staged::create(o, args.force)?,

@@ -28,11 +28,11 @@ impl fmt::Display for InputError {
             None => write!(f, "{}: ", self.file)?,
         }
         if !self.key.is_empty() {
-            write!(f, "`{}`: ", self.key)?;
+            write!(f, "`{}`: ", short(&self.key))?;
         }
-        write!(f, "{}", self.problem)?;
+        write!(f, "{}", short(&self.problem))?;
         if !self.fix.is_empty() {
-            write!(f, "\n  fix: {}", self.fix)?;
+            write!(f, "\n  fix: {}", short(&self.fix))?;
         }
         Ok(())
     }
@@ -87,8 +87,54 @@ pub enum Error {
     #[error("{0}")]
     OutputBusy(String),
     /// Invalid options (e.g. zero runs).
-    #[error("{0}")]
+    #[error("{}", short(.0))]
     Options(String),
+}
+
+/// Most characters of one bad value quoted in a message.
+pub const QUOTE_MAX: usize = 200;
+/// Most characters of one message part (problem, key or fix).
+const MESSAGE_MAX: usize = 2000;
+
+/// `text` for a message: every word (run without white space) longer than [`QUOTE_MAX`] characters
+/// is cut to its first [`QUOTE_MAX`], and the whole to about 2,000 characters, each cut saying how many
+/// characters it left out. A bad value of megabytes thus gives a message of a few lines.
+pub fn short(text: &str) -> std::borrow::Cow<'_, str> {
+    let long_word = text
+        .split(char::is_whitespace)
+        .any(|w| w.len() > QUOTE_MAX && w.chars().count() > QUOTE_MAX);
+    if !long_word && text.len() <= MESSAGE_MAX {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut word = 0usize;
+    let mut cut = 0usize;
+    let flush = |out: &mut String, cut: &mut usize| {
+        if *cut > 0 {
+            out.push_str(&format!("… ({} more characters)", *cut));
+            *cut = 0;
+        }
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            flush(&mut out, &mut cut);
+            word = 0;
+        } else {
+            word += 1;
+            if word > QUOTE_MAX {
+                cut += 1;
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    flush(&mut out, &mut cut);
+    if out.chars().count() > MESSAGE_MAX {
+        let left = out.chars().count() - MESSAGE_MAX;
+        out = out.chars().take(MESSAGE_MAX).collect();
+        out.push_str(&format!("… ({left} more characters)"));
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Result with the library's error.

@@ -18,6 +18,7 @@ pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod kpi;
+pub mod limits;
 pub mod model;
 pub mod output;
 pub mod pipeline;

@@ -103,6 +103,34 @@ fn render_figures(
     Ok((summaries, differences))
 }
 
+/// Refuses results that are not finite numbers (amounts so large that sums overflow, e.g. a tariff of
+/// 1e304): they would be written as `inf` or `NaN` and cannot be drawn.
+fn finite(scenario: &Scenario, summaries: &[Summary]) -> Result<()> {
+    for sm in summaries {
+        let bad = sm.stats.iter().position(|st| {
+            !(st.mean.is_finite() && st.sd.is_finite() && st.q.iter().all(|q| q.is_finite()))
+        });
+        if let Some(i) = bad {
+            return Err(crate::error::Error::Input(crate::error::InputErrors(vec![
+                crate::error::InputError {
+                    file: scenario.source.path.clone(),
+                    line: None,
+                    key: String::new(),
+                    problem: format!(
+                        "the results are not finite numbers: {} of arm `{}` has mean {:e} and standard deviation {:e} (a sum overflowed)",
+                        sm.layout.describe(i),
+                        sm.arm,
+                        sm.stats[i].mean,
+                        sm.stats[i].sd
+                    ),
+                    fix: "check the amounts (tariffs, hours, fees, budgets, weights) for values far too large, e.g. 1e304 instead of 104".into(),
+                },
+            ])));
+        }
+    }
+    Ok(())
+}
+
 /// Default number of worker threads: the machine's available parallelism.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -120,6 +148,9 @@ pub fn run(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let clock = Instant::now();
+    if opts.runs.is_none() && opts.engine == Engine::MonteCarlo {
+        scenario.check_runs()?;
+    }
     let bopts = batch::Options {
         runs: opts.runs.unwrap_or(model.runs),
         seed: opts.seed.unwrap_or(model.seed),
@@ -138,6 +169,7 @@ pub fn run(
             (s, w)
         }
     };
+    finite(scenario, &summaries)?;
     let psa = opts.engine == Engine::MonteCarlo && !opts.no_psa && model.uncertain;
     let mut tables: Vec<(&str, Vec<u8>)> = vec![
         ("caseload.csv", csv::caseload(model, &summaries)),

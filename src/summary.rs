@@ -96,6 +96,28 @@ impl Layout {
         self.budget_at + self.budget_areas.len() * self.years.len() * BUDGET_MEASURES.len()
     }
 
+    /// What cell `i` reports, for messages: e.g. `costs in 2024`.
+    pub fn describe(&self, i: usize) -> String {
+        let year = |y: usize| self.years.get(y).copied().unwrap_or_default();
+        if i < self.flow_at {
+            format!("the caseload in cycle {}", i / self.n_states.max(1))
+        } else if i < self.cost_at {
+            format!(
+                "the flows in {}",
+                year((i - self.flow_at) / self.flows.len().max(1))
+            )
+        } else if i < self.kpi_at.first().copied().unwrap_or(self.econ_at) {
+            let per_year = (self.munis + 1) * (self.lines + 1);
+            format!("the costs in {}", year((i - self.cost_at) / per_year))
+        } else if i < self.econ_at {
+            "a KPI".into()
+        } else if i < self.budget_at {
+            "the discounted totals (cost or outcomes)".into()
+        } else {
+            "the budget".into()
+        }
+    }
+
     /// Number of cells every arm has, in the same order.
     pub fn common_len(&self) -> usize {
         self.budget_at

@@ -239,7 +239,7 @@ pub fn check_folder_name(name: &str) -> std::result::Result<(), String> {
     {
         return Err(format!(
             "name `{}` must be letters, digits, - or _ (it names output folders)",
-            cut(name)
+            crate::error::short(name)
         ));
     }
     if name.len() > MAX_NAME {
@@ -249,14 +249,6 @@ pub fn check_folder_name(name: &str) -> std::result::Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// At most 60 characters of a name, for messages.
-fn cut(name: &str) -> String {
-    match name.char_indices().nth(60) {
-        Some((at, _)) => format!("{}...", &name[..at]),
-        None => name.to_string(),
-    }
 }
 
 /// A folder name made from any text (e.g. a file's stem): characters other than letters, digits, `-` and

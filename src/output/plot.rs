@@ -40,6 +40,30 @@ fn register_font() {
     });
 }
 
+/// Largest magnitude an axis shows (non-finite results are refused before anything is drawn).
+const AXIS_MAX: f64 = 1e100;
+
+/// An axis range plotters can draw: a non-finite or enormous end becomes a finite one, and a range too
+/// narrow for its magnitude (where adding a tick step no longer changes a number, so the tick search
+/// never ends) is widened around its middle. Ranges of ordinary results come back unchanged.
+pub fn axis(r: std::ops::Range<f64>) -> std::ops::Range<f64> {
+    let fix = |x: f64| {
+        if x.is_nan() {
+            0.0
+        } else {
+            x.clamp(-AXIS_MAX, AXIS_MAX)
+        }
+    };
+    let (lo, hi) = (fix(r.start), fix(r.end));
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    let min_width = (lo.abs().max(hi.abs()) * 1e-9).max(1e-9);
+    if hi - lo >= min_width {
+        return lo..hi;
+    }
+    let mid = lo / 2.0 + hi / 2.0;
+    mid - min_width..mid + min_width
+}
+
 /// Thousands separators, no decimals (`12,345`).
 pub fn thousands(x: f64) -> String {
     let digits = format!("{:.0}", x.abs());
@@ -130,7 +154,7 @@ impl Figure for Fan<'_> {
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(72)
-            .build_cartesian_2d(0f64..(lay.cycles - 1).max(1) as f64, 0f64..top)?;
+            .build_cartesian_2d(axis(0f64..(lay.cycles - 1).max(1) as f64), axis(0f64..top))?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("maand", "month"))
@@ -254,7 +278,7 @@ impl Figure for Stacked<'_> {
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(72)
-            .build_cartesian_2d(0f64..(lay.cycles - 1).max(1) as f64, 0f64..top)?;
+            .build_cartesian_2d(axis(0f64..(lay.cycles - 1).max(1) as f64), axis(0f64..top))?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("maand", "month"))
@@ -339,7 +363,7 @@ impl Figure for CostPerYear<'_> {
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(124)
-            .build_cartesian_2d(x0..x1, bottom..top)?;
+            .build_cartesian_2d(axis(x0..x1), axis(bottom..top))?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("jaar", "year"))
@@ -562,8 +586,8 @@ impl Figure for CostDifference<'_> {
             .x_label_area_size(44)
             .y_label_area_size(110)
             .build_cartesian_2d(
-                f64::from(years[0]) - 0.5..f64::from(years[years.len() - 1]) + 0.5,
-                lo - pad..hi + pad,
+                axis(f64::from(years[0]) - 0.5..f64::from(years[years.len() - 1]) + 0.5),
+                axis(lo - pad..hi + pad),
             )?;
         chart
             .configure_mesh()
@@ -662,7 +686,7 @@ impl Figure for DifferenceHistogram<'_> {
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(60)
-            .build_cartesian_2d(lo - width..hi + width, 0f64..top)?;
+            .build_cartesian_2d(axis(lo - width..hi + width), axis(0f64..top))?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("euro, gepaard per run", "euros, paired by run"))
@@ -734,7 +758,10 @@ impl Figure for KpiChart<'_> {
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(60)
-            .build_cartesian_2d(0.5f64..years as f64 + 0.5, 0f64..(top * 1.15).max(0.01))?;
+            .build_cartesian_2d(
+                axis(0.5f64..years as f64 + 0.5),
+                axis(0f64..(top * 1.15).max(0.01)),
+            )?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("contractjaar", "contract year"))
@@ -859,7 +886,7 @@ impl Figure for BudgetUse<'_> {
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(100)
-            .build_cartesian_2d(x0..x1, 0f64..top)?;
+            .build_cartesian_2d(axis(x0..x1), axis(0f64..top))?;
         chart
             .configure_mesh()
             .y_desc(self.lang.t("euro (nominaal)", "euros (nominal)"))
@@ -931,7 +958,7 @@ impl Figure for BudgetUse<'_> {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(100)
-            .build_cartesian_2d(x0..x1, 0f64..wtop)?;
+            .build_cartesian_2d(axis(x0..x1), axis(0f64..wtop))?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("jaar", "year"))

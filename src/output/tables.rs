@@ -235,9 +235,26 @@ fn index_of(t: &Table, row: &Row, name: &str, list: &[String]) -> Result<usize> 
     })
 }
 
+/// The index of a row's year in `years` (consecutive calendar years): constant time per row.
 fn year_of(t: &Table, row: &Row, years: &[i32]) -> Result<usize> {
-    let list: Vec<String> = years.iter().map(i32::to_string).collect();
-    index_of(t, row, "year", &list)
+    let s = t.text(row, "year")?;
+    let first = years.first().copied().unwrap_or_default();
+    s.parse::<i32>()
+        .ok()
+        .filter(|y| y.to_string() == s)
+        .and_then(|y| usize::try_from(i64::from(y) - i64::from(first)).ok())
+        .filter(|&i| years.get(i).is_some_and(|&y| y.to_string() == s))
+        .ok_or_else(|| {
+            bad(
+                &t.file,
+                Some(row.0),
+                "year",
+                format!(
+                    "`{s}` is not one of the scenario's years, {first} to {}",
+                    years.last().copied().unwrap_or_default()
+                ),
+            )
+        })
 }
 
 /// The summaries of every arm, read back from the tables of an output folder (`get` returns a file's

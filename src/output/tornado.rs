@@ -147,7 +147,10 @@ impl Figure for Tornado {
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(label_area)
-            .build_cartesian_2d((lo - pad)..(hi + pad), 0f64..n as f64)?;
+            .build_cartesian_2d(
+                super::plot::axis((lo - pad)..(hi + pad)),
+                super::plot::axis(0f64..n as f64),
+            )?;
         chart
             .configure_mesh()
             .disable_y_mesh()

@@ -19,6 +19,9 @@ pub const ROW_TOLERANCE: f64 = 1e-9;
 /// packed into 20 + 20 bits).
 pub const MAX_CLIENTS: i64 = (1 << 20) - 1;
 const MAX_CYCLES: i64 = (1 << 20) - 2;
+/// Largest expected number of new clients per area and cycle: a Poisson count with this mean stays below
+/// [`MAX_CLIENTS`] (the ids of one cycle's arrivals) with certainty for all practical purposes.
+const MAX_INFLOW_MEAN: f64 = 500_000.0;
 pub(super) const MAX_TIME_IN_STATE: i64 = 60_000;
 
 pub(super) struct Ctx<'a> {
@@ -114,8 +117,12 @@ impl Ctx<'_> {
             self.err(
                 v.span(),
                 key,
-                format!("{what} is {x}; it cannot be negative"),
-                format!("give `{key}` a value of 0 or more"),
+                if x.is_finite() {
+                    format!("{what} is {x}; it cannot be negative")
+                } else {
+                    format!("{what} is {x}; it must be a finite number")
+                },
+                format!("give `{key}` a finite value of 0 or more"),
             );
             return 0.0;
         }
@@ -221,11 +228,15 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     }
     let (start, cycle_months, cycles) = time(cx, raw.time.get_ref());
     let run = raw.run.get_ref();
-    if *run.runs.get_ref() < 1 || *run.runs.get_ref() > 10_000_000 {
+    let max_runs = crate::limits::MAX_RUNS as i64;
+    if !(1..=max_runs).contains(run.runs.get_ref()) {
         cx.err(
             run.runs.span(),
             "run.runs",
-            format!("runs is {}; it must be at least 1", run.runs.get_ref()),
+            format!(
+                "runs is {}; it must be from 1 to {max_runs}",
+                run.runs.get_ref()
+            ),
             "set runs to e.g. 1000",
         );
     }
@@ -236,6 +247,11 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             "the seed cannot be negative",
             "use a seed of 0 or more, e.g. 20210101",
         );
+    }
+    if *raw.time.get_ref().cycles.get_ref() > MAX_CYCLES {
+        // Every per-cycle table depends on the horizon: checking them at the longest horizon would take
+        // long and say little (a horizon below 1 is checked further at 1 cycle).
+        return None;
     }
     let states = states(cx, raw);
     let codes: Vec<String> = states.iter().map(|s| s.code.clone()).collect();
@@ -310,7 +326,15 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         return None;
     }
     let inflow = inflow?;
-    for (area, rate) in areas.iter_mut().zip(area_rates) {
+    let key_of = |i: usize| {
+        if raw.area[i].get_ref().inflow_per_1000_per_year.is_some() {
+            format!("area[{i}]")
+        } else {
+            "inflow".to_string()
+        }
+    };
+    let mut too_many: Vec<String> = Vec::new();
+    for (i, (area, rate)) in areas.iter_mut().zip(area_rates).enumerate() {
         let rate = rate.unwrap_or(inflow.0);
         area.inflow_mean = (0..cycles)
             .map(|c| {
@@ -319,6 +343,31 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
                     * (1.0 + inflow.1).powf(years_in)
             })
             .collect();
+        let most = area.inflow_mean.iter().copied().fold(0.0, f64::max);
+        if (most.is_nan() || most > MAX_INFLOW_MEAN) && !too_many.contains(&key_of(i)) {
+            too_many.push(key_of(i));
+            let own = raw.area[i].get_ref().inflow_per_1000_per_year.is_some();
+            let (span, key) = match (&raw.inflow, own) {
+                (Some(inf), false) => (
+                    inf.get_ref().per_1000_per_year.span(),
+                    "inflow.per_1000_per_year".to_string(),
+                ),
+                _ => (
+                    raw.area[i].span(),
+                    format!("area[{i}].inflow_per_1000_per_year"),
+                ),
+            };
+            cx.err(
+                span,
+                key,
+                format!(
+                    "area `{}` would get on average {} new clients in one cycle; at most {MAX_INFLOW_MEAN} are supported (client ids of one cycle's arrivals have 20 bits)",
+                    area.name,
+                    if most < 1e12 { number(most) } else { format!("{most:.3e}") }
+                ),
+                "lower the inflow rate, the trend or the inhabitants, or split the area into several [[area]] tables",
+            );
+        }
     }
     let transitions = transitions?;
     let mut flows = flows(&transitions, &entry, states.len());
@@ -355,6 +404,33 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         outcomes,
         discount,
     };
+    cell_text(cx, &model);
+    if !cx.errors.is_empty() {
+        return None;
+    }
+    // The longest table, caseload.csv, must fit one sheet of results.xlsx.
+    let rows = u64::from(model.cycles) * model.n_states() as u64 * model.arms.len() as u64 + 1;
+    if rows > EXCEL_ROWS_MAX {
+        cx.err(
+            raw.time.get_ref().cycles.span(),
+            "time.cycles",
+            format!("caseload.csv would have {rows} rows (cycles × states × arms); a sheet of results.xlsx holds at most {EXCEL_ROWS_MAX}"),
+            format!("shorten time.cycles to at most {}, or use yearly cycles (cycle_months = 12)", (EXCEL_ROWS_MAX - 1) / (model.n_states() as u64 * model.arms.len() as u64)),
+        );
+        return None;
+    }
+    // The horizon must fit with one run; the scenario's runs are checked by `Scenario::check_runs`,
+    // as `--runs` may replace them.
+    let need = crate::limits::need(&model, 1, 1);
+    if let Some((problem, fix)) = crate::limits::over_budget(&need, 1, "run.runs") {
+        cx.err(
+            raw.time.get_ref().cycles.span(),
+            "time.cycles",
+            problem,
+            fix,
+        );
+        return None;
+    }
     model.regime_expected = model
         .regimes
         .iter()
@@ -396,7 +472,7 @@ fn time(cx: &mut Ctx, t: &raw::Time) -> (YearMonth, u32, u32) {
         cx.err(
             t.cycles.span(),
             "time.cycles",
-            format!("the horizon is {cycles} cycles; it must be at least 1"),
+            format!("the horizon is {cycles} cycles; it must be from 1 to {MAX_CYCLES}"),
             "set cycles to the number of cycles to simulate, e.g. 60 for five years of months",
         );
     }
@@ -560,6 +636,18 @@ fn areas(
                 initial[s] = v as u32;
             }
         }
+        let total: u64 = initial.iter().map(|&k| u64::from(k)).sum();
+        if total > crate::limits::MAX_AREA_CLIENTS {
+            cx.err(
+                a.municipality.span(),
+                format!("area[{i}].caseload"),
+                format!(
+                    "area `{name}` starts with {total} clients; at most {} per area are supported (over all states together: client ids have 20 bits, and more would make clients share random numbers)",
+                    crate::limits::MAX_AREA_CLIENTS
+                ),
+                "split the area into several [[area]] tables (e.g. its wijken), or model it as a rate per 1,000 inhabitants in smaller areas",
+            );
+        }
         let prefix = format!("area[{i}].initial_time_in_state");
         let initial_time = initial_time(
             cx,
@@ -695,6 +783,49 @@ fn inflow(
         }),
         Some((rate, trend)),
     )
+}
+
+/// Most rows of one sheet of an Excel workbook.
+const EXCEL_ROWS_MAX: u64 = 1_048_576;
+/// Most characters of one cell of an Excel workbook.
+pub const EXCEL_CELL_MAX: usize = 32_767;
+
+/// Reports codes and names longer than an Excel cell holds: they are written into the tables, and so
+/// into `results.xlsx`, which would fail only after the simulation.
+fn cell_text(cx: &mut Ctx, m: &Model) {
+    let mut texts: Vec<(String, &str)> = Vec::new();
+    for (i, s) in m.states.iter().enumerate() {
+        texts.push((format!("state[{i}].code"), &s.code));
+    }
+    for (i, a) in m.areas.iter().enumerate() {
+        texts.push((format!("area[{i}].name"), &a.name));
+    }
+    texts.extend(
+        m.municipalities
+            .iter()
+            .map(|x| ("area.municipality".into(), x.as_str())),
+    );
+    texts.extend(m.lines.iter().map(|x| ("cost.line".into(), x.as_str())));
+    texts.extend(m.arms.iter().map(|x| ("arm.name".into(), x.name.as_str())));
+    for (i, k) in m.kpis.iter().enumerate() {
+        texts.push((format!("kpi[{i}].name"), &k.name));
+    }
+    for (i, o) in m.outcomes.iter().enumerate() {
+        texts.push((format!("outcome[{i}].name"), &o.name));
+    }
+    for (key, text) in texts {
+        let n = text.chars().count();
+        if n > EXCEL_CELL_MAX {
+            let prefix: String = text.chars().take(64).collect();
+            let at = cx.text.find(&prefix).unwrap_or(0);
+            cx.err(
+                at..at,
+                key,
+                format!("this text has {n} characters; an Excel cell holds at most {EXCEL_CELL_MAX} (it is written into results.xlsx)"),
+                "shorten it",
+            );
+        }
+    }
 }
 
 /// A number for messages: at most 9 decimals, without trailing zeros (0.97, not 0.9700000000000001).

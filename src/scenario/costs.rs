@@ -338,6 +338,9 @@ pub(super) fn costs(
 }
 /// Price factor of every cycle (`years`: the calendar year of each cycle) from `price_year` prices;
 /// a year missing from the index is reported once.
+///
+/// Linear in cycles: each distinct year is priced once, and years after the price year extend one running
+/// product (the same multiplications, in the same order, as [`Index::factor`], so the same bits).
 pub(super) fn price_factors(
     cx: &mut Ctx,
     index: &Option<Index>,
@@ -346,23 +349,45 @@ pub(super) fn price_factors(
     span: Range<usize>,
     key: &str,
 ) -> Vec<f64> {
+    let Some(ix) = index else {
+        return vec![1.0; years.len()];
+    };
     let mut reported = false;
-    years
-        .iter()
-        .map(|&y| match index {
-            None => 1.0,
-            Some(ix) => ix.factor(price_year, y).unwrap_or_else(|missing| {
-                if !reported {
-                    reported = true;
-                    cx.err(
-                        span.clone(),
-                        key,
-                        format!("no price index for {missing}, needed to bring {price_year} prices to {y}"),
-                        format!("add {missing} = <rate> to [indexation] rates"),
-                    );
+    // The running product up to `.0`, or the first year without a rate.
+    let mut run: Result<(i32, f64), i32> = Ok((price_year, 1.0));
+    let mut last: Option<(i32, Result<f64, i32>)> = None;
+    let mut out = Vec::with_capacity(years.len());
+    for &y in years {
+        let f = match last {
+            Some((ly, f)) if ly == y => f,
+            _ if y < price_year => ix.factor(price_year, y),
+            _ => {
+                while let Ok((at, f)) = run
+                    && at < y
+                {
+                    run = ix
+                        .rate(at + 1)
+                        .map(|r| (at + 1, f * (1.0 + r)))
+                        .ok_or(at + 1);
                 }
-                1.0
-            }),
-        })
-        .collect()
+                run.map(|(_, f)| f)
+            }
+        };
+        last = Some((y, f));
+        out.push(f.unwrap_or_else(|missing| {
+            if !reported {
+                reported = true;
+                cx.err(
+                    span.clone(),
+                    key,
+                    format!(
+                        "no price index for {missing}, needed to bring {price_year} prices to {y}"
+                    ),
+                    format!("add {missing} = <rate> to [indexation] rates"),
+                );
+            }
+            1.0
+        }));
+    }
+    out
 }

@@ -220,7 +220,18 @@ pub(super) fn outcomes(
         for (code, w) in o.weights.get_ref() {
             let key = format!("outcome[{i}].weights.{code}");
             match k.codes.iter().position(|c| c == code) {
-                Some(s) => weights[s] = cx.num(w, &key),
+                Some(s) => {
+                    let v = cx.num(w, &key);
+                    if !v.is_finite() {
+                        cx.err(
+                            w.span(),
+                            &key,
+                            format!("weight {v} is not a finite number"),
+                            "give a weight per cycle in the state, e.g. 1.0 for a full month of self-reliance",
+                        );
+                    }
+                    weights[s] = if v.is_finite() { v } else { 0.0 };
+                }
                 None => cx.err(
                     w.span(),
                     &key,

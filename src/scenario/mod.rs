@@ -45,6 +45,26 @@ pub struct Scenario {
 
 impl Scenario {
     /// The model with every uncertain parameter drawn for run `run` of master seed `seed` (the model
+    /// Checks that the scenario's own number of runs (`run.runs`) fits the memory budget
+    /// ([`crate::limits`]); a run with `--runs` is checked on its own number instead.
+    pub fn check_runs(&self) -> Result<(), InputErrors> {
+        let runs = u64::from(self.model.runs);
+        let need = crate::limits::need(&self.model, runs, 1);
+        match crate::limits::over_budget(&need, runs, "run.runs") {
+            None => Ok(()),
+            Some((problem, fix)) => Err(InputErrors(vec![InputError {
+                file: self.source.path.clone(),
+                line: Some(crate::error::line_of(
+                    &self.source.text,
+                    self.raw.run.get_ref().runs.span().start,
+                )),
+                key: "run.runs".into(),
+                problem,
+                fix,
+            }])),
+        }
+    }
+
     /// itself when no parameter is uncertain).
     pub fn model_for_run(
         &self,

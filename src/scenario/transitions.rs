@@ -179,7 +179,10 @@ pub(super) fn max_cycles(cx: &mut Ctx, raw: &ScenarioFile) -> Vec<Option<u32>> {
                 cx.err(
                     m.span(),
                     format!("state[{i}].max_cycles"),
-                    "max_cycles must be at least 1",
+                    format!(
+                        "max_cycles is {}; it must be from 1 to {MAX_TIME_IN_STATE}",
+                        m.get_ref()
+                    ),
                     "give the longest indication in cycles, e.g. 12",
                 );
                 return None;
@@ -373,6 +376,21 @@ pub(super) fn transitions(
     let cap = cap.min(MAX_TIME_IN_STATE as u32) as u16;
     let n = codes.len();
     let stride = n * (usize::from(cap) + 1);
+    let bytes = crate::limits::table_bytes(u64::from(cycles), stride as u64);
+    if bytes > crate::limits::MEMORY_BUDGET {
+        cx.err(
+            raw.time.get_ref().cycles.span(),
+            "time.cycles",
+            format!(
+                "the transition table ({cycles} cycles × {n} states × {} cycles_in_state cells) would take {} of memory, over the limit of {}",
+                usize::from(cap) + 1,
+                crate::limits::gb(bytes),
+                crate::limits::gb(crate::limits::MEMORY_BUDGET)
+            ),
+            "shorten time.cycles, or end the highest cycles_in_state band earlier (e.g. \"24+\")",
+        );
+        return None;
+    }
     let mut row_of = vec![u32::MAX; cycles as usize * stride];
     let mut first_line = vec![0usize; cycles as usize * stride];
     let mut reported = vec![false; n];

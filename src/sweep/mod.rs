@@ -177,8 +177,8 @@ fn lerr(file: &str, text: &str, at: usize, key: &str, problem: String, fix: &str
     }
 }
 
-/// The largest number of points a sweep may have.
-pub const MAX_POINTS: usize = 1_000_000;
+/// The largest number of points a sweep may have (every point is checked before anything runs).
+pub const MAX_POINTS: usize = crate::limits::MAX_POINTS as usize;
 
 /// Reads and checks a sweep file; the base scenario is read relative to it. Every point is applied to
 /// the scenario and checked before anything runs.
@@ -273,6 +273,34 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
         };
     let runs = positive(&head.runs, "sweep.runs", &mut errs)
         .map_or(scenario.model.runs, |r| r.min(u64::from(u32::MAX)) as u32);
+    if let Some(r) = &head.runs {
+        let need = crate::limits::need(&scenario.model, u64::from(runs), 1);
+        if *r.get_ref() as u64 > crate::limits::MAX_RUNS {
+            errs.push(lerr(
+                file,
+                text,
+                r.span().start,
+                "sweep.runs",
+                format!(
+                    "runs is {}; it must be from 1 to {}",
+                    r.get_ref(),
+                    crate::limits::MAX_RUNS
+                ),
+                "give the runs per point, e.g. 100",
+            ));
+        } else if let Some((problem, fix)) =
+            crate::limits::over_budget(&need, u64::from(runs), "sweep.runs")
+        {
+            errs.push(lerr(
+                file,
+                text,
+                r.span().start,
+                "sweep.runs",
+                problem,
+                &fix,
+            ));
+        }
+    }
     let nonneg =
         |v: &Option<Spanned<i64>>, key: &str, default: u64, errs: &mut Vec<InputError>| -> u64 {
             match v {
@@ -530,7 +558,7 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
                     raw.sweep.span().start,
                     "sweep.points",
                     format!("{n} points is more than {MAX_POINTS}"),
-                    "use fewer points",
+                    "use fewer points (a Latin hypercube of a few hundred points covers most parameter spaces)",
                 )]));
             }
             latin_hypercube(&params, n, design_seed)

@@ -470,7 +470,11 @@ pub fn run(
     };
     // Many points: one thread per point. Few points: all threads on the runs of each point. Either
     // way one pool for the whole invocation, so that threads and memory do not grow with the points.
-    let points_in_parallel = opts.threads > 1 && todo.len() >= 2 * opts.threads;
+    // Points in parallel keep one point's per-run statistics per thread: only when they fit the budget.
+    let need = crate::limits::need(&sweep.scenario.model, u64::from(sweep.runs), 1).total();
+    let points_in_parallel = opts.threads > 1
+        && todo.len() >= 2 * opts.threads
+        && need.saturating_mul(opts.threads as u64) <= crate::limits::MEMORY_BUDGET;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()

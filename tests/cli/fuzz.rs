@@ -382,10 +382,15 @@ fn finished_run() -> &'static [(String, Vec<u8>)] {
     })
 }
 
-/// Bad values for a table field. Not yet: amounts of 1e300 and more, `inf` and `NaN`, which make the
-/// plot axes loop forever (in plotters' key points; another part of issue 10 deals with non-finite
-/// and huge values). Add them here when that has landed.
+/// Bad values for a table field, among them amounts of 1e300 and more, `inf` and `NaN` (which made the
+/// plot axes loop forever in plotters' key points before every axis went through `plot::axis`).
 const FIELDS: &[&str] = &[
+    "inf",
+    "-inf",
+    "NaN",
+    "1e300",
+    "1e304",
+    "-1e308",
     "",
     "x",
     "-",

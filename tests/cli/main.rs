@@ -1,6 +1,7 @@
 //! Integration tests: the real `wijksim` binary, run as a user would, in temporary folders.
 //! One test binary, one module per feature.
 
+mod bounds;
 mod check;
 mod cohort;
 mod engine;

@@ -1,0 +1,114 @@
+//! Upper limits on what a scenario, a run or a sweep may ask for, and the memory it would take.
+//!
+//! Every accepted input must finish or fail cleanly, so sizes are checked before anything big is
+//! allocated. The budget is fixed (not the machine's memory) so that `wijksim check` gives the same
+//! answer everywhere; an input over it gets an error that names the limit, the memory it would take and
+//! the key or option to lower.
+//!
+//! Per-run statistics are kept exactly (every run's reported numbers, so quantiles and paired differences
+//! are exact and results are reproducible to the bit); memory thus grows with runs × reported numbers,
+//! and the number of runs that fit follows from the budget.
+
+use crate::model::Model;
+use crate::summary::Layout;
+
+/// Memory a run may plan to use for its tables, per-run statistics and traces, in bytes (4 GB).
+pub const MEMORY_BUDGET: u64 = 4_000_000_000;
+/// Most runs of a scenario or a sweep point.
+pub const MAX_RUNS: u64 = 10_000_000;
+/// Most points of a sweep design (every point is compiled and checked before anything runs, about 2 ms
+/// a point for the default scenario).
+pub const MAX_POINTS: u64 = 100_000;
+/// Most clients of one area at the start, over all states together (client ids have 20 bits per
+/// cycle of arrival; the starting caseload shares them with the first cycle's arrivals).
+pub const MAX_AREA_CLIENTS: u64 = (1 << 20) - 1;
+
+/// `bytes` as gigabytes for a message, e.g. `67.1 GB`.
+pub fn gb(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+/// Bytes of the transition tables of `cycles` cycles with `cells_per_cycle` cells each (a row index and
+/// a threshold per cell, and while checking the line of each cell).
+pub fn table_bytes(cycles: u64, cells_per_cycle: u64) -> u64 {
+    cycles.saturating_mul(cells_per_cycle).saturating_mul(20)
+}
+
+/// What a run of `model` with `runs` runs on `threads` threads would keep in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    /// The compiled model's per-cycle tables.
+    pub tables: u64,
+    /// Every run's reported numbers (exact statistics), over all arms.
+    pub per_run: u64,
+    /// Numbers reported per run, over all arms.
+    pub cells: u64,
+    /// The traces of the runs in progress (one per thread).
+    pub traces: u64,
+}
+
+impl Need {
+    /// The total.
+    pub fn total(&self) -> u64 {
+        self.tables
+            .saturating_add(self.per_run)
+            .saturating_add(self.traces)
+    }
+}
+
+/// The memory a run of `model` would need.
+pub fn need(model: &Model, runs: u64, threads: u64) -> Need {
+    let n = model.n_states() as u64;
+    let cycles = u64::from(model.cycles);
+    let n1 = n + 1;
+    let transitions = |t: &crate::model::Transitions| (t.row_of.len() as u64).saturating_mul(12);
+    let tables = transitions(&model.transitions)
+        + model.regime_tables.iter().map(transitions).sum::<u64>()
+        + (model.costs.len() as u64 + model.areas.len() as u64).saturating_mul(cycles * 8);
+    let cells: u64 = (0..model.arms.len())
+        .map(|arm| Layout::new(model, arm).len() as u64)
+        .sum();
+    let trace = (model.areas.len() as u64 * cycles * (n + n1 * n1)).saturating_mul(4)
+        + (cycles * n1 * n1).saturating_mul(8)
+        + cells.saturating_mul(8);
+    Need {
+        tables,
+        per_run: cells.saturating_mul(runs).saturating_mul(8),
+        cells,
+        traces: trace.saturating_mul(threads.max(1)),
+    }
+}
+
+/// The most runs that fit the budget besides the tables and traces (0 if none).
+pub fn runs_that_fit(need: &Need) -> u64 {
+    MEMORY_BUDGET
+        .saturating_sub(need.tables + need.traces)
+        .checked_div(need.cells.saturating_mul(8))
+        .unwrap_or(0)
+}
+
+/// `Some((problem, fix))` when `need` is over the budget; `runs_key` names how to lower the runs
+/// (`run.runs` in a scenario, `--runs` on the command line).
+pub fn over_budget(need: &Need, runs: u64, runs_key: &str) -> Option<(String, String)> {
+    if need.total() <= MEMORY_BUDGET {
+        return None;
+    }
+    let problem = format!(
+        "this would take {} of memory, over the limit of {}: {} for the per-run statistics ({runs} runs × {} numbers), {} for the per-cycle tables, {} for the runs in progress",
+        gb(need.total()),
+        gb(MEMORY_BUDGET),
+        gb(need.per_run),
+        need.cells,
+        gb(need.tables),
+        gb(need.traces),
+    );
+    let fit = runs_that_fit(need);
+    let fix = if need.per_run >= need.tables + need.traces && fit > 0 {
+        format!("lower {runs_key} to at most {fit}, or shorten time.cycles")
+    } else {
+        format!(
+            "shorten time.cycles (or use fewer states, areas or cycles_in_state bands); then lower {runs_key} if needed"
+        )
+    };
+    Some((problem, fix))
+}
