@@ -118,6 +118,11 @@ impl Staged {
             guard::clear_stale(target, None);
         }
         let stage = parent.join(format!(".{name}.partial-{}", pid()));
+        Self::with_stage(target, stage, force, lock)
+    }
+
+    /// Makes the (empty) staging folder `stage`, registered for removal on a signal.
+    fn with_stage(target: &Path, stage: PathBuf, force: bool, lock: Lock) -> Result<Staged> {
         if std::fs::symlink_metadata(&stage).is_ok() {
             std::fs::remove_dir_all(&stage).map_err(|e| write_err(&stage, e))?;
         }
@@ -145,21 +150,7 @@ impl Staged {
             guard::clear_stale(dir, None);
         }
         let stage = dir.join(format!(".rerender.partial-{}", pid()));
-        if std::fs::symlink_metadata(&stage).is_ok() {
-            std::fs::remove_dir_all(&stage).map_err(|e| write_err(&stage, e))?;
-        }
-        std::fs::create_dir(&stage).map_err(|e| write_err(&stage, e))?;
-        let registered = guard::remove_on_signal(&stage);
-        Ok(Staged {
-            target: dir.to_path_buf(),
-            stage,
-            force: true,
-            files: Vec::new(),
-            written: Default::default(),
-            done: false,
-            _registered: registered,
-            _lock: lock,
-        })
+        Self::with_stage(dir, stage, true, lock)
     }
 
     /// The final folder.
