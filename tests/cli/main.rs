@@ -15,6 +15,7 @@ mod report;
 mod rerender;
 mod run;
 mod safety;
+mod slurm;
 mod sweep;
 
 use assert_cmd::Command;
