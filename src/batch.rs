@@ -85,7 +85,11 @@ fn run_with<'a>(
             "the number of threads must be at least 1 (--threads)".into(),
         ));
     }
-    let need = crate::limits::need(model, u64::from(opts.runs), opts.threads as u64);
+    let arms = model.arms.len();
+    let layouts: Vec<Layout> = (0..arms).map(|arm| Layout::new(model, arm)).collect();
+    let cells = layouts.iter().map(|l| l.len() as u64).sum();
+    let need =
+        crate::limits::need_for_cells(model, cells, u64::from(opts.runs), opts.threads as u64);
     if let Some((problem, fix)) = crate::limits::over_budget(&need, u64::from(opts.runs), "--runs")
     {
         return Err(Error::Options(format!(
@@ -110,8 +114,6 @@ fn run_with<'a>(
                 })?,
         )
     };
-    let arms = model.arms.len();
-    let layouts: Vec<Layout> = (0..arms).map(|arm| Layout::new(model, arm)).collect();
     let runs = opts.runs as usize;
     let mut columns: Vec<Columns> = layouts
         .iter()

@@ -58,6 +58,14 @@ impl Need {
 
 /// The memory a run of `model` would need.
 pub fn need(model: &Model, runs: u64, threads: u64) -> Need {
+    let cells: u64 = (0..model.arms.len())
+        .map(|arm| Layout::new(model, arm).len() as u64)
+        .sum();
+    need_for_cells(model, cells, runs, threads)
+}
+
+/// [`need`], given the numbers reported per run over all arms (the sum of the arms' layout lengths).
+pub fn need_for_cells(model: &Model, cells: u64, runs: u64, threads: u64) -> Need {
     let n = model.n_states() as u64;
     let cycles = u64::from(model.cycles);
     let n1 = n + 1;
@@ -65,9 +73,6 @@ pub fn need(model: &Model, runs: u64, threads: u64) -> Need {
     let tables = transitions(&model.transitions)
         + model.regime_tables.iter().map(transitions).sum::<u64>()
         + (model.costs.len() as u64 + model.areas.len() as u64).saturating_mul(cycles * 8);
-    let cells: u64 = (0..model.arms.len())
-        .map(|arm| Layout::new(model, arm).len() as u64)
-        .sum();
     let trace = (model.areas.len() as u64 * cycles * (n + n1 * n1)).saturating_mul(4)
         + (cycles * n1 * n1).saturating_mul(8)
         + cells.saturating_mul(8);

@@ -274,15 +274,10 @@ pub fn folder_name_from(text: &str) -> String {
 // ---------------------------------------------------------------------------------------------------
 // The registry of staging entries, for the signal handler.
 
-#[derive(Debug)]
-enum Entry {
-    Remove(PathBuf),
-}
-
-static REGISTRY: Mutex<Vec<(u64, Entry)>> = Mutex::new(Vec::new());
+static REGISTRY: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-fn registry() -> MutexGuard<'static, Vec<(u64, Entry)>> {
+fn registry() -> MutexGuard<'static, Vec<(u64, PathBuf)>> {
     REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -296,15 +291,11 @@ impl Drop for Registered {
     }
 }
 
-fn add(e: Entry) -> Registered {
-    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    registry().push((id, e));
-    Registered(id)
-}
-
 /// Registers a path (file or folder) to remove if the process is stopped by a signal.
 pub fn remove_on_signal(path: &Path) -> Registered {
-    add(Entry::Remove(path.to_path_buf()))
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    registry().push((id, path.to_path_buf()));
+    Registered(id)
 }
 
 /// A staging folder that is removed when dropped (on every error path), and on a signal, unless it
@@ -317,14 +308,19 @@ pub struct Staging {
 }
 
 impl Staging {
-    /// Registers `path` (not made yet) as a staging folder.
-    pub fn new(path: PathBuf) -> Staging {
+    /// Makes the empty staging folder `path` (removing what an earlier process of the same PID left
+    /// there), registered for removal on a signal.
+    pub fn create(path: PathBuf) -> std::io::Result<Staging> {
+        if std::fs::symlink_metadata(&path).is_ok() {
+            std::fs::remove_dir_all(&path)?;
+        }
+        std::fs::create_dir(&path)?;
         let registered = remove_on_signal(&path);
-        Staging {
+        Ok(Staging {
             path,
             done: false,
             _registered: registered,
-        }
+        })
     }
 
     /// The staging folder.
@@ -368,7 +364,7 @@ pub fn swap(new: &Path, target: &Path, old: &Path) -> std::io::Result<()> {
         return Ok(());
     }
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    reg.push((id, Entry::Remove(old.to_path_buf())));
+    reg.push((id, old.to_path_buf()));
     drop(reg);
     let _registered = Registered(id);
     std::fs::remove_dir_all(old)
@@ -382,33 +378,30 @@ fn fault_pause(var: &str) {
     }
 }
 
-/// Removes every registered staging entry (newest first). For the binary's signal handler: it holds the registry until the process ends, so that no
-/// swap starts or is cut in half. Returns what it removed or restored.
+/// Removes every registered staging entry (newest first). For the binary's signal handler: it holds
+/// the registry until the process ends, so that no swap starts or is cut in half. Returns what it
+/// removed.
 pub fn clean_up_now() -> Vec<String> {
     let mut reg = registry();
     let mut done = Vec::new();
-    for (_, e) in reg.iter().rev() {
-        match e {
-            Entry::Remove(p) => {
-                let quiet = p.extension().is_some_and(|x| x == "lock");
-                let removed = if p.is_dir() {
-                    // Renamed first, so that workers still writing cannot make new entries in it.
-                    let mut gone = p.clone().into_os_string();
-                    gone.push(".removing");
-                    let gone = PathBuf::from(gone);
-                    let at = if std::fs::rename(p, &gone).is_ok() {
-                        &gone
-                    } else {
-                        p
-                    };
-                    std::fs::remove_dir_all(at).is_ok() || std::fs::remove_dir_all(at).is_ok()
-                } else {
-                    std::fs::remove_file(p).is_ok()
-                };
-                if removed && !quiet {
-                    done.push(format!("removed {}", p.display()));
-                }
-            }
+    for (_, p) in reg.iter().rev() {
+        let quiet = p.extension().is_some_and(|x| x == "lock");
+        let removed = if p.is_dir() {
+            // Renamed first, so that workers still writing cannot make new entries in it.
+            let mut gone = p.clone().into_os_string();
+            gone.push(".removing");
+            let gone = PathBuf::from(gone);
+            let at = if std::fs::rename(p, &gone).is_ok() {
+                &gone
+            } else {
+                p
+            };
+            std::fs::remove_dir_all(at).is_ok() || std::fs::remove_dir_all(at).is_ok()
+        } else {
+            std::fs::remove_file(p).is_ok()
+        };
+        if removed && !quiet {
+            done.push(format!("removed {}", p.display()));
         }
     }
     reg.clear();

@@ -15,19 +15,17 @@ pub mod tornado;
 pub mod guard;
 
 use crate::error::{Error, Result};
-use guard::{Lock, Registered};
+use guard::{Lock, Staging};
 use std::path::{Path, PathBuf};
 
 /// A folder being written.
 #[derive(Debug)]
 pub struct Staged {
     target: PathBuf,
-    stage: PathBuf,
+    stage: Staging,
     force: bool,
     files: Vec<String>,
     written: std::collections::HashSet<String>,
-    done: bool,
-    _registered: Registered,
     _lock: Lock,
 }
 
@@ -36,14 +34,6 @@ fn write_err(path: &Path, source: std::io::Error) -> Error {
         path: path.display().to_string(),
         source,
     }
-}
-
-/// Whether something is at `path` that is not an empty folder.
-pub fn holds_results(path: &Path) -> bool {
-    !matches!(
-        guard::check_place(path, true),
-        Ok(guard::Place::Missing | guard::Place::Empty)
-    )
 }
 
 /// Makes the folders of `rel` (a relative folder path) inside `stage`, one level at a time, so that a
@@ -123,19 +113,13 @@ impl Staged {
 
     /// Makes the (empty) staging folder `stage`, registered for removal on a signal.
     fn with_stage(target: &Path, stage: PathBuf, force: bool, lock: Lock) -> Result<Staged> {
-        if std::fs::symlink_metadata(&stage).is_ok() {
-            std::fs::remove_dir_all(&stage).map_err(|e| write_err(&stage, e))?;
-        }
-        std::fs::create_dir(&stage).map_err(|e| write_err(&stage, e))?;
-        let registered = guard::remove_on_signal(&stage);
+        let stage = Staging::create(stage.clone()).map_err(|e| write_err(&stage, e))?;
         Ok(Staged {
             target: target.to_path_buf(),
             stage,
             force,
             files: Vec::new(),
             written: Default::default(),
-            done: false,
-            _registered: registered,
             _lock: lock,
         })
     }
@@ -184,7 +168,8 @@ impl Staged {
             ));
         }
         if let Some(parent) = rel.parent() {
-            make_dirs_in(&self.stage, parent).map_err(|e| write_err(&self.target.join(name), e))?;
+            make_dirs_in(self.stage.path(), parent)
+                .map_err(|e| write_err(&self.target.join(name), e))?;
         }
         if !self.written.insert(name.to_string()) {
             return Err(write_err(
@@ -193,7 +178,7 @@ impl Staged {
             ));
         }
         self.files.push(name.to_string());
-        Ok(self.stage.join(rel))
+        Ok(self.stage.path().join(rel))
     }
 
     /// `stem`, or `stem-2`, `stem-3`, ... : the first for which no `{folder}{stem}{ext}` of `exts` is
@@ -213,17 +198,21 @@ impl Staged {
     }
 
     /// Moves the finished folder into place (checking once more that what is there may be replaced).
-    pub fn commit(mut self) -> Result<PathBuf> {
+    pub fn commit(self) -> Result<PathBuf> {
         let name = self
             .target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let old = self.stage.with_file_name(format!(".{name}.old-{}", pid()));
+        let old = self
+            .stage
+            .path()
+            .with_file_name(format!(".{name}.old-{}", pid()));
         guard::check_place(&self.target, self.force)?;
-        guard::swap(&self.stage, &self.target, &old).map_err(|e| write_err(&self.target, e))?;
-        self.done = true;
-        Ok(self.target.clone())
+        self.stage
+            .swap_into(&self.target, &old)
+            .map_err(|e| write_err(&self.target, e))?;
+        Ok(self.target)
     }
 }
 
@@ -231,7 +220,7 @@ impl Staged {
     /// Moves every finished top-level entry (file or folder) into `dir`, each replacing the entry of
     /// the same name: a file by an atomic rename, a folder by renaming the old one aside first. The
     /// other entries of `dir` are left as they are. Returns the names replaced.
-    pub fn replace_in(mut self, dir: &Path) -> Result<Vec<String>> {
+    pub fn replace_in(self, dir: &Path) -> Result<Vec<String>> {
         let mut tops: Vec<String> = Vec::new();
         for f in &self.files {
             let top = f.split('/').next().unwrap_or(f).to_string();
@@ -240,7 +229,7 @@ impl Staged {
             }
         }
         for top in &tops {
-            let from = self.stage.join(top);
+            let from = self.stage.path().join(top);
             let to = dir.join(top);
             if from.is_dir() && to.exists() {
                 let old = dir.join(format!(".{top}.old-{}", pid()));
@@ -249,16 +238,7 @@ impl Staged {
                 std::fs::rename(&from, &to).map_err(|e| write_err(&to, e))?;
             }
         }
-        self.done = true;
-        let _ = std::fs::remove_dir_all(&self.stage);
+        // Dropping the stage removes it (now empty).
         Ok(tops)
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_dir_all(&self.stage);
-        }
     }
 }

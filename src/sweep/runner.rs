@@ -355,9 +355,12 @@ pub fn run(
     }
     // A forced sweep over earlier results runs in a staging folder; the old results stay until the
     // new folder is swapped in at the end.
-    let staged = (place == Place::Results && !opts.resume).then(|| {
-        guard::Staging::new(parent.join(format!(".{name}.partial-{}", std::process::id())))
-    });
+    let staged = (place == Place::Results && !opts.resume)
+        .then(|| {
+            let stage = parent.join(format!(".{name}.partial-{}", std::process::id()));
+            guard::Staging::create(stage.clone()).map_err(io(&stage))
+        })
+        .transpose()?;
     let dir: &Path = staged.as_ref().map_or(target.as_path(), |s| s.path());
     let csv_path = dir.join("sweep.csv");
     let header = header(sweep);
@@ -409,11 +412,6 @@ pub fn run(
             }
         }
     } else {
-        if let Some(stage) = &staged
-            && std::fs::symlink_metadata(stage.path()).is_ok()
-        {
-            std::fs::remove_dir_all(stage.path()).map_err(io(stage.path()))?;
-        }
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         std::fs::write(dir.join("sweep.toml"), &sweep.text).map_err(io(&dir.join("sweep.toml")))?;
         std::fs::write(dir.join("scenario.toml"), &sweep.scenario.source.text)

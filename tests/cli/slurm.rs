@@ -163,12 +163,6 @@ fn wait(job: &str, out: &Path) -> Vec<(String, String, String)> {
     }
 }
 
-fn executable(path: &Path, text: &str) {
-    fs::write(path, text).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 #[test]
 #[ignore = "needs a running Slurm cluster: .ci/slurm-up"]
 fn emitted_sweep_runs_on_slurm_and_merges_to_the_unsharded_table() {
@@ -205,17 +199,7 @@ fn a_failed_shard_on_slurm_cancels_the_merge_and_reruns_alone() {
     let out = dir.path().join("failing shard");
     emit(&file, &out);
     // The jobs run wijksim through a wrapper that fails shard 2 while `fail` exists.
-    let fail = dir.path().join("fail");
-    fs::write(&fail, "").unwrap();
-    let wrapper = dir.path().join("wijksim wrapper");
-    executable(
-        &wrapper,
-        &format!(
-            "#!/bin/bash\nif [ -e '{}' ] && [[ \" $* \" == *' --shard 2/3 '* ]]; then echo 'shard 2 fails' >&2; exit 1; fi\nexec '{}' \"$@\"\n",
-            fail.display(),
-            assert_cmd::cargo::cargo_bin("wijksim").display()
-        ),
-    );
+    let (fail, wrapper) = super::sweep::failing_shard_wrapper(dir.path());
 
     let (array, merge) = submit(&out, &[], Some(&wrapper));
     let mut tasks = wait(&array, &out);

@@ -406,10 +406,27 @@ fi
 echo "$n"
 "#;
 
-fn executable(path: &Path, text: &str) {
+pub(crate) fn executable(path: &Path, text: &str) {
     fs::write(path, text).unwrap();
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A `wijksim` wrapper in `dir` (a space in its name) that fails shard 2 of 3 while the returned flag
+/// file exists: `(flag, wrapper)`.
+pub(crate) fn failing_shard_wrapper(dir: &Path) -> (PathBuf, PathBuf) {
+    let fail = dir.join("fail");
+    fs::write(&fail, "").unwrap();
+    let wrapper = dir.join("wijksim wrapper");
+    executable(
+        &wrapper,
+        &format!(
+            "#!/bin/bash\nif [ -e '{}' ] && [[ \" $* \" == *' --shard 2/3 '* ]]; then echo 'shard 2 fails' >&2; exit 1; fi\nexec '{}' \"$@\"\n",
+            fail.display(),
+            assert_cmd::cargo::cargo_bin("wijksim").display()
+        ),
+    );
+    (fail, wrapper)
 }
 
 #[test]
@@ -464,17 +481,7 @@ fn emitted_slurm_scripts_run_the_shards_and_the_merge() {
     fs::create_dir(&state).unwrap();
     executable(&bin.join("sbatch"), STAND_IN_SBATCH);
     // The jobs run wijksim through a wrapper that fails shard 2 while `fail` exists.
-    let fail = dir.path().join("fail");
-    fs::write(&fail, "").unwrap();
-    let wrapper = dir.path().join("wijksim wrapper");
-    executable(
-        &wrapper,
-        &format!(
-            "#!/bin/bash\nif [ -e '{}' ] && [[ \" $* \" == *' --shard 2/3 '* ]]; then echo 'shard 2 fails' >&2; exit 1; fi\nexec '{}' \"$@\"\n",
-            fail.display(),
-            assert_cmd::cargo::cargo_bin("wijksim").display()
-        ),
-    );
+    let (fail, wrapper) = failing_shard_wrapper(dir.path());
     let path = format!(
         "{}:{}",
         bin.display(),
