@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use wijksim::compare::cell_quantiles;
 use wijksim::error::Error;
 use wijksim::output::Staged;
+use wijksim::output::plot::Plots;
 use wijksim::pipeline::{self, Engine, RunOptions, RunReport};
 use wijksim::scenario::{self, Scenario};
+use wijksim::summary::Summary;
 
 /// wijksim: Monte Carlo forecasts of Wmo caseload and costs (BTS, BT, Waakvlam, sociale basis,
 /// vrijwilligerswerk), for neighbourhood and village budget pilots against the provider model.
@@ -54,6 +56,9 @@ enum Command {
         /// Language of the report and the figures: nl (default) or en.
         #[arg(long, value_enum, default_value_t = LangArg::Nl)]
         lang: LangArg,
+        /// Which figures to draw (as for `run`).
+        #[arg(long, value_enum, default_value_t = PlotsArg::Auto)]
+        plots: PlotsArg,
     },
 }
 
@@ -89,6 +94,10 @@ struct RunArgs {
     /// Language of report.html: nl (default) or en.
     #[arg(long, value_enum, default_value_t = LangArg::Nl)]
     lang: LangArg,
+    /// Which figures to draw: `auto` (every arm up to 8 arms, else the baseline and the first 7
+    /// pilots), `all`, or `none` (tables only; faster). The tables always hold every arm.
+    #[arg(long, value_enum, default_value_t = PlotsArg::Auto)]
+    plots: PlotsArg,
 }
 
 #[derive(clap::Args, Debug)]
@@ -164,6 +173,24 @@ enum LangArg {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum PlotsArg {
+    #[default]
+    Auto,
+    All,
+    None,
+}
+
+impl From<PlotsArg> for Plots {
+    fn from(p: PlotsArg) -> Self {
+        match p {
+            PlotsArg::Auto => Plots::Auto,
+            PlotsArg::All => Plots::All,
+            PlotsArg::None => Plots::None,
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum EngineArg {
     #[default]
     MonteCarlo,
@@ -182,7 +209,7 @@ pub fn main() -> i32 {
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(args),
         Command::Check { files } => check(&files),
-        Command::Report { dir, lang } => report(&dir, lang),
+        Command::Report { dir, lang, plots } => report(&dir, lang, plots),
         Command::Sweep(args) => sweep(args),
         Command::Merge {
             out,
@@ -382,8 +409,8 @@ fn merge(out: &Path, force: bool, lang: LangArg, shards: &[PathBuf]) -> anyhow::
     Ok(())
 }
 
-fn report(dir: &Path, lang: LangArg) -> anyhow::Result<()> {
-    let r = pipeline::rerender(dir, lang.into())?;
+fn report(dir: &Path, lang: LangArg, plots: PlotsArg) -> anyhow::Result<()> {
+    let r = pipeline::rerender(dir, lang.into(), plots.into())?;
     println!(
         "Redrew {} in {} from its tables (no new simulation).",
         r.replaced.join(", "),
@@ -453,6 +480,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         },
         no_psa: args.no_psa,
         lang: args.lang.into(),
+        plots: args.plots.into(),
     };
     let bar = progress_bar(
         args.quiet || args.engine == EngineArg::Cohort,
@@ -527,9 +555,20 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         writeln!(out)?;
     }
     writeln!(out)?;
-    cost_table(&mut out, r)?;
-    differences(&mut out, r)?;
-    kpi_table(&mut out, m, r)?;
+    let all = r.summaries.len();
+    let shown = &r.summaries[..all.min(wijksim::output::plot::ARMS_DRAWN)];
+    cost_table(&mut out, shown)?;
+    differences(&mut out, r, shown)?;
+    kpi_table(&mut out, m, shown)?;
+    if shown.len() < all {
+        writeln!(
+            out,
+            "The baseline and the first {} of {} pilot arms are shown here; every arm is in the tables, and `--plots all` draws the figures of every arm.",
+            shown.len() - 1,
+            all - 1
+        )?;
+        writeln!(out)?;
+    }
     writeln!(out, "Wrote {}/:", r.folder.display())?;
     for (f, what) in [
         ("caseload.csv", "clients per month and state"),
@@ -586,25 +625,25 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
 }
 
 /// Cost per year and arm: P50 [P10-P90] over runs.
-fn cost_table(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
+fn cost_table(out: &mut impl Write, summaries: &[Summary]) -> std::io::Result<()> {
     writeln!(
         out,
         "Cost per year, all municipalities, nominal EUR: {}",
-        if r.summaries[0].runs > 1 {
+        if summaries[0].runs > 1 {
             "P50 [P10 - P90] over runs"
         } else {
             "expected values"
         }
     )?;
-    let lay = &r.summaries[0].layout;
+    let lay = &summaries[0].layout;
     write!(out, "{:<6}", "year")?;
-    for sm in &r.summaries {
+    for sm in summaries {
         write!(out, "  {:>36}", sm.arm)?;
     }
     writeln!(out)?;
     for (y, year) in lay.years.iter().enumerate() {
         write!(out, "{year:<6}")?;
-        for sm in &r.summaries {
+        for sm in summaries {
             let q = cell_quantiles(
                 sm,
                 sm.layout.cost(y, sm.layout.munis, sm.layout.lines),
@@ -625,12 +664,12 @@ fn cost_table(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
     writeln!(out)
 }
 
-/// The paired comparison of each pilot arm with the baseline.
-fn differences(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
-    let Some(base) = r.summaries.first() else {
+/// The paired comparison of each pilot arm of `shown` with the baseline.
+fn differences(out: &mut impl Write, r: &RunReport, shown: &[Summary]) -> std::io::Result<()> {
+    let Some(base) = shown.first() else {
         return Ok(());
     };
-    for sm in &r.summaries[1..] {
+    for sm in &shown[1..] {
         let find = |measure: &str| {
             r.differences.iter().find(|d| {
                 d.arm == sm.arm && d.measure == measure && d.year == "all" && d.item == "total"
@@ -682,7 +721,7 @@ fn differences(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
 fn kpi_table(
     out: &mut impl Write,
     m: &wijksim::model::Model,
-    r: &RunReport,
+    summaries: &[Summary],
 ) -> std::io::Result<()> {
     if m.kpis.is_empty() {
         return Ok(());
@@ -692,7 +731,7 @@ fn kpi_table(
         "KPIs: probability that the target is met (last contract year with a target)"
     )?;
     write!(out, "{:<24} {:>4} {:>7}", "kpi", "year", "target")?;
-    for sm in &r.summaries {
+    for sm in summaries {
         write!(out, "  {:>26}", sm.arm)?;
     }
     writeln!(out)?;
@@ -708,7 +747,7 @@ fn kpi_table(
             y + 1,
             100.0 * target
         )?;
-        for sm in &r.summaries {
+        for sm in summaries {
             let cell = sm.layout.kpi(m, k, y, 0);
             let values = sm.columns.cell(cell);
             let met = values

@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub no_psa: bool,
     /// Language of the report.
     pub lang: crate::output::report::Lang,
+    /// Which figures to draw.
+    pub plots: crate::output::plot::Plots,
 }
 
 /// The engine that computes a run's results.
@@ -86,6 +88,13 @@ fn write_workbook(get: Get, created: &str, staged: &mut Staged) -> Result<()> {
 /// A file of the output folder by name: its bytes, or `None` when there is no such file.
 pub type Get<'a> = &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>;
 
+/// How the figures are drawn: language, which arms, on how many threads.
+struct Look {
+    lang: crate::output::report::Lang,
+    plots: crate::output::plot::Plots,
+    threads: usize,
+}
+
 /// Draws the figures and the workbook from the tables as written, and returns the summaries and
 /// differences read back from them (for the report).
 fn render_figures(
@@ -94,11 +103,16 @@ fn render_figures(
     get: Get,
     created: &str,
     staged: &mut Staged,
-    lang: crate::output::report::Lang,
+    look: Look,
 ) -> Result<(Vec<Summary>, Vec<crate::compare::Difference>)> {
+    let Look {
+        lang,
+        plots,
+        threads,
+    } = look;
     let summaries = crate::output::tables::summaries(model, runs, get)?;
     let differences = crate::output::tables::differences(get)?;
-    crate::output::plot::write_all(model, &summaries, staged, lang)?;
+    crate::output::plot::write_all(model, &summaries, staged, lang, plots, threads)?;
     write_workbook(get, created, staged)?;
     Ok((summaries, differences))
 }
@@ -207,7 +221,11 @@ pub fn run(
         &get,
         &manifest::utc(started),
         &mut staged,
-        opts.lang,
+        Look {
+            lang: opts.lang,
+            plots: opts.plots,
+            threads: bopts.threads,
+        },
     )?;
     let mut files = staged.files().to_vec();
     files.push("report.html".into());
@@ -243,6 +261,7 @@ pub fn run(
             summaries: &shown,
             differences: &shown_differences,
             manifest: &manifest,
+            plots: opts.plots,
         },
         opts.lang,
     );
@@ -274,6 +293,7 @@ pub struct RerenderReport {
 pub fn rerender(
     dir: &std::path::Path,
     lang: crate::output::report::Lang,
+    plots: crate::output::plot::Plots,
 ) -> Result<RerenderReport> {
     use crate::error::{Error, InputError, InputErrors};
     let shown = |name: &str| dir.join(name).display().to_string();
@@ -353,7 +373,11 @@ pub fn rerender(
         &read,
         &manifest.started_utc,
         &mut staged,
-        lang,
+        Look {
+            lang,
+            plots,
+            threads: default_threads(),
+        },
     )?;
     let report = crate::output::report::html(
         &crate::output::report::ReportInput {
@@ -362,6 +386,7 @@ pub fn rerender(
             summaries: &shown_summaries,
             differences: &differences,
             manifest: &manifest,
+            plots,
         },
         lang,
     );

@@ -96,6 +96,8 @@ pub struct ReportInput<'a> {
     pub differences: &'a [Difference],
     /// The manifest of the folder.
     pub manifest: &'a Manifest,
+    /// Which figures were drawn (the report shows the same).
+    pub plots: plot::Plots,
 }
 
 /// Renders the report.
@@ -337,10 +339,41 @@ fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
 fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
     let m = r.model;
     let _ = write!(h, "<h2>{}</h2>", lang.t("Figuren", "Figures"));
+    let all = r.summaries.len();
+    let drawn = &r.summaries[..r.plots.arms(all)];
+    if drawn.is_empty() {
+        let _ = write!(
+            h,
+            "<p>{}</p>",
+            lang.t(
+                "Geen figuren: deze map is gemaakt met <code>--plots none</code>. Alle getallen staan in de tabellen; <code>wijksim report MAP --plots auto</code> tekent ze.",
+                "No figures: this folder was made with <code>--plots none</code>. Every number is in the tables; <code>wijksim report FOLDER --plots auto</code> draws them."
+            )
+        );
+        return;
+    }
+    if drawn.len() < all {
+        let _ = write!(
+            h,
+            "<p>{}</p>",
+            match lang {
+                Lang::Nl => format!(
+                    "Figuren voor {} van de {all} varianten: de basis en de eerste {} pilots, in de volgorde van het scenario. De tabellen hierboven en de CSV-bestanden bevatten alle varianten; <code>--plots all</code> tekent ze allemaal.",
+                    drawn.len(),
+                    drawn.len() - 1
+                ),
+                Lang::En => format!(
+                    "Figures for {} of the {all} arms: the baseline and the first {} pilots, in scenario order. The tables above and the CSV files hold every arm; <code>--plots all</code> draws them all.",
+                    drawn.len(),
+                    drawn.len() - 1
+                ),
+            }
+        );
+    }
     figure(
         h,
         &CostPerYear {
-            summaries: r.summaries,
+            summaries: drawn,
             lang,
         },
         lang.t(
@@ -348,7 +381,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             "Cost per year per arm: median and P10–P90 over runs.",
         ),
     );
-    if let Some((base, pilots)) = r.summaries.split_first() {
+    if let Some((base, pilots)) = drawn.split_first() {
         for p in pilots {
             figure(
                 h,
@@ -381,7 +414,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             h,
             &KpiChart {
                 model: m,
-                summaries: r.summaries,
+                summaries: drawn,
                 kpi: k,
                 lang,
             },
@@ -391,7 +424,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             ),
         );
     }
-    for sm in r.summaries {
+    for sm in drawn {
         figure(
             h,
             &Stacked {

@@ -66,6 +66,27 @@ fn thread_count_does_not_change_a_byte() {
         assert!(x.len() > 1000, "{f} is nearly empty");
         assert!(x == y, "{f} differs between --threads 1 and --threads 2");
     }
+    // The figures are drawn in parallel too: same names, same bytes.
+    let figures = |d: &Path| {
+        let mut names: Vec<String> = fs::read_dir(d.join("plots"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(figures(&a), figures(&b));
+    assert!(figures(&a).len() > 20);
+    for f in figures(&a) {
+        let (x, y) = (
+            fs::read(a.join("plots").join(&f)).unwrap(),
+            fs::read(b.join("plots").join(&f)).unwrap(),
+        );
+        assert!(
+            x == y,
+            "plots/{f} differs between --threads 1 and --threads 2"
+        );
+    }
     // And another seed does change the results.
     let c = dir.path().join("t3");
     run_into(&c, &["--threads", "2", "--seed", "78"]).success();
@@ -278,5 +299,96 @@ fn plots_follow_the_language() {
     assert!(
         cost.contains("€ 12.") && cost.contains("Kosten per jaar"),
         "Dutch number format"
+    );
+}
+
+/// The default scenario with `pilots` copies of its pilot arm (`pilot_01`, `pilot_02`, ...).
+fn many_arms(pilots: usize) -> String {
+    let text = super::default_text();
+    let cut = text.find("[[arm]]").expect("the default has arms");
+    let mut out = format!("{}[[arm]]\nname = \"baseline\"\n", &text[..cut]);
+    for i in 1..=pilots {
+        out.push_str(&format!(
+            "\n[[arm]]\nname = \"pilot_{i:02}\"\nassign = [{{ municipality = \"Noord-Beveland\", regime = \"dorpsbudget\", from = \"2022-01\" }}]\n"
+        ));
+    }
+    out
+}
+
+fn figures_of(dir: &Path, prefix: &str) -> usize {
+    fs::read_dir(dir.join("plots")).map_or(0, |d| {
+        d.filter(|e| {
+            let name = e.as_ref().unwrap().file_name().into_string().unwrap();
+            name.starts_with(prefix) && name.ends_with(".png")
+        })
+        .count()
+    })
+}
+
+#[test]
+fn with_many_arms_the_figures_show_the_first_eight_and_the_tables_all() {
+    // 1,000 arms took minutes of plotting (14 figures an arm, twice); figures of the baseline and
+    // the first 7 pilots are drawn by default, the tables keep every arm, and the user is told.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("many.toml");
+    fs::write(&scenario, many_arms(30)).unwrap();
+    let out = dir.path().join("o");
+    let stdout = wijksim()
+        .args(["run", "--runs", "3", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&scenario)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(stdout).unwrap();
+    assert_eq!(figures_of(&out, "stacked_"), 8, "baseline and 7 pilots");
+    assert_eq!(figures_of(&out, "cost_difference_histogram_"), 7);
+    assert!(out.join("plots/stacked_pilot_07.png").is_file());
+    assert!(!out.join("plots/stacked_pilot_08.png").exists());
+    assert!(
+        stdout.contains("the first 7 of 30 pilot arms are shown here")
+            && stdout.contains("--plots all"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pilot_08 vs baseline"), "{stdout}");
+    let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(summary.contains("pilot_30"), "every arm is in the tables");
+    let report = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        report.contains("Figuren voor 8 van de 31 varianten"),
+        "the report says which arms it draws"
+    );
+    // `report --plots all` redraws the figures of every arm from the tables.
+    wijksim()
+        .args(["report", "--plots", "all"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(figures_of(&out, "stacked_"), 31);
+    assert_eq!(figures_of(&out, "budget_pilot_30_"), 6, "six villages");
+}
+
+#[test]
+fn plots_none_writes_the_tables_and_a_report_without_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    run_into(&out, &["--plots", "none"]).success();
+    assert!(!out.join("plots").exists(), "no plots/ folder");
+    for f in CSVS.iter().chain(&["results.xlsx", "report.html"]) {
+        assert!(out.join(f).is_file(), "{f} is written");
+    }
+    let report = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("--plots none") && !report.contains("<svg"));
+    let m: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert!(
+        !m["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().starts_with("plots/")),
+        "the manifest lists no figures"
     );
 }
