@@ -362,10 +362,16 @@ pub fn stats(values: &mut [f64]) -> Stats {
 }
 
 /// Reported numbers of all runs, stored by cell (the data quantiles need).
+///
+/// Dense (every cell) as a run keeps them, or sparse (some cells; the others read as one shared
+/// column of a fill value) as read back from `runs.csv`, which holds a few cells per run.
 #[derive(Debug, Clone)]
 pub struct Columns {
     runs: usize,
     values: Vec<f64>,
+    /// Sparse: the block in `values` of every cell (the last block, the fill, for cells not kept);
+    /// empty when dense.
+    slot: Vec<u32>,
 }
 
 impl Columns {
@@ -374,24 +380,46 @@ impl Columns {
         Columns {
             runs,
             values: vec![0.0; cells * runs],
+            slot: Vec::new(),
         }
     }
 
-    /// Room for `runs` runs of `cells` cells, every value `value`.
-    pub fn filled(cells: usize, runs: usize, value: f64) -> Columns {
+    /// Room for `runs` runs of the cells `kept` of `cells` cells, every value `fill`; the other cells
+    /// read as `fill` in every run and cannot be set.
+    pub fn sparse(cells: usize, kept: &[usize], runs: usize, fill: f64) -> Columns {
+        let absent = u32::try_from(kept.len()).expect("fewer kept cells than u32::MAX");
+        let mut slot = vec![absent; cells];
+        for (k, &c) in kept.iter().enumerate() {
+            slot[c] = k as u32;
+        }
         Columns {
             runs,
-            values: vec![value; cells * runs],
+            values: vec![fill; (kept.len() + 1) * runs],
+            slot,
         }
     }
 
-    /// Sets cell `cell` of run `run`.
-    pub fn set(&mut self, run: usize, cell: usize, value: f64) {
-        self.values[cell * self.runs + run] = value;
+    fn block(&self, cell: usize) -> usize {
+        if self.slot.is_empty() {
+            cell
+        } else {
+            self.slot[cell] as usize
+        }
     }
 
-    /// Stores run `run`'s cells.
+    /// Sets cell `cell` of run `run` (a cell that sparse columns do not keep is a bug).
+    pub fn set(&mut self, run: usize, cell: usize, value: f64) {
+        let b = self.block(cell);
+        assert!(
+            self.slot.is_empty() || b + 1 < self.values.len() / self.runs.max(1),
+            "cell {cell} is not kept"
+        );
+        self.values[b * self.runs + run] = value;
+    }
+
+    /// Stores run `run`'s cells (dense columns).
     pub fn put(&mut self, run: usize, cells: &[f64]) {
+        debug_assert!(self.slot.is_empty(), "put on sparse columns");
         for (i, v) in cells.iter().enumerate() {
             self.values[i * self.runs + run] = *v;
         }
@@ -399,13 +427,21 @@ impl Columns {
 
     /// The values of one cell, in run order.
     pub fn cell(&self, i: usize) -> &[f64] {
-        &self.values[i * self.runs..(i + 1) * self.runs]
+        let b = self.block(i);
+        &self.values[b * self.runs..(b + 1) * self.runs]
+    }
+
+    fn cells(&self) -> usize {
+        if self.slot.is_empty() {
+            self.values.len().checked_div(self.runs).unwrap_or(0)
+        } else {
+            self.slot.len()
+        }
     }
 
     /// Statistics of every cell.
     pub fn stats(&self) -> Vec<Stats> {
-        let cells = self.values.len().checked_div(self.runs).unwrap_or(0);
-        (0..cells)
+        (0..self.cells())
             .map(|i| stats(&mut self.cell(i).to_vec()))
             .collect()
     }

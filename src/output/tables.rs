@@ -385,7 +385,10 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
     let cols = run_columns(model, &layouts[0]);
     let mut columns: Vec<Columns> = layouts
         .iter()
-        .map(|l| Columns::filled(l.len(), runs, f64::NAN))
+        .map(|l| {
+            let kept: Vec<usize> = cols.iter().map(|c| c.cell).collect();
+            Columns::sparse(l.len(), &kept, runs, f64::NAN)
+        })
         .collect();
     let mut seen = vec![vec![false; runs]; layouts.len()];
     for row in &runs_t.rows {
