@@ -10,7 +10,7 @@ use wijksim::output::Staged;
 use wijksim::output::plot::Plots;
 use wijksim::pipeline::{self, Engine, RunOptions, RunReport};
 use wijksim::scenario::{self, Scenario};
-use wijksim::summary::Summary;
+use wijksim::summary::{Account, Summary};
 
 /// wijksim: Monte Carlo forecasts of Wmo caseload and costs (BTS, BT, Waakvlam, sociale basis,
 /// vrijwilligerswerk), for neighbourhood and village budget pilots against the provider model.
@@ -576,7 +576,14 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
             "flows.csv",
             "inflow, transitions, renewals and outflow per year",
         ),
-        ("costs.csv", "costs per year, municipality and cost line"),
+        (
+            "costs.csv",
+            "costs per year, municipality and cost line (care or community)",
+        ),
+        (
+            "accounts.csv",
+            "care cost, community cost and municipal spend (and its parts) per year",
+        ),
         (
             "budget.csv",
             "budget, spent, overspend, carry-over, waiting list per area and year",
@@ -628,7 +635,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
 fn cost_table(out: &mut impl Write, summaries: &[Summary]) -> std::io::Result<()> {
     writeln!(
         out,
-        "Cost per year, all municipalities, nominal EUR: {}",
+        "Municipal spend per year, all municipalities, nominal EUR: {}",
         if summaries[0].runs > 1 {
             "P50 [P10 - P90] over runs"
         } else {
@@ -646,7 +653,8 @@ fn cost_table(out: &mut impl Write, summaries: &[Summary]) -> std::io::Result<()
         for sm in summaries {
             let q = cell_quantiles(
                 sm,
-                sm.layout.cost(y, sm.layout.munis, sm.layout.lines),
+                sm.layout
+                    .account(y, sm.layout.munis, Account::MunicipalSpend),
                 &[0.1, 0.5, 0.9],
             );
             write!(
@@ -681,36 +689,50 @@ fn differences(out: &mut impl Write, r: &RunReport, shown: &[Summary]) -> std::i
             "expected values"
         };
         writeln!(out, "{} vs {} ({how})", sm.arm, base.arm)?;
-        if base.runs == 1 {
-            if let Some(d) = find("cost") {
-                writeln!(out, "  expected total cost difference: {}", signed(d.mean))?;
+        let span = format!(
+            "{}-{}",
+            base.layout.years[0],
+            base.layout.years[base.layout.years.len() - 1]
+        );
+        for (measure, what, why) in [
+            ("care_cost", "care delivered", "the effect on care"),
+            ("municipal_spend", "municipal spend", "the budget design"),
+            (
+                "community_cost",
+                "community cost",
+                "sociale basis, volunteers, coordinator",
+            ),
+        ] {
+            let Some(d) = find(measure) else { continue };
+            if base.runs == 1 {
+                writeln!(out, "  {what} {span}: {} ({why})", signed(d.mean))?;
+            } else {
+                writeln!(
+                    out,
+                    "  {what} {span}: {} [90%: {} to {}] ({why})",
+                    signed(d.mean),
+                    signed(d.q[0]),
+                    signed(d.q[2])
+                )?;
             }
-            writeln!(out)?;
-            continue;
         }
-        if let Some(d) = find("cost") {
-            writeln!(
-                out,
-                "  total cost difference {}-{}: {} [90%: {} to {}]",
-                base.layout.years[0],
-                base.layout.years[base.layout.years.len() - 1],
-                signed(d.mean),
-                signed(d.q[0]),
-                signed(d.q[2])
-            )?;
-            writeln!(
-                out,
-                "  probability that the pilot costs less: {:.0}%",
-                100.0 * d.p_lower
-            )?;
-        }
-        if let Some(d) = find("overspend") {
-            writeln!(
-                out,
-                "  budget overspend (paid by the municipality): mean {}, P95 {}",
-                euros(d.mean),
-                euros(d.q[2])
-            )?;
+        if base.runs > 1 {
+            if let Some(d) = find("care_cost") {
+                writeln!(
+                    out,
+                    "  probability that the pilot needs less care (care cost lower): {:.0}%",
+                    100.0 * d.p_lower
+                )?;
+            }
+            if !sm.layout.budget_areas.is_empty() {
+                writeln!(
+                    out,
+                    "  P(overspend): {:.0}% of runs, some budget holder overspends in some year (the municipality tops up: mean {}, P95 {})",
+                    100.0 * wijksim::compare::p_overspend(sm),
+                    euros(find("overspend").map_or(0.0, |d| d.mean)),
+                    euros(find("overspend").map_or(0.0, |d| d.q[2]))
+                )?;
+            }
         }
         writeln!(out)?;
     }

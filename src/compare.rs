@@ -4,19 +4,22 @@
 //! numbers), so the difference of a reported number is taken run by run and its spread is that of the
 //! pilot's *effect*, not of the chance both arms share. Every pilot arm is compared with the first arm.
 
-use crate::model::Model;
-use crate::summary::{Summary, quantile};
+use crate::model::{LineKind, Model};
+use crate::summary::{Account, Summary, quantile};
 
 /// The spread of a paired difference over runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Difference {
     /// Pilot arm.
     pub arm: String,
-    /// `cost`, `caseload` (mean over the year's cycles), `kpi` or `overspend`.
+    /// `care_cost`, `community_cost`, `municipal_spend` (see [`crate::summary::Account`]), `caseload`
+    /// (mean over the year's cycles), `kpi` or `overspend`.
     pub measure: &'static str,
     /// Calendar year, `all` for the whole horizon, or `cy1`, `cy2`, ... (contract years, KPIs).
     pub year: String,
-    /// Cost line, state code or `total`.
+    /// `total`; for `care_cost` and `community_cost` also each cost line of that kind, for
+    /// `municipal_spend` also its parts (`paid_directly`, `budgets_paid`, `top_ups`, `refunds`); a state
+    /// code for `caseload`, a KPI name for `kpi`.
     pub item: String,
     /// Mean difference (pilot − baseline).
     pub mean: f64,
@@ -34,7 +37,14 @@ pub fn and_total(names: &[String]) -> Vec<String> {
 }
 
 /// The measures of [`Difference::measure`].
-pub const MEASURES: [&str; 4] = ["cost", "caseload", "kpi", "overspend"];
+pub const MEASURES: [&str; 6] = [
+    "care_cost",
+    "community_cost",
+    "municipal_spend",
+    "caseload",
+    "kpi",
+    "overspend",
+];
 
 /// Per-run values of one measure: `f(summary, run)`.
 fn per_run(sm: &Summary, f: &dyn Fn(&Summary, usize) -> f64) -> Vec<f64> {
@@ -106,16 +116,56 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                 &per_run(base, f),
             ));
         };
-        let lines = and_total(&model.lines);
-        for (l, line) in lines.iter().enumerate() {
-            push("cost", "all".into(), line.clone(), &|sm, r| {
-                (0..years.len())
-                    .map(|y| at(sm, sm.layout.cost(y, sm.layout.munis, l), r))
-                    .sum()
+        // The accounts: totals, then their lines (care, community) or parts (municipal spend).
+        let mut items: Vec<(&'static str, String, Vec<usize>, Option<usize>)> = Vec::new();
+        for (measure, kind, account) in [
+            ("care_cost", Some(LineKind::Care), Account::CareCost),
+            (
+                "community_cost",
+                Some(LineKind::Community),
+                Account::CommunityCost,
+            ),
+            ("municipal_spend", None, Account::MunicipalSpend),
+        ] {
+            items.push((measure, "total".into(), Vec::new(), Some(account as usize)));
+            match kind {
+                Some(kind) => {
+                    for (l, line) in model.lines.iter().enumerate() {
+                        if model.line_kinds[l] == kind {
+                            items.push((measure, line.clone(), vec![l], None));
+                        }
+                    }
+                }
+                None => {
+                    for part in [
+                        Account::PaidDirectly,
+                        Account::BudgetsPaid,
+                        Account::TopUps,
+                        Account::Refunds,
+                    ] {
+                        let name = part.name().trim_start_matches("municipal_spend.");
+                        items.push((measure, name.into(), Vec::new(), Some(part as usize)));
+                    }
+                }
+            }
+        }
+        for (measure, item, lines, account) in &items {
+            let value = |sm: &Summary, y: usize, r: usize| -> f64 {
+                let lay = &sm.layout;
+                match account {
+                    Some(k) => at(sm, lay.account(y, lay.munis, Account::ALL[*k]), r),
+                    None => lines
+                        .iter()
+                        .map(|&l| at(sm, lay.cost(y, lay.munis, l), r))
+                        .sum(),
+                }
+            };
+            push(measure, "all".into(), item.clone(), &|sm, r| {
+                (0..years.len()).map(|y| value(sm, y, r)).sum()
             });
             for (y, year) in years.iter().enumerate() {
-                push("cost", year.to_string(), line.clone(), &|sm, r| {
-                    at(sm, sm.layout.cost(y, sm.layout.munis, l), r)
+                push(measure, year.to_string(), item.clone(), &|sm, r| {
+                    value(sm, y, r)
                 });
             }
         }
@@ -162,4 +212,23 @@ pub fn cell_quantiles(sm: &Summary, cell: usize, levels: &[f64]) -> Vec<f64> {
     let mut v = sm.columns.cell(cell).to_vec();
     v.sort_by(f64::total_cmp);
     levels.iter().map(|&p| quantile(&v, p)).collect()
+}
+
+/// Per-run totals of account `k` over every year (all municipalities).
+pub fn account_per_run(sm: &Summary, k: Account) -> Vec<f64> {
+    let lay = &sm.layout;
+    (0..sm.runs)
+        .map(|r| {
+            (0..lay.years.len())
+                .map(|y| at(sm, lay.account(y, lay.munis, k), r))
+                .sum()
+        })
+        .collect()
+}
+
+/// P(overspend): the share of runs in which some budget holder of the arm overspends in some year (the
+/// municipality then tops up).
+pub fn p_overspend(sm: &Summary) -> f64 {
+    let top_ups = account_per_run(sm, Account::TopUps);
+    top_ups.iter().filter(|&&x| x > 0.0).count() as f64 / top_ups.len().max(1) as f64
 }

@@ -100,12 +100,12 @@ pub fn need_for_cells(model: &Model, cells: u64, runs: u64, threads: u64) -> Nee
 /// with 64 bytes a number 201,586 runs peaked at 4.05 GB; 72 keeps the peak under the budget.
 const OUTPUT_BYTES: u64 = 72;
 
-/// Numbers per arm and run in `runs.csv`: the cost of each year, the discounted cost, the clients,
-/// each discounted outcome and each KPI per contract year.
+/// Numbers per arm and run in `runs.csv`: four accounts of each year, the discounted cost, the
+/// clients, each discounted outcome and each KPI per contract year.
 fn run_numbers(model: &Model) -> u64 {
     let years = model.years().len() as u64;
     let kpi_years: u64 = model.kpis.iter().map(|k| k.years() as u64).sum();
-    years + 2 + model.outcomes.len() as u64 + kpi_years
+    4 * years + 2 + model.outcomes.len() as u64 + kpi_years
 }
 
 /// The most runs that fit the budget besides the tables and traces (0 if none).

@@ -231,6 +231,28 @@ pub enum CostBasis {
     },
 }
 
+/// What a cost line is: which of the accounts (`care_cost`, `community_cost`) it counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// Care delivered, valued at its tariff: what a provider would bill.
+    Care,
+    /// Community support: the sociale basis, volunteer support, a regime's coordinator.
+    Community,
+    /// Own contributions of clients (negative amounts): revenue, not care.
+    OwnContribution,
+}
+
+impl LineKind {
+    /// The word used in the tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            LineKind::Care => "care",
+            LineKind::Community => "community",
+            LineKind::OwnContribution => "own_contribution",
+        }
+    }
+}
+
 /// A compiled cost item; income (own contribution) is a negative amount.
 #[derive(Debug, Clone)]
 pub struct CostItem {
@@ -318,6 +340,8 @@ pub struct Model {
     pub transitions: Transitions,
     /// Cost line names (own contribution among them).
     pub lines: Vec<String>,
+    /// What each cost line is.
+    pub line_kinds: Vec<LineKind>,
     /// Cost items.
     pub costs: Vec<CostItem>,
     /// Possible flows `(from, to)`: from `n_states` = inflow, to [`RENEW`] = renewal.

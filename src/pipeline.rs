@@ -65,6 +65,7 @@ fn write_workbook(get: Get, created: &str, staged: &mut Staged) -> Result<()> {
     for (sheet, unit) in [
         ("caseload", Unit::Clients),
         ("costs", Unit::Euros),
+        ("accounts", Unit::Euros),
         ("budget", Unit::Euros),
         ("kpis", Unit::Kpi),
         ("differences", Unit::Euros),
@@ -189,6 +190,7 @@ pub fn run(
         ("caseload.csv", csv::caseload(model, &summaries)),
         ("flows.csv", csv::flows(model, &summaries)),
         ("costs.csv", csv::costs(model, &summaries)),
+        ("accounts.csv", csv::accounts(model, &summaries)),
     ];
     if !model.regimes.is_empty() {
         tables.push(("budget.csv", csv::budget(model, &summaries)));

@@ -6,7 +6,7 @@
 //! Statistics are computed in run order, so they do not depend on which thread ran which run.
 
 use crate::engine::RunTrace;
-use crate::model::{Model, RENEW};
+use crate::model::{LineKind, Model, RENEW};
 
 /// Where each reported number lives in a run's vector of cells.
 #[derive(Debug, Clone)]
@@ -31,6 +31,7 @@ pub struct Layout {
     kpi_at: Vec<usize>,
     /// Offset of the economic totals: discounted cost, clients, discounted outcomes.
     econ_at: usize,
+    account_at: usize,
     budget_at: usize,
     /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
     move_flow: Vec<u32>,
@@ -59,6 +60,8 @@ impl Layout {
             .collect();
         let econ_at = at;
         at += 2 + model.outcomes.len();
+        let account_at = at;
+        at += years.len() * (model.municipalities.len() + 1) * Account::ALL.len();
         let budget_at = at;
         let budget_areas = (0..model.areas.len())
             .filter(|&a| model.arms[arm].plans[a].is_some())
@@ -86,6 +89,7 @@ impl Layout {
             cost_at,
             kpi_at,
             econ_at,
+            account_at,
             budget_at,
             move_flow,
         }
@@ -111,8 +115,14 @@ impl Layout {
             format!("the costs in {}", year((i - self.cost_at) / per_year))
         } else if i < self.econ_at {
             "a KPI".into()
-        } else if i < self.budget_at {
+        } else if i < self.account_at {
             "the discounted totals (cost or outcomes)".into()
+        } else if i < self.budget_at {
+            let per_year = (self.munis + 1) * Account::ALL.len();
+            format!(
+                "care cost, community cost or municipal spend in {}",
+                year((i - self.account_at) / per_year)
+            )
         } else {
             "the budget".into()
         }
@@ -132,6 +142,11 @@ impl Layout {
     /// and the discounted total of outcome `k` (`j = 2 + k`).
     pub fn econ(&self, j: usize) -> usize {
         self.econ_at + j
+    }
+
+    /// Cell of account `k` in year index `y`, municipality `m` (`munis` = all).
+    pub fn account(&self, y: usize, m: usize, k: Account) -> usize {
+        self.account_at + (y * (self.munis + 1) + m) * Account::ALL.len() + k as usize
     }
 
     /// Cell of budget measure `k` ([`BUDGET_MEASURES`]) of the `i`-th budget area in year index `y`.
@@ -160,8 +175,64 @@ impl Layout {
     }
 }
 
-/// The budget measures reported per area and year (`budget.csv`).
-pub const BUDGET_MEASURES: [&str; 9] = [
+/// The two questions' figures per year and municipality, one definition for every output.
+///
+/// `care_cost` is the care delivered, valued at its tariffs: what the provider model would bill, in every
+/// area and arm. `community_cost` is community support: the sociale basis, volunteer support and a
+/// regime's fixed costs (the coordinator). `municipal_spend` is what the municipality pays: its parts
+/// are `paid_directly` (provider bills, community support and own contributions outside a budget),
+/// `budgets_paid` (budgets granted to budget holders), `top_ups` (their overspend, which the municipality
+/// covers) and, subtracted, `refunds` (surpluses returned). A budget holder's carried-over reserve is a
+/// balance, not spend: it was paid as budget. A budget without limit is a pass-through: its areas are
+/// paid directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    /// Care delivered at tariffs.
+    CareCost,
+    /// Community support.
+    CommunityCost,
+    /// What the municipality pays.
+    MunicipalSpend,
+    /// Paid outside any budget.
+    PaidDirectly,
+    /// Budgets granted.
+    BudgetsPaid,
+    /// Overspend covered.
+    TopUps,
+    /// Surpluses returned.
+    Refunds,
+}
+
+impl Account {
+    /// Every account, in cell order.
+    pub const ALL: [Account; 7] = [
+        Account::CareCost,
+        Account::CommunityCost,
+        Account::MunicipalSpend,
+        Account::PaidDirectly,
+        Account::BudgetsPaid,
+        Account::TopUps,
+        Account::Refunds,
+    ];
+
+    /// The name in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Account::CareCost => "care_cost",
+            Account::CommunityCost => "community_cost",
+            Account::MunicipalSpend => "municipal_spend",
+            Account::PaidDirectly => "municipal_spend.paid_directly",
+            Account::BudgetsPaid => "municipal_spend.budgets_paid",
+            Account::TopUps => "municipal_spend.top_ups",
+            Account::Refunds => "municipal_spend.refunds",
+        }
+    }
+}
+
+/// The budget measures reported per area and year (`budget.csv`). `holder_result` is the budget minus
+/// what the holder spent (care on the covered lines and the fixed costs); `overspent` is 1 in a run
+/// with overspend and 0 otherwise, so its mean is P(overspend).
+pub const BUDGET_MEASURES: [&str; 11] = [
     "budget",
     "spent",
     "overspend",
@@ -171,6 +242,8 @@ pub const BUDGET_MEASURES: [&str; 9] = [
     "waits_started",
     "mean_wait_cycles",
     "stepped_down",
+    "holder_result",
+    "overspent",
 ];
 
 /// Reduces one run's trace of arm `arm` to its reported cells.
@@ -221,6 +294,12 @@ pub fn reduce_views<T: Copy + Into<f64>>(
     ];
     for (a, at) in areas.iter().enumerate() {
         let m = model.areas[a].municipality;
+        // Lines paid from a (limited) budget, from the cycle the regime starts.
+        let budgeted = model.arms[arm].plans[a].as_ref().and_then(|p| {
+            let regime = &model.regimes[p.regime];
+            (regime.budget != crate::regime::BudgetRule::Unlimited)
+                .then_some((p.start as usize, &regime.covers))
+        });
         for c in 0..layout.cycles {
             let y = model.year_index(c as u32);
             let counts = &at.counts[c * n..(c + 1) * n];
@@ -247,7 +326,18 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                     continue;
                 }
                 let units = item.units(counts, moves);
-                out[layout.cost(y, m, item.line)] += units * item.amount[c];
+                let value = units * item.amount[c];
+                out[layout.cost(y, m, item.line)] += value;
+                match model.line_kinds[item.line] {
+                    LineKind::Care => out[layout.account(y, m, Account::CareCost)] += value,
+                    LineKind::Community => {
+                        out[layout.account(y, m, Account::CommunityCost)] += value
+                    }
+                    LineKind::OwnContribution => {}
+                }
+                if !budgeted.is_some_and(|(start, covers)| c >= start && covers[item.line]) {
+                    out[layout.account(y, m, Account::PaidDirectly)] += value;
+                }
             }
         }
     }
@@ -262,7 +352,6 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         );
     }
     economics(model, arm, layout, areas, &mut out);
-    let reserve = model.lines.iter().position(|l| l == "budget_reserve");
     for (i, &a) in layout.budget_areas.iter().enumerate() {
         let area = &model.areas[a];
         let m = area.municipality;
@@ -272,13 +361,30 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         for fixed in &model.regimes[plan.regime].fixed {
             for c in plan.start as usize..layout.cycles {
                 let y = model.year_index(c as u32);
-                out[layout.cost(y, m, fixed.line)] +=
-                    fixed.per_area[c] + fixed.per_inhabitant[c] * area.inhabitants as f64;
+                let value = fixed.per_area[c] + fixed.per_inhabitant[c] * area.inhabitants as f64;
+                out[layout.cost(y, m, fixed.line)] += value;
+                out[layout.account(y, m, Account::CommunityCost)] += value;
             }
         }
+        let limited = model.regimes[plan.regime].budget != crate::regime::BudgetRule::Unlimited;
         for b in areas[a].budget {
-            if let Some(l) = reserve {
-                out[layout.cost(b.year, m, l)] += b.carry_out - b.carry_in;
+            if limited {
+                out[layout.account(b.year, m, Account::BudgetsPaid)] += b.budget;
+                out[layout.account(b.year, m, Account::TopUps)] += b.overspend;
+                out[layout.account(b.year, m, Account::Refunds)] += b.returned;
+            } else {
+                // A pass-through: what it spent (the fixed costs) was paid directly.
+                let fixed: f64 = model.regimes[plan.regime]
+                    .fixed
+                    .iter()
+                    .map(|f| {
+                        (plan.start as usize..layout.cycles)
+                            .filter(|&c| model.year_index(c as u32) == b.year)
+                            .map(|c| f.per_area[c] + f.per_inhabitant[c] * area.inhabitants as f64)
+                            .sum::<f64>()
+                    })
+                    .sum();
+                out[layout.account(b.year, m, Account::PaidDirectly)] += fixed;
             }
             let wait = if b.admitted > 0 {
                 b.waited_cycles as f64 / f64::from(b.admitted)
@@ -295,14 +401,29 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                 f64::from(b.waits_started),
                 wait,
                 f64::from(b.stepped_down),
+                b.budget - b.spent,
+                if b.overspend > 0.0 { 1.0 } else { 0.0 },
             ];
             for (k, v) in values.into_iter().enumerate() {
                 out[layout.budget(i, b.year, k)] = v;
             }
         }
     }
-    // Totals over lines and municipalities, in a fixed order.
+    // Municipal spend from its parts, and totals over lines and municipalities, in a fixed order.
     for y in 0..layout.years.len() {
+        for m in 0..layout.munis {
+            out[layout.account(y, m, Account::MunicipalSpend)] = out
+                [layout.account(y, m, Account::PaidDirectly)]
+                + out[layout.account(y, m, Account::BudgetsPaid)]
+                + out[layout.account(y, m, Account::TopUps)]
+                - out[layout.account(y, m, Account::Refunds)];
+        }
+        for k in Account::ALL {
+            let total: f64 = (0..layout.munis)
+                .map(|m| out[layout.account(y, m, k)])
+                .sum();
+            out[layout.account(y, layout.munis, k)] = total;
+        }
         for m in 0..layout.munis {
             let total: f64 = (0..layout.lines).map(|l| out[layout.cost(y, m, l)]).sum();
             out[layout.cost(y, m, layout.lines)] = total;

@@ -125,6 +125,7 @@ pub fn costs(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                                 year.to_string(),
                                 muni.to_string(),
                                 line.to_string(),
+                                model.line_kinds.get(l).map_or("", |k| k.word()).to_string(),
                             ];
                             r.extend(stat_fields(&sm.stats[sm.layout.cost(y, m, l)], 2, sm.runs));
                             r
@@ -132,7 +133,43 @@ pub fn costs(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                     })
             })
     });
-    table(&["arm", "year", "municipality", "line"], rows)
+    table(&["arm", "year", "municipality", "line", "kind"], rows)
+}
+
+/// `accounts.csv`: care cost, community cost and municipal spend (with its parts) per arm, year and
+/// municipality, as defined at [`crate::summary::Account`].
+pub fn accounts(model: &Model, summaries: &[Summary]) -> Vec<u8> {
+    let munis: Vec<&str> = model
+        .municipalities
+        .iter()
+        .map(String::as_str)
+        .chain(["total"])
+        .collect();
+    let mut rows = Vec::new();
+    for sm in summaries {
+        for (y, year) in sm.layout.years.iter().enumerate() {
+            for (m, muni) in munis.iter().enumerate() {
+                for k in crate::summary::Account::ALL {
+                    let mut r = vec![
+                        sm.arm.clone(),
+                        year.to_string(),
+                        muni.to_string(),
+                        k.name().to_string(),
+                    ];
+                    r.extend(stat_fields(
+                        &sm.stats[sm.layout.account(y, m, k)],
+                        2,
+                        sm.runs,
+                    ));
+                    rows.push(r);
+                }
+            }
+        }
+    }
+    table(
+        &["arm", "year", "municipality", "account"],
+        rows.into_iter(),
+    )
 }
 
 /// `budget.csv`: `arm,municipality,area,year,measure,` statistics, for every area under a budget regime

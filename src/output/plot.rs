@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::output::Staged;
 use crate::output::report::Lang;
-use crate::summary::Summary;
+use crate::summary::{Account, Summary};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
@@ -336,7 +336,7 @@ impl Figure for Stacked<'_> {
     }
 }
 
-/// Total cost per year for every arm: P50 with a P10-P90 band.
+/// Municipal spend per year for every arm (see [`crate::summary::Account`]): P50 with a P10-P90 band.
 pub struct CostPerYear<'a> {
     /// Language of the labels.
     pub lang: Lang,
@@ -359,7 +359,8 @@ impl Figure for CostPerYear<'_> {
                     .map(|y| {
                         cell_quantiles(
                             sm,
-                            sm.layout.cost(y, sm.layout.munis, sm.layout.lines),
+                            sm.layout
+                                .account(y, sm.layout.munis, Account::MunicipalSpend),
                             &[0.1, 0.5, 0.9],
                         )
                     })
@@ -379,8 +380,8 @@ impl Figure for CostPerYear<'_> {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 self.lang.t(
-                    "Kosten per jaar, alle gemeenten (P50, P10-P90)",
-                    "Cost per year, all municipalities (P50, P10-P90)",
+                    "Gemeentelijke uitgaven per jaar, alle gemeenten (P50, P10-P90)",
+                    "Municipal spend per year, all municipalities (P50, P10-P90)",
                 ),
                 (FAMILY, 22),
             )
@@ -532,13 +533,13 @@ fn drawings<'a>(
         return out;
     }
     out.push((
-        "cost_per_year".into(),
+        "municipal_spend_per_year".into(),
         Drawing::CostPerYear(CostPerYear { summaries, lang }),
     ));
     if let Some((base, pilots)) = summaries.split_first() {
         for p in pilots {
             out.push((
-                format!("cost_difference_{}", slug(&p.arm)),
+                format!("care_cost_difference_{}", slug(&p.arm)),
                 Drawing::CostDifference(CostDifference {
                     base,
                     pilot: p,
@@ -546,7 +547,7 @@ fn drawings<'a>(
                 }),
             ));
             out.push((
-                format!("cost_difference_histogram_{}", slug(&p.arm)),
+                format!("care_cost_difference_histogram_{}", slug(&p.arm)),
                 Drawing::Histogram(DifferenceHistogram {
                     base,
                     pilot: p,
@@ -646,11 +647,14 @@ fn per_run_total(sm: &Summary, cell: impl Fn(usize) -> usize) -> Vec<f64> {
         .collect()
 }
 
-fn total_cost(sm: &Summary) -> Vec<f64> {
-    per_run_total(sm, |y| sm.layout.cost(y, sm.layout.munis, sm.layout.lines))
+fn total_care_cost(sm: &Summary) -> Vec<f64> {
+    per_run_total(sm, |y| {
+        sm.layout.account(y, sm.layout.munis, Account::CareCost)
+    })
 }
 
-/// The paired cost difference pilot - baseline per year: median and p05-p95.
+/// The paired difference in care cost (care delivered, at tariffs: the pilot's effect) pilot - baseline
+/// per year: median and p05-p95.
 pub struct CostDifference<'a> {
     /// Language of the labels.
     pub lang: Lang,
@@ -671,7 +675,7 @@ impl Figure for CostDifference<'_> {
                 let cell = self
                     .base
                     .layout
-                    .cost(y, self.base.layout.munis, self.base.layout.lines);
+                    .account(y, self.base.layout.munis, Account::CareCost);
                 let mut d: Vec<f64> = self
                     .pilot
                     .columns
@@ -692,7 +696,7 @@ impl Figure for CostDifference<'_> {
             .caption(
                 format!(
                     "{} {} - {} {}",
-                    self.lang.t("Kostenverschil", "Cost difference"),
+                    self.lang.t("Verschil zorgkosten", "Care cost difference"),
                     self.pilot.arm,
                     self.base.arm,
                     self.lang
@@ -753,8 +757,8 @@ impl Figure for CostDifference<'_> {
     }
 }
 
-/// Histogram of the paired total cost difference over the horizon, with the probability that the
-/// pilot costs less.
+/// Histogram of the paired difference in care cost over the horizon, with the probability that the
+/// pilot needs less care.
 pub struct DifferenceHistogram<'a> {
     /// Language of the labels.
     pub lang: Lang,
@@ -769,9 +773,9 @@ impl Figure for DifferenceHistogram<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let d: Vec<f64> = total_cost(self.pilot)
+        let d: Vec<f64> = total_care_cost(self.pilot)
             .iter()
-            .zip(total_cost(self.base))
+            .zip(total_care_cost(self.base))
             .map(|(p, b)| p - b)
             .collect();
         let p_lower = d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len().max(1) as f64;
@@ -792,11 +796,11 @@ impl Figure for DifferenceHistogram<'_> {
                 format!(
                     "{} {} - {}: {} = {:.0}%",
                     self.lang
-                        .t("Totaal kostenverschil", "Total cost difference"),
+                        .t("Verschil zorgkosten, totaal", "Care cost difference, total"),
                     self.pilot.arm,
                     self.base.arm,
                     self.lang
-                        .t("kans dat de pilot goedkoper is", "P(pilot costs less)"),
+                        .t("kans op minder zorgkosten", "P(lower care cost)"),
                     100.0 * p_lower
                 ),
                 (FAMILY, 19),

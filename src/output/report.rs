@@ -12,7 +12,7 @@ use crate::output::manifest::Manifest;
 use crate::output::plot::{
     self, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
 };
-use crate::summary::Summary;
+use crate::summary::{Account, Summary};
 use std::fmt::Write;
 
 /// The report's language.
@@ -40,6 +40,18 @@ impl Lang {
         match self {
             Lang::Nl => format!("€ {}", s.replace(',', ".")),
             Lang::En => format!("€ {s}"),
+        }
+    }
+
+    /// Euros with a sign: `+€ 19.994`, `−€ 421.721` (nl) or `+€ 19,994` (en).
+    pub fn signed_euros(self, x: f64) -> String {
+        let s = self.euros(x.abs());
+        if x > 0.0 && s != self.euros(0.0) {
+            format!("+{s}")
+        } else if x < 0.0 && s != self.euros(0.0) {
+            format!("−{s}")
+        } else {
+            s
         }
     }
 
@@ -181,8 +193,8 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         h,
         "<p><b>{}</b></p><table><tr><th>{}</th>",
         lang.t(
-            "Kosten per jaar (P50, P10–P90)",
-            "Cost per year (P50, P10–P90)"
+            "Gemeentelijke uitgaven per jaar (P50, P10–P90)",
+            "Municipal spend per year (P50, P10–P90)"
         ),
         lang.t("jaar", "year")
     );
@@ -195,7 +207,8 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         for sm in r.summaries {
             let q = cell_quantiles(
                 sm,
-                sm.layout.cost(y, sm.layout.munis, sm.layout.lines),
+                sm.layout
+                    .account(y, sm.layout.munis, Account::MunicipalSpend),
                 &[0.1, 0.5, 0.9],
             );
             let _ = write!(
@@ -209,29 +222,43 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         h.push_str("</tr>");
     }
     h.push_str("</table>");
-    for d in r
-        .differences
-        .iter()
-        .filter(|d| d.measure == "cost" && d.year == "all" && d.item == "total")
-    {
+    for p in &r.summaries[1..] {
+        let find = |measure: &str| {
+            r.differences.iter().find(|d| {
+                d.arm == p.arm && d.measure == measure && d.year == "all" && d.item == "total"
+            })
+        };
+        let (Some(care), Some(spend)) = (find("care_cost"), find("municipal_spend")) else {
+            continue;
+        };
+        let band = |d: &Difference| {
+            format!(
+                "{} [90%: {} {} {}]",
+                lang.signed_euros(d.mean),
+                lang.signed_euros(d.q[0]),
+                lang.t("tot", "to"),
+                lang.signed_euros(d.q[2])
+            )
+        };
+        let overspend = if p.layout.budget_areas.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} {}",
+                lang.t("kans op overschrijding", "P(overspend)"),
+                lang.pct(crate::compare::p_overspend(p))
+            )
+        };
         let _ = write!(
             h,
-            "<p><b>{}</b>: {} {} ({} {} {} {}). <b>{} {}</b>.</p>",
-            esc(&d.arm),
-            lang.t(
-                "totaal verschil met de basis",
-                "total difference with the baseline"
-            ),
-            lang.euros(d.mean),
-            lang.t("90%:", "90%:"),
-            lang.euros(d.q[0]),
-            lang.t("tot", "to"),
-            lang.euros(d.q[2]),
-            lang.t(
-                "Kans dat de pilot goedkoper is:",
-                "Probability that the pilot costs less:"
-            ),
-            lang.pct(d.p_lower)
+            "<p><b>{}</b>: {} {} ({}), {} {} ({}){overspend}.</p>",
+            esc(&p.arm),
+            lang.t("geleverde zorg", "care delivered"),
+            band(care),
+            lang.t("het effect", "the effect"),
+            lang.t("gemeentelijke uitgaven", "municipal spend"),
+            band(spend),
+            lang.t("het ontwerp van het budget", "the budget design"),
         );
     }
     kpi_table(h, r, lang);
@@ -239,7 +266,10 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     let total: Vec<f64> = (0..sm.runs)
         .map(|run| {
             (0..lay.years.len())
-                .map(|y| sm.columns.cell(lay.cost(y, lay.munis, lay.lines))[run])
+                .map(|y| {
+                    sm.columns
+                        .cell(lay.account(y, lay.munis, Account::MunicipalSpend))[run]
+                })
                 .sum()
         })
         .collect();
@@ -253,8 +283,8 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         lang.t("Hoe zeker:", "How sure:"),
         r.manifest.runs,
         lang.t(
-            "runs. De Monte Carlo-fout van de gemiddelde totale kosten van de basis is",
-            "runs. The Monte Carlo error of the baseline's mean total cost is"
+            "runs. De Monte Carlo-fout van de gemiddelde gemeentelijke uitgaven van de basis is",
+            "runs. The Monte Carlo error of the baseline's mean municipal spend is"
         ),
         lang.euros(sd / (sm.runs as f64).sqrt()),
         lang.t(

@@ -26,19 +26,28 @@ pub struct RunColumn {
     pub decimals: Option<usize>,
 }
 
-/// The columns of `runs.csv` after `arm,run`: `cost_<year>` (nominal total of all municipalities and
-/// lines), `discounted_cost`, `clients`, `discounted_<outcome>` and `<kpi>_cy<contract year>`.
+/// The columns of `runs.csv` after `arm,run`: per year `care_cost_<year>`, `community_cost_<year>`,
+/// `municipal_spend_<year>` and `top_ups_<year>` (nominal, all municipalities; see
+/// [`crate::summary::Account`]), then `discounted_cost`, `clients`, `discounted_<outcome>` and
+/// `<kpi>_cy<contract year>`.
 pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
-    let mut v: Vec<RunColumn> = layout
-        .years
-        .iter()
-        .enumerate()
-        .map(|(y, year)| RunColumn {
-            name: format!("cost_{year}"),
-            cell: layout.cost(y, layout.munis, layout.lines),
-            decimals: Some(2),
-        })
-        .collect();
+    use crate::summary::Account;
+    let mut v: Vec<RunColumn> = Vec::new();
+    for k in [
+        Account::CareCost,
+        Account::CommunityCost,
+        Account::MunicipalSpend,
+        Account::TopUps,
+    ] {
+        let stem = k.name().trim_start_matches("municipal_spend.");
+        for (y, year) in layout.years.iter().enumerate() {
+            v.push(RunColumn {
+                name: format!("{stem}_{year}"),
+                cell: layout.account(y, layout.munis, k),
+                decimals: Some(2),
+            });
+        }
+    }
     v.push(RunColumn {
         name: "discounted_cost".into(),
         cell: layout.econ(0),
@@ -318,6 +327,19 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
             year_of(t, row, &lay.years)?,
             index_of(t, row, "municipality", &munis)?,
             index_of(t, row, "line", &lines)?,
+        ))
+    })?;
+    let accounts = Table::need(get, "accounts.csv")?;
+    let names: Vec<String> = crate::summary::Account::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect();
+    fill(&accounts, &arms, &mut st, &|t, row, a| {
+        let lay = &layouts[a];
+        Ok(lay.account(
+            year_of(t, row, &lay.years)?,
+            index_of(t, row, "municipality", &munis)?,
+            crate::summary::Account::ALL[index_of(t, row, "account", &names)?],
         ))
     })?;
     if let Some(budget) = Table::read(get, "budget.csv")? {

@@ -7,7 +7,7 @@ use super::costs::{costs, indexation};
 use super::raw::{self, Num, Param, ScenarioFile};
 use super::transitions::{flows, max_cycles, prob_row, transitions};
 use crate::error::{InputError, InputErrors, line_of};
-use crate::model::{Area, Model, Row, State, YearMonth};
+use crate::model::{Area, LineKind, Model, Row, State, YearMonth};
 use crate::uncertainty::Dist;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -306,6 +306,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         cost_lines: lines.len(),
     };
     let regimes = super::pilot::regimes(cx, raw, &k, &mut lines);
+    let line_kinds = line_kinds(cx, raw, &lines);
     let (arms, regime_tables) = super::pilot::arms(cx, raw, &k, &regimes, transitions.as_ref());
     let kpis = super::measures::kpis(cx, raw, &k);
     let outcomes = super::measures::outcomes(cx, raw, &k);
@@ -393,6 +394,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         entry,
         transitions,
         lines,
+        line_kinds,
         costs,
         flows,
         regimes,
@@ -783,6 +785,84 @@ fn inflow(
         }),
         Some((rate, trend)),
     )
+}
+
+/// What each cost line is: the lines of own contributions, of regimes' fixed costs (community), and of
+/// cost items by their `kind` (default care). A line given two kinds is an error.
+fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKind> {
+    let mut kinds: Vec<Option<(LineKind, String)>> = vec![None; lines.len()];
+    let mut set =
+        |cx: &mut Ctx, name: &str, kind: LineKind, key: String, span: std::ops::Range<usize>| {
+            let Some(l) = lines.iter().position(|x| x == name.trim()) else {
+                return;
+            };
+            match &kinds[l] {
+                Some((k, first)) if *k != kind => cx.err(
+                    span,
+                    key,
+                    format!(
+                        "cost line `{name}` is {} here but {} at `{first}`",
+                        kind.word(),
+                        k.word()
+                    ),
+                    "give community support and care lines of their own names",
+                ),
+                Some(_) => {}
+                None => kinds[l] = Some((kind, key)),
+            }
+        };
+    for (i, oc) in raw.own_contribution.iter().enumerate() {
+        let oc = oc.get_ref();
+        let name = oc
+            .line
+            .as_ref()
+            .map_or("eigen_bijdrage", |l| l.get_ref().as_str());
+        let span = oc.line.as_ref().map_or(0..0, |l| l.span());
+        set(
+            cx,
+            name,
+            LineKind::OwnContribution,
+            format!("own_contribution[{i}].line"),
+            span,
+        );
+    }
+    for (i, r) in raw.regime.iter().enumerate() {
+        for (j, f) in r.get_ref().fixed_cost.iter().enumerate() {
+            let f = f.get_ref();
+            set(
+                cx,
+                f.line.get_ref(),
+                LineKind::Community,
+                format!("regime[{i}].fixed_cost[{j}].line"),
+                f.line.span(),
+            );
+        }
+    }
+    for (i, c) in raw.cost.iter().enumerate() {
+        let c = c.get_ref();
+        let key = format!("cost[{i}].kind");
+        let kind = match &c.kind {
+            None => LineKind::Care,
+            Some(k) => match k.get_ref().as_str() {
+                "care" => LineKind::Care,
+                "community" => LineKind::Community,
+                other => {
+                    cx.err(
+                        k.span(),
+                        &key,
+                        format!("unknown kind `{}`", crate::error::short(other)),
+                        "use kind = \"care\" (support at a tariff, the default) or kind = \"community\" (sociale basis, volunteer support)",
+                    );
+                    continue;
+                }
+            },
+        };
+        set(cx, c.line.get_ref(), kind, key, c.line.span());
+    }
+    kinds
+        .into_iter()
+        .map(|k| k.map_or(LineKind::Care, |(k, _)| k))
+        .collect()
 }
 
 /// Most rows of one sheet of an Excel workbook.

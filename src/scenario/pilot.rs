@@ -299,9 +299,6 @@ pub(super) fn regimes(
             modifiers,
         });
     }
-    if out.iter().any(|r| r.surplus == Surplus::CarriedOver) {
-        lines.push("budget_reserve".into());
-    }
     for r in &mut out {
         r.covers.resize(lines.len(), false);
     }

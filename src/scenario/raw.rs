@@ -267,6 +267,9 @@ pub struct Cost {
     pub municipalities: Option<Spanned<Vec<String>>>,
     /// Calendar period the item applies to, as for transitions.
     pub period: Option<Spanned<String>>,
+    /// `care` (default: support at a tariff, what a provider bills) or `community` (sociale basis,
+    /// volunteer support: paid to the community, not care).
+    pub kind: Option<Spanned<String>>,
 }
 
 /// `[indexation]`

@@ -1,14 +1,17 @@
 //! The summary metrics of one sweep point, per arm: the columns of `sweep.csv` after the parameters.
 //!
-//! Names are `<arm>.<metric>`. Per arm: `cost_total` (nominal, all years, municipalities and lines; mean
-//! with `_p05`, `_p95` and `_mcse`), `cost_<year>` (mean), `discounted_cost` (mean) and each outcome
-//! `discounted_<outcome>` (mean); for arms with pilot budgets `overspend` (mean total over areas and
-//! years) and `p_overspend` (share of runs with any overspend); every KPI per contract year
-//! `<kpi>_cy<n>` (mean) and, where it has a target, `<kpi>_cy<n>_p_met`. Per pilot arm, paired by run
-//! with the baseline: `cost_difference` (mean, `_p05`, `_p95`) and `p_costs_less`.
+//! Names are `<arm>.<metric>`, with the accounts of [`crate::summary::Account`]. Per arm:
+//! `care_cost_total` and `municipal_spend_total` (nominal, all years and municipalities; mean with
+//! `_p05`, `_p95` and `_mcse`), `care_cost_<year>` and `municipal_spend_<year>` (mean),
+//! `community_cost_total`, `discounted_cost` (mean) and each outcome `discounted_<outcome>` (mean); for
+//! arms with pilot budgets `overspend` (mean total over areas and years) and `p_overspend` (share of runs
+//! with any overspend); every KPI per contract year `<kpi>_cy<n>` (mean) and, where it has a target,
+//! `<kpi>_cy<n>_p_met`. Per pilot arm, paired by run with the baseline: `care_cost_difference` and
+//! `municipal_spend_difference` (mean, `_p05`, `_p95`), `p_care_cost_lower` and
+//! `p_municipal_spend_lower`.
 
 use crate::model::Model;
-use crate::summary::{Layout, Summary, quantile};
+use crate::summary::{Account, Layout, Summary, quantile};
 
 /// What a metric column holds, for its number format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +58,9 @@ fn sd(v: &[f64]) -> f64 {
     (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
 }
 
-fn total_cells(l: &Layout) -> Vec<usize> {
+fn account_cells(l: &Layout, k: Account) -> Vec<usize> {
     (0..l.years.len())
-        .map(|y| l.cost(y, l.munis, l.lines))
+        .map(|y| l.account(y, l.munis, k))
         .collect()
 }
 
@@ -69,42 +72,51 @@ fn metrics(model: &Model) -> Vec<Metric> {
     for (a, arm) in model.arms.iter().enumerate() {
         let l = Layout::new(model, a);
         let an = &arm.name;
-        let tot = total_cells(&l);
-        let t = tot.clone();
+        for k in [Account::CareCost, Account::MunicipalSpend] {
+            let stem = k.name();
+            let tot = account_cells(&l, k);
+            let t = tot.clone();
+            push(
+                format!("{an}.{stem}_total"),
+                Kind::Euros,
+                Box::new(move |s| mean(&per_run(&s[a], &t))),
+            );
+            let t = tot.clone();
+            push(
+                format!("{an}.{stem}_total_p05"),
+                Kind::Euros,
+                Box::new(move |s| q(&per_run(&s[a], &t), 0.05)),
+            );
+            let t = tot.clone();
+            push(
+                format!("{an}.{stem}_total_p95"),
+                Kind::Euros,
+                Box::new(move |s| q(&per_run(&s[a], &t), 0.95)),
+            );
+            let t = tot.clone();
+            push(
+                format!("{an}.{stem}_total_mcse"),
+                Kind::Euros,
+                Box::new(move |s| {
+                    let v = per_run(&s[a], &t);
+                    sd(&v) / (v.len() as f64).sqrt()
+                }),
+            );
+            for (y, year) in l.years.iter().enumerate() {
+                let c = tot[y];
+                push(
+                    format!("{an}.{stem}_{year}"),
+                    Kind::Euros,
+                    Box::new(move |s| s[a].stats[c].mean),
+                );
+            }
+        }
+        let t = account_cells(&l, Account::CommunityCost);
         push(
-            format!("{an}.cost_total"),
+            format!("{an}.community_cost_total"),
             Kind::Euros,
             Box::new(move |s| mean(&per_run(&s[a], &t))),
         );
-        let t = tot.clone();
-        push(
-            format!("{an}.cost_total_p05"),
-            Kind::Euros,
-            Box::new(move |s| q(&per_run(&s[a], &t), 0.05)),
-        );
-        let t = tot.clone();
-        push(
-            format!("{an}.cost_total_p95"),
-            Kind::Euros,
-            Box::new(move |s| q(&per_run(&s[a], &t), 0.95)),
-        );
-        let t = tot.clone();
-        push(
-            format!("{an}.cost_total_mcse"),
-            Kind::Euros,
-            Box::new(move |s| {
-                let v = per_run(&s[a], &t);
-                sd(&v) / (v.len() as f64).sqrt()
-            }),
-        );
-        for (y, year) in l.years.iter().enumerate() {
-            let c = tot[y];
-            push(
-                format!("{an}.cost_{year}"),
-                Kind::Euros,
-                Box::new(move |s| s[a].stats[c].mean),
-            );
-        }
         let c = l.econ(0);
         push(
             format!("{an}.discounted_cost"),
@@ -133,10 +145,7 @@ fn metrics(model: &Model) -> Vec<Metric> {
             push(
                 format!("{an}.p_overspend"),
                 Kind::Share,
-                Box::new(move |s| {
-                    let v = per_run(&s[a], &cells);
-                    v.iter().filter(|&&x| x > 0.0).count() as f64 / v.len() as f64
-                }),
+                Box::new(move |s| crate::compare::p_overspend(&s[a])),
             );
         }
         for (k, kpi) in model.kpis.iter().enumerate() {
@@ -162,40 +171,43 @@ fn metrics(model: &Model) -> Vec<Metric> {
             }
         }
         if a > 0 {
-            let diff = std::rc::Rc::new(move |s: &[Summary]| -> Vec<f64> {
-                let t0 = total_cells(&s[0].layout);
-                per_run(&s[a], &tot)
-                    .iter()
-                    .zip(per_run(&s[0], &t0))
-                    .map(|(p, b)| p - b)
-                    .collect()
-            });
-            let d = diff.clone();
-            push(
-                format!("{an}.cost_difference"),
-                Kind::Euros,
-                Box::new(move |s| mean(&d(s))),
-            );
-            let d = diff.clone();
-            push(
-                format!("{an}.cost_difference_p05"),
-                Kind::Euros,
-                Box::new(move |s| q(&d(s), 0.05)),
-            );
-            let d = diff.clone();
-            push(
-                format!("{an}.cost_difference_p95"),
-                Kind::Euros,
-                Box::new(move |s| q(&d(s), 0.95)),
-            );
-            push(
-                format!("{an}.p_costs_less"),
-                Kind::Share,
-                Box::new(move |s| {
-                    let d = diff(s);
-                    d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len() as f64
-                }),
-            );
+            for k in [Account::CareCost, Account::MunicipalSpend] {
+                let stem = k.name();
+                let tot = account_cells(&l, k);
+                let diff = std::rc::Rc::new(move |s: &[Summary]| -> Vec<f64> {
+                    per_run(&s[a], &tot)
+                        .iter()
+                        .zip(per_run(&s[0], &account_cells(&s[0].layout, k)))
+                        .map(|(p, b)| p - b)
+                        .collect()
+                });
+                let d = diff.clone();
+                push(
+                    format!("{an}.{stem}_difference"),
+                    Kind::Euros,
+                    Box::new(move |s| mean(&d(s))),
+                );
+                let d = diff.clone();
+                push(
+                    format!("{an}.{stem}_difference_p05"),
+                    Kind::Euros,
+                    Box::new(move |s| q(&d(s), 0.05)),
+                );
+                let d = diff.clone();
+                push(
+                    format!("{an}.{stem}_difference_p95"),
+                    Kind::Euros,
+                    Box::new(move |s| q(&d(s), 0.95)),
+                );
+                push(
+                    format!("{an}.p_{stem}_lower"),
+                    Kind::Share,
+                    Box::new(move |s| {
+                        let d = diff(s);
+                        d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len() as f64
+                    }),
+                );
+            }
         }
     }
     out
@@ -227,11 +239,11 @@ pub fn values(model: &Model, summaries: &[Summary]) -> Vec<String> {
         .collect()
 }
 
-/// The default metric of the tornado plot: the first pilot arm's paired cost difference, or the
-/// baseline's total cost without pilot arms.
+/// The default metric of the tornado plot: the first pilot arm's paired difference in care cost (the
+/// pilot's effect), or the baseline's total care cost without pilot arms.
 pub fn default_metric(model: &Model) -> String {
     match model.arms.get(1) {
-        Some(a) => format!("{}.cost_difference", a.name),
-        None => format!("{}.cost_total", model.arms[0].name),
+        Some(a) => format!("{}.care_cost_difference", a.name),
+        None => format!("{}.care_cost_total", model.arms[0].name),
     }
 }

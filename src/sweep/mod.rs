@@ -12,7 +12,7 @@
 //! scenario = "oosterschelde.toml"    # relative to this file; without it, the built-in default
 //! design = "one_way"                 # "grid", "latin_hypercube" or "one_way"
 //! runs = 200                         # runs per point (default: the scenario's)
-//! metric = "dorpsbudget_noord_beveland.cost_difference"   # ranks the tornado plot
+//! metric = "dorpsbudget_noord_beveland.care_cost_difference"   # ranks the tornado plot
 //!
 //! [[parameter]]
 //! key = "regime[dorpsbudget].prevention"

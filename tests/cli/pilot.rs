@@ -56,16 +56,33 @@ assign = [
     let (base, neutral) = (rows("baseline"), rows("neutral"));
     assert_eq!(base.len(), 60 * 6);
     assert_eq!(base, neutral, "a neutral regime changed the caseload");
-    // Paired differences are exactly zero.
+    // Every paired difference is exactly zero: care cost, community cost, municipal spend (and its
+    // parts), caseload, KPIs and overspend.
     let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
-    let total = diffs
+    let rows: Vec<&str> = diffs
         .lines()
-        .find(|l| l.starts_with("neutral,cost,all,total,"))
-        .unwrap();
-    assert_eq!(
-        total,
-        "neutral,cost,all,total,0.00,0.00,0.00,0.00,0.00,0.0000"
-    );
+        .filter(|l| l.starts_with("neutral,"))
+        .collect();
+    for measure in [
+        "care_cost",
+        "community_cost",
+        "municipal_spend",
+        "caseload",
+        "overspend",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|l| l.starts_with(&format!("neutral,{measure},"))),
+            "{measure} is compared"
+        );
+    }
+    for row in rows {
+        let f: Vec<&str> = row.split(',').collect();
+        for x in &f[4..9] {
+            assert_eq!(x.parse::<f64>().unwrap(), 0.0, "{row}");
+        }
+        assert_eq!(f[9].parse::<f64>().unwrap(), 0.0, "p_lower: {row}");
+    }
 }
 
 #[test]
@@ -86,7 +103,13 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
         (0..s[arm].runs)
             .map(|r| {
                 (0..lay.years.len())
-                    .map(|y| s[arm].columns.cell(lay.cost(y, lay.munis, lay.lines))[r])
+                    .map(|y| {
+                        s[arm].columns.cell(lay.account(
+                            y,
+                            lay.munis,
+                            wijksim::summary::Account::CareCost,
+                        ))[r]
+                    })
                     .sum()
             })
             .collect()
@@ -114,7 +137,7 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
     let d = wijksim::compare::differences(&m, &s);
     let row = d
         .iter()
-        .find(|d| d.measure == "cost" && d.year == "all" && d.item == "total")
+        .find(|d| d.measure == "care_cost" && d.year == "all" && d.item == "total")
         .unwrap();
     assert!((row.sd - sp).abs() < 1e-6 * sp, "{} vs {sp}", row.sd);
 }
@@ -220,7 +243,10 @@ fn default_run_writes_budget_and_differences() {
         .clone();
     let stdout = String::from_utf8(stdout).unwrap();
     assert!(
-        stdout.contains("probability that the pilot costs less"),
+        stdout.contains("probability that the pilot needs less care")
+            && stdout.contains("care delivered 2021-2025: -")
+            && stdout.contains("municipal spend 2021-2025: ")
+            && stdout.contains("P(overspend): "),
         "{stdout}"
     );
     let header = |f: &str| {
@@ -265,8 +291,12 @@ fn default_run_writes_budget_and_differences() {
     assert!(kpis.contains("dorpsbudget_noord_beveland,1,evaluatie:due,"));
     let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
     for prefix in [
-        "cost,all,total,",
-        "cost,2023,total,",
+        "care_cost,all,total,",
+        "care_cost,2023,total,",
+        "care_cost,all,begeleiding_bt,",
+        "community_cost,all,dorpscoordinator,",
+        "municipal_spend,all,total,",
+        "municipal_spend,2023,top_ups,",
         "caseload,2023,BT,",
         "overspend,all,total,",
         "kpi,cy2,alleen_waakvlam,",

@@ -83,7 +83,7 @@ fn no_psa_gives_the_deterministic_results_and_psa_widens_them() {
             .lines()
             .find(|l| l.starts_with("baseline,2025,total,total,"))
             .unwrap();
-        row.split(',').nth(5).unwrap().parse().unwrap()
+        row.split(',').nth(6).unwrap().parse().unwrap()
     };
     assert!(
         sd(&psa) > 2.0 * sd(&no_psa),

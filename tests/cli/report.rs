@@ -25,12 +25,15 @@ fn the_report_is_self_contained_in_dutch_and_english() {
     assert!(
         nl.contains("<html lang=\"nl\">")
             && nl.contains("Vraag:")
-            && nl.contains("Kans dat de pilot goedkoper is")
+            && nl.contains("geleverde zorg −€ ")
+            && nl.contains("(het effect), gemeentelijke uitgaven ")
+            && nl.contains("kans op overschrijding")
     );
     assert!(
         en.contains("<html lang=\"en\">")
             && en.contains("Question:")
-            && en.contains("Probability that the pilot costs less")
+            && en.contains("care delivered −€ ")
+            && en.contains("(the budget design), P(overspend) ")
     );
     // Dutch number format in the text: € 12.345.678; English: € 12,345,678.
     let text_nl = nl.split("<h2>Figuren</h2>").next().unwrap();

@@ -119,7 +119,11 @@ fn csv_headers_and_manifest() {
     );
     assert_eq!(
         header("costs.csv"),
-        "arm,year,municipality,line,mean,sd,p05,p25,p50,p75,p95,mcse"
+        "arm,year,municipality,line,kind,mean,sd,p05,p25,p50,p75,p95,mcse"
+    );
+    assert_eq!(
+        header("accounts.csv"),
+        "arm,year,municipality,account,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     let caseload = fs::read_to_string(out.join("caseload.csv")).unwrap();
     // 2 arms x 60 months x 6 states.
@@ -220,9 +224,9 @@ fn plots_are_written_as_png_and_svg() {
         "fan_baseline_WV",
         "fan_dorpsbudget_noord_beveland_BT",
         "stacked_baseline",
-        "cost_per_year",
-        "cost_difference_dorpsbudget_noord_beveland",
-        "cost_difference_histogram_dorpsbudget_noord_beveland",
+        "municipal_spend_per_year",
+        "care_cost_difference_dorpsbudget_noord_beveland",
+        "care_cost_difference_histogram_dorpsbudget_noord_beveland",
         "budget_dorpsbudget_noord_beveland_Kats",
         "kpi_vrijwilligerswerk",
     ] {
@@ -237,11 +241,12 @@ fn plots_are_written_as_png_and_svg() {
     }
     let fan = fs::read_to_string(plots.join("fan_dorpsbudget_noord_beveland_WV.svg")).unwrap();
     assert!(fan.contains("pilot starts Jan 2022") && fan.contains("p05-p95"));
-    let hist =
-        fs::read_to_string(plots.join("cost_difference_histogram_dorpsbudget_noord_beveland.svg"))
-            .unwrap();
+    let hist = fs::read_to_string(
+        plots.join("care_cost_difference_histogram_dorpsbudget_noord_beveland.svg"),
+    )
+    .unwrap();
     assert!(
-        hist.contains("P(pilot costs less) = "),
+        hist.contains("P(lower care cost) = "),
         "the histogram states the probability"
     );
 }
@@ -259,6 +264,7 @@ fn the_workbook_holds_the_tables_with_numbers() {
         [
             "caseload",
             "costs",
+            "accounts",
             "budget",
             "kpis",
             "differences",
@@ -275,9 +281,10 @@ fn the_workbook_holds_the_tables_with_numbers() {
         costs.get((1, 1)),
         Some(&Data::Float(first[1].parse().unwrap()))
     );
+    assert_eq!(costs.get((1, 4)), Some(&Data::String(first[4].into())));
     assert_eq!(
-        costs.get((1, 4)),
-        Some(&Data::Float(first[4].parse().unwrap()))
+        costs.get((1, 5)),
+        Some(&Data::Float(first[5].parse().unwrap()))
     );
     let kpis = wb.worksheet_range("kpis").unwrap();
     assert!(matches!(kpis.get((1, 4)), Some(Data::Float(_))));
@@ -295,9 +302,9 @@ fn plots_follow_the_language() {
             && fan.contains("jan 2021"),
         "Dutch labels, state and month names"
     );
-    let cost = fs::read_to_string(out.join("plots/cost_per_year.svg")).unwrap();
+    let cost = fs::read_to_string(out.join("plots/municipal_spend_per_year.svg")).unwrap();
     assert!(
-        cost.contains("€ 12.") && cost.contains("Kosten per jaar"),
+        cost.contains("€ 12.") && cost.contains("Gemeentelijke uitgaven per jaar"),
         "Dutch number format"
     );
 }
@@ -344,7 +351,7 @@ fn with_many_arms_the_figures_show_the_first_eight_and_the_tables_all() {
         .clone();
     let stdout = String::from_utf8(stdout).unwrap();
     assert_eq!(figures_of(&out, "stacked_"), 8, "baseline and 7 pilots");
-    assert_eq!(figures_of(&out, "cost_difference_histogram_"), 7);
+    assert_eq!(figures_of(&out, "care_cost_difference_histogram_"), 7);
     assert!(out.join("plots/stacked_pilot_07.png").is_file());
     assert!(!out.join("plots/stacked_pilot_08.png").exists());
     assert!(

@@ -92,10 +92,12 @@ fn one_way_sweep_writes_a_tidy_table_and_a_tornado_plot() {
         ]
     );
     for m in [
-        "baseline.cost_total",
-        "baseline.cost_2025",
-        "dorpsbudget_noord_beveland.cost_difference",
-        "dorpsbudget_noord_beveland.p_costs_less",
+        "baseline.care_cost_total",
+        "baseline.municipal_spend_2025",
+        "dorpsbudget_noord_beveland.care_cost_difference",
+        "dorpsbudget_noord_beveland.municipal_spend_difference",
+        "dorpsbudget_noord_beveland.p_care_cost_lower",
+        "dorpsbudget_noord_beveland.p_overspend",
         "dorpsbudget_noord_beveland.overspend",
         "dorpsbudget_noord_beveland.aandeel_waakvlam_cy3_p_met",
     ] {
@@ -109,10 +111,14 @@ fn one_way_sweep_writes_a_tidy_table_and_a_tornado_plot() {
     assert_eq!(rows[1][1..4], ["0", "1", "1.5"]);
     assert_eq!(rows[4][1..4], ["0.1", "1.1", "1.5"]);
     // The same seed at every point: the baseline arm, which no swept number touches, is identical.
-    let b = col(&head, "baseline.cost_total");
+    let b = col(&head, "baseline.care_cost_total");
     assert!(rows.iter().all(|r| r[b] == rows[0][b]));
-    // A bigger budget costs more than a smaller one (the budget is paid whatever happens).
-    let d = col(&head, "dorpsbudget_noord_beveland.cost_difference");
+    // A bigger budget makes the municipality spend more than a smaller one (the budget is paid
+    // whatever happens).
+    let d = col(
+        &head,
+        "dorpsbudget_noord_beveland.municipal_spend_difference",
+    );
     let num = |r: usize| rows[r][d].parse::<f64>().unwrap();
     assert!(
         num(4) > num(0) && num(0) > num(3),
@@ -120,6 +126,26 @@ fn one_way_sweep_writes_a_tidy_table_and_a_tornado_plot() {
         num(3),
         num(0),
         num(4)
+    );
+    // The effect parameters move the care delivered, monotonically: more prevention and more
+    // stepping down to Waakvlam mean less care (rows: 1, 2 prevention low, high; 5, 6 the hazard
+    // ratio low, high). Their tornado bars thus have width (they had none when the metric was the
+    // pilot's cost, which the budget fixed).
+    let c = col(&head, "dorpsbudget_noord_beveland.care_cost_difference");
+    let care = |r: usize| rows[r][c].parse::<f64>().unwrap();
+    assert!(
+        care(2) < care(0) && care(0) < care(1),
+        "prevention: {} {} {}",
+        care(1),
+        care(0),
+        care(2)
+    );
+    assert!(
+        care(6) < care(0) && care(0) < care(5),
+        "hazard ratio: {} {} {}",
+        care(5),
+        care(0),
+        care(6)
     );
     for f in [
         "tornado.png",
@@ -583,7 +609,7 @@ fn bad_sweep_files_name_file_line_and_key() {
         (
             "design = \"one_way\"\nmetric = \"cost\"",
             ONE_WAY,
-            &[":6:", "sweep.metric", "baseline.cost_total"],
+            &[":6:", "sweep.metric", "baseline.care_cost_total"],
         ),
     ];
     for (i, (head, params, want)) in cases.iter().enumerate() {
@@ -621,7 +647,7 @@ fn sweeps_keep_or_fix_parameter_uncertainty() {
         sweep(&f, &out, &["--quiet"]).success();
         let (head, rows) = table(&out.join("sweep.csv"));
         let p = |c: &str| rows[0][col(&head, c)].parse::<f64>().unwrap();
-        p("baseline.cost_total_p95") - p("baseline.cost_total_p05")
+        p("baseline.care_cost_total_p95") - p("baseline.care_cost_total_p05")
     };
     let drawn = spread("a.toml", head("") + prevention);
     let fixed_by_psa_off = spread("b.toml", head("psa = false") + prevention);
