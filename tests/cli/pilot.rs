@@ -336,3 +336,224 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn one_number_in_the_console_report_tables_and_sweep() {
+    // The pilot's two answers (care delivered, municipal spend) and P(overspend) are defined once
+    // (summary::Account) and must read the same wherever they are shown.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    fs::write(&scenario, super::default_text()).unwrap();
+    let out = dir.path().join("o");
+    let stdout = wijksim()
+        .args(["run", "--runs", "40", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&scenario)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(stdout).unwrap();
+    let arm = "dorpsbudget_noord_beveland";
+    let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
+    let diff = |measure: &str| -> f64 {
+        let row = diffs
+            .lines()
+            .find(|l| l.starts_with(&format!("{arm},{measure},all,total,")))
+            .unwrap_or_else(|| panic!("{measure} missing"));
+        row.split(',').nth(4).unwrap().parse().unwrap()
+    };
+    let (care, spend) = (diff("care_cost"), diff("municipal_spend"));
+    assert!(care < 0.0, "the default pilot delivers less care: {care}");
+    // runs.csv: the mean over runs of the paired per-run totals.
+    let runs = fs::read_to_string(out.join("runs.csv")).unwrap();
+    let mut lines = runs.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let total = |arm_name: &str, stem: &str| -> Vec<f64> {
+        let cols: Vec<usize> = (0..head.len())
+            .filter(|&i| head[i].starts_with(stem) && head[i][stem.len()..].parse::<i32>().is_ok())
+            .collect();
+        assert_eq!(cols.len(), 5, "{stem} per year");
+        rows.iter()
+            .filter(|r| r[0] == arm_name)
+            .map(|r| cols.iter().map(|&c| r[c].parse::<f64>().unwrap()).sum())
+            .collect()
+    };
+    let paired_mean = |stem: &str| -> f64 {
+        let (p, b) = (total(arm, stem), total("baseline", stem));
+        p.iter().zip(&b).map(|(x, y)| x - y).sum::<f64>() / p.len() as f64
+    };
+    assert!(
+        (paired_mean("care_cost_") - care).abs() < 0.05,
+        "runs.csv care"
+    );
+    assert!(
+        (paired_mean("municipal_spend_") - spend).abs() < 0.05,
+        "runs.csv spend"
+    );
+    let top_ups = total(arm, "top_ups_");
+    let p_overspend = top_ups.iter().filter(|&&x| x > 0.0).count() as f64 / top_ups.len() as f64;
+    // accounts.csv: the yearly means, summed, differ as the paired mean does (means are linear).
+    let accounts = fs::read_to_string(out.join("accounts.csv")).unwrap();
+    let yearly = |arm_name: &str, account: &str| -> f64 {
+        accounts
+            .lines()
+            .filter(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                f[0] == arm_name && f[2] == "total" && f[3] == account
+            })
+            .map(|l| l.split(',').nth(4).unwrap().parse::<f64>().unwrap())
+            .sum()
+    };
+    assert!(
+        (yearly(arm, "care_cost") - yearly("baseline", "care_cost") - care).abs() < 0.2,
+        "accounts.csv care"
+    );
+    assert!(
+        (yearly(arm, "municipal_spend") - yearly("baseline", "municipal_spend") - spend).abs()
+            < 0.2,
+        "accounts.csv spend"
+    );
+    // Console and report: the same numbers, rounded to euros, with their sign.
+    let en = |x: f64| {
+        let s = format!("{:.0}", x.abs());
+        let mut t = String::new();
+        for (i, ch) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                t.push(',');
+            }
+            t.push(ch);
+        }
+        format!("{}{t}", if x < 0.0 { "-" } else { "+" })
+    };
+    assert!(
+        stdout.contains(&format!("care delivered 2021-2025: {} [90%", en(care))),
+        "console care {}: {stdout}",
+        en(care)
+    );
+    assert!(
+        stdout.contains(&format!("municipal spend 2021-2025: {} [90%", en(spend))),
+        "console spend: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "P(overspend): {:.0}% of runs",
+            100.0 * p_overspend
+        )),
+        "console P(overspend): {stdout}"
+    );
+    let report = fs::read_to_string(out.join("report.html")).unwrap();
+    let nl = |x: f64| {
+        en(x)
+            .replace(',', ".")
+            .replace('-', "−")
+            .replacen(['+', '−'], "", 1)
+    };
+    let sign = |x: f64| if x < 0.0 { "−" } else { "+" };
+    assert!(
+        report.contains(&format!("geleverde zorg {}€ {}", sign(care), nl(care))),
+        "report care"
+    );
+    assert!(
+        report.contains(&format!(
+            "gemeentelijke uitgaven {}€ {}",
+            sign(spend),
+            nl(spend)
+        )),
+        "report spend"
+    );
+    assert!(
+        report.contains(&format!(
+            "kans op overschrijding {:.0}%",
+            100.0 * p_overspend
+        )),
+        "report P(overspend)"
+    );
+    // A sweep point at the scenario's own values, same runs and seed: the same metrics.
+    let sweep = dir.path().join("sw.toml");
+    fs::write(
+        &sweep,
+        "[sweep]\nscenario = \"s.toml\"\nruns = 40\ndesign = \"grid\"\n\n[[parameter]]\nkey = \"regime[dorpsbudget].budget_share_of_provider\"\nvalues = [1.0]\n",
+    )
+    .unwrap();
+    let sw = dir.path().join("sw");
+    wijksim()
+        .args(["sweep", "--quiet", "--out"])
+        .arg(&sw)
+        .arg(&sweep)
+        .assert()
+        .success();
+    let text = fs::read_to_string(sw.join("sweep.csv")).unwrap();
+    let mut l = text.lines();
+    let h: Vec<&str> = l.next().unwrap().split(',').collect();
+    let r: Vec<&str> = l.next().unwrap().split(',').collect();
+    let metric = |name: &str| -> f64 {
+        r[h.iter()
+            .position(|c| *c == name)
+            .unwrap_or_else(|| panic!("{name}"))]
+        .parse()
+        .unwrap()
+    };
+    assert!((metric(&format!("{arm}.care_cost_difference")) - care).abs() < 0.01);
+    assert!((metric(&format!("{arm}.municipal_spend_difference")) - spend).abs() < 0.01);
+    assert!((metric(&format!("{arm}.p_overspend")) - p_overspend).abs() < 1e-4);
+}
+
+#[test]
+fn a_budget_without_behavioural_effect_delivers_exactly_the_same_care() {
+    // A budget that changes nothing about what clients need (no prevention, no modifiers, overspend
+    // paid) delivers the same care: care_cost difference exactly 0. What it changes is who pays:
+    // the municipality pays the budget and the top-ups instead of the bills.
+    let text = with_arms(
+        r#"
+[[regime]]
+name = "lump_sum"
+budget_share_of_provider = 0.95
+covers = ["begeleiding_bts", "begeleiding_bt", "waakvlam", "toegang"]
+on_exhaustion = "overspend"
+on_surplus = "returned"
+"#,
+        r#"
+[[arm]]
+name = "baseline"
+
+[[arm]]
+name = "lump_sum"
+assign = [{ municipality = "Noord-Beveland", regime = "lump_sum", from = "2022-01" }]
+"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("lump.toml");
+    fs::write(&f, text).unwrap();
+    let out = dir.path().join("o");
+    wijksim()
+        .args(["run", "--runs", "30", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&f)
+        .assert()
+        .success();
+    let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
+    let row = |prefix: &str| -> Vec<f64> {
+        diffs
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} missing"))
+            .split(',')
+            .skip(4)
+            .map(|x| x.parse().unwrap())
+            .collect()
+    };
+    assert_eq!(row("lump_sum,care_cost,all,total,"), vec![0.0; 6]);
+    assert_eq!(row("lump_sum,community_cost,all,total,"), vec![0.0; 6]);
+    let budgets = row("lump_sum,municipal_spend,all,budgets_paid,");
+    assert!(budgets[0] > 0.0, "the municipality pays the budget");
+    let direct = row("lump_sum,municipal_spend,all,paid_directly,");
+    assert!(direct[0] < 0.0, "instead of the villages' bills");
+    let top_ups = row("lump_sum,municipal_spend,all,top_ups,");
+    assert!(
+        top_ups[0] > 0.0,
+        "a budget under the expected cost is overspent"
+    );
+}
