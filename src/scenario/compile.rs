@@ -268,30 +268,28 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     );
     let (municipalities, mut areas) = areas(cx, raw, &states, &max_cycles, &initial_time);
     let (entry, inflow) = inflow(cx, raw, &codes, &states);
-    let transitions = transitions(
-        cx,
-        raw,
-        &codes,
-        &states,
+    let frame = super::transitions::Frame {
+        codes: &codes,
+        states: &states,
         start,
         cycle_months,
         cycles,
-        &max_cycles,
-    );
+        max_cycles: &max_cycles,
+    };
+    let transitions = transitions(cx, raw, &frame);
     let years: Vec<i32> = (0..cycles)
         .map(|c| start.plus(i64::from(c * cycle_months)).year)
         .collect();
     let index = indexation(cx, raw);
-    let (mut lines, costs) = costs(
-        cx,
-        raw,
-        &codes,
-        &municipalities,
+    let cost_frame = super::costs::Frame {
+        codes: &codes,
+        munis: &municipalities,
         start,
         cycle_months,
-        &years,
-        &index,
-    );
+        years: &years,
+        index: &index,
+    };
+    let (mut lines, costs) = costs(cx, raw, &cost_frame);
     let absorbing: Vec<bool> = states.iter().map(|s| s.absorbing).collect();
     let k = super::pilot::Context {
         codes: &codes,
@@ -304,9 +302,18 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         years: &years,
         index: &index,
         cost_lines: lines.len(),
+        rows: &frame,
+        costs: &cost_frame,
     };
-    let regimes = super::pilot::regimes(cx, raw, &k, &mut lines);
-    let (arms, regime_tables) = super::pilot::arms(cx, raw, &k, &regimes, transitions.as_ref());
+    let (regimes, regime_rows) = super::pilot::regimes(cx, raw, &k, &mut lines);
+    let (arms, regime_tables, regime_costs) = super::pilot::arms(
+        cx,
+        raw,
+        &k,
+        (&regimes, &regime_rows),
+        transitions.as_ref(),
+        &costs,
+    );
     let kpis = super::measures::kpis(cx, raw, &k);
     let outcomes = super::measures::outcomes(cx, raw, &k);
     let discount = super::measures::discount(cx, raw, &k);
@@ -398,6 +405,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         regimes,
         arms,
         regime_tables,
+        regime_costs,
         regime_expected: Vec::new(),
         uncertain: false,
         kpis,
