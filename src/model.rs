@@ -400,7 +400,7 @@ impl Timing {
             Timing::Simpson => {
                 if t == 0 || t == cycles {
                     1.0 / 3.0
-                } else if t % 2 == 0 {
+                } else if t.is_multiple_of(2) {
                     4.0 / 3.0
                 } else {
                     2.0 / 3.0

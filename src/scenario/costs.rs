@@ -176,10 +176,7 @@ pub(super) fn cost_item(
             }
         },
     };
-    let Some(municipalities) = list(cx, &c.municipalities, &k("municipalities"), munis, None)
-    else {
-        return None;
-    };
+    let municipalities = list(cx, &c.municipalities, &k("municipalities"), munis, None)?;
     let kinds = [
         c.tariff_per_hour.is_some() || c.hours_per_month.is_some(),
         c.per_month.is_some(),
@@ -215,7 +212,7 @@ pub(super) fn cost_item(
         };
         let hv = cx.nonneg(h, &k("hours_per_month"), "hours per month");
         let tv = cx.nonneg(t, &k("tariff_per_hour"), "the tariff");
-        let Some(s) = state(cx) else { return None };
+        let s = state(cx)?;
         (
             CostBasis::PerCycle(s),
             hv * tv,
@@ -224,23 +221,21 @@ pub(super) fn cost_item(
         )
     } else if let Some(v) = &c.per_month {
         let x = cx.nonneg(v, &k("per_month"), "the amount");
-        let Some(s) = state(cx) else { return None };
+        let s = state(cx)?;
         (CostBasis::PerCycle(s), x, k("per_month"), v.span())
     } else if let Some(v) = &c.per_year {
         // Stored per month: per-cycle amounts are per month times the cycle length.
         let x = cx.nonneg(v, &k("per_year"), "the amount") / 12.0;
-        let Some(s) = state(cx) else { return None };
+        let s = state(cx)?;
         (CostBasis::PerCycle(s), x, k("per_year"), v.span())
     } else if let Some(v) = &c.per_entry {
         let x = cx.nonneg(v, &k("per_entry"), "the fee");
-        let Some(s) = state(cx) else { return None };
+        let s = state(cx)?;
         (CostBasis::PerEntry(s), x, k("per_entry"), v.span())
     } else {
         let v = c.per_transition.as_ref().expect("one kind is set");
         let x = cx.nonneg(v, &k("per_transition"), "the amount");
-        let Some(from) = list(cx, &c.from, &k("from"), codes, Some("inflow")) else {
-            return None;
-        };
+        let from = list(cx, &c.from, &k("from"), codes, Some("inflow"))?;
         if c.to.is_none() {
             cx.err(
                 span,
@@ -250,9 +245,7 @@ pub(super) fn cost_item(
             );
             return None;
         }
-        let Some(to) = list(cx, &c.to, &k("to"), codes, None) else {
-            return None;
-        };
+        let to = list(cx, &c.to, &k("to"), codes, None)?;
         (
             CostBasis::PerTransition { from, to },
             x,

@@ -186,9 +186,10 @@ assign = [{ municipality = "m", regime = "r", from = "2020-01" }]
     )
     .unwrap();
     // Alive: cycle 0 at 0 cycles in state; the move at the end of cycle c uses c + 1 cycles in state.
-    let p = [0.9, 0.5, 0.5, 0.9, 0.9, 0.9];
+    let survive = [1.0, 0.9, 0.5, 0.5, 0.9, 0.9, 0.9];
     let mut alive = 1000.0;
-    for c in 0..7 {
+    for (c, p) in survive.into_iter().enumerate() {
+        alive *= p;
         let base = 1000.0 * 0.9f64.powi(c as i32);
         for (arm, want) in [(0, base), (1, alive)] {
             let sm = &sums[arm];
@@ -203,9 +204,6 @@ assign = [{ municipality = "m", regime = "r", from = "2020-01" }]
                 "Monte Carlo arm {arm} cycle {c}: {} vs {want}",
                 s.mean
             );
-        }
-        if c < 6 {
-            alive *= p[c];
         }
     }
 }
