@@ -832,7 +832,7 @@ fn risk_error(
     cx.err(
         v.span(),
         key,
-        format!("a relative risk of {} on `{code}` -> `{to}` pushes the moves out of `{code}` over 1 at {when} cycles in state in {date}: the stay probability would be {}", number(rr), number(stay)),
+        format!("a relative risk of {}{} on `{code}` -> `{to}` pushes the moves out of `{code}` over 1 at {when} cycles in state in {date}: the stay probability would be {}", number(md.effect.value()), if rr == md.effect.value() { String::new() } else { format!(" ({} at this point of the phase-in)", number(rr)) }, number(stay)),
         format!("give a relative risk of at most {} for this move (with the row's other moves as they are), or use hazard_ratio, which always keeps the row valid", number(most.max(0.0))),
     );
 }
