@@ -18,7 +18,7 @@
 //! available beyond spent, returned or carried over.
 
 use crate::model::{CostBasis, Model};
-use crate::regime::{BudgetRule, Exhaustion, Regime, Surplus};
+use crate::regime::{BudgetRule, Exhaustion, Plan, Surplus};
 
 /// Tolerance on euro comparisons (rounding of sums).
 const EPS: f64 = 1e-6;
@@ -62,6 +62,7 @@ pub struct Book {
     surplus: Surplus,
     n: usize,
     start: u32,
+    plan: Plan,
     year_of: Vec<usize>,
     last_of_year: Vec<bool>,
     /// `rate[c * n + s]`: covered per-cycle cost of a client in `s` in cycle `c`.
@@ -90,7 +91,8 @@ pub struct Book {
 impl Book {
     /// Opens the book of area `a` under `regime` from cycle `start`; `expected` is the area's expected
     /// provider spend on the covered lines per cycle (used by a budget that is a share of it).
-    pub fn new(model: &Model, regime: &Regime, a: usize, start: u32, expected: &[f64]) -> Book {
+    pub fn new(model: &Model, plan: &Plan, a: usize, expected: &[f64]) -> Book {
+        let (regime, start) = (&model.regimes[plan.regime], plan.start);
         let n = model.n_states();
         let n1 = n + 1;
         let cycles = model.cycles as usize;
@@ -103,7 +105,7 @@ impl Book {
         let mut rate = vec![0.0; cycles * n];
         let mut fee = vec![0.0; cycles * n1 * n1];
         for item in model
-            .costs
+            .costs_for(Some(plan))
             .iter()
             .filter(|i| regime.covers[i.line] && i.municipalities[m])
         {
@@ -165,6 +167,7 @@ impl Book {
             surplus: regime.surplus,
             n,
             start,
+            plan: plan.clone(),
             year_of,
             last_of_year,
             rate,
@@ -306,7 +309,7 @@ impl Book {
         let m = self.municipality;
         let spend: f64 = self.fixed[c]
             + model
-                .costs
+                .costs_for(Some(&self.plan))
                 .iter()
                 .filter(|i| self.covers[i.line] && i.municipalities[m])
                 .map(|i| i.units(counts, moves) * i.amount[c])

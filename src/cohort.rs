@@ -197,7 +197,7 @@ pub fn summarise(model: &Model) -> (Vec<crate::summary::Summary>, Vec<String>) {
                 .map(|a| match &model.arms[arm].plans[a] {
                     None => Vec::new(),
                     Some(p) => {
-                        let mut book = Book::new(model, &model.regimes[p.regime], a, p.start, &model.regime_expected[p.regime][a]);
+                        let mut book = Book::new(model, p, a, &model.regime_expected[p.regime][a]);
                         let e = &expected[a];
                         for c in 0..model.cycles as usize {
                             let before = if c == 0 { &e.counts[..n] } else { &e.counts[(c - 1) * n..c * n] };

@@ -135,15 +135,7 @@ fn simulate_area(
     let absorbing: Vec<bool> = model.states.iter().map(|s| s.absorbing).collect();
     let plan = model.arms[arm].plans[a].as_ref();
     let regime = plan.map(|p| &model.regimes[p.regime]);
-    let mut book = plan.map(|p| {
-        Book::new(
-            model,
-            &model.regimes[p.regime],
-            a,
-            p.start,
-            &model.regime_expected[p.regime][a],
-        )
-    });
+    let mut book = plan.map(|p| Book::new(model, p, a, &model.regime_expected[p.regime][a]));
     let policy = book.as_ref().map(|b| b.policy);
     let mut queue: Vec<Waiting> = Vec::new();
     let mut admitted: Vec<u64> = Vec::new();

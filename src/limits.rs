@@ -78,7 +78,14 @@ pub fn need_for_cells(model: &Model, cells: u64, runs: u64, threads: u64) -> Nee
     let transitions = |t: &crate::model::Transitions| (t.row_of.len() as u64).saturating_mul(12);
     let tables = transitions(&model.transitions)
         + model.regime_tables.iter().map(transitions).sum::<u64>()
-        + (model.costs.len() as u64 + model.areas.len() as u64).saturating_mul(cycles * 8);
+        + (model.costs.len() as u64 + model.areas.len() as u64).saturating_mul(cycles * 8)
+        + (model
+            .regime_costs
+            .iter()
+            .flatten()
+            .map(Vec::len)
+            .sum::<usize>() as u64)
+            .saturating_mul(cycles * 8);
     let trace = (model.areas.len() as u64 * cycles * (n + n1 * n1)).saturating_mul(4)
         + (cycles * n1 * n1).saturating_mul(8)
         + cells.saturating_mul(8);

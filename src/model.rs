@@ -301,6 +301,16 @@ impl CostItem {
         }
     }
 
+    /// What a regime's item replaces: the items with the same line, kind (per cycle, per entry, per
+    /// transition) and state (`usize::MAX` for transition costs).
+    pub fn slot(&self) -> (usize, u8, usize) {
+        match &self.basis {
+            CostBasis::PerCycle(s) => (self.line, 0, *s),
+            CostBasis::PerEntry(s) => (self.line, 1, *s),
+            CostBasis::PerTransition { .. } => (self.line, 2, usize::MAX),
+        }
+    }
+
     /// Units charged in one cycle, from the cycle's counts by state and its move matrix.
     #[inline]
     pub fn units<T: Copy + Into<f64>>(&self, counts: &[T], moves: &[T]) -> f64 {
@@ -352,6 +362,9 @@ pub struct Model {
     pub arms: Vec<Arm>,
     /// Transition tables of areas under a regime (see [`crate::regime::Plan::table`]).
     pub regime_tables: Vec<Transitions>,
+    /// Cost items of areas under a regime, by the same index as [`Model::regime_tables`]: `None` when the
+    /// regime has no cost items of its own (the area is charged [`Model::costs`]).
+    pub regime_costs: Vec<Option<Vec<CostItem>>>,
     /// `[regime][area][cycle]`: expected provider spend on the regime's covered lines (filled for
     /// regimes whose budget is a share of it; empty otherwise).
     pub regime_expected: Vec<Vec<Vec<f64>>>,
@@ -390,6 +403,9 @@ pub enum Timing {
     End,
     /// `sum_{t=0}^{T} m_t w d(t) h_t` with `h_0 = h_T = 1/2`, else 1 (half-cycle correction).
     HalfCycle,
+    /// `sum_{t=0}^{T} m_t w d(t) s_t` with Simpson's 1/3 rule as the DARTH tutorials compute it
+    /// (`gen_wcc`): `s_0 = s_T = 1/3`, else `4/3` at even and `2/3` at odd `t`.
+    Simpson,
 }
 
 impl Timing {
@@ -405,6 +421,25 @@ impl Timing {
                     1.0
                 }
             }
+            Timing::Simpson => {
+                if t == 0 || t == cycles {
+                    1.0 / 3.0
+                } else if t.is_multiple_of(2) {
+                    4.0 / 3.0
+                } else {
+                    2.0 / 3.0
+                }
+            }
+        }
+    }
+
+    /// The cycle whose per-cycle amounts (prices, weights that change with the period) count at
+    /// boundary `t`: the cycle that ends there with `End`, else the cycle that starts there (the last
+    /// cycle at the horizon).
+    pub fn cycle_at(self, t: usize, cycles: usize) -> usize {
+        match self {
+            Timing::End => t.saturating_sub(1),
+            _ => t.min(cycles - 1),
         }
     }
 }
@@ -426,6 +461,19 @@ impl Model {
         match &self.arms[arm].plans[a] {
             Some(p) => &self.regime_tables[p.table],
             None => &self.transitions,
+        }
+    }
+
+    /// The cost items charged to area `a` in arm `arm`.
+    pub fn costs_of(&self, arm: usize, a: usize) -> &[CostItem] {
+        self.costs_for(self.arms[arm].plans[a].as_ref())
+    }
+
+    /// The cost items charged to an area with plan `plan` (`None`: the provider model throughout).
+    pub fn costs_for(&self, plan: Option<&crate::regime::Plan>) -> &[CostItem] {
+        match plan.and_then(|p| self.regime_costs[p.table].as_ref()) {
+            Some(items) => items,
+            None => &self.costs,
         }
     }
 

@@ -1,11 +1,13 @@
 //! Regimes and arms: the provider model and wijkbudget / dorpsbudget designs, and which areas are under
 //! which regime from when.
 //!
-//! A budget regime changes the transition rows of its areas by hazard ratios ([`modify_row`]), diverts
-//! a share of new clients to the sociale basis (prevention), adds fixed costs of community
-//! infrastructure, and pays the cost lines it covers from a yearly budget. Effects phase in linearly.
+//! A budget regime changes the transition rows of its areas: it may replace rows outright, scale
+//! probabilities by relative risks ([`relative_risk_row`]) and hazards by hazard ratios ([`modify_row`]).
+//! It may replace or add cost items over a period (a pilot tariff, a trajectprijs), diverts a share of new
+//! clients to the sociale basis (prevention), adds fixed costs of community infrastructure, and pays the
+//! cost lines it covers from a yearly budget. Effects phase in linearly.
 
-use crate::model::{RENEW, Row, thresholds};
+use crate::model::{CostItem, RENEW, Row, thresholds};
 
 /// What happens when an area's budget would be exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +78,54 @@ pub struct Regime {
     pub fixed: Vec<FixedCost>,
     /// `step_down` policy: clients move from the first state to the second (BT to Waakvlam).
     pub step_down: (usize, usize),
-    /// Modifiers: (from state, to state or [`RENEW`], hazard ratio).
-    pub modifiers: Vec<(usize, u8, f64)>,
+    /// Modifiers of transition probabilities, in file order.
+    pub modifiers: Vec<Modifier>,
+    /// Cost items of the regime: each replaces, in the cycles it applies, the model's items of the same
+    /// line, kind and state (see [`CostItem::slot`]), or adds a line.
+    pub costs: Vec<RegimeCost>,
+}
+
+/// How a modifier changes a transition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Effect {
+    /// Multiplies the hazard of the move (the row stays valid whatever the ratio).
+    HazardRatio(f64),
+    /// Multiplies the probability of the move; the stay probability absorbs the difference.
+    RelativeRisk(f64),
+}
+
+impl Effect {
+    /// The value (ratio or relative risk).
+    pub fn value(self) -> f64 {
+        match self {
+            Effect::HazardRatio(v) | Effect::RelativeRisk(v) => v,
+        }
+    }
+}
+
+/// A compiled transition modifier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Modifier {
+    /// From-state.
+    pub from: usize,
+    /// To-state or [`RENEW`].
+    pub to: u8,
+    /// Hazard ratio or relative risk.
+    pub effect: Effect,
+    /// Cycles it applies to (inclusive; open ends as `i64::MIN`/`i64::MAX`), besides being under the
+    /// regime.
+    pub period: (i64, i64),
+    /// Its position among the regime's `[[regime.modifier]]` tables in the file.
+    pub source: usize,
+}
+
+/// A regime's cost item and the cycles it applies to.
+#[derive(Debug, Clone)]
+pub struct RegimeCost {
+    /// The item (amounts are 0 outside its period).
+    pub item: CostItem,
+    /// By cycle: whether the item applies (inside its period).
+    pub applies: Vec<bool>,
 }
 
 impl Regime {
@@ -179,6 +227,46 @@ pub fn modify_row(row: &Row, from: u8, ratios: &[(u8, f64)]) -> Row {
     }
 }
 
+/// Scales the probabilities of the moves of a row with from-state `from` by relative risks
+/// (`p_j' = rr_j p_j`); the stay probability becomes `1 - sum of the others`, so it absorbs the
+/// difference. A row no relative risk touches is returned unchanged (bit for bit).
+///
+/// # Errors
+/// The stay probability the row would get when it is negative (the relative risks push the moves over
+/// 1), or `NaN` when the row has no stay probability to absorb a change.
+pub fn relative_risk_row(row: &Row, from: u8, risks: &[(u8, f64)]) -> Result<Row, f64> {
+    let rr = |t: u8| {
+        risks
+            .iter()
+            .filter(|(to, _)| *to == t)
+            .map(|(_, r)| r)
+            .product::<f64>()
+    };
+    if row.targets.iter().all(|&t| t == from || rr(t) == 1.0) {
+        return Ok(row.clone());
+    }
+    let Some(stay) = row.targets.iter().position(|&t| t == from) else {
+        return Err(f64::NAN);
+    };
+    let mut probs: Vec<f64> = row
+        .targets
+        .iter()
+        .zip(&row.probs)
+        .map(|(&t, &p)| if t == from { 0.0 } else { p * rr(t) })
+        .collect();
+    let rest: f64 = probs.iter().sum();
+    if rest > 1.0 {
+        return Err(1.0 - rest);
+    }
+    probs[stay] = 1.0 - rest;
+    let cum = thresholds(&probs);
+    Ok(Row {
+        targets: row.targets.clone(),
+        cum,
+        probs,
+    })
+}
+
 /// Is `t` the renewal target?
 pub fn is_renew(t: u8) -> bool {
     t == RENEW
@@ -222,6 +310,26 @@ mod tests {
         assert!(big.probs.iter().all(|p| (0.0..=1.0).contains(p)));
         let zero = modify_row(&r, 1, &[(2, 0.0), (3, 0.0)]);
         assert_eq!(zero.probs[0], 1.0);
+    }
+
+    #[test]
+    fn relative_risks_scale_probabilities_and_the_stay_absorbs() {
+        let r = row(&[1, 2, 3], &[0.721, 0.202, 0.077]);
+        assert_eq!(relative_risk_row(&r, 1, &[(2, 1.0)]), Ok(r.clone()));
+        let m = relative_risk_row(&r, 1, &[(2, 0.509), (3, 0.509)]).unwrap();
+        assert_eq!(m.probs[1], 0.202 * 0.509);
+        assert_eq!(m.probs[2], 0.077 * 0.509);
+        assert_eq!(m.probs[0], 1.0 - (0.202 * 0.509 + 0.077 * 0.509));
+        // Over 1: the stay probability it would need is reported.
+        let over = relative_risk_row(&r, 1, &[(2, 5.0)]).unwrap_err();
+        assert!((over - (1.0 - 1.01 - 0.077)).abs() < 1e-12 && over < 0.0);
+        // No stay probability to absorb the change.
+        let no_stay = row(&[RENEW, 3], &[0.5, 0.5]);
+        assert!(
+            relative_risk_row(&no_stay, 9, &[(3, 0.5)])
+                .unwrap_err()
+                .is_nan()
+        );
     }
 
     #[test]

@@ -300,6 +300,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             (regime.budget != crate::regime::BudgetRule::Unlimited)
                 .then_some((p.start as usize, &regime.covers))
         });
+        let costs = model.costs_of(arm, a);
         for c in 0..layout.cycles {
             let y = model.year_index(c as u32);
             let counts = &at.counts[c * n..(c + 1) * n];
@@ -321,7 +322,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                     out[layout.flow(y, f as usize)] += k;
                 }
             }
-            for item in &model.costs {
+            for item in costs {
                 if !item.municipalities[m] || item.amount[c] == 0.0 {
                     continue;
                 }
@@ -605,6 +606,7 @@ fn economics<T: Copy + Into<f64>>(
     for (a, at) in areas.iter().enumerate() {
         let area = &model.areas[a];
         let m = area.municipality;
+        let costs = model.costs_of(arm, a);
         clients += area.initial.iter().map(|&k| f64::from(k)).sum::<f64>();
         for t in 0..=cycles {
             let occ = if t < cycles {
@@ -613,9 +615,9 @@ fn economics<T: Copy + Into<f64>>(
                 at.final_counts
             };
             let w = d.timing.weight(t, cycles);
-            let c = t.min(cycles - 1);
+            let c = d.timing.cycle_at(t, cycles);
             if w > 0.0 {
-                for item in model.costs.iter().filter(|i| i.municipalities[m]) {
+                for item in costs.iter().filter(|i| i.municipalities[m]) {
                     if let crate::model::CostBasis::PerCycle(s) = item.basis {
                         cost += occ[s].into() * item.amount[c] * w * d.cost[t];
                     }
@@ -631,8 +633,7 @@ fn economics<T: Copy + Into<f64>>(
             }
             let moves = &at.moves[t * n1 * n1..(t + 1) * n1 * n1];
             clients += (0..n).map(|s| moves[n * n1 + s].into()).sum::<f64>();
-            for item in model
-                .costs
+            for item in costs
                 .iter()
                 .filter(|i| i.municipalities[m] && !i.cells.is_empty())
             {

@@ -268,30 +268,28 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     );
     let (municipalities, mut areas) = areas(cx, raw, &states, &max_cycles, &initial_time);
     let (entry, inflow) = inflow(cx, raw, &codes, &states);
-    let transitions = transitions(
-        cx,
-        raw,
-        &codes,
-        &states,
+    let frame = super::transitions::Frame {
+        codes: &codes,
+        states: &states,
         start,
         cycle_months,
         cycles,
-        &max_cycles,
-    );
+        max_cycles: &max_cycles,
+    };
+    let transitions = transitions(cx, raw, &frame);
     let years: Vec<i32> = (0..cycles)
         .map(|c| start.plus(i64::from(c * cycle_months)).year)
         .collect();
     let index = indexation(cx, raw);
-    let (mut lines, costs) = costs(
-        cx,
-        raw,
-        &codes,
-        &municipalities,
+    let cost_frame = super::costs::Frame {
+        codes: &codes,
+        munis: &municipalities,
         start,
         cycle_months,
-        &years,
-        &index,
-    );
+        years: &years,
+        index: &index,
+    };
+    let (mut lines, costs) = costs(cx, raw, &cost_frame);
     let absorbing: Vec<bool> = states.iter().map(|s| s.absorbing).collect();
     let k = super::pilot::Context {
         codes: &codes,
@@ -304,10 +302,28 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         years: &years,
         index: &index,
         cost_lines: lines.len(),
+        rows: &frame,
+        costs: &cost_frame,
     };
-    let regimes = super::pilot::regimes(cx, raw, &k, &mut lines);
+    let (mut regimes, regime_rows) = super::pilot::regimes(cx, raw, &k, &mut lines);
     let line_kinds = line_kinds(cx, raw, &lines);
-    let (arms, regime_tables) = super::pilot::arms(cx, raw, &k, &regimes, transitions.as_ref());
+    // Without `covers`, a budget pays for care: the care lines of the [[cost]] items (not community
+    // support, not own contributions), and the regime's own cost items.
+    for (r, raw_r) in regimes.iter_mut().zip(&raw.regime) {
+        if raw_r.get_ref().covers.is_none() {
+            for (l, c) in r.covers.iter_mut().enumerate().take(k.cost_lines) {
+                *c = line_kinds[l] == LineKind::Care;
+            }
+        }
+    }
+    let (arms, regime_tables, regime_costs) = super::pilot::arms(
+        cx,
+        raw,
+        &k,
+        (&regimes, &regime_rows),
+        transitions.as_ref(),
+        &costs,
+    );
     let kpis = super::measures::kpis(cx, raw, &k);
     let outcomes = super::measures::outcomes(cx, raw, &k);
     let discount = super::measures::discount(cx, raw, &k);
@@ -400,6 +416,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         regimes,
         arms,
         regime_tables,
+        regime_costs,
         regime_expected: Vec::new(),
         uncertain: false,
         kpis,
@@ -838,9 +855,20 @@ fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKin
             );
         }
     }
-    for (i, c) in raw.cost.iter().enumerate() {
-        let c = c.get_ref();
-        let key = format!("cost[{i}].kind");
+    let items = raw
+        .cost
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("cost[{i}]"), c.get_ref()))
+        .chain(raw.regime.iter().enumerate().flat_map(|(i, r)| {
+            r.get_ref()
+                .cost
+                .iter()
+                .enumerate()
+                .map(move |(j, c)| (format!("regime[{i}].cost[{j}]"), c.get_ref()))
+        }));
+    for (at, c) in items {
+        let key = format!("{at}.kind");
         let kind = match &c.kind {
             None => LineKind::Care,
             Some(k) => match k.get_ref().as_str() {

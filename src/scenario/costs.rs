@@ -1,7 +1,7 @@
 //! Checks and compiles cost items, price indexation and own contributions.
 
 use super::compile::Ctx;
-use super::raw::ScenarioFile;
+use super::raw::{Cost, ScenarioFile};
 use super::transitions::{PERIOD_FIX, parse_period};
 use crate::model::{CostBasis, CostItem, YearMonth};
 use std::collections::BTreeMap;
@@ -109,178 +109,188 @@ fn list(
     Some(mask)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn costs(
+/// What a cost item needs to know of the scenario.
+pub(super) struct Frame<'a> {
+    pub codes: &'a [String],
+    pub munis: &'a [String],
+    pub start: YearMonth,
+    pub cycle_months: u32,
+    pub years: &'a [i32],
+    pub index: &'a Option<Index>,
+}
+
+/// The index of line `name`, added to `lines` if new.
+pub(super) fn line_index(lines: &mut Vec<String>, name: &str) -> usize {
+    lines.iter().position(|l| l == name).unwrap_or_else(|| {
+        lines.push(name.to_string());
+        lines.len() - 1
+    })
+}
+
+/// Checks and compiles one `[[cost]]` table (keys `{prefix}.<field>`): the item and the cycles of its
+/// period (inclusive).
+pub(super) fn cost_item(
     cx: &mut Ctx,
-    raw: &ScenarioFile,
-    codes: &[String],
-    munis: &[String],
-    start: YearMonth,
-    cycle_months: u32,
-    years: &[i32],
-    index: &Option<Index>,
-) -> (Vec<String>, Vec<CostItem>) {
-    let mut lines: Vec<String> = Vec::new();
-    let mut items = Vec::new();
-    let mut line_index = |name: &str| {
-        lines.iter().position(|l| l == name).unwrap_or_else(|| {
-            lines.push(name.to_string());
-            lines.len() - 1
-        })
-    };
-    for (i, c) in raw.cost.iter().enumerate() {
-        let span = c.span();
-        let c = c.get_ref();
-        let k = |f: &str| format!("cost[{i}].{f}");
-        let line = c.line.get_ref().trim();
-        if line.is_empty() || line == "total" {
-            cx.err(
-                c.line.span(),
-                k("line"),
-                format!("`{line}` cannot be a cost line name"),
-                "name the line, e.g. \"begeleiding\"",
-            );
-        }
-        let line = line_index(line);
-        let py = *c.price_year.get_ref();
-        if !(1900..=2200).contains(&py) {
-            cx.err(
-                c.price_year.span(),
-                k("price_year"),
-                format!("{py} is not a price year"),
-                "give the calendar year of the amounts, e.g. 2023",
-            );
-            continue;
-        }
-        let period = match &c.period {
-            None => (i64::MIN, i64::MAX),
-            Some(p) => match parse_period(p.get_ref(), start, cycle_months) {
-                Some(r) => r,
-                None => {
-                    cx.err(
-                        p.span(),
-                        k("period"),
-                        format!("`{}` is not a period", p.get_ref()),
-                        PERIOD_FIX,
-                    );
-                    continue;
-                }
-            },
-        };
-        let Some(municipalities) = list(cx, &c.municipalities, &k("municipalities"), munis, None)
-        else {
-            continue;
-        };
-        let kinds = [
-            c.tariff_per_hour.is_some() || c.hours_per_month.is_some(),
-            c.per_month.is_some(),
-            c.per_year.is_some(),
-            c.per_entry.is_some(),
-            c.per_transition.is_some(),
-        ];
-        if kinds.iter().filter(|&&b| b).count() != 1 {
-            cx.err(span, format!("cost[{i}]"), "a cost item needs exactly one of: hours_per_month with tariff_per_hour, per_month, per_year, per_entry, per_transition", "split it into one [[cost]] per kind of cost");
-            continue;
-        }
-        let state = |cx: &mut Ctx| match &c.state {
-            Some(s) => cx.state(codes, s, &k("state")),
+    c: &Spanned<Cost>,
+    prefix: &str,
+    f: &Frame,
+    lines: &mut Vec<String>,
+) -> Option<(CostItem, (i64, i64))> {
+    let (codes, munis, start, cycle_months, years, index) =
+        (f.codes, f.munis, f.start, f.cycle_months, f.years, f.index);
+    let span = c.span();
+    let c = c.get_ref();
+    let k = |f: &str| format!("{prefix}.{f}");
+    let line = c.line.get_ref().trim();
+    if line.is_empty() || line == "total" {
+        cx.err(
+            c.line.span(),
+            k("line"),
+            format!("`{line}` cannot be a cost line name"),
+            "name the line, e.g. \"begeleiding\"",
+        );
+    }
+    let line = line_index(lines, line);
+    let py = *c.price_year.get_ref();
+    if !(1900..=2200).contains(&py) {
+        cx.err(
+            c.price_year.span(),
+            k("price_year"),
+            format!("{py} is not a price year"),
+            "give the calendar year of the amounts, e.g. 2023",
+        );
+        return None;
+    }
+    let period = match &c.period {
+        None => (i64::MIN, i64::MAX),
+        Some(p) => match parse_period(p.get_ref(), start, cycle_months) {
+            Some(r) => r,
             None => {
                 cx.err(
-                    span.clone(),
-                    k("state"),
-                    "this cost item needs a state",
-                    "add state = \"<code>\"",
+                    p.span(),
+                    k("period"),
+                    format!("`{}` is not a period", p.get_ref()),
+                    PERIOD_FIX,
                 );
-                None
+                return None;
             }
+        },
+    };
+    let municipalities = list(cx, &c.municipalities, &k("municipalities"), munis, None)?;
+    let kinds = [
+        c.tariff_per_hour.is_some() || c.hours_per_month.is_some(),
+        c.per_month.is_some(),
+        c.per_year.is_some(),
+        c.per_entry.is_some(),
+        c.per_transition.is_some(),
+    ];
+    if kinds.iter().filter(|&&b| b).count() != 1 {
+        cx.err(span, prefix.to_string(), "a cost item needs exactly one of: hours_per_month with tariff_per_hour, per_month, per_year, per_entry, per_transition", "split it into one [[cost]] per kind of cost");
+        return None;
+    }
+    let state = |cx: &mut Ctx| match &c.state {
+        Some(s) => cx.state(codes, s, &k("state")),
+        None => {
+            cx.err(
+                span.clone(),
+                k("state"),
+                "this cost item needs a state",
+                "add state = \"<code>\"",
+            );
+            None
+        }
+    };
+    let (basis, base, base_key, base_span) = if kinds[0] {
+        let (Some(h), Some(t)) = (&c.hours_per_month, &c.tariff_per_hour) else {
+            cx.err(
+                span,
+                prefix.to_string(),
+                "hours_per_month and tariff_per_hour go together",
+                "give both",
+            );
+            return None;
         };
-        let (basis, base, base_key, base_span) = if kinds[0] {
-            let (Some(h), Some(t)) = (&c.hours_per_month, &c.tariff_per_hour) else {
-                cx.err(
-                    span,
-                    format!("cost[{i}]"),
-                    "hours_per_month and tariff_per_hour go together",
-                    "give both",
-                );
-                continue;
-            };
-            let hv = cx.nonneg(h, &k("hours_per_month"), "hours per month");
-            let tv = cx.nonneg(t, &k("tariff_per_hour"), "the tariff");
-            let Some(s) = state(cx) else { continue };
-            (
-                CostBasis::PerCycle(s),
-                hv * tv,
-                k("tariff_per_hour"),
-                t.span(),
-            )
-        } else if let Some(v) = &c.per_month {
-            let x = cx.nonneg(v, &k("per_month"), "the amount");
-            let Some(s) = state(cx) else { continue };
-            (CostBasis::PerCycle(s), x, k("per_month"), v.span())
-        } else if let Some(v) = &c.per_year {
-            // Stored per month: per-cycle amounts are per month times the cycle length.
-            let x = cx.nonneg(v, &k("per_year"), "the amount") / 12.0;
-            let Some(s) = state(cx) else { continue };
-            (CostBasis::PerCycle(s), x, k("per_year"), v.span())
-        } else if let Some(v) = &c.per_entry {
-            let x = cx.nonneg(v, &k("per_entry"), "the fee");
-            let Some(s) = state(cx) else { continue };
-            (CostBasis::PerEntry(s), x, k("per_entry"), v.span())
-        } else {
-            let v = c.per_transition.as_ref().expect("one kind is set");
-            let x = cx.nonneg(v, &k("per_transition"), "the amount");
-            let Some(from) = list(cx, &c.from, &k("from"), codes, Some("inflow")) else {
-                continue;
-            };
-            if c.to.is_none() {
-                cx.err(
-                    span,
-                    k("to"),
-                    "a transition cost needs `to` states",
-                    "add to = [\"BT\", ...]",
-                );
-                continue;
+        let hv = cx.nonneg(h, &k("hours_per_month"), "hours per month");
+        let tv = cx.nonneg(t, &k("tariff_per_hour"), "the tariff");
+        let s = state(cx)?;
+        (
+            CostBasis::PerCycle(s),
+            hv * tv,
+            k("tariff_per_hour"),
+            t.span(),
+        )
+    } else if let Some(v) = &c.per_month {
+        let x = cx.nonneg(v, &k("per_month"), "the amount");
+        let s = state(cx)?;
+        (CostBasis::PerCycle(s), x, k("per_month"), v.span())
+    } else if let Some(v) = &c.per_year {
+        // Stored per month: per-cycle amounts are per month times the cycle length.
+        let x = cx.nonneg(v, &k("per_year"), "the amount") / 12.0;
+        let s = state(cx)?;
+        (CostBasis::PerCycle(s), x, k("per_year"), v.span())
+    } else if let Some(v) = &c.per_entry {
+        let x = cx.nonneg(v, &k("per_entry"), "the fee");
+        let s = state(cx)?;
+        (CostBasis::PerEntry(s), x, k("per_entry"), v.span())
+    } else {
+        let v = c.per_transition.as_ref().expect("one kind is set");
+        let x = cx.nonneg(v, &k("per_transition"), "the amount");
+        let from = list(cx, &c.from, &k("from"), codes, Some("inflow"))?;
+        if c.to.is_none() {
+            cx.err(
+                span,
+                k("to"),
+                "a transition cost needs `to` states",
+                "add to = [\"BT\", ...]",
+            );
+            return None;
+        }
+        let to = list(cx, &c.to, &k("to"), codes, None)?;
+        (
+            CostBasis::PerTransition { from, to },
+            x,
+            k("per_transition"),
+            v.span(),
+        )
+    };
+    let per_month = matches!(basis, CostBasis::PerCycle(_));
+    let amount = price_factors(cx, index, years, py as i32, base_span, &base_key)
+        .into_iter()
+        .enumerate()
+        .map(|(c, f)| {
+            let inside = (c as i64) >= period.0 && (c as i64) <= period.1;
+            if inside {
+                base * f
+                    * if per_month {
+                        f64::from(cycle_months)
+                    } else {
+                        1.0
+                    }
+            } else {
+                0.0
             }
-            let Some(to) = list(cx, &c.to, &k("to"), codes, None) else {
-                continue;
-            };
-            (
-                CostBasis::PerTransition { from, to },
-                x,
-                k("per_transition"),
-                v.span(),
-            )
-        };
-        let per_month = matches!(basis, CostBasis::PerCycle(_));
-        let amount = price_factors(cx, index, years, py as i32, base_span, &base_key)
-            .into_iter()
-            .enumerate()
-            .map(|(c, f)| {
-                let inside = (c as i64) >= period.0 && (c as i64) <= period.1;
-                if inside {
-                    base * f
-                        * if per_month {
-                            f64::from(cycle_months)
-                        } else {
-                            1.0
-                        }
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        items.push(CostItem::new(
-            line,
-            basis,
-            amount,
-            municipalities,
-            codes.len(),
-        ));
+        })
+        .collect();
+    Some((
+        CostItem::new(line, basis, amount, municipalities, codes.len()),
+        period,
+    ))
+}
+
+pub(super) fn costs(cx: &mut Ctx, raw: &ScenarioFile, f: &Frame) -> (Vec<String>, Vec<CostItem>) {
+    let (codes, munis, cycle_months, years) = (f.codes, f.munis, f.cycle_months, f.years);
+    let mut lines: Vec<String> = Vec::new();
+    let mut items = Vec::new();
+    for (i, c) in raw.cost.iter().enumerate() {
+        if let Some((item, _)) = cost_item(cx, c, &format!("cost[{i}]"), f, &mut lines) {
+            items.push(item);
+        }
     }
     for (i, oc) in raw.own_contribution.iter().enumerate() {
         let oc = oc.get_ref();
         let k = |f: &str| format!("own_contribution[{i}].{f}");
         let line = line_index(
+            &mut lines,
             oc.line
                 .as_ref()
                 .map_or("eigen_bijdrage", |l| l.get_ref().as_str()),

@@ -280,6 +280,7 @@ pub(super) fn discount(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> crate::
                     ("start", Timing::Start),
                     ("end", Timing::End),
                     ("half_cycle", Timing::HalfCycle),
+                    ("simpson", Timing::Simpson),
                 ],
                 Timing::Start,
             );

@@ -1,10 +1,14 @@
 //! Checks and compiles `[[regime]]` and `[[arm]]`: budget designs and which areas get them when.
 
-use super::compile::Ctx;
+use super::compile::{Ctx, number};
 use super::costs::Index;
 use super::raw::{self, ScenarioFile};
-use crate::model::{Area, RENEW, Transitions, YearMonth};
-use crate::regime::{Arm, BudgetRule, Exhaustion, FixedCost, Plan, Regime, Surplus, modify_row};
+use super::transitions::{PERIOD_FIX, Parsed, cap_of, lay_out, parse_period, parse_rows};
+use crate::model::{Area, CostItem, RENEW, Row, Transitions, YearMonth};
+use crate::regime::{
+    Arm, BudgetRule, Effect, Exhaustion, FixedCost, Modifier, Plan, Regime, RegimeCost, Surplus,
+    modify_row, relative_risk_row,
+};
 use toml::Spanned;
 
 /// What the regime and arm checks need from the rest of the scenario.
@@ -21,6 +25,17 @@ pub(super) struct Context<'a> {
     pub index: &'a Option<Index>,
     /// Cost lines of the [[cost]] items (the default coverage).
     pub cost_lines: usize,
+    /// For `[[regime.transition]]`.
+    pub rows: &'a super::transitions::Frame<'a>,
+    /// For `[[regime.cost]]`.
+    pub costs: &'a super::costs::Frame<'a>,
+}
+
+/// The checked `[[regime.transition]]` rows of one regime.
+pub(super) struct RegimeRows {
+    rows: Vec<Row>,
+    parsed: Vec<Parsed>,
+    cap: u16,
 }
 
 pub(super) fn factors(
@@ -56,19 +71,27 @@ pub(super) fn choice<T: Copy>(
     }
 }
 
-/// Compiles the regimes; adds fixed-cost lines (and `budget_reserve` when a surplus can be carried over)
-/// to `lines`.
+/// Compiles the regimes and checks their replacement rows; adds the lines of their own cost items,
+/// fixed-cost lines (and `budget_reserve` when a surplus can be carried over) to `lines`.
 pub(super) fn regimes(
     cx: &mut Ctx,
     raw: &ScenarioFile,
     k: &Context,
     lines: &mut Vec<String>,
-) -> Vec<Regime> {
+) -> (Vec<Regime>, Vec<RegimeRows>) {
     let mut out: Vec<Regime> = Vec::new();
+    let mut all_rows = Vec::new();
     for (i, r) in raw.regime.iter().enumerate() {
         let span = r.span();
         let r = r.get_ref();
         let key = |f: &str| format!("regime[{i}].{f}");
+        all_rows.push(regime_rows(cx, r, i, k));
+        let costs = regime_costs(cx, r, i, k, lines);
+        let own: Vec<usize> = costs
+            .iter()
+            .map(|c| c.item.line)
+            .filter(|&l| l >= k.cost_lines)
+            .collect();
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty() || name == "provider" || out.iter().any(|o| o.name == name) {
             cx.err(
@@ -102,18 +125,28 @@ pub(super) fn regimes(
         let budget_index = factors(cx, k, py as i32, span.clone(), &key("price_year"));
         let mut covers = vec![false; lines.len()];
         match &r.covers {
-            None => covers.iter_mut().take(k.cost_lines).for_each(|c| *c = true),
+            None => {
+                covers.iter_mut().take(k.cost_lines).for_each(|c| *c = true);
+                own.iter().for_each(|&l| covers[l] = true);
+            }
             Some(list) => {
                 for l in list.get_ref() {
-                    match lines[..k.cost_lines].iter().position(|x| x == l) {
+                    match lines.iter().enumerate().position(|(j, x)| {
+                        x == l && (j < k.cost_lines || own.contains(&j))
+                    }) {
                         Some(j) => covers[j] = true,
                         None => cx.err(
                             list.span(),
                             key("covers"),
                             format!("unknown cost line `{l}`"),
                             format!(
-                                "use lines of the [[cost]] items: {}",
-                                lines[..k.cost_lines].join(", ")
+                                "use lines of the [[cost]] items or of this regime's own cost items: {}",
+                                lines[..k.cost_lines]
+                                    .iter()
+                                    .chain(own.iter().map(|&j| &lines[j]))
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         ),
                     }
@@ -253,37 +286,7 @@ pub(super) fn regimes(
                 per_inhabitant: ix.iter().map(|x| per_inh * x * per_cycle).collect(),
             });
         }
-        let mut modifiers = Vec::new();
-        for (j, m) in r.modifier.iter().enumerate() {
-            let m = m.get_ref();
-            let mk = |x: &str| format!("regime[{i}].modifier[{j}].{x}");
-            let from = cx.state(k.codes, &m.from, &mk("from"));
-            let to = if m.to.get_ref() == "renew" {
-                Some(RENEW)
-            } else {
-                cx.state(k.codes, &m.to, &mk("to")).map(|t| t as u8)
-            };
-            let hr = cx.num_in(&m.hazard_ratio, &mk("hazard_ratio"), 0.0, f64::INFINITY);
-            if !hr.is_finite() || hr < 0.0 {
-                cx.err(
-                    m.hazard_ratio.span(),
-                    mk("hazard_ratio"),
-                    format!("hazard ratio {hr}"),
-                    "give a ratio of 0 or more (1 = no effect, 1.5 = 50% more often)",
-                );
-            }
-            if let (Some(f), Some(t)) = (from, to) {
-                if usize::from(t) == f {
-                    cx.err(
-                        m.to.span(),
-                        mk("to"),
-                        "a modifier acts on leaving transitions, not on staying",
-                        "name another to-state (or renew)",
-                    );
-                }
-                modifiers.push((f, t, hr));
-            }
-        }
+        let modifiers = modifiers(cx, r, i, k);
         out.push(Regime {
             name,
             budget,
@@ -297,10 +300,138 @@ pub(super) fn regimes(
             fixed,
             step_down,
             modifiers,
+            costs,
         });
     }
     for r in &mut out {
         r.covers.resize(lines.len(), false);
+    }
+    (out, all_rows)
+}
+
+/// Compiles the `[[regime.modifier]]` tables of regime `i`.
+fn modifiers(cx: &mut Ctx, r: &raw::Regime, i: usize, k: &Context) -> Vec<Modifier> {
+    let mut out = Vec::new();
+    for (j, m) in r.modifier.iter().enumerate() {
+        let mspan = m.span();
+        let m = m.get_ref();
+        let mk = |x: &str| format!("regime[{i}].modifier[{j}].{x}");
+        let from = cx.state(k.codes, &m.from, &mk("from"));
+        let to = if m.to.get_ref() == "renew" {
+            Some(RENEW)
+        } else {
+            cx.state(k.codes, &m.to, &mk("to")).map(|t| t as u8)
+        };
+        let effect = match (&m.hazard_ratio, &m.relative_risk) {
+            (Some(v), None) => {
+                let hr = cx.num_in(v, &mk("hazard_ratio"), 0.0, f64::INFINITY);
+                if !hr.is_finite() || hr < 0.0 {
+                    cx.err(
+                        v.span(),
+                        mk("hazard_ratio"),
+                        format!("hazard ratio {hr}"),
+                        "give a ratio of 0 or more (1 = no effect, 1.5 = 50% more often)",
+                    );
+                }
+                Effect::HazardRatio(hr)
+            }
+            (None, Some(v)) => {
+                let rr = cx.num_in(v, &mk("relative_risk"), 0.0, f64::INFINITY);
+                if !rr.is_finite() || rr < 0.0 {
+                    cx.err(
+                        v.span(),
+                        mk("relative_risk"),
+                        format!("relative risk {rr}"),
+                        "give a relative risk of 0 or more (1 = no effect, 0.5 = half as likely)",
+                    );
+                }
+                Effect::RelativeRisk(rr)
+            }
+            _ => {
+                cx.err(
+                    mspan,
+                    format!("regime[{i}].modifier[{j}]"),
+                    "a modifier needs exactly one of hazard_ratio and relative_risk",
+                    "give hazard_ratio = <ratio> (scales the hazard; the row stays valid) or relative_risk = <rr> (scales the probability; the stay probability takes up the difference)",
+                );
+                continue;
+            }
+        };
+        let period = match &m.period {
+            None => (i64::MIN, i64::MAX),
+            Some(p) => match parse_period(p.get_ref(), k.start, k.cycle_months) {
+                Some(r) => r,
+                None => {
+                    cx.err(
+                        p.span(),
+                        mk("period"),
+                        format!("`{}` is not a period", p.get_ref()),
+                        PERIOD_FIX,
+                    );
+                    continue;
+                }
+            },
+        };
+        if let (Some(f), Some(t)) = (from, to) {
+            if usize::from(t) == f {
+                cx.err(
+                    m.to.span(),
+                    mk("to"),
+                    "a modifier acts on leaving transitions, not on staying",
+                    "name another to-state (or renew)",
+                );
+            }
+            out.push(Modifier {
+                from: f,
+                to: t,
+                effect,
+                period,
+                source: j,
+            });
+        }
+    }
+    out
+}
+
+/// Checks the `[[regime.transition]]` rows of regime `i` (overlaps included).
+fn regime_rows(cx: &mut Ctx, r: &raw::Regime, i: usize, k: &Context) -> RegimeRows {
+    let mut rows = Vec::new();
+    let mut broken = vec![false; k.codes.len()];
+    let prefix = format!("regime[{i}].transition");
+    let parsed = parse_rows(cx, &r.transition, &prefix, k.rows, &mut rows, &mut broken);
+    let cap = cap_of(&parsed);
+    let mut reported = vec![false; k.codes.len()];
+    lay_out(cx, &parsed, k.rows, cap, 0, &prefix, &mut reported);
+    RegimeRows { rows, parsed, cap }
+}
+
+/// Compiles the `[[regime.cost]]` items of regime `i`; new lines are added to `lines`.
+fn regime_costs(
+    cx: &mut Ctx,
+    r: &raw::Regime,
+    i: usize,
+    k: &Context,
+    lines: &mut Vec<String>,
+) -> Vec<RegimeCost> {
+    let mut out = Vec::new();
+    for (j, c) in r.cost.iter().enumerate() {
+        let prefix = format!("regime[{i}].cost[{j}]");
+        if let Some(m) = &c.get_ref().municipalities {
+            cx.err(
+                m.span(),
+                format!("{prefix}.municipalities"),
+                "a regime's cost item applies in the areas its arms put under the regime",
+                "remove municipalities here, and choose the areas in the arm's assign",
+            );
+            continue;
+        }
+        let Some((item, period)) = super::costs::cost_item(cx, c, &prefix, k.costs, lines) else {
+            continue;
+        };
+        let applies = (0..i64::from(k.cycles))
+            .map(|c| c >= period.0 && c <= period.1)
+            .collect();
+        out.push(RegimeCost { item, applies });
     }
     out
 }
@@ -362,13 +493,15 @@ fn areas_of(
 
 /// Compiles the arms and the transition tables of every (regime, start) they use. Without `[[arm]]` the
 /// scenario has one arm, `baseline`, with every area under the provider model.
+#[allow(clippy::type_complexity)]
 pub(super) fn arms(
     cx: &mut Ctx,
     raw: &ScenarioFile,
     k: &Context,
-    regimes: &[Regime],
+    (regimes, rows): (&[Regime], &[RegimeRows]),
     provider: Option<&Transitions>,
-) -> (Vec<Arm>, Vec<Transitions>) {
+    costs: &[CostItem],
+) -> (Vec<Arm>, Vec<Transitions>, Vec<Option<Vec<CostItem>>>) {
     let mut arms = Vec::new();
     let mut keys: Vec<(usize, u32)> = Vec::new();
     if raw.arm.is_empty() {
@@ -470,47 +603,151 @@ pub(super) fn arms(
         );
     }
     let tables = match provider {
-        Some(p) => keys
-            .iter()
-            .map(|&(r, start)| regime_table(p, &regimes[r], start, k.codes.len(), k.cycles))
-            .collect(),
+        Some(p) => {
+            let mut reported: Vec<Vec<bool>> = raw
+                .regime
+                .iter()
+                .map(|r| vec![false; r.get_ref().modifier.len()])
+                .collect();
+            keys.iter()
+                .map(|&(r, start)| {
+                    regime_table(
+                        cx,
+                        raw,
+                        k,
+                        p,
+                        (r, &regimes[r], &rows[r]),
+                        start,
+                        &mut reported,
+                    )
+                })
+                .collect()
+        }
         None => Vec::new(),
     };
-    (arms, tables)
+    let cost_sets = keys
+        .iter()
+        .map(|&(r, start)| regime_cost_set(costs, &regimes[r], start))
+        .collect();
+    (arms, tables, cost_sets)
 }
 
-/// The transition table of an area under `regime` from cycle `start`: provider rows before, modified
-/// rows (with the phase-in) from then on.
-fn regime_table(
-    p: &Transitions,
-    regime: &Regime,
-    start: u32,
-    n: usize,
-    cycles: u32,
-) -> Transitions {
-    let per_state = usize::from(p.cap) + 1;
-    let stride = p.cycle_stride(n);
-    let mut rows = p.rows.clone();
-    let mut row_of = p.row_of.clone();
-    for c in start..cycles {
-        let ramp = regime.ramp(c - start);
+/// The cost items of an area under `regime` from cycle `start`: the model's items, with those the
+/// regime replaces set to 0 in the cycles its items apply, followed by the regime's own items (0 before
+/// `start`). `None` when the regime has no cost items.
+fn regime_cost_set(costs: &[CostItem], regime: &Regime, start: u32) -> Option<Vec<CostItem>> {
+    if regime.costs.is_empty() {
+        return None;
+    }
+    let start = start as usize;
+    let mut out = costs.to_vec();
+    for item in &mut out {
+        let slot = item.slot();
+        for rc in regime.costs.iter().filter(|rc| rc.item.slot() == slot) {
+            for (c, a) in item.amount.iter_mut().enumerate().skip(start) {
+                if rc.applies[c] {
+                    *a = 0.0;
+                }
+            }
+        }
+    }
+    for rc in &regime.costs {
+        let mut item = rc.item.clone();
+        item.amount.iter_mut().take(start).for_each(|a| *a = 0.0);
+        out.push(item);
+    }
+    Some(out)
+}
+
+/// The provider's row cells laid out with the larger time-in-state cap `cap`.
+fn widen(p: &Transitions, n: usize, cycles: u32, cap: u16) -> Vec<u32> {
+    if cap == p.cap {
+        return p.row_of.clone();
+    }
+    let (old, new) = (usize::from(p.cap) + 1, usize::from(cap) + 1);
+    let mut row_of = vec![u32::MAX; cycles as usize * n * new];
+    for c in 0..cycles as usize {
         for s in 0..n {
-            let ratios: Vec<(u8, f64)> = regime
+            for m in 0..new {
+                row_of[(c * n + s) * new + m] = p.row_of[(c * n + s) * old + m.min(old - 1)];
+            }
+        }
+    }
+    row_of
+}
+
+/// The transition table of an area under regime `r` from cycle `start`: provider rows before; from
+/// then on the regime's own rows where it has them, then its relative risks and hazard ratios (with the
+/// phase-in). A relative risk that would push a row's moves over 1 is an error (`reported`, by the
+/// modifier's position over all regimes, keeps it to one report).
+fn regime_table(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+    p: &Transitions,
+    (ri, regime, own): (usize, &Regime, &RegimeRows),
+    start: u32,
+    reported: &mut [Vec<bool>],
+) -> Transitions {
+    let n = k.codes.len();
+    let cap = p.cap.max(own.cap);
+    let per_state = usize::from(cap) + 1;
+    let stride = n * per_state;
+    let mut rows = p.rows.clone();
+    let offset = rows.len() as u32;
+    rows.extend(own.rows.iter().cloned());
+    let mut row_of = widen(p, n, k.cycles, cap);
+    // Overlaps were reported when the regime was checked.
+    let mut quiet = vec![true; n];
+    let replaced = lay_out(cx, &own.parsed, k.rows, cap, start, "", &mut quiet);
+    for (cell, &r) in replaced.iter().enumerate() {
+        if r != u32::MAX {
+            row_of[cell] = offset + r;
+        }
+    }
+    for c in start..k.cycles {
+        let ramp = regime.ramp(c - start);
+        let inside = |m: &&Modifier| m.period.0 <= i64::from(c) && i64::from(c) <= m.period.1;
+        for s in 0..n {
+            let active: Vec<&Modifier> = regime
                 .modifiers
                 .iter()
-                .filter(|m| m.0 == s)
-                .map(|&(_, t, hr)| (t, 1.0 + ramp * (hr - 1.0)))
+                .filter(|m| m.from == s)
+                .filter(inside)
                 .collect();
-            if ratios.is_empty() {
+            if active.is_empty() {
                 continue;
             }
+            let scaled = |want: fn(Effect) -> bool| -> Vec<(u8, f64)> {
+                active
+                    .iter()
+                    .filter(|m| want(m.effect))
+                    .map(|m| (m.to, 1.0 + ramp * (m.effect.value() - 1.0)))
+                    .collect()
+            };
+            let risks = scaled(|e| matches!(e, Effect::RelativeRisk(_)));
+            let ratios = scaled(|e| matches!(e, Effect::HazardRatio(_)));
             for m in 0..per_state {
                 let cell = c as usize * stride + s * per_state + m;
                 let r = row_of[cell];
                 if r == u32::MAX {
                     continue;
                 }
-                let new = modify_row(&p.rows[r as usize], s as u8, &ratios);
+                let mut new = rows[r as usize].clone();
+                if !risks.is_empty() {
+                    match relative_risk_row(&new, s as u8, &risks) {
+                        Ok(row) => new = row,
+                        Err(stay) => {
+                            let when = (k.start.plus(i64::from(c * k.cycle_months)), m, cap);
+                            let at = (ri, &active[..], &risks[..]);
+                            risk_error(cx, raw, k, at, &new, stay, when, &mut reported[ri]);
+                            continue;
+                        }
+                    }
+                }
+                if !ratios.is_empty() {
+                    new = modify_row(&new, s as u8, &ratios);
+                }
                 let idx = rows.iter().position(|x| *x == new).unwrap_or_else(|| {
                     rows.push(new);
                     rows.len() - 1
@@ -519,5 +756,80 @@ fn regime_table(
             }
         }
     }
-    Transitions::new(rows, p.cap, row_of, n)
+    Transitions::new(rows, cap, row_of, n)
+}
+
+/// Reports a relative risk that pushes a row's moves over 1 (`stay` < 0: the stay probability the row
+/// would need), or a row without a stay probability to absorb it (`stay` is NaN), once per modifier.
+#[allow(clippy::too_many_arguments)]
+fn risk_error(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+    (ri, active, risks): (usize, &[&Modifier], &[(u8, f64)]),
+    row: &Row,
+    stay: f64,
+    (date, m, cap): (YearMonth, usize, u16),
+    reported: &mut [bool],
+) {
+    let Some(md) = active
+        .iter()
+        .filter(|m| matches!(m.effect, Effect::RelativeRisk(_)))
+        .find(|m| row.targets.contains(&m.to))
+        .or_else(|| {
+            active
+                .iter()
+                .find(|m| matches!(m.effect, Effect::RelativeRisk(_)))
+        })
+    else {
+        return;
+    };
+    if std::mem::replace(&mut reported[md.source], true) {
+        return;
+    }
+    let raw_m = raw.regime[ri].get_ref().modifier[md.source].get_ref();
+    let Some(v) = &raw_m.relative_risk else {
+        return;
+    };
+    let key = format!("regime[{ri}].modifier[{}].relative_risk", md.source);
+    let code = &k.codes[md.from];
+    let to = if md.to == RENEW {
+        "renew".to_string()
+    } else {
+        k.codes[usize::from(md.to)].clone()
+    };
+    let when = if m == usize::from(cap) {
+        format!("{m}+")
+    } else {
+        m.to_string()
+    };
+    if stay.is_nan() {
+        cx.err(
+            v.span(),
+            key,
+            format!("the row of `{code}` at {when} cycles in state in {date} has no stay probability to take up the change of `{code}` -> `{to}`"),
+            "use hazard_ratio for this move (it rescales the row), or give the row a stay probability",
+        );
+        return;
+    }
+    // The largest relative risk of this move that keeps the row valid, the others as they are.
+    let p_to: f64 = row
+        .targets
+        .iter()
+        .zip(&row.probs)
+        .filter(|(t, _)| **t == md.to)
+        .map(|(_, p)| p)
+        .sum();
+    let rr: f64 = risks
+        .iter()
+        .filter(|(t, _)| *t == md.to)
+        .map(|(_, r)| r)
+        .product();
+    let most = (1.0 - (1.0 - stay) + rr * p_to) / p_to;
+    cx.err(
+        v.span(),
+        key,
+        format!("a relative risk of {}{} on `{code}` -> `{to}` pushes the moves out of `{code}` over 1 at {when} cycles in state in {date}: the stay probability would be {}", number(md.effect.value()), if rr == md.effect.value() { String::new() } else { format!(" ({} at this point of the phase-in)", number(rr)) }, number(stay)),
+        format!("give a relative risk of at most {} for this move (with the row's other moves as they are), or use hazard_ratio, which always keeps the row valid", number(most.max(0.0))),
+    );
 }

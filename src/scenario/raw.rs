@@ -332,9 +332,17 @@ pub struct Regime {
     /// Fixed costs of community infrastructure paid from the budget.
     #[serde(default)]
     pub fixed_cost: Vec<Spanned<FixedCost>>,
-    /// Transition modifiers (hazard ratios).
+    /// Transition modifiers (hazard ratios or relative risks).
     #[serde(default)]
     pub modifier: Vec<Spanned<Modifier>>,
+    /// Transition rows that replace the provider's rows under the regime (same shape as
+    /// `[[transition]]`; cells no row covers keep the provider's row).
+    #[serde(default)]
+    pub transition: Vec<Spanned<Transition>>,
+    /// Cost items under the regime (same shape as `[[cost]]`): each replaces the `[[cost]]` items of
+    /// the same line, kind and state in the cycles it applies, or adds a line.
+    #[serde(default)]
+    pub cost: Vec<Spanned<Cost>>,
 }
 
 /// `[[regime.fixed_cost]]`
@@ -351,7 +359,7 @@ pub struct FixedCost {
     pub price_year: Spanned<i64>,
 }
 
-/// `[[regime.modifier]]`: multiplies the hazard of one transition.
+/// `[[regime.modifier]]`: multiplies the hazard or the probability of one transition.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Modifier {
@@ -360,7 +368,11 @@ pub struct Modifier {
     /// To-state, or `renew`.
     pub to: Spanned<String>,
     /// Hazard ratio (1 = no effect).
-    pub hazard_ratio: Num,
+    pub hazard_ratio: Option<Num>,
+    /// Relative risk on the probability (1 = no effect); the stay probability absorbs the difference.
+    pub relative_risk: Option<Num>,
+    /// Calendar period the modifier applies to (while under the regime), as for transitions.
+    pub period: Option<Spanned<String>>,
 }
 
 /// `[[arm]]`

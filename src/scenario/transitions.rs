@@ -227,40 +227,49 @@ pub(super) fn parse_period(s: &str, start: YearMonth, cycle_months: u32) -> Opti
 pub(super) const PERIOD_FIX: &str =
     "write the period as \"YYYY-MM..YYYY-MM\" (inclusive), \"YYYY-MM..\" or \"..YYYY-MM\"";
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn transitions(
+/// Where the file's transition rows come from and what the compiler knows of the scenario.
+pub(super) struct Frame<'a> {
+    pub codes: &'a [String],
+    pub states: &'a [State],
+    pub start: YearMonth,
+    pub cycle_months: u32,
+    pub cycles: u32,
+    pub max_cycles: &'a [Option<u32>],
+}
+
+/// A checked row of a `[[transition]]` table.
+pub(super) struct Parsed {
+    pub from: usize,
+    pub band: (u32, u32),
+    pub period: (i64, i64),
+    pub row: usize,
+    pub line: usize,
+    pub span: Range<usize>,
+}
+
+/// Checks the rows `list` (keys `{prefix}[i]`), adding their distinct rows to `rows`; states with a
+/// rejected row are marked in `broken`.
+pub(super) fn parse_rows(
     cx: &mut Ctx,
-    raw: &ScenarioFile,
-    codes: &[String],
-    states: &[State],
-    start: YearMonth,
-    cycle_months: u32,
-    cycles: u32,
-    max_cycles: &[Option<u32>],
-) -> Option<Transitions> {
-    struct Parsed {
-        from: usize,
-        band: (u32, u32),
-        period: (i64, i64),
-        row: usize,
-        line: usize,
-        span: Range<usize>,
-    }
-    let mut rows: Vec<Row> = Vec::new();
+    list: &[toml::Spanned<super::raw::Transition>],
+    prefix: &str,
+    f: &Frame,
+    rows: &mut Vec<Row>,
+    broken: &mut [bool],
+) -> Vec<Parsed> {
+    let (codes, states) = (f.codes, f.states);
     let mut parsed = Vec::new();
-    // States with a rejected row: their coverage is not checked (the row's own error says enough).
-    let mut broken = vec![false; codes.len()];
-    for (i, t) in raw.transition.iter().enumerate() {
+    for (i, t) in list.iter().enumerate() {
         let span = t.span();
         let line = line_of(cx.text, span.start);
         let t = t.get_ref();
-        let Some(from) = cx.state(codes, &t.from, &format!("transition[{i}].from")) else {
+        let Some(from) = cx.state(codes, &t.from, &format!("{prefix}[{i}].from")) else {
             continue;
         };
         if states[from].absorbing {
             cx.err(
                 t.from.span(),
-                format!("transition[{i}].from"),
+                format!("{prefix}[{i}].from"),
                 format!("`{}` is absorbing: clients never leave it", codes[from]),
                 "remove this row, or make the state non-absorbing",
             );
@@ -272,20 +281,20 @@ pub(super) fn transitions(
                 Some(r) => r,
                 None => {
                     broken[from] = true;
-                    cx.err(b.span(), format!("transition[{i}].cycles_in_state"), format!("`{}` is not a range of cycles in state", b.get_ref()), "write e.g. \"1-11\", \"12\" or \"12+\" (cycles in the state, counting the cycle just ended, from 1)");
+                    cx.err(b.span(), format!("{prefix}[{i}].cycles_in_state"), format!("`{}` is not a range of cycles in state", b.get_ref()), "write e.g. \"1-11\", \"12\" or \"12+\" (cycles in the state, counting the cycle just ended, from 1)");
                     continue;
                 }
             },
         };
         let period = match &t.period {
             None => (i64::MIN, i64::MAX),
-            Some(p) => match parse_period(p.get_ref(), start, cycle_months) {
+            Some(p) => match parse_period(p.get_ref(), f.start, f.cycle_months) {
                 Some(r) => r,
                 None => {
                     broken[from] = true;
                     cx.err(
                         p.span(),
-                        format!("transition[{i}].period"),
+                        format!("{prefix}[{i}].period"),
                         format!("`{}` is not a period", p.get_ref()),
                         PERIOD_FIX,
                     );
@@ -297,7 +306,7 @@ pub(super) fn transitions(
             (Some(_), Some(true)) => {
                 cx.err(
                     span.clone(),
-                    format!("transition[{i}]"),
+                    format!("{prefix}[{i}]"),
                     "a row has either a concentration or counts, not both",
                     "remove one",
                 );
@@ -307,11 +316,11 @@ pub(super) fn transitions(
             (Some(c), _) => {
                 let v = cx.plain(
                     c,
-                    &format!("transition[{i}].concentration"),
+                    &format!("{prefix}[{i}].concentration"),
                     "give the concentration as a number",
                 );
                 if !(v.is_finite() && v > 0.0) {
-                    cx.err(c.span(), format!("transition[{i}].concentration"), format!("concentration {v}"), "give a concentration above 0: the higher, the less uncertain (like a number of observed moves)");
+                    cx.err(c.span(), format!("{prefix}[{i}].concentration"), format!("concentration {v}"), "give a concentration above 0: the higher, the less uncertain (like a number of observed moves)");
                     broken[from] = true;
                     continue;
                 }
@@ -323,7 +332,7 @@ pub(super) fn transitions(
         let Some(row) = prob_row(
             cx,
             &t.to,
-            &format!("transition[{i}].to"),
+            &format!("{prefix}[{i}].to"),
             codes,
             states,
             Some(from),
@@ -332,7 +341,7 @@ pub(super) fn transitions(
             broken[from] = true;
             continue;
         };
-        if let Some(max) = max_cycles[from] {
+        if let Some(max) = f.max_cycles[from] {
             let stays = row.targets.first() == Some(&(from as u8));
             if stays && band.1 >= max {
                 let fix = format!(
@@ -341,7 +350,7 @@ pub(super) fn transitions(
                 );
                 cx.err(
                     t.to.span(),
-                    format!("transition[{i}].to.{}", codes[from]),
+                    format!("{prefix}[{i}].to.{}", codes[from]),
                     "clients could stay beyond the longest indication",
                     fix,
                 );
@@ -360,7 +369,11 @@ pub(super) fn transitions(
             span,
         });
     }
-    // Rows stop changing beyond the largest band boundary.
+    parsed
+}
+
+/// The largest time in state at which rows still change: `cap` of the table (at least 1).
+pub(super) fn cap_of(parsed: &[Parsed]) -> u16 {
     let cap = parsed
         .iter()
         .map(|p| {
@@ -373,7 +386,62 @@ pub(super) fn transitions(
         .max()
         .unwrap_or(1)
         .max(1);
-    let cap = cap.min(MAX_TIME_IN_STATE as u32) as u16;
+    cap.min(MAX_TIME_IN_STATE as u32) as u16
+}
+
+/// Lays the rows out by cycle, state and time in state (cycles from `from_cycle` on); rows of one state
+/// that apply to the same cell are an error (`what` names the tables in it). Cells no row covers are
+/// `u32::MAX`; `reported[s]` marks states with an overlap.
+pub(super) fn lay_out(
+    cx: &mut Ctx,
+    parsed: &[Parsed],
+    f: &Frame,
+    cap: u16,
+    from_cycle: u32,
+    what: &str,
+    reported: &mut [bool],
+) -> Vec<u32> {
+    let n = f.codes.len();
+    let stride = n * (usize::from(cap) + 1);
+    let mut row_of = vec![u32::MAX; f.cycles as usize * stride];
+    let mut first_line = vec![0usize; f.cycles as usize * stride];
+    for p in parsed {
+        let (lo_c, hi_c) = (
+            p.period.0.max(i64::from(from_cycle)),
+            p.period.1.min(i64::from(f.cycles) - 1),
+        );
+        for c in lo_c..=hi_c {
+            for m in 1..=u32::from(cap) {
+                // The last cell stands for `cap` cycles or more: only open bands reach it.
+                let covers = if m == u32::from(cap) {
+                    p.band.1 == u32::MAX
+                } else {
+                    p.band.0 <= m && m <= p.band.1
+                };
+                if !covers {
+                    continue;
+                }
+                let cell = c as usize * stride + p.from * (usize::from(cap) + 1) + m as usize;
+                if row_of[cell] != u32::MAX && !reported[p.from] {
+                    reported[p.from] = true;
+                    cx.err(p.span.clone(), format!("{what} (from {})", f.codes[p.from]), format!("rows at lines {} and {} both apply to `{}` at {m} cycles in state in {}", first_line[cell], p.line, f.codes[p.from], f.start.plus(c * i64::from(f.cycle_months))), "make the cycles_in_state ranges or periods of the rows of one state not overlap");
+                }
+                row_of[cell] = p.row as u32;
+                first_line[cell] = p.line;
+            }
+        }
+    }
+    row_of
+}
+
+pub(super) fn transitions(cx: &mut Ctx, raw: &ScenarioFile, f: &Frame) -> Option<Transitions> {
+    let (codes, states, cycles) = (f.codes, f.states, f.cycles);
+    let mut rows: Vec<Row> = Vec::new();
+    // States with a rejected row: their coverage is not checked (the row's own error says enough).
+    let mut broken = vec![false; codes.len()];
+    let parsed = parse_rows(cx, &raw.transition, "transition", f, &mut rows, &mut broken);
+    // Rows stop changing beyond the largest band boundary.
+    let cap = cap_of(&parsed);
     let n = codes.len();
     let stride = n * (usize::from(cap) + 1);
     let bytes = crate::limits::table_bytes(u64::from(cycles), stride as u64);
@@ -391,32 +459,8 @@ pub(super) fn transitions(
         );
         return None;
     }
-    let mut row_of = vec![u32::MAX; cycles as usize * stride];
-    let mut first_line = vec![0usize; cycles as usize * stride];
     let mut reported = vec![false; n];
-    for p in &parsed {
-        let (lo_c, hi_c) = (p.period.0.max(0), p.period.1.min(i64::from(cycles) - 1));
-        for c in lo_c..=hi_c {
-            for m in 1..=u32::from(cap) {
-                // The last cell stands for `cap` cycles or more: only open bands reach it.
-                let covers = if m == u32::from(cap) {
-                    p.band.1 == u32::MAX
-                } else {
-                    p.band.0 <= m && m <= p.band.1
-                };
-                if !covers {
-                    continue;
-                }
-                let cell = c as usize * stride + p.from * (usize::from(cap) + 1) + m as usize;
-                if row_of[cell] != u32::MAX && !reported[p.from] {
-                    reported[p.from] = true;
-                    cx.err(p.span.clone(), format!("transition (from {})", codes[p.from]), format!("rows at lines {} and {} both apply to `{}` at {m} cycles in state in {}", first_line[cell], p.line, codes[p.from], start.plus(c * i64::from(cycle_months))), "make the cycles_in_state ranges or periods of the rows of one state not overlap");
-                }
-                row_of[cell] = p.row as u32;
-                first_line[cell] = p.line;
-            }
-        }
-    }
+    let row_of = lay_out(cx, &parsed, f, cap, 0, "transition", &mut reported);
     for s in 0..n {
         if states[s].absorbing || reported[s] || broken[s] {
             continue;
@@ -438,7 +482,7 @@ pub(super) fn transitions(
                     } else {
                         m.to_string()
                     };
-                    let date = start.plus(c as i64 * i64::from(cycle_months));
+                    let date = f.start.plus(c as i64 * i64::from(f.cycle_months));
                     cx.err(raw.state[s].span(), format!("transition (from {})", codes[s]), format!("no transition row for `{}` at {when} cycles in state in {date}", codes[s]), format!("add a [[transition]] with from = \"{}\" covering it (rows of a state must cover every cycles_in_state and every period)", codes[s]));
                     break 'outer;
                 }

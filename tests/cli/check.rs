@@ -408,3 +408,40 @@ fn every_problem_is_printed_once() {
     let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
     assert_eq!(err.matches("no such folder").count(), 1, "{err}");
 }
+
+#[test]
+fn relative_risk_pushing_a_row_over_1() {
+    // BT -> WV has 0.009; 200 times that leaves the stay probability of BT far below 0.
+    let t = edited(
+        "  { from = \"SB\", to = \"BT\", hazard_ratio = 0.8 },",
+        "  { from = \"SB\", to = \"BT\", hazard_ratio = 0.8 },\n  { from = \"BT\", to = \"WV\", relative_risk = 200.0 },",
+    );
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "relative_risk = 200.0")),
+        "regime[0].modifier[4].relative_risk",
+    );
+    assert!(
+        err.contains("pushes the moves out of `BT` over 1")
+            && err.contains("give a relative risk of at most 108.2")
+            && err.contains("hazard_ratio"),
+        "{err}"
+    );
+}
+
+#[test]
+fn modifier_with_both_or_neither_effect() {
+    let t = edited(
+        "{ from = \"BT\", to = \"WV\", hazard_ratio = 1.5 }",
+        "{ from = \"BT\", to = \"WV\", hazard_ratio = 1.5, relative_risk = 1.2 }",
+    );
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "relative_risk = 1.2")),
+        "regime[0].modifier[0]",
+    );
+    assert!(
+        err.contains("exactly one of hazard_ratio and relative_risk"),
+        "{err}"
+    );
+}

@@ -134,3 +134,76 @@ fn cohort_engine_through_the_binary() {
     let caseload = std::fs::read_to_string(out.join("caseload.csv")).unwrap();
     assert_eq!(caseload.lines().count(), 1 + 2 * 60 * 6);
 }
+
+#[test]
+fn regime_rows_with_their_own_time_in_state_bands_replace_only_their_cells() {
+    // The provider has one row (no bands); the regime replaces the row at 2-3 cycles in state, so its
+    // table distinguishes times in state up to 4+ (where the provider's row applies again).
+    let text = r#"
+[scenario]
+name = "bands"
+[time]
+start = "2020-01"
+cycle_months = 12
+cycles = 7
+[run]
+runs = 400
+seed = 3
+[[state]]
+code = "A"
+[[state]]
+code = "D"
+absorbing = true
+[[area]]
+municipality = "m"
+inhabitants = 1000
+caseload = { A = 1000 }
+[[transition]]
+from = "A"
+to = { A = 0.9, D = 0.1 }
+[[regime]]
+name = "r"
+[[regime.transition]]
+from = "A"
+cycles_in_state = "2-3"
+to = { A = 0.5, D = 0.5 }
+[[arm]]
+name = "base"
+[[arm]]
+name = "r"
+assign = [{ municipality = "m", regime = "r", from = "2020-01" }]
+"#;
+    let m = scenario::from_text("bands.toml", text).unwrap().model;
+    let (sums, _) = cohort::summarise(&m);
+    let mc = batch::run(
+        &m,
+        &Options {
+            runs: 400,
+            seed: 3,
+            threads: 2,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    // Alive: cycle 0 at 0 cycles in state; the move at the end of cycle c uses c + 1 cycles in state.
+    let survive = [1.0, 0.9, 0.5, 0.5, 0.9, 0.9, 0.9];
+    let mut alive = 1000.0;
+    for (c, p) in survive.into_iter().enumerate() {
+        alive *= p;
+        let base = 1000.0 * 0.9f64.powi(c as i32);
+        for (arm, want) in [(0, base), (1, alive)] {
+            let sm = &sums[arm];
+            let got = sm.stats[sm.layout.caseload(c, 0)].mean;
+            assert!(
+                (got - want).abs() < 1e-9,
+                "arm {arm} cycle {c}: {got} vs {want}"
+            );
+            let s = &mc[arm].stats[mc[arm].layout.caseload(c, 0)];
+            assert!(
+                (s.mean - want).abs() <= 4.0 * s.sd / 20.0 + 1e-9,
+                "Monte Carlo arm {arm} cycle {c}: {} vs {want}",
+                s.mean
+            );
+        }
+    }
+}

@@ -85,6 +85,104 @@ assign = [
     }
 }
 
+/// Runs `text` (`--engine` as given) and returns the rows of `file` per arm, without the arm's name.
+fn arm_rows(text: &str, engine: &str, file: &str) -> (Vec<String>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arms.toml");
+    fs::write(&path, text).unwrap();
+    let out = dir.path().join("o");
+    wijksim()
+        .args([
+            "run", "--runs", "30", "--quiet", "--plots", "none", "--engine", engine,
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg(&path)
+        .assert()
+        .success();
+    let csv = fs::read_to_string(out.join(file)).unwrap();
+    let rows = |arm: &str| -> Vec<String> {
+        csv.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{arm},")))
+            .map(str::to_string)
+            .collect()
+    };
+    (rows("baseline"), rows("pilot"))
+}
+
+const PILOT_ARMS: &str = r#"
+[[arm]]
+name = "baseline"
+
+[[arm]]
+name = "pilot"
+assign = [{ municipality = "Noord-Beveland", regime = "pilot", from = "2022-01" }]
+"#;
+
+#[test]
+fn a_relative_risk_of_1_without_replacements_is_byte_identical_to_the_baseline() {
+    let text = with_arms(
+        r#"
+[[regime]]
+name = "pilot"
+modifier = [{ from = "BT", to = "WV", relative_risk = 1.0 }, { from = "WV", to = "SB", relative_risk = 1.0, period = "2023-01.." }]
+"#,
+        PILOT_ARMS,
+    );
+    for engine in ["monte-carlo", "cohort"] {
+        for file in ["caseload.csv", "flows.csv", "costs.csv"] {
+            let (base, pilot) = arm_rows(&text, engine, file);
+            assert!(!base.is_empty());
+            assert_eq!(base, pilot, "{engine}: {file} differs");
+        }
+    }
+}
+
+#[test]
+fn a_replaced_cost_item_changes_only_its_cost_cells() {
+    // A trajectprijs for BT in 2022-2023 replaces the hourly tariff: 700 a month at 2023 prices.
+    let text = with_arms(
+        r#"
+[[regime]]
+name = "pilot"
+
+[[regime.cost]]
+line = "begeleiding_bt"
+state = "BT"
+per_month = 700.0
+price_year = 2023
+period = "2022-01..2023-12"
+"#,
+        PILOT_ARMS,
+    );
+    for file in ["caseload.csv", "flows.csv"] {
+        let (base, pilot) = arm_rows(&text, "monte-carlo", file);
+        assert_eq!(base, pilot, "{file}: a price changed the clients");
+    }
+    let (base, pilot) = arm_rows(&text, "monte-carlo", "costs.csv");
+    assert_eq!(base.len(), pilot.len());
+    let mut changed = 0;
+    for (b, p) in base.iter().zip(&pilot) {
+        let f: Vec<&str> = b.split(',').collect();
+        assert_eq!(f[..3], p.split(',').collect::<Vec<_>>()[..3]);
+        let (year, muni, line) = (f[0], f[1], f[2]);
+        let replaced = line == "begeleiding_bt"
+            && muni == "Noord-Beveland"
+            && (year == "2022" || year == "2023");
+        // Totals over lines or municipalities hold the changed cell.
+        let holds = (line == "total" || line == "begeleiding_bt")
+            && (muni == "total" || muni == "Noord-Beveland")
+            && (year == "2022" || year == "2023");
+        if replaced {
+            assert_ne!(b, p, "the replaced item did not change: {b}");
+            changed += 1;
+        } else if !holds {
+            assert_eq!(b, p, "a cell the regime does not price changed");
+        }
+    }
+    assert_eq!(changed, 2);
+}
+
 #[test]
 fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
     let m = scenario::default_scenario().model;
