@@ -94,6 +94,10 @@ struct RunArgs {
     /// Language of report.html: nl (default) or en.
     #[arg(long, value_enum, default_value_t = LangArg::Nl)]
     lang: LangArg,
+    /// The accepted chance of overspending a budget, for budget sizing (default: the scenario's
+    /// `run.overspend_risk`, else 0.10).
+    #[arg(long, value_parser = parse_risk)]
+    overspend_risk: Option<f64>,
     /// Which figures to draw: `auto` (every arm up to 8 arms, else the baseline and the first 7
     /// pilots), `all`, or `none` (tables only; faster). The tables always hold every arm.
     #[arg(long, value_enum, default_value_t = PlotsArg::Auto)]
@@ -170,6 +174,16 @@ enum LangArg {
     #[default]
     Nl,
     En,
+}
+
+/// `--overspend-risk`: a chance strictly between 0 and 1.
+fn parse_risk(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err(format!(
+            "`{s}` is not a chance between 0 and 1 (exclusive); e.g. 0.10 for 10%"
+        )),
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -450,14 +464,20 @@ fn reproduce_command(args: &RunArgs, runs: u32, seed: u64) -> String {
     match args.engine {
         EngineArg::MonteCarlo => {
             let no_psa = if args.no_psa { " --no-psa" } else { "" };
-            format!("wijksim run{file} --runs {runs} --seed {seed}{no_psa}")
+            let risk = args
+                .overspend_risk
+                .map_or(String::new(), |x| format!(" --overspend-risk {x}"));
+            format!("wijksim run{file} --runs {runs} --seed {seed}{no_psa}{risk}")
         }
         EngineArg::Cohort => format!("wijksim run{file} --engine cohort"),
     }
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let scenario = load(args.scenario.as_deref())?;
+    let mut scenario = load(args.scenario.as_deref())?;
+    if let Some(x) = args.overspend_risk {
+        scenario.model.overspend_risk = x;
+    }
     if args.runs.is_none() && matches!(args.engine, EngineArg::MonteCarlo) {
         scenario.check_runs().map_err(Error::Input)?;
     }
@@ -560,6 +580,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     cost_table(&mut out, shown)?;
     differences(&mut out, r, shown)?;
     kpi_table(&mut out, m, shown)?;
+    sizing_table(&mut out, &r.sizing)?;
     if shown.len() < all {
         writeln!(
             out,
@@ -737,6 +758,41 @@ fn differences(out: &mut impl Write, r: &RunReport, shown: &[Summary]) -> std::i
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// The budget each municipality's pilot areas need together, per year, to keep P(overspend) at or
+/// below the scenario's accepted chance (the areas one by one are in budget_sizing.csv).
+fn sizing_table(out: &mut impl Write, sizing: &[wijksim::sizing::Sizing]) -> std::io::Result<()> {
+    let pools: Vec<&wijksim::sizing::Sizing> = sizing
+        .iter()
+        .filter(|s| s.scope == "municipality")
+        .collect();
+    let Some(first) = pools.first() else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "Budget sizing: the budget that keeps P(overspend) at or below {:.0}%, from the baseline's runs (pilot areas pooled per municipality)",
+        100.0 * first.alpha
+    )?;
+    writeln!(
+        out,
+        "{:<24} {:>4} {:>14} {:>14} {:>10} {:>14}",
+        "municipality", "year", "expected", "needed", "above", "pilot budget"
+    )?;
+    for s in pools {
+        writeln!(
+            out,
+            "{:<24} {:>4} {:>14} {:>14} {:>9.1}% {:>14}",
+            s.name,
+            s.year,
+            euros(s.expected),
+            euros(s.needed),
+            100.0 * s.above_expected(),
+            s.pilot_budget.map_or("-".to_string(), euros)
+        )?;
+    }
+    writeln!(out)
 }
 
 /// Probability of meeting each KPI target, per arm, in each KPI's last contract year with a target.

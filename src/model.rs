@@ -340,6 +340,8 @@ pub struct Model {
     pub runs: u32,
     /// Default seed.
     pub seed: u64,
+    /// The accepted chance of overspending a budget (α): budgets are sized so that P(overspend) ≤ α.
+    pub overspend_risk: f64,
     /// Municipalities in order of first appearance.
     pub municipalities: Vec<String>,
     /// Areas in file order.
@@ -462,6 +464,19 @@ impl Model {
             Some(p) => &self.regime_tables[p.table],
             None => &self.transitions,
         }
+    }
+
+    /// Areas some arm assigns to a regime, with the plan of the first arm that does (the pilot whose
+    /// budget holder the area would have): in area order.
+    pub fn pilot_areas(&self) -> Vec<(usize, &crate::regime::Plan)> {
+        (0..self.areas.len())
+            .filter_map(|a| {
+                self.arms
+                    .iter()
+                    .find_map(|arm| arm.plans[a].as_ref())
+                    .map(|p| (a, p))
+            })
+            .collect()
     }
 
     /// The cost items charged to area `a` in arm `arm`.

@@ -56,6 +56,8 @@ pub struct RunReport {
     pub manifest: manifest::Manifest,
     /// Warnings about the results (e.g. approximations of the cohort engine).
     pub warnings: Vec<String>,
+    /// Budget sizing at the scenario's accepted chance of overspending.
+    pub sizing: Vec<crate::sizing::Sizing>,
 }
 
 /// Writes `results.xlsx` from the tables as written (`get` returns a file's bytes).
@@ -67,6 +69,7 @@ fn write_workbook(get: Get, created: &str, staged: &mut Staged) -> Result<()> {
         ("costs", Unit::Euros),
         ("accounts", Unit::Euros),
         ("budget", Unit::Euros),
+        ("budget_sizing", Unit::Euros),
         ("kpis", Unit::Kpi),
         ("differences", Unit::Euros),
         ("summary", Unit::Euros),
@@ -195,6 +198,10 @@ pub fn run(
     if !model.regimes.is_empty() {
         tables.push(("budget.csv", csv::budget(model, &summaries)));
     }
+    let sizing = crate::sizing::sizing(model, &summaries);
+    if !sizing.is_empty() {
+        tables.push(("budget_sizing.csv", crate::sizing::to_csv(&sizing)));
+    }
     if !model.kpis.is_empty() {
         tables.push(("kpis.csv", csv::kpis(model, &summaries)));
     }
@@ -264,6 +271,7 @@ pub fn run(
             differences: &shown_differences,
             manifest: &manifest,
             plots: opts.plots,
+            sizing: &sizing,
         },
         opts.lang,
     );
@@ -277,6 +285,7 @@ pub fn run(
         differences,
         manifest,
         warnings,
+        sizing,
     })
 }
 
@@ -381,6 +390,10 @@ pub fn rerender(
             threads: default_threads(),
         },
     )?;
+    let sizing = match read("budget_sizing.csv")? {
+        Some(bytes) => crate::sizing::from_csv(&shown("budget_sizing.csv"), &bytes)?,
+        None => Vec::new(),
+    };
     let report = crate::output::report::html(
         &crate::output::report::ReportInput {
             model: &scenario.model,
@@ -389,6 +402,7 @@ pub fn rerender(
             differences: &differences,
             manifest: &manifest,
             plots,
+            sizing: &sizing,
         },
         lang,
     );

@@ -32,6 +32,9 @@ pub struct Layout {
     /// Offset of the economic totals: discounted cost, clients, discounted outcomes.
     econ_at: usize,
     account_at: usize,
+    /// Areas some arm assigns to a regime (see [`Model::pilot_areas`]).
+    pub pilot_areas: Vec<usize>,
+    holder_at: usize,
     budget_at: usize,
     /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
     move_flow: Vec<u32>,
@@ -62,6 +65,9 @@ impl Layout {
         at += 2 + model.outcomes.len();
         let account_at = at;
         at += years.len() * (model.municipalities.len() + 1) * Account::ALL.len();
+        let pilot_areas: Vec<usize> = model.pilot_areas().iter().map(|&(a, _)| a).collect();
+        let holder_at = at;
+        at += pilot_areas.len() * years.len();
         let budget_at = at;
         let budget_areas = (0..model.areas.len())
             .filter(|&a| model.arms[arm].plans[a].is_some())
@@ -90,6 +96,8 @@ impl Layout {
             kpi_at,
             econ_at,
             account_at,
+            pilot_areas,
+            holder_at,
             budget_at,
             move_flow,
         }
@@ -117,6 +125,8 @@ impl Layout {
             "a KPI".into()
         } else if i < self.account_at {
             "the discounted totals (cost or outcomes)".into()
+        } else if i >= self.holder_at && i < self.budget_at {
+            "a pilot area's spend on its budget's lines".into()
         } else if i < self.budget_at {
             let per_year = (self.munis + 1) * Account::ALL.len();
             format!(
@@ -147,6 +157,14 @@ impl Layout {
     /// Cell of account `k` in year index `y`, municipality `m` (`munis` = all).
     pub fn account(&self, y: usize, m: usize, k: Account) -> usize {
         self.account_at + (y * (self.munis + 1) + m) * Account::ALL.len() + k as usize
+    }
+
+    /// Cell of what the budget holder of the `i`-th pilot area ([`Layout::pilot_areas`]) would spend in
+    /// year index `y` in this arm: care on the lines its regime covers, at the tariffs charged, and the
+    /// regime's fixed costs, from the regime's start (0 before). In the baseline this is the pilot
+    /// area's spend under the provider model, from which budgets are sized.
+    pub fn holder_spend(&self, i: usize, y: usize) -> usize {
+        self.holder_at + i * self.years.len() + y
     }
 
     /// Cell of budget measure `k` ([`BUDGET_MEASURES`]) of the `i`-th budget area in year index `y`.
@@ -292,6 +310,30 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             layout.cycles * n1 * n1
         }
     ];
+    let pilot_plans = model.pilot_areas();
+    for (i, &(a, plan)) in pilot_plans.iter().enumerate() {
+        let regime = &model.regimes[plan.regime];
+        let area = &model.areas[a];
+        let m = area.municipality;
+        let at = &areas[a];
+        let costs = model.costs_of(arm, a);
+        for c in plan.start as usize..layout.cycles {
+            let y = model.year_index(c as u32);
+            let counts = &at.counts[c * n..(c + 1) * n];
+            let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
+            let mut spend: f64 = regime
+                .fixed
+                .iter()
+                .map(|f| f.per_area[c] + f.per_inhabitant[c] * area.inhabitants as f64)
+                .sum();
+            for item in costs {
+                if regime.covers[item.line] && item.municipalities[m] && item.amount[c] != 0.0 {
+                    spend += item.units(counts, moves) * item.amount[c];
+                }
+            }
+            out[layout.holder_spend(i, y)] += spend;
+        }
+    }
     for (a, at) in areas.iter().enumerate() {
         let m = model.areas[a].municipality;
         // Lines paid from a (limited) budget, from the cycle the regime starts.

@@ -75,6 +75,8 @@ pub fn workbook(sheets: &[(&str, &[u8], Unit)], created: &str) -> Result<Vec<u8>
                 let column = header.get(c).map_or("", String::as_str);
                 let format = if matches!(column, "cycle" | "year" | "contract_year") {
                     &plain
+                } else if matches!(column, "overspend_risk" | "above_expected") {
+                    &share
                 } else if unit == Unit::Euros || euro_row {
                     &euros
                 } else if unit == Unit::Kpi && !counts_row {

@@ -110,6 +110,8 @@ pub struct ReportInput<'a> {
     pub manifest: &'a Manifest,
     /// Which figures were drawn (the report shows the same).
     pub plots: plot::Plots,
+    /// Budget sizing.
+    pub sizing: &'a [crate::sizing::Sizing],
 }
 
 /// Renders the report.
@@ -135,6 +137,7 @@ pub fn html(r: &ReportInput, lang: Lang) -> String {
         esc(&r.manifest.started_utc)
     );
     first_screen(&mut h, r, lang);
+    budget_sizing(&mut h, r, lang);
     figures(&mut h, r, lang);
     assumptions(&mut h, r, lang);
     let man = r.manifest;
@@ -364,6 +367,76 @@ fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
             esc(caption)
         );
     }
+}
+
+/// The budget planner's answer: per municipality's pilot areas (pooled) and year, the budget that keeps
+/// P(overspend) at or below α, with a sentence for the first such year.
+fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
+    let pools: Vec<&crate::sizing::Sizing> = r
+        .sizing
+        .iter()
+        .filter(|s| s.scope == "municipality")
+        .collect();
+    let Some(first) = pools.first() else {
+        return;
+    };
+    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+    let _ = write!(
+        h,
+        "<h2>{}</h2><p>{}</p>",
+        lang.t(
+            "Budget: hoe groot moet het zijn?",
+            "Budget: how large must it be?"
+        ),
+        match lang {
+            Lang::Nl => format!(
+                "Om de kans op overschrijding in {} onder {} te houden, hebben de pilotgebieden in {} samen {} nodig, {} boven de verwachte uitgaven van {}. Berekend uit de runs van de basis: wat de budgethouder onder het aanbiedersmodel zou uitgeven (zorg op de gedekte regels tegen tarief, plus de vaste kosten).",
+                first.year,
+                pct(first.alpha),
+                esc(&first.name),
+                lang.euros(first.needed),
+                pct(first.above_expected()),
+                lang.euros(first.expected)
+            ),
+            Lang::En => format!(
+                "To keep the chance of overspending in {} under {}, the pilot areas of {} together need {}, {} above their expected spend of {}. From the baseline's runs: what the budget holder would spend under the provider model (care on the covered lines at the tariffs, plus the fixed costs).",
+                first.year,
+                pct(first.alpha),
+                esc(&first.name),
+                lang.euros(first.needed),
+                pct(first.above_expected()),
+                lang.euros(first.expected)
+            ),
+        }
+    );
+    let _ = write!(
+        h,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>P50</th><th>P90</th><th>P95</th><th>{}</th><th>{}</th></tr>",
+        lang.t("gemeente", "municipality"),
+        lang.t("jaar", "year"),
+        lang.t("verwacht", "expected"),
+        match lang {
+            Lang::Nl => format!("nodig (kans op overschrijding {})", pct(first.alpha)),
+            Lang::En => format!("needed (P(overspend) {})", pct(first.alpha)),
+        },
+        lang.t("budget in de pilot", "the pilot's budget"),
+    );
+    for s in pools {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} <span class=\"small\">(+{})</span></td><td>{}</td></tr>",
+            esc(&s.name),
+            s.year,
+            lang.euros(s.expected),
+            lang.euros(s.q[0]),
+            lang.euros(s.q[1]),
+            lang.euros(s.q[2]),
+            lang.euros(s.needed),
+            pct(s.above_expected()),
+            s.pilot_budget.map_or("–".to_string(), |b| lang.euros(b)),
+        );
+    }
+    h.push_str("</table>");
 }
 
 fn figures(h: &mut String, r: &ReportInput, lang: Lang) {

@@ -396,6 +396,21 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     }
     flows.sort_unstable();
     flows.dedup();
+    let overspend_risk = match &run.overspend_risk {
+        None => 0.10,
+        Some(v) => {
+            let x = cx.share(v, "run.overspend_risk");
+            if x <= 0.0 || x >= 1.0 {
+                cx.err(
+                    v.span(),
+                    "run.overspend_risk",
+                    format!("{} is not a chance between 0 and 1 (exclusive)", number(x)),
+                    "give the accepted chance of overspending, e.g. overspend_risk = 0.10 for 10%",
+                );
+            }
+            x
+        }
+    };
     let mut model = Model {
         name,
         title: raw.scenario.get_ref().title.clone(),
@@ -405,6 +420,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         cycles,
         runs: *run.runs.get_ref() as u32,
         seed: *run.seed.get_ref() as u64,
+        overspend_risk,
         municipalities,
         areas,
         entry,

@@ -161,6 +161,8 @@ pub struct Run {
     pub runs: Spanned<i64>,
     /// Master seed.
     pub seed: Spanned<i64>,
+    /// The accepted chance of overspending a budget, for budget sizing (default 0.10).
+    pub overspend_risk: Option<Num>,
 }
 
 /// `[[state]]`

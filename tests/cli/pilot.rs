@@ -364,6 +364,34 @@ fn default_run_writes_budget_and_differences() {
         "arm,measure,year,item,mean,sd,p05,p50,p95,p_lower"
     );
     assert_eq!(
+        header("budget_sizing.csv"),
+        "scope,name,year,overspend_risk,expected_spend,p50,p90,p95,budget_needed,above_expected,pilot_budget"
+    );
+    // The console's sizing line is the table's pooled row, rounded.
+    let sizing = fs::read_to_string(out.join("budget_sizing.csv")).unwrap();
+    let row: Vec<&str> = sizing
+        .lines()
+        .find(|l| l.starts_with("municipality,Noord-Beveland,2023,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let needed: f64 = row[8].parse().unwrap();
+    let shown = format!("{needed:.0}");
+    let grouped: String = shown
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            let sep = i > 0 && (shown.len() - i) % 3 == 0;
+            sep.then_some(',').into_iter().chain([c])
+        })
+        .collect();
+    assert!(
+        stdout.contains("Budget sizing") && stdout.contains(&grouped),
+        "{grouped}: {stdout}"
+    );
+    let report = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("Om de kans op overschrijding in 2022 onder 10% te houden"));
+    assert_eq!(
         header("kpis.csv"),
         "arm,contract_year,kpi,target,mean,p05,p50,p95,p_met,mcse"
     );
@@ -653,5 +681,69 @@ assign = [{ municipality = "Noord-Beveland", regime = "lump_sum", from = "2022-0
     assert!(
         top_ups[0] > 0.0,
         "a budget under the expected cost is overspent"
+    );
+}
+
+#[test]
+fn a_budget_sized_at_alpha_is_overspent_in_about_alpha_of_fresh_runs() {
+    // The budget planner's answer: size the pooled Noord-Beveland budget from 1,000 baseline runs
+    // (seed 1), then count how often 1,000 other runs (seed 2) spend more. Tolerance: 4 standard
+    // errors of the difference of two independent proportions near alpha (the sizing's own sampling
+    // error and the check's): 4 * sqrt(2 * alpha * (1 - alpha) / 1000).
+    let m = scenario::default_scenario().model;
+    let alpha = m.overspend_risk;
+    assert_eq!(alpha, 0.10, "the default accepted chance");
+    let runs = |seed| {
+        batch::run(
+            &m,
+            &Options {
+                runs: 1000,
+                seed,
+                threads: 2,
+            },
+            &|_| {},
+        )
+        .unwrap()
+    };
+    let sized = wijksim::sizing::sizing(&m, &runs(1));
+    let fresh = runs(2);
+    let base = &fresh[0];
+    let lay = &base.layout;
+    let pool: Vec<usize> = (0..lay.pilot_areas.len()).collect();
+    let tolerance = 4.0 * (2.0 * alpha * (1.0 - alpha) / 1000.0).sqrt();
+    let mut checked = 0;
+    for s in sized.iter().filter(|s| s.scope == "municipality") {
+        let y = lay.years.iter().position(|&x| x == s.year).unwrap();
+        let over = (0..base.runs)
+            .filter(|&r| {
+                let spend: f64 = pool
+                    .iter()
+                    .map(|&i| base.columns.cell(lay.holder_spend(i, y))[r])
+                    .sum();
+                spend > s.needed
+            })
+            .count() as f64
+            / base.runs as f64;
+        assert!(
+            (over - alpha).abs() < tolerance,
+            "{} {}: overspent in {over} of fresh runs at the budget sized for {alpha}",
+            s.name,
+            s.year
+        );
+        assert!(s.needed > s.expected && s.q[2] >= s.needed);
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "Noord-Beveland, 2022-2025");
+    // Pooling the six villages needs relatively less headroom than each village alone.
+    let pooled = sized
+        .iter()
+        .find(|s| s.scope == "municipality" && s.year == 2023)
+        .unwrap();
+    assert!(
+        sized
+            .iter()
+            .filter(|s| s.scope == "area" && s.year == 2023)
+            .all(|s| s.above_expected() > pooled.above_expected()),
+        "pooling spreads the risk"
     );
 }

@@ -266,6 +266,7 @@ fn the_workbook_holds_the_tables_with_numbers() {
             "costs",
             "accounts",
             "budget",
+            "budget_sizing",
             "kpis",
             "differences",
             "summary"
