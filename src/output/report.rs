@@ -93,7 +93,7 @@ const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-w
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:2px solid #1f5ea8;padding-bottom:.2em}\
 .answer{background:#f3f7fc;border-left:6px solid #1f5ea8;padding:.8em 1.2em;margin:1em 0}\
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
-th{background:#e8eef7}td:first-child,th:first-child{text-align:left}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}\
+th{background:#e8eef7}td:first-child,th:first-child{text-align:left}td:not(:first-child){white-space:nowrap}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}\
 figcaption{font-size:.9em;color:#555}code{background:#f4f4f4;padding:.1em .3em}.small{font-size:.85em;color:#555}";
 
 /// Everything the report shows.
@@ -480,8 +480,8 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             lang,
         },
         lang.t(
-            "Kosten per jaar per variant: mediaan en P10–P90 over de runs.",
-            "Cost per year per arm: median and P10–P90 over runs.",
+            "Gemeentelijke uitgaven per jaar per variant (rekeningen, budgetten en aanvullingen, min terugbetalingen): mediaan en P10–P90 over de runs.",
+            "Municipal spend per year per arm (bills, budgets and top-ups, less refunds): median and P10–P90 over runs.",
         ),
     );
     if let Some((base, pilots)) = drawn.split_first() {
@@ -494,8 +494,8 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     lang,
                 },
                 lang.t(
-                    "Kostenverschil pilot − basis per jaar, gepaard per run.",
-                    "Cost difference pilot − baseline per year, paired by run.",
+                    "Verschil in geleverde zorg (tegen tarief) pilot − basis per jaar, gepaard per run: het effect van de pilot.",
+                    "Difference in care delivered (at tariffs) pilot − baseline per year, paired by run: the pilot's effect.",
                 ),
             );
             figure(
@@ -506,8 +506,8 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     lang,
                 },
                 lang.t(
-                    "Verdeling van het totale kostenverschil over de runs.",
-                    "Distribution of the total cost difference over runs.",
+                    "Verdeling van het totale verschil in geleverde zorg over de runs.",
+                    "Distribution of the total difference in care delivered over runs.",
                 ),
             );
         }
