@@ -8,7 +8,7 @@
 //! Order of events in cycle `c` (documented in the README):
 //! 1. budget areas: the budget year opens (in its first cycle) and the year's spend is projected;
 //! 2. for `c > 0`: waiting clients are admitted in order of waiting while the budget has room
-//!    (`waitlist`); then every other client present in cycle `c - 1` draws its transition, with the row
+//!    (`waitlist`), all of them in the first cycle after the pilot period; then every other client present in cycle `c - 1` draws its transition, with the row
 //!    that applies to cycle `c - 1` and its cycles in state (counting cycle `c - 1`); under `waitlist`
 //!    a move the budget cannot carry puts the client on the waiting list instead (it stays in its state);
 //! 3. new clients of cycle `c` arrive in their entry state (in a budget area a share goes to the sociale
@@ -160,6 +160,9 @@ fn simulate_area(
             if waitlist {
                 let b = book.as_mut().expect("waitlist implies a book");
                 admit(b, c, n, &mut queue, &mut count, moves, &mut admitted);
+            } else if !active && !queue.is_empty() {
+                // The pilot period has ended: the provider model has no waiting list.
+                release(n, &mut queue, &mut count, moves, &mut admitted);
             }
             transition_pass(
                 tr,
@@ -321,6 +324,23 @@ fn admit(
         y.waited_cycles += c as u64 - u64::from(wt.since);
         false
     });
+}
+
+/// Admits every waiting client, in order of waiting, when the pilot period ends (the provider model
+/// has no waiting list); the book is closed, so nothing is booked.
+fn release(
+    n: usize,
+    queue: &mut Vec<Waiting>,
+    count: &mut [u32],
+    moves: &mut [u32],
+    admitted: &mut Vec<u64>,
+) {
+    for wt in queue.drain(..) {
+        let from = state_of(wt.word);
+        record(count, moves, n, from, wt.to);
+        let to = if wt.to == n { from } else { wt.to };
+        admitted.push(pack(wt.word >> 24, to, 0));
+    }
 }
 
 /// New clients of cycle `c`: Poisson count, entry state, prevention (a share `prevent_below` goes to
