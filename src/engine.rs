@@ -457,6 +457,55 @@ mod tests {
     }
 
     #[test]
+    fn waiting_clients_are_admitted_when_the_pilot_ends() {
+        // A tight waitlist budget up to 2022-12: clients wait at the end of 2022; from 2023-01 the
+        // provider model holds nobody back, so every client counted in a state is simulated again.
+        let text = crate::scenario::DEFAULT_TEXT;
+        let cut = text.find("[[arm]]").expect("the default has arms");
+        let text = format!(
+            "{}{}",
+            &text[..cut],
+            r#"
+[[regime]]
+name = "tight"
+budget_per_inhabitant = 60.0
+price_year = 2021
+on_exhaustion = "waitlist"
+
+[[arm]]
+name = "baseline"
+
+[[arm]]
+name = "tight"
+assign = [{ municipality = "Noord-Beveland", regime = "tight", from = "2021-01", until = "2022-12" }]
+"#
+        );
+        let m = crate::scenario::from_text("tight.toml", &text)
+            .unwrap()
+            .model;
+        let n = m.n_states();
+        let a = (0..m.areas.len())
+            .find(|&a| m.arms[1].plans[a].is_some())
+            .unwrap();
+        let live = |counts: &[u32]| -> u64 {
+            (0..n)
+                .filter(|&s| !m.states[s].absorbing)
+                .map(|s| u64::from(counts[s]))
+                .sum()
+        };
+        let mut waited = 0;
+        for run in 0..5 {
+            let mut clients = Vec::new();
+            let key = Model::run_key(3, run).child(a as u64);
+            let (t, _) = simulate_area(&m, 1, key, a, &mut clients);
+            assert_eq!(t.budget.len(), 2, "2021 and 2022");
+            waited += t.budget[1].waiting_end;
+            assert_eq!(clients.len() as u64, live(&t.final_counts), "run {run}");
+        }
+        assert!(waited > 0, "clients wait at the end of the pilot");
+    }
+
+    #[test]
     fn same_seed_same_trace_other_seed_differs() {
         let m = default_scenario().model;
         assert_eq!(simulate(&m, 0, 1, 3), simulate(&m, 0, 1, 3));
