@@ -163,6 +163,8 @@ fn after_until_the_pilot_areas_follow_the_provider_rows_exactly() {
         // The caseload is carried over: it differs after the end ...
         assert_ne!(b.counts[36 * n..37 * n], p.counts[36 * n..37 * n]);
         for c in 13..model.cycles as usize {
+            // The moves of cycle c happen at the end of cycle `at`, with its rows.
+            let at = c - 1;
             // ... but from the pilot's end on, the share of the clients of a state in cycle c - 1 that
             // moves at its end (the transition probability) is the provider's. WV's rows depend on the
             // time in state (whose mix is carried over too); the others do not.
@@ -172,12 +174,12 @@ fn after_until_the_pilot_areas_follow_the_provider_rows_exactly() {
                         e.moves[(c * n1 + s) * n1 + t] / e.counts[(c - 1) * n + s]
                     };
                     let (rb, rp) = (rate(&b), rate(&p));
-                    if c - 1 >= 36 {
+                    if at >= 36 {
                         assert!(
                             (rb - rp).abs() <= 1e-12 * rb.abs().max(1e-3),
                             "area {a}, cycle {c}, {s}->{t}: {rp} after the end, provider {rb}"
                         );
-                    } else if c - 1 >= 12 && rb > 0.0 {
+                    } else if at >= 12 && rb > 0.0 {
                         largest_during = largest_during.max((rp / rb - 1.0).abs());
                     }
                 }
