@@ -14,7 +14,7 @@
 //! * `step_down`: when the projection exceeds the available budget, clients longest in the step-down
 //!   state (BT) move to the step-down target (Waakvlam) while that lowers the projection.
 //!
-//! A year closes at its last cycle (or at the horizon): overspend = spent beyond available, surplus =
+//! A year closes at its last cycle (or at the horizon, or at the pilot period's last cycle): overspend = spent beyond available, surplus =
 //! available beyond spent, returned or carried over.
 
 use crate::model::{CostBasis, Model};
@@ -61,7 +61,6 @@ pub struct Book {
     pub policy: Exhaustion,
     surplus: Surplus,
     n: usize,
-    start: u32,
     plan: Plan,
     year_of: Vec<usize>,
     last_of_year: Vec<bool>,
@@ -89,18 +88,23 @@ pub struct Book {
 }
 
 impl Book {
-    /// Opens the book of area `a` under `regime` from cycle `start`; `expected` is the area's expected
-    /// provider spend on the covered lines per cycle (used by a budget that is a share of it).
+    /// Opens the book of area `a` under the regime of `plan` in its cycles (the pilot period);
+    /// `expected` is the area's expected provider spend on the covered lines per cycle (used by a budget
+    /// that is a share of it). Budget years run from the plan's start to its end: a period that starts
+    /// or ends within a year gets that year's budget for its cycles only (pro rata), and the year closes
+    /// at the period's last cycle.
     pub fn new(model: &Model, plan: &Plan, a: usize, expected: &[f64]) -> Book {
-        let (regime, start) = (&model.regimes[plan.regime], plan.start);
+        let regime = &model.regimes[plan.regime];
+        let (start, end) = (plan.start as usize, plan.end as usize);
         let n = model.n_states();
         let n1 = n + 1;
         let cycles = model.cycles as usize;
         let area = &model.areas[a];
         let m = area.municipality;
         let year_of: Vec<usize> = (0..model.cycles).map(|c| model.year_index(c)).collect();
+        // The pilot's last cycle closes its (possibly part) year.
         let last_of_year: Vec<bool> = (0..cycles)
-            .map(|c| c + 1 == cycles || year_of[c + 1] != year_of[c])
+            .map(|c| c + 1 == cycles || c + 1 == end || year_of[c + 1] != year_of[c])
             .collect();
         let mut rate = vec![0.0; cycles * n];
         let mut fee = vec![0.0; cycles * n1 * n1];
@@ -109,7 +113,7 @@ impl Book {
             .iter()
             .filter(|i| regime.covers[i.line] && i.municipalities[m])
         {
-            for c in start as usize..cycles {
+            for c in start..end {
                 match item.basis {
                     CostBasis::PerCycle(s) => rate[c * n + s] += item.amount[c],
                     _ => item
@@ -121,7 +125,7 @@ impl Book {
         }
         let fixed: Vec<f64> = (0..cycles)
             .map(|c| {
-                if c < start as usize {
+                if !plan.active(c) {
                     0.0
                 } else {
                     regime
@@ -147,7 +151,7 @@ impl Book {
         let mut year_rate = vec![0.0; years * n];
         let mut year_fixed = vec![0.0; years];
         let per_cycle = f64::from(model.cycle_months) / 12.0;
-        for c in start as usize..cycles {
+        for c in start..end {
             let y = year_of[c];
             year_budget[y] += match regime.budget {
                 BudgetRule::PerInhabitant(x) => {
@@ -166,7 +170,6 @@ impl Book {
             policy: regime.exhaustion,
             surplus: regime.surplus,
             n,
-            start,
             plan: plan.clone(),
             year_of,
             last_of_year,
@@ -188,9 +191,9 @@ impl Book {
         }
     }
 
-    /// Whether cycle `c` is under the regime.
+    /// Whether cycle `c` is under the regime (in the pilot period).
     pub fn active(&self, c: usize) -> bool {
-        c >= self.start as usize
+        self.plan.active(c)
     }
 
     fn has_next(&self, c: usize) -> bool {

@@ -29,7 +29,7 @@ pub fn expected_area(model: &Model, tr: &Transitions, a: usize) -> ExpectedArea 
 pub fn expected_arm_area(model: &Model, arm: usize, a: usize) -> ExpectedArea {
     let plan = model.arms[arm].plans[a].as_ref();
     let prevent = |c: usize| match plan {
-        Some(p) if c >= p.start as usize => {
+        Some(p) if p.active(c) => {
             let r = &model.regimes[p.regime];
             (
                 r.prevention * r.ramp(c as u32 - p.start),

@@ -8,7 +8,7 @@
 //! Order of events in cycle `c` (documented in the README):
 //! 1. budget areas: the budget year opens (in its first cycle) and the year's spend is projected;
 //! 2. for `c > 0`: waiting clients are admitted in order of waiting while the budget has room
-//!    (`waitlist`); then every other client present in cycle `c - 1` draws its transition, with the row
+//!    (`waitlist`), all of them in the first cycle after the pilot period; then every other client present in cycle `c - 1` draws its transition, with the row
 //!    that applies to cycle `c - 1` and its cycles in state (counting cycle `c - 1`); under `waitlist`
 //!    a move the budget cannot carry puts the client on the waiting list instead (it stays in its state);
 //! 3. new clients of cycle `c` arrive in their entry state (in a budget area a share goes to the sociale
@@ -160,6 +160,9 @@ fn simulate_area(
             if waitlist {
                 let b = book.as_mut().expect("waitlist implies a book");
                 admit(b, c, n, &mut queue, &mut count, moves, &mut admitted);
+            } else if !active && !queue.is_empty() {
+                // The pilot period has ended: the provider model has no waiting list.
+                release(n, &mut queue, &mut count, moves, &mut admitted);
             }
             transition_pass(
                 tr,
@@ -323,6 +326,23 @@ fn admit(
     });
 }
 
+/// Admits every waiting client, in order of waiting, when the pilot period ends (the provider model
+/// has no waiting list); the book is closed, so nothing is booked.
+fn release(
+    n: usize,
+    queue: &mut Vec<Waiting>,
+    count: &mut [u32],
+    moves: &mut [u32],
+    admitted: &mut Vec<u64>,
+) {
+    for wt in queue.drain(..) {
+        let from = state_of(wt.word);
+        record(count, moves, n, from, wt.to);
+        let to = if wt.to == n { from } else { wt.to };
+        admitted.push(pack(wt.word >> 24, to, 0));
+    }
+}
+
 /// New clients of cycle `c`: Poisson count, entry state, prevention (a share `prevent_below` goes to
 /// state `ws`) and, under `waitlist`, admission (a new client without room waits in `ws`).
 #[allow(clippy::too_many_arguments)]
@@ -434,6 +454,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn waiting_clients_are_admitted_when_the_pilot_ends() {
+        // A tight waitlist budget up to 2022-12: clients wait at the end of 2022; from 2023-01 the
+        // provider model holds nobody back, so every client counted in a state is simulated again.
+        let text = crate::scenario::DEFAULT_TEXT;
+        let cut = text.find("[[arm]]").expect("the default has arms");
+        let text = format!(
+            "{}{}",
+            &text[..cut],
+            r#"
+[[regime]]
+name = "tight"
+budget_per_inhabitant = 60.0
+price_year = 2021
+on_exhaustion = "waitlist"
+
+[[arm]]
+name = "baseline"
+
+[[arm]]
+name = "tight"
+assign = [{ municipality = "Noord-Beveland", regime = "tight", from = "2021-01", until = "2022-12" }]
+"#
+        );
+        let m = crate::scenario::from_text("tight.toml", &text)
+            .unwrap()
+            .model;
+        let n = m.n_states();
+        let a = (0..m.areas.len())
+            .find(|&a| m.arms[1].plans[a].is_some())
+            .unwrap();
+        let live = |counts: &[u32]| -> u64 {
+            (0..n)
+                .filter(|&s| !m.states[s].absorbing)
+                .map(|s| u64::from(counts[s]))
+                .sum()
+        };
+        let mut waited = 0;
+        for run in 0..5 {
+            let mut clients = Vec::new();
+            let key = Model::run_key(3, run).child(a as u64);
+            let (t, _) = simulate_area(&m, 1, key, a, &mut clients);
+            assert_eq!(t.budget.len(), 2, "2021 and 2022");
+            waited += t.budget[1].waiting_end;
+            assert_eq!(clients.len() as u64, live(&t.final_counts), "run {run}");
+        }
+        assert!(waited > 0, "clients wait at the end of the pilot");
     }
 
     #[test]

@@ -492,6 +492,14 @@ impl Model {
         }
     }
 
+    /// The year indices of a plan's pilot period (its budget years).
+    pub fn plan_years(&self, plan: &crate::regime::Plan) -> std::ops::Range<usize> {
+        if plan.end <= plan.start {
+            return 0..0;
+        }
+        self.year_index(plan.start)..self.year_index(plan.end - 1) + 1
+    }
+
     /// Number of states.
     pub fn n_states(&self) -> usize {
         self.states.len()

@@ -139,15 +139,30 @@ impl Regime {
     }
 }
 
-/// One area's plan in an arm: a regime from a cycle on.
+/// One area's plan in an arm: a regime over a period of cycles, the provider model before and after.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Index into the model's regimes.
     pub regime: usize,
     /// First cycle under the regime.
     pub start: u32,
+    /// First cycle back under the provider model (exclusive end of the pilot period): the horizon when
+    /// the regime goes on to the end (no `until`, or `after = "continue"`).
+    pub end: u32,
     /// Index into the model's regime transition tables.
     pub table: usize,
+}
+
+impl Plan {
+    /// Whether cycle `c` is under the regime (`start <= c < end`).
+    pub fn active(&self, c: usize) -> bool {
+        self.start as usize <= c && c < self.end as usize
+    }
+
+    /// The cycles under the regime.
+    pub fn cycles(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 /// An arm: the regime plan of every area.

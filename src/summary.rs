@@ -336,11 +336,10 @@ pub fn reduce_views<T: Copy + Into<f64>>(
     }
     for (a, at) in areas.iter().enumerate() {
         let m = model.areas[a].municipality;
-        // Lines paid from a (limited) budget, from the cycle the regime starts.
+        // Lines paid from a (limited) budget, in the cycles of the pilot period.
         let budgeted = model.arms[arm].plans[a].as_ref().and_then(|p| {
             let regime = &model.regimes[p.regime];
-            (regime.budget != crate::regime::BudgetRule::Unlimited)
-                .then_some((p.start as usize, &regime.covers))
+            (regime.budget != crate::regime::BudgetRule::Unlimited).then_some((p, &regime.covers))
         });
         let costs = model.costs_of(arm, a);
         for c in 0..layout.cycles {
@@ -378,7 +377,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                     }
                     LineKind::OwnContribution => {}
                 }
-                if !budgeted.is_some_and(|(start, covers)| c >= start && covers[item.line]) {
+                if !budgeted.is_some_and(|(p, covers)| p.active(c) && covers[item.line]) {
                     out[layout.account(y, m, Account::PaidDirectly)] += value;
                 }
             }
@@ -402,7 +401,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             .as_ref()
             .expect("budget areas have a plan");
         for fixed in &model.regimes[plan.regime].fixed {
-            for c in plan.start as usize..layout.cycles {
+            for c in plan.cycles() {
                 let y = model.year_index(c as u32);
                 let value = fixed.per_area[c] + fixed.per_inhabitant[c] * area.inhabitants as f64;
                 out[layout.cost(y, m, fixed.line)] += value;
@@ -421,7 +420,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                     .fixed
                     .iter()
                     .map(|f| {
-                        (plan.start as usize..layout.cycles)
+                        plan.cycles()
                             .filter(|&c| model.year_index(c as u32) == b.year)
                             .map(|c| f.per_area[c] + f.per_inhabitant[c] * area.inhabitants as f64)
                             .sum::<f64>()
@@ -685,7 +684,7 @@ fn economics<T: Copy + Into<f64>>(
         }
         if let Some(plan) = &model.arms[arm].plans[a] {
             for f in &model.regimes[plan.regime].fixed {
-                for c in plan.start as usize..cycles {
+                for c in plan.cycles() {
                     cost +=
                         (f.per_area[c] + f.per_inhabitant[c] * area.inhabitants as f64) * d.cost[c];
                 }

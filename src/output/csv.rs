@@ -173,7 +173,7 @@ pub fn accounts(model: &Model, summaries: &[Summary]) -> Vec<u8> {
 }
 
 /// `budget.csv`: `arm,municipality,area,year,measure,` statistics, for every area under a budget regime
-/// in the years it is under it. Measures: see [`crate::summary::BUDGET_MEASURES`].
+/// in the years it is under it (from its start to the end of its pilot period). Measures: see [`crate::summary::BUDGET_MEASURES`].
 pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     let rows = summaries.iter().flat_map(|sm| {
         let arm = &model.arms[model
@@ -187,13 +187,12 @@ pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
             .enumerate()
             .flat_map(move |(i, &a)| {
                 let area = &model.areas[a];
-                let start_year =
-                    model.year_index(arm.plans[a].as_ref().expect("budget area").start);
+                let years = model.plan_years(arm.plans[a].as_ref().expect("budget area"));
                 sm.layout
                     .years
                     .iter()
                     .enumerate()
-                    .filter(move |(y, _)| *y >= start_year)
+                    .filter(move |(y, _)| years.contains(y))
                     .flat_map(move |(y, year)| {
                         crate::summary::BUDGET_MEASURES.iter().enumerate().map(
                             move |(k, measure)| {

@@ -977,14 +977,13 @@ impl Figure for BudgetUse<'_> {
         let (m, sm, i) = (self.model, self.summary, self.area);
         let lay = &sm.layout;
         let a = lay.budget_areas[i];
-        let start = m.year_index(
-            m.arms
-                .iter()
-                .find(|x| x.name == sm.arm)
-                .and_then(|x| x.plans[a].as_ref())
-                .map_or(0, |p| p.start),
-        );
-        let ys: Vec<usize> = (start..lay.years.len()).collect();
+        let ys: Vec<usize> = m
+            .arms
+            .iter()
+            .find(|x| x.name == sm.arm)
+            .and_then(|x| x.plans[a].as_ref())
+            .map_or(0..lay.years.len(), |p| m.plan_years(p))
+            .collect();
         let stat = |y: usize, k: usize| sm.stats[lay.budget(i, y, k)];
         let top = ys
             .iter()
@@ -993,8 +992,12 @@ impl Figure for BudgetUse<'_> {
             * 1.15;
         root.fill(&WHITE)?;
         let (upper, lower) = root.split_vertically(SIZE.1 * 2 / 3);
-        let x0 = lay.years[start] as f64 - 0.5;
-        let x1 = lay.years[lay.years.len() - 1] as f64 + 0.5;
+        let (first, last) = (
+            ys.first().copied().unwrap_or(0),
+            ys.last().copied().unwrap_or(0),
+        );
+        let x0 = lay.years[first] as f64 - 0.5;
+        let x1 = lay.years[last] as f64 + 0.5;
         let mut chart = ChartBuilder::on(&upper)
             .caption(
                 format!(

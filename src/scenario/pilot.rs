@@ -491,7 +491,7 @@ fn areas_of(
     }
 }
 
-/// Compiles the arms and the transition tables of every (regime, start) they use. Without `[[arm]]` the
+/// Compiles the arms and the transition tables of every (regime, start, end) they use. Without `[[arm]]` the
 /// scenario has one arm, `baseline`, with every area under the provider model.
 #[allow(clippy::type_complexity)]
 pub(super) fn arms(
@@ -503,7 +503,7 @@ pub(super) fn arms(
     costs: &[CostItem],
 ) -> (Vec<Arm>, Vec<Transitions>, Vec<Option<Vec<CostItem>>>) {
     let mut arms = Vec::new();
-    let mut keys: Vec<(usize, u32)> = Vec::new();
+    let mut keys: Vec<(usize, u32, u32)> = Vec::new();
     if raw.arm.is_empty() {
         arms.push(Arm {
             name: "baseline".into(),
@@ -565,6 +565,7 @@ pub(super) fn arms(
                     "start the regime within the simulated period",
                 );
             }
+            let end = pilot_end(cx, a, &key, k, start);
             for ar in areas_of(cx, a, &key, k, span.clone()) {
                 if plans[ar].is_some() {
                     cx.err(
@@ -576,14 +577,15 @@ pub(super) fn arms(
                 }
                 let table = keys
                     .iter()
-                    .position(|&x| x == (regime, start))
+                    .position(|&x| x == (regime, start, end))
                     .unwrap_or_else(|| {
-                        keys.push((regime, start));
+                        keys.push((regime, start, end));
                         keys.len() - 1
                     });
                 plans[ar] = Some(Plan {
                     regime,
                     start,
+                    end,
                     table,
                 });
             }
@@ -610,14 +612,14 @@ pub(super) fn arms(
                 .map(|r| vec![false; r.get_ref().modifier.len()])
                 .collect();
             keys.iter()
-                .map(|&(r, start)| {
+                .map(|&(r, start, end)| {
                     regime_table(
                         cx,
                         raw,
                         k,
                         p,
                         (r, &regimes[r], &rows[r]),
-                        start,
+                        (start, end),
                         &mut reported,
                     )
                 })
@@ -627,25 +629,31 @@ pub(super) fn arms(
     };
     let cost_sets = keys
         .iter()
-        .map(|&(r, start)| regime_cost_set(costs, &regimes[r], start))
+        .map(|&(r, start, end)| regime_cost_set(costs, &regimes[r], start, end))
         .collect();
     (arms, tables, cost_sets)
 }
 
-/// The cost items of an area under `regime` from cycle `start`: the model's items, with those the
-/// regime replaces set to 0 in the cycles its items apply, followed by the regime's own items (0 before
-/// `start`). `None` when the regime has no cost items.
-fn regime_cost_set(costs: &[CostItem], regime: &Regime, start: u32) -> Option<Vec<CostItem>> {
+/// The cost items of an area under `regime` in cycles `start..end`: the model's items, with those the
+/// regime replaces set to 0 in the cycles of the pilot period its items apply, followed by the regime's
+/// own items (0 outside the pilot period: before `start` and from `end` on, the provider's prices).
+/// `None` when the regime has no cost items.
+fn regime_cost_set(
+    costs: &[CostItem],
+    regime: &Regime,
+    start: u32,
+    end: u32,
+) -> Option<Vec<CostItem>> {
     if regime.costs.is_empty() {
         return None;
     }
-    let start = start as usize;
+    let period = start as usize..end as usize;
     let mut out = costs.to_vec();
     for item in &mut out {
         let slot = item.slot();
         for rc in regime.costs.iter().filter(|rc| rc.item.slot() == slot) {
-            for (c, a) in item.amount.iter_mut().enumerate().skip(start) {
-                if rc.applies[c] {
+            for (c, a) in item.amount.iter_mut().enumerate() {
+                if period.contains(&c) && rc.applies[c] {
                     *a = 0.0;
                 }
             }
@@ -653,10 +661,85 @@ fn regime_cost_set(costs: &[CostItem], regime: &Regime, start: u32) -> Option<Ve
     }
     for rc in &regime.costs {
         let mut item = rc.item.clone();
-        item.amount.iter_mut().take(start).for_each(|a| *a = 0.0);
+        for (c, a) in item.amount.iter_mut().enumerate() {
+            if !period.contains(&c) {
+                *a = 0.0;
+            }
+        }
         out.push(item);
     }
     Some(out)
+}
+
+/// The first cycle after the pilot period of assignment `a` (starting at cycle `start`): the cycle after
+/// the last cycle that ends within `until`, or the horizon (no `until`, `after = "continue"`, or an
+/// `until` beyond the horizon: the scenario ends before the pilot does).
+fn pilot_end(cx: &mut Ctx, a: &raw::Assign, key: &str, k: &Context, start: u32) -> u32 {
+    #[derive(Clone, Copy, PartialEq)]
+    enum After {
+        Provider,
+        Continue,
+    }
+    let after = choice(
+        cx,
+        &a.after,
+        &format!("{key}.after"),
+        &[("provider", After::Provider), ("continue", After::Continue)],
+        After::Provider,
+    );
+    let Some(until) = &a.until else {
+        if let Some(v) = &a.after
+            && after == After::Provider
+        {
+            cx.err(
+                v.span(),
+                format!("{key}.after"),
+                "`after = \"provider\"` without `until`: the regime runs to the horizon",
+                "give the last month under the regime, e.g. until = \"2023-12\", or leave `after` out",
+            );
+        }
+        return k.cycles;
+    };
+    let Some(last) = YearMonth::parse(until.get_ref()) else {
+        cx.err(
+            until.span(),
+            format!("{key}.until"),
+            format!("`{}` is not a month", until.get_ref()),
+            "write the last month under the regime as \"YYYY-MM\", e.g. until = \"2023-12\"",
+        );
+        return k.cycles;
+    };
+    let from = YearMonth::parse(a.from.get_ref());
+    // Months from the scenario's start to the end of `until`; cycles that end by then are in.
+    let months = last.index() - k.start.index() + 1;
+    let end = if months <= 0 {
+        0
+    } else {
+        (months / i64::from(k.cycle_months)).min(i64::from(k.cycles)) as u32
+    };
+    if from.is_some_and(|f| last < f) || end <= start {
+        cx.err(
+            until.span(),
+            format!("{key}.until"),
+            match from {
+                Some(f) if last < f => format!(
+                    "the pilot ends ({}) before it starts ({f})",
+                    until.get_ref()
+                ),
+                _ => format!(
+                    "no whole cycle lies between `from` = {} and `until` = {}",
+                    a.from.get_ref(),
+                    until.get_ref()
+                ),
+            },
+            "give the last month under the regime, on or after `from`, e.g. from = \"2022-01\", until = \"2023-12\" for a two-year pilot",
+        );
+        return k.cycles;
+    }
+    match after {
+        After::Provider => end,
+        After::Continue => k.cycles,
+    }
 }
 
 /// The provider's row cells laid out with the larger time-in-state cap `cap`.
@@ -676,9 +759,9 @@ fn widen(p: &Transitions, n: usize, cycles: u32, cap: u16) -> Vec<u32> {
     row_of
 }
 
-/// The transition table of an area under regime `r` from cycle `start`: provider rows before; from
-/// then on the regime's own rows where it has them, then its relative risks and hazard ratios (with the
-/// phase-in). A relative risk that would push a row's moves over 1 is an error (`reported`, by the
+/// The transition table of an area under regime `r` in cycles `start..end`: provider rows before and
+/// from `end` on; in between the regime's own rows where it has them, then its relative risks and hazard
+/// ratios (with the phase-in). A relative risk that would push a row's moves over 1 is an error (`reported`, by the
 /// modifier's position over all regimes, keeps it to one report).
 fn regime_table(
     cx: &mut Ctx,
@@ -686,7 +769,7 @@ fn regime_table(
     k: &Context,
     p: &Transitions,
     (ri, regime, own): (usize, &Regime, &RegimeRows),
-    start: u32,
+    (start, end): (u32, u32),
     reported: &mut [Vec<bool>],
 ) -> Transitions {
     let n = k.codes.len();
@@ -700,12 +783,13 @@ fn regime_table(
     // Overlaps were reported when the regime was checked.
     let mut quiet = vec![true; n];
     let replaced = lay_out(cx, &own.parsed, k.rows, cap, start, "", &mut quiet);
-    for (cell, &r) in replaced.iter().enumerate() {
+    // From `end` on, the provider's rows again.
+    for (cell, &r) in replaced.iter().enumerate().take(end as usize * stride) {
         if r != u32::MAX {
             row_of[cell] = offset + r;
         }
     }
-    for c in start..k.cycles {
+    for c in start..end {
         let ramp = regime.ramp(c - start);
         let inside = |m: &&Modifier| m.period.0 <= i64::from(c) && i64::from(c) <= m.period.1;
         for s in 0..n {

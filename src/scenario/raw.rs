@@ -400,6 +400,10 @@ pub struct Assign {
     pub regime: Spanned<String>,
     /// First month under the regime, `YYYY-MM`.
     pub from: Spanned<String>,
+    /// Last month under the regime, `YYYY-MM` (default: to the horizon).
+    pub until: Option<Spanned<String>>,
+    /// What follows `until`: `provider` (the default: back to the provider model) or `continue`.
+    pub after: Option<Spanned<String>>,
 }
 
 /// `[[kpi]]`

@@ -10,6 +10,7 @@ mod fuzz;
 mod golden;
 mod packaging;
 mod pilot;
+mod pilot_period;
 mod psa;
 mod report;
 mod rerender;
