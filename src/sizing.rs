@@ -1,7 +1,7 @@
 //! The budget planner's question: how big must a budget be to keep the chance of overspending at or
 //! below α (`run.overspend_risk`, default 10%)?
 //!
-//! For every pilot area (an area some arm assigns to a regime) and year from the regime's start, and
+//! For every pilot area (an area some arm assigns to a regime) and year of its pilot period, and
 //! for the pilot areas of each municipality together (a pooled budget), the answer is read from the
 //! baseline's runs: what the budget holder would spend under the provider model (care on the lines the
 //! regime covers, at the tariffs, plus the regime's fixed costs; [`Layout::holder_spend`]), run by
@@ -90,25 +90,27 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
             pilot_budget: pilot_budget(areas, y),
         });
     };
-    let start_year = |p: &crate::regime::Plan| model.year_index(p.start);
     for (i, &(a, plan)) in pilots.iter().enumerate() {
-        for y in start_year(plan)..lay.years.len() {
+        for y in model.plan_years(plan) {
             let values = base.columns.cell(lay.holder_spend(i, y)).to_vec();
             row("area", &model.areas[a].name, y, values, &[a]);
         }
     }
     for (m, muni) in model.municipalities.iter().enumerate() {
-        let members: Vec<(usize, usize, usize)> = pilots
+        let members: Vec<(usize, usize, std::ops::Range<usize>)> = pilots
             .iter()
             .enumerate()
             .filter(|(_, (a, _))| model.areas[*a].municipality == m)
-            .map(|(i, (a, p))| (i, *a, start_year(p)))
+            .map(|(i, (a, p))| (i, *a, model.plan_years(p)))
             .collect();
-        let Some(first) = members.iter().map(|x| x.2).min() else {
+        let (Some(first), Some(last)) = (
+            members.iter().map(|x| x.2.start).min(),
+            members.iter().map(|x| x.2.end).max(),
+        ) else {
             continue;
         };
         let areas: Vec<usize> = members.iter().map(|x| x.1).collect();
-        for y in first..lay.years.len() {
+        for y in first..last {
             let values = (0..base.runs)
                 .map(|r| {
                     members

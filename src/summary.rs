@@ -161,7 +161,7 @@ impl Layout {
 
     /// Cell of what the budget holder of the `i`-th pilot area ([`Layout::pilot_areas`]) would spend in
     /// year index `y` in this arm: care on the lines its regime covers, at the tariffs charged, and the
-    /// regime's fixed costs, from the regime's start (0 before). In the baseline this is the pilot
+    /// regime's fixed costs, in the pilot period (0 outside it). In the baseline this is the pilot
     /// area's spend under the provider model, from which budgets are sized.
     pub fn holder_spend(&self, i: usize, y: usize) -> usize {
         self.holder_at + i * self.years.len() + y
@@ -317,7 +317,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         let m = area.municipality;
         let at = &areas[a];
         let costs = model.costs_of(arm, a);
-        for c in plan.start as usize..layout.cycles {
+        for c in plan.start as usize..(plan.end as usize).min(layout.cycles) {
             let y = model.year_index(c as u32);
             let counts = &at.counts[c * n..(c + 1) * n];
             let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];

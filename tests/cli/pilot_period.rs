@@ -210,6 +210,14 @@ fn after_until_the_pilot_areas_follow_the_provider_rows_exactly() {
         .map(|l| l.split(',').nth(3).unwrap())
         .collect();
     assert_eq!(years.into_iter().collect::<Vec<_>>(), ["2022", "2023"]);
+    // Budget sizing covers the pilot period only.
+    let sizing = String::from_utf8(csvs["budget_sizing.csv"].clone()).unwrap();
+    let years: std::collections::BTreeSet<&str> = sizing
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    assert_eq!(years.into_iter().collect::<Vec<_>>(), ["2022", "2023"]);
     let accounts = means(&csvs["accounts.csv"], "pilot,", 4);
     let costs = means(&csvs["costs.csv"], "pilot,", 5);
     for year in 2021..=2025 {
