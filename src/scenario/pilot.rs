@@ -709,6 +709,10 @@ fn pilot_end(cx: &mut Ctx, a: &raw::Assign, key: &str, k: &Context, start: u32) 
         );
         return k.cycles;
     };
+    if start >= k.cycles {
+        // The pilot starts after the horizon: `from` is reported; `until` has nothing to end.
+        return k.cycles;
+    }
     let from = YearMonth::parse(a.from.get_ref());
     // Months from the scenario's start to the end of `until`; cycles that end by then are in.
     let months = last.index() - k.start.index() + 1;
