@@ -6,7 +6,7 @@ use wijksim::batch::{self, Options};
 use wijksim::cohort;
 use wijksim::model::Model;
 use wijksim::scenario;
-use wijksim::summary::Summary;
+use wijksim::summary::{Account, Summary};
 
 fn fixture(name: &str) -> Model {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -84,6 +84,14 @@ fn monte_carlo_agrees(m: &Model, runs: u32, seed: u64) {
                 lay.cost(y, lay.munis, lay.lines),
                 format!("total cost year {y}"),
             );
+            // The pilot's effect is read from care_cost: linear in the caseload and the moves, so
+            // both engines must agree (municipal spend holds max(0, spent - budget) and need not).
+            for k in [Account::CareCost, Account::CommunityCost] {
+                check(
+                    lay.account(y, lay.munis, k),
+                    format!("{} year {y}", k.name()),
+                );
+            }
         }
     }
     assert!(cells >= 10, "{cells} cells checked");
