@@ -128,11 +128,7 @@ impl Book {
                 if !plan.active(c) {
                     0.0
                 } else {
-                    regime
-                        .fixed
-                        .iter()
-                        .map(|f| f.per_area[c] + f.per_inhabitant[c] * area.inhabitants as f64)
-                        .sum()
+                    regime.fixed.iter().map(|f| f.at(c, area.inhabitants)).sum()
                 }
             })
             .collect();

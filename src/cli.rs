@@ -746,12 +746,13 @@ fn differences(out: &mut impl Write, r: &RunReport, shown: &[Summary]) -> std::i
                 )?;
             }
             if !sm.layout.budget_areas.is_empty() {
+                let overspend = find("overspend");
                 writeln!(
                     out,
                     "  P(overspend): {:.0}% of runs, some budget holder overspends in some year (the municipality tops up: mean {}, P95 {})",
                     100.0 * wijksim::compare::p_overspend(sm),
-                    euros(find("overspend").map_or(0.0, |d| d.mean)),
-                    euros(find("overspend").map_or(0.0, |d| d.q[2]))
+                    euros(overspend.map_or(0.0, |d| d.mean)),
+                    euros(overspend.map_or(0.0, |d| d.q[2]))
                 )?;
             }
         }

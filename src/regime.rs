@@ -53,6 +53,13 @@ pub struct FixedCost {
     pub per_inhabitant: Vec<f64>,
 }
 
+impl FixedCost {
+    /// The amount in cycle `c` for an area of `inhabitants`.
+    pub fn at(&self, c: usize, inhabitants: u64) -> f64 {
+        self.per_area[c] + self.per_inhabitant[c] * inhabitants as f64
+    }
+}
+
 /// A compiled regime.
 #[derive(Debug, Clone)]
 pub struct Regime {

@@ -11,7 +11,7 @@
 //!
 //! [`Layout::holder_spend`]: crate::summary::Layout::holder_spend
 
-use crate::error::{Error, InputError, InputErrors, Result};
+use crate::error::Result;
 use crate::model::Model;
 use crate::summary::{Summary, quantile};
 
@@ -166,15 +166,8 @@ pub fn to_csv(rows: &[Sizing]) -> Vec<u8> {
 
 /// Reads `budget_sizing.csv` back (for the report drawn from an output folder).
 pub fn from_csv(file: &str, bytes: &[u8]) -> Result<Vec<Sizing>> {
-    let bad = |line: Option<usize>, problem: String| {
-        Error::Input(InputErrors(vec![InputError {
-            file: file.to_string(),
-            line,
-            key: String::new(),
-            problem,
-            fix: "the tables must be as `wijksim run` wrote them; run the scenario again".into(),
-        }]))
-    };
+    let bad =
+        |line: Option<usize>, problem: String| crate::output::tables::bad(file, line, "", problem);
     let mut rd = csv::Reader::from_reader(bytes);
     let head: Vec<String> = rd
         .headers()

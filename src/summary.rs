@@ -34,6 +34,8 @@ pub struct Layout {
     account_at: usize,
     /// Areas some arm assigns to a regime (see [`Model::pilot_areas`]).
     pub pilot_areas: Vec<usize>,
+    /// Their plans (of the first arm that assigns each).
+    pilot_plans: Vec<crate::regime::Plan>,
     holder_at: usize,
     budget_at: usize,
     /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
@@ -65,7 +67,11 @@ impl Layout {
         at += 2 + model.outcomes.len();
         let account_at = at;
         at += years.len() * (model.municipalities.len() + 1) * Account::ALL.len();
-        let pilot_areas: Vec<usize> = model.pilot_areas().iter().map(|&(a, _)| a).collect();
+        let (pilot_areas, pilot_plans): (Vec<usize>, Vec<crate::regime::Plan>) = model
+            .pilot_areas()
+            .into_iter()
+            .map(|(a, p)| (a, p.clone()))
+            .unzip();
         let holder_at = at;
         at += pilot_areas.len() * years.len();
         let budget_at = at;
@@ -97,6 +103,7 @@ impl Layout {
             econ_at,
             account_at,
             pilot_areas,
+            pilot_plans,
             holder_at,
             budget_at,
             move_flow,
@@ -310,8 +317,12 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             layout.cycles * n1 * n1
         }
     ];
-    let pilot_plans = model.pilot_areas();
-    for (i, &(a, plan)) in pilot_plans.iter().enumerate() {
+    for (i, (&a, plan)) in layout
+        .pilot_areas
+        .iter()
+        .zip(&layout.pilot_plans)
+        .enumerate()
+    {
         let regime = &model.regimes[plan.regime];
         let area = &model.areas[a];
         let m = area.municipality;
@@ -321,11 +332,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             let y = model.year_index(c as u32);
             let counts = &at.counts[c * n..(c + 1) * n];
             let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
-            let mut spend: f64 = regime
-                .fixed
-                .iter()
-                .map(|f| f.per_area[c] + f.per_inhabitant[c] * area.inhabitants as f64)
-                .sum();
+            let mut spend: f64 = regime.fixed.iter().map(|f| f.at(c, area.inhabitants)).sum();
             for item in costs {
                 if regime.covers[item.line] && item.municipalities[m] && item.amount[c] != 0.0 {
                     spend += item.units(counts, moves) * item.amount[c];
@@ -400,33 +407,24 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         let plan = model.arms[arm].plans[a]
             .as_ref()
             .expect("budget areas have a plan");
+        let limited = model.regimes[plan.regime].budget != crate::regime::BudgetRule::Unlimited;
         for fixed in &model.regimes[plan.regime].fixed {
             for c in plan.cycles() {
                 let y = model.year_index(c as u32);
-                let value = fixed.per_area[c] + fixed.per_inhabitant[c] * area.inhabitants as f64;
+                let value = fixed.at(c, area.inhabitants);
                 out[layout.cost(y, m, fixed.line)] += value;
                 out[layout.account(y, m, Account::CommunityCost)] += value;
+                if !limited {
+                    // A pass-through: what it spends (the fixed costs) is paid directly.
+                    out[layout.account(y, m, Account::PaidDirectly)] += value;
+                }
             }
         }
-        let limited = model.regimes[plan.regime].budget != crate::regime::BudgetRule::Unlimited;
         for b in areas[a].budget {
             if limited {
                 out[layout.account(b.year, m, Account::BudgetsPaid)] += b.budget;
                 out[layout.account(b.year, m, Account::TopUps)] += b.overspend;
                 out[layout.account(b.year, m, Account::Refunds)] += b.returned;
-            } else {
-                // A pass-through: what it spent (the fixed costs) was paid directly.
-                let fixed: f64 = model.regimes[plan.regime]
-                    .fixed
-                    .iter()
-                    .map(|f| {
-                        plan.cycles()
-                            .filter(|&c| model.year_index(c as u32) == b.year)
-                            .map(|c| f.per_area[c] + f.per_inhabitant[c] * area.inhabitants as f64)
-                            .sum::<f64>()
-                    })
-                    .sum();
-                out[layout.account(b.year, m, Account::PaidDirectly)] += fixed;
             }
             let wait = if b.admitted > 0 {
                 b.waited_cycles as f64 / f64::from(b.admitted)
@@ -685,8 +683,7 @@ fn economics<T: Copy + Into<f64>>(
         if let Some(plan) = &model.arms[arm].plans[a] {
             for f in &model.regimes[plan.regime].fixed {
                 for c in plan.cycles() {
-                    cost +=
-                        (f.per_area[c] + f.per_inhabitant[c] * area.inhabitants as f64) * d.cost[c];
+                    cost += f.at(c, area.inhabitants) * d.cost[c];
                 }
             }
         }

@@ -139,12 +139,7 @@ pub fn costs(model: &Model, summaries: &[Summary]) -> Vec<u8> {
 /// `accounts.csv`: care cost, community cost and municipal spend (with its parts) per arm, year and
 /// municipality, as defined at [`crate::summary::Account`].
 pub fn accounts(model: &Model, summaries: &[Summary]) -> Vec<u8> {
-    let munis: Vec<&str> = model
-        .municipalities
-        .iter()
-        .map(String::as_str)
-        .chain(["total"])
-        .collect();
+    let munis = crate::compare::and_total(&model.municipalities);
     let mut rows = Vec::new();
     for sm in summaries {
         for (y, year) in sm.layout.years.iter().enumerate() {
@@ -153,7 +148,7 @@ pub fn accounts(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                     let mut r = vec![
                         sm.arm.clone(),
                         year.to_string(),
-                        muni.to_string(),
+                        muni.clone(),
                         k.name().to_string(),
                     ];
                     r.extend(stat_fields(

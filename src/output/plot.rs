@@ -5,7 +5,7 @@
 //! looks the same on every machine whatever fonts it has; SVG names the same family, with the generic
 //! sans-serif as fallback.
 
-use crate::compare::cell_quantiles;
+use crate::compare::{account_per_run, cell_quantiles};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::output::Staged;
@@ -636,23 +636,6 @@ pub fn write_all(
     results.into_iter().collect()
 }
 
-/// Per-run totals of a cell over all years (e.g. the total cost of the horizon).
-fn per_run_total(sm: &Summary, cell: impl Fn(usize) -> usize) -> Vec<f64> {
-    (0..sm.runs)
-        .map(|r| {
-            (0..sm.layout.years.len())
-                .map(|y| sm.columns.cell(cell(y))[r])
-                .sum()
-        })
-        .collect()
-}
-
-fn total_care_cost(sm: &Summary) -> Vec<f64> {
-    per_run_total(sm, |y| {
-        sm.layout.account(y, sm.layout.munis, Account::CareCost)
-    })
-}
-
 /// The paired difference in care cost (care delivered, at tariffs: the pilot's effect) pilot - baseline
 /// per year: median and p05-p95.
 pub struct CostDifference<'a> {
@@ -773,9 +756,9 @@ impl Figure for DifferenceHistogram<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let d: Vec<f64> = total_care_cost(self.pilot)
+        let d: Vec<f64> = account_per_run(self.pilot, Account::CareCost)
             .iter()
-            .zip(total_care_cost(self.base))
+            .zip(account_per_run(self.base, Account::CareCost))
             .map(|(p, b)| p - b)
             .collect();
         let p_lower = d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len().max(1) as f64;

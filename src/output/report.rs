@@ -266,16 +266,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     }
     kpi_table(h, r, lang);
     let sm = &r.summaries[0];
-    let total: Vec<f64> = (0..sm.runs)
-        .map(|run| {
-            (0..lay.years.len())
-                .map(|y| {
-                    sm.columns
-                        .cell(lay.account(y, lay.munis, Account::MunicipalSpend))[run]
-                })
-                .sum()
-        })
-        .collect();
+    let total = crate::compare::account_per_run(sm, Account::MunicipalSpend);
     let mean = total.iter().sum::<f64>() / total.len() as f64;
     let sd = (total.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
         / (total.len().max(2) - 1) as f64)

@@ -107,7 +107,8 @@ pub fn runs_csv(model: &Model, summaries: &[Summary]) -> Vec<u8> {
 /// A table of the folder: its name and bytes.
 type Get<'a> = &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>;
 
-fn bad(file: &str, line: Option<usize>, key: &str, problem: String) -> Error {
+/// An error in a table of an output folder, with the fix: run the scenario again.
+pub(crate) fn bad(file: &str, line: Option<usize>, key: &str, problem: String) -> Error {
     Error::Input(InputErrors(vec![InputError {
         file: file.to_string(),
         line,

@@ -10,6 +10,7 @@
 //! `municipal_spend_difference` (mean, `_p05`, `_p95`), `p_care_cost_lower` and
 //! `p_municipal_spend_lower`.
 
+use crate::compare::account_per_run;
 use crate::model::Model;
 use crate::summary::{Account, Layout, Summary, quantile};
 
@@ -58,12 +59,6 @@ fn sd(v: &[f64]) -> f64 {
     (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
 }
 
-fn account_cells(l: &Layout, k: Account) -> Vec<usize> {
-    (0..l.years.len())
-        .map(|y| l.account(y, l.munis, k))
-        .collect()
-}
-
 fn metrics(model: &Model) -> Vec<Metric> {
     let mut out: Vec<Metric> = Vec::new();
     let mut push = |name: String, kind: Kind, value: MetricFn| {
@@ -74,36 +69,31 @@ fn metrics(model: &Model) -> Vec<Metric> {
         let an = &arm.name;
         for k in [Account::CareCost, Account::MunicipalSpend] {
             let stem = k.name();
-            let tot = account_cells(&l, k);
-            let t = tot.clone();
             push(
                 format!("{an}.{stem}_total"),
                 Kind::Euros,
-                Box::new(move |s| mean(&per_run(&s[a], &t))),
+                Box::new(move |s| mean(&account_per_run(&s[a], k))),
             );
-            let t = tot.clone();
             push(
                 format!("{an}.{stem}_total_p05"),
                 Kind::Euros,
-                Box::new(move |s| q(&per_run(&s[a], &t), 0.05)),
+                Box::new(move |s| q(&account_per_run(&s[a], k), 0.05)),
             );
-            let t = tot.clone();
             push(
                 format!("{an}.{stem}_total_p95"),
                 Kind::Euros,
-                Box::new(move |s| q(&per_run(&s[a], &t), 0.95)),
+                Box::new(move |s| q(&account_per_run(&s[a], k), 0.95)),
             );
-            let t = tot.clone();
             push(
                 format!("{an}.{stem}_total_mcse"),
                 Kind::Euros,
                 Box::new(move |s| {
-                    let v = per_run(&s[a], &t);
+                    let v = account_per_run(&s[a], k);
                     sd(&v) / (v.len() as f64).sqrt()
                 }),
             );
             for (y, year) in l.years.iter().enumerate() {
-                let c = tot[y];
+                let c = l.account(y, l.munis, k);
                 push(
                     format!("{an}.{stem}_{year}"),
                     Kind::Euros,
@@ -111,11 +101,10 @@ fn metrics(model: &Model) -> Vec<Metric> {
                 );
             }
         }
-        let t = account_cells(&l, Account::CommunityCost);
         push(
             format!("{an}.community_cost_total"),
             Kind::Euros,
-            Box::new(move |s| mean(&per_run(&s[a], &t))),
+            Box::new(move |s| mean(&account_per_run(&s[a], Account::CommunityCost))),
         );
         let c = l.econ(0);
         push(
@@ -173,11 +162,10 @@ fn metrics(model: &Model) -> Vec<Metric> {
         if a > 0 {
             for k in [Account::CareCost, Account::MunicipalSpend] {
                 let stem = k.name();
-                let tot = account_cells(&l, k);
                 let diff = std::rc::Rc::new(move |s: &[Summary]| -> Vec<f64> {
-                    per_run(&s[a], &tot)
+                    account_per_run(&s[a], k)
                         .iter()
-                        .zip(per_run(&s[0], &account_cells(&s[0].layout, k)))
+                        .zip(account_per_run(&s[0], k))
                         .map(|(p, b)| p - b)
                         .collect()
                 });
