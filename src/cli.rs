@@ -745,11 +745,11 @@ fn differences(out: &mut impl Write, r: &RunReport, shown: &[Summary]) -> std::i
                     100.0 * d.p_lower
                 )?;
             }
-            if !sm.layout.budget_areas.is_empty() {
+            if !sm.layout.pools.is_empty() {
                 let overspend = find("overspend");
                 writeln!(
                     out,
-                    "  P(overspend): {:.0}% of runs, some budget holder overspends in some year (the municipality tops up: mean {}, P95 {})",
+                    "  P(overspend): {:.0}% of runs, some budget pool overspends in some year (mean overspend {}, P95 {})",
                     100.0 * wijksim::compare::p_overspend(sm),
                     euros(overspend.map_or(0.0, |d| d.mean)),
                     euros(overspend.map_or(0.0, |d| d.q[2]))

@@ -24,8 +24,8 @@ pub fn expected_area(model: &Model, tr: &Transitions, a: usize) -> ExpectedArea 
     expected(model, tr, a, &|_| (0.0, 0))
 }
 
-/// Expected trajectory of area `a` in arm `arm`: its regime's transition rows and prevention; budget
-/// feedback (waitlist, step-down) is not modelled.
+/// Expected trajectory of area `a` in arm `arm`: its regime's transition rows and prevention; capacity
+/// limits and reinvested surpluses are not modelled.
 pub fn expected_arm_area(model: &Model, arm: usize, a: usize) -> ExpectedArea {
     let plan = model.arms[arm].plans[a].as_ref();
     let prevent = |c: usize| match plan {
@@ -155,8 +155,9 @@ pub fn expected_spend(model: &Model, a: usize, covers: &[bool]) -> Vec<f64> {
         .collect()
 }
 
-/// Whether an arm has budget feedback the expected-value engine cannot follow (a finite budget under
-/// `waitlist` or `step_down`): the names of those regimes.
+/// What of an arm the expected-value engine cannot follow: regimes that reinvest a surplus (the fund
+/// depends on the run's spend) and capacity limits (waiting depends on the run's caseload). Each entry
+/// names the regime or limit.
 pub fn feedback_regimes(model: &Model, arm: usize) -> Vec<String> {
     let mut names: Vec<String> = model.arms[arm]
         .plans
@@ -164,11 +165,18 @@ pub fn feedback_regimes(model: &Model, arm: usize) -> Vec<String> {
         .flatten()
         .map(|p| &model.regimes[p.regime])
         .filter(|r| {
-            r.exhaustion != crate::regime::Exhaustion::Overspend
+            matches!(r.surplus, crate::regime::Surplus::Reinvested(_))
                 && r.budget != crate::regime::BudgetRule::Unlimited
         })
-        .map(|r| r.name.clone())
+        .map(|r| format!("regime `{}` (reinvested surplus)", r.name))
         .collect();
+    names.extend(
+        model
+            .capacities
+            .iter()
+            .filter(|cap| cap.arms[arm] && cap.areas.iter().any(|&x| x))
+            .map(|cap| format!("capacity `{}`", cap.name)),
+    );
     names.sort();
     names.dedup();
     names
@@ -187,30 +195,31 @@ pub fn summarise(model: &Model) -> (Vec<crate::summary::Summary>, Vec<String>) {
             let fb = feedback_regimes(model, arm);
             if !fb.is_empty() {
                 warnings.push(format!(
-                    "arm `{}`: the expected-value engine ignores the budget feedback of regime {} (clients are not held back or stepped down); its results approximate, and its overspend is that of the expected spend. Use the Monte Carlo engine for this arm.",
+                    "arm `{}`: the expected-value engine ignores {} (nobody waits, no surplus is reinvested); its results approximate, and its overspend is that of the expected spend. Use the Monte Carlo engine for this arm.",
                     model.arms[arm].name,
                     fb.join(", ")
                 ));
             }
             let expected: Vec<ExpectedArea> = (0..model.areas.len()).map(|a| expected_arm_area(model, arm, a)).collect();
-            let budgets: Vec<Vec<crate::budget::BudgetYear>> = (0..model.areas.len())
-                .map(|a| match &model.arms[arm].plans[a] {
-                    None => Vec::new(),
-                    Some(p) => {
-                        let mut book = Book::new(model, p, a, &model.regime_expected[p.regime][a]);
-                        let e = &expected[a];
-                        for c in 0..model.cycles as usize {
-                            let before = if c == 0 { &e.counts[..n] } else { &e.counts[(c - 1) * n..c * n] };
-                            book.begin_cycle(c, before);
-                            book.end_cycle(model, c, &e.counts[c * n..(c + 1) * n], &e.moves[c * n1 * n1..(c + 1) * n1 * n1], 0);
+            let pools: Vec<Vec<crate::budget::BudgetYear>> = model.arms[arm]
+                .pools
+                .iter()
+                .map(|pool| {
+                    let plan = model.arms[arm].plans[pool.areas[0]].as_ref().expect("a pool's areas have a plan");
+                    let mut book = Book::new(model, pool, plan, &model.regime_expected[plan.regime]);
+                    for c in 0..model.cycles as usize {
+                        for &a in &pool.areas {
+                            let e = &expected[a];
+                            book.book(c, crate::budget::holder_spend(model, plan, a, c, model.costs_for(Some(plan)), &e.counts[c * n..(c + 1) * n], &e.moves[c * n1 * n1..(c + 1) * n1 * n1]));
                         }
-                        book.years
+                        book.settle(c);
                     }
+                    book.years
                 })
                 .collect();
-            let views: Vec<AreaView<f64>> = expected.iter().zip(&budgets).map(|(e, b)| AreaView { counts: &e.counts, moves: &e.moves, budget: b, final_counts: &e.final_counts }).collect();
+            let views: Vec<AreaView<f64>> = expected.iter().map(|e| AreaView { counts: &e.counts, moves: &e.moves, final_counts: &e.final_counts }).collect();
             let layout = Layout::new(model, arm);
-            let cells = reduce_views(model, arm, &layout, &views);
+            let cells = reduce_views(model, arm, &layout, &views, &pools);
             let mut columns = Columns::new(cells.len(), 1);
             columns.put(0, &cells);
             let stats = columns.stats();

@@ -87,13 +87,13 @@ fn at(sm: &Summary, cell: usize, r: usize) -> f64 {
     sm.columns.cell(cell)[r]
 }
 
-/// Total overspend of an arm's budget areas in year index `y` (every year when `None`), run `r`.
+/// Total overspend of an arm's budget pools in year index `y` (every year when `None`), run `r`.
 fn overspend(sm: &Summary, y: Option<usize>, r: usize) -> f64 {
     let lay = &sm.layout;
     let years: Vec<usize> = y.map_or((0..lay.years.len()).collect(), |y| vec![y]);
-    (0..lay.budget_areas.len())
-        .flat_map(|i| years.iter().map(move |&y| (i, y)))
-        .map(|(i, y)| at(sm, lay.budget(i, y, 2), r))
+    years
+        .iter()
+        .map(|&y| at(sm, lay.account(y, lay.munis, Account::Overspend), r))
         .sum()
 }
 
@@ -226,9 +226,9 @@ pub fn account_per_run(sm: &Summary, k: Account) -> Vec<f64> {
         .collect()
 }
 
-/// P(overspend): the share of runs in which some budget holder of the arm overspends in some year (the
-/// municipality then tops up).
+/// P(overspend): the share of runs in which some budget pool of the arm overspends (spends beyond its
+/// budget and reserve) in some year.
 pub fn p_overspend(sm: &Summary) -> f64 {
-    let top_ups = account_per_run(sm, Account::TopUps);
-    top_ups.iter().filter(|&&x| x > 0.0).count() as f64 / top_ups.len().max(1) as f64
+    let over = account_per_run(sm, Account::Overspend);
+    over.iter().filter(|&&x| x > 0.0).count() as f64 / over.len().max(1) as f64
 }

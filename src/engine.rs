@@ -6,24 +6,27 @@
 //! are dropped from the vector in the same pass, keeping the survivors in order.
 //!
 //! Order of events in cycle `c` (documented in the README):
-//! 1. budget areas: the budget year opens (in its first cycle) and the year's spend is projected;
-//! 2. for `c > 0`: waiting clients are admitted in order of waiting while the budget has room
-//!    (`waitlist`), all of them in the first cycle after the pilot period; then every other client present in cycle `c - 1` draws its transition, with the row
-//!    that applies to cycle `c - 1` and its cycles in state (counting cycle `c - 1`); under `waitlist`
-//!    a move the budget cannot carry puts the client on the waiting list instead (it stays in its state);
-//! 3. new clients of cycle `c` arrive in their entry state (in a budget area a share goes to the sociale
-//!    basis: prevention; under `waitlist` a new indication without room waits in the sociale basis);
-//! 4. `step_down`: while the projected spend exceeds the budget, clients longest in BT move to Waakvlam;
-//! 5. the caseload of cycle `c` is counted (absorbing states count everyone ever absorbed) and the
-//!    cycle's spend is booked; the budget year closes in its last cycle.
+//! 1. for `c > 0`: under a capacity limit, waiting clients are admitted in order of waiting while the
+//!    limit has room (all of them once no limit applies); then every other client present in cycle
+//!    `c - 1` draws its transition, with the row that applies to cycle `c - 1` and its cycles in state
+//!    (counting cycle `c - 1`). A move into a limited state that the limit cannot carry is not made: a
+//!    client who already receives limited care stays where it is, any other client waits in the
+//!    waiting status for the state it needs;
+//! 2. new clients of cycle `c` arrive in their entry state (in a budget area a share goes to the
+//!    prevention state; a new client the limit cannot carry waits);
+//! 3. the caseload of cycle `c` is counted (absorbing states count everyone ever absorbed) and, in a
+//!    budget area, the holder's spend of the cycle is booked in its pool's book.
+//!
+//! Areas are simulated one calendar year at a time, in model order: budget pools settle their year when
+//! all their areas have booked it, and a surplus reinvested in prevention changes the next year's
+//! inflow (the one feedback of a budget; needed care is never refused for want of money).
 //!
 //! Random numbers (see [`crate::rng`]): a client's transition at the end of cycle `c` is number `id` of the
 //! stream `(seed, run, area, c, Transition)`; so a client draws the same number in every arm where it
 //! exists, whatever the other clients do.
 
-use crate::budget::{Book, BudgetYear};
-use crate::model::{Model, RENEW, Transitions};
-use crate::regime::Exhaustion;
+use crate::budget::{Book, BudgetYear, holder_spend};
+use crate::model::{Capacity, Model, RENEW, Transitions};
 use crate::rng::{Key, Purpose, poisson};
 
 /// Largest number of new clients per area and cycle (ids are packed into 20 bits).
@@ -38,10 +41,8 @@ pub struct AreaTrace {
     /// `moves[(c * (n + 1) + from) * (n + 1) + to]`: clients who entered their state at the start of
     /// cycle `c`: `from == n` is inflow, `to == n` a renewal of the `from` indication.
     pub moves: Vec<u32>,
-    /// Budget years (empty for an area under the provider model).
-    pub budget: Vec<BudgetYear>,
     /// Clients in each state after a transition at the end of the last cycle (for rewards counted at
-    /// the end of a cycle; no new clients, no budget feedback).
+    /// the end of a cycle; no new clients, no admissions).
     pub final_counts: Vec<u32>,
 }
 
@@ -50,6 +51,8 @@ pub struct AreaTrace {
 pub struct RunTrace {
     /// Per area, in model order.
     pub areas: Vec<AreaTrace>,
+    /// Per budget pool of the arm ([`crate::regime::Arm::pools`]): its budget years.
+    pub pools: Vec<Vec<BudgetYear>>,
     /// Client-cycles simulated (clients present in non-absorbing states, summed over cycles).
     pub client_cycles: u64,
 }
@@ -64,29 +67,99 @@ fn state_of(w: u64) -> usize {
     ((w >> 16) & 0xFF) as usize
 }
 
-/// A client on the waiting list: its word (current state and id), the state it waits for (`n` = a
-/// renewal) and the cycle it started waiting.
+/// A client waiting for a place: its id and the state it waits for.
 #[derive(Debug, Clone, Copy)]
 struct Waiting {
-    word: u64,
+    id: u64,
     to: usize,
-    since: u32,
+}
+
+/// The capacity limits that bind an area in a cycle, and their loads.
+#[derive(Debug)]
+struct Limits<'m> {
+    /// The binding limits and the area's limit of each.
+    caps: Vec<(&'m Capacity, f64)>,
+    /// Per limit: the load of the area's caseload.
+    loads: Vec<f64>,
+    /// Per state: whether some binding limit covers it.
+    limited: Vec<bool>,
+    /// The waiting status.
+    waiting: usize,
+}
+
+impl Limits<'_> {
+    /// Whether a move `from` → `to` (`n` = outside: inflow or a renewal) fits every limit.
+    #[inline]
+    fn fits(&self, from: usize, to: usize) -> bool {
+        self.caps
+            .iter()
+            .zip(&self.loads)
+            .all(|(&(cap, limit), &load)| {
+                let d = cap.load.get(to).copied().unwrap_or(0.0)
+                    - cap.load.get(from).copied().unwrap_or(0.0);
+                d <= 0.0 || load + d <= limit + 1e-9
+            })
+    }
+
+    /// Records a move in the loads.
+    #[inline]
+    fn apply(&mut self, from: usize, to: usize) {
+        for ((cap, _), load) in self.caps.iter().zip(&mut self.loads) {
+            *load += cap.load.get(to).copied().unwrap_or(0.0)
+                - cap.load.get(from).copied().unwrap_or(0.0);
+        }
+    }
 }
 
 /// Simulates run `run` of arm `arm` of `model` with master seed `seed`.
 pub fn simulate(model: &Model, arm: usize, seed: u64, run: u32) -> RunTrace {
     let key = Model::run_key(seed, run);
-    let mut clients = Vec::new();
+    let absorbing: Vec<bool> = model.states.iter().map(|s| s.absorbing).collect();
+    let mut sims: Vec<AreaSim> = (0..model.areas.len())
+        .map(|a| AreaSim::new(model, arm, key.child(a as u64), a))
+        .collect();
+    let mut books: Vec<Book> = model.arms[arm]
+        .pools
+        .iter()
+        .map(|pool| {
+            let plan = model.arms[arm].plans[pool.areas[0]]
+                .as_ref()
+                .expect("a pool's areas have a plan");
+            Book::new(model, pool, plan, &model.regime_expected[plan.regime])
+        })
+        .collect();
+    let cycles = model.cycles as usize;
+    let mut c0 = 0;
+    while c0 < cycles {
+        let y = model.year_index(c0 as u32);
+        let c1 = (c0..cycles)
+            .find(|&c| model.year_index(c as u32) != y)
+            .unwrap_or(cycles);
+        for sim in &mut sims {
+            let mut book = sim.plan.map(|p| &mut books[p.pool]);
+            for c in c0..c1 {
+                sim.step(c, &absorbing, book.as_deref_mut());
+            }
+        }
+        for book in &mut books {
+            for c in c0..c1 {
+                book.settle(c);
+            }
+        }
+        c0 = c1;
+    }
     let mut client_cycles = 0;
-    let areas = (0..model.areas.len())
-        .map(|a| {
-            let (trace, cc) = simulate_area(model, arm, key.child(a as u64), a, &mut clients);
-            client_cycles += cc;
-            trace
+    let areas = sims
+        .into_iter()
+        .map(|mut sim| {
+            sim.finish(&absorbing);
+            client_cycles += sim.client_cycles;
+            sim.trace
         })
         .collect();
     RunTrace {
         areas,
+        pools: books.into_iter().map(|b| b.years).collect(),
         client_cycles,
     }
 }
@@ -121,133 +194,197 @@ fn record(count: &mut [u32], moves: &mut [u32], n: usize, from: usize, to: usize
     }
 }
 
-fn simulate_area(
-    model: &Model,
+/// One area of one run, simulated a cycle at a time.
+struct AreaSim<'m> {
+    model: &'m Model,
     arm: usize,
-    key: Key,
     a: usize,
-    clients: &mut Vec<u64>,
-) -> (AreaTrace, u64) {
-    let n = model.n_states();
-    let n1 = n + 1;
-    let cycles = model.cycles as usize;
-    let tr = model.table(arm, a);
-    let absorbing: Vec<bool> = model.states.iter().map(|s| s.absorbing).collect();
-    let plan = model.arms[arm].plans[a].as_ref();
-    let regime = plan.map(|p| &model.regimes[p.regime]);
-    let mut book = plan.map(|p| Book::new(model, p, a, &model.regime_expected[p.regime][a]));
-    let policy = book.as_ref().map(|b| b.policy);
-    let mut queue: Vec<Waiting> = Vec::new();
-    let mut admitted: Vec<u64> = Vec::new();
-    let mut trace = AreaTrace {
-        counts: vec![0; cycles * n],
-        moves: vec![0; cycles * n1 * n1],
-        budget: Vec::new(),
-        final_counts: Vec::new(),
-    };
-    let mut count = vec![0u32; n];
-    clients.clear();
-    initial_clients(model, key, a, clients, &mut count);
-    let mut client_cycles = 0u64;
-    for c in 0..cycles {
-        let moves = &mut trace.moves[c * n1 * n1..(c + 1) * n1 * n1];
-        let active = book.as_ref().is_some_and(|b| b.active(c));
-        if let Some(b) = book.as_mut() {
-            b.begin_cycle(c, &count);
+    key: Key,
+    tr: &'m Transitions,
+    plan: Option<&'m crate::regime::Plan>,
+    /// The capacity limits of the area in this arm (binding or not).
+    caps: Vec<&'m Capacity>,
+    clients: Vec<u64>,
+    queue: Vec<Waiting>,
+    admitted: Vec<u64>,
+    count: Vec<u32>,
+    trace: AreaTrace,
+    client_cycles: u64,
+}
+
+impl<'m> AreaSim<'m> {
+    fn new(model: &'m Model, arm: usize, key: Key, a: usize) -> Self {
+        let n = model.n_states();
+        let n1 = n + 1;
+        let cycles = model.cycles as usize;
+        let mut clients = Vec::new();
+        let mut count = vec![0u32; n];
+        initial_clients(model, key, a, &mut clients, &mut count);
+        AreaSim {
+            model,
+            arm,
+            a,
+            key,
+            tr: model.table(arm, a),
+            plan: model.arms[arm].plans[a].as_ref(),
+            caps: model
+                .capacities
+                .iter()
+                .filter(|cap| cap.arms[arm] && cap.areas[a])
+                .collect(),
+            clients,
+            queue: Vec::new(),
+            admitted: Vec::new(),
+            count,
+            trace: AreaTrace {
+                counts: vec![0; cycles * n],
+                moves: vec![0; cycles * n1 * n1],
+                final_counts: Vec::new(),
+            },
+            client_cycles: 0,
         }
-        let waitlist = active && policy == Some(Exhaustion::Waitlist);
+    }
+
+    /// The limits binding in cycle `c`, with the loads of the caseload at its start.
+    fn limits(&self, c: usize) -> Option<Limits<'m>> {
+        let caps: Vec<(&Capacity, f64)> = self
+            .caps
+            .iter()
+            .filter(|cap| cap.applies(self.arm, self.a, c))
+            .map(|&cap| (cap, cap.limit[self.a]))
+            .collect();
+        if caps.is_empty() {
+            return None;
+        }
+        let n = self.count.len();
+        let loads = caps
+            .iter()
+            .map(|(cap, _)| (0..n).map(|s| f64::from(self.count[s]) * cap.load[s]).sum())
+            .collect();
+        let limited = (0..n)
+            .map(|s| caps.iter().any(|(cap, _)| cap.load[s] > 0.0))
+            .collect();
+        Some(Limits {
+            caps,
+            loads,
+            limited,
+            waiting: self
+                .model
+                .waiting_state
+                .expect("a scenario with capacity limits has a waiting status"),
+        })
+    }
+
+    /// Simulates cycle `c`; `book` is the budget book of the area's pool.
+    fn step(&mut self, c: usize, absorbing: &[bool], mut book: Option<&mut Book>) {
+        let model = self.model;
+        let n = model.n_states();
+        let n1 = n + 1;
+        let mut limits = self.limits(c);
+        let moves = &mut self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1];
         if c > 0 {
-            if waitlist {
-                let b = book.as_mut().expect("waitlist implies a book");
-                admit(b, c, n, &mut queue, &mut count, moves, &mut admitted);
-            } else if !active && !queue.is_empty() {
-                // The pilot period has ended: the provider model has no waiting list.
-                release(n, &mut queue, &mut count, moves, &mut admitted);
+            match limits.as_mut() {
+                Some(l) => admit(
+                    l,
+                    n,
+                    &mut self.queue,
+                    &mut self.count,
+                    moves,
+                    &mut self.admitted,
+                ),
+                None if !self.queue.is_empty() => release(
+                    &mut self.queue,
+                    &mut self.count,
+                    moves,
+                    &mut self.admitted,
+                    model,
+                ),
+                None => {}
             }
             transition_pass(
-                tr,
-                &absorbing,
-                key,
+                self.tr,
+                absorbing,
+                self.key,
                 c,
-                book.as_mut().filter(|_| active),
-                waitlist,
-                clients,
-                &mut queue,
-                &mut count,
+                limits.as_mut(),
+                &mut self.clients,
+                &mut self.queue,
+                &mut self.count,
                 moves,
             );
-            clients.append(&mut admitted);
+            self.clients.append(&mut self.admitted);
         }
-        let prevent = match (plan, regime) {
-            (Some(p), Some(r)) if active => (
-                r.prevention * r.ramp(c as u32 - p.start),
-                r.prevention_state,
-            ),
+        let prevent = match self.plan {
+            Some(p) if p.active(c) => {
+                let r = &model.regimes[p.regime];
+                let extra = book.as_deref_mut().map_or(0.0, |b| b.extra_prevention(c));
+                (
+                    (r.prevention * r.ramp(c as u32 - p.start) + extra).min(1.0),
+                    r.prevention_state,
+                )
+            }
             _ => (0.0, 0),
         };
         inflow(
             model,
-            key,
-            a,
+            self.key,
+            self.a,
             c,
             prevent,
-            book.as_mut().filter(|_| active),
-            waitlist,
-            &mut queue,
-            &mut count,
+            limits.as_mut(),
+            &mut self.queue,
+            &mut self.count,
             moves,
-            clients,
+            &mut self.clients,
         );
-        if active && policy == Some(Exhaustion::StepDown) {
-            let b = book.as_mut().expect("active implies a book");
-            if b.over() {
-                let r = regime.expect("a book implies a regime");
-                step_down(b, c, n, r.step_down, clients, &mut count, moves);
-            }
-        }
-        trace.counts[c * n..(c + 1) * n].copy_from_slice(&count);
-        if let Some(b) = book.as_mut() {
-            b.end_cycle(
+        self.trace.counts[c * n..(c + 1) * n].copy_from_slice(&self.count);
+        if let (Some(b), Some(p)) = (book, self.plan)
+            && p.active(c)
+        {
+            let spend = holder_spend(
                 model,
+                p,
+                self.a,
                 c,
-                &trace.counts[c * n..(c + 1) * n],
-                &trace.moves[c * n1 * n1..(c + 1) * n1 * n1],
-                queue.len() as u32,
+                model.costs_for(Some(p)),
+                &self.trace.counts[c * n..(c + 1) * n],
+                &self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1],
             );
+            b.book(c, spend);
         }
-        client_cycles += clients.len() as u64;
+        self.client_cycles += self.clients.len() as u64;
     }
-    if let Some(b) = book {
-        trace.budget = b.years;
+
+    /// The transition at the end of the last cycle (for rewards counted at the end of a cycle).
+    fn finish(&mut self, absorbing: &[bool]) {
+        let n = self.model.n_states();
+        let mut scratch = vec![0u32; (n + 1) * (n + 1)];
+        transition_pass(
+            self.tr,
+            absorbing,
+            self.key,
+            self.model.cycles as usize,
+            None,
+            &mut self.clients,
+            &mut self.queue,
+            &mut self.count,
+            &mut scratch,
+        );
+        self.trace.final_counts = std::mem::take(&mut self.count);
     }
-    let mut scratch = vec![0u32; n1 * n1];
-    transition_pass(
-        tr,
-        &absorbing,
-        key,
-        cycles,
-        None,
-        false,
-        clients,
-        &mut queue,
-        &mut count,
-        &mut scratch,
-    );
-    trace.final_counts = count;
-    (trace, client_cycles)
 }
 
-/// Draws the transition of every client at the end of cycle `c - 1`. In a budget area (`book`), each
-/// move updates the projected spend; under `waitlist` a client whose move the budget cannot carry
-/// joins `queue` and stays in its state. Absorbed clients leave `clients`; survivors keep their order.
+/// Draws the transition of every client at the end of cycle `c - 1`. Under capacity `limits`, a move
+/// the limits cannot carry is not made: the client stays if it is in a limited state, and otherwise
+/// waits (it joins `queue` in the waiting status). Absorbed and waiting clients leave `clients`;
+/// survivors keep their order.
 #[allow(clippy::too_many_arguments)]
 fn transition_pass(
     tr: &Transitions,
     absorbing: &[bool],
     key: Key,
     c: usize,
-    mut book: Option<&mut Book>,
-    waitlist: bool,
+    mut limits: Option<&mut Limits>,
     clients: &mut Vec<u64>,
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
@@ -273,21 +410,23 @@ fn transition_pass(
         }
         let to = tr.pick(row_of[cell] as usize, u);
         let to = if to == RENEW { n } else { usize::from(to) };
-        if let Some(b) = book.as_deref_mut() {
-            let d = b.delta(c, s, to);
-            if waitlist && !b.fits(c, d) {
-                queue.push(Waiting {
-                    word: w,
-                    to,
-                    since: c as u32,
-                });
-                b.year_mut().waits_started += 1;
+        let id = w >> 24;
+        if let Some(l) = limits.as_deref_mut() {
+            let dest = if to == n { s } else { to };
+            if !l.fits(s, dest) {
+                if l.limited[s] {
+                    // Already in limited care: stays, and is reviewed again next cycle.
+                    clients[kept] = w + u64::from((t as u64) < TIME_MAX);
+                    kept += 1;
+                } else {
+                    record(count, moves, n, s, l.waiting);
+                    queue.push(Waiting { id, to });
+                }
                 continue;
             }
-            b.apply(d);
+            l.apply(s, dest);
         }
         record(count, moves, n, s, to);
-        let id = w >> 24;
         if to == n {
             clients[kept] = pack(id, s, 0);
             kept += 1;
@@ -299,52 +438,47 @@ fn transition_pass(
     clients.truncate(kept);
 }
 
-/// Admits waiting clients, in order of waiting, while the budget has room (first fit).
+/// Admits waiting clients, in order of waiting, while the limits have room (first fit).
 fn admit(
-    b: &mut Book,
-    c: usize,
+    l: &mut Limits,
     n: usize,
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
     admitted: &mut Vec<u64>,
 ) {
+    let w = l.waiting;
     queue.retain(|wt| {
-        let from = state_of(wt.word);
-        let d = b.delta(c, from, wt.to);
-        if !b.fits(c, d) {
+        if !l.fits(w, wt.to) {
             return true;
         }
-        b.apply(d);
-        record(count, moves, n, from, wt.to);
-        let to = if wt.to == n { from } else { wt.to };
-        admitted.push(pack(wt.word >> 24, to, 0));
-        let y = b.year_mut();
-        y.admitted += 1;
-        y.waited_cycles += c as u64 - u64::from(wt.since);
+        l.apply(w, wt.to);
+        record(count, moves, n, w, wt.to);
+        admitted.push(pack(wt.id, wt.to, 0));
         false
     });
 }
 
-/// Admits every waiting client, in order of waiting, when the pilot period ends (the provider model
-/// has no waiting list); the book is closed, so nothing is booked.
+/// Admits every waiting client, in order of waiting, once no limit binds.
 fn release(
-    n: usize,
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
     admitted: &mut Vec<u64>,
+    model: &Model,
 ) {
+    let n = model.n_states();
+    let w = model
+        .waiting_state
+        .expect("clients wait only when there is a waiting status");
     for wt in queue.drain(..) {
-        let from = state_of(wt.word);
-        record(count, moves, n, from, wt.to);
-        let to = if wt.to == n { from } else { wt.to };
-        admitted.push(pack(wt.word >> 24, to, 0));
+        record(count, moves, n, w, wt.to);
+        admitted.push(pack(wt.id, wt.to, 0));
     }
 }
 
 /// New clients of cycle `c`: Poisson count, entry state, prevention (a share `prevent_below` goes to
-/// state `ws`) and, under `waitlist`, admission (a new client without room waits in `ws`).
+/// state `ws`) and, under capacity `limits`, waiting (a new client the limits cannot carry waits).
 #[allow(clippy::too_many_arguments)]
 fn inflow(
     model: &Model,
@@ -352,8 +486,7 @@ fn inflow(
     a: usize,
     c: usize,
     (prevent_below, ws): (f64, usize),
-    mut book: Option<&mut Book>,
-    waitlist: bool,
+    mut limits: Option<&mut Limits>,
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
@@ -377,54 +510,16 @@ fn inflow(
         {
             s = ws;
         }
-        if let Some(b) = book.as_deref_mut() {
-            let d = b.delta(c, n, s);
-            if waitlist && s != ws && !b.fits(c, d) {
-                let dw = b.delta(c, n, ws);
-                b.apply(dw);
-                record(count, moves, n, n, ws);
-                queue.push(Waiting {
-                    word: pack(id, ws, 0),
-                    to: s,
-                    since: c as u32,
-                });
-                b.year_mut().waits_started += 1;
+        if let Some(l) = limits.as_deref_mut() {
+            if !l.fits(n, s) {
+                record(count, moves, n, n, l.waiting);
+                queue.push(Waiting { id, to: s });
                 continue;
             }
-            b.apply(d);
+            l.apply(n, s);
         }
         record(count, moves, n, n, s);
         clients.push(pack(id, s, 0));
-    }
-}
-
-/// Steps down clients longest in `from` (ties: lowest id) to `to` while that lowers the projected spend
-/// and the projection exceeds the budget.
-fn step_down(
-    b: &mut Book,
-    c: usize,
-    n: usize,
-    (from, to): (usize, usize),
-    clients: &mut [u64],
-    count: &mut [u32],
-    moves: &mut [u32],
-) {
-    let d = b.delta(c, from, to);
-    if d.0 >= 0.0 {
-        return;
-    }
-    let mut idx: Vec<usize> = (0..clients.len())
-        .filter(|&i| state_of(clients[i]) == from)
-        .collect();
-    idx.sort_by_key(|&i| (std::cmp::Reverse(clients[i] & 0xFFFF), clients[i] >> 24));
-    for i in idx {
-        if !b.over() {
-            break;
-        }
-        b.apply(d);
-        record(count, moves, n, from, to);
-        clients[i] = pack(clients[i] >> 24, to, 0);
-        b.year_mut().stepped_down += 1;
     }
 }
 
@@ -457,52 +552,65 @@ mod tests {
     }
 
     #[test]
-    fn waiting_clients_are_admitted_when_the_pilot_ends() {
-        // A tight waitlist budget up to 2022-12: clients wait at the end of 2022; from 2023-01 the
-        // provider model holds nobody back, so every client counted in a state is simulated again.
+    fn waiting_clients_are_admitted_when_the_limit_ends() {
+        // A tight capacity up to 2022-12: clients wait at the end of 2022; from 2023-01 no limit holds
+        // anybody back, so every client counted in a live state is simulated again.
         let text = crate::scenario::DEFAULT_TEXT;
-        let cut = text.find("[[arm]]").expect("the default has arms");
+        let cut = text
+            .find("\n[[capacity]]")
+            .expect("the default has a capacity")
+            + 1;
+        let end = cut + text[cut..].find("\n\n").expect("a blank line after it");
         let text = format!(
-            "{}{}",
+            "{}{}{}",
             &text[..cut],
-            r#"
-[[regime]]
+            r#"[[capacity]]
 name = "tight"
-budget_per_inhabitant = 60.0
-price_year = 2021
-on_exhaustion = "waitlist"
-
-[[arm]]
-name = "baseline"
-
-[[arm]]
-name = "tight"
-assign = [{ municipality = "Noord-Beveland", regime = "tight", from = "2021-01", until = "2022-12" }]
-"#
+municipality = "Noord-Beveland"
+states = ["BTS", "BT"]
+clients = 3
+until = "2022-12"
+"#,
+            &text[end..]
         );
         let m = crate::scenario::from_text("tight.toml", &text)
             .unwrap()
             .model;
         let n = m.n_states();
+        let w = m.waiting_state.expect("a waiting status");
         let a = (0..m.areas.len())
-            .find(|&a| m.arms[1].plans[a].is_some())
+            .find(|&a| m.capacities[0].areas[a])
             .unwrap();
-        let live = |counts: &[u32]| -> u64 {
-            (0..n)
-                .filter(|&s| !m.states[s].absorbing)
-                .map(|s| u64::from(counts[s]))
-                .sum()
-        };
+        let absorbing: Vec<bool> = m.states.iter().map(|s| s.absorbing).collect();
         let mut waited = 0;
         for run in 0..5 {
-            let mut clients = Vec::new();
             let key = Model::run_key(3, run).child(a as u64);
-            let (t, _) = simulate_area(&m, 1, key, a, &mut clients);
-            assert_eq!(t.budget.len(), 2, "2021 and 2022");
-            waited += t.budget[1].waiting_end;
-            assert_eq!(clients.len() as u64, live(&t.final_counts), "run {run}");
+            let mut sim = AreaSim::new(&m, 0, key, a);
+            for c in 0..m.cycles as usize {
+                sim.step(c, &absorbing, None);
+                if c < 24 {
+                    let limited: u32 = sim.trace.counts[c * n..(c + 1) * n]
+                        .iter()
+                        .zip(&m.capacities[0].load)
+                        .map(|(&k, &l)| if l > 0.0 { k } else { 0 })
+                        .sum();
+                    let start: u32 = m.areas[a].initial.iter().take(2).sum();
+                    assert!(
+                        limited <= 3.max(start),
+                        "run {run} cycle {c}: {limited} in limited care"
+                    );
+                }
+            }
+            waited += sim.trace.counts[23 * n + w];
+            assert_eq!(sim.trace.counts[24 * n + w], 0, "all admitted in 2023-01");
+            sim.finish(&absorbing);
+            let live: u64 = (0..n)
+                .filter(|&s| !m.states[s].absorbing)
+                .map(|s| u64::from(sim.trace.final_counts[s]))
+                .sum();
+            assert_eq!(sim.clients.len() as u64, live, "run {run}");
         }
-        assert!(waited > 0, "clients wait at the end of the pilot");
+        assert!(waited > 0, "clients wait at the end of the limit");
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct State {
     pub absorbing: bool,
     /// Holds an indication.
     pub indicated: bool,
+    /// The waiting status (see [`Capacity`]).
+    pub waiting: bool,
 }
 
 /// An area: a wijk, dorp or whole municipality.
@@ -370,6 +372,10 @@ pub struct Model {
     /// `[regime][area][cycle]`: expected provider spend on the regime's covered lines (filled for
     /// regimes whose budget is a share of it; empty otherwise).
     pub regime_expected: Vec<Vec<Vec<f64>>>,
+    /// Capacity limits ([`Capacity`]), in file order.
+    pub capacities: Vec<Capacity>,
+    /// The waiting status clients wait in for a place (required when there are capacity limits).
+    pub waiting_state: Option<usize>,
     /// Whether some parameter has a distribution (probabilistic sensitivity analysis is possible);
     /// this model has every parameter at its mean unless compiled for a run.
     pub uncertain: bool,
@@ -379,6 +385,35 @@ pub struct Model {
     pub outcomes: Vec<Outcome>,
     /// Discounting for `summary.csv`.
     pub discount: Discount,
+}
+
+/// A capacity limit: what the care in an area can carry in a cycle (staff), in clients or hours of the
+/// states it covers. A client whose move would exceed it waits (see [`crate::engine`]); needed care is
+/// delayed, never refused for want of money.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capacity {
+    /// Name, for messages and the report.
+    pub name: String,
+    /// Load of one client in each state (1 for a limit in clients, hours for a limit in hours; 0 for
+    /// states the limit does not cover).
+    pub load: Vec<f64>,
+    /// By area: the most load it can carry in a cycle.
+    pub limit: Vec<f64>,
+    /// By area: whether the limit applies there.
+    pub areas: Vec<bool>,
+    /// By arm: whether the limit applies in the arm.
+    pub arms: Vec<bool>,
+    /// Cycles it applies in: `start..end`.
+    pub period: (u32, u32),
+}
+
+impl Capacity {
+    /// Whether the limit binds area `a` of arm `arm` in cycle `c`.
+    pub fn applies(&self, arm: usize, a: usize, c: usize) -> bool {
+        self.arms[arm]
+            && self.areas[a]
+            && (self.period.0 as usize..self.period.1 as usize).contains(&c)
+    }
 }
 
 /// An outcome: a weight per client per cycle in each state (e.g. 1 while alive: life-cycles).

@@ -9,24 +9,65 @@
 
 use crate::model::{CostItem, RENEW, Row, thresholds};
 
-/// What happens when an area's budget would be exceeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exhaustion {
-    /// The municipality pays the excess (tracked as overspend).
-    Overspend,
-    /// New indications wait until there is room.
-    Waitlist,
-    /// Clients longest in BT move to Waakvlam.
-    StepDown,
-}
-
-/// What happens to a surplus at year end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happens to a surplus at year end (after any refund under [`RiskSharing`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Surplus {
     /// Returned to the municipality.
     Returned,
-    /// Carried over to the next year.
+    /// Carried over to the next year (a reserve: a balance of the holder, not a cost); returned at the
+    /// end of the pilot period.
     CarriedOver,
+    /// Spent on prevention in the next pilot year: every euro buys `1 / cost` prevented indications, so
+    /// the next year's new clients of the pool are diverted to the prevention state with an extra
+    /// probability (see [`crate::budget`]). The value is the cost per prevented indication at the
+    /// regime's price year. A surplus of the pilot's last year is returned.
+    Reinvested(f64),
+}
+
+/// Risk sharing between the municipality and the budget holder ("bandbreedte"): within `band` × the
+/// budget the holder carries an overspend or keeps a surplus; beyond it the municipality tops up `share`
+/// of the overspend, and the holder refunds `share` of the surplus.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RiskSharing {
+    /// The band as a share of the year's budget (0.05 = ±5%).
+    pub band: f64,
+    /// The share of the difference beyond the band that is topped up or refunded.
+    pub share: f64,
+}
+
+/// Which areas of an arm under one regime share a budget (the budget holder's unit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolUnit {
+    /// Every area its own budget.
+    Area,
+    /// The areas of one municipality together.
+    Municipality,
+    /// All areas of the region together.
+    Region,
+}
+
+impl PoolUnit {
+    /// The scope's name in every output: `area`, `municipality` or `region`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolUnit::Area => "area",
+            PoolUnit::Municipality => "municipality",
+            PoolUnit::Region => "region",
+        }
+    }
+}
+
+/// A budget pool of an arm: areas under the same regime and pilot period that share one budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    /// What it is called in every output: the area's name, the municipality's, or `regio`.
+    pub name: String,
+    /// Its unit.
+    pub unit: PoolUnit,
+    /// Index into the model's regimes.
+    pub regime: usize,
+    /// Its areas, in model order.
+    pub areas: Vec<usize>,
 }
 
 /// How the yearly budget of an area is set (amounts at the regime's price year).
@@ -77,14 +118,16 @@ pub struct Regime {
     pub prevention: f64,
     /// State diverted clients enter.
     pub prevention_state: usize,
-    /// Exhaustion policy.
-    pub exhaustion: Exhaustion,
     /// Surplus policy.
     pub surplus: Surplus,
+    /// Risk sharing (`None`: the municipality tops up every overspend; the holder keeps no loss).
+    pub risk_sharing: Option<RiskSharing>,
+    /// Which areas share a budget.
+    pub pool: PoolUnit,
+    /// The cost line on which reinvested surpluses are booked (community support), if any.
+    pub reinvest_line: Option<usize>,
     /// Fixed costs.
     pub fixed: Vec<FixedCost>,
-    /// `step_down` policy: clients move from the first state to the second (BT to Waakvlam).
-    pub step_down: (usize, usize),
     /// Modifiers of transition probabilities, in file order.
     pub modifiers: Vec<Modifier>,
     /// Cost items of the regime: each replaces, in the cycles it applies, the model's items of the same
@@ -158,6 +201,8 @@ pub struct Plan {
     pub end: u32,
     /// Index into the model's regime transition tables.
     pub table: usize,
+    /// Index into the arm's budget pools.
+    pub pool: usize,
 }
 
 impl Plan {
@@ -179,6 +224,8 @@ pub struct Arm {
     pub name: String,
     /// Per area: `None` = provider model throughout.
     pub plans: Vec<Option<Plan>>,
+    /// Budget pools, in order of their first area.
+    pub pools: Vec<Pool>,
 }
 
 /// Applies hazard ratios to the leaving transitions of a row with from-state `from`.

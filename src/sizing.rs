@@ -57,22 +57,21 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
     let pilots = model.pilot_areas();
     let alpha = model.overspend_risk;
     let mut out = Vec::new();
-    // The pilot's mean budget for a set of pilot areas in year y, from the first arm granting them one.
+    // The pilot's mean budget for a set of pilot areas in year y, from the first arm whose pools
+    // cover exactly those areas.
     let pilot_budget = |areas: &[usize], y: usize| -> Option<f64> {
         summaries[1..].iter().find_map(|sm| {
-            let cells: Option<Vec<usize>> = areas
-                .iter()
-                .map(|a| {
-                    sm.layout
-                        .budget_areas
-                        .iter()
-                        .position(|b| b == a)
-                        .map(|i| sm.layout.budget(i, y, 0))
-                })
-                .collect();
-            let cells = cells?;
-            let total: f64 = cells.iter().map(|&c| sm.stats[c].mean).sum();
-            (total.is_finite() && total > 0.0).then_some(total)
+            let lay = &sm.layout;
+            let mut total = 0.0;
+            let mut covered: Vec<usize> = Vec::new();
+            for (i, pool) in lay.pools.iter().enumerate() {
+                if pool.areas.iter().all(|a| areas.contains(a)) {
+                    total += sm.stats[lay.budget(i, y, crate::summary::BudgetMeasure::Budget)].mean;
+                    covered.extend(&pool.areas);
+                }
+            }
+            covered.sort_unstable();
+            (covered == areas && total.is_finite() && total > 0.0).then_some(total)
         })
     };
     let mut row = |scope: &str, name: &str, y: usize, values: Vec<f64>, areas: &[usize]| {

@@ -23,8 +23,8 @@ pub struct Layout {
     pub munis: usize,
     /// Cost lines (a further column is the total).
     pub lines: usize,
-    /// Areas with a budget in this arm (the budget cells follow the common cells).
-    pub budget_areas: Vec<usize>,
+    /// The budget pools of this arm (the budget cells follow the common cells).
+    pub pools: Vec<crate::regime::Pool>,
     flow_at: usize,
     cost_at: usize,
     /// Offset of each KPI's cells.
@@ -75,9 +75,7 @@ impl Layout {
         let holder_at = at;
         at += pilot_areas.len() * years.len();
         let budget_at = at;
-        let budget_areas = (0..model.areas.len())
-            .filter(|&a| model.arms[arm].plans[a].is_some())
-            .collect();
+        let pools = model.arms[arm].pools.clone();
         let n1 = n_states + 1;
         let move_flow = (0..n1 * n1)
             .map(|i| {
@@ -96,7 +94,7 @@ impl Layout {
             flows: model.flows.clone(),
             munis: model.municipalities.len(),
             lines: model.lines.len(),
-            budget_areas,
+            pools,
             flow_at,
             cost_at,
             kpi_at,
@@ -112,7 +110,7 @@ impl Layout {
 
     /// Number of cells.
     pub fn len(&self) -> usize {
-        self.budget_at + self.budget_areas.len() * self.years.len() * BUDGET_MEASURES.len()
+        self.budget_at + self.pools.len() * self.years.len() * BudgetMeasure::ALL.len()
     }
 
     /// What cell `i` reports, for messages: e.g. `costs in 2024`.
@@ -174,9 +172,16 @@ impl Layout {
         self.holder_at + i * self.years.len() + y
     }
 
-    /// Cell of budget measure `k` ([`BUDGET_MEASURES`]) of the `i`-th budget area in year index `y`.
-    pub fn budget(&self, i: usize, y: usize, k: usize) -> usize {
-        self.budget_at + (i * self.years.len() + y) * BUDGET_MEASURES.len() + k
+    /// Cell of budget measure `k` of the `i`-th budget pool in year index `y`.
+    pub fn budget(&self, i: usize, y: usize, k: BudgetMeasure) -> usize {
+        self.budget_at + (i * self.years.len() + y) * BudgetMeasure::ALL.len() + k as usize
+    }
+
+    /// The plan of the `i`-th budget pool's areas, in arm `arm`.
+    pub fn pool_plan<'m>(&self, model: &'m Model, arm: usize, i: usize) -> &'m crate::regime::Plan {
+        model.arms[arm].plans[self.pools[i].areas[0]]
+            .as_ref()
+            .expect("a pool's areas have a plan")
     }
 
     /// Whether there are no cells (never, for a valid model).
@@ -226,11 +231,14 @@ pub enum Account {
     TopUps,
     /// Surpluses returned.
     Refunds,
+    /// Spent by budget holders beyond their budget and reserve, whoever pays it (not a part of
+    /// municipal spend: the municipality pays its `top_ups`).
+    Overspend,
 }
 
 impl Account {
     /// Every account, in cell order.
-    pub const ALL: [Account; 7] = [
+    pub const ALL: [Account; 8] = [
         Account::CareCost,
         Account::CommunityCost,
         Account::MunicipalSpend,
@@ -238,6 +246,7 @@ impl Account {
         Account::BudgetsPaid,
         Account::TopUps,
         Account::Refunds,
+        Account::Overspend,
     ];
 
     /// The name in every output.
@@ -250,26 +259,90 @@ impl Account {
             Account::BudgetsPaid => "municipal_spend.budgets_paid",
             Account::TopUps => "municipal_spend.top_ups",
             Account::Refunds => "municipal_spend.refunds",
+            Account::Overspend => "overspend",
         }
     }
 }
 
-/// The budget measures reported per area and year (`budget.csv`). `holder_result` is the budget minus
-/// what the holder spent (care on the covered lines and the fixed costs); `overspent` is 1 in a run
-/// with overspend and 0 otherwise, so its mean is P(overspend).
-pub const BUDGET_MEASURES: [&str; 11] = [
-    "budget",
-    "spent",
-    "overspend",
-    "carried_over",
-    "returned",
-    "waiting_end",
-    "waits_started",
-    "mean_wait_cycles",
-    "stepped_down",
-    "holder_result",
-    "overspent",
-];
+/// The budget measures reported per pool and year (`budget.csv`), one definition for every output (see
+/// [`crate::budget`] for the settlement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetMeasure {
+    /// Budget granted for the year (the pilot period's part of it).
+    Budget,
+    /// Spent by the holder: care on the covered lines at the tariffs, and the fixed costs.
+    Spent,
+    /// Spent beyond the budget and the carried-in reserve.
+    Overspend,
+    /// The part of the overspend the municipality tops up.
+    TopUp,
+    /// The part of the overspend the holder carries itself (risk sharing).
+    HolderCarries,
+    /// Surplus refunded to the municipality.
+    Refund,
+    /// Surplus carried over to the next year (a reserve).
+    CarriedOver,
+    /// Surplus reinvested in prevention in the next year.
+    Reinvested,
+    /// Budget minus spent: the holder's result before settlement.
+    HolderResult,
+    /// 1 in a run with overspend, 0 otherwise: its mean is P(overspend).
+    Overspent,
+}
+
+impl BudgetMeasure {
+    /// Every measure, in cell order.
+    pub const ALL: [BudgetMeasure; 10] = [
+        BudgetMeasure::Budget,
+        BudgetMeasure::Spent,
+        BudgetMeasure::Overspend,
+        BudgetMeasure::TopUp,
+        BudgetMeasure::HolderCarries,
+        BudgetMeasure::Refund,
+        BudgetMeasure::CarriedOver,
+        BudgetMeasure::Reinvested,
+        BudgetMeasure::HolderResult,
+        BudgetMeasure::Overspent,
+    ];
+
+    /// The name in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            BudgetMeasure::Budget => "budget",
+            BudgetMeasure::Spent => "spent",
+            BudgetMeasure::Overspend => "overspend",
+            BudgetMeasure::TopUp => "top_up",
+            BudgetMeasure::HolderCarries => "holder_carries",
+            BudgetMeasure::Refund => "refund",
+            BudgetMeasure::CarriedOver => "carried_over",
+            BudgetMeasure::Reinvested => "reinvested",
+            BudgetMeasure::HolderResult => "holder_result",
+            BudgetMeasure::Overspent => "overspent",
+        }
+    }
+
+    /// Its value in a settled budget year.
+    pub fn of(self, b: &crate::budget::BudgetYear) -> f64 {
+        match self {
+            BudgetMeasure::Budget => b.budget,
+            BudgetMeasure::Spent => b.spent,
+            BudgetMeasure::Overspend => b.overspend,
+            BudgetMeasure::TopUp => b.top_up,
+            BudgetMeasure::HolderCarries => b.holder_carries(),
+            BudgetMeasure::Refund => b.refund,
+            BudgetMeasure::CarriedOver => b.carry_out,
+            BudgetMeasure::Reinvested => b.reinvested,
+            BudgetMeasure::HolderResult => b.holder_result(),
+            BudgetMeasure::Overspent => {
+                if b.overspend > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+}
 
 /// Reduces one run's trace of arm `arm` to its reported cells.
 pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
@@ -279,32 +352,31 @@ pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> V
         .map(|a| AreaView {
             counts: &a.counts,
             moves: &a.moves,
-            budget: &a.budget,
             final_counts: &a.final_counts,
         })
         .collect();
-    reduce_views(model, arm, layout, &views)
+    reduce_views(model, arm, layout, &views, &trace.pools)
 }
 
-/// One area's counts, moves and budget years, as simulated (`u32`) or expected (`f64`).
+/// One area's counts and moves, as simulated (`u32`) or expected (`f64`).
 #[derive(Debug, Clone, Copy)]
 pub struct AreaView<'a, T> {
     /// As [`crate::engine::AreaTrace::counts`].
     pub counts: &'a [T],
     /// As [`crate::engine::AreaTrace::moves`].
     pub moves: &'a [T],
-    /// Budget years.
-    pub budget: &'a [crate::budget::BudgetYear],
     /// Occupancy after the last transition.
     pub final_counts: &'a [T],
 }
 
-/// Reduces one run's areas (or their expected values) to the reported cells.
+/// Reduces one run's areas (or their expected values) and its pools' budget years to the reported
+/// cells.
 pub fn reduce_views<T: Copy + Into<f64>>(
     model: &Model,
     arm: usize,
     layout: &Layout,
     areas: &[AreaView<T>],
+    pools: &[Vec<crate::budget::BudgetYear>],
 ) -> Vec<f64> {
     let n = layout.n_states;
     let n1 = n + 1;
@@ -323,21 +395,13 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         .zip(&layout.pilot_plans)
         .enumerate()
     {
-        let regime = &model.regimes[plan.regime];
-        let area = &model.areas[a];
-        let m = area.municipality;
         let at = &areas[a];
         let costs = model.costs_of(arm, a);
         for c in plan.start as usize..(plan.end as usize).min(layout.cycles) {
             let y = model.year_index(c as u32);
             let counts = &at.counts[c * n..(c + 1) * n];
             let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
-            let mut spend: f64 = regime.fixed.iter().map(|f| f.at(c, area.inhabitants)).sum();
-            for item in costs {
-                if regime.covers[item.line] && item.municipalities[m] && item.amount[c] != 0.0 {
-                    spend += item.units(counts, moves) * item.amount[c];
-                }
-            }
+            let spend = crate::budget::holder_spend(model, plan, a, c, costs, counts, moves);
             out[layout.holder_spend(i, y)] += spend;
         }
     }
@@ -400,52 +464,68 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             &mut out[at..at + kpi.years() * kpi.cells_per_year()],
         );
     }
-    economics(model, arm, layout, areas, &mut out);
-    for (i, &a) in layout.budget_areas.iter().enumerate() {
-        let area = &model.areas[a];
-        let m = area.municipality;
-        let plan = model.arms[arm].plans[a]
-            .as_ref()
-            .expect("budget areas have a plan");
-        let limited = model.regimes[plan.regime].budget != crate::regime::BudgetRule::Unlimited;
-        for fixed in &model.regimes[plan.regime].fixed {
-            for c in plan.cycles() {
-                let y = model.year_index(c as u32);
-                let value = fixed.at(c, area.inhabitants);
-                out[layout.cost(y, m, fixed.line)] += value;
-                out[layout.account(y, m, Account::CommunityCost)] += value;
-                if !limited {
-                    // A pass-through: what it spends (the fixed costs) is paid directly.
-                    out[layout.account(y, m, Account::PaidDirectly)] += value;
+    economics(model, arm, layout, areas, pools, &mut out);
+    for (i, pool) in layout.pools.iter().enumerate() {
+        let plan = layout.pool_plan(model, arm, i);
+        let regime = &model.regimes[plan.regime];
+        let limited = regime.budget != crate::regime::BudgetRule::Unlimited;
+        for &a in &pool.areas {
+            let area = &model.areas[a];
+            let m = area.municipality;
+            for fixed in &regime.fixed {
+                for c in plan.cycles() {
+                    let y = model.year_index(c as u32);
+                    let value = fixed.at(c, area.inhabitants);
+                    out[layout.cost(y, m, fixed.line)] += value;
+                    out[layout.account(y, m, Account::CommunityCost)] += value;
+                    if !limited {
+                        // A pass-through: what it spends (the fixed costs) is paid directly.
+                        out[layout.account(y, m, Account::PaidDirectly)] += value;
+                    }
                 }
             }
         }
-        for b in areas[a].budget {
+        let Some(years) = pools.get(i) else { continue };
+        // The pool's municipal accounts are split over its areas' municipalities by the areas'
+        // share of the pool's inhabitants (exact for a pool within one municipality).
+        let inhabitants: f64 = pool
+            .areas
+            .iter()
+            .map(|&a| model.areas[a].inhabitants as f64)
+            .sum();
+        let shares: Vec<(usize, f64)> = pool
+            .areas
+            .iter()
+            .map(|&a| {
+                let area = &model.areas[a];
+                let w = if inhabitants > 0.0 {
+                    area.inhabitants as f64 / inhabitants
+                } else {
+                    1.0 / pool.areas.len() as f64
+                };
+                (area.municipality, w)
+            })
+            .collect();
+        for (j, b) in years.iter().enumerate() {
             if limited {
-                out[layout.account(b.year, m, Account::BudgetsPaid)] += b.budget;
-                out[layout.account(b.year, m, Account::TopUps)] += b.overspend;
-                out[layout.account(b.year, m, Account::Refunds)] += b.returned;
+                for &(m, w) in &shares {
+                    out[layout.account(b.year, m, Account::BudgetsPaid)] += w * b.budget;
+                    out[layout.account(b.year, m, Account::TopUps)] += w * b.top_up;
+                    out[layout.account(b.year, m, Account::Refunds)] += w * b.refund;
+                    out[layout.account(b.year, m, Account::Overspend)] += w * b.overspend;
+                }
             }
-            let wait = if b.admitted > 0 {
-                b.waited_cycles as f64 / f64::from(b.admitted)
-            } else {
-                0.0
-            };
-            let values = [
-                b.budget,
-                b.spent,
-                b.overspend,
-                b.carry_out,
-                b.returned,
-                f64::from(b.waiting_end),
-                f64::from(b.waits_started),
-                wait,
-                f64::from(b.stepped_down),
-                b.budget - b.spent,
-                if b.overspend > 0.0 { 1.0 } else { 0.0 },
-            ];
-            for (k, v) in values.into_iter().enumerate() {
-                out[layout.budget(i, b.year, k)] = v;
+            // A reinvested surplus is spent on prevention in the next pilot year.
+            if let (Some(line), Some(next)) = (regime.reinvest_line, years.get(j + 1))
+                && b.reinvested > 0.0
+            {
+                for &(m, w) in &shares {
+                    out[layout.cost(next.year, m, line)] += w * b.reinvested;
+                    out[layout.account(next.year, m, Account::CommunityCost)] += w * b.reinvested;
+                }
+            }
+            for k in BudgetMeasure::ALL {
+                out[layout.budget(i, b.year, k)] = k.of(b);
             }
         }
     }
@@ -634,6 +714,7 @@ fn economics<T: Copy + Into<f64>>(
     arm: usize,
     layout: &Layout,
     areas: &[AreaView<T>],
+    pools: &[Vec<crate::budget::BudgetYear>],
     out: &mut [f64],
 ) {
     let n = layout.n_states;
@@ -685,6 +766,19 @@ fn economics<T: Copy + Into<f64>>(
                 for c in plan.cycles() {
                     cost += f.at(c, area.inhabitants) * d.cost[c];
                 }
+            }
+        }
+    }
+    // Reinvested surpluses, spent at the start of the next pilot year.
+    for (i, years) in pools.iter().enumerate() {
+        let plan = layout.pool_plan(model, arm, i);
+        for pair in years.windows(2) {
+            if pair[0].reinvested > 0.0 {
+                let first = plan
+                    .cycles()
+                    .find(|&c| model.year_index(c as u32) == pair[1].year)
+                    .expect("a budget year has cycles");
+                cost += pair[0].reinvested * d.cost[first];
             }
         }
     }

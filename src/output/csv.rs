@@ -167,49 +167,47 @@ pub fn accounts(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     )
 }
 
-/// `budget.csv`: `arm,municipality,area,year,measure,` statistics, for every area under a budget regime
-/// in the years it is under it (from its start to the end of its pilot period). Measures: see [`crate::summary::BUDGET_MEASURES`].
+/// `budget.csv`: `arm,scope,scope_name,year,measure,` statistics, for every budget pool (scope `area`,
+/// `municipality` or `region`: the areas that share the budget) in the years of its pilot period.
+/// Measures: see [`crate::summary::BudgetMeasure`].
 pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     let rows = summaries.iter().flat_map(|sm| {
-        let arm = &model.arms[model
+        let arm = model
             .arms
             .iter()
             .position(|a| a.name == sm.arm)
-            .expect("summary of an arm")];
+            .expect("summary of an arm");
         sm.layout
-            .budget_areas
+            .pools
             .iter()
             .enumerate()
-            .flat_map(move |(i, &a)| {
-                let area = &model.areas[a];
-                let years = model.plan_years(arm.plans[a].as_ref().expect("budget area"));
+            .flat_map(move |(i, pool)| {
+                let years = model.plan_years(sm.layout.pool_plan(model, arm, i));
                 sm.layout
                     .years
                     .iter()
                     .enumerate()
                     .filter(move |(y, _)| years.contains(y))
                     .flat_map(move |(y, year)| {
-                        crate::summary::BUDGET_MEASURES.iter().enumerate().map(
-                            move |(k, measure)| {
-                                let mut r = vec![
-                                    sm.arm.clone(),
-                                    model.municipalities[area.municipality].clone(),
-                                    area.name.clone(),
-                                    year.to_string(),
-                                    measure.to_string(),
-                                ];
-                                r.extend(stat_fields(
-                                    &sm.stats[sm.layout.budget(i, y, k)],
-                                    2,
-                                    sm.runs,
-                                ));
-                                r
-                            },
-                        )
+                        crate::summary::BudgetMeasure::ALL.iter().map(move |&k| {
+                            let mut r = vec![
+                                sm.arm.clone(),
+                                pool.unit.name().to_string(),
+                                pool.name.clone(),
+                                year.to_string(),
+                                k.name().to_string(),
+                            ];
+                            r.extend(stat_fields(
+                                &sm.stats[sm.layout.budget(i, y, k)],
+                                2,
+                                sm.runs,
+                            ));
+                            r
+                        })
                     })
             })
     });
-    table(&["arm", "municipality", "area", "year", "measure"], rows)
+    table(&["arm", "scope", "scope_name", "year", "measure"], rows)
 }
 
 /// `differences.csv`: `arm,measure,year,item,mean,sd,p05,p50,p95,p_lower`: every pilot arm against the

@@ -554,13 +554,13 @@ fn drawings<'a>(
                     lang,
                 }),
             ));
-            for (i, &a) in p.layout.budget_areas.iter().enumerate() {
+            for (i, pool) in p.layout.pools.iter().enumerate() {
                 out.push((
-                    format!("budget_{}_{}", slug(&p.arm), slug(&model.areas[a].name)),
+                    format!("budget_{}_{}", slug(&p.arm), slug(&pool.name)),
                     Drawing::Budget(BudgetUse {
                         model,
                         summary: p,
-                        area: i,
+                        pool: i,
                         lang,
                     }),
                 ));
@@ -939,8 +939,8 @@ impl Figure for KpiChart<'_> {
     }
 }
 
-/// Budget use of one pilot area: budget, spent (median, p05-p95) and overspend (mean) per year above;
-/// the waiting list at year end (mean) below.
+/// Budget use of one budget pool: budget, spent (median, p05-p95), overspend and reserve carried over
+/// (means) per year above; P(overspend) per year against the accepted risk α below.
 pub struct BudgetUse<'a> {
     /// Language of the labels.
     pub lang: Lang,
@@ -948,8 +948,8 @@ pub struct BudgetUse<'a> {
     pub model: &'a Model,
     /// The pilot arm.
     pub summary: &'a Summary,
-    /// Index into the summary's budget areas.
-    pub area: usize,
+    /// Index into the summary's budget pools.
+    pub pool: usize,
 }
 
 impl Figure for BudgetUse<'_> {
@@ -957,20 +957,21 @@ impl Figure for BudgetUse<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let (m, sm, i) = (self.model, self.summary, self.area);
+        use crate::summary::BudgetMeasure as B;
+        let (m, sm, i) = (self.model, self.summary, self.pool);
         let lay = &sm.layout;
-        let a = lay.budget_areas[i];
+        let pool = &lay.pools[i];
         let ys: Vec<usize> = m
             .arms
             .iter()
             .find(|x| x.name == sm.arm)
-            .and_then(|x| x.plans[a].as_ref())
+            .and_then(|x| x.plans[pool.areas[0]].as_ref())
             .map_or(0..lay.years.len(), |p| m.plan_years(p))
             .collect();
-        let stat = |y: usize, k: usize| sm.stats[lay.budget(i, y, k)];
+        let stat = |y: usize, k: B| sm.stats[lay.budget(i, y, k)];
         let top = ys
             .iter()
-            .map(|&y| stat(y, 0).mean.max(stat(y, 1).q[4]))
+            .map(|&y| stat(y, B::Budget).mean.max(stat(y, B::Spent).q[4]))
             .fold(1.0, f64::max)
             * 1.15;
         root.fill(&WHITE)?;
@@ -984,10 +985,9 @@ impl Figure for BudgetUse<'_> {
         let mut chart = ChartBuilder::on(&upper)
             .caption(
                 format!(
-                    "{} {} ({}): {}",
+                    "{} {}: {}",
                     self.lang.t("Budgetgebruik", "Budget use"),
-                    m.areas[a].name,
-                    m.municipalities[m.areas[a].municipality],
+                    pool.name,
                     sm.arm
                 ),
                 (FAMILY, 19),
@@ -1010,8 +1010,8 @@ impl Figure for BudgetUse<'_> {
             .draw_series(ys.iter().map(|&y| {
                 PathElement::new(
                     vec![
-                        (yr(y) - 0.3, stat(y, 0).mean),
-                        (yr(y) + 0.3, stat(y, 0).mean),
+                        (yr(y) - 0.3, stat(y, B::Budget).mean),
+                        (yr(y) + 0.3, stat(y, B::Budget).mean),
                     ],
                     c_budget.stroke_width(3),
                 )
@@ -1024,8 +1024,8 @@ impl Figure for BudgetUse<'_> {
             .draw_series(ys.iter().map(|&y| {
                 PathElement::new(
                     vec![
-                        (yr(y) - 0.08, stat(y, 1).q[0]),
-                        (yr(y) - 0.08, stat(y, 1).q[4]),
+                        (yr(y) - 0.08, stat(y, B::Spent).q[0]),
+                        (yr(y) - 0.08, stat(y, B::Spent).q[4]),
                     ],
                     c_spent.stroke_width(3),
                 )
@@ -1037,14 +1037,17 @@ impl Figure for BudgetUse<'_> {
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 16, y)], c_spent.stroke_width(3))
             });
-        chart.draw_series(
-            ys.iter()
-                .map(|&y| Circle::new((yr(y) - 0.08, stat(y, 1).q[2]), 5, c_spent.filled())),
-        )?;
+        chart
+            .draw_series(ys.iter().map(|&y| {
+                Circle::new((yr(y) - 0.08, stat(y, B::Spent).q[2]), 5, c_spent.filled())
+            }))?;
         chart
             .draw_series(ys.iter().map(|&y| {
                 Rectangle::new(
-                    [(yr(y) + 0.04, 0.0), (yr(y) + 0.16, stat(y, 2).mean)],
+                    [
+                        (yr(y) + 0.04, 0.0),
+                        (yr(y) + 0.16, stat(y, B::Overspend).mean),
+                    ],
                     c_over.mix(0.8).filled(),
                 )
             }))?
@@ -1055,6 +1058,24 @@ impl Figure for BudgetUse<'_> {
             .legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 16, y + 5)], c_over.mix(0.8).filled())
             });
+        let c_reserve = PALETTE[2];
+        chart
+            .draw_series(ys.iter().map(|&y| {
+                Rectangle::new(
+                    [
+                        (yr(y) + 0.18, 0.0),
+                        (yr(y) + 0.30, stat(y, B::CarriedOver).mean),
+                    ],
+                    c_reserve.mix(0.8).filled(),
+                )
+            }))?
+            .label(self.lang.t(
+                "reserve meegenomen (gemiddeld)",
+                "reserve carried over (mean)",
+            ))
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], c_reserve.mix(0.8).filled())
+            });
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
@@ -1062,27 +1083,52 @@ impl Figure for BudgetUse<'_> {
             .label_font((FAMILY, 13))
             .position(SeriesLabelPosition::UpperLeft)
             .draw()?;
-        let wtop = ys.iter().map(|&y| stat(y, 5).q[4]).fold(1.0, f64::max) * 1.2;
+        let alpha = m.overspend_risk;
+        let ptop = ys
+            .iter()
+            .map(|&y| stat(y, B::Overspent).mean)
+            .fold(alpha, f64::max)
+            .max(0.05)
+            * 1.2;
         let mut chart = ChartBuilder::on(&lower)
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(100)
-            .build_cartesian_2d(axis(x0..x1), axis(0f64..wtop))?;
+            .build_cartesian_2d(axis(x0..x1), axis(0f64..ptop.min(1.0)))?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("jaar", "year"))
-            .y_desc(self.lang.t("wachtend (cliënten)", "waiting (clients)"))
-            .y_label_formatter(&|v| format!("{v:.0}"))
+            .y_desc(self.lang.t("kans op overschrijding", "P(overspend)"))
+            .y_label_formatter(&|v| self.lang.pct(*v))
             .x_labels(ys.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
             .label_style((FAMILY, 13))
             .draw()?;
         chart.draw_series(ys.iter().map(|&y| {
             Rectangle::new(
-                [(yr(y) - 0.2, 0.0), (yr(y) + 0.2, stat(y, 5).mean)],
-                PALETTE[1].mix(0.8).filled(),
+                [
+                    (yr(y) - 0.2, 0.0),
+                    (yr(y) + 0.2, stat(y, B::Overspent).mean),
+                ],
+                PALETTE[3].mix(0.8).filled(),
             )
         }))?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x0, alpha), (x1, alpha)],
+                BLACK.stroke_width(1),
+            )))?
+            .label(format!("α = {}", self.lang.pct(alpha)))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(1))
+            });
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 13))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
         Ok(())
     }
 }

@@ -243,7 +243,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
                 lang.signed_euros(d.q[2])
             )
         };
-        let overspend = if p.layout.budget_areas.is_empty() {
+        let overspend = if p.layout.pools.is_empty() {
             String::new()
         } else {
             format!(

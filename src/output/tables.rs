@@ -27,7 +27,7 @@ pub struct RunColumn {
 }
 
 /// The columns of `runs.csv` after `arm,run`: per year `care_cost_<year>`, `community_cost_<year>`,
-/// `municipal_spend_<year>` and `top_ups_<year>` (nominal, all municipalities; see
+/// `municipal_spend_<year>`, `top_ups_<year>` and `overspend_<year>` (nominal, all municipalities; see
 /// [`crate::summary::Account`]), then `discounted_cost`, `clients`, `discounted_<outcome>` and
 /// `<kpi>_cy<contract year>`.
 pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
@@ -38,6 +38,7 @@ pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
         Account::CommunityCost,
         Account::MunicipalSpend,
         Account::TopUps,
+        Account::Overspend,
     ] {
         let stem = k.name().trim_start_matches("municipal_spend.");
         for (y, year) in layout.years.iter().enumerate() {
@@ -344,30 +345,19 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
         ))
     })?;
     if let Some(budget) = Table::read(get, "budget.csv")? {
-        let areas: Vec<String> = model.areas.iter().map(|a| a.name.clone()).collect();
-        let measures: Vec<String> = crate::summary::BUDGET_MEASURES
+        let measures: Vec<String> = crate::summary::BudgetMeasure::ALL
             .iter()
-            .map(|m| m.to_string())
+            .map(|m| m.name().to_string())
             .collect();
         fill(&budget, &arms, &mut st, &|t, row, a| {
             let lay = &layouts[a];
-            let area = index_of(t, row, "area", &areas)?;
-            let i = lay
-                .budget_areas
-                .iter()
-                .position(|&x| x == area)
-                .ok_or_else(|| {
-                    bad(
-                        &t.file,
-                        Some(row.0),
-                        "area",
-                        "the area has no budget in this arm".into(),
-                    )
-                })?;
+            let names: Vec<String> = lay.pools.iter().map(|p| p.name.clone()).collect();
+            let i = index_of(t, row, "scope_name", &names)?;
+            let k = index_of(t, row, "measure", &measures)?;
             Ok(lay.budget(
                 i,
                 year_of(t, row, &lay.years)?,
-                index_of(t, row, "measure", &measures)?,
+                crate::summary::BudgetMeasure::ALL[k],
             ))
         })?;
     }
@@ -464,10 +454,10 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
             for c in &cols {
                 stats[c.cell] = crate::summary::stats(&mut columns.cell(c.cell).to_vec());
             }
-            // Budget cells before an area's budget starts are not in budget.csv: they are 0.
-            for (i, _) in layout.budget_areas.iter().enumerate() {
+            // Budget cells outside a pool's pilot period are not in budget.csv: they are 0.
+            for i in 0..layout.pools.len() {
                 for y in 0..layout.years.len() {
-                    for k in 0..crate::summary::BUDGET_MEASURES.len() {
+                    for k in crate::summary::BudgetMeasure::ALL {
                         let cell = layout.budget(i, y, k);
                         if stats[cell].mean.is_nan() {
                             stats[cell] = stats_zero();

@@ -324,6 +324,9 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         transitions.as_ref(),
         &costs,
     );
+    let arm_names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
+    let capacities = super::capacity::capacities(cx, raw, &k, &arm_names);
+    let waiting_state = states.iter().position(|s| s.waiting);
     let kpis = super::measures::kpis(cx, raw, &k);
     let outcomes = super::measures::outcomes(cx, raw, &k);
     let discount = super::measures::discount(cx, raw, &k);
@@ -391,8 +394,24 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     for t in &regime_tables {
         flows.extend(super::transitions::flows(t, &entry, states.len()));
     }
-    for r in regimes.iter().filter(|r| r.prevention > 0.0) {
+    for r in regimes.iter().filter(|r| {
+        r.prevention > 0.0 || matches!(r.surplus, crate::regime::Surplus::Reinvested(_))
+    }) {
         flows.push((states.len(), r.prevention_state as u8));
+    }
+    // Waiting for a place: from any non-absorbing state or inflow into the waiting status, and from
+    // it into the limited states.
+    if let Some(w) = waiting_state.filter(|_| !capacities.is_empty()) {
+        for s in
+            (0..=states.len()).filter(|&s| s == states.len() || (!states[s].absorbing && s != w))
+        {
+            flows.push((s, w as u8));
+        }
+        for s in 0..states.len() {
+            if capacities.iter().any(|cap| cap.load[s] > 0.0) {
+                flows.push((w, s as u8));
+            }
+        }
     }
     flows.sort_unstable();
     flows.dedup();
@@ -434,6 +453,8 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         regime_tables,
         regime_costs,
         regime_expected: Vec::new(),
+        capacities,
+        waiting_state,
         uncertain: false,
         kpis,
         outcomes,
@@ -547,12 +568,31 @@ fn states(cx: &mut Ctx, raw: &ScenarioFile) -> Vec<State> {
             );
         }
         out.push(State {
-            code,
+            code: code.clone(),
             nl: s.nl.clone(),
             en: s.en.clone(),
             absorbing: s.absorbing,
             indicated: s.indicated,
+            waiting: s.waiting,
         });
+        if s.waiting && (s.absorbing || s.indicated || s.max_cycles.is_some()) {
+            cx.err(
+                raw.state[i].span(),
+                format!("state[{i}].waiting"),
+                format!(
+                    "the waiting status `{code}` is also absorbing, indicated or limited in time"
+                ),
+                "make the waiting status a state of its own: code, nl, en and waiting = true only",
+            );
+        }
+        if s.waiting && out.iter().filter(|o| o.waiting).count() > 1 {
+            cx.err(
+                raw.state[i].span(),
+                format!("state[{i}].waiting"),
+                "a second waiting status",
+                "mark one state waiting = true",
+            );
+        }
     }
     if out.len() > 60 {
         cx.err(
@@ -868,6 +908,17 @@ fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKin
                 LineKind::Community,
                 format!("regime[{i}].fixed_cost[{j}].line"),
                 f.line.span(),
+            );
+        }
+    }
+    for (i, r) in raw.regime.iter().enumerate() {
+        if let Some(v) = &r.get_ref().cost_per_prevented_indication {
+            set(
+                cx,
+                "preventie_herinvestering",
+                LineKind::Community,
+                format!("regime[{i}].cost_per_prevented_indication"),
+                v.span(),
             );
         }
     }

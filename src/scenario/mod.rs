@@ -4,6 +4,7 @@
 //! parsed into the raw file model ([`raw`]) and compiled once into a checked [`Model`]
 //! ([`compile::compile`]).
 
+mod capacity;
 pub mod compile;
 mod costs;
 mod measures;

@@ -6,8 +6,8 @@ use super::raw::{self, ScenarioFile};
 use super::transitions::{PERIOD_FIX, Parsed, cap_of, lay_out, parse_period, parse_rows};
 use crate::model::{Area, CostItem, RENEW, Row, Transitions, YearMonth};
 use crate::regime::{
-    Arm, BudgetRule, Effect, Exhaustion, FixedCost, Modifier, Plan, Regime, RegimeCost, Surplus,
-    modify_row, relative_risk_row,
+    Arm, BudgetRule, Effect, FixedCost, Modifier, Plan, Pool, PoolUnit, Regime, RegimeCost,
+    RiskSharing, Surplus, modify_row, relative_risk_row,
 };
 use toml::Spanned;
 
@@ -166,22 +166,37 @@ pub(super) fn regimes(
             .prevention
             .as_ref()
             .map_or(0.0, |p| cx.share(p, &key("prevention")));
-        let exhaustion = choice(
-            cx,
-            &r.on_exhaustion,
-            &key("on_exhaustion"),
-            &[
-                ("overspend", Exhaustion::Overspend),
-                ("waitlist", Exhaustion::Waitlist),
-                ("step_down", Exhaustion::StepDown),
-            ],
-            Exhaustion::Overspend,
-        );
+        for (v, what, fix) in [
+            (
+                &r.on_exhaustion,
+                "on_exhaustion",
+                "remove it: a budget never refuses needed care (zorgplicht). The municipality tops up an overspend, or the holder carries it within a `bandbreedte`; a limit on the care that can be delivered (staff) is a [[capacity]], with a waiting status",
+            ),
+            (
+                &r.step_down_from,
+                "step_down_from",
+                "remove it: clients are not stepped down for money; reviews of long stays are a care policy (`reassessment` on the regime)",
+            ),
+            (
+                &r.step_down_to,
+                "step_down_to",
+                "remove it: clients are not stepped down for money; reviews of long stays are a care policy (`reassessment` on the regime)",
+            ),
+        ] {
+            if let Some(v) = v {
+                cx.err(
+                    v.span(),
+                    key(what),
+                    format!("`{what}` is no longer a regime key"),
+                    fix,
+                );
+            }
+        }
         let prevention_state = match &r.prevention_state {
             Some(s) => cx.state(k.codes, s, &key("prevention_state")).unwrap_or(0),
             None => match k.codes.iter().position(|c| c == "SB") {
                 Some(s) => s,
-                None if prevention > 0.0 || exhaustion == Exhaustion::Waitlist => {
+                None if prevention > 0.0 || r.cost_per_prevented_indication.is_some() => {
                     cx.err(
                         span.clone(),
                         key("prevention_state"),
@@ -193,9 +208,7 @@ pub(super) fn regimes(
                 None => 0,
             },
         };
-        if k.absorbing.get(prevention_state) == Some(&true)
-            && (prevention > 0.0 || exhaustion == Exhaustion::Waitlist)
-        {
+        if k.absorbing.get(prevention_state) == Some(&true) && prevention > 0.0 {
             cx.err(
                 span.clone(),
                 key("prevention_state"),
@@ -203,39 +216,89 @@ pub(super) fn regimes(
                 "name a non-absorbing state",
             );
         }
-        let mut code = |v: &Option<Spanned<String>>, default: &str, what: &str| -> usize {
-            match v {
-                Some(s) => cx.state(k.codes, s, &key(what)).unwrap_or(0),
-                None => match k.codes.iter().position(|c| c == default) {
-                    Some(i) => i,
-                    None => {
-                        if exhaustion == Exhaustion::StepDown {
-                            cx.err(
-                                span.clone(),
-                                key(what),
-                                format!("there is no state `{default}` for step_down"),
-                                format!("name the state with {what} = \"<code>\""),
-                            );
-                        }
-                        0
-                    }
-                },
-            }
-        };
-        let step_down = (
-            code(&r.step_down_from, "BT", "step_down_from"),
-            code(&r.step_down_to, "WV", "step_down_to"),
-        );
-        let surplus = choice(
+        #[derive(Clone, Copy, PartialEq)]
+        enum SurplusKey {
+            Returned,
+            CarriedOver,
+            Reinvested,
+        }
+        let surplus_key = choice(
             cx,
             &r.on_surplus,
             &key("on_surplus"),
             &[
-                ("returned", Surplus::Returned),
-                ("carried_over", Surplus::CarriedOver),
+                ("returned", SurplusKey::Returned),
+                ("carried_over", SurplusKey::CarriedOver),
+                ("reinvested", SurplusKey::Reinvested),
             ],
-            Surplus::Returned,
+            SurplusKey::Returned,
         );
+        let mut reinvest_line = None;
+        let surplus = match (surplus_key, &r.cost_per_prevented_indication) {
+            (SurplusKey::Returned, None) => Surplus::Returned,
+            (SurplusKey::CarriedOver, None) => Surplus::CarriedOver,
+            (SurplusKey::Reinvested, Some(v)) => {
+                let cost = cx.nonneg(v, &key("cost_per_prevented_indication"), "the cost");
+                if cost <= 0.0 {
+                    cx.err(
+                        v.span(),
+                        key("cost_per_prevented_indication"),
+                        "a prevented indication that costs nothing",
+                        "give what one prevented indication costs the sociale basis, e.g. 1500.0",
+                    );
+                }
+                let name = "preventie_herinvestering";
+                reinvest_line = Some(lines.iter().position(|l| l == name).unwrap_or_else(|| {
+                    lines.push(name.to_string());
+                    lines.len() - 1
+                }));
+                Surplus::Reinvested(cost.max(f64::MIN_POSITIVE))
+            }
+            (SurplusKey::Reinvested, None) => {
+                cx.err(
+                    r.on_surplus.as_ref().map_or(span.clone(), |v| v.span()),
+                    key("cost_per_prevented_indication"),
+                    "a reinvested surplus needs the cost of a prevented indication",
+                    "add cost_per_prevented_indication = <euros at the price year>",
+                );
+                Surplus::Returned
+            }
+            (_, Some(v)) => {
+                cx.err(
+                    v.span(),
+                    key("cost_per_prevented_indication"),
+                    "a cost per prevented indication without a reinvested surplus",
+                    "write on_surplus = \"reinvested\", or remove the cost",
+                );
+                Surplus::Returned
+            }
+        };
+        let pool = choice(
+            cx,
+            &r.pool,
+            &key("pool"),
+            &[
+                ("area", PoolUnit::Area),
+                ("municipality", PoolUnit::Municipality),
+                ("region", PoolUnit::Region),
+            ],
+            PoolUnit::Area,
+        );
+        let risk_sharing = r.bandbreedte.as_ref().map(|b| {
+            let b = b.get_ref();
+            RiskSharing {
+                band: cx.nonneg(&b.band, &key("bandbreedte.band"), "the band"),
+                share: cx.share(&b.share, &key("bandbreedte.share")),
+            }
+        });
+        if risk_sharing.is_some() && budget == BudgetRule::Unlimited {
+            cx.err(
+                span.clone(),
+                key("bandbreedte"),
+                "risk sharing on a regime without a budget",
+                "give a budget (budget_per_inhabitant, budget_per_area or budget_share_of_provider), or remove the bandbreedte",
+            );
+        }
         let mut fixed = Vec::new();
         for (j, f) in r.fixed_cost.iter().enumerate() {
             let fspan = f.span();
@@ -295,10 +358,11 @@ pub(super) fn regimes(
             phase_in: phase_in.clamp(0, 1200) as u32,
             prevention,
             prevention_state,
-            exhaustion,
             surplus,
+            risk_sharing,
+            pool,
+            reinvest_line,
             fixed,
-            step_down,
             modifiers,
             costs,
         });
@@ -436,14 +500,14 @@ fn regime_costs(
     out
 }
 
-fn areas_of(
+pub(super) fn areas_of(
     cx: &mut Ctx,
-    a: &raw::Assign,
+    (municipality, areas): (&Option<Spanned<String>>, &Option<Spanned<Vec<String>>>),
     key: &str,
     k: &Context,
     span: std::ops::Range<usize>,
 ) -> Vec<usize> {
-    match (&a.municipality, &a.areas) {
+    match (municipality, areas) {
         (Some(m), None) => match k.munis.iter().position(|x| x == m.get_ref()) {
             Some(mi) => k
                 .areas
@@ -491,6 +555,53 @@ fn areas_of(
     }
 }
 
+/// The budget pools of an arm's `plans` (areas under the same regime and pilot period that share the
+/// unit the regime pools by), in order of their first area; sets each plan's pool. A name two pools
+/// would share gets the regime's name, and then a number, added.
+fn pools_of(k: &Context, regimes: &[Regime], plans: &mut [Option<Plan>]) -> Vec<Pool> {
+    let mut keys: Vec<(usize, u32, u32, usize)> = Vec::new();
+    let mut pools: Vec<Pool> = Vec::new();
+    for (a, plan) in plans.iter_mut().enumerate() {
+        let Some(plan) = plan else { continue };
+        let Some(regime) = regimes.get(plan.regime) else {
+            continue;
+        };
+        let area = &k.areas[a];
+        let (unit_key, name) = match regime.pool {
+            PoolUnit::Area => (a, area.name.clone()),
+            PoolUnit::Municipality => (area.municipality, k.munis[area.municipality].clone()),
+            PoolUnit::Region => (0, "regio".to_string()),
+        };
+        let key = (plan.regime, plan.start, plan.end, unit_key);
+        plan.pool = match keys.iter().position(|&x| x == key) {
+            Some(i) => {
+                pools[i].areas.push(a);
+                i
+            }
+            None => {
+                keys.push(key);
+                let mut unique = name.clone();
+                if pools.iter().any(|p| p.name == unique) {
+                    unique = format!("{name} ({})", regime.name);
+                }
+                let mut n = 2;
+                while pools.iter().any(|p| p.name == unique) {
+                    unique = format!("{name} ({}, {n})", regime.name);
+                    n += 1;
+                }
+                pools.push(Pool {
+                    name: unique,
+                    unit: regime.pool,
+                    regime: plan.regime,
+                    areas: vec![a],
+                });
+                pools.len() - 1
+            }
+        };
+    }
+    pools
+}
+
 /// Compiles the arms and the transition tables of every (regime, start, end) they use. Without `[[arm]]` the
 /// scenario has one arm, `baseline`, with every area under the provider model.
 #[allow(clippy::type_complexity)]
@@ -508,6 +619,7 @@ pub(super) fn arms(
         arms.push(Arm {
             name: "baseline".into(),
             plans: vec![None; k.areas.len()],
+            pools: Vec::new(),
         });
     }
     for (i, arm) in raw.arm.iter().enumerate() {
@@ -566,7 +678,7 @@ pub(super) fn arms(
                 );
             }
             let end = pilot_end(cx, a, &key, k, start);
-            for ar in areas_of(cx, a, &key, k, span.clone()) {
+            for ar in areas_of(cx, (&a.municipality, &a.areas), &key, k, span.clone()) {
                 if plans[ar].is_some() {
                     cx.err(
                         span.clone(),
@@ -587,10 +699,12 @@ pub(super) fn arms(
                     start,
                     end,
                     table,
+                    pool: 0,
                 });
             }
         }
-        arms.push(Arm { name, plans });
+        let pools = pools_of(k, regimes, &mut plans);
+        arms.push(Arm { name, plans, pools });
     }
     if !raw.arm.is_empty()
         && arms

@@ -97,6 +97,37 @@ pub struct ScenarioFile {
     pub outcome: Vec<Spanned<Outcome>>,
     /// Discounting of costs and outcomes in `summary.csv`.
     pub discounting: Option<Spanned<Discounting>>,
+    /// Capacity limits (staff): what the care in an area can carry per cycle.
+    #[serde(default)]
+    pub capacity: Vec<Spanned<Capacity>>,
+}
+
+/// `[[capacity]]`: a limit on the clients (or hours) of some states an area can carry per cycle.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    /// Name, for messages and the report.
+    pub name: Spanned<String>,
+    /// The states the limit covers.
+    pub states: Spanned<Vec<String>>,
+    /// At most this many clients in those states, per area ...
+    pub clients: Option<Num>,
+    /// ... or per 1,000 inhabitants of the area.
+    pub clients_per_1000_inhabitants: Option<Num>,
+    /// Or at most this many hours per cycle, per area ...
+    pub hours: Option<Num>,
+    /// ... with these hours per client per cycle by state.
+    pub hours_per_client: Option<NumMap>,
+    /// The areas of this municipality (default: every area) ...
+    pub municipality: Option<Spanned<String>>,
+    /// ... or these areas.
+    pub areas: Option<Spanned<Vec<String>>>,
+    /// The arms it applies in (default: every arm).
+    pub arms: Option<Spanned<Vec<String>>>,
+    /// First month it applies, `YYYY-MM` (default: the start).
+    pub from: Option<Spanned<String>>,
+    /// Last month it applies, `YYYY-MM` (default: the horizon).
+    pub until: Option<Spanned<String>>,
 }
 
 /// `[[outcome]]`
@@ -185,6 +216,9 @@ pub struct State {
     pub indicated: bool,
     /// An indication in this state lasts at most this many cycles; then it ends or is renewed.
     pub max_cycles: Option<Spanned<i64>>,
+    /// The waiting status: clients wait here for a place under a capacity limit (no transition rows).
+    #[serde(default)]
+    pub waiting: bool,
 }
 
 /// `[[area]]`
@@ -300,6 +334,16 @@ pub struct OwnContribution {
     pub per_month_by_year: NumMap,
 }
 
+/// A regime's `bandbreedte` (risk sharing).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bandbreedte {
+    /// Within ± this share of the budget the holder carries the difference.
+    pub band: Num,
+    /// Beyond it, this share of the difference is topped up or refunded.
+    pub share: Num,
+}
+
 /// `[[regime]]`: a wijkbudget / dorpsbudget design.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -329,8 +373,14 @@ pub struct Regime {
     pub step_down_from: Option<Spanned<String>>,
     /// ... and the state they move to (default `WV`).
     pub step_down_to: Option<Spanned<String>>,
-    /// A surplus at year end: `returned` or `carried_over`.
+    /// A surplus at year end: `returned`, `carried_over` or `reinvested`.
     pub on_surplus: Option<Spanned<String>>,
+    /// `reinvested`: the cost of one prevented indication, at the regime's price year.
+    pub cost_per_prevented_indication: Option<Num>,
+    /// The unit that shares a budget: `area` (default), `municipality` or `region`.
+    pub pool: Option<Spanned<String>>,
+    /// Risk sharing: `{ band = 0.05, share = 0.5 }`.
+    pub bandbreedte: Option<Spanned<Bandbreedte>>,
     /// Fixed costs of community infrastructure paid from the budget.
     #[serde(default)]
     pub fixed_cost: Vec<Spanned<FixedCost>>,

@@ -75,6 +75,15 @@ pub(super) fn prob_row(
             continue;
         }
         match codes.iter().position(|c| c == code) {
+            Some(s) if states[s].waiting => {
+                cx.err(
+                    p.span(),
+                    &k,
+                    format!("`{code}` is the waiting status: clients enter it only when a capacity limit is full"),
+                    "remove it here; see [[capacity]]",
+                );
+                ok = false;
+            }
             Some(s) if from.is_none() && states[s].absorbing => {
                 cx.err(
                     p.span(),
@@ -275,6 +284,18 @@ pub(super) fn parse_rows(
             );
             continue;
         }
+        if states[from].waiting {
+            cx.err(
+                t.from.span(),
+                format!("{prefix}[{i}].from"),
+                format!(
+                    "`{}` is the waiting status: waiting clients leave it only when admitted",
+                    codes[from]
+                ),
+                "remove this row",
+            );
+            continue;
+        }
         let band = match &t.cycles_in_state {
             None => (1, u32::MAX),
             Some(b) => match parse_band(b.get_ref()) {
@@ -462,7 +483,7 @@ pub(super) fn transitions(cx: &mut Ctx, raw: &ScenarioFile, f: &Frame) -> Option
     let mut reported = vec![false; n];
     let row_of = lay_out(cx, &parsed, f, cap, 0, "transition", &mut reported);
     for s in 0..n {
-        if states[s].absorbing || reported[s] || broken[s] {
+        if states[s].absorbing || states[s].waiting || reported[s] || broken[s] {
             continue;
         }
         if !parsed.iter().any(|p| p.from == s) {

@@ -120,10 +120,10 @@ fn metrics(model: &Model) -> Vec<Metric> {
                 Box::new(move |s| s[a].stats[c].mean),
             );
         }
-        if !l.budget_areas.is_empty() {
-            let cells: Vec<usize> = (0..l.budget_areas.len())
+        if !l.pools.is_empty() {
+            let cells: Vec<usize> = (0..l.pools.len())
                 .flat_map(|i| (0..l.years.len()).map(move |y| (i, y)))
-                .map(|(i, y)| l.budget(i, y, 2))
+                .map(|(i, y)| l.budget(i, y, crate::summary::BudgetMeasure::Overspend))
                 .collect();
             let c2 = cells.clone();
             push(

@@ -353,7 +353,7 @@ fn the_default_scenario_checks_clean() {
     assert!(
         String::from_utf8(out)
             .unwrap()
-            .contains("ok (6 states, 12 areas, 60 cycles from 2021-01, 2 arms")
+            .contains("ok (7 states, 12 areas, 60 cycles from 2021-01, 2 arms")
     );
 }
 
@@ -413,8 +413,8 @@ fn every_problem_is_printed_once() {
 fn relative_risk_pushing_a_row_over_1() {
     // BT -> WV has 0.009; 200 times that leaves the stay probability of BT far below 0.
     let t = edited(
-        "  { from = \"SB\", to = \"BT\", hazard_ratio = 0.8 },",
-        "  { from = \"SB\", to = \"BT\", hazard_ratio = 0.8 },\n  { from = \"BT\", to = \"WV\", relative_risk = 200.0 },",
+        "  { from = \"SB\", to = \"BT\", hazard_ratio = { dist = \"lognormal\", mean = 0.8, sd = 0.15 } },",
+        "  { from = \"SB\", to = \"BT\", hazard_ratio = { dist = \"lognormal\", mean = 0.8, sd = 0.15 } },\n  { from = \"BT\", to = \"WV\", relative_risk = 200.0 },",
     );
     let err = rejects(
         &t,
@@ -432,7 +432,7 @@ fn relative_risk_pushing_a_row_over_1() {
 #[test]
 fn modifier_with_both_or_neither_effect() {
     let t = edited(
-        "{ from = \"BT\", to = \"WV\", hazard_ratio = 1.5 }",
+        "{ from = \"BT\", to = \"WV\", hazard_ratio = { dist = \"lognormal\", mean = 1.5, sd = 0.3 } }",
         "{ from = \"BT\", to = \"WV\", hazard_ratio = 1.5, relative_risk = 1.2 }",
     );
     let err = rejects(

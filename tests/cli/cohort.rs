@@ -105,14 +105,10 @@ fn monte_carlo_means_agree_with_the_cohort_on_fixtures() {
 
 #[test]
 fn monte_carlo_means_agree_with_the_cohort_on_the_default_scenario() {
-    // The baseline, and a pilot without budget feedback (modifiers, prevention, phase-in). A surplus
-    // is returned: a carried-over reserve is max(0, budget - spent), whose mean is not the value at
-    // the mean spend.
-    let text = default_text()
-        .replace(
-            "on_exhaustion = \"waitlist\"",
-            "on_exhaustion = \"overspend\"",
-        )
+    // The baseline, and a pilot without feedback (modifiers, prevention, phase-in), so without the
+    // capacity limit. A surplus is returned: a carried-over reserve is max(0, budget - spent), whose
+    // mean is not the value at the mean spend.
+    let text = super::without_capacity(&default_text())
         .replace("on_surplus = \"carried_over\"", "on_surplus = \"returned\"");
     let m = scenario::from_text("default.toml", &text).unwrap().model;
     assert!(cohort::feedback_regimes(&m, 1).is_empty());
@@ -129,18 +125,19 @@ fn cohort_engine_through_the_binary() {
         .assert()
         .success();
     let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
-    // The default pilot waitlists: the cohort engine says it ignores that.
+    // The default has a capacity limit: the cohort engine says it ignores that.
     assert!(
         stderr.contains("warning: arm `dorpsbudget_noord_beveland`")
-            && stderr.contains("budget feedback"),
+            && stderr.contains("ignores capacity `begeleiders_noord_beveland`"),
         "{stderr}"
     );
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["engine"], "cohort");
-    assert_eq!(m["warnings"].as_array().unwrap().len(), 1);
+    // Both arms have the capacity; the parameters are taken at their means.
+    assert_eq!(m["warnings"].as_array().unwrap().len(), 3);
     let caseload = std::fs::read_to_string(out.join("caseload.csv")).unwrap();
-    assert_eq!(caseload.lines().count(), 1 + 2 * 60 * 6);
+    assert_eq!(caseload.lines().count(), 1 + 2 * 60 * 7);
 }
 
 #[test]

@@ -34,3 +34,13 @@ pub fn default_text() -> String {
     ))
     .unwrap()
 }
+
+/// A scenario text without its `[[capacity]]` tables (so nobody waits).
+pub fn without_capacity(text: &str) -> String {
+    let mut out = text.to_string();
+    while let Some(at) = out.find("\n[[capacity]]") {
+        let end = out[at + 1..].find("\n\n").map_or(out.len(), |e| at + 1 + e);
+        out.replace_range(at + 1..end, "");
+    }
+    out
+}

@@ -54,7 +54,7 @@ assign = [
             .collect()
     };
     let (base, neutral) = (rows("baseline"), rows("neutral"));
-    assert_eq!(base.len(), 60 * 6);
+    assert_eq!(base.len(), 60 * 7);
     assert_eq!(base, neutral, "a neutral regime changed the caseload");
     // Every paired difference is exactly zero: care cost, community cost, municipal spend (and its
     // parts), caseload, KPIs and overspend.
@@ -240,20 +240,21 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
     assert!((row.sd - sp).abs() < 1e-6 * sp, "{} vs {sp}", row.sd);
 }
 
-/// A budget that covers the villages' starting caseload but not its growth, from the start.
-fn tight(policy: &str) -> wijksim::model::Model {
-    budgeted(policy, 95.0, "2021-01")
+/// A budget that covers the villages' starting caseload but not its growth, from the start, with
+/// `extra` regime keys (e.g. a pool or a bandbreedte).
+fn tight(extra: &str) -> wijksim::model::Model {
+    budgeted(extra, 75.0, "2021-01")
 }
 
-fn budgeted(policy: &str, per_inhabitant: f64, from: &str) -> wijksim::model::Model {
+fn budgeted(extra: &str, per_inhabitant: f64, from: &str) -> wijksim::model::Model {
     let regimes = format!(
         r#"
 [[regime]]
 name = "tight"
 budget_per_inhabitant = {per_inhabitant}
 price_year = 2021
-on_exhaustion = "{policy}"
 on_surplus = "returned"
+{extra}
 "#
     );
     let arms = format!(
@@ -272,58 +273,70 @@ assign = [{{ municipality = "Noord-Beveland", regime = "tight", from = "{from}" 
 }
 
 #[test]
-fn under_waitlist_spend_never_exceeds_the_budget() {
-    let m = tight("waitlist");
-    let mut waited = 0;
-    for run in 0..300 {
-        let t = simulate(&m, 1, 11, run);
-        for (a, at) in t.areas.iter().enumerate() {
-            for b in &at.budget {
-                assert!(
-                    b.spent <= b.budget + b.carry_in + 1e-6,
-                    "run {run} area {a} year {}: spent {} > budget {}",
-                    b.year,
-                    b.spent,
-                    b.budget
-                );
-                assert_eq!(b.overspend, 0.0);
-                waited += b.waits_started;
-            }
+fn a_budget_never_holds_back_care() {
+    // Zorgplicht: however tight the budget, the care delivered is that of the same regime without a
+    // budget, client for client; the budget only books what it costs.
+    let tight = tight("");
+    let zero = budgeted("", 0.0, "2021-01");
+    let mut over = 0.0;
+    for run in 0..50 {
+        let (t, u) = (simulate(&tight, 1, 11, run), simulate(&zero, 1, 11, run));
+        assert_eq!(t.areas, u.areas, "run {run}: the budget changed the care");
+        for b in t.pools.iter().flatten() {
+            assert!((b.overspend - (b.spent - b.budget).max(0.0)).abs() < 1e-6);
+            assert_eq!(
+                b.top_up, b.overspend,
+                "no bandbreedte: the municipality tops up all"
+            );
+            over += b.overspend;
         }
     }
-    eprintln!("waitlist: {waited} waits");
     assert!(
-        waited > 100,
-        "the budget must bind for this test to mean something ({waited} waits)"
+        over > 0.0,
+        "the budget must be overspent for this test to mean something"
     );
 }
 
 #[test]
-fn overspend_is_tracked_and_step_down_reduces_it() {
-    let over = tight("overspend");
-    let step = tight("step_down");
-    let (mut o, mut s, mut stepped) = (0.0, 0.0, 0u32);
-    for run in 0..200 {
-        let (to, ts) = (simulate(&over, 1, 3, run), simulate(&step, 1, 3, run));
-        for (ao, as_) in to.areas.iter().zip(&ts.areas) {
-            for b in &ao.budget {
-                assert!((b.overspend - (b.spent - b.budget).max(0.0)).abs() < 1e-6);
-                o += b.overspend;
-            }
-            for b in &as_.budget {
-                s += b.overspend;
-                stepped += b.stepped_down;
-            }
+fn pools_share_a_budget_and_the_bandbreedte_shares_the_risk() {
+    let per_area = tight("");
+    let pooled = tight("pool = \"municipality\"");
+    let banded = tight("pool = \"municipality\"\nbandbreedte = { band = 0.05, share = 0.5 }");
+    assert_eq!(per_area.arms[1].pools.len(), 6, "six villages, six budgets");
+    assert_eq!(
+        pooled.arms[1].pools.len(),
+        1,
+        "one budget for Noord-Beveland"
+    );
+    assert_eq!(pooled.arms[1].pools[0].name, "Noord-Beveland");
+    let (mut carried, mut topped) = (0.0, 0.0);
+    for run in 0..100 {
+        let (a, p, b) = (
+            simulate(&per_area, 1, 5, run),
+            simulate(&pooled, 1, 5, run),
+            simulate(&banded, 1, 5, run),
+        );
+        for (y, py) in p.pools[0].iter().enumerate() {
+            // The pool's budget and spend are the sums of its villages'.
+            let budget: f64 = a.pools.iter().map(|v| v[y].budget).sum();
+            let spent: f64 = a.pools.iter().map(|v| v[y].spent).sum();
+            assert!((py.budget - budget).abs() < 1e-6 * budget);
+            assert!((py.spent - spent).abs() < 1e-6 * spent.max(1.0));
+            // Pooled overspend nets the villages' surpluses against their overspends.
+            let over: f64 = a.pools.iter().map(|v| v[y].overspend).sum();
+            assert!(py.overspend <= over + 1e-6);
+            let by = &b.pools[0][y];
+            assert_eq!(by.spent, py.spent, "risk sharing does not change the care");
+            let band = 0.05 * by.budget;
+            let expect = 0.5 * (by.overspend - band).max(0.0);
+            assert!((by.top_up - expect).abs() < 1e-6, "top-up beyond the band");
+            carried += by.holder_carries();
+            topped += by.top_up;
         }
     }
     assert!(
-        o > 0.0,
-        "the overspend policy lets spend exceed this budget"
-    );
-    assert!(stepped > 0, "step_down steps clients down");
-    assert!(
-        s < 0.5 * o,
-        "step_down overspend {s:.0} vs overspend policy {o:.0}"
+        carried > 0.0 && topped > 0.0,
+        "both sides carry part: {carried} {topped}"
     );
 }
 
@@ -357,7 +370,7 @@ fn default_run_writes_budget_and_differences() {
     };
     assert_eq!(
         header("budget.csv"),
-        "arm,municipality,area,year,measure,mean,sd,p05,p25,p50,p75,p95,mcse"
+        "arm,scope,scope_name,year,measure,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     assert_eq!(
         header("differences.csv"),
@@ -433,7 +446,7 @@ fn default_run_writes_budget_and_differences() {
         );
     }
     let budget = fs::read_to_string(out.join("budget.csv")).unwrap();
-    assert!(budget.contains("dorpsbudget_noord_beveland,Noord-Beveland,Kats,2022,budget,"));
+    assert!(budget.contains("dorpsbudget_noord_beveland,municipality,Noord-Beveland,2022,budget,"));
     assert!(
         !budget.contains(",2021,"),
         "no budget rows before the pilot starts"
@@ -443,20 +456,42 @@ fn default_run_writes_budget_and_differences() {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
 
-    /// Property: under `waitlist`, a budget year that opens with its caseload within budget never
-    /// spends beyond it, whatever the budget size, pilot start and seed.
+    /// Property: under a capacity limit in clients, the limited states never hold more clients than
+    /// the limit (when they start within it), whatever the limit, its start and the seed; without a
+    /// limit nobody waits.
     #[test]
-    fn waitlist_never_overspends_a_year_that_opens_within_budget(
-        per_inhabitant in 40.0f64..200.0,
+    fn the_caseload_never_exceeds_a_capacity(
+        limit in 25u32..60,
         start in 0u32..36,
         seed in 0u64..1_000_000,
     ) {
         let from = format!("{}-{:02}", 2021 + start / 12, start % 12 + 1);
-        let m = budgeted("waitlist", per_inhabitant, &from);
-        for run in 0..8 {
-            for at in &simulate(&m, 1, seed, run).areas {
-                for b in at.budget.iter().filter(|b| b.opening <= b.budget + b.carry_in) {
-                    proptest::prop_assert!(b.spent <= b.budget + b.carry_in + 1e-6, "budget {} + {} spent {}", b.budget, b.carry_in, b.spent);
+        let text = default_text();
+        let cut = text.find("\n[[capacity]]").expect("the default has a capacity") + 1;
+        let end = cut + text[cut..].find("\n\n").expect("a blank line after it");
+        let text = format!(
+            "{}[[capacity]]\nname = \"team\"\nareas = [\"Kamperland\"]\nstates = [\"BTS\", \"BT\"]\nclients = {limit}\nfrom = \"{from}\"\n{}",
+            &text[..cut],
+            &text[end..]
+        );
+        let m = scenario::from_text("cap.toml", &text).unwrap().model;
+        let n = m.n_states();
+        let a = m.areas.iter().position(|x| x.name == "Kamperland").unwrap();
+        let w = m.waiting_state.unwrap();
+        for run in 0..4 {
+            let t = simulate(&m, 1, seed, run);
+            // From the cycle the limit applies, no move raises the limited caseload above it (one
+            // over it from before can only fall).
+            let limited = |c: usize| t.areas[a].counts[c * n] + t.areas[a].counts[c * n + 1];
+            for c in (start as usize).max(1)..m.cycles as usize {
+                proptest::prop_assert!(
+                    limited(c) <= limit.max(limited(c - 1)),
+                    "cycle {c}: {} > {limit} (was {})", limited(c), limited(c - 1)
+                );
+            }
+            for (b, at) in t.areas.iter().enumerate().filter(|&(b, _)| b != a) {
+                if m.capacities.iter().all(|cap| !cap.areas[b]) {
+                    proptest::prop_assert!(at.counts.chunks(n).all(|k| k[w] == 0), "area {b} has no limit, yet clients wait");
                 }
             }
         }
@@ -519,8 +554,8 @@ fn one_number_in_the_console_report_tables_and_sweep() {
         (paired_mean("municipal_spend_") - spend).abs() < 0.05,
         "runs.csv spend"
     );
-    let top_ups = total(arm, "top_ups_");
-    let p_overspend = top_ups.iter().filter(|&&x| x > 0.0).count() as f64 / top_ups.len() as f64;
+    let over = total(arm, "overspend_");
+    let p_overspend = over.iter().filter(|&&x| x > 0.0).count() as f64 / over.len() as f64;
     // accounts.csv: the yearly means, summed, differ as the paired mean does (means are linear).
     let accounts = fs::read_to_string(out.join("accounts.csv")).unwrap();
     let yearly = |arm_name: &str, account: &str| -> f64 {
@@ -601,7 +636,7 @@ fn one_number_in_the_console_report_tables_and_sweep() {
     let sweep = dir.path().join("sw.toml");
     fs::write(
         &sweep,
-        "[sweep]\nscenario = \"s.toml\"\nruns = 40\ndesign = \"grid\"\n\n[[parameter]]\nkey = \"regime[dorpsbudget].budget_share_of_provider\"\nvalues = [1.0]\n",
+        "[sweep]\nscenario = \"s.toml\"\nruns = 40\ndesign = \"grid\"\n\n[[parameter]]\nkey = \"regime[dorpsbudget].budget_share_of_provider\"\nvalues = [1.1]\n",
     )
     .unwrap();
     let sw = dir.path().join("sw");
@@ -638,7 +673,6 @@ fn a_budget_without_behavioural_effect_delivers_exactly_the_same_care() {
 name = "lump_sum"
 budget_share_of_provider = 0.95
 covers = ["begeleiding_bts", "begeleiding_bt", "waakvlam", "toegang"]
-on_exhaustion = "overspend"
 on_surplus = "returned"
 "#,
         r#"

@@ -24,7 +24,6 @@ budget_per_inhabitant = 400.0
 price_year = 2021
 phase_in_cycles = 6
 prevention = 0.20
-on_exhaustion = "overspend"
 on_surplus = "returned"
 fixed_cost = [{ line = "coordinator", per_year = 20000.0, price_year = 2021 }]
 modifier = [{ from = "BT", to = "WV", hazard_ratio = 3.0 }, { from = "SB", to = "BT", hazard_ratio = 0.5 }]
@@ -168,7 +167,9 @@ fn after_until_the_pilot_areas_follow_the_provider_rows_exactly() {
             // ... but from the pilot's end on, the share of the clients of a state in cycle c - 1 that
             // moves at its end (the transition probability) is the provider's. WV's rows depend on the
             // time in state (whose mix is carried over too); the others do not.
-            for s in (0..n).filter(|&s| s != wv && !model.states[s].absorbing) {
+            for s in (0..n)
+                .filter(|&s| s != wv && !model.states[s].absorbing && !model.states[s].waiting)
+            {
                 for t in (0..n1).filter(|&t| t != s) {
                     let rate = |e: &wijksim::cohort::ExpectedArea| {
                         e.moves[(c * n1 + s) * n1 + t] / e.counts[(c - 1) * n + s]

@@ -63,7 +63,7 @@ fn no_psa_gives_the_deterministic_results_and_psa_widens_them() {
             .success();
         o
     };
-    let fixed = run(&[], "fixed");
+    let fixed = run(&["--no-psa"], "fixed");
     let no_psa = run(&[file.to_str().unwrap(), "--no-psa"], "no_psa");
     let psa = run(&[file.to_str().unwrap(), "--threads", "1"], "psa");
     let psa2 = run(&[file.to_str().unwrap(), "--threads", "2"], "psa2");
@@ -136,8 +136,8 @@ fn bad_distributions_are_clear_errors() {
         ),
         (
             default_text().replace(
-                "prevention = 0.10 ",
-                "prevention = { dist = \"normal\", mean = 0.1, sd = 0.05, min = 0.0 } ",
+                "prevention = { dist = \"beta\", mean = 0.10, sd = 0.04 }",
+                "prevention = { dist = \"normal\", mean = 0.1, sd = 0.05, min = 0.0 }",
             ),
             "regime[0].prevention",
             "outside 0..1",

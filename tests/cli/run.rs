@@ -126,8 +126,8 @@ fn csv_headers_and_manifest() {
         "arm,year,municipality,account,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     let caseload = fs::read_to_string(out.join("caseload.csv")).unwrap();
-    // 2 arms x 60 months x 6 states.
-    assert_eq!(caseload.lines().count(), 1 + 2 * 60 * 6);
+    // 2 arms x 60 months x 7 states.
+    assert_eq!(caseload.lines().count(), 1 + 2 * 60 * 7);
     assert!(
         caseload.contains("baseline,0,2021-01,WV,"),
         "{}",
@@ -217,9 +217,10 @@ fn plots_are_written_as_png_and_svg() {
     let out = dir.path().join("o");
     run_into(&out, &["--seed", "2", "--lang", "en"]).success();
     let plots = out.join("plots");
-    // 10 fan charts (5 non-absorbing states x 2 arms), 2 stacked, cost per year, paired cost difference
-    // and its histogram, 6 village budgets, 6 KPIs: 27 figures, 2 formats each.
-    assert_eq!(fs::read_dir(&plots).unwrap().count(), 54);
+    // 12 fan charts (5 non-absorbing states and the waiting status x 2 arms), 2 stacked, cost per
+    // year, paired cost difference and its histogram, the budget of Noord-Beveland's villages
+    // (pooled), 6 KPIs: 24 figures, 2 formats each.
+    assert_eq!(fs::read_dir(&plots).unwrap().count(), 48);
     for name in [
         "fan_baseline_WV",
         "fan_dorpsbudget_noord_beveland_BT",
@@ -227,7 +228,7 @@ fn plots_are_written_as_png_and_svg() {
         "municipal_spend_per_year",
         "care_cost_difference_dorpsbudget_noord_beveland",
         "care_cost_difference_histogram_dorpsbudget_noord_beveland",
-        "budget_dorpsbudget_noord_beveland_Kats",
+        "budget_dorpsbudget_noord_beveland_Noord-Beveland",
         "kpi_vrijwilligerswerk",
     ] {
         let png = fs::read(plots.join(format!("{name}.png"))).unwrap();
@@ -375,7 +376,11 @@ fn with_many_arms_the_figures_show_the_first_eight_and_the_tables_all() {
         .assert()
         .success();
     assert_eq!(figures_of(&out, "stacked_"), 31);
-    assert_eq!(figures_of(&out, "budget_pilot_30_"), 6, "six villages");
+    assert_eq!(
+        figures_of(&out, "budget_pilot_30_"),
+        1,
+        "one pool of six villages"
+    );
 }
 
 #[test]

@@ -33,7 +33,7 @@ high = 0.2
 key = "regime[dorpsbudget].budget_share_of_provider"
 name = "budget_share"
 low = 0.9
-high = 1.1
+high = 1.3
 
 [[parameter]]
 key = "regime[dorpsbudget].modifier[BT->WV].hazard_ratio"
@@ -107,25 +107,36 @@ fn one_way_sweep_writes_a_tidy_table_and_a_tornado_plot() {
     let ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids, ["0", "1", "2", "3", "4", "5", "6"]);
     // Base values from the scenario; each low/high with the others at base.
-    assert_eq!(rows[0][1..4], ["0.1", "1", "1.5"]);
-    assert_eq!(rows[1][1..4], ["0", "1", "1.5"]);
-    assert_eq!(rows[4][1..4], ["0.1", "1.1", "1.5"]);
+    assert_eq!(rows[0][1..4], ["0.1", "1.1", "1.5"]);
+    assert_eq!(rows[1][1..4], ["0", "1.1", "1.5"]);
+    assert_eq!(rows[4][1..4], ["0.1", "1.3", "1.5"]);
     // The same seed at every point: the baseline arm, which no swept number touches, is identical.
     let b = col(&head, "baseline.care_cost_total");
     assert!(rows.iter().all(|r| r[b] == rows[0][b]));
-    // A bigger budget makes the municipality spend more than a smaller one (the budget is paid
-    // whatever happens).
+    // Without a bandbreedte the municipality tops up every overspend and the reserve comes back at
+    // the pilot's end: over the pilot it pays what was spent, whatever the budget. The budget decides
+    // the chance of overspending instead: smaller budget, more often.
     let d = col(
         &head,
         "dorpsbudget_noord_beveland.municipal_spend_difference",
     );
     let num = |r: usize| rows[r][d].parse::<f64>().unwrap();
     assert!(
-        num(4) > num(0) && num(0) > num(3),
+        (num(4) - num(0)).abs() < 1e-6 * num(0).abs()
+            && (num(3) - num(0)).abs() < 1e-6 * num(0).abs(),
         "{} {} {}",
         num(3),
         num(0),
         num(4)
+    );
+    let p = col(&head, "dorpsbudget_noord_beveland.p_overspend");
+    let pr = |r: usize| rows[r][p].parse::<f64>().unwrap();
+    assert!(
+        pr(3) > pr(0) && pr(0) > pr(4),
+        "P(overspend) {} {} {}",
+        pr(3),
+        pr(0),
+        pr(4)
     );
     // The effect parameters move the care delivered, monotonically: more prevention and more
     // stepping down to Waakvlam mean less care (rows: 1, 2 prevention low, high; 5, 6 the hazard
@@ -588,7 +599,7 @@ fn bad_sweep_files_name_file_line_and_key() {
         ),
         (
             "design = \"one_way\"",
-            "[[parameter]]\nkey = \"regime[dorpsbudget].on_exhaustion\"\nlow = 0.0\nhigh = 0.1\n",
+            "[[parameter]]\nkey = \"regime[dorpsbudget].on_surplus\"\nlow = 0.0\nhigh = 0.1\n",
             &[":7:", "text, not a number"],
         ),
         (

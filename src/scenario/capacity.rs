@@ -1,0 +1,216 @@
+//! Checks and compiles `[[capacity]]`: limits on the care an area can deliver per cycle (staff), and the
+//! waiting status clients wait in for a place.
+
+use super::compile::{Ctx, number};
+use super::pilot::{Context, areas_of};
+use super::raw::ScenarioFile;
+use crate::model::{Capacity, YearMonth};
+
+/// The capacity limits of the scenario, given its arm names; checks that a waiting status exists when
+/// there are limits.
+pub(super) fn capacities(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+    arm_names: &[String],
+) -> Vec<Capacity> {
+    let n = k.codes.len();
+    let waiting = raw.state.iter().position(|s| s.get_ref().waiting);
+    let mut out: Vec<Capacity> = Vec::new();
+    for (i, c) in raw.capacity.iter().enumerate() {
+        let span = c.span();
+        let c = c.get_ref();
+        let key = |f: &str| format!("capacity[{i}].{f}");
+        let name = c.name.get_ref().trim().to_string();
+        if name.is_empty() || out.iter().any(|o| o.name == name) {
+            cx.err(
+                c.name.span(),
+                key("name"),
+                format!("`{name}` cannot name a capacity (empty or duplicate)"),
+                "give every capacity its own name, e.g. \"wijkteam\"",
+            );
+        }
+        let mut covered = vec![false; n];
+        for code in c.states.get_ref() {
+            match k.codes.iter().position(|x| x == code) {
+                Some(s) if k.absorbing[s] || Some(s) == waiting => cx.err(
+                    c.states.span(),
+                    key("states"),
+                    format!(
+                        "`{code}` is absorbing or the waiting status: nobody needs a place there"
+                    ),
+                    "name the states whose care the staff delivers, e.g. [\"BTS\", \"BT\"]",
+                ),
+                Some(s) => covered[s] = true,
+                None => cx.err(
+                    c.states.span(),
+                    key("states"),
+                    format!("unknown state `{code}`"),
+                    format!("use one of: {}", k.codes.join(", ")),
+                ),
+            }
+        }
+        let ones: Vec<f64> = covered.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
+        let per_area = |x: f64| vec![x; k.areas.len()];
+        let (load, limit) = match (
+            &c.clients,
+            &c.clients_per_1000_inhabitants,
+            &c.hours,
+            &c.hours_per_client,
+        ) {
+            (Some(v), None, None, None) => (
+                ones,
+                per_area(cx.nonneg(v, &key("clients"), "the capacity")),
+            ),
+            (None, Some(v), None, None) => {
+                let x = cx.nonneg(v, &key("clients_per_1000_inhabitants"), "the capacity");
+                (
+                    ones,
+                    k.areas
+                        .iter()
+                        .map(|a| x * a.inhabitants as f64 / 1000.0)
+                        .collect(),
+                )
+            }
+            (None, None, Some(v), Some(per)) => {
+                let limit = cx.nonneg(v, &key("hours"), "the capacity");
+                let mut load = vec![0.0; n];
+                for (code, h) in per.get_ref() {
+                    match k.codes.iter().position(|x| x == code) {
+                        Some(s) if covered[s] => {
+                            load[s] = cx.nonneg(h, &key("hours_per_client"), "the hours");
+                        }
+                        _ => cx.err(
+                            per.span(),
+                            key("hours_per_client"),
+                            format!("`{code}` is not one of this capacity's states"),
+                            format!(
+                                "give hours for the states in `states`: {}",
+                                c.states.get_ref().join(", ")
+                            ),
+                        ),
+                    }
+                }
+                for (s, &b) in covered.iter().enumerate() {
+                    if b && load[s] <= 0.0 && !per.get_ref().contains_key(&k.codes[s]) {
+                        cx.err(
+                            per.span(),
+                            key("hours_per_client"),
+                            format!("no hours for `{}`", k.codes[s]),
+                            "give the hours per client per cycle of every state in `states`",
+                        );
+                    }
+                }
+                (load, per_area(limit))
+            }
+            _ => {
+                cx.err(
+                    span.clone(),
+                    format!("capacity[{i}]"),
+                    "the limit is not given once: as clients, clients per 1,000 inhabitants, or hours with hours per client",
+                    "write clients = 40, clients_per_1000_inhabitants = 11, or hours = 400 with hours_per_client = { BTS = 12, BT = 9 }",
+                );
+                (vec![0.0; n], per_area(0.0))
+            }
+        };
+        let areas_mask = if c.municipality.is_none() && c.areas.is_none() {
+            vec![true; k.areas.len()]
+        } else {
+            let mut mask = vec![false; k.areas.len()];
+            for a in areas_of(
+                cx,
+                (&c.municipality, &c.areas),
+                &format!("capacity[{i}]"),
+                k,
+                span.clone(),
+            ) {
+                mask[a] = true;
+            }
+            mask
+        };
+        let arms = match &c.arms {
+            None => vec![true; arm_names.len()],
+            Some(list) => {
+                let mut mask = vec![false; arm_names.len()];
+                for name in list.get_ref() {
+                    match arm_names.iter().position(|x| x == name) {
+                        Some(j) => mask[j] = true,
+                        None => cx.err(
+                            list.span(),
+                            key("arms"),
+                            format!("unknown arm `{name}`"),
+                            format!("use arm names: {}", arm_names.join(", ")),
+                        ),
+                    }
+                }
+                mask
+            }
+        };
+        let month =
+            |cx: &mut Ctx, v: &Option<toml::Spanned<String>>, what: &str| -> Option<YearMonth> {
+                let v = v.as_ref()?;
+                let m = YearMonth::parse(v.get_ref());
+                if m.is_none() {
+                    cx.err(
+                        v.span(),
+                        key(what),
+                        format!("`{}` is not a month", v.get_ref()),
+                        "write a month as \"YYYY-MM\", e.g. \"2022-01\"",
+                    );
+                }
+                m
+            };
+        let from = month(cx, &c.from, "from");
+        let until = month(cx, &c.until, "until");
+        let cm = i64::from(k.cycle_months);
+        let horizon = i64::from(k.cycles);
+        // Cycles that start in or after `from`, and end by the end of `until`.
+        let start = from.map_or(0, |f| {
+            let m = f.index() - k.start.index();
+            if m <= 0 {
+                0
+            } else {
+                ((m + cm - 1) / cm).min(horizon)
+            }
+        });
+        let end = until.map_or(horizon, |u| {
+            let m = u.index() - k.start.index() + 1;
+            if m <= 0 { 0 } else { (m / cm).min(horizon) }
+        });
+        if let (Some(f), Some(u)) = (from, until)
+            && u < f
+        {
+            cx.err(
+                c.until.as_ref().map_or(span.clone(), |v| v.span()),
+                key("until"),
+                format!("the limit ends ({u}) before it starts ({f})"),
+                "give the last month the limit applies, on or after `from`",
+            );
+        }
+        if waiting.is_none() {
+            cx.err(
+                span.clone(),
+                format!("capacity[{i}]"),
+                "a capacity limit without a waiting status",
+                "add a state for the clients who wait: [[state]] code = \"WACHT\", nl = \"Wachtend op zorg\", en = \"Waiting for care\", waiting = true",
+            );
+        }
+        if let Some(bad) = limit.iter().find(|x| !x.is_finite()) {
+            cx.err(
+                span.clone(),
+                format!("capacity[{i}]"),
+                format!("limit {}", number(*bad)),
+                "give a finite limit",
+            );
+        }
+        out.push(Capacity {
+            name,
+            load,
+            limit,
+            areas: areas_mask,
+            arms,
+            period: (start as u32, end.max(start) as u32),
+        });
+    }
+    out
+}
