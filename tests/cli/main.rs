@@ -12,6 +12,7 @@ mod packaging;
 mod pilot;
 mod pilot_period;
 mod psa;
+mod reassessment;
 mod report;
 mod rerender;
 mod run;
