@@ -298,6 +298,10 @@ pub struct OwnContribution {
     pub share_paying: Num,
     /// Amount per month per paying client, by calendar year; later years keep the last amount.
     pub per_month_by_year: NumMap,
+    /// First month it applies, `YYYY-MM` (default: from the start).
+    pub from: Option<Spanned<String>>,
+    /// Last month it applies, `YYYY-MM`, inclusive (default: to the horizon).
+    pub until: Option<Spanned<String>>,
 }
 
 /// `[[regime]]`: a wijkbudget / dorpsbudget design.
