@@ -133,6 +133,8 @@ pub struct Regime {
     /// Cost items of the regime: each replaces, in the cycles it applies, the model's items of the same
     /// line, kind and state (see [`CostItem::slot`]), or adds a line.
     pub costs: Vec<RegimeCost>,
+    /// Reassessments of long-staying clients, in file order.
+    pub reassessments: Vec<Reassessment>,
 }
 
 /// How a modifier changes a transition.
@@ -166,6 +168,26 @@ pub struct Modifier {
     /// regime.
     pub period: (i64, i64),
     /// Its position among the regime's `[[regime.modifier]]` tables in the file.
+    pub source: usize,
+}
+
+/// A compiled reassessment: a client in `from` with at least `after` cycles in state (counting the
+/// cycle just ended) is reviewed and moved to `to` with probability `q` per cycle (at full strength).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reassessment {
+    /// The state reviewed.
+    pub from: usize,
+    /// The state a successful review moves the client to (never `from`).
+    pub to: usize,
+    /// Cycles in state from which clients are reviewed (at least 1).
+    pub after: u16,
+    /// Probability per cycle that a review takes place and succeeds: `success × (1 − exp(−reviews per
+    /// year × cycle length in years))`.
+    pub q: f64,
+    /// Cycles it applies to (inclusive; open ends as `i64::MIN`/`i64::MAX`), besides being under the
+    /// regime.
+    pub period: (i64, i64),
+    /// Its position among the regime's reassessments in the file.
     pub source: usize,
 }
 
@@ -336,6 +358,36 @@ pub fn relative_risk_row(row: &Row, from: u8, risks: &[(u8, f64)]) -> Result<Row
     })
 }
 
+/// Mixes a row of from-state `from` with a move to `to`: `p' = q e_to + (1 − q) p` (a successful
+/// review with probability `q`, else the row as it was). The result is a valid row for any `q` in
+/// `[0, 1]`; `to` is added where the row lacks it (after the stay probability, in state order, before a
+/// renewal). With `q = 0` the row is returned unchanged (bit for bit).
+pub fn reassess_row(row: &Row, from: u8, to: u8, q: f64) -> Row {
+    if q == 0.0 {
+        return row.clone();
+    }
+    let mut targets = row.targets.clone();
+    let mut probs: Vec<f64> = row.probs.iter().map(|p| (1.0 - q) * p).collect();
+    match targets.iter().position(|&t| t == to) {
+        Some(i) => probs[i] += q,
+        None => {
+            // The stay probability stays first (the engine reads it there).
+            let first = usize::from(targets.first() == Some(&from));
+            let at = (first..targets.len())
+                .find(|&i| targets[i] > to)
+                .unwrap_or(targets.len());
+            targets.insert(at, to);
+            probs.insert(at, q);
+        }
+    }
+    let cum = thresholds(&probs);
+    Row {
+        targets,
+        cum,
+        probs,
+    }
+}
+
 /// Is `t` the renewal target?
 pub fn is_renew(t: u8) -> bool {
     t == RENEW
@@ -399,6 +451,33 @@ mod tests {
                 .unwrap_err()
                 .is_nan()
         );
+    }
+
+    #[test]
+    fn a_reassessment_mixes_the_row_with_its_move() {
+        let r = row(&[1, 0, 3], &[0.9, 0.06, 0.04]);
+        assert_eq!(
+            reassess_row(&r, 1, 2, 0.0),
+            r,
+            "q = 0 leaves the row bit-identical"
+        );
+        // A move the row has: p' = q e_to + (1 - q) p.
+        let m = reassess_row(&r, 1, 3, 0.25);
+        assert_eq!(m.targets, r.targets);
+        assert_eq!(m.probs, vec![0.75 * 0.9, 0.75 * 0.06, 0.75 * 0.04 + 0.25]);
+        // A move the row lacks is added after the stay, in state order.
+        let m = reassess_row(&r, 1, 2, 0.1);
+        assert_eq!(m.targets, vec![1, 0, 2, 3]);
+        assert_eq!(m.probs, vec![0.9 * 0.9, 0.9 * 0.06, 0.1, 0.9 * 0.04]);
+        assert!((m.probs.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        assert_eq!(*m.cum.last().unwrap(), 1 << 32);
+        // A row without a stay gets it in state order, before a renewal.
+        let w = row(&[3, 4, RENEW], &[0.25, 0.25, 0.5]);
+        let m = reassess_row(&w, 9, 2, 0.5);
+        assert_eq!(m.targets, vec![2, 3, 4, RENEW]);
+        let m = reassess_row(&row(&[5, 3, RENEW], &[0.5, 0.25, 0.25]), 5, 4, 1.0);
+        assert_eq!(m.targets, vec![5, 3, 4, RENEW]);
+        assert_eq!(m.probs, vec![0.0, 0.0, 1.0, 0.0], "q = 1: everyone moves");
     }
 
     #[test]

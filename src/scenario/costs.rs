@@ -1,7 +1,7 @@
 //! Checks and compiles cost items, price indexation and own contributions.
 
 use super::compile::Ctx;
-use super::raw::{Cost, ScenarioFile};
+use super::raw::{Cost, OwnContribution, ScenarioFile};
 use super::transitions::{PERIOD_FIX, parse_period};
 use crate::model::{CostBasis, CostItem, YearMonth};
 use std::collections::BTreeMap;
@@ -278,7 +278,7 @@ pub(super) fn cost_item(
 }
 
 pub(super) fn costs(cx: &mut Ctx, raw: &ScenarioFile, f: &Frame) -> (Vec<String>, Vec<CostItem>) {
-    let (codes, munis, cycle_months, years) = (f.codes, f.munis, f.cycle_months, f.years);
+    let (codes, munis, years) = (f.codes, f.munis, f.years);
     let mut lines: Vec<String> = Vec::new();
     let mut items = Vec::new();
     for (i, c) in raw.cost.iter().enumerate() {
@@ -319,10 +319,16 @@ pub(super) fn costs(cx: &mut Ctx, raw: &ScenarioFile, f: &Frame) -> (Vec<String>
                 ),
             }
         }
+        let months = contribution_months(cx, oc, &k, f);
         let mut amount = Vec::with_capacity(years.len());
-        for &y in years {
+        for (&y, &months) in years.iter().zip(&months) {
+            if months == 0 {
+                // Outside its period: no amount needed for the year.
+                amount.push(0.0);
+                continue;
+            }
             match table.range(..=y).next_back() {
-                Some((_, a)) => amount.push(-share * a * f64::from(cycle_months)),
+                Some((_, a)) => amount.push(-share * a * f64::from(months)),
                 None => {
                     cx.err(
                         oc.per_month_by_year.span(),
@@ -346,6 +352,55 @@ pub(super) fn costs(cx: &mut Ctx, raw: &ScenarioFile, f: &Frame) -> (Vec<String>
     }
     (lines, items)
 }
+/// The months of every cycle in which own contribution `oc` applies: all `cycle_months` without `from`
+/// and `until`, else those within `from ..= until` (a cycle partly inside pays for its months inside).
+fn contribution_months(
+    cx: &mut Ctx,
+    oc: &OwnContribution,
+    k: &dyn Fn(&str) -> String,
+    f: &Frame,
+) -> Vec<u32> {
+    let month = |cx: &mut Ctx, v: &Option<Spanned<String>>, key: &str, what: &str| match v {
+        None => None,
+        Some(s) => {
+            match YearMonth::parse(s.get_ref()) {
+                Some(d) => Some(d),
+                None => {
+                    cx.err(
+                    s.span(),
+                    k(key),
+                    format!("`{}` is not a month", s.get_ref()),
+                    format!("write the {what} month it applies as \"YYYY-MM\", e.g. {key} = \"2024-01\""),
+                );
+                    None
+                }
+            }
+        }
+    };
+    let from = month(cx, &oc.from, "from", "first");
+    let until = month(cx, &oc.until, "until", "last");
+    if let (Some(a), Some(b), Some(u)) = (from, until, &oc.until)
+        && b < a
+    {
+        cx.err(
+            u.span(),
+            k("until"),
+            format!("the own contribution ends ({b}) before it starts ({a})"),
+            "give the last month it applies, on or after `from` (both inclusive), e.g. from = \"2024-01\", until = \"2025-12\"",
+        );
+    }
+    // Months since the start of the scenario, inclusive.
+    let lo = from.map_or(i64::MIN, |d| d.index() - f.start.index());
+    let hi = until.map_or(i64::MAX, |d| d.index() - f.start.index());
+    let cm = i64::from(f.cycle_months);
+    (0..f.years.len() as i64)
+        .map(|c| {
+            let (first, last) = (c * cm, c * cm + cm - 1);
+            (last.min(hi) - first.max(lo) + 1).clamp(0, cm) as u32
+        })
+        .collect()
+}
+
 /// Price factor of every cycle (`years`: the calendar year of each cycle) from `price_year` prices;
 /// a year missing from the index is reported once.
 ///

@@ -10,6 +10,7 @@ mod costs;
 mod measures;
 mod pilot;
 pub mod raw;
+mod reassess;
 mod transitions;
 
 use crate::error::{InputError, InputErrors};

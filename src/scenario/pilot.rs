@@ -350,6 +350,7 @@ pub(super) fn regimes(
             });
         }
         let modifiers = modifiers(cx, r, i, k);
+        let reassessments = super::reassess::compile(cx, r, i, k);
         out.push(Regime {
             name,
             budget,
@@ -365,6 +366,7 @@ pub(super) fn regimes(
             fixed,
             modifiers,
             costs,
+            reassessments,
         });
     }
     for r in &mut out {
@@ -719,7 +721,7 @@ pub(super) fn arms(
         );
     }
     let tables = match provider {
-        Some(p) => {
+        Some(p) if tables_fit(cx, raw, k, p, (regimes, rows), &keys) => {
             let mut reported: Vec<Vec<bool>> = raw
                 .regime
                 .iter()
@@ -739,13 +741,57 @@ pub(super) fn arms(
                 })
                 .collect()
         }
-        None => Vec::new(),
+        _ => Vec::new(),
     };
     let cost_sets = keys
         .iter()
         .map(|&(r, start, end)| regime_cost_set(costs, &regimes[r], start, end))
         .collect();
     (arms, tables, cost_sets)
+}
+
+/// Whether the transition table of every regime the arms use fits the memory budget, as the
+/// provider's must (checked before any is built); a regime whose reassessments or own rows need too
+/// fine a time-in-state resolution is reported once.
+fn tables_fit(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+    p: &Transitions,
+    (regimes, rows): (&[Regime], &[RegimeRows]),
+    keys: &[(usize, u32, u32)],
+) -> bool {
+    let mut fit = true;
+    let mut used: Vec<usize> = keys.iter().map(|&(r, _, _)| r).collect();
+    used.sort_unstable();
+    used.dedup();
+    for r in used {
+        let cap = table_cap(p, &regimes[r], &rows[r]);
+        let n = k.codes.len();
+        let bytes =
+            crate::limits::table_bytes(u64::from(k.cycles), (n * (usize::from(cap) + 1)) as u64);
+        if bytes <= crate::limits::MEMORY_BUDGET {
+            continue;
+        }
+        fit = false;
+        let problem = format!(
+            "the transition table of regime `{}` ({} cycles × {n} states × {} cycles_in_state cells) would take {} of memory, over the limit of {}",
+            regimes[r].name,
+            k.cycles,
+            usize::from(cap) + 1,
+            crate::limits::gb(bytes),
+            crate::limits::gb(crate::limits::MEMORY_BUDGET)
+        );
+        let raw_r = raw.regime[r].get_ref();
+        match regimes[r].reassessments.iter().find(|a| a.after == cap) {
+            Some(a) => {
+                let v = &raw_r.reassessment[a.source].get_ref().after_cycles;
+                cx.err(v.span(), format!("regime[{r}].reassessment[{}].after_cycles", a.source), problem, "lower after_cycles (the table tells apart every time in state up to it), or shorten time.cycles");
+            }
+            None => cx.err(raw.regime[r].span(), format!("regime[{r}].transition"), problem, "end the highest cycles_in_state band of the regime's rows earlier (e.g. \"24+\"), or shorten time.cycles"),
+        }
+    }
+    fit
 }
 
 /// The cost items of an area under `regime` in cycles `start..end`: the model's items, with those the
@@ -891,7 +937,7 @@ fn regime_table(
     reported: &mut [Vec<bool>],
 ) -> Transitions {
     let n = k.codes.len();
-    let cap = p.cap.max(own.cap);
+    let cap = table_cap(p, regime, own);
     let per_state = usize::from(cap) + 1;
     let stride = n * per_state;
     let mut rows = p.rows.clone();
@@ -958,7 +1004,15 @@ fn regime_table(
             }
         }
     }
+    super::reassess::apply(regime, (start, end), &mut rows, &mut row_of, (n, per_state));
     Transitions::new(rows, cap, row_of, n)
+}
+
+/// The time-in-state resolution of a regime's table: the provider's, its own rows', and fine enough
+/// that every reassessment's `after_cycles` has cells of its own.
+fn table_cap(p: &Transitions, regime: &Regime, own: &RegimeRows) -> u16 {
+    let after = regime.reassessments.iter().map(|a| a.after);
+    p.cap.max(own.cap).max(after.max().unwrap_or(1))
 }
 
 /// Reports a relative risk that pushes a row's moves over 1 (`stay` < 0: the stay probability the row

@@ -332,6 +332,10 @@ pub struct OwnContribution {
     pub share_paying: Num,
     /// Amount per month per paying client, by calendar year; later years keep the last amount.
     pub per_month_by_year: NumMap,
+    /// First month it applies, `YYYY-MM` (default: from the start).
+    pub from: Option<Spanned<String>>,
+    /// Last month it applies, `YYYY-MM`, inclusive (default: to the horizon).
+    pub until: Option<Spanned<String>>,
 }
 
 /// A regime's `bandbreedte` (risk sharing).
@@ -395,6 +399,10 @@ pub struct Regime {
     /// the same line, kind and state in the cycles it applies, or adds a line.
     #[serde(default)]
     pub cost: Vec<Spanned<Cost>>,
+    /// Reassessments: long-staying clients are reviewed, and a successful review moves them to a
+    /// lighter state.
+    #[serde(default)]
+    pub reassessment: Vec<Spanned<Reassessment>>,
 }
 
 /// `[[regime.fixed_cost]]`
@@ -424,6 +432,26 @@ pub struct Modifier {
     /// Relative risk on the probability (1 = no effect); the stay probability absorbs the difference.
     pub relative_risk: Option<Num>,
     /// Calendar period the modifier applies to (while under the regime), as for transitions.
+    pub period: Option<Spanned<String>>,
+}
+
+/// `[[regime.reassessment]]`: clients in `from` for at least `after_cycles` cycles are reviewed at a
+/// rate, and a review succeeds (moves them to `to`) with a probability.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reassessment {
+    /// The state reviewed.
+    pub from: Spanned<String>,
+    /// The state a successful review moves the client to.
+    pub to: Spanned<String>,
+    /// Reviewed from this many cycles in state on (counting the cycle just ended, as
+    /// `cycles_in_state`).
+    pub after_cycles: Spanned<i64>,
+    /// Reviews per client per year (a Poisson rate).
+    pub reviews_per_year: Num,
+    /// Probability that a review moves the client.
+    pub success: Num,
+    /// Calendar period it applies to (while under the regime), as for transitions.
     pub period: Option<Spanned<String>>,
 }
 
