@@ -141,8 +141,8 @@ fn after_the_pilot_only_needs_amounts_from_its_first_year_and_may_lie_beyond_the
     // The SWVO case: Waakvlam free during the pilot (2022-2023), the regular tariff from 2024 on; the
     // table needs no amount for the years before `from`.
     let text = with_waakvlam_contribution("from = \"2024-01\"").replacen(
-        "per_month_by_year = { 2020 = 19.00, 2024 = 20.60, 2025 = 21.00 }\nfrom",
-        "per_month_by_year = { 2024 = 20.60, 2025 = 21.00 }\nfrom",
+        "per_month_by_year = { 2020 = 19.00, 2024 = 20.60, 2025 = 21.00 }\nfrom = \"2024-01\"",
+        "per_month_by_year = { 2024 = 20.60, 2025 = 21.00 }\nfrom = \"2024-01\"",
         1,
     );
     assert!(text.contains("per_month_by_year = { 2024 = 20.60, 2025 = 21.00 }\nfrom"));
@@ -209,11 +209,11 @@ fn bad_own_contribution_periods_are_reported() {
     let err = rejects(
         &t,
         Some(line_of(&t, "from = \"2024-1\"")),
-        "own_contribution[2].from",
+        "own_contribution[3].from",
     );
     assert!(
         err.contains("`2024-1` is not a month")
-            && err.contains("own_contribution[2].until")
+            && err.contains("own_contribution[3].until")
             && err.contains("`2023-13` is not a month")
             && err.contains("(2 problems)"),
         "{err}"
@@ -222,7 +222,7 @@ fn bad_own_contribution_periods_are_reported() {
     let err = rejects(
         &t,
         Some(line_of(&t, "until = \"2023-12\"")),
-        "own_contribution[2].until",
+        "own_contribution[3].until",
     );
     assert!(
         err.contains("ends (2023-12) before it starts (2024-01)"),

@@ -285,8 +285,7 @@ reassessment = [{ from = "BT", to = "WV", after_cycles = 24, reviews_per_year = 
 #[test]
 fn bad_reassessments_are_all_reported() {
     let text = default_text();
-    let from =
-        "  { from = \"SB\", to = \"BT\", hazard_ratio = 0.8 },   # ASSUMPTION: fewer relapses\n]\n";
+    let from = "  { from = \"SB\", to = \"BT\", hazard_ratio = { dist = \"lognormal\", mean = 0.8, sd = 0.15 } },\n]\n";
     assert!(text.contains(from));
     let t = text.replacen(
         from,
