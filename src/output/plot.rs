@@ -1081,7 +1081,7 @@ impl Figure for BudgetUse<'_> {
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .label_font((FAMILY, 13))
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::MiddleLeft)
             .draw()?;
         let alpha = m.overspend_risk;
         let ptop = ys

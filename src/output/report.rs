@@ -76,6 +76,15 @@ impl Lang {
         format!("{} {}", names[(ym.month - 1) as usize], ym.year)
     }
 
+    /// A number with `d` decimals: `2,5` (nl) or `2.5` (en).
+    pub fn number(self, x: f64, d: usize) -> String {
+        let s = format!("{x:.d$}");
+        match self {
+            Lang::Nl => s.replace('.', ","),
+            Lang::En => s,
+        }
+    }
+
     /// A percentage without decimals.
     pub fn pct(self, x: f64) -> String {
         format!("{:.0}%", 100.0 * x)
@@ -137,6 +146,7 @@ pub fn html(r: &ReportInput, lang: Lang) -> String {
         esc(&r.manifest.started_utc)
     );
     first_screen(&mut h, r, lang);
+    budget_use(&mut h, r, lang);
     budget_sizing(&mut h, r, lang);
     figures(&mut h, r, lang);
     assumptions(&mut h, r, lang);
@@ -357,6 +367,124 @@ fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
             svg.trim_start_matches(|c| c != '<'),
             esc(caption)
         );
+    }
+}
+
+/// The pilot budgets as they went: per pilot arm, pool and year the budget, the spend, the chance of
+/// overspending and how the year was settled (means over runs); then, where capacity limits make
+/// clients wait, the waiting clients at year end per arm.
+fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
+    use crate::summary::BudgetMeasure as B;
+    let m = r.model;
+    let with_pools: Vec<(usize, &Summary)> = r
+        .summaries
+        .iter()
+        .enumerate()
+        .filter(|(_, sm)| !sm.layout.pools.is_empty())
+        .collect();
+    let waiting = m.waiting_state.filter(|_| !m.capacities.is_empty());
+    if with_pools.is_empty() && waiting.is_none() {
+        return;
+    }
+    let _ = write!(
+        h,
+        "<h2>{}</h2><p>{}</p>",
+        lang.t("Budget in de pilot: gebruik en afrekening", "The pilot's budget: use and settlement"),
+        lang.t(
+            "Per budgethouder (pool) en jaar, gemiddeld over de runs. Een budget weigert nooit nodige zorg (zorgplicht): een overschrijding vult de gemeente aan (binnen een bandbreedte draagt de budgethouder die zelf), een overschot gaat terug, blijft als reserve bij de budgethouder of wordt geherinvesteerd in preventie. Aan het eind van de pilot gaat wat over is terug.",
+            "Per budget holder (pool) and year, means over runs. A budget never refuses needed care (zorgplicht): the municipality tops up an overspend (within a bandbreedte the holder carries it), a surplus is returned, kept as the holder's reserve, or reinvested in prevention. At the end of the pilot what is left is returned."
+        )
+    );
+    if !with_pools.is_empty() {
+        // The holder carries part of an overspend only under a bandbreedte.
+        let banded = m.regimes.iter().any(|rg| rg.risk_sharing.is_some());
+        let _ = write!(
+            h,
+            "<table><tr><th>{}</th><th>{}</th><th>budget</th><th>{}</th><th>{}</th><th>{}</th>{}<th>{}</th><th>{}</th></tr>",
+            lang.t("budgethouder (variant)", "budget holder (arm)"),
+            lang.t("jaar", "year"),
+            lang.t("besteed (P5–P95)", "spent (P5–P95)"),
+            lang.t("kans op overschrijding", "P(overspend)"),
+            lang.t("aanvulling gemeente", "top-up"),
+            if banded {
+                format!(
+                    "<th>{}</th>",
+                    lang.t("draagt budgethouder", "holder carries")
+                )
+            } else {
+                String::new()
+            },
+            lang.t("reserve meegenomen", "reserve carried over"),
+            lang.t("terug / geherinvesteerd", "refunded / reinvested"),
+        );
+        for (a, sm) in &with_pools {
+            let lay = &sm.layout;
+            for (i, pool) in lay.pools.iter().enumerate() {
+                let years = m.plan_years(lay.pool_plan(m, *a, i));
+                for y in years {
+                    let st = |k: B| &sm.stats[lay.budget(i, y, k)];
+                    let carries = if banded {
+                        format!("<td>{}</td>", lang.euros(st(B::HolderCarries).mean))
+                    } else {
+                        String::new()
+                    };
+                    let _ = write!(
+                        h,
+                        "<tr><td>{}<br><span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td>{}<br><span class=\"small\">{} – {}</span></td><td>{}</td><td>{}</td>{carries}<td>{}</td><td>{} / {}</td></tr>",
+                        esc(&pool.name),
+                        esc(&sm.arm),
+                        lay.years[y],
+                        lang.euros(st(B::Budget).mean),
+                        lang.euros(st(B::Spent).mean),
+                        lang.euros(st(B::Spent).q[0]),
+                        lang.euros(st(B::Spent).q[4]),
+                        lang.pct(st(B::Overspent).mean),
+                        lang.euros(st(B::TopUp).mean),
+                        lang.euros(st(B::CarriedOver).mean),
+                        lang.euros(st(B::Refund).mean),
+                        lang.euros(st(B::Reinvested).mean),
+                    );
+                }
+            }
+        }
+        h.push_str("</table>");
+    }
+    if let Some(w) = waiting {
+        let names: Vec<String> = m.capacities.iter().map(|c| esc(&c.name)).collect();
+        let _ = write!(
+            h,
+            "<p>{} ({}): {}</p><table><tr><th>{}</th>",
+            lang.t("Capaciteit", "Capacity"),
+            names.join(", "),
+            lang.t(
+                "cliënten die wachten op zorg omdat het team vol is, eind december (gemiddeld, P5–P95). Wachten is geen zelfredzaamheid: het telt met een eigen gewicht in de uitkomst.",
+                "clients waiting for care because the team is full, at the end of December (mean, P5–P95). Waiting is not self-reliance: it counts with its own weight in the outcome."
+            ),
+            lang.t("variant", "arm"),
+        );
+        let lay = &r.summaries[0].layout;
+        for year in &lay.years {
+            let _ = write!(h, "<th>{year}</th>");
+        }
+        h.push_str("</tr>");
+        for sm in r.summaries {
+            let _ = write!(h, "<tr><td>{}</td>", esc(&sm.arm));
+            for y in 0..sm.layout.years.len() {
+                let last = (0..sm.layout.cycles)
+                    .rfind(|&c| m.year_index(c as u32) == y)
+                    .unwrap_or(0);
+                let st = &sm.stats[sm.layout.caseload(last, w)];
+                let _ = write!(
+                    h,
+                    "<td>{} <span class=\"small\">({}–{})</span></td>",
+                    lang.number(st.mean, 1),
+                    lang.number(st.q[0], 0),
+                    lang.number(st.q[4], 0)
+                );
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</table>");
     }
 }
 
