@@ -104,10 +104,15 @@ pub struct Book {
 }
 
 impl Book {
-    /// Opens the book of pool `pool` whose areas follow `plan` (they share regime and period);
-    /// `expected[a][c]` is area `a`'s expected provider spend on the covered lines in cycle `c` (used by
-    /// a budget that is a share of it). Budget years run from the plan's start to its end.
-    pub fn new(model: &Model, pool: &Pool, plan: &Plan, expected: &[Vec<f64>]) -> Book {
+    /// Opens the book of pool `p` of arm `arm` (its areas share regime and period). A budget that is a
+    /// share of the expected provider spend uses [`Model::regime_expected`]; one from the baseline
+    /// forecast [`Model::forecast_budgets`]. Budget years run from the plan's start to its end.
+    pub fn new(model: &Model, arm: usize, p: usize) -> Book {
+        let pool: &Pool = &model.arms[arm].pools[p];
+        let plan: &Plan = model.arms[arm].plans[pool.areas[0]]
+            .as_ref()
+            .expect("a pool's areas have a plan");
+        let expected = &model.regime_expected[plan.regime];
         let regime = &model.regimes[plan.regime];
         let cycles = model.cycles as usize;
         let end = plan.end as usize;
@@ -129,9 +134,16 @@ impl Book {
                     }
                     BudgetRule::PerArea(x) => x * regime.budget_index[c] * per_cycle,
                     BudgetRule::ShareOfProvider(q) => q * expected[a][c],
+                    BudgetRule::BaselinePercentile(_) => 0.0,
                     BudgetRule::Unlimited => f64::INFINITY,
                 };
                 year_inflow[y] += area.inflow_mean[c];
+            }
+        }
+        if let BudgetRule::BaselinePercentile(_) = regime.budget {
+            let forecast = &model.forecast_budgets[arm][p];
+            for y in model.plan_years(plan) {
+                year_budget[y] = forecast[y];
             }
         }
         let prevent_cost = match regime.surplus {
@@ -247,7 +259,7 @@ mod tests {
         r.surplus = surplus;
         r.risk_sharing = risk;
         r.budget = BudgetRule::PerArea(120_000.0);
-        let mut book = Book::new(&m, &pool, &plan, &m.regime_expected[plan.regime]);
+        let mut book = Book::new(&m, 1, 0);
         let first = plan.start as usize;
         let y = m.year_index(first as u32);
         let mut c = first;

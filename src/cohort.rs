@@ -204,9 +204,10 @@ pub fn summarise(model: &Model) -> (Vec<crate::summary::Summary>, Vec<String>) {
             let pools: Vec<Vec<crate::budget::BudgetYear>> = model.arms[arm]
                 .pools
                 .iter()
-                .map(|pool| {
+                .enumerate()
+                .map(|(p, pool)| {
                     let plan = model.arms[arm].plans[pool.areas[0]].as_ref().expect("a pool's areas have a plan");
-                    let mut book = Book::new(model, pool, plan, &model.regime_expected[plan.regime]);
+                    let mut book = Book::new(model, arm, p);
                     for c in 0..model.cycles as usize {
                         for &a in &pool.areas {
                             let e = &expected[a];

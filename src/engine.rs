@@ -118,15 +118,8 @@ pub fn simulate(model: &Model, arm: usize, seed: u64, run: u32) -> RunTrace {
     let mut sims: Vec<AreaSim> = (0..model.areas.len())
         .map(|a| AreaSim::new(model, arm, key.child(a as u64), a))
         .collect();
-    let mut books: Vec<Book> = model.arms[arm]
-        .pools
-        .iter()
-        .map(|pool| {
-            let plan = model.arms[arm].plans[pool.areas[0]]
-                .as_ref()
-                .expect("a pool's areas have a plan");
-            Book::new(model, pool, plan, &model.regime_expected[plan.regime])
-        })
+    let mut books: Vec<Book> = (0..model.arms[arm].pools.len())
+        .map(|p| Book::new(model, arm, p))
         .collect();
     let cycles = model.cycles as usize;
     let mut c0 = 0;

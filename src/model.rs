@@ -372,6 +372,9 @@ pub struct Model {
     /// `[regime][area][cycle]`: expected provider spend on the regime's covered lines (filled for
     /// regimes whose budget is a share of it; empty otherwise).
     pub regime_expected: Vec<Vec<Vec<f64>>>,
+    /// Budgets from the baseline forecast (`budget_percentile_of_baseline`): `[arm][pool][year]`,
+    /// empty where no pool needs one.
+    pub forecast_budgets: Vec<Vec<Vec<f64>>>,
     /// Capacity limits ([`Capacity`]), in file order.
     pub capacities: Vec<Capacity>,
     /// The waiting status clients wait in for a place (required when there are capacity limits).

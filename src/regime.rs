@@ -79,6 +79,10 @@ pub enum BudgetRule {
     PerArea(f64),
     /// A share of the area's expected provider spend on the covered lines.
     ShareOfProvider(f64),
+    /// Per pool and year, this quantile (0.8 = P80) of what the pool's budget holder would spend under
+    /// the provider model, from a forecast of the baseline made before the pilot (see
+    /// [`crate::sizing::forecast_budgets`]).
+    BaselinePercentile(f64),
     /// No limit (a regime without a budget).
     Unlimited,
 }

@@ -453,6 +453,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         regime_tables,
         regime_costs,
         regime_expected: Vec::new(),
+        forecast_budgets: Vec::new(),
         capacities,
         waiting_state,
         uncertain: false,
@@ -487,16 +488,37 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         );
         return None;
     }
-    model.regime_expected = model
-        .regimes
-        .iter()
-        .map(|r| match r.budget {
-            crate::regime::BudgetRule::ShareOfProvider(_) => (0..model.areas.len())
-                .map(|a| crate::cohort::expected_spend(&model, a, &r.covers))
-                .collect(),
-            _ => vec![Vec::new(); model.areas.len()],
-        })
-        .collect();
+    // Budgets are set before the pilot, from the planning model (parameters at their means): a run
+    // with drawn parameters takes them from the scenario's own model (`Scenario::model_for_run`).
+    if cx.draw.is_none() {
+        model.regime_expected = model
+            .regimes
+            .iter()
+            .map(|r| match r.budget {
+                crate::regime::BudgetRule::ShareOfProvider(_) => (0..model.areas.len())
+                    .map(|a| crate::cohort::expected_spend(&model, a, &r.covers))
+                    .collect(),
+                _ => vec![Vec::new(); model.areas.len()],
+            })
+            .collect();
+        let forecast_runs = match &run.forecast_runs {
+            None => 1000,
+            Some(v) => {
+                let n = *v.get_ref();
+                if !(10..=100_000).contains(&n) {
+                    cx.err(
+                        v.span(),
+                        "run.forecast_runs",
+                        format!("{n} forecast runs"),
+                        "give from 10 to 100000 runs for the baseline forecast (default 1000)",
+                    );
+                    return None;
+                }
+                n as u32
+            }
+        };
+        model.forecast_budgets = crate::sizing::forecast_budgets(&model, forecast_runs);
+    }
     Some(model)
 }
 

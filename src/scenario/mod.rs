@@ -76,13 +76,16 @@ impl Scenario {
         if !self.model.uncertain {
             return Ok(std::borrow::Cow::Borrowed(&self.model));
         }
-        compile::compile_raw(
+        let mut model = compile::compile_raw(
             &self.source.path,
             &self.source.text,
             &self.raw,
             Some((seed, run)),
-        )
-        .map(std::borrow::Cow::Owned)
+        )?;
+        // Budgets are set before the pilot, from the planning model: not from the run's draws.
+        model.regime_expected = self.model.regime_expected.clone();
+        model.forecast_budgets = self.model.forecast_budgets.clone();
+        Ok(std::borrow::Cow::Owned(model))
     }
 }
 

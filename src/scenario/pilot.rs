@@ -105,9 +105,10 @@ pub(super) fn regimes(
             r.budget_per_inhabitant.is_some(),
             r.budget_per_area.is_some(),
             r.budget_share_of_provider.is_some(),
+            r.budget_percentile_of_baseline.is_some(),
         ];
         if given.iter().filter(|&&b| b).count() > 1 {
-            cx.err(span.clone(), format!("regime[{i}]"), "more than one budget is given", "give one of budget_per_inhabitant, budget_per_area, budget_share_of_provider (none = unlimited)");
+            cx.err(span.clone(), format!("regime[{i}]"), "more than one budget is given", "give one of budget_per_inhabitant, budget_per_area, budget_share_of_provider, budget_percentile_of_baseline (none = unlimited)");
         }
         let budget = if let Some(v) = &r.budget_per_inhabitant {
             BudgetRule::PerInhabitant(cx.nonneg(v, &key("budget_per_inhabitant"), "the budget"))
@@ -115,6 +116,17 @@ pub(super) fn regimes(
             BudgetRule::PerArea(cx.nonneg(v, &key("budget_per_area"), "the budget"))
         } else if let Some(v) = &r.budget_share_of_provider {
             BudgetRule::ShareOfProvider(cx.nonneg(v, &key("budget_share_of_provider"), "the share"))
+        } else if let Some(v) = &r.budget_percentile_of_baseline {
+            let q = cx.share(v, &key("budget_percentile_of_baseline"));
+            if q <= 0.0 || q >= 1.0 {
+                cx.err(
+                    v.span(),
+                    key("budget_percentile_of_baseline"),
+                    format!("{} is not a quantile strictly between 0 and 1", number(q)),
+                    "give the percentile as a share, e.g. 0.8 for the P80 of the baseline forecast",
+                );
+            }
+            BudgetRule::BaselinePercentile(q)
         } else {
             BudgetRule::Unlimited
         };

@@ -194,6 +194,8 @@ pub struct Run {
     pub seed: Spanned<i64>,
     /// The accepted chance of overspending a budget, for budget sizing (default 0.10).
     pub overspend_risk: Option<Num>,
+    /// Runs of the baseline forecast behind `budget_percentile_of_baseline` (default 1000).
+    pub forecast_runs: Option<Spanned<i64>>,
 }
 
 /// `[[state]]`
@@ -360,6 +362,8 @@ pub struct Regime {
     pub budget_per_area: Option<Num>,
     /// Yearly budget as a share of the area's expected provider spend on the covered lines.
     pub budget_share_of_provider: Option<Num>,
+    /// Yearly budget per pool: this quantile of the baseline forecast of the pool's spend.
+    pub budget_percentile_of_baseline: Option<Num>,
     /// Price year of the budget amounts (indexed like costs); default the scenario's start year.
     pub price_year: Option<Spanned<i64>>,
     /// Cost lines paid from the budget.

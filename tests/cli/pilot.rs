@@ -781,3 +781,77 @@ fn a_budget_sized_at_alpha_is_overspent_in_about_alpha_of_fresh_runs() {
         "pooling spreads the risk"
     );
 }
+
+#[test]
+fn a_budget_at_the_p80_of_the_baseline_forecast_is_overspent_in_about_20_percent_of_runs() {
+    // A regime without effects whose pooled budget is the P80 of the forecast of its spend under the
+    // provider model: each year the budget is overspent in about 20% of the runs. The forecast has a
+    // seed of its own (1,000 runs), the check 1,000 others: 4 standard errors of the difference of two
+    // proportions near 0.2 is 4 * sqrt(2 * 0.2 * 0.8 / 1000) = 0.072.
+    let regimes = r#"
+[[regime]]
+name = "p80"
+pool = "municipality"
+budget_percentile_of_baseline = 0.8
+covers = ["begeleiding_bts", "begeleiding_bt", "waakvlam", "toegang"]
+"#;
+    let arms = r#"
+[[arm]]
+name = "baseline"
+
+[[arm]]
+name = "p80"
+assign = [{ municipality = "Noord-Beveland", regime = "p80", from = "2022-01", until = "2023-12" }]
+"#;
+    let m = scenario::from_text("p80.toml", &with_arms(regimes, arms))
+        .unwrap()
+        .model;
+    let budgets = &m.forecast_budgets[1][0];
+    assert!(budgets[1] > 0.0 && budgets[2] > budgets[1], "{budgets:?}");
+    assert_eq!(
+        (budgets[0], budgets[3]),
+        (0.0, 0.0),
+        "no budget outside the pilot"
+    );
+    let sums = batch::run(
+        &m,
+        &Options {
+            runs: 1000,
+            seed: 99,
+            threads: 2,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let lay = &sums[1].layout;
+    for y in [1, 2] {
+        let cell = lay.budget(0, y, wijksim::summary::BudgetMeasure::Overspent);
+        let p = sums[1].stats[cell].mean;
+        let budget = sums[1].stats[lay.budget(0, y, wijksim::summary::BudgetMeasure::Budget)].mean;
+        assert!(
+            (budget - budgets[y]).abs() < 1e-9 * budget,
+            "the pool's budget is the forecast's"
+        );
+        assert!(
+            (p - 0.2).abs() < 0.072,
+            "year {y}: overspent in {p} of the runs"
+        );
+    }
+    // Bad quantiles are refused with the fix.
+    for bad in ["0.0", "1.0", "80"] {
+        let text = with_arms(
+            &regimes.replace(
+                "budget_percentile_of_baseline = 0.8",
+                &format!("budget_percentile_of_baseline = {bad}"),
+            ),
+            arms,
+        );
+        let err = scenario::from_text("bad.toml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("regime[1].budget_percentile_of_baseline") && err.contains("fix:"),
+            "{err}"
+        );
+    }
+}
