@@ -855,3 +855,70 @@ assign = [{ municipality = "Noord-Beveland", regime = "p80", from = "2022-01", u
         );
     }
 }
+
+#[test]
+fn the_accounting_identities_hold_run_by_run() {
+    // On the golden pilot (pooled, bandbreedte, reinvested surplus, capacity): in every run and year,
+    // municipal spend = paid directly + budgets paid + top-ups - refunds, and a pool's overspend is
+    // what the municipality tops up plus what the holder carries. Without a bandbreedte and with the
+    // reserve carried over (returned at the pilot's end), the municipality pays over the pilot exactly
+    // what the holder spent.
+    use wijksim::summary::{Account as A, BudgetMeasure as B};
+    let path = format!("{}/tests/golden/pilot.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = fs::read_to_string(path).unwrap();
+    let plain = text
+        .replace("bandbreedte = { band = 0.05, share = 0.5 }\n", "")
+        .replace(
+            "on_surplus = \"reinvested\"\ncost_per_prevented_indication = 4000.0\n",
+            "on_surplus = \"carried_over\"\n",
+        );
+    assert_ne!(plain, text);
+    for (name, text) in [("golden", &text), ("plain", &plain)] {
+        let m = scenario::from_text("g.toml", text).unwrap().model;
+        let sums = batch::run(
+            &m,
+            &Options {
+                runs: 60,
+                seed: 4,
+                threads: 2,
+            },
+            &|_| {},
+        )
+        .unwrap();
+        let sm = &sums[1];
+        let lay = &sm.layout;
+        let at = |cell: usize, r: usize| sm.columns.cell(cell)[r];
+        let mut carried = 0.0;
+        for r in 0..60 {
+            let (mut paid, mut spent) = (0.0, 0.0);
+            for y in 0..lay.years.len() {
+                for mu in 0..=lay.munis {
+                    let acc = |k: A| at(lay.account(y, mu, k), r);
+                    let parts = acc(A::PaidDirectly) + acc(A::BudgetsPaid) + acc(A::TopUps)
+                        - acc(A::Refunds);
+                    assert!(
+                        (acc(A::MunicipalSpend) - parts).abs() < 1e-6,
+                        "{name} run {r} year {y}"
+                    );
+                }
+                let b = |k: B| at(lay.budget(0, y, k), r);
+                assert!((b(B::Overspend) - b(B::TopUp) - b(B::HolderCarries)).abs() < 1e-6);
+                paid += b(B::Budget) + b(B::TopUp) - b(B::Refund);
+                spent += b(B::Spent);
+                carried += b(B::HolderCarries);
+            }
+            if name == "plain" {
+                assert!(
+                    (paid - spent).abs() < 1e-6 * spent,
+                    "run {r}: paid {paid}, spent {spent}"
+                );
+            }
+        }
+        if name == "plain" {
+            assert_eq!(
+                carried, 0.0,
+                "without a bandbreedte the holder carries nothing"
+            );
+        }
+    }
+}
