@@ -142,6 +142,7 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                         Account::BudgetsPaid,
                         Account::TopUps,
                         Account::Refunds,
+                        Account::BonusMalus,
                     ] {
                         let name = part.name().trim_start_matches("municipal_spend.");
                         items.push((measure, name.into(), Vec::new(), Some(part as usize)));

@@ -35,6 +35,18 @@ pub struct RiskSharing {
     pub share: f64,
 }
 
+/// A bonus paid to each budget pool of a regime in a contract year whose KPI target is met, or a
+/// malus it pays back when the target is missed (nominal euros per contract year).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BonusMalus {
+    /// Index into the model's KPIs.
+    pub kpi: usize,
+    /// Bonus when met.
+    pub bonus: f64,
+    /// Malus when missed.
+    pub malus: f64,
+}
+
 /// Which areas of an arm under one regime share a budget (the budget holder's unit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolUnit {
@@ -130,6 +142,8 @@ pub struct Regime {
     pub pool: PoolUnit,
     /// The cost line on which reinvested surpluses are booked (community support), if any.
     pub reinvest_line: Option<usize>,
+    /// Bonus or malus on KPI targets.
+    pub bonus_malus: Vec<BonusMalus>,
     /// Fixed costs.
     pub fixed: Vec<FixedCost>,
     /// Modifiers of transition probabilities, in file order.

@@ -211,8 +211,10 @@ impl Layout {
 /// area and arm. `community_cost` is community support: the sociale basis, volunteer support and a
 /// regime's fixed costs (the coordinator). `municipal_spend` is what the municipality pays: its parts
 /// are `paid_directly` (provider bills, community support and own contributions outside a budget),
-/// `budgets_paid` (budgets granted to budget holders), `top_ups` (their overspend, which the municipality
-/// covers) and, subtracted, `refunds` (surpluses returned). A budget holder's carried-over reserve is a
+/// `budgets_paid` (budgets granted to budget holders), `top_ups` (the part of their overspend the
+/// municipality covers), `bonus_malus` (on KPI targets) and, subtracted, `refunds` (surpluses returned).
+/// `overspend` is not a part: what pools spent beyond budget and reserve, whoever pays. A budget
+/// holder's carried-over reserve is a
 /// balance, not spend: it was paid as budget. A budget without limit is a pass-through: its areas are
 /// paid directly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +233,8 @@ pub enum Account {
     TopUps,
     /// Surpluses returned.
     Refunds,
+    /// Bonuses paid to budget holders on KPI targets met, minus maluses paid back on targets missed.
+    BonusMalus,
     /// Spent by budget holders beyond their budget and reserve, whoever pays it (not a part of
     /// municipal spend: the municipality pays its `top_ups`).
     Overspend,
@@ -238,7 +242,7 @@ pub enum Account {
 
 impl Account {
     /// Every account, in cell order.
-    pub const ALL: [Account; 8] = [
+    pub const ALL: [Account; 9] = [
         Account::CareCost,
         Account::CommunityCost,
         Account::MunicipalSpend,
@@ -246,6 +250,7 @@ impl Account {
         Account::BudgetsPaid,
         Account::TopUps,
         Account::Refunds,
+        Account::BonusMalus,
         Account::Overspend,
     ];
 
@@ -259,6 +264,7 @@ impl Account {
             Account::BudgetsPaid => "municipal_spend.budgets_paid",
             Account::TopUps => "municipal_spend.top_ups",
             Account::Refunds => "municipal_spend.refunds",
+            Account::BonusMalus => "municipal_spend.bonus_malus",
             Account::Overspend => "overspend",
         }
     }
@@ -288,11 +294,13 @@ pub enum BudgetMeasure {
     HolderResult,
     /// 1 in a run with overspend, 0 otherwise: its mean is P(overspend).
     Overspent,
+    /// Bonus paid on KPI targets met, minus malus on targets missed (`bonus_malus` of the regime).
+    BonusMalus,
 }
 
 impl BudgetMeasure {
     /// Every measure, in cell order.
-    pub const ALL: [BudgetMeasure; 10] = [
+    pub const ALL: [BudgetMeasure; 11] = [
         BudgetMeasure::Budget,
         BudgetMeasure::Spent,
         BudgetMeasure::Overspend,
@@ -303,6 +311,7 @@ impl BudgetMeasure {
         BudgetMeasure::Reinvested,
         BudgetMeasure::HolderResult,
         BudgetMeasure::Overspent,
+        BudgetMeasure::BonusMalus,
     ];
 
     /// The name in every output.
@@ -318,6 +327,7 @@ impl BudgetMeasure {
             BudgetMeasure::Reinvested => "reinvested",
             BudgetMeasure::HolderResult => "holder_result",
             BudgetMeasure::Overspent => "overspent",
+            BudgetMeasure::BonusMalus => "bonus_malus",
         }
     }
 
@@ -340,6 +350,8 @@ impl BudgetMeasure {
                     0.0
                 }
             }
+            // From the KPIs, not the book: added by the reduction.
+            BudgetMeasure::BonusMalus => 0.0,
         }
     }
 }
@@ -457,12 +469,24 @@ pub fn reduce_views<T: Copy + Into<f64>>(
     let counts = &out[..layout.cycles * n].to_vec();
     for (k, kpi) in model.kpis.iter().enumerate() {
         let at = layout.kpi(model, k, 0, 0);
-        kpi.evaluate(
-            n,
-            counts,
-            &region_moves,
-            &mut out[at..at + kpi.years() * kpi.cells_per_year()],
-        );
+        let cells = &mut out[at..at + kpi.years() * kpi.cells_per_year()];
+        match &kpi.areas {
+            None => kpi.evaluate(n, counts, &region_moves, cells),
+            Some(mask) => {
+                // The KPI's own areas: their counts and moves summed, in area order.
+                let mut sc = vec![0.0; layout.cycles * n];
+                let mut sm = vec![0.0; layout.cycles * n1 * n1];
+                for (_, view) in areas.iter().enumerate().filter(|&(a, _)| mask[a]) {
+                    for (x, &v) in sc.iter_mut().zip(view.counts) {
+                        *x += v.into();
+                    }
+                    for (x, &v) in sm.iter_mut().zip(view.moves) {
+                        *x += v.into();
+                    }
+                }
+                kpi.evaluate(n, &sc, &sm, cells);
+            }
+        }
     }
     economics(model, arm, layout, areas, pools, &mut out);
     for (i, pool) in layout.pools.iter().enumerate() {
@@ -528,6 +552,29 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                 out[layout.budget(i, b.year, k)] = k.of(b);
             }
         }
+        // Bonus or malus on KPI targets, for each contract year with a target that overlaps the
+        // pilot period, booked in the calendar year the contract year ends.
+        for bm in &regime.bonus_malus {
+            let kpi = &model.kpis[bm.kpi];
+            for y in 0..kpi.years() {
+                let cycles: Vec<usize> = (0..layout.cycles)
+                    .filter(|&c| kpi.contract_year[c] == Some(y))
+                    .collect();
+                let (Some(&last), true) = (cycles.last(), cycles.iter().any(|&c| plan.active(c)))
+                else {
+                    continue;
+                };
+                let Some(met) = kpi.met(y, out[layout.kpi(model, bm.kpi, y, 0)]) else {
+                    continue;
+                };
+                let amount = if met { bm.bonus } else { -bm.malus };
+                let cy = model.year_index(last as u32);
+                out[layout.budget(i, cy, BudgetMeasure::BonusMalus)] += amount;
+                for &(m, w) in &shares {
+                    out[layout.account(cy, m, Account::BonusMalus)] += w * amount;
+                }
+            }
+        }
     }
     // Municipal spend from its parts, and totals over lines and municipalities, in a fixed order.
     for y in 0..layout.years.len() {
@@ -536,7 +583,8 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                 [layout.account(y, m, Account::PaidDirectly)]
                 + out[layout.account(y, m, Account::BudgetsPaid)]
                 + out[layout.account(y, m, Account::TopUps)]
-                - out[layout.account(y, m, Account::Refunds)];
+                - out[layout.account(y, m, Account::Refunds)]
+                + out[layout.account(y, m, Account::BonusMalus)];
         }
         for k in Account::ALL {
             let total: f64 = (0..layout.munis)

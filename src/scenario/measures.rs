@@ -42,6 +42,21 @@ pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::
         let span = r.span();
         let r = r.get_ref();
         let key = |f: &str| format!("kpi[{i}].{f}");
+        let areas = if r.municipality.is_none() && r.areas.is_none() {
+            None
+        } else {
+            let mut mask = vec![false; k.areas.len()];
+            for a in super::pilot::areas_of(
+                cx,
+                (&r.municipality, &r.areas),
+                &format!("kpi[{i}]"),
+                k,
+                span.clone(),
+            ) {
+                mask[a] = true;
+            }
+            Some(mask)
+        };
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty() || name.contains([',', ':']) || out.iter().any(|o| o.name == name) {
             cx.err(
@@ -193,6 +208,7 @@ pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::
             targets,
             higher_is_better: r.higher_is_better.unwrap_or(true),
             contract_year,
+            areas,
         });
     }
     out

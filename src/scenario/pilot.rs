@@ -303,6 +303,47 @@ pub(super) fn regimes(
                 share: cx.share(&b.share, &key("bandbreedte.share")),
             }
         });
+        let mut bonus_malus = Vec::new();
+        for (j, b) in r.bonus_malus.iter().enumerate() {
+            let bk = |f: &str| format!("regime[{i}].bonus_malus[{j}].{f}");
+            let b = b.get_ref();
+            let name = b.kpi.get_ref().trim();
+            let Some(kpi) = raw
+                .kpi
+                .iter()
+                .position(|x| x.get_ref().name.get_ref().trim() == name)
+            else {
+                let names: Vec<&str> = raw
+                    .kpi
+                    .iter()
+                    .map(|x| x.get_ref().name.get_ref().trim())
+                    .collect();
+                cx.err(
+                    b.kpi.span(),
+                    bk("kpi"),
+                    format!("unknown KPI `{name}`"),
+                    format!("use the name of a [[kpi]]: {}", names.join(", ")),
+                );
+                continue;
+            };
+            let bonus = b
+                .bonus
+                .as_ref()
+                .map_or(0.0, |v| cx.nonneg(v, &bk("bonus"), "the bonus"));
+            let malus = b
+                .malus
+                .as_ref()
+                .map_or(0.0, |v| cx.nonneg(v, &bk("malus"), "the malus"));
+            if b.bonus.is_none() && b.malus.is_none() {
+                cx.err(
+                    b.kpi.span(),
+                    format!("regime[{i}].bonus_malus[{j}]"),
+                    "neither a bonus nor a malus",
+                    "give bonus = <euros> (target met) and/or malus = <euros> (target missed), per contract year",
+                );
+            }
+            bonus_malus.push(crate::regime::BonusMalus { kpi, bonus, malus });
+        }
         if risk_sharing.is_some() && budget == BudgetRule::Unlimited {
             cx.err(
                 span.clone(),
@@ -375,6 +416,7 @@ pub(super) fn regimes(
             risk_sharing,
             pool,
             reinvest_line,
+            bonus_malus,
             fixed,
             modifiers,
             costs,

@@ -340,6 +340,18 @@ pub struct OwnContribution {
     pub until: Option<Spanned<String>>,
 }
 
+/// A regime's `bonus_malus` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BonusMalus {
+    /// The KPI (by name).
+    pub kpi: Spanned<String>,
+    /// Paid to each budget pool of the regime in a contract year whose target is met.
+    pub bonus: Option<Num>,
+    /// Paid back by each pool in a contract year whose target is missed.
+    pub malus: Option<Num>,
+}
+
 /// A regime's `bandbreedte` (risk sharing).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -392,6 +404,9 @@ pub struct Regime {
     /// Fixed costs of community infrastructure paid from the budget.
     #[serde(default)]
     pub fixed_cost: Vec<Spanned<FixedCost>>,
+    /// Bonus or malus on KPI targets, per contract year.
+    #[serde(default)]
+    pub bonus_malus: Vec<Spanned<BonusMalus>>,
     /// Transition modifiers (hazard ratios or relative risks).
     #[serde(default)]
     pub modifier: Vec<Spanned<Modifier>>,
@@ -525,4 +540,8 @@ pub struct Kpi {
     pub higher_is_better: Option<bool>,
     /// First month of contract year 1 (default the scenario's start).
     pub contract_start: Option<Spanned<String>>,
+    /// Only the clients of this municipality's areas (default: the region) ...
+    pub municipality: Option<Spanned<String>>,
+    /// ... or of these areas.
+    pub areas: Option<Spanned<Vec<String>>>,
 }

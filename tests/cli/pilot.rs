@@ -862,7 +862,7 @@ fn the_accounting_identities_hold_run_by_run() {
     // municipal spend = paid directly + budgets paid + top-ups - refunds, and a pool's overspend is
     // what the municipality tops up plus what the holder carries. Without a bandbreedte and with the
     // reserve carried over (returned at the pilot's end), the municipality pays over the pilot exactly
-    // what the holder spent.
+    // what the holder spent (bonus and malus aside).
     use wijksim::summary::{Account as A, BudgetMeasure as B};
     let path = format!("{}/tests/golden/pilot.toml", env!("CARGO_MANIFEST_DIR"));
     let text = fs::read_to_string(path).unwrap();
@@ -895,7 +895,8 @@ fn the_accounting_identities_hold_run_by_run() {
                 for mu in 0..=lay.munis {
                     let acc = |k: A| at(lay.account(y, mu, k), r);
                     let parts = acc(A::PaidDirectly) + acc(A::BudgetsPaid) + acc(A::TopUps)
-                        - acc(A::Refunds);
+                        - acc(A::Refunds)
+                        + acc(A::BonusMalus);
                     assert!(
                         (acc(A::MunicipalSpend) - parts).abs() < 1e-6,
                         "{name} run {r} year {y}"
@@ -920,5 +921,86 @@ fn the_accounting_identities_hold_run_by_run() {
                 "without a bandbreedte the holder carries nothing"
             );
         }
+    }
+}
+
+#[test]
+fn a_scoped_kpi_counts_its_areas_and_a_bonus_or_malus_follows_its_target() {
+    // The golden pilot has a KPI on the municipality Noord only and a regime paying a bonus of 5,000
+    // when it meets its target in a contract year, a malus of 2,000 when it misses it.
+    use wijksim::summary::{Account as A, BudgetMeasure as B, Layout, reduce};
+    let path = format!("{}/tests/golden/pilot.toml", env!("CARGO_MANIFEST_DIR"));
+    let m = scenario::load(std::path::Path::new(&path)).unwrap().model;
+    let k = m
+        .kpis
+        .iter()
+        .position(|k| k.name == "alleen_waakvlam_noord")
+        .unwrap();
+    let kpi = &m.kpis[k];
+    let n = m.n_states();
+    let (bt, wv) = (m.state_index("BT").unwrap(), m.state_index("WV").unwrap());
+    let noord: Vec<usize> = (0..m.areas.len())
+        .filter(|&a| m.municipalities[m.areas[a].municipality] == "Noord")
+        .collect();
+    assert_eq!(noord.len(), 2);
+    let lay = Layout::new(&m, 1);
+    let (mut met, mut missed) = (0, 0);
+    for r in 0..40 {
+        let t = simulate(&m, 1, 8, r);
+        let cells = reduce(&m, 1, &lay, &t);
+        for y in 0..kpi.years() {
+            let (mut num, mut den) = (0.0, 0.0);
+            for c in (0..m.cycles as usize).filter(|&c| kpi.contract_year[c] == Some(y)) {
+                for &a in &noord {
+                    let cnt = &t.areas[a].counts[c * n..(c + 1) * n];
+                    num += f64::from(cnt[wv]);
+                    den += f64::from(cnt[bt] + cnt[wv]);
+                }
+            }
+            let value = cells[lay.kpi(&m, k, y, 0)];
+            assert!(
+                (value - num / den).abs() < 1e-12,
+                "run {r} year {y}: {value} vs {}",
+                num / den
+            );
+            // Contract year y is calendar year y here (the contract starts at the scenario's start).
+            let ok = kpi.met(y, value).unwrap();
+            let want = if ok { 5000.0 } else { -2000.0 };
+            if ok {
+                met += 1
+            } else {
+                missed += 1
+            }
+            assert_eq!(
+                cells[lay.budget(0, y, B::BonusMalus)],
+                want,
+                "run {r} year {y}"
+            );
+            assert_eq!(cells[lay.account(y, lay.munis, A::BonusMalus)], want);
+        }
+    }
+    assert!(
+        met > 0 && missed > 0,
+        "both outcomes occur: {met} met, {missed} missed"
+    );
+}
+
+#[test]
+fn a_bad_bonus_or_malus_is_refused_with_the_fix() {
+    let path = format!("{}/tests/golden/pilot.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = fs::read_to_string(path).unwrap().replace(
+        "bonus_malus = [{ kpi = \"alleen_waakvlam_noord\", bonus = 5000.0, malus = 2000.0 }]",
+        "bonus_malus = [{ kpi = \"alleen_waakvlam_zuid\", bonus = 5000.0 }, { kpi = \"overgenomen\" }]",
+    );
+    let err = scenario::from_text("bm.toml", &text)
+        .unwrap_err()
+        .to_string();
+    for want in [
+        "regime[0].bonus_malus[0].kpi",
+        "unknown KPI `alleen_waakvlam_zuid`",
+        "regime[0].bonus_malus[1]",
+        "neither a bonus nor a malus",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
     }
 }
