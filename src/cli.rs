@@ -607,7 +607,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         ),
         (
             "budget.csv",
-            "budget, spent, overspend, carry-over, waiting list per area and year",
+            "per budget pool and year: budget, spent, overspend, settlement, P(overspend)",
         ),
         (
             "kpis.csv",

@@ -18,7 +18,8 @@ use crate::summary::{Summary, quantile};
 /// One row of `budget_sizing.csv`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sizing {
-    /// `area` or `municipality` (the pilot areas of the municipality pooled).
+    /// `area`, `municipality` (the pilot areas of the municipality pooled) or `region` (every pilot
+    /// area pooled; written where some arm pools by region).
     pub scope: String,
     /// The area's or municipality's name.
     pub name: String,
@@ -119,6 +120,31 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
                 })
                 .collect();
             row("municipality", muni, y, values, &areas);
+        }
+    }
+    // Where some arm pools by region: every pilot area together.
+    let region_pool = model.arms.iter().any(|arm| {
+        arm.pools
+            .iter()
+            .any(|p| p.unit == crate::regime::PoolUnit::Region)
+    });
+    if region_pool {
+        let (Some(first), Some(last)) = (
+            pilots.iter().map(|(_, p)| model.plan_years(p).start).min(),
+            pilots.iter().map(|(_, p)| model.plan_years(p).end).max(),
+        ) else {
+            return out;
+        };
+        let areas: Vec<usize> = pilots.iter().map(|(a, _)| *a).collect();
+        for y in first..last {
+            let values = (0..base.runs)
+                .map(|r| {
+                    (0..pilots.len())
+                        .map(|i| base.columns.cell(lay.holder_spend(i, y))[r])
+                        .sum()
+                })
+                .collect();
+            row("region", "regio", y, values, &areas);
         }
     }
     out

@@ -10,7 +10,7 @@ use crate::compare::{Difference, cell_quantiles};
 use crate::model::Model;
 use crate::output::manifest::Manifest;
 use crate::output::plot::{
-    self, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
+    self, BudgetUse, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
 };
 use crate::summary::{Account, Summary};
 use std::fmt::Write;
@@ -448,6 +448,30 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
             }
         }
         h.push_str("</table>");
+        let drawn = r.plots.arms(r.summaries.len());
+        for (_, sm) in with_pools.iter().filter(|(a, _)| *a < drawn) {
+            for (i, pool) in sm.layout.pools.iter().enumerate() {
+                figure(
+                    h,
+                    &BudgetUse {
+                        model: m,
+                        summary: sm,
+                        pool: i,
+                        lang,
+                    },
+                    &format!(
+                        "{} {} ({}): {}",
+                        lang.t("Budgetgebruik", "Budget use"),
+                        pool.name,
+                        sm.arm,
+                        lang.t(
+                            "budget, besteed (mediaan, P5–P95), gemiddelde overschrijding en reserve per jaar; daaronder de kans op overschrijding per jaar tegen de aanvaarde kans α.",
+                            "budget, spent (median, P5–P95), mean overspend and reserve per year; below, the chance of overspending per year against the accepted chance α."
+                        )
+                    ),
+                );
+            }
+        }
     }
     if let Some(w) = waiting {
         let names: Vec<String> = m.capacities.iter().map(|c| esc(&c.name)).collect();

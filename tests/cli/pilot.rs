@@ -1004,3 +1004,34 @@ fn a_bad_bonus_or_malus_is_refused_with_the_fix() {
         assert!(err.contains(want), "{want}: {err}");
     }
 }
+
+#[test]
+fn a_region_pool_gets_one_budget_and_its_own_sizing_row() {
+    let text = default_text().replace("pool = \"municipality\" ", "pool = \"region\" ");
+    assert_ne!(text, default_text());
+    let m = scenario::from_text("region.toml", &text).unwrap().model;
+    assert_eq!(m.arms[1].pools.len(), 1);
+    assert_eq!(m.arms[1].pools[0].name, "regio");
+    let sums = batch::run(
+        &m,
+        &Options {
+            runs: 50,
+            seed: 1,
+            threads: 2,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let rows = wijksim::sizing::sizing(&m, &sums);
+    let region: Vec<_> = rows.iter().filter(|r| r.scope == "region").collect();
+    let muni: Vec<_> = rows.iter().filter(|r| r.scope == "municipality").collect();
+    assert_eq!(region.len(), 2, "2022 and 2023");
+    for (r, mu) in region.iter().zip(&muni) {
+        // All pilot areas lie in Noord-Beveland: the region pool is the municipality's.
+        assert_eq!(r.needed, mu.needed);
+        assert!(
+            r.pilot_budget.is_some_and(|b| b > 0.0),
+            "the pilot's own budget is shown"
+        );
+    }
+}
