@@ -387,11 +387,11 @@ pub struct Regime {
     pub prevention: Option<Num>,
     /// The state prevented clients go to (default `SB`).
     pub prevention_state: Option<Spanned<String>>,
-    /// When the budget would be exceeded: `overspend`, `waitlist` or `step_down`.
+    /// Removed (a budget never holds back care): read only to refuse it with the fix.
     pub on_exhaustion: Option<Spanned<String>>,
-    /// `step_down`: the state clients are stepped down from (default `BT`) ...
+    /// Removed, as `on_exhaustion`.
     pub step_down_from: Option<Spanned<String>>,
-    /// ... and the state they move to (default `WV`).
+    /// Removed, as `on_exhaustion`.
     pub step_down_to: Option<Spanned<String>>,
     /// A surplus at year end: `returned`, `carried_over` or `reinvested`.
     pub on_surplus: Option<Spanned<String>>,

@@ -445,3 +445,25 @@ fn modifier_with_both_or_neither_effect() {
         "{err}"
     );
 }
+
+#[test]
+fn a_budget_that_would_hold_back_care_is_refused_with_the_fix() {
+    // Zorgplicht: the removed keys that let a budget put clients on a waiting list or step them down
+    // are errors naming the key, with what to use instead.
+    let t = edited(
+        "on_surplus = \"carried_over\"",
+        "on_surplus = \"carried_over\"\non_exhaustion = \"waitlist\"\nstep_down_from = \"BT\"",
+    );
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "on_exhaustion = \"waitlist\"")),
+        "regime[0].on_exhaustion",
+    );
+    assert!(
+        err.contains("zorgplicht")
+            && err.contains("[[capacity]]")
+            && err.contains("regime[0].step_down_from")
+            && err.contains("reassessment"),
+        "{err}"
+    );
+}

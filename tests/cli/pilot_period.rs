@@ -90,7 +90,7 @@ fn means(csv: &[u8], prefix: &str, keys: usize) -> BTreeMap<String, f64> {
 
 #[test]
 fn an_until_at_the_horizon_or_after_continue_is_byte_identical_to_no_until() {
-    // The default's dorpsbudget (waitlist, budget a share of the expected provider spend, carried-over
+    // The default's dorpsbudget (pooled, budget a share of the expected provider spend, carried-over
     // surplus) in Noord-Beveland and the strong regime in Goes.
     let regimes = STRONG;
     let arms = |extra: &str| {
