@@ -701,7 +701,10 @@ fn differences(out: &mut impl Write, r: &RunReport, shown: &[Summary]) -> std::i
     for sm in &shown[1..] {
         let find = |measure: &str| {
             r.differences.iter().find(|d| {
-                d.arm == sm.arm && d.measure == measure && d.year == "all" && d.item == "total"
+                d.arm == sm.arm
+                    && d.measure == measure
+                    && d.period == wijksim::compare::Period::All
+                    && d.item == "total"
             })
         };
         let how = if base.runs > 1 {

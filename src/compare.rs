@@ -15,8 +15,8 @@ pub struct Difference {
     /// `care_cost`, `community_cost`, `municipal_spend` (see [`crate::summary::Account`]), `caseload`
     /// (mean over the year's cycles), `kpi` or `overspend`.
     pub measure: &'static str,
-    /// Calendar year, `all` for the whole horizon, or `cy1`, `cy2`, ... (contract years, KPIs).
-    pub year: String,
+    /// The period it covers.
+    pub period: Period,
     /// `total`; for `care_cost` and `community_cost` also each cost line of that kind, for
     /// `municipal_spend` also its parts (`paid_directly`, `budgets_paid`, `top_ups`, `refunds`); a state
     /// code for `caseload`, a KPI name for `kpi`.
@@ -29,6 +29,52 @@ pub struct Difference {
     pub q: [f64; 3],
     /// Share of runs in which the pilot is lower than the baseline.
     pub p_lower: f64,
+}
+
+/// The period a difference covers: `differences.csv` writes it as `period` (`all`, `year`,
+/// `contract_year`) and a numeric `year` (the calendar year, the contract year's number, or empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// The whole horizon.
+    All,
+    /// A calendar year.
+    Year(i32),
+    /// A contract year (1, 2, ...), for KPIs.
+    ContractYear(usize),
+}
+
+impl Period {
+    /// The `period` column.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Period::All => "all",
+            Period::Year(_) => "year",
+            Period::ContractYear(_) => "contract_year",
+        }
+    }
+
+    /// The `year` column: a number, or empty for the whole horizon.
+    pub fn number(self) -> String {
+        match self {
+            Period::All => String::new(),
+            Period::Year(y) => y.to_string(),
+            Period::ContractYear(n) => n.to_string(),
+        }
+    }
+
+    /// Reads the two columns back.
+    pub fn parse(kind: &str, number: &str) -> Option<Period> {
+        match kind {
+            "all" if number.is_empty() => Some(Period::All),
+            "year" => number.parse().ok().map(Period::Year),
+            "contract_year" => number
+                .parse()
+                .ok()
+                .filter(|&n| n >= 1)
+                .map(Period::ContractYear),
+            _ => None,
+        }
+    }
 }
 
 /// Names followed by `total` (the column of all of them in the tables).
@@ -54,7 +100,7 @@ fn per_run(sm: &Summary, f: &dyn Fn(&Summary, usize) -> f64) -> Vec<f64> {
 fn spread(
     arm: &str,
     measure: &'static str,
-    year: String,
+    period: Period,
     item: String,
     pilot: &[f64],
     base: &[f64],
@@ -73,7 +119,7 @@ fn spread(
     Difference {
         arm: arm.to_string(),
         measure,
-        year,
+        period,
         item,
         mean,
         sd,
@@ -106,16 +152,17 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
     let years = &lay.years;
     let mut out = Vec::new();
     for p in pilots {
-        let mut push = |measure, year: String, item: String, f: &dyn Fn(&Summary, usize) -> f64| {
-            out.push(spread(
-                &p.arm,
-                measure,
-                year,
-                item,
-                &per_run(p, f),
-                &per_run(base, f),
-            ));
-        };
+        let mut push =
+            |measure, period: Period, item: String, f: &dyn Fn(&Summary, usize) -> f64| {
+                out.push(spread(
+                    &p.arm,
+                    measure,
+                    period,
+                    item,
+                    &per_run(p, f),
+                    &per_run(base, f),
+                ));
+            };
         // The accounts: totals, then their lines (care, community) or parts (municipal spend).
         let mut items: Vec<(&'static str, String, Vec<usize>, Option<usize>)> = Vec::new();
         for (measure, kind, account) in [
@@ -161,11 +208,11 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                         .sum(),
                 }
             };
-            push(measure, "all".into(), item.clone(), &|sm, r| {
+            push(measure, Period::All, item.clone(), &|sm, r| {
                 (0..years.len()).map(|y| value(sm, y, r)).sum()
             });
             for (y, year) in years.iter().enumerate() {
-                push(measure, year.to_string(), item.clone(), &|sm, r| {
+                push(measure, Period::Year(*year), item.clone(), &|sm, r| {
                     value(sm, y, r)
                 });
             }
@@ -178,7 +225,7 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                 let cyc = cycles.clone();
                 push(
                     "caseload",
-                    year.to_string(),
+                    Period::Year(*year),
                     st.code.clone(),
                     &move |sm, r| {
                         cyc.iter()
@@ -191,18 +238,24 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
         }
         for (k, kpi) in model.kpis.iter().enumerate() {
             for y in 0..kpi.years() {
-                push("kpi", format!("cy{}", y + 1), kpi.name.clone(), &|sm, r| {
-                    at(sm, sm.layout.kpi(model, k, y, 0), r)
-                });
+                push(
+                    "kpi",
+                    Period::ContractYear(y + 1),
+                    kpi.name.clone(),
+                    &|sm, r| at(sm, sm.layout.kpi(model, k, y, 0), r),
+                );
             }
         }
-        push("overspend", "all".into(), "total".into(), &|sm, r| {
+        push("overspend", Period::All, "total".into(), &|sm, r| {
             overspend(sm, None, r)
         });
         for (y, year) in years.iter().enumerate() {
-            push("overspend", year.to_string(), "total".into(), &|sm, r| {
-                overspend(sm, Some(y), r)
-            });
+            push(
+                "overspend",
+                Period::Year(*year),
+                "total".into(),
+                &|sm, r| overspend(sm, Some(y), r),
+            );
         }
     }
     out

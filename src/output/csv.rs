@@ -210,12 +210,14 @@ pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     table(&["arm", "scope", "scope_name", "year", "measure"], rows)
 }
 
-/// `differences.csv`: `arm,measure,year,item,mean,sd,p05,p50,p95,p_lower`: every pilot arm against the
-/// baseline, paired by run; `p_lower` is the share of runs in which the pilot is lower.
+/// `differences.csv`: `arm,measure,period,year,item,mean,sd,p05,p50,p95,p_lower`: every pilot arm
+/// against the baseline, paired by run; `period` is `all`, `year` or `contract_year` and `year` a
+/// number (empty for `all`: see [`crate::compare::Period`]); `p_lower` is the share of runs in which
+/// the pilot is lower.
 pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "arm", "measure", "year", "item", "mean", "sd", "p05", "p50", "p95", "p_lower",
+        "arm", "measure", "period", "year", "item", "mean", "sd", "p05", "p50", "p95", "p_lower",
     ])
     .expect("writing to memory");
     for d in diffs {
@@ -228,7 +230,8 @@ pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
         w.write_record([
             d.arm.clone(),
             d.measure.to_string(),
-            d.year.clone(),
+            d.period.kind().to_string(),
+            d.period.number(),
             d.item.clone(),
             f(d.mean),
             f(d.sd),

@@ -238,7 +238,10 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     for p in &r.summaries[1..] {
         let find = |measure: &str| {
             r.differences.iter().find(|d| {
-                d.arm == p.arm && d.measure == measure && d.year == "all" && d.item == "total"
+                d.arm == p.arm
+                    && d.measure == measure
+                    && d.period == crate::compare::Period::All
+                    && d.item == "total"
             })
         };
         let (Some(care), Some(spend)) = (find("care_cost"), find("municipal_spend")) else {

@@ -503,7 +503,17 @@ pub fn differences(get: Get) -> Result<Vec<Difference>> {
         out.push(Difference {
             arm: t.text(row, "arm")?.to_string(),
             measure,
-            year: t.text(row, "year")?.to_string(),
+            period: {
+                let (kind, number) = (t.text(row, "period")?, t.text(row, "year")?);
+                crate::compare::Period::parse(kind, number).ok_or_else(|| {
+                    bad(
+                        &t.file,
+                        Some(row.0),
+                        "period",
+                        format!("`{kind}` with year `{number}` is not a period"),
+                    )
+                })?
+            },
             item: t.text(row, "item")?.to_string(),
             mean: t.num(row, "mean")?,
             sd: t.num(row, "sd")?,

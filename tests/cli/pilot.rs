@@ -78,10 +78,10 @@ assign = [
     }
     for row in rows {
         let f: Vec<&str> = row.split(',').collect();
-        for x in &f[4..9] {
+        for x in &f[5..10] {
             assert_eq!(x.parse::<f64>().unwrap(), 0.0, "{row}");
         }
-        assert_eq!(f[9].parse::<f64>().unwrap(), 0.0, "p_lower: {row}");
+        assert_eq!(f[10].parse::<f64>().unwrap(), 0.0, "p_lower: {row}");
     }
 }
 
@@ -235,7 +235,11 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
     let d = wijksim::compare::differences(&m, &s);
     let row = d
         .iter()
-        .find(|d| d.measure == "care_cost" && d.year == "all" && d.item == "total")
+        .find(|d| {
+            d.measure == "care_cost"
+                && d.period == wijksim::compare::Period::All
+                && d.item == "total"
+        })
         .unwrap();
     assert!((row.sd - sp).abs() < 1e-6 * sp, "{} vs {sp}", row.sd);
 }
@@ -374,8 +378,19 @@ fn default_run_writes_budget_and_differences() {
     );
     assert_eq!(
         header("differences.csv"),
-        "arm,measure,year,item,mean,sd,p05,p50,p95,p_lower"
+        "arm,measure,period,year,item,mean,sd,p05,p50,p95,p_lower"
     );
+    // Typed columns: `year` is a whole number, empty only for the whole horizon, so pandas and R read
+    // it as a number without coercion.
+    let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
+    for line in diffs.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        match f[2] {
+            "all" => assert_eq!(f[3], "", "{line}"),
+            "year" | "contract_year" => assert!(f[3].parse::<i32>().is_ok(), "{line}"),
+            other => panic!("period `{other}` in {line}"),
+        }
+    }
     assert_eq!(
         header("budget_sizing.csv"),
         "scope,name,year,overspend_risk,expected_spend,p50,p90,p95,budget_needed,above_expected,pilot_budget"
@@ -430,15 +445,15 @@ fn default_run_writes_budget_and_differences() {
     assert!(kpis.contains("dorpsbudget_noord_beveland,1,evaluatie:due,"));
     let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
     for prefix in [
-        "care_cost,all,total,",
-        "care_cost,2023,total,",
-        "care_cost,all,begeleiding_bt,",
-        "community_cost,all,dorpscoordinator,",
-        "municipal_spend,all,total,",
-        "municipal_spend,2023,top_ups,",
-        "caseload,2023,BT,",
-        "overspend,all,total,",
-        "kpi,cy2,alleen_waakvlam,",
+        "care_cost,all,,total,",
+        "care_cost,year,2023,total,",
+        "care_cost,all,,begeleiding_bt,",
+        "community_cost,all,,dorpscoordinator,",
+        "municipal_spend,all,,total,",
+        "municipal_spend,year,2023,top_ups,",
+        "caseload,year,2023,BT,",
+        "overspend,all,,total,",
+        "kpi,contract_year,2,alleen_waakvlam,",
     ] {
         assert!(
             diffs.contains(&format!("dorpsbudget_noord_beveland,{prefix}")),
@@ -521,9 +536,9 @@ fn one_number_in_the_console_report_tables_and_sweep() {
     let diff = |measure: &str| -> f64 {
         let row = diffs
             .lines()
-            .find(|l| l.starts_with(&format!("{arm},{measure},all,total,")))
+            .find(|l| l.starts_with(&format!("{arm},{measure},all,,total,")))
             .unwrap_or_else(|| panic!("{measure} missing"));
-        row.split(',').nth(4).unwrap().parse().unwrap()
+        row.split(',').nth(5).unwrap().parse().unwrap()
     };
     let (care, spend) = (diff("care_cost"), diff("municipal_spend"));
     assert!(care < 0.0, "the default pilot delivers less care: {care}");
@@ -701,17 +716,17 @@ assign = [{ municipality = "Noord-Beveland", regime = "lump_sum", from = "2022-0
             .find(|l| l.starts_with(prefix))
             .unwrap_or_else(|| panic!("{prefix} missing"))
             .split(',')
-            .skip(4)
+            .skip(5)
             .map(|x| x.parse().unwrap())
             .collect()
     };
-    assert_eq!(row("lump_sum,care_cost,all,total,"), vec![0.0; 6]);
-    assert_eq!(row("lump_sum,community_cost,all,total,"), vec![0.0; 6]);
-    let budgets = row("lump_sum,municipal_spend,all,budgets_paid,");
+    assert_eq!(row("lump_sum,care_cost,all,,total,"), vec![0.0; 6]);
+    assert_eq!(row("lump_sum,community_cost,all,,total,"), vec![0.0; 6]);
+    let budgets = row("lump_sum,municipal_spend,all,,budgets_paid,");
     assert!(budgets[0] > 0.0, "the municipality pays the budget");
-    let direct = row("lump_sum,municipal_spend,all,paid_directly,");
+    let direct = row("lump_sum,municipal_spend,all,,paid_directly,");
     assert!(direct[0] < 0.0, "instead of the villages' bills");
-    let top_ups = row("lump_sum,municipal_spend,all,top_ups,");
+    let top_ups = row("lump_sum,municipal_spend,all,,top_ups,");
     assert!(
         top_ups[0] > 0.0,
         "a budget under the expected cost is overspent"
