@@ -276,18 +276,37 @@ fn load(path: Option<&Path>) -> Result<Scenario, Error> {
 fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     let mut bad = 0;
     for f in files {
-        match scenario::load(f).and_then(|s| s.check_runs().map(|()| s)) {
-            Ok(s) => println!(
-                "{}: ok ({} states, {} areas, {} cycles from {}, {} arms, {} regimes, {} KPIs)",
-                f.display(),
-                s.model.n_states(),
-                s.model.areas.len(),
-                s.model.cycles,
-                s.model.start,
-                s.model.arms.len(),
-                s.model.regimes.len(),
-                s.model.kpis.len()
-            ),
+        let result = if is_sweep_file(f) {
+            // A sweep file: its scenario, its key paths and every point, as `sweep` checks them.
+            wijksim::sweep::load(f).map(|sw| {
+                format!(
+                    "ok (sweep over {}: {} design, {}, {}, {} runs per point)",
+                    sw.scenario.source.path,
+                    sw.design.name(),
+                    count(sw.parameters.len(), "parameter", "parameters"),
+                    count(sw.points.len(), "point", "points"),
+                    sw.runs
+                )
+            })
+        } else {
+            scenario::load(f)
+                .and_then(|s| s.check_runs().map(|()| s))
+                .map(|s| {
+                    let m = &s.model;
+                    format!(
+                        "ok ({}, {}, {} from {}, {}, {}, {})",
+                        count(m.n_states(), "state", "states"),
+                        count(m.areas.len(), "area", "areas"),
+                        count(m.cycles as usize, "cycle", "cycles"),
+                        m.start,
+                        count(m.arms.len(), "arm", "arms"),
+                        count(m.regimes.len(), "regime", "regimes"),
+                        count(m.kpis.len(), "KPI", "KPIs")
+                    )
+                })
+        };
+        match result {
+            Ok(summary) => println!("{}: {summary}", f.display()),
             Err(e) => {
                 eprintln!("error: {e}");
                 bad += 1;
@@ -295,12 +314,27 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
         }
     }
     if bad > 0 {
-        anyhow::bail!(Error::Options(format!(
-            "{bad} of {} scenario files have problems",
-            files.len()
-        )));
+        anyhow::bail!(Error::Options(if files.len() == 1 {
+            "the file has problems".to_string()
+        } else {
+            format!("{bad} of {} files have problems", files.len())
+        }));
     }
     Ok(())
+}
+
+/// `1 area`, `2 areas`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Whether `path` is a sweep file: TOML with a `[sweep]` table (anything else is checked as a
+/// scenario, whose errors then say what is wrong).
+fn is_sweep_file(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .is_some_and(|t| t.contains_key("sweep"))
 }
 
 fn sweep(args: SweepArgs) -> anyhow::Result<()> {

@@ -467,3 +467,43 @@ fn a_budget_that_would_hold_back_care_is_refused_with_the_fix() {
         "{err}"
     );
 }
+
+#[test]
+fn check_takes_every_shipped_file_including_sweeps_and_checks_sweeps_fully() {
+    // Regression: `check scenarios/*.toml` exited 2 on the sweep files ("unknown field `parameter`").
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut files: Vec<std::path::PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let out = wijksim().arg("check").args(&files).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("sweep_one_way.toml: ok (sweep over")
+            && stdout.contains("one_way design, 7 parameters, 15 points")
+            && stdout.contains("1 regime, ")
+            && !stdout.contains("1 regimes"),
+        "{stdout}"
+    );
+    // A sweep whose key path names nothing in the scenario: file, line, key and fix, exit 2.
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("s.toml");
+    fs::write(&scenario, default_text()).unwrap();
+    let sweep = tmp.path().join("bad_sweep.toml");
+    fs::write(
+        &sweep,
+        "[sweep]\nscenario = \"s.toml\"\ndesign = \"one_way\"\n\n[[parameter]]\nkey = \"regime[dorpsbudget].prevension\"\nlow = 0.0\nhigh = 0.2\n",
+    )
+    .unwrap();
+    let out = wijksim().arg("check").arg(&sweep).assert().code(2);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("bad_sweep.toml:6:")
+            && err.contains("parameter[0].key")
+            && err.contains("fix:")
+            && err.contains("the file has problems"),
+        "{err}"
+    );
+}
