@@ -67,13 +67,13 @@ struct RunArgs {
     /// Scenario file (TOML); without it, the built-in default scenario.
     scenario: Option<PathBuf>,
     /// Number of runs (default: the scenario's).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_runs)]
     runs: Option<u32>,
     /// Master seed (default: the scenario's).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     seed: Option<u64>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_threads)]
     threads: Option<usize>,
     /// Output folder (default: output/<scenario name>, or a fresh -2, -3, ... beside earlier results).
     #[arg(long)]
@@ -85,7 +85,7 @@ struct RunArgs {
     #[arg(long, short)]
     quiet: bool,
     /// `monte-carlo` (individual clients, spread over runs) or `cohort` (exact expected values, no
-    /// spread; budget feedback is ignored, with a warning).
+    /// spread; capacity limits and reinvested surpluses are ignored, with a warning).
     #[arg(long, value_enum, default_value_t = EngineArg::MonteCarlo)]
     engine: EngineArg,
     /// Fix every parameter that has a distribution at its mean (no probabilistic sensitivity analysis).
@@ -121,7 +121,7 @@ struct SweepArgs {
     #[arg(long, value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_threads)]
     threads: Option<usize>,
     /// Stop after this many points; continue later with --resume.
     #[arg(long)]
@@ -177,6 +177,43 @@ enum LangArg {
 }
 
 /// `--overspend-risk`: a chance strictly between 0 and 1.
+/// `--runs`: a whole number of runs, at least 1 (the upper limit is checked with the memory).
+fn parse_runs(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => u32::try_from(n).map_err(|_| {
+            format!("{n} runs is more than any machine can hold; give at most 10000000")
+        }),
+        Ok(n) => Err(format!(
+            "{n} runs: the number of runs is a whole number of at least 1, e.g. --runs 1000"
+        )),
+        Err(_) => Err(format!(
+            "`{}` is not a number of runs; give a whole number of at least 1, e.g. --runs 1000",
+            wijksim::error::short(s)
+        )),
+    }
+}
+
+/// `--seed`: a whole number from 0 to 2^64 - 1.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim().parse::<u64>().map_err(|_| {
+        format!(
+            "`{}` is not a seed; give a whole number from 0 to 18446744073709551615, e.g. --seed 20210101",
+            wijksim::error::short(s)
+        )
+    })
+}
+
+/// `--threads`: at least 1.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        _ => Err(format!(
+            "`{}` is not a number of threads; give a whole number of at least 1, e.g. --threads 2",
+            wijksim::error::short(s)
+        )),
+    }
+}
+
 fn parse_risk(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x > 0.0 && x < 1.0 => Ok(x),

@@ -405,3 +405,39 @@ fn plots_none_writes_the_tables_and_a_report_without_figures() {
         "the manifest lists no figures"
     );
 }
+
+#[test]
+fn negative_or_zero_counts_get_a_proper_message_not_a_clap_tip() {
+    // Regression: `--runs -5` got clap's tip "to pass '-5' as a value, use '-- -5'".
+    for (args, want) in [
+        (
+            ["--runs", "-5"],
+            "the number of runs is a whole number of at least 1",
+        ),
+        (
+            ["--runs", "0"],
+            "the number of runs is a whole number of at least 1",
+        ),
+        (
+            ["--seed", "-1"],
+            "is not a seed; give a whole number from 0",
+        ),
+        (["--threads", "0"], "is not a number of threads"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("o");
+        let a = wijksim()
+            .arg("run")
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2);
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        assert!(
+            err.contains(want) && !err.contains("tip:"),
+            "{args:?}: {err}"
+        );
+        assert!(!out.exists(), "no output folder");
+    }
+}
