@@ -96,31 +96,39 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
             row("area", &model.areas[a].name, y, values, &[a]);
         }
     }
-    for (m, muni) in model.municipalities.iter().enumerate() {
-        let members: Vec<(usize, usize, std::ops::Range<usize>)> = pilots
-            .iter()
-            .enumerate()
-            .filter(|(_, (a, _))| model.areas[*a].municipality == m)
-            .map(|(i, (a, p))| (i, *a, model.plan_years(p)))
-            .collect();
+    // The pilot areas `members` (indices into `pilots`) pooled: their spend summed run by run, in the
+    // years of any member's pilot period.
+    let mut pooled = |scope: &str, name: &str, members: &[usize]| {
         let (Some(first), Some(last)) = (
-            members.iter().map(|x| x.2.start).min(),
-            members.iter().map(|x| x.2.end).max(),
+            members
+                .iter()
+                .map(|&i| model.plan_years(pilots[i].1).start)
+                .min(),
+            members
+                .iter()
+                .map(|&i| model.plan_years(pilots[i].1).end)
+                .max(),
         ) else {
-            continue;
+            return;
         };
-        let areas: Vec<usize> = members.iter().map(|x| x.1).collect();
+        let areas: Vec<usize> = members.iter().map(|&i| pilots[i].0).collect();
         for y in first..last {
             let values = (0..base.runs)
                 .map(|r| {
                     members
                         .iter()
-                        .map(|&(i, _, _)| base.columns.cell(lay.holder_spend(i, y))[r])
+                        .map(|&i| base.columns.cell(lay.holder_spend(i, y))[r])
                         .sum()
                 })
                 .collect();
-            row("municipality", muni, y, values, &areas);
+            row(scope, name, y, values, &areas);
         }
+    };
+    for (m, muni) in model.municipalities.iter().enumerate() {
+        let members: Vec<usize> = (0..pilots.len())
+            .filter(|&i| model.areas[pilots[i].0].municipality == m)
+            .collect();
+        pooled("municipality", muni, &members);
     }
     // Where some arm pools by region: every pilot area together.
     let region_pool = model.arms.iter().any(|arm| {
@@ -129,23 +137,8 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
             .any(|p| p.unit == crate::regime::PoolUnit::Region)
     });
     if region_pool {
-        let (Some(first), Some(last)) = (
-            pilots.iter().map(|(_, p)| model.plan_years(p).start).min(),
-            pilots.iter().map(|(_, p)| model.plan_years(p).end).max(),
-        ) else {
-            return out;
-        };
-        let areas: Vec<usize> = pilots.iter().map(|(a, _)| *a).collect();
-        for y in first..last {
-            let values = (0..base.runs)
-                .map(|r| {
-                    (0..pilots.len())
-                        .map(|i| base.columns.cell(lay.holder_spend(i, y))[r])
-                        .sum()
-                })
-                .collect();
-            row("region", "regio", y, values, &areas);
-        }
+        let all: Vec<usize> = (0..pilots.len()).collect();
+        pooled("region", "regio", &all);
     }
     out
 }

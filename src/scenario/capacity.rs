@@ -4,7 +4,7 @@
 use super::compile::{Ctx, number};
 use super::pilot::{Context, areas_of};
 use super::raw::ScenarioFile;
-use crate::model::{Capacity, YearMonth};
+use crate::model::Capacity;
 
 /// The capacity limits of the scenario, given its arm names; checks that a waiting status exists when
 /// there are limits.
@@ -146,22 +146,7 @@ pub(super) fn capacities(
                 mask
             }
         };
-        let month =
-            |cx: &mut Ctx, v: &Option<toml::Spanned<String>>, what: &str| -> Option<YearMonth> {
-                let v = v.as_ref()?;
-                let m = YearMonth::parse(v.get_ref());
-                if m.is_none() {
-                    cx.err(
-                        v.span(),
-                        key(what),
-                        format!("`{}` is not a month", v.get_ref()),
-                        "write a month as \"YYYY-MM\", e.g. \"2022-01\"",
-                    );
-                }
-                m
-            };
-        let from = month(cx, &c.from, "from");
-        let until = month(cx, &c.until, "until");
+        let (from, until) = cx.months((&c.from, &c.until), &key, "the limit");
         let cm = i64::from(k.cycle_months);
         let horizon = i64::from(k.cycles);
         // Cycles that start in or after `from`, and end by the end of `until`.
@@ -177,16 +162,6 @@ pub(super) fn capacities(
             let m = u.index() - k.start.index() + 1;
             if m <= 0 { 0 } else { (m / cm).min(horizon) }
         });
-        if let (Some(f), Some(u)) = (from, until)
-            && u < f
-        {
-            cx.err(
-                c.until.as_ref().map_or(span.clone(), |v| v.span()),
-                key("until"),
-                format!("the limit ends ({u}) before it starts ({f})"),
-                "give the last month the limit applies, on or after `from`",
-            );
-        }
         if waiting.is_none() {
             cx.err(
                 span.clone(),

@@ -111,6 +111,41 @@ impl Ctx<'_> {
         }
     }
 
+    /// Optional `from` and `until` months (both inclusive), each reported under `key(..)` when it is not
+    /// a month, and `until` when it lies before `from` (`what` names the item: "the limit").
+    pub(super) fn months(
+        &mut self,
+        (from, until): (&Option<Spanned<String>>, &Option<Spanned<String>>),
+        key: &dyn Fn(&str) -> String,
+        what: &str,
+    ) -> (Option<YearMonth>, Option<YearMonth>) {
+        let mut month = |v: &Option<Spanned<String>>, name: &str, which: &str| {
+            let v = v.as_ref()?;
+            let d = YearMonth::parse(v.get_ref());
+            if d.is_none() {
+                self.err(
+                    v.span(),
+                    key(name),
+                    format!("`{}` is not a month", v.get_ref()),
+                    format!("write the {which} month it applies as \"YYYY-MM\", e.g. {name} = \"2024-01\""),
+                );
+            }
+            d
+        };
+        let (a, b) = (month(from, "from", "first"), month(until, "until", "last"));
+        if let (Some(a), Some(b), Some(u)) = (a, b, until)
+            && b < a
+        {
+            self.err(
+                u.span(),
+                key("until"),
+                format!("{what} ends ({b}) before it starts ({a})"),
+                "give the last month it applies, on or after `from` (both inclusive), e.g. from = \"2024-01\", until = \"2025-12\"",
+            );
+        }
+        (a, b)
+    }
+
     pub(super) fn nonneg(&mut self, v: &Num, key: &str, what: &str) -> f64 {
         let x = self.num_in(v, key, 0.0, f64::INFINITY);
         if !x.is_finite() || x < 0.0 {

@@ -2,7 +2,7 @@
 
 use super::compile::Ctx;
 use super::raw::{Cost, OwnContribution, ScenarioFile};
-use super::transitions::{PERIOD_FIX, parse_period};
+use super::transitions::optional_period;
 use crate::model::{CostBasis, CostItem, YearMonth};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -161,21 +161,7 @@ pub(super) fn cost_item(
         );
         return None;
     }
-    let period = match &c.period {
-        None => (i64::MIN, i64::MAX),
-        Some(p) => match parse_period(p.get_ref(), start, cycle_months) {
-            Some(r) => r,
-            None => {
-                cx.err(
-                    p.span(),
-                    k("period"),
-                    format!("`{}` is not a period", p.get_ref()),
-                    PERIOD_FIX,
-                );
-                return None;
-            }
-        },
-    };
+    let period = optional_period(cx, &c.period, k("period"), start, cycle_months)?;
     let municipalities = list(cx, &c.municipalities, &k("municipalities"), munis, None)?;
     let kinds = [
         c.tariff_per_hour.is_some() || c.hours_per_month.is_some(),
@@ -360,35 +346,7 @@ fn contribution_months(
     k: &dyn Fn(&str) -> String,
     f: &Frame,
 ) -> Vec<u32> {
-    let month = |cx: &mut Ctx, v: &Option<Spanned<String>>, key: &str, what: &str| match v {
-        None => None,
-        Some(s) => {
-            match YearMonth::parse(s.get_ref()) {
-                Some(d) => Some(d),
-                None => {
-                    cx.err(
-                    s.span(),
-                    k(key),
-                    format!("`{}` is not a month", s.get_ref()),
-                    format!("write the {what} month it applies as \"YYYY-MM\", e.g. {key} = \"2024-01\""),
-                );
-                    None
-                }
-            }
-        }
-    };
-    let from = month(cx, &oc.from, "from", "first");
-    let until = month(cx, &oc.until, "until", "last");
-    if let (Some(a), Some(b), Some(u)) = (from, until, &oc.until)
-        && b < a
-    {
-        cx.err(
-            u.span(),
-            k("until"),
-            format!("the own contribution ends ({b}) before it starts ({a})"),
-            "give the last month it applies, on or after `from` (both inclusive), e.g. from = \"2024-01\", until = \"2025-12\"",
-        );
-    }
+    let (from, until) = cx.months((&oc.from, &oc.until), k, "the own contribution");
     // Months since the start of the scenario, inclusive.
     let lo = from.map_or(i64::MIN, |d| d.index() - f.start.index());
     let hi = until.map_or(i64::MAX, |d| d.index() - f.start.index());

@@ -3,7 +3,7 @@
 use super::compile::{Ctx, number};
 use super::costs::Index;
 use super::raw::{self, ScenarioFile};
-use super::transitions::{PERIOD_FIX, Parsed, cap_of, lay_out, parse_period, parse_rows};
+use super::transitions::{Parsed, cap_of, lay_out, optional_period, parse_rows};
 use crate::model::{Area, CostItem, RENEW, Row, Transitions, YearMonth};
 use crate::regime::{
     Arm, BudgetRule, Effect, FixedCost, Modifier, Plan, Pool, PoolUnit, Regime, RegimeCost,
@@ -477,20 +477,9 @@ fn modifiers(cx: &mut Ctx, r: &raw::Regime, i: usize, k: &Context) -> Vec<Modifi
                 continue;
             }
         };
-        let period = match &m.period {
-            None => (i64::MIN, i64::MAX),
-            Some(p) => match parse_period(p.get_ref(), k.start, k.cycle_months) {
-                Some(r) => r,
-                None => {
-                    cx.err(
-                        p.span(),
-                        mk("period"),
-                        format!("`{}` is not a period", p.get_ref()),
-                        PERIOD_FIX,
-                    );
-                    continue;
-                }
-            },
+        let Some(period) = optional_period(cx, &m.period, mk("period"), k.start, k.cycle_months)
+        else {
+            continue;
         };
         if let (Some(f), Some(t)) = (from, to) {
             if usize::from(t) == f {

@@ -5,7 +5,7 @@
 use super::compile::{Ctx, MAX_TIME_IN_STATE};
 use super::pilot::Context;
 use super::raw;
-use super::transitions::{PERIOD_FIX, parse_period};
+use super::transitions::optional_period;
 use crate::model::Row;
 use crate::regime::{Reassessment, Regime, reassess_row};
 
@@ -71,20 +71,9 @@ pub(super) fn compile(cx: &mut Ctx, r: &raw::Regime, i: usize, k: &Context) -> V
         let success = cx.share(&a.success, &ak("success"));
         // The chance of at least one review in a cycle: 1 - exp(-rate x cycle length in years).
         let reviewed = -(-rate * f64::from(k.cycle_months) / 12.0).exp_m1();
-        let period = match &a.period {
-            None => (i64::MIN, i64::MAX),
-            Some(p) => match parse_period(p.get_ref(), k.start, k.cycle_months) {
-                Some(r) => r,
-                None => {
-                    cx.err(
-                        p.span(),
-                        ak("period"),
-                        format!("`{}` is not a period", p.get_ref()),
-                        PERIOD_FIX,
-                    );
-                    continue;
-                }
-            },
+        let Some(period) = optional_period(cx, &a.period, ak("period"), k.start, k.cycle_months)
+        else {
+            continue;
         };
         if let (Some(from), Some(to)) = (from, to) {
             out.push(Reassessment {

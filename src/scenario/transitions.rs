@@ -215,6 +215,30 @@ pub(super) fn parse_band(s: &str) -> Option<(u32, u32)> {
     (lo >= 1 && lo <= hi && (hi == u32::MAX || hi <= MAX_TIME_IN_STATE as u32)).then_some((lo, hi))
 }
 
+/// An optional `period` key (`None`: every cycle), reported under `key` when it is not a period; `None`
+/// then (the caller skips the item).
+pub(super) fn optional_period(
+    cx: &mut Ctx,
+    p: &Option<toml::Spanned<String>>,
+    key: String,
+    start: YearMonth,
+    cycle_months: u32,
+) -> Option<(i64, i64)> {
+    let Some(p) = p else {
+        return Some((i64::MIN, i64::MAX));
+    };
+    let r = parse_period(p.get_ref(), start, cycle_months);
+    if r.is_none() {
+        cx.err(
+            p.span(),
+            key,
+            format!("`{}` is not a period", p.get_ref()),
+            PERIOD_FIX,
+        );
+    }
+    r
+}
+
 /// Parses `"2021-01..2022-12"`, `"2023-01.."`, `"..2022-12"` into an inclusive cycle range.
 pub(super) fn parse_period(s: &str, start: YearMonth, cycle_months: u32) -> Option<(i64, i64)> {
     let (a, b) = s.split_once("..")?;
@@ -307,21 +331,15 @@ pub(super) fn parse_rows(
                 }
             },
         };
-        let period = match &t.period {
-            None => (i64::MIN, i64::MAX),
-            Some(p) => match parse_period(p.get_ref(), f.start, f.cycle_months) {
-                Some(r) => r,
-                None => {
-                    broken[from] = true;
-                    cx.err(
-                        p.span(),
-                        format!("{prefix}[{i}].period"),
-                        format!("`{}` is not a period", p.get_ref()),
-                        PERIOD_FIX,
-                    );
-                    continue;
-                }
-            },
+        let Some(period) = optional_period(
+            cx,
+            &t.period,
+            format!("{prefix}[{i}].period"),
+            f.start,
+            f.cycle_months,
+        ) else {
+            broken[from] = true;
+            continue;
         };
         let spread = match (&t.concentration, t.counts) {
             (Some(_), Some(true)) => {

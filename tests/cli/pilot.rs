@@ -481,13 +481,9 @@ proptest::proptest! {
         seed in 0u64..1_000_000,
     ) {
         let from = format!("{}-{:02}", 2021 + start / 12, start % 12 + 1);
-        let text = default_text();
-        let cut = text.find("\n[[capacity]]").expect("the default has a capacity") + 1;
-        let end = cut + text[cut..].find("\n\n").expect("a blank line after it");
         let text = format!(
-            "{}[[capacity]]\nname = \"team\"\nareas = [\"Kamperland\"]\nstates = [\"BTS\", \"BT\"]\nclients = {limit}\nfrom = \"{from}\"\n{}",
-            &text[..cut],
-            &text[end..]
+            "{}\n[[capacity]]\nname = \"team\"\nareas = [\"Kamperland\"]\nstates = [\"BTS\", \"BT\"]\nclients = {limit}\nfrom = \"{from}\"\n",
+            super::without_capacity(&default_text()),
         );
         let m = scenario::from_text("cap.toml", &text).unwrap().model;
         let n = m.n_states();
