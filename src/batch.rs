@@ -141,11 +141,10 @@ fn run_with<'a>(
                 (lo..hi).into_par_iter().map(one_run).collect()
             };
             let done = done.into_iter().collect::<Result<Vec<_>>>()?;
-            for (i, per_arm) in done.iter().enumerate() {
-                for (arm, (cells, cc)) in per_arm.iter().enumerate() {
-                    columns[arm].put(lo + i, cells);
-                    client_cycles[arm] += cc;
-                }
+            for (arm, column) in columns.iter_mut().enumerate() {
+                let rows: Vec<&[f64]> = done.iter().map(|r| r[arm].0.as_slice()).collect();
+                column.put_runs(lo, &rows);
+                client_cycles[arm] += done.iter().map(|r| r[arm].1).sum::<u64>();
             }
             progress(Progress {
                 done: hi as u64,
@@ -158,20 +157,23 @@ fn run_with<'a>(
         Some(pool) => pool.install(body)?,
         None => body()?,
     }
+    let stats: Vec<Vec<crate::summary::Stats>> = match &own_pool {
+        Some(pool) => pool.install(|| columns.iter().map(Columns::stats).collect()),
+        None if sequential => columns.iter().map(Columns::stats_in_order).collect(),
+        None => columns.iter().map(Columns::stats).collect(),
+    };
     Ok(layouts
         .into_iter()
         .zip(columns)
+        .zip(stats)
         .enumerate()
-        .map(|(arm, (layout, columns))| {
-            let stats = columns.stats();
-            Summary {
-                arm: model.arms[arm].name.clone(),
-                layout,
-                runs,
-                columns,
-                stats,
-                client_cycles: client_cycles[arm],
-            }
+        .map(|(arm, ((layout, columns), stats))| Summary {
+            arm: model.arms[arm].name.clone(),
+            layout,
+            runs,
+            columns,
+            stats,
+            client_cycles: client_cycles[arm],
         })
         .collect())
 }

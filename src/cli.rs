@@ -4,12 +4,13 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use wijksim::compare::cell_quantiles;
+use wijksim::compare::{Period, cell_quantiles};
 use wijksim::error::Error;
 use wijksim::output::Staged;
 use wijksim::output::plot::Plots;
 use wijksim::pipeline::{self, Engine, RunOptions, RunReport};
 use wijksim::scenario::{self, Scenario};
+use wijksim::scope::{REGION, ScopeKind};
 use wijksim::summary::{Account, Summary};
 
 /// wijksim: Monte Carlo forecasts of Wmo caseload and costs (BTS, BT, Waakvlam, sociale basis,
@@ -632,7 +633,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     for (s, st) in m.states.iter().enumerate() {
         write!(out, "{:<6}", st.code)?;
         for c in [first, last] {
-            let x = &sm.stats[lay.caseload(c, s)];
+            let x = &sm.stats[lay.caseload(REGION, c, s)];
             write!(
                 out,
                 "{:>24}",
@@ -649,7 +650,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     let all = r.summaries.len();
     let shown = &r.summaries[..all.min(wijksim::output::plot::ARMS_DRAWN)];
     cost_table(&mut out, shown)?;
-    differences(&mut out, r, shown)?;
+    differences(&mut out, m, r, shown)?;
     kpi_table(&mut out, m, shown)?;
     sizing_table(&mut out, &r.sizing)?;
     if shown.len() < all {
@@ -745,8 +746,7 @@ fn cost_table(out: &mut impl Write, summaries: &[Summary]) -> std::io::Result<()
         for sm in summaries {
             let q = cell_quantiles(
                 sm,
-                sm.layout
-                    .account(y, sm.layout.munis, Account::MunicipalSpend),
+                sm.layout.account(REGION, y, Account::MunicipalSpend),
                 &[0.1, 0.5, 0.9],
             );
             write!(
@@ -765,19 +765,16 @@ fn cost_table(out: &mut impl Write, summaries: &[Summary]) -> std::io::Result<()
 }
 
 /// The paired comparison of each pilot arm of `shown` with the baseline.
-fn differences(out: &mut impl Write, r: &RunReport, shown: &[Summary]) -> std::io::Result<()> {
+fn differences(
+    out: &mut impl Write,
+    m: &wijksim::model::Model,
+    r: &RunReport,
+    shown: &[Summary],
+) -> std::io::Result<()> {
     let Some(base) = shown.first() else {
         return Ok(());
     };
     for sm in &shown[1..] {
-        let find = |measure: &str| {
-            r.differences.iter().find(|d| {
-                d.arm == sm.arm
-                    && d.measure == measure
-                    && d.period == wijksim::compare::Period::All
-                    && d.item == "total"
-            })
-        };
         let how = if base.runs > 1 {
             "paired by run"
         } else {
@@ -789,46 +786,69 @@ fn differences(out: &mut impl Write, r: &RunReport, shown: &[Summary]) -> std::i
             base.layout.years[0],
             base.layout.years[base.layout.years.len() - 1]
         );
-        for (measure, what, why) in [
-            ("care_cost", "care delivered", "the effect on care"),
-            ("municipal_spend", "municipal spend", "the budget design"),
-            (
-                "community_cost",
-                "community cost",
-                "sociale basis, volunteers, coordinator",
-            ),
-        ] {
-            let Some(d) = find(measure) else { continue };
-            if base.runs == 1 {
-                writeln!(out, "  {what} {span}: {} ({why})", signed(d.mean))?;
-            } else {
-                writeln!(
-                    out,
-                    "  {what} {span}: {} [90%: {} to {}] ({why})",
-                    signed(d.mean),
-                    signed(d.q[0]),
-                    signed(d.q[2])
-                )?;
+        // The pilot areas first (the pilot's own effect), then the region.
+        let lay = &base.layout;
+        for sc in lay.pilot_scope().into_iter().chain([REGION]) {
+            let kind = lay.scopes[sc].kind;
+            let find = |measure: &str| {
+                wijksim::compare::find(&r.differences, &sm.arm, kind, measure, Period::All, "")
+            };
+            let clients: u64 = lay.scopes[sc]
+                .areas
+                .iter()
+                .flat_map(|&a| &m.areas[a].initial)
+                .map(|&k| u64::from(k))
+                .sum();
+            writeln!(
+                out,
+                "  {} ({} clients at the start):",
+                match kind {
+                    ScopeKind::PilotAreas => "in the pilot areas",
+                    _ => "in the region",
+                },
+                clients
+            )?;
+            for (measure, what, why) in [
+                ("care_cost", "care delivered", "the effect on care"),
+                ("municipal_spend", "municipal spend", "the budget design"),
+                (
+                    "community_cost",
+                    "community cost",
+                    "sociale basis, volunteers, coordinator",
+                ),
+            ] {
+                let Some(d) = find(measure) else { continue };
+                if base.runs == 1 {
+                    writeln!(out, "    {what} {span}: {} ({why})", signed(d.mean))?;
+                } else {
+                    writeln!(
+                        out,
+                        "    {what} {span}: {} [90%: {} to {}] ({why})",
+                        signed(d.mean),
+                        signed(d.q[0]),
+                        signed(d.q[2])
+                    )?;
+                }
             }
-        }
-        if base.runs > 1 {
-            if let Some(d) = find("care_cost") {
+            if base.runs > 1
+                && let Some(d) = find("care_cost")
+            {
                 writeln!(
                     out,
-                    "  probability that the pilot needs less care (care cost lower): {:.0}%",
+                    "    probability that the pilot needs less care (care cost lower): {:.0}%",
                     100.0 * d.p_lower
                 )?;
             }
-            if !sm.layout.pools.is_empty() {
-                let overspend = find("overspend");
-                writeln!(
-                    out,
-                    "  P(overspend): {:.0}% of runs, some budget pool overspends in some year (mean overspend {}, P95 {})",
-                    100.0 * wijksim::compare::p_overspend(sm),
-                    euros(overspend.map_or(0.0, |d| d.mean)),
-                    euros(overspend.map_or(0.0, |d| d.q[2]))
-                )?;
-            }
+        }
+        if base.runs > 1 && !sm.layout.pools.is_empty() {
+            let overspend = wijksim::compare::region_total(&r.differences, &sm.arm, "overspend");
+            writeln!(
+                out,
+                "  P(overspend): {:.0}% of runs, some budget pool overspends in some year (mean overspend {}, P95 {})",
+                100.0 * wijksim::compare::p_overspend(sm),
+                euros(overspend.map_or(0.0, |d| d.mean)),
+                euros(overspend.map_or(0.0, |d| d.q[2]))
+            )?;
         }
         writeln!(out)?;
     }
@@ -883,42 +903,54 @@ fn kpi_table(
         out,
         "KPIs: probability that the target is met (last contract year with a target)"
     )?;
-    write!(out, "{:<24} {:>4} {:>7}", "kpi", "year", "target")?;
+    write!(
+        out,
+        "{:<24} {:<12} {:>4} {:>7}",
+        "kpi", "scope", "year", "target"
+    )?;
     for sm in summaries {
         write!(out, "  {:>26}", sm.arm)?;
     }
     writeln!(out)?;
-    for (k, kpi) in m.kpis.iter().enumerate() {
-        let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
-            continue;
-        };
-        let target = kpi.targets[y].expect("found above");
-        write!(
-            out,
-            "{:<24} {:>4} {:>6.0}%",
-            kpi.name,
-            y + 1,
-            100.0 * target
-        )?;
-        for sm in summaries {
-            let cell = sm.layout.kpi(m, k, y, 0);
-            let values = sm.columns.cell(cell);
-            let met = values
-                .iter()
-                .filter(|&&v| kpi.met(y, v) == Some(true))
-                .count() as f64
-                / values.len() as f64;
+    // The pilot areas first, then the region (kpis.csv has every scope).
+    let lay = &summaries[0].layout;
+    for sc in lay.pilot_scope().into_iter().chain([REGION]) {
+        for (k, kpi) in m.kpis.iter().enumerate() {
+            let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
+                continue;
+            };
+            let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
+                continue;
+            };
+            let target = kpi.targets[y].expect("found above");
             write!(
                 out,
-                "  {:>26}",
-                format!(
-                    "{:.0}% (mean {:.1}%)",
-                    100.0 * met,
-                    100.0 * sm.stats[cell].mean
-                )
+                "{:<24} {:<12} {:>4} {:>6.0}%",
+                kpi.name,
+                lay.scopes[sc].kind.name(),
+                y + 1,
+                100.0 * target
             )?;
+            for sm in summaries {
+                let cell = sm.layout.kpi(m, k, i, y, 0);
+                let values = sm.columns.cell(cell);
+                let met = values
+                    .iter()
+                    .filter(|&&v| kpi.met(y, v) == Some(true))
+                    .count() as f64
+                    / values.len() as f64;
+                write!(
+                    out,
+                    "  {:>26}",
+                    format!(
+                        "{:.0}% (mean {:.1}%)",
+                        100.0 * met,
+                        100.0 * sm.stats[cell].mean
+                    )
+                )?;
+            }
+            writeln!(out)?;
         }
-        writeln!(out)?;
     }
     writeln!(out)
 }

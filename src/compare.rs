@@ -4,7 +4,8 @@
 //! numbers), so the difference of a reported number is taken run by run and its spread is that of the
 //! pilot's *effect*, not of the chance both arms share. Every pilot arm is compared with the first arm.
 
-use crate::model::{LineKind, Model};
+use crate::model::Model;
+use crate::scope::ScopeKind;
 use crate::summary::{Account, Summary, quantile};
 
 /// The spread of a paired difference over runs.
@@ -12,14 +13,18 @@ use crate::summary::{Account, Summary, quantile};
 pub struct Difference {
     /// Pilot arm.
     pub arm: String,
-    /// `care_cost`, `community_cost`, `municipal_spend` (see [`crate::summary::Account`]), `caseload`
-    /// (mean over the year's cycles), `kpi` or `overspend`.
+    /// The scope's kind.
+    pub scope: ScopeKind,
+    /// The scope's name.
+    pub scope_name: String,
+    /// One of [`MEASURES`]: an account (`care_cost`, `community_cost`, `municipal_spend`, its parts
+    /// `municipal_spend.paid_directly` ..., `overspend`; see [`crate::summary::Account`]), `cost` (a
+    /// cost line), `caseload` (mean over the year's cycles) or `kpi`.
     pub measure: &'static str,
     /// The period it covers.
     pub period: Period,
-    /// `total`; for `care_cost` and `community_cost` also each cost line of that kind, for
-    /// `municipal_spend` also its parts (`paid_directly`, `budgets_paid`, `top_ups`, `refunds`); a state
-    /// code for `caseload`, a KPI name for `kpi`.
+    /// Empty for an account; the line for `cost`, the state code for `caseload`, the KPI's name for
+    /// `kpi`. No row is the total of others of the same measure.
     pub item: String,
     /// Mean difference (pilot − baseline).
     pub mean: f64,
@@ -77,19 +82,20 @@ impl Period {
     }
 }
 
-/// Names followed by `total` (the column of all of them in the tables).
-pub fn and_total(names: &[String]) -> Vec<String> {
-    names.iter().cloned().chain(["total".to_string()]).collect()
-}
-
-/// The measures of [`Difference::measure`].
-pub const MEASURES: [&str; 6] = [
+/// The measures of [`Difference::measure`]: every account, then `cost`, `caseload` and `kpi`.
+pub const MEASURES: [&str; 12] = [
     "care_cost",
     "community_cost",
     "municipal_spend",
+    "municipal_spend.paid_directly",
+    "municipal_spend.budgets_paid",
+    "municipal_spend.top_ups",
+    "municipal_spend.refunds",
+    "municipal_spend.bonus_malus",
+    "overspend",
+    "cost",
     "caseload",
     "kpi",
-    "overspend",
 ];
 
 /// Per-run values of one measure: `f(summary, run)`.
@@ -99,6 +105,7 @@ fn per_run(sm: &Summary, f: &dyn Fn(&Summary, usize) -> f64) -> Vec<f64> {
 
 fn spread(
     arm: &str,
+    scope: &crate::scope::Scope,
     measure: &'static str,
     period: Period,
     item: String,
@@ -118,6 +125,8 @@ fn spread(
     sorted.sort_by(f64::total_cmp);
     Difference {
         arm: arm.to_string(),
+        scope: scope.kind,
+        scope_name: scope.name.clone(),
         measure,
         period,
         item,
@@ -133,17 +142,7 @@ fn at(sm: &Summary, cell: usize, r: usize) -> f64 {
     sm.columns.cell(cell)[r]
 }
 
-/// Total overspend of an arm's budget pools in year index `y` (every year when `None`), run `r`.
-fn overspend(sm: &Summary, y: Option<usize>, r: usize) -> f64 {
-    let lay = &sm.layout;
-    let years: Vec<usize> = y.map_or((0..lay.years.len()).collect(), |y| vec![y]);
-    years
-        .iter()
-        .map(|&y| at(sm, lay.account(y, lay.munis, Account::Overspend), r))
-        .sum()
-}
-
-/// Paired differences of every pilot arm against the baseline (the first summary).
+/// Paired differences of every pilot arm against the baseline (the first summary), for every scope.
 pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
     let Some((base, pilots)) = summaries.split_first() else {
         return Vec::new();
@@ -152,113 +151,106 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
     let years = &lay.years;
     let mut out = Vec::new();
     for p in pilots {
-        let mut push =
-            |measure, period: Period, item: String, f: &dyn Fn(&Summary, usize) -> f64| {
-                out.push(spread(
-                    &p.arm,
-                    measure,
-                    period,
-                    item,
-                    &per_run(p, f),
-                    &per_run(base, f),
-                ));
-            };
-        // The accounts: totals, then their lines (care, community) or parts (municipal spend).
-        let mut items: Vec<(&'static str, String, Vec<usize>, Option<usize>)> = Vec::new();
-        for (measure, kind, account) in [
-            ("care_cost", Some(LineKind::Care), Account::CareCost),
-            (
-                "community_cost",
-                Some(LineKind::Community),
-                Account::CommunityCost,
-            ),
-            ("municipal_spend", None, Account::MunicipalSpend),
-        ] {
-            items.push((measure, "total".into(), Vec::new(), Some(account as usize)));
-            match kind {
-                Some(kind) => {
-                    for (l, line) in model.lines.iter().enumerate() {
-                        if model.line_kinds[l] == kind {
-                            items.push((measure, line.clone(), vec![l], None));
-                        }
-                    }
-                }
-                None => {
-                    for part in [
-                        Account::PaidDirectly,
-                        Account::BudgetsPaid,
-                        Account::TopUps,
-                        Account::Refunds,
-                        Account::BonusMalus,
-                    ] {
-                        let name = part.name().trim_start_matches("municipal_spend.");
-                        items.push((measure, name.into(), Vec::new(), Some(part as usize)));
-                    }
-                }
-            }
-        }
-        for (measure, item, lines, account) in &items {
-            let value = |sm: &Summary, y: usize, r: usize| -> f64 {
-                let lay = &sm.layout;
-                match account {
-                    Some(k) => at(sm, lay.account(y, lay.munis, Account::ALL[*k]), r),
-                    None => lines
-                        .iter()
-                        .map(|&l| at(sm, lay.cost(y, lay.munis, l), r))
-                        .sum(),
+        for (sc, scope) in lay.scopes.iter().enumerate() {
+            let mut push =
+                |measure, period: Period, item: String, f: &dyn Fn(&Summary, usize) -> f64| {
+                    out.push(spread(
+                        &p.arm,
+                        scope,
+                        measure,
+                        period,
+                        item,
+                        &per_run(p, f),
+                        &per_run(base, f),
+                    ));
+                };
+            // Per year, and over every year.
+            let mut yearly = |measure, item: String, cell: &dyn Fn(&Summary, usize) -> usize| {
+                push(measure, Period::All, item.clone(), &|sm, r| {
+                    (0..years.len()).map(|y| at(sm, cell(sm, y), r)).sum()
+                });
+                for (y, year) in years.iter().enumerate() {
+                    push(measure, Period::Year(*year), item.clone(), &|sm, r| {
+                        at(sm, cell(sm, y), r)
+                    });
                 }
             };
-            push(measure, Period::All, item.clone(), &|sm, r| {
-                (0..years.len()).map(|y| value(sm, y, r)).sum()
-            });
-            for (y, year) in years.iter().enumerate() {
-                push(measure, Period::Year(*year), item.clone(), &|sm, r| {
-                    value(sm, y, r)
+            for k in Account::ALL {
+                yearly(k.name(), String::new(), &|sm, y| {
+                    sm.layout.account(sc, y, k)
                 });
             }
-        }
-        for (y, year) in years.iter().enumerate() {
-            let cycles: Vec<usize> = (0..lay.cycles)
-                .filter(|&c| model.year_index(c as u32) == y)
-                .collect();
-            for (s, st) in model.states.iter().enumerate() {
-                let cyc = cycles.clone();
-                push(
-                    "caseload",
-                    Period::Year(*year),
-                    st.code.clone(),
-                    &move |sm, r| {
-                        cyc.iter()
-                            .map(|&c| at(sm, sm.layout.caseload(c, s), r))
-                            .sum::<f64>()
-                            / cyc.len() as f64
-                    },
-                );
+            for (l, line) in model.lines.iter().enumerate() {
+                yearly("cost", line.clone(), &|sm, y| sm.layout.cost(sc, y, l));
             }
-        }
-        for (k, kpi) in model.kpis.iter().enumerate() {
-            for y in 0..kpi.years() {
-                push(
-                    "kpi",
-                    Period::ContractYear(y + 1),
-                    kpi.name.clone(),
-                    &|sm, r| at(sm, sm.layout.kpi(model, k, y, 0), r),
-                );
+            for (y, year) in years.iter().enumerate() {
+                let cycles: Vec<usize> = (0..lay.cycles)
+                    .filter(|&c| model.year_index(c as u32) == y)
+                    .collect();
+                for (s, st) in model.states.iter().enumerate() {
+                    push(
+                        "caseload",
+                        Period::Year(*year),
+                        st.code.clone(),
+                        &|sm, r| {
+                            cycles
+                                .iter()
+                                .map(|&c| at(sm, sm.layout.caseload(sc, c, s), r))
+                                .sum::<f64>()
+                                / cycles.len() as f64
+                        },
+                    );
+                }
             }
-        }
-        push("overspend", Period::All, "total".into(), &|sm, r| {
-            overspend(sm, None, r)
-        });
-        for (y, year) in years.iter().enumerate() {
-            push(
-                "overspend",
-                Period::Year(*year),
-                "total".into(),
-                &|sm, r| overspend(sm, Some(y), r),
-            );
+            for (k, kpi) in model.kpis.iter().enumerate() {
+                let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
+                    continue;
+                };
+                for y in 0..kpi.years() {
+                    push(
+                        "kpi",
+                        Period::ContractYear(y + 1),
+                        kpi.name.clone(),
+                        &|sm, r| at(sm, sm.layout.kpi(model, k, i, y, 0), r),
+                    );
+                }
+            }
         }
     }
     out
+}
+
+/// The difference of `measure` (an account, with an empty item) over the whole horizon in the
+/// region, for arm `arm`.
+pub fn region_total<'d>(
+    diffs: &'d [Difference],
+    arm: &str,
+    measure: &str,
+) -> Option<&'d Difference> {
+    find(diffs, arm, ScopeKind::Region, measure, Period::All, "")
+}
+
+/// The difference of `measure` and `item` in the first scope of `kind`, over `period`.
+pub fn find<'d>(
+    diffs: &'d [Difference],
+    arm: &str,
+    kind: ScopeKind,
+    measure: &str,
+    period: Period,
+    item: &str,
+) -> Option<&'d Difference> {
+    let name = diffs
+        .iter()
+        .find(|d| d.scope == kind)
+        .map(|d| &d.scope_name)?;
+    diffs.iter().find(|d| {
+        d.arm == arm
+            && d.scope == kind
+            && d.scope_name == *name
+            && d.measure == measure
+            && d.period == period
+            && d.item == item
+    })
 }
 
 /// Quantiles of the per-run values of one cell.
@@ -268,13 +260,13 @@ pub fn cell_quantiles(sm: &Summary, cell: usize, levels: &[f64]) -> Vec<f64> {
     levels.iter().map(|&p| quantile(&v, p)).collect()
 }
 
-/// Per-run totals of account `k` over every year (all municipalities).
-pub fn account_per_run(sm: &Summary, k: Account) -> Vec<f64> {
+/// Per-run totals of account `k` of scope `sc` over every year.
+pub fn account_per_run(sm: &Summary, sc: usize, k: Account) -> Vec<f64> {
     let lay = &sm.layout;
     (0..sm.runs)
         .map(|r| {
             (0..lay.years.len())
-                .map(|y| at(sm, lay.account(y, lay.munis, k), r))
+                .map(|y| at(sm, lay.account(sc, y, k), r))
                 .sum()
         })
         .collect()
@@ -283,6 +275,6 @@ pub fn account_per_run(sm: &Summary, k: Account) -> Vec<f64> {
 /// P(overspend): the share of runs in which some budget pool of the arm overspends (spends beyond its
 /// budget and reserve) in some year.
 pub fn p_overspend(sm: &Summary) -> f64 {
-    let over = account_per_run(sm, Account::Overspend);
+    let over = account_per_run(sm, crate::scope::REGION, Account::Overspend);
     over.iter().filter(|&&x| x > 0.0).count() as f64 / over.len().max(1) as f64
 }

@@ -54,8 +54,8 @@ pub struct Kpi {
     pub higher_is_better: bool,
     /// Contract year of every cycle (`None` before the contract starts).
     pub contract_year: Vec<Option<usize>>,
-    /// By area: whether its clients count (`None`: every area, the region).
-    pub areas: Option<Vec<bool>>,
+    /// The scopes it is evaluated over (indices into [`crate::model::Model::scopes`]).
+    pub scopes: Vec<usize>,
 }
 
 impl Kpi {
@@ -162,7 +162,7 @@ mod tests {
             targets: vec![Some(0.5), None],
             higher_is_better: true,
             contract_year,
-            areas: None,
+            scopes: vec![0],
         }
     }
 

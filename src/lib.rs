@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod regime;
 pub mod rng;
 pub mod scenario;
+pub mod scope;
 pub mod sizing;
 pub mod summary;
 pub mod sweep;

@@ -384,6 +384,8 @@ pub struct Model {
     pub uncertain: bool,
     /// KPIs.
     pub kpis: Vec<crate::kpi::Kpi>,
+    /// The scopes results are reported for: the region first (see [`crate::scope`]).
+    pub scopes: Vec<crate::scope::Scope>,
     /// Outcomes besides cost.
     pub outcomes: Vec<Outcome>,
     /// Discounting for `summary.csv`.

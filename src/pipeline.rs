@@ -193,7 +193,7 @@ pub fn run(
         ("caseload.csv", csv::caseload(model, &summaries)),
         ("flows.csv", csv::flows(model, &summaries)),
         ("costs.csv", csv::costs(model, &summaries)),
-        ("accounts.csv", csv::accounts(model, &summaries)),
+        ("accounts.csv", csv::accounts(&summaries)),
     ];
     if !model.regimes.is_empty() {
         tables.push(("budget.csv", csv::budget(model, &summaries)));

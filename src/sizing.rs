@@ -146,7 +146,7 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
 /// The header of `budget_sizing.csv`.
 const HEADER: [&str; 11] = [
     "scope",
-    "name",
+    "scope_name",
     "year",
     "overspend_risk",
     "expected_spend",

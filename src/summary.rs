@@ -7,8 +7,12 @@
 
 use crate::engine::RunTrace;
 use crate::model::{LineKind, Model, RENEW};
+use crate::scope::Scope;
 
 /// Where each reported number lives in a run's vector of cells.
+///
+/// Every number is kept per scope ([`crate::scope`]): the region first, then each municipality, the
+/// pilot areas together and each reported area.
 #[derive(Debug, Clone)]
 pub struct Layout {
     /// States.
@@ -19,10 +23,12 @@ pub struct Layout {
     pub years: Vec<i32>,
     /// Flows `(from, to)` as in [`Model::flows`].
     pub flows: Vec<(usize, u8)>,
-    /// Municipalities (a further column is the total).
-    pub munis: usize,
-    /// Cost lines (a further column is the total).
+    /// Cost lines.
     pub lines: usize,
+    /// The scopes (as [`Model::scopes`]).
+    pub scopes: Vec<Scope>,
+    /// For each area, the scopes that contain it, ascending.
+    area_scopes: Vec<Vec<usize>>,
     /// The budget pools of this arm (the budget cells follow the common cells).
     pub pools: Vec<crate::regime::Pool>,
     flow_at: usize,
@@ -31,6 +37,7 @@ pub struct Layout {
     kpi_at: Vec<usize>,
     /// Offset of the economic totals: discounted cost, clients, discounted outcomes.
     econ_at: usize,
+    econ_len: usize,
     account_at: usize,
     /// Areas some arm assigns to a regime (see [`Model::pilot_areas`]).
     pub pilot_areas: Vec<usize>,
@@ -43,30 +50,32 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout of the reported numbers of arm `arm`. The common cells (caseload, flows, costs) are laid
-    /// out alike for every arm (caseload, flows, costs, KPIs), so arms can be compared cell by cell;
+    /// The layout of the reported numbers of arm `arm`. The common cells (caseload, flows, costs,
+    /// KPIs, totals, accounts) are laid out alike for every arm, so arms can be compared cell by cell;
     /// budget cells follow them.
     pub fn new(model: &Model, arm: usize) -> Layout {
         let n_states = model.n_states();
         let cycles = model.cycles as usize;
         let years = model.years();
-        let flow_at = cycles * n_states;
-        let cost_at = flow_at + years.len() * model.flows.len();
-        let mut at =
-            cost_at + years.len() * (model.municipalities.len() + 1) * (model.lines.len() + 1);
+        let scopes = model.scopes.clone();
+        let ns = scopes.len();
+        let flow_at = ns * cycles * n_states;
+        let cost_at = flow_at + ns * years.len() * model.flows.len();
+        let mut at = cost_at + ns * years.len() * model.lines.len();
         let kpi_at = model
             .kpis
             .iter()
             .map(|k| {
                 let here = at;
-                at += k.years() * k.cells_per_year();
+                at += k.scopes.len() * k.years() * k.cells_per_year();
                 here
             })
             .collect();
         let econ_at = at;
-        at += 2 + model.outcomes.len();
+        let econ_len = 2 + model.outcomes.len();
+        at += ns * econ_len;
         let account_at = at;
-        at += years.len() * (model.municipalities.len() + 1) * Account::ALL.len();
+        at += ns * years.len() * Account::ALL.len();
         let (pilot_areas, pilot_plans): (Vec<usize>, Vec<crate::regime::Plan>) = model
             .pilot_areas()
             .into_iter()
@@ -92,13 +101,15 @@ impl Layout {
             cycles,
             years,
             flows: model.flows.clone(),
-            munis: model.municipalities.len(),
             lines: model.lines.len(),
+            area_scopes: crate::scope::of_areas(&scopes, model.areas.len()),
+            scopes,
             pools,
             flow_at,
             cost_at,
             kpi_at,
             econ_at,
+            econ_len,
             account_at,
             pilot_areas,
             pilot_plans,
@@ -113,30 +124,50 @@ impl Layout {
         self.budget_at + self.pools.len() * self.years.len() * BudgetMeasure::ALL.len()
     }
 
-    /// What cell `i` reports, for messages: e.g. `costs in 2024`.
+    /// What cell `i` reports, for messages: e.g. `the costs in 2024 (region regio)`.
     pub fn describe(&self, i: usize) -> String {
         let year = |y: usize| self.years.get(y).copied().unwrap_or_default();
+        let scope = |per_scope: usize, from: usize| {
+            let s = &self.scopes[((i - from) / per_scope.max(1)).min(self.scopes.len() - 1)];
+            format!(" ({} {})", s.kind.name(), s.name)
+        };
+        let ys = self.years.len().max(1);
         if i < self.flow_at {
-            format!("the caseload in cycle {}", i / self.n_states.max(1))
-        } else if i < self.cost_at {
+            let per = self.cycles * self.n_states;
             format!(
-                "the flows in {}",
-                year((i - self.flow_at) / self.flows.len().max(1))
+                "the caseload in cycle {}{}",
+                (i % per.max(1)) / self.n_states.max(1),
+                scope(per, 0)
+            )
+        } else if i < self.cost_at {
+            let per = ys * self.flows.len();
+            format!(
+                "the flows in {}{}",
+                year(((i - self.flow_at) % per.max(1)) / self.flows.len().max(1)),
+                scope(per, self.flow_at)
             )
         } else if i < self.kpi_at.first().copied().unwrap_or(self.econ_at) {
-            let per_year = (self.munis + 1) * (self.lines + 1);
-            format!("the costs in {}", year((i - self.cost_at) / per_year))
+            let per = ys * self.lines;
+            format!(
+                "the costs in {}{}",
+                year(((i - self.cost_at) % per.max(1)) / self.lines.max(1)),
+                scope(per, self.cost_at)
+            )
         } else if i < self.econ_at {
             "a KPI".into()
         } else if i < self.account_at {
-            "the discounted totals (cost or outcomes)".into()
+            format!(
+                "the discounted totals (cost or outcomes){}",
+                scope(self.econ_len, self.econ_at)
+            )
         } else if i >= self.holder_at && i < self.budget_at {
             "a pilot area's spend on its budget's lines".into()
         } else if i < self.budget_at {
-            let per_year = (self.munis + 1) * Account::ALL.len();
+            let per = ys * Account::ALL.len();
             format!(
-                "care cost, community cost or municipal spend in {}",
-                year((i - self.account_at) / per_year)
+                "care cost, community cost or municipal spend in {}{}",
+                year(((i - self.account_at) % per) / Account::ALL.len()),
+                scope(per, self.account_at)
             )
         } else {
             "the budget".into()
@@ -148,20 +179,22 @@ impl Layout {
         self.budget_at
     }
 
-    /// Cell `j` of KPI `k` in contract year `y` (`j`: 0 value; evaluations also 1 due, 2 cost).
-    pub fn kpi(&self, model: &Model, k: usize, y: usize, j: usize) -> usize {
-        self.kpi_at[k] + y * model.kpis[k].cells_per_year() + j
+    /// Cell `j` of KPI `k` over its `i`-th scope (`kpis[k].scopes[i]`) in contract year `y` (`j`: 0
+    /// value; evaluations also 1 due, 2 cost).
+    pub fn kpi(&self, model: &Model, k: usize, i: usize, y: usize, j: usize) -> usize {
+        let kpi = &model.kpis[k];
+        self.kpi_at[k] + (i * kpi.years() + y) * kpi.cells_per_year() + j
     }
 
-    /// Cell of the discounted total cost (`j = 0`), the number of clients (`j = 1`, initial plus new)
-    /// and the discounted total of outcome `k` (`j = 2 + k`).
-    pub fn econ(&self, j: usize) -> usize {
-        self.econ_at + j
+    /// Cell of scope `sc`'s discounted total cost (`j = 0`), number of clients (`j = 1`, initial plus
+    /// new) and discounted total of outcome `k` (`j = 2 + k`).
+    pub fn econ(&self, sc: usize, j: usize) -> usize {
+        self.econ_at + sc * self.econ_len + j
     }
 
-    /// Cell of account `k` in year index `y`, municipality `m` (`munis` = all).
-    pub fn account(&self, y: usize, m: usize, k: Account) -> usize {
-        self.account_at + (y * (self.munis + 1) + m) * Account::ALL.len() + k as usize
+    /// Cell of account `k` of scope `sc` in year index `y`.
+    pub fn account(&self, sc: usize, y: usize, k: Account) -> usize {
+        self.account_at + (sc * self.years.len() + y) * Account::ALL.len() + k as usize
     }
 
     /// Cell of what the budget holder of the `i`-th pilot area ([`Layout::pilot_areas`]) would spend in
@@ -189,19 +222,31 @@ impl Layout {
         self.len() == 0
     }
 
-    /// Cell of the caseload in cycle `c`, state `s`.
-    pub fn caseload(&self, c: usize, s: usize) -> usize {
-        c * self.n_states + s
+    /// Cell of scope `sc`'s caseload in cycle `c`, state `s`.
+    pub fn caseload(&self, sc: usize, c: usize, s: usize) -> usize {
+        (sc * self.cycles + c) * self.n_states + s
     }
 
-    /// Cell of flow `f` in year index `y`.
-    pub fn flow(&self, y: usize, f: usize) -> usize {
-        self.flow_at + y * self.flows.len() + f
+    /// Cell of scope `sc`'s flow `f` in year index `y`.
+    pub fn flow(&self, sc: usize, y: usize, f: usize) -> usize {
+        self.flow_at + (sc * self.years.len() + y) * self.flows.len() + f
     }
 
-    /// Cell of the cost in year index `y`, municipality `m` (`munis` = all), line `l` (`lines` = total).
-    pub fn cost(&self, y: usize, m: usize, l: usize) -> usize {
-        self.cost_at + (y * (self.munis + 1) + m) * (self.lines + 1) + l
+    /// Cell of scope `sc`'s cost on line `l` in year index `y`.
+    pub fn cost(&self, sc: usize, y: usize, l: usize) -> usize {
+        self.cost_at + (sc * self.years.len() + y) * self.lines + l
+    }
+
+    /// The scope of municipality `m`.
+    pub fn municipality(&self, m: usize) -> usize {
+        1 + m
+    }
+
+    /// The pilot areas' scope, if some arm assigns an area to a regime.
+    pub fn pilot_scope(&self) -> Option<usize> {
+        self.scopes
+            .iter()
+            .position(|s| s.kind == crate::scope::ScopeKind::PilotAreas)
     }
 }
 
@@ -382,7 +427,8 @@ pub struct AreaView<'a, T> {
 }
 
 /// Reduces one run's areas (or their expected values) and its pools' budget years to the reported
-/// cells.
+/// cells. Every area's numbers are added to each scope that holds it, in area order, so a scope's
+/// numbers are sums over its areas whatever the thread count.
 pub fn reduce_views<T: Copy + Into<f64>>(
     model: &Model,
     arm: usize,
@@ -393,14 +439,6 @@ pub fn reduce_views<T: Copy + Into<f64>>(
     let n = layout.n_states;
     let n1 = n + 1;
     let mut out = vec![0.0; layout.len()];
-    let mut region_moves = vec![
-        0.0;
-        if model.kpis.is_empty() {
-            0
-        } else {
-            layout.cycles * n1 * n1
-        }
-    ];
     for (i, (&a, plan)) in layout
         .pilot_areas
         .iter()
@@ -417,8 +455,22 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             out[layout.holder_spend(i, y)] += spend;
         }
     }
+    // One area's flows, costs and accounts per year, added to each of its scopes when it is done.
+    let (ys, nf, nl) = (layout.years.len(), layout.flows.len(), layout.lines);
+    const ACCOUNTS: [Account; 3] = [
+        Account::CareCost,
+        Account::CommunityCost,
+        Account::PaidDirectly,
+    ];
+    let mut flows = vec![0.0; ys * nf];
+    let mut lines = vec![0.0; ys * nl];
+    let mut accounts = vec![0.0; ys * ACCOUNTS.len()];
     for (a, at) in areas.iter().enumerate() {
         let m = model.areas[a].municipality;
+        let scopes = &layout.area_scopes[a];
+        flows.fill(0.0);
+        lines.fill(0.0);
+        accounts.fill(0.0);
         // Lines paid from a (limited) budget, in the cycles of the pilot period.
         let budgeted = model.arms[arm].plans[a].as_ref().and_then(|p| {
             let regime = &model.regimes[p.regime];
@@ -428,66 +480,52 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         for c in 0..layout.cycles {
             let y = model.year_index(c as u32);
             let counts = &at.counts[c * n..(c + 1) * n];
-            for (s, &k) in counts.iter().enumerate() {
-                out[layout.caseload(c, s)] += k.into();
-            }
             let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
-            if !region_moves.is_empty() {
-                for (r, &k) in region_moves[c * n1 * n1..(c + 1) * n1 * n1]
-                    .iter_mut()
-                    .zip(moves)
-                {
-                    *r += k.into();
+            for &sc in scopes {
+                let cells = layout.caseload(sc, c, 0);
+                for (o, &k) in out[cells..cells + n].iter_mut().zip(counts) {
+                    *o += k.into();
                 }
             }
             for (&k, &f) in moves.iter().zip(&layout.move_flow) {
                 let k: f64 = k.into();
                 if k != 0.0 && f != u32::MAX {
-                    out[layout.flow(y, f as usize)] += k;
+                    flows[y * nf + f as usize] += k;
                 }
             }
             for item in costs {
                 if !item.municipalities[m] || item.amount[c] == 0.0 {
                     continue;
                 }
-                let units = item.units(counts, moves);
-                let value = units * item.amount[c];
-                out[layout.cost(y, m, item.line)] += value;
+                let value = item.units(counts, moves) * item.amount[c];
+                lines[y * nl + item.line] += value;
                 match model.line_kinds[item.line] {
-                    LineKind::Care => out[layout.account(y, m, Account::CareCost)] += value,
-                    LineKind::Community => {
-                        out[layout.account(y, m, Account::CommunityCost)] += value
-                    }
+                    LineKind::Care => accounts[y * ACCOUNTS.len()] += value,
+                    LineKind::Community => accounts[y * ACCOUNTS.len() + 1] += value,
                     LineKind::OwnContribution => {}
                 }
                 if !budgeted.is_some_and(|(p, covers)| p.active(c) && covers[item.line]) {
-                    out[layout.account(y, m, Account::PaidDirectly)] += value;
+                    accounts[y * ACCOUNTS.len() + 2] += value;
+                }
+            }
+        }
+        for &sc in scopes {
+            let at = layout.flow(sc, 0, 0);
+            for (o, v) in out[at..at + ys * nf].iter_mut().zip(&flows) {
+                *o += v;
+            }
+            let at = layout.cost(sc, 0, 0);
+            for (o, v) in out[at..at + ys * nl].iter_mut().zip(&lines) {
+                *o += v;
+            }
+            for y in 0..ys {
+                for (j, &k) in ACCOUNTS.iter().enumerate() {
+                    out[layout.account(sc, y, k)] += accounts[y * ACCOUNTS.len() + j];
                 }
             }
         }
     }
-    let counts = &out[..layout.cycles * n].to_vec();
-    for (k, kpi) in model.kpis.iter().enumerate() {
-        let at = layout.kpi(model, k, 0, 0);
-        let cells = &mut out[at..at + kpi.years() * kpi.cells_per_year()];
-        match &kpi.areas {
-            None => kpi.evaluate(n, counts, &region_moves, cells),
-            Some(mask) => {
-                // The KPI's own areas: their counts and moves summed, in area order.
-                let mut sc = vec![0.0; layout.cycles * n];
-                let mut sm = vec![0.0; layout.cycles * n1 * n1];
-                for (_, view) in areas.iter().enumerate().filter(|&(a, _)| mask[a]) {
-                    for (x, &v) in sc.iter_mut().zip(view.counts) {
-                        *x += v.into();
-                    }
-                    for (x, &v) in sm.iter_mut().zip(view.moves) {
-                        *x += v.into();
-                    }
-                }
-                kpi.evaluate(n, &sc, &sm, cells);
-            }
-        }
-    }
+    kpis(model, layout, areas, &mut out);
     economics(model, arm, layout, areas, pools, &mut out);
     for (i, pool) in layout.pools.iter().enumerate() {
         let plan = layout.pool_plan(model, arm, i);
@@ -495,67 +533,61 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         let limited = regime.budget != crate::regime::BudgetRule::Unlimited;
         for &a in &pool.areas {
             let area = &model.areas[a];
-            let m = area.municipality;
             for fixed in &regime.fixed {
                 for c in plan.cycles() {
                     let y = model.year_index(c as u32);
                     let value = fixed.at(c, area.inhabitants);
-                    out[layout.cost(y, m, fixed.line)] += value;
-                    out[layout.account(y, m, Account::CommunityCost)] += value;
-                    if !limited {
-                        // A pass-through: what it spends (the fixed costs) is paid directly.
-                        out[layout.account(y, m, Account::PaidDirectly)] += value;
+                    for &sc in &layout.area_scopes[a] {
+                        out[layout.cost(sc, y, fixed.line)] += value;
+                        out[layout.account(sc, y, Account::CommunityCost)] += value;
+                        if !limited {
+                            // A pass-through: what it spends (the fixed costs) is paid directly.
+                            out[layout.account(sc, y, Account::PaidDirectly)] += value;
+                        }
                     }
                 }
             }
         }
         let Some(years) = pools.get(i) else { continue };
-        // The pool's municipal accounts are split over its areas' municipalities by the areas'
-        // share of the pool's inhabitants (exact for a pool within one municipality).
-        let inhabitants: f64 = pool
-            .areas
-            .iter()
-            .map(|&a| model.areas[a].inhabitants as f64)
-            .sum();
-        let shares: Vec<(usize, f64)> = pool
-            .areas
-            .iter()
-            .map(|&a| {
-                let area = &model.areas[a];
-                let w = if inhabitants > 0.0 {
-                    area.inhabitants as f64 / inhabitants
-                } else {
-                    1.0 / pool.areas.len() as f64
-                };
-                (area.municipality, w)
-            })
-            .collect();
+        // The pool's accounts are split over its areas by their share of the pool's inhabitants.
+        let shares = pool_shares(model, pool);
         for (j, b) in years.iter().enumerate() {
             if limited {
-                for &(m, w) in &shares {
-                    out[layout.account(b.year, m, Account::BudgetsPaid)] += w * b.budget;
-                    out[layout.account(b.year, m, Account::TopUps)] += w * b.top_up;
-                    out[layout.account(b.year, m, Account::Refunds)] += w * b.refund;
-                    out[layout.account(b.year, m, Account::Overspend)] += w * b.overspend;
+                for (k, amount) in [
+                    (Account::BudgetsPaid, b.budget),
+                    (Account::TopUps, b.top_up),
+                    (Account::Refunds, b.refund),
+                    (Account::Overspend, b.overspend),
+                ] {
+                    split(&mut out, layout, &shares, amount, |sc| {
+                        layout.account(sc, b.year, k)
+                    });
                 }
             }
             // A reinvested surplus is spent on prevention in the next pilot year.
             if let (Some(line), Some(next)) = (regime.reinvest_line, years.get(j + 1))
                 && b.reinvested > 0.0
             {
-                for &(m, w) in &shares {
-                    out[layout.cost(next.year, m, line)] += w * b.reinvested;
-                    out[layout.account(next.year, m, Account::CommunityCost)] += w * b.reinvested;
-                }
+                split(&mut out, layout, &shares, b.reinvested, |sc| {
+                    layout.cost(sc, next.year, line)
+                });
+                split(&mut out, layout, &shares, b.reinvested, |sc| {
+                    layout.account(sc, next.year, Account::CommunityCost)
+                });
             }
+        }
+        for b in years {
             for k in BudgetMeasure::ALL {
                 out[layout.budget(i, b.year, k)] = k.of(b);
             }
         }
-        // Bonus or malus on KPI targets, for each contract year with a target that overlaps the
-        // pilot period, booked in the calendar year the contract year ends.
+        // Bonus or malus on KPI targets over the pool's own areas, for each contract year with a
+        // target that overlaps the pilot period, booked in the calendar year the contract year ends.
         for bm in &regime.bonus_malus {
             let kpi = &model.kpis[bm.kpi];
+            let (counts, moves) = sums(layout, areas, &pool.areas);
+            let mut cells = vec![0.0; kpi.years() * kpi.cells_per_year()];
+            kpi.evaluate(n, &counts, &moves, &mut cells);
             for y in 0..kpi.years() {
                 let cycles: Vec<usize> = (0..layout.cycles)
                     .filter(|&c| kpi.contract_year[c] == Some(y))
@@ -564,44 +596,119 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                 else {
                     continue;
                 };
-                let Some(met) = kpi.met(y, out[layout.kpi(model, bm.kpi, y, 0)]) else {
+                let Some(met) = kpi.met(y, cells[y * kpi.cells_per_year()]) else {
                     continue;
                 };
                 let amount = if met { bm.bonus } else { -bm.malus };
                 let cy = model.year_index(last as u32);
                 out[layout.budget(i, cy, BudgetMeasure::BonusMalus)] += amount;
-                for &(m, w) in &shares {
-                    out[layout.account(cy, m, Account::BonusMalus)] += w * amount;
-                }
+                split(&mut out, layout, &shares, amount, |sc| {
+                    layout.account(sc, cy, Account::BonusMalus)
+                });
             }
         }
     }
-    // Municipal spend from its parts, and totals over lines and municipalities, in a fixed order.
-    for y in 0..layout.years.len() {
-        for m in 0..layout.munis {
-            out[layout.account(y, m, Account::MunicipalSpend)] = out
-                [layout.account(y, m, Account::PaidDirectly)]
-                + out[layout.account(y, m, Account::BudgetsPaid)]
-                + out[layout.account(y, m, Account::TopUps)]
-                - out[layout.account(y, m, Account::Refunds)]
-                + out[layout.account(y, m, Account::BonusMalus)];
-        }
-        for k in Account::ALL {
-            let total: f64 = (0..layout.munis)
-                .map(|m| out[layout.account(y, m, k)])
-                .sum();
-            out[layout.account(y, layout.munis, k)] = total;
-        }
-        for m in 0..layout.munis {
-            let total: f64 = (0..layout.lines).map(|l| out[layout.cost(y, m, l)]).sum();
-            out[layout.cost(y, m, layout.lines)] = total;
-        }
-        for l in 0..=layout.lines {
-            let total: f64 = (0..layout.munis).map(|m| out[layout.cost(y, m, l)]).sum();
-            out[layout.cost(y, layout.munis, l)] = total;
+    // Municipal spend from its parts.
+    for sc in 0..layout.scopes.len() {
+        for y in 0..layout.years.len() {
+            let part = |k| out[layout.account(sc, y, k)];
+            out[layout.account(sc, y, Account::MunicipalSpend)] =
+                part(Account::PaidDirectly) + part(Account::BudgetsPaid) + part(Account::TopUps)
+                    - part(Account::Refunds)
+                    + part(Account::BonusMalus);
         }
     }
     out
+}
+
+/// Each area of a pool with its share of the pool's inhabitants (equal shares without inhabitants).
+fn pool_shares(model: &Model, pool: &crate::regime::Pool) -> Vec<(usize, f64)> {
+    let inhabitants: f64 = pool
+        .areas
+        .iter()
+        .map(|&a| model.areas[a].inhabitants as f64)
+        .sum();
+    pool.areas
+        .iter()
+        .map(|&a| {
+            let w = if inhabitants > 0.0 {
+                model.areas[a].inhabitants as f64 / inhabitants
+            } else {
+                1.0 / pool.areas.len() as f64
+            };
+            (a, w)
+        })
+        .collect()
+}
+
+/// Adds a pool's `amount`, split by `shares` over its areas, to cell `cell(scope)` of each scope of
+/// each area.
+fn split(
+    out: &mut [f64],
+    layout: &Layout,
+    shares: &[(usize, f64)],
+    amount: f64,
+    cell: impl Fn(usize) -> usize,
+) {
+    for &(a, w) in shares {
+        for &sc in &layout.area_scopes[a] {
+            out[cell(sc)] += w * amount;
+        }
+    }
+}
+
+/// The counts and moves of `which` areas summed, in area order.
+fn sums<T: Copy + Into<f64>>(
+    layout: &Layout,
+    areas: &[AreaView<T>],
+    which: &[usize],
+) -> (Vec<f64>, Vec<f64>) {
+    let n1 = layout.n_states + 1;
+    let mut counts = vec![0.0; layout.cycles * layout.n_states];
+    let mut moves = vec![0.0; layout.cycles * n1 * n1];
+    for &a in which {
+        for (x, &v) in counts.iter_mut().zip(areas[a].counts) {
+            *x += v.into();
+        }
+        for (x, &v) in moves.iter_mut().zip(areas[a].moves) {
+            *x += v.into();
+        }
+    }
+    (counts, moves)
+}
+
+/// Every KPI over each of its scopes (the scope's counts are its caseload cells; its moves are summed
+/// once per scope).
+fn kpis<T: Copy + Into<f64>>(
+    model: &Model,
+    layout: &Layout,
+    areas: &[AreaView<T>],
+    out: &mut [f64],
+) {
+    let n1 = layout.n_states + 1;
+    let mut moves: Vec<Option<Vec<f64>>> = vec![None; layout.scopes.len()];
+    for (k, kpi) in model.kpis.iter().enumerate() {
+        for (i, &sc) in kpi.scopes.iter().enumerate() {
+            let mv = moves[sc].get_or_insert_with(|| {
+                let mut v = vec![0.0; layout.cycles * n1 * n1];
+                for &a in &layout.scopes[sc].areas {
+                    for (x, &m) in v.iter_mut().zip(areas[a].moves) {
+                        *x += m.into();
+                    }
+                }
+                v
+            });
+            let from = layout.caseload(sc, 0, 0);
+            let counts = out[from..from + layout.cycles * layout.n_states].to_vec();
+            let at = layout.kpi(model, k, i, 0, 0);
+            kpi.evaluate(
+                layout.n_states,
+                &counts,
+                mv,
+                &mut out[at..at + kpi.years() * kpi.cells_per_year()],
+            );
+        }
+    }
 }
 
 /// Statistics of one reported number over runs.
@@ -714,6 +821,20 @@ impl Columns {
         }
     }
 
+    /// Stores the cells of runs `lo..lo + rows.len()` (dense columns), cell by cell so that the
+    /// writes run along each cell's column.
+    pub fn put_runs(&mut self, lo: usize, rows: &[&[f64]]) {
+        debug_assert!(self.slot.is_empty(), "put on sparse columns");
+        let Some(first) = rows.first() else { return };
+        for cell in 0..first.len() {
+            let column =
+                &mut self.values[cell * self.runs + lo..cell * self.runs + lo + rows.len()];
+            for (v, row) in column.iter_mut().zip(rows) {
+                *v = row[cell];
+            }
+        }
+    }
+
     /// The values of one cell, in run order.
     pub fn cell(&self, i: usize) -> &[f64] {
         let b = self.block(i);
@@ -728,8 +849,17 @@ impl Columns {
         }
     }
 
-    /// Statistics of every cell.
+    /// Statistics of every cell (on the current rayon pool; the result does not depend on it).
     pub fn stats(&self) -> Vec<Stats> {
+        use rayon::prelude::*;
+        (0..self.cells())
+            .into_par_iter()
+            .map(|i| stats(&mut self.cell(i).to_vec()))
+            .collect()
+    }
+
+    /// Statistics of every cell, on the calling thread.
+    pub fn stats_in_order(&self) -> Vec<Stats> {
         (0..self.cells())
             .map(|i| stats(&mut self.cell(i).to_vec()))
             .collect()
@@ -769,12 +899,15 @@ fn economics<T: Copy + Into<f64>>(
     let n1 = n + 1;
     let cycles = layout.cycles;
     let d = &model.discount;
-    let (mut cost, mut clients) = (0.0, 0.0);
-    let mut outcome = vec![0.0; model.outcomes.len()];
+    let outcomes = model.outcomes.len();
+    // Per area: discounted cost, clients, discounted outcomes (as the cells of `econ`).
+    let mut per_area = vec![vec![0.0; 2 + outcomes]; areas.len()];
     for (a, at) in areas.iter().enumerate() {
         let area = &model.areas[a];
         let m = area.municipality;
         let costs = model.costs_of(arm, a);
+        let (mut cost, mut clients) = (0.0, 0.0);
+        let mut outcome = vec![0.0; outcomes];
         clients += area.initial.iter().map(|&k| f64::from(k)).sum::<f64>();
         for t in 0..=cycles {
             let occ = if t < cycles {
@@ -816,24 +949,32 @@ fn economics<T: Copy + Into<f64>>(
                 }
             }
         }
+        per_area[a][0] = cost;
+        per_area[a][1] = clients;
+        per_area[a][2..].copy_from_slice(&outcome);
     }
-    // Reinvested surpluses, spent at the start of the next pilot year.
+    // Reinvested surpluses, spent at the start of the next pilot year, split over the pool's areas.
     for (i, years) in pools.iter().enumerate() {
         let plan = layout.pool_plan(model, arm, i);
+        let shares = pool_shares(model, &layout.pools[i]);
         for pair in years.windows(2) {
             if pair[0].reinvested > 0.0 {
                 let first = plan
                     .cycles()
                     .find(|&c| model.year_index(c as u32) == pair[1].year)
                     .expect("a budget year has cycles");
-                cost += pair[0].reinvested * d.cost[first];
+                for &(a, w) in &shares {
+                    per_area[a][0] += w * pair[0].reinvested * d.cost[first];
+                }
             }
         }
     }
-    out[layout.econ(0)] = cost;
-    out[layout.econ(1)] = clients;
-    for (k, v) in outcome.into_iter().enumerate() {
-        out[layout.econ(2 + k)] = v;
+    for (a, cells) in per_area.iter().enumerate() {
+        for &sc in &layout.area_scopes[a] {
+            for (j, v) in cells.iter().enumerate() {
+                out[layout.econ(sc, j)] += v;
+            }
+        }
     }
 }
 

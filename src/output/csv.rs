@@ -31,23 +31,47 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
-/// `caseload.csv`: `arm,cycle,date,state,mean,sd,p05,p25,p50,p75,p95`.
+/// The `arm,scope,scope_name` fields of a row.
+fn lead(sm: &Summary, sc: usize) -> Vec<String> {
+    let scope = &sm.layout.scopes[sc];
+    vec![
+        sm.arm.clone(),
+        scope.kind.name().to_string(),
+        scope.name.clone(),
+    ]
+}
+
+/// The header fields `arm,scope,scope_name` followed by `rest`.
+fn head<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["arm", "scope", "scope_name"];
+    v.extend(rest);
+    v
+}
+
+/// `caseload.csv`: `arm,scope,scope_name,cycle,date,state,` statistics.
 pub fn caseload(model: &Model, summaries: &[Summary]) -> Vec<u8> {
-    let rows = summaries.iter().flat_map(|sm| {
-        (0..sm.layout.cycles).flat_map(move |c| {
-            model.states.iter().enumerate().map(move |(s, st)| {
-                let mut r = vec![
-                    sm.arm.clone(),
-                    c.to_string(),
-                    model.date(c as u32).to_string(),
-                    st.code.clone(),
-                ];
-                r.extend(stat_fields(&sm.stats[sm.layout.caseload(c, s)], 3, sm.runs));
-                r
-            })
-        })
-    });
-    table(&["arm", "cycle", "date", "state"], rows)
+    let mut rows = Vec::new();
+    for sm in summaries {
+        for sc in 0..sm.layout.scopes.len() {
+            for c in 0..sm.layout.cycles {
+                for (s, st) in model.states.iter().enumerate() {
+                    let mut r = lead(sm, sc);
+                    r.extend([
+                        c.to_string(),
+                        model.date(c as u32).to_string(),
+                        st.code.clone(),
+                    ]);
+                    r.extend(stat_fields(
+                        &sm.stats[sm.layout.caseload(sc, c, s)],
+                        3,
+                        sm.runs,
+                    ));
+                    rows.push(r);
+                }
+            }
+        }
+    }
+    table(&head(&["cycle", "date", "state"]), rows.into_iter())
 }
 
 /// The kind and the from/to codes of a flow.
@@ -72,87 +96,63 @@ pub fn flow_names(model: &Model, (from, to): (usize, u8)) -> (&'static str, Stri
     )
 }
 
-/// `flows.csv`: `arm,year,flow,from,to,` statistics; `flow` is inflow, transition, renewal or outflow.
+/// `flows.csv`: `arm,scope,scope_name,year,flow,from,to,` statistics; `flow` is inflow, transition,
+/// renewal or outflow.
 pub fn flows(model: &Model, summaries: &[Summary]) -> Vec<u8> {
-    let rows = summaries.iter().flat_map(|sm| {
-        sm.layout
-            .years
-            .iter()
-            .enumerate()
-            .flat_map(move |(y, year)| {
-                sm.layout.flows.iter().enumerate().map(move |(f, &fl)| {
-                    let (kind, from, to) = flow_names(model, fl);
-                    let mut r = vec![sm.arm.clone(), year.to_string(), kind.to_string(), from, to];
-                    r.extend(stat_fields(&sm.stats[sm.layout.flow(y, f)], 3, sm.runs));
-                    r
-                })
-            })
-    });
-    table(&["arm", "year", "flow", "from", "to"], rows)
-}
-
-/// `costs.csv`: `arm,year,municipality,line,` statistics, nominal euros; `total` rows for all
-/// municipalities and all lines. Own contributions are negative (income).
-pub fn costs(model: &Model, summaries: &[Summary]) -> Vec<u8> {
-    let munis: Vec<&str> = model
-        .municipalities
-        .iter()
-        .map(String::as_str)
-        .chain(["total"])
-        .collect();
-    let lines: Vec<&str> = model
-        .lines
-        .iter()
-        .map(String::as_str)
-        .chain(["total"])
-        .collect();
-    let rows = summaries.iter().flat_map(|sm| {
-        let (munis, lines) = (munis.clone(), lines.clone());
-        sm.layout
-            .years
-            .iter()
-            .enumerate()
-            .flat_map(move |(y, year)| {
-                let lines = lines.clone();
-                munis
-                    .clone()
-                    .into_iter()
-                    .enumerate()
-                    .flat_map(move |(m, muni)| {
-                        lines.clone().into_iter().enumerate().map(move |(l, line)| {
-                            let mut r = vec![
-                                sm.arm.clone(),
-                                year.to_string(),
-                                muni.to_string(),
-                                line.to_string(),
-                                model.line_kinds.get(l).map_or("", |k| k.word()).to_string(),
-                            ];
-                            r.extend(stat_fields(&sm.stats[sm.layout.cost(y, m, l)], 2, sm.runs));
-                            r
-                        })
-                    })
-            })
-    });
-    table(&["arm", "year", "municipality", "line", "kind"], rows)
-}
-
-/// `accounts.csv`: care cost, community cost and municipal spend (with its parts) per arm, year and
-/// municipality, as defined at [`crate::summary::Account`].
-pub fn accounts(model: &Model, summaries: &[Summary]) -> Vec<u8> {
-    let munis = crate::compare::and_total(&model.municipalities);
     let mut rows = Vec::new();
     for sm in summaries {
-        for (y, year) in sm.layout.years.iter().enumerate() {
-            for (m, muni) in munis.iter().enumerate() {
-                for k in crate::summary::Account::ALL {
-                    let mut r = vec![
-                        sm.arm.clone(),
+        for sc in 0..sm.layout.scopes.len() {
+            for (y, year) in sm.layout.years.iter().enumerate() {
+                for (f, &fl) in sm.layout.flows.iter().enumerate() {
+                    let (kind, from, to) = flow_names(model, fl);
+                    let mut r = lead(sm, sc);
+                    r.extend([year.to_string(), kind.to_string(), from, to]);
+                    r.extend(stat_fields(&sm.stats[sm.layout.flow(sc, y, f)], 3, sm.runs));
+                    rows.push(r);
+                }
+            }
+        }
+    }
+    table(&head(&["year", "flow", "from", "to"]), rows.into_iter())
+}
+
+/// `costs.csv`: `arm,scope,scope_name,year,line,kind,` statistics, nominal euros, one row per cost line
+/// (no total rows: the totals of care and community support are `accounts.csv`). Own contributions
+/// are negative (income).
+pub fn costs(model: &Model, summaries: &[Summary]) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for sm in summaries {
+        for sc in 0..sm.layout.scopes.len() {
+            for (y, year) in sm.layout.years.iter().enumerate() {
+                for (l, line) in model.lines.iter().enumerate() {
+                    let mut r = lead(sm, sc);
+                    r.extend([
                         year.to_string(),
-                        muni.clone(),
-                        k.name().to_string(),
-                    ];
+                        line.clone(),
+                        model.line_kinds[l].word().to_string(),
+                    ]);
+                    r.extend(stat_fields(&sm.stats[sm.layout.cost(sc, y, l)], 2, sm.runs));
+                    rows.push(r);
+                }
+            }
+        }
+    }
+    table(&head(&["year", "line", "kind"]), rows.into_iter())
+}
+
+/// `accounts.csv`: `arm,scope,scope_name,year,account,` statistics: care cost, community cost and
+/// municipal spend (with its parts `municipal_spend.*`, which sum to it) and overspend, as defined at
+/// [`crate::summary::Account`].
+pub fn accounts(summaries: &[Summary]) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for sm in summaries {
+        for sc in 0..sm.layout.scopes.len() {
+            for (y, year) in sm.layout.years.iter().enumerate() {
+                for k in crate::summary::Account::ALL {
+                    let mut r = lead(sm, sc);
+                    r.extend([year.to_string(), k.name().to_string()]);
                     r.extend(stat_fields(
-                        &sm.stats[sm.layout.account(y, m, k)],
+                        &sm.stats[sm.layout.account(sc, y, k)],
                         2,
                         sm.runs,
                     ));
@@ -161,10 +161,7 @@ pub fn accounts(model: &Model, summaries: &[Summary]) -> Vec<u8> {
             }
         }
     }
-    table(
-        &["arm", "year", "municipality", "account"],
-        rows.into_iter(),
-    )
+    table(&head(&["year", "account"]), rows.into_iter())
 }
 
 /// `budget.csv`: `arm,scope,scope_name,year,measure,` statistics, for every budget pool (scope `area`,
@@ -210,14 +207,26 @@ pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     table(&["arm", "scope", "scope_name", "year", "measure"], rows)
 }
 
-/// `differences.csv`: `arm,measure,period,year,item,mean,sd,p05,p50,p95,p_lower`: every pilot arm
-/// against the baseline, paired by run; `period` is `all`, `year` or `contract_year` and `year` a
+/// `differences.csv`: `arm,scope,scope_name,measure,period,year,item,mean,sd,p05,p50,p95,p_lower`:
+/// every pilot arm against the baseline, paired by run, in every scope; `period` is `all`, `year` or `contract_year` and `year` a
 /// number (empty for `all`: see [`crate::compare::Period`]); `p_lower` is the share of runs in which
 /// the pilot is lower.
 pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "arm", "measure", "period", "year", "item", "mean", "sd", "p05", "p50", "p95", "p_lower",
+        "arm",
+        "scope",
+        "scope_name",
+        "measure",
+        "period",
+        "year",
+        "item",
+        "mean",
+        "sd",
+        "p05",
+        "p50",
+        "p95",
+        "p_lower",
     ])
     .expect("writing to memory");
     for d in diffs {
@@ -229,6 +238,8 @@ pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
         let f = |x: f64| format!("{:.*}", dec, x);
         w.write_record([
             d.arm.clone(),
+            d.scope.name().to_string(),
+            d.scope_name.clone(),
             d.measure.to_string(),
             d.period.kind().to_string(),
             d.period.number(),
@@ -245,12 +256,14 @@ pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
-/// `kpis.csv`: `arm,contract_year,kpi,target,mean,p05,p50,p95,p_met,mcse`; `p_met` is the share of runs
-/// meeting the target. Evaluation KPIs add rows `<name>:due` (evaluations due) and `<name>:cost`.
+/// `kpis.csv`: `arm,scope,scope_name,contract_year,kpi,target,mean,p05,p50,p95,p_met,mcse`, every KPI
+/// over each of its scopes; `p_met` is the share of runs meeting the target. Evaluation KPIs add rows `<name>:due` (evaluations due) and `<name>:cost`.
 pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "arm",
+        "scope",
+        "scope_name",
         "contract_year",
         "kpi",
         "target",
@@ -264,45 +277,51 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     .expect("writing to memory");
     for sm in summaries {
         for (k, kpi) in model.kpis.iter().enumerate() {
-            for y in 0..kpi.years() {
-                for j in 0..kpi.cells_per_year() {
-                    let cell = sm.layout.kpi(model, k, y, j);
-                    let st = &sm.stats[cell];
-                    let (name, target, p_met) = match j {
-                        0 => {
-                            let met = sm
-                                .columns
-                                .cell(cell)
-                                .iter()
-                                .filter(|&&v| kpi.met(y, v) == Some(true))
-                                .count();
-                            let t = kpi.targets.get(y).copied().flatten();
-                            (
-                                kpi.name.clone(),
-                                t.map_or(String::new(), |t| format!("{t:.4}")),
-                                t.map_or(String::new(), |_| {
-                                    format!("{:.4}", met as f64 / sm.runs as f64)
-                                }),
-                            )
-                        }
-                        1 => (format!("{}:due", kpi.name), String::new(), String::new()),
-                        _ => (format!("{}:cost", kpi.name), String::new(), String::new()),
-                    };
-                    let dec = if j == 0 { 4 } else { 2 };
-                    let f = |x: f64| format!("{:.*}", dec, x);
-                    w.write_record([
-                        sm.arm.clone(),
-                        (y + 1).to_string(),
-                        name,
-                        target,
-                        f(st.mean),
-                        f(st.q[0]),
-                        f(st.q[2]),
-                        f(st.q[4]),
-                        p_met,
-                        format!("{:.*}", dec + 1, st.mcse(sm.runs)),
-                    ])
-                    .expect("writing to memory");
+            for (i, &sc) in kpi.scopes.iter().enumerate() {
+                for y in 0..kpi.years() {
+                    for j in 0..kpi.cells_per_year() {
+                        let cell = sm.layout.kpi(model, k, i, y, j);
+                        let st = &sm.stats[cell];
+                        let (name, target, p_met) = match j {
+                            0 => {
+                                let met = sm
+                                    .columns
+                                    .cell(cell)
+                                    .iter()
+                                    .filter(|&&v| kpi.met(y, v) == Some(true))
+                                    .count();
+                                let t = kpi.targets.get(y).copied().flatten();
+                                (
+                                    kpi.name.clone(),
+                                    t.map_or(String::new(), |t| format!("{t:.4}")),
+                                    t.map_or(String::new(), |_| {
+                                        format!("{:.4}", met as f64 / sm.runs as f64)
+                                    }),
+                                )
+                            }
+                            1 => (format!("{}:due", kpi.name), String::new(), String::new()),
+                            _ => (format!("{}:cost", kpi.name), String::new(), String::new()),
+                        };
+                        let dec = if j == 0 { 4 } else { 2 };
+                        let f = |x: f64| format!("{:.*}", dec, x);
+                        let [arm, scope, scope_name] =
+                            <[String; 3]>::try_from(lead(sm, sc)).expect("three fields");
+                        w.write_record([
+                            arm,
+                            scope,
+                            scope_name,
+                            (y + 1).to_string(),
+                            name,
+                            target,
+                            f(st.mean),
+                            f(st.q[0]),
+                            f(st.q[2]),
+                            f(st.q[4]),
+                            p_met,
+                            format!("{:.*}", dec + 1, st.mcse(sm.runs)),
+                        ])
+                        .expect("writing to memory");
+                    }
                 }
             }
         }
@@ -310,95 +329,101 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
-/// `summary.csv`: `arm,measure,outcome,mean,mcse,p05,p50,p95`. Per arm: `clients` (initial plus new),
-/// `cost_per_client` (discounted) and `outcome_per_client` for each outcome; per pilot arm, paired by
-/// run with the baseline: `incremental_cost`, `incremental_outcome` and `icer` (mean incremental cost
-/// over mean incremental outcome; mean only). `mcse` is the Monte Carlo standard error of the mean.
+/// `summary.csv`: `arm,scope,scope_name,measure,outcome,mean,mcse,p05,p50,p95`, in every scope. Per arm:
+/// `clients` (initial plus new), `cost_per_client` (discounted) and `outcome_per_client` for each
+/// outcome; per pilot arm, paired by run with the baseline: `incremental_cost`,
+/// `incremental_outcome` and `icer` (mean incremental cost over mean incremental outcome; mean only).
+/// `mcse` is the Monte Carlo standard error of the mean.
 pub fn summary(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "arm", "measure", "outcome", "mean", "mcse", "p05", "p50", "p95",
-    ])
+    w.write_record(head(&[
+        "measure", "outcome", "mean", "mcse", "p05", "p50", "p95",
+    ]))
     .expect("writing to memory");
-    let per_client = |sm: &Summary, j: usize| -> Vec<f64> {
+    let per_client = |sm: &Summary, sc: usize, j: usize| -> Vec<f64> {
         let (v, clients) = (
-            sm.columns.cell(sm.layout.econ(j)),
-            sm.columns.cell(sm.layout.econ(1)),
+            sm.columns.cell(sm.layout.econ(sc, j)),
+            sm.columns.cell(sm.layout.econ(sc, 1)),
         );
         v.iter()
             .zip(clients)
             .map(|(x, n)| if *n > 0.0 { x / n } else { 0.0 })
             .collect()
     };
-    let mut row = |arm: &str, measure: &str, outcome: &str, values: &[f64]| {
-        let n = values.len();
-        let mut sorted = values.to_vec();
-        let st = crate::summary::stats(&mut sorted);
-        let f = |x: f64| format!("{x:.6}");
-        w.write_record([
-            arm.to_string(),
-            measure.into(),
-            outcome.into(),
-            f(st.mean),
-            f(st.mcse(n)),
-            f(st.q[0]),
-            f(st.q[2]),
-            f(st.q[4]),
-        ])
-        .expect("writing to memory");
+    let Some(first) = summaries.first() else {
+        return w.into_inner().expect("writing to memory");
     };
-    for sm in summaries {
-        row(&sm.arm, "clients", "", sm.columns.cell(sm.layout.econ(1)));
-        row(&sm.arm, "cost_per_client", "", &per_client(sm, 0));
-        for (k, o) in model.outcomes.iter().enumerate() {
-            row(
-                &sm.arm,
-                "outcome_per_client",
-                &o.name,
-                &per_client(sm, 2 + k),
-            );
-        }
-    }
-    let mut icers = Vec::new();
-    if let Some((base, pilots)) = summaries.split_first() {
-        for p in pilots {
-            let diff = |j: usize| -> Vec<f64> {
-                per_client(p, j)
-                    .iter()
-                    .zip(per_client(base, j))
-                    .map(|(a, b)| a - b)
-                    .collect()
-            };
-            let dc = diff(0);
-            row(&p.arm, "incremental_cost", "", &dc);
+    for sc in 0..first.layout.scopes.len() {
+        let mut row = |sm: &Summary, measure: &str, outcome: &str, values: &[f64]| {
+            let n = values.len();
+            let mut sorted = values.to_vec();
+            let st = crate::summary::stats(&mut sorted);
+            let f = |x: f64| format!("{x:.6}");
+            let mut r = lead(sm, sc);
+            r.extend([
+                measure.into(),
+                outcome.into(),
+                f(st.mean),
+                f(st.mcse(n)),
+                f(st.q[0]),
+                f(st.q[2]),
+                f(st.q[4]),
+            ]);
+            w.write_record(&r).expect("writing to memory");
+        };
+        for sm in summaries {
+            row(sm, "clients", "", sm.columns.cell(sm.layout.econ(sc, 1)));
+            row(sm, "cost_per_client", "", &per_client(sm, sc, 0));
             for (k, o) in model.outcomes.iter().enumerate() {
-                let dout = diff(2 + k);
-                row(&p.arm, "incremental_outcome", &o.name, &dout);
-                let (mc, mo) = (dc.iter().sum::<f64>(), dout.iter().sum::<f64>());
-                icers.push((
-                    p.arm.clone(),
-                    o.name.clone(),
-                    if mo != 0.0 {
-                        format!("{:.6}", mc / mo)
-                    } else {
-                        String::new()
-                    },
-                ));
+                row(
+                    sm,
+                    "outcome_per_client",
+                    &o.name,
+                    &per_client(sm, sc, 2 + k),
+                );
             }
         }
-    }
-    for (arm, outcome, ratio) in icers {
-        w.write_record([
-            arm,
-            "icer".into(),
-            outcome,
-            ratio,
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ])
-        .expect("writing to memory");
+        let mut icers = Vec::new();
+        if let Some((base, pilots)) = summaries.split_first() {
+            for p in pilots {
+                let diff = |j: usize| -> Vec<f64> {
+                    per_client(p, sc, j)
+                        .iter()
+                        .zip(per_client(base, sc, j))
+                        .map(|(a, b)| a - b)
+                        .collect()
+                };
+                let dc = diff(0);
+                row(p, "incremental_cost", "", &dc);
+                for (k, o) in model.outcomes.iter().enumerate() {
+                    let dout = diff(2 + k);
+                    row(p, "incremental_outcome", &o.name, &dout);
+                    let (mc, mo) = (dc.iter().sum::<f64>(), dout.iter().sum::<f64>());
+                    icers.push((
+                        p,
+                        o.name.clone(),
+                        if mo != 0.0 {
+                            format!("{:.6}", mc / mo)
+                        } else {
+                            String::new()
+                        },
+                    ));
+                }
+            }
+        }
+        for (p, outcome, ratio) in icers {
+            let mut r = lead(p, sc);
+            r.extend([
+                "icer".into(),
+                outcome,
+                ratio,
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+            w.write_record(&r).expect("writing to memory");
+        }
     }
     w.into_inner().expect("writing to memory")
 }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::output::Staged;
 use crate::output::report::Lang;
+use crate::scope::REGION;
 use crate::summary::{Account, Summary};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -145,6 +146,8 @@ pub struct Fan<'a> {
     pub summary: &'a Summary,
     /// State index.
     pub state: usize,
+    /// The scope ([`crate::summary::Layout::scopes`]).
+    pub scope: usize,
 }
 
 impl Figure for Fan<'_> {
@@ -155,7 +158,7 @@ impl Figure for Fan<'_> {
         let (m, sm, s) = (self.model, self.summary, self.state);
         let lay = &sm.layout;
         let st: Vec<_> = (0..lay.cycles)
-            .map(|c| sm.stats[lay.caseload(c, s)])
+            .map(|c| sm.stats[lay.caseload(self.scope, c, s)])
             .collect();
         let top = st.iter().map(|x| x.q[4]).fold(1.0, f64::max) * 1.1;
         root.fill(&WHITE)?;
@@ -262,6 +265,8 @@ pub struct Stacked<'a> {
     pub model: &'a Model,
     /// The arm's summary.
     pub summary: &'a Summary,
+    /// The scope ([`crate::summary::Layout::scopes`]).
+    pub scope: usize,
 }
 
 impl Figure for Stacked<'_> {
@@ -281,7 +286,7 @@ impl Figure for Stacked<'_> {
             let next = below
                 .iter()
                 .enumerate()
-                .map(|(c, b)| b + sm.stats[lay.caseload(c, s)].mean)
+                .map(|(c, b)| b + sm.stats[lay.caseload(self.scope, c, s)].mean)
                 .collect();
             cum.push(next);
         }
@@ -359,8 +364,7 @@ impl Figure for CostPerYear<'_> {
                     .map(|y| {
                         cell_quantiles(
                             sm,
-                            sm.layout
-                                .account(y, sm.layout.munis, Account::MunicipalSpend),
+                            sm.layout.account(REGION, y, Account::MunicipalSpend),
                             &[0.1, 0.5, 0.9],
                         )
                     })
@@ -516,6 +520,7 @@ fn drawings<'a>(
                     model,
                     summary: sm,
                     state: s,
+                    scope: REGION,
                     lang,
                 }),
             ));
@@ -525,6 +530,7 @@ fn drawings<'a>(
             Drawing::Stacked(Stacked {
                 model,
                 summary: sm,
+                scope: REGION,
                 lang,
             }),
         ));
@@ -655,10 +661,7 @@ impl Figure for CostDifference<'_> {
         let years = &self.base.layout.years;
         let q: Vec<[f64; 3]> = (0..years.len())
             .map(|y| {
-                let cell = self
-                    .base
-                    .layout
-                    .account(y, self.base.layout.munis, Account::CareCost);
+                let cell = self.base.layout.account(REGION, y, Account::CareCost);
                 let mut d: Vec<f64> = self
                     .pilot
                     .columns
@@ -756,9 +759,9 @@ impl Figure for DifferenceHistogram<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let d: Vec<f64> = account_per_run(self.pilot, Account::CareCost)
+        let d: Vec<f64> = account_per_run(self.pilot, REGION, Account::CareCost)
             .iter()
-            .zip(account_per_run(self.base, Account::CareCost))
+            .zip(account_per_run(self.base, REGION, Account::CareCost))
             .map(|(p, b)| p - b)
             .collect();
         let p_lower = d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len().max(1) as f64;
@@ -855,7 +858,7 @@ impl Figure for KpiChart<'_> {
         let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
         for sm in self.summaries {
             for y in 0..years {
-                top = top.max(sm.stats[sm.layout.kpi(self.model, self.kpi, y, 0)].q[4]);
+                top = top.max(sm.stats[sm.layout.kpi(self.model, self.kpi, 0, y, 0)].q[4]);
             }
         }
         let mut chart = ChartBuilder::on(root)
@@ -883,7 +886,7 @@ impl Figure for KpiChart<'_> {
             // Side by side within ±0.35 of the year, whatever the number of arms.
             let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
             let cells: Vec<usize> = (0..years)
-                .map(|y| sm.layout.kpi(self.model, self.kpi, y, 0))
+                .map(|y| sm.layout.kpi(self.model, self.kpi, 0, y, 0))
                 .collect();
             let p_met = last.map(|y| {
                 let v = sm.columns.cell(cells[y]);

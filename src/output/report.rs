@@ -12,6 +12,7 @@ use crate::output::manifest::Manifest;
 use crate::output::plot::{
     self, BudgetUse, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
 };
+use crate::scope::REGION;
 use crate::summary::{Account, Summary};
 use std::fmt::Write;
 
@@ -220,8 +221,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         for sm in r.summaries {
             let q = cell_quantiles(
                 sm,
-                sm.layout
-                    .account(y, sm.layout.munis, Account::MunicipalSpend),
+                sm.layout.account(REGION, y, Account::MunicipalSpend),
                 &[0.1, 0.5, 0.9],
             );
             let _ = write!(
@@ -236,14 +236,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     }
     h.push_str("</table>");
     for p in &r.summaries[1..] {
-        let find = |measure: &str| {
-            r.differences.iter().find(|d| {
-                d.arm == p.arm
-                    && d.measure == measure
-                    && d.period == crate::compare::Period::All
-                    && d.item == "total"
-            })
-        };
+        let find = |measure: &str| crate::compare::region_total(r.differences, &p.arm, measure);
         let (Some(care), Some(spend)) = (find("care_cost"), find("municipal_spend")) else {
             continue;
         };
@@ -279,7 +272,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     }
     kpi_table(h, r, lang);
     let sm = &r.summaries[0];
-    let total = crate::compare::account_per_run(sm, Account::MunicipalSpend);
+    let total = crate::compare::account_per_run(sm, REGION, Account::MunicipalSpend);
     let mean = total.iter().sum::<f64>() / total.len() as f64;
     let sd = (total.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
         / (total.len().max(2) - 1) as f64)
@@ -328,38 +321,70 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
         let _ = write!(h, "<th>{}</th>", esc(&sm.arm));
     }
     h.push_str("</tr>");
-    for (k, kpi) in m.kpis.iter().enumerate() {
-        let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
+    // One block of rows per scope, the pilot areas first.
+    let lay = &r.summaries[0].layout;
+    let mut order: Vec<usize> = lay.pilot_scope().into_iter().collect();
+    order.extend((0..lay.scopes.len()).filter(|&sc| Some(sc) != lay.pilot_scope()));
+    for sc in order {
+        if !m.kpis.iter().any(|k| k.scopes.contains(&sc)) {
             continue;
-        };
-        let label = match lang {
-            Lang::Nl if !kpi.nl.is_empty() => &kpi.nl,
-            Lang::En if !kpi.en.is_empty() => &kpi.en,
-            _ => &kpi.name,
-        };
+        }
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td>",
-            esc(label),
-            y + 1,
-            lang.pct(kpi.targets[y].unwrap_or(0.0))
+            "<tr><th colspan=\"{}\" class=\"scope\">{}</th></tr>",
+            3 + r.summaries.len(),
+            esc(&scope_label(lang, &lay.scopes[sc]))
         );
-        for sm in r.summaries {
-            let cell = sm.layout.kpi(m, k, y, 0);
-            let v = sm.columns.cell(cell);
-            let met =
-                v.iter().filter(|&&x| kpi.met(y, x) == Some(true)).count() as f64 / v.len() as f64;
+        for (k, kpi) in m.kpis.iter().enumerate() {
+            let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
+                continue;
+            };
+            let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
+                continue;
+            };
+            let label = match lang {
+                Lang::Nl if !kpi.nl.is_empty() => &kpi.nl,
+                Lang::En if !kpi.en.is_empty() => &kpi.en,
+                _ => &kpi.name,
+            };
             let _ = write!(
                 h,
-                "<td>{} <span class=\"small\">({} {})</span></td>",
-                lang.pct(met),
-                lang.t("gem.", "mean"),
-                lang.pct(sm.stats[cell].mean)
+                "<tr><td>{}</td><td>{}</td><td>{}</td>",
+                esc(label),
+                y + 1,
+                lang.pct(kpi.targets[y].unwrap_or(0.0))
             );
+            for sm in r.summaries {
+                let cell = sm.layout.kpi(m, k, i, y, 0);
+                let v = sm.columns.cell(cell);
+                let met = v.iter().filter(|&&x| kpi.met(y, x) == Some(true)).count() as f64
+                    / v.len() as f64;
+                let _ = write!(
+                    h,
+                    "<td>{} <span class=\"small\">({} {})</span></td>",
+                    lang.pct(met),
+                    lang.t("gem.", "mean"),
+                    lang.pct(sm.stats[cell].mean)
+                );
+            }
+            h.push_str("</tr>");
         }
-        h.push_str("</tr>");
     }
     h.push_str("</table>");
+}
+
+/// A scope as the report names it: the region and the pilot areas in words, a municipality or an
+/// area by its name (with what it is).
+pub fn scope_label(lang: Lang, scope: &crate::scope::Scope) -> String {
+    use crate::scope::ScopeKind as K;
+    match scope.kind {
+        K::Region => lang
+            .t("Regio (alle gemeenten)", "Region (all municipalities)")
+            .into(),
+        K::PilotAreas => lang.t("Pilotgebieden samen", "Pilot areas together").into(),
+        K::Municipality => format!("{} {}", lang.t("Gemeente", "Municipality"), scope.name),
+        K::Area => format!("{} {}", lang.t("Gebied", "Area"), scope.name),
+    }
 }
 
 fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
@@ -500,7 +525,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
                 let last = (0..sm.layout.cycles)
                     .rfind(|&c| m.year_index(c as u32) == y)
                     .unwrap_or(0);
-                let st = &sm.stats[sm.layout.caseload(last, w)];
+                let st = &sm.stats[sm.layout.caseload(REGION, last, w)];
                 let _ = write!(
                     h,
                     "<td>{} <span class=\"small\">({}–{})</span></td>",
@@ -679,6 +704,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             &Stacked {
                 model: m,
                 summary: sm,
+                scope: REGION,
                 lang,
             },
             lang.t(
@@ -699,6 +725,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     model: m,
                     summary: sm,
                     state: s,
+                    scope: REGION,
                     lang,
                 },
                 &format!("{}: {} ({})", lang.t("Waaier", "Fan chart"), name, sm.arm),

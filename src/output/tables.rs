@@ -20,18 +20,20 @@ use std::collections::HashMap;
 pub struct RunColumn {
     /// Column name.
     pub name: String,
-    /// The cell (the same for every arm: these are common cells).
-    pub cell: usize,
+    /// Its cell in each scope (`None`: not reported there, an empty field). The cells are common
+    /// cells, the same for every arm.
+    pub cells: Vec<Option<usize>>,
     /// Decimals printed (`None`: as many as the value needs to be read back exactly).
     pub decimals: Option<usize>,
 }
 
-/// The columns of `runs.csv` after `arm,run`: per year `care_cost_<year>`, `community_cost_<year>`,
-/// `municipal_spend_<year>`, `top_ups_<year>` and `overspend_<year>` (nominal, all municipalities; see
-/// [`crate::summary::Account`]), then `discounted_cost`, `clients`, `discounted_<outcome>` and
-/// `<kpi>_cy<contract year>`.
+/// The columns of `runs.csv` after `arm,run,scope,scope_name`: per year `care_cost_<year>`,
+/// `community_cost_<year>`, `municipal_spend_<year>`, `top_ups_<year>` and `overspend_<year>` (nominal;
+/// see [`crate::summary::Account`]), then `discounted_cost`, `clients`, `discounted_<outcome>` and
+/// `<kpi>_cy<contract year>` (empty in a scope the KPI is not evaluated over).
 pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
     use crate::summary::Account;
+    let scopes = 0..layout.scopes.len();
     let mut v: Vec<RunColumn> = Vec::new();
     for k in [
         Account::CareCost,
@@ -44,33 +46,42 @@ pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
         for (y, year) in layout.years.iter().enumerate() {
             v.push(RunColumn {
                 name: format!("{stem}_{year}"),
-                cell: layout.account(y, layout.munis, k),
+                cells: scopes
+                    .clone()
+                    .map(|sc| Some(layout.account(sc, y, k)))
+                    .collect(),
                 decimals: Some(2),
             });
         }
     }
-    v.push(RunColumn {
-        name: "discounted_cost".into(),
-        cell: layout.econ(0),
-        decimals: Some(2),
-    });
-    v.push(RunColumn {
-        name: "clients".into(),
-        cell: layout.econ(1),
-        decimals: Some(3),
-    });
-    for (k, o) in model.outcomes.iter().enumerate() {
+    let mut econ = vec![
+        ("discounted_cost".to_string(), 2),
+        ("clients".to_string(), 3),
+    ];
+    econ.extend(
+        model
+            .outcomes
+            .iter()
+            .map(|o| (format!("discounted_{}", o.name), 6)),
+    );
+    for (j, (name, decimals)) in econ.into_iter().enumerate() {
         v.push(RunColumn {
-            name: format!("discounted_{}", o.name),
-            cell: layout.econ(2 + k),
-            decimals: Some(6),
+            name,
+            cells: scopes.clone().map(|sc| Some(layout.econ(sc, j))).collect(),
+            decimals: Some(decimals),
         });
     }
     for (k, kpi) in model.kpis.iter().enumerate() {
         for y in 0..kpi.years() {
             v.push(RunColumn {
                 name: format!("{}_cy{}", kpi.name, y + 1),
-                cell: layout.kpi(model, k, y, 0),
+                cells: scopes
+                    .clone()
+                    .map(|sc| {
+                        let i = kpi.scopes.iter().position(|&x| x == sc)?;
+                        Some(layout.kpi(model, k, i, y, 0))
+                    })
+                    .collect(),
                 decimals: None,
             });
         }
@@ -78,28 +89,41 @@ pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
     v
 }
 
-/// `runs.csv`: `arm,run,` then [`run_columns`]: the per-run values behind the spread and the
-/// probabilities, paired by run between arms (common random numbers).
+/// `runs.csv`: `arm,run,scope,scope_name,` then [`run_columns`]: the per-run values behind the spread
+/// and the probabilities, one row per arm, run and scope, paired by run between arms (common random
+/// numbers).
 pub fn runs_csv(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let Some(first) = summaries.first() else {
         return Vec::new();
     };
     let cols = run_columns(model, &first.layout);
-    let mut head = vec!["arm".to_string(), "run".to_string()];
+    let mut head = ["arm", "run", "scope", "scope_name"]
+        .map(String::from)
+        .to_vec();
     head.extend(cols.iter().map(|c| c.name.clone()));
     w.write_record(&head).expect("writing to memory");
     for sm in summaries {
         for r in 0..sm.runs {
-            let mut row = vec![sm.arm.clone(), r.to_string()];
-            row.extend(cols.iter().map(|c| {
-                let x = sm.columns.cell(c.cell)[r];
-                match c.decimals {
-                    Some(d) => format!("{x:.d$}"),
-                    None => format!("{x}"),
-                }
-            }));
-            w.write_record(&row).expect("writing to memory");
+            for (sc, scope) in sm.layout.scopes.iter().enumerate() {
+                let mut row = vec![
+                    sm.arm.clone(),
+                    r.to_string(),
+                    scope.kind.name().to_string(),
+                    scope.name.clone(),
+                ];
+                row.extend(cols.iter().map(|c| {
+                    let Some(cell) = c.cells[sc] else {
+                        return String::new();
+                    };
+                    let x = sm.columns.cell(cell)[r];
+                    match c.decimals {
+                        Some(d) => format!("{x:.d$}"),
+                        None => format!("{x}"),
+                    }
+                }));
+                w.write_record(&row).expect("writing to memory");
+            }
         }
     }
     w.into_inner().expect("writing to memory")
@@ -268,6 +292,21 @@ fn year_of(t: &Table, row: &Row, years: &[i32]) -> Result<usize> {
         })
 }
 
+/// The index of a row's scope (columns `scope` and `scope_name`) in `scopes`.
+fn scope_of(t: &Table, row: &Row, scopes: &[crate::scope::Scope]) -> Result<usize> {
+    let (kind, name) = (t.text(row, "scope")?, t.text(row, "scope_name")?);
+    crate::scope::ScopeKind::parse(kind)
+        .and_then(|k| crate::scope::find(scopes, k, name))
+        .ok_or_else(|| {
+            bad(
+                &t.file,
+                Some(row.0),
+                "scope_name",
+                format!("no scope {kind} `{name}` in the scenario"),
+            )
+        })
+}
+
 /// The summaries of every arm, read back from the tables of an output folder (`get` returns a file's
 /// bytes, or `None` when the folder has no such file). Numbers without a table of their own are NaN;
 /// only the [`run_columns`] have per-run values.
@@ -290,7 +329,11 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
         if c < 0.0 || c.fract() != 0.0 || c as usize >= lay.cycles {
             return Err(bad(&t.file, Some(row.0), "cycle", format!("no cycle {c}")));
         }
-        Ok(lay.caseload(c as usize, index_of(t, row, "state", &states)?))
+        Ok(lay.caseload(
+            scope_of(t, row, &lay.scopes)?,
+            c as usize,
+            index_of(t, row, "state", &states)?,
+        ))
     })?;
     let flows = Table::need(get, "flows.csv")?;
     let flow_keys: Vec<String> = model
@@ -318,17 +361,15 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
                 format!("no flow {key} in the scenario"),
             )
         })?;
-        Ok(lay.flow(y, f))
+        Ok(lay.flow(scope_of(t, row, &lay.scopes)?, y, f))
     })?;
-    let munis = crate::compare::and_total(&model.municipalities);
-    let lines = crate::compare::and_total(&model.lines);
     let costs = Table::need(get, "costs.csv")?;
     fill(&costs, &arms, &mut st, &|t, row, a| {
         let lay = &layouts[a];
         Ok(lay.cost(
+            scope_of(t, row, &lay.scopes)?,
             year_of(t, row, &lay.years)?,
-            index_of(t, row, "municipality", &munis)?,
-            index_of(t, row, "line", &lines)?,
+            index_of(t, row, "line", &model.lines)?,
         ))
     })?;
     let accounts = Table::need(get, "accounts.csv")?;
@@ -339,8 +380,8 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
     fill(&accounts, &arms, &mut st, &|t, row, a| {
         let lay = &layouts[a];
         Ok(lay.account(
+            scope_of(t, row, &lay.scopes)?,
             year_of(t, row, &lay.years)?,
-            index_of(t, row, "municipality", &munis)?,
             crate::summary::Account::ALL[index_of(t, row, "account", &names)?],
         ))
     })?;
@@ -390,7 +431,20 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
                     format!("no contract year {y}"),
                 ));
             }
-            Ok(layouts[a].kpi(model, k, y as usize - 1, j))
+            let sc = scope_of(t, row, &layouts[a].scopes)?;
+            let i = model.kpis[k]
+                .scopes
+                .iter()
+                .position(|&x| x == sc)
+                .ok_or_else(|| {
+                    bad(
+                        &t.file,
+                        Some(row.0),
+                        "scope",
+                        format!("KPI `{base}` is not evaluated over this scope"),
+                    )
+                })?;
+            Ok(layouts[a].kpi(model, k, i, y as usize - 1, j))
         })?;
     }
     // Per-run values.
@@ -399,11 +453,15 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
     let mut columns: Vec<Columns> = layouts
         .iter()
         .map(|l| {
-            let kept: Vec<usize> = cols.iter().map(|c| c.cell).collect();
+            let kept: Vec<usize> = cols
+                .iter()
+                .flat_map(|c| c.cells.iter().flatten().copied())
+                .collect();
             Columns::sparse(l.len(), &kept, runs, f64::NAN)
         })
         .collect();
-    let mut seen = vec![vec![false; runs]; layouts.len()];
+    let n_scopes = layouts[0].scopes.len();
+    let mut seen = vec![vec![false; runs * n_scopes]; layouts.len()];
     for row in &runs_t.rows {
         let arm = runs_t.text(row, "arm")?;
         let &a = arms.get(arm).ok_or_else(|| {
@@ -424,18 +482,28 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
             ));
         }
         let r = r as usize;
-        seen[a][r] = true;
+        let sc = scope_of(&runs_t, row, &layouts[a].scopes)?;
+        seen[a][r * n_scopes + sc] = true;
         for c in &cols {
-            columns[a].set(r, c.cell, runs_t.num(row, &c.name)?);
+            if let Some(cell) = c.cells[sc] {
+                columns[a].set(r, cell, runs_t.num(row, &c.name)?);
+            }
         }
     }
     for (a, s) in seen.iter().enumerate() {
-        if let Some(r) = s.iter().position(|x| !x) {
+        if let Some(i) = s.iter().position(|x| !x) {
+            let scope = &layouts[a].scopes[i % n_scopes];
             return Err(bad(
                 &runs_t.file,
                 None,
                 "run",
-                format!("arm `{}` has no row for run {r}", model.arms[a].name),
+                format!(
+                    "arm `{}` has no row for run {} in scope {} `{}`",
+                    model.arms[a].name,
+                    i / n_scopes,
+                    scope.kind.name(),
+                    scope.name
+                ),
             ));
         }
     }
@@ -451,8 +519,8 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
         .enumerate()
         .map(|(a, ((layout, columns), st))| {
             let mut stats: Vec<Stats> = st.into_iter().map(|s| s.unwrap_or(nan)).collect();
-            for c in &cols {
-                stats[c.cell] = crate::summary::stats(&mut columns.cell(c.cell).to_vec());
+            for &cell in cols.iter().flat_map(|c| c.cells.iter().flatten()) {
+                stats[cell] = crate::summary::stats(&mut columns.cell(cell).to_vec());
             }
             // Budget cells outside a pool's pilot period are not in budget.csv: they are 0.
             for i in 0..layout.pools.len() {
@@ -502,6 +570,18 @@ pub fn differences(get: Get) -> Result<Vec<Difference>> {
             })?;
         out.push(Difference {
             arm: t.text(row, "arm")?.to_string(),
+            scope: {
+                let kind = t.text(row, "scope")?;
+                crate::scope::ScopeKind::parse(kind).ok_or_else(|| {
+                    bad(
+                        &t.file,
+                        Some(row.0),
+                        "scope",
+                        format!("unknown scope `{kind}`"),
+                    )
+                })?
+            },
+            scope_name: t.text(row, "scope_name")?.to_string(),
             measure,
             period: {
                 let (kind, number) = (t.text(row, "period")?, t.text(row, "year")?);

@@ -362,7 +362,11 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     let arm_names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
     let capacities = super::capacity::capacities(cx, raw, &k, &arm_names);
     let waiting_state = states.iter().position(|s| s.waiting);
-    let kpis = super::measures::kpis(cx, raw, &k);
+    let pilot_areas: Vec<usize> = (0..k.areas.len())
+        .filter(|&a| arms.iter().any(|arm| arm.plans[a].is_some()))
+        .collect();
+    let scopes = super::measures::scopes(cx, raw, &k, &pilot_areas);
+    let kpis = super::measures::kpis(cx, raw, &k, &scopes);
     let outcomes = super::measures::outcomes(cx, raw, &k);
     let discount = super::measures::discount(cx, raw, &k);
     let area_rates: Vec<Option<f64>> = raw
@@ -493,6 +497,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         waiting_state,
         uncertain: false,
         kpis,
+        scopes,
         outcomes,
         discount,
     };
@@ -501,13 +506,14 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         return None;
     }
     // The longest table, caseload.csv, must fit one sheet of results.xlsx.
-    let rows = u64::from(model.cycles) * model.n_states() as u64 * model.arms.len() as u64 + 1;
+    let per_cycle = model.n_states() as u64 * model.arms.len() as u64 * model.scopes.len() as u64;
+    let rows = u64::from(model.cycles) * per_cycle + 1;
     if rows > EXCEL_ROWS_MAX {
         cx.err(
             raw.time.get_ref().cycles.span(),
             "time.cycles",
-            format!("caseload.csv would have {rows} rows (cycles × states × arms); a sheet of results.xlsx holds at most {EXCEL_ROWS_MAX}"),
-            format!("shorten time.cycles to at most {}, or use yearly cycles (cycle_months = 12)", (EXCEL_ROWS_MAX - 1) / (model.n_states() as u64 * model.arms.len() as u64)),
+            format!("caseload.csv would have {rows} rows (cycles × states × arms × scopes); a sheet of results.xlsx holds at most {EXCEL_ROWS_MAX}"),
+            format!("shorten time.cycles to at most {}, or use yearly cycles (cycle_months = 12), or report fewer areas", (EXCEL_ROWS_MAX - 1) / per_cycle),
         );
         return None;
     }

@@ -5,6 +5,7 @@ use super::compile::Ctx;
 use super::pilot::{Context, choice, factors};
 use super::raw::ScenarioFile;
 use crate::model::YearMonth;
+use crate::scope::{Scope, ScopeKind};
 use toml::Spanned;
 
 /// Parses a move pattern `FROM>TO` into the cells of a cycle's move matrix it matches.
@@ -33,8 +34,119 @@ fn pattern(p: &str, codes: &[String]) -> Option<Vec<usize>> {
     )
 }
 
+/// The scopes of the model: the pilot areas (`pilot_areas`, ascending) are reported each, and so are the
+/// areas named in `run.report_areas` and in a KPI's `scopes`.
+pub(super) fn scopes(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+    pilot_areas: &[usize],
+) -> Vec<Scope> {
+    let mut reported = pilot_areas.to_vec();
+    if let Some(list) = &raw.run.get_ref().report_areas {
+        for name in list.get_ref() {
+            match k.areas.iter().position(|a| a.name == *name) {
+                Some(a) => reported.push(a),
+                None => {
+                    let names: Vec<&str> = k.areas.iter().map(|a| a.name.as_str()).collect();
+                    cx.err(
+                        list.span(),
+                        "run.report_areas",
+                        format!("unknown area `{name}`"),
+                        format!("use area names: {}", names.join(", ")),
+                    );
+                }
+            }
+        }
+    }
+    for r in &raw.kpi {
+        for name in r.get_ref().scopes.iter().flat_map(|s| s.get_ref()) {
+            // A municipality's name means the municipality, even where an area has it too.
+            if ScopeKind::parse(name).is_none() && !k.munis.contains(name) {
+                reported.extend(k.areas.iter().position(|a| a.name == *name));
+            }
+        }
+    }
+    let munis: Vec<usize> = k.areas.iter().map(|a| a.municipality).collect();
+    let names: Vec<String> = k.areas.iter().map(|a| a.name.clone()).collect();
+    crate::scope::scopes(k.munis, &munis, &names, pilot_areas, &reported)
+}
+
+/// A KPI's scopes (indices into `scopes`), from its `scopes` key: default the region and, when there
+/// are pilot areas, the pilot areas.
+fn kpi_scopes(
+    cx: &mut Ctx,
+    given: Option<&Spanned<Vec<String>>>,
+    key: &str,
+    scopes: &[Scope],
+    span: std::ops::Range<usize>,
+) -> Vec<usize> {
+    let of = |kind: ScopeKind| -> Vec<usize> {
+        (0..scopes.len())
+            .filter(|&i| scopes[i].kind == kind)
+            .collect()
+    };
+    let Some(list) = given else {
+        let mut v = of(ScopeKind::Region);
+        v.extend(of(ScopeKind::PilotAreas));
+        return v;
+    };
+    let mut out = Vec::new();
+    let mut unknown = false;
+    for name in list.get_ref() {
+        let found = match ScopeKind::parse(name) {
+            Some(kind) => of(kind),
+            None => [ScopeKind::Municipality, ScopeKind::Area]
+                .into_iter()
+                .find_map(|kind| crate::scope::find(scopes, kind, name))
+                .into_iter()
+                .collect(),
+        };
+        if found.is_empty() {
+            unknown = true;
+            let mut names: Vec<&str> = ScopeKind::ALL.iter().map(|k| k.name()).collect();
+            names.extend(
+                scopes
+                    .iter()
+                    .filter(|s| s.kind == ScopeKind::Municipality)
+                    .map(|s| s.name.as_str()),
+            );
+            let problem = if ScopeKind::parse(name) == Some(ScopeKind::PilotAreas) {
+                "`pilot_areas`, but no arm assigns an area to a regime".to_string()
+            } else {
+                format!("unknown scope `{name}`")
+            };
+            cx.err(
+                list.span(),
+                key,
+                problem,
+                format!("use one of: {}, or an area's name", names.join(", ")),
+            );
+        }
+        for i in found {
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+    }
+    if out.is_empty() && !unknown {
+        cx.err(
+            span,
+            key,
+            "no scopes",
+            "name at least one, e.g. scopes = [\"region\"]",
+        );
+    }
+    out
+}
+
 /// Compiles the KPIs.
-pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::kpi::Kpi> {
+pub(super) fn kpis(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+    scopes: &[Scope],
+) -> Vec<crate::kpi::Kpi> {
     use crate::kpi::{Kpi, KpiKind};
     let n = k.codes.len();
     let mut out: Vec<Kpi> = Vec::new();
@@ -42,21 +154,20 @@ pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::
         let span = r.span();
         let r = r.get_ref();
         let key = |f: &str| format!("kpi[{i}].{f}");
-        let areas = if r.municipality.is_none() && r.areas.is_none() {
-            None
-        } else {
-            let mut mask = vec![false; k.areas.len()];
-            for a in super::pilot::areas_of(
-                cx,
-                (&r.municipality, &r.areas),
-                &format!("kpi[{i}]"),
-                k,
-                span.clone(),
-            ) {
-                mask[a] = true;
+        for (given, what) in [
+            (r.municipality.as_ref().map(|m| m.span()), "municipality"),
+            (r.areas.as_ref().map(|a| a.span()), "areas"),
+        ] {
+            if let Some(at) = given {
+                cx.err(
+                    at,
+                    key(what),
+                    format!("a KPI has no `{what}`: it is evaluated per scope"),
+                    "write scopes = [\"Noord-Beveland\"] (a municipality's or an area's name), or scopes = [\"region\", \"pilot_areas\", \"municipality\", \"area\"]",
+                );
             }
-            Some(mask)
-        };
+        }
+        let scopes = kpi_scopes(cx, r.scopes.as_ref(), &key("scopes"), scopes, span.clone());
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty() || name.contains([',', ':']) || out.iter().any(|o| o.name == name) {
             cx.err(
@@ -208,7 +319,7 @@ pub(super) fn kpis(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<crate::
             targets,
             higher_is_better: r.higher_is_better.unwrap_or(true),
             contract_year,
-            areas,
+            scopes,
         });
     }
     out

@@ -196,6 +196,8 @@ pub struct Run {
     pub overspend_risk: Option<Num>,
     /// Runs of the baseline forecast behind `budget_percentile_of_baseline` (default 1000).
     pub forecast_runs: Option<Spanned<i64>>,
+    /// Areas reported on their own besides the pilot areas (every table, scope `area`).
+    pub report_areas: Option<Spanned<Vec<String>>>,
 }
 
 /// `[[state]]`
@@ -540,8 +542,11 @@ pub struct Kpi {
     pub higher_is_better: Option<bool>,
     /// First month of contract year 1 (default the scenario's start).
     pub contract_start: Option<Spanned<String>>,
-    /// Only the clients of this municipality's areas (default: the region) ...
+    /// The scopes it is evaluated over: `region`, `municipality` (each), `pilot_areas`, `area` (each
+    /// reported area), or a municipality's or an area's name (default: the region and the pilot areas).
+    pub scopes: Option<Spanned<Vec<String>>>,
+    /// Refused (one scope per KPI, before `scopes`): named in the error with the fix.
     pub municipality: Option<Spanned<String>>,
-    /// ... or of these areas.
+    /// Refused, as `municipality`.
     pub areas: Option<Spanned<Vec<String>>>,
 }

@@ -8,10 +8,13 @@
 //! with any overspend); every KPI per contract year `<kpi>_cy<n>` (mean) and, where it has a target,
 //! `<kpi>_cy<n>_p_met`. Per pilot arm, paired by run with the baseline: `care_cost_difference` and
 //! `municipal_spend_difference` (mean, `_p05`, `_p95`), `p_care_cost_lower` and
-//! `p_municipal_spend_lower`.
+//! `p_municipal_spend_lower`. The same metrics over the pilot areas together (scope `pilot_areas`,
+//! where some arm assigns an area to a regime; KPIs where they are evaluated over it) are
+//! `<arm>.pilot_areas.<metric>`, e.g. `dorpsbudget.pilot_areas.care_cost_difference`.
 
 use crate::compare::account_per_run;
 use crate::model::Model;
+use crate::scope::REGION;
 use crate::summary::{Account, Layout, Summary, quantile};
 
 /// What a metric column holds, for its number format.
@@ -66,135 +69,146 @@ fn metrics(model: &Model) -> Vec<Metric> {
     };
     for (a, arm) in model.arms.iter().enumerate() {
         let l = Layout::new(model, a);
-        let an = &arm.name;
-        for k in [Account::CareCost, Account::MunicipalSpend] {
-            let stem = k.name();
-            push(
-                format!("{an}.{stem}_total"),
-                Kind::Euros,
-                Box::new(move |s| mean(&account_per_run(&s[a], k))),
-            );
-            push(
-                format!("{an}.{stem}_total_p05"),
-                Kind::Euros,
-                Box::new(move |s| q(&account_per_run(&s[a], k), 0.05)),
-            );
-            push(
-                format!("{an}.{stem}_total_p95"),
-                Kind::Euros,
-                Box::new(move |s| q(&account_per_run(&s[a], k), 0.95)),
-            );
-            push(
-                format!("{an}.{stem}_total_mcse"),
-                Kind::Euros,
-                Box::new(move |s| {
-                    let v = account_per_run(&s[a], k);
-                    sd(&v) / (v.len() as f64).sqrt()
-                }),
-            );
-            for (y, year) in l.years.iter().enumerate() {
-                let c = l.account(y, l.munis, k);
+        let scopes: Vec<usize> = std::iter::once(REGION).chain(l.pilot_scope()).collect();
+        for sc in scopes {
+            // The region's metrics are `<arm>.<metric>`, the pilot areas' `<arm>.pilot_areas.<metric>`.
+            let an = &if sc == REGION {
+                arm.name.clone()
+            } else {
+                format!("{}.{}", arm.name, l.scopes[sc].kind.name())
+            };
+            for k in [Account::CareCost, Account::MunicipalSpend] {
+                let stem = k.name();
                 push(
-                    format!("{an}.{stem}_{year}"),
+                    format!("{an}.{stem}_total"),
                     Kind::Euros,
-                    Box::new(move |s| s[a].stats[c].mean),
+                    Box::new(move |s| mean(&account_per_run(&s[a], sc, k))),
                 );
-            }
-        }
-        push(
-            format!("{an}.community_cost_total"),
-            Kind::Euros,
-            Box::new(move |s| mean(&account_per_run(&s[a], Account::CommunityCost))),
-        );
-        let c = l.econ(0);
-        push(
-            format!("{an}.discounted_cost"),
-            Kind::Euros,
-            Box::new(move |s| s[a].stats[c].mean),
-        );
-        for (k, o) in model.outcomes.iter().enumerate() {
-            let c = l.econ(2 + k);
-            push(
-                format!("{an}.discounted_{}", o.name),
-                Kind::Number,
-                Box::new(move |s| s[a].stats[c].mean),
-            );
-        }
-        if !l.pools.is_empty() {
-            let cells: Vec<usize> = (0..l.pools.len())
-                .flat_map(|i| (0..l.years.len()).map(move |y| (i, y)))
-                .map(|(i, y)| l.budget(i, y, crate::summary::BudgetMeasure::Overspend))
-                .collect();
-            let c2 = cells.clone();
-            push(
-                format!("{an}.overspend"),
-                Kind::Euros,
-                Box::new(move |s| mean(&per_run(&s[a], &c2))),
-            );
-            push(
-                format!("{an}.p_overspend"),
-                Kind::Share,
-                Box::new(move |s| crate::compare::p_overspend(&s[a])),
-            );
-        }
-        for (k, kpi) in model.kpis.iter().enumerate() {
-            for y in 0..kpi.years() {
-                let c = l.kpi(model, k, y, 0);
                 push(
-                    format!("{an}.{}_cy{}", kpi.name, y + 1),
-                    Kind::Share,
-                    Box::new(move |s| s[a].stats[c].mean),
+                    format!("{an}.{stem}_total_p05"),
+                    Kind::Euros,
+                    Box::new(move |s| q(&account_per_run(&s[a], sc, k), 0.05)),
                 );
-                if kpi.targets.get(y).copied().flatten().is_some() {
-                    let kp = kpi.clone();
+                push(
+                    format!("{an}.{stem}_total_p95"),
+                    Kind::Euros,
+                    Box::new(move |s| q(&account_per_run(&s[a], sc, k), 0.95)),
+                );
+                push(
+                    format!("{an}.{stem}_total_mcse"),
+                    Kind::Euros,
+                    Box::new(move |s| {
+                        let v = account_per_run(&s[a], sc, k);
+                        sd(&v) / (v.len() as f64).sqrt()
+                    }),
+                );
+                for (y, year) in l.years.iter().enumerate() {
+                    let c = l.account(sc, y, k);
                     push(
-                        format!("{an}.{}_cy{}_p_met", kpi.name, y + 1),
-                        Kind::Share,
-                        Box::new(move |s| {
-                            let v = s[a].columns.cell(c);
-                            v.iter().filter(|&&x| kp.met(y, x) == Some(true)).count() as f64
-                                / v.len() as f64
-                        }),
+                        format!("{an}.{stem}_{year}"),
+                        Kind::Euros,
+                        Box::new(move |s| s[a].stats[c].mean),
                     );
                 }
             }
-        }
-        if a > 0 {
-            for k in [Account::CareCost, Account::MunicipalSpend] {
-                let stem = k.name();
-                let diff = std::rc::Rc::new(move |s: &[Summary]| -> Vec<f64> {
-                    account_per_run(&s[a], k)
-                        .iter()
-                        .zip(account_per_run(&s[0], k))
-                        .map(|(p, b)| p - b)
-                        .collect()
-                });
-                let d = diff.clone();
+            push(
+                format!("{an}.community_cost_total"),
+                Kind::Euros,
+                Box::new(move |s| mean(&account_per_run(&s[a], sc, Account::CommunityCost))),
+            );
+            let c = l.econ(sc, 0);
+            push(
+                format!("{an}.discounted_cost"),
+                Kind::Euros,
+                Box::new(move |s| s[a].stats[c].mean),
+            );
+            for (k, o) in model.outcomes.iter().enumerate() {
+                let c = l.econ(sc, 2 + k);
                 push(
-                    format!("{an}.{stem}_difference"),
-                    Kind::Euros,
-                    Box::new(move |s| mean(&d(s))),
+                    format!("{an}.discounted_{}", o.name),
+                    Kind::Number,
+                    Box::new(move |s| s[a].stats[c].mean),
                 );
-                let d = diff.clone();
+            }
+            if !l.pools.is_empty() && sc == REGION {
+                let cells: Vec<usize> = (0..l.pools.len())
+                    .flat_map(|i| (0..l.years.len()).map(move |y| (i, y)))
+                    .map(|(i, y)| l.budget(i, y, crate::summary::BudgetMeasure::Overspend))
+                    .collect();
+                let c2 = cells.clone();
                 push(
-                    format!("{an}.{stem}_difference_p05"),
+                    format!("{an}.overspend"),
                     Kind::Euros,
-                    Box::new(move |s| q(&d(s), 0.05)),
-                );
-                let d = diff.clone();
-                push(
-                    format!("{an}.{stem}_difference_p95"),
-                    Kind::Euros,
-                    Box::new(move |s| q(&d(s), 0.95)),
+                    Box::new(move |s| mean(&per_run(&s[a], &c2))),
                 );
                 push(
-                    format!("{an}.p_{stem}_lower"),
+                    format!("{an}.p_overspend"),
                     Kind::Share,
-                    Box::new(move |s| {
-                        let d = diff(s);
-                        d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len() as f64
-                    }),
+                    Box::new(move |s| crate::compare::p_overspend(&s[a])),
                 );
+            }
+            for (k, kpi) in model.kpis.iter().enumerate() {
+                let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
+                    continue;
+                };
+                for y in 0..kpi.years() {
+                    let c = l.kpi(model, k, i, y, 0);
+                    push(
+                        format!("{an}.{}_cy{}", kpi.name, y + 1),
+                        Kind::Share,
+                        Box::new(move |s| s[a].stats[c].mean),
+                    );
+                    if kpi.targets.get(y).copied().flatten().is_some() {
+                        let kp = kpi.clone();
+                        push(
+                            format!("{an}.{}_cy{}_p_met", kpi.name, y + 1),
+                            Kind::Share,
+                            Box::new(move |s| {
+                                let v = s[a].columns.cell(c);
+                                v.iter().filter(|&&x| kp.met(y, x) == Some(true)).count() as f64
+                                    / v.len() as f64
+                            }),
+                        );
+                    }
+                }
+            }
+            if a > 0 {
+                for k in [Account::CareCost, Account::MunicipalSpend] {
+                    let stem = k.name();
+                    let diff = std::rc::Rc::new(move |s: &[Summary]| -> Vec<f64> {
+                        account_per_run(&s[a], sc, k)
+                            .iter()
+                            .zip(account_per_run(&s[0], sc, k))
+                            .map(|(p, b)| p - b)
+                            .collect()
+                    });
+                    let d = diff.clone();
+                    push(
+                        format!("{an}.{stem}_difference"),
+                        Kind::Euros,
+                        Box::new(move |s| mean(&d(s))),
+                    );
+                    let d = diff.clone();
+                    push(
+                        format!("{an}.{stem}_difference_p05"),
+                        Kind::Euros,
+                        Box::new(move |s| q(&d(s), 0.05)),
+                    );
+                    let d = diff.clone();
+                    push(
+                        format!("{an}.{stem}_difference_p95"),
+                        Kind::Euros,
+                        Box::new(move |s| q(&d(s), 0.95)),
+                    );
+                    push(
+                        format!("{an}.p_{stem}_lower"),
+                        Kind::Share,
+                        Box::new(move |s| {
+                            let d = diff(s);
+                            d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len() as f64
+                        }),
+                    );
+                }
             }
         }
     }

@@ -92,8 +92,9 @@ fn a_horizon_of_a_billion_cycles_with_indexation_is_refused_at_once() {
 
 #[test]
 fn a_long_horizon_over_the_memory_budget_names_the_memory() {
-    // No inflow trend, so the horizon itself is what does not fit (70,000 months fit a sheet).
-    let t = edited("cycles = 60 ", "cycles = 70000 ").replace("trend_per_year = 0.02", "");
+    // No inflow trend, so the horizon itself is what does not fit (3,000 months fit a sheet: 3,000 ×
+    // 7 states × 2 arms × 15 scopes rows).
+    let t = edited("cycles = 60 ", "cycles = 3000 ").replace("trend_per_year = 0.02", "");
     rejected(
         &t,
         &["run.runs", "GB", "limit of 4.0 GB", "per-cycle tables"],
@@ -277,9 +278,9 @@ fn runs_of_the_scenario_over_the_budget_are_refused_by_run_too_but_runs_option_m
 
 #[test]
 fn a_horizon_whose_caseload_table_overflows_an_excel_sheet_is_found_by_check() {
-    // 100,000 months × 7 states × 2 arms: results.xlsx failed after minutes of simulation.
+    // 100,000 months × 7 states × 2 arms × 15 scopes: results.xlsx failed after minutes of simulation.
     let t = edited("cycles = 60 ", "cycles = 100000 ")
         .replace("trend_per_year = 0.02", "")
         .replace("runs = 1000 ", "runs = 2 ");
-    rejected(&t, &["time.cycles", "1400001 rows", "1048576"]);
+    rejected(&t, &["time.cycles", "21000001 rows", "1048576"]);
 }

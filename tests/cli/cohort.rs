@@ -24,7 +24,7 @@ fn cohort_matches_hand_computed_matrix_powers() {
     let mut cost = [0.0; 10];
     for (c, cost) in cost.iter_mut().enumerate() {
         for (s, &want) in v.iter().enumerate() {
-            let got = sm.stats[sm.layout.caseload(c, s)].mean;
+            let got = sm.stats[sm.layout.caseload(0, c, s)].mean;
             assert!(
                 (got - want).abs() < 1e-9,
                 "cycle {c} state {s}: {got} vs {want}"
@@ -35,7 +35,7 @@ fn cohort_matches_hand_computed_matrix_powers() {
         v = std::array::from_fn(|j| (0..3).map(|i| v[i] * p[i][j]).sum());
     }
     for (y, &expected) in cost.iter().enumerate() {
-        let got = sm.stats[sm.layout.cost(y, 0, 0)].mean;
+        let got = sm.stats[sm.layout.cost(0, y, 0)].mean;
         assert!(
             (got - expected).abs() < 1e-6,
             "year {y}: {got} vs {expected}"
@@ -74,23 +74,19 @@ fn monte_carlo_agrees(m: &Model, runs: u32, seed: u64) {
         for c in 0..lay.cycles {
             for st in 0..lay.n_states {
                 check(
-                    lay.caseload(c, st),
+                    lay.caseload(0, c, st),
                     format!("caseload cycle {c} state {st}"),
                 );
             }
         }
         for y in 0..lay.years.len() {
-            check(
-                lay.cost(y, lay.munis, lay.lines),
-                format!("total cost year {y}"),
-            );
+            for l in 0..lay.lines {
+                check(lay.cost(0, y, l), format!("cost line {l} year {y}"));
+            }
             // The pilot's effect is read from care_cost: linear in the caseload and the moves, so
             // both engines must agree (municipal spend holds max(0, spent - budget) and need not).
             for k in [Account::CareCost, Account::CommunityCost] {
-                check(
-                    lay.account(y, lay.munis, k),
-                    format!("{} year {y}", k.name()),
-                );
+                check(lay.account(0, y, k), format!("{} year {y}", k.name()));
             }
         }
     }
@@ -137,7 +133,8 @@ fn cohort_engine_through_the_binary() {
     // Both arms have the capacity; the parameters are taken at their means.
     assert_eq!(m["warnings"].as_array().unwrap().len(), 3);
     let caseload = std::fs::read_to_string(out.join("caseload.csv")).unwrap();
-    assert_eq!(caseload.lines().count(), 1 + 2 * 60 * 7);
+    // Scopes: the region, 7 municipalities, the pilot areas and their 6 villages.
+    assert_eq!(caseload.lines().count(), 1 + 2 * 15 * 60 * 7);
 }
 
 #[test]
@@ -198,12 +195,12 @@ assign = [{ municipality = "m", regime = "r", from = "2020-01" }]
         let base = 1000.0 * 0.9f64.powi(c as i32);
         for (arm, want) in [(0, base), (1, alive)] {
             let sm = &sums[arm];
-            let got = sm.stats[sm.layout.caseload(c, 0)].mean;
+            let got = sm.stats[sm.layout.caseload(0, c, 0)].mean;
             assert!(
                 (got - want).abs() < 1e-9,
                 "arm {arm} cycle {c}: {got} vs {want}"
             );
-            let s = &mc[arm].stats[mc[arm].layout.caseload(c, 0)];
+            let s = &mc[arm].stats[mc[arm].layout.caseload(0, c, 0)];
             assert!(
                 (s.mean - want).abs() <= 4.0 * s.sd / 20.0 + 1e-9,
                 "Monte Carlo arm {arm} cycle {c}: {} vs {want}",

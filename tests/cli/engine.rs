@@ -39,13 +39,13 @@ fn two_state_cohort_matches_geometric_decay() {
         let exact = 10_000.0 * 0.9f64.powi(c as i32);
         close(
             &sm,
-            sm.layout.caseload(c, 0),
+            sm.layout.caseload(0, c, 0),
             exact,
             &format!("A at cycle {c}"),
         );
         close(
             &sm,
-            sm.layout.caseload(c, 1),
+            sm.layout.caseload(0, c, 1),
             10_000.0 - exact,
             &format!("D at cycle {c}"),
         );
@@ -66,7 +66,7 @@ fn bands_periods_and_renewals_are_exact_in_expectation() {
         let total: f64 = w.iter().sum();
         close(
             &sm,
-            sm.layout.caseload(c, 0),
+            sm.layout.caseload(0, c, 0),
             total,
             &format!("W at cycle {c}"),
         );
@@ -91,7 +91,7 @@ fn bands_periods_and_renewals_are_exact_in_expectation() {
         .iter()
         .position(|&(f, t)| f == 0 && t == wijksim::model::RENEW)
         .unwrap();
-    close(&sm, sm.layout.flow(0, renew_flow), renewals, "renewals");
+    close(&sm, sm.layout.flow(0, 0, renew_flow), renewals, "renewals");
 }
 
 #[test]

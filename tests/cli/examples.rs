@@ -25,8 +25,8 @@ struct Exact {
 /// Per-client values of a summary, one per run: discounted cost (`j = 0`) or outcome `k` (`j = 2 + k`).
 fn per_client(sm: &Summary, j: usize) -> Vec<f64> {
     let (v, n) = (
-        sm.columns.cell(sm.layout.econ(j)),
-        sm.columns.cell(sm.layout.econ(1)),
+        sm.columns.cell(sm.layout.econ(0, j)),
+        sm.columns.cell(sm.layout.econ(0, 1)),
     );
     v.iter().zip(n).map(|(a, b)| a / b).collect()
 }

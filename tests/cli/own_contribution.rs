@@ -64,15 +64,17 @@ fn an_own_contribution_with_a_period_is_income_only_in_its_months() {
         let (b, w) = (&eb[arm], &ew[arm]);
         for c in 0..lay.cycles {
             for s in 0..lay.n_states {
-                let cell = lay.caseload(c, s);
+                let cell = lay.caseload(0, c, s);
                 assert_eq!(b.stats[cell].mean, w.stats[cell].mean);
             }
         }
         for (y, &year) in lay.years.iter().enumerate() {
-            for m in 0..=lay.munis {
-                // Expected Waakvlam months of municipality m (all: m == munis) in this year's period.
-                let months: f64 = (0..with.areas.len())
-                    .filter(|&a| m == lay.munis || with.areas[a].municipality == m)
+            for (m, scope) in lay.scopes.iter().enumerate() {
+                // Expected Waakvlam months of the scope's areas in this year's period.
+                let months: f64 = scope
+                    .areas
+                    .iter()
+                    .copied()
                     .filter(|&a| item.municipalities[with.areas[a].municipality])
                     .map(|a| {
                         let e = cohort::expected_arm_area(&with, arm, a);
@@ -82,10 +84,10 @@ fn an_own_contribution_with_a_period_is_income_only_in_its_months() {
                             .sum::<f64>()
                     })
                     .sum();
-                for l in 0..=lay.lines {
-                    let cell = lay.cost(y, m, l);
+                for l in 0..lay.lines {
+                    let cell = lay.cost(m, y, l);
                     let d = w.stats[cell].mean - b.stats[cell].mean;
-                    if (l == line || l == lay.lines) && months > 0.0 {
+                    if l == line && months > 0.0 {
                         let want = -0.6 * 19.0 * months;
                         assert!(
                             (d - want).abs() < 1e-6 * want.abs(),
@@ -99,8 +101,8 @@ fn an_own_contribution_with_a_period_is_income_only_in_its_months() {
                     }
                 }
             }
-            let income = ew[arm].stats[lay.cost(y, lay.munis, line)].mean
-                - eb[arm].stats[lay.cost(y, lay.munis, line)].mean;
+            let income =
+                ew[arm].stats[lay.cost(0, y, line)].mean - eb[arm].stats[lay.cost(0, y, line)].mean;
             assert_eq!(
                 income < 0.0,
                 year == 2022 || year == 2023,
@@ -120,12 +122,12 @@ fn an_own_contribution_with_a_period_is_income_only_in_its_months() {
     for (b, w) in mb.iter().zip(&mw) {
         for c in 0..lay.cycles {
             for s in 0..lay.n_states {
-                let cell = lay.caseload(c, s);
+                let cell = lay.caseload(0, c, s);
                 assert_eq!(b.stats[cell].mean, w.stats[cell].mean);
             }
         }
         for (y, &year) in lay.years.iter().enumerate() {
-            let cell = lay.cost(y, lay.munis, line);
+            let cell = lay.cost(0, y, line);
             let d = w.stats[cell].mean - b.stats[cell].mean;
             if year == 2022 || year == 2023 {
                 assert!(d < 0.0, "{year}: {d}");

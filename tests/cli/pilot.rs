@@ -54,7 +54,8 @@ assign = [
             .collect()
     };
     let (base, neutral) = (rows("baseline"), rows("neutral"));
-    assert_eq!(base.len(), 60 * 7);
+    // Scopes: the region, 7 municipalities, the pilot areas, Noord-Beveland's 6 villages and Goes.
+    assert_eq!(base.len(), 16 * 60 * 7);
     assert_eq!(base, neutral, "a neutral regime changed the caseload");
     // Every paired difference is exactly zero: care cost, community cost, municipal spend (and its
     // parts), caseload, KPIs and overspend.
@@ -70,18 +71,22 @@ assign = [
         "caseload",
         "overspend",
     ] {
-        assert!(
-            rows.iter()
-                .any(|l| l.starts_with(&format!("neutral,{measure},"))),
-            "{measure} is compared"
-        );
+        for scope in ["region", "municipality", "pilot_areas", "area"] {
+            assert!(
+                rows.iter().any(|l| {
+                    let f: Vec<&str> = l.split(',').collect();
+                    f[1] == scope && f[3] == measure
+                }),
+                "{measure} is compared in scope {scope}"
+            );
+        }
     }
     for row in rows {
         let f: Vec<&str> = row.split(',').collect();
-        for x in &f[5..10] {
+        for x in &f[7..12] {
             assert_eq!(x.parse::<f64>().unwrap(), 0.0, "{row}");
         }
-        assert_eq!(f[10].parse::<f64>().unwrap(), 0.0, "p_lower: {row}");
+        assert_eq!(f[12].parse::<f64>().unwrap(), 0.0, "p_lower: {row}");
     }
 }
 
@@ -163,24 +168,23 @@ period = "2022-01..2023-12"
     assert_eq!(base.len(), pilot.len());
     let mut changed = 0;
     for (b, p) in base.iter().zip(&pilot) {
+        // scope,scope_name,year,line,kind,statistics
         let f: Vec<&str> = b.split(',').collect();
-        assert_eq!(f[..3], p.split(',').collect::<Vec<_>>()[..3]);
-        let (year, muni, line) = (f[0], f[1], f[2]);
-        let replaced = line == "begeleiding_bt"
-            && muni == "Noord-Beveland"
-            && (year == "2022" || year == "2023");
-        // Totals over lines or municipalities hold the changed cell.
-        let holds = (line == "total" || line == "begeleiding_bt")
-            && (muni == "total" || muni == "Noord-Beveland")
-            && (year == "2022" || year == "2023");
+        assert_eq!(f[..5], p.split(',').collect::<Vec<_>>()[..5]);
+        let (scope, name, year, line) = (f[0], f[1], f[2], f[3]);
+        // Every scope but the other municipalities holds Noord-Beveland's areas (the reported areas
+        // are its villages).
+        let holds = !(scope == "municipality" && name != "Noord-Beveland");
+        let replaced = line == "begeleiding_bt" && holds && (year == "2022" || year == "2023");
         if replaced {
             assert_ne!(b, p, "the replaced item did not change: {b}");
             changed += 1;
-        } else if !holds {
+        } else {
             assert_eq!(b, p, "a cell the regime does not price changed");
         }
     }
-    assert_eq!(changed, 2);
+    // Two years in the region, Noord-Beveland, the pilot areas together and each of its six villages.
+    assert_eq!(changed, 2 * (3 + 6));
 }
 
 #[test]
@@ -202,11 +206,9 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
             .map(|r| {
                 (0..lay.years.len())
                     .map(|y| {
-                        s[arm].columns.cell(lay.account(
-                            y,
-                            lay.munis,
-                            wijksim::summary::Account::CareCost,
-                        ))[r]
+                        s[arm]
+                            .columns
+                            .cell(lay.account(0, y, wijksim::summary::Account::CareCost))[r]
                     })
                     .sum()
             })
@@ -233,14 +235,8 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
     );
     // The reported differences are the paired ones.
     let d = wijksim::compare::differences(&m, &s);
-    let row = d
-        .iter()
-        .find(|d| {
-            d.measure == "care_cost"
-                && d.period == wijksim::compare::Period::All
-                && d.item == "total"
-        })
-        .unwrap();
+    let row =
+        wijksim::compare::region_total(&d, "dorpsbudget_noord_beveland", "care_cost").unwrap();
     assert!((row.sd - sp).abs() < 1e-6 * sp, "{} vs {sp}", row.sd);
 }
 
@@ -378,22 +374,22 @@ fn default_run_writes_budget_and_differences() {
     );
     assert_eq!(
         header("differences.csv"),
-        "arm,measure,period,year,item,mean,sd,p05,p50,p95,p_lower"
+        "arm,scope,scope_name,measure,period,year,item,mean,sd,p05,p50,p95,p_lower"
     );
     // Typed columns: `year` is a whole number, empty only for the whole horizon, so pandas and R read
     // it as a number without coercion.
     let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
     for line in diffs.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        match f[2] {
-            "all" => assert_eq!(f[3], "", "{line}"),
-            "year" | "contract_year" => assert!(f[3].parse::<i32>().is_ok(), "{line}"),
+        match f[4] {
+            "all" => assert_eq!(f[5], "", "{line}"),
+            "year" | "contract_year" => assert!(f[5].parse::<i32>().is_ok(), "{line}"),
             other => panic!("period `{other}` in {line}"),
         }
     }
     assert_eq!(
         header("budget_sizing.csv"),
-        "scope,name,year,overspend_risk,expected_spend,p50,p90,p95,budget_needed,above_expected,pilot_budget"
+        "scope,scope_name,year,overspend_risk,expected_spend,p50,p90,p95,budget_needed,above_expected,pilot_budget"
     );
     // The console's sizing line is the table's pooled row, rounded.
     let sizing = fs::read_to_string(out.join("budget_sizing.csv")).unwrap();
@@ -421,39 +417,40 @@ fn default_run_writes_budget_and_differences() {
     assert!(report.contains("Om de kans op overschrijding in 2022 onder 10% te houden"));
     assert_eq!(
         header("kpis.csv"),
-        "arm,contract_year,kpi,target,mean,p05,p50,p95,p_met,mcse"
+        "arm,scope,scope_name,contract_year,kpi,target,mean,p05,p50,p95,p_met,mcse"
     );
     let kpis = fs::read_to_string(out.join("kpis.csv")).unwrap();
     // KPI 4 of segment 2a has a target in contract year 2 only.
     assert!(
-        kpis.contains("baseline,2,waakvlam_overgenomen,0.4000,"),
+        kpis.contains("baseline,region,regio,2,waakvlam_overgenomen,0.4000,"),
         "{kpis}"
     );
     assert!(
-        kpis.lines()
-            .any(|l| l.starts_with("baseline,1,waakvlam_overgenomen,,")
-                && l.split(',').nth(8) == Some("")),
+        kpis.lines().any(
+            |l| l.starts_with("baseline,region,regio,1,waakvlam_overgenomen,,")
+                && l.split(',').nth(10) == Some("")
+        ),
         "no target and no p_met in contract year 1"
     );
     // KPI 3: 20%, 40%, then at most 50%.
     for (y, t) in [(1, "0.2000"), (2, "0.4000"), (3, "0.5000"), (4, "0.5000")] {
         assert!(
-            kpis.contains(&format!("baseline,{y},alleen_waakvlam,{t},")),
+            kpis.contains(&format!("baseline,region,regio,{y},alleen_waakvlam,{t},")),
             "year {y}"
         );
     }
-    assert!(kpis.contains("dorpsbudget_noord_beveland,1,evaluatie:due,"));
+    assert!(kpis.contains("dorpsbudget_noord_beveland,pilot_areas,pilotgebieden,1,evaluatie:due,"));
     let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
     for prefix in [
-        "care_cost,all,,total,",
-        "care_cost,year,2023,total,",
-        "care_cost,all,,begeleiding_bt,",
-        "community_cost,all,,dorpscoordinator,",
-        "municipal_spend,all,,total,",
-        "municipal_spend,year,2023,top_ups,",
-        "caseload,year,2023,BT,",
-        "overspend,all,,total,",
-        "kpi,contract_year,2,alleen_waakvlam,",
+        "region,regio,care_cost,all,,,",
+        "region,regio,care_cost,year,2023,,",
+        "region,regio,cost,all,,begeleiding_bt,",
+        "pilot_areas,pilotgebieden,cost,all,,dorpscoordinator,",
+        "municipality,Noord-Beveland,municipal_spend,all,,,",
+        "area,Kats,municipal_spend.top_ups,year,2023,,",
+        "area,Kamperland,caseload,year,2023,BT,",
+        "region,regio,overspend,all,,,",
+        "pilot_areas,pilotgebieden,kpi,contract_year,2,alleen_waakvlam,",
     ] {
         assert!(
             diffs.contains(&format!("dorpsbudget_noord_beveland,{prefix}")),
@@ -532,9 +529,9 @@ fn one_number_in_the_console_report_tables_and_sweep() {
     let diff = |measure: &str| -> f64 {
         let row = diffs
             .lines()
-            .find(|l| l.starts_with(&format!("{arm},{measure},all,,total,")))
+            .find(|l| l.starts_with(&format!("{arm},region,regio,{measure},all,,,")))
             .unwrap_or_else(|| panic!("{measure} missing"));
-        row.split(',').nth(5).unwrap().parse().unwrap()
+        row.split(',').nth(7).unwrap().parse().unwrap()
     };
     let (care, spend) = (diff("care_cost"), diff("municipal_spend"));
     assert!(care < 0.0, "the default pilot delivers less care: {care}");
@@ -549,7 +546,7 @@ fn one_number_in_the_console_report_tables_and_sweep() {
             .collect();
         assert_eq!(cols.len(), 5, "{stem} per year");
         rows.iter()
-            .filter(|r| r[0] == arm_name)
+            .filter(|r| r[0] == arm_name && r[2] == "region")
             .map(|r| cols.iter().map(|&c| r[c].parse::<f64>().unwrap()).sum())
             .collect()
     };
@@ -574,9 +571,9 @@ fn one_number_in_the_console_report_tables_and_sweep() {
             .lines()
             .filter(|l| {
                 let f: Vec<&str> = l.split(',').collect();
-                f[0] == arm_name && f[2] == "total" && f[3] == account
+                f[0] == arm_name && f[1] == "region" && f[4] == account
             })
-            .map(|l| l.split(',').nth(4).unwrap().parse::<f64>().unwrap())
+            .map(|l| l.split(',').nth(5).unwrap().parse::<f64>().unwrap())
             .sum()
     };
     assert!(
@@ -712,17 +709,20 @@ assign = [{ municipality = "Noord-Beveland", regime = "lump_sum", from = "2022-0
             .find(|l| l.starts_with(prefix))
             .unwrap_or_else(|| panic!("{prefix} missing"))
             .split(',')
-            .skip(5)
+            .skip(7)
             .map(|x| x.parse().unwrap())
             .collect()
     };
-    assert_eq!(row("lump_sum,care_cost,all,,total,"), vec![0.0; 6]);
-    assert_eq!(row("lump_sum,community_cost,all,,total,"), vec![0.0; 6]);
-    let budgets = row("lump_sum,municipal_spend,all,,budgets_paid,");
+    assert_eq!(row("lump_sum,region,regio,care_cost,all,,,"), vec![0.0; 6]);
+    assert_eq!(
+        row("lump_sum,region,regio,community_cost,all,,,"),
+        vec![0.0; 6]
+    );
+    let budgets = row("lump_sum,region,regio,municipal_spend.budgets_paid,all,,,");
     assert!(budgets[0] > 0.0, "the municipality pays the budget");
-    let direct = row("lump_sum,municipal_spend,all,,paid_directly,");
+    let direct = row("lump_sum,region,regio,municipal_spend.paid_directly,all,,,");
     assert!(direct[0] < 0.0, "instead of the villages' bills");
-    let top_ups = row("lump_sum,municipal_spend,all,,top_ups,");
+    let top_ups = row("lump_sum,region,regio,municipal_spend.top_ups,all,,,");
     assert!(
         top_ups[0] > 0.0,
         "a budget under the expected cost is overspent"
@@ -903,8 +903,8 @@ fn the_accounting_identities_hold_run_by_run() {
         for r in 0..60 {
             let (mut paid, mut spent) = (0.0, 0.0);
             for y in 0..lay.years.len() {
-                for mu in 0..=lay.munis {
-                    let acc = |k: A| at(lay.account(y, mu, k), r);
+                for sc in 0..lay.scopes.len() {
+                    let acc = |k: A| at(lay.account(sc, y, k), r);
                     let parts = acc(A::PaidDirectly) + acc(A::BudgetsPaid) + acc(A::TopUps)
                         - acc(A::Refunds)
                         + acc(A::BonusMalus);
@@ -968,7 +968,14 @@ fn a_scoped_kpi_counts_its_areas_and_a_bonus_or_malus_follows_its_target() {
                     den += f64::from(cnt[bt] + cnt[wv]);
                 }
             }
-            let value = cells[lay.kpi(&m, k, y, 0)];
+            // The KPI over the municipality Noord (its scope), and the bonus over the pool's areas:
+            // the same areas here.
+            let i = kpi
+                .scopes
+                .iter()
+                .position(|&sc| m.scopes[sc].name == "Noord")
+                .unwrap();
+            let value = cells[lay.kpi(&m, k, i, y, 0)];
             assert!(
                 (value - num / den).abs() < 1e-12,
                 "run {r} year {y}: {value} vs {}",
@@ -987,7 +994,7 @@ fn a_scoped_kpi_counts_its_areas_and_a_bonus_or_malus_follows_its_target() {
                 want,
                 "run {r} year {y}"
             );
-            assert_eq!(cells[lay.account(y, lay.munis, A::BonusMalus)], want);
+            assert_eq!(cells[lay.account(0, y, A::BonusMalus)], want);
         }
     }
     assert!(

@@ -81,9 +81,9 @@ fn no_psa_gives_the_deterministic_results_and_psa_widens_them() {
         let costs = fs::read_to_string(o.join("costs.csv")).unwrap();
         let row = costs
             .lines()
-            .find(|l| l.starts_with("baseline,2025,total,total,"))
+            .find(|l| l.starts_with("baseline,region,regio,2025,begeleiding_bt,"))
             .unwrap();
-        row.split(',').nth(6).unwrap().parse().unwrap()
+        row.split(',').nth(7).unwrap().parse().unwrap()
     };
     assert!(
         sd(&psa) > 2.0 * sd(&no_psa),

@@ -121,7 +121,7 @@ fn report_refuses_edited_or_incomplete_folders_and_changes_nothing() {
     let costs = fs::read_to_string(out.join("costs.csv")).unwrap();
     let mut lines: Vec<String> = costs.lines().map(str::to_string).collect();
     let mut fields: Vec<&str> = lines[2].split(',').collect();
-    fields[5] = "veel";
+    fields[6] = "veel";
     lines[2] = fields.join(",");
     fs::write(out.join("costs.csv"), lines.join("\n") + "\n").unwrap();
     check(

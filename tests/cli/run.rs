@@ -111,25 +111,41 @@ fn csv_headers_and_manifest() {
     };
     assert_eq!(
         header("caseload.csv"),
-        "arm,cycle,date,state,mean,sd,p05,p25,p50,p75,p95,mcse"
+        "arm,scope,scope_name,cycle,date,state,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     assert_eq!(
         header("flows.csv"),
-        "arm,year,flow,from,to,mean,sd,p05,p25,p50,p75,p95,mcse"
+        "arm,scope,scope_name,year,flow,from,to,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     assert_eq!(
         header("costs.csv"),
-        "arm,year,municipality,line,kind,mean,sd,p05,p25,p50,p75,p95,mcse"
+        "arm,scope,scope_name,year,line,kind,mean,sd,p05,p25,p50,p75,p95,mcse"
     );
     assert_eq!(
         header("accounts.csv"),
-        "arm,year,municipality,account,mean,sd,p05,p25,p50,p75,p95,mcse"
+        "arm,scope,scope_name,year,account,mean,sd,p05,p25,p50,p75,p95,mcse"
+    );
+    assert_eq!(
+        header("kpis.csv"),
+        "arm,scope,scope_name,contract_year,kpi,target,mean,p05,p50,p95,p_met,mcse"
+    );
+    assert_eq!(
+        header("summary.csv"),
+        "arm,scope,scope_name,measure,outcome,mean,mcse,p05,p50,p95"
+    );
+    assert!(
+        header("runs.csv").starts_with("arm,run,scope,scope_name,care_cost_2021,"),
+        "{}",
+        header("runs.csv")
     );
     let caseload = fs::read_to_string(out.join("caseload.csv")).unwrap();
-    // 2 arms x 60 months x 7 states.
-    assert_eq!(caseload.lines().count(), 1 + 2 * 60 * 7);
+    // 2 arms x 15 scopes (the region, 7 municipalities, the pilot areas and their 6 villages) x 60
+    // months x 7 states.
+    assert_eq!(caseload.lines().count(), 1 + 2 * 15 * 60 * 7);
     assert!(
-        caseload.contains("baseline,0,2021-01,WV,"),
+        caseload.contains("baseline,region,regio,0,2021-01,WV,")
+            && caseload.contains("baseline,area,Kats,0,2021-01,WV,")
+            && caseload.contains("baseline,pilot_areas,pilotgebieden,0,2021-01,WV,"),
         "{}",
         &caseload[..300]
     );
@@ -277,19 +293,20 @@ fn the_workbook_holds_the_tables_with_numbers() {
     let csv = fs::read_to_string(out.join("costs.csv")).unwrap();
     assert_eq!(costs.height(), csv.lines().count(), "one row per CSV line");
     assert_eq!(costs.get((0, 0)), Some(&Data::String("arm".into())));
-    // Row 1: baseline, 2021, the first municipality and line; year and euros are numbers.
+    // Row 1: baseline, the region, 2021, the first line; year and euros are numbers.
     let first: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(costs.get((1, 1)), Some(&Data::String("region".into())));
     assert_eq!(
-        costs.get((1, 1)),
-        Some(&Data::Float(first[1].parse().unwrap()))
+        costs.get((1, 3)),
+        Some(&Data::Float(first[3].parse().unwrap()))
     );
-    assert_eq!(costs.get((1, 4)), Some(&Data::String(first[4].into())));
+    assert_eq!(costs.get((1, 5)), Some(&Data::String(first[5].into())));
     assert_eq!(
-        costs.get((1, 5)),
-        Some(&Data::Float(first[5].parse().unwrap()))
+        costs.get((1, 6)),
+        Some(&Data::Float(first[6].parse().unwrap()))
     );
     let kpis = wb.worksheet_range("kpis").unwrap();
-    assert!(matches!(kpis.get((1, 4)), Some(Data::Float(_))));
+    assert!(matches!(kpis.get((1, 6)), Some(Data::Float(_))));
 }
 
 #[test]
