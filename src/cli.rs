@@ -903,9 +903,17 @@ fn kpi_table(
         out,
         "KPIs: probability that the target is met (last contract year with a target)"
     )?;
+    // The name column fits the longest name (at least 24 wide).
+    let w = m
+        .kpis
+        .iter()
+        .map(|k| k.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24);
     write!(
         out,
-        "{:<24} {:<12} {:>4} {:>7}",
+        "{:<w$} {:<12} {:>4} {:>7}",
         "kpi", "scope", "year", "target"
     )?;
     for sm in summaries {
@@ -923,13 +931,19 @@ fn kpi_table(
                 continue;
             };
             let target = kpi.targets[y].expect("found above");
+            // A share in percent, a count (of clients) as a number.
+            let (scale, unit) = if kpi.is_count() {
+                (1.0, "")
+            } else {
+                (100.0, "%")
+            };
             write!(
                 out,
-                "{:<24} {:<12} {:>4} {:>6.0}%",
+                "{:<w$} {:<12} {:>4} {:>7}",
                 kpi.name,
                 lay.scopes[sc].kind.name(),
                 y + 1,
-                100.0 * target
+                format!("{:.0}{unit}", scale * target)
             )?;
             for sm in summaries {
                 let cell = sm.layout.kpi(m, k, i, y, 0);
@@ -943,9 +957,9 @@ fn kpi_table(
                     out,
                     "  {:>26}",
                     format!(
-                        "{:.0}% (mean {:.1}%)",
+                        "{:.0}% (mean {:.1}{unit})",
                         100.0 * met,
-                        100.0 * sm.stats[cell].mean
+                        scale * sm.stats[cell].mean
                     )
                 )?;
             }

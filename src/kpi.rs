@@ -1,23 +1,40 @@
 //! KPIs: indicators per contract year with targets, defined as data in the scenario.
 //!
-//! Three kinds cover the KPIs of segment 2a and the factsheet (README, section KPIs, says how each is
+//! Four kinds cover the KPIs of segment 2a and the factsheet (README, section KPIs, says how each is
 //! approximated):
 //! * `share`: clients in the numerator states over clients in the denominator states, summed over the
-//!   cycles of the contract year (a share of client-months);
+//!   cycles of the contract year (a share of client-months); a state may count with a weight in 0..1
+//!   (e.g. the assumed share of sociale-basis clients who have a Waakvlam contact there);
 //! * `flow_share`: moves matching the numerator patterns over moves matching the denominator patterns
 //!   in the contract year (e.g. Waakvlam indications handed over to the sociale basis);
 //! * `evaluations`: yearly evaluations due (clients in the states at the start of the contract year plus
-//!   those who enter them during it) and their cost; the KPI value is the share planned, an assumption.
+//!   those who enter them during it) and their cost; the KPI value is the share planned, an assumption;
+//! * `count`: a number of clients in the states (e.g. the factsheet's 165 Waakvlam clients in 2023),
+//!   counted as [`CountMode`] says.
+
+/// How a `count` KPI counts the clients in its states in a contract year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountMode {
+    /// Clients in the states during the year: those in them in its first cycle plus entries into them
+    /// from outside them (new clients included) in its later cycles, as evaluations due are counted.
+    /// A client who leaves and re-enters within the year counts twice.
+    During,
+    /// The mean stock over the year's cycles.
+    Average,
+    /// The stock in the year's last cycle (within the horizon).
+    End,
+}
 
 /// What a KPI measures.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KpiKind {
-    /// Share of client-months: numerator and denominator state masks.
+    /// Share of client-months: numerator and denominator weights by state (1 counts a state's
+    /// clients in full, 0 not at all, a weight in between that share of them).
     Share {
-        /// Numerator states.
-        num: Vec<bool>,
-        /// Denominator states.
-        den: Vec<bool>,
+        /// Numerator weights.
+        num: Vec<f64>,
+        /// Denominator weights.
+        den: Vec<f64>,
     },
     /// Share of moves: masks over a cycle's move matrix (`from * (n + 1) + to`).
     FlowShare {
@@ -34,6 +51,13 @@ pub enum KpiKind {
         cost: Vec<f64>,
         /// Share of due evaluations planned (assumption).
         planned: f64,
+    },
+    /// Number of clients in `states`, counted as `mode` says.
+    Count {
+        /// States whose clients are counted.
+        states: Vec<bool>,
+        /// How they are counted.
+        mode: CountMode,
     },
 }
 
@@ -77,6 +101,11 @@ impl Kpi {
         }
     }
 
+    /// Whether the KPI's value is a number of clients (a `count`), not a share from 0 to 1.
+    pub fn is_count(&self) -> bool {
+        matches!(self.kind, KpiKind::Count { .. })
+    }
+
     /// Whether `value` meets the target of contract year `y`.
     pub fn met(&self, y: usize, value: f64) -> Option<bool> {
         let t = self.targets.get(y).copied().flatten()?;
@@ -96,14 +125,25 @@ impl Kpi {
         let mut num = vec![0.0; years];
         let mut den = vec![0.0; years];
         let mut first_cycle: Vec<Option<usize>> = vec![None; years];
+        // Entries into the masked states from outside them (including new clients) in one cycle.
+        let entries = |states: &[bool], mv: &[f64]| -> f64 {
+            (0..n1)
+                .filter(|&f| f == n || !states[f])
+                .flat_map(|f| (0..n).filter(|&t| states[t]).map(move |t| f * n1 + t))
+                .map(|i| mv[i])
+                .sum::<f64>()
+        };
+        let stock = |states: &[bool], cnt: &[f64]| -> f64 {
+            (0..n).filter(|&s| states[s]).map(|s| cnt[s]).sum::<f64>()
+        };
         for (c, y) in self.contract_year.iter().enumerate() {
             let Some(y) = *y else { continue };
             let cnt = &counts[c * n..(c + 1) * n];
             let mv = &moves[c * n1 * n1..(c + 1) * n1 * n1];
             match &self.kind {
                 KpiKind::Share { num: a, den: b } => {
-                    num[y] += (0..n).filter(|&s| a[s]).map(|s| cnt[s]).sum::<f64>();
-                    den[y] += (0..n).filter(|&s| b[s]).map(|s| cnt[s]).sum::<f64>();
+                    num[y] += cnt.iter().zip(a).map(|(v, w)| v * w).sum::<f64>();
+                    den[y] += cnt.iter().zip(b).map(|(v, w)| v * w).sum::<f64>();
                 }
                 KpiKind::FlowShare { num: a, den: b } => {
                     num[y] += mv
@@ -122,17 +162,28 @@ impl Kpi {
                 KpiKind::Evaluations { states, cost, .. } => {
                     let due = if first_cycle[y].is_none() {
                         first_cycle[y] = Some(c);
-                        (0..n).filter(|&s| states[s]).map(|s| cnt[s]).sum::<f64>()
+                        stock(states, cnt)
                     } else {
-                        // Entries into the states from outside them (including new clients).
-                        (0..n1)
-                            .filter(|&f| f == n || !states[f])
-                            .flat_map(|f| (0..n).filter(|&t| states[t]).map(move |t| f * n1 + t))
-                            .map(|i| mv[i])
-                            .sum::<f64>()
+                        entries(states, mv)
                     };
                     num[y] += due;
                     den[y] += due * cost[c];
+                }
+                KpiKind::Count { states, mode } => {
+                    let first = first_cycle[y].is_none();
+                    if first {
+                        first_cycle[y] = Some(c);
+                    }
+                    match mode {
+                        CountMode::During if first => num[y] += stock(states, cnt),
+                        CountMode::During => num[y] += entries(states, mv),
+                        CountMode::Average => {
+                            num[y] += stock(states, cnt);
+                            den[y] += 1.0;
+                        }
+                        // Cycles come in order: the last one written stays.
+                        CountMode::End => num[y] = stock(states, cnt),
+                    }
                 }
             }
         }
@@ -143,6 +194,10 @@ impl Kpi {
                     out[y * per + 1] = num[y];
                     out[y * per + 2] = den[y];
                 }
+                KpiKind::Count {
+                    mode: CountMode::During | CountMode::End,
+                    ..
+                } => out[y * per] = num[y],
                 _ => out[y * per] = if den[y] > 0.0 { num[y] / den[y] } else { 0.0 },
             }
         }
@@ -179,8 +234,8 @@ mod tests {
         let mut out = [0.0; 1];
         kpi(
             KpiKind::Share {
-                num: vec![false, true],
-                den: vec![true, true],
+                num: vec![0.0, 1.0],
+                den: vec![1.0, 1.0],
             },
             years.clone(),
         )
@@ -212,8 +267,8 @@ mod tests {
     fn targets_are_met_in_the_right_direction() {
         let mut k = kpi(
             KpiKind::Share {
-                num: vec![true],
-                den: vec![true],
+                num: vec![1.0],
+                den: vec![1.0],
             },
             vec![Some(0)],
         );
@@ -222,5 +277,82 @@ mod tests {
         assert_eq!(k.met(1, 0.9), None);
         k.higher_is_better = false;
         assert_eq!(k.met(0, 0.49), Some(true));
+    }
+
+    /// Three states (A, B, C) counting A and B; cycle 0 before the contract, cycles 1-2 contract year
+    /// 1, cycle 3 contract year 2.
+    fn three_states() -> (usize, Vec<f64>, Vec<f64>, Vec<Option<usize>>) {
+        let n = 3;
+        let counts = vec![
+            5.0, 5.0, 5.0, // cycle 0
+            2.0, 3.0, 4.0, // cycle 1: A + B = 5
+            4.0, 2.0, 3.0, // cycle 2: A + B = 6
+            1.0, 1.0, 7.0, // cycle 3: A + B = 2
+        ];
+        let n1 = n + 1;
+        let cell = |c: usize, from: usize, to: usize| c * n1 * n1 + from * n1 + to;
+        let mut moves = vec![0.0; 4 * n1 * n1];
+        moves[cell(1, 2, 0)] = 2.0; // C -> A in the year's first cycle: in its stock already
+        moves[cell(2, 0, 1)] = 1.0; // A -> B: within the states, not an entry
+        moves[cell(2, 2, 0)] = 2.0; // C -> A: an entry
+        moves[cell(2, 3, 1)] = 1.0; // new client -> B: an entry
+        moves[cell(2, 0, 3)] = 1.0; // A renewed: not an entry
+        moves[cell(2, 1, 2)] = 1.0; // B -> C: an exit
+        moves[cell(3, 2, 1)] = 3.0; // C -> B in year 2's first cycle: in its stock already
+        (n, counts, moves, vec![None, Some(0), Some(0), Some(1)])
+    }
+
+    #[test]
+    fn counts_during_on_average_and_at_the_end_by_hand() {
+        let (n, counts, moves, years) = three_states();
+        let value = |mode| {
+            let mut out = [0.0; 2];
+            let kind = KpiKind::Count {
+                states: vec![true, true, false],
+                mode,
+            };
+            let k = kpi(kind, years.clone());
+            assert_eq!(k.cells_per_year(), 1);
+            assert!(k.is_count());
+            k.evaluate(n, &counts, &moves, &mut out);
+            out
+        };
+        // During: year 1 = 5 at its start + 2 (C -> A) + 1 (new client) entries; year 2 = its stock.
+        assert_eq!(value(CountMode::During), [8.0, 2.0]);
+        assert_eq!(value(CountMode::Average), [5.5, 2.0]);
+        assert_eq!(value(CountMode::End), [6.0, 2.0]);
+    }
+
+    #[test]
+    fn a_weighted_share_counts_part_of_a_state() {
+        let (n, counts, moves, years) = three_states();
+        let mut out = [0.0; 2];
+        let k = kpi(
+            KpiKind::Share {
+                num: vec![1.0, 0.0, 0.5],
+                den: vec![1.0, 1.0, 0.5],
+            },
+            years,
+        );
+        assert!(!k.is_count());
+        k.evaluate(n, &counts, &moves, &mut out);
+        // Year 1: (2 + 0.5*4) + (4 + 0.5*3) over (5 + 0.5*4) + (6 + 0.5*3); year 2: 4.5 / 5.5.
+        assert_eq!(out, [9.5 / 14.5, 4.5 / 5.5]);
+    }
+
+    #[test]
+    fn a_count_target_is_met_at_or_above_the_count() {
+        let mut k = kpi(
+            KpiKind::Count {
+                states: vec![true],
+                mode: CountMode::End,
+            },
+            vec![Some(0), Some(1), Some(2)],
+        );
+        k.targets = vec![None, None, Some(165.0)];
+        assert_eq!(k.met(2, 165.0), Some(true));
+        assert_eq!(k.met(2, 171.3), Some(true));
+        assert_eq!(k.met(2, 164.9), Some(false));
+        assert_eq!(k.met(1, 300.0), None);
     }
 }

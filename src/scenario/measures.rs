@@ -147,7 +147,9 @@ pub(super) fn kpis(
     k: &Context,
     scopes: &[Scope],
 ) -> Vec<crate::kpi::Kpi> {
-    use crate::kpi::{Kpi, KpiKind};
+    use crate::kpi::{CountMode, Kpi, KpiKind};
+    let as_weights =
+        |mask: &[bool]| -> Vec<f64> { mask.iter().map(|&m| f64::from(u8::from(m))).collect() };
     let n = k.codes.len();
     let mut out: Vec<Kpi> = Vec::new();
     for (i, r) in raw.kpi.iter().enumerate() {
@@ -222,11 +224,67 @@ pub(super) fn kpis(
             }
             mask
         };
-        let kind = match r.kind.get_ref().as_str() {
-            "share" => KpiKind::Share {
-                num: states(cx, &r.numerator, "numerator"),
-                den: states(cx, &r.denominator, "denominator"),
-            },
+        let kind_name = r.kind.get_ref().as_str();
+        if let Some(w) = &r.weights
+            && kind_name != "share"
+        {
+            cx.err(
+                w.span(),
+                key("weights"),
+                format!("weights apply to `share` KPIs, not to kind `{kind_name}`"),
+                "remove `weights`, or use kind = \"share\"",
+            );
+        }
+        if let Some(c) = &r.count
+            && kind_name != "count"
+        {
+            cx.err(
+                c.span(),
+                key("count"),
+                format!("`count` says how a `count` KPI counts, not a KPI of kind `{kind_name}`"),
+                "remove `count`, or use kind = \"count\"",
+            );
+        }
+        let kind = match kind_name {
+            "share" => {
+                let mut num = as_weights(&states(cx, &r.numerator, "numerator"));
+                let mut den = as_weights(&states(cx, &r.denominator, "denominator"));
+                for (code, v) in r.weights.iter().flat_map(|w| w.get_ref()) {
+                    let wkey = key(&format!("weights.{code}"));
+                    let Some(s) = k.codes.iter().position(|c| c == code) else {
+                        cx.err(
+                            v.span(),
+                            &wkey,
+                            format!("unknown state `{code}`"),
+                            format!("use one of: {}", k.codes.join(", ")),
+                        );
+                        continue;
+                    };
+                    let w = cx.num_in(v, &wkey, 0.0, 1.0);
+                    if !(0.0..=1.0).contains(&w) {
+                        cx.err(
+                            v.span(),
+                            &wkey,
+                            format!("weight {w} is outside 0..1"),
+                            format!("give the share of {code}'s clients the KPI counts, from 0 to 1, e.g. 0.3 for 30%"),
+                        );
+                        continue;
+                    }
+                    if num[s] == 0.0 && den[s] == 0.0 {
+                        cx.err(
+                            v.span(),
+                            &wkey,
+                            format!("`{code}` is in neither the numerator nor the denominator"),
+                            format!(
+                                "add {code} to numerator and denominator, or remove its weight"
+                            ),
+                        );
+                    }
+                    num[s] *= w;
+                    den[s] *= w;
+                }
+                KpiKind::Share { num, den }
+            }
             "flow_share" => KpiKind::FlowShare {
                 num: moves(cx, &r.numerator, "numerator"),
                 den: moves(cx, &r.denominator, "denominator"),
@@ -251,16 +309,31 @@ pub(super) fn kpis(
                     planned,
                 }
             }
+            "count" => KpiKind::Count {
+                states: states(cx, &r.states, "states"),
+                mode: choice(
+                    cx,
+                    &r.count,
+                    &key("count"),
+                    &[
+                        ("during", CountMode::During),
+                        ("average", CountMode::Average),
+                        ("end", CountMode::End),
+                    ],
+                    CountMode::During,
+                ),
+            },
             other => {
                 cx.err(
                     r.kind.span(),
                     key("kind"),
                     format!("unknown KPI kind `{other}`"),
-                    "use share, flow_share or evaluations",
+                    "use share, flow_share, evaluations or count",
                 );
                 continue;
             }
         };
+        let is_count = matches!(kind, KpiKind::Count { .. });
         let contract_start = match &r.contract_start {
             None => k.start,
             Some(d) => YearMonth::parse(d.get_ref()).unwrap_or_else(|| {
@@ -284,11 +357,23 @@ pub(super) fn kpis(
         let mut targets: Vec<Option<f64>> = vec![None; years];
         let mut last: Option<(usize, f64)> = None;
         for (y, v) in r.targets.get_ref() {
-            let t = cx.plain(
-                v,
-                &key(&format!("targets.{y}")),
-                "a target is a fixed number",
-            );
+            let tkey = key(&format!("targets.{y}"));
+            let t = cx.plain(v, &tkey, "a target is a fixed number");
+            if is_count && !(t.is_finite() && t >= 0.0) {
+                cx.err(
+                    v.span(),
+                    &tkey,
+                    format!("target {t} is not a number of clients"),
+                    "give a count KPI's target as a number of 0 or more, e.g. 3 = 165",
+                );
+            } else if !is_count && !(0.0..=1.0).contains(&t) {
+                cx.err(
+                    v.span(),
+                    &tkey,
+                    format!("target {t} is outside 0..1 for a KPI of kind `{kind_name}`"),
+                    "give the target as a share from 0 to 1, e.g. 0.40 for 40%; for a number of clients use kind = \"count\"",
+                );
+            }
             match y.parse::<usize>() {
                 Ok(year) if year >= 1 => {
                     if year <= years {

@@ -520,21 +520,28 @@ pub struct Kpi {
     /// Where the KPI comes from.
     #[serde(default)]
     pub source: String,
-    /// `share`, `flow_share` or `evaluations`.
+    /// `share`, `flow_share`, `evaluations` or `count`.
     pub kind: Spanned<String>,
     /// `share`: states; `flow_share`: moves `"FROM>TO"` (`*`, `inflow`, `renew` allowed).
     pub numerator: Option<Spanned<Vec<String>>>,
     /// As `numerator`.
     pub denominator: Option<Spanned<Vec<String>>>,
-    /// `evaluations`: the states whose clients are evaluated yearly.
+    /// `share`: the share (0..1) of a state's clients counted, in numerator and denominator alike
+    /// (states not named count in full).
+    pub weights: Option<NumMap>,
+    /// `evaluations`: the states whose clients are evaluated yearly; `count`: the states whose clients
+    /// are counted.
     pub states: Option<Spanned<Vec<String>>>,
+    /// `count`: `during` (default: in the states at the start of the contract year or entering them
+    /// during it), `average` (mean stock over its cycles) or `end` (stock in its last cycle).
+    pub count: Option<Spanned<String>>,
     /// `evaluations`: cost of one evaluation.
     pub cost_per_evaluation: Option<Num>,
     /// `evaluations`: price year of the cost.
     pub price_year: Option<Spanned<i64>>,
     /// `evaluations`: share of due evaluations planned.
     pub planned_share: Option<Num>,
-    /// Targets by contract year (`1 = 0.20`).
+    /// Targets by contract year (`1 = 0.20`; for `count`, a number of clients: `3 = 165`).
     pub targets: NumMap,
     /// Later contract years keep the last target (default true).
     pub keep_last_target: Option<bool>,

@@ -327,6 +327,42 @@ fn unknown_regime_and_kpi_pattern() {
 }
 
 #[test]
+fn kpi_targets_weights_and_count_modes() {
+    // A share's target is a share: 10 for 10% is refused, naming kind count for a number of clients.
+    let t = edited("targets = { 3 = 0.10 }", "targets = { 3 = 10 }");
+    let err = rejects(&t, Some(line_of(&t, "3 = 10 }")), "kpi[6].targets.3");
+    assert!(
+        err.contains("outside 0..1") && err.contains("kind = \"count\""),
+        "{err}"
+    );
+    // A count's target is a number of clients (165 passes in the default), never negative.
+    let t = edited("targets = { 3 = 165 }", "targets = { 3 = -1 }");
+    let err = rejects(&t, Some(line_of(&t, "3 = -1 }")), "kpi[7].targets.3");
+    assert!(err.contains("not a number of clients"), "{err}");
+    let t = edited("\ncount = \"average\"\n", "\ncount = \"mean\"\n");
+    let err = rejects(&t, Some(line_of(&t, "\"mean\"")), "kpi[7].count");
+    assert!(err.contains("during, average, end"), "{err}");
+    // Weights: shares in 0..1 of states the KPI counts, on share KPIs only.
+    let vw = "denominator = [\"BTS\", \"BT\", \"WV\", \"VW\"]\n";
+    let t = edited(vw, &format!("{vw}weights = {{ VW = 1.5 }}\n"));
+    let err = rejects(&t, Some(line_of(&t, "VW = 1.5")), "kpi[5].weights.VW");
+    assert!(err.contains("outside 0..1"), "{err}");
+    let t = edited(vw, &format!("{vw}weights = {{ SB = 0.5 }}\n"));
+    let err = rejects(&t, Some(line_of(&t, "SB = 0.5")), "kpi[5].weights.SB");
+    assert!(
+        err.contains("neither the numerator nor the denominator"),
+        "{err}"
+    );
+    let flow = "denominator = [\"WV>*\", \"WV>renew\"]\n";
+    let t = edited(flow, &format!("{flow}weights = {{ WV = 0.5 }}\n"));
+    let err = rejects(&t, Some(line_of(&t, "WV = 0.5")), "kpi[4].weights");
+    assert!(err.contains("`share` KPIs"), "{err}");
+    let t = edited(vw, &format!("{vw}count = \"end\"\n"));
+    let err = rejects(&t, Some(line_of(&t, "count = \"end\"")), "kpi[5].count");
+    assert!(err.contains("kind = \"count\""), "{err}");
+}
+
+#[test]
 fn all_problems_of_a_file_at_once() {
     let t = edited("tariff_per_hour = 66.00", "tariff_per_hour = -66.00")
         .replacen("inhabitants = 0", "x", 0)

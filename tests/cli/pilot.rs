@@ -1053,3 +1053,70 @@ fn a_region_pool_gets_one_budget_and_its_own_sizing_row() {
         );
     }
 }
+
+#[test]
+fn the_default_reads_the_waakvlam_ambition_as_a_count_and_waakvlam_through_the_sociale_basis_by_weight()
+ {
+    use wijksim::kpi::KpiKind;
+    let text = default_text();
+    let m = scenario::from_text("default", &text).unwrap().model;
+    let find = |name: &str| m.kpis.iter().find(|k| k.name == name).unwrap();
+    let (count, share) = (find("clienten_waakvlam"), find("aandeel_waakvlam"));
+    // 165 clients in contract year 3 (2023, from 2021-01) only.
+    assert!(count.is_count() && !share.is_count());
+    assert_eq!(count.targets, [None, None, Some(165.0), None, None]);
+    // The mean Waakvlam caseload of 2023 is the share's numerator: count = share x mean indicated.
+    let n = m.n_states();
+    let cycles = m.cycles as usize;
+    let indicated: Vec<usize> = ["BTS", "BT", "WV"]
+        .iter()
+        .map(|s| m.state_index(s).unwrap())
+        .collect();
+    let moves = vec![0.0; cycles * (n + 1) * (n + 1)];
+    for r in 0..3 {
+        let t = simulate(&m, 0, 8, r);
+        let mut counts = vec![0.0; cycles * n];
+        for a in &t.areas {
+            for (x, &v) in counts.iter_mut().zip(&a.counts) {
+                *x += f64::from(v);
+            }
+        }
+        let (mut c, mut s) = (vec![0.0; count.years()], vec![0.0; share.years()]);
+        count.evaluate(n, &counts, &moves, &mut c);
+        share.evaluate(n, &counts, &moves, &mut s);
+        let in_2023 = (0..cycles).filter(|&c| count.contract_year[c] == Some(2));
+        let mean_indicated = in_2023
+            .map(|c| indicated.iter().map(|&i| counts[c * n + i]).sum::<f64>())
+            .sum::<f64>()
+            / 12.0;
+        assert!(c[2] > 0.0);
+        assert!(
+            (c[2] - s[2] * mean_indicated).abs() < 1e-9,
+            "run {r}: {} vs {}",
+            c[2],
+            s[2] * mean_indicated
+        );
+    }
+    // KPI 3 with Waakvlam through the sociale basis, as the default's comment shows it: an assumed 30%
+    // of SB's clients count in numerator and denominator.
+    let commented = "# numerator = [\"WV\", \"SB\"]\n# denominator = [\"BTS\", \"BT\", \"WV\", \"SB\"]\n# weights = { SB = 0.3 }\n";
+    assert!(text.contains(commented));
+    let weighted = text
+        .replacen(
+            "numerator = [\"WV\"]\ndenominator = [\"BTS\", \"BT\", \"WV\"]\n",
+            "",
+            1,
+        )
+        .replacen(commented, &commented.replace("# ", ""), 1);
+    let m = scenario::from_text("weighted", &weighted).unwrap().model;
+    let kpi = m.kpis.iter().find(|k| k.name == "alleen_waakvlam").unwrap();
+    let w = |code: &str, v: f64| {
+        let mut x = vec![0.0; m.n_states()];
+        x[m.state_index(code).unwrap()] = v;
+        x
+    };
+    let add = |a: Vec<f64>, b: Vec<f64>| a.iter().zip(&b).map(|(x, y)| x + y).collect::<Vec<_>>();
+    let num = add(w("WV", 1.0), w("SB", 0.3));
+    let den = add(add(w("BTS", 1.0), w("BT", 1.0)), num.clone());
+    assert_eq!(kpi.kind, KpiKind::Share { num, den });
+}

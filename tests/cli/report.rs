@@ -5,9 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Figures in the default report: the budget use of the pilot's pool, cost per year, cost difference
-/// and its histogram, 6 KPIs, and per arm the stacked caseload and 6 fan charts (5 states and the
+/// and its histogram, 8 KPIs, and per arm the stacked caseload and 6 fan charts (5 states and the
 /// waiting status).
-const FIGURES: usize = 1 + 3 + 6 + 2 * 7;
+const FIGURES: usize = 1 + 3 + 8 + 2 * 7;
 
 fn report(dir: &Path, lang: &str) -> String {
     let out = dir.join(lang);

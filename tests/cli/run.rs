@@ -235,8 +235,8 @@ fn plots_are_written_as_png_and_svg() {
     let plots = out.join("plots");
     // 12 fan charts (5 non-absorbing states and the waiting status x 2 arms), 2 stacked, cost per
     // year, paired cost difference and its histogram, the budget of Noord-Beveland's villages
-    // (pooled), 6 KPIs: 24 figures, 2 formats each.
-    assert_eq!(fs::read_dir(&plots).unwrap().count(), 48);
+    // (pooled), 8 KPIs: 26 figures, 2 formats each.
+    assert_eq!(fs::read_dir(&plots).unwrap().count(), 52);
     for name in [
         "fan_baseline_WV",
         "fan_dorpsbudget_noord_beveland_BT",
