@@ -664,18 +664,18 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     }
     writeln!(out, "Wrote {}/:", r.folder.display())?;
     for (f, what) in [
-        ("caseload.csv", "clients per month and state"),
+        ("caseload.csv", "clients per month, state and scope"),
         (
             "flows.csv",
-            "inflow, transitions, renewals and outflow per year",
+            "inflow, transitions, renewals and outflow per year and scope",
         ),
         (
             "costs.csv",
-            "costs per year, municipality and cost line (care or community)",
+            "costs per year, scope and cost line (care or community)",
         ),
         (
             "accounts.csv",
-            "care cost, community cost and municipal spend (and its parts) per year",
+            "care cost, community cost and municipal spend (and its parts) per year and scope",
         ),
         (
             "budget.csv",
@@ -683,7 +683,11 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         ),
         (
             "kpis.csv",
-            "KPIs per contract year: target, spread, probability met",
+            "KPIs per contract year and scope: target, spread, probability met",
+        ),
+        (
+            "evaluations.csv",
+            "evaluations due and held per contract year and scope",
         ),
         ("differences.csv", "pilot minus baseline, paired by run"),
         (
@@ -927,6 +931,9 @@ fn kpi_table(
             let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
                 continue;
             };
+            if kpi.is_evaluations() {
+                continue;
+            }
             let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
                 continue;
             };

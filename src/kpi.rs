@@ -49,8 +49,10 @@ pub enum KpiKind {
         states: Vec<bool>,
         /// Nominal cost of an evaluation, by cycle.
         cost: Vec<f64>,
-        /// Share of due evaluations planned (assumption).
+        /// Share of due evaluations held (an assumption: the model does not simulate it).
         planned: f64,
+        /// The cost line the evaluations held are booked on (`None`: reported, not booked).
+        line: Option<usize>,
     },
     /// Number of clients in `states`, counted as `mode` says.
     Count {
@@ -101,6 +103,47 @@ impl Kpi {
         }
     }
 
+    /// Whether it counts evaluations: its cells per contract year are the share held (the
+    /// assumption), the evaluations due and those held, reported in `evaluations.csv`, not as a KPI;
+    /// their cost is booked on a cost line ([`Kpi::evaluation_cost`]).
+    pub fn is_evaluations(&self) -> bool {
+        matches!(self.kind, KpiKind::Evaluations { .. })
+    }
+
+    /// The cost of the evaluations held in cycle `c` from one area's (or scope's) counts and moves of
+    /// that cycle, with the line it is booked on; `None` for other kinds, outside the contract, or
+    /// without a line.
+    pub fn evaluation_cost(
+        &self,
+        n: usize,
+        c: usize,
+        cnt: &[f64],
+        mv: &[f64],
+    ) -> Option<(usize, f64)> {
+        let KpiKind::Evaluations {
+            states,
+            cost,
+            planned,
+            line: Some(line),
+        } = &self.kind
+        else {
+            return None;
+        };
+        self.contract_year[c]?;
+        let due = if self.first_of_year(c) {
+            stock(n, states, cnt)
+        } else {
+            entries(n, states, mv)
+        };
+        Some((*line, due * planned * cost[c]))
+    }
+
+    /// Whether cycle `c` is the first of its contract year.
+    fn first_of_year(&self, c: usize) -> bool {
+        self.contract_year[c].is_some()
+            && (c == 0 || self.contract_year[c - 1] != self.contract_year[c])
+    }
+
     /// Whether the KPI's value is a number of clients (a `count`), not a share from 0 to 1.
     pub fn is_count(&self) -> bool {
         matches!(self.kind, KpiKind::Count { .. })
@@ -125,17 +168,8 @@ impl Kpi {
         let mut num = vec![0.0; years];
         let mut den = vec![0.0; years];
         let mut first_cycle: Vec<Option<usize>> = vec![None; years];
-        // Entries into the masked states from outside them (including new clients) in one cycle.
-        let entries = |states: &[bool], mv: &[f64]| -> f64 {
-            (0..n1)
-                .filter(|&f| f == n || !states[f])
-                .flat_map(|f| (0..n).filter(|&t| states[t]).map(move |t| f * n1 + t))
-                .map(|i| mv[i])
-                .sum::<f64>()
-        };
-        let stock = |states: &[bool], cnt: &[f64]| -> f64 {
-            (0..n).filter(|&s| states[s]).map(|s| cnt[s]).sum::<f64>()
-        };
+        let entries = |states: &[bool], mv: &[f64]| entries(n, states, mv);
+        let stock = |states: &[bool], cnt: &[f64]| stock(n, states, cnt);
         for (c, y) in self.contract_year.iter().enumerate() {
             let Some(y) = *y else { continue };
             let cnt = &counts[c * n..(c + 1) * n];
@@ -159,15 +193,13 @@ impl Kpi {
                         .map(|(v, _)| v)
                         .sum::<f64>();
                 }
-                KpiKind::Evaluations { states, cost, .. } => {
-                    let due = if first_cycle[y].is_none() {
+                KpiKind::Evaluations { states, .. } => {
+                    num[y] += if first_cycle[y].is_none() {
                         first_cycle[y] = Some(c);
                         stock(states, cnt)
                     } else {
                         entries(states, mv)
                     };
-                    num[y] += due;
-                    den[y] += due * cost[c];
                 }
                 KpiKind::Count { states, mode } => {
                     let first = first_cycle[y].is_none();
@@ -192,7 +224,7 @@ impl Kpi {
                 KpiKind::Evaluations { planned, .. } => {
                     out[y * per] = *planned;
                     out[y * per + 1] = num[y];
-                    out[y * per + 2] = den[y];
+                    out[y * per + 2] = num[y] * planned;
                 }
                 KpiKind::Count {
                     mode: CountMode::During | CountMode::End,
@@ -202,6 +234,21 @@ impl Kpi {
             }
         }
     }
+}
+
+/// Entries into the masked states from outside them (including new clients) in one cycle's moves.
+fn entries(n: usize, states: &[bool], mv: &[f64]) -> f64 {
+    let n1 = n + 1;
+    (0..n1)
+        .filter(|&f| f == n || !states[f])
+        .flat_map(|f| (0..n).filter(|&t| states[t]).map(move |t| f * n1 + t))
+        .map(|i| mv[i])
+        .sum::<f64>()
+}
+
+/// Clients in the masked states in one cycle's counts.
+fn stock(n: usize, states: &[bool], cnt: &[f64]) -> f64 {
+    (0..n).filter(|&s| states[s]).map(|s| cnt[s]).sum::<f64>()
 }
 
 #[cfg(test)]
@@ -252,15 +299,23 @@ mod tests {
         )
         .evaluate(n, &counts, &moves, &mut out);
         assert_eq!(out[0], 4.0 / 10.0);
-        let mut out3 = [0.0; 3];
         let ev = KpiKind::Evaluations {
             states: vec![true, false],
             cost: vec![100.0; 3],
             planned: 0.9,
+            line: Some(2),
         };
-        kpi(ev, years).evaluate(n, &counts, &moves, &mut out3);
-        // Due: 3 in A at the start of the year + 5 new clients into A (the renewal is not an entry).
-        assert_eq!(out3, [0.9, 8.0, 800.0]);
+        let mut out3 = [0.0; 3];
+        let ev = kpi(ev, years);
+        ev.evaluate(n, &counts, &moves, &mut out3);
+        // Due: 3 in A at the start of the year + 5 new clients into A (the renewal is not an entry);
+        // 90% of them held, at 100 each.
+        assert_eq!(out3, [0.9, 8.0, 8.0 * 0.9]);
+        // Booked per cycle: the stock in the year's first cycle, the entries after; none before.
+        let cost = |c: usize| ev.evaluation_cost(n, c, &counts[c * n..], &moves[c * 9..]);
+        assert_eq!(cost(0), None);
+        assert_eq!(cost(1), Some((2, 3.0 * 0.9 * 100.0)));
+        assert_eq!(cost(2), Some((2, 5.0 * 0.9 * 100.0)));
     }
 
     #[test]

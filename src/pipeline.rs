@@ -71,6 +71,7 @@ fn write_workbook(get: Get, created: &str, staged: &mut Staged) -> Result<()> {
         ("budget", Unit::Euros),
         ("budget_sizing", Unit::Euros),
         ("kpis", Unit::Kpi),
+        ("evaluations", Unit::Clients),
         ("differences", Unit::Euros),
         ("summary", Unit::Euros),
     ] {
@@ -202,8 +203,11 @@ pub fn run(
     if !sizing.is_empty() {
         tables.push(("budget_sizing.csv", crate::sizing::to_csv(&sizing)));
     }
-    if !model.kpis.is_empty() {
+    if model.kpis.iter().any(|k| !k.is_evaluations()) {
         tables.push(("kpis.csv", csv::kpis(model, &summaries)));
+    }
+    if model.kpis.iter().any(|k| k.is_evaluations()) {
+        tables.push(("evaluations.csv", csv::evaluations(model, &summaries)));
     }
     tables.push(("summary.csv", csv::summary(model, &summaries)));
     let differences = crate::compare::differences(model, &summaries);

@@ -462,6 +462,17 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         Account::CommunityCost,
         Account::PaidDirectly,
     ];
+    // Evaluations booked on a cost line (see [`crate::kpi::Kpi::evaluation_cost`]).
+    let booked: Vec<&crate::kpi::Kpi> = model
+        .kpis
+        .iter()
+        .filter(|k| {
+            matches!(
+                k.kind,
+                crate::kpi::KpiKind::Evaluations { line: Some(_), .. }
+            )
+        })
+        .collect();
     let mut flows = vec![0.0; ys * nf];
     let mut lines = vec![0.0; ys * nl];
     let mut accounts = vec![0.0; ys * ACCOUNTS.len()];
@@ -493,19 +504,32 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                     flows[y * nf + f as usize] += k;
                 }
             }
-            for item in costs {
-                if !item.municipalities[m] || item.amount[c] == 0.0 {
-                    continue;
-                }
-                let value = item.units(counts, moves) * item.amount[c];
-                lines[y * nl + item.line] += value;
-                match model.line_kinds[item.line] {
-                    LineKind::Care => accounts[y * ACCOUNTS.len()] += value,
-                    LineKind::Community => accounts[y * ACCOUNTS.len() + 1] += value,
+            // A value on a line: its account by the line's kind, and paid directly unless a budget
+            // covers the line in this cycle.
+            let mut book = |line: usize, value: f64| {
+                lines[y * nl + line] += value;
+                let acc = &mut accounts[y * ACCOUNTS.len()..(y + 1) * ACCOUNTS.len()];
+                match model.line_kinds[line] {
+                    LineKind::Care => acc[0] += value,
+                    LineKind::Community => acc[1] += value,
                     LineKind::OwnContribution => {}
                 }
-                if !budgeted.is_some_and(|(p, covers)| p.active(c) && covers[item.line]) {
-                    accounts[y * ACCOUNTS.len() + 2] += value;
+                if !budgeted.is_some_and(|(p, covers)| p.active(c) && covers[line]) {
+                    acc[2] += value;
+                }
+            };
+            for item in costs {
+                if item.municipalities[m] && item.amount[c] != 0.0 {
+                    book(item.line, item.units(counts, moves) * item.amount[c]);
+                }
+            }
+            if !booked.is_empty() {
+                let cnt: Vec<f64> = counts.iter().map(|&k| k.into()).collect();
+                let mv: Vec<f64> = moves.iter().map(|&k| k.into()).collect();
+                for kpi in &booked {
+                    if let Some((line, value)) = kpi.evaluation_cost(n, c, &cnt, &mv) {
+                        book(line, value);
+                    }
                 }
             }
         }
@@ -940,6 +964,25 @@ fn economics<T: Copy + Into<f64>>(
             {
                 cost +=
                     item.units(&at.counts[t * n..(t + 1) * n], moves) * item.amount[t] * d.cost[t];
+            }
+            let (mut cnt, mut mv) = (Vec::new(), Vec::new());
+            for kpi in &model.kpis {
+                if !matches!(
+                    kpi.kind,
+                    crate::kpi::KpiKind::Evaluations { line: Some(_), .. }
+                ) {
+                    continue;
+                }
+                if cnt.is_empty() {
+                    cnt = at.counts[t * n..(t + 1) * n]
+                        .iter()
+                        .map(|&k| k.into())
+                        .collect();
+                    mv = moves.iter().map(|&k| k.into()).collect();
+                }
+                if let Some((_, value)) = kpi.evaluation_cost(n, t, &cnt, &mv) {
+                    cost += value * d.cost[t];
+                }
             }
         }
         if let Some(plan) = &model.arms[arm].plans[a] {

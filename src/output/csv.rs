@@ -257,7 +257,8 @@ pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
 }
 
 /// `kpis.csv`: `arm,scope,scope_name,contract_year,kpi,target,mean,p05,p50,p95,p_met,mcse`, every KPI
-/// over each of its scopes; `p_met` is the share of runs meeting the target. Evaluation KPIs add rows `<name>:due` (evaluations due) and `<name>:cost`.
+/// (but evaluations: [`evaluations`]) over each of its scopes; `p_met` is the share of runs meeting
+/// the target.
 pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -277,56 +278,76 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     .expect("writing to memory");
     for sm in summaries {
         for (k, kpi) in model.kpis.iter().enumerate() {
+            if kpi.is_evaluations() {
+                continue;
+            }
             for (i, &sc) in kpi.scopes.iter().enumerate() {
                 for y in 0..kpi.years() {
-                    for j in 0..kpi.cells_per_year() {
-                        let cell = sm.layout.kpi(model, k, i, y, j);
-                        let st = &sm.stats[cell];
-                        let (name, target, p_met) = match j {
-                            0 => {
-                                let met = sm
-                                    .columns
-                                    .cell(cell)
-                                    .iter()
-                                    .filter(|&&v| kpi.met(y, v) == Some(true))
-                                    .count();
-                                let t = kpi.targets.get(y).copied().flatten();
-                                (
-                                    kpi.name.clone(),
-                                    t.map_or(String::new(), |t| format!("{t:.4}")),
-                                    t.map_or(String::new(), |_| {
-                                        format!("{:.4}", met as f64 / sm.runs as f64)
-                                    }),
-                                )
-                            }
-                            1 => (format!("{}:due", kpi.name), String::new(), String::new()),
-                            _ => (format!("{}:cost", kpi.name), String::new(), String::new()),
-                        };
-                        let dec = if j == 0 { 4 } else { 2 };
-                        let f = |x: f64| format!("{:.*}", dec, x);
-                        let [arm, scope, scope_name] =
-                            <[String; 3]>::try_from(lead(sm, sc)).expect("three fields");
-                        w.write_record([
-                            arm,
-                            scope,
-                            scope_name,
-                            (y + 1).to_string(),
-                            name,
-                            target,
-                            f(st.mean),
-                            f(st.q[0]),
-                            f(st.q[2]),
-                            f(st.q[4]),
-                            p_met,
-                            format!("{:.*}", dec + 1, st.mcse(sm.runs)),
-                        ])
-                        .expect("writing to memory");
-                    }
+                    let cell = sm.layout.kpi(model, k, i, y, 0);
+                    let st = &sm.stats[cell];
+                    let met = sm
+                        .columns
+                        .cell(cell)
+                        .iter()
+                        .filter(|&&v| kpi.met(y, v) == Some(true))
+                        .count();
+                    let t = kpi.targets.get(y).copied().flatten();
+                    let f = |x: f64| format!("{x:.4}");
+                    let mut r = lead(sm, sc);
+                    r.extend([
+                        (y + 1).to_string(),
+                        kpi.name.clone(),
+                        t.map_or(String::new(), f),
+                        f(st.mean),
+                        f(st.q[0]),
+                        f(st.q[2]),
+                        f(st.q[4]),
+                        t.map_or(String::new(), |_| f(met as f64 / sm.runs as f64)),
+                        format!("{:.5}", st.mcse(sm.runs)),
+                    ]);
+                    w.write_record(&r).expect("writing to memory");
                 }
             }
         }
     }
     w.into_inner().expect("writing to memory")
+}
+
+/// What `evaluations.csv` reports of an `evaluations` KPI per contract year: its cells 1 and 2.
+pub const EVALUATION_MEASURES: [(&str, usize); 2] = [("due", 1), ("held", 2)];
+
+/// `evaluations.csv`: `arm,scope,scope_name,contract_year,evaluation,measure,` statistics: for every
+/// KPI of kind `evaluations` over each of its scopes, the evaluations `due` (clients in its states
+/// at the start of the contract year plus those entering them) and `held` (due times the planned
+/// share, an assumption), both numbers of evaluations. Their cost is on the KPI's cost line in
+/// `costs.csv`.
+pub fn evaluations(model: &Model, summaries: &[Summary]) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for sm in summaries {
+        for (k, kpi) in model.kpis.iter().enumerate() {
+            if !kpi.is_evaluations() {
+                continue;
+            }
+            for (i, &sc) in kpi.scopes.iter().enumerate() {
+                for y in 0..kpi.years() {
+                    for (measure, j) in EVALUATION_MEASURES {
+                        let mut r = lead(sm, sc);
+                        r.extend([(y + 1).to_string(), kpi.name.clone(), measure.to_string()]);
+                        r.extend(stat_fields(
+                            &sm.stats[sm.layout.kpi(model, k, i, y, j)],
+                            3,
+                            sm.runs,
+                        ));
+                        rows.push(r);
+                    }
+                }
+            }
+        }
+    }
+    table(
+        &head(&["contract_year", "evaluation", "measure"]),
+        rows.into_iter(),
+    )
 }
 
 /// `summary.csv`: `arm,scope,scope_name,measure,outcome,mean,mcse,p05,p50,p95`, in every scope. Per arm:

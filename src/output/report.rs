@@ -271,6 +271,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         );
     }
     kpi_table(h, r, lang);
+    evaluations_table(h, r, lang);
     let sm = &r.summaries[0];
     let total = crate::compare::account_per_run(sm, REGION, Account::MunicipalSpend);
     let mean = total.iter().sum::<f64>() / total.len() as f64;
@@ -326,7 +327,11 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
     let mut order: Vec<usize> = lay.pilot_scope().into_iter().collect();
     order.extend((0..lay.scopes.len()).filter(|&sc| Some(sc) != lay.pilot_scope()));
     for sc in order {
-        if !m.kpis.iter().any(|k| k.scopes.contains(&sc)) {
+        if !m
+            .kpis
+            .iter()
+            .any(|k| k.scopes.contains(&sc) && !k.is_evaluations())
+        {
             continue;
         }
         let _ = write!(
@@ -339,6 +344,9 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
             let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
                 continue;
             };
+            if kpi.is_evaluations() {
+                continue;
+            }
             let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
                 continue;
             };
@@ -371,6 +379,74 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
         }
     }
     h.push_str("</table>");
+}
+
+/// The evaluations of `evaluations` KPIs per contract year in their first scope (the region by
+/// default): due, and held at the planned share (an assumption, not simulated); mean over runs per
+/// arm. Their cost is on the KPI's cost line.
+fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
+    use crate::kpi::KpiKind;
+    let m = r.model;
+    for (k, kpi) in m.kpis.iter().enumerate() {
+        let KpiKind::Evaluations { planned, line, .. } = &kpi.kind else {
+            continue;
+        };
+        let label = match lang {
+            Lang::Nl if !kpi.nl.is_empty() => &kpi.nl,
+            Lang::En if !kpi.en.is_empty() => &kpi.en,
+            _ => &kpi.name,
+        };
+        let scope = &r.summaries[0].layout.scopes[kpi.scopes[0]];
+        let _ = write!(
+            h,
+            "<p><b>{}</b> ({}): {} {} {}{}.</p><table><tr><th>{}</th>",
+            esc(label),
+            esc(&scope_label(lang, scope)),
+            lang.t(
+                "evaluaties die nodig zijn en die worden gehouden bij het geplande aandeel van",
+                "evaluations due, and held at the planned share of"
+            ),
+            lang.pct(*planned),
+            lang.t(
+                "(een aanname: het model simuleert niet of ze plaatsvinden)",
+                "(an assumption: the model does not simulate whether they take place)"
+            ),
+            match line {
+                Some(l) => format!(
+                    "; {} {}",
+                    lang.t(
+                        "de kosten staan op kostenpost",
+                        "their cost is on cost line"
+                    ),
+                    esc(&m.lines[*l])
+                ),
+                None => String::new(),
+            },
+            lang.t("contractjaar", "contract year"),
+        );
+        for sm in r.summaries {
+            let _ = write!(
+                h,
+                "<th>{} ({})</th><th>{} ({})</th>",
+                lang.t("nodig", "due"),
+                esc(&sm.arm),
+                lang.t("gehouden", "held"),
+                esc(&sm.arm)
+            );
+        }
+        h.push_str("</tr>");
+        for y in 0..kpi.years() {
+            let _ = write!(h, "<tr><td>{}</td>", y + 1);
+            for sm in r.summaries {
+                for j in [1, 2] {
+                    let st = &sm.stats[sm.layout.kpi(m, k, 0, y, j)];
+                    let _ = write!(h, "<td>{}</td>", lang.number(st.mean, 0));
+                }
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</table>");
+    }
 }
 
 /// A scope as the report names it: the region and the pilot areas in words, a municipality or an

@@ -72,6 +72,9 @@ pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
         });
     }
     for (k, kpi) in model.kpis.iter().enumerate() {
+        if kpi.is_evaluations() {
+            continue;
+        }
         for y in 0..kpi.years() {
             v.push(RunColumn {
                 name: format!("{}_cy{}", kpi.name, y + 1),
@@ -402,24 +405,39 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
             ))
         })?;
     }
-    if let Some(kpis) = Table::read(get, "kpis.csv")? {
-        fill(&kpis, &arms, &mut st, &|t, row, a| {
-            let name = t.text(row, "kpi")?;
-            let (base, j) = match name.rsplit_once(':') {
-                Some((b, "due")) => (b, 1),
-                Some((b, "cost")) => (b, 2),
-                _ => (name, 0),
+    for (file, column) in [("kpis.csv", "kpi"), ("evaluations.csv", "evaluation")] {
+        let Some(table) = Table::read(get, file)? else {
+            continue;
+        };
+        fill(&table, &arms, &mut st, &|t, row, a| {
+            let base = t.text(row, column)?;
+            let j = if column == "kpi" {
+                0
+            } else {
+                let m = t.text(row, "measure")?;
+                crate::output::csv::EVALUATION_MEASURES
+                    .iter()
+                    .find(|(name, _)| *name == m)
+                    .map(|&(_, j)| j)
+                    .ok_or_else(|| {
+                        bad(
+                            &t.file,
+                            Some(row.0),
+                            "measure",
+                            format!("unknown measure `{m}`"),
+                        )
+                    })?
             };
             let k = model
                 .kpis
                 .iter()
-                .position(|k| k.name == base)
+                .position(|k| k.name == base && k.is_evaluations() == (column == "evaluation"))
                 .ok_or_else(|| {
                     bad(
                         &t.file,
                         Some(row.0),
-                        "kpi",
-                        format!("no KPI `{base}` in the scenario"),
+                        column,
+                        format!("no {column} `{base}` in the scenario"),
                     )
                 })?;
             let y = t.num(row, "contract_year")?;

@@ -366,7 +366,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         .filter(|&a| arms.iter().any(|arm| arm.plans[a].is_some()))
         .collect();
     let scopes = super::measures::scopes(cx, raw, &k, &pilot_areas);
-    let kpis = super::measures::kpis(cx, raw, &k, &scopes);
+    let kpis = super::measures::kpis(cx, raw, &k, &scopes, &lines);
     let outcomes = super::measures::outcomes(cx, raw, &k);
     let discount = super::measures::discount(cx, raw, &k);
     let area_rates: Vec<Option<f64>> = raw

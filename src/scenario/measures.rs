@@ -146,6 +146,7 @@ pub(super) fn kpis(
     raw: &ScenarioFile,
     k: &Context,
     scopes: &[Scope],
+    lines: &[String],
 ) -> Vec<crate::kpi::Kpi> {
     use crate::kpi::{CountMode, Kpi, KpiKind};
     let as_weights =
@@ -235,6 +236,16 @@ pub(super) fn kpis(
                 "remove `weights`, or use kind = \"share\"",
             );
         }
+        if let Some(l) = &r.line
+            && kind_name != "evaluations"
+        {
+            cx.err(
+                l.span(),
+                key("line"),
+                format!("`line` books the cost of evaluations, not of a KPI of kind `{kind_name}`"),
+                "remove `line`, or use kind = \"evaluations\"",
+            );
+        }
         if let Some(c) = &r.count
             && kind_name != "count"
         {
@@ -303,10 +314,37 @@ pub(super) fn kpis(
                     .planned_share
                     .as_ref()
                     .map_or(1.0, |v| cx.share(v, &key("planned_share")));
+                if r.line.is_none() && amount > 0.0 {
+                    cx.err(
+                        span.clone(),
+                        key("line"),
+                        "evaluations with a cost need the cost line they are booked on",
+                        format!(
+                            "add line = \"...\", one of: {} (a budget that covers the line pays in its areas, else the municipality)",
+                            lines.join(", ")
+                        ),
+                    );
+                }
+                let line = r.line.as_ref().and_then(|l| {
+                    let found = lines.iter().position(|x| x == l.get_ref().trim());
+                    if found.is_none() {
+                        cx.err(
+                            l.span(),
+                            key("line"),
+                            format!("no cost line `{}`", l.get_ref()),
+                            format!(
+                                "book the evaluations on a line of a [[cost]] item, e.g. the access point's: {}",
+                                lines.join(", ")
+                            ),
+                        );
+                    }
+                    found
+                });
                 KpiKind::Evaluations {
                     states: st,
                     cost: ix.iter().map(|f| amount * f).collect(),
                     planned,
+                    line,
                 }
             }
             "count" => KpiKind::Count {

@@ -541,6 +541,9 @@ pub struct Kpi {
     pub price_year: Option<Spanned<i64>>,
     /// `evaluations`: share of due evaluations planned.
     pub planned_share: Option<Num>,
+    /// For evaluations: the cost line the evaluations held are booked on (who pays follows the line:
+    /// a budget that covers it, else the municipality).
+    pub line: Option<Spanned<String>>,
     /// Targets by contract year (`1 = 0.20`; for `count`, a number of clients: `3 = 165`).
     pub targets: NumMap,
     /// Later contract years keep the last target (default true).

@@ -151,6 +151,9 @@ fn metrics(model: &Model) -> Vec<Metric> {
                 let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
                     continue;
                 };
+                if kpi.is_evaluations() {
+                    continue;
+                }
                 for y in 0..kpi.years() {
                     let c = l.kpi(model, k, i, y, 0);
                     push(

@@ -18,6 +18,7 @@ mod report;
 mod rerender;
 mod run;
 mod safety;
+mod scopes;
 mod slurm;
 mod sweep;
 

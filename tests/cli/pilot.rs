@@ -57,6 +57,23 @@ assign = [
     // Scopes: the region, 7 municipalities, the pilot areas, Noord-Beveland's 6 villages and Goes.
     assert_eq!(base.len(), 16 * 60 * 7);
     assert_eq!(base, neutral, "a neutral regime changed the caseload");
+    // Every scope table is identical between the arms.
+    for file in [
+        "flows.csv",
+        "costs.csv",
+        "accounts.csv",
+        "kpis.csv",
+        "evaluations.csv",
+    ] {
+        let text = fs::read_to_string(out.join(file)).unwrap();
+        let rows = |arm: &str| -> Vec<&str> {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(&format!("{arm},")))
+                .collect()
+        };
+        assert!(rows("baseline").len() > 10, "{file}");
+        assert_eq!(rows("baseline"), rows("neutral"), "{file}");
+    }
     // Every paired difference is exactly zero: care cost, community cost, municipal spend (and its
     // parts), caseload, KPIs and overspend.
     let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
@@ -439,7 +456,11 @@ fn default_run_writes_budget_and_differences() {
             "year {y}"
         );
     }
-    assert!(kpis.contains("dorpsbudget_noord_beveland,pilot_areas,pilotgebieden,1,evaluatie:due,"));
+    let evaluations = fs::read_to_string(out.join("evaluations.csv")).unwrap();
+    assert!(
+        evaluations
+            .contains("dorpsbudget_noord_beveland,pilot_areas,pilotgebieden,1,evaluatie,due,")
+    );
     let diffs = fs::read_to_string(out.join("differences.csv")).unwrap();
     for prefix in [
         "region,regio,care_cost,all,,,",

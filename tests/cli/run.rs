@@ -285,6 +285,7 @@ fn the_workbook_holds_the_tables_with_numbers() {
             "budget",
             "budget_sizing",
             "kpis",
+            "evaluations",
             "differences",
             "summary"
         ]
