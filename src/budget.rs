@@ -20,8 +20,9 @@
 use crate::model::{CostItem, Model};
 use crate::regime::{BudgetRule, Plan, Pool, RiskSharing, Surplus};
 
-/// What the budget holder of area `a` under `plan` spends in cycle `c`: the items of `costs` on the
-/// lines the regime covers, for the area's municipality, plus the regime's fixed costs. With the
+/// What the budget holder of area `a` under `plan` spends in cycle `c`: the items of `costs` and the
+/// evaluations ([`Model::evaluation_costs`]) on the lines the regime covers, for the area's
+/// municipality, plus the regime's fixed costs. With the
 /// provider's `costs` and a baseline's counts it is what the holder would spend under the provider
 /// model (for budget sizing).
 pub fn holder_spend<T: Copy + Into<f64>>(
@@ -40,6 +41,11 @@ pub fn holder_spend<T: Copy + Into<f64>>(
     for item in costs {
         if regime.covers[item.line] && item.municipalities[m] && item.amount[c] != 0.0 {
             spend += item.units(counts, moves) * item.amount[c];
+        }
+    }
+    for (line, value) in model.evaluation_costs(c, counts, moves) {
+        if regime.covers[line] {
+            spend += value;
         }
     }
     spend

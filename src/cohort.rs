@@ -145,12 +145,19 @@ pub fn expected_spend(model: &Model, a: usize, covers: &[bool]) -> Vec<f64> {
         .map(|c| {
             let counts = &e.counts[c * n..(c + 1) * n];
             let moves = &e.moves[c * n1 * n1..(c + 1) * n1 * n1];
-            model
+            let items: f64 = model
                 .costs
                 .iter()
                 .filter(|i| covers[i.line] && i.municipalities[m])
                 .map(|i| i.units(counts, moves) * i.amount[c])
-                .sum()
+                .sum();
+            let evaluations: f64 = model
+                .evaluation_costs(c, counts, moves)
+                .into_iter()
+                .filter(|&(line, _)| covers[line])
+                .map(|(_, v)| v)
+                .sum();
+            items + evaluations
         })
         .collect()
 }

@@ -107,12 +107,19 @@ pub fn need_for_cells(model: &Model, cells: u64, runs: u64, threads: u64) -> Nee
 /// with 64 bytes a number 201,586 runs peaked at 4.05 GB; 72 keeps the peak under the budget.
 const OUTPUT_BYTES: u64 = 72;
 
-/// Numbers per arm and run in `runs.csv`: four accounts of each year, the discounted cost, the
-/// clients, each discounted outcome and each KPI per contract year.
+/// Numbers per arm and run in `runs.csv`: in each scope five accounts of each year, the discounted
+/// cost, the clients and each discounted outcome; each KPI (but evaluations) per contract year in
+/// each of its scopes.
 fn run_numbers(model: &Model) -> u64 {
     let years = model.years().len() as u64;
-    let kpi_years: u64 = model.kpis.iter().map(|k| k.years() as u64).sum();
-    4 * years + 2 + model.outcomes.len() as u64 + kpi_years
+    let scopes = model.scopes.len() as u64;
+    let kpi_years: u64 = model
+        .kpis
+        .iter()
+        .filter(|k| !k.is_evaluations())
+        .map(|k| (k.years() * k.scopes.len()) as u64)
+        .sum();
+    scopes * (5 * years + 2 + model.outcomes.len() as u64) + kpi_years
 }
 
 /// The most runs that fit the budget besides the tables and traces (0 if none).

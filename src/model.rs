@@ -519,6 +519,33 @@ impl Model {
             .collect()
     }
 
+    /// The cost of the evaluations held in cycle `c` of one area, from its counts and moves of that
+    /// cycle: `(line, euros)` for each `evaluations` KPI booked on a cost line (none without one). One
+    /// home for the reduction, the budget holder's spend and the expected spend budgets are set from.
+    pub fn evaluation_costs<T: Copy + Into<f64>>(
+        &self,
+        c: usize,
+        counts: &[T],
+        moves: &[T],
+    ) -> Vec<(usize, f64)> {
+        let booked = |k: &&crate::kpi::Kpi| {
+            matches!(
+                k.kind,
+                crate::kpi::KpiKind::Evaluations { line: Some(_), .. }
+            )
+        };
+        if !self.kpis.iter().any(|k| booked(&k)) {
+            return Vec::new();
+        }
+        let cnt: Vec<f64> = counts.iter().map(|&k| k.into()).collect();
+        let mv: Vec<f64> = moves.iter().map(|&k| k.into()).collect();
+        self.kpis
+            .iter()
+            .filter(booked)
+            .filter_map(|k| k.evaluation_cost(self.n_states(), c, &cnt, &mv))
+            .collect()
+    }
+
     /// The cost items charged to area `a` in arm `arm`.
     pub fn costs_of(&self, arm: usize, a: usize) -> &[CostItem] {
         self.costs_for(self.arms[arm].plans[a].as_ref())

@@ -462,17 +462,6 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         Account::CommunityCost,
         Account::PaidDirectly,
     ];
-    // Evaluations booked on a cost line (see [`crate::kpi::Kpi::evaluation_cost`]).
-    let booked: Vec<&crate::kpi::Kpi> = model
-        .kpis
-        .iter()
-        .filter(|k| {
-            matches!(
-                k.kind,
-                crate::kpi::KpiKind::Evaluations { line: Some(_), .. }
-            )
-        })
-        .collect();
     let mut flows = vec![0.0; ys * nf];
     let mut lines = vec![0.0; ys * nl];
     let mut accounts = vec![0.0; ys * ACCOUNTS.len()];
@@ -523,14 +512,8 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                     book(item.line, item.units(counts, moves) * item.amount[c]);
                 }
             }
-            if !booked.is_empty() {
-                let cnt: Vec<f64> = counts.iter().map(|&k| k.into()).collect();
-                let mv: Vec<f64> = moves.iter().map(|&k| k.into()).collect();
-                for kpi in &booked {
-                    if let Some((line, value)) = kpi.evaluation_cost(n, c, &cnt, &mv) {
-                        book(line, value);
-                    }
-                }
+            for (line, value) in model.evaluation_costs(c, counts, moves) {
+                book(line, value);
             }
         }
         for &sc in scopes {
@@ -965,24 +948,8 @@ fn economics<T: Copy + Into<f64>>(
                 cost +=
                     item.units(&at.counts[t * n..(t + 1) * n], moves) * item.amount[t] * d.cost[t];
             }
-            let (mut cnt, mut mv) = (Vec::new(), Vec::new());
-            for kpi in &model.kpis {
-                if !matches!(
-                    kpi.kind,
-                    crate::kpi::KpiKind::Evaluations { line: Some(_), .. }
-                ) {
-                    continue;
-                }
-                if cnt.is_empty() {
-                    cnt = at.counts[t * n..(t + 1) * n]
-                        .iter()
-                        .map(|&k| k.into())
-                        .collect();
-                    mv = moves.iter().map(|&k| k.into()).collect();
-                }
-                if let Some((_, value)) = kpi.evaluation_cost(n, t, &cnt, &mv) {
-                    cost += value * d.cost[t];
-                }
+            for (_, value) in model.evaluation_costs(t, &at.counts[t * n..(t + 1) * n], moves) {
+                cost += value * d.cost[t];
             }
         }
         if let Some(plan) = &model.arms[arm].plans[a] {

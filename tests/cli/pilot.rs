@@ -748,6 +748,18 @@ assign = [{ municipality = "Noord-Beveland", regime = "lump_sum", from = "2022-0
         top_ups[0] > 0.0,
         "a budget under the expected cost is overspent"
     );
+    // Every surplus returned and every overspend topped up: the municipality pays what the villages
+    // spend, so its spend is the baseline's, in the region and in the pilot areas. (Regression: the
+    // evaluations booked on `toegang`, a covered line, were once paid by neither the budget nor the
+    // municipality.)
+    for scope in ["region,regio", "pilot_areas,pilotgebieden"] {
+        // mean, sd, p05, p50, p95 (p_lower counts rounding noise below zero).
+        let spend = row(&format!("lump_sum,{scope},municipal_spend,all,,,"));
+        assert!(
+            spend[..5].iter().all(|x| x.abs() < 0.01),
+            "{scope}: municipal spend changed by {spend:?}"
+        );
+    }
 }
 
 #[test]

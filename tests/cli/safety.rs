@@ -291,7 +291,7 @@ fn signals_remove_the_staging_folder_and_keep_the_old_results() {
     run_into(&out, &[]).success();
     let before = snapshot(&out);
     for (sig, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
-        let child = spawn_run(&out, &["--force", "--runs", "20000", "--threads", "1"], &[]);
+        let child = spawn_run(&out, &["--force", "--runs", "15000", "--threads", "1"], &[]);
         let stage = stage_of(dir.path(), "o", &child);
         wait_for("the staging folder", || stage.exists());
         signal(&child, sig);
@@ -316,7 +316,7 @@ fn signals_remove_the_staging_folder_and_keep_the_old_results() {
 fn a_killed_run_leaves_staging_that_the_next_run_removes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
-    let mut child = spawn_run(&out, &["--runs", "20000", "--threads", "1"], &[]);
+    let mut child = spawn_run(&out, &["--runs", "15000", "--threads", "1"], &[]);
     let stage = stage_of(dir.path(), "o", &child);
     wait_for("the staging folder", || stage.exists());
     child.kill().unwrap();
@@ -510,7 +510,7 @@ fn report_never_writes_into_a_folder_being_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
     run_into(&out, &[]).success();
-    let child = spawn_run(&out, &["--force", "--runs", "20000", "--threads", "1"], &[]);
+    let child = spawn_run(&out, &["--force", "--runs", "15000", "--threads", "1"], &[]);
     let stage = stage_of(dir.path(), "o", &child);
     wait_for("the staging folder", || stage.exists());
     let err = stderr(wijksim().arg("report").arg(&out).assert().code(2));
