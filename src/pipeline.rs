@@ -117,7 +117,15 @@ fn render_figures(
     } = look;
     let summaries = crate::output::tables::summaries(model, runs, get)?;
     let differences = crate::output::tables::differences(get)?;
-    crate::output::plot::write_all(model, &summaries, staged, lang, plots, threads)?;
+    crate::output::plot::write_all(
+        model,
+        &summaries,
+        &differences,
+        staged,
+        lang,
+        plots,
+        threads,
+    )?;
     write_workbook(get, created, staged)?;
     Ok((summaries, differences))
 }

@@ -5,7 +5,7 @@
 //! looks the same on every machine whatever fonts it has; SVG names the same family, with the generic
 //! sans-serif as fallback.
 
-use crate::compare::{account_per_run, cell_quantiles};
+use crate::compare::{Difference, Period, account_per_run, cell_quantiles};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::output::Staged;
@@ -63,6 +63,61 @@ pub fn axis(r: std::ops::Range<f64>) -> std::ops::Range<f64> {
     }
     let mid = lo / 2.0 + hi / 2.0;
     mid - min_width..mid + min_width
+}
+
+/// The time axis of a figure over months (cycle indices): a label at every January, a light line at
+/// every quarter; on a horizon with fewer than two Januaries, a label every quarter (or every month).
+struct Months {
+    range: std::ops::Range<f64>,
+    keys: Vec<f64>,
+    light: Vec<f64>,
+}
+
+impl Months {
+    fn new(m: &Model, cycles: usize) -> Months {
+        let at = |every: u32| -> Vec<f64> {
+            (0..cycles)
+                .filter(|&c| (m.date(c as u32).month - 1).is_multiple_of(every))
+                .map(|c| c as f64)
+                .collect()
+        };
+        let (years, quarters) = (at(12), at(3));
+        let keys = if years.len() >= 2 {
+            years
+        } else if quarters.len() >= 2 {
+            quarters.clone()
+        } else {
+            at(1)
+        };
+        Months {
+            range: axis(0f64..(cycles - 1).max(1) as f64),
+            keys,
+            light: quarters,
+        }
+    }
+}
+
+impl plotters::coord::ranged1d::Ranged for Months {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let (lo, hi) = (self.range.start, self.range.end);
+        let share = (value - lo) / (hi - lo);
+        limit.0 + (f64::from(limit.1 - limit.0) * share).round() as i32
+    }
+
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.light.clone()
+        } else {
+            self.keys.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.clone()
+    }
 }
 
 /// Thousands separators, no decimals (`12,345`).
@@ -181,7 +236,7 @@ impl Figure for Fan<'_> {
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(72)
-            .build_cartesian_2d(axis(0f64..(lay.cycles - 1).max(1) as f64), axis(0f64..top))?;
+            .build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("maand", "month"))
@@ -257,6 +312,386 @@ pub fn pilot_start(m: &Model, arm: &str) -> Option<u32> {
         .min()
 }
 
+/// Room above the data for a legend of `rows` entries in an upper corner: the axis top that keeps
+/// the data, from `bottom` to `top` on the axis, below the legend (a plot area is some 420 pixels
+/// high, a legend row 19).
+fn legend_room(bottom: f64, top: f64, rows: usize) -> f64 {
+    let share = ((rows as f64 * 19.0 + 16.0) / 420.0).min(0.5);
+    bottom + (top - bottom) / (1.0 - share)
+}
+
+/// Draws a title of one or more lines, each `(text, size)` and wrapped at spaces to the width, and
+/// returns the area below it.
+fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    lines: &[(&str, u32)],
+) -> std::result::Result<DrawingArea<DB, plotters::coord::Shift>, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let width = root.dim_in_pixel().0.saturating_sub(40);
+    let mut area = root.margin(8, 0, 0, 0);
+    for &(text, size) in lines {
+        let style = (FAMILY, size).into_text_style(root);
+        let mut line = String::new();
+        let mut wrapped = Vec::new();
+        for word in text.split(' ') {
+            let next = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            if !line.is_empty() && root.estimate_text_size(&next, &style)?.0 > width {
+                wrapped.push(std::mem::replace(&mut line, word.to_string()));
+            } else {
+                line = next;
+            }
+        }
+        wrapped.push(line);
+        for l in wrapped {
+            area = area.titled(&l, style.clone())?;
+        }
+    }
+    Ok(area)
+}
+
+/// A legend beside a chart: a coloured mark and a name per entry, top down from `y`.
+fn side_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    y: i32,
+    title: &str,
+    entries: &[(String, RGBColor)],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let style = (FAMILY, 14).into_font();
+    area.draw(&Text::new(title.to_string(), (4, y), style.clone()))?;
+    for (k, (name, color)) in entries.iter().enumerate() {
+        let yk = y + 24 + 22 * k as i32;
+        area.draw(&PathElement::new(
+            vec![(4, yk + 7), (24, yk + 7)],
+            color.stroke_width(3),
+        ))?;
+        area.draw(&Circle::new((14, yk + 7), 4, color.filled()))?;
+        area.draw(&Text::new(name.clone(), (30, yk), style.clone()))?;
+    }
+    Ok(())
+}
+
+/// A state as figures name it: `WV (Waakvlam)`, or the code alone.
+fn state_label(lang: Lang, state: &crate::model::State) -> String {
+    match lang.t(&state.nl, &state.en) {
+        "" => state.code.clone(),
+        name => format!("{} ({name})", state.code),
+    }
+}
+
+/// The arms a figure overlays: the first [`ARMS_DRAWN`] (the baseline first), whose colours differ
+/// and whose bands can still be told apart; with `--plots all` the others have figures of their own.
+pub fn overlaid(summaries: &[Summary]) -> &[Summary] {
+    &summaries[..summaries.len().min(ARMS_DRAWN)]
+}
+
+/// The caseload of one state over time in one scope for several arms overlaid (the baseline and the
+/// pilots): each arm's p05-p95 band and median in its own colour, so the pilot's effect shows where the
+/// region's numbers hide it; the pilot starts marked.
+pub struct FanArms<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
+    /// The model.
+    pub model: &'a Model,
+    /// The arms' summaries, baseline first.
+    pub summaries: &'a [Summary],
+    /// State index.
+    pub state: usize,
+    /// The scope ([`crate::summary::Layout::scopes`]).
+    pub scope: usize,
+}
+
+impl Figure for FanArms<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (m, s) = (self.model, self.state);
+        let lay = &self.summaries[0].layout;
+        let st: Vec<Vec<crate::summary::Stats>> = self
+            .summaries
+            .iter()
+            .map(|sm| {
+                (0..lay.cycles)
+                    .map(|c| sm.stats[sm.layout.caseload(self.scope, c, s)])
+                    .collect()
+            })
+            .collect();
+        let starts: std::collections::BTreeSet<u32> = self
+            .summaries
+            .iter()
+            .filter_map(|sm| pilot_start(m, &sm.arm))
+            .collect();
+        // A tight range, as the cost per year: the difference between the arms is the point. The
+        // axis starts at 0 when the data come near it.
+        let hi = st.iter().flatten().map(|x| x.q[4]).fold(1.0, f64::max);
+        let lo = st
+            .iter()
+            .flatten()
+            .map(|x| x.q[0])
+            .fold(f64::MAX, f64::min)
+            .min(hi);
+        let pad = ((hi - lo) * 0.08).max(1.0);
+        let bottom = if lo - pad < (hi - lo) * 0.5 {
+            0.0
+        } else {
+            lo - pad
+        };
+        let top = legend_room(bottom, hi + pad, self.summaries.len() + starts.len());
+        root.fill(&WHITE)?;
+        let title = format!(
+            "{} {}: {}",
+            self.lang.t("Cliënten", "Caseload"),
+            state_label(self.lang, &m.states[s]),
+            crate::output::report::scope_label(self.lang, &lay.scopes[self.scope])
+        );
+        let area = titled(root, &[(&title, 22)])?;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(16)
+            .margin_top(4)
+            .x_label_area_size(44)
+            .y_label_area_size(72)
+            .build_cartesian_2d(Months::new(m, lay.cycles), axis(bottom..top))?;
+        chart
+            .configure_mesh()
+            .x_desc(self.lang.t("maand", "month"))
+            .y_desc(self.lang.t("cliënten", "clients"))
+            .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+            .y_label_formatter(&|v| self.lang.int(*v))
+            .label_style((FAMILY, 14))
+            .draw()?;
+        // The bands first, then the medians on top of every band: the baseline's widest, so that a
+        // pilot's median on it (before the pilot starts they are the same) leaves it visible.
+        for (a, x) in st.iter().enumerate() {
+            let color = PALETTE[a % PALETTE.len()];
+            let up = x.iter().enumerate().map(|(c, v)| (c as f64, v.q[4]));
+            let down = x.iter().enumerate().rev().map(|(c, v)| (c as f64, v.q[0]));
+            chart.draw_series(std::iter::once(Polygon::new(
+                up.chain(down).collect::<Vec<_>>(),
+                color.mix(0.16),
+            )))?;
+            for k in [0, 4] {
+                chart.draw_series(LineSeries::new(
+                    x.iter().enumerate().map(|(c, v)| (c as f64, v.q[k])),
+                    color.mix(0.55).stroke_width(1),
+                ))?;
+            }
+        }
+        for (a, sm) in self.summaries.iter().enumerate() {
+            let color = PALETTE[a % PALETTE.len()];
+            let width = if a == 0 { 5 } else { 2 };
+            chart
+                .draw_series(LineSeries::new(
+                    st[a].iter().enumerate().map(|(c, v)| (c as f64, v.q[2])),
+                    color.stroke_width(width),
+                ))?
+                .label(format!(
+                    "{}: {}, p05-p95",
+                    sm.arm,
+                    self.lang.t("mediaan", "median")
+                ))
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + Rectangle::new([(0, -6), (16, 6)], color.mix(0.16).filled())
+                        + PathElement::new(vec![(0, 0), (16, 0)], color.stroke_width(width))
+                });
+        }
+        for &start in &starts {
+            let x = f64::from(start);
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, bottom), (x, top)],
+                    BLACK.mix(0.6).stroke_width(2),
+                )))?
+                .label(format!(
+                    "{} {}",
+                    self.lang.t("pilot start", "pilot starts"),
+                    self.lang.month(m.date(start))
+                ))
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.6).stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FAMILY, 14))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// The largest mean caseload of all non-absorbing states together in `scope` over the arms: one
+/// scale for the stacked figures of the arms, so that they compare at a glance.
+pub fn stacked_top(model: &Model, summaries: &[Summary], scope: usize) -> f64 {
+    summaries
+        .iter()
+        .flat_map(|sm| {
+            let lay = &sm.layout;
+            (0..lay.cycles).map(move |c| {
+                (0..model.n_states())
+                    .filter(|&s| !model.states[s].absorbing)
+                    .map(|s| sm.stats[lay.caseload(scope, c, s)].mean)
+                    .sum::<f64>()
+            })
+        })
+        .fold(1.0, f64::max)
+}
+
+/// The paired differences in caseload of `pilot` against the baseline in one scope, from the
+/// `caseload` rows of the differences (the mean over each calendar year's months): per non-absorbing
+/// state, one per year of `years` (`None` where the table has no row). Empty when it has none at all.
+pub fn caseload_differences<'d>(
+    model: &Model,
+    differences: &'d [Difference],
+    pilot: &str,
+    scope: &crate::scope::Scope,
+    years: &[i32],
+) -> Vec<(usize, Vec<Option<&'d Difference>>)> {
+    let rows: Vec<&Difference> = differences
+        .iter()
+        .filter(|d| {
+            d.arm == pilot
+                && d.scope == scope.kind
+                && d.scope_name == scope.name
+                && d.measure == "caseload"
+        })
+        .collect();
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    (0..model.n_states())
+        .filter(|&s| !model.states[s].absorbing)
+        .map(|s| {
+            let code = &model.states[s].code;
+            let per_year = years
+                .iter()
+                .map(|&y| {
+                    rows.iter()
+                        .find(|d| d.item == *code && d.period == Period::Year(y))
+                        .copied()
+                })
+                .collect();
+            (s, per_year)
+        })
+        .collect()
+}
+
+/// The paired difference in caseload pilot − baseline by state and calendar year in one scope (mean
+/// over the year's months, from `differences.csv`): mean and p05-p95, the states side by side.
+pub struct CaseloadDifference<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
+    /// The model.
+    pub model: &'a Model,
+    /// The baseline.
+    pub base: &'a Summary,
+    /// The pilot arm.
+    pub pilot: &'a Summary,
+    /// The paired differences, as read back.
+    pub differences: &'a [Difference],
+    /// The scope ([`crate::summary::Layout::scopes`]).
+    pub scope: usize,
+}
+
+impl Figure for CaseloadDifference<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let m = self.model;
+        let lay = &self.base.layout;
+        let years = &lay.years;
+        let scope = &lay.scopes[self.scope];
+        let rows = caseload_differences(m, self.differences, &self.pilot.arm, scope, years);
+        let all = rows.iter().flat_map(|(_, v)| v.iter().flatten());
+        let hi = all.clone().map(|d| d.q[2]).fold(0.0, f64::max);
+        let lo = all.map(|d| d.q[0]).fold(0.0, f64::min);
+        let pad = ((hi - lo) * 0.08).max(0.5);
+        root.fill(&WHITE)?;
+        let title = format!(
+            "{} {} − {}: {}",
+            self.lang
+                .t("Verschil in cliënten", "Difference in caseload"),
+            self.pilot.arm,
+            self.base.arm,
+            crate::output::report::scope_label(self.lang, scope)
+        );
+        let sub = self.lang.t(
+            "gemiddelde (punt) en p05-p95 (lijn) over de runs, gepaard per run",
+            "mean (dot) and p05-p95 (line) over runs, paired by run",
+        );
+        let area = titled(root, &[(&title, 20), (sub, 15)])?;
+        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 - 150);
+        let (x0, x1) = (
+            f64::from(years[0]) - 0.5,
+            f64::from(years[years.len() - 1]) + 0.5,
+        );
+        let mut chart = ChartBuilder::on(&left)
+            .margin(16)
+            .margin_top(4)
+            .x_label_area_size(44)
+            .y_label_area_size(72)
+            .build_cartesian_2d(axis(x0..x1), axis(lo - pad..hi + pad))?;
+        chart
+            .configure_mesh()
+            .x_desc(self.lang.t("jaar", "year"))
+            .y_desc(self.lang.t(
+                "cliënten, gemiddeld over het jaar",
+                "clients, mean over the year",
+            ))
+            .x_labels(years.len())
+            .x_label_formatter(&|y| format!("{:.0}", y))
+            .y_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-9 {
+                    self.lang.int(*v)
+                } else {
+                    self.lang.number(*v, 1)
+                }
+            })
+            .label_style((FAMILY, 14))
+            .draw()?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(x0, 0.0), (x1, 0.0)],
+            BLACK.mix(0.6).stroke_width(1),
+        )))?;
+        let n = rows.len() as f64;
+        let mut entries = Vec::new();
+        for (k, (s, per_year)) in rows.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            // Side by side within ±0.38 of the year, whatever the number of states.
+            let off = (k as f64 - (n - 1.0) / 2.0) * (0.76 / n).min(0.12);
+            let at = |y: usize| f64::from(years[y]) + off;
+            chart.draw_series(per_year.iter().enumerate().filter_map(|(y, d)| {
+                d.map(|d| {
+                    PathElement::new(
+                        vec![(at(y), d.q[0]), (at(y), d.q[2])],
+                        color.stroke_width(3),
+                    )
+                })
+            }))?;
+            chart.draw_series(
+                per_year.iter().enumerate().filter_map(|(y, d)| {
+                    d.map(|d| Circle::new((at(y), d.mean), 4, color.filled()))
+                }),
+            )?;
+            entries.push((m.states[*s].code.clone(), color));
+        }
+        side_legend(&right, 20, self.lang.t("toestand", "state"), &entries)?;
+        Ok(())
+    }
+}
+
 /// Stacked mean caseload by (non-absorbing) state over time, one arm.
 pub struct Stacked<'a> {
     /// Language of the labels.
@@ -265,8 +700,11 @@ pub struct Stacked<'a> {
     pub model: &'a Model,
     /// The arm's summary.
     pub summary: &'a Summary,
-    /// The scope ([`crate::summary::Layout::scopes`]).
+    /// The scope ([`crate::summary::Layout::scopes`]); any but the region is named in the title.
     pub scope: usize,
+    /// The axis top before headroom, to share one scale among arms ([`stacked_top`]); `None`: this
+    /// arm's own.
+    pub top: Option<f64>,
 }
 
 impl Figure for Stacked<'_> {
@@ -290,24 +728,37 @@ impl Figure for Stacked<'_> {
                 .collect();
             cum.push(next);
         }
-        let top = cum[states.len()].iter().copied().fold(1.0, f64::max) * 1.1;
+        let top = self
+            .top
+            .unwrap_or_else(|| cum[states.len()].iter().copied().fold(1.0, f64::max))
+            * 1.1;
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!(
-                    "{}: {}",
-                    self.lang.t(
-                        "Cliënten per intensiteit (gemiddelde over runs)",
-                        "Caseload by state (mean over runs)"
-                    ),
-                    sm.arm
-                ),
-                (FAMILY, 22),
-            )
+        let title = format!(
+            "{}: {}",
+            self.lang.t(
+                "Cliënten per intensiteit (gemiddelde over runs)",
+                "Caseload by state (mean over runs)"
+            ),
+            sm.arm
+        );
+        // The region's title is one line, as it always was; another scope's is named below it.
+        let area = if self.scope == REGION {
+            root.clone()
+        } else {
+            let scope = crate::output::report::scope_label(self.lang, &lay.scopes[self.scope]);
+            titled(root, &[(&title, 22), (&scope, 16)])?
+        };
+        let mut builder = ChartBuilder::on(&area);
+        builder
             .margin(16)
             .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(axis(0f64..(lay.cycles - 1).max(1) as f64), axis(0f64..top))?;
+            .y_label_area_size(72);
+        if self.scope == REGION {
+            builder.caption(title, (FAMILY, 22));
+        } else {
+            builder.margin_top(4);
+        }
+        let mut chart = builder.build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("maand", "month"))
@@ -456,7 +907,7 @@ pub enum Plots {
     /// baseline and the first pilot arms up to that number.
     #[default]
     Auto,
-    /// Every figure of every arm (time and disk grow with the arms: some 14 figures a pilot arm).
+    /// Every figure of every arm (time and disk grow with the arms: some 16 figures a pilot arm).
     All,
     /// No figures: no `plots/` folder, and a report of tables only.
     None,
@@ -480,6 +931,8 @@ impl Plots {
 /// One figure of a run.
 enum Drawing<'a> {
     Fan(Fan<'a>),
+    FanArms(FanArms<'a>),
+    CaseloadDifference(CaseloadDifference<'a>),
     Stacked(Stacked<'a>),
     CostPerYear(CostPerYear<'a>),
     CostDifference(CostDifference<'a>),
@@ -495,6 +948,8 @@ impl Figure for Drawing<'_> {
     {
         match self {
             Drawing::Fan(f) => f.draw(root),
+            Drawing::FanArms(f) => f.draw(root),
+            Drawing::CaseloadDifference(f) => f.draw(root),
             Drawing::Stacked(f) => f.draw(root),
             Drawing::CostPerYear(f) => f.draw(root),
             Drawing::CostDifference(f) => f.draw(root),
@@ -509,6 +964,7 @@ impl Figure for Drawing<'_> {
 fn drawings<'a>(
     model: &'a Model,
     summaries: &'a [Summary],
+    differences: &'a [Difference],
     lang: Lang,
 ) -> Vec<(String, Drawing<'a>)> {
     let mut out = Vec::new();
@@ -531,6 +987,7 @@ fn drawings<'a>(
                 model,
                 summary: sm,
                 scope: REGION,
+                top: None,
                 lang,
             }),
         ));
@@ -584,24 +1041,78 @@ fn drawings<'a>(
             }),
         ));
     }
+    // The pilot areas together, the arms overlaid or on one scale: last, so that the file names of
+    // the figures above stay as they were whatever the arms are called.
+    if let Some(sc) = summaries[0].layout.pilot_scope() {
+        for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
+            out.push((
+                format!("fan_pilot_areas_{}", slug(&model.states[s].code)),
+                Drawing::FanArms(FanArms {
+                    model,
+                    summaries: overlaid(summaries),
+                    state: s,
+                    scope: sc,
+                    lang,
+                }),
+            ));
+        }
+        let top = stacked_top(model, summaries, sc);
+        for sm in summaries {
+            out.push((
+                format!("stacked_pilot_areas_{}", slug(&sm.arm)),
+                Drawing::Stacked(Stacked {
+                    model,
+                    summary: sm,
+                    scope: sc,
+                    top: Some(top),
+                    lang,
+                }),
+            ));
+        }
+        if let Some((base, pilots)) = summaries.split_first() {
+            let scope = &base.layout.scopes[sc];
+            for p in pilots {
+                if caseload_differences(model, differences, &p.arm, scope, &base.layout.years)
+                    .is_empty()
+                {
+                    continue;
+                }
+                out.push((
+                    format!("caseload_difference_pilot_areas_{}", slug(&p.arm)),
+                    Drawing::CaseloadDifference(CaseloadDifference {
+                        model,
+                        base,
+                        pilot: p,
+                        differences,
+                        scope: sc,
+                        lang,
+                    }),
+                ));
+            }
+        }
+    }
     out
 }
 
 /// Writes the figures of a run into `plots/` of the output folder, each as SVG and PNG: a fan chart per
 /// non-absorbing state and arm, the stacked caseload per arm, the cost per year of all arms; per pilot
 /// arm the paired cost difference per year, its histogram over the horizon, and the budget use of every
-/// pilot area; and every KPI against its targets. `plots` says for which arms. The figures are drawn on
-/// `threads` threads; their bytes do not depend on it, and the first failure in file order is reported.
+/// pilot area; every KPI against its targets; and for the pilot areas together a fan chart per state
+/// with the arms overlaid, the stacked caseload per arm on one scale and per pilot arm the paired
+/// caseload difference by state and year (from `differences`). `plots` says for which arms. The figures
+/// are drawn on `threads` threads; their bytes do not depend on it, and the first failure in file order
+/// is reported.
 pub fn write_all(
     model: &Model,
     summaries: &[Summary],
+    differences: &[Difference],
     staged: &mut Staged,
     lang: Lang,
     plots: Plots,
     threads: usize,
 ) -> Result<()> {
     let drawn = &summaries[..plots.arms(summaries.len())];
-    let jobs = drawings(model, drawn, lang);
+    let jobs = drawings(model, drawn, differences, lang);
     // File names are given out in order, so that two arms with the same file-safe name are numbered the
     // same way at every thread count.
     let mut files = Vec::with_capacity(jobs.len());
@@ -830,8 +1341,19 @@ impl Figure for DifferenceHistogram<'_> {
     }
 }
 
+/// Which of KPI `k`'s scopes its figure shows (an index into `kpis[k].scopes`): the pilot areas
+/// together where it is evaluated over them (the region hides a pilot), else its first scope.
+pub fn kpi_scope(model: &Model, k: usize, layout: &crate::summary::Layout) -> usize {
+    let scopes = &model.kpis[k].scopes;
+    layout
+        .pilot_scope()
+        .and_then(|p| scopes.iter().position(|&x| x == p))
+        .unwrap_or(0)
+}
+
 /// One KPI per contract year against its target, for every arm: mean with p05-p95; the legend gives the
-/// probability of meeting the target in the last contract year with a target.
+/// probability of meeting the target in the last contract year with a target. Drawn over the scope of
+/// [`kpi_scope`], named in the title; a count on an axis of clients, the others as percentages.
 pub struct KpiChart<'a> {
     /// Language of the labels.
     pub lang: Lang,
@@ -850,6 +1372,8 @@ impl Figure for KpiChart<'_> {
     {
         let kpi = &self.model.kpis[self.kpi];
         let years = kpi.years();
+        let lay = &self.summaries[0].layout;
+        let i = kpi_scope(self.model, self.kpi, lay);
         root.fill(&WHITE)?;
         let label = match self.lang.t(&kpi.nl, &kpi.en) {
             "" => kpi.name.clone(),
@@ -858,25 +1382,48 @@ impl Figure for KpiChart<'_> {
         let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
         for sm in self.summaries {
             for y in 0..years {
-                top = top.max(sm.stats[sm.layout.kpi(self.model, self.kpi, 0, y, 0)].q[4]);
+                top = top.max(sm.stats[sm.layout.kpi(self.model, self.kpi, i, y, 0)].q[4]);
             }
         }
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("KPI {}: {label}", kpi.name), (FAMILY, 18))
+        let top = legend_room(0.0, top * 1.05, self.summaries.len() + 1);
+        let title = format!("KPI {}: {label}", kpi.name);
+        let scope = match kpi.scopes.get(i) {
+            Some(&sc) => crate::output::report::scope_label(self.lang, &lay.scopes[sc]),
+            None => String::new(),
+        };
+        let area = titled(root, &[(&title, 18), (&scope, 15)])?;
+        let count = kpi.is_count();
+        let mut chart = ChartBuilder::on(&area)
             .margin(16)
+            .margin_top(4)
             .x_label_area_size(44)
             .y_label_area_size(60)
             .build_cartesian_2d(
                 axis(0.5f64..years as f64 + 0.5),
-                axis(0f64..(top * 1.15).max(0.01)),
+                axis(0f64..top.max(if count { 1.0 } else { 0.01 })),
             )?;
         chart
             .configure_mesh()
             .x_desc(self.lang.t("contractjaar", "contract year"))
-            .y_desc(self.lang.t("aandeel", "share"))
+            .y_desc(if count {
+                self.lang.t("cliënten", "clients")
+            } else {
+                self.lang.t("aandeel", "share")
+            })
             .x_labels(years)
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| format!("{:.0}%", 100.0 * v))
+            .y_label_formatter(&|v| {
+                if !count && *v > 1.0 + 1e-9 {
+                    // The room for the legend above 100%: a share has no such values.
+                    String::new()
+                } else if !count {
+                    format!("{:.0}%", 100.0 * v)
+                } else if (v - v.round()).abs() < 1e-9 {
+                    self.lang.int(*v)
+                } else {
+                    self.lang.number(*v, 1)
+                }
+            })
             .label_style((FAMILY, 14))
             .draw()?;
         let last = (0..years).rev().find(|&y| kpi.targets[y].is_some());
@@ -886,7 +1433,7 @@ impl Figure for KpiChart<'_> {
             // Side by side within ±0.35 of the year, whatever the number of arms.
             let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
             let cells: Vec<usize> = (0..years)
-                .map(|y| sm.layout.kpi(self.model, self.kpi, 0, y, 0))
+                .map(|y| sm.layout.kpi(self.model, self.kpi, i, y, 0))
                 .collect();
             let p_met = last.map(|y| {
                 let v = sm.columns.cell(cells[y]);

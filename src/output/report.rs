@@ -86,6 +86,23 @@ impl Lang {
         }
     }
 
+    /// A number with thousands separators and `d` decimals: `1.234,5` (nl) or `1,234.5` (en).
+    pub fn decimal(self, x: f64, d: usize) -> String {
+        let s = format!("{:.d$}", x.abs());
+        let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+        let whole = self.int(whole.parse().unwrap_or(0.0));
+        let sign = if x < 0.0 && s.chars().any(|c| ('1'..='9').contains(&c)) {
+            "-"
+        } else {
+            ""
+        };
+        match (frac, self) {
+            ("", _) => format!("{sign}{whole}"),
+            (f, Lang::Nl) => format!("{sign}{whole},{f}"),
+            (f, Lang::En) => format!("{sign}{whole}.{f}"),
+        }
+    }
+
     /// A percentage without decimals.
     pub fn pct(self, x: f64) -> String {
         format!("{:.0}%", 100.0 * x)
@@ -355,12 +372,22 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
                 Lang::En if !kpi.en.is_empty() => &kpi.en,
                 _ => &kpi.name,
             };
+            // A count is a number of clients, the other kinds a share.
+            let value = |x: f64, decimals: usize| {
+                if !kpi.is_count() {
+                    lang.pct(x)
+                } else if (x - x.round()).abs() < 1e-9 {
+                    lang.int(x)
+                } else {
+                    lang.decimal(x, decimals)
+                }
+            };
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td>",
                 esc(label),
                 y + 1,
-                lang.pct(kpi.targets[y].unwrap_or(0.0))
+                value(kpi.targets[y].unwrap_or(0.0), 1)
             );
             for sm in r.summaries {
                 let cell = sm.layout.kpi(m, k, i, y, 0);
@@ -372,7 +399,7 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
                     "<td>{} <span class=\"small\">({} {})</span></td>",
                     lang.pct(met),
                     lang.t("gem.", "mean"),
-                    lang.pct(sm.stats[cell].mean)
+                    value(sm.stats[cell].mean, 1)
                 );
             }
             h.push_str("</tr>");
@@ -720,6 +747,46 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             }
         );
     }
+    let lay = &drawn[0].layout;
+    // Which KPI charts show the pilot areas: those go with the pilot areas' figures.
+    let (pilot_kpis, other_kpis): (Vec<usize>, Vec<usize>) = (0..m.kpis.len()).partition(|&k| {
+        let i = plot::kpi_scope(m, k, lay);
+        lay.pilot_scope().is_some() && m.kpis[k].scopes.get(i).copied() == lay.pilot_scope()
+    });
+    let kpi_figure = |h: &mut String, k: usize| {
+        let i = plot::kpi_scope(m, k, lay);
+        let scope = m.kpis[k]
+            .scopes
+            .get(i)
+            .map_or(String::new(), |&sc| scope_label(lang, &lay.scopes[sc]));
+        figure(
+            h,
+            &KpiChart {
+                model: m,
+                summaries: drawn,
+                kpi: k,
+                lang,
+            },
+            &format!(
+                "{scope}: {}",
+                lang.t(
+                    "KPI per contractjaar tegen het doel (zwart), gemiddelde en P5–P95 over de runs per variant.",
+                    "KPI per contract year against its target (black), mean and P5–P95 over runs per arm.",
+                ),
+            ),
+        );
+    };
+    if let Some(sc) = lay.pilot_scope() {
+        pilot_figures(h, r, lang, drawn, sc);
+        for &k in &pilot_kpis {
+            kpi_figure(h, k);
+        }
+        let _ = write!(
+            h,
+            "<h3>{}</h3>",
+            esc(&scope_label(lang, &lay.scopes[REGION]))
+        );
+    }
     figure(
         h,
         &CostPerYear {
@@ -759,20 +826,8 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             );
         }
     }
-    for k in 0..m.kpis.len() {
-        figure(
-            h,
-            &KpiChart {
-                model: m,
-                summaries: drawn,
-                kpi: k,
-                lang,
-            },
-            lang.t(
-                "KPI per contractjaar tegen het doel (zwart).",
-                "KPI per contract year against its target (black).",
-            ),
-        );
+    for &k in &other_kpis {
+        kpi_figure(h, k);
     }
     for sm in drawn {
         figure(
@@ -781,6 +836,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                 model: m,
                 summary: sm,
                 scope: REGION,
+                top: None,
                 lang,
             },
             lang.t(
@@ -789,12 +845,6 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             ),
         );
         for s in (0..m.n_states()).filter(|&s| !m.states[s].absorbing) {
-            let st = &m.states[s];
-            let name = match lang {
-                Lang::Nl if !st.nl.is_empty() => &st.nl,
-                Lang::En if !st.en.is_empty() => &st.en,
-                _ => &st.code,
-            };
             figure(
                 h,
                 &Fan {
@@ -804,7 +854,155 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     scope: REGION,
                     lang,
                 },
-                &format!("{}: {} ({})", lang.t("Waaier", "Fan chart"), name, sm.arm),
+                &format!(
+                    "{}: {} ({})",
+                    lang.t("Waaier", "Fan chart"),
+                    state_name(lang, &m.states[s]),
+                    sm.arm
+                ),
+            );
+        }
+    }
+}
+
+/// Names as a list in words: `a`, `a en b`, `a, b en c`.
+fn listed(names: &[&str], and: &str) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} {and} {last}", init.join(", ")),
+    }
+}
+
+/// A state's name in the language, else its code.
+fn state_name(lang: Lang, st: &crate::model::State) -> &str {
+    match lang {
+        Lang::Nl if !st.nl.is_empty() => &st.nl,
+        Lang::En if !st.en.is_empty() => &st.en,
+        _ => &st.code,
+    }
+}
+
+/// The figures of the pilot areas together (scope `sc`): what they are, a fan chart per state with
+/// the drawn arms overlaid, the stacked caseload per arm on one scale, and per pilot arm the paired
+/// difference in caseload by state and year.
+fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary], sc: usize) {
+    let m = r.model;
+    let lay = &drawn[0].layout;
+    let scope = &lay.scopes[sc];
+    let clients = |areas: &mut dyn Iterator<Item = usize>| -> u64 {
+        areas
+            .map(|a| {
+                m.areas[a]
+                    .initial
+                    .iter()
+                    .zip(&m.states)
+                    .filter(|(_, st)| !st.absorbing)
+                    .map(|(&n, _)| u64::from(n))
+                    .sum::<u64>()
+            })
+            .sum()
+    };
+    let here = clients(&mut scope.areas.iter().copied());
+    let all = clients(&mut (0..m.areas.len()));
+    let names: Vec<String> = scope.areas.iter().map(|&a| esc(&m.areas[a].name)).collect();
+    let _ = write!(
+        h,
+        "<h3>{}</h3><p>{}</p>",
+        esc(&scope_label(lang, scope)),
+        match lang {
+            Lang::Nl => format!(
+                "De gebieden die een variant een budget geeft, samen: {} ({} van de {} cliënten bij de start). In de figuren van de hele regio verdwijnt hun verschil; hier staan de varianten over elkaar of op één schaal.",
+                names.join(", "),
+                lang.int(here as f64),
+                lang.int(all as f64)
+            ),
+            Lang::En => format!(
+                "The areas some arm gives a budget, together: {} ({} of the {} clients at the start). In the region's figures their difference disappears; here the arms are overlaid or on one scale.",
+                names.join(", "),
+                lang.int(here as f64),
+                lang.int(all as f64)
+            ),
+        }
+    );
+    let arms: Vec<&str> = plot::overlaid(drawn)
+        .iter()
+        .map(|sm| sm.arm.as_str())
+        .collect();
+    for s in (0..m.n_states()).filter(|&s| !m.states[s].absorbing) {
+        figure(
+            h,
+            &plot::FanArms {
+                model: m,
+                summaries: plot::overlaid(drawn),
+                state: s,
+                scope: sc,
+                lang,
+            },
+            &match lang {
+                Lang::Nl => format!(
+                    "Cliënten in {} in de pilotgebieden samen, {} over elkaar: mediaan (lijn) en P5–P95 (band) over de runs.",
+                    state_name(lang, &m.states[s]),
+                    listed(&arms, "en")
+                ),
+                Lang::En => format!(
+                    "Clients in {} in the pilot areas together, {} overlaid: median (line) and P5–P95 (band) over runs.",
+                    state_name(lang, &m.states[s]),
+                    listed(&arms, "and")
+                ),
+            },
+        );
+    }
+    let top = plot::stacked_top(m, drawn, sc);
+    for sm in drawn {
+        figure(
+            h,
+            &Stacked {
+                model: m,
+                summary: sm,
+                scope: sc,
+                top: Some(top),
+                lang,
+            },
+            &format!(
+                "{} ({}); {}",
+                lang.t(
+                    "Gemiddeld aantal cliënten per intensiteit in de pilotgebieden samen",
+                    "Mean caseload by intensity in the pilot areas together"
+                ),
+                sm.arm,
+                lang.t(
+                    "elke variant op dezelfde schaal.",
+                    "every arm on the same scale."
+                )
+            ),
+        );
+    }
+    if let Some((base, pilots)) = drawn.split_first() {
+        for p in pilots {
+            if plot::caseload_differences(m, r.differences, &p.arm, scope, &lay.years).is_empty() {
+                continue;
+            }
+            figure(
+                h,
+                &plot::CaseloadDifference {
+                    model: m,
+                    base,
+                    pilot: p,
+                    differences: r.differences,
+                    scope: sc,
+                    lang,
+                },
+                &match lang {
+                    Lang::Nl => format!(
+                        "Verschil in cliënten {} − {} in de pilotgebieden samen, per toestand en kalenderjaar (gemiddelde over de maanden van het jaar), gepaard per run: gemiddelde en P5–P95. Onder nul heeft de pilot minder cliënten in die toestand.",
+                        p.arm, base.arm
+                    ),
+                    Lang::En => format!(
+                        "Difference in caseload {} − {} in the pilot areas together, per state and calendar year (mean over the year's months), paired by run: mean and P5–P95. Below zero the pilot has fewer clients in that state.",
+                        p.arm, base.arm
+                    ),
+                },
             );
         }
     }
@@ -830,4 +1028,18 @@ fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
         }
     }
     h.push_str("</table>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn decimals_have_thousands_separators_in_either_language() {
+        assert_eq!(Lang::Nl.decimal(171.25, 1), "171,2");
+        assert_eq!(Lang::Nl.decimal(1650.34, 1), "1.650,3");
+        assert_eq!(Lang::En.decimal(1650.34, 1), "1,650.3");
+        assert_eq!(Lang::En.decimal(-1650.0, 0), "-1,650");
+        assert_eq!(Lang::Nl.decimal(-0.01, 1), "0,0");
+    }
 }

@@ -156,9 +156,14 @@ fn metrics(model: &Model) -> Vec<Metric> {
                 }
                 for y in 0..kpi.years() {
                     let c = l.kpi(model, k, i, y, 0);
+                    // A count is a number of clients; every other kind a share.
                     push(
                         format!("{an}.{}_cy{}", kpi.name, y + 1),
-                        Kind::Share,
+                        if kpi.is_count() {
+                            Kind::Number
+                        } else {
+                            Kind::Share
+                        },
                         Box::new(move |s| s[a].stats[c].mean),
                     );
                     if kpi.targets.get(y).copied().flatten().is_some() {
@@ -250,5 +255,29 @@ pub fn default_metric(model: &Model) -> String {
     match model.arms.get(1) {
         Some(a) => format!("{}.care_cost_difference", a.name),
         None => format!("{}.care_cost_total", model.arms[0].name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_kpi_is_a_number_and_its_probability_a_share() {
+        let model = crate::scenario::default_scenario().model;
+        let k = model
+            .kpis
+            .iter()
+            .position(|k| k.is_count())
+            .expect("the default counts");
+        let name = &model.kpis[k].name;
+        let (names, kinds) = (names(&model), kinds(&model));
+        let kind = |n: &str| kinds[names.iter().position(|x| x == n).expect(n)];
+        for scope in ["", ".pilot_areas"] {
+            let stem = format!("dorpsbudget_noord_beveland{scope}.{name}_cy3");
+            assert_eq!(kind(&stem), Kind::Number, "{stem}");
+            assert_eq!(kind(&format!("{stem}_p_met")), Kind::Share);
+        }
+        assert_eq!(kind("baseline.aandeel_waakvlam_cy3"), Kind::Share);
     }
 }

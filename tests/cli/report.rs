@@ -5,9 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Figures in the default report: the budget use of the pilot's pool, cost per year, cost difference
-/// and its histogram, 8 KPIs, and per arm the stacked caseload and 6 fan charts (5 states and the
-/// waiting status).
-const FIGURES: usize = 1 + 3 + 8 + 2 * 7;
+/// and its histogram, 8 KPIs, per arm the stacked caseload and 6 fan charts (5 states and the waiting
+/// status); and for the pilot areas together 6 fan charts with both arms, 2 stacked and the paired
+/// caseload difference.
+const FIGURES: usize = 1 + 3 + 8 + 2 * 7 + 6 + 2 + 1;
 
 fn report(dir: &Path, lang: &str) -> String {
     let out = dir.join(lang);
@@ -65,6 +66,75 @@ fn the_report_is_self_contained_in_dutch_and_english() {
             "how to reproduce"
         );
     }
+}
+
+#[test]
+fn the_pilot_areas_come_before_the_region_and_a_count_is_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (nl, en) = (report(dir.path(), "nl"), report(dir.path(), "en"));
+    // The pilot areas' figures first, then the region's: the region hides 78 of 1,646 clients.
+    let figures = en.split("<h2>Figures</h2>").nth(1).unwrap();
+    let pilot = figures.find("<h3>Pilot areas together</h3>").unwrap();
+    let region = figures
+        .find("<h3>Region (all municipalities)</h3>")
+        .unwrap();
+    assert!(pilot < region);
+    let section = &figures[pilot..region];
+    assert!(
+        section.contains("(78 of the 1,646 clients at the start)")
+            && section.contains("Kamperland")
+            && section.contains("baseline and dorpsbudget_noord_beveland overlaid")
+            && section.contains("Difference in caseload dorpsbudget_noord_beveland − baseline"),
+        "the pilot areas named, the arms overlaid, the paired difference"
+    );
+    assert!(
+        nl.contains("<h3>Pilotgebieden samen</h3><p>De gebieden die een variant een budget geeft")
+    );
+    // clienten_waakvlam counts clients (target 165): its row and its chart show numbers, not percent.
+    for (html, label, mean) in [
+        (&nl, "Cliënten in de waakvlam", "(gem. "),
+        (&en, "Clients in Waakvlam", "(mean "),
+    ] {
+        let rows: Vec<&str> = html
+            .split("<tr>")
+            .filter(|r| r.starts_with(&format!("<td>{label}</td>")))
+            .collect();
+        assert_eq!(rows.len(), 2, "the pilot areas and the region");
+        for row in rows {
+            assert!(row.contains("<td>165</td>"), "{row}");
+            let means: Vec<&str> = row.split(mean).skip(1).collect();
+            assert_eq!(means.len(), 2, "{row}");
+            for m in means {
+                let number = m.split(')').next().unwrap();
+                assert!(
+                    !number.contains('%') && number.chars().any(|c| c.is_ascii_digit()),
+                    "{row}"
+                );
+            }
+        }
+    }
+    let chart = fs::read_to_string(dir.path().join("en/plots/kpi_clienten_waakvlam.svg")).unwrap();
+    let texts: Vec<&str> = chart
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| t.split_once('>').and_then(|(_, r)| r.split_once("</text>")))
+        .map(|(t, _)| t.trim())
+        .collect();
+    assert!(texts.contains(&"clients") && texts.contains(&"Pilot areas together"));
+    let percent: Vec<&&str> = texts.iter().filter(|t| t.contains('%')).collect();
+    assert!(
+        percent.iter().all(|t| t.contains("P(met)")),
+        "only the probabilities are percentages: {percent:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.parse::<u32>().is_ok_and(|n| n >= 165)),
+        "the axis counts clients, up to the target: {texts:?}"
+    );
+    // A share keeps its percentages.
+    let share = fs::read_to_string(dir.path().join("en/plots/kpi_aandeel_waakvlam.svg")).unwrap();
+    assert!(share.contains("\n10%\n") && share.contains("\nshare\n"));
 }
 
 /// Names under which Chromium is found on `PATH`, in the order tried (as `.ci/run` does).

@@ -235,8 +235,9 @@ fn plots_are_written_as_png_and_svg() {
     let plots = out.join("plots");
     // 12 fan charts (5 non-absorbing states and the waiting status x 2 arms), 2 stacked, cost per
     // year, paired cost difference and its histogram, the budget of Noord-Beveland's villages
-    // (pooled), 8 KPIs: 26 figures, 2 formats each.
-    assert_eq!(fs::read_dir(&plots).unwrap().count(), 52);
+    // (pooled), 8 KPIs; for the pilot areas together 6 fan charts with both arms, 2 stacked and the
+    // paired caseload difference: 35 figures, 2 formats each.
+    assert_eq!(fs::read_dir(&plots).unwrap().count(), 70);
     for name in [
         "fan_baseline_WV",
         "fan_dorpsbudget_noord_beveland_BT",
@@ -246,6 +247,15 @@ fn plots_are_written_as_png_and_svg() {
         "care_cost_difference_histogram_dorpsbudget_noord_beveland",
         "budget_dorpsbudget_noord_beveland_Noord-Beveland",
         "kpi_vrijwilligerswerk",
+        "fan_pilot_areas_BTS",
+        "fan_pilot_areas_BT",
+        "fan_pilot_areas_WV",
+        "fan_pilot_areas_SB",
+        "fan_pilot_areas_VW",
+        "fan_pilot_areas_WACHT",
+        "stacked_pilot_areas_baseline",
+        "stacked_pilot_areas_dorpsbudget_noord_beveland",
+        "caseload_difference_pilot_areas_dorpsbudget_noord_beveland",
     ] {
         let png = fs::read(plots.join(format!("{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
@@ -258,6 +268,37 @@ fn plots_are_written_as_png_and_svg() {
     }
     let fan = fs::read_to_string(plots.join("fan_dorpsbudget_noord_beveland_WV.svg")).unwrap();
     assert!(fan.contains("pilot starts Jan 2022") && fan.contains("p05-p95"));
+    // The pilot areas' fan chart overlays both arms, named in its legend, and names its scope.
+    let fan = fs::read_to_string(plots.join("fan_pilot_areas_WV.svg")).unwrap();
+    assert!(
+        fan.contains("baseline: median, p05-p95")
+            && fan.contains("dorpsbudget_noord_beveland: median, p05-p95")
+            && fan.contains("Pilot areas together")
+            && fan.contains("pilot starts Jan 2022"),
+        "both arms and the scope"
+    );
+    // Both stacked figures of the pilot areas on one scale: the same y-axis labels.
+    let ticks = |name: &str| -> Vec<String> {
+        let svg = fs::read_to_string(plots.join(format!("{name}.svg"))).unwrap();
+        svg.split("<text")
+            .filter_map(|t| t.split_once('>').and_then(|(_, r)| r.split_once("</text>")))
+            .map(|(t, _)| t.trim().to_string())
+            .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == ','))
+            .collect()
+    };
+    assert_eq!(
+        ticks("stacked_pilot_areas_baseline"),
+        ticks("stacked_pilot_areas_dorpsbudget_noord_beveland")
+    );
+    let diff = fs::read_to_string(
+        plots.join("caseload_difference_pilot_areas_dorpsbudget_noord_beveland.svg"),
+    )
+    .unwrap();
+    assert!(
+        diff.contains("Difference in caseload dorpsbudget_noord_beveland − baseline")
+            && diff.contains("WACHT"),
+        "the paired caseload difference by state"
+    );
     let hist = fs::read_to_string(
         plots.join("care_cost_difference_histogram_dorpsbudget_noord_beveland.svg"),
     )
@@ -354,7 +395,7 @@ fn figures_of(dir: &Path, prefix: &str) -> usize {
 
 #[test]
 fn with_many_arms_the_figures_show_the_first_eight_and_the_tables_all() {
-    // 1,000 arms took minutes of plotting (14 figures an arm, twice); figures of the baseline and
+    // 1,000 arms took minutes of plotting (some 16 figures an arm, twice); figures of the baseline and
     // the first 7 pilots are drawn by default, the tables keep every arm, and the user is told.
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("many.toml");
@@ -370,7 +411,15 @@ fn with_many_arms_the_figures_show_the_first_eight_and_the_tables_all() {
         .stdout
         .clone();
     let stdout = String::from_utf8(stdout).unwrap();
-    assert_eq!(figures_of(&out, "stacked_"), 8, "baseline and 7 pilots");
+    let per_arm =
+        |out: &Path| figures_of(out, "stacked_") - figures_of(out, "stacked_pilot_areas_");
+    assert_eq!(per_arm(&out), 8, "baseline and 7 pilots");
+    assert_eq!(
+        figures_of(&out, "stacked_pilot_areas_"),
+        8,
+        "the pilot areas: baseline and 7 pilots"
+    );
+    assert_eq!(figures_of(&out, "caseload_difference_pilot_areas_"), 7);
     assert_eq!(figures_of(&out, "care_cost_difference_histogram_"), 7);
     assert!(out.join("plots/stacked_pilot_07.png").is_file());
     assert!(!out.join("plots/stacked_pilot_08.png").exists());
@@ -393,7 +442,11 @@ fn with_many_arms_the_figures_show_the_first_eight_and_the_tables_all() {
         .arg(&out)
         .assert()
         .success();
-    assert_eq!(figures_of(&out, "stacked_"), 31);
+    assert_eq!(per_arm(&out), 31);
+    assert_eq!(figures_of(&out, "stacked_pilot_areas_"), 31);
+    // The pilot areas' fan charts overlay the first 8 arms only: more bands cannot be told apart.
+    let fan = fs::read_to_string(out.join("plots/fan_pilot_areas_WV.svg")).unwrap();
+    assert!(fan.contains("pilot_07: mediaan") && !fan.contains("pilot_08"));
     assert_eq!(
         figures_of(&out, "budget_pilot_30_"),
         1,
