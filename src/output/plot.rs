@@ -1030,7 +1030,8 @@ fn drawings<'a>(
             }
         }
     }
-    for k in 0..model.kpis.len() {
+    // Evaluations are counts and a cost, not a KPI value: evaluations.csv and the report's table.
+    for k in (0..model.kpis.len()).filter(|&k| !model.kpis[k].is_evaluations()) {
         out.push((
             format!("kpi_{}", slug(&model.kpis[k].name)),
             Drawing::Kpi(KpiChart {

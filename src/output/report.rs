@@ -749,10 +749,12 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
     }
     let lay = &drawn[0].layout;
     // Which KPI charts show the pilot areas: those go with the pilot areas' figures.
-    let (pilot_kpis, other_kpis): (Vec<usize>, Vec<usize>) = (0..m.kpis.len()).partition(|&k| {
-        let i = plot::kpi_scope(m, k, lay);
-        lay.pilot_scope().is_some() && m.kpis[k].scopes.get(i).copied() == lay.pilot_scope()
-    });
+    let (pilot_kpis, other_kpis): (Vec<usize>, Vec<usize>) = (0..m.kpis.len())
+        .filter(|&k| !m.kpis[k].is_evaluations())
+        .partition(|&k| {
+            let i = plot::kpi_scope(m, k, lay);
+            lay.pilot_scope().is_some() && m.kpis[k].scopes.get(i).copied() == lay.pilot_scope()
+        });
     let kpi_figure = |h: &mut String, k: usize| {
         let i = plot::kpi_scope(m, k, lay);
         let scope = m.kpis[k]

@@ -273,11 +273,15 @@ mod tests {
         let name = &model.kpis[k].name;
         let (names, kinds) = (names(&model), kinds(&model));
         let kind = |n: &str| kinds[names.iter().position(|x| x == n).expect(n)];
-        for scope in ["", ".pilot_areas"] {
-            let stem = format!("dorpsbudget_noord_beveland{scope}.{name}_cy3");
-            assert_eq!(kind(&stem), Kind::Number, "{stem}");
-            assert_eq!(kind(&format!("{stem}_p_met")), Kind::Share);
-        }
+        // The default evaluates it over the region only.
+        let stem = format!("dorpsbudget_noord_beveland.{name}_cy3");
+        assert_eq!(kind(&stem), Kind::Number, "{stem}");
+        assert_eq!(kind(&format!("{stem}_p_met")), Kind::Share);
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.contains(&format!("pilot_areas.{name}")))
+        );
         assert_eq!(kind("baseline.aandeel_waakvlam_cy3"), Kind::Share);
     }
 }
