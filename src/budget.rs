@@ -43,11 +43,11 @@ pub fn holder_spend<T: Copy + Into<f64>>(
             spend += item.units(counts, moves) * item.amount[c];
         }
     }
-    for (line, value) in model.evaluation_costs(c, counts, moves) {
+    model.evaluation_costs(c, counts, moves, |line, value| {
         if regime.covers[line] {
             spend += value;
         }
-    }
+    });
     spend
 }
 

@@ -151,12 +151,12 @@ pub fn expected_spend(model: &Model, a: usize, covers: &[bool]) -> Vec<f64> {
                 .filter(|i| covers[i.line] && i.municipalities[m])
                 .map(|i| i.units(counts, moves) * i.amount[c])
                 .sum();
-            let evaluations: f64 = model
-                .evaluation_costs(c, counts, moves)
-                .into_iter()
-                .filter(|&(line, _)| covers[line])
-                .map(|(_, v)| v)
-                .sum();
+            let mut evaluations = 0.0;
+            model.evaluation_costs(c, counts, moves, |line, value| {
+                if covers[line] {
+                    evaluations += value;
+                }
+            });
             items + evaluations
         })
         .collect()

@@ -122,7 +122,7 @@ fn spread(
     };
     let p_lower = d.iter().filter(|&&x| x < 0.0).count() as f64 / n;
     let mut sorted = d;
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_unstable_by(f64::total_cmp);
     Difference {
         arm: arm.to_string(),
         scope: scope.kind,

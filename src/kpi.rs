@@ -53,6 +53,8 @@ pub enum KpiKind {
         planned: f64,
         /// The cost line the evaluations held are booked on (`None`: reported, not booked).
         line: Option<usize>,
+        /// The cells of a cycle's moves that enter `states` from outside them ([`entry_cells`]).
+        entries: Vec<usize>,
     },
     /// Number of clients in `states`, counted as `mode` says.
     Count {
@@ -113,18 +115,19 @@ impl Kpi {
     /// The cost of the evaluations held in cycle `c` from one area's (or scope's) counts and moves of
     /// that cycle, with the line it is booked on; `None` for other kinds, outside the contract, or
     /// without a line.
-    pub fn evaluation_cost(
+    pub fn evaluation_cost<T: Copy + Into<f64>>(
         &self,
         n: usize,
         c: usize,
-        cnt: &[f64],
-        mv: &[f64],
+        cnt: &[T],
+        mv: &[T],
     ) -> Option<(usize, f64)> {
         let KpiKind::Evaluations {
             states,
             cost,
             planned,
             line: Some(line),
+            entries,
         } = &self.kind
         else {
             return None;
@@ -133,7 +136,7 @@ impl Kpi {
         let due = if self.first_of_year(c) {
             stock(n, states, cnt)
         } else {
-            entries(n, states, mv)
+            entries.iter().map(|&i| mv[i].into()).sum()
         };
         Some((*line, due * planned * cost[c]))
     }
@@ -236,19 +239,32 @@ impl Kpi {
     }
 }
 
-/// Entries into the masked states from outside them (including new clients) in one cycle's moves.
-fn entries(n: usize, states: &[bool], mv: &[f64]) -> f64 {
+/// The cells of a cycle's moves (`from * (n + 1) + to`) that enter the masked states from outside
+/// them, new clients included.
+pub fn entry_cells(n: usize, states: &[bool]) -> Vec<usize> {
     let n1 = n + 1;
     (0..n1)
         .filter(|&f| f == n || !states[f])
         .flat_map(|f| (0..n).filter(|&t| states[t]).map(move |t| f * n1 + t))
-        .map(|i| mv[i])
+        .collect()
+}
+
+/// Entries into the masked states from outside them (including new clients) in one cycle's moves.
+fn entries<T: Copy + Into<f64>>(n: usize, states: &[bool], mv: &[T]) -> f64 {
+    let n1 = n + 1;
+    (0..n1)
+        .filter(|&f| f == n || !states[f])
+        .flat_map(|f| (0..n).filter(|&t| states[t]).map(move |t| f * n1 + t))
+        .map(|i| mv[i].into())
         .sum::<f64>()
 }
 
 /// Clients in the masked states in one cycle's counts.
-fn stock(n: usize, states: &[bool], cnt: &[f64]) -> f64 {
-    (0..n).filter(|&s| states[s]).map(|s| cnt[s]).sum::<f64>()
+fn stock<T: Copy + Into<f64>>(n: usize, states: &[bool], cnt: &[T]) -> f64 {
+    (0..n)
+        .filter(|&s| states[s])
+        .map(|s| cnt[s].into())
+        .sum::<f64>()
 }
 
 #[cfg(test)]
@@ -304,6 +320,7 @@ mod tests {
             cost: vec![100.0; 3],
             planned: 0.9,
             line: Some(2),
+            entries: entry_cells(2, &[true, false]),
         };
         let mut out3 = [0.0; 3];
         let ev = kpi(ev, years);

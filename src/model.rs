@@ -520,30 +520,21 @@ impl Model {
     }
 
     /// The cost of the evaluations held in cycle `c` of one area, from its counts and moves of that
-    /// cycle: `(line, euros)` for each `evaluations` KPI booked on a cost line (none without one). One
-    /// home for the reduction, the budget holder's spend and the expected spend budgets are set from.
+    /// cycle: `book(line, euros)` for each `evaluations` KPI booked on a cost line (none without one).
+    /// One home for the reduction, the budget holder's spend and the expected spend budgets are set
+    /// from. Allocates nothing.
     pub fn evaluation_costs<T: Copy + Into<f64>>(
         &self,
         c: usize,
         counts: &[T],
         moves: &[T],
-    ) -> Vec<(usize, f64)> {
-        let booked = |k: &&crate::kpi::Kpi| {
-            matches!(
-                k.kind,
-                crate::kpi::KpiKind::Evaluations { line: Some(_), .. }
-            )
-        };
-        if !self.kpis.iter().any(|k| booked(&k)) {
-            return Vec::new();
+        mut book: impl FnMut(usize, f64),
+    ) {
+        for k in &self.kpis {
+            if let Some((line, value)) = k.evaluation_cost(self.n_states(), c, counts, moves) {
+                book(line, value);
+            }
         }
-        let cnt: Vec<f64> = counts.iter().map(|&k| k.into()).collect();
-        let mv: Vec<f64> = moves.iter().map(|&k| k.into()).collect();
-        self.kpis
-            .iter()
-            .filter(booked)
-            .filter_map(|k| k.evaluation_cost(self.n_states(), c, &cnt, &mv))
-            .collect()
     }
 
     /// The cost items charged to area `a` in arm `arm`.

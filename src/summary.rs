@@ -512,9 +512,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
                     book(item.line, item.units(counts, moves) * item.amount[c]);
                 }
             }
-            for (line, value) in model.evaluation_costs(c, counts, moves) {
-                book(line, value);
-            }
+            model.evaluation_costs(c, counts, moves, &mut book);
         }
         for &sc in scopes {
             let at = layout.flow(sc, 0, 0);
@@ -756,7 +754,7 @@ pub fn stats(values: &mut [f64]) -> Stats {
     } else {
         0.0
     };
-    values.sort_by(f64::total_cmp);
+    values.sort_unstable_by(f64::total_cmp);
     Stats {
         mean,
         sd,
@@ -948,9 +946,9 @@ fn economics<T: Copy + Into<f64>>(
                 cost +=
                     item.units(&at.counts[t * n..(t + 1) * n], moves) * item.amount[t] * d.cost[t];
             }
-            for (_, value) in model.evaluation_costs(t, &at.counts[t * n..(t + 1) * n], moves) {
-                cost += value * d.cost[t];
-            }
+            model.evaluation_costs(t, &at.counts[t * n..(t + 1) * n], moves, |_, value| {
+                cost += value * d.cost[t]
+            });
         }
         if let Some(plan) = &model.arms[arm].plans[a] {
             for f in &model.regimes[plan.regime].fixed {

@@ -341,6 +341,7 @@ pub(super) fn kpis(
                     found
                 });
                 KpiKind::Evaluations {
+                    entries: crate::kpi::entry_cells(n, &st),
                     states: st,
                     cost: ix.iter().map(|f| amount * f).collect(),
                     planned,
