@@ -237,11 +237,6 @@ impl Layout {
         self.cost_at + (sc * self.years.len() + y) * self.lines + l
     }
 
-    /// The scope of municipality `m`.
-    pub fn municipality(&self, m: usize) -> usize {
-        1 + m
-    }
-
     /// The pilot areas' scope, if some arm assigns an area to a regime.
     pub fn pilot_scope(&self) -> Option<usize> {
         self.scopes

@@ -543,3 +543,48 @@ fn check_takes_every_shipped_file_including_sweeps_and_checks_sweeps_fully() {
         "{err}"
     );
 }
+
+#[test]
+fn kpi_scopes_are_checked_with_the_fix() {
+    // The keys of one scope per KPI are gone: they name `scopes` in the fix.
+    let t = edited(
+        "name = \"alleen_waakvlam\"\n",
+        "name = \"alleen_waakvlam\"\nmunicipality = \"Noord-Beveland\"\n",
+    );
+    let line = line_of(&t, "name = \"alleen_waakvlam\"") + 1;
+    let err = rejects(&t, Some(line), "kpi[2].municipality");
+    assert!(err.contains("scopes = ["), "{err}");
+    // An unknown scope names the kinds and the municipalities.
+    let t = edited(
+        "name = \"alleen_waakvlam\"\n",
+        "name = \"alleen_waakvlam\"\nscopes = [\"Atlantis\"]\n",
+    );
+    let err = rejects(
+        &t,
+        Some(line_of(&t, "scopes = [\"Atlantis\"]")),
+        "kpi[2].scopes",
+    );
+    assert!(
+        err.contains("unknown scope `Atlantis`")
+            && err.contains("pilot_areas")
+            && err.contains("Goes"),
+        "{err}"
+    );
+    // An area named in `scopes` is reported, and evaluated.
+    let t = edited(
+        "name = \"alleen_waakvlam\"\n",
+        "name = \"alleen_waakvlam\"\nscopes = [\"Goes\", \"area\"]\n",
+    );
+    let m = wijksim::scenario::from_text("s.toml", &t).unwrap().model;
+    let k = m.kpis.iter().find(|k| k.name == "alleen_waakvlam").unwrap();
+    let names: Vec<(&str, &str)> = k
+        .scopes
+        .iter()
+        .map(|&s| (m.scopes[s].kind.name(), m.scopes[s].name.as_str()))
+        .collect();
+    // `Goes` is the municipality (its one area has its name too); `area` is every reported area:
+    // the six villages.
+    assert_eq!(names[0], ("municipality", "Goes"));
+    assert_eq!(names.len(), 7, "{names:?}");
+    assert!(names[1..].iter().all(|(kind, _)| *kind == "area"));
+}
