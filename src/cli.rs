@@ -810,7 +810,8 @@ fn differences(
                     ScopeKind::PilotAreas => "in the pilot areas",
                     _ => "in the region",
                 },
-                clients
+                // Grouped as the euros are.
+                euros(clients as f64)
             )?;
             for (measure, what, why) in [
                 ("care_cost", "care delivered", "the effect on care"),

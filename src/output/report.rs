@@ -252,11 +252,8 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         h.push_str("</tr>");
     }
     h.push_str("</table>");
+    let lay = &r.summaries[0].layout;
     for p in &r.summaries[1..] {
-        let find = |measure: &str| crate::compare::region_total(r.differences, &p.arm, measure);
-        let (Some(care), Some(spend)) = (find("care_cost"), find("municipal_spend")) else {
-            continue;
-        };
         let band = |d: &Difference| {
             format!(
                 "{} [90%: {} {} {}]",
@@ -266,25 +263,68 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
                 lang.signed_euros(d.q[2])
             )
         };
+        // The pilot areas first (the pilot's own effect), then the region.
+        let mut parts = Vec::new();
+        for sc in lay.pilot_scope().into_iter().chain([REGION]) {
+            let scope = &lay.scopes[sc];
+            let find = |measure: &str| {
+                crate::compare::find(
+                    r.differences,
+                    &p.arm,
+                    scope.kind,
+                    measure,
+                    crate::compare::Period::All,
+                    "",
+                )
+            };
+            let (Some(care), Some(spend)) = (find("care_cost"), find("municipal_spend")) else {
+                continue;
+            };
+            let clients: u64 = scope
+                .areas
+                .iter()
+                .flat_map(|&a| &r.model.areas[a].initial)
+                .map(|&k| u64::from(k))
+                .sum();
+            let where_ = match scope.kind {
+                crate::scope::ScopeKind::PilotAreas => lang
+                    .t("in de pilotgebieden", "in the pilot areas")
+                    .to_string(),
+                crate::scope::ScopeKind::Region => {
+                    lang.t("in de regio", "in the region").to_string()
+                }
+                _ => esc(&scope_label(lang, scope)),
+            };
+            parts.push(format!(
+                "{where_} ({} {} {}): {} {} ({}), {} {} ({})",
+                lang.int(clients as f64),
+                lang.t("cliënten", "clients"),
+                lang.t("bij de start", "at the start"),
+                lang.t("geleverde zorg", "care delivered"),
+                band(care),
+                lang.t("het effect", "the effect"),
+                lang.t("gemeentelijke uitgaven", "municipal spend"),
+                band(spend),
+                lang.t("het ontwerp van het budget", "the budget design"),
+            ));
+        }
+        if parts.is_empty() {
+            continue;
+        }
         let overspend = if p.layout.pools.is_empty() {
             String::new()
         } else {
             format!(
-                ", {} {}",
+                "; {} {}",
                 lang.t("kans op overschrijding", "P(overspend)"),
                 lang.pct(crate::compare::p_overspend(p))
             )
         };
         let _ = write!(
             h,
-            "<p><b>{}</b>: {} {} ({}), {} {} ({}){overspend}.</p>",
+            "<p><b>{}</b>: {}{overspend}.</p>",
             esc(&p.arm),
-            lang.t("geleverde zorg", "care delivered"),
-            band(care),
-            lang.t("het effect", "the effect"),
-            lang.t("gemeentelijke uitgaven", "municipal spend"),
-            band(spend),
-            lang.t("het ontwerp van het budget", "the budget design"),
+            parts.join("; "),
         );
     }
     kpi_table(h, r, lang);

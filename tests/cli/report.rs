@@ -35,7 +35,7 @@ fn the_report_is_self_contained_in_dutch_and_english() {
         en.contains("<html lang=\"en\">")
             && en.contains("Question:")
             && en.contains("care delivered −€ ")
-            && en.contains("(the budget design), P(overspend) ")
+            && en.contains("(the budget design); P(overspend) ")
     );
     // Dutch number format in the text: € 12.345.678; English: € 12,345,678.
     let text_nl = nl.split("<h2>Figuren</h2>").next().unwrap();
@@ -72,6 +72,22 @@ fn the_report_is_self_contained_in_dutch_and_english() {
 fn the_pilot_areas_come_before_the_region_and_a_count_is_a_number() {
     let dir = tempfile::tempdir().unwrap();
     let (nl, en) = (report(dir.path(), "nl"), report(dir.path(), "en"));
+    // The answer: the pilot's differences in the pilot areas first, then in the region.
+    for (html, pilot, region) in [
+        (
+            &nl,
+            "in de pilotgebieden (78 cliënten bij de start): geleverde zorg ",
+            "; in de regio (1.646 cliënten bij de start): geleverde zorg ",
+        ),
+        (
+            &en,
+            "in the pilot areas (78 clients at the start): care delivered ",
+            "; in the region (1,646 clients at the start): care delivered ",
+        ),
+    ] {
+        let (p, r) = (html.find(pilot), html.find(region));
+        assert!(p.is_some() && r.is_some() && p < r, "{pilot} / {region}");
+    }
     // The pilot areas' figures first, then the region's: the region hides 78 of 1,646 clients.
     let figures = en.split("<h2>Figures</h2>").nth(1).unwrap();
     let pilot = figures.find("<h3>Pilot areas together</h3>").unwrap();
