@@ -929,13 +929,7 @@ fn kpi_table(
     let lay = &summaries[0].layout;
     for sc in lay.pilot_scope().into_iter().chain([REGION]) {
         for (k, kpi) in m.kpis.iter().enumerate() {
-            let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
-                continue;
-            };
-            if kpi.is_evaluations() {
-                continue;
-            }
-            let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
+            let Some((i, y)) = kpi.shown_in(sc) else {
                 continue;
             };
             let target = kpi.targets[y].expect("found above");
@@ -955,12 +949,7 @@ fn kpi_table(
             )?;
             for sm in summaries {
                 let cell = sm.layout.kpi(m, k, i, y, 0);
-                let values = sm.columns.cell(cell);
-                let met = values
-                    .iter()
-                    .filter(|&&v| kpi.met(y, v) == Some(true))
-                    .count() as f64
-                    / values.len() as f64;
+                let met = kpi.p_met(y, sm.columns.cell(cell));
                 write!(
                     out,
                     "  {:>26}",

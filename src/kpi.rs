@@ -152,6 +152,31 @@ impl Kpi {
         matches!(self.kind, KpiKind::Count { .. })
     }
 
+    /// P(met): the share of `values` (one per run) that meet the target of contract year `y`.
+    pub fn p_met(&self, y: usize, values: &[f64]) -> f64 {
+        values
+            .iter()
+            .filter(|&&v| self.met(y, v) == Some(true))
+            .count() as f64
+            / values.len() as f64
+    }
+
+    /// The last contract year with a target.
+    pub fn last_target_year(&self) -> Option<usize> {
+        (0..self.years()).rev().find(|&y| self.targets[y].is_some())
+    }
+
+    /// Where the summary tables (console, report) show it over scope `sc`: its index among the KPI's
+    /// scopes and its last contract year with a target; `None` for evaluations, other scopes, or no
+    /// target.
+    pub fn shown_in(&self, sc: usize) -> Option<(usize, usize)> {
+        if self.is_evaluations() {
+            return None;
+        }
+        let i = self.scopes.iter().position(|&x| x == sc)?;
+        Some((i, self.last_target_year()?))
+    }
+
     /// Whether `value` meets the target of contract year `y`.
     pub fn met(&self, y: usize, value: f64) -> Option<bool> {
         let t = self.targets.get(y).copied().flatten()?;

@@ -285,12 +285,7 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                 for y in 0..kpi.years() {
                     let cell = sm.layout.kpi(model, k, i, y, 0);
                     let st = &sm.stats[cell];
-                    let met = sm
-                        .columns
-                        .cell(cell)
-                        .iter()
-                        .filter(|&&v| kpi.met(y, v) == Some(true))
-                        .count();
+                    let p_met = kpi.p_met(y, sm.columns.cell(cell));
                     let t = kpi.targets.get(y).copied().flatten();
                     let f = |x: f64| format!("{x:.4}");
                     let mut r = lead(sm, sc);
@@ -302,7 +297,7 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                         f(st.q[0]),
                         f(st.q[2]),
                         f(st.q[4]),
-                        t.map_or(String::new(), |_| f(met as f64 / sm.runs as f64)),
+                        t.map_or(String::new(), |_| f(p_met)),
                         format!("{:.5}", st.mcse(sm.runs)),
                     ]);
                     w.write_record(&r).expect("writing to memory");

@@ -135,6 +135,25 @@ pub fn thousands(x: f64) -> String {
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
+/// The legend box of every figure: white, thinly framed, at `at`, in `size`-point text.
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+    size: u32,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font((FAMILY, size))
+        .position(at)
+        .draw()?;
+    Ok(())
+}
+
 /// A drawing, rendered both as SVG text and as a PNG file.
 pub trait Figure {
     /// Draws onto any backend.
@@ -289,13 +308,7 @@ impl Figure for Fan<'_> {
                     PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.6).stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 14))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
     }
 }
@@ -520,13 +533,7 @@ impl Figure for FanArms<'_> {
                     PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.6).stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 14))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
     }
 }
@@ -781,13 +788,7 @@ impl Figure for Stacked<'_> {
                     Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.75).filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 14))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
     }
 }
@@ -873,13 +874,7 @@ impl Figure for CostPerYear<'_> {
                     .map(|(v, &y)| Circle::new((f64::from(y) + off, v[1]), 5, color.filled())),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 14))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
     }
 }
@@ -1244,13 +1239,7 @@ impl Figure for CostDifference<'_> {
             )?
             .label(self.lang.t("mediaan", "median"))
             .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 14))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
     }
 }
@@ -1331,13 +1320,7 @@ impl Figure for DifferenceHistogram<'_> {
             )))?
             .label(self.lang.t("geen verschil", "no difference"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 14))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
         Ok(())
     }
 }
@@ -1427,7 +1410,7 @@ impl Figure for KpiChart<'_> {
             })
             .label_style((FAMILY, 14))
             .draw()?;
-        let last = (0..years).rev().find(|&y| kpi.targets[y].is_some());
+        let last = kpi.last_target_year();
         let n = self.summaries.len() as f64;
         for (a, sm) in self.summaries.iter().enumerate() {
             let color = PALETTE[a % PALETTE.len()];
@@ -1436,10 +1419,7 @@ impl Figure for KpiChart<'_> {
             let cells: Vec<usize> = (0..years)
                 .map(|y| sm.layout.kpi(self.model, self.kpi, i, y, 0))
                 .collect();
-            let p_met = last.map(|y| {
-                let v = sm.columns.cell(cells[y]);
-                v.iter().filter(|&&x| kpi.met(y, x) == Some(true)).count() as f64 / v.len() as f64
-            });
+            let p_met = last.map(|y| kpi.p_met(y, sm.columns.cell(cells[y])));
             let name = match p_met {
                 Some(p) => format!(
                     "{} ({} {}: {:.0}%)",
@@ -1479,13 +1459,7 @@ impl Figure for KpiChart<'_> {
             }))?
             .label(self.lang.t("doel", "target"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(3)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 13))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
         Ok(())
     }
 }
@@ -1627,13 +1601,7 @@ impl Figure for BudgetUse<'_> {
             .legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 16, y + 5)], c_reserve.mix(0.8).filled())
             });
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 13))
-            .position(SeriesLabelPosition::MiddleLeft)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::MiddleLeft, 13)?;
         let alpha = m.overspend_risk;
         let ptop = ys
             .iter()
@@ -1673,13 +1641,7 @@ impl Figure for BudgetUse<'_> {
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(1))
             });
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 13))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
         Ok(())
     }
 }

@@ -398,13 +398,7 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
             esc(&scope_label(lang, &lay.scopes[sc]))
         );
         for (k, kpi) in m.kpis.iter().enumerate() {
-            let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
-                continue;
-            };
-            if kpi.is_evaluations() {
-                continue;
-            }
-            let Some(y) = (0..kpi.years()).rev().find(|&y| kpi.targets[y].is_some()) else {
+            let Some((i, y)) = kpi.shown_in(sc) else {
                 continue;
             };
             let label = match lang {
@@ -431,9 +425,7 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
             );
             for sm in r.summaries {
                 let cell = sm.layout.kpi(m, k, i, y, 0);
-                let v = sm.columns.cell(cell);
-                let met = v.iter().filter(|&&x| kpi.met(y, x) == Some(true)).count() as f64
-                    / v.len() as f64;
+                let met = kpi.p_met(y, sm.columns.cell(cell));
                 let _ = write!(
                     h,
                     "<td>{} <span class=\"small\">({} {})</span></td>",

@@ -171,11 +171,7 @@ fn metrics(model: &Model) -> Vec<Metric> {
                         push(
                             format!("{an}.{}_cy{}_p_met", kpi.name, y + 1),
                             Kind::Share,
-                            Box::new(move |s| {
-                                let v = s[a].columns.cell(c);
-                                v.iter().filter(|&&x| kp.met(y, x) == Some(true)).count() as f64
-                                    / v.len() as f64
-                            }),
+                            Box::new(move |s| kp.p_met(y, s[a].columns.cell(c))),
                         );
                     }
                 }
