@@ -243,6 +243,26 @@ impl Layout {
             .iter()
             .position(|s| s.kind == crate::scope::ScopeKind::PilotAreas)
     }
+
+    /// The scopes of the pilot areas one by one, in area order; empty when there are fewer than two
+    /// (one pilot area is the pilot areas' scope itself).
+    pub fn pilot_area_scopes(&self) -> Vec<usize> {
+        let Some(pilot) = self.pilot_scope() else {
+            return Vec::new();
+        };
+        let areas = &self.scopes[pilot].areas;
+        if areas.len() < 2 {
+            return Vec::new();
+        }
+        areas
+            .iter()
+            .filter_map(|&a| {
+                self.scopes.iter().position(|s| {
+                    s.kind == crate::scope::ScopeKind::Area && s.areas.as_slice() == [a]
+                })
+            })
+            .collect()
+    }
 }
 
 /// The two questions' figures per year and municipality, one definition for every output.

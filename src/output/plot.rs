@@ -133,6 +133,17 @@ pub fn thousands(x: f64) -> String {
     if x < -0.5 { format!("-{s}") } else { s }
 }
 
+/// How many labels an axis of counts (clients) gets over a range of `width`: at most plotters'
+/// default of 11, and no more than one per whole count, so that a small area's axis does not label
+/// 0.25 and 0.5 as "0" and "1".
+fn count_labels(width: f64) -> usize {
+    if width.is_finite() {
+        (width.max(0.0).floor() as usize + 1).clamp(2, 11)
+    } else {
+        11
+    }
+}
+
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// The legend box of every figure: white, thinly framed, at `at`, in `size`-point text.
@@ -156,6 +167,11 @@ where
 
 /// A drawing, rendered both as SVG text and as a PNG file.
 pub trait Figure {
+    /// Its size in pixels (SVG units): width, height.
+    fn size(&self) -> (u32, u32) {
+        SIZE
+    }
+
     /// Draws onto any backend.
     fn draw<DB: DrawingBackend>(
         &self,
@@ -170,7 +186,7 @@ pub fn svg<F: Figure>(fig: &F) -> std::result::Result<String, String> {
     register_font();
     let mut buf = String::new();
     {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, fig.size()).into_drawing_area();
         fig.draw(&root).map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
@@ -181,10 +197,10 @@ pub fn svg<F: Figure>(fig: &F) -> std::result::Result<String, String> {
 /// filters (measured on 1,400 figures: twice the size of the default level, but 1.6 ms a figure faster).
 pub fn png_bytes<F: Figure>(fig: &F) -> std::result::Result<Vec<u8>, String> {
     register_font();
-    let (w, h) = SIZE;
+    let (w, h) = fig.size();
     let mut rgb = vec![0u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
         fig.draw(&root).map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
@@ -261,6 +277,7 @@ impl Figure for Fan<'_> {
             .x_desc(self.lang.t("maand", "month"))
             .y_desc(self.lang.t("cliënten", "clients"))
             .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+            .y_labels(count_labels(top))
             .y_label_formatter(&|v| self.lang.int(*v))
             .label_style((FAMILY, 14))
             .draw()?;
@@ -438,11 +455,7 @@ impl Figure for FanArms<'_> {
                     .collect()
             })
             .collect();
-        let starts: std::collections::BTreeSet<u32> = self
-            .summaries
-            .iter()
-            .filter_map(|sm| pilot_start(m, &sm.arm))
-            .collect();
+        let starts = pilot_starts(m, self.summaries);
         // A tight range, as the cost per year: the difference between the arms is the point. The
         // axis starts at 0 when the data come near it.
         let hi = st.iter().flatten().map(|x| x.q[4]).fold(1.0, f64::max);
@@ -478,6 +491,7 @@ impl Figure for FanArms<'_> {
             .x_desc(self.lang.t("maand", "month"))
             .y_desc(self.lang.t("cliënten", "clients"))
             .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+            .y_labels(count_labels(top - bottom))
             .y_label_formatter(&|v| self.lang.int(*v))
             .label_style((FAMILY, 14))
             .draw()?;
@@ -771,6 +785,7 @@ impl Figure for Stacked<'_> {
             .x_desc(self.lang.t("maand", "month"))
             .y_desc(self.lang.t("cliënten", "clients"))
             .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+            .y_labels(count_labels(top))
             .y_label_formatter(&|v| self.lang.int(*v))
             .label_style((FAMILY, 14))
             .draw()?;
@@ -934,9 +949,19 @@ enum Drawing<'a> {
     Histogram(DifferenceHistogram<'a>),
     Budget(BudgetUse<'a>),
     Kpi(KpiChart<'a>),
+    AreaFans(AreaFans<'a>),
+    AreaStacked(AreaStacked<'a>),
 }
 
 impl Figure for Drawing<'_> {
+    fn size(&self) -> (u32, u32) {
+        match self {
+            Drawing::AreaFans(f) => f.size(),
+            Drawing::AreaStacked(f) => f.size(),
+            _ => SIZE,
+        }
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
     where
         DB::ErrorType: 'static,
@@ -951,6 +976,8 @@ impl Figure for Drawing<'_> {
             Drawing::Histogram(f) => f.draw(root),
             Drawing::Budget(f) => f.draw(root),
             Drawing::Kpi(f) => f.draw(root),
+            Drawing::AreaFans(f) => f.draw(root),
+            Drawing::AreaStacked(f) => f.draw(root),
         }
     }
 }
@@ -1085,6 +1112,29 @@ fn drawings<'a>(
                     }),
                 ));
             }
+        }
+        // Each pilot area on its own, when there are several.
+        let lay = &summaries[0].layout;
+        for a in lay.pilot_area_scopes() {
+            let name = slug(&lay.scopes[a].name);
+            out.push((
+                format!("fan_area_{name}"),
+                Drawing::AreaFans(AreaFans {
+                    model,
+                    summaries: overlaid(summaries),
+                    scope: a,
+                    lang,
+                }),
+            ));
+            out.push((
+                format!("stacked_area_{name}"),
+                Drawing::AreaStacked(AreaStacked {
+                    model,
+                    summaries: overlaid(summaries),
+                    scope: a,
+                    lang,
+                }),
+            ));
         }
     }
     out
@@ -1643,5 +1693,310 @@ impl Figure for BudgetUse<'_> {
             });
         legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
         Ok(())
+    }
+}
+
+/// Size of the figures of one area: room for a panel per state.
+const AREA_SIZE: (u32, u32) = (1600, 900);
+
+/// Rows and columns of a grid of `n` panels: at most three columns.
+fn grid(n: usize) -> (usize, usize) {
+    let cols = n.clamp(1, 3);
+    (n.max(1).div_ceil(cols), cols)
+}
+
+/// A legend entry's mark, drawn from its left end.
+type Mark = Box<dyn Fn(i32, i32) -> Vec<PathElement<(i32, i32)>>>;
+
+/// The first month of each arm's pilot, ascending and without duplicates.
+fn pilot_starts(m: &Model, summaries: &[Summary]) -> std::collections::BTreeSet<u32> {
+    summaries
+        .iter()
+        .filter_map(|sm| pilot_start(m, &sm.arm))
+        .collect()
+}
+
+/// The legend entries of the pilot starts: a vertical line each.
+fn start_entries(
+    lang: Lang,
+    m: &Model,
+    starts: &std::collections::BTreeSet<u32>,
+) -> Vec<(String, Mark)> {
+    starts
+        .iter()
+        .map(|&start| {
+            let mark: Mark = Box::new(|x, y| {
+                vec![PathElement::new(
+                    vec![(x + 9, y - 8), (x + 9, y + 8)],
+                    BLACK.mix(0.6).stroke_width(2),
+                )]
+            });
+            (
+                format!(
+                    "{} {}",
+                    lang.t("pilot start", "pilot starts"),
+                    lang.month(m.date(start))
+                ),
+                mark,
+            )
+        })
+        .collect()
+}
+
+/// A legend in one line under a figure's panels: per entry a mark (drawn by `mark` at its left end)
+/// and a name.
+fn legend_line<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[(String, Mark)],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let style = (FAMILY, 19).into_font();
+    let mut x = 24;
+    for (name, mark) in entries {
+        for p in mark(x, 14) {
+            area.draw(&p)?;
+        }
+        area.draw(&Text::new(name.clone(), (x + 24, 6), style.clone()))?;
+        x += 24
+            + area
+                .estimate_text_size(name, &style.clone().into_text_style(area))?
+                .0 as i32
+            + 32;
+    }
+    Ok(())
+}
+
+/// A pilot area's caseload: a panel per non-absorbing state, the arms overlaid (each arm's P5-P95
+/// band and median in its own colour, as [`FanArms`]), the pilot starts marked; one legend for all.
+pub struct AreaFans<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
+    /// The model.
+    pub model: &'a Model,
+    /// The arms' summaries, baseline first ([`overlaid`]).
+    pub summaries: &'a [Summary],
+    /// The area's scope ([`crate::summary::Layout::pilot_area_scopes`]).
+    pub scope: usize,
+}
+
+impl Figure for AreaFans<'_> {
+    fn size(&self) -> (u32, u32) {
+        AREA_SIZE
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let m = self.model;
+        let lay = &self.summaries[0].layout;
+        let states: Vec<usize> = (0..m.n_states())
+            .filter(|&s| !m.states[s].absorbing)
+            .collect();
+        let starts = pilot_starts(m, self.summaries);
+        root.fill(&WHITE)?;
+        let title = format!(
+            "{}: {}",
+            self.lang.t(
+                "Cliënten per intensiteit, mediaan en P5–P95",
+                "Caseload by state, median and P5–P95"
+            ),
+            area_title(self.lang, m, &lay.scopes[self.scope])
+        );
+        let area = titled(root, &[(&title, 28)])?;
+        let h = area.dim_in_pixel().1;
+        let (panels, foot) = area.split_vertically(h.saturating_sub(44));
+        let (rows, cols) = grid(states.len());
+        for (panel, &s) in panels.split_evenly((rows, cols)).iter().zip(&states) {
+            let st: Vec<Vec<crate::summary::Stats>> = self
+                .summaries
+                .iter()
+                .map(|sm| {
+                    (0..lay.cycles)
+                        .map(|c| sm.stats[sm.layout.caseload(self.scope, c, s)])
+                        .collect()
+                })
+                .collect();
+            let hi = st.iter().flatten().map(|x| x.q[4]).fold(1.0, f64::max);
+            let lo = st
+                .iter()
+                .flatten()
+                .map(|x| x.q[0])
+                .fold(f64::MAX, f64::min)
+                .min(hi);
+            let pad = ((hi - lo) * 0.08).max(0.5);
+            let bottom = if lo - pad < (hi - lo) * 0.5 {
+                0.0
+            } else {
+                lo - pad
+            };
+            let mut chart = ChartBuilder::on(panel)
+                .caption(state_label(self.lang, &m.states[s]), (FAMILY, 21))
+                .margin(10)
+                .x_label_area_size(34)
+                .y_label_area_size(60)
+                .build_cartesian_2d(Months::new(m, lay.cycles), axis(bottom..hi + pad))?;
+            chart
+                .configure_mesh()
+                .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+                .y_labels(count_labels(hi + pad - bottom))
+                .y_label_formatter(&|v| self.lang.int(*v))
+                .y_max_light_lines(1)
+                .label_style((FAMILY, 17))
+                .draw()?;
+            for (a, x) in st.iter().enumerate() {
+                let color = PALETTE[a % PALETTE.len()];
+                let up = x.iter().enumerate().map(|(c, v)| (c as f64, v.q[4]));
+                let down = x.iter().enumerate().rev().map(|(c, v)| (c as f64, v.q[0]));
+                chart.draw_series(std::iter::once(Polygon::new(
+                    up.chain(down).collect::<Vec<_>>(),
+                    color.mix(0.16),
+                )))?;
+            }
+            for (a, x) in st.iter().enumerate() {
+                let color = PALETTE[a % PALETTE.len()];
+                let width = if a == 0 { 4 } else { 2 };
+                chart.draw_series(LineSeries::new(
+                    x.iter().enumerate().map(|(c, v)| (c as f64, v.q[2])),
+                    color.stroke_width(width),
+                ))?;
+            }
+            for &start in &starts {
+                let x = f64::from(start);
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(x, bottom), (x, hi + pad)],
+                    BLACK.mix(0.6).stroke_width(2),
+                )))?;
+            }
+        }
+        let mut entries: Vec<(String, Mark)> = Vec::new();
+        for (a, sm) in self.summaries.iter().enumerate() {
+            let color = PALETTE[a % PALETTE.len()];
+            let width = if a == 0 { 4 } else { 2 };
+            entries.push((
+                sm.arm.clone(),
+                Box::new(move |x, y| {
+                    vec![
+                        PathElement::new(
+                            vec![(x, y), (x + 18, y)],
+                            color.mix(0.3).stroke_width(12),
+                        ),
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(width)),
+                    ]
+                }),
+            ));
+        }
+        entries.extend(start_entries(self.lang, m, &starts));
+        legend_line(&foot, &entries)
+    }
+}
+
+/// A pilot area's stacked mean caseload by state, a panel per arm on one scale; one legend of states.
+pub struct AreaStacked<'a> {
+    /// Language of the labels.
+    pub lang: Lang,
+    /// The model.
+    pub model: &'a Model,
+    /// The arms' summaries, baseline first ([`overlaid`]).
+    pub summaries: &'a [Summary],
+    /// The area's scope ([`crate::summary::Layout::pilot_area_scopes`]).
+    pub scope: usize,
+}
+
+impl Figure for AreaStacked<'_> {
+    fn size(&self) -> (u32, u32) {
+        (AREA_SIZE.0, AREA_SIZE.1 * 2 / 3)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let m = self.model;
+        let lay = &self.summaries[0].layout;
+        let states: Vec<usize> = (0..m.n_states())
+            .filter(|&s| !m.states[s].absorbing)
+            .collect();
+        let top = stacked_top(m, self.summaries, self.scope) * 1.1;
+        root.fill(&WHITE)?;
+        let title = format!(
+            "{}: {}",
+            self.lang.t(
+                "Cliënten per intensiteit (gemiddelde over runs)",
+                "Caseload by state (mean over runs)"
+            ),
+            area_title(self.lang, m, &lay.scopes[self.scope])
+        );
+        let area = titled(root, &[(&title, 28)])?;
+        let h = area.dim_in_pixel().1;
+        let (panels, foot) = area.split_vertically(h.saturating_sub(44));
+        let (rows, cols) = grid(self.summaries.len());
+        for (panel, sm) in panels.split_evenly((rows, cols)).iter().zip(self.summaries) {
+            let mut cum = vec![0.0; lay.cycles];
+            let mut chart = ChartBuilder::on(panel)
+                .caption(sm.arm.clone(), (FAMILY, 21))
+                .margin(10)
+                .x_label_area_size(34)
+                .y_label_area_size(60)
+                .build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
+            chart
+                .configure_mesh()
+                .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+                .y_labels(count_labels(top))
+                .y_label_formatter(&|v| self.lang.int(*v))
+                .y_max_light_lines(1)
+                .label_style((FAMILY, 17))
+                .draw()?;
+            for (k, &s) in states.iter().enumerate() {
+                let color = PALETTE[k % PALETTE.len()];
+                let next: Vec<f64> = (0..lay.cycles)
+                    .map(|c| cum[c] + sm.stats[sm.layout.caseload(self.scope, c, s)].mean)
+                    .collect();
+                let up = (0..lay.cycles).map(|c| (c as f64, next[c]));
+                let down = (0..lay.cycles).rev().map(|c| (c as f64, cum[c]));
+                chart.draw_series(std::iter::once(Polygon::new(
+                    up.chain(down).collect::<Vec<_>>(),
+                    color.mix(0.75),
+                )))?;
+                cum = next;
+            }
+            if let Some(start) = pilot_start(m, &sm.arm) {
+                let x = f64::from(start);
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(x, 0.0), (x, top)],
+                    BLACK.mix(0.6).stroke_width(2),
+                )))?;
+            }
+        }
+        let mut entries: Vec<(String, Mark)> = states
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| {
+                let color = PALETTE[k % PALETTE.len()];
+                let mark: Mark = Box::new(move |x, y| {
+                    vec![PathElement::new(
+                        vec![(x, y), (x + 18, y)],
+                        color.mix(0.75).stroke_width(12),
+                    )]
+                });
+                (state_label(self.lang, &m.states[s]), mark)
+            })
+            .collect();
+        let starts = pilot_starts(m, self.summaries);
+        entries.extend(start_entries(self.lang, m, &starts));
+        legend_line(&foot, &entries)
+    }
+}
+
+/// An area as a figure's title names it: `Gebied Kamperland (Noord-Beveland)`.
+fn area_title(lang: Lang, m: &Model, scope: &crate::scope::Scope) -> String {
+    let label = crate::output::report::scope_label(lang, scope);
+    match scope.areas.as_slice() {
+        [a] if m.municipalities[m.areas[*a].municipality] != m.areas[*a].name => {
+            format!("{label} ({})", m.municipalities[m.areas[*a].municipality])
+        }
+        _ => label,
     }
 }

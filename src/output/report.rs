@@ -120,7 +120,7 @@ const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-w
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:2px solid #1f5ea8;padding-bottom:.2em}\
 .answer{background:#f3f7fc;border-left:6px solid #1f5ea8;padding:.8em 1.2em;margin:1em 0}\
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
-th{background:#e8eef7}td:first-child,th:first-child{text-align:left}td:not(:first-child){white-space:nowrap}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}\
+th{background:#e8eef7}td:first-child,th:first-child{text-align:left}td:not(:first-child){white-space:nowrap}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}summary{cursor:pointer;font-weight:bold;margin:.5em 0}\
 figcaption{font-size:.9em;color:#555}code{background:#f4f4f4;padding:.1em .3em}.small{font-size:.85em;color:#555}";
 
 /// Everything the report shows.
@@ -1039,6 +1039,72 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
                 },
             );
         }
+    }
+    per_pilot_area(h, r, lang, drawn);
+}
+
+/// Each pilot area on its own (when there are several): its caseload per state with the arms
+/// overlaid, and its stacked caseload per arm, folded under the area's name.
+fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary]) {
+    let m = r.model;
+    let lay = &drawn[0].layout;
+    let areas = lay.pilot_area_scopes();
+    if areas.is_empty() {
+        return;
+    }
+    let _ = write!(
+        h,
+        "<h3>{}</h3><p>{}</p>",
+        lang.t("Per pilotgebied", "Per pilot area"),
+        lang.t(
+            "Elk pilotgebied apart (klik om te openen). In een klein gebied zijn de aantallen klein en de banden breed: een verschil tussen de varianten zegt per gebied weinig, samen meer.",
+            "Each pilot area on its own (click to open). In a small area the counts are small and the bands wide: a difference between the arms says little per area, more together."
+        )
+    );
+    let arms = plot::overlaid(drawn);
+    for sc in areas {
+        let scope = &lay.scopes[sc];
+        let clients: u64 = scope
+            .areas
+            .iter()
+            .flat_map(|&a| m.areas[a].initial.iter().zip(&m.states))
+            .filter(|(_, st)| !st.absorbing)
+            .map(|(&n, _)| u64::from(n))
+            .sum();
+        let _ = write!(
+            h,
+            "<details><summary>{} ({} {})</summary>",
+            esc(&scope_label(lang, scope)),
+            lang.int(clients as f64),
+            lang.t("cliënten bij de start", "clients at the start")
+        );
+        figure(
+            h,
+            &plot::AreaFans {
+                model: m,
+                summaries: arms,
+                scope: sc,
+                lang,
+            },
+            lang.t(
+                "Cliënten per toestand, de varianten over elkaar: mediaan (lijn) en P5–P95 (band) over de runs; elke toestand op een eigen schaal.",
+                "Clients per state, the arms overlaid: median (line) and P5–P95 (band) over runs; each state on its own scale.",
+            ),
+        );
+        figure(
+            h,
+            &plot::AreaStacked {
+                model: m,
+                summaries: arms,
+                scope: sc,
+                lang,
+            },
+            lang.t(
+                "Gemiddeld aantal cliënten per intensiteit, elke variant op dezelfde schaal.",
+                "Mean caseload by intensity, every arm on the same scale.",
+            ),
+        );
+        h.push_str("</details>");
     }
 }
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 /// Figures in the default report: the budget use of the pilot's pool, cost per year, cost difference
 /// and its histogram, 7 KPIs (the evaluations are a table, not a chart), per arm the stacked caseload and 6 fan charts (5 states and the waiting
 /// status); and for the pilot areas together 6 fan charts with both arms, 2 stacked and the paired
-/// caseload difference.
-const FIGURES: usize = 1 + 3 + 7 + 2 * 7 + 6 + 2 + 1;
+/// caseload difference; per pilot village (6) its fan charts and its stacked caseload.
+const FIGURES: usize = 1 + 3 + 7 + 2 * 7 + 6 + 2 + 1 + 6 * 2;
 
 fn report(dir: &Path, lang: &str) -> String {
     let out = dir.join(lang);

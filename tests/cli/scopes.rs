@@ -192,3 +192,59 @@ fn evaluations_are_counted_as_evaluations_and_their_cost_is_booked_on_their_line
         );
     }
 }
+
+#[test]
+fn each_pilot_area_gets_its_own_figures_with_the_arms_overlaid_and_an_area_outside_the_pilot_none()
+{
+    // The golden pilot gives Dorp and Stad a budget; Zuid is only reported. A strategist asks what
+    // happens in each village: a figure per pilot area of its caseload per state, both arms overlaid,
+    // and one of its stacked caseload per arm, in the report under the area's name.
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!("{}/tests/golden/pilot.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap().replacen(
+        "[run]\n",
+        "[run]\nreport_areas = [\"Zuid\"]\n",
+        1,
+    );
+    let scenario = dir.path().join("pilot.toml");
+    std::fs::write(&scenario, text).unwrap();
+    let out = dir.path().join("o");
+    super::wijksim()
+        .args(["run", "--runs", "4", "--quiet", "--lang", "en", "--out"])
+        .arg(&out)
+        .arg(&scenario)
+        .assert()
+        .success();
+    let plots = out.join("plots");
+    for area in ["Dorp", "Stad"] {
+        let fans = std::fs::read_to_string(plots.join(format!("fan_area_{area}.svg"))).unwrap();
+        for text in [
+            format!("Area {area}"),
+            "BT".into(),
+            "WV".into(),
+            "SB".into(),
+            "WACHT".into(),
+            "baseline".into(),
+            "dorpsbudget_dorp".into(),
+            "pilot starts Jul 2022".into(),
+        ] {
+            assert!(fans.contains(&text), "fan_area_{area}.svg names {text}");
+        }
+        assert!(!fans.contains(">UIT<"), "no panel for the absorbing state");
+        let stacked =
+            std::fs::read_to_string(plots.join(format!("stacked_area_{area}.svg"))).unwrap();
+        assert!(stacked.contains("baseline") && stacked.contains("dorpsbudget_dorp"));
+        assert!(plots.join(format!("fan_area_{area}.png")).is_file());
+    }
+    assert!(
+        !plots.join("fan_area_Zuid.svg").exists() && !plots.join("stacked_area_Zuid.svg").exists(),
+        "a reported area outside the pilot has tables only"
+    );
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let per_area = report.split("<h3>Per pilot area</h3>").nth(1).unwrap();
+    assert!(
+        per_area.contains("<details><summary>Area Dorp (")
+            && per_area.contains("<summary>Area Stad (")
+    );
+    assert!(!report.contains("<summary>Area Zuid"));
+}
