@@ -57,10 +57,11 @@ fn expected(
     let area = &model.areas[a];
     let mut mass = vec![0.0f64; n * kmax];
     for s in 0..n {
-        let (lo, hi) = area.initial_time[s];
-        let share = f64::from(area.initial[s]) / f64::from(hi - lo + 1);
-        for t in lo..=hi {
-            mass[s * kmax + (t as usize).min(kmax - 1)] += share;
+        for &(lo, hi, part) in area.initial_time[s].parts() {
+            let share = f64::from(area.initial[s]) * part / f64::from(hi - lo + 1);
+            for t in lo..=hi {
+                mass[s * kmax + (t as usize).min(kmax - 1)] += share;
+            }
         }
     }
     let mut absorbed = vec![0.0f64; n];

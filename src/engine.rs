@@ -161,13 +161,9 @@ fn initial_clients(model: &Model, key: Key, a: usize, clients: &mut Vec<u64>, co
     let init = key.purpose(Purpose::InitialTime);
     let mut j = 0u64;
     for (s, &k) in model.areas[a].initial.iter().enumerate() {
-        let (lo, hi) = model.areas[a].initial_time[s];
+        let spread = &model.areas[a].initial_time[s];
         for _ in 0..k {
-            let t = if lo == hi {
-                lo
-            } else {
-                init.child(j).stream().int_in(lo, hi)
-            };
+            let t = spread.draw(init.child(j));
             clients.push(pack(j, s, u64::from(t).min(TIME_MAX)));
             j += 1;
         }

@@ -79,10 +79,83 @@ pub struct Area {
     pub inhabitants: u64,
     /// Clients at the start, by state index.
     pub initial: Vec<u32>,
-    /// Initial time in state range `(min, max)` per state, in cycles (uniform).
-    pub initial_time: Vec<(u32, u32)>,
+    /// Time already spent in the state by the starting clients, per state, in cycles.
+    pub initial_time: Vec<TimeSpread>,
     /// Expected new clients per cycle, by cycle.
     pub inflow_mean: Vec<f64>,
+}
+
+/// The time (cycles) the clients present at the start have already spent in their state: bands, each
+/// drawn with its share and uniform within it. One band is the scenario's `[min, max]`; several come
+/// from a table of band weights (`{ "0-2" = 120, "3-11" = 80 }`, e.g. fitted by `wijksim fit`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeSpread {
+    /// `(min, max, share)`, ascending and without overlap; the shares sum to 1.
+    bands: Vec<(u32, u32, f64)>,
+}
+
+impl TimeSpread {
+    /// Uniform over `min..=max`.
+    pub fn uniform(min: u32, max: u32) -> TimeSpread {
+        TimeSpread {
+            bands: vec![(min, max, 1.0)],
+        }
+    }
+
+    /// From bands `(min, max, weight)` with non-negative weights of positive sum (normalised here);
+    /// `None` when there is no band or the weights do not sum to a positive finite number.
+    pub fn bands(mut bands: Vec<(u32, u32, f64)>) -> Option<TimeSpread> {
+        let total: f64 = bands.iter().map(|b| b.2).sum();
+        if bands.is_empty()
+            || !(total.is_finite() && total > 0.0)
+            || bands.iter().any(|b| b.2 < 0.0)
+        {
+            return None;
+        }
+        bands.retain(|b| b.2 > 0.0);
+        bands.sort_by_key(|b| b.0);
+        for b in &mut bands {
+            b.2 /= total;
+        }
+        Some(TimeSpread { bands })
+    }
+
+    /// The bands `(min, max, share)`.
+    pub fn parts(&self) -> &[(u32, u32, f64)] {
+        &self.bands
+    }
+
+    /// The longest time.
+    pub fn max(&self) -> u32 {
+        self.bands.iter().map(|b| b.1).max().unwrap_or(0)
+    }
+
+    /// Draws a time from `key`'s stream: with one band exactly as a uniform `[min, max]` always was
+    /// (no number drawn when `min == max`), else a band by its share and a time uniform within it.
+    pub fn draw(&self, key: crate::rng::Key) -> u32 {
+        if let [(lo, hi, _)] = self.bands[..] {
+            return if lo == hi {
+                lo
+            } else {
+                key.stream().int_in(lo, hi)
+            };
+        }
+        let mut stream = key.stream();
+        let u = stream.uniform();
+        let mut acc = 0.0;
+        let last = self.bands.len() - 1;
+        let (lo, hi, _) = self
+            .bands
+            .iter()
+            .enumerate()
+            .find(|&(i, b)| {
+                acc += b.2;
+                u < acc || i == last
+            })
+            .map(|(_, b)| *b)
+            .expect("at least one band");
+        if lo == hi { lo } else { stream.int_in(lo, hi) }
+    }
 }
 
 /// Sentinel target: the indication is renewed (same state, time in state restarts, entry fee again).
@@ -589,5 +662,35 @@ impl Model {
     /// Index of a state code.
     pub fn state_index(&self, code: &str) -> Option<usize> {
         self.states.iter().position(|s| s.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_spread_draws_each_band_by_its_share_and_one_band_as_a_uniform_range() {
+        let t = TimeSpread::bands(vec![(0, 2, 30.0), (3, 11, 60.0), (12, 35, 10.0)]).unwrap();
+        let n = 40_000u64;
+        let mut per_band = [0u64; 3];
+        for j in 0..n {
+            let v = t.draw(crate::rng::Key::root(5).child(j));
+            per_band[usize::from(v >= 3) + usize::from(v >= 12)] += 1;
+            assert!(v <= 35);
+        }
+        for (k, share) in [0.3, 0.6, 0.1].into_iter().enumerate() {
+            let se = (share * (1.0 - share) / n as f64).sqrt();
+            let got = per_band[k] as f64 / n as f64;
+            assert!((got - share).abs() < 4.0 * se, "band {k}: {got} vs {share}");
+        }
+        // One band draws exactly what a uniform [min, max] always drew (the golden runs depend on it).
+        let one = TimeSpread::uniform(0, 35);
+        for j in 0..100 {
+            let key = crate::rng::Key::root(9).child(j);
+            assert_eq!(one.draw(key), key.stream().int_in(0, 35));
+        }
+        assert_eq!(TimeSpread::uniform(4, 4).draw(crate::rng::Key::root(1)), 4);
+        assert!(TimeSpread::bands(vec![(0, 1, 0.0)]).is_none());
     }
 }

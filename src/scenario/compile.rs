@@ -291,7 +291,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     let states = states(cx, raw);
     let codes: Vec<String> = states.iter().map(|s| s.code.clone()).collect();
     let max_cycles = max_cycles(cx, raw);
-    let base = vec![(0, 0); codes.len()];
+    let base = vec![crate::model::TimeSpread::uniform(0, 0); codes.len()];
     let initial_time = initial_time(
         cx,
         &raw.initial_time_in_state,
@@ -681,7 +681,7 @@ fn areas(
     raw: &ScenarioFile,
     states: &[State],
     max_cycles: &[Option<u32>],
-    base_time: &[(u32, u32)],
+    base_time: &[crate::model::TimeSpread],
 ) -> (Vec<String>, Vec<Area>) {
     let codes: Vec<String> = states.iter().map(|s| s.code.clone()).collect();
     let mut munis: Vec<String> = Vec::new();
@@ -808,16 +808,18 @@ fn areas(
     (munis, out)
 }
 
-/// Parses a `[min, max]` time-in-state table (the scenario's, or an area's override of it).
+/// Parses a time-in-state table (the scenario's, or an area's override of it): per state `[min, max]`
+/// cycles, or band weights.
 fn initial_time(
     cx: &mut Ctx,
-    table: &BTreeMap<String, Spanned<Vec<i64>>>,
+    table: &BTreeMap<String, Spanned<super::raw::TimeSpread>>,
     prefix: &str,
     codes: &[String],
     states: &[State],
     max_cycles: &[Option<u32>],
-    base: &[(u32, u32)],
-) -> Vec<(u32, u32)> {
+    base: &[crate::model::TimeSpread],
+) -> Vec<crate::model::TimeSpread> {
+    use crate::model::TimeSpread;
     let mut out = base.to_vec();
     for (code, r) in table {
         let key = format!("{prefix}.{code}");
@@ -830,16 +832,59 @@ fn initial_time(
             );
             continue;
         };
-        match r.get_ref().as_slice() {
-            &[lo, hi] if 0 <= lo && lo <= hi && hi <= MAX_TIME_IN_STATE => {
-                out[s] = (lo as u32, hi as u32)
+        match r.get_ref() {
+            super::raw::TimeSpread::Range(v) => match v.as_slice() {
+                &[lo, hi] if 0 <= lo && lo <= hi && hi <= MAX_TIME_IN_STATE => {
+                    out[s] = TimeSpread::uniform(lo as u32, hi as u32)
+                }
+                _ => cx.err(
+                    r.span(),
+                    &key,
+                    "expected [min, max] cycles with 0 <= min <= max",
+                    "write e.g. BT = [0, 35]",
+                ),
+            },
+            super::raw::TimeSpread::Bands(bands) => {
+                let mut parts = Vec::new();
+                for (band, &w) in bands {
+                    let parsed = time_band(band)
+                        .filter(|&(lo, hi)| lo <= hi && i64::from(hi) <= MAX_TIME_IN_STATE);
+                    match parsed {
+                        Some((lo, hi)) if w.is_finite() && w >= 0.0 => parts.push((lo, hi, w)),
+                        Some(_) => cx.err(
+                            r.span(),
+                            format!("{key}.\"{band}\""),
+                            format!("the weight {w} is not a number of 0 or more"),
+                            "give each band a count or share of the starting clients, e.g. \"0-2\" = 120",
+                        ),
+                        None => cx.err(
+                            r.span(),
+                            format!("{key}.\"{band}\""),
+                            format!("`{band}` is not a band of cycles"),
+                            "write a band as \"min-max\" or a single \"k\" (cycles already spent), e.g. \"0-2\" = 120",
+                        ),
+                    }
+                }
+                parts.sort_by_key(|p| p.0);
+                if parts.windows(2).any(|w| w[1].0 <= w[0].1) {
+                    cx.err(
+                        r.span(),
+                        &key,
+                        "the bands overlap",
+                        "give every cycle count to one band, e.g. \"0-2\", \"3-11\", \"12-35\"",
+                    );
+                } else if parts.len() == bands.len() {
+                    match TimeSpread::bands(parts) {
+                        Some(t) => out[s] = t,
+                        None => cx.err(
+                            r.span(),
+                            &key,
+                            "the band weights sum to 0",
+                            "give at least one band a positive weight",
+                        ),
+                    }
+                }
             }
-            _ => cx.err(
-                r.span(),
-                &key,
-                "expected [min, max] cycles with 0 <= min <= max",
-                "write e.g. BT = [0, 35]",
-            ),
         }
         if states[s].absorbing {
             cx.err(
@@ -850,17 +895,28 @@ fn initial_time(
             );
         }
         if let Some(max) = max_cycles[s]
-            && out[s].1 >= max
+            && out[s].max() >= max
         {
             cx.err(
                 r.span(),
                 &key,
-                format!("clients could start at {} cycles in `{code}`, whose indication lasts at most {max}", out[s].1),
+                format!("clients could start at {} cycles in `{code}`, whose indication lasts at most {max}", out[s].max()),
                 format!("use a maximum below {max}"),
             );
         }
     }
     out
+}
+
+/// A band of cycles already spent: `"0-2"` or `"5"`.
+fn time_band(s: &str) -> Option<(u32, u32)> {
+    match s.split_once('-') {
+        Some((a, b)) => Some((a.trim().parse().ok()?, b.trim().parse().ok()?)),
+        None => {
+            let v = s.trim().parse().ok()?;
+            Some((v, v))
+        }
+    }
 }
 
 /// The entry mix and, if there is inflow, (rate per 1,000 per year, trend).
@@ -1078,6 +1134,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn initial_time_in_bands_is_read_and_checked() {
+        // Band weights (as `wijksim fit` writes them): normalised shares, each band uniform within.
+        let text = crate::scenario::DEFAULT_TEXT.replace(
+            "BT = [0, 35]\n",
+            "BT = { \"0-2\" = 30, \"3-11\" = 60, \"12-35\" = 10 }\n",
+        );
+        assert_ne!(text, crate::scenario::DEFAULT_TEXT);
+        let m = compile("t.toml", &text).unwrap();
+        let bt = m.state_index("BT").unwrap();
+        assert_eq!(
+            m.areas[0].initial_time[bt].parts(),
+            &[(0, 2, 0.3), (3, 11, 0.6), (12, 35, 0.1)]
+        );
+        for (bad, says) in [
+            ("{ \"0-2\" = 30, \"2-11\" = 60 }", "the bands overlap"),
+            ("{ \"0-2\" = 0 }", "sum to 0"),
+            ("{ \"a-2\" = 1 }", "is not a band of cycles"),
+            ("{ \"0-2\" = -1 }", "is not a number of 0 or more"),
+        ] {
+            let t =
+                crate::scenario::DEFAULT_TEXT.replace("BT = [0, 35]\n", &format!("BT = {bad}\n"));
+            let e = compile("t.toml", &t).unwrap_err().to_string();
+            assert!(
+                e.contains("initial_time_in_state.BT") && e.contains(says),
+                "{e}"
+            );
+        }
+        let wv = crate::scenario::DEFAULT_TEXT
+            .replace("WV = [0, 11]\n", "WV = { \"0-5\" = 1, \"6-12\" = 1 }\n");
+        let e = compile("t.toml", &wv).unwrap_err().to_string();
+        assert!(e.contains("at most 12"), "{e}");
+    }
+
+    #[test]
     fn area_overrides_initial_time_spread() {
         let text = crate::scenario::DEFAULT_TEXT.replace(
             "inhabitants = 39677\n",
@@ -1087,15 +1177,18 @@ mod tests {
         let m = compile("t.toml", &text).unwrap();
         let bt = m.state_index("BT").unwrap();
         let wv = m.state_index("WV").unwrap();
-        assert_eq!(m.areas[0].initial_time[bt], (3, 4));
+        assert_eq!(
+            m.areas[0].initial_time[bt],
+            crate::model::TimeSpread::uniform(3, 4)
+        );
         assert_eq!(
             m.areas[1].initial_time[bt],
-            (0, 35),
+            crate::model::TimeSpread::uniform(0, 35),
             "other areas keep the scenario's spread"
         );
         assert_eq!(
             m.areas[0].initial_time[wv],
-            (0, 11),
+            crate::model::TimeSpread::uniform(0, 11),
             "other states keep the scenario's spread"
         );
         // An override may not break the Waakvlam limit either.

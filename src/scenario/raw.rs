@@ -48,6 +48,45 @@ impl<'de> Deserialize<'de> for Param {
         d.deserialize_any(V)
     }
 }
+/// The time in state of the starting clients of one state: `[min, max]` cycles (uniform), or a table
+/// of band weights `{ "0-2" = 120, "3-11" = 80, "12" = 10 }` (each band uniform within).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimeSpread {
+    /// `[min, max]`.
+    Range(Vec<i64>),
+    /// Band (`"min-max"` or `"k"`) to weight.
+    Bands(BTreeMap<String, f64>),
+}
+
+impl<'de> Deserialize<'de> for TimeSpread {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TimeSpread, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TimeSpread;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("[min, max] cycles, or a table of band weights like { \"0-2\" = 120, \"3-11\" = 80 }")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<TimeSpread, A::Error> {
+                Vec::<i64>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(TimeSpread::Range)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<TimeSpread, A::Error> {
+                BTreeMap::<String, f64>::deserialize(serde::de::value::MapAccessDeserializer::new(
+                    map,
+                ))
+                .map(TimeSpread::Bands)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A table of spanned numbers keyed by state code (or year).
 pub type NumMap = Spanned<BTreeMap<String, Num>>;
 
@@ -67,9 +106,10 @@ pub struct ScenarioFile {
     /// Areas: municipalities and their wijken/dorpen.
     #[serde(default)]
     pub area: Vec<Spanned<Area>>,
-    /// Spread of time in state of the starting caseload, per state: `[min, max]` cycles, uniform.
+    /// Spread of time in state of the starting caseload, per state: `[min, max]` cycles, uniform, or
+    /// band weights.
     #[serde(default)]
-    pub initial_time_in_state: BTreeMap<String, Spanned<Vec<i64>>>,
+    pub initial_time_in_state: BTreeMap<String, Spanned<TimeSpread>>,
     /// New clients.
     pub inflow: Option<Spanned<Inflow>>,
     /// Transition rows.
@@ -240,7 +280,7 @@ pub struct Area {
     pub caseload: BTreeMap<String, Spanned<i64>>,
     /// Overrides the scenario's initial time-in-state spread for some states of this area.
     #[serde(default)]
-    pub initial_time_in_state: BTreeMap<String, Spanned<Vec<i64>>>,
+    pub initial_time_in_state: BTreeMap<String, Spanned<TimeSpread>>,
     /// Overrides the scenario's inflow rate for this area.
     pub inflow_per_1000_per_year: Option<Num>,
 }
