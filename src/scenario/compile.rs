@@ -369,24 +369,22 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     let kpis = super::measures::kpis(cx, raw, &k, &scopes, &lines);
     let outcomes = super::measures::outcomes(cx, raw, &k);
     let discount = super::measures::discount(cx, raw, &k);
-    let area_rates: Vec<Option<f64>> = raw
+    let area_rates: Vec<Option<AreaRate>> = raw
         .area
         .iter()
         .enumerate()
-        .map(|(i, a)| {
-            let key = format!("area[{i}].inflow_per_1000_per_year");
-            a.get_ref()
-                .inflow_per_1000_per_year
-                .as_ref()
-                .map(|v| cx.nonneg(v, &key, "the inflow rate"))
-        })
+        .map(|(i, a)| area_rate(cx, i, a))
         .collect();
     if !cx.errors.is_empty() {
         return None;
     }
     let inflow = inflow?;
+    let own_rate = |i: usize| {
+        let a = raw.area[i].get_ref();
+        a.inflow_per_1000_per_year.is_some() || a.inflow_per_1000_by_year.is_some()
+    };
     let key_of = |i: usize| {
-        if raw.area[i].get_ref().inflow_per_1000_per_year.is_some() {
+        if own_rate(i) {
             format!("area[{i}]")
         } else {
             "inflow".to_string()
@@ -394,18 +392,39 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     };
     let mut too_many: Vec<String> = Vec::new();
     for (i, (area, rate)) in areas.iter_mut().zip(area_rates).enumerate() {
-        let rate = rate.unwrap_or(inflow.0);
         area.inflow_mean = (0..cycles)
-            .map(|c| {
-                let years_in = f64::from(c * cycle_months) / 12.0;
-                rate * area.inhabitants as f64 / 1000.0 * f64::from(cycle_months) / 12.0
-                    * (1.0 + inflow.1).powf(years_in)
+            .map(|c| match &rate {
+                // The rate of the cycle's year if listed; else the nearest listed year's, with the
+                // trend from its January.
+                Some(AreaRate::ByYear(by_year)) => {
+                    let date = start.plus(i64::from(c * cycle_months));
+                    let &(y0, r0) = by_year
+                        .iter()
+                        .min_by_key(|(y, _)| (y - date.year).abs())
+                        .expect("a rate per year has a year");
+                    let trend = if date.year == y0 {
+                        1.0
+                    } else {
+                        let months = (date.year - y0) * 12 + date.month as i32 - 1;
+                        (1.0 + inflow.1).powf(f64::from(months) / 12.0)
+                    };
+                    r0 * area.inhabitants as f64 / 1000.0 * f64::from(cycle_months) / 12.0 * trend
+                }
+                _ => {
+                    let r = match &rate {
+                        Some(AreaRate::All(r)) => *r,
+                        _ => inflow.0,
+                    };
+                    let years_in = f64::from(c * cycle_months) / 12.0;
+                    r * area.inhabitants as f64 / 1000.0 * f64::from(cycle_months) / 12.0
+                        * (1.0 + inflow.1).powf(years_in)
+                }
             })
             .collect();
         let most = area.inflow_mean.iter().copied().fold(0.0, f64::max);
         if (most.is_nan() || most > MAX_INFLOW_MEAN) && !too_many.contains(&key_of(i)) {
             too_many.push(key_of(i));
-            let own = raw.area[i].get_ref().inflow_per_1000_per_year.is_some();
+            let own = own_rate(i);
             let (span, key) = match (&raw.inflow, own) {
                 (Some(inf), false) => (
                     inf.get_ref().per_1000_per_year.span(),
@@ -908,6 +927,63 @@ fn initial_time(
     out
 }
 
+/// An area's own inflow rate per 1,000 inhabitants per year.
+enum AreaRate {
+    /// One rate, with the scenario's trend from the start (`inflow_per_1000_per_year`).
+    All(f64),
+    /// `(year, rate)` per listed calendar year (`inflow_per_1000_by_year`).
+    ByYear(Vec<(i32, f64)>),
+}
+
+/// The area's own inflow rate, if it has one.
+fn area_rate(cx: &mut Ctx, i: usize, a: &Spanned<super::raw::Area>) -> Option<AreaRate> {
+    let a_ref = a.get_ref();
+    match (
+        &a_ref.inflow_per_1000_per_year,
+        &a_ref.inflow_per_1000_by_year,
+    ) {
+        (Some(_), Some(by)) => {
+            cx.err(
+                by.span(),
+                format!("area[{i}].inflow_per_1000_by_year"),
+                "the area gives both inflow_per_1000_per_year and inflow_per_1000_by_year",
+                "keep one: a rate for every year, or a rate per calendar year",
+            );
+            None
+        }
+        (Some(v), None) => {
+            let key = format!("area[{i}].inflow_per_1000_per_year");
+            Some(AreaRate::All(cx.nonneg(v, &key, "the inflow rate")))
+        }
+        (None, Some(by)) => {
+            let mut out = Vec::new();
+            for (year, v) in by.get_ref() {
+                let key = format!("area[{i}].inflow_per_1000_by_year.{year}");
+                let rate = cx.nonneg(v, &key, "the inflow rate");
+                match year.trim().parse::<i32>() {
+                    Ok(y) if (1900..=2200).contains(&y) => out.push((y, rate)),
+                    _ => cx.err(
+                        by.span(),
+                        &key,
+                        format!("`{year}` is not a calendar year"),
+                        "key each rate by its year, e.g. { 2021 = 3.1, 2022 = 3.4 }",
+                    ),
+                }
+            }
+            if by.get_ref().is_empty() {
+                cx.err(
+                    by.span(),
+                    format!("area[{i}].inflow_per_1000_by_year"),
+                    "no year is given",
+                    "give a rate per calendar year, e.g. { 2021 = 3.1, 2022 = 3.4 }, or remove the key",
+                );
+            }
+            (!out.is_empty()).then_some(AreaRate::ByYear(out))
+        }
+        (None, None) => None,
+    }
+}
+
 /// A band of cycles already spent: `"0-2"` or `"5"`.
 fn time_band(s: &str) -> Option<(u32, u32)> {
     match s.split_once('-') {
@@ -1165,6 +1241,47 @@ mod tests {
             .replace("WV = [0, 11]\n", "WV = { \"0-5\" = 1, \"6-12\" = 1 }\n");
         let e = compile("t.toml", &wv).unwrap_err().to_string();
         assert!(e.contains("at most 12"), "{e}");
+    }
+
+    #[test]
+    fn an_area_can_have_an_inflow_rate_per_year() {
+        // Listed years take their rate as given; another year follows the nearest listed one with
+        // the scenario's trend (+2% a year) from its January.
+        let text = crate::scenario::DEFAULT_TEXT.replace(
+            "inhabitants = 39677\n",
+            "inhabitants = 39677\ninflow_per_1000_by_year = { 2021 = 3.0, 2023 = 6.0 }\n",
+        );
+        assert_ne!(text, crate::scenario::DEFAULT_TEXT);
+        let m = compile("t.toml", &text).unwrap();
+        let per_month = 39677.0 / 1000.0 / 12.0;
+        let mean = &m.areas[0].inflow_mean;
+        let at = |y: i32, mo: u32| {
+            (0..m.cycles)
+                .find(|&c| m.date(c).year == y && m.date(c).month == mo)
+                .unwrap() as usize
+        };
+        assert!((mean[at(2021, 1)] - 3.0 * per_month).abs() < 1e-12);
+        assert!((mean[at(2021, 12)] - 3.0 * per_month).abs() < 1e-12);
+        assert!((mean[at(2023, 7)] - 6.0 * per_month).abs() < 1e-12);
+        let later = 6.0 * per_month * 1.02f64.powf(18.0 / 12.0);
+        assert!((mean[at(2024, 7)] - later).abs() < 1e-12);
+        let between = 3.0 * per_month * 1.02f64.powf(14.0 / 12.0);
+        assert!(
+            (mean[at(2022, 3)] - between).abs() < 1e-12,
+            "2022 follows 2021"
+        );
+        let both = text.replace(
+            "inflow_per_1000_by_year",
+            "inflow_per_1000_per_year = 3.0\ninflow_per_1000_by_year",
+        );
+        let e = compile("t.toml", &both).unwrap_err().to_string();
+        assert!(
+            e.contains("area[0].inflow_per_1000_by_year") && e.contains("keep one"),
+            "{e}"
+        );
+        let bad = text.replace("2023 = 6.0", "x2023 = 6.0");
+        let e = compile("t.toml", &bad).unwrap_err().to_string();
+        assert!(e.contains("is not a calendar year"), "{e}");
     }
 
     #[test]

@@ -283,6 +283,9 @@ pub struct Area {
     pub initial_time_in_state: BTreeMap<String, Spanned<TimeSpread>>,
     /// Overrides the scenario's inflow rate for this area.
     pub inflow_per_1000_per_year: Option<Num>,
+    /// Overrides the scenario's inflow rate for this area per calendar year (`{ 2021 = 3.1 }`); other
+    /// years follow the nearest listed year with the scenario's trend.
+    pub inflow_per_1000_by_year: Option<NumMap>,
 }
 
 /// `[inflow]`
