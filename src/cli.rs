@@ -34,6 +34,9 @@ enum Command {
     },
     /// Run a sweep: a grid, Latin hypercube or one-way design of parameter values over a scenario.
     Sweep(SweepArgs),
+    /// Estimate a scenario from client episodes (per pseudonymous client the state, start and end):
+    /// the transition rows, the starting caseload and its time in state, the inflow per area and year.
+    Fit(FitArgs),
     /// Merge the complete shard folders of a sweep into one folder (the same sweep.csv as unsharded).
     Merge {
         /// The merged folder.
@@ -177,6 +180,150 @@ enum LangArg {
     En,
 }
 
+/// `wijksim fit`.
+#[derive(clap::Args, Debug)]
+struct FitArgs {
+    /// The episodes (CSV: client,state,start,end and optionally area,end_reason,next_state; the
+    /// format of histories.csv).
+    episodes: PathBuf,
+    /// The template scenario: its states, areas, transition rows (their bands and periods), costs
+    /// and pilots.
+    #[arg(long)]
+    scenario: PathBuf,
+    /// The fitted scenario to write (TOML); the fit report goes beside it as .html.
+    #[arg(long)]
+    out: PathBuf,
+    /// With an `arm` column (histories.csv): the arm to read (default: the first in the file).
+    #[arg(long)]
+    arm: Option<String>,
+    /// The last month observed, YYYY-MM (default: the latest date in the file); open episodes are
+    /// censored there.
+    #[arg(long)]
+    observed_until: Option<String>,
+    /// Replace an earlier fit's files.
+    #[arg(long)]
+    force: bool,
+    /// Language of the fit report: nl (default) or en.
+    #[arg(long, value_enum, default_value_t = LangArg::Nl)]
+    lang: LangArg,
+}
+
+/// The first line of every file `wijksim fit` writes: what marks it as ours to replace.
+const FIT_MARK: &str = "# Fitted by wijksim fit";
+
+/// Writes `bytes` to `path` by a rename from a temporary file beside it; an existing file is
+/// replaced only with `force` and only if `wijksim fit` wrote it (`mark` on its first line).
+fn write_fit_file(path: &Path, bytes: &[u8], force: bool, mark: &str) -> anyhow::Result<()> {
+    if path.exists() {
+        let ours = std::fs::read_to_string(path).is_ok_and(|t| t.contains(mark));
+        if !force || !ours {
+            return Err(Error::OutputExists(format!(
+                "'{}' already exists{}",
+                path.display(),
+                if ours {
+                    "; add --force to replace this earlier fit"
+                } else {
+                    "; wijksim fit did not write it and will not replace it: choose another --out"
+                }
+            ))
+            .into());
+        }
+    }
+    let name = path
+        .file_name()
+        .map_or("fit".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.wijksim-tmp"));
+    let write_err =
+        |e: std::io::Error| anyhow::anyhow!("could not write '{}': {e}", path.display());
+    std::fs::write(&tmp, bytes).map_err(write_err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        write_err(e)
+    })
+}
+
+fn fit(args: FitArgs) -> anyhow::Result<()> {
+    let template = scenario::load(&args.scenario)?;
+    let file = args.episodes.display().to_string();
+    let text = std::fs::read(&args.episodes).map_err(|e| {
+        Error::Options(format!(
+            "cannot read the episodes '{file}': {e}; check the path"
+        ))
+    })?;
+    let Ok(text) = String::from_utf8(text) else {
+        return Err(
+            Error::Options(format!("'{file}' is not UTF-8 text; save it as CSV UTF-8")).into(),
+        );
+    };
+    let until = match &args.observed_until {
+        Some(s) => Some(wijksim::model::YearMonth::parse(s).ok_or_else(|| {
+            Error::Options(format!(
+                "--observed-until {s} is not a month; write it as YYYY-MM, e.g. 2025-12"
+            ))
+        })?),
+        None => None,
+    };
+    let opts = wijksim::fit::episodes::ReadOptions {
+        arm: args.arm.clone(),
+        until,
+    };
+    let fitted = wijksim::fit::fit(
+        &template.source.path,
+        &template.source.text,
+        &template.model,
+        &file,
+        &text,
+        &opts,
+    )?;
+    let out_name = args.out.display().to_string();
+    let fitted_model = scenario::from_text(&out_name, &fitted.text)
+        .map_err(|e| {
+            anyhow::anyhow!("the fitted scenario does not compile (a bug in wijksim fit):\n{e}")
+        })?
+        .model;
+    let html =
+        wijksim::fit::report::html(&fitted, &template.model, &fitted_model, args.lang.into());
+    let report = args.out.with_extension("html");
+    let html = format!("<!-- {FIT_MARK} -->\n{html}");
+    write_fit_file(&args.out, fitted.text.as_bytes(), args.force, FIT_MARK)?;
+    write_fit_file(&report, html.as_bytes(), args.force, FIT_MARK)?;
+    let est = &fitted.estimates;
+    let fitted_rows = est.rows.iter().filter(|r| r.at_risk > 0).count();
+    let ep = &fitted.episodes;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Read {} episodes of {} clients{} from {file}.",
+        wijksim::output::plot::thousands(ep.list.len() as f64),
+        wijksim::output::plot::thousands(ep.clients as f64),
+        if ep.populations > 1 {
+            format!(" in {} populations (runs)", ep.populations)
+        } else {
+            String::new()
+        }
+    )?;
+    writeln!(
+        out,
+        "Fitted {} of {}, the starting caseload of {} and the inflow per area and year.",
+        fitted_rows,
+        count(est.rows.len(), "row", "rows"),
+        count(template.model.areas.len(), "area", "areas")
+    )?;
+    writeln!(out, "Wrote:")?;
+    writeln!(
+        out,
+        "  {}  the fitted scenario (wijksim run {})",
+        args.out.display(),
+        args.out.display()
+    )?;
+    writeln!(
+        out,
+        "  {}  observed against fitted (open in a browser)",
+        report.display()
+    )?;
+    Ok(())
+}
+
 /// `--overspend-risk`: a chance strictly between 0 and 1.
 /// `--runs`: a whole number of runs, at least 1 (the upper limit is checked with the memory).
 fn parse_runs(s: &str) -> Result<u32, String> {
@@ -263,6 +410,7 @@ pub fn main() -> i32 {
         Command::Check { files } => check(&files),
         Command::Report { dir, lang, plots } => report(&dir, lang, plots),
         Command::Sweep(args) => sweep(args),
+        Command::Fit(args) => fit(args),
         Command::Merge {
             out,
             force,

@@ -2000,3 +2000,128 @@ fn area_title(lang: Lang, m: &Model, scope: &crate::scope::Scope) -> String {
         _ => label,
     }
 }
+
+/// Points `(x, y)` of a line.
+pub type Curve = Vec<(f64, f64)>;
+
+/// The x axis of [`LinePanels`].
+pub enum PanelAxis<'a> {
+    /// Calendar months: x is a cycle index of the model, over `cycles` cycles.
+    Months(&'a Model, usize),
+    /// Plain numbers, with this axis label.
+    Plain(String),
+}
+
+/// Small multiples of lines: a panel per item (e.g. per state), series `i` of every panel in palette
+/// colour `i`, one legend under all panels. Used by `wijksim fit`'s report (observed against fitted).
+pub struct LinePanels<'a> {
+    /// Title over the panels.
+    pub title: String,
+    /// Per panel: its caption and its series of points.
+    pub panels: Vec<(String, Vec<Curve>)>,
+    /// The x axis.
+    pub x: PanelAxis<'a>,
+    /// Names of the series, in palette order.
+    pub series: Vec<String>,
+    /// The y axis shows shares (0..1, as percentages) rather than counts.
+    pub shares: bool,
+    /// Language of the labels.
+    pub lang: Lang,
+}
+
+impl Figure for LinePanels<'_> {
+    fn size(&self) -> (u32, u32) {
+        AREA_SIZE
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let area = titled(root, &[(&self.title, 28)])?;
+        let h = area.dim_in_pixel().1;
+        let (panels, foot) = area.split_vertically(h.saturating_sub(44));
+        let (rows, cols) = grid(self.panels.len());
+        for (panel, (caption, series)) in panels.split_evenly((rows, cols)).iter().zip(&self.panels)
+        {
+            let pts = series.iter().flatten();
+            let x0 = pts.clone().map(|p| p.0).fold(f64::MAX, f64::min);
+            let x1 = pts.clone().map(|p| p.0).fold(f64::MIN, f64::max);
+            let top = pts.map(|p| p.1).fold(0.0, f64::max);
+            let top = if self.shares { 1.0 } else { top.max(1.0) * 1.1 };
+            if x0 > x1 {
+                continue;
+            }
+            let mut builder = ChartBuilder::on(panel);
+            builder
+                .caption(caption.clone(), (FAMILY, 21))
+                .margin(10)
+                .x_label_area_size(34)
+                .y_label_area_size(60);
+            let color = |i: usize| PALETTE[i % PALETTE.len()];
+            let y_fmt = |v: &f64| {
+                if self.shares {
+                    format!("{:.0}%", v * 100.0)
+                } else {
+                    self.lang.int(*v)
+                }
+            };
+            match &self.x {
+                PanelAxis::Months(m, cycles) => {
+                    let mut chart =
+                        builder.build_cartesian_2d(Months::new(m, *cycles), axis(0f64..top))?;
+                    chart
+                        .configure_mesh()
+                        .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+                        .y_labels(if self.shares { 11 } else { count_labels(top) })
+                        .y_label_formatter(&y_fmt)
+                        .y_max_light_lines(1)
+                        .label_style((FAMILY, 17))
+                        .draw()?;
+                    for (i, s) in series.iter().enumerate() {
+                        chart.draw_series(LineSeries::new(
+                            s.iter().copied(),
+                            color(i).stroke_width(if i == 0 { 4 } else { 2 }),
+                        ))?;
+                    }
+                }
+                PanelAxis::Plain(label) => {
+                    let mut chart =
+                        builder.build_cartesian_2d(axis(x0..x1.max(x0 + 1.0)), axis(0f64..top))?;
+                    chart
+                        .configure_mesh()
+                        .x_desc(label.as_str())
+                        .x_label_formatter(&|v| format!("{v:.0}"))
+                        .y_label_formatter(&y_fmt)
+                        .y_max_light_lines(1)
+                        .label_style((FAMILY, 17))
+                        .draw()?;
+                    for (i, s) in series.iter().enumerate() {
+                        chart.draw_series(LineSeries::new(
+                            s.iter().copied(),
+                            color(i).stroke_width(if i == 0 { 4 } else { 2 }),
+                        ))?;
+                    }
+                }
+            }
+        }
+        let entries: Vec<(String, Mark)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let c = PALETTE[i % PALETTE.len()];
+                let w = if i == 0 { 4 } else { 2 };
+                let mark: Mark = Box::new(move |x, y| {
+                    vec![PathElement::new(
+                        vec![(x, y), (x + 18, y)],
+                        c.stroke_width(w),
+                    )]
+                });
+                (name.clone(), mark)
+            })
+            .collect();
+        legend_line(&foot, &entries)
+    }
+}

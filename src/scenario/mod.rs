@@ -12,6 +12,7 @@ mod pilot;
 pub mod raw;
 mod reassess;
 mod transitions;
+pub use transitions::parse_band;
 
 use crate::error::{InputError, InputErrors};
 use crate::model::Model;

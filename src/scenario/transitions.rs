@@ -202,7 +202,7 @@ pub(super) fn max_cycles(cx: &mut Ctx, raw: &ScenarioFile) -> Vec<Option<u32>> {
 }
 
 /// Parses `"1-11"`, `"12"`, `"12+"` into an inclusive range (`u32::MAX` = open).
-pub(super) fn parse_band(s: &str) -> Option<(u32, u32)> {
+pub fn parse_band(s: &str) -> Option<(u32, u32)> {
     let s = s.trim();
     let (lo, hi) = if let Some(lo) = s.strip_suffix('+') {
         (lo.trim().parse().ok()?, u32::MAX)

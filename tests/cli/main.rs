@@ -6,6 +6,7 @@ mod check;
 mod cohort;
 mod engine;
 mod examples;
+mod fit;
 mod fuzz;
 mod golden;
 mod own_contribution;

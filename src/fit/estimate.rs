@@ -1,0 +1,235 @@
+//! Estimates from episodes: the transition rows as counts of moves per client-month at risk (right
+//! censoring and left truncation handled by counting only the months observed), the starting caseload
+//! and its time in state, the inflow per area and year, and the entry mix.
+
+use super::episodes::{Episodes, Outcome};
+use crate::model::{Model, YearMonth};
+
+/// One `[[transition]]` row of the template: the states, times in state and months it applies to.
+#[derive(Debug, Clone)]
+pub struct RowSpec {
+    /// Its position among the template's `[[transition]]` tables.
+    pub index: usize,
+    /// From-state.
+    pub from: usize,
+    /// Cycles in state (counting the month just ended), inclusive; `u32::MAX` = open.
+    pub band: (u32, u32),
+    /// Months (indices) it applies to, inclusive; `None`: all.
+    pub period: Option<(i64, i64)>,
+}
+
+/// A fitted row: what was observed in the months at risk.
+#[derive(Debug, Clone)]
+pub struct RowFit {
+    /// The template's row.
+    pub spec: RowSpec,
+    /// Client-months at risk (draws observed).
+    pub at_risk: u64,
+    /// Per state: the observed draws that went there (the from-state: stays).
+    pub to: Vec<u64>,
+    /// Renewals.
+    pub renew: u64,
+}
+
+impl RowFit {
+    /// Moves out (every draw but a stay).
+    pub fn moves(&self) -> u64 {
+        self.at_risk - self.to[self.spec.from]
+    }
+}
+
+/// Everything estimated.
+#[derive(Debug, Clone)]
+pub struct Estimates {
+    /// Per template row.
+    pub rows: Vec<RowFit>,
+    /// Per area and state: clients in the state in the start month (per population, rounded).
+    pub caseload: Vec<Vec<u32>>,
+    /// Per area: the clients at the start (per population, before rounding), for the comments.
+    pub caseload_total: Vec<f64>,
+    /// Per state: clients at the start by cycles already spent (all areas, all populations).
+    pub time_in_state: Vec<Vec<u64>>,
+    /// Per area: `(year, new clients per population, months observed)`.
+    pub inflow: Vec<Vec<(i32, f64, u32)>>,
+    /// New clients by entry state (all populations).
+    pub entry: Vec<u64>,
+    /// First and last month observed.
+    pub window: (i64, i64),
+}
+
+/// The template's transition rows, from its text.
+pub fn row_specs(template: &toml_edit::DocumentMut, model: &Model) -> Vec<RowSpec> {
+    let Some(rows) = template
+        .get("transition")
+        .and_then(|t| t.as_array_of_tables())
+    else {
+        return Vec::new();
+    };
+    rows.iter()
+        .enumerate()
+        .filter_map(|(index, t)| {
+            let from = model.state_index(t.get("from")?.as_str()?)?;
+            let band = match t.get("cycles_in_state").and_then(|v| v.as_str()) {
+                Some(b) => crate::scenario::parse_band(b)?,
+                None => (1, u32::MAX),
+            };
+            let period = match t.get("period").and_then(|v| v.as_str()) {
+                Some(p) => {
+                    let (a, b) = p.split_once("..")?;
+                    Some((YearMonth::parse(a)?.index(), YearMonth::parse(b)?.index()))
+                }
+                None => None,
+            };
+            Some(RowSpec {
+                index,
+                from,
+                band,
+                period,
+            })
+        })
+        .collect()
+}
+
+/// Counts every observed draw of `episodes` into the template's rows, and the starting caseload,
+/// inflow and entry mix, over the months from the model's start to `episodes.until`.
+///
+/// A state whose indication lasts at most `max_cycles[s]` months: a longer stay in the data is read as
+/// renewals every that many months (the model's view), so its rows never hold a stay beyond the limit.
+pub fn estimate(
+    model: &Model,
+    specs: &[RowSpec],
+    episodes: &Episodes,
+    max_cycles: &[Option<u32>],
+) -> Estimates {
+    let n = model.n_states();
+    let first = model.start.index();
+    let last = episodes.until;
+    let waiting = model.waiting_state;
+    let mut rows: Vec<RowFit> = specs
+        .iter()
+        .map(|spec| RowFit {
+            spec: spec.clone(),
+            at_risk: 0,
+            to: vec![0; n],
+            renew: 0,
+        })
+        .collect();
+    let row_of = |s: usize, k: u32, m: i64| {
+        specs.iter().position(|r| {
+            r.from == s
+                && r.band.0 <= k
+                && k <= r.band.1
+                && r.period.is_none_or(|(a, b)| a <= m && m <= b)
+        })
+    };
+    let pops = episodes.populations as f64;
+    let mut start_counts = vec![vec![0u64; n]; model.areas.len()];
+    let mut time_in_state: Vec<Vec<u64>> = vec![Vec::new(); n];
+    let mut new_clients: Vec<std::collections::BTreeMap<i32, u64>> =
+        vec![Default::default(); model.areas.len()];
+    let mut entry = vec![0u64; n];
+    for e in &episodes.list {
+        if Some(e.state) == waiting {
+            continue;
+        }
+        // The starting caseload: open in the start month, begun before it (an episode that begins in
+        // the start month is a new client of that month).
+        if e.start < first && e.end >= first {
+            start_counts[e.area][e.state] += 1;
+            let t = (first - e.start) as usize;
+            let hist = &mut time_in_state[e.state];
+            if hist.len() <= t {
+                hist.resize(t + 1, 0);
+            }
+            hist[t] += 1;
+        }
+        if !e.follows && e.start >= first && e.start <= last {
+            *new_clients[e.area]
+                .entry(e.start.div_euclid(12) as i32)
+                .or_default() += 1;
+            entry[e.state] += 1;
+        }
+        let limit = max_cycles[e.state].map(i64::from);
+        for m in e.start.max(first)..=e.end.min(last) {
+            let since = m - e.start;
+            let k = u32::try_from(limit.map_or(since, |l| since % l) + 1).unwrap_or(u32::MAX);
+            let renewed = limit.is_some_and(|l| i64::from(k) == l);
+            let ends = m == e.end;
+            let dest = match (ends, e.outcome) {
+                (false, _) if renewed => Some(model.n_states()),
+                (false, _) => Some(e.state),
+                // The draw at the end of a censored episode's last month is not observed; a move into
+                // the waiting status is the capacity's doing, not the row's.
+                (true, Outcome::Censored) => None,
+                (true, Outcome::To(d)) if Some(d) == waiting => None,
+                (true, Outcome::To(d)) => Some(d),
+            };
+            let (Some(d), Some(r)) = (dest, row_of(e.state, k, m)) else {
+                continue;
+            };
+            let row = &mut rows[r];
+            row.at_risk += 1;
+            if (ends && d == e.state) || d == model.n_states() {
+                row.renew += 1;
+            } else {
+                row.to[d] += 1;
+            }
+        }
+    }
+    // Every calendar year observed, with no new client too (a rate of 0 is an observation).
+    let years: Vec<i32> = (first.div_euclid(12) as i32..=last.div_euclid(12) as i32).collect();
+    let inflow = new_clients
+        .iter()
+        .map(|counts| {
+            years
+                .iter()
+                .map(|&y| {
+                    let k = counts.get(&y).copied().unwrap_or(0);
+                    let lo = first.max(i64::from(y) * 12);
+                    let hi = last.min(i64::from(y) * 12 + 11);
+                    (y, k as f64 / pops, (hi - lo + 1).max(0) as u32)
+                })
+                .collect()
+        })
+        .collect();
+    Estimates {
+        rows,
+        caseload: start_counts
+            .iter()
+            .map(|a| {
+                a.iter()
+                    .map(|&k| (k as f64 / pops).round() as u32)
+                    .collect()
+            })
+            .collect(),
+        caseload_total: start_counts
+            .iter()
+            .map(|a| a.iter().sum::<u64>() as f64 / pops)
+            .collect(),
+        time_in_state,
+        inflow,
+        entry,
+        window: (first, last),
+    }
+}
+
+/// Bands of cycles already spent for a fitted time-in-state table: by quarter in the first year,
+/// then by year; the last band ends at the longest time seen (or below `max`, a state's limit).
+pub fn time_bands(hist: &[u64], max: Option<u32>) -> Vec<(u32, u32, u64)> {
+    let top = hist.len().saturating_sub(1) as u32;
+    let top = max.map_or(top, |m| top.min(m.saturating_sub(1)));
+    let mut out = Vec::new();
+    let mut lo = 0u32;
+    while lo <= top {
+        let width = if lo < 12 { 3 } else { 12 };
+        let hi = (lo + width - 1).min(top);
+        let k: u64 = (lo..=hi)
+            .map(|t| hist.get(t as usize).copied().unwrap_or(0))
+            .sum();
+        if k > 0 {
+            out.push((lo, hi, k));
+        }
+        lo = hi + 1;
+    }
+    out
+}

@@ -1,0 +1,361 @@
+//! `wijksim fit`: a municipality's own episodes (per pseudonymous client the state, start and end)
+//! turned into a scenario. From a template scenario (states, areas, costs, pilots) it estimates:
+//!
+//! - every transition row of the template, as Dirichlet counts (`counts = true`): per row the draws
+//!   observed in its states, times in state and months, so that PSA carries the estimation
+//!   uncertainty. Only months observed count: an episode still open at the end adds its months at
+//!   risk but no move (right censoring), and an episode begun before the start adds only the months
+//!   from the start (left truncation);
+//! - the starting caseload per area and the time its clients had spent in their state (band weights);
+//! - the inflow per area and calendar year, and the entry mix.
+//!
+//! The fitted scenario keeps the template's text and comments; each fitted value is marked with its
+//! source file and the number of episodes or months it rests on.
+
+pub mod episodes;
+pub mod estimate;
+pub mod report;
+
+use crate::error::{Error, InputError, InputErrors, Result};
+use crate::model::Model;
+use episodes::{Episodes, ReadOptions};
+use estimate::{Estimates, RowSpec};
+use toml_edit::{DocumentMut, InlineTable, Item, Value};
+
+/// What `fit` made.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// The fitted scenario's text.
+    pub text: String,
+    /// The estimates.
+    pub estimates: Estimates,
+    /// The episodes read.
+    pub episodes: Episodes,
+}
+
+fn options_error(file: &str, problem: String, fix: &str) -> Error {
+    Error::Input(InputErrors(vec![InputError {
+        file: file.into(),
+        line: None,
+        key: String::new(),
+        problem,
+        fix: fix.into(),
+    }]))
+}
+
+/// Fits the template (`template_text`, named `template_file`, compiled to `model`) to the episodes in
+/// `episodes_text` (named `episodes_file`).
+pub fn fit(
+    template_file: &str,
+    template_text: &str,
+    model: &Model,
+    episodes_file: &str,
+    episodes_text: &str,
+    opts: &ReadOptions,
+) -> Result<Fitted> {
+    if model.cycle_months != 1 {
+        return Err(options_error(
+            template_file,
+            format!(
+                "the template has cycles of {} months; wijksim fit estimates monthly rows",
+                model.cycle_months
+            ),
+            "use a template with cycle_months = 1",
+        ));
+    }
+    let episodes = episodes::read(episodes_file, episodes_text, model, opts)?;
+    if episodes.until < model.start.index() {
+        return Err(options_error(
+            episodes_file,
+            format!(
+                "the episodes end before the template starts ({})",
+                model.start
+            ),
+            "give the template a start date within the episodes' period ([time] start)",
+        ));
+    }
+    let mut doc: DocumentMut = template_text.parse().map_err(|e: toml_edit::TomlError| {
+        options_error(
+            template_file,
+            e.to_string(),
+            "fix the template first (wijksim check)",
+        )
+    })?;
+    let specs = estimate::row_specs(&doc, model);
+    let limits: Vec<Option<u32>> = model
+        .states
+        .iter()
+        .map(|st| max_cycles(&doc, &st.code))
+        .collect();
+    let estimates = estimate::estimate(model, &specs, &episodes, &limits);
+    write(&mut doc, model, &estimates, &episodes);
+    Ok(Fitted {
+        text: doc.to_string(),
+        estimates,
+        episodes,
+    })
+}
+
+/// A whole number with thousands separators.
+fn int(x: f64) -> String {
+    crate::output::plot::thousands(x)
+}
+
+/// Sets `key` of `table` to `value`, keeping the comments before an existing key.
+fn set(table: &mut toml_edit::Table, key: &str, value: Value) {
+    match table.get_mut(key).and_then(Item::as_value_mut) {
+        Some(old) => *old = value,
+        None => {
+            table.insert(key, Item::Value(value));
+        }
+    }
+}
+
+/// `1 client`, `2,345 clients`.
+fn clients(k: u64) -> String {
+    if k == 1 {
+        "1 client".into()
+    } else {
+        format!("{} clients", int(k as f64))
+    }
+}
+
+/// Appends a comment line to an item's prefix (before its header or key).
+fn note_before(prefix: Option<&str>, note: &str) -> String {
+    let p = prefix.unwrap_or("");
+    format!("{p}# {note}\n")
+}
+
+/// Writes the estimates into the template document.
+fn write(doc: &mut DocumentMut, model: &Model, est: &Estimates, ep: &Episodes) {
+    let src = std::path::Path::new(&ep.file)
+        .file_name()
+        .map_or(ep.file.clone(), |f| f.to_string_lossy().into_owned());
+    let (first, last) = est.window;
+    let month = |i: i64| {
+        crate::model::YearMonth { year: 0, month: 1 }
+            .plus(i)
+            .to_string()
+    };
+    let period = format!("{} to {}", month(first), month(last));
+    let header = format!(
+        "Fitted by wijksim fit from {src}: {} episodes of {} clients{}, observed {period}.\n# Rows are counts of observed moves per client-month at risk (counts = true: PSA draws them from their Dirichlet).\n",
+        int(ep.list.len() as f64),
+        int(ep.clients as f64),
+        if ep.populations > 1 {
+            format!(" in {} populations (runs)", ep.populations)
+        } else {
+            String::new()
+        }
+    );
+    let decor = doc.decor_mut();
+    let old = decor
+        .prefix()
+        .and_then(|p| p.as_str())
+        .unwrap_or("")
+        .to_string();
+    decor.set_prefix(format!("# {header}{old}"));
+    write_rows(doc, model, est, &src);
+    write_areas(doc, model, est, &src);
+    write_time_in_state(doc, model, est, &src);
+    write_entry(doc, model, est, &src);
+}
+
+fn write_rows(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str) {
+    let Some(tables) = doc
+        .get_mut("transition")
+        .and_then(|t| t.as_array_of_tables_mut())
+    else {
+        return;
+    };
+    for row in &est.rows {
+        let Some(t) = tables.get_mut(row.spec.index) else {
+            continue;
+        };
+        let prefix = t
+            .decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .map(str::to_string);
+        if row.at_risk == 0 {
+            t.decor_mut().set_prefix(note_before(
+                prefix.as_deref(),
+                &format!("not fitted: {src} has no client-month at risk for this row (the template's row is kept)"),
+            ));
+            continue;
+        }
+        let mut to = InlineTable::new();
+        for (s, &k) in row.to.iter().enumerate() {
+            if k > 0 {
+                to.insert(&model.states[s].code, Value::from(k as i64));
+            }
+        }
+        if row.renew > 0 {
+            to.insert("renew", Value::from(row.renew as i64));
+        }
+        set(t, "to", Value::InlineTable(to));
+        t.remove("concentration");
+        t.insert("counts", toml_edit::value(true));
+        t.decor_mut().set_prefix(note_before(
+            prefix.as_deref(),
+            &format!(
+                "fitted: {src}, {} client-months at risk, {} moves out, {} renewals",
+                int(row.at_risk as f64),
+                int(row.moves() as f64 - row.renew as f64),
+                int(row.renew as f64)
+            ),
+        ));
+    }
+}
+
+fn write_areas(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str) {
+    let Some(tables) = doc.get_mut("area").and_then(|t| t.as_array_of_tables_mut()) else {
+        return;
+    };
+    for (a, t) in tables.iter_mut().enumerate().take(model.areas.len()) {
+        let mut caseload = InlineTable::new();
+        for (s, &k) in est.caseload[a].iter().enumerate() {
+            if k > 0 {
+                caseload.insert(&model.states[s].code, Value::from(i64::from(k)));
+            }
+        }
+        let mut v = Value::InlineTable(caseload);
+        v.decor_mut().set_suffix(format!(
+            "    # fitted: {src}, clients in their state in {} (begun before it)",
+            model.start
+        ));
+        set(t, "caseload", v);
+        let years = &est.inflow[a];
+        if years.is_empty() {
+            continue;
+        }
+        let inhabitants = model.areas[a].inhabitants as f64;
+        let mut by_year = InlineTable::new();
+        let mut counts = Vec::new();
+        for &(y, k, months) in years {
+            if months == 0 || inhabitants <= 0.0 {
+                continue;
+            }
+            let rate = k / inhabitants * 1000.0 * 12.0 / f64::from(months);
+            by_year.insert(y.to_string(), Value::from((rate * 1e4).round() / 1e4));
+            counts.push(format!("{y}: {} in {months} months", int(k)));
+        }
+        t.remove("inflow_per_1000_per_year");
+        let mut v = Value::InlineTable(by_year);
+        v.decor_mut().set_suffix(format!(
+            "    # fitted: {src}, new clients {}",
+            counts.join(", ")
+        ));
+        set(t, "inflow_per_1000_by_year", v);
+    }
+}
+
+fn write_time_in_state(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str) {
+    let mut table = toml_edit::Table::new();
+    let mut wrote = false;
+    for (s, hist) in est.time_in_state.iter().enumerate() {
+        let bands = estimate::time_bands(hist, max_cycles(doc, &model.states[s].code));
+        if bands.is_empty() {
+            continue;
+        }
+        let mut t = InlineTable::new();
+        for &(lo, hi, k) in &bands {
+            let key = if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            };
+            t.insert(&key, Value::from(k as i64));
+        }
+        let total: u64 = bands.iter().map(|b| b.2).sum();
+        let mut v = Value::InlineTable(t);
+        v.decor_mut()
+            .set_suffix(format!("    # fitted: {src}, {}", clients(total)));
+        table.insert(&model.states[s].code, Item::Value(v));
+        wrote = true;
+    }
+    if !wrote {
+        return;
+    }
+    let prefix = doc
+        .get("initial_time_in_state")
+        .and_then(|t| t.as_table())
+        .and_then(|t| t.decor().prefix())
+        .and_then(|p| p.as_str())
+        .map(str::to_string);
+    table.decor_mut().set_prefix(note_before(
+        prefix.as_deref(),
+        &format!("fitted: {src}, months already spent in the state by the clients at the start (band weights)"),
+    ));
+    // Areas' own spreads would override the fitted one.
+    if let Some(areas) = doc.get_mut("area").and_then(|t| t.as_array_of_tables_mut()) {
+        for t in areas.iter_mut() {
+            t.remove("initial_time_in_state");
+        }
+    }
+    match doc
+        .get_mut("initial_time_in_state")
+        .and_then(|t| t.as_table_mut())
+    {
+        Some(old) => {
+            for (k, v) in table.iter() {
+                if let Some(v) = v.as_value() {
+                    set(old, k, v.clone());
+                }
+            }
+            *old.decor_mut() = table.decor().clone();
+        }
+        None => {
+            doc.insert("initial_time_in_state", Item::Table(table));
+        }
+    }
+}
+
+/// A state's `max_cycles` in the template (the longest indication).
+fn max_cycles(doc: &DocumentMut, code: &str) -> Option<u32> {
+    doc.get("state")?
+        .as_array_of_tables()?
+        .iter()
+        .find(|t| t.get("code").and_then(|c| c.as_str()) == Some(code))?
+        .get("max_cycles")?
+        .as_integer()
+        .and_then(|v| u32::try_from(v).ok())
+}
+
+fn write_entry(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str) {
+    let total: u64 = est.entry.iter().sum();
+    if total == 0 {
+        return;
+    }
+    let Some(inflow) = doc.get_mut("inflow").and_then(|t| t.as_table_mut()) else {
+        return;
+    };
+    // Shares to 6 decimals, the largest absorbing the rounding, so that they sum to exactly 1.
+    let mut shares: Vec<(usize, f64)> = est
+        .entry
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| **k > 0)
+        .map(|(s, &k)| (s, (k as f64 / total as f64 * 1e6).round() / 1e6))
+        .collect();
+    let sum: f64 = shares.iter().map(|x| x.1).sum();
+    if let Some(big) = shares.iter_mut().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        big.1 = ((big.1 + 1.0 - sum) * 1e6).round() / 1e6;
+    }
+    let mut t = InlineTable::new();
+    for (s, p) in shares {
+        t.insert(&model.states[s].code, Value::from(p));
+    }
+    let mut v = Value::InlineTable(t);
+    v.decor_mut()
+        .set_suffix(format!("    # fitted: {src}, {} (new)", clients(total)));
+    set(inflow, "entry", v);
+}
+
+/// The template's transition rows (for tests and the report).
+pub fn rows_of(template_text: &str, model: &Model) -> Vec<RowSpec> {
+    template_text
+        .parse::<DocumentMut>()
+        .map(|d| estimate::row_specs(&d, model))
+        .unwrap_or_default()
+}

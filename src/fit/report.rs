@@ -1,0 +1,273 @@
+//! The fit report (`<fitted>.html`): what was read, the fitted rows against the template's, and
+//! observed against fitted: a Kaplan–Meier survival curve per state against the fitted rows'
+//! survival, and the monthly stock per state against the fitted scenario's expected caseload.
+//! No client identifier appears in it.
+
+use super::Fitted;
+use super::episodes::Outcome;
+use crate::model::Model;
+use crate::output::plot::{self, LinePanels, PanelAxis};
+use crate::output::report::Lang;
+use std::fmt::Write;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+pub use crate::output::plot::Curve;
+
+/// Observed survival in a state by months in it (Kaplan–Meier with left truncation and right
+/// censoring): `(months, S)` from `(0, 1)`; and the fitted rows' survival over the same months.
+pub fn survival(fitted: &Fitted, model: &Model, s: usize) -> (Curve, Curve) {
+    let (first, last) = fitted.estimates.window;
+    let mut at_risk: Vec<u64> = Vec::new();
+    let mut ends: Vec<u64> = Vec::new();
+    for e in fitted.episodes.list.iter().filter(|e| e.state == s) {
+        for m in e.start.max(first)..=e.end.min(last) {
+            let k = (m - e.start) as usize;
+            let ended = m == e.end;
+            if ended && e.outcome == Outcome::Censored {
+                continue;
+            }
+            if at_risk.len() <= k {
+                at_risk.resize(k + 1, 0);
+                ends.resize(k + 1, 0);
+            }
+            at_risk[k] += 1;
+            if ended && matches!(e.outcome, Outcome::To(d) if Some(d) != model.waiting_state) {
+                ends[k] += 1;
+            }
+        }
+    }
+    // Up to the last month with at least 20 clients at risk: beyond it the curve is noise.
+    let horizon = at_risk.iter().rposition(|&n| n >= 20).map_or(0, |k| k + 1);
+    let mut observed = vec![(0.0, 1.0)];
+    let mut fitted_curve = vec![(0.0, 1.0)];
+    let (mut so, mut sf) = (1.0, 1.0);
+    for k in 0..horizon {
+        if at_risk[k] > 0 {
+            so *= 1.0 - ends[k] as f64 / at_risk[k] as f64;
+        }
+        // The fitted row for k + 1 months in the state (the first that applies at the start).
+        let row = fitted.estimates.rows.iter().find(|r| {
+            r.spec.from == s
+                && r.spec.band.0 <= k as u32 + 1
+                && (k as u32) < r.spec.band.1
+                && r.spec.period.is_none_or(|(a, b)| a <= first && first <= b)
+        });
+        if let Some(r) = row.filter(|r| r.at_risk > 0) {
+            sf *= r.to[s] as f64 / r.at_risk as f64;
+        }
+        observed.push(((k + 1) as f64, so));
+        fitted_curve.push(((k + 1) as f64, sf));
+    }
+    (observed, fitted_curve)
+}
+
+/// The report's HTML.
+pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang: Lang) -> String {
+    let m = template_model;
+    let est = &fitted.estimates;
+    let ep = &fitted.episodes;
+    let month = |i: i64| {
+        crate::model::YearMonth { year: 0, month: 1 }
+            .plus(i)
+            .to_string()
+    };
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:right}}th{{background:#e8eef7}}td:first-child,th:first-child{{text-align:left}}figure{{margin:1.5em 0}}figure svg{{max-width:100%;height:auto}}</style></head><body>",
+        lang.t("nl", "en"),
+        lang.t("Schatting uit episodes", "Fit to episodes")
+    );
+    let _ = write!(
+        h,
+        "<h1>{}</h1><p>{}</p>",
+        lang.t("Schatting uit episodes", "Fit to episodes"),
+        esc(&match lang {
+            Lang::Nl => format!(
+                "{}: {} episodes van {} cliënten{}, waargenomen {} tot en met {}. Alleen waargenomen maanden tellen: een episode die aan het eind nog loopt telt haar maanden mee maar geen overgang (rechts gecensureerd), een episode die vóór de start begon telt vanaf de start (links afgekapt).",
+                ep.file,
+                lang.int(ep.list.len() as f64),
+                lang.int(ep.clients as f64),
+                if ep.populations > 1 {
+                    format!(" in {} populaties (runs)", ep.populations)
+                } else {
+                    String::new()
+                },
+                month(est.window.0),
+                month(est.window.1)
+            ),
+            Lang::En => format!(
+                "{}: {} episodes of {} clients{}, observed {} to {}. Only observed months count: an episode still open at the end adds its months but no move (right-censored), an episode begun before the start counts from the start (left-truncated).",
+                ep.file,
+                lang.int(ep.list.len() as f64),
+                lang.int(ep.clients as f64),
+                if ep.populations > 1 {
+                    format!(" in {} populations (runs)", ep.populations)
+                } else {
+                    String::new()
+                },
+                month(est.window.0),
+                month(est.window.1)
+            ),
+        })
+    );
+    // The rows.
+    let _ = write!(
+        h,
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("Overgangsrijen", "Transition rows"),
+        lang.t("van", "from"),
+        lang.t("maanden in toestand", "months in state"),
+        lang.t("periode", "period"),
+        lang.t("cliëntmaanden", "client-months"),
+        lang.t("overgangen", "moves"),
+        lang.t(
+            "kans per maand om te vertrekken (95%)",
+            "chance per month to leave (95%)"
+        )
+    );
+    for r in &est.rows {
+        let band = match r.spec.band {
+            (lo, u32::MAX) => format!("{lo}+"),
+            (lo, hi) if lo == hi => lo.to_string(),
+            (lo, hi) => format!("{lo}-{hi}"),
+        };
+        let period = r
+            .spec
+            .period
+            .map_or(lang.t("alle", "all").to_string(), |(a, b)| {
+                format!("{}..{}", month(a), month(b))
+            });
+        let leave = if r.at_risk > 0 {
+            let p = r.moves() as f64 / r.at_risk as f64;
+            let se = (p * (1.0 - p) / r.at_risk as f64).sqrt();
+            format!(
+                "{} ({}–{})",
+                lang.pct(p),
+                lang.pct((p - 1.96 * se).max(0.0)),
+                lang.pct(p + 1.96 * se)
+            )
+        } else {
+            lang.t("niet geschat", "not fitted").into()
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{band}</td><td>{period}</td><td>{}</td><td>{}</td><td>{leave}</td></tr>",
+            esc(&m.states[r.spec.from].code),
+            lang.int(r.at_risk as f64),
+            lang.int(r.moves() as f64)
+        );
+    }
+    h.push_str("</table>");
+    // Survival.
+    let live: Vec<usize> = (0..m.n_states())
+        .filter(|&s| !m.states[s].absorbing && Some(s) != m.waiting_state)
+        .filter(|&s| est.rows.iter().any(|r| r.spec.from == s && r.at_risk > 0))
+        .collect();
+    let panels = live
+        .iter()
+        .map(|&s| {
+            let (o, f) = survival(fitted, m, s);
+            (m.states[s].code.clone(), vec![o, f])
+        })
+        .collect();
+    figure(
+        &mut h,
+        &LinePanels {
+            title: lang
+                .t(
+                    "Verblijf in de toestand: waargenomen (Kaplan–Meier) en geschat",
+                    "Time in state: observed (Kaplan–Meier) and fitted",
+                )
+                .into(),
+            panels,
+            x: PanelAxis::Plain(lang.t("maanden in de toestand", "months in the state").into()),
+            series: vec![
+                lang.t("waargenomen", "observed").into(),
+                lang.t("geschatte rijen", "fitted rows").into(),
+            ],
+            shares: true,
+            lang,
+        },
+        lang.t(
+            "Aandeel cliënten dat na zoveel maanden nog in de toestand is (een verlenging beëindigt de episode), tot de laatste maand met minstens 20 cliënten.",
+            "Share of clients still in the state after so many months (a renewal ends the episode), up to the last month with at least 20 clients at risk.",
+        ),
+    );
+    // Stock.
+    let (first, last) = est.window;
+    let cycles = ((last - first + 1).max(1) as usize).min(fitted_model.cycles as usize);
+    let pops = ep.populations as f64;
+    let (sums, _) = crate::cohort::summarise(fitted_model);
+    let panels = live
+        .iter()
+        .map(|&s| {
+            let observed: Vec<(f64, f64)> = (0..cycles)
+                .map(|c| {
+                    let mi = first + c as i64;
+                    let k = ep
+                        .list
+                        .iter()
+                        .filter(|e| e.state == s && e.start <= mi && mi <= e.end)
+                        .count();
+                    (c as f64, k as f64 / pops)
+                })
+                .collect();
+            let simulated: Vec<(f64, f64)> = sums
+                .first()
+                .map(|sm| {
+                    (0..cycles)
+                        .map(|c| {
+                            (
+                                c as f64,
+                                sm.stats[sm.layout.caseload(crate::scope::REGION, c, s)].mean,
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (m.states[s].code.clone(), vec![observed, simulated])
+        })
+        .collect();
+    figure(
+        &mut h,
+        &LinePanels {
+            title: lang
+                .t(
+                    "Cliënten per maand: waargenomen en het geschatte scenario",
+                    "Clients per month: observed and the fitted scenario",
+                )
+                .into(),
+            panels,
+            x: PanelAxis::Months(fitted_model, cycles),
+            series: vec![
+                lang.t("waargenomen", "observed").into(),
+                lang.t("geschat scenario (verwachting)", "fitted scenario (expected)").into(),
+            ],
+            shares: false,
+            lang,
+        },
+        lang.t(
+            "Cliënten in de toestand per maand, alle gebieden samen (per populatie); het geschatte scenario met de verwachtingswaarde-engine, eerste variant.",
+            "Clients in the state per month, all areas together (per population); the fitted scenario with the expected-value engine, first arm.",
+        ),
+    );
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
+    if let Ok(svg) = plot::svg(fig) {
+        let _ = write!(
+            h,
+            "<figure>{}<figcaption>{}</figcaption></figure>",
+            svg.trim_start_matches(|c| c != '<'),
+            esc(caption)
+        );
+    }
+}
