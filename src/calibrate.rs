@@ -12,7 +12,7 @@
 //! `argmin` crate on a logistic transform of the box (so every point it tries lies inside the box),
 //! from the scenario's values, with fixed restarts: deterministic. [`posterior`] draws a posterior
 //! sample by sampling-importance resampling (uniform prior on the box, Gaussian likelihood with the
-//! targets' standard errors). [`write`] writes the output folder.
+//! targets' standard errors). [`write()`] writes the output folder.
 
 use crate::cohort::{ExpectedArea, expected_arm_area};
 use crate::error::{Error, InputError, InputErrors};
@@ -136,7 +136,7 @@ pub fn period_cycles(model: &Model, first: YearMonth, months: u32) -> Option<Ran
     }
     let lo = (d0 + cm - 1) / cm;
     let hi = (d1 + cm - 1) / cm;
-    (lo < hi).then(|| lo as usize..hi as usize)
+    (lo < hi).then_some(lo as usize..hi as usize)
 }
 
 /// The value of `target` from per-area counts and moves (as [`crate::engine::AreaTrace`], simulated,
@@ -1098,7 +1098,7 @@ pub struct Posterior {
     pub seed: u64,
 }
 
-/// Solves `a x = b` for symmetric positive definite `a` (Cholesky); `None` when it is not.
+/// The diagonal of `a^-1` for a symmetric positive definite `a` (Cholesky); `None` when it is not.
 fn inverse_diag_spd(a: &[Vec<f64>]) -> Option<Vec<f64>> {
     let k = a.len();
     let mut l = vec![vec![0.0; k]; k];
@@ -1118,7 +1118,7 @@ fn inverse_diag_spd(a: &[Vec<f64>]) -> Option<Vec<f64>> {
     // Diagonal of a^-1: columns of L^-T L^-1.
     let mut diag = vec![0.0; k];
     for (c, d) in diag.iter_mut().enumerate() {
-        // Solve L y = e_c, then the c-th entry of a^-1 e_c is |y|^2 restricted ... use full solve.
+        // Solve L y = e_c and L^T x = y: x is column c of a^-1.
         let mut y = vec![0.0; k];
         for i in 0..k {
             let e = if i == c { 1.0 } else { 0.0 };
@@ -1281,8 +1281,7 @@ fn posterior_dist(w: &Vary, mean: f64, sd: f64) -> toml_edit::Value {
 }
 
 fn show(x: f64) -> String {
-    let s = format!("{}", significant(x));
-    s
+    format!("{}", significant(x))
 }
 
 /// The calibrated scenario text: the original with the fitted values in place (with a posterior: its

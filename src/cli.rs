@@ -498,6 +498,7 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     for n in &c.notes {
         eprintln!("warning: {n}");
     }
+    let _ = std::io::stderr().flush();
     println!("Wrote {}/:", dir.display());
     println!(
         "  calibrated.toml      the scenario with the fitted values, every change marked by a comment"
