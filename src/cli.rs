@@ -37,6 +37,9 @@ enum Command {
     /// Estimate a scenario from client episodes (per pseudonymous client the state, start and end):
     /// the transition rows, the starting caseload and its time in state, the inflow per area and year.
     Fit(FitArgs),
+    /// Calibrate numbers of a scenario to published counts (targets CSV) with the expected-value
+    /// engine, and write the calibrated scenario.
+    Calibrate(CalibrateArgs),
     /// Merge the complete shard folders of a sweep into one folder (the same sweep.csv as unsharded).
     Merge {
         /// The merged folder.
@@ -106,6 +109,38 @@ struct RunArgs {
     /// pilots), `all`, or `none` (tables only; faster). The tables always hold every arm.
     #[arg(long, value_enum, default_value_t = PlotsArg::Auto)]
     plots: PlotsArg,
+}
+
+#[derive(clap::Args, Debug)]
+struct CalibrateArgs {
+    /// Scenario file (TOML); without it, the built-in default scenario.
+    scenario: Option<PathBuf>,
+    /// The published counts: CSV with period,scope,scope_name,state,measure,value,se.
+    #[arg(long)]
+    targets: PathBuf,
+    /// A number to fit and its range, KEYPATH=LOW..HIGH (key paths as in sweeps); repeat for more.
+    #[arg(long = "vary", required = true, value_parser = parse_vary)]
+    vary: Vec<wijksim::calibrate::Vary>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// The arm to fit (default: the first, the baseline).
+    #[arg(long)]
+    arm: Option<String>,
+    /// Draw a posterior sample of this size (sampling-importance resampling) and write the varied
+    /// numbers as distributions.
+    #[arg(long)]
+    posterior: Option<usize>,
+    /// Seed of the posterior draws (default: the scenario's).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
+    seed: Option<u64>,
+    /// Replace the output folder if it holds an earlier wijksim result.
+    #[arg(long)]
+    force: bool,
+}
+
+fn parse_vary(s: &str) -> Result<wijksim::calibrate::Vary, String> {
+    wijksim::calibrate::parse_vary(s)
 }
 
 #[derive(clap::Args, Debug)]
@@ -411,6 +446,7 @@ pub fn main() -> i32 {
         Command::Report { dir, lang, plots } => report(&dir, lang, plots),
         Command::Sweep(args) => sweep(args),
         Command::Fit(args) => fit(args),
+        Command::Calibrate(args) => calibrate(args),
         Command::Merge {
             out,
             force,
@@ -521,6 +557,107 @@ fn is_sweep_file(path: &Path) -> bool {
         .ok()
         .and_then(|t| t.parse::<toml::Table>().ok())
         .is_some_and(|t| t.contains_key("sweep"))
+}
+
+fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
+    use wijksim::calibrate;
+    let started = std::time::SystemTime::now();
+    let scenario = load(args.scenario.as_deref())?;
+    let opts = calibrate::Options {
+        arm: args.arm.clone(),
+        posterior: args.posterior,
+        seed: args.seed,
+    };
+    let sh = |p: &Path| {
+        let s = p.display().to_string();
+        if s.contains([' ', '\'', '"', '[', ']', '*', '?', '$']) {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        } else {
+            s
+        }
+    };
+    let mut reproduce = String::from("wijksim calibrate");
+    if let Some(p) = &args.scenario {
+        reproduce.push_str(&format!(" {}", sh(p)));
+    }
+    reproduce.push_str(&format!(" --targets {}", sh(&args.targets)));
+    for v in &args.vary {
+        reproduce.push_str(&format!(" --vary '{}={}..{}'", v.key, v.low, v.high));
+    }
+    if let Some(a) = &args.arm {
+        reproduce.push_str(&format!(" --arm {}", sh(Path::new(a))));
+    }
+    let c = calibrate::calibrate(scenario, &args.targets, args.vary.clone(), &opts)?;
+    if let Some(n) = args.posterior {
+        let seed = c.posterior.as_ref().map_or(0, |p| p.seed);
+        reproduce.push_str(&format!(" --posterior {n} --seed {seed}"));
+    }
+    reproduce.push_str(&format!(" --out {}", sh(&args.out)));
+    let dir = calibrate::write(&c, &args.out, args.force, &reproduce, started)?;
+    let s = &c.summary;
+    let f = &c.fit;
+    println!(
+        "wijksim {}: calibrating {} (arm {}) to {} targets in {}",
+        wijksim::VERSION,
+        c.problem.scenario.source.path,
+        s.arm,
+        s.targets,
+        s.targets_path
+    );
+    println!("{:<44} {:>12} {:>12} {:>12}", "key", "was", "fitted", "box");
+    for (i, p) in s.parameters.iter().enumerate() {
+        let post = match (p.posterior_mean, p.posterior_sd) {
+            (Some(m), Some(sd)) => format!(
+                "  posterior {} (sd {})",
+                calibrate::significant(m),
+                calibrate::significant(sd)
+            ),
+            _ => String::new(),
+        };
+        println!(
+            "{:<44} {:>12} {:>12} {:>12}{post}",
+            p.key,
+            calibrate::significant(p.was),
+            calibrate::significant(f.best[i]),
+            format!("{}..{}", p.low, p.high)
+        );
+    }
+    println!(
+        "chi-square {:.3} -> {:.3} on {} degrees of freedom; RMSE {:.3} clients; {} evaluations in {:.2} s ({:.0}/s); {}",
+        s.chi2_before,
+        s.chi2,
+        s.dof,
+        s.rmse,
+        s.evaluations,
+        f.seconds,
+        s.evaluations_per_second,
+        if s.converged {
+            "converged".to_string()
+        } else {
+            format!("not converged: {}", s.termination)
+        }
+    );
+    if let Some(p) = &s.posterior {
+        println!(
+            "posterior: {} draws resampled from {} proposals (effective sample {:.0}), seed {}",
+            p.draws, p.proposals, p.ess, p.seed
+        );
+    }
+    for n in &c.notes {
+        eprintln!("warning: {n}");
+    }
+    let _ = std::io::stderr().flush();
+    println!("Wrote {}/:", dir.display());
+    println!(
+        "  calibrated.toml      the scenario with the fitted values, every change marked by a comment"
+    );
+    println!("  calibration.csv      per target: value, se, model before and after, residual, z");
+    println!("  calibration.json     fit statistics (also in manifest.json)");
+    if c.posterior.is_some() {
+        println!("  posterior.csv        the posterior sample");
+    }
+    println!("  plots/calibration.*  targets against the model, before and after");
+    Ok(())
 }
 
 fn sweep(args: SweepArgs) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@
 
 pub mod batch;
 pub mod budget;
+pub mod calibrate;
 pub mod cohort;
 pub mod compare;
 pub mod engine;

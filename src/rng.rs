@@ -45,6 +45,8 @@ pub enum Purpose {
     Parameter = 6,
     /// The points of a sweep design (Latin hypercube).
     Design = 7,
+    /// The draws of a calibration's posterior (sampling-importance resampling).
+    Calibration = 8,
 }
 
 /// A stream key: the address of a family of random numbers.

@@ -2125,3 +2125,151 @@ impl Figure for LinePanels<'_> {
         legend_line(&foot, &entries)
     }
 }
+
+/// The figure of a calibration: each target's published value against the model before and after the
+/// fit (left, with the line of equality and ±2 standard errors), and each target's standardised
+/// residual `(model - value) / se` before and after (right, with the band ±2).
+pub struct CalibrationFigure {
+    /// Title.
+    pub title: String,
+    /// Published values.
+    pub values: Vec<f64>,
+    /// Their standard errors.
+    pub se: Vec<f64>,
+    /// Model values before the fit.
+    pub before: Vec<f64>,
+    /// Model values after the fit.
+    pub after: Vec<f64>,
+}
+
+impl Figure for CalibrationFigure {
+    fn size(&self) -> (u32, u32) {
+        (1400, 620)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let root = root.titled(&self.title, (FAMILY, 22))?;
+        let (left, right) = root.split_horizontally(700);
+        let (before_c, after_c) = (PALETTE[1], PALETTE[0]);
+        let top = self
+            .values
+            .iter()
+            .zip(&self.se)
+            .map(|(v, s)| v + 2.0 * s)
+            .chain(self.before.iter().copied())
+            .chain(self.after.iter().copied())
+            .filter(|x| x.is_finite())
+            .fold(1.0, f64::max)
+            * 1.05;
+        let mut chart = ChartBuilder::on(&left)
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(72)
+            .build_cartesian_2d(axis(0f64..top), axis(0f64..top))?;
+        chart
+            .configure_mesh()
+            .x_desc("published value (target)")
+            .y_desc("model")
+            .x_label_formatter(&|v| thousands(*v))
+            .y_label_formatter(&|v| thousands(*v))
+            .label_style((FAMILY, 14))
+            .draw()?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, 0.0), (top, top)],
+                BLACK.mix(0.5),
+            )))?
+            .label("model = target")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.5)));
+        chart.draw_series(self.values.iter().zip(&self.se).zip(&self.after).map(
+            |((&v, &s), &m)| {
+                PathElement::new(
+                    vec![((v - 2.0 * s).max(0.0), m), (v + 2.0 * s, m)],
+                    after_c.mix(0.5),
+                )
+            },
+        ))?;
+        chart
+            .draw_series(
+                self.values
+                    .iter()
+                    .zip(&self.before)
+                    .map(|(&v, &m)| Circle::new((v, m), 4, before_c.stroke_width(2))),
+            )?
+            .label("before")
+            .legend(move |(x, y)| Circle::new((x + 8, y), 4, before_c.stroke_width(2)));
+        chart
+            .draw_series(
+                self.values
+                    .iter()
+                    .zip(&self.after)
+                    .map(|(&v, &m)| Circle::new((v, m), 4, after_c.filled())),
+            )?
+            .label("after (±2 se)")
+            .legend(move |(x, y)| Circle::new((x + 8, y), 4, after_c.filled()));
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
+        // Standardised residuals per target.
+        let n = self.values.len();
+        let z = |m: &[f64]| -> Vec<f64> {
+            m.iter()
+                .zip(&self.values)
+                .zip(&self.se)
+                .map(|((m, v), s)| (m - v) / s)
+                .collect()
+        };
+        let (zb, za) = (z(&self.before), z(&self.after));
+        let zmax = zb
+            .iter()
+            .chain(&za)
+            .filter(|x| x.is_finite())
+            .fold(3.0f64, |a, b| a.max(b.abs()))
+            * 1.1;
+        let mut chart = ChartBuilder::on(&right)
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(56)
+            .build_cartesian_2d(axis(0f64..n.max(1) as f64 + 1.0), axis(-zmax..zmax))?;
+        chart
+            .configure_mesh()
+            .x_desc("target (row of calibration.csv)")
+            .y_desc("(model - target) / se")
+            .x_labels(count_labels(n as f64))
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .label_style((FAMILY, 14))
+            .draw()?;
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                vec![
+                    (0.0, -2.0),
+                    (n as f64 + 1.0, -2.0),
+                    (n as f64 + 1.0, 2.0),
+                    (0.0, 2.0),
+                ],
+                BLUE.mix(0.1),
+            )))?
+            .label("±2")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], BLUE.mix(0.1).filled()));
+        chart
+            .draw_series(
+                zb.iter()
+                    .enumerate()
+                    .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, before_c.stroke_width(2))),
+            )?
+            .label("before")
+            .legend(move |(x, y)| Circle::new((x + 8, y), 4, before_c.stroke_width(2)));
+        chart
+            .draw_series(
+                za.iter()
+                    .enumerate()
+                    .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, after_c.filled())),
+            )?
+            .label("after")
+            .legend(move |(x, y)| Circle::new((x + 8, y), 4, after_c.filled()));
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
+        Ok(())
+    }
+}

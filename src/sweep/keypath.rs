@@ -29,6 +29,40 @@ impl std::fmt::Display for KeyPath {
 }
 
 impl KeyPath {
+    /// The path without its last key (`None` when it ends in a `[...]` selection or has one step).
+    pub fn parent(&self) -> Option<KeyPath> {
+        match self.steps.last() {
+            Some(Step::Key(k)) if self.steps.len() > 1 => {
+                let text = self.text[..self.text.len() - k.len()]
+                    .trim_end_matches('.')
+                    .to_string();
+                Some(KeyPath {
+                    text,
+                    steps: self.steps[..self.steps.len() - 1].to_vec(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The last key, when the path ends in a key.
+    pub fn last_key(&self) -> Option<&str> {
+        match self.steps.last() {
+            Some(Step::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// This path with one more key.
+    pub fn child(&self, key: &str) -> KeyPath {
+        let mut steps = self.steps.clone();
+        steps.push(Step::Key(key.to_string()));
+        KeyPath {
+            text: format!("{}.{key}", self.text),
+            steps,
+        }
+    }
+
     /// Parses `a.b[sel].c`.
     pub fn parse(text: &str) -> Result<KeyPath, String> {
         let mut steps = Vec::new();
@@ -142,11 +176,24 @@ fn keys_of(cur: &Cur) -> Vec<String> {
 
 /// Walks `path` in `doc` to the value it names.
 fn walk<'a>(doc: &'a mut DocumentMut, path: &KeyPath) -> Result<Cur<'a>, String> {
+    walk_marking(doc, path, &mut 0)
+}
+
+/// [`walk`], also setting `line_key` to the index of the last key step taken in a table written as
+/// `[table]` or `[[table]]` (not inline): the key at the start of the line that holds the value.
+fn walk_marking<'a>(
+    doc: &'a mut DocumentMut,
+    path: &KeyPath,
+    line_key: &mut usize,
+) -> Result<Cur<'a>, String> {
     let mut cur = Cur::Table(doc.as_table_mut());
     let mut at = String::new();
-    for step in &path.steps {
+    for (j, step) in path.steps.iter().enumerate() {
         cur = match step {
             Step::Key(k) => {
+                if matches!(&cur, Cur::Table(_)) || matches!(&cur, Cur::Item(i) if i.is_table()) {
+                    *line_key = j;
+                }
                 let keys = keys_of(&cur);
                 let next = match cur {
                     Cur::Item(i) => i
@@ -240,6 +287,71 @@ pub fn inspect(doc: &mut DocumentMut, path: &KeyPath) -> Result<(bool, Option<f6
             }
         )),
     }
+}
+
+/// The text at `path`, if it names a string.
+pub fn text_at(doc: &mut DocumentMut, path: &KeyPath) -> Option<String> {
+    value_at(doc, path).ok()?.as_str().map(str::to_string)
+}
+
+/// Whether `path` names `true`.
+pub fn is_true(doc: &mut DocumentMut, path: &KeyPath) -> bool {
+    value_at(doc, path)
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// Replaces the value at `path` by `value` (e.g. a distribution as an inline table), keeping its
+/// place and the comments around it.
+pub fn set_value(doc: &mut DocumentMut, path: &KeyPath, value: Value) -> Result<(), String> {
+    inspect(doc, path)?;
+    let v = value_at(doc, path)?;
+    let decor = v.decor().clone();
+    *v = value;
+    *v.decor_mut() = decor;
+    Ok(())
+}
+
+/// Writes `note` as a comment line above the line that holds the value at `path` (for a value inside
+/// an inline table, `to = { ... }`, above that whole line: TOML has no comments inside inline tables).
+/// Comments already there are kept.
+pub fn annotate(doc: &mut DocumentMut, path: &KeyPath, note: &str) -> Result<(), String> {
+    let mut j = 0;
+    walk_marking(doc, path, &mut j)?;
+    let Some(Step::Key(key)) = path.steps.get(j) else {
+        return Err(format!("`{path}` has no key to annotate"));
+    };
+    let container = KeyPath {
+        text: String::new(),
+        steps: path.steps[..j].to_vec(),
+    };
+    let table: &mut Table = if j == 0 {
+        doc.as_table_mut()
+    } else {
+        match walk(doc, &container)? {
+            Cur::Table(t) => t,
+            Cur::Item(Item::Table(t)) => t,
+            _ => return Err(format!("`{path}`: the line's table was not found")),
+        }
+    };
+    let Some(mut k) = table.key_mut(key) else {
+        return Err(format!("`{path}`: no key `{key}`"));
+    };
+    let decor = k.leaf_decor_mut();
+    let old = decor
+        .prefix()
+        .and_then(|p| p.as_str())
+        .unwrap_or("")
+        .to_string();
+    // Keep the indentation of the line after the comment.
+    let (head, indent) = match old.rfind('\n') {
+        Some(i) => (&old[..=i], &old[i + 1..]),
+        None => ("", old.as_str()),
+    };
+    let note = note.replace(['\n', '\r'], " ");
+    decor.set_prefix(format!("{head}{indent}# {note}\n{indent}"));
+    Ok(())
 }
 
 /// Sets the number at `path` (replacing a distribution by the number), keeping comments and layout.

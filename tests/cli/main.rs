@@ -2,6 +2,7 @@
 //! One test binary, one module per feature.
 
 mod bounds;
+mod calibrate;
 mod check;
 mod cohort;
 mod engine;
