@@ -17,6 +17,7 @@ pub mod cohort;
 pub mod compare;
 pub mod engine;
 pub mod error;
+pub mod histories;
 pub mod kpi;
 pub mod limits;
 pub mod model;
