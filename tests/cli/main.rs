@@ -8,6 +8,7 @@ mod engine;
 mod examples;
 mod fuzz;
 mod golden;
+mod histories;
 mod own_contribution;
 mod packaging;
 mod pilot;
