@@ -55,10 +55,21 @@ pub fn run_scenario(
     }
     run_with(
         base,
-        &|r| Ok(scenario.model_for_run(opts.seed, r)?),
+        &|r| run_model(scenario, psa, opts.seed, r),
         opts,
         progress,
     )
+}
+
+/// The model run `run` of [`run_scenario`] simulates: with `psa`, the scenario compiled with the run's
+/// draws of its uncertain parameters; otherwise (or without uncertain parameters) the scenario's model.
+/// Whatever else simulates a run of a batch (client histories) takes its model from here.
+pub fn run_model(scenario: &Scenario, psa: bool, seed: u64, run: u32) -> Result<Cow<'_, Model>> {
+    if psa {
+        Ok(scenario.model_for_run(seed, run)?)
+    } else {
+        Ok(Cow::Borrowed(&scenario.model))
+    }
 }
 
 /// One arm of one run: its reported cells and client-cycles.

@@ -109,6 +109,10 @@ struct RunArgs {
     /// pilots), `all`, or `none` (tables only; faster). The tables always hold every arm.
     #[arg(long, value_enum, default_value_t = PlotsArg::Auto)]
     plots: PlotsArg,
+    /// Write histories.csv: every client's episodes (state, start, end, why it ended) in the first N
+    /// runs of every arm (at most the runs; Monte Carlo engine only).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_histories)]
+    histories: Option<u32>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -371,6 +375,19 @@ fn parse_runs(s: &str) -> Result<u32, String> {
         )),
         Err(_) => Err(format!(
             "`{}` is not a number of runs; give a whole number of at least 1, e.g. --runs 1000",
+            wijksim::error::short(s)
+        )),
+    }
+}
+
+/// `--histories`: a whole number of runs (0 and more than the runs are refused with the run's count).
+fn parse_histories(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n >= 0 => u32::try_from(n).map_err(|_| {
+            format!("--histories {n} is more runs than wijksim simulates; give at most the number of runs (--runs)")
+        }),
+        _ => Err(format!(
+            "`{}` is not a number of runs; give how many runs' client histories to write, at least 1, e.g. --histories 1",
             wijksim::error::short(s)
         )),
     }
@@ -824,7 +841,10 @@ fn reproduce_command(args: &RunArgs, runs: u32, seed: u64) -> String {
             let risk = args
                 .overspend_risk
                 .map_or(String::new(), |x| format!(" --overspend-risk {x}"));
-            format!("wijksim run{file} --runs {runs} --seed {seed}{no_psa}{risk}")
+            let histories = args
+                .histories
+                .map_or(String::new(), |n| format!(" --histories {n}"));
+            format!("wijksim run{file} --runs {runs} --seed {seed}{no_psa}{risk}{histories}")
         }
         EngineArg::Cohort => format!("wijksim run{file} --engine cohort"),
     }
@@ -858,6 +878,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         no_psa: args.no_psa,
         lang: args.lang.into(),
         plots: args.plots.into(),
+        histories: args.histories,
     };
     let bar = progress_bar(
         args.quiet || args.engine == EngineArg::Cohort,
@@ -982,6 +1003,10 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
         (
             "runs.csv",
             "per-run totals and KPI values (paired by run), for your own analysis",
+        ),
+        (
+            "histories.csv",
+            "client histories (episodes per client and state) of the first runs",
         ),
         ("scenario.toml", "the scenario as run"),
         ("results.xlsx", "the tables above as one Excel workbook"),

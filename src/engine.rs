@@ -24,6 +24,9 @@
 //! Random numbers (see [`crate::rng`]): a client's transition at the end of cycle `c` is number `id` of the
 //! stream `(seed, run, area, c, Transition)`; so a client draws the same number in every arm where it
 //! exists, whatever the other clients do.
+//!
+//! What happens to each client can be followed with a [`Recorder`] ([`simulate_recorded`]): the engine
+//! is generic over it, and [`simulate`] uses [`NoRecord`], whose calls compile away.
 
 use crate::budget::{Book, BudgetYear, holder_spend};
 use crate::model::{Capacity, Model, RENEW, Transitions};
@@ -111,12 +114,50 @@ impl Limits<'_> {
     }
 }
 
+/// Follows the clients of one run of one arm as the engine moves them (for client histories).
+///
+/// Areas are simulated a calendar year at a time, so the calls of different areas interleave; within an
+/// area they come in the order of time. Cycle numbers count from the model's start (cycle 0).
+pub trait Recorder {
+    /// Client `id` of area `a` is in `state` from the start of cycle `start`: a new client (also one
+    /// who arrives in the waiting status), or a client present at the model start, who had spent
+    /// `-start` cycles in its state by then (`start <= 0`).
+    fn enter(&mut self, a: usize, id: u64, state: usize, start: i64);
+    /// Client `id` of area `a` leaves `from` after cycle `last`, its last cycle there, for `to` from
+    /// cycle `last + 1` on: a state (absorbing or not, the waiting status included), or
+    /// `n_states` for a renewal (a new indication of `from`). Moves after the last cycle are not
+    /// reported (they lie beyond the horizon).
+    fn moved(&mut self, a: usize, id: u64, last: usize, from: usize, to: usize);
+}
+
+/// The recorder that records nothing: its calls compile away.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRecord;
+
+impl Recorder for NoRecord {
+    #[inline(always)]
+    fn enter(&mut self, _: usize, _: u64, _: usize, _: i64) {}
+    #[inline(always)]
+    fn moved(&mut self, _: usize, _: u64, _: usize, _: usize, _: usize) {}
+}
+
 /// Simulates run `run` of arm `arm` of `model` with master seed `seed`.
 pub fn simulate(model: &Model, arm: usize, seed: u64, run: u32) -> RunTrace {
+    simulate_recorded(model, arm, seed, run, &mut NoRecord)
+}
+
+/// [`simulate`], telling `rec` where every client is (the same run: recording changes nothing).
+pub fn simulate_recorded<R: Recorder>(
+    model: &Model,
+    arm: usize,
+    seed: u64,
+    run: u32,
+    rec: &mut R,
+) -> RunTrace {
     let key = Model::run_key(seed, run);
     let absorbing: Vec<bool> = model.states.iter().map(|s| s.absorbing).collect();
     let mut sims: Vec<AreaSim> = (0..model.areas.len())
-        .map(|a| AreaSim::new(model, arm, key.child(a as u64), a))
+        .map(|a| AreaSim::new(model, arm, key.child(a as u64), a, rec))
         .collect();
     let mut books: Vec<Book> = (0..model.arms[arm].pools.len())
         .map(|p| Book::new(model, arm, p))
@@ -131,7 +172,7 @@ pub fn simulate(model: &Model, arm: usize, seed: u64, run: u32) -> RunTrace {
         for sim in &mut sims {
             let mut book = sim.plan.map(|p| &mut books[p.pool]);
             for c in c0..c1 {
-                sim.step(c, &absorbing, book.as_deref_mut());
+                sim.step(c, &absorbing, book.as_deref_mut(), rec);
             }
         }
         for book in &mut books {
@@ -157,7 +198,14 @@ pub fn simulate(model: &Model, arm: usize, seed: u64, run: u32) -> RunTrace {
     }
 }
 
-fn initial_clients(model: &Model, key: Key, a: usize, clients: &mut Vec<u64>, count: &mut [u32]) {
+fn initial_clients<R: Recorder>(
+    model: &Model,
+    key: Key,
+    a: usize,
+    clients: &mut Vec<u64>,
+    count: &mut [u32],
+    rec: &mut R,
+) {
     let init = key.purpose(Purpose::InitialTime);
     let mut j = 0u64;
     for (s, &k) in model.areas[a].initial.iter().enumerate() {
@@ -165,6 +213,7 @@ fn initial_clients(model: &Model, key: Key, a: usize, clients: &mut Vec<u64>, co
         for _ in 0..k {
             let t = spread.draw(init.child(j));
             clients.push(pack(j, s, u64::from(t).min(TIME_MAX)));
+            rec.enter(a, j, s, -i64::from(t));
             j += 1;
         }
         count[s] += k;
@@ -202,13 +251,13 @@ struct AreaSim<'m> {
 }
 
 impl<'m> AreaSim<'m> {
-    fn new(model: &'m Model, arm: usize, key: Key, a: usize) -> Self {
+    fn new<R: Recorder>(model: &'m Model, arm: usize, key: Key, a: usize, rec: &mut R) -> Self {
         let n = model.n_states();
         let n1 = n + 1;
         let cycles = model.cycles as usize;
         let mut clients = Vec::new();
         let mut count = vec![0u32; n];
-        initial_clients(model, key, a, &mut clients, &mut count);
+        initial_clients(model, key, a, &mut clients, &mut count, rec);
         AreaSim {
             model,
             arm,
@@ -265,7 +314,13 @@ impl<'m> AreaSim<'m> {
     }
 
     /// Simulates cycle `c`; `book` is the budget book of the area's pool.
-    fn step(&mut self, c: usize, absorbing: &[bool], mut book: Option<&mut Book>) {
+    fn step<R: Recorder>(
+        &mut self,
+        c: usize,
+        absorbing: &[bool],
+        mut book: Option<&mut Book>,
+        rec: &mut R,
+    ) {
         let model = self.model;
         let n = model.n_states();
         let n1 = n + 1;
@@ -280,6 +335,7 @@ impl<'m> AreaSim<'m> {
                     &mut self.count,
                     moves,
                     &mut self.admitted,
+                    (self.a, c, rec),
                 ),
                 None if !self.queue.is_empty() => release(
                     &mut self.queue,
@@ -287,6 +343,7 @@ impl<'m> AreaSim<'m> {
                     moves,
                     &mut self.admitted,
                     model,
+                    (self.a, c, rec),
                 ),
                 None => {}
             }
@@ -300,6 +357,7 @@ impl<'m> AreaSim<'m> {
                 &mut self.queue,
                 &mut self.count,
                 moves,
+                (self.a, rec),
             );
             self.clients.append(&mut self.admitted);
         }
@@ -325,6 +383,7 @@ impl<'m> AreaSim<'m> {
             &mut self.count,
             moves,
             &mut self.clients,
+            rec,
         );
         self.trace.counts[c * n..(c + 1) * n].copy_from_slice(&self.count);
         if let (Some(b), Some(p)) = (book, self.plan)
@@ -344,7 +403,8 @@ impl<'m> AreaSim<'m> {
         self.client_cycles += self.clients.len() as u64;
     }
 
-    /// The transition at the end of the last cycle (for rewards counted at the end of a cycle).
+    /// The transition at the end of the last cycle (for rewards counted at the end of a cycle). It lies
+    /// beyond the horizon: no recorder hears of it.
     fn finish(&mut self, absorbing: &[bool]) {
         let n = self.model.n_states();
         let mut scratch = vec![0u32; (n + 1) * (n + 1)];
@@ -358,6 +418,7 @@ impl<'m> AreaSim<'m> {
             &mut self.queue,
             &mut self.count,
             &mut scratch,
+            (self.a, &mut NoRecord),
         );
         self.trace.final_counts = std::mem::take(&mut self.count);
     }
@@ -366,9 +427,9 @@ impl<'m> AreaSim<'m> {
 /// Draws the transition of every client at the end of cycle `c - 1`. Under capacity `limits`, a move
 /// the limits cannot carry is not made: the client stays if it is in a limited state, and otherwise
 /// waits (it joins `queue` in the waiting status). Absorbed and waiting clients leave `clients`;
-/// survivors keep their order.
+/// survivors keep their order. `rec` hears of every move, of the clients of area `a`.
 #[allow(clippy::too_many_arguments)]
-fn transition_pass(
+fn transition_pass<R: Recorder>(
     tr: &Transitions,
     absorbing: &[bool],
     key: Key,
@@ -378,6 +439,7 @@ fn transition_pass(
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
+    (a, rec): (usize, &mut R),
 ) {
     let n = absorbing.len();
     let cap = usize::from(tr.cap);
@@ -409,6 +471,7 @@ fn transition_pass(
                     kept += 1;
                 } else {
                     record(count, moves, n, s, l.waiting);
+                    rec.moved(a, id, c - 1, s, l.waiting);
                     queue.push(Waiting { id, to });
                 }
                 continue;
@@ -416,6 +479,7 @@ fn transition_pass(
             l.apply(s, dest);
         }
         record(count, moves, n, s, to);
+        rec.moved(a, id, c - 1, s, to);
         if to == n {
             clients[kept] = pack(id, s, 0);
             kept += 1;
@@ -427,14 +491,16 @@ fn transition_pass(
     clients.truncate(kept);
 }
 
-/// Admits waiting clients, in order of waiting, while the limits have room (first fit).
-fn admit(
+/// Admits waiting clients, in order of waiting, while the limits have room (first fit), at the start
+/// of cycle `c` (they wait until the end of cycle `c - 1`).
+fn admit<R: Recorder>(
     l: &mut Limits,
     n: usize,
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
     admitted: &mut Vec<u64>,
+    (a, c, rec): (usize, usize, &mut R),
 ) {
     let w = l.waiting;
     queue.retain(|wt| {
@@ -443,18 +509,20 @@ fn admit(
         }
         l.apply(w, wt.to);
         record(count, moves, n, w, wt.to);
+        rec.moved(a, wt.id, c - 1, w, wt.to);
         admitted.push(pack(wt.id, wt.to, 0));
         false
     });
 }
 
-/// Admits every waiting client, in order of waiting, once no limit binds.
-fn release(
+/// Admits every waiting client, in order of waiting, once no limit binds (at the start of cycle `c`).
+fn release<R: Recorder>(
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
     admitted: &mut Vec<u64>,
     model: &Model,
+    (a, c, rec): (usize, usize, &mut R),
 ) {
     let n = model.n_states();
     let w = model
@@ -462,6 +530,7 @@ fn release(
         .expect("clients wait only when there is a waiting status");
     for wt in queue.drain(..) {
         record(count, moves, n, w, wt.to);
+        rec.moved(a, wt.id, c - 1, w, wt.to);
         admitted.push(pack(wt.id, wt.to, 0));
     }
 }
@@ -469,7 +538,7 @@ fn release(
 /// New clients of cycle `c`: Poisson count, entry state, prevention (a share `prevent_below` goes to
 /// state `ws`) and, under capacity `limits`, waiting (a new client the limits cannot carry waits).
 #[allow(clippy::too_many_arguments)]
-fn inflow(
+fn inflow<R: Recorder>(
     model: &Model,
     key: Key,
     a: usize,
@@ -480,6 +549,7 @@ fn inflow(
     count: &mut [u32],
     moves: &mut [u32],
     clients: &mut Vec<u64>,
+    rec: &mut R,
 ) {
     let n = model.n_states();
     let ckey = key.child(c as u64);
@@ -502,12 +572,14 @@ fn inflow(
         if let Some(l) = limits.as_deref_mut() {
             if !l.fits(n, s) {
                 record(count, moves, n, n, l.waiting);
+                rec.enter(a, id, l.waiting, c as i64);
                 queue.push(Waiting { id, to: s });
                 continue;
             }
             l.apply(n, s);
         }
         record(count, moves, n, n, s);
+        rec.enter(a, id, s, c as i64);
         clients.push(pack(id, s, 0));
     }
 }
@@ -574,9 +646,9 @@ until = "2022-12"
         let mut waited = 0;
         for run in 0..5 {
             let key = Model::run_key(3, run).child(a as u64);
-            let mut sim = AreaSim::new(&m, 0, key, a);
+            let mut sim = AreaSim::new(&m, 0, key, a, &mut NoRecord);
             for c in 0..m.cycles as usize {
-                sim.step(c, &absorbing, None);
+                sim.step(c, &absorbing, None, &mut NoRecord);
                 if c < 24 {
                     let limited: u32 = sim.trace.counts[c * n..(c + 1) * n]
                         .iter()

@@ -19,6 +19,7 @@ pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod fit;
+pub mod histories;
 pub mod kpi;
 pub mod limits;
 pub mod model;

@@ -29,6 +29,9 @@ pub struct RunOptions {
     pub lang: crate::output::report::Lang,
     /// Which figures to draw.
     pub plots: crate::output::plot::Plots,
+    /// Write `histories.csv`: the client histories of the first this many runs of every arm (Monte
+    /// Carlo engine only; at most the runs).
+    pub histories: Option<u32>,
 }
 
 /// The engine that computes a run's results.
@@ -158,6 +161,31 @@ fn finite(scenario: &Scenario, summaries: &[Summary]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses `--histories` that cannot be honoured: with the cohort engine (no clients), 0, or more than
+/// the runs.
+fn check_histories(opts: &RunOptions, runs: u32) -> Result<()> {
+    use crate::error::Error;
+    let Some(n) = opts.histories else {
+        return Ok(());
+    };
+    if opts.engine == Engine::Cohort {
+        return Err(Error::Options(
+            "--histories needs the Monte Carlo engine: the cohort engine computes expected values and simulates no clients\n  fix: leave out --engine cohort, or leave out --histories".into(),
+        ));
+    }
+    if n == 0 {
+        return Err(Error::Options(
+            "--histories 0 asks for the histories of no run\n  fix: give the number of runs whose client histories to write (at least 1, e.g. --histories 1), or leave out --histories".into(),
+        ));
+    }
+    if n > runs {
+        return Err(Error::Options(format!(
+            "--histories {n} asks for the client histories of more runs than the {runs} simulated\n  fix: give at most --histories {runs}, or raise --runs to {n} or more"
+        )));
+    }
+    Ok(())
+}
+
 /// Default number of worker threads: the machine's available parallelism.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -183,6 +211,7 @@ pub fn run(
         seed: opts.seed.unwrap_or(model.seed),
         threads: opts.threads.unwrap_or_else(default_threads),
     };
+    check_histories(opts, bopts.runs)?;
     let (summaries, warnings) = match opts.engine {
         Engine::MonteCarlo => (
             batch::run_scenario(scenario, !opts.no_psa, &bopts, progress)?,
@@ -229,6 +258,9 @@ pub fn run(
     tables.push(("scenario.toml", scenario.source.text.as_bytes().to_vec()));
     for (name, bytes) in &tables {
         staged.write(name, bytes)?;
+    }
+    if let Some(n) = opts.histories {
+        crate::histories::write(scenario, psa, bopts.seed, n, &mut staged)?;
     }
     let get = |name: &str| -> Result<Option<Vec<u8>>> {
         Ok(tables

@@ -10,6 +10,7 @@ mod examples;
 mod fit;
 mod fuzz;
 mod golden;
+mod histories;
 mod own_contribution;
 mod packaging;
 mod pilot;
