@@ -314,7 +314,7 @@ pub fn read(
         }
     };
     let mut runs: HashMap<String, ()> = HashMap::new();
-    let mut ids: HashMap<(String, String), usize> = HashMap::new();
+    let mut ids: HashMap<(String, String, String), usize> = HashMap::new();
     struct Raw {
         client: usize,
         area: usize,
@@ -346,8 +346,10 @@ pub fn read(
             );
             continue;
         }
+        // A client is known within its population and area (wijksim's ids are unique per run and
+        // area; a client who moves is two clients here).
         let n = ids.len();
-        let client = *ids.entry((run, client)).or_insert(n);
+        let client = *ids.entry((run, get(r, "area"), client)).or_insert(n);
         let Some(state) = state_of(&mut p, line, "state", &get(r, "state"), false) else {
             continue;
         };

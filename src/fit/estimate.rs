@@ -150,7 +150,9 @@ pub fn estimate(
             entry[e.state] += 1;
         }
         let limit = max_cycles[e.state].map(i64::from);
-        for m in e.start.max(first)..=e.end.min(last) {
+        // The draw at the end of a month is seen only when the next month is observed: none at the
+        // end of the last month (there only the leavers would show, and bias the rows).
+        for m in e.start.max(first)..=e.end.min(last - 1) {
             let since = m - e.start;
             let k = u32::try_from(limit.map_or(since, |l| since % l) + 1).unwrap_or(u32::MAX);
             let renewed = limit.is_some_and(|l| i64::from(k) == l);

@@ -25,7 +25,7 @@ pub fn survival(fitted: &Fitted, model: &Model, s: usize) -> (Curve, Curve) {
     let mut at_risk: Vec<u64> = Vec::new();
     let mut ends: Vec<u64> = Vec::new();
     for e in fitted.episodes.list.iter().filter(|e| e.state == s) {
-        for m in e.start.max(first)..=e.end.min(last) {
+        for m in e.start.max(first)..=e.end.min(last - 1) {
             let k = (m - e.start) as usize;
             let ended = m == e.end;
             if ended && e.outcome == Outcome::Censored {

@@ -191,3 +191,182 @@ fn a_byte_order_mark_is_skipped_and_the_fitted_file_keeps_the_templates_comments
         "my own notes\n"
     );
 }
+
+/// The default scenario without its capacity limit (a blocked move is the limit's doing, not the
+/// row's) and with starting clients who have spent at least a month in their state (an episode that
+/// begins in the start month is read as a new client): the truth a fit must recover.
+fn round_trip_text() -> String {
+    let text = super::default_text();
+    let cut = text
+        .find("\n[[capacity]]")
+        .expect("the default has a capacity")
+        + 1;
+    let end = cut + text[cut..].find("\n\n").expect("a blank line after it");
+    let text = format!("{}{}", &text[..cut], &text[end..]);
+    text.replace("BTS = [0, 35]", "BTS = [1, 35]")
+        .replace("BT = [0, 35]", "BT = [1, 35]")
+        .replace("WV = [0, 11]", "WV = [1, 11]")
+}
+
+/// Simulates the round-trip scenario (20 runs without PSA) with every run's histories.
+fn histories(dir: &Path) -> String {
+    let scenario = dir.join("truth.toml");
+    fs::write(&scenario, round_trip_text()).unwrap();
+    let out = dir.join("sim");
+    super::wijksim()
+        .args([
+            "run",
+            "--runs",
+            "20",
+            "--histories",
+            "20",
+            "--no-psa",
+            "--plots",
+            "none",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .arg(&scenario)
+        .assert()
+        .success();
+    fs::read_to_string(out.join("histories.csv")).unwrap()
+}
+
+/// Every fitted probability of every row against the truth (the rows' `to` in the truth's text): the
+/// largest |fitted − truth| / se, with se the binomial standard error at the truth.
+fn worst_z(est: &wijksim::fit::estimate::Estimates, model: &wijksim::model::Model) -> f64 {
+    let truth: toml::Value = toml::from_str(&round_trip_text()).unwrap();
+    let rows = truth["transition"].as_array().unwrap();
+    let mut worst: f64 = 0.0;
+    for r in &est.rows {
+        assert!(r.at_risk > 1000, "row {} has data", r.spec.index);
+        let to = rows[r.spec.index]["to"].as_table().unwrap();
+        let n = model.n_states();
+        for s in 0..=n {
+            let code = if s == n {
+                "renew"
+            } else {
+                model.states[s].code.as_str()
+            };
+            let p_true = to.get(code).and_then(|v| v.as_float()).unwrap_or(0.0);
+            let got = if s == n { r.renew } else { r.to[s] };
+            let p = got as f64 / r.at_risk as f64;
+            if p_true == 0.0 {
+                assert_eq!(got, 0, "row {} never moves to {code}", r.spec.index);
+                continue;
+            }
+            let se = (p_true * (1.0 - p_true) / r.at_risk as f64).sqrt();
+            worst = worst.max((p - p_true).abs() / se);
+        }
+    }
+    worst
+}
+
+#[test]
+fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_and_inflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = histories(dir.path());
+    let truth = wijksim::scenario::from_text("truth.toml", &round_trip_text())
+        .unwrap()
+        .model;
+    let opts = wijksim::fit::episodes::ReadOptions::default();
+    let fitted = wijksim::fit::fit(
+        "truth.toml",
+        &round_trip_text(),
+        &truth,
+        "histories.csv",
+        &text,
+        &opts,
+    )
+    .unwrap();
+    let est = &fitted.estimates;
+    assert_eq!(fitted.episodes.populations, 20);
+    // Every probability of every row within 3 standard errors.
+    let z = worst_z(est, &truth);
+    assert!(
+        z < 3.0,
+        "worst row probability {z:.2} standard errors from the truth"
+    );
+    // The starting caseload exactly (it is fixed in every run).
+    for (a, area) in truth.areas.iter().enumerate() {
+        let live: Vec<u32> = area.initial.clone();
+        assert_eq!(est.caseload[a], live, "{}", area.name);
+    }
+    // The time in state at the start: uniform on [1, 35] months for BT, per band within 3 se.
+    let bt = truth.state_index("BT").unwrap();
+    let hist = &est.time_in_state[bt];
+    let total: u64 = hist.iter().sum();
+    for (lo, hi, k) in wijksim::fit::estimate::time_bands(hist, None) {
+        let share = f64::from(hi.min(35) - lo.max(1) + 1) / 35.0;
+        let se = (share * (1.0 - share) / total as f64).sqrt();
+        let got = k as f64 / total as f64;
+        assert!(
+            (got - share).abs() < 3.0 * se,
+            "band {lo}-{hi}: {got} vs {share}"
+        );
+    }
+    // The inflow per area and year: the new clients against the Poisson truth, within 3 sd.
+    for (a, area) in truth.areas.iter().enumerate() {
+        for &(y, k, months) in &est.inflow[a] {
+            assert_eq!(months, 12);
+            let expected: f64 = (0..truth.cycles)
+                .filter(|&c| truth.date(c).year == y)
+                .map(|c| area.inflow_mean[c as usize])
+                .sum::<f64>()
+                * 20.0;
+            let got = k * 20.0;
+            assert!(
+                (got - expected).abs() < 3.0 * expected.sqrt(),
+                "{} {y}: {got} vs {expected}",
+                area.name
+            );
+        }
+    }
+    // The fitted scenario runs.
+    wijksim::scenario::from_text("fitted.toml", &fitted.text).unwrap();
+}
+
+#[test]
+fn censored_episodes_are_counted_for_their_months_and_dropping_them_would_bias_the_fit() {
+    // The histories cut at the end of 2022: every episode still open then is censored. The fit stays
+    // within 3 standard errors of the truth; a fit that dropped the censored episodes would keep
+    // only the short ones, and overstate every chance to leave.
+    let dir = tempfile::tempdir().unwrap();
+    let text = histories(dir.path());
+    let truth = wijksim::scenario::from_text("truth.toml", &round_trip_text())
+        .unwrap()
+        .model;
+    let opts = wijksim::fit::episodes::ReadOptions {
+        until: wijksim::model::YearMonth::parse("2022-12"),
+        ..Default::default()
+    };
+    let fitted = wijksim::fit::fit(
+        "truth.toml",
+        &round_trip_text(),
+        &truth,
+        "histories.csv",
+        &text,
+        &opts,
+    )
+    .unwrap();
+    let z = worst_z(&fitted.estimates, &truth);
+    assert!(z < 3.0, "cut at 2022-12: worst {z:.2} standard errors");
+    let mut dropped = fitted.episodes.clone();
+    dropped
+        .list
+        .retain(|e| e.outcome != wijksim::fit::episodes::Outcome::Censored);
+    let doc: toml_edit::DocumentMut = round_trip_text().parse().unwrap();
+    let specs = wijksim::fit::estimate::row_specs(&doc, &truth);
+    let limits: Vec<Option<u32>> = truth
+        .states
+        .iter()
+        .map(|s| (s.code == "WV").then_some(12))
+        .collect();
+    let biased = wijksim::fit::estimate::estimate(&truth, &specs, &dropped, &limits);
+    let z = worst_z(&biased, &truth);
+    assert!(
+        z > 10.0,
+        "dropping censored episodes should be far off, is {z:.2} se"
+    );
+}
