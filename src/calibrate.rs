@@ -215,14 +215,7 @@ pub fn expected_values(model: &Model, arm: usize, targets: &[Target]) -> Vec<f64
             }
         })
         .collect();
-    let views: Vec<AreaView<'_, f64>> = expected
-        .iter()
-        .map(|e| AreaView {
-            counts: &e.counts,
-            moves: &e.moves,
-            final_counts: &e.final_counts,
-        })
-        .collect();
+    let views: Vec<AreaView<'_, f64>> = expected.iter().map(ExpectedArea::view).collect();
     targets.iter().map(|t| measure(model, &views, t)).collect()
 }
 

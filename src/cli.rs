@@ -250,8 +250,8 @@ struct FitArgs {
 /// The first line of every file `wijksim fit` writes: what marks it as ours to replace.
 const FIT_MARK: &str = "# Fitted by wijksim fit";
 
-/// Writes `bytes` to `path` by a rename from a temporary file beside it; an existing file is
-/// replaced only with `force` and only if `wijksim fit` wrote it (`mark` on its first line).
+/// Writes `bytes` to `path` whole or not at all; an existing file is replaced only with `force` and
+/// only if `wijksim fit` wrote it (`mark` in it).
 fn write_fit_file(path: &Path, bytes: &[u8], force: bool, mark: &str) -> anyhow::Result<()> {
     if path.exists() {
         let ours = std::fs::read_to_string(path).is_ok_and(|t| t.contains(mark));
@@ -268,17 +268,7 @@ fn write_fit_file(path: &Path, bytes: &[u8], force: bool, mark: &str) -> anyhow:
             .into());
         }
     }
-    let name = path
-        .file_name()
-        .map_or("fit".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.wijksim-tmp"));
-    let write_err =
-        |e: std::io::Error| anyhow::anyhow!("could not write '{}': {e}", path.display());
-    std::fs::write(&tmp, bytes).map_err(write_err)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        write_err(e)
-    })
+    Ok(wijksim::output::write_atomic(path, bytes)?)
 }
 
 fn fit(args: FitArgs) -> anyhow::Result<()> {

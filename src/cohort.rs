@@ -7,6 +7,7 @@
 //! size budgets set as a share of the expected provider spend.
 
 use crate::model::{Model, RENEW, Transitions};
+use crate::summary::AreaView;
 
 /// Expected counts and moves of one area, laid out as in [`crate::engine::AreaTrace`].
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +18,17 @@ pub struct ExpectedArea {
     pub moves: Vec<f64>,
     /// Expected occupancy after a transition at the end of the last cycle.
     pub final_counts: Vec<f64>,
+}
+
+impl ExpectedArea {
+    /// Its counts and moves, as the reduction reads them.
+    pub fn view(&self) -> AreaView<'_, f64> {
+        AreaView {
+            counts: &self.counts,
+            moves: &self.moves,
+            final_counts: &self.final_counts,
+        }
+    }
 }
 
 /// Expected trajectory of area `a` under the provider model.
@@ -226,7 +238,7 @@ pub fn summarise(model: &Model) -> (Vec<crate::summary::Summary>, Vec<String>) {
                     book.years
                 })
                 .collect();
-            let views: Vec<AreaView<f64>> = expected.iter().map(|e| AreaView { counts: &e.counts, moves: &e.moves, final_counts: &e.final_counts }).collect();
+            let views: Vec<AreaView<f64>> = expected.iter().map(ExpectedArea::view).collect();
             let layout = Layout::new(model, arm);
             let cells = reduce_views(model, arm, &layout, &views, &pools);
             let mut columns = Columns::new(cells.len(), 1);

@@ -49,6 +49,17 @@ pub struct AreaTrace {
     pub final_counts: Vec<u32>,
 }
 
+impl AreaTrace {
+    /// Its counts and moves, as the reduction reads them.
+    pub fn view(&self) -> crate::summary::AreaView<'_, u32> {
+        crate::summary::AreaView {
+            counts: &self.counts,
+            moves: &self.moves,
+            final_counts: &self.final_counts,
+        }
+    }
+}
+
 /// What happened in one run of one arm.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunTrace {

@@ -35,13 +35,17 @@ impl YearMonth {
         i64::from(self.year) * 12 + i64::from(self.month) - 1
     }
 
-    /// The month `n` months later.
-    pub fn plus(self, n: i64) -> YearMonth {
-        let i = self.index() + n;
+    /// The month with index `i` ([`YearMonth::index`]).
+    pub fn from_index(i: i64) -> YearMonth {
         YearMonth {
             year: i.div_euclid(12) as i32,
             month: i.rem_euclid(12) as u32 + 1,
         }
+    }
+
+    /// The month `n` months later.
+    pub fn plus(self, n: i64) -> YearMonth {
+        YearMonth::from_index(self.index() + n)
     }
 }
 

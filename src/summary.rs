@@ -5,7 +5,7 @@
 //! grows with what is reported times the number of runs (the data quantiles need), never with clients.
 //! Statistics are computed in run order, so they do not depend on which thread ran which run.
 
-use crate::engine::RunTrace;
+use crate::engine::{AreaTrace, RunTrace};
 use crate::model::{LineKind, Model, RENEW};
 use crate::scope::Scope;
 
@@ -418,15 +418,7 @@ impl BudgetMeasure {
 
 /// Reduces one run's trace of arm `arm` to its reported cells.
 pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
-    let views: Vec<AreaView<u32>> = trace
-        .areas
-        .iter()
-        .map(|a| AreaView {
-            counts: &a.counts,
-            moves: &a.moves,
-            final_counts: &a.final_counts,
-        })
-        .collect();
+    let views: Vec<AreaView<u32>> = trace.areas.iter().map(AreaTrace::view).collect();
     reduce_views(model, arm, layout, &views, &trace.pools)
 }
 

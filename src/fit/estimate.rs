@@ -18,6 +18,17 @@ pub struct RowSpec {
     pub period: Option<(i64, i64)>,
 }
 
+impl RowSpec {
+    /// Whether the row applies to a client in state `s` for `k` cycles (counting the one just
+    /// ended) in month `m`.
+    pub fn applies(&self, s: usize, k: u32, m: i64) -> bool {
+        self.from == s
+            && self.band.0 <= k
+            && k <= self.band.1
+            && self.period.is_none_or(|(a, b)| a <= m && m <= b)
+    }
+}
+
 /// A fitted row: what was observed in the months at risk.
 #[derive(Debug, Clone)]
 pub struct RowFit {
@@ -45,14 +56,15 @@ pub struct Estimates {
     pub rows: Vec<RowFit>,
     /// Per area and state: clients in the state in the start month (per population, rounded).
     pub caseload: Vec<Vec<u32>>,
-    /// Per area: the clients at the start (per population, before rounding), for the comments.
-    pub caseload_total: Vec<f64>,
     /// Per state: clients at the start by cycles already spent (all areas, all populations).
     pub time_in_state: Vec<Vec<u64>>,
     /// Per area: `(year, new clients per population, months observed)`.
     pub inflow: Vec<Vec<(i32, f64, u32)>>,
     /// New clients by entry state (all populations).
     pub entry: Vec<u64>,
+    /// Per state and months in it (`k - 1`): the observed draws and how many ended the stay (a move
+    /// or a renewal), the same draws the rows count.
+    pub survival: Vec<Vec<(u64, u64)>>,
     /// First and last month observed.
     pub window: (i64, i64),
 }
@@ -114,20 +126,14 @@ pub fn estimate(
             renew: 0,
         })
         .collect();
-    let row_of = |s: usize, k: u32, m: i64| {
-        specs.iter().position(|r| {
-            r.from == s
-                && r.band.0 <= k
-                && k <= r.band.1
-                && r.period.is_none_or(|(a, b)| a <= m && m <= b)
-        })
-    };
+    let row_of = |s: usize, k: u32, m: i64| specs.iter().position(|r| r.applies(s, k, m));
     let pops = episodes.populations as f64;
     let mut start_counts = vec![vec![0u64; n]; model.areas.len()];
     let mut time_in_state: Vec<Vec<u64>> = vec![Vec::new(); n];
     let mut new_clients: Vec<std::collections::BTreeMap<i32, u64>> =
         vec![Default::default(); model.areas.len()];
     let mut entry = vec![0u64; n];
+    let mut survival: Vec<Vec<(u64, u64)>> = vec![Vec::new(); n];
     for e in &episodes.list {
         if Some(e.state) == waiting {
             continue;
@@ -166,7 +172,17 @@ pub fn estimate(
                 (true, Outcome::To(d)) if Some(d) == waiting => None,
                 (true, Outcome::To(d)) => Some(d),
             };
-            let (Some(d), Some(r)) = (dest, row_of(e.state, k, m)) else {
+            let Some(d) = dest else {
+                continue;
+            };
+            // For the survival curve: one more at risk at k months, ended unless it stayed.
+            let by_k = &mut survival[e.state];
+            if by_k.len() < k as usize {
+                by_k.resize(k as usize, (0, 0));
+            }
+            by_k[k as usize - 1].0 += 1;
+            by_k[k as usize - 1].1 += u64::from(ends || d != e.state);
+            let Some(r) = row_of(e.state, k, m) else {
                 continue;
             };
             let row = &mut rows[r];
@@ -204,13 +220,10 @@ pub fn estimate(
                     .collect()
             })
             .collect(),
-        caseload_total: start_counts
-            .iter()
-            .map(|a| a.iter().sum::<u64>() as f64 / pops)
-            .collect(),
         time_in_state,
         inflow,
         entry,
+        survival,
         window: (first, last),
     }
 }

@@ -19,7 +19,7 @@ pub mod report;
 use crate::error::{Error, InputError, InputErrors, Result};
 use crate::model::Model;
 use episodes::{Episodes, ReadOptions};
-use estimate::{Estimates, RowSpec};
+use estimate::Estimates;
 use toml_edit::{DocumentMut, InlineTable, Item, Value};
 
 /// What `fit` made.
@@ -350,12 +350,4 @@ fn write_entry(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str)
     v.decor_mut()
         .set_suffix(format!("    # fitted: {src}, {} (new)", clients(total)));
     set(inflow, "entry", v);
-}
-
-/// The template's transition rows (for tests and the report).
-pub fn rows_of(template_text: &str, model: &Model) -> Vec<RowSpec> {
-    template_text
-        .parse::<DocumentMut>()
-        .map(|d| estimate::row_specs(&d, model))
-        .unwrap_or_default()
 }

@@ -4,59 +4,35 @@
 //! No client identifier appears in it.
 
 use super::Fitted;
-use super::episodes::Outcome;
 use crate::model::Model;
-use crate::output::plot::{self, LinePanels, PanelAxis};
-use crate::output::report::Lang;
+use crate::model::YearMonth;
+use crate::output::plot::{LinePanels, PanelAxis};
+use crate::output::report::{CSS, Lang, esc, figure};
 use std::fmt::Write;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
 
 pub use crate::output::plot::Curve;
 
 /// Observed survival in a state by months in it (Kaplan–Meier with left truncation and right
-/// censoring): `(months, S)` from `(0, 1)`; and the fitted rows' survival over the same months.
-pub fn survival(fitted: &Fitted, model: &Model, s: usize) -> (Curve, Curve) {
-    let (first, last) = fitted.estimates.window;
-    let mut at_risk: Vec<u64> = Vec::new();
-    let mut ends: Vec<u64> = Vec::new();
-    for e in fitted.episodes.list.iter().filter(|e| e.state == s) {
-        for m in e.start.max(first)..=e.end.min(last - 1) {
-            let k = (m - e.start) as usize;
-            let ended = m == e.end;
-            if ended && e.outcome == Outcome::Censored {
-                continue;
-            }
-            if at_risk.len() <= k {
-                at_risk.resize(k + 1, 0);
-                ends.resize(k + 1, 0);
-            }
-            at_risk[k] += 1;
-            if ended && matches!(e.outcome, Outcome::To(d) if Some(d) != model.waiting_state) {
-                ends[k] += 1;
-            }
-        }
-    }
+/// censoring, from the draws the rows count): `(months, S)` from `(0, 1)`; and the fitted rows'
+/// survival over the same months.
+pub fn survival(fitted: &Fitted, s: usize) -> (Curve, Curve) {
+    let first = fitted.estimates.window.0;
+    let counts = &fitted.estimates.survival[s];
     // Up to the last month with at least 20 clients at risk: beyond it the curve is noise.
-    let horizon = at_risk.iter().rposition(|&n| n >= 20).map_or(0, |k| k + 1);
+    let horizon = counts.iter().rposition(|c| c.0 >= 20).map_or(0, |k| k + 1);
     let mut observed = vec![(0.0, 1.0)];
     let mut fitted_curve = vec![(0.0, 1.0)];
     let (mut so, mut sf) = (1.0, 1.0);
-    for k in 0..horizon {
-        if at_risk[k] > 0 {
-            so *= 1.0 - ends[k] as f64 / at_risk[k] as f64;
+    for (k, &(at_risk, ended)) in counts.iter().enumerate().take(horizon) {
+        if at_risk > 0 {
+            so *= 1.0 - ended as f64 / at_risk as f64;
         }
         // The fitted row for k + 1 months in the state (the first that applies at the start).
-        let row = fitted.estimates.rows.iter().find(|r| {
-            r.spec.from == s
-                && r.spec.band.0 <= k as u32 + 1
-                && (k as u32) < r.spec.band.1
-                && r.spec.period.is_none_or(|(a, b)| a <= first && first <= b)
-        });
+        let row = fitted
+            .estimates
+            .rows
+            .iter()
+            .find(|r| r.spec.applies(s, k as u32 + 1, first));
         if let Some(r) = row.filter(|r| r.at_risk > 0) {
             sf *= r.to[s] as f64 / r.at_risk as f64;
         }
@@ -71,50 +47,39 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
     let m = template_model;
     let est = &fitted.estimates;
     let ep = &fitted.episodes;
-    let month = |i: i64| {
-        crate::model::YearMonth { year: 0, month: 1 }
-            .plus(i)
-            .to_string()
-    };
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:right}}th{{background:#e8eef7}}td:first-child,th:first-child{{text-align:left}}figure{{margin:1.5em 0}}figure svg{{max-width:100%;height:auto}}</style></head><body>",
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>{CSS}</style></head><body>",
         lang.t("nl", "en"),
         lang.t("Schatting uit episodes", "Fit to episodes")
     );
+    let populations = if ep.populations > 1 {
+        format!(
+            " in {} {} (runs)",
+            ep.populations,
+            lang.t("populaties", "populations")
+        )
+    } else {
+        String::new()
+    };
     let _ = write!(
         h,
-        "<h1>{}</h1><p>{}</p>",
+        "<h1>{}</h1><p>{}: {} {} {} {}{populations}, {} {} {} {}. {}</p>",
         lang.t("Schatting uit episodes", "Fit to episodes"),
-        esc(&match lang {
-            Lang::Nl => format!(
-                "{}: {} episodes van {} cliënten{}, waargenomen {} tot en met {}. Alleen waargenomen maanden tellen: een episode die aan het eind nog loopt telt haar maanden mee maar geen overgang (rechts gecensureerd), een episode die vóór de start begon telt vanaf de start (links afgekapt).",
-                ep.file,
-                lang.int(ep.list.len() as f64),
-                lang.int(ep.clients as f64),
-                if ep.populations > 1 {
-                    format!(" in {} populaties (runs)", ep.populations)
-                } else {
-                    String::new()
-                },
-                month(est.window.0),
-                month(est.window.1)
-            ),
-            Lang::En => format!(
-                "{}: {} episodes of {} clients{}, observed {} to {}. Only observed months count: an episode still open at the end adds its months but no move (right-censored), an episode begun before the start counts from the start (left-truncated).",
-                ep.file,
-                lang.int(ep.list.len() as f64),
-                lang.int(ep.clients as f64),
-                if ep.populations > 1 {
-                    format!(" in {} populations (runs)", ep.populations)
-                } else {
-                    String::new()
-                },
-                month(est.window.0),
-                month(est.window.1)
-            ),
-        })
+        esc(&ep.file),
+        lang.int(ep.list.len() as f64),
+        lang.t("episodes van", "episodes of"),
+        lang.int(ep.clients as f64),
+        lang.t("cliënten", "clients"),
+        lang.t("waargenomen", "observed"),
+        YearMonth::from_index(est.window.0),
+        lang.t("tot en met", "to"),
+        YearMonth::from_index(est.window.1),
+        lang.t(
+            "Alleen waargenomen maanden tellen: een episode die aan het eind nog loopt telt haar maanden mee maar geen overgang (rechts gecensureerd), een episode die vóór de start begon telt vanaf de start (links afgekapt).",
+            "Only observed months count: an episode still open at the end adds its months but no move (right-censored), an episode begun before the start counts from the start (left-truncated)."
+        )
     );
     // The rows.
     let _ = write!(
@@ -141,7 +106,7 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
             .spec
             .period
             .map_or(lang.t("alle", "all").to_string(), |(a, b)| {
-                format!("{}..{}", month(a), month(b))
+                format!("{}..{}", YearMonth::from_index(a), YearMonth::from_index(b))
             });
         let leave = if r.at_risk > 0 {
             let p = r.moves() as f64 / r.at_risk as f64;
@@ -172,7 +137,7 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
     let panels = live
         .iter()
         .map(|&s| {
-            let (o, f) = survival(fitted, m, s);
+            let (o, f) = survival(fitted, s);
             (m.states[s].code.clone(), vec![o, f])
         })
         .collect();
@@ -204,19 +169,20 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
     let cycles = ((last - first + 1).max(1) as usize).min(fitted_model.cycles as usize);
     let pops = ep.populations as f64;
     let (sums, _) = crate::cohort::summarise(fitted_model);
+    // Clients per state and month observed, in one pass over the episodes.
+    let mut stock = vec![vec![0u64; cycles]; m.n_states()];
+    for e in &ep.list {
+        for c in (e.start - first).max(0)..=(e.end - first).min(cycles as i64 - 1) {
+            stock[e.state][c as usize] += 1;
+        }
+    }
     let panels = live
         .iter()
         .map(|&s| {
-            let observed: Vec<(f64, f64)> = (0..cycles)
-                .map(|c| {
-                    let mi = first + c as i64;
-                    let k = ep
-                        .list
-                        .iter()
-                        .filter(|e| e.state == s && e.start <= mi && mi <= e.end)
-                        .count();
-                    (c as f64, k as f64 / pops)
-                })
+            let observed: Vec<(f64, f64)> = stock[s]
+                .iter()
+                .enumerate()
+                .map(|(c, &k)| (c as f64, k as f64 / pops))
                 .collect();
             let simulated: Vec<(f64, f64)> = sums
                 .first()
@@ -259,15 +225,4 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
     );
     h.push_str("</body></html>\n");
     h
-}
-
-fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
-    if let Ok(svg) = plot::svg(fig) {
-        let _ = write!(
-            h,
-            "<figure>{}<figcaption>{}</figcaption></figure>",
-            svg.trim_start_matches(|c| c != '<'),
-            esc(caption)
-        );
-    }
 }

@@ -29,6 +29,25 @@ pub struct Staged {
     _lock: Lock,
 }
 
+/// Writes one file whole or not at all: into a temporary file beside it (removed on a signal or a
+/// failure), then renamed over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+        std::process::id()
+    ));
+    let _registered = guard::remove_on_signal(&tmp);
+    let written = std::fs::write(&tmp, bytes)
+        .map_err(|e| write_err(&tmp, e))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| write_err(path, e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 fn write_err(path: &Path, source: std::io::Error) -> Error {
     Error::Write {
         path: path.display().to_string(),

@@ -310,20 +310,8 @@ impl Figure for Fan<'_> {
             .label(self.lang.t("mediaan", "median"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE.stroke_width(2)));
         if let Some(start) = pilot_start(m, &sm.arm) {
-            let x = f64::from(start);
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(x, 0.0), (x, top)],
-                    BLACK.mix(0.6).stroke_width(2),
-                )))?
-                .label(format!(
-                    "{} {}",
-                    self.lang.t("pilot start", "pilot starts"),
-                    self.lang.month(m.date(start))
-                ))
-                .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.6).stroke_width(2))
-                });
+            let label = start_label(self.lang, m, start);
+            start_line(&mut chart, start, (0.0, top), Some(label))?;
         }
         legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
@@ -423,6 +411,98 @@ pub fn overlaid(summaries: &[Summary]) -> &[Summary] {
     &summaries[..summaries.len().min(ARMS_DRAWN)]
 }
 
+/// Per arm, the caseload statistics of state `s` in `scope`, cycle by cycle.
+fn caseload_stats(
+    summaries: &[Summary],
+    scope: usize,
+    s: usize,
+) -> Vec<Vec<crate::summary::Stats>> {
+    summaries
+        .iter()
+        .map(|sm| {
+            (0..sm.layout.cycles)
+                .map(|c| sm.stats[sm.layout.caseload(scope, c, s)])
+                .collect()
+        })
+        .collect()
+}
+
+/// A tight axis range `(bottom, top)` around P5-P95 bands, padded by 8% (at least `min_pad`): the
+/// difference between the arms is the point. The axis starts at 0 when the data come near it.
+fn band_range(st: &[Vec<crate::summary::Stats>], min_pad: f64) -> (f64, f64) {
+    let hi = st.iter().flatten().map(|x| x.q[4]).fold(1.0, f64::max);
+    let lo = st
+        .iter()
+        .flatten()
+        .map(|x| x.q[0])
+        .fold(f64::MAX, f64::min)
+        .min(hi);
+    let pad = ((hi - lo) * 0.08).max(min_pad);
+    let bottom = if lo - pad < (hi - lo) * 0.5 {
+        0.0
+    } else {
+        lo - pad
+    };
+    (bottom, hi + pad)
+}
+
+/// The boundaries of one arm's stacked mean caseload in `scope`: `cum[k][c]` is the mean caseload of
+/// the first `k` of `states` in cycle `c`.
+fn stack(sm: &Summary, scope: usize, states: &[usize]) -> Vec<Vec<f64>> {
+    let lay = &sm.layout;
+    let mut cum = vec![vec![0.0; lay.cycles]];
+    for &s in states {
+        let below = cum.last().expect("starts with the zero line");
+        let next = below
+            .iter()
+            .enumerate()
+            .map(|(c, b)| b + sm.stats[lay.caseload(scope, c, s)].mean)
+            .collect();
+        cum.push(next);
+    }
+    cum
+}
+
+/// A pilot start as a legend names it: `pilot start jan 2022`.
+fn start_label(lang: Lang, m: &Model, start: u32) -> String {
+    format!(
+        "{} {}",
+        lang.t("pilot start", "pilot starts"),
+        lang.month(m.date(start))
+    )
+}
+
+/// The chart of a figure over months.
+type MonthChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    plotters::coord::cartesian::Cartesian2d<Months, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Draws a pilot start as a vertical line from `bottom` to `top`, named in the legend by `label`.
+fn start_line<DB: DrawingBackend>(
+    chart: &mut MonthChart<'_, DB>,
+    start: u32,
+    (bottom, top): (f64, f64),
+    label: Option<String>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let x = f64::from(start);
+    let style = BLACK.mix(0.6).stroke_width(2);
+    let drawn = chart.draw_series(std::iter::once(PathElement::new(
+        vec![(x, bottom), (x, top)],
+        style,
+    )))?;
+    if let Some(label) = label {
+        drawn
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+    }
+    Ok(())
+}
+
 /// The caseload of one state over time in one scope for several arms overlaid (the baseline and the
 /// pilots): each arm's p05-p95 band and median in its own colour, so the pilot's effect shows where the
 /// region's numbers hide it; the pilot starts marked.
@@ -446,32 +526,10 @@ impl Figure for FanArms<'_> {
     {
         let (m, s) = (self.model, self.state);
         let lay = &self.summaries[0].layout;
-        let st: Vec<Vec<crate::summary::Stats>> = self
-            .summaries
-            .iter()
-            .map(|sm| {
-                (0..lay.cycles)
-                    .map(|c| sm.stats[sm.layout.caseload(self.scope, c, s)])
-                    .collect()
-            })
-            .collect();
+        let st = caseload_stats(self.summaries, self.scope, s);
         let starts = pilot_starts(m, self.summaries);
-        // A tight range, as the cost per year: the difference between the arms is the point. The
-        // axis starts at 0 when the data come near it.
-        let hi = st.iter().flatten().map(|x| x.q[4]).fold(1.0, f64::max);
-        let lo = st
-            .iter()
-            .flatten()
-            .map(|x| x.q[0])
-            .fold(f64::MAX, f64::min)
-            .min(hi);
-        let pad = ((hi - lo) * 0.08).max(1.0);
-        let bottom = if lo - pad < (hi - lo) * 0.5 {
-            0.0
-        } else {
-            lo - pad
-        };
-        let top = legend_room(bottom, hi + pad, self.summaries.len() + starts.len());
+        let (bottom, high) = band_range(&st, 1.0);
+        let top = legend_room(bottom, high, self.summaries.len() + starts.len());
         root.fill(&WHITE)?;
         let title = format!(
             "{} {}: {}",
@@ -532,20 +590,8 @@ impl Figure for FanArms<'_> {
                 });
         }
         for &start in &starts {
-            let x = f64::from(start);
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(x, bottom), (x, top)],
-                    BLACK.mix(0.6).stroke_width(2),
-                )))?
-                .label(format!(
-                    "{} {}",
-                    self.lang.t("pilot start", "pilot starts"),
-                    self.lang.month(m.date(start))
-                ))
-                .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.6).stroke_width(2))
-                });
+            let label = start_label(self.lang, m, start);
+            start_line(&mut chart, start, (bottom, top), Some(label))?;
         }
         legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
@@ -738,17 +784,7 @@ impl Figure for Stacked<'_> {
         let states: Vec<usize> = (0..m.n_states())
             .filter(|&s| !m.states[s].absorbing)
             .collect();
-        // cum[k][c]: the mean caseload of the first k states in cycle c (the stack's boundaries).
-        let mut cum = vec![vec![0.0; lay.cycles]];
-        for &s in &states {
-            let below = cum.last().expect("starts with the zero line");
-            let next = below
-                .iter()
-                .enumerate()
-                .map(|(c, b)| b + sm.stats[lay.caseload(self.scope, c, s)].mean)
-                .collect();
-            cum.push(next);
-        }
+        let cum = stack(sm, self.scope, &states);
         let top = self
             .top
             .unwrap_or_else(|| cum[states.len()].iter().copied().fold(1.0, f64::max))
@@ -1731,14 +1767,7 @@ fn start_entries(
                     BLACK.mix(0.6).stroke_width(2),
                 )]
             });
-            (
-                format!(
-                    "{} {}",
-                    lang.t("pilot start", "pilot starts"),
-                    lang.month(m.date(start))
-                ),
-                mark,
-            )
+            (start_label(lang, m, start), mark)
         })
         .collect()
 }
@@ -1810,38 +1839,18 @@ impl Figure for AreaFans<'_> {
         let (panels, foot) = area.split_vertically(h.saturating_sub(44));
         let (rows, cols) = grid(states.len());
         for (panel, &s) in panels.split_evenly((rows, cols)).iter().zip(&states) {
-            let st: Vec<Vec<crate::summary::Stats>> = self
-                .summaries
-                .iter()
-                .map(|sm| {
-                    (0..lay.cycles)
-                        .map(|c| sm.stats[sm.layout.caseload(self.scope, c, s)])
-                        .collect()
-                })
-                .collect();
-            let hi = st.iter().flatten().map(|x| x.q[4]).fold(1.0, f64::max);
-            let lo = st
-                .iter()
-                .flatten()
-                .map(|x| x.q[0])
-                .fold(f64::MAX, f64::min)
-                .min(hi);
-            let pad = ((hi - lo) * 0.08).max(0.5);
-            let bottom = if lo - pad < (hi - lo) * 0.5 {
-                0.0
-            } else {
-                lo - pad
-            };
+            let st = caseload_stats(self.summaries, self.scope, s);
+            let (bottom, high) = band_range(&st, 0.5);
             let mut chart = ChartBuilder::on(panel)
                 .caption(state_label(self.lang, &m.states[s]), (FAMILY, 21))
                 .margin(10)
                 .x_label_area_size(34)
                 .y_label_area_size(60)
-                .build_cartesian_2d(Months::new(m, lay.cycles), axis(bottom..hi + pad))?;
+                .build_cartesian_2d(Months::new(m, lay.cycles), axis(bottom..high))?;
             chart
                 .configure_mesh()
                 .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
-                .y_labels(count_labels(hi + pad - bottom))
+                .y_labels(count_labels(high - bottom))
                 .y_label_formatter(&|v| self.lang.int(*v))
                 .y_max_light_lines(1)
                 .label_style((FAMILY, 17))
@@ -1864,11 +1873,7 @@ impl Figure for AreaFans<'_> {
                 ))?;
             }
             for &start in &starts {
-                let x = f64::from(start);
-                chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(x, bottom), (x, hi + pad)],
-                    BLACK.mix(0.6).stroke_width(2),
-                )))?;
+                start_line(&mut chart, start, (bottom, high), None)?;
             }
         }
         let mut entries: Vec<(String, Mark)> = Vec::new();
@@ -1934,7 +1939,7 @@ impl Figure for AreaStacked<'_> {
         let (panels, foot) = area.split_vertically(h.saturating_sub(44));
         let (rows, cols) = grid(self.summaries.len());
         for (panel, sm) in panels.split_evenly((rows, cols)).iter().zip(self.summaries) {
-            let mut cum = vec![0.0; lay.cycles];
+            let cum = stack(sm, self.scope, &states);
             let mut chart = ChartBuilder::on(panel)
                 .caption(sm.arm.clone(), (FAMILY, 21))
                 .margin(10)
@@ -1949,25 +1954,17 @@ impl Figure for AreaStacked<'_> {
                 .y_max_light_lines(1)
                 .label_style((FAMILY, 17))
                 .draw()?;
-            for (k, &s) in states.iter().enumerate() {
+            for k in 0..states.len() {
                 let color = PALETTE[k % PALETTE.len()];
-                let next: Vec<f64> = (0..lay.cycles)
-                    .map(|c| cum[c] + sm.stats[sm.layout.caseload(self.scope, c, s)].mean)
-                    .collect();
-                let up = (0..lay.cycles).map(|c| (c as f64, next[c]));
-                let down = (0..lay.cycles).rev().map(|c| (c as f64, cum[c]));
+                let up = (0..lay.cycles).map(|c| (c as f64, cum[k + 1][c]));
+                let down = (0..lay.cycles).rev().map(|c| (c as f64, cum[k][c]));
                 chart.draw_series(std::iter::once(Polygon::new(
                     up.chain(down).collect::<Vec<_>>(),
                     color.mix(0.75),
                 )))?;
-                cum = next;
             }
             if let Some(start) = pilot_start(m, &sm.arm) {
-                let x = f64::from(start);
-                chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(x, 0.0), (x, top)],
-                    BLACK.mix(0.6).stroke_width(2),
-                )))?;
+                start_line(&mut chart, start, (0.0, top), None)?;
             }
         }
         let mut entries: Vec<(String, Mark)> = states

@@ -109,14 +109,16 @@ impl Lang {
     }
 }
 
-fn esc(s: &str) -> String {
+/// Escapes text for HTML.
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
+/// The style of every page wijksim writes.
+pub(crate) const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:2px solid #1f5ea8;padding-bottom:.2em}\
 .answer{background:#f3f7fc;border-left:6px solid #1f5ea8;padding:.8em 1.2em;margin:1em 0}\
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
@@ -522,7 +524,8 @@ pub fn scope_label(lang: Lang, scope: &crate::scope::Scope) -> String {
     }
 }
 
-fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
+/// A figure as inline SVG with its caption.
+pub(crate) fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
     if let Ok(svg) = plot::svg(fig) {
         let _ = write!(
             h,

@@ -230,23 +230,6 @@ fn read_rows(path: &Path, text: &str, header: &str) -> Result<(Rows, Option<usiz
     Ok((rows, torn))
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
-        std::process::id()
-    ));
-    let _registered = crate::output::guard::remove_on_signal(&tmp);
-    let written = std::fs::write(&tmp, bytes)
-        .map_err(io(&tmp))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(io(path)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}
-
 fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepManifest {
     let kinds = metrics::kinds(&sweep.scenario.model);
     let mk = sweep
@@ -416,8 +399,8 @@ pub fn run(
         std::fs::write(dir.join("sweep.toml"), &sweep.text).map_err(io(&dir.join("sweep.toml")))?;
         std::fs::write(dir.join("scenario.toml"), &sweep.scenario.source.text)
             .map_err(io(&dir.join("scenario.toml")))?;
-        write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
-        write_atomic(&csv_path, header.as_bytes())?;
+        crate::output::write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
+        crate::output::write_atomic(&csv_path, header.as_bytes())?;
     }
     done.sort_unstable();
     let mine = folder_points(sweep.points.len(), opts.shard);
@@ -507,7 +490,7 @@ pub fn run(
         rows.sort_by_key(|r| r.0);
         rows.dedup_by_key(|r| r.0);
         let sorted = sorted_csv(&header, &rows);
-        write_atomic(&csv_path, sorted.as_bytes())?;
+        crate::output::write_atomic(&csv_path, sorted.as_bytes())?;
         if sweep.design == Design::OneWay && opts.shard.is_none() {
             files.extend(write_tornado(dir, &manifest, &sorted, opts.lang)?);
         }
@@ -516,7 +499,7 @@ pub fn run(
     manifest.complete = complete;
     manifest.wall_time_seconds =
         ((manifest.wall_time_seconds + clock.elapsed().as_secs_f64()) * 1000.0).round() / 1000.0;
-    write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
+    crate::output::write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
     if let Some(stage) = staged {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
         guard::check_place(target, true)?;
@@ -616,7 +599,7 @@ fn write_tornado(dir: &Path, m: &SweepManifest, csv_text: &str, lang: Lang) -> R
     };
     let (svg_path, png_path) = (dir.join("tornado.svg"), dir.join("tornado.png"));
     let svg = crate::output::plot::svg(&fig).map_err(plot_err(&svg_path))?;
-    write_atomic(&svg_path, svg.as_bytes())?;
+    crate::output::write_atomic(&svg_path, svg.as_bytes())?;
     let tmp = dir.join(format!(".tornado.tmp-{}.png", std::process::id()));
     let _registered = crate::output::guard::remove_on_signal(&tmp);
     let drawn = crate::output::plot::png(&fig, &tmp)
