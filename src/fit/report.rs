@@ -108,14 +108,16 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
             .map_or(lang.t("alle", "all").to_string(), |(a, b)| {
                 format!("{}..{}", YearMonth::from_index(a), YearMonth::from_index(b))
             });
+        // Monthly chances are a few percent: one decimal, or every interval reads "4% (4%–4%)".
+        let pct1 = |x: f64| format!("{}%", lang.number(100.0 * x, 1));
         let leave = if r.at_risk > 0 {
             let p = r.moves() as f64 / r.at_risk as f64;
             let se = (p * (1.0 - p) / r.at_risk as f64).sqrt();
             format!(
                 "{} ({}–{})",
-                lang.pct(p),
-                lang.pct((p - 1.96 * se).max(0.0)),
-                lang.pct(p + 1.96 * se)
+                pct1(p),
+                pct1((p - 1.96 * se).max(0.0)),
+                pct1((p + 1.96 * se).min(1.0))
             )
         } else {
             lang.t("niet geschat", "not fitted").into()

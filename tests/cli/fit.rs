@@ -324,7 +324,19 @@ fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_an
         }
     }
     // The fitted scenario runs.
-    wijksim::scenario::from_text("fitted.toml", &fitted.text).unwrap();
+    let fitted_model = wijksim::scenario::from_text("fitted.toml", &fitted.text)
+        .unwrap()
+        .model;
+    // The report gives the monthly chance to leave with a decimal: BTS 3.8% (truth 1 - 0.962).
+    let html = wijksim::fit::report::html(
+        &fitted,
+        &truth,
+        &fitted_model,
+        wijksim::output::report::Lang::Nl,
+    );
+    let bts = html.split("<td>BTS</td>").nth(1).unwrap();
+    let bts = &bts[..bts.find("</tr>").unwrap()];
+    assert!(bts.contains("<td>3,8% (3,"), "{bts}");
 }
 
 #[test]
