@@ -1741,6 +1741,29 @@ fn grid(n: usize) -> (usize, usize) {
     (n.max(1).div_ceil(cols), cols)
 }
 
+/// The frame of small multiples: a title, `n` panels in a grid of at most three columns, and a strip
+/// at the foot for one legend.
+#[allow(clippy::type_complexity)]
+fn small_multiples<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    n: usize,
+) -> std::result::Result<
+    (
+        Vec<DrawingArea<DB, plotters::coord::Shift>>,
+        DrawingArea<DB, plotters::coord::Shift>,
+    ),
+    Box<dyn std::error::Error>,
+>
+where
+    DB::ErrorType: 'static,
+{
+    let area = titled(root, &[(title, 28)])?;
+    let h = area.dim_in_pixel().1;
+    let (panels, foot) = area.split_vertically(h.saturating_sub(44));
+    Ok((panels.split_evenly(grid(n)), foot))
+}
+
 /// A legend entry's mark, drawn from its left end.
 type Mark = Box<dyn Fn(i32, i32) -> Vec<PathElement<(i32, i32)>>>;
 
@@ -1834,11 +1857,8 @@ impl Figure for AreaFans<'_> {
             ),
             area_title(self.lang, m, &lay.scopes[self.scope])
         );
-        let area = titled(root, &[(&title, 28)])?;
-        let h = area.dim_in_pixel().1;
-        let (panels, foot) = area.split_vertically(h.saturating_sub(44));
-        let (rows, cols) = grid(states.len());
-        for (panel, &s) in panels.split_evenly((rows, cols)).iter().zip(&states) {
+        let (panels, foot) = small_multiples(root, &title, states.len())?;
+        for (panel, &s) in panels.iter().zip(&states) {
             let st = caseload_stats(self.summaries, self.scope, s);
             let (bottom, high) = band_range(&st, 0.5);
             let mut chart = ChartBuilder::on(panel)
@@ -1934,11 +1954,8 @@ impl Figure for AreaStacked<'_> {
             ),
             area_title(self.lang, m, &lay.scopes[self.scope])
         );
-        let area = titled(root, &[(&title, 28)])?;
-        let h = area.dim_in_pixel().1;
-        let (panels, foot) = area.split_vertically(h.saturating_sub(44));
-        let (rows, cols) = grid(self.summaries.len());
-        for (panel, sm) in panels.split_evenly((rows, cols)).iter().zip(self.summaries) {
+        let (panels, foot) = small_multiples(root, &title, self.summaries.len())?;
+        for (panel, sm) in panels.iter().zip(self.summaries) {
             let cum = stack(sm, self.scope, &states);
             let mut chart = ChartBuilder::on(panel)
                 .caption(sm.arm.clone(), (FAMILY, 21))
@@ -2036,12 +2053,8 @@ impl Figure for LinePanels<'_> {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let area = titled(root, &[(&self.title, 28)])?;
-        let h = area.dim_in_pixel().1;
-        let (panels, foot) = area.split_vertically(h.saturating_sub(44));
-        let (rows, cols) = grid(self.panels.len());
-        for (panel, (caption, series)) in panels.split_evenly((rows, cols)).iter().zip(&self.panels)
-        {
+        let (panels, foot) = small_multiples(root, &self.title, self.panels.len())?;
+        for (panel, (caption, series)) in panels.iter().zip(&self.panels) {
             let pts = series.iter().flatten();
             let x0 = pts.clone().map(|p| p.0).fold(f64::MAX, f64::min);
             let x1 = pts.clone().map(|p| p.0).fold(f64::MIN, f64::max);
