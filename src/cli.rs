@@ -239,6 +239,11 @@ struct FitArgs {
     /// censored there.
     #[arg(long)]
     observed_until: Option<String>,
+    /// Split every transition row by calendar period and fit each part to its own months: `year`
+    /// (a new period each January), or the months new periods begin, e.g. 2023-01,2024-07. The last
+    /// part carries the forecast. Default: the template's own rows.
+    #[arg(long, value_parser = wijksim::fit::Periods::parse)]
+    periods: Option<wijksim::fit::Periods>,
     /// Replace an earlier fit's files.
     #[arg(long)]
     force: bool,
@@ -303,6 +308,7 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
         &file,
         &text,
         &opts,
+        &args.periods.clone().unwrap_or_default(),
     )?;
     let out_name = args.out.display().to_string();
     let fitted_model = scenario::from_text(&out_name, &fitted.text)

@@ -42,6 +42,22 @@ pub struct RowFit {
     pub renew: u64,
 }
 
+impl Estimates {
+    /// Clients at the start in state `s` by cycles already spent, over all areas.
+    pub fn time_in_state_pooled(&self, s: usize) -> Vec<u64> {
+        let mut out: Vec<u64> = Vec::new();
+        for hist in self.time_in_state.iter().map(|a| &a[s]) {
+            if out.len() < hist.len() {
+                out.resize(hist.len(), 0);
+            }
+            for (o, k) in out.iter_mut().zip(hist) {
+                *o += k;
+            }
+        }
+        out
+    }
+}
+
 impl RowFit {
     /// Moves out (every draw but a stay).
     pub fn moves(&self) -> u64 {
@@ -56,8 +72,8 @@ pub struct Estimates {
     pub rows: Vec<RowFit>,
     /// Per area and state: clients in the state in the start month (per population, rounded).
     pub caseload: Vec<Vec<u32>>,
-    /// Per state: clients at the start by cycles already spent (all areas, all populations).
-    pub time_in_state: Vec<Vec<u64>>,
+    /// Per area and state: clients at the start by cycles already spent (all populations).
+    pub time_in_state: Vec<Vec<Vec<u64>>>,
     /// Per area: `(year, new clients per population, months observed)`.
     pub inflow: Vec<Vec<(i32, f64, u32)>>,
     /// New clients by entry state (all populations).
@@ -86,10 +102,7 @@ pub fn row_specs(template: &toml_edit::DocumentMut, model: &Model) -> Vec<RowSpe
                 None => (1, u32::MAX),
             };
             let period = match t.get("period").and_then(|v| v.as_str()) {
-                Some(p) => {
-                    let (a, b) = p.split_once("..")?;
-                    Some((YearMonth::parse(a)?.index(), YearMonth::parse(b)?.index()))
-                }
+                Some(p) => Some(parse_months(p)?),
                 None => None,
             };
             Some(RowSpec {
@@ -100,6 +113,32 @@ pub fn row_specs(template: &toml_edit::DocumentMut, model: &Model) -> Vec<RowSpe
             })
         })
         .collect()
+}
+
+/// A row's `period` as month indices, inclusive: "2021-01..2022-12", "2023-01.." (open end:
+/// `i64::MAX`) or "..2022-12" (open start: `i64::MIN`).
+pub fn parse_months(p: &str) -> Option<(i64, i64)> {
+    let (a, b) = p.split_once("..")?;
+    let side = |x: &str, open: i64| {
+        if x.trim().is_empty() {
+            Some(open)
+        } else {
+            YearMonth::parse(x).map(YearMonth::index)
+        }
+    };
+    Some((side(a, i64::MIN)?, side(b, i64::MAX)?))
+}
+
+/// Writes months `(a, b)` as a row's `period` (the inverse of [`parse_months`]).
+pub fn format_months((a, b): (i64, i64)) -> String {
+    let side = |x: i64, open: i64| {
+        if x == open {
+            String::new()
+        } else {
+            YearMonth::from_index(x).to_string()
+        }
+    };
+    format!("{}..{}", side(a, i64::MIN), side(b, i64::MAX))
 }
 
 /// Counts every observed draw of `episodes` into the template's rows, and the starting caseload,
@@ -129,7 +168,7 @@ pub fn estimate(
     let row_of = |s: usize, k: u32, m: i64| specs.iter().position(|r| r.applies(s, k, m));
     let pops = episodes.populations as f64;
     let mut start_counts = vec![vec![0u64; n]; model.areas.len()];
-    let mut time_in_state: Vec<Vec<u64>> = vec![Vec::new(); n];
+    let mut time_in_state: Vec<Vec<Vec<u64>>> = vec![vec![Vec::new(); n]; model.areas.len()];
     let mut new_clients: Vec<std::collections::BTreeMap<i32, u64>> =
         vec![Default::default(); model.areas.len()];
     let mut entry = vec![0u64; n];
@@ -143,7 +182,7 @@ pub fn estimate(
         if e.start < first && e.end >= first {
             start_counts[e.area][e.state] += 1;
             let t = (first - e.start) as usize;
-            let hist = &mut time_in_state[e.state];
+            let hist = &mut time_in_state[e.area][e.state];
             if hist.len() <= t {
                 hist.resize(t + 1, 0);
             }

@@ -18,6 +18,7 @@ pub mod report;
 
 use crate::error::{Error, InputError, InputErrors, Result};
 use crate::model::Model;
+use crate::model::YearMonth;
 use episodes::{Episodes, ReadOptions};
 use estimate::Estimates;
 use toml_edit::{DocumentMut, InlineTable, Item, Value};
@@ -43,6 +44,119 @@ fn options_error(file: &str, problem: String, fix: &str) -> Error {
     }]))
 }
 
+/// How the fit splits the template's transition rows by calendar period (`--periods`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Periods {
+    /// The template's own rows and periods.
+    #[default]
+    Template,
+    /// A new period begins in each of these months: every row is split there (within its own
+    /// period), so each part is fitted to its own months. The last part stays open-ended and so
+    /// carries the forecast.
+    Starts(Vec<YearMonth>),
+    /// A new period each January after the model's start, up to the last month observed.
+    Yearly,
+}
+
+impl Periods {
+    /// Reads `--periods`: `year`, or the months new periods begin, `2023-01,2024-07`.
+    pub fn parse(s: &str) -> std::result::Result<Periods, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("year") || s.eq_ignore_ascii_case("jaar") {
+            return Ok(Periods::Yearly);
+        }
+        let mut starts = Vec::new();
+        for part in s.split(',') {
+            let m = YearMonth::parse(part).ok_or_else(|| {
+                format!("`{}` is not a month: write `year` or the months new periods begin, as YYYY-MM,YYYY-MM (e.g. 2023-01,2024-07)", part.trim())
+            })?;
+            starts.push(m);
+        }
+        starts.sort_by_key(|m| m.index());
+        starts.dedup();
+        Ok(Periods::Starts(starts))
+    }
+
+    /// The first months of the new periods, as month indices, checked against the model's start and
+    /// the last month observed.
+    fn boundaries(&self, file: &str, model: &Model, until: i64) -> Result<Vec<i64>> {
+        let first = model.start.index();
+        match self {
+            Periods::Template => Ok(Vec::new()),
+            Periods::Yearly => Ok((first + 1..=until)
+                .filter(|m| m.rem_euclid(12) == 0)
+                .collect()),
+            Periods::Starts(starts) => {
+                for m in starts {
+                    if m.index() <= first || m.index() > until {
+                        return Err(options_error(
+                            file,
+                            format!(
+                                "a new period beginning {m} lies outside the months fitted ({} to {}): its rows would rest on no observation",
+                                YearMonth::from_index(first + 1),
+                                YearMonth::from_index(until)
+                            ),
+                            "give months after the template's start ([time] start) and within the episodes",
+                        ));
+                    }
+                }
+                Ok(starts.iter().map(|m| m.index()).collect())
+            }
+        }
+    }
+}
+
+/// Splits every `[[transition]]` of `doc` at the months `boundaries` (each the first month of a new
+/// period), within the row's own period; the parts follow each other in place, the first keeping the
+/// row's comments.
+fn split_rows(doc: &mut DocumentMut, boundaries: &[i64]) {
+    if boundaries.is_empty() {
+        return;
+    }
+    let Some(tables) = doc
+        .get_mut("transition")
+        .and_then(|t| t.as_array_of_tables_mut())
+    else {
+        return;
+    };
+    let mut segments = Vec::with_capacity(boundaries.len() + 1);
+    let mut lo = i64::MIN;
+    for &b in boundaries {
+        segments.push((lo, b - 1));
+        lo = b;
+    }
+    segments.push((lo, i64::MAX));
+    let old: Vec<toml_edit::Table> = tables.iter().cloned().collect();
+    tables.clear();
+    for t in old {
+        let own = match t.get("period").and_then(|v| v.as_str()) {
+            Some(p) => estimate::parse_months(p),
+            None => Some((i64::MIN, i64::MAX)),
+        };
+        let Some(own) = own else {
+            // Not a period the fit can read: the compiler has refused it already; keep the row.
+            tables.push(t);
+            continue;
+        };
+        let mut first = true;
+        for &(a, b) in &segments {
+            let part = (a.max(own.0), b.min(own.1));
+            if part.0 > part.1 {
+                continue;
+            }
+            let mut p = t.clone();
+            if part != (i64::MIN, i64::MAX) {
+                set(&mut p, "period", Value::from(estimate::format_months(part)));
+            }
+            if !first {
+                p.decor_mut().set_prefix("\n");
+            }
+            first = false;
+            tables.push(p);
+        }
+    }
+}
+
 /// Fits the template (`template_text`, named `template_file`, compiled to `model`) to the episodes in
 /// `episodes_text` (named `episodes_file`).
 pub fn fit(
@@ -52,6 +166,7 @@ pub fn fit(
     episodes_file: &str,
     episodes_text: &str,
     opts: &ReadOptions,
+    periods: &Periods,
 ) -> Result<Fitted> {
     if model.cycle_months != 1 {
         return Err(options_error(
@@ -81,6 +196,10 @@ pub fn fit(
             "fix the template first (wijksim check)",
         )
     })?;
+    split_rows(
+        &mut doc,
+        &periods.boundaries(template_file, model, episodes.until)?,
+    );
     let specs = estimate::row_specs(&doc, model);
     let limits: Vec<Option<u32>> = model
         .states
@@ -113,10 +232,15 @@ fn set(table: &mut toml_edit::Table, key: &str, value: Value) {
 
 /// `1 client`, `2,345 clients`.
 fn clients(k: u64) -> String {
+    count(k, "client", "clients")
+}
+
+/// `1 move`, `0 moves`, `2,345 moves`.
+fn count(k: u64, one: &str, many: &str) -> String {
     if k == 1 {
-        "1 client".into()
+        format!("1 {one}")
     } else {
-        format!("{} clients", int(k as f64))
+        format!("{} {many}", int(k as f64))
     }
 }
 
@@ -184,6 +308,22 @@ fn write_rows(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str) 
             ));
             continue;
         }
+        // Moves the template allows but the data never shows: left out (a count of 0 is no
+        // Dirichlet parameter), so the fitted row makes them impossible; the note says so.
+        let unseen: Vec<String> = t
+            .get("to")
+            .and_then(|v| v.as_inline_table())
+            .map(|old| {
+                old.iter()
+                    .map(|(k, _)| k)
+                    .filter(|&k| match model.state_index(k) {
+                        Some(s) => row.to[s] == 0,
+                        None => k == "renew" && row.renew == 0,
+                    })
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut to = InlineTable::new();
         for (s, &k) in row.to.iter().enumerate() {
             if k > 0 {
@@ -196,15 +336,21 @@ fn write_rows(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str) 
         set(t, "to", Value::InlineTable(to));
         t.remove("concentration");
         t.insert("counts", toml_edit::value(true));
-        t.decor_mut().set_prefix(note_before(
-            prefix.as_deref(),
-            &format!(
-                "fitted: {src}, {} client-months at risk, {} moves out, {} renewals",
-                int(row.at_risk as f64),
-                int(row.moves() as f64 - row.renew as f64),
-                int(row.renew as f64)
-            ),
-        ));
+        let mut note = format!(
+            "fitted: {src}, {} at risk, {} out, {}",
+            count(row.at_risk, "client-month", "client-months"),
+            count(row.moves() - row.renew, "move", "moves"),
+            count(row.renew, "renewal", "renewals"),
+        );
+        if !unseen.is_empty() {
+            note += &format!(
+                "; never seen, so left out: {} (the template allowed {})",
+                unseen.join(", "),
+                if unseen.len() == 1 { "it" } else { "them" }
+            );
+        }
+        t.decor_mut()
+            .set_prefix(note_before(prefix.as_deref(), &note));
     }
 }
 
@@ -250,31 +396,44 @@ fn write_areas(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str)
     }
 }
 
-fn write_time_in_state(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str) {
-    let mut table = toml_edit::Table::new();
-    let mut wrote = false;
-    for (s, hist) in est.time_in_state.iter().enumerate() {
-        let bands = estimate::time_bands(hist, max_cycles(doc, &model.states[s].code));
-        if bands.is_empty() {
-            continue;
-        }
-        let mut t = InlineTable::new();
-        for &(lo, hi, k) in &bands {
-            let key = if lo == hi {
-                lo.to_string()
-            } else {
-                format!("{lo}-{hi}")
-            };
-            t.insert(&key, Value::from(k as i64));
-        }
-        let total: u64 = bands.iter().map(|b| b.2).sum();
-        let mut v = Value::InlineTable(t);
-        v.decor_mut()
-            .set_suffix(format!("    # fitted: {src}, {}", clients(total)));
-        table.insert(&model.states[s].code, Item::Value(v));
-        wrote = true;
+/// The band weights of `hist` as an inline table with a note of the clients they rest on; `None`
+/// without clients.
+fn band_table(hist: &[u64], max: Option<u32>, src: &str) -> Option<Value> {
+    let bands = estimate::time_bands(hist, max);
+    if bands.is_empty() {
+        return None;
     }
-    if !wrote {
+    let mut t = InlineTable::new();
+    for &(lo, hi, k) in &bands {
+        let key = if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}-{hi}")
+        };
+        t.insert(&key, Value::from(k as i64));
+    }
+    let total: u64 = bands.iter().map(|b| b.2).sum();
+    let mut v = Value::InlineTable(t);
+    v.decor_mut()
+        .set_suffix(format!("    # fitted: {src}, {}", clients(total)));
+    Some(v)
+}
+
+/// The time the starting clients had spent in their state: per state over all areas in
+/// `[initial_time_in_state]` (the fallback), and with several areas per area and state as
+/// `initial_time_in_state.<state>` in its `[[area]]`.
+fn write_time_in_state(doc: &mut DocumentMut, model: &Model, est: &Estimates, src: &str) {
+    let n = model.n_states();
+    let limits: Vec<Option<u32>> = (0..n)
+        .map(|s| max_cycles(doc, &model.states[s].code))
+        .collect();
+    let mut table = toml_edit::Table::new();
+    for (s, &limit) in limits.iter().enumerate() {
+        if let Some(v) = band_table(&est.time_in_state_pooled(s), limit, src) {
+            table.insert(&model.states[s].code, Item::Value(v));
+        }
+    }
+    if table.is_empty() {
         return;
     }
     let prefix = doc
@@ -283,14 +442,31 @@ fn write_time_in_state(doc: &mut DocumentMut, model: &Model, est: &Estimates, sr
         .and_then(|t| t.decor().prefix())
         .and_then(|p| p.as_str())
         .map(str::to_string);
+    let note = if model.areas.len() > 1 {
+        "months already spent in the state by the clients at the start (band weights), over all areas (each [[area]] has its own)"
+    } else {
+        "months already spent in the state by the clients at the start (band weights)"
+    };
     table.decor_mut().set_prefix(note_before(
         prefix.as_deref(),
-        &format!("fitted: {src}, months already spent in the state by the clients at the start (band weights)"),
+        &format!("fitted: {src}, {note}"),
     ));
-    // Areas' own spreads would override the fitted one.
     if let Some(areas) = doc.get_mut("area").and_then(|t| t.as_array_of_tables_mut()) {
-        for t in areas.iter_mut() {
+        for (a, t) in areas.iter_mut().enumerate().take(model.areas.len()) {
             t.remove("initial_time_in_state");
+            if model.areas.len() < 2 {
+                continue;
+            }
+            let mut own = toml_edit::Table::new();
+            own.set_dotted(true);
+            for (s, &limit) in limits.iter().enumerate() {
+                if let Some(v) = band_table(&est.time_in_state[a][s], limit, src) {
+                    own.insert(&model.states[s].code, Item::Value(v));
+                }
+            }
+            if !own.is_empty() {
+                t.insert("initial_time_in_state", Item::Table(own));
+            }
         }
     }
     match doc

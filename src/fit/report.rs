@@ -106,7 +106,13 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
             .spec
             .period
             .map_or(lang.t("alle", "all").to_string(), |(a, b)| {
-                format!("{}..{}", YearMonth::from_index(a), YearMonth::from_index(b))
+                let m = |i: i64| YearMonth::from_index(i).to_string();
+                match (a, b) {
+                    (i64::MIN, i64::MAX) => lang.t("alle", "all").to_string(),
+                    (i64::MIN, b) => format!("{} {}", lang.t("t/m", "until"), m(b)),
+                    (a, i64::MAX) => format!("{} {}", lang.t("vanaf", "from"), m(a)),
+                    (a, b) => format!("{} {} {}", m(a), lang.t("t/m", "to"), m(b)),
+                }
             });
         // Monthly chances are a few percent: one decimal, or every interval reads "4% (4%–4%)".
         let pct1 = |x: f64| format!("{}%", lang.number(100.0 * x, 1));

@@ -168,7 +168,12 @@ fn a_byte_order_mark_is_skipped_and_the_fitted_file_keeps_the_templates_comments
     }
     assert!(
         fitted.contains("counts = true")
-            && fitted.contains("# fitted: episodes.csv, 40 client-months at risk")
+            && fitted.contains("# fitted: episodes.csv, 40 client-months at risk, 1 move out")
+    );
+    // A move the template allows but the data never shows is left out, and the note says so.
+    assert!(
+        fitted.contains("never seen, so left out: BTS, SB, VW, UIT (the template allowed them)"),
+        "{fitted}"
     );
     let report = fs::read_to_string(dir.path().join("fitted.html")).unwrap();
     assert!(
@@ -210,8 +215,13 @@ fn round_trip_text() -> String {
 
 /// Simulates the round-trip scenario (20 runs without PSA) with every run's histories.
 fn histories(dir: &Path) -> String {
+    histories_of(dir, &round_trip_text())
+}
+
+/// Simulates `truth` (20 runs without PSA) with every run's histories.
+fn histories_of(dir: &Path, truth: &str) -> String {
     let scenario = dir.join("truth.toml");
-    fs::write(&scenario, round_trip_text()).unwrap();
+    fs::write(&scenario, truth).unwrap();
     let out = dir.join("sim");
     super::wijksim()
         .args([
@@ -236,12 +246,32 @@ fn histories(dir: &Path) -> String {
 /// Every fitted probability of every row against the truth (the rows' `to` in the truth's text): the
 /// largest |fitted − truth| / se, with se the binomial standard error at the truth.
 fn worst_z(est: &wijksim::fit::estimate::Estimates, model: &wijksim::model::Model) -> f64 {
-    let truth: toml::Value = toml::from_str(&round_trip_text()).unwrap();
+    worst_z_of(est, model, &round_trip_text())
+}
+
+/// As [`worst_z`], against the rows of `truth`: for each fitted row the truth's row that applies at
+/// the fitted row's first month and band.
+fn worst_z_of(
+    est: &wijksim::fit::estimate::Estimates,
+    model: &wijksim::model::Model,
+    truth: &str,
+) -> f64 {
+    let doc: toml_edit::DocumentMut = truth.parse().unwrap();
+    let specs = wijksim::fit::estimate::row_specs(&doc, model);
+    let truth: toml::Value = toml::from_str(truth).unwrap();
     let rows = truth["transition"].as_array().unwrap();
     let mut worst: f64 = 0.0;
     for r in &est.rows {
         assert!(r.at_risk > 1000, "row {} has data", r.spec.index);
-        let to = rows[r.spec.index]["to"].as_table().unwrap();
+        let month = r
+            .spec
+            .period
+            .map_or(model.start.index(), |p| p.0.max(model.start.index()));
+        let t = specs
+            .iter()
+            .find(|t| t.applies(r.spec.from, r.spec.band.0, month))
+            .expect("a truth row for every fitted row");
+        let to = rows[t.index]["to"].as_table().unwrap();
         let n = model.n_states();
         for s in 0..=n {
             let code = if s == n {
@@ -278,6 +308,7 @@ fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_an
         "histories.csv",
         &text,
         &opts,
+        &wijksim::fit::Periods::Template,
     )
     .unwrap();
     let est = &fitted.estimates;
@@ -295,7 +326,7 @@ fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_an
     }
     // The time in state at the start: uniform on [1, 35] months for BT, per band within 3 se.
     let bt = truth.state_index("BT").unwrap();
-    let hist = &est.time_in_state[bt];
+    let hist = &est.time_in_state_pooled(bt);
     let total: u64 = hist.iter().sum();
     for (lo, hi, k) in wijksim::fit::estimate::time_bands(hist, None) {
         let share = f64::from(hi.min(35) - lo.max(1) + 1) / 35.0;
@@ -327,6 +358,30 @@ fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_an
     let fitted_model = wijksim::scenario::from_text("fitted.toml", &fitted.text)
         .unwrap()
         .model;
+    // Each area starts with its own clients' time in state: every starting client counted once, in
+    // its area, and the fitted area's spread is that area's own (not the pooled one).
+    for (a, area) in fitted_model.areas.iter().enumerate() {
+        for s in 0..truth.n_states() {
+            let hist = &est.time_in_state[a][s];
+            let k: u64 = hist.iter().sum();
+            assert_eq!(
+                k,
+                u64::from(truth.areas[a].initial[s]) * 20,
+                "{}",
+                area.name
+            );
+            if k == 0 {
+                continue;
+            }
+            let bands = wijksim::fit::estimate::time_bands(hist, None);
+            let parts = area.initial_time[s].parts();
+            assert_eq!(parts.len(), bands.len(), "{} {}", area.name, s);
+            for (p, b) in parts.iter().zip(&bands) {
+                assert_eq!((p.0, p.1), (b.0, b.1));
+                assert!((p.2 - b.2 as f64 / k as f64).abs() < 1e-12);
+            }
+        }
+    }
     // The report gives the monthly chance to leave with a decimal: BTS 3.8% (truth 1 - 0.962).
     let html = wijksim::fit::report::html(
         &fitted,
@@ -360,6 +415,7 @@ fn censored_episodes_are_counted_for_their_months_and_dropping_them_would_bias_t
         "histories.csv",
         &text,
         &opts,
+        &wijksim::fit::Periods::Template,
     )
     .unwrap();
     let z = worst_z(&fitted.estimates, &truth);
@@ -381,4 +437,107 @@ fn censored_episodes_are_counted_for_their_months_and_dropping_them_would_bias_t
         z > 10.0,
         "dropping censored episodes should be far off, is {z:.2} se"
     );
+}
+
+#[test]
+fn periods_split_the_rows_so_a_change_in_policy_is_fitted_on_each_side() {
+    // The truth: from 2023 BTS clients leave faster. Fitted with a new period from 2023-01, each
+    // part recovers its own row within 3 standard errors; the template's one row would average the
+    // two and be far off.
+    let bts_before = "to = { BTS = 0.962, BT = 0.025, WV = 0.002, UIT = 0.011 }";
+    let base = round_trip_text();
+    assert!(base.contains(bts_before));
+    let truth_text = base.replacen(
+        &format!("from = \"BTS\"\n{bts_before}"),
+        &format!(
+            "from = \"BTS\"\nperiod = \"..2022-12\"\n{bts_before}\n\n[[transition]]\nfrom = \"BTS\"\nperiod = \"2023-01..\"\nto = {{ BTS = 0.94, BT = 0.04, WV = 0.005, UIT = 0.015 }}"
+        ),
+        1,
+    );
+    assert_ne!(truth_text, base);
+    let dir = tempfile::tempdir().unwrap();
+    let text = histories_of(dir.path(), &truth_text);
+    let model = wijksim::scenario::from_text("truth.toml", &base)
+        .unwrap()
+        .model;
+    let fit_with = |periods: wijksim::fit::Periods| {
+        wijksim::fit::fit(
+            "template.toml",
+            &base,
+            &model,
+            "histories.csv",
+            &text,
+            &wijksim::fit::episodes::ReadOptions::default(),
+            &periods,
+        )
+        .unwrap()
+    };
+    let split = fit_with(wijksim::fit::Periods::parse("2023-01").unwrap());
+    assert_eq!(
+        split.estimates.rows.len(),
+        2 * wijksim::fit::fit(
+            "template.toml",
+            &base,
+            &model,
+            "histories.csv",
+            &text,
+            &wijksim::fit::episodes::ReadOptions::default(),
+            &wijksim::fit::Periods::Template,
+        )
+        .unwrap()
+        .estimates
+        .rows
+        .len(),
+        "every row in two parts"
+    );
+    let z = worst_z_of(&split.estimates, &model, &truth_text);
+    assert!(z < 3.0, "split at 2023-01: worst {z:.2} standard errors");
+    let pooled = fit_with(wijksim::fit::Periods::Template);
+    let z = worst_z_of(&pooled.estimates, &model, &truth_text);
+    assert!(
+        z > 5.0,
+        "one row over both periods should be off, is {z:.2} se"
+    );
+    // A new period each January: the fitted scenario has a part per year and runs.
+    let yearly = fit_with(wijksim::fit::Periods::Yearly);
+    assert!(yearly.text.contains("period = \"2022-01..2022-12\""));
+    wijksim::scenario::from_text("fitted.toml", &yearly.text).unwrap();
+
+    // From the command line: the parts are written, the last one open-ended, and the file runs.
+    let episodes = dir.path().join("sim/histories.csv");
+    let template = dir.path().join("template.toml");
+    fs::write(&template, &base).unwrap();
+    let run = |periods: &str| {
+        super::wijksim()
+            .arg("fit")
+            .arg(&episodes)
+            .arg("--scenario")
+            .arg(&template)
+            .arg("--out")
+            .arg(dir.path().join("fitted.toml"))
+            .args(["--periods", periods, "--force"])
+            .output()
+            .unwrap()
+    };
+    let out = run("2023-01");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fitted = fs::read_to_string(dir.path().join("fitted.toml")).unwrap();
+    assert!(fitted.contains("period = \"..2022-12\"") && fitted.contains("period = \"2023-01..\""));
+    wijksim::scenario::load(&dir.path().join("fitted.toml")).unwrap();
+    // A month outside the data, or not a month: a clear error.
+    let out = run("2031-01");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("2031-01")
+            && err.contains("outside the months fitted"),
+        "{err}"
+    );
+    let out = run("2023");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("YYYY-MM"), "{err}");
 }
