@@ -11,6 +11,7 @@ mod fit;
 mod fuzz;
 mod golden;
 mod histories;
+mod library;
 mod own_contribution;
 mod packaging;
 mod pilot;
