@@ -17,6 +17,7 @@ mod packaging;
 mod pilot;
 mod pilot_period;
 mod psa;
+mod readme;
 mod reassessment;
 mod report;
 mod rerender;
