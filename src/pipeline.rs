@@ -63,6 +63,33 @@ pub struct RunReport {
     pub sizing: Vec<crate::sizing::Sizing>,
 }
 
+impl RunReport {
+    /// The summary of the arm named `arm`.
+    pub fn summary(&self, arm: &str) -> Option<&crate::summary::Summary> {
+        self.summaries.iter().find(|s| s.arm == arm)
+    }
+
+    /// The paired difference of pilot arm `arm` with the baseline over the whole horizon, of an
+    /// account (`care_cost`, `community_cost`, `municipal_spend`, `overspend`, ...; see
+    /// [`crate::summary::Account::name`]), in the first scope of kind `scope` (the region, or the
+    /// pilot areas together): the row of `differences.csv` with period `all`.
+    pub fn difference(
+        &self,
+        arm: &str,
+        scope: crate::scope::ScopeKind,
+        measure: &str,
+    ) -> Option<&crate::compare::Difference> {
+        crate::compare::find(
+            &self.differences,
+            arm,
+            scope,
+            measure,
+            crate::compare::Period::All,
+            "",
+        )
+    }
+}
+
 /// Writes `results.xlsx` from the tables as written (`get` returns a file's bytes).
 fn write_workbook(get: Get, created: &str, staged: &mut Staged) -> Result<()> {
     use crate::output::excel::{Unit, workbook};
@@ -331,6 +358,30 @@ pub fn run(
         warnings,
         sizing,
     })
+}
+
+/// Runs `scenario` and writes its output folder `out`, in one call: [`run`] without a progress
+/// callback, into a folder made as `wijksim run --out OUT` makes it. `out` may be missing or empty;
+/// with `force`, earlier wijksim results there are replaced (never a folder holding other files: see
+/// [`crate::output::guard`]). The folder is written whole or not at all.
+///
+/// ```no_run
+/// # fn main() -> Result<(), wijksim::error::Error> {
+/// use wijksim::pipeline::{RunOptions, run_into};
+/// let scenario = wijksim::scenario::load("my.toml".as_ref())?;
+/// let opts = RunOptions { runs: Some(500), seed: Some(7), ..RunOptions::default() };
+/// let report = run_into(&scenario, &opts, "output/my".as_ref(), true)?;
+/// println!("wrote {}", report.folder.display());
+/// # Ok(())
+/// # }
+/// ```
+pub fn run_into(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    out: &std::path::Path,
+    force: bool,
+) -> Result<RunReport> {
+    run(scenario, opts, Staged::create(out, force)?, &|_| {})
 }
 
 /// What `wijksim report` redrew.

@@ -895,6 +895,24 @@ pub struct Summary {
     pub client_cycles: u64,
 }
 
+impl Summary {
+    /// Statistics over runs of account `k` (e.g. [`Account::MunicipalSpend`]) of scope `scope` in
+    /// calendar year `year`: the numbers of a row of `accounts.csv`. `scope` indexes
+    /// [`Layout::scopes`]: [`crate::scope::REGION`] is the region, [`Layout::pilot_scope`] the pilot
+    /// areas together. `None` for a year outside the horizon or a scope that does not exist.
+    pub fn account(&self, scope: usize, year: i32, k: Account) -> Option<&Stats> {
+        let y = self.layout.years.iter().position(|&x| x == year)?;
+        (scope < self.layout.scopes.len()).then(|| &self.stats[self.layout.account(scope, y, k)])
+    }
+
+    /// Statistics over runs of account `k` of scope `scope` summed over every year of the horizon
+    /// (each run's total; `None` for a scope that does not exist).
+    pub fn account_total(&self, scope: usize, k: Account) -> Option<Stats> {
+        (scope < self.layout.scopes.len())
+            .then(|| stats(&mut crate::compare::account_per_run(self, scope, k)))
+    }
+}
+
 /// Discounted totals for `summary.csv`: per-cycle costs and outcomes on the occupancy at the cycle
 /// boundaries with the scenario's timing convention; one-off costs (fees, transition costs) and fixed
 /// costs at the start of the cycle they fall in. The budget reserve is a transfer, not a cost, and is
