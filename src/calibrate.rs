@@ -620,6 +620,13 @@ pub struct Varied {
     pub stay: Option<KeyPath>,
 }
 
+impl Varied {
+    /// For a move in a transition row: the row (`transition[A]` of `transition[A].to.B`).
+    fn row(&self) -> Option<KeyPath> {
+        self.stay.as_ref()?.parent()?.parent()
+    }
+}
+
 /// A calibration problem: the scenario, the numbers to vary, the arm and the targets.
 #[derive(Debug)]
 pub struct Problem {
@@ -1296,9 +1303,55 @@ pub fn calibrated_text(
     };
     problem.set_all(&mut doc, &values).map_err(opt_err)?;
     let was = |w: &Varied| show(w.current);
+    // A probability in a transition row carries its posterior through the row's Dirichlet: the
+    // concentration that gives it the posterior sd (the smallest over the row's varied moves, and
+    // never more certain than the row already was); the row's other probabilities vary with it.
+    let mut rows: Vec<(KeyPath, f64)> = Vec::new();
+    if let Some(p) = posterior {
+        for (i, w) in problem.varied.iter().enumerate() {
+            let Some(row) = w.row() else {
+                continue;
+            };
+            let (m, sd) = (p.mean[i], p.sd[i]);
+            if !(m > 0.0 && m < 1.0 && sd > 0.0 && sd * sd < m * (1.0 - m)) {
+                continue;
+            }
+            let c = m * (1.0 - m) / (sd * sd) - 1.0;
+            match rows.iter_mut().find(|r| r.0 == row) {
+                Some(r) => r.1 = r.1.min(c),
+                None => rows.push((row, c)),
+            }
+        }
+    }
+    let mut carried_rows: Vec<(KeyPath, f64)> = Vec::new();
+    for (row, c) in rows {
+        let old = keypath::inspect(&mut doc, &row.child("concentration"))
+            .ok()
+            .and_then(|v| v.1);
+        let c = significant(old.map_or(c, |o| o.min(c)).max(1.0));
+        let mut trial = doc.clone();
+        keypath::set_key(&mut trial, &row, "concentration", toml_edit::Value::from(c))
+            .map_err(opt_err)?;
+        if crate::scenario::from_text(&problem.scenario.source.path, &trial.to_string()).is_ok() {
+            doc = trial;
+            carried_rows.push((row, c));
+        }
+    }
     for (i, w) in problem.varied.iter().enumerate() {
         let mut note = format!("calibrated to {targets_name} ({n} targets), was {}", was(w));
-        if let Some(p) = posterior {
+        let row_c = w
+            .row()
+            .and_then(|row| carried_rows.iter().find(|r| r.0 == row).map(|r| r.1));
+        if let (Some(p), Some(c)) = (posterior, row_c) {
+            note.push_str(&format!(
+                "; posterior (SIR, {} draws): mean {}, sd {}, carried by the row's concentration = {} (its other probabilities vary with it); best fit {}",
+                p.draws.len(),
+                show(p.mean[i]),
+                show(p.sd[i]),
+                show(c),
+                show(fit.best[i])
+            ));
+        } else if let Some(p) = posterior {
             let dist = posterior_dist(&w.vary, p.mean[i], p.sd[i]);
             let mut trial = doc.clone();
             keypath::set_value(&mut trial, &w.vary.key, dist).map_err(opt_err)?;
@@ -1316,7 +1369,7 @@ pub fn calibrated_text(
                 ));
             } else {
                 let why = if w.stay.is_some() {
-                    "a probability in a transition row cannot have its own distribution"
+                    "its transition row cannot carry a Dirichlet with this sd"
                 } else {
                     "this key cannot carry a distribution"
                 };

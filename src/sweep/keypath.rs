@@ -313,6 +313,40 @@ pub fn set_value(doc: &mut DocumentMut, path: &KeyPath, value: Value) -> Result<
     Ok(())
 }
 
+/// Sets `key` of the table at `path` to `value`, adding the key when it is missing (an existing
+/// value keeps its place and comments).
+pub fn set_key(
+    doc: &mut DocumentMut,
+    path: &KeyPath,
+    key: &str,
+    value: Value,
+) -> Result<(), String> {
+    let replace = |old: &mut Value, mut value: Value| {
+        *value.decor_mut() = old.decor().clone();
+        *old = value;
+    };
+    match walk(doc, path)? {
+        Cur::Table(t) | Cur::Item(Item::Table(t)) => {
+            match t.get_mut(key).and_then(Item::as_value_mut) {
+                Some(old) => replace(old, value),
+                None => {
+                    t.insert(key, Item::Value(value));
+                }
+            }
+        }
+        Cur::Item(Item::Value(Value::InlineTable(t))) | Cur::Value(Value::InlineTable(t)) => {
+            match t.get_mut(key) {
+                Some(old) => replace(old, value),
+                None => {
+                    t.insert(key, value);
+                }
+            }
+        }
+        _ => return Err(format!("`{path}` is not a table")),
+    }
+    Ok(())
+}
+
 /// Writes `note` as a comment line above the line that holds the value at `path` (for a value inside
 /// an inline table, `to = { ... }`, above that whole line: TOML has no comments inside inline tables).
 /// Comments already there are kept.

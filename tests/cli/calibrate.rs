@@ -444,3 +444,85 @@ fn bad_targets_files_give_clear_errors() {
     assert!(err.contains("must be below HIGH"), "{err}");
     assert!(!dir.path().join("o").exists());
 }
+
+/// A calibrated move in a transition row carries its posterior through the row's Dirichlet: the
+/// written concentration gives the move the posterior's sd, and PSA draws the row from it.
+#[test]
+fn a_posterior_for_a_move_is_carried_by_its_rows_concentration() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = wijksim::scenario::from_text("small.toml", &small()).unwrap();
+    let targets = read_targets("t.csv", template().as_bytes(), &sc.model).unwrap();
+    let p = Problem::new(
+        sc,
+        vec![vary("transition[A].to.B", 0.0, 0.2)],
+        None,
+        targets,
+    )
+    .unwrap();
+    let values = expected_values(&p.scenario_at(&[0.045]).unwrap().model, 0, &p.targets);
+    let mut csv = String::from("period,scope,scope_name,state,measure,value\n");
+    for (line, v) in template().lines().skip(1).zip(&values) {
+        let row = line.strip_suffix(",0,").unwrap();
+        csv.push_str(&format!("{row},{:.0}\n", v));
+    }
+    std::fs::write(dir.path().join("small.toml"), small()).unwrap();
+    std::fs::write(dir.path().join("targets.csv"), &csv).unwrap();
+    wijksim()
+        .current_dir(dir.path())
+        .args([
+            "calibrate",
+            "small.toml",
+            "--targets",
+            "targets.csv",
+            "--vary",
+            "transition[A].to.B=0..0.2",
+            "--posterior",
+            "200",
+            "--seed",
+            "5",
+            "--out",
+            "cal",
+        ])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(dir.path().join("cal/calibrated.toml")).unwrap();
+    assert!(
+        text.contains("carried by the row's concentration"),
+        "{text}"
+    );
+    let back = wijksim::scenario::from_text("c.toml", &text).unwrap();
+    assert!(back.model.uncertain, "PSA draws the calibrated row");
+    // The posterior sample's mean and sd of the move, against the row's Beta marginal.
+    let post = std::fs::read_to_string(dir.path().join("cal/posterior.csv")).unwrap();
+    let header: Vec<&str> = post.lines().next().unwrap().split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| h.contains("transition[A].to.B"))
+        .expect("a column for the move");
+    let xs: Vec<f64> = post
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let doc: toml::Value = toml::from_str(&text).unwrap();
+    let row = doc["transition"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["from"].as_str() == Some("A"))
+        .unwrap();
+    let c = row["concentration"].as_float().unwrap();
+    let m = row["to"]["B"].as_float().unwrap();
+    assert!(
+        (m - mean).abs() < 1e-3 * mean.max(1e-9) + 1e-6,
+        "{m} vs {mean}"
+    );
+    let implied = (m * (1.0 - m) / (c + 1.0)).sqrt();
+    assert!(
+        (implied - sd).abs() < 0.02 * sd,
+        "the row's Beta sd {implied} vs the posterior's {sd}"
+    );
+}
