@@ -1018,10 +1018,19 @@ fn regime_table(
             };
             let risks = scaled(|e| matches!(e, Effect::RelativeRisk(_)));
             let ratios = scaled(|e| matches!(e, Effect::HazardRatio(_)));
+            // Within a cycle and state every cell of one row becomes the same new row: derive it
+            // once (`None`: the row was refused).
+            let mut memo: Vec<(u32, Option<u32>)> = Vec::new();
             for m in 0..per_state {
                 let cell = c as usize * stride + s * per_state + m;
                 let r = row_of[cell];
                 if r == u32::MAX {
+                    continue;
+                }
+                if let Some(&(_, done)) = memo.iter().find(|x| x.0 == r) {
+                    if let Some(idx) = done {
+                        row_of[cell] = idx;
+                    }
                     continue;
                 }
                 let mut new = rows[r as usize].clone();
@@ -1032,6 +1041,7 @@ fn regime_table(
                             let when = (k.start.plus(i64::from(c * k.cycle_months)), m, cap);
                             let at = (ri, &active[..], &risks[..]);
                             risk_error(cx, raw, k, at, &new, stay, when, &mut reported[ri]);
+                            memo.push((r, None));
                             continue;
                         }
                     }
@@ -1043,6 +1053,7 @@ fn regime_table(
                     rows.push(new);
                     rows.len() - 1
                 });
+                memo.push((r, Some(idx as u32)));
                 row_of[cell] = idx as u32;
             }
         }

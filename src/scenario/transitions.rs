@@ -4,7 +4,6 @@ use super::compile::{Ctx, MAX_TIME_IN_STATE, ROW_TOLERANCE, number};
 use super::raw::{NumMap, ScenarioFile};
 use crate::error::line_of;
 use crate::model::{RENEW, Row, State, Transitions, YearMonth, thresholds};
-use std::collections::BTreeSet;
 use std::ops::Range;
 
 /// The uncertainty of a whole probability row.
@@ -532,23 +531,36 @@ pub(super) fn transitions(cx: &mut Ctx, raw: &ScenarioFile, f: &Frame) -> Option
 }
 
 pub(super) fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> {
-    let mut set = BTreeSet::new();
+    // Which (from, to) pairs occur, as a table; each (row, from) pair is visited once, not once per
+    // cell (a model has many cells and few rows: this runs for every PSA draw).
+    let mut seen = vec![false; (n + 1) * 256];
     for &s in &entry.targets {
-        set.insert((n, s));
+        seen[n * 256 + usize::from(s)] = true;
     }
     let stride = n * (usize::from(t.cap) + 1);
+    let mut visited = vec![false; t.rows.len() * n];
     for (cell, &r) in t.row_of.iter().enumerate() {
         if r == u32::MAX {
             continue;
         }
         let from = (cell % stride) / (usize::from(t.cap) + 1);
+        let v = &mut visited[r as usize * n + from];
+        if *v {
+            continue;
+        }
+        *v = true;
         for &to in &t.rows[r as usize].targets {
             if to as usize != from {
-                set.insert((from, to));
+                seen[from * 256 + usize::from(to)] = true;
             }
         }
     }
-    set.into_iter().collect()
+    // In (from, to) order.
+    seen.iter()
+        .enumerate()
+        .filter(|&(_, &b)| b)
+        .map(|(i, _)| (i / 256, (i % 256) as u8))
+        .collect()
 }
 
 #[cfg(test)]
@@ -570,5 +582,44 @@ mod tests {
         assert_eq!(parse_period("2023-01..", s, 1), Some((24, i64::MAX)));
         assert_eq!(parse_period("..2021-06", s, 1), Some((i64::MIN, 5)));
         assert_eq!(parse_period("2021-13..", s, 1), None);
+    }
+}
+
+#[cfg(test)]
+mod flow_tests {
+    use super::*;
+
+    /// `flows` (one visit per row and state) gives exactly the pairs a walk over every cell does, in
+    /// (from, to) order, for the default scenario's provider and regime tables.
+    #[test]
+    fn flows_match_a_walk_over_every_cell() {
+        let text = include_str!("../../scenarios/oosterschelde.toml");
+        let model = crate::scenario::from_text("default.toml", text)
+            .unwrap()
+            .model;
+        let n = model.n_states();
+        let mut tables = vec![&model.transitions];
+        tables.extend(&model.regime_tables);
+        assert!(tables.len() > 1, "the default has a regime table");
+        for t in tables {
+            let mut want = std::collections::BTreeSet::new();
+            for &s in &model.entry.targets {
+                want.insert((n, s));
+            }
+            let stride = n * (usize::from(t.cap) + 1);
+            for (cell, &r) in t.row_of.iter().enumerate() {
+                if r == u32::MAX {
+                    continue;
+                }
+                let from = (cell % stride) / (usize::from(t.cap) + 1);
+                for &to in &t.rows[r as usize].targets {
+                    if usize::from(to) != from {
+                        want.insert((from, to));
+                    }
+                }
+            }
+            let want: Vec<(usize, u8)> = want.into_iter().collect();
+            assert_eq!(flows(t, &model.entry, n), want);
+        }
     }
 }
