@@ -15,7 +15,7 @@
 use crate::compare::account_per_run;
 use crate::model::Model;
 use crate::scope::REGION;
-use crate::summary::{Account, Layout, Summary, quantile};
+use crate::summary::{Account, Layout, Summary};
 
 /// What a metric column holds, for its number format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,22 +44,9 @@ fn per_run(sm: &Summary, cells: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
-fn q(v: &[f64], p: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    quantile(&s, p)
-}
-
-fn sd(v: &[f64]) -> f64 {
-    let m = mean(v);
-    if v.len() < 2 {
-        return 0.0;
-    }
-    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+/// The statistics of per-run values (the one definition: [`crate::summary::stats`]).
+fn over_runs(mut v: Vec<f64>) -> crate::summary::Stats {
+    crate::summary::stats(&mut v)
 }
 
 fn metrics(model: &Model) -> Vec<Metric> {
@@ -82,24 +69,25 @@ fn metrics(model: &Model) -> Vec<Metric> {
                 push(
                     format!("{an}.{stem}_total"),
                     Kind::Euros,
-                    Box::new(move |s| mean(&account_per_run(&s[a], sc, k))),
+                    Box::new(move |s| over_runs(account_per_run(&s[a], sc, k)).mean),
                 );
                 push(
                     format!("{an}.{stem}_total_p05"),
                     Kind::Euros,
-                    Box::new(move |s| q(&account_per_run(&s[a], sc, k), 0.05)),
+                    Box::new(move |s| over_runs(account_per_run(&s[a], sc, k)).q[0]),
                 );
                 push(
                     format!("{an}.{stem}_total_p95"),
                     Kind::Euros,
-                    Box::new(move |s| q(&account_per_run(&s[a], sc, k), 0.95)),
+                    Box::new(move |s| over_runs(account_per_run(&s[a], sc, k)).q[4]),
                 );
                 push(
                     format!("{an}.{stem}_total_mcse"),
                     Kind::Euros,
                     Box::new(move |s| {
                         let v = account_per_run(&s[a], sc, k);
-                        sd(&v) / (v.len() as f64).sqrt()
+                        let n = v.len();
+                        over_runs(v).mcse(n)
                     }),
                 );
                 for (y, year) in l.years.iter().enumerate() {
@@ -114,7 +102,9 @@ fn metrics(model: &Model) -> Vec<Metric> {
             push(
                 format!("{an}.community_cost_total"),
                 Kind::Euros,
-                Box::new(move |s| mean(&account_per_run(&s[a], sc, Account::CommunityCost))),
+                Box::new(move |s| {
+                    over_runs(account_per_run(&s[a], sc, Account::CommunityCost)).mean
+                }),
             );
             let c = l.econ(sc, 0);
             push(
@@ -139,7 +129,7 @@ fn metrics(model: &Model) -> Vec<Metric> {
                 push(
                     format!("{an}.overspend"),
                     Kind::Euros,
-                    Box::new(move |s| mean(&per_run(&s[a], &c2))),
+                    Box::new(move |s| over_runs(per_run(&s[a], &c2)).mean),
                 );
                 push(
                     format!("{an}.p_overspend"),
@@ -190,19 +180,19 @@ fn metrics(model: &Model) -> Vec<Metric> {
                     push(
                         format!("{an}.{stem}_difference"),
                         Kind::Euros,
-                        Box::new(move |s| mean(&d(s))),
+                        Box::new(move |s| over_runs(d(s)).mean),
                     );
                     let d = diff.clone();
                     push(
                         format!("{an}.{stem}_difference_p05"),
                         Kind::Euros,
-                        Box::new(move |s| q(&d(s), 0.05)),
+                        Box::new(move |s| over_runs(d(s)).q[0]),
                     );
                     let d = diff.clone();
                     push(
                         format!("{an}.{stem}_difference_p95"),
                         Kind::Euros,
-                        Box::new(move |s| q(&d(s), 0.95)),
+                        Box::new(move |s| over_runs(d(s)).q[4]),
                     );
                     push(
                         format!("{an}.p_{stem}_lower"),
