@@ -1055,3 +1055,115 @@ fn the_workbook_formats_each_number_by_what_it_measures() {
         ["#,##0.0000000"]
     );
 }
+
+/// Decimals of a number as written (`None` for an empty field).
+fn decimals_of(field: &str) -> Option<usize> {
+    (!field.is_empty()).then(|| field.split_once('.').map_or(0, |(_, d)| d.len()))
+}
+
+#[test]
+fn the_tables_follow_the_precision_rule_the_readme_states() {
+    // The rule, as the README states it; the files below must follow it.
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        readme.contains("euros 2, numbers of clients (caseload, flows, evaluations) 3, shares and probabilities (KPI values, `p_met`, `p_lower`, `overspent`, risks) 4, outcomes")
+            && readme.contains("6; an `mcse` has one decimal more than the column it is the error of")
+            && readme.contains("except its KPI values, which are written in full"),
+        "the README states the rule"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    run_into(&out, &["--plots", "none"]).success();
+    const EUROS: usize = 2;
+    const CLIENTS: usize = 3;
+    const SHARES: usize = 4;
+    const OUTCOMES: usize = 6;
+    // Per file: the decimals of each statistic column, by the row (fields by column name).
+    type Rule = dyn Fn(&dyn Fn(&str) -> String, &str) -> Option<usize>;
+    let stat = |d: usize| {
+        move |_: &dyn Fn(&str) -> String, col: &str| Some(if col == "mcse" { d + 1 } else { d })
+    };
+    let by_measure = |f: &dyn Fn(&str) -> String, col: &str| {
+        let d = match f("measure").as_str() {
+            "overspent" | "kpi" => SHARES,
+            "caseload" | "clients" => CLIENTS,
+            "outcome_per_client" | "incremental_outcome" => OUTCOMES,
+            _ => EUROS,
+        };
+        Some(match col {
+            "mcse" => d + 1,
+            "p_lower" => SHARES,
+            _ => d,
+        })
+    };
+    let sizing = |_: &dyn Fn(&str) -> String, col: &str| {
+        Some(match col {
+            "overspend_risk" | "above_expected" => SHARES,
+            _ => EUROS,
+        })
+    };
+    let kpis = |_: &dyn Fn(&str) -> String, col: &str| Some(if col == "mcse" { 5 } else { SHARES });
+    let runs = |_: &dyn Fn(&str) -> String, col: &str| {
+        if col == "clients" {
+            Some(CLIENTS)
+        } else if col.starts_with("discounted_") && col != "discounted_cost" {
+            Some(OUTCOMES)
+        } else if col.contains("_cy") {
+            None // KPI values in full
+        } else {
+            Some(EUROS)
+        }
+    };
+    let files: [(&str, &[&str], &Rule); 11] = [
+        ("caseload.csv", &["cycle"], &stat(CLIENTS)),
+        ("flows.csv", &["year"], &stat(CLIENTS)),
+        ("evaluations.csv", &["contract_year"], &stat(CLIENTS)),
+        ("costs.csv", &["year"], &stat(EUROS)),
+        ("accounts.csv", &["year"], &stat(EUROS)),
+        ("budget.csv", &["year"], &by_measure),
+        ("differences.csv", &["year"], &by_measure),
+        ("summary.csv", &[], &by_measure),
+        ("budget_sizing.csv", &["year"], &sizing),
+        ("kpis.csv", &["contract_year"], &kpis),
+        ("runs.csv", &["run"], &runs),
+    ];
+    for (file, whole, rule) in files {
+        let text = fs::read_to_string(out.join(file)).unwrap();
+        let mut rd = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+        let mut checked = 0;
+        for rec in rd.records() {
+            let rec = rec.unwrap();
+            let field = |name: &str| {
+                let i = header.iter().position(|h| h == name).unwrap();
+                rec[i].to_string()
+            };
+            for (c, value) in rec.iter().enumerate() {
+                let col = header[c].as_str();
+                if value.parse::<f64>().is_err() || value.is_empty() {
+                    continue;
+                }
+                if whole.contains(&col) {
+                    assert_eq!(decimals_of(value), Some(0), "{file}: {col} `{value}`");
+                    continue;
+                }
+                if matches!(col, "year" | "contract_year") {
+                    continue;
+                }
+                match rule(&field, col) {
+                    Some(d) => assert_eq!(
+                        decimals_of(value),
+                        Some(d),
+                        "{file}: {col} `{value}` in {:?}",
+                        rec
+                    ),
+                    // In full: reads back as the same number.
+                    None => assert_eq!(value.parse::<f64>().unwrap().to_string(), value),
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "{file}");
+    }
+}
