@@ -1,6 +1,6 @@
-//! Engine speed on the default scenario, in simulated client-months per second on one core.
+//! Engine speed on the default scenario, in simulated client-cycles (client-months) per second on one core.
 //!
-//! `cargo bench --bench engine`. Criterion reports the throughput as "elem/s" = client-months/s
+//! `cargo bench --bench engine`. Criterion reports the throughput as "elem/s" = client-cycles/s
 //! (clients present in non-absorbing states, summed over months). Floor: 250 million per core.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};

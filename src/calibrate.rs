@@ -245,37 +245,8 @@ fn terr(file: &str, line: Option<usize>, key: &str, problem: String, fix: &str) 
 /// scope and state of the model, measure, value and standard error. Every problem names the file, the
 /// line, the column and the fix.
 pub fn read_targets(file: &str, bytes: &[u8], model: &Model) -> Result<Vec<Target>, InputErrors> {
-    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return Err(terr(
-            file,
-            Some(1),
-            "",
-            "the file starts with a byte-order mark (BOM), as Excel's \"CSV UTF-8\" writes".into(),
-            "save it without BOM (e.g. Excel \"CSV (comma delimited)\", or `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`)",
-        ));
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = crate::error::line_of(
-            &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
-            usize::MAX,
-        );
-        terr(
-            file,
-            Some(line),
-            "",
-            "the file is not UTF-8 text".into(),
-            "save it as UTF-8 CSV",
-        )
-    })?;
-    if text.trim().is_empty() {
-        return Err(terr(
-            file,
-            None,
-            "",
-            "the file is empty".into(),
-            TARGETS_FIX,
-        ));
-    }
+    // The rule of every CSV wijksim reads: a byte order mark skipped, UTF-8, commas.
+    let text = crate::csv_input::decode(file, bytes, &COLUMNS.join(","))?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -287,15 +258,6 @@ pub fn read_targets(file: &str, bytes: &[u8], model: &Model) -> Result<Vec<Targe
         .iter()
         .map(str::to_string)
         .collect();
-    if header.len() == 1 && header[0].contains(';') {
-        return Err(terr(
-            file,
-            Some(1),
-            "",
-            "the columns are separated by semicolons".into(),
-            "separate them by commas and write decimals with a point (12.5), e.g. Excel \"CSV (comma delimited)\" with English number settings",
-        ));
-    }
     let mut col = [usize::MAX; 7];
     for (i, h) in header.iter().enumerate() {
         match COLUMNS.iter().position(|c| c == h) {
@@ -490,21 +452,7 @@ pub fn read_targets(file: &str, bytes: &[u8], model: &Model) -> Result<Vec<Targe
             ));
         }
         let number = |k: usize, text: &str| -> Result<f64, InputErrors> {
-            if text.contains(',') {
-                return Err(bad(
-                    k,
-                    format!("`{}` has a decimal comma", q(text)),
-                    &format!("write a decimal point: {}", q(&text.replace(',', "."))),
-                ));
-            }
-            match text.parse::<f64>() {
-                Ok(x) if x.is_finite() => Ok(x),
-                _ => Err(bad(
-                    k,
-                    format!("`{}` is not a number", q(text)),
-                    "write a plain number such as 125 or 12.5",
-                )),
-            }
+            crate::csv_input::number(text).map_err(|(problem, fix)| bad(k, problem, &fix))
         };
         let value = number(5, field(5))?;
         if value < 0.0 {
@@ -1338,7 +1286,11 @@ pub fn calibrated_text(
         }
     }
     for (i, w) in problem.varied.iter().enumerate() {
-        let mut note = format!("calibrated to {targets_name} ({n} targets), was {}", was(w));
+        let mut note = format!(
+            "calibrated to {targets_name} ({n} {}), was {}",
+            if n == 1 { "target" } else { "targets" },
+            was(w)
+        );
         let row_c = w
             .row()
             .and_then(|row| carried_rows.iter().find(|r| r.0 == row).map(|r| r.1));
@@ -1361,8 +1313,9 @@ pub fn calibrated_text(
             if carried {
                 doc = trial;
                 note.push_str(&format!(
-                    "; posterior (SIR, {} draws): mean {}, sd {}; best fit {}",
+                    "; posterior (SIR, {} {}): mean {}, sd {}; best fit {}",
                     p.draws.len(),
+                    if p.draws.len() == 1 { "draw" } else { "draws" },
                     show(p.mean[i]),
                     show(p.sd[i]),
                     show(fit.best[i])

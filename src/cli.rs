@@ -103,7 +103,7 @@ struct RunArgs {
     lang: LangArg,
     /// The accepted chance of overspending a budget, for budget sizing (default: the scenario's
     /// `run.overspend_risk`, else 0.10).
-    #[arg(long, value_parser = parse_risk)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_risk)]
     overspend_risk: Option<f64>,
     /// Which figures to draw: `auto` (every arm up to 8 arms, else the baseline and the first 7
     /// pilots), `all`, or `none` (tables only; faster). The tables always hold every arm.
@@ -133,7 +133,7 @@ struct CalibrateArgs {
     arm: Option<String>,
     /// Draw a posterior sample of this size (sampling-importance resampling) and write the varied
     /// numbers as distributions.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_posterior)]
     posterior: Option<usize>,
     /// Seed of the posterior draws (default: the scenario's).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
@@ -167,7 +167,7 @@ struct SweepArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = parse_threads)]
     threads: Option<usize>,
     /// Stop after this many points; continue later with --resume.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_max_points)]
     max_points: Option<usize>,
     /// No progress bar.
     #[arg(long, short)]
@@ -180,13 +180,13 @@ struct SweepArgs {
     #[arg(long)]
     emit_slurm: bool,
     /// Shards (array tasks) for --emit-slurm.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = parse_shards)]
     shards: usize,
     /// Time limit per shard for --emit-slurm (Slurm format).
     #[arg(long, default_value = "02:00:00")]
     slurm_time: String,
     /// CPUs per shard for --emit-slurm.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true, value_parser = parse_slurm_cpus)]
     slurm_cpus: usize,
     /// Memory per shard for --emit-slurm.
     #[arg(long, default_value = "4G")]
@@ -284,11 +284,8 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
             "cannot read the episodes '{file}': {e}; check the path"
         ))
     })?;
-    let Ok(text) = String::from_utf8(text) else {
-        return Err(
-            Error::Options(format!("'{file}' is not UTF-8 text; save it as CSV UTF-8")).into(),
-        );
-    };
+    let text =
+        wijksim::csv_input::decode(&file, &text, "client,state,start,end").map_err(Error::Input)?;
     let until = match &args.observed_until {
         Some(s) => Some(wijksim::model::YearMonth::parse(s).ok_or_else(|| {
             Error::Options(format!(
@@ -306,7 +303,7 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
         &template.source.text,
         &template.model,
         &file,
-        &text,
+        text,
         &opts,
         &args.periods.clone().unwrap_or_default(),
     )?;
@@ -328,9 +325,9 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "Read {} episodes of {} clients{} from {file}.",
-        wijksim::output::plot::thousands(ep.list.len() as f64),
-        wijksim::output::plot::thousands(ep.clients as f64),
+        "Read {} of {}{} from {file}.",
+        counted(ep.list.len(), "episode", "episodes"),
+        counted(ep.clients, "client", "clients"),
         if ep.populations > 1 {
             format!(" in {} populations (runs)", ep.populations)
         } else {
@@ -359,7 +356,6 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--overspend-risk`: a chance strictly between 0 and 1.
 /// `--runs`: a whole number of runs, at least 1 (the upper limit is checked with the memory).
 fn parse_runs(s: &str) -> Result<u32, String> {
     match s.trim().parse::<i64>() {
@@ -410,13 +406,43 @@ fn parse_threads(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--overspend-risk`: a chance strictly between 0 and 1.
 fn parse_risk(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
+    match s.trim().parse::<f64>() {
         Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
         _ => Err(format!(
-            "`{s}` is not a chance between 0 and 1 (exclusive); e.g. 0.10 for 10%"
+            "`{}` is not a chance between 0 and 1 (exclusive); e.g. --overspend-risk 0.10 for 10%",
+            wijksim::error::short(s)
         )),
     }
+}
+
+/// A whole number of at least 1 for the option `flag` (`what` it counts, an `example` value): negative
+/// numbers get this message too, not clap's tip to pass them after `--`.
+fn whole(s: &str, flag: &str, what: &str, example: usize) -> Result<usize, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => usize::try_from(n).map_err(|_| format!("{flag} {n} is too large")),
+        _ => Err(format!(
+            "`{}`: {flag} is a whole number of {what}, at least 1, e.g. {flag} {example}",
+            wijksim::error::short(s)
+        )),
+    }
+}
+
+fn parse_max_points(s: &str) -> Result<usize, String> {
+    whole(s, "--max-points", "points", 10)
+}
+
+fn parse_shards(s: &str) -> Result<usize, String> {
+    whole(s, "--shards", "shards", 20)
+}
+
+fn parse_slurm_cpus(s: &str) -> Result<usize, String> {
+    whole(s, "--slurm-cpus", "CPUs", 4)
+}
+
+fn parse_posterior(s: &str) -> Result<usize, String> {
+    whole(s, "--posterior", "draws", 500)
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -515,12 +541,12 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
             // A sweep file: its scenario, its key paths and every point, as `sweep` checks them.
             wijksim::sweep::load(f).map(|sw| {
                 format!(
-                    "ok (sweep over {}: {} design, {}, {}, {} runs per point)",
+                    "ok (sweep over {}: {} design, {}, {}, {} per point)",
                     sw.scenario.source.path,
                     sw.design.name(),
                     count(sw.parameters.len(), "parameter", "parameters"),
                     count(sw.points.len(), "point", "points"),
-                    sw.runs
+                    count(sw.runs as usize, "run", "runs")
                 )
             })
         } else {
@@ -552,7 +578,11 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
         anyhow::bail!(Error::Options(if files.len() == 1 {
             "the file has problems".to_string()
         } else {
-            format!("{bad} of {} files have problems", files.len())
+            format!(
+                "{bad} of {} {} problems",
+                count(files.len(), "file", "files"),
+                if bad == 1 { "has" } else { "have" }
+            )
         }));
     }
     Ok(())
@@ -561,6 +591,15 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
 /// `1 area`, `2 areas`.
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// As [`count`], the number grouped by thousands (`1,646 clients`).
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        wijksim::output::plot::thousands(n as f64),
+        if n == 1 { one } else { many }
+    )
 }
 
 /// Whether `path` is a sweep file: TOML with a `[sweep]` table (anything else is checked as a
@@ -610,11 +649,11 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     let s = &c.summary;
     let f = &c.fit;
     println!(
-        "wijksim {}: calibrating {} (arm {}) to {} targets in {}",
+        "wijksim {}: calibrating {} (arm {}) to {} in {}",
         wijksim::VERSION,
         c.problem.scenario.source.path,
         s.arm,
-        s.targets,
+        count(s.targets, "target", "targets"),
         s.targets_path
     );
     println!("{:<44} {:>12} {:>12} {:>12}", "key", "was", "fitted", "box");
@@ -636,12 +675,13 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "chi-square {:.3} -> {:.3} on {} degrees of freedom; RMSE {:.3} clients; {} evaluations in {:.2} s ({:.0}/s); {}",
+        "chi-square {:.3} -> {:.3} on {} {} of freedom; RMSE {:.3} clients; {} in {:.2} s ({:.0}/s); {}",
         s.chi2_before,
         s.chi2,
         s.dof,
+        if s.dof == 1 { "degree" } else { "degrees" },
         s.rmse,
-        s.evaluations,
+        count(s.evaluations, "evaluation", "evaluations"),
         f.seconds,
         s.evaluations_per_second,
         if s.converged {
@@ -652,8 +692,11 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     );
     if let Some(p) = &s.posterior {
         println!(
-            "posterior: {} draws resampled from {} proposals (effective sample {:.0}), seed {}",
-            p.draws, p.proposals, p.ess, p.seed
+            "posterior: {} resampled from {} (effective sample {:.0}), seed {}",
+            count(p.draws, "draw", "draws"),
+            count(p.proposals, "proposal", "proposals"),
+            p.ess,
+            p.seed
         );
     }
     for n in &c.notes {
@@ -697,11 +740,11 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         };
         let dir = slurm::write(&sw.name, &exe, &file, &out, &o)?;
         println!(
-            "Wrote Slurm scripts for {} points in {} shards to {}/:\n  shards.sbatch  job array: one shard per task, {} CPUs, {} memory, {} each\n  merge.sbatch   merges the shards into {}/merged when all succeeded\n  submit.sh      submits both\nSubmit with: bash {}",
-            sw.points.len(),
-            args.shards,
+            "Wrote Slurm scripts for {} in {} to {}/:\n  shards.sbatch  job array: one shard per task, {}, {} memory, {} each\n  merge.sbatch   merges the shards into {}/merged when all succeeded\n  submit.sh      submits both\nSubmit with: bash {}",
+            count(sw.points.len(), "point", "points"),
+            count(args.shards, "shard", "shards"),
             dir.display(),
-            o.cpus,
+            count(o.cpus, "CPU", "CPUs"),
             o.mem,
             o.time,
             out.display(),
@@ -726,39 +769,29 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         ),
         lang: args.lang.into(),
     };
-    let total = runner::folder_points(sw.points.len(), args.shard).len();
-    let bar = if args.quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:40}] {pos}/{len} points, {per_sec}, {eta} left",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        b.set_prefix("sweeping");
-        b
-    };
+    let bar = Bar::new(args.quiet, "sweeping");
     let r = runner::run(&sw, &opts, &|p| {
-        bar.suspend(print_notes);
-        bar.set_position(p.done as u64)
+        bar.bar.suspend(print_notes);
+        bar.show(
+            p.arm_runs_done,
+            p.arm_runs_total,
+            &format!("{}/{} points", p.done, p.total),
+        );
     })?;
-    bar.finish_and_clear();
+    bar.bar.finish_and_clear();
     let rate = if r.seconds > 0.0 {
         r.ran as f64 / r.seconds
     } else {
         0.0
     };
     println!(
-        "Sweep {} ({} design, {} parameters, {} runs per point): {} of {} points done{}; {} run now in {:.1} s ({:.2} points/s, {}).",
+        "Sweep {} ({} design, {}, {} per point): {} of {} done{}; {} run now in {:.1} s ({:.2} points/s, {}).",
         sw.name,
         sw.design.name(),
-        sw.parameters.len(),
-        sw.runs,
+        count(sw.parameters.len(), "parameter", "parameters"),
+        count(sw.runs as usize, "run", "runs"),
         r.resumed + r.ran,
-        r.total,
+        count(r.total, "point", "points"),
         if r.resumed > 0 {
             format!(" ({} from before)", r.resumed)
         } else {
@@ -784,9 +817,9 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
 fn merge(out: &Path, force: bool, lang: LangArg, shards: &[PathBuf]) -> anyhow::Result<()> {
     let r = wijksim::sweep::runner::merge(out, shards, force, lang.into())?;
     println!(
-        "Merged {} shards ({} points) into {}/: {}",
-        r.shards,
-        r.points,
+        "Merged {} ({}) into {}/: {}",
+        count(r.shards, "shard", "shards"),
+        count(r.points, "point", "points"),
         r.folder.display(),
         r.files.join(", ")
     );
@@ -800,6 +833,7 @@ fn report(dir: &Path, lang: LangArg, plots: PlotsArg) -> anyhow::Result<()> {
         r.replaced.join(", "),
         r.folder.display()
     );
+    println!("The report: {} (open in a browser).", r.report.display());
     Ok(())
 }
 
@@ -812,18 +846,50 @@ impl From<LangArg> for wijksim::output::report::Lang {
     }
 }
 
-fn progress_bar(quiet: bool, total: u64) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// A progress bar on stderr (hidden when quiet or not a terminal) whose time left is
+/// [`wijksim::progress::Eta`]'s: from the arm-runs finished, smoothed.
+struct Bar {
+    bar: ProgressBar,
+    eta: std::sync::Mutex<wijksim::progress::Eta>,
+    clock: std::time::Instant,
+}
+
+impl Bar {
+    fn new(quiet: bool, prefix: &'static str) -> Bar {
+        let bar = if quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let b = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:40}] {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            b.set_prefix(prefix);
+            b
+        };
+        Bar {
+            bar,
+            eta: Default::default(),
+            clock: std::time::Instant::now(),
+        }
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} runs, {eta} left")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix("simulating");
-    bar
+
+    /// `done` of `total` units of work (arm-runs or runs), and what to say before the time left.
+    fn show(&self, done: u64, total: u64, what: &str) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        let left = self.eta.lock().map_or(None, |mut e| {
+            e.update(self.clock.elapsed().as_secs_f64(), done, total)
+        });
+        self.bar.set_length(total.max(1));
+        self.bar.set_position(done);
+        self.bar.set_message(match left {
+            Some(s) => format!("{what}, {} left", wijksim::progress::duration(s)),
+            None => what.to_string(),
+        });
+    }
 }
 
 fn reproduce_command(args: &RunArgs, runs: u32, seed: u64) -> String {
@@ -876,12 +942,11 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         plots: args.plots.into(),
         histories: args.histories,
     };
-    let bar = progress_bar(
-        args.quiet || args.engine == EngineArg::Cohort,
-        u64::from(runs),
-    );
-    let report = pipeline::run(&scenario, &opts, staged, &|p| bar.set_position(p.done))?;
-    bar.finish_and_clear();
+    let bar = Bar::new(args.quiet || args.engine == EngineArg::Cohort, "simulating");
+    let report = pipeline::run(&scenario, &opts, staged, &|p| {
+        bar.show(p.done, p.total, &format!("{}/{} runs", p.done, p.total))
+    })?;
+    bar.bar.finish_and_clear();
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -913,10 +978,10 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     } else {
         writeln!(
             out,
-            "{} runs, seed {}, {} threads, {:.2} s ({:.0} million client-cycles/s)",
-            man.runs,
+            "{}, seed {}, {}, {:.2} s ({:.0} million client-cycles/s)",
+            count(man.runs as usize, "run", "runs"),
             man.seed,
-            man.threads,
+            count(man.threads, "thread", "threads"),
             man.wall_time_seconds,
             man.client_cycles as f64 / man.wall_time_seconds.max(1e-9) / 1e6
         )?;
@@ -1027,8 +1092,9 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     if plots > 0 {
         writeln!(
             out,
-            "  {:<16} {plots} figures as PNG and SVG (fan charts, costs, budgets, KPIs)",
-            "plots/"
+            "  {:<16} {} as PNG and SVG (fan charts, costs, budgets, KPIs)",
+            "plots/",
+            count(plots, "figure", "figures")
         )?;
     }
     Ok(())
@@ -1111,13 +1177,14 @@ fn differences(
                 .sum();
             writeln!(
                 out,
-                "  {} ({} clients at the start):",
+                "  {} ({} {} at the start):",
                 match kind {
                     ScopeKind::PilotAreas => "in the pilot areas",
                     _ => "in the region",
                 },
                 // Grouped as the euros are.
-                euros(clients as f64)
+                euros(clients as f64),
+                if clients == 1 { "client" } else { "clients" }
             )?;
             for (measure, what, why) in [
                 ("care_cost", "care delivered", "the effect on care"),

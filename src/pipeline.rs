@@ -91,31 +91,40 @@ impl RunReport {
 }
 
 /// Writes `results.xlsx` from the tables as written (`get` returns a file's bytes).
-fn write_workbook(get: Get, created: &str, staged: &mut Staged) -> Result<()> {
-    use crate::output::excel::{Unit, workbook};
-    let mut tables: Vec<(&str, Vec<u8>, Unit)> = Vec::new();
-    for (sheet, unit) in [
-        ("caseload", Unit::Clients),
-        ("costs", Unit::Euros),
-        ("accounts", Unit::Euros),
-        ("budget", Unit::Euros),
-        ("budget_sizing", Unit::Euros),
-        ("kpis", Unit::Kpi),
-        ("evaluations", Unit::Clients),
-        ("differences", Unit::Euros),
-        ("summary", Unit::Euros),
+fn write_workbook(
+    model: &crate::model::Model,
+    get: Get,
+    created: &str,
+    staged: &mut Staged,
+) -> Result<()> {
+    let mut tables: Vec<(&str, Vec<u8>)> = Vec::new();
+    for sheet in [
+        "caseload",
+        "costs",
+        "accounts",
+        "budget",
+        "budget_sizing",
+        "kpis",
+        "evaluations",
+        "differences",
+        "summary",
     ] {
         if let Some(bytes) = get(&format!("{sheet}.csv"))? {
-            tables.push((sheet, bytes, unit));
+            tables.push((sheet, bytes));
         }
     }
-    let sheets: Vec<(&str, &[u8], Unit)> = tables
+    let sheets: Vec<(&str, &[u8])> = tables.iter().map(|(s, b)| (*s, b.as_slice())).collect();
+    let count_kpis: Vec<String> = model
+        .kpis
         .iter()
-        .map(|(s, b, u)| (*s, b.as_slice(), *u))
+        .filter(|k| k.is_count())
+        .map(|k| k.name.clone())
         .collect();
-    let bytes = workbook(&sheets, created).map_err(|e| crate::error::Error::Write {
-        path: "results.xlsx".into(),
-        source: std::io::Error::other(e.to_string()),
+    let bytes = crate::output::excel::workbook(&sheets, created, &count_kpis).map_err(|e| {
+        crate::error::Error::Write {
+            path: "results.xlsx".into(),
+            source: std::io::Error::other(e.to_string()),
+        }
     })?;
     staged.write("results.xlsx", &bytes)
 }
@@ -156,7 +165,7 @@ fn render_figures(
         plots,
         threads,
     )?;
-    write_workbook(get, created, staged)?;
+    write_workbook(model, get, created, staged)?;
     Ok((summaries, differences))
 }
 
@@ -320,6 +329,7 @@ pub fn run(
             Engine::Cohort => "cohort".into(),
         },
         psa,
+        lang: opts.lang.code().into(),
         seed: bopts.seed,
         runs: if opts.engine == Engine::Cohort {
             0
@@ -391,11 +401,16 @@ pub struct RerenderReport {
     pub folder: PathBuf,
     /// Files and folders replaced in it.
     pub replaced: Vec<String>,
+    /// The report written: `report.html` in the run's language, else `report.<lang>.html`.
+    pub report: PathBuf,
 }
 
 /// Redraws the figures (`plots/`), `report.html` and `results.xlsx` of the output folder `dir` from
-/// its tables, scenario copy and manifest, without simulating. The tables are checked against the
-/// scenario; nothing in the folder changes unless every new file is complete.
+/// its tables, scenario copy and manifest, without simulating. In a language other than the run's
+/// (the manifest's `lang`) the report and figures are `report.<lang>.html` and `plots.<lang>/`, so
+/// the run's own are kept (see [`crate::output::report::Lang::file_names`]); the workbook holds no
+/// text of a language. The tables are checked against the scenario; nothing in the folder changes
+/// unless every new file is complete.
 pub fn rerender(
     dir: &std::path::Path,
     lang: crate::output::report::Lang,
@@ -473,6 +488,16 @@ pub fn rerender(
             "the manifest says 0 runs".into(),
         ));
     }
+    let run_lang = crate::output::report::Lang::from_code(&manifest.lang).ok_or_else(|| {
+        not_output(
+            "manifest.json",
+            format!(
+                "`lang` is `{}`, not nl or en",
+                crate::error::short(&manifest.lang)
+            ),
+        )
+    })?;
+    let (report_name, plots_name) = lang.file_names(run_lang);
     let (shown_summaries, differences) = render_figures(
         &scenario.model,
         runs,
@@ -485,6 +510,7 @@ pub fn rerender(
             threads: default_threads(),
         },
     )?;
+    staged.rename_folder("plots", &plots_name)?;
     let sizing = match read("budget_sizing.csv")? {
         Some(bytes) => crate::sizing::from_csv(&shown("budget_sizing.csv"), &bytes)?,
         None => Vec::new(),
@@ -501,10 +527,11 @@ pub fn rerender(
         },
         lang,
     );
-    staged.write("report.html", report.as_bytes())?;
+    staged.write(&report_name, report.as_bytes())?;
     let replaced = staged.replace_in(dir)?;
     Ok(RerenderReport {
         folder: dir.to_path_buf(),
         replaced,
+        report: dir.join(report_name),
     })
 }

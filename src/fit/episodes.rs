@@ -133,31 +133,8 @@ pub fn read(
         list: Vec::new(),
     };
     let fail = |p: Problems| Err(InputErrors(p.list));
-    // A UTF-8 byte order mark, as spreadsheet programs write it, is skipped.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some(header) = text.lines().find(|l| !l.trim().is_empty()) else {
-        p.add(
-            None,
-            "",
-            "the file is empty".into(),
-            "export the episodes with a header row: client,state,start,end (and area, end_reason, next_state)",
-        );
-        return fail(p);
-    };
-    if !header.contains(',') && (header.contains(';') || header.contains('\t')) {
-        let sep = if header.contains(';') {
-            "semicolons"
-        } else {
-            "tabs"
-        };
-        p.add(
-            Some(1),
-            "",
-            format!("the columns are separated by {sep}; wijksim reads comma-separated files"),
-            "save the file as CSV with commas (in Excel: \"CSV (comma delimited)\"), or replace the separator by a comma",
-        );
-        return fail(p);
-    }
+    // The rule of every CSV wijksim reads: a byte order mark skipped, UTF-8, commas.
+    let text = crate::csv_input::decode(file, text.as_bytes(), "client,state,start,end")?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)

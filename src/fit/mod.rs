@@ -263,9 +263,14 @@ fn write(doc: &mut DocumentMut, model: &Model, est: &Estimates, ep: &Episodes) {
     };
     let period = format!("{} to {}", month(first), month(last));
     let header = format!(
-        "Fitted by wijksim fit from {src}: {} episodes of {} clients{}, observed {period}.\n# Rows are counts of observed moves per client-month at risk (counts = true: PSA draws them from their Dirichlet).\n",
+        "Fitted by wijksim fit from {src}: {} {} of {}{}, observed {period}.\n# Rows are counts of observed moves per client-month at risk (counts = true: PSA draws them from their Dirichlet).\n",
         int(ep.list.len() as f64),
-        int(ep.clients as f64),
+        if ep.list.len() == 1 {
+            "episode"
+        } else {
+            "episodes"
+        },
+        clients(ep.clients as u64),
         if ep.populations > 1 {
             format!(" in {} populations (runs)", ep.populations)
         } else {

@@ -1,10 +1,29 @@
 //! Tidy long-format CSV tables, as pure functions from a summary to bytes.
 //!
 //! Column order and row order are fixed (cycle, state in file order, ...); numbers are printed with a
-//! fixed number of decimals (counts 3, euros 2), so files are byte-identical for identical results.
+//! fixed number of decimals by what they measure ([`decimals`]), so files are byte-identical for
+//! identical results.
+//!
+//! Every table is CSV as spreadsheets read it in any locale: UTF-8 without a byte order mark, a comma
+//! between fields, a dot before decimals, no thousands separators, `\n` line ends, and a field quoted
+//! only when it holds a comma, a quote or a line break (a quote doubled).
 
 use crate::model::{Model, RENEW};
 use crate::summary::{Stats, Summary};
+
+/// Decimals by what a number measures: the one rule of every table (and `runs.csv`, except its KPI
+/// values, written in full: whether a run met its target is recomputed from them). An `mcse` has one
+/// decimal more than the column it is the error of.
+pub mod decimals {
+    /// Euros (costs, spend, budgets, incremental cost, cost per outcome).
+    pub const EUROS: usize = 2;
+    /// Numbers of clients (caseload, flows, evaluations).
+    pub const CLIENTS: usize = 3;
+    /// Shares and probabilities (KPI values, `p_met`, `p_lower`, P(overspend), risks).
+    pub const SHARES: usize = 4;
+    /// Outcomes: an outcome's weights summed over client-cycles (e.g. life years), per client too.
+    pub const OUTCOMES: usize = 6;
+}
 
 /// Statistics over runs; `mcse` (the Monte Carlo standard error of the mean, `sd / sqrt(runs)`) comes
 /// last so that the leading columns keep their order.
@@ -194,9 +213,15 @@ pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                                 year.to_string(),
                                 k.name().to_string(),
                             ];
+                            // `overspent` is 0 or 1 per run: its mean is P(overspend).
+                            let d = if k == crate::summary::BudgetMeasure::Overspent {
+                                decimals::SHARES
+                            } else {
+                                decimals::EUROS
+                            };
                             r.extend(stat_fields(
                                 &sm.stats[sm.layout.budget(i, y, k)],
-                                2,
+                                d,
                                 sm.runs,
                             ));
                             r
@@ -374,13 +399,18 @@ pub fn summary(model: &Model, summaries: &[Summary]) -> Vec<u8> {
             let n = values.len();
             let mut sorted = values.to_vec();
             let st = crate::summary::stats(&mut sorted);
-            let f = |x: f64| format!("{x:.6}");
+            let d = match measure {
+                "clients" => decimals::CLIENTS,
+                "cost_per_client" | "incremental_cost" => decimals::EUROS,
+                _ => decimals::OUTCOMES,
+            };
+            let f = |x: f64| format!("{x:.d$}");
             let mut r = lead(sm, sc);
             r.extend([
                 measure.into(),
                 outcome.into(),
                 f(st.mean),
-                f(st.mcse(n)),
+                format!("{:.*}", d + 1, st.mcse(n)),
                 f(st.q[0]),
                 f(st.q[2]),
                 f(st.q[4]),
@@ -419,7 +449,7 @@ pub fn summary(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                         p,
                         o.name.clone(),
                         if mo != 0.0 {
-                            format!("{:.6}", mc / mo)
+                            format!("{:.*}", decimals::EUROS, mc / mo)
                         } else {
                             String::new()
                         },

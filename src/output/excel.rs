@@ -1,9 +1,12 @@
 //! `results.xlsx`: one workbook with a sheet per table, for budget planners.
 //!
 //! The sheets are built from the CSV tables themselves (so the workbook and the CSV files can never
-//! disagree): numbers become numbers with a number format by column and sheet (euros with two decimals
-//! and thousands separators, counts with one decimal, shares as percentages, years plain), headers are
-//! bold and frozen with an autofilter, and columns are sized to their contents.
+//! disagree): numbers become numbers with a number format by what they measure ([`Quantity`]), from
+//! the sheet, the column and the row's measure: euros as `€ #,##0.00`, clients with one decimal,
+//! probabilities and shares as percentages with one decimal (a KPI difference with two, so that its
+//! points show), outcomes with the six decimals of the CSV, years plain. An `mcse` keeps the digits its
+//! CSV column has (one more than its mean's). Headers are bold and frozen with an autofilter on every
+//! sheet, and columns are sized to their contents as shown.
 //!
 //! Sheets are written row by row with one row in memory (the crate's low-memory mode, rows kept in an
 //! unnamed temporary file), so a workbook of a million rows takes some 100 MB, not gigabytes; the zip
@@ -11,30 +14,130 @@
 
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-/// What the numbers of a sheet are.
+/// What a number measures: it sets the number format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// Numbers of clients.
+pub enum Quantity {
+    /// A year, cycle or contract year.
+    Whole,
+    /// Numbers of clients (or evaluations).
     Clients,
     /// Euros.
     Euros,
-    /// KPI shares (rows named `...:due` and `...:cost` hold counts and euros).
-    Kpi,
+    /// A probability or share, as a percentage.
+    Share,
+    /// A difference of two shares (a KPI's pilot minus baseline), as a percentage with its points.
+    ShareDifference,
+    /// An outcome (e.g. life years per client).
+    Outcome,
 }
 
-/// Builds the workbook from `(sheet name, CSV bytes, unit)`, dated `created` (RFC 3339, UTC: the
-/// run's start), so the same tables always give the same bytes.
-pub fn workbook(sheets: &[(&str, &[u8], Unit)], created: &str) -> Result<Vec<u8>, XlsxError> {
+impl Quantity {
+    /// The Excel number format of a value, or of its Monte Carlo standard error (`mcse`: the digits
+    /// of its CSV column, one decimal more than the value's).
+    pub fn number_format(self, mcse: bool) -> &'static str {
+        match (self, mcse) {
+            (Quantity::Whole, _) => "0",
+            (Quantity::Clients, false) => "#,##0.0",
+            (Quantity::Clients, true) => "#,##0.0000",
+            (Quantity::Euros, false) => "€ #,##0.00",
+            (Quantity::Euros, true) => "€ #,##0.000",
+            (Quantity::Share, false) => "0.0%",
+            (Quantity::Share, true) | (Quantity::ShareDifference, true) => "0.000%",
+            (Quantity::ShareDifference, false) => "0.00%",
+            (Quantity::Outcome, false) => "#,##0.000000",
+            (Quantity::Outcome, true) => "#,##0.0000000",
+        }
+    }
+
+    /// Characters `x` takes in [`Quantity::number_format`]: sign, integer digits with separators,
+    /// decimals, and the `€ ` or `%`.
+    fn shown_width(self, x: f64, mcse: bool) -> usize {
+        let format = self.number_format(mcse);
+        let percent = format.ends_with('%');
+        let decimals = format
+            .split_once('.')
+            .map_or(0, |(_, d)| d.chars().filter(|&c| c == '0').count());
+        let x = if percent { x * 100.0 } else { x };
+        let int = x.abs().trunc();
+        let digits = if int < 1.0 {
+            1
+        } else {
+            int.log10().floor() as usize + 1
+        };
+        let grouped = if format.contains(',') {
+            digits + (digits - 1) / 3
+        } else {
+            digits
+        };
+        grouped
+            + usize::from(x < 0.0)
+            + if decimals > 0 { decimals + 1 } else { 0 }
+            + usize::from(percent)
+            + if format.starts_with('€') { 2 } else { 0 }
+    }
+}
+
+/// The quantity of a number in `sheet` (the table's name, `caseload` for `caseload.csv`), column
+/// `column` of a row whose fields are `field(name)`. `count_kpis` are the KPIs whose values are
+/// numbers of clients (the others are shares).
+pub fn quantity(
+    sheet: &str,
+    column: &str,
+    field: &dyn Fn(&str) -> Option<String>,
+    count_kpis: &[String],
+) -> Quantity {
+    if matches!(column, "cycle" | "year" | "contract_year" | "run") {
+        return Quantity::Whole;
+    }
+    if matches!(
+        column,
+        "overspend_risk" | "above_expected" | "p_met" | "p_lower"
+    ) {
+        return Quantity::Share;
+    }
+    let measure = field("measure").unwrap_or_default();
+    let kpi = |name: Option<String>| {
+        if name.is_some_and(|n| count_kpis.contains(&n)) {
+            Quantity::Clients
+        } else {
+            Quantity::Share
+        }
+    };
+    match sheet {
+        "caseload" | "evaluations" | "flows" => Quantity::Clients,
+        "budget" if measure == "overspent" => Quantity::Share,
+        "kpis" => kpi(field("kpi")),
+        "differences" => match measure.as_str() {
+            "caseload" => Quantity::Clients,
+            "kpi" => match kpi(field("item")) {
+                Quantity::Share => Quantity::ShareDifference,
+                q => q,
+            },
+            _ => Quantity::Euros,
+        },
+        "summary" => match measure.as_str() {
+            "clients" => Quantity::Clients,
+            "outcome_per_client" | "incremental_outcome" => Quantity::Outcome,
+            _ => Quantity::Euros,
+        },
+        _ => Quantity::Euros,
+    }
+}
+
+/// Builds the workbook from `(sheet name, CSV bytes)`, dated `created` (RFC 3339, UTC: the run's
+/// start), so the same tables always give the same bytes. `count_kpis`: see [`quantity`].
+pub fn workbook(
+    sheets: &[(&str, &[u8])],
+    created: &str,
+    count_kpis: &[String],
+) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     wb.set_zip_compression_level(3);
     let date = rust_xlsxwriter::ExcelDateTime::parse_from_str(created)?;
     wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&date));
     let bold = Format::new().set_bold();
-    let plain = Format::new().set_num_format("0");
-    let clients = Format::new().set_num_format("#,##0.0");
-    let euros = Format::new().set_num_format("#,##0.00");
-    let share = Format::new().set_num_format("0.0%");
-    for &(name, csv_bytes, unit) in sheets {
+    let mut formats: Vec<((Quantity, bool), Format)> = Vec::new();
+    for &(name, csv_bytes) in sheets {
         let ws = wb.add_worksheet_with_low_memory()?;
         ws.set_name(name)?;
         // Characters of the widest entry per column, as shown (numbers with their separators).
@@ -62,30 +165,29 @@ pub fn workbook(sheets: &[(&str, &[u8], Unit)], created: &str) -> Result<Vec<u8>
                 }
                 continue;
             }
-            let counts_row =
-                unit == Unit::Kpi && record.get(2).is_some_and(|k| k.ends_with(":due"));
-            let euro_row = unit == Unit::Kpi && record.get(2).is_some_and(|k| k.ends_with(":cost"));
-            for (c, field) in record.iter().enumerate() {
+            let field = |name: &str| {
+                let c = header.iter().position(|h| h == name)?;
+                record.get(c).map(str::to_string)
+            };
+            for (c, text) in record.iter().enumerate() {
                 let (row, col) = (r as u32, c as u16);
-                let Ok(x) = field.parse::<f64>() else {
-                    ws.write_string(row, col, field)?;
-                    widen(c, field.chars().count());
+                let Ok(x) = text.parse::<f64>() else {
+                    ws.write_string(row, col, text)?;
+                    widen(c, text.chars().count());
                     continue;
                 };
                 let column = header.get(c).map_or("", String::as_str);
-                let format = if matches!(column, "cycle" | "year" | "contract_year") {
-                    &plain
-                } else if matches!(column, "overspend_risk" | "above_expected") {
-                    &share
-                } else if unit == Unit::Euros || euro_row {
-                    &euros
-                } else if unit == Unit::Kpi && !counts_row {
-                    &share
-                } else {
-                    &clients
+                let key = (quantity(name, column, &field, count_kpis), column == "mcse");
+                let at = match formats.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        let f = Format::new().set_num_format(key.0.number_format(key.1));
+                        formats.push((key, f));
+                        formats.len() - 1
+                    }
                 };
-                ws.write_number_with_format(row, col, x, format)?;
-                widen(c, shown_width(x, std::ptr::eq(format, &share)));
+                ws.write_number_with_format(row, col, x, &formats[at].1)?;
+                widen(c, key.0.shown_width(x, key.1));
             }
         }
         ws.set_freeze_panes(1, 0)?;
@@ -99,15 +201,16 @@ pub fn workbook(sheets: &[(&str, &[u8], Unit)], created: &str) -> Result<Vec<u8>
     wb.save_to_buffer()
 }
 
-/// Characters a number takes in the sheet's formats: its integer digits with thousands separators, a
-/// sign, and up to two decimals (or a percentage with one decimal).
-fn shown_width(x: f64, percent: bool) -> usize {
-    let x = if percent { x * 100.0 } else { x };
-    let int = x.abs().trunc();
-    let digits = if int < 1.0 {
-        1
-    } else {
-        int.log10().floor() as usize + 1
-    };
-    digits + (digits - 1) / 3 + usize::from(x < 0.0) + 3 + usize::from(percent)
+#[cfg(test)]
+mod tests {
+    use super::Quantity;
+
+    #[test]
+    fn widths_follow_the_formats() {
+        assert_eq!(Quantity::Euros.shown_width(1234567.891, false), 14); // € 1,234,567.89
+        assert_eq!(Quantity::Share.shown_width(0.1234, false), 5); // 12.3%
+        assert_eq!(Quantity::Share.shown_width(-0.0004, true), 7); // -0.040%
+        assert_eq!(Quantity::Whole.shown_width(2024.0, false), 4);
+        assert_eq!(Quantity::Outcome.shown_width(7.991234, false), 8);
+    }
 }

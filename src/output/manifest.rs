@@ -17,6 +17,11 @@ pub struct Manifest {
     pub engine: String,
     /// Whether uncertain parameters were drawn per run (probabilistic sensitivity analysis).
     pub psa: bool,
+    /// Language of the run's `report.html` and `plots/` (`nl` or `en`; `nl` in folders written before
+    /// it was recorded). `wijksim report` in another language writes `report.<lang>.html` and
+    /// `plots.<lang>/` beside them.
+    #[serde(default = "dutch")]
+    pub lang: String,
     /// Master seed.
     pub seed: u64,
     /// Runs (0 for the cohort engine).
@@ -35,6 +40,10 @@ pub struct Manifest {
     pub files: Vec<String>,
     /// Warnings about the results.
     pub warnings: Vec<String>,
+}
+
+fn dutch() -> String {
+    "nl".into()
 }
 
 impl Manifest {

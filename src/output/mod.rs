@@ -216,6 +216,30 @@ impl Staged {
             .expect("some number is free")
     }
 
+    /// Renames the folder `from` written so far (e.g. `plots`) to `to`, with every file in it; nothing
+    /// happens when nothing was written under `from`.
+    pub fn rename_folder(&mut self, from: &str, to: &str) -> Result<()> {
+        let (old, new) = (format!("{from}/"), format!("{to}/"));
+        if from == to || !self.files.iter().any(|f| f.starts_with(&old)) {
+            return Ok(());
+        }
+        if self.files.iter().any(|f| f.starts_with(&new) || f == to) {
+            return Err(write_err(
+                &self.target.join(to),
+                std::io::Error::other("written twice in one run"),
+            ));
+        }
+        std::fs::rename(self.stage.path().join(from), self.stage.path().join(to))
+            .map_err(|e| write_err(&self.target.join(to), e))?;
+        let moved = |f: &str| match f.strip_prefix(&old) {
+            Some(rest) => format!("{new}{rest}"),
+            None => f.to_string(),
+        };
+        self.files = self.files.iter().map(|f| moved(f)).collect();
+        self.written = self.written.iter().map(|f| moved(f)).collect();
+        Ok(())
+    }
+
     /// Moves the finished folder into place (checking once more that what is there may be replaced).
     pub fn commit(self) -> Result<PathBuf> {
         let name = self

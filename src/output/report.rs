@@ -27,6 +27,34 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// Every language, the default first.
+    pub const ALL: [Lang; 2] = [Lang::Nl, Lang::En];
+
+    /// The language's code: `nl` or `en` (as in `--lang`, the manifest and the file names).
+    pub fn code(self) -> &'static str {
+        self.t("nl", "en")
+    }
+
+    /// The language of `code` (`nl` or `en`).
+    pub fn from_code(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// The names of the report and the figures' folder in this language, in a folder whose run wrote
+    /// them in `run`'s: the run's own language has `report.html` and `plots`; another language
+    /// (written by `wijksim report --lang`) `report.<code>.html` and `plots.<code>`, so that the
+    /// run's report and figures are kept beside them.
+    pub fn file_names(self, run: Lang) -> (String, String) {
+        if self == run {
+            ("report.html".into(), "plots".into())
+        } else {
+            (
+                format!("report.{}.html", self.code()),
+                format!("plots.{}", self.code()),
+            )
+        }
+    }
+
     /// The text in this language.
     pub fn t<'a>(self, nl: &'a str, en: &'a str) -> &'a str {
         match self {
@@ -331,35 +359,59 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     }
     kpi_table(h, r, lang);
     evaluations_table(h, r, lang);
+    how_sure(h, r, lang);
+    h.push_str("</div>");
+}
+
+/// "How sure": the runs and the Monte Carlo error of the mean, and which uncertainty the bands and
+/// intervals hold: chance alone (Monte Carlo variation) or chance and the parameters (PSA).
+fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
+    let _ = write!(h, "<p><b>{}</b> ", lang.t("Hoe zeker:", "How sure:"));
+    if r.manifest.engine == "cohort" {
+        let _ = write!(
+            h,
+            "{}</p>",
+            lang.t(
+                "verwachte waarden van het cohortmodel: geen spreiding van run tot run en geen Monte Carlo-fout. Onzekerheid in de parameters is <b>niet</b> meegenomen: elke parameter staat op zijn gemiddelde.",
+                "expected values of the cohort engine: no spread from run to run and no Monte Carlo error. Parameter uncertainty is <b>not</b> included: every parameter is at its mean."
+            )
+        );
+        return;
+    }
     let sm = &r.summaries[0];
     let total = crate::compare::account_per_run(sm, REGION, Account::MunicipalSpend);
     let mean = total.iter().sum::<f64>() / total.len() as f64;
     let sd = (total.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
         / (total.len().max(2) - 1) as f64)
         .sqrt();
+    let runs = r.manifest.runs;
     let _ = write!(
         h,
-        "<p><b>{}</b> {} {} {}; {}{}.</p></div>",
-        lang.t("Hoe zeker:", "How sure:"),
-        r.manifest.runs,
+        "{runs} {}. {} {}. ",
+        if runs == 1 { "run" } else { "runs" },
         lang.t(
-            "runs. De Monte Carlo-fout van de gemiddelde gemeentelijke uitgaven van de basis is",
-            "runs. The Monte Carlo error of the baseline's mean municipal spend is"
+            "De Monte Carlo-fout van de gemiddelde gemeentelijke uitgaven van de basis is",
+            "The Monte Carlo error of the baseline's mean municipal spend is"
         ),
-        lang.euros(sd / (sm.runs as f64).sqrt()),
-        lang.t(
-            "de banden tonen de spreiding van run tot run",
-            "the bands show the spread from run to run"
-        ),
-        if r.manifest.psa {
-            lang.t(
-                " (inclusief onzekerheid in de parameters)",
-                " (including parameter uncertainty)",
-            )
-        } else {
-            ""
-        }
+        lang.euros(sd / (sm.runs as f64).sqrt())
     );
+    let what = if r.manifest.psa {
+        lang.t(
+            "De banden en intervallen bevatten <b>toeval én onzekerheid in de parameters</b>: de Monte Carlo-variatie (welke cliënten instromen, overstappen en uitstromen) en de probabilistische gevoeligheidsanalyse (PSA: elke run trekt de parameters die in het scenario een verdeling hebben).",
+            "The bands and intervals hold <b>chance and parameter uncertainty</b>: Monte Carlo variation (which clients arrive, move and leave) and probabilistic sensitivity analysis (PSA: every run draws the parameters that have a distribution in the scenario).",
+        )
+    } else if r.model.uncertain {
+        lang.t(
+            "De banden en intervallen bevatten <b>alleen toeval</b> (Monte Carlo-variatie: welke cliënten instromen, overstappen en uitstromen). Onzekerheid in de parameters is <b>niet</b> meegenomen: elke parameter met een verdeling staat op zijn gemiddelde (<code>--no-psa</code>); zonder die optie zijn de banden breder.",
+            "The bands and intervals hold <b>chance only</b> (Monte Carlo variation: which clients arrive, move and leave). Parameter uncertainty is <b>not</b> included: every parameter with a distribution is at its mean (<code>--no-psa</code>); without that option the bands are wider.",
+        )
+    } else {
+        lang.t(
+            "De banden en intervallen bevatten <b>alleen toeval</b> (Monte Carlo-variatie: welke cliënten instromen, overstappen en uitstromen). Onzekerheid in de parameters is <b>niet</b> meegenomen: het scenario geeft geen enkele parameter een verdeling.",
+            "The bands and intervals hold <b>chance only</b> (Monte Carlo variation: which clients arrive, move and leave). Parameter uncertainty is <b>not</b> included: the scenario gives no parameter a distribution.",
+        )
+    };
+    let _ = write!(h, "{what}</p>");
 }
 
 fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {

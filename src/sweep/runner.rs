@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// `manifest.json` of a sweep folder.
@@ -102,13 +102,18 @@ pub struct SweepOptions {
     pub lang: Lang,
 }
 
-/// Progress over points.
+/// Progress over points, and over the arm-runs of this invocation (for the time left: see
+/// [`crate::progress::Eta`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweepProgress {
     /// Points of the folder done (including earlier invocations).
     pub done: usize,
     /// Points of the folder.
     pub total: usize,
+    /// Arm-runs (one arm of one run) finished by this invocation, within points still running too.
+    pub arm_runs_done: u64,
+    /// Arm-runs this invocation has to do.
+    pub arm_runs_total: u64,
 }
 
 /// What a sweep invocation did.
@@ -168,7 +173,13 @@ pub fn folder_points(n_points: usize, shard: Option<(usize, usize)>) -> Vec<usiz
 }
 
 /// Computes point `k`: its `sweep.csv` line.
-pub fn point_row(sweep: &Sweep, k: usize, threads: usize) -> Result<String> {
+/// `progress` gets the runs of the point finished so far.
+pub fn point_row(
+    sweep: &Sweep,
+    k: usize,
+    threads: usize,
+    progress: &(dyn Fn(crate::batch::Progress) + Sync),
+) -> Result<String> {
     let sc = sweep.scenario_at(k)?;
     let summaries = crate::batch::run_scenario(
         &sc,
@@ -178,7 +189,7 @@ pub fn point_row(sweep: &Sweep, k: usize, threads: usize) -> Result<String> {
             seed: sweep.seed,
             threads,
         },
-        &|_| {},
+        progress,
     )?;
     let mut row = vec![k.to_string()];
     row.extend(sweep.points[k].iter().map(|v| format!("{v}")));
@@ -423,22 +434,39 @@ pub fn run(
     let count = AtomicUsize::new(resumed);
     let failed: Mutex<Option<Error>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
-    progress(SweepProgress {
-        done: resumed,
-        total,
-    });
+    let arms = sweep.scenario.model.arms.len() as u64;
+    let arm_runs_total = todo.len() as u64 * u64::from(sweep.runs) * arms;
+    let arm_runs = AtomicU64::new(0);
+    let report = |done: usize| {
+        progress(SweepProgress {
+            done,
+            total,
+            arm_runs_done: arm_runs.load(Ordering::Relaxed),
+            arm_runs_total,
+        })
+    };
+    report(resumed);
     let one = |k: usize, threads: usize| {
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let result = point_row(sweep, k, threads).and_then(|row| {
+        // The point's runs as they finish (the batch reports its runs done so far).
+        let seen = AtomicU64::new(0);
+        let runs_done = |p: crate::batch::Progress| {
+            let before = seen.fetch_max(p.done, Ordering::Relaxed);
+            if p.done > before {
+                arm_runs.fetch_add((p.done - before) * arms, Ordering::Relaxed);
+                report(count.load(Ordering::Relaxed));
+            }
+        };
+        let result = point_row(sweep, k, threads, &runs_done).and_then(|row| {
             let mut f = file.lock().expect("no panics while holding the lock");
             f.write_all(row.as_bytes()).map_err(io(&csv_path))
         });
         match result {
             Ok(()) => {
                 let d = count.fetch_add(1, Ordering::Relaxed) + 1;
-                progress(SweepProgress { done: d, total });
+                report(d);
             }
             Err(e) => {
                 stop.store(true, Ordering::Relaxed);

@@ -360,8 +360,36 @@ fn bad_targets_files_give_clear_errors() {
     let row = |r: &str| format!("{head}2022-H1,region,regio,A,stock,{r}\n");
     let e = bad(b"");
     assert!(e.contains("targets.csv") && e.contains("empty"), "{e}");
-    let e = bad(format!("\u{feff}{head}").as_bytes());
-    assert!(e.contains("targets.csv:1") && e.contains("BOM"), "{e}");
+    // A byte order mark (Excel's "CSV UTF-8" writes one) is skipped: the same targets as without.
+    let sc = wijksim::scenario::from_text("small.toml", &small()).unwrap();
+    let plain = row("12,");
+    let with_bom = format!("\u{feff}{plain}");
+    let (a, b) = (
+        read_targets("t.csv", plain.as_bytes(), &sc.model).unwrap(),
+        read_targets("t.csv", with_bom.as_bytes(), &sc.model).unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!(a.len(), 1);
+    // Semicolons (Excel's "CSV" in a Dutch locale) or tabs: refused with the line and the fix.
+    let e = bad(format!("\u{feff}{}", row("12,").replace(',', ";")).as_bytes());
+    assert!(
+        e.contains("targets.csv:1")
+            && e.contains("separated by semicolons")
+            && e.contains("CSV UTF-8 (comma delimited)"),
+        "{e}"
+    );
+    let e = bad(row("12,").replace(',', "\t").as_bytes());
+    assert!(
+        e.contains("targets.csv:1") && e.contains("separated by tabs"),
+        "{e}"
+    );
+    let mut latin1 = format!("{head}2022-H1,region,regio,A,stock,").into_bytes();
+    latin1.extend_from_slice(b"\xE9\n");
+    let e = bad(&latin1);
+    assert!(
+        e.contains("targets.csv:2") && e.contains("not UTF-8"),
+        "{e}"
+    );
     let e = bad(b"period,scope,state,measure,value\n2022,region,A,stock,1\n");
     assert!(e.contains("lacks the column(s) scope_name"), "{e}");
     let e = bad(format!("{head}2022-H1,region,regio,A,stock,\"12,5\",\n").as_bytes());

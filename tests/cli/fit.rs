@@ -46,6 +46,11 @@ fn bad_episodes_are_refused_with_file_line_column_and_fix_and_never_echo_a_clien
         (String::new(), "the file is empty", "header row"),
         (GOOD.replace(',', ";"), "separated by semicolons", "comma"),
         (
+            GOOD.replace(',', "\t"),
+            "episodes.csv:1: the columns are separated by tabs",
+            "CSV UTF-8 (comma delimited)",
+        ),
+        (
             GOOD.replace("2021-09-30,,", "2021-01-31,,"),
             "episodes.csv:5: `column end`: the episode ends before it starts",
             "order",

@@ -522,10 +522,10 @@ proptest! {
         let input = format!("{}\n{}", dir.path().display(), what.join("\n"));
         let result = guarded(&input, || wijksim::pipeline::rerender(dir.path(), lang, Default::default()));
         match result {
-            Ok(r) => prop_assert!(dir.path().join("report.html").is_file(), "{:?}", r),
+            Ok(r) => prop_assert!(r.report.is_file(), "{:?}", r),
             Err(e) => {
                 prop_assert!(!e.to_string().is_empty());
-                for left in ["report.html", "results.xlsx", "plots"] {
+                for left in ["report.html", "results.xlsx", "plots", "report.en.html", "plots.en"] {
                     prop_assert!(!dir.path().join(left).exists(), "a refused report wrote {}", left);
                 }
             }

@@ -248,3 +248,49 @@ fn the_report_renders_in_headless_chromium() {
     );
     eprintln!("screenshot of the report: {}", shot.display());
 }
+
+#[test]
+fn how_sure_says_whether_the_intervals_include_parameter_uncertainty() {
+    // The "how sure" paragraph of the first screen, for the options of a run.
+    let how_sure = |args: &[&str]| -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("o");
+        wijksim()
+            .args(["run", "--quiet", "--plots", "none", "--out"])
+            .arg(&out)
+            .args(args)
+            .assert()
+            .success();
+        let html = fs::read_to_string(out.join("report.html")).unwrap();
+        let at = html
+            .find("<b>Hoe zeker:</b>")
+            .or_else(|| html.find("<b>How sure:</b>"))
+            .expect("a how-sure paragraph");
+        html[at..at + html[at..].find("</p>").unwrap()].to_string()
+    };
+    let psa = how_sure(&["--runs", "20"]);
+    assert!(
+        psa.contains("20 runs.") && psa.contains("toeval én onzekerheid in de parameters"),
+        "{psa}"
+    );
+    let fixed = how_sure(&["--runs", "20", "--no-psa", "--lang", "en"]);
+    assert!(
+        fixed.contains("<b>chance only</b>")
+            && fixed.contains("Parameter uncertainty is <b>not</b> included")
+            && fixed.contains("--no-psa"),
+        "{fixed}"
+    );
+    let fixed_model = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/two_state.toml");
+    let none = how_sure(&[fixed_model, "--runs", "1"]);
+    assert!(
+        none.contains("1 run.")
+            && none.contains("<b>alleen toeval</b>")
+            && none.contains("geen enkele parameter een verdeling"),
+        "{none}"
+    );
+    let cohort = how_sure(&["--engine", "cohort", "--lang", "en"]);
+    assert!(
+        cohort.contains("expected values") && cohort.contains("<b>not</b> included"),
+        "{cohort}"
+    );
+}

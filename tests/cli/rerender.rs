@@ -80,27 +80,65 @@ fn report_redraws_other_engines_and_models_byte_for_byte() {
 }
 
 #[test]
-fn report_switches_language_and_leaves_the_tables_alone() {
+fn report_in_another_language_keeps_the_runs_report_and_figures() {
+    // Regression: `report --lang en` overwrote the Dutch report.html and plots/.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     run(&out, &["--runs", "30"]);
     let before = files(&out);
-    wijksim()
+    let a = wijksim()
         .args(["report", "--lang", "en"])
         .arg(&out)
         .assert()
         .success();
+    let stdout = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("report.en.html"),
+        "names the file: {stdout}"
+    );
     let after = files(&out);
-    let html = String::from_utf8(after["report.html"].clone()).unwrap();
+    let html = String::from_utf8(after["report.en.html"].clone()).unwrap();
     assert!(html.contains("<html lang=\"en\">") && html.contains("care delivered"));
-    let svg = String::from_utf8(after["plots/municipal_spend_per_year.svg"].clone()).unwrap();
+    let svg = String::from_utf8(after["plots.en/municipal_spend_per_year.svg"].clone()).unwrap();
     assert!(svg.contains("year"), "figure labels follow --lang");
-    for name in before
-        .keys()
-        .filter(|n| n.ends_with(".csv") || n.ends_with(".json") || n.ends_with(".toml"))
-    {
-        assert!(before[name] == after[name], "{name} must not change");
+    for (name, bytes) in &before {
+        assert!(
+            after[name] == *bytes,
+            "{name} must not change (the Dutch report and figures are kept)"
+        );
     }
+    let en_figures = after.keys().filter(|n| n.starts_with("plots.en/")).count();
+    let nl_figures = before.keys().filter(|n| n.starts_with("plots/")).count();
+    assert_eq!(en_figures, nl_figures, "every figure in English too");
+    // Redrawn in Dutch: the run's files again, byte for byte, and the English ones kept.
+    wijksim().arg("report").arg(&out).assert().success();
+    assert_eq!(files(&out), after, "both languages kept after running both");
+    // A folder with both languages is still wijksim's: --force replaces it.
+    run(&out, &["--runs", "30", "--force"]);
+    assert!(!out.join("report.en.html").exists() && out.join("report.html").is_file());
+    // An English run: report.html is English, and `report --lang nl` adds report.nl.html.
+    run(&out, &["--runs", "30", "--force", "--lang", "en"]);
+    wijksim()
+        .args(["report", "--lang", "nl"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("report.nl.html"));
+    let both = files(&out);
+    assert!(
+        String::from_utf8(both["report.html"].clone())
+            .unwrap()
+            .contains("<html lang=\"en\">")
+    );
+    assert!(
+        String::from_utf8(both["report.nl.html"].clone())
+            .unwrap()
+            .contains("<html lang=\"nl\">")
+    );
+    assert!(
+        both.contains_key("plots/fan_baseline_WV.svg")
+            && both.contains_key("plots.nl/fan_baseline_WV.svg")
+    );
 }
 
 #[test]
