@@ -2,6 +2,7 @@
 //! Monte Carlo and a hand-computed case, the calibrated scenario, and bad targets files.
 
 use super::wijksim;
+use std::path::Path;
 use wijksim::calibrate::{Measure, Problem, Target, Vary, expected_values, measure, read_targets};
 use wijksim::summary::AreaView;
 use wijksim::sweep::keypath::KeyPath;
@@ -222,47 +223,48 @@ fn recovers_known_values_from_the_models_own_counts() {
         .success();
 }
 
-#[test]
-fn posterior_is_reproducible_and_written_as_distributions() {
-    let dir = tempfile::tempdir().unwrap();
+/// Writes `small.toml` and targets made by the model at `key = truth` (rounded to whole clients, no
+/// se) into `dir`, and returns a function that calibrates `key` in `range` with a posterior of 200
+/// draws (seed 5) into the folder it is given and returns that folder's posterior.csv.
+fn posterior_setup<'a>(
+    dir: &'a Path,
+    key: &'a str,
+    (low, high): (f64, f64),
+    truth: f64,
+) -> impl Fn(&str) -> String + 'a {
     let sc = wijksim::scenario::from_text("small.toml", &small()).unwrap();
     let targets = read_targets("t.csv", template().as_bytes(), &sc.model).unwrap();
-    let p = Problem::new(
-        sc,
-        vec![vary("inflow.per_1000_per_year", 1.0, 12.0)],
-        None,
-        targets,
-    )
-    .unwrap();
-    let values = expected_values(&p.scenario_at(&[8.0]).unwrap().model, 0, &p.targets);
+    let p = Problem::new(sc, vec![vary(key, low, high)], None, targets).unwrap();
+    let values = expected_values(&p.scenario_at(&[truth]).unwrap().model, 0, &p.targets);
     let mut csv = String::from("period,scope,scope_name,state,measure,value\n");
     for (line, v) in template().lines().skip(1).zip(&values) {
         let row = line.strip_suffix(",0,").unwrap();
         csv.push_str(&format!("{row},{:.0}\n", v));
     }
-    std::fs::write(dir.path().join("small.toml"), small()).unwrap();
-    std::fs::write(dir.path().join("targets.csv"), &csv).unwrap();
-    let run = |out: &str| {
+    std::fs::write(dir.join("small.toml"), small()).unwrap();
+    std::fs::write(dir.join("targets.csv"), &csv).unwrap();
+    move |out: &str| {
         wijksim()
-            .current_dir(dir.path())
+            .current_dir(dir)
             .args([
                 "calibrate",
                 "small.toml",
                 "--targets",
                 "targets.csv",
                 "--vary",
-                "inflow.per_1000_per_year=1..12",
-                "--posterior",
-                "200",
-                "--seed",
-                "5",
-                "--out",
-                out,
             ])
+            .arg(format!("{key}={low}..{high}"))
+            .args(["--posterior", "200", "--seed", "5", "--out", out])
             .assert()
             .success();
-        std::fs::read_to_string(dir.path().join(out).join("posterior.csv")).unwrap()
-    };
+        std::fs::read_to_string(dir.join(out).join("posterior.csv")).unwrap()
+    }
+}
+
+#[test]
+fn posterior_is_reproducible_and_written_as_distributions() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = posterior_setup(dir.path(), "inflow.per_1000_per_year", (1.0, 12.0), 8.0);
     let (a, b) = (run("p1"), run("p2"));
     assert_eq!(a, b, "the same seed gives the same sample");
     assert_eq!(a.lines().count(), 201);
@@ -478,41 +480,8 @@ fn bad_targets_files_give_clear_errors() {
 #[test]
 fn a_posterior_for_a_move_is_carried_by_its_rows_concentration() {
     let dir = tempfile::tempdir().unwrap();
-    let sc = wijksim::scenario::from_text("small.toml", &small()).unwrap();
-    let targets = read_targets("t.csv", template().as_bytes(), &sc.model).unwrap();
-    let p = Problem::new(
-        sc,
-        vec![vary("transition[A].to.B", 0.0, 0.2)],
-        None,
-        targets,
-    )
-    .unwrap();
-    let values = expected_values(&p.scenario_at(&[0.045]).unwrap().model, 0, &p.targets);
-    let mut csv = String::from("period,scope,scope_name,state,measure,value\n");
-    for (line, v) in template().lines().skip(1).zip(&values) {
-        let row = line.strip_suffix(",0,").unwrap();
-        csv.push_str(&format!("{row},{:.0}\n", v));
-    }
-    std::fs::write(dir.path().join("small.toml"), small()).unwrap();
-    std::fs::write(dir.path().join("targets.csv"), &csv).unwrap();
-    wijksim()
-        .current_dir(dir.path())
-        .args([
-            "calibrate",
-            "small.toml",
-            "--targets",
-            "targets.csv",
-            "--vary",
-            "transition[A].to.B=0..0.2",
-            "--posterior",
-            "200",
-            "--seed",
-            "5",
-            "--out",
-            "cal",
-        ])
-        .assert()
-        .success();
+    let run = posterior_setup(dir.path(), "transition[A].to.B", (0.0, 0.2), 0.045);
+    let post = run("cal");
     let text = std::fs::read_to_string(dir.path().join("cal/calibrated.toml")).unwrap();
     assert!(
         text.contains("carried by the row's concentration"),
@@ -521,7 +490,6 @@ fn a_posterior_for_a_move_is_carried_by_its_rows_concentration() {
     let back = wijksim::scenario::from_text("c.toml", &text).unwrap();
     assert!(back.model.uncertain, "PSA draws the calibrated row");
     // The posterior sample's mean and sd of the move, against the row's Beta marginal.
-    let post = std::fs::read_to_string(dir.path().join("cal/posterior.csv")).unwrap();
     let header: Vec<&str> = post.lines().next().unwrap().split(',').collect();
     let col = header
         .iter()
