@@ -84,7 +84,14 @@ impl Months {
                 .collect()
         };
         let (years, quarters) = (at(12), at(3));
-        let keys = if years.len() >= 2 {
+        let keys = if years.len() > 12 {
+            // A long horizon (a yearly model): every 2nd, 5th, 10th ... January, at most 12 labels.
+            let every = [2, 5, 10, 20, 25, 50, 100]
+                .into_iter()
+                .find(|&k| years.len().div_ceil(k) <= 12)
+                .unwrap_or(years.len());
+            years.iter().copied().step_by(every).collect()
+        } else if years.len() >= 2 {
             years
         } else if quarters.len() >= 2 {
             quarters.clone()
@@ -119,6 +126,17 @@ impl plotters::coord::ranged1d::Ranged for Months {
 
     fn range(&self) -> std::ops::Range<f64> {
         self.range.clone()
+    }
+}
+
+/// The label of a time axis tick at cycle `c`: `jan 2022`, or the year alone when every cycle is a
+/// whole number of years (a yearly model).
+fn month_tick(lang: Lang, m: &Model, c: f64) -> String {
+    let date = m.date(c.round().max(0.0) as u32);
+    if m.cycle_months.is_multiple_of(12) {
+        date.year.to_string()
+    } else {
+        lang.month(date)
     }
 }
 
@@ -460,7 +478,7 @@ impl Figure for Fan<'_> {
             .configure_mesh()
             .x_desc(cycle_axis(lang, m))
             .y_desc(people(lang, m))
-            .x_label_formatter(&|c| lang.month(m.date(c.round().max(0.0) as u32)))
+            .x_label_formatter(&|c| month_tick(lang, m, *c))
             .y_labels(count_labels(top))
             .y_label_formatter(&|v| lang.int(*v))
             .label_style((FAMILY, 14))
@@ -703,7 +721,7 @@ impl Figure for FanArms<'_> {
             .configure_mesh()
             .x_desc(cycle_axis(lang, m))
             .y_desc(people(lang, m))
-            .x_label_formatter(&|c| lang.month(m.date(c.round().max(0.0) as u32)))
+            .x_label_formatter(&|c| month_tick(lang, m, *c))
             .y_labels(count_labels(top - bottom))
             .y_label_formatter(&|v| lang.int(*v))
             .label_style((FAMILY, 14))
@@ -985,7 +1003,7 @@ impl Figure for Stacked<'_> {
             .configure_mesh()
             .x_desc(cycle_axis(lang, m))
             .y_desc(people(lang, m))
-            .x_label_formatter(&|c| lang.month(m.date(c.round().max(0.0) as u32)))
+            .x_label_formatter(&|c| month_tick(lang, m, *c))
             .y_labels(count_labels(top))
             .y_label_formatter(&|v| lang.int(*v))
             .label_style((FAMILY, 14))
@@ -2044,7 +2062,7 @@ impl Figure for AreaFans<'_> {
                 .build_cartesian_2d(Months::new(m, lay.cycles), axis(bottom..high))?;
             chart
                 .configure_mesh()
-                .x_label_formatter(&|c| lang.month(m.date(c.round().max(0.0) as u32)))
+                .x_label_formatter(&|c| month_tick(lang, m, *c))
                 .y_labels(count_labels(high - bottom))
                 .y_label_formatter(&|v| lang.int(*v))
                 .y_max_light_lines(1)
@@ -2135,7 +2153,7 @@ impl Figure for AreaStacked<'_> {
                 .build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
             chart
                 .configure_mesh()
-                .x_label_formatter(&|c| lang.month(m.date(c.round().max(0.0) as u32)))
+                .x_label_formatter(&|c| month_tick(lang, m, *c))
                 .y_labels(count_labels(top))
                 .y_label_formatter(&|v| lang.int(*v))
                 .y_max_light_lines(1)
@@ -2247,7 +2265,7 @@ impl Figure for LinePanels<'_> {
                         builder.build_cartesian_2d(Months::new(m, *cycles), axis(0f64..top))?;
                     chart
                         .configure_mesh()
-                        .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+                        .x_label_formatter(&|c| month_tick(self.lang, m, *c))
                         .y_labels(if self.shares { 11 } else { count_labels(top) })
                         .y_label_formatter(&y_fmt)
                         .y_max_light_lines(1)

@@ -182,6 +182,7 @@ impl Figure for Tornado {
         let area = legend_below(&area, &entries, 13)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
+            .margin_right(48)
             .x_label_area_size(48)
             .y_label_area_size(label_area)
             .build_cartesian_2d(
