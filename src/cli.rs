@@ -989,7 +989,7 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     let sm = &r.summaries[0];
     let lay = &sm.layout;
     writeln!(out)?;
-    writeln!(out, "Caseload, {} (mean [p05-p95] over runs)", sm.arm)?;
+    writeln!(out, "Caseload, {} (mean [P5-P95] over runs)", sm.arm)?;
     let first = 0;
     let last = lay.cycles - 1;
     write!(out, "{:<6}", "state")?;
@@ -1100,13 +1100,13 @@ fn print_report(scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Cost per year and arm: P50 [P10-P90] over runs.
+/// Cost per year and arm: P50 [P10-P90] over runs (the 80% interval).
 fn cost_table(out: &mut impl Write, summaries: &[Summary]) -> std::io::Result<()> {
     writeln!(
         out,
         "Municipal spend per year, all municipalities, nominal EUR: {}",
         if summaries[0].runs > 1 {
-            "P50 [P10 - P90] over runs"
+            "P50 [P10-P90] over runs"
         } else {
             "expected values"
         }
@@ -1201,7 +1201,7 @@ fn differences(
                 } else {
                     writeln!(
                         out,
-                        "    {what} {span}: {} [90%: {} to {}] ({why})",
+                        "    {what} {span}: {} [P5-P95: {} to {}] ({why})",
                         signed(d.mean),
                         signed(d.q[0]),
                         signed(d.q[2])

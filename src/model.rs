@@ -407,6 +407,8 @@ pub struct Model {
     pub name: String,
     /// Title.
     pub title: String,
+    /// What figures and the report call the people simulated: Dutch, English (plural nouns).
+    pub population: (String, String),
     /// States, in file order.
     pub states: Vec<State>,
     /// Calendar month of cycle 0.
@@ -575,6 +577,12 @@ pub struct Discount {
 }
 
 impl Model {
+    /// Whether this is a Wmo model (some state holds an indication): figures and the report then speak
+    /// of municipalities and clients.
+    pub fn is_wmo(&self) -> bool {
+        self.states.iter().any(|s| s.indicated)
+    }
+
     /// The transition table of area `a` in arm `arm`.
     pub fn table(&self, arm: usize, a: usize) -> &Transitions {
         match &self.arms[arm].plans[a] {

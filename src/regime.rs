@@ -262,6 +262,10 @@ impl Plan {
 pub struct Arm {
     /// Name.
     pub name: String,
+    /// Dutch label for figures and the report (empty: none given).
+    pub nl: String,
+    /// English label (empty: none given).
+    pub en: String,
     /// Per area: `None` = provider model throughout.
     pub plans: Vec<Option<Plan>>,
     /// Budget pools, in order of their first area.

@@ -2,8 +2,9 @@
 //! cost per year with P10-P90 bands.
 //!
 //! Text is rendered with DejaVu Sans, embedded in the binary (`assets/fonts`, free licence), so a PNG
-//! looks the same on every machine whatever fonts it has; SVG names the same family, with the generic
-//! sans-serif as fallback.
+//! looks the same on every machine whatever fonts it has (see [`crate::output::raster`]). An SVG does
+//! not carry the font: it names DejaVu Sans first, then Bitstream Vera Sans (the same letters) and the
+//! generic sans-serif, so a viewer without DejaVu Sans shows its own sans-serif.
 
 use crate::compare::{Difference, Period, account_per_run, cell_quantiles};
 use crate::error::{Error, Result};
@@ -18,8 +19,9 @@ use std::path::Path;
 use std::sync::Once;
 
 /// The embedded font.
-static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(crate) static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The font family as an SVG names it: DejaVu Sans first, with fallbacks.
+pub(crate) const FAMILY: &str = "DejaVu Sans, Bitstream Vera Sans, sans-serif";
 const SIZE: (u32, u32) = (960, 540);
 const BLUE: RGBColor = RGBColor(31, 94, 168);
 const PALETTE: [RGBColor; 8] = [
@@ -33,7 +35,7 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(22, 160, 133),
 ];
 
-fn register_font() {
+pub(crate) fn register_font() {
     static DONE: Once = Once::new();
     DONE.call_once(|| {
         // The font is a fixed, valid file: registration cannot fail at run time.
@@ -82,7 +84,14 @@ impl Months {
                 .collect()
         };
         let (years, quarters) = (at(12), at(3));
-        let keys = if years.len() >= 2 {
+        let keys = if years.len() > 12 {
+            // A long horizon (a yearly model): every 2nd, 5th, 10th ... January, at most 12 labels.
+            let every = [2, 5, 10, 20, 25, 50, 100]
+                .into_iter()
+                .find(|&k| years.len().div_ceil(k) <= 12)
+                .unwrap_or(years.len());
+            years.iter().copied().step_by(every).collect()
+        } else if years.len() >= 2 {
             years
         } else if quarters.len() >= 2 {
             quarters.clone()
@@ -120,6 +129,17 @@ impl plotters::coord::ranged1d::Ranged for Months {
     }
 }
 
+/// The label of a time axis tick at cycle `c`: `jan 2022`, or the year alone when every cycle is a
+/// whole number of years (a yearly model).
+fn month_tick(lang: Lang, m: &Model, c: f64) -> String {
+    let date = m.date(c.round().max(0.0) as u32);
+    if m.cycle_months.is_multiple_of(12) {
+        date.year.to_string()
+    } else {
+        lang.month(date)
+    }
+}
+
 /// Thousands separators, no decimals (`12,345`).
 pub fn thousands(x: f64) -> String {
     let digits = format!("{:.0}", x.abs());
@@ -146,23 +166,198 @@ fn count_labels(width: f64) -> usize {
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
-/// The legend box of every figure: white, thinly framed, at `at`, in `size`-point text.
-fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    at: SeriesLabelPosition,
-    size: u32,
+/// What a legend entry shows beside its name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Swatch {
+    /// A horizontal line of this colour and width.
+    Line(RGBAColor, u32),
+    /// A filled block (a band, a bar, a stacked area).
+    Block(RGBAColor),
+    /// A band with a line through it: the band's fill, the line's colour and width.
+    Band(RGBAColor, RGBAColor, u32),
+    /// A vertical line of this colour and width (an interval, a pilot start).
+    Interval(RGBAColor, u32),
+    /// A filled dot of this radius.
+    Dot(RGBAColor, u32),
+    /// An open circle of this radius.
+    Ring(RGBAColor, u32),
+}
+
+/// A legend entry: its name and its swatch.
+pub(crate) type Entry = (String, Swatch);
+
+/// The frame of every legend; a figure draws nothing else in this colour, so that a test can find the
+/// legend in an SVG.
+pub const LEGEND_FRAME: RGBColor = RGBColor(150, 150, 150);
+
+/// Draws a swatch in the 20-unit cell whose left middle is `(x, y)`.
+fn draw_swatch<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    (x, y): (i32, i32),
+    swatch: Swatch,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font((FAMILY, size))
-        .position(at)
-        .draw()?;
+    match swatch {
+        Swatch::Line(c, w) => {
+            area.draw(&PathElement::new(
+                vec![(x, y), (x + 20, y)],
+                c.stroke_width(w),
+            ))?;
+        }
+        Swatch::Block(c) => {
+            area.draw(&Rectangle::new([(x, y - 6), (x + 20, y + 6)], c.filled()))?;
+        }
+        Swatch::Band(fill, line, w) => {
+            area.draw(&Rectangle::new(
+                [(x, y - 6), (x + 20, y + 6)],
+                fill.filled(),
+            ))?;
+            area.draw(&PathElement::new(
+                vec![(x, y), (x + 20, y)],
+                line.stroke_width(w),
+            ))?;
+        }
+        Swatch::Interval(c, w) => {
+            area.draw(&PathElement::new(
+                vec![(x + 10, y - 8), (x + 10, y + 8)],
+                c.stroke_width(w),
+            ))?;
+        }
+        Swatch::Dot(c, r) => {
+            area.draw(&Circle::new((x + 10, y), r, c.filled()))?;
+        }
+        Swatch::Ring(c, r) => {
+            area.draw(&Circle::new((x + 10, y), r, c.stroke_width(2)))?;
+        }
+    }
     Ok(())
+}
+
+/// Draws a legend of `entries` in `size`-point text at the foot of `area`, under everything a chart
+/// draws, in as many centred rows as the width needs, and returns the area above it (the whole
+/// area when there are no entries).
+pub(crate) fn legend_below<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[Entry],
+    size: u32,
+) -> std::result::Result<DrawingArea<DB, plotters::coord::Shift>, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    if entries.is_empty() {
+        return Ok(area.clone());
+    }
+    let (w, h) = area.dim_in_pixel();
+    let style = (FAMILY, size).into_font().into_text_style(area);
+    let (pad, gap, cell) = (8i32, 24i32, 26i32);
+    let room = w as i32 - 2 * pad - 24;
+    // Entries flow into rows: (entry, x within the row) and each row's width.
+    let mut rows: Vec<(Vec<(usize, i32)>, i32)> = vec![(Vec::new(), 0)];
+    for (i, (name, _)) in entries.iter().enumerate() {
+        let width = cell + area.estimate_text_size(name, &style)?.0 as i32;
+        let row = rows.last_mut().expect("one row at least");
+        if !row.0.is_empty() && row.1 + gap + width > room {
+            rows.push((vec![(i, 0)], width));
+        } else {
+            let x = if row.0.is_empty() { 0 } else { row.1 + gap };
+            row.0.push((i, x));
+            row.1 = x + width;
+        }
+    }
+    let row_h = (f64::from(size) * 1.55).ceil() as i32;
+    let box_w = rows.iter().map(|r| r.1).max().unwrap_or(0) + 2 * pad;
+    let box_h = rows.len() as i32 * row_h + pad;
+    let height = (box_h + 14).min(h as i32 / 2).max(0) as u32;
+    let (above, foot) = area.split_vertically(h - height);
+    let x0 = (w as i32 - box_w) / 2;
+    let y0 = 6;
+    foot.draw(&Rectangle::new(
+        [(x0, y0), (x0 + box_w, y0 + box_h)],
+        LEGEND_FRAME.stroke_width(1),
+    ))?;
+    for (r, (row, row_w)) in rows.iter().enumerate() {
+        let left = (w as i32 - row_w) / 2;
+        let y = y0 + pad / 2 + r as i32 * row_h + row_h / 2;
+        for &(i, x) in row {
+            let (name, swatch) = &entries[i];
+            draw_swatch(&foot, (left + x, y), *swatch)?;
+            foot.draw(&Text::new(
+                name.clone(),
+                (left + x + cell, y),
+                style.clone().pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Left,
+                    plotters::style::text_anchor::VPos::Center,
+                )),
+            ))?;
+        }
+    }
+    Ok(above)
+}
+
+/// An arm as figures name it: its `label` in the language, else in the other language, else its name
+/// with spaces for underscores.
+pub fn arm_label(lang: Lang, m: &Model, arm: &str) -> String {
+    let Some(a) = m.arms.iter().find(|a| a.name == arm) else {
+        return arm.replace('_', " ");
+    };
+    let (first, other) = match lang {
+        Lang::Nl => (&a.nl, &a.en),
+        Lang::En => (&a.en, &a.nl),
+    };
+    if !first.is_empty() {
+        first.clone()
+    } else if !other.is_empty() {
+        other.clone()
+    } else {
+        arm.replace('_', " ")
+    }
+}
+
+/// The people simulated, as the scenario calls them (`cliënten`, `patiënten`).
+pub fn people(lang: Lang, m: &Model) -> &str {
+    lang.t(&m.population.0, &m.population.1)
+}
+
+/// The same with a capital (`Cliënten`).
+pub fn people_title(lang: Lang, m: &Model) -> String {
+    let p = people(lang, m);
+    let mut c = p.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The name of a time axis over cycles: `maand` for monthly cycles, `jaar` for yearly ones.
+fn cycle_axis(lang: Lang, m: &Model) -> String {
+    match m.cycle_months {
+        1 => lang.t("maand", "month").into(),
+        12 => lang.t("jaar", "year").into(),
+        n => format!(
+            "{} ({n} {})",
+            lang.t("cyclus", "cycle"),
+            lang.t("maanden", "months")
+        ),
+    }
+}
+
+/// An interval over runs as figures, the report and the console name it: `P5–P95 (90%-interval)`.
+pub fn interval(lang: Lang, lo: u32) -> String {
+    let hi = 100 - lo;
+    match lang {
+        Lang::Nl => format!("P{lo}–P{hi} ({}%-interval)", hi - lo),
+        Lang::En => format!("P{lo}–P{hi} ({}% interval)", hi - lo),
+    }
+}
+
+/// A legend entry for a pilot start: a vertical line.
+fn start_entry(lang: Lang, m: &Model, start: u32) -> Entry {
+    (
+        start_label(lang, m, start),
+        Swatch::Interval(BLACK.mix(0.6), 2),
+    )
 }
 
 /// A drawing, rendered both as SVG text and as a PNG file.
@@ -193,14 +388,17 @@ pub fn svg<F: Figure>(fig: &F) -> std::result::Result<String, String> {
     Ok(buf)
 }
 
-/// Renders a figure as PNG bytes: drawn into an RGB buffer and encoded with fast deflate and adaptive
-/// filters (measured on 1,400 figures: twice the size of the default level, but 1.6 ms a figure faster).
+/// Renders a figure as PNG bytes: drawn at [`crate::output::raster::png_scale`] (at least 1,600 pixels
+/// wide, text in proportion) into an RGB buffer and encoded with fast deflate and adaptive filters
+/// (measured on 1,400 figures: twice the size of the default level, but 1.6 ms a figure faster).
 pub fn png_bytes<F: Figure>(fig: &F) -> std::result::Result<Vec<u8>, String> {
     register_font();
-    let (w, h) = fig.size();
+    let size = fig.size();
+    let k = crate::output::raster::png_scale(size.0);
+    let (w, h) = (size.0 * k, size.1 * k);
     let mut rgb = vec![0u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let root = crate::output::raster::Png::new(&mut rgb, size, k).into_drawing_area();
         fig.draw(&root).map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
@@ -245,40 +443,44 @@ impl Figure for Fan<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let (m, sm, s) = (self.model, self.summary, self.state);
+        let (m, sm, s, lang) = (self.model, self.summary, self.state, self.lang);
         let lay = &sm.layout;
         let st: Vec<_> = (0..lay.cycles)
             .map(|c| sm.stats[lay.caseload(self.scope, c, s)])
             .collect();
         let top = st.iter().map(|x| x.q[4]).fold(1.0, f64::max) * 1.1;
         root.fill(&WHITE)?;
-        let state = &m.states[s];
-        let name = self.lang.t(&state.nl, &state.en);
-        let label = if name.is_empty() {
-            state.code.clone()
-        } else {
-            format!("{} ({name})", state.code)
-        };
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!(
-                    "{} {label}: {}",
-                    self.lang.t("Cliënten", "Caseload"),
-                    sm.arm
-                ),
-                (FAMILY, 22),
-            )
+        let title = format!(
+            "{} {}: {}",
+            people_title(lang, m),
+            state_label(lang, &m.states[s]),
+            arm_label(lang, m, &sm.arm)
+        );
+        let area = titled(root, &[(&title, 22)])?;
+        let start = pilot_start(m, &sm.arm);
+        let mut entries = vec![
+            (interval(lang, 5), Swatch::Block(BLUE.mix(0.18))),
+            (interval(lang, 25), Swatch::Block(BLUE.mix(0.35))),
+            (
+                lang.t("mediaan", "median").to_string(),
+                Swatch::Line(BLUE.to_rgba(), 2),
+            ),
+        ];
+        entries.extend(start.map(|x| start_entry(lang, m, x)));
+        let area = legend_below(&area, &entries, 14)?;
+        let mut chart = ChartBuilder::on(&area)
             .margin(16)
+            .margin_top(4)
             .x_label_area_size(44)
             .y_label_area_size(72)
             .build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .x_desc(self.lang.t("maand", "month"))
-            .y_desc(self.lang.t("cliënten", "clients"))
-            .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+            .x_desc(cycle_axis(lang, m))
+            .y_desc(people(lang, m))
+            .x_label_formatter(&|c| month_tick(lang, m, *c))
             .y_labels(count_labels(top))
-            .y_label_formatter(&|v| self.lang.int(*v))
+            .y_label_formatter(&|v| lang.int(*v))
             .label_style((FAMILY, 14))
             .draw()?;
         let band = |lo: usize, hi: usize| -> Vec<(f64, f64)> {
@@ -290,30 +492,15 @@ impl Figure for Fan<'_> {
                 .map(|(c, x)| (c as f64, x.q[lo]));
             up.chain(down).collect()
         };
-        chart
-            .draw_series(std::iter::once(Polygon::new(band(0, 4), BLUE.mix(0.18))))?
-            .label("p05-p95")
-            .legend(|(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 16, y + 5)], BLUE.mix(0.18).filled())
-            });
-        chart
-            .draw_series(std::iter::once(Polygon::new(band(1, 3), BLUE.mix(0.35))))?
-            .label("p25-p75")
-            .legend(|(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 16, y + 5)], BLUE.mix(0.35).filled())
-            });
-        chart
-            .draw_series(LineSeries::new(
-                st.iter().enumerate().map(|(c, x)| (c as f64, x.q[2])),
-                BLUE.stroke_width(2),
-            ))?
-            .label(self.lang.t("mediaan", "median"))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE.stroke_width(2)));
-        if let Some(start) = pilot_start(m, &sm.arm) {
-            let label = start_label(self.lang, m, start);
-            start_line(&mut chart, start, (0.0, top), Some(label))?;
+        chart.draw_series(std::iter::once(Polygon::new(band(0, 4), BLUE.mix(0.18))))?;
+        chart.draw_series(std::iter::once(Polygon::new(band(1, 3), BLUE.mix(0.35))))?;
+        chart.draw_series(LineSeries::new(
+            st.iter().enumerate().map(|(c, x)| (c as f64, x.q[2])),
+            BLUE.stroke_width(2),
+        ))?;
+        if let Some(start) = start {
+            start_line(&mut chart, start, (0.0, top))?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
     }
 }
@@ -328,14 +515,6 @@ pub fn pilot_start(m: &Model, arm: &str) -> Option<u32> {
         .flatten()
         .map(|p| p.start)
         .min()
-}
-
-/// Room above the data for a legend of `rows` entries in an upper corner: the axis top that keeps
-/// the data, from `bottom` to `top` on the axis, below the legend (a plot area is some 420 pixels
-/// high, a legend row 19).
-fn legend_room(bottom: f64, top: f64, rows: usize) -> f64 {
-    let share = ((rows as f64 * 19.0 + 16.0) / 420.0).min(0.5);
-    bottom + (top - bottom) / (1.0 - share)
 }
 
 /// Draws a title of one or more lines, each `(text, size)` and wrapped at spaces to the width, and
@@ -371,30 +550,6 @@ where
         }
     }
     Ok(area)
-}
-
-/// A legend beside a chart: a coloured mark and a name per entry, top down from `y`.
-fn side_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, plotters::coord::Shift>,
-    y: i32,
-    title: &str,
-    entries: &[(String, RGBColor)],
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    let style = (FAMILY, 14).into_font();
-    area.draw(&Text::new(title.to_string(), (4, y), style.clone()))?;
-    for (k, (name, color)) in entries.iter().enumerate() {
-        let yk = y + 24 + 22 * k as i32;
-        area.draw(&PathElement::new(
-            vec![(4, yk + 7), (24, yk + 7)],
-            color.stroke_width(3),
-        ))?;
-        area.draw(&Circle::new((14, yk + 7), 4, color.filled()))?;
-        area.draw(&Text::new(name.clone(), (30, yk), style.clone()))?;
-    }
-    Ok(())
 }
 
 /// A state as figures name it: `WV (Waakvlam)`, or the code alone.
@@ -479,27 +634,21 @@ type MonthChart<'a, DB> = ChartContext<
     plotters::coord::cartesian::Cartesian2d<Months, plotters::coord::types::RangedCoordf64>,
 >;
 
-/// Draws a pilot start as a vertical line from `bottom` to `top`, named in the legend by `label`.
+/// Draws a pilot start as a vertical line from `bottom` to `top` (named in the legend by
+/// [`start_entry`]).
 fn start_line<DB: DrawingBackend>(
     chart: &mut MonthChart<'_, DB>,
     start: u32,
     (bottom, top): (f64, f64),
-    label: Option<String>,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
     let x = f64::from(start);
-    let style = BLACK.mix(0.6).stroke_width(2);
-    let drawn = chart.draw_series(std::iter::once(PathElement::new(
+    chart.draw_series(std::iter::once(PathElement::new(
         vec![(x, bottom), (x, top)],
-        style,
+        BLACK.mix(0.6).stroke_width(2),
     )))?;
-    if let Some(label) = label {
-        drawn
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
-    }
     Ok(())
 }
 
@@ -524,20 +673,44 @@ impl Figure for FanArms<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let (m, s) = (self.model, self.state);
+        let (m, s, lang) = (self.model, self.state, self.lang);
         let lay = &self.summaries[0].layout;
         let st = caseload_stats(self.summaries, self.scope, s);
         let starts = pilot_starts(m, self.summaries);
-        let (bottom, high) = band_range(&st, 1.0);
-        let top = legend_room(bottom, high, self.summaries.len() + starts.len());
+        let (bottom, top) = band_range(&st, 1.0);
         root.fill(&WHITE)?;
         let title = format!(
             "{} {}: {}",
-            self.lang.t("Cliënten", "Caseload"),
-            state_label(self.lang, &m.states[s]),
-            crate::output::report::scope_label(self.lang, &lay.scopes[self.scope])
+            people_title(lang, m),
+            state_label(lang, &m.states[s]),
+            crate::output::report::scope_label(lang, m, &lay.scopes[self.scope])
         );
         let area = titled(root, &[(&title, 22)])?;
+        let mut entries: Vec<Entry> = self
+            .summaries
+            .iter()
+            .enumerate()
+            .map(|(a, sm)| {
+                let color = PALETTE[a % PALETTE.len()];
+                let width = if a == 0 { 5 } else { 2 };
+                (
+                    arm_label(lang, m, &sm.arm),
+                    Swatch::Band(color.mix(0.16), color.to_rgba(), width),
+                )
+            })
+            .collect();
+        entries.push((
+            format!(
+                "{} {} {} {}",
+                lang.t("lijn: mediaan;", "line: median;"),
+                lang.t("band:", "band:"),
+                interval(lang, 5),
+                lang.t("over de runs", "over runs")
+            ),
+            Swatch::Band(BLACK.mix(0.12), BLACK.mix(0.7), 2),
+        ));
+        entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
+        let area = legend_below(&area, &entries, 14)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
             .margin_top(4)
@@ -546,11 +719,11 @@ impl Figure for FanArms<'_> {
             .build_cartesian_2d(Months::new(m, lay.cycles), axis(bottom..top))?;
         chart
             .configure_mesh()
-            .x_desc(self.lang.t("maand", "month"))
-            .y_desc(self.lang.t("cliënten", "clients"))
-            .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+            .x_desc(cycle_axis(lang, m))
+            .y_desc(people(lang, m))
+            .x_label_formatter(&|c| month_tick(lang, m, *c))
             .y_labels(count_labels(top - bottom))
-            .y_label_formatter(&|v| self.lang.int(*v))
+            .y_label_formatter(&|v| lang.int(*v))
             .label_style((FAMILY, 14))
             .draw()?;
         // The bands first, then the medians on top of every band: the baseline's widest, so that a
@@ -570,30 +743,17 @@ impl Figure for FanArms<'_> {
                 ))?;
             }
         }
-        for (a, sm) in self.summaries.iter().enumerate() {
+        for (a, x) in st.iter().enumerate() {
             let color = PALETTE[a % PALETTE.len()];
             let width = if a == 0 { 5 } else { 2 };
-            chart
-                .draw_series(LineSeries::new(
-                    st[a].iter().enumerate().map(|(c, v)| (c as f64, v.q[2])),
-                    color.stroke_width(width),
-                ))?
-                .label(format!(
-                    "{}: {}, p05-p95",
-                    sm.arm,
-                    self.lang.t("mediaan", "median")
-                ))
-                .legend(move |(x, y)| {
-                    EmptyElement::at((x, y))
-                        + Rectangle::new([(0, -6), (16, 6)], color.mix(0.16).filled())
-                        + PathElement::new(vec![(0, 0), (16, 0)], color.stroke_width(width))
-                });
+            chart.draw_series(LineSeries::new(
+                x.iter().enumerate().map(|(c, v)| (c as f64, v.q[2])),
+                color.stroke_width(width),
+            ))?;
         }
         for &start in &starts {
-            let label = start_label(self.lang, m, start);
-            start_line(&mut chart, start, (bottom, top), Some(label))?;
+            start_line(&mut chart, start, (bottom, top))?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
     }
 }
@@ -676,7 +836,7 @@ impl Figure for CaseloadDifference<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let m = self.model;
+        let (m, lang) = (self.model, self.lang);
         let lay = &self.base.layout;
         let years = &lay.years;
         let scope = &lay.scopes[self.scope];
@@ -687,24 +847,47 @@ impl Figure for CaseloadDifference<'_> {
         let pad = ((hi - lo) * 0.08).max(0.5);
         root.fill(&WHITE)?;
         let title = format!(
-            "{} {} − {}: {}",
-            self.lang
-                .t("Verschil in cliënten", "Difference in caseload"),
-            self.pilot.arm,
-            self.base.arm,
-            crate::output::report::scope_label(self.lang, scope)
+            "{} {}: {} − {}",
+            lang.t("Verschil in", "Difference in"),
+            people(lang, m),
+            arm_label(lang, m, &self.pilot.arm),
+            arm_label(lang, m, &self.base.arm),
         );
-        let sub = self.lang.t(
-            "gemiddelde (punt) en p05-p95 (lijn) over de runs, gepaard per run",
-            "mean (dot) and p05-p95 (line) over runs, paired by run",
+        let sub = format!(
+            "{}, {}",
+            crate::output::report::scope_label(lang, m, scope),
+            if m.cycle_months < 12 {
+                lang.t(
+                    "gemiddeld over de maanden van het jaar, gepaard per run",
+                    "mean over the year's months, paired by run",
+                )
+            } else {
+                lang.t("per jaar, gepaard per run", "per year, paired by run")
+            }
         );
-        let area = titled(root, &[(&title, 20), (sub, 15)])?;
-        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 - 150);
+        let area = titled(root, &[(&title, 20), (&sub, 15)])?;
+        let mut entries: Vec<Entry> = rows
+            .iter()
+            .enumerate()
+            .map(|(k, (s, _))| {
+                let color = PALETTE[k % PALETTE.len()];
+                (
+                    m.states[*s].code.clone(),
+                    Swatch::Interval(color.to_rgba(), 3),
+                )
+            })
+            .collect();
+        entries.push((
+            lang.t("gemiddelde", "mean").to_string(),
+            Swatch::Dot(BLACK.mix(0.7), 4),
+        ));
+        entries.push((interval(lang, 5), Swatch::Interval(BLACK.mix(0.7), 3)));
+        let area = legend_below(&area, &entries, 14)?;
         let (x0, x1) = (
             f64::from(years[0]) - 0.5,
             f64::from(years[years.len() - 1]) + 0.5,
         );
-        let mut chart = ChartBuilder::on(&left)
+        let mut chart = ChartBuilder::on(&area)
             .margin(16)
             .margin_top(4)
             .x_label_area_size(44)
@@ -712,18 +895,19 @@ impl Figure for CaseloadDifference<'_> {
             .build_cartesian_2d(axis(x0..x1), axis(lo - pad..hi + pad))?;
         chart
             .configure_mesh()
-            .x_desc(self.lang.t("jaar", "year"))
-            .y_desc(self.lang.t(
-                "cliënten, gemiddeld over het jaar",
-                "clients, mean over the year",
+            .x_desc(lang.t("jaar", "year"))
+            .y_desc(format!(
+                "{} {}",
+                lang.t("verschil in", "difference in"),
+                people(lang, m)
             ))
             .x_labels(years.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
             .y_label_formatter(&|v| {
                 if (v - v.round()).abs() < 1e-9 {
-                    self.lang.int(*v)
+                    lang.signed(*v, 0)
                 } else {
-                    self.lang.number(*v, 1)
+                    lang.signed(*v, 1)
                 }
             })
             .label_style((FAMILY, 14))
@@ -733,8 +917,7 @@ impl Figure for CaseloadDifference<'_> {
             BLACK.mix(0.6).stroke_width(1),
         )))?;
         let n = rows.len() as f64;
-        let mut entries = Vec::new();
-        for (k, (s, per_year)) in rows.iter().enumerate() {
+        for (k, (_, per_year)) in rows.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
             // Side by side within ±0.38 of the year, whatever the number of states.
             let off = (k as f64 - (n - 1.0) / 2.0) * (0.76 / n).min(0.12);
@@ -752,9 +935,7 @@ impl Figure for CaseloadDifference<'_> {
                     d.map(|d| Circle::new((at(y), d.mean), 4, color.filled()))
                 }),
             )?;
-            entries.push((m.states[*s].code.clone(), color));
         }
-        side_legend(&right, 20, self.lang.t("toestand", "state"), &entries)?;
         Ok(())
     }
 }
@@ -779,7 +960,7 @@ impl Figure for Stacked<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let (m, sm) = (self.model, self.summary);
+        let (m, sm, lang) = (self.model, self.summary, self.lang);
         let lay = &sm.layout;
         let states: Vec<usize> = (0..m.n_states())
             .filter(|&s| !m.states[s].absorbing)
@@ -791,56 +972,63 @@ impl Figure for Stacked<'_> {
             * 1.1;
         root.fill(&WHITE)?;
         let title = format!(
-            "{}: {}",
-            self.lang.t(
-                "Cliënten per intensiteit (gemiddelde over runs)",
-                "Caseload by state (mean over runs)"
-            ),
-            sm.arm
+            "{} ({}): {}",
+            by_state(lang, m),
+            lang.t("gemiddelde over runs", "mean over runs"),
+            arm_label(lang, m, &sm.arm)
         );
-        // The region's title is one line, as it always was; another scope's is named below it.
+        // Any scope but the region is named below the title.
         let area = if self.scope == REGION {
-            root.clone()
+            titled(root, &[(&title, 22)])?
         } else {
-            let scope = crate::output::report::scope_label(self.lang, &lay.scopes[self.scope]);
+            let scope = crate::output::report::scope_label(lang, m, &lay.scopes[self.scope]);
             titled(root, &[(&title, 22), (&scope, 16)])?
         };
-        let mut builder = ChartBuilder::on(&area);
-        builder
+        let entries: Vec<Entry> = states
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| {
+                let color = PALETTE[k % PALETTE.len()];
+                (m.states[s].code.clone(), Swatch::Block(color.mix(0.75)))
+            })
+            .collect();
+        let area = legend_below(&area, &entries, 14)?;
+        let mut chart = ChartBuilder::on(&area)
             .margin(16)
+            .margin_top(4)
             .x_label_area_size(44)
-            .y_label_area_size(72);
-        if self.scope == REGION {
-            builder.caption(title, (FAMILY, 22));
-        } else {
-            builder.margin_top(4);
-        }
-        let mut chart = builder.build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
+            .y_label_area_size(72)
+            .build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .x_desc(self.lang.t("maand", "month"))
-            .y_desc(self.lang.t("cliënten", "clients"))
-            .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+            .x_desc(cycle_axis(lang, m))
+            .y_desc(people(lang, m))
+            .x_label_formatter(&|c| month_tick(lang, m, *c))
             .y_labels(count_labels(top))
-            .y_label_formatter(&|v| self.lang.int(*v))
+            .y_label_formatter(&|v| lang.int(*v))
             .label_style((FAMILY, 14))
             .draw()?;
-        for (k, &s) in states.iter().enumerate() {
+        for k in 0..states.len() {
             let color = PALETTE[k % PALETTE.len()];
             let up = (0..lay.cycles).map(|c| (c as f64, cum[k + 1][c]));
             let down = (0..lay.cycles).rev().map(|c| (c as f64, cum[k][c]));
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    up.chain(down).collect::<Vec<_>>(),
-                    color.mix(0.75),
-                )))?
-                .label(m.states[s].code.clone())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.75).filled())
-                });
+            chart.draw_series(std::iter::once(Polygon::new(
+                up.chain(down).collect::<Vec<_>>(),
+                color.mix(0.75),
+            )))?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
+    }
+}
+
+/// The caseload by state as a title names it: `Cliënten per intensiteit` in a Wmo model, else
+/// `Patiënten per toestand` (the scenario's word for the people).
+pub fn by_state(lang: Lang, m: &Model) -> String {
+    match (lang, m.is_wmo()) {
+        (Lang::Nl, true) => format!("{} per intensiteit", people_title(lang, m)),
+        (Lang::Nl, false) => format!("{} per toestand", people_title(lang, m)),
+        (Lang::En, true) => "Caseload by state".into(),
+        (Lang::En, false) => format!("{} by state", people_title(lang, m)),
     }
 }
 
@@ -848,6 +1036,8 @@ impl Figure for Stacked<'_> {
 pub struct CostPerYear<'a> {
     /// Language of the labels.
     pub lang: Lang,
+    /// The model.
+    pub model: &'a Model,
     /// The summaries, one per arm.
     pub summaries: &'a [Summary],
 }
@@ -857,6 +1047,7 @@ impl Figure for CostPerYear<'_> {
     where
         DB::ErrorType: 'static,
     {
+        let (m, lang) = (self.model, self.lang);
         let lay = &self.summaries[0].layout;
         let years = &lay.years;
         let q: Vec<Vec<Vec<f64>>> = self
@@ -884,48 +1075,66 @@ impl Figure for CostPerYear<'_> {
             f64::from(years[years.len() - 1]) + 0.45,
         );
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                self.lang.t(
-                    "Gemeentelijke uitgaven per jaar, alle gemeenten (P50, P10-P90)",
-                    "Municipal spend per year, all municipalities (P50, P10-P90)",
-                ),
-                (FAMILY, 22),
+        let title = if m.is_wmo() {
+            lang.t(
+                "Gemeentelijke uitgaven per jaar, alle gemeenten (mediaan en P10–P90)",
+                "Municipal spend per year, all municipalities (median and P10–P90)",
             )
+        } else {
+            lang.t(
+                "Kosten per jaar (mediaan en P10–P90)",
+                "Cost per year (median and P10–P90)",
+            )
+        };
+        let area = titled(root, &[(title, 22)])?;
+        let mut entries: Vec<Entry> = self
+            .summaries
+            .iter()
+            .enumerate()
+            .map(|(a, sm)| {
+                let color = PALETTE[a % PALETTE.len()];
+                (
+                    arm_label(lang, m, &sm.arm),
+                    Swatch::Interval(color.to_rgba(), 3),
+                )
+            })
+            .collect();
+        entries.push((
+            lang.t("mediaan (P50)", "median (P50)").to_string(),
+            Swatch::Dot(BLACK.mix(0.7), 5),
+        ));
+        entries.push((interval(lang, 10), Swatch::Interval(BLACK.mix(0.7), 3)));
+        let area = legend_below(&area, &entries, 14)?;
+        let mut chart = ChartBuilder::on(&area)
             .margin(16)
+            .margin_top(4)
             .x_label_area_size(44)
             .y_label_area_size(124)
             .build_cartesian_2d(axis(x0..x1), axis(bottom..top))?;
         chart
             .configure_mesh()
-            .x_desc(self.lang.t("jaar", "year"))
-            .y_desc(self.lang.t("euro (nominaal)", "euros (nominal)"))
+            .x_desc(lang.t("jaar", "year"))
+            .y_desc(lang.t("euro (nominaal)", "euros (nominal)"))
             .x_labels(years.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| format!("€ {}", self.lang.int(*v)))
+            .y_label_formatter(&|v| lang.euros(*v))
             .label_style((FAMILY, 14))
             .draw()?;
         let n = self.summaries.len() as f64;
-        for (a, sm) in self.summaries.iter().enumerate() {
+        for (a, _) in self.summaries.iter().enumerate() {
             let color = PALETTE[a % PALETTE.len()];
             // Side by side within ±0.35 of the year, whatever the number of arms.
             let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
-            chart
-                .draw_series(q[a].iter().zip(years).map(|(v, &y)| {
-                    let x = f64::from(y) + off;
-                    PathElement::new(vec![(x, v[0]), (x, v[2])], color.stroke_width(3))
-                }))?
-                .label(sm.arm.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3))
-                });
+            chart.draw_series(q[a].iter().zip(years).map(|(v, &y)| {
+                let x = f64::from(y) + off;
+                PathElement::new(vec![(x, v[0]), (x, v[2])], color.stroke_width(3))
+            }))?;
             chart.draw_series(
                 q[a].iter()
                     .zip(years)
                     .map(|(v, &y)| Circle::new((f64::from(y) + off, v[1]), 5, color.filled())),
             )?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
         Ok(())
     }
 }
@@ -1055,13 +1264,18 @@ fn drawings<'a>(
     }
     out.push((
         "municipal_spend_per_year".into(),
-        Drawing::CostPerYear(CostPerYear { summaries, lang }),
+        Drawing::CostPerYear(CostPerYear {
+            model,
+            summaries,
+            lang,
+        }),
     ));
     if let Some((base, pilots)) = summaries.split_first() {
         for p in pilots {
             out.push((
                 format!("care_cost_difference_{}", slug(&p.arm)),
                 Drawing::CostDifference(CostDifference {
+                    model,
                     base,
                     pilot: p,
                     lang,
@@ -1070,6 +1284,7 @@ fn drawings<'a>(
             out.push((
                 format!("care_cost_difference_histogram_{}", slug(&p.arm)),
                 Drawing::Histogram(DifferenceHistogram {
+                    model,
                     base,
                     pilot: p,
                     lang,
@@ -1240,6 +1455,8 @@ pub fn write_all(
 pub struct CostDifference<'a> {
     /// Language of the labels.
     pub lang: Lang,
+    /// The model.
+    pub model: &'a Model,
     /// The baseline.
     pub base: &'a Summary,
     /// The pilot arm.
@@ -1251,6 +1468,7 @@ impl Figure for CostDifference<'_> {
     where
         DB::ErrorType: 'static,
     {
+        let (m, lang) = (self.model, self.lang);
         let years = &self.base.layout.years;
         let q: Vec<[f64; 3]> = (0..years.len())
             .map(|y| {
@@ -1271,61 +1489,57 @@ impl Figure for CostDifference<'_> {
         let lo = q.iter().map(|v| v[0]).fold(0.0, f64::min);
         let pad = ((hi - lo) * 0.1).max(1.0);
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!(
-                    "{} {} - {} {}",
-                    self.lang.t("Verschil zorgkosten", "Care cost difference"),
-                    self.pilot.arm,
-                    self.base.arm,
-                    self.lang
-                        .t("per jaar (gepaard per run)", "per year (paired by run)")
-                ),
-                (FAMILY, 20),
-            )
+        let title = format!(
+            "{} {} − {} {}",
+            lang.t("Verschil zorgkosten", "Care cost difference"),
+            arm_label(lang, m, &self.pilot.arm),
+            arm_label(lang, m, &self.base.arm),
+            lang.t("per jaar (gepaard per run)", "per year (paired by run)")
+        );
+        let area = titled(root, &[(&title, 20)])?;
+        let color = PALETTE[1];
+        let entries: Vec<Entry> = vec![
+            (
+                lang.t("mediaan", "median").to_string(),
+                Swatch::Dot(color.to_rgba(), 5),
+            ),
+            (interval(lang, 5), Swatch::Interval(color.to_rgba(), 3)),
+        ];
+        let area = legend_below(&area, &entries, 14)?;
+        let (x0, x1) = (
+            f64::from(years[0]) - 0.5,
+            f64::from(years[years.len() - 1]) + 0.5,
+        );
+        let mut chart = ChartBuilder::on(&area)
             .margin(16)
+            .margin_top(4)
             .x_label_area_size(44)
-            .y_label_area_size(110)
-            .build_cartesian_2d(
-                axis(f64::from(years[0]) - 0.5..f64::from(years[years.len() - 1]) + 0.5),
-                axis(lo - pad..hi + pad),
-            )?;
+            .y_label_area_size(120)
+            .build_cartesian_2d(axis(x0..x1), axis(lo - pad..hi + pad))?;
         chart
             .configure_mesh()
-            .x_desc(self.lang.t("jaar", "year"))
-            .y_desc(self.lang.t("euro (nominaal)", "euros (nominal)"))
+            .x_desc(lang.t("jaar", "year"))
+            .y_desc(lang.t("euro (nominaal)", "euros (nominal)"))
             .x_labels(years.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| format!("€ {}", self.lang.int(*v)))
+            .y_label_formatter(&|v| lang.signed_euros(*v))
             .label_style((FAMILY, 14))
             .draw()?;
-        let x0 = f64::from(years[0]) - 0.5;
-        let x1 = f64::from(years[years.len() - 1]) + 0.5;
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(x0, 0.0), (x1, 0.0)],
             BLACK.mix(0.5),
         )))?;
-        let color = PALETTE[1];
-        chart
-            .draw_series(q.iter().zip(years).map(|(v, &y)| {
-                PathElement::new(
-                    vec![(f64::from(y), v[0]), (f64::from(y), v[2])],
-                    color.stroke_width(3),
-                )
-            }))?
-            .label("p05-p95")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3))
-            });
-        chart
-            .draw_series(
-                q.iter()
-                    .zip(years)
-                    .map(|(v, &y)| Circle::new((f64::from(y), v[1]), 5, color.filled())),
-            )?
-            .label(self.lang.t("mediaan", "median"))
-            .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
-        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
+        chart.draw_series(q.iter().zip(years).map(|(v, &y)| {
+            PathElement::new(
+                vec![(f64::from(y), v[0]), (f64::from(y), v[2])],
+                color.stroke_width(3),
+            )
+        }))?;
+        chart.draw_series(
+            q.iter()
+                .zip(years)
+                .map(|(v, &y)| Circle::new((f64::from(y), v[1]), 5, color.filled())),
+        )?;
         Ok(())
     }
 }
@@ -1335,6 +1549,8 @@ impl Figure for CostDifference<'_> {
 pub struct DifferenceHistogram<'a> {
     /// Language of the labels.
     pub lang: Lang,
+    /// The model.
+    pub model: &'a Model,
     /// The baseline.
     pub base: &'a Summary,
     /// The pilot arm.
@@ -1346,6 +1562,7 @@ impl Figure for DifferenceHistogram<'_> {
     where
         DB::ErrorType: 'static,
     {
+        let (m, lang) = (self.model, self.lang);
         let d: Vec<f64> = account_per_run(self.pilot, REGION, Account::CareCost)
             .iter()
             .zip(account_per_run(self.base, REGION, Account::CareCost))
@@ -1364,31 +1581,46 @@ impl Figure for DifferenceHistogram<'_> {
         }
         let top = f64::from(counts.iter().copied().max().unwrap_or(1)) * 1.15;
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!(
-                    "{} {} - {}: {} = {:.0}%",
-                    self.lang
-                        .t("Verschil zorgkosten, totaal", "Care cost difference, total"),
-                    self.pilot.arm,
-                    self.base.arm,
-                    self.lang
-                        .t("kans op minder zorgkosten", "P(lower care cost)"),
-                    100.0 * p_lower
-                ),
-                (FAMILY, 19),
-            )
+        let title = format!(
+            "{} {} − {}",
+            lang.t(
+                "Verschil zorgkosten, totaal:",
+                "Care cost difference, total:"
+            ),
+            arm_label(lang, m, &self.pilot.arm),
+            arm_label(lang, m, &self.base.arm),
+        );
+        let sub = format!(
+            "{} = {}",
+            lang.t("kans op minder zorgkosten", "P(lower care cost)"),
+            lang.pct(p_lower)
+        );
+        let area = titled(root, &[(&title, 19), (&sub, 17)])?;
+        let entries: Vec<Entry> = vec![
+            (
+                lang.t("runs per klasse", "runs per bin").to_string(),
+                Swatch::Block(PALETTE[0].mix(0.7)),
+            ),
+            (
+                lang.t("geen verschil", "no difference").to_string(),
+                Swatch::Interval(BLACK.to_rgba(), 2),
+            ),
+        ];
+        let area = legend_below(&area, &entries, 14)?;
+        let mut chart = ChartBuilder::on(&area)
             .margin(16)
+            .margin_top(4)
             .x_label_area_size(44)
             .y_label_area_size(60)
+            .margin_right(48)
             .build_cartesian_2d(axis(lo - width..hi + width), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .x_desc(self.lang.t("euro, gepaard per run", "euros, paired by run"))
+            .x_desc(lang.t("euro, gepaard per run", "euros, paired by run"))
             .y_desc("runs")
-            .y_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| lang.int(*v))
             .x_labels(6)
-            .x_label_formatter(&|v| format!("€ {}", self.lang.int(*v)))
+            .x_label_formatter(&|v| lang.signed_euros(*v))
             .label_style((FAMILY, 14))
             .draw()?;
         let color = PALETTE[0];
@@ -1399,14 +1631,10 @@ impl Figure for DifferenceHistogram<'_> {
                 color.mix(0.7).filled(),
             )
         }))?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(0.0, 0.0), (0.0, top)],
-                BLACK.stroke_width(2),
-            )))?
-            .label(self.lang.t("geen verschil", "no difference"))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
-        legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 0.0), (0.0, top)],
+            BLACK.stroke_width(2),
+        )))?;
         Ok(())
     }
 }
@@ -1440,112 +1668,119 @@ impl Figure for KpiChart<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let kpi = &self.model.kpis[self.kpi];
+        let (m, lang) = (self.model, self.lang);
+        let kpi = &m.kpis[self.kpi];
         let years = kpi.years();
         let lay = &self.summaries[0].layout;
-        let i = kpi_scope(self.model, self.kpi, lay);
+        let i = kpi_scope(m, self.kpi, lay);
         root.fill(&WHITE)?;
-        let label = match self.lang.t(&kpi.nl, &kpi.en) {
+        let label = match lang.t(&kpi.nl, &kpi.en) {
             "" => kpi.name.clone(),
             l => l.to_string(),
         };
         let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
         for sm in self.summaries {
             for y in 0..years {
-                top = top.max(sm.stats[sm.layout.kpi(self.model, self.kpi, i, y, 0)].q[4]);
+                top = top.max(sm.stats[sm.layout.kpi(m, self.kpi, i, y, 0)].q[4]);
             }
         }
-        let top = legend_room(0.0, top * 1.05, self.summaries.len() + 1);
+        let count = kpi.is_count();
+        let top = (top * 1.05).max(if count { 1.0 } else { 0.01 });
         let title = format!("KPI {}: {label}", kpi.name);
         let scope = match kpi.scopes.get(i) {
-            Some(&sc) => crate::output::report::scope_label(self.lang, &lay.scopes[sc]),
+            Some(&sc) => crate::output::report::scope_label(lang, m, &lay.scopes[sc]),
             None => String::new(),
         };
         let area = titled(root, &[(&title, 18), (&scope, 15)])?;
-        let count = kpi.is_count();
+        let last = kpi.last_target_year();
+        let cells: Vec<Vec<usize>> = self
+            .summaries
+            .iter()
+            .map(|sm| {
+                (0..years)
+                    .map(|y| sm.layout.kpi(m, self.kpi, i, y, 0))
+                    .collect()
+            })
+            .collect();
+        let mut entries: Vec<Entry> = Vec::new();
+        for (a, sm) in self.summaries.iter().enumerate() {
+            let color = PALETTE[a % PALETTE.len()];
+            let p_met = last.map(|y| kpi.p_met(y, sm.columns.cell(cells[a][y])));
+            let name = match (p_met, last) {
+                (Some(p), Some(y)) => format!(
+                    "{} ({} {}: {})",
+                    arm_label(lang, m, &sm.arm),
+                    lang.t("kans gehaald, jaar", "P(met), year"),
+                    y + 1,
+                    lang.pct(p)
+                ),
+                _ => arm_label(lang, m, &sm.arm),
+            };
+            entries.push((name, Swatch::Interval(color.to_rgba(), 3)));
+        }
+        entries.push((
+            lang.t("gemiddelde", "mean").to_string(),
+            Swatch::Dot(BLACK.mix(0.7), 5),
+        ));
+        entries.push((interval(lang, 5), Swatch::Interval(BLACK.mix(0.7), 3)));
+        entries.push((
+            lang.t("doel", "target").to_string(),
+            Swatch::Line(BLACK.to_rgba(), 3),
+        ));
+        let area = legend_below(&area, &entries, 13)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
             .margin_top(4)
             .x_label_area_size(44)
             .y_label_area_size(60)
-            .build_cartesian_2d(
-                axis(0.5f64..years as f64 + 0.5),
-                axis(0f64..top.max(if count { 1.0 } else { 0.01 })),
-            )?;
+            .build_cartesian_2d(axis(0.5f64..years as f64 + 0.5), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .x_desc(self.lang.t("contractjaar", "contract year"))
+            .x_desc(lang.t("contractjaar", "contract year"))
             .y_desc(if count {
-                self.lang.t("cliënten", "clients")
+                people(lang, m)
             } else {
-                self.lang.t("aandeel", "share")
+                lang.t("aandeel", "share")
             })
             .x_labels(years)
             .x_label_formatter(&|y| format!("{:.0}", y))
             .y_label_formatter(&|v| {
-                if !count && *v > 1.0 + 1e-9 {
-                    // The room for the legend above 100%: a share has no such values.
-                    String::new()
-                } else if !count {
-                    format!("{:.0}%", 100.0 * v)
+                if !count {
+                    lang.pct(*v)
                 } else if (v - v.round()).abs() < 1e-9 {
-                    self.lang.int(*v)
+                    lang.int(*v)
                 } else {
-                    self.lang.number(*v, 1)
+                    lang.number(*v, 1)
                 }
             })
             .label_style((FAMILY, 14))
             .draw()?;
-        let last = kpi.last_target_year();
         let n = self.summaries.len() as f64;
         for (a, sm) in self.summaries.iter().enumerate() {
             let color = PALETTE[a % PALETTE.len()];
             // Side by side within ±0.35 of the year, whatever the number of arms.
             let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
-            let cells: Vec<usize> = (0..years)
-                .map(|y| sm.layout.kpi(self.model, self.kpi, i, y, 0))
-                .collect();
-            let p_met = last.map(|y| kpi.p_met(y, sm.columns.cell(cells[y])));
-            let name = match p_met {
-                Some(p) => format!(
-                    "{} ({} {}: {:.0}%)",
-                    sm.arm,
-                    self.lang.t("kans gehaald, jaar", "P(met), year"),
-                    last.unwrap_or(0) + 1,
-                    100.0 * p
-                ),
-                None => sm.arm.clone(),
-            };
-            chart
-                .draw_series(cells.iter().enumerate().map(|(y, &c)| {
-                    PathElement::new(
-                        vec![
-                            (y as f64 + 1.0 + off, sm.stats[c].q[0]),
-                            (y as f64 + 1.0 + off, sm.stats[c].q[4]),
-                        ],
-                        color.stroke_width(3),
-                    )
-                }))?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3))
-                });
-            chart.draw_series(cells.iter().enumerate().map(|(y, &c)| {
+            chart.draw_series(cells[a].iter().enumerate().map(|(y, &c)| {
+                PathElement::new(
+                    vec![
+                        (y as f64 + 1.0 + off, sm.stats[c].q[0]),
+                        (y as f64 + 1.0 + off, sm.stats[c].q[4]),
+                    ],
+                    color.stroke_width(3),
+                )
+            }))?;
+            chart.draw_series(cells[a].iter().enumerate().map(|(y, &c)| {
                 Circle::new((y as f64 + 1.0 + off, sm.stats[c].mean), 5, color.filled())
             }))?;
         }
-        chart
-            .draw_series(kpi.targets.iter().enumerate().filter_map(|(y, t)| {
-                t.map(|t| {
-                    PathElement::new(
-                        vec![(y as f64 + 0.7, t), (y as f64 + 1.3, t)],
-                        BLACK.stroke_width(3),
-                    )
-                })
-            }))?
-            .label(self.lang.t("doel", "target"))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(3)));
-        legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
+        chart.draw_series(kpi.targets.iter().enumerate().filter_map(|(y, t)| {
+            t.map(|t| {
+                PathElement::new(
+                    vec![(y as f64 + 0.7, t), (y as f64 + 1.3, t)],
+                    BLACK.stroke_width(3),
+                )
+            })
+        }))?;
         Ok(())
     }
 }
@@ -1569,7 +1804,7 @@ impl Figure for BudgetUse<'_> {
         DB::ErrorType: 'static,
     {
         use crate::summary::BudgetMeasure as B;
-        let (m, sm, i) = (self.model, self.summary, self.pool);
+        let (m, sm, i, lang) = (self.model, self.summary, self.pool, self.lang);
         let lay = &sm.layout;
         let pool = &lay.pools[i];
         let ys: Vec<usize> = m
@@ -1586,7 +1821,51 @@ impl Figure for BudgetUse<'_> {
             .fold(1.0, f64::max)
             * 1.15;
         root.fill(&WHITE)?;
-        let (upper, lower) = root.split_vertically(SIZE.1 * 2 / 3);
+        let title = format!(
+            "{} {}: {}",
+            lang.t("Budgetgebruik", "Budget use"),
+            pool.name,
+            arm_label(lang, m, &sm.arm)
+        );
+        let area = titled(root, &[(&title, 19)])?;
+        let (c_budget, c_spent, c_over, c_reserve) = (BLACK, PALETTE[0], PALETTE[3], PALETTE[2]);
+        let alpha = m.overspend_risk;
+        let entries: Vec<Entry> = vec![
+            ("budget".into(), Swatch::Line(c_budget.to_rgba(), 3)),
+            (
+                format!(
+                    "{} ({}, {})",
+                    lang.t("besteed", "spent"),
+                    lang.t("mediaan", "median"),
+                    interval(lang, 5)
+                ),
+                Swatch::Interval(c_spent.to_rgba(), 3),
+            ),
+            (
+                lang.t("overschrijding (gemiddeld)", "overspend (mean)")
+                    .into(),
+                Swatch::Block(c_over.mix(0.8)),
+            ),
+            (
+                lang.t(
+                    "reserve meegenomen (gemiddeld)",
+                    "reserve carried over (mean)",
+                )
+                .into(),
+                Swatch::Block(c_reserve.mix(0.8)),
+            ),
+            (
+                format!(
+                    "{} α = {}",
+                    lang.t("aanvaarde kans", "accepted risk"),
+                    lang.pct(alpha)
+                ),
+                Swatch::Line(BLACK.to_rgba(), 1),
+            ),
+        ];
+        let area = legend_below(&area, &entries, 13)?;
+        let h = area.dim_in_pixel().1;
+        let (upper, lower) = area.split_vertically(h * 3 / 5);
         let (first, last) = (
             ys.first().copied().unwrap_or(0),
             ys.last().copied().unwrap_or(0),
@@ -1594,101 +1873,60 @@ impl Figure for BudgetUse<'_> {
         let x0 = lay.years[first] as f64 - 0.5;
         let x1 = lay.years[last] as f64 + 0.5;
         let mut chart = ChartBuilder::on(&upper)
-            .caption(
-                format!(
-                    "{} {}: {}",
-                    self.lang.t("Budgetgebruik", "Budget use"),
-                    pool.name,
-                    sm.arm
-                ),
-                (FAMILY, 19),
-            )
             .margin(12)
+            .margin_top(4)
             .x_label_area_size(30)
             .y_label_area_size(100)
             .build_cartesian_2d(axis(x0..x1), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .y_desc(self.lang.t("euro (nominaal)", "euros (nominal)"))
+            .y_desc(lang.t("euro (nominaal)", "euros (nominal)"))
             .x_labels(ys.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| format!("€ {}", self.lang.int(*v)))
+            .y_label_formatter(&|v| lang.euros(*v))
             .label_style((FAMILY, 13))
             .draw()?;
         let yr = |y: usize| f64::from(lay.years[y]);
-        let (c_budget, c_spent, c_over) = (BLACK, PALETTE[0], PALETTE[3]);
-        chart
-            .draw_series(ys.iter().map(|&y| {
-                PathElement::new(
-                    vec![
-                        (yr(y) - 0.3, stat(y, B::Budget).mean),
-                        (yr(y) + 0.3, stat(y, B::Budget).mean),
-                    ],
-                    c_budget.stroke_width(3),
-                )
-            }))?
-            .label("budget")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], c_budget.stroke_width(3))
-            });
-        chart
-            .draw_series(ys.iter().map(|&y| {
-                PathElement::new(
-                    vec![
-                        (yr(y) - 0.08, stat(y, B::Spent).q[0]),
-                        (yr(y) - 0.08, stat(y, B::Spent).q[4]),
-                    ],
-                    c_spent.stroke_width(3),
-                )
-            }))?
-            .label(
-                self.lang
-                    .t("besteed (p05-p95, mediaan)", "spent (p05-p95, median)"),
+        chart.draw_series(ys.iter().map(|&y| {
+            PathElement::new(
+                vec![
+                    (yr(y) - 0.3, stat(y, B::Budget).mean),
+                    (yr(y) + 0.3, stat(y, B::Budget).mean),
+                ],
+                c_budget.stroke_width(3),
             )
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], c_spent.stroke_width(3))
-            });
+        }))?;
+        chart.draw_series(ys.iter().map(|&y| {
+            PathElement::new(
+                vec![
+                    (yr(y) - 0.08, stat(y, B::Spent).q[0]),
+                    (yr(y) - 0.08, stat(y, B::Spent).q[4]),
+                ],
+                c_spent.stroke_width(3),
+            )
+        }))?;
         chart
             .draw_series(ys.iter().map(|&y| {
                 Circle::new((yr(y) - 0.08, stat(y, B::Spent).q[2]), 5, c_spent.filled())
             }))?;
-        chart
-            .draw_series(ys.iter().map(|&y| {
-                Rectangle::new(
-                    [
-                        (yr(y) + 0.04, 0.0),
-                        (yr(y) + 0.16, stat(y, B::Overspend).mean),
-                    ],
-                    c_over.mix(0.8).filled(),
-                )
-            }))?
-            .label(
-                self.lang
-                    .t("overschrijding (gemiddeld)", "overspend (mean)"),
+        chart.draw_series(ys.iter().map(|&y| {
+            Rectangle::new(
+                [
+                    (yr(y) + 0.04, 0.0),
+                    (yr(y) + 0.16, stat(y, B::Overspend).mean),
+                ],
+                c_over.mix(0.8).filled(),
             )
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 16, y + 5)], c_over.mix(0.8).filled())
-            });
-        let c_reserve = PALETTE[2];
-        chart
-            .draw_series(ys.iter().map(|&y| {
-                Rectangle::new(
-                    [
-                        (yr(y) + 0.18, 0.0),
-                        (yr(y) + 0.30, stat(y, B::CarriedOver).mean),
-                    ],
-                    c_reserve.mix(0.8).filled(),
-                )
-            }))?
-            .label(self.lang.t(
-                "reserve meegenomen (gemiddeld)",
-                "reserve carried over (mean)",
-            ))
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 16, y + 5)], c_reserve.mix(0.8).filled())
-            });
-        legend(&mut chart, SeriesLabelPosition::MiddleLeft, 13)?;
-        let alpha = m.overspend_risk;
+        }))?;
+        chart.draw_series(ys.iter().map(|&y| {
+            Rectangle::new(
+                [
+                    (yr(y) + 0.18, 0.0),
+                    (yr(y) + 0.30, stat(y, B::CarriedOver).mean),
+                ],
+                c_reserve.mix(0.8).filled(),
+            )
+        }))?;
         let ptop = ys
             .iter()
             .map(|&y| stat(y, B::Overspent).mean)
@@ -1702,9 +1940,9 @@ impl Figure for BudgetUse<'_> {
             .build_cartesian_2d(axis(x0..x1), axis(0f64..ptop.min(1.0)))?;
         chart
             .configure_mesh()
-            .x_desc(self.lang.t("jaar", "year"))
-            .y_desc(self.lang.t("kans op overschrijding", "P(overspend)"))
-            .y_label_formatter(&|v| self.lang.pct(*v))
+            .x_desc(lang.t("jaar", "year"))
+            .y_desc(lang.t("kans op overschrijding", "P(overspend)"))
+            .y_label_formatter(&|v| lang.pct(*v))
             .x_labels(ys.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
             .label_style((FAMILY, 13))
@@ -1715,19 +1953,13 @@ impl Figure for BudgetUse<'_> {
                     (yr(y) - 0.2, 0.0),
                     (yr(y) + 0.2, stat(y, B::Overspent).mean),
                 ],
-                PALETTE[3].mix(0.8).filled(),
+                c_over.mix(0.8).filled(),
             )
         }))?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(x0, alpha), (x1, alpha)],
-                BLACK.stroke_width(1),
-            )))?
-            .label(format!("α = {}", self.lang.pct(alpha)))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(1))
-            });
-        legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(x0, alpha), (x1, alpha)],
+            BLACK.stroke_width(1),
+        )))?;
         Ok(())
     }
 }
@@ -1741,31 +1973,21 @@ fn grid(n: usize) -> (usize, usize) {
     (n.max(1).div_ceil(cols), cols)
 }
 
-/// The frame of small multiples: a title, `n` panels in a grid of at most three columns, and a strip
-/// at the foot for one legend.
-#[allow(clippy::type_complexity)]
+/// The frame of small multiples: a title, `n` panels in a grid of at most three columns, and one
+/// legend of `entries` under them all.
 fn small_multiples<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
     n: usize,
-) -> std::result::Result<
-    (
-        Vec<DrawingArea<DB, plotters::coord::Shift>>,
-        DrawingArea<DB, plotters::coord::Shift>,
-    ),
-    Box<dyn std::error::Error>,
->
+    entries: &[Entry],
+) -> std::result::Result<Vec<DrawingArea<DB, plotters::coord::Shift>>, Box<dyn std::error::Error>>
 where
     DB::ErrorType: 'static,
 {
     let area = titled(root, &[(title, 28)])?;
-    let h = area.dim_in_pixel().1;
-    let (panels, foot) = area.split_vertically(h.saturating_sub(44));
-    Ok((panels.split_evenly(grid(n)), foot))
+    let panels = legend_below(&area, entries, 19)?;
+    Ok(panels.split_evenly(grid(n)))
 }
-
-/// A legend entry's mark, drawn from its left end.
-type Mark = Box<dyn Fn(i32, i32) -> Vec<PathElement<(i32, i32)>>>;
 
 /// The first month of each arm's pilot, ascending and without duplicates.
 fn pilot_starts(m: &Model, summaries: &[Summary]) -> std::collections::BTreeSet<u32> {
@@ -1773,51 +1995,6 @@ fn pilot_starts(m: &Model, summaries: &[Summary]) -> std::collections::BTreeSet<
         .iter()
         .filter_map(|sm| pilot_start(m, &sm.arm))
         .collect()
-}
-
-/// The legend entries of the pilot starts: a vertical line each.
-fn start_entries(
-    lang: Lang,
-    m: &Model,
-    starts: &std::collections::BTreeSet<u32>,
-) -> Vec<(String, Mark)> {
-    starts
-        .iter()
-        .map(|&start| {
-            let mark: Mark = Box::new(|x, y| {
-                vec![PathElement::new(
-                    vec![(x + 9, y - 8), (x + 9, y + 8)],
-                    BLACK.mix(0.6).stroke_width(2),
-                )]
-            });
-            (start_label(lang, m, start), mark)
-        })
-        .collect()
-}
-
-/// A legend in one line under a figure's panels: per entry a mark (drawn by `mark` at its left end)
-/// and a name.
-fn legend_line<DB: DrawingBackend>(
-    area: &DrawingArea<DB, plotters::coord::Shift>,
-    entries: &[(String, Mark)],
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    let style = (FAMILY, 19).into_font();
-    let mut x = 24;
-    for (name, mark) in entries {
-        for p in mark(x, 14) {
-            area.draw(&p)?;
-        }
-        area.draw(&Text::new(name.clone(), (x + 24, 6), style.clone()))?;
-        x += 24
-            + area
-                .estimate_text_size(name, &style.clone().into_text_style(area))?
-                .0 as i32
-            + 32;
-    }
-    Ok(())
 }
 
 /// A pilot area's caseload: a panel per non-absorbing state, the arms overlaid (each arm's P5-P95
@@ -1849,29 +2026,45 @@ impl Figure for AreaFans<'_> {
             .collect();
         let starts = pilot_starts(m, self.summaries);
         root.fill(&WHITE)?;
+        let lang = self.lang;
         let title = format!(
-            "{}: {}",
-            self.lang.t(
-                "Cliënten per intensiteit, mediaan en P5–P95",
-                "Caseload by state, median and P5–P95"
-            ),
-            area_title(self.lang, m, &lay.scopes[self.scope])
+            "{}, {} {} {}: {}",
+            by_state(lang, m),
+            lang.t("mediaan en", "median and"),
+            interval(lang, 5),
+            lang.t("over de runs", "over runs"),
+            area_title(lang, m, &lay.scopes[self.scope])
         );
-        let (panels, foot) = small_multiples(root, &title, states.len())?;
+        let mut entries: Vec<Entry> = self
+            .summaries
+            .iter()
+            .enumerate()
+            .map(|(a, sm)| {
+                let color = PALETTE[a % PALETTE.len()];
+                let width = if a == 0 { 4 } else { 2 };
+                (
+                    arm_label(lang, m, &sm.arm),
+                    Swatch::Band(color.mix(0.3), color.to_rgba(), width),
+                )
+            })
+            .collect();
+        entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
+        let panels = small_multiples(root, &title, states.len(), &entries)?;
         for (panel, &s) in panels.iter().zip(&states) {
             let st = caseload_stats(self.summaries, self.scope, s);
             let (bottom, high) = band_range(&st, 0.5);
             let mut chart = ChartBuilder::on(panel)
-                .caption(state_label(self.lang, &m.states[s]), (FAMILY, 21))
+                .caption(state_label(lang, &m.states[s]), (FAMILY, 21))
                 .margin(10)
+                .margin_right(20)
                 .x_label_area_size(34)
                 .y_label_area_size(60)
                 .build_cartesian_2d(Months::new(m, lay.cycles), axis(bottom..high))?;
             chart
                 .configure_mesh()
-                .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+                .x_label_formatter(&|c| month_tick(lang, m, *c))
                 .y_labels(count_labels(high - bottom))
-                .y_label_formatter(&|v| self.lang.int(*v))
+                .y_label_formatter(&|v| lang.int(*v))
                 .y_max_light_lines(1)
                 .label_style((FAMILY, 17))
                 .draw()?;
@@ -1893,28 +2086,10 @@ impl Figure for AreaFans<'_> {
                 ))?;
             }
             for &start in &starts {
-                start_line(&mut chart, start, (bottom, high), None)?;
+                start_line(&mut chart, start, (bottom, high))?;
             }
         }
-        let mut entries: Vec<(String, Mark)> = Vec::new();
-        for (a, sm) in self.summaries.iter().enumerate() {
-            let color = PALETTE[a % PALETTE.len()];
-            let width = if a == 0 { 4 } else { 2 };
-            entries.push((
-                sm.arm.clone(),
-                Box::new(move |x, y| {
-                    vec![
-                        PathElement::new(
-                            vec![(x, y), (x + 18, y)],
-                            color.mix(0.3).stroke_width(12),
-                        ),
-                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(width)),
-                    ]
-                }),
-            ));
-        }
-        entries.extend(start_entries(self.lang, m, &starts));
-        legend_line(&foot, &entries)
+        Ok(())
     }
 }
 
@@ -1946,28 +2121,41 @@ impl Figure for AreaStacked<'_> {
             .collect();
         let top = stacked_top(m, self.summaries, self.scope) * 1.1;
         root.fill(&WHITE)?;
+        let lang = self.lang;
         let title = format!(
-            "{}: {}",
-            self.lang.t(
-                "Cliënten per intensiteit (gemiddelde over runs)",
-                "Caseload by state (mean over runs)"
-            ),
-            area_title(self.lang, m, &lay.scopes[self.scope])
+            "{} ({}): {}",
+            by_state(lang, m),
+            lang.t("gemiddelde over runs", "mean over runs"),
+            area_title(lang, m, &lay.scopes[self.scope])
         );
-        let (panels, foot) = small_multiples(root, &title, self.summaries.len())?;
+        let mut entries: Vec<Entry> = states
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| {
+                let color = PALETTE[k % PALETTE.len()];
+                (
+                    state_label(lang, &m.states[s]),
+                    Swatch::Block(color.mix(0.75)),
+                )
+            })
+            .collect();
+        let starts = pilot_starts(m, self.summaries);
+        entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
+        let panels = small_multiples(root, &title, self.summaries.len(), &entries)?;
         for (panel, sm) in panels.iter().zip(self.summaries) {
             let cum = stack(sm, self.scope, &states);
             let mut chart = ChartBuilder::on(panel)
-                .caption(sm.arm.clone(), (FAMILY, 21))
+                .caption(arm_label(lang, m, &sm.arm), (FAMILY, 21))
                 .margin(10)
+                .margin_right(20)
                 .x_label_area_size(34)
                 .y_label_area_size(60)
                 .build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
             chart
                 .configure_mesh()
-                .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+                .x_label_formatter(&|c| month_tick(lang, m, *c))
                 .y_labels(count_labels(top))
-                .y_label_formatter(&|v| self.lang.int(*v))
+                .y_label_formatter(&|v| lang.int(*v))
                 .y_max_light_lines(1)
                 .label_style((FAMILY, 17))
                 .draw()?;
@@ -1981,32 +2169,16 @@ impl Figure for AreaStacked<'_> {
                 )))?;
             }
             if let Some(start) = pilot_start(m, &sm.arm) {
-                start_line(&mut chart, start, (0.0, top), None)?;
+                start_line(&mut chart, start, (0.0, top))?;
             }
         }
-        let mut entries: Vec<(String, Mark)> = states
-            .iter()
-            .enumerate()
-            .map(|(k, &s)| {
-                let color = PALETTE[k % PALETTE.len()];
-                let mark: Mark = Box::new(move |x, y| {
-                    vec![PathElement::new(
-                        vec![(x, y), (x + 18, y)],
-                        color.mix(0.75).stroke_width(12),
-                    )]
-                });
-                (state_label(self.lang, &m.states[s]), mark)
-            })
-            .collect();
-        let starts = pilot_starts(m, self.summaries);
-        entries.extend(start_entries(self.lang, m, &starts));
-        legend_line(&foot, &entries)
+        Ok(())
     }
 }
 
 /// An area as a figure's title names it: `Gebied Kamperland (Noord-Beveland)`.
 fn area_title(lang: Lang, m: &Model, scope: &crate::scope::Scope) -> String {
-    let label = crate::output::report::scope_label(lang, scope);
+    let label = crate::output::report::scope_label(lang, m, scope);
     match scope.areas.as_slice() {
         [a] if m.municipalities[m.areas[*a].municipality] != m.areas[*a].name => {
             format!("{label} ({})", m.municipalities[m.areas[*a].municipality])
@@ -2053,7 +2225,17 @@ impl Figure for LinePanels<'_> {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let (panels, foot) = small_multiples(root, &self.title, self.panels.len())?;
+        let entries: Vec<Entry> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let c = PALETTE[i % PALETTE.len()];
+                let w = if i == 0 { 4 } else { 2 };
+                (name.clone(), Swatch::Line(c.to_rgba(), w))
+            })
+            .collect();
+        let panels = small_multiples(root, &self.title, self.panels.len(), &entries)?;
         for (panel, (caption, series)) in panels.iter().zip(&self.panels) {
             let pts = series.iter().flatten();
             let x0 = pts.clone().map(|p| p.0).fold(f64::MAX, f64::min);
@@ -2083,7 +2265,7 @@ impl Figure for LinePanels<'_> {
                         builder.build_cartesian_2d(Months::new(m, *cycles), axis(0f64..top))?;
                     chart
                         .configure_mesh()
-                        .x_label_formatter(&|c| self.lang.month(m.date(c.round().max(0.0) as u32)))
+                        .x_label_formatter(&|c| month_tick(self.lang, m, *c))
                         .y_labels(if self.shares { 11 } else { count_labels(top) })
                         .y_label_formatter(&y_fmt)
                         .y_max_light_lines(1)
@@ -2116,23 +2298,7 @@ impl Figure for LinePanels<'_> {
                 }
             }
         }
-        let entries: Vec<(String, Mark)> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let c = PALETTE[i % PALETTE.len()];
-                let w = if i == 0 { 4 } else { 2 };
-                let mark: Mark = Box::new(move |x, y| {
-                    vec![PathElement::new(
-                        vec![(x, y), (x + 18, y)],
-                        c.stroke_width(w),
-                    )]
-                });
-                (name.clone(), mark)
-            })
-            .collect();
-        legend_line(&foot, &entries)
+        Ok(())
     }
 }
 
@@ -2162,9 +2328,16 @@ impl Figure for CalibrationFigure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let root = root.titled(&self.title, (FAMILY, 22))?;
-        let (left, right) = root.split_horizontally(700);
+        let root = titled(root, &[(&self.title, 22)])?;
         let (before_c, after_c) = (PALETTE[1], PALETTE[0]);
+        let entries: Vec<Entry> = vec![
+            ("model = target".into(), Swatch::Line(BLACK.mix(0.5), 1)),
+            ("before".into(), Swatch::Ring(before_c.to_rgba(), 4)),
+            ("after (±2 se)".into(), Swatch::Dot(after_c.to_rgba(), 4)),
+            ("±2 (right)".into(), Swatch::Block(BLUE.mix(0.1))),
+        ];
+        let root = legend_below(&root, &entries, 14)?;
+        let (left, right) = root.split_horizontally(700);
         let top = self
             .values
             .iter()
@@ -2188,13 +2361,10 @@ impl Figure for CalibrationFigure {
             .y_label_formatter(&|v| thousands(*v))
             .label_style((FAMILY, 14))
             .draw()?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(0.0, 0.0), (top, top)],
-                BLACK.mix(0.5),
-            )))?
-            .label("model = target")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.5)));
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 0.0), (top, top)],
+            BLACK.mix(0.5),
+        )))?;
         chart.draw_series(self.values.iter().zip(&self.se).zip(&self.after).map(
             |((&v, &s), &m)| {
                 PathElement::new(
@@ -2203,25 +2373,18 @@ impl Figure for CalibrationFigure {
                 )
             },
         ))?;
-        chart
-            .draw_series(
-                self.values
-                    .iter()
-                    .zip(&self.before)
-                    .map(|(&v, &m)| Circle::new((v, m), 4, before_c.stroke_width(2))),
-            )?
-            .label("before")
-            .legend(move |(x, y)| Circle::new((x + 8, y), 4, before_c.stroke_width(2)));
-        chart
-            .draw_series(
-                self.values
-                    .iter()
-                    .zip(&self.after)
-                    .map(|(&v, &m)| Circle::new((v, m), 4, after_c.filled())),
-            )?
-            .label("after (±2 se)")
-            .legend(move |(x, y)| Circle::new((x + 8, y), 4, after_c.filled()));
-        legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
+        chart.draw_series(
+            self.values
+                .iter()
+                .zip(&self.before)
+                .map(|(&v, &m)| Circle::new((v, m), 4, before_c.stroke_width(2))),
+        )?;
+        chart.draw_series(
+            self.values
+                .iter()
+                .zip(&self.after)
+                .map(|(&v, &m)| Circle::new((v, m), 4, after_c.filled())),
+        )?;
         // Standardised residuals per target.
         let n = self.values.len();
         let z = |m: &[f64]| -> Vec<f64> {
@@ -2251,35 +2414,25 @@ impl Figure for CalibrationFigure {
             .x_label_formatter(&|v| format!("{v:.0}"))
             .label_style((FAMILY, 14))
             .draw()?;
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                vec![
-                    (0.0, -2.0),
-                    (n as f64 + 1.0, -2.0),
-                    (n as f64 + 1.0, 2.0),
-                    (0.0, 2.0),
-                ],
-                BLUE.mix(0.1),
-            )))?
-            .label("±2")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], BLUE.mix(0.1).filled()));
-        chart
-            .draw_series(
-                zb.iter()
-                    .enumerate()
-                    .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, before_c.stroke_width(2))),
-            )?
-            .label("before")
-            .legend(move |(x, y)| Circle::new((x + 8, y), 4, before_c.stroke_width(2)));
-        chart
-            .draw_series(
-                za.iter()
-                    .enumerate()
-                    .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, after_c.filled())),
-            )?
-            .label("after")
-            .legend(move |(x, y)| Circle::new((x + 8, y), 4, after_c.filled()));
-        legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
+        chart.draw_series(std::iter::once(Polygon::new(
+            vec![
+                (0.0, -2.0),
+                (n as f64 + 1.0, -2.0),
+                (n as f64 + 1.0, 2.0),
+                (0.0, 2.0),
+            ],
+            BLUE.mix(0.1),
+        )))?;
+        chart.draw_series(
+            zb.iter()
+                .enumerate()
+                .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, before_c.stroke_width(2))),
+        )?;
+        chart.draw_series(
+            za.iter()
+                .enumerate()
+                .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, after_c.filled())),
+        )?;
         Ok(())
     }
 }

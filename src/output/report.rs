@@ -11,6 +11,7 @@ use crate::model::Model;
 use crate::output::manifest::Manifest;
 use crate::output::plot::{
     self, BudgetUse, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
+    by_state,
 };
 use crate::scope::REGION;
 use crate::summary::{Account, Summary};
@@ -81,6 +82,19 @@ impl Lang {
             format!("−{s}")
         } else {
             s
+        }
+    }
+
+    /// A number with thousands separators, `d` decimals and a sign: `+1.234`, `−2,5`, `0` (a minus
+    /// sign, not a hyphen).
+    pub fn signed(self, x: f64, d: usize) -> String {
+        let s = self.decimal(x.abs(), d);
+        if s.chars().all(|c| !('1'..='9').contains(&c)) {
+            s
+        } else if x > 0.0 {
+            format!("+{s}")
+        } else {
+            format!("−{s}")
         }
     }
 
@@ -233,14 +247,16 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         lang.t("Vraag:", "Question:"),
         match lang {
             Lang::Nl => format!(
-                "wat gebeurt er met kosten, cliënten en KPI's in {} ten opzichte van <i>{}</i> (het huidige aanbiedersmodel), {} tot en met {}?",
+                "wat gebeurt er met kosten, {} en KPI's in {} ten opzichte van <i>{}</i> (het huidige aanbiedersmodel), {} tot en met {}?",
+                esc(plot::people(lang, m)),
                 arms[1..].join(", "),
                 arms[0],
                 m.start,
                 m.date(m.cycles - 1)
             ),
             Lang::En => format!(
-                "what happens to cost, clients and KPIs in {} compared with <i>{}</i> (the current provider model), {} to {}?",
+                "what happens to cost, {} and KPIs in {} compared with <i>{}</i> (the current provider model), {} to {}?",
+                esc(plot::people(lang, m)),
                 arms[1..].join(", "),
                 arms[0],
                 m.start,
@@ -286,7 +302,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     for p in &r.summaries[1..] {
         let band = |d: &Difference| {
             format!(
-                "{} [90%: {} {} {}]",
+                "{} [P5–P95: {} {} {}]",
                 lang.signed_euros(d.mean),
                 lang.signed_euros(d.q[0]),
                 lang.t("tot", "to"),
@@ -323,12 +339,12 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
                 crate::scope::ScopeKind::Region => {
                     lang.t("in de regio", "in the region").to_string()
                 }
-                _ => esc(&scope_label(lang, scope)),
+                _ => esc(&scope_label(lang, m, scope)),
             };
             parts.push(format!(
                 "{where_} ({} {} {}): {} {} ({}), {} {} ({})",
                 lang.int(clients as f64),
-                lang.t("cliënten", "clients"),
+                esc(plot::people(lang, m)),
                 lang.t("bij de start", "at the start"),
                 lang.t("geleverde zorg", "care delivered"),
                 band(care),
@@ -387,30 +403,36 @@ fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
     let runs = r.manifest.runs;
     let _ = write!(
         h,
-        "{runs} {}. {} {}. ",
+        "{runs} {}. {} {}. {}. ",
         if runs == 1 { "run" } else { "runs" },
         lang.t(
             "De Monte Carlo-fout van de gemiddelde gemeentelijke uitgaven van de basis is",
             "The Monte Carlo error of the baseline's mean municipal spend is"
         ),
-        lang.euros(sd / (sm.runs as f64).sqrt())
+        lang.euros(sd / (sm.runs as f64).sqrt()),
+        lang.t(
+            "De banden tonen de spreiding van run tot run: P5–P95 is het 90%-interval (van het 5e tot het 95e percentiel van de runs), P10–P90 het 80%-interval",
+            "The bands show the spread from run to run: P5–P95 is the 90% interval (from the 5th to the 95th percentile of the runs), P10–P90 the 80% interval"
+        ),
     );
     let what = if r.manifest.psa {
         lang.t(
-            "De banden en intervallen bevatten <b>toeval én onzekerheid in de parameters</b>: de Monte Carlo-variatie (welke cliënten instromen, overstappen en uitstromen) en de probabilistische gevoeligheidsanalyse (PSA: elke run trekt de parameters die in het scenario een verdeling hebben).",
-            "The bands and intervals hold <b>chance and parameter uncertainty</b>: Monte Carlo variation (which clients arrive, move and leave) and probabilistic sensitivity analysis (PSA: every run draws the parameters that have a distribution in the scenario).",
+            "De banden en intervallen bevatten <b>toeval én onzekerheid in de parameters</b>: de Monte Carlo-variatie (welke {who} instromen, overstappen en uitstromen) en de probabilistische gevoeligheidsanalyse (PSA: elke run trekt de parameters die in het scenario een verdeling hebben).",
+            "The bands and intervals hold <b>chance and parameter uncertainty</b>: Monte Carlo variation (which {who} arrive, move and leave) and probabilistic sensitivity analysis (PSA: every run draws the parameters that have a distribution in the scenario).",
         )
     } else if r.model.uncertain {
         lang.t(
-            "De banden en intervallen bevatten <b>alleen toeval</b> (Monte Carlo-variatie: welke cliënten instromen, overstappen en uitstromen). Onzekerheid in de parameters is <b>niet</b> meegenomen: elke parameter met een verdeling staat op zijn gemiddelde (<code>--no-psa</code>); zonder die optie zijn de banden breder.",
-            "The bands and intervals hold <b>chance only</b> (Monte Carlo variation: which clients arrive, move and leave). Parameter uncertainty is <b>not</b> included: every parameter with a distribution is at its mean (<code>--no-psa</code>); without that option the bands are wider.",
+            "De banden en intervallen bevatten <b>alleen toeval</b> (Monte Carlo-variatie: welke {who} instromen, overstappen en uitstromen). Onzekerheid in de parameters is <b>niet</b> meegenomen: elke parameter met een verdeling staat op zijn gemiddelde (<code>--no-psa</code>); zonder die optie zijn de banden breder.",
+            "The bands and intervals hold <b>chance only</b> (Monte Carlo variation: which {who} arrive, move and leave). Parameter uncertainty is <b>not</b> included: every parameter with a distribution is at its mean (<code>--no-psa</code>); without that option the bands are wider.",
         )
     } else {
         lang.t(
-            "De banden en intervallen bevatten <b>alleen toeval</b> (Monte Carlo-variatie: welke cliënten instromen, overstappen en uitstromen). Onzekerheid in de parameters is <b>niet</b> meegenomen: het scenario geeft geen enkele parameter een verdeling.",
-            "The bands and intervals hold <b>chance only</b> (Monte Carlo variation: which clients arrive, move and leave). Parameter uncertainty is <b>not</b> included: the scenario gives no parameter a distribution.",
+            "De banden en intervallen bevatten <b>alleen toeval</b> (Monte Carlo-variatie: welke {who} instromen, overstappen en uitstromen). Onzekerheid in de parameters is <b>niet</b> meegenomen: het scenario geeft geen enkele parameter een verdeling.",
+            "The bands and intervals hold <b>chance only</b> (Monte Carlo variation: which {who} arrive, move and leave). Parameter uncertainty is <b>not</b> included: the scenario gives no parameter a distribution.",
         )
     };
+    // In the words of the scenario: cliënten, patiënten, personen.
+    let what = what.replace("{who}", crate::output::plot::people(lang, r.model));
     let _ = write!(h, "{what}</p>");
 }
 
@@ -449,7 +471,7 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
             h,
             "<tr><th colspan=\"{}\" class=\"scope\">{}</th></tr>",
             3 + r.summaries.len(),
-            esc(&scope_label(lang, &lay.scopes[sc]))
+            esc(&scope_label(lang, m, &lay.scopes[sc]))
         );
         for (k, kpi) in m.kpis.iter().enumerate() {
             let Some((i, y)) = kpi.shown_in(sc) else {
@@ -514,7 +536,7 @@ fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
             h,
             "<p><b>{}</b> ({}): {} {} {}{}.</p><table><tr><th>{}</th>",
             esc(label),
-            esc(&scope_label(lang, scope)),
+            esc(&scope_label(lang, m, scope)),
             lang.t(
                 "evaluaties die nodig zijn en die worden gehouden bij het geplande aandeel van",
                 "evaluations due, and held at the planned share of"
@@ -564,12 +586,17 @@ fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
 
 /// A scope as the report names it: the region and the pilot areas in words, a municipality or an
 /// area by its name (with what it is).
-pub fn scope_label(lang: Lang, scope: &crate::scope::Scope) -> String {
+pub fn scope_label(lang: Lang, m: &Model, scope: &crate::scope::Scope) -> String {
     use crate::scope::ScopeKind as K;
     match scope.kind {
-        K::Region => lang
+        K::Region if m.is_wmo() => lang
             .t("Regio (alle gemeenten)", "Region (all municipalities)")
             .into(),
+        K::Region => format!(
+            "{} {}",
+            lang.t("Alle", "All"),
+            crate::output::plot::people(lang, m)
+        ),
         K::PilotAreas => lang.t("Pilotgebieden samen", "Pilot areas together").into(),
         K::Municipality => format!("{} {}", lang.t("Gemeente", "Municipality"), scope.name),
         K::Area => format!("{} {}", lang.t("Gebied", "Area"), scope.name),
@@ -681,7 +708,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
                         "{} {} ({}): {}",
                         lang.t("Budgetgebruik", "Budget use"),
                         pool.name,
-                        sm.arm,
+                        plot::arm_label(lang, m, &sm.arm),
                         lang.t(
                             "budget, besteed (mediaan, P5–P95), gemiddelde overschrijding en reserve per jaar; daaronder de kans op overschrijding per jaar tegen de aanvaarde kans α.",
                             "budget, spent (median, P5–P95), mean overspend and reserve per year; below, the chance of overspending per year against the accepted chance α."
@@ -847,7 +874,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
         let scope = m.kpis[k]
             .scopes
             .get(i)
-            .map_or(String::new(), |&sc| scope_label(lang, &lay.scopes[sc]));
+            .map_or(String::new(), |&sc| scope_label(lang, m, &lay.scopes[sc]));
         figure(
             h,
             &KpiChart {
@@ -873,12 +900,13 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
         let _ = write!(
             h,
             "<h3>{}</h3>",
-            esc(&scope_label(lang, &lay.scopes[REGION]))
+            esc(&scope_label(lang, m, &lay.scopes[REGION]))
         );
     }
     figure(
         h,
         &CostPerYear {
+            model: m,
             summaries: drawn,
             lang,
         },
@@ -892,6 +920,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             figure(
                 h,
                 &CostDifference {
+                    model: m,
                     base,
                     pilot: p,
                     lang,
@@ -904,6 +933,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             figure(
                 h,
                 &DifferenceHistogram {
+                    model: m,
                     base,
                     pilot: p,
                     lang,
@@ -928,9 +958,10 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                 top: None,
                 lang,
             },
-            lang.t(
-                "Gemiddeld aantal cliënten per intensiteit.",
-                "Mean caseload by intensity.",
+            &format!(
+                "{} ({}).",
+                by_state(lang, m),
+                plot::arm_label(lang, m, &sm.arm)
             ),
         );
         for s in (0..m.n_states()).filter(|&s| !m.states[s].absorbing) {
@@ -947,7 +978,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     "{}: {} ({})",
                     lang.t("Waaier", "Fan chart"),
                     state_name(lang, &m.states[s]),
-                    sm.arm
+                    plot::arm_label(lang, m, &sm.arm)
                 ),
             );
         }
@@ -998,26 +1029,29 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
     let _ = write!(
         h,
         "<h3>{}</h3><p>{}</p>",
-        esc(&scope_label(lang, scope)),
+        esc(&scope_label(lang, m, scope)),
         match lang {
             Lang::Nl => format!(
-                "De gebieden die een variant een budget geeft, samen: {} ({} van de {} cliënten bij de start). In de figuren van de hele regio verdwijnt hun verschil; hier staan de varianten over elkaar of op één schaal.",
+                "De gebieden die een variant een budget geeft, samen: {} ({} van de {} {} bij de start). In de figuren van de hele regio verdwijnt hun verschil; hier staan de varianten over elkaar of op één schaal.",
                 names.join(", "),
                 lang.int(here as f64),
-                lang.int(all as f64)
+                lang.int(all as f64),
+                esc(plot::people(lang, m))
             ),
             Lang::En => format!(
-                "The areas some arm gives a budget, together: {} ({} of the {} clients at the start). In the region's figures their difference disappears; here the arms are overlaid or on one scale.",
+                "The areas some arm gives a budget, together: {} ({} of the {} {} at the start). In the region's figures their difference disappears; here the arms are overlaid or on one scale.",
                 names.join(", "),
                 lang.int(here as f64),
-                lang.int(all as f64)
+                lang.int(all as f64),
+                esc(plot::people(lang, m))
             ),
         }
     );
-    let arms: Vec<&str> = plot::overlaid(drawn)
+    let labels: Vec<String> = plot::overlaid(drawn)
         .iter()
-        .map(|sm| sm.arm.as_str())
+        .map(|sm| plot::arm_label(lang, m, &sm.arm))
         .collect();
+    let arms: Vec<&str> = labels.iter().map(String::as_str).collect();
     for s in (0..m.n_states()).filter(|&s| !m.states[s].absorbing) {
         figure(
             h,
@@ -1030,12 +1064,14 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
             },
             &match lang {
                 Lang::Nl => format!(
-                    "Cliënten in {} in de pilotgebieden samen, {} over elkaar: mediaan (lijn) en P5–P95 (band) over de runs.",
+                    "{} in {} in de pilotgebieden samen, {} over elkaar: mediaan (lijn) en P5–P95 (band) over de runs.",
+                    plot::people_title(lang, m),
                     state_name(lang, &m.states[s]),
                     listed(&arms, "en")
                 ),
                 Lang::En => format!(
-                    "Clients in {} in the pilot areas together, {} overlaid: median (line) and P5–P95 (band) over runs.",
+                    "{} in {} in the pilot areas together, {} overlaid: median (line) and P5–P95 (band) over runs.",
+                    plot::people_title(lang, m),
                     state_name(lang, &m.states[s]),
                     listed(&arms, "and")
                 ),
@@ -1054,12 +1090,13 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
                 lang,
             },
             &format!(
-                "{} ({}); {}",
+                "{} {} ({}); {}",
+                by_state(lang, m),
                 lang.t(
-                    "Gemiddeld aantal cliënten per intensiteit in de pilotgebieden samen",
-                    "Mean caseload by intensity in the pilot areas together"
+                    "in de pilotgebieden samen, gemiddeld over de runs",
+                    "in the pilot areas together, mean over runs"
                 ),
-                sm.arm,
+                plot::arm_label(lang, m, &sm.arm),
                 lang.t(
                     "elke variant op dezelfde schaal.",
                     "every arm on the same scale."
@@ -1084,12 +1121,26 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
                 },
                 &match lang {
                     Lang::Nl => format!(
-                        "Verschil in cliënten {} − {} in de pilotgebieden samen, per toestand en kalenderjaar (gemiddelde over de maanden van het jaar), gepaard per run: gemiddelde en P5–P95. Onder nul heeft de pilot minder cliënten in die toestand.",
-                        p.arm, base.arm
+                        "Verschil in {who} {} − {} in de pilotgebieden samen, per toestand en kalenderjaar{months}, gepaard per run: gemiddelde en P5–P95. Onder nul heeft de pilot minder {who} in die toestand.",
+                        plot::arm_label(lang, m, &p.arm),
+                        plot::arm_label(lang, m, &base.arm),
+                        who = plot::people(lang, m),
+                        months = if m.cycle_months < 12 {
+                            " (gemiddelde over de maanden van het jaar)"
+                        } else {
+                            ""
+                        }
                     ),
                     Lang::En => format!(
-                        "Difference in caseload {} − {} in the pilot areas together, per state and calendar year (mean over the year's months), paired by run: mean and P5–P95. Below zero the pilot has fewer clients in that state.",
-                        p.arm, base.arm
+                        "Difference in {who} {} − {} in the pilot areas together, per state and calendar year{months}, paired by run: mean and P5–P95. Below zero the pilot has fewer {who} in that state.",
+                        plot::arm_label(lang, m, &p.arm),
+                        plot::arm_label(lang, m, &base.arm),
+                        who = plot::people(lang, m),
+                        months = if m.cycle_months < 12 {
+                            " (mean over the year's months)"
+                        } else {
+                            ""
+                        }
                     ),
                 },
             );
@@ -1128,10 +1179,11 @@ fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary]
             .sum();
         let _ = write!(
             h,
-            "<details><summary>{} ({} {})</summary>",
-            esc(&scope_label(lang, scope)),
+            "<details><summary>{} ({} {} {})</summary>",
+            esc(&scope_label(lang, m, scope)),
             lang.int(clients as f64),
-            lang.t("cliënten bij de start", "clients at the start")
+            esc(plot::people(lang, m)),
+            lang.t("bij de start", "at the start")
         );
         figure(
             h,
@@ -1141,9 +1193,13 @@ fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary]
                 scope: sc,
                 lang,
             },
-            lang.t(
-                "Cliënten per toestand, de varianten over elkaar: mediaan (lijn) en P5–P95 (band) over de runs; elke toestand op een eigen schaal.",
-                "Clients per state, the arms overlaid: median (line) and P5–P95 (band) over runs; each state on its own scale.",
+            &format!(
+                "{} {}",
+                plot::people_title(lang, m),
+                lang.t(
+                    "per toestand, de varianten over elkaar: mediaan (lijn) en P5–P95 (band) over de runs; elke toestand op een eigen schaal.",
+                    "per state, the arms overlaid: median (line) and P5–P95 (band) over runs; each state on its own scale.",
+                )
             ),
         );
         figure(
@@ -1154,9 +1210,13 @@ fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary]
                 scope: sc,
                 lang,
             },
-            lang.t(
-                "Gemiddeld aantal cliënten per intensiteit, elke variant op dezelfde schaal.",
-                "Mean caseload by intensity, every arm on the same scale.",
+            &format!(
+                "{}, {}",
+                by_state(lang, m),
+                lang.t(
+                    "gemiddeld over de runs, elke variant op dezelfde schaal.",
+                    "mean over runs, every arm on the same scale."
+                )
             ),
         );
         h.push_str("</details>");

@@ -1,14 +1,14 @@
 //! The tornado plot of a one-way sensitivity analysis: the effect of each parameter, from its low to its
 //! high value with the others at their base, on one metric; the largest effect on top.
 
-use crate::output::plot::{Figure, thousands};
+use crate::output::plot::{Entry, Figure, Swatch, legend_below};
 use crate::output::report::Lang;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
-const FAMILY: &str = "sans-serif";
+use crate::output::plot::FAMILY;
 const LOW: RGBColor = RGBColor(31, 94, 168);
 const HIGH: RGBColor = RGBColor(230, 126, 34);
 
@@ -73,29 +73,40 @@ pub fn ranked(bars: &[TornadoBar]) -> Vec<TornadoBar> {
     v
 }
 
-/// A parameter value: up to 4 decimals, trailing zeros trimmed.
-fn short(x: f64) -> String {
-    let s = format!("{x:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
+/// A parameter value in the language's number format: up to 4 decimals, trailing zeros trimmed, with
+/// thousands separators (`0,9`, `1.250`, `0.9` in English).
+fn short(lang: Lang, x: f64) -> String {
+    let s = format!("{:.4}", x.abs());
+    let decimals = s
+        .split_once('.')
+        .map_or(0, |(_, f)| f.trim_end_matches('0').len());
+    let v = lang.decimal(x.abs(), decimals);
+    if x < 0.0 && v.chars().any(|c| ('1'..='9').contains(&c)) {
+        format!("−{v}")
+    } else {
+        v
+    }
 }
 
 impl Tornado {
+    /// Whether the metric is a difference (pilot − baseline): its numbers then carry a sign.
+    fn signed(&self) -> bool {
+        self.metric.contains("difference")
+    }
+
+    /// A value of the metric in the language's number format: `€ 19.994`, `12,5%`, `1.234`; a
+    /// difference with its sign (`+€ 19.994`, `−€ 5.000`).
     fn number(&self, x: f64) -> String {
+        let (lang, signed) = (self.lang, self.signed());
         match self.unit {
-            Unit::Euros => self.lang.euros(x),
-            Unit::Share => format!("{:.1}%", 100.0 * x),
-            Unit::Number => {
-                if x.abs() >= 1000.0 {
-                    let s = thousands(x);
-                    match self.lang {
-                        Lang::Nl => s.replace(',', "."),
-                        Lang::En => s,
-                    }
-                } else {
-                    short(x)
-                }
-            }
+            Unit::Euros if signed => lang.signed_euros(x),
+            Unit::Euros => lang.euros(x),
+            Unit::Share if signed => format!("{}%", lang.signed(100.0 * x, 1)),
+            Unit::Share => format!("{}%", lang.decimal(100.0 * x, 1)),
+            Unit::Number if x.abs() >= 1000.0 && signed => lang.signed(x, 0),
+            Unit::Number if x.abs() >= 1000.0 => lang.decimal(x, 0),
+            Unit::Number if signed && x > 0.0 => format!("+{}", short(lang, x)),
+            Unit::Number => short(lang, x),
         }
     }
 }
@@ -130,7 +141,14 @@ impl Figure for Tornado {
         let pad = if hi - lo == 0.0 { pad.max(1.0) } else { pad };
         let labels: Vec<String> = bars
             .iter()
-            .map(|b| format!("{} ({} → {})", b.label, short(b.low), short(b.high)))
+            .map(|b| {
+                format!(
+                    "{} ({} → {})",
+                    b.label,
+                    short(self.lang, b.low),
+                    short(self.lang, b.high)
+                )
+            })
             .collect();
         let label_size = if n > 16 {
             11
@@ -142,9 +160,29 @@ impl Figure for Tornado {
         let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
         let label_area =
             ((longest as f64 * f64::from(label_size) * 0.56) as u32 + 16).clamp(80, 460);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 20))
+        let area = root.titled(&self.title, (FAMILY, 20))?;
+        let entries: Vec<Entry> = vec![
+            (
+                self.lang.t("lage waarde", "low value").into(),
+                Swatch::Block(LOW.mix(0.85)),
+            ),
+            (
+                self.lang.t("hoge waarde", "high value").into(),
+                Swatch::Block(HIGH.mix(0.85)),
+            ),
+            (
+                format!(
+                    "{}: {}",
+                    self.lang.t("basis", "base"),
+                    self.number(self.base)
+                ),
+                Swatch::Interval(BLACK.to_rgba(), 2),
+            ),
+        ];
+        let area = legend_below(&area, &entries, 13)?;
+        let mut chart = ChartBuilder::on(&area)
             .margin(16)
+            .margin_right(48)
             .x_label_area_size(48)
             .y_label_area_size(label_area)
             .build_cartesian_2d(
@@ -163,49 +201,28 @@ impl Figure for Tornado {
         // Bar i from the top: y from n - i - 1 to n - i.
         let y_of = |i: usize| (n - i) as f64 - 0.5;
         let half = 0.32;
-        chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let y = y_of(i);
-                Rectangle::new(
-                    [(self.base, y - half), (b.at_low, y + half)],
-                    LOW.mix(0.85).filled(),
-                )
-            }))?
-            .label(self.lang.t("lage waarde", "low value"))
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], LOW.mix(0.85).filled()));
-        chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let y = y_of(i);
-                Rectangle::new(
-                    [(self.base, y - half), (b.at_high, y + half)],
-                    HIGH.mix(0.85).filled(),
-                )
-            }))?
-            .label(self.lang.t("hoge waarde", "high value"))
-            .legend(|(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 14, y + 5)], HIGH.mix(0.85).filled())
-            });
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(self.base, 0.0), (self.base, n as f64)],
-                BLACK.stroke_width(2),
-            )))?
-            .label(format!(
-                "{}: {}",
-                self.lang.t("basis", "base"),
-                self.number(self.base)
-            ))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FAMILY, 13))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let y = y_of(i);
+            Rectangle::new(
+                [(self.base, y - half), (b.at_low, y + half)],
+                LOW.mix(0.85).filled(),
+            )
+        }))?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let y = y_of(i);
+            Rectangle::new(
+                [(self.base, y - half), (b.at_high, y + half)],
+                HIGH.mix(0.85).filled(),
+            )
+        }))?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(self.base, 0.0), (self.base, n as f64)],
+            BLACK.stroke_width(2),
+        )))?;
         // The labels, right-aligned in the label area beside their bars.
         let style = TextStyle::from((FAMILY, label_size).into_font())
             .pos(Pos::new(HPos::Right, VPos::Center));
+        // `backend_coord` is in pixels of the whole figure: the labels go on `root`.
         let left = chart.backend_coord(&(lo - pad, 0.0)).0 - 8;
         for (i, l) in labels.iter().enumerate() {
             let y = chart.backend_coord(&(lo - pad, y_of(i))).1;
@@ -260,7 +277,7 @@ mod tests {
             bar("budget_share", 60_000.0, 140_000.0),
         ];
         let nl = svg(&fig(Lang::Nl, bars.clone())).unwrap();
-        assert!(nl.contains("prevention (0.5 → 2)") && nl.contains("budget_share"));
+        assert!(nl.contains("prevention (0,5 → 2)") && nl.contains("budget_share"));
         assert!(
             nl.contains("lage waarde") && nl.contains("hoge waarde") && nl.contains("€ 100.000")
         );
@@ -271,6 +288,31 @@ mod tests {
         png(&fig(Lang::En, bars), &path).unwrap();
         assert!(std::fs::metadata(&path).unwrap().len() > 1000);
         let _ = std::fs::remove_file(&path);
+    }
+
+    /// Dutch numbers in the labels (`0,9 → 1,1`, `1.250`), and a difference with its sign on the axis
+    /// and the base (`+€ 19.994`, `−€ 5.000`).
+    #[test]
+    fn numbers_follow_the_language_and_differences_carry_a_sign() {
+        let mut b = bar("tariff_per_hour", -5_000.0, 19_994.0);
+        (b.low, b.high) = (0.9, 1.1);
+        let mut c = bar("inhabitants", 2_000.0, 4_000.0);
+        (c.low, c.high) = (1250.0, 2500.5);
+        let mut t = fig(Lang::Nl, vec![b, c]);
+        t.metric = "dorpsbudget.pilot_areas.care_cost_difference".into();
+        t.base = 7_500.0;
+        let nl = svg(&t).unwrap();
+        assert!(nl.contains("tariff_per_hour (0,9 → 1,1)"), "{nl}");
+        assert!(nl.contains("inhabitants (1.250 → 2.500,5)"));
+        assert!(nl.contains("basis: +€ 7.500"));
+        assert!(nl.contains("−€ "), "a negative tick with a minus sign");
+        assert!(!nl.contains("€ -") && !nl.contains("-€"));
+        t.lang = Lang::En;
+        let en = svg(&t).unwrap();
+        assert!(en.contains("tariff_per_hour (0.9 → 1.1)") && en.contains("base: +€ 7,500"));
+        // A level, not a difference: no sign.
+        t.metric = "baseline.care_cost_total".into();
+        assert!(svg(&t).unwrap().contains("base: € 7,500"));
     }
 
     #[test]

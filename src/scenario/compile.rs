@@ -488,9 +488,11 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             x
         }
     };
+    let population = population(cx, raw, &states);
     let mut model = Model {
         name,
         title: raw.scenario.get_ref().title.clone(),
+        population,
         states,
         start,
         cycle_months,
@@ -1203,6 +1205,51 @@ pub(super) fn number(x: f64) -> String {
     let s = format!("{x:.9}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" { "0".into() } else { s.to_string() }
+}
+
+/// What the people simulated are called (`[scenario] population`): the label given, a language left out
+/// taking the other's; without one, `cliënten` / `clients` when some state holds a Wmo indication, else
+/// `personen` / `people`.
+fn population(cx: &mut Ctx, raw: &ScenarioFile, states: &[State]) -> (String, String) {
+    let (nl, en) = if states.iter().any(|s| s.indicated) {
+        ("cliënten", "clients")
+    } else {
+        ("personen", "people")
+    };
+    let Some(label) = &raw.scenario.get_ref().population else {
+        return (nl.into(), en.into());
+    };
+    let mut one = |lang: &str, text: &Option<Spanned<String>>| -> Option<String> {
+        let t = text.as_ref()?;
+        let v = t.get_ref().trim();
+        if v.is_empty() || v.chars().count() > 40 || v.chars().any(char::is_control) {
+            cx.err(
+                t.span(),
+                format!("scenario.population.{lang}"),
+                format!("`{v}` cannot name the people simulated (empty, longer than 40 characters or with a control character)"),
+                "give a plural noun, e.g. population = { nl = \"patiënten\", en = \"patients\" }",
+            );
+            return None;
+        }
+        Some(v.to_string())
+    };
+    let given = label.get_ref();
+    match (one("nl", &given.nl), one("en", &given.en)) {
+        (Some(n), Some(e)) => (n, e),
+        (Some(n), None) => (n.clone(), n),
+        (None, Some(e)) => (e.clone(), e),
+        (None, None) => {
+            if given.nl.is_none() && given.en.is_none() {
+                cx.err(
+                    label.span(),
+                    "scenario.population",
+                    "the label names no language",
+                    "give nl and/or en, e.g. population = { nl = \"patiënten\", en = \"patients\" }",
+                );
+            }
+            (nl.into(), en.into())
+        }
+    }
 }
 
 #[cfg(test)]

@@ -647,6 +647,31 @@ fn pools_of(k: &Context, regimes: &[Regime], plans: &mut [Option<Plan>]) -> Vec<
     pools
 }
 
+/// The labels of arm `i` (empty where not given); an empty or over-long label is an error.
+fn arm_label(cx: &mut Ctx, i: usize, arm: &raw::Arm) -> (String, String) {
+    let Some(label) = &arm.label else {
+        return (String::new(), String::new());
+    };
+    let label = label.get_ref();
+    let mut one = |lang: &str, text: &Option<Spanned<String>>| -> String {
+        let Some(t) = text else {
+            return String::new();
+        };
+        let v = t.get_ref().trim();
+        if v.is_empty() || v.chars().count() > 80 || v.chars().any(char::is_control) {
+            cx.err(
+                t.span(),
+                format!("arm[{i}].label.{lang}"),
+                format!("`{v}` cannot label an arm (empty, longer than 80 characters or with a control character)"),
+                "give a short name for people, e.g. label = { nl = \"Dorpsbudget Noord-Beveland\", en = \"Village budget Noord-Beveland\" }, or leave the language out",
+            );
+            return String::new();
+        }
+        v.to_string()
+    };
+    (one("nl", &label.nl), one("en", &label.en))
+}
+
 /// Compiles the arms and the transition tables of every (regime, start, end) they use. Without `[[arm]]` the
 /// scenario has one arm, `baseline`, with every area under the provider model.
 #[allow(clippy::type_complexity)]
@@ -663,6 +688,8 @@ pub(super) fn arms(
     if raw.arm.is_empty() {
         arms.push(Arm {
             name: "baseline".into(),
+            nl: String::new(),
+            en: String::new(),
             plans: vec![None; k.areas.len()],
             pools: Vec::new(),
         });
@@ -749,7 +776,14 @@ pub(super) fn arms(
             }
         }
         let pools = pools_of(k, regimes, &mut plans);
-        arms.push(Arm { name, plans, pools });
+        let (nl, en) = arm_label(cx, i, arm);
+        arms.push(Arm {
+            name,
+            nl,
+            en,
+            plans,
+            pools,
+        });
     }
     if !raw.arm.is_empty()
         && arms

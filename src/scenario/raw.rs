@@ -210,6 +210,9 @@ pub struct Meta {
     /// Free text.
     #[serde(default)]
     pub description: String,
+    /// What figures and the report call the people simulated, per language (default: `cliënten` /
+    /// `clients` when some state holds an indication, else `personen` / `people`).
+    pub population: Option<Spanned<Label>>,
 }
 
 /// `[time]`
@@ -525,9 +528,21 @@ pub struct Reassessment {
 pub struct Arm {
     /// Name.
     pub name: Spanned<String>,
+    /// How figures and the report name the arm, per language (default: the name).
+    pub label: Option<Spanned<Label>>,
     /// Areas put under a regime from a month on; all other areas stay with the provider model.
     #[serde(default)]
     pub assign: Vec<Spanned<Assign>>,
+}
+
+/// A name for people, per language: `{ nl = "Dorpsbudget Noord-Beveland", en = "Village budget" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    /// Dutch.
+    pub nl: Option<Spanned<String>>,
+    /// English.
+    pub en: Option<Spanned<String>>,
 }
 
 /// One assignment of areas to a regime.

@@ -7,6 +7,7 @@ mod check;
 mod cohort;
 mod engine;
 mod examples;
+mod figures;
 mod fit;
 mod fuzz;
 mod golden;

@@ -619,12 +619,12 @@ fn one_number_in_the_console_report_tables_and_sweep() {
         format!("{}{t}", if x < 0.0 { "-" } else { "+" })
     };
     assert!(
-        stdout.contains(&format!("care delivered 2021-2025: {} [90%", en(care))),
+        stdout.contains(&format!("care delivered 2021-2025: {} [P5-P95", en(care))),
         "console care {}: {stdout}",
         en(care)
     );
     assert!(
-        stdout.contains(&format!("municipal spend 2021-2025: {} [90%", en(spend))),
+        stdout.contains(&format!("municipal spend 2021-2025: {} [P5-P95", en(spend))),
         "console spend: {stdout}"
     );
     assert!(

@@ -99,8 +99,11 @@ fn the_pilot_areas_come_before_the_region_and_a_count_is_a_number() {
     assert!(
         section.contains("(78 of the 1,646 clients at the start)")
             && section.contains("Kamperland")
-            && section.contains("baseline and dorpsbudget_noord_beveland overlaid")
-            && section.contains("Difference in caseload dorpsbudget_noord_beveland − baseline"),
+            && section
+                .contains("Provider model (baseline) and Village budget Noord-Beveland overlaid")
+            && section.contains(
+                "Difference in clients Village budget Noord-Beveland − Provider model (baseline)"
+            ),
         "the pilot areas named, the arms overlaid, the paired difference"
     );
     assert!(
@@ -143,8 +146,10 @@ fn the_pilot_areas_come_before_the_region_and_a_count_is_a_number() {
     assert!(texts.contains(&"clients") && texts.contains(&"Region (all municipalities)"));
     let percent: Vec<&&str> = texts.iter().filter(|t| t.contains('%')).collect();
     assert!(
-        percent.iter().all(|t| t.contains("P(met)")),
-        "only the probabilities are percentages: {percent:?}"
+        percent
+            .iter()
+            .all(|t| t.contains("P(met)") || t.contains("% interval")),
+        "only the probabilities (and the name of the interval) are percentages: {percent:?}"
     );
     assert!(
         texts

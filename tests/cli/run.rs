@@ -270,12 +270,13 @@ fn plots_are_written_as_png_and_svg() {
         );
     }
     let fan = fs::read_to_string(plots.join("fan_dorpsbudget_noord_beveland_WV.svg")).unwrap();
-    assert!(fan.contains("pilot starts Jan 2022") && fan.contains("p05-p95"));
+    assert!(fan.contains("pilot starts Jan 2022") && fan.contains("P5–P95 (90% interval)"));
     // The pilot areas' fan chart overlays both arms, named in its legend, and names its scope.
     let fan = fs::read_to_string(plots.join("fan_pilot_areas_WV.svg")).unwrap();
     assert!(
-        fan.contains("baseline: median, p05-p95")
-            && fan.contains("dorpsbudget_noord_beveland: median, p05-p95")
+        fan.contains(">\nProvider model (baseline)\n<")
+            && fan.contains(">\nVillage budget Noord-Beveland\n<")
+            && fan.contains("line: median; band: P5–P95 (90% interval) over runs")
             && fan.contains("Pilot areas together")
             && fan.contains("pilot starts Jan 2022"),
         "both arms and the scope"
@@ -298,8 +299,9 @@ fn plots_are_written_as_png_and_svg() {
     )
     .unwrap();
     assert!(
-        diff.contains("Difference in caseload dorpsbudget_noord_beveland − baseline")
-            && diff.contains("WACHT"),
+        diff.contains(
+            "Difference in clients: Village budget Noord-Beveland − Provider model (baseline)"
+        ) && diff.contains("WACHT"),
         "the paired caseload difference by state"
     );
     let hist = fs::read_to_string(
@@ -452,7 +454,7 @@ fn with_many_arms_the_figures_show_the_first_eight_and_the_tables_all() {
     assert_eq!(figures_of(&out, "stacked_pilot_areas_"), 31);
     // The pilot areas' fan charts overlay the first 8 arms only: more bands cannot be told apart.
     let fan = fs::read_to_string(out.join("plots/fan_pilot_areas_WV.svg")).unwrap();
-    assert!(fan.contains("pilot_07: mediaan") && !fan.contains("pilot_08"));
+    assert!(fan.contains(">\npilot 07\n<") && !fan.contains("pilot 08"));
     assert_eq!(
         figures_of(&out, "budget_pilot_30_"),
         1,

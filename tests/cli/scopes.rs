@@ -225,7 +225,7 @@ fn each_pilot_area_gets_its_own_figures_with_the_arms_overlaid_and_an_area_outsi
             "SB".into(),
             "WACHT".into(),
             "baseline".into(),
-            "dorpsbudget_dorp".into(),
+            "dorpsbudget dorp".into(),
             "pilot starts Jul 2022".into(),
         ] {
             assert!(fans.contains(&text), "fan_area_{area}.svg names {text}");
@@ -233,7 +233,7 @@ fn each_pilot_area_gets_its_own_figures_with_the_arms_overlaid_and_an_area_outsi
         assert!(!fans.contains(">UIT<"), "no panel for the absorbing state");
         let stacked =
             std::fs::read_to_string(plots.join(format!("stacked_area_{area}.svg"))).unwrap();
-        assert!(stacked.contains("baseline") && stacked.contains("dorpsbudget_dorp"));
+        assert!(stacked.contains("baseline") && stacked.contains("dorpsbudget dorp"));
         assert!(plots.join(format!("fan_area_{area}.png")).is_file());
     }
     assert!(
