@@ -1591,6 +1591,7 @@ pub fn write(
     force: bool,
     reproduce: &str,
     started: std::time::SystemTime,
+    lang: crate::output::report::Lang,
 ) -> Result<std::path::PathBuf, Error> {
     let mut st = Staged::create(out, force)?;
     let model = &c.problem.scenario.model;
@@ -1645,13 +1646,21 @@ pub fn write(
     json.push(b'\n');
     st.write("calibration.json", &json)?;
     let fig = crate::output::plot::CalibrationFigure {
-        title: format!(
-            "{}: {} targets, chi2 {:.1} -> {:.1}",
-            model.name,
-            c.problem.targets.len(),
-            c.fit.chi2_before,
-            c.fit.chi2
-        ),
+        title: {
+            let n = c.problem.targets.len();
+            format!(
+                "{}: {n} {}, chi² {} → {}",
+                model.name,
+                if n == 1 {
+                    lang.t("doel", "target")
+                } else {
+                    lang.t("doelen", "targets")
+                },
+                lang.number(c.fit.chi2_before, 1),
+                lang.number(c.fit.chi2, 1)
+            )
+        },
+        lang,
         values: c.problem.targets.iter().map(|t| t.value).collect(),
         se: c.problem.targets.iter().map(|t| t.se).collect(),
         before: c.fit.before.clone(),

@@ -141,6 +141,9 @@ struct CalibrateArgs {
     /// Replace the output folder if it holds an earlier wijksim result.
     #[arg(long)]
     force: bool,
+    /// Language of the calibration figure: nl (default) or en.
+    #[arg(long, value_enum, default_value_t = LangArg::Nl)]
+    lang: LangArg,
 }
 
 fn parse_vary(s: &str) -> Result<wijksim::calibrate::Vary, String> {
@@ -645,7 +648,17 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
         reproduce.push_str(&format!(" --posterior {n} --seed {seed}"));
     }
     reproduce.push_str(&format!(" --out {}", sh(&args.out)));
-    let dir = calibrate::write(&c, &args.out, args.force, &reproduce, started)?;
+    if args.lang != LangArg::Nl {
+        reproduce.push_str(" --lang en");
+    }
+    let dir = calibrate::write(
+        &c,
+        &args.out,
+        args.force,
+        &reproduce,
+        started,
+        args.lang.into(),
+    )?;
     let s = &c.summary;
     let f = &c.fit;
     println!(

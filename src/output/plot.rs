@@ -2316,6 +2316,8 @@ pub struct CalibrationFigure {
     pub before: Vec<f64>,
     /// Model values after the fit.
     pub after: Vec<f64>,
+    /// Language of the labels.
+    pub lang: Lang,
 }
 
 impl Figure for CalibrationFigure {
@@ -2328,13 +2330,26 @@ impl Figure for CalibrationFigure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
+        let t = |nl: &'static str, en: &'static str| self.lang.t(nl, en);
         let root = titled(root, &[(&self.title, 22)])?;
         let (before_c, after_c) = (PALETTE[1], PALETTE[0]);
         let entries: Vec<Entry> = vec![
-            ("model = target".into(), Swatch::Line(BLACK.mix(0.5), 1)),
-            ("before".into(), Swatch::Ring(before_c.to_rgba(), 4)),
-            ("after (±2 se)".into(), Swatch::Dot(after_c.to_rgba(), 4)),
-            ("±2 (right)".into(), Swatch::Block(BLUE.mix(0.1))),
+            (
+                t("model = doel", "model = target").into(),
+                Swatch::Line(BLACK.mix(0.5), 1),
+            ),
+            (
+                t("vóór de kalibratie", "before").into(),
+                Swatch::Ring(before_c.to_rgba(), 4),
+            ),
+            (
+                t("na de kalibratie (±2 se)", "after (±2 se)").into(),
+                Swatch::Dot(after_c.to_rgba(), 4),
+            ),
+            (
+                t("±2 (rechts)", "±2 (right)").into(),
+                Swatch::Block(BLUE.mix(0.1)),
+            ),
         ];
         let root = legend_below(&root, &entries, 14)?;
         let (left, right) = root.split_horizontally(700);
@@ -2355,10 +2370,10 @@ impl Figure for CalibrationFigure {
             .build_cartesian_2d(axis(0f64..top), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .x_desc("published value (target)")
+            .x_desc(t("gepubliceerde waarde (doel)", "published value (target)"))
             .y_desc("model")
-            .x_label_formatter(&|v| thousands(*v))
-            .y_label_formatter(&|v| thousands(*v))
+            .x_label_formatter(&|v| self.lang.decimal(*v, 0))
+            .y_label_formatter(&|v| self.lang.decimal(*v, 0))
             .label_style((FAMILY, 14))
             .draw()?;
         chart.draw_series(std::iter::once(PathElement::new(
@@ -2408,10 +2423,14 @@ impl Figure for CalibrationFigure {
             .build_cartesian_2d(axis(0f64..n.max(1) as f64 + 1.0), axis(-zmax..zmax))?;
         chart
             .configure_mesh()
-            .x_desc("target (row of calibration.csv)")
-            .y_desc("(model - target) / se")
+            .x_desc(t(
+                "doel (regel van calibration.csv)",
+                "target (row of calibration.csv)",
+            ))
+            .y_desc(t("(model − doel) / se", "(model − target) / se"))
             .x_labels(count_labels(n as f64))
             .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| self.lang.number(*v, 1))
             .label_style((FAMILY, 14))
             .draw()?;
         chart.draw_series(std::iter::once(Polygon::new(

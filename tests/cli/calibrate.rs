@@ -522,3 +522,46 @@ fn a_posterior_for_a_move_is_carried_by_its_rows_concentration() {
         "the row's Beta sd {implied} vs the posterior's {sd}"
     );
 }
+
+/// The calibration figure speaks the language asked for: Dutch by default, English with --lang en.
+#[test]
+fn the_calibration_figure_is_in_dutch_or_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = posterior_setup(dir.path(), "inflow.per_1000_per_year", (1.0, 12.0), 8.0);
+    run("nl");
+    let svg = std::fs::read_to_string(dir.path().join("nl/plots/calibration.svg")).unwrap();
+    assert!(
+        svg.contains("gepubliceerde waarde (doel)") && svg.contains("doelen, chi²"),
+        "Dutch labels"
+    );
+    assert!(
+        !svg.contains("published value"),
+        "no English in the Dutch figure"
+    );
+    wijksim()
+        .current_dir(dir.path())
+        .args([
+            "calibrate",
+            "small.toml",
+            "--targets",
+            "targets.csv",
+            "--vary",
+            "inflow.per_1000_per_year=1..12",
+            "--out",
+            "en",
+            "--lang",
+            "en",
+        ])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(dir.path().join("en/plots/calibration.svg")).unwrap();
+    assert!(
+        svg.contains("published value (target)") && svg.contains("targets, chi²"),
+        "English labels"
+    );
+    let manifest = std::fs::read_to_string(dir.path().join("en/manifest.json")).unwrap();
+    assert!(
+        manifest.contains("--lang en"),
+        "the reproduce command keeps the language"
+    );
+}
