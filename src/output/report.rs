@@ -240,7 +240,11 @@ pub fn html(r: &ReportInput, lang: Lang) -> String {
 
 fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     let m = r.model;
-    let arms: Vec<String> = r.summaries.iter().map(|s| esc(&s.arm)).collect();
+    let arms: Vec<String> = r
+        .summaries
+        .iter()
+        .map(|s| esc(&plot::arm_label(lang, r.model, &s.arm)))
+        .collect();
     let _ = write!(
         h,
         "<div class=\"answer\"><p><b>{}</b> {}</p>",
@@ -276,7 +280,11 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         lang.t("jaar", "year")
     );
     for sm in r.summaries {
-        let _ = write!(h, "<th>{}</th>", esc(&sm.arm));
+        let _ = write!(
+            h,
+            "<th>{}</th>",
+            esc(&plot::arm_label(lang, r.model, &sm.arm))
+        );
     }
     h.push_str("</tr>");
     for (y, year) in lay.years.iter().enumerate() {
@@ -369,7 +377,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         let _ = write!(
             h,
             "<p><b>{}</b>: {}{overspend}.</p>",
-            esc(&p.arm),
+            esc(&plot::arm_label(lang, r.model, &p.arm)),
             parts.join("; "),
         );
     }
@@ -452,7 +460,11 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
         lang.t("doel", "target")
     );
     for sm in r.summaries {
-        let _ = write!(h, "<th>{}</th>", esc(&sm.arm));
+        let _ = write!(
+            h,
+            "<th>{}</th>",
+            esc(&plot::arm_label(lang, r.model, &sm.arm))
+        );
     }
     h.push_str("</tr>");
     // One block of rows per scope, the pilot areas first.
@@ -564,9 +576,9 @@ fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
                 h,
                 "<th>{} ({})</th><th>{} ({})</th>",
                 lang.t("nodig", "due"),
-                esc(&sm.arm),
+                esc(&plot::arm_label(lang, r.model, &sm.arm)),
                 lang.t("gehouden", "held"),
-                esc(&sm.arm)
+                esc(&plot::arm_label(lang, r.model, &sm.arm))
             );
         }
         h.push_str("</tr>");
@@ -677,7 +689,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
                         h,
                         "<tr><td>{}<br><span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td>{}<br><span class=\"small\">{} – {}</span></td><td>{}</td><td>{}</td>{carries}<td>{}</td><td>{} / {}</td></tr>",
                         esc(&pool.name),
-                        esc(&sm.arm),
+                        esc(&plot::arm_label(lang, r.model, &sm.arm)),
                         lay.years[y],
                         lang.euros(st(B::Budget).mean),
                         lang.euros(st(B::Spent).mean),
@@ -737,7 +749,11 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
         }
         h.push_str("</tr>");
         for sm in r.summaries {
-            let _ = write!(h, "<tr><td>{}</td>", esc(&sm.arm));
+            let _ = write!(
+                h,
+                "<tr><td>{}</td>",
+                esc(&plot::arm_label(lang, r.model, &sm.arm))
+            );
             for y in 0..sm.layout.years.len() {
                 let last = (0..sm.layout.cycles)
                     .rfind(|&c| m.year_index(c as u32) == y)

@@ -330,6 +330,24 @@ fn figures_name_the_arms_by_their_labels_with_dutch_numbers_and_signed_differenc
             .1
             .clone()
     };
+    // The report's tables and sentences name the arms as the figures beside them do (the figures'
+    // file names keep the identifier).
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    let mut visible = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => visible.push(c),
+            _ => {}
+        }
+    }
+    assert!(
+        !visible.contains("dorpsbudget_noord_beveland"),
+        "the report names an arm by its identifier"
+    );
+    assert!(visible.contains("Dorpsbudget Noord-Beveland"));
     let fan = text("fan_pilot_areas_WV");
     assert!(fan.iter().any(|s| s == "Dorpsbudget Noord-Beveland"));
     assert!(fan.iter().any(|s| s == "Aanbiedersmodel (basis)"));
