@@ -587,7 +587,7 @@ fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
             for sm in r.summaries {
                 for j in [1, 2] {
                     let st = &sm.stats[sm.layout.kpi(m, k, 0, y, j)];
-                    let _ = write!(h, "<td>{}</td>", lang.number(st.mean, 0));
+                    let _ = write!(h, "<td>{}</td>", lang.decimal(st.mean, 0));
                 }
             }
             h.push_str("</tr>");

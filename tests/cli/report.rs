@@ -88,6 +88,32 @@ fn the_pilot_areas_come_before_the_region_and_a_count_is_a_number() {
         let (p, r) = (html.find(pilot), html.find(region));
         assert!(p.is_some() && r.is_some() && p < r, "{pilot} / {region}");
     }
+    // The evaluations due are thousands: with the language's separator (regression: "2334").
+    let evals = |html: &str, head: &str| -> String {
+        let t = html.split(head).nth(1).unwrap();
+        t[..t.find("</table>").unwrap()].to_string()
+    };
+    let cells = |t: &str| -> Vec<String> {
+        t.split("<td>")
+            .skip(1)
+            .map(|c| c[..c.find("</td>").unwrap()].to_string())
+            .collect()
+    };
+    for (html, head, sep) in [
+        (&nl, "Jaarlijks evaluatiegesprek", '.'),
+        (
+            &en,
+            "evaluations due, and held at the planned share of",
+            ',',
+        ),
+    ] {
+        let e = cells(&evals(html, head));
+        let big: Vec<&String> = e.iter().filter(|c| c.len() > 3).collect();
+        assert!(!big.is_empty(), "thousands of evaluations: {e:?}");
+        for c in big {
+            assert_eq!(c.chars().nth(c.len() - 4), Some(sep), "{c} in {e:?}");
+        }
+    }
     // The pilot areas' figures first, then the region's: the region hides 78 of 1,646 clients.
     let figures = en.split("<h2>Figures</h2>").nth(1).unwrap();
     let pilot = figures.find("<h3>Pilot areas together</h3>").unwrap();
