@@ -132,15 +132,15 @@ fn run_with<'a>(
         .collect();
     let mut client_cycles = vec![0u64; arms];
     let chunk = (opts.threads * 16).max(32);
-    // Every arm of a run in one task: the arms share the run's random numbers.
+    // Every arm of a run in one task: the arms share the run's random numbers, and the areas they
+    // simulate alike are simulated once (engine::simulate_arms).
     // The layouts are the base model's: drawn parameters change numbers, not structure.
     let one_run = |r: usize| -> Result<Vec<RunCells>> {
         let m = model_of(r as u32)?;
-        Ok((0..arms)
-            .map(|arm| {
-                let trace = engine::simulate(&m, arm, opts.seed, r as u32);
-                (reduce(&m, arm, &layouts[arm], &trace), trace.client_cycles)
-            })
+        Ok(engine::simulate_arms(&m, opts.seed, r as u32)
+            .iter()
+            .enumerate()
+            .map(|(arm, trace)| (reduce(&m, arm, &layouts[arm], trace), trace.client_cycles))
             .collect())
     };
     let mut body = || -> Result<()> {

@@ -165,9 +165,96 @@ pub fn simulate_recorded<R: Recorder>(
     run: u32,
     rec: &mut R,
 ) -> RunTrace {
+    let all = vec![true; model.areas.len()];
+    let (areas, cycles, pools) = simulate_areas(model, arm, seed, run, &all, rec);
+    RunTrace {
+        areas: areas
+            .into_iter()
+            .map(|t| t.expect("every area is simulated"))
+            .collect(),
+        pools,
+        client_cycles: cycles.iter().sum(),
+    }
+}
+
+/// For every arm and area: the earlier arm whose simulation of the area this arm's repeats exactly
+/// (the first such arm), or `None` when the arm must simulate the area itself.
+///
+/// Two arms simulate an area alike when neither puts it under a regime (so no regime rows, no
+/// prevention and no budget book whose other areas could feed back on it) and the same capacity limits
+/// apply to it in both (a limit counts the area's own caseload only). Nothing else in an area's
+/// simulation depends on the arm: its random numbers are keyed by run, area, cycle, purpose and client
+/// (common random numbers), its starting clients and inflow are the model's. Decided from the compiled
+/// model, so whatever the names say, areas are shared only when their traces must be equal.
+pub fn twins(model: &Model) -> Vec<Vec<Option<usize>>> {
+    let alike = |i: usize, j: usize, a: usize| {
+        model.arms[i].plans[a].is_none()
+            && model.arms[j].plans[a].is_none()
+            && model
+                .capacities
+                .iter()
+                .filter(|cap| cap.areas[a])
+                .all(|cap| cap.arms[i] == cap.arms[j])
+    };
+    (0..model.arms.len())
+        .map(|j| {
+            (0..model.areas.len())
+                .map(|a| (0..j).find(|&i| alike(i, j, a)))
+                .collect()
+        })
+        .collect()
+}
+
+/// Simulates run `run` of every arm of `model`: the traces [`simulate`] gives arm by arm, but an area
+/// an earlier arm simulates alike ([`twins`]) is simulated once and its trace shared. In a pilot
+/// scenario that is every area outside the pilot, most of a pilot arm's work.
+pub fn simulate_arms(model: &Model, seed: u64, run: u32) -> Vec<RunTrace> {
+    let twins = twins(model);
+    let mut traces: Vec<RunTrace> = Vec::with_capacity(model.arms.len());
+    let mut area_cycles: Vec<Vec<u64>> = Vec::with_capacity(model.arms.len());
+    for (arm, twin) in twins.iter().enumerate() {
+        let todo: Vec<bool> = twin.iter().map(Option::is_none).collect();
+        let (areas, mut cycles, pools) =
+            simulate_areas(model, arm, seed, run, &todo, &mut NoRecord);
+        let areas = areas
+            .into_iter()
+            .zip(twin)
+            .enumerate()
+            .map(|(a, (trace, twin))| match (trace, twin) {
+                (Some(t), _) => t,
+                (None, &Some(i)) => {
+                    cycles[a] = area_cycles[i][a];
+                    traces[i].areas[a].clone()
+                }
+                (None, None) => unreachable!("an area without a twin is simulated"),
+            })
+            .collect();
+        traces.push(RunTrace {
+            areas,
+            pools,
+            client_cycles: cycles.iter().sum(),
+        });
+        area_cycles.push(cycles);
+    }
+    traces
+}
+
+/// Per area its trace (`None` when left out) and its client-cycles; per budget pool its years.
+type Areas = (Vec<Option<AreaTrace>>, Vec<u64>, Vec<Vec<BudgetYear>>);
+
+/// A run of the areas `todo` of one arm (the others are left out): every pool's areas must be in it.
+fn simulate_areas<R: Recorder>(
+    model: &Model,
+    arm: usize,
+    seed: u64,
+    run: u32,
+    todo: &[bool],
+    rec: &mut R,
+) -> Areas {
     let key = Model::run_key(seed, run);
     let absorbing: Vec<bool> = model.states.iter().map(|s| s.absorbing).collect();
     let mut sims: Vec<AreaSim> = (0..model.areas.len())
+        .filter(|&a| todo[a])
         .map(|a| AreaSim::new(model, arm, key.child(a as u64), a, rec))
         .collect();
     let mut books: Vec<Book> = (0..model.arms[arm].pools.len())
@@ -193,20 +280,18 @@ pub fn simulate_recorded<R: Recorder>(
         }
         c0 = c1;
     }
-    let mut client_cycles = 0;
-    let areas = sims
-        .into_iter()
-        .map(|mut sim| {
-            sim.finish(&absorbing);
-            client_cycles += sim.client_cycles;
-            sim.trace
-        })
-        .collect();
-    RunTrace {
-        areas,
-        pools: books.into_iter().map(|b| b.years).collect(),
-        client_cycles,
+    let mut areas: Vec<Option<AreaTrace>> = vec![None; model.areas.len()];
+    let mut client_cycles = vec![0; model.areas.len()];
+    for mut sim in sims {
+        sim.finish(&absorbing);
+        client_cycles[sim.a] = sim.client_cycles;
+        areas[sim.a] = Some(sim.trace);
     }
+    (
+        areas,
+        client_cycles,
+        books.into_iter().map(|b| b.years).collect(),
+    )
 }
 
 fn initial_clients<R: Recorder>(
@@ -683,6 +768,70 @@ until = "2022-12"
             assert_eq!(sim.clients.len() as u64, live, "run {run}");
         }
         assert!(waited > 0, "clients wait at the end of the limit");
+    }
+
+    #[test]
+    fn areas_outside_the_pilot_are_simulated_once_and_give_each_arm_its_own_trace() {
+        let m = default_scenario().model;
+        let twins = twins(&m);
+        assert!(
+            twins[0].iter().all(Option::is_none),
+            "the first arm simulates all"
+        );
+        for (a, twin) in twins[1].iter().enumerate() {
+            let pilot = m.arms[1].plans[a].is_some();
+            assert_eq!(*twin, if pilot { None } else { Some(0) }, "area {a}");
+        }
+        assert!(twins[1].iter().filter(|t| t.is_some()).count() >= 6);
+        for run in 0..4 {
+            let shared = simulate_arms(&m, 5, run);
+            let alone: Vec<RunTrace> = (0..m.arms.len())
+                .map(|arm| simulate(&m, arm, 5, run))
+                .collect();
+            assert_eq!(shared, alone, "run {run}");
+        }
+    }
+
+    #[test]
+    fn an_area_under_a_limit_of_one_arm_only_is_not_shared() {
+        // Goes is under the provider model in both arms, but a tight limit binds it in the pilot arm
+        // only: its traces differ, so it must be simulated in each arm.
+        let text = crate::scenario::DEFAULT_TEXT;
+        let cut = text
+            .find("\n[[capacity]]")
+            .expect("the default has a capacity")
+            + 1;
+        let text = format!(
+            "{}{}{}",
+            &text[..cut],
+            r#"[[capacity]]
+name = "krap_goes"
+municipality = "Goes"
+states = ["BTS", "BT"]
+clients = 5
+arms = ["dorpsbudget_noord_beveland"]
+
+"#,
+            &text[cut..]
+        );
+        let m = crate::scenario::from_text("goes.toml", &text)
+            .unwrap()
+            .model;
+        let goes = m
+            .areas
+            .iter()
+            .position(|a| m.municipalities[a.municipality] == "Goes")
+            .unwrap();
+        let twins = twins(&m);
+        assert_eq!(twins[1][goes], None);
+        assert!(twins[1].iter().filter(|t| t.is_some()).count() >= 5);
+        let shared = simulate_arms(&m, 5, 0);
+        assert_ne!(
+            shared[0].areas[goes], shared[1].areas[goes],
+            "the limit binds"
+        );
+        let alone: Vec<RunTrace> = (0..2).map(|arm| simulate(&m, arm, 5, 0)).collect();
+        assert_eq!(shared, alone);
     }
 
     #[test]
