@@ -537,11 +537,16 @@ pub(super) fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> 
         set.insert((n, s));
     }
     let stride = n * (usize::from(t.cap) + 1);
+    // Each row once per from-state: the cells repeat a few rows many times.
+    let mut seen = vec![false; t.rows.len() * n];
     for (cell, &r) in t.row_of.iter().enumerate() {
         if r == u32::MAX {
             continue;
         }
         let from = (cell % stride) / (usize::from(t.cap) + 1);
+        if std::mem::replace(&mut seen[r as usize * n + from], true) {
+            continue;
+        }
         for &to in &t.rows[r as usize].targets {
             if to as usize != from {
                 set.insert((from, to));
