@@ -166,7 +166,14 @@ pub fn simulate_recorded<R: Recorder>(
     rec: &mut R,
 ) -> RunTrace {
     let all = vec![true; model.areas.len()];
-    let (areas, cycles, pools) = simulate_areas(model, arm, seed, run, &all, rec);
+    let (areas, cycles, pools) = simulate_areas(
+        &Prepared::of_arms(model, |j| j == arm),
+        arm,
+        seed,
+        run,
+        &all,
+        rec,
+    );
     RunTrace {
         areas: areas
             .into_iter()
@@ -209,13 +216,60 @@ pub fn twins(model: &Model) -> Vec<Vec<Option<usize>>> {
 /// an earlier arm simulates alike ([`twins`]) is simulated once and its trace shared. In a pilot
 /// scenario that is every area outside the pilot, most of a pilot arm's work.
 pub fn simulate_arms(model: &Model, seed: u64, run: u32) -> Vec<RunTrace> {
-    let twins = twins(model);
+    simulate_prepared(&Prepared::new(model), seed, run)
+}
+
+/// What every run of a model needs and no run changes, derived once: which areas the arms share
+/// ([`twins`]), which states absorb, and every arm's budget books as they open.
+#[derive(Debug, Clone)]
+pub struct Prepared<'m> {
+    model: &'m Model,
+    twins: Vec<Vec<Option<usize>>>,
+    absorbing: Vec<bool>,
+    /// Per arm, per pool: the book before the first cycle.
+    books: Vec<Vec<Book>>,
+}
+
+impl<'m> Prepared<'m> {
+    /// Derives the run-invariant tables of `model`.
+    pub fn new(model: &'m Model) -> Prepared<'m> {
+        Prepared {
+            twins: twins(model),
+            ..Prepared::of_arms(model, |_| true)
+        }
+    }
+
+    /// The tables of the arms `arm` selects only (the others get no books), without [`twins`].
+    fn of_arms(model: &'m Model, arm: impl Fn(usize) -> bool) -> Prepared<'m> {
+        Prepared {
+            model,
+            twins: Vec::new(),
+            absorbing: model.states.iter().map(|s| s.absorbing).collect(),
+            books: (0..model.arms.len())
+                .map(|j| {
+                    (0..model.arms[j].pools.len())
+                        .filter(|_| arm(j))
+                        .map(|p| Book::new(model, j, p))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The model it was derived from.
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+}
+
+/// [`simulate_arms`] with the model's run-invariant tables derived beforehand (once for many runs).
+pub fn simulate_prepared(prep: &Prepared, seed: u64, run: u32) -> Vec<RunTrace> {
+    let model = prep.model;
     let mut traces: Vec<RunTrace> = Vec::with_capacity(model.arms.len());
     let mut area_cycles: Vec<Vec<u64>> = Vec::with_capacity(model.arms.len());
-    for (arm, twin) in twins.iter().enumerate() {
+    for (arm, twin) in prep.twins.iter().enumerate() {
         let todo: Vec<bool> = twin.iter().map(Option::is_none).collect();
-        let (areas, mut cycles, pools) =
-            simulate_areas(model, arm, seed, run, &todo, &mut NoRecord);
+        let (areas, mut cycles, pools) = simulate_areas(prep, arm, seed, run, &todo, &mut NoRecord);
         let areas = areas
             .into_iter()
             .zip(twin)
@@ -244,22 +298,21 @@ type Areas = (Vec<Option<AreaTrace>>, Vec<u64>, Vec<Vec<BudgetYear>>);
 
 /// A run of the areas `todo` of one arm (the others are left out): every pool's areas must be in it.
 fn simulate_areas<R: Recorder>(
-    model: &Model,
+    prep: &Prepared,
     arm: usize,
     seed: u64,
     run: u32,
     todo: &[bool],
     rec: &mut R,
 ) -> Areas {
+    let model = prep.model;
     let key = Model::run_key(seed, run);
-    let absorbing: Vec<bool> = model.states.iter().map(|s| s.absorbing).collect();
+    let absorbing = &prep.absorbing;
     let mut sims: Vec<AreaSim> = (0..model.areas.len())
         .filter(|&a| todo[a])
         .map(|a| AreaSim::new(model, arm, key.child(a as u64), a, rec))
         .collect();
-    let mut books: Vec<Book> = (0..model.arms[arm].pools.len())
-        .map(|p| Book::new(model, arm, p))
-        .collect();
+    let mut books: Vec<Book> = prep.books[arm].clone();
     let cycles = model.cycles as usize;
     let mut c0 = 0;
     while c0 < cycles {
@@ -270,7 +323,7 @@ fn simulate_areas<R: Recorder>(
         for sim in &mut sims {
             let mut book = sim.plan.map(|p| &mut books[p.pool]);
             for c in c0..c1 {
-                sim.step(c, &absorbing, book.as_deref_mut(), rec);
+                sim.step(c, absorbing, book.as_deref_mut(), rec);
             }
         }
         for book in &mut books {
@@ -283,7 +336,7 @@ fn simulate_areas<R: Recorder>(
     let mut areas: Vec<Option<AreaTrace>> = vec![None; model.areas.len()];
     let mut client_cycles = vec![0; model.areas.len()];
     for mut sim in sims {
-        sim.finish(&absorbing);
+        sim.finish(absorbing);
         client_cycles[sim.a] = sim.client_cycles;
         areas[sim.a] = Some(sim.trace);
     }
@@ -341,6 +394,8 @@ struct AreaSim<'m> {
     clients: Vec<u64>,
     queue: Vec<Waiting>,
     admitted: Vec<u64>,
+    /// The clients' transition numbers of a cycle (reused from cycle to cycle).
+    draws: Vec<u32>,
     count: Vec<u32>,
     trace: AreaTrace,
     client_cycles: u64,
@@ -369,6 +424,7 @@ impl<'m> AreaSim<'m> {
             clients,
             queue: Vec::new(),
             admitted: Vec::new(),
+            draws: Vec::new(),
             count,
             trace: AreaTrace {
                 counts: vec![0; cycles * n],
@@ -449,7 +505,7 @@ impl<'m> AreaSim<'m> {
                 self.key,
                 c,
                 limits.as_mut(),
-                &mut self.clients,
+                (&mut self.clients, &mut self.draws),
                 &mut self.queue,
                 &mut self.count,
                 moves,
@@ -510,7 +566,7 @@ impl<'m> AreaSim<'m> {
             self.key,
             self.model.cycles as usize,
             None,
-            &mut self.clients,
+            (&mut self.clients, &mut self.draws),
             &mut self.queue,
             &mut self.count,
             &mut scratch,
@@ -531,7 +587,7 @@ fn transition_pass<R: Recorder>(
     key: Key,
     c: usize,
     mut limits: Option<&mut Limits>,
-    clients: &mut Vec<u64>,
+    (clients, draws): (&mut Vec<u64>, &mut Vec<u32>),
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
@@ -543,13 +599,18 @@ fn transition_pass<R: Recorder>(
     let tkey = key.child(c as u64 - 1).purpose(Purpose::Transition);
     let stay = &tr.stay_below[(c - 1) * stride..c * stride];
     let row_of = &tr.row_of[(c - 1) * stride..c * stride];
+    // Every client's number first (independent of each other: many per instruction), then the
+    // moves, which depend on the order of the clients (capacity limits, waiting).
+    draws.resize(clients.len(), 0);
+    tkey.u32s_at(clients, 24, draws);
+    let draws = &draws[..clients.len()];
     let mut kept = 0;
     for i in 0..clients.len() {
         let w = clients[i];
         let t = (w & 0xFFFF) as usize;
         let s = state_of(w);
         let cell = s * (cap + 1) + (t + 1).min(cap);
-        let u = tkey.u32_at(w >> 24);
+        let u = draws[i];
         if u64::from(u) < stay[cell] {
             clients[kept] = w + u64::from((t as u64) < TIME_MAX);
             kept += 1;
