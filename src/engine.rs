@@ -1,9 +1,11 @@
 //! The Monte Carlo engine: one run of the individual-level model.
 //!
 //! Each area is simulated on its own, cycles outer and clients inner: the clients of an area live in one
-//! vector of packed words (`id << 24 | state << 16 | time in state`), so a cycle is one pass over
-//! contiguous memory with one load and at most one store per client. Clients who are absorbed (outflow)
-//! are dropped from the vector in the same pass, keeping the survivors in order.
+//! vector of packed words (`id << 24 | state << 16 | time in state`, the time kept up to where the rows
+//! stop changing), so a cycle is one pass over contiguous memory with one load and at most one store
+//! per client. The random numbers of a cycle's clients are drawn first, many at a time
+//! ([`crate::rng::Key::u32s_at`]). Clients who are absorbed (outflow) are dropped from the vector in the
+//! same pass, keeping the survivors in order.
 //!
 //! Order of events in cycle `c` (documented in the README):
 //! 1. for `c > 0`: under a capacity limit, waiting clients are admitted in order of waiting while the
@@ -34,7 +36,19 @@ use crate::rng::{Key, Purpose, poisson};
 
 /// Largest number of new clients per area and cycle (ids are packed into 20 bits).
 const MAX_PER_CYCLE: u32 = (1 << 20) - 1;
-const TIME_MAX: u64 = 0xFFFE;
+
+/// The time in state a client's word keeps: at most `cap - 1` of its area's table (at least 1), where
+/// one more cycle reaches the table's last cell (`cap` or more), so rows no longer change. The cell of
+/// a client is then `state * (cap + 1) + time + 1` without a bound check, and is the cell of its true
+/// time.
+#[inline(always)]
+fn top(tr: &Transitions) -> u64 {
+    debug_assert!(
+        tr.cap >= 1,
+        "a compiled table's time-in-state cap is at least 1"
+    );
+    u64::from(tr.cap.max(1)) - 1
+}
 
 /// What happened in one area in one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -349,19 +363,20 @@ fn simulate_areas<R: Recorder>(
 
 fn initial_clients<R: Recorder>(
     model: &Model,
+    (arm, a): (usize, usize),
     key: Key,
-    a: usize,
     clients: &mut Vec<u64>,
     count: &mut [u32],
     rec: &mut R,
 ) {
     let init = key.purpose(Purpose::InitialTime);
+    let top = top(model.table(arm, a));
     let mut j = 0u64;
     for (s, &k) in model.areas[a].initial.iter().enumerate() {
         let spread = &model.areas[a].initial_time[s];
         for _ in 0..k {
             let t = spread.draw(init.child(j));
-            clients.push(pack(j, s, u64::from(t).min(TIME_MAX)));
+            clients.push(pack(j, s, u64::from(t).min(top)));
             rec.enter(a, j, s, -i64::from(t));
             j += 1;
         }
@@ -408,7 +423,7 @@ impl<'m> AreaSim<'m> {
         let cycles = model.cycles as usize;
         let mut clients = Vec::new();
         let mut count = vec![0u32; n];
-        initial_clients(model, key, a, &mut clients, &mut count, rec);
+        initial_clients(model, (arm, a), key, &mut clients, &mut count, rec);
         AreaSim {
             model,
             arm,
@@ -595,6 +610,7 @@ fn transition_pass<R: Recorder>(
 ) {
     let n = absorbing.len();
     let cap = usize::from(tr.cap);
+    let top = top(tr);
     let stride = tr.cycle_stride(n);
     let tkey = key.child(c as u64 - 1).purpose(Purpose::Transition);
     let stay = &tr.stay_below[(c - 1) * stride..c * stride];
@@ -609,10 +625,10 @@ fn transition_pass<R: Recorder>(
         let w = clients[i];
         let t = (w & 0xFFFF) as usize;
         let s = state_of(w);
-        let cell = s * (cap + 1) + (t + 1).min(cap);
+        let cell = s * (cap + 1) + t + 1;
         let u = draws[i];
         if u64::from(u) < stay[cell] {
-            clients[kept] = w + u64::from((t as u64) < TIME_MAX);
+            clients[kept] = w + u64::from((t as u64) < top);
             kept += 1;
             continue;
         }
@@ -624,7 +640,7 @@ fn transition_pass<R: Recorder>(
             if !l.fits(s, dest) {
                 if l.limited[s] {
                     // Already in limited care: stays, and is reviewed again next cycle.
-                    clients[kept] = w + u64::from((t as u64) < TIME_MAX);
+                    clients[kept] = w + u64::from((t as u64) < top);
                     kept += 1;
                 } else {
                     record(count, moves, n, s, l.waiting);
