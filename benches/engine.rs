@@ -2,10 +2,12 @@
 //!
 //! `cargo bench --bench engine`. Criterion reports the throughput as "elem/s" = client-cycles/s
 //! (clients present in non-absorbing states, summed over months). Floor: 250 million per core.
+//! `simulate_all_arms` counts the client-months of every arm, the shared areas in each arm they are
+//! shared with (what a batch gets per run).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use wijksim::engine::simulate;
+use wijksim::engine::{simulate, simulate_arms};
 use wijksim::scenario::default_scenario;
 use wijksim::summary::{Layout, reduce};
 
@@ -45,6 +47,24 @@ fn engine(c: &mut Criterion) {
                 b.iter(|| {
                     for r in 0..runs {
                         black_box(simulate(black_box(&model), 1, 1, r));
+                    }
+                })
+            },
+        );
+    }
+    if model.arms.len() > 1 {
+        // Every arm of a run, as a batch simulates them: the areas outside the pilot once, shared.
+        let all: u64 = (0..runs)
+            .flat_map(|r| simulate_arms(&model, 1, r))
+            .map(|t| t.client_cycles)
+            .sum();
+        group.throughput(Throughput::Elements(all));
+        group.bench_function(
+            BenchmarkId::new("simulate_all_arms", format!("{runs}_runs")),
+            |b| {
+                b.iter(|| {
+                    for r in 0..runs {
+                        black_box(simulate_arms(black_box(&model), 1, r));
                     }
                 })
             },

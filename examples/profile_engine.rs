@@ -1,10 +1,34 @@
-//! Runs the engine on the default scenario for profiling: `cargo run --release --example profile_engine`.
+//! Runs the engine on the default scenario for profiling and timing.
+//!
+//! `cargo run --release --example profile_engine [RUNS]`: the engine alone on the baseline arm, one
+//! core. `cargo run --release --example profile_engine batch [RUNS] [THREADS]`: a whole batch of the
+//! default scenario (every arm, its parameter uncertainty, the reduction and the statistics; no output
+//! written), the simulation time `wijksim run` spends before it writes its tables.
 fn main() {
-    let model = wijksim::scenario::default_scenario().model;
-    let runs: u32 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scenario = wijksim::scenario::default_scenario();
+    if args.first().map(String::as_str) == Some("batch") {
+        let runs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+        let threads = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2);
+        let opts = wijksim::batch::Options {
+            runs,
+            seed: scenario.model.seed,
+            threads,
+        };
+        let t = std::time::Instant::now();
+        let summaries = wijksim::batch::run_scenario(&scenario, true, &opts, &|_| {})
+            .expect("the default scenario runs");
+        let s = t.elapsed().as_secs_f64();
+        let cc: u64 = summaries.iter().map(|s| s.client_cycles).sum();
+        println!(
+            "batch: {runs} runs x {} arms, {threads} threads, {s:.2} s ({:.0} M client-months/s)",
+            summaries.len(),
+            cc as f64 / s / 1e6
+        );
+        return;
+    }
+    let model = scenario.model;
+    let runs: u32 = args.first().and_then(|s| s.parse().ok()).unwrap_or(2000);
     let t = std::time::Instant::now();
     let mut cc = 0;
     for r in 0..runs {

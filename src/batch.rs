@@ -132,15 +132,25 @@ fn run_with<'a>(
         .collect();
     let mut client_cycles = vec![0u64; arms];
     let chunk = (opts.threads * 16).max(32);
-    // Every arm of a run in one task: the arms share the run's random numbers.
+    // Every arm of a run in one task: the arms share the run's random numbers, and the areas they
+    // simulate alike are simulated once (engine::simulate_arms).
     // The layouts are the base model's: drawn parameters change numbers, not structure.
+    // The run-invariant tables of the base model, derived once; a run with its own draws derives its own.
+    let base = engine::Prepared::new(model);
     let one_run = |r: usize| -> Result<Vec<RunCells>> {
         let m = model_of(r as u32)?;
-        Ok((0..arms)
-            .map(|arm| {
-                let trace = engine::simulate(&m, arm, opts.seed, r as u32);
-                (reduce(&m, arm, &layouts[arm], &trace), trace.client_cycles)
-            })
+        let own;
+        let prep = match &m {
+            Cow::Borrowed(m) if std::ptr::eq(*m, model) => &base,
+            _ => {
+                own = engine::Prepared::new(&m);
+                &own
+            }
+        };
+        Ok(engine::simulate_prepared(prep, opts.seed, r as u32)
+            .iter()
+            .enumerate()
+            .map(|(arm, trace)| (reduce(&m, arm, &layouts[arm], trace), trace.client_cycles))
             .collect())
     };
     let mut body = || -> Result<()> {

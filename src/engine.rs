@@ -1,9 +1,11 @@
 //! The Monte Carlo engine: one run of the individual-level model.
 //!
 //! Each area is simulated on its own, cycles outer and clients inner: the clients of an area live in one
-//! vector of packed words (`id << 24 | state << 16 | time in state`), so a cycle is one pass over
-//! contiguous memory with one load and at most one store per client. Clients who are absorbed (outflow)
-//! are dropped from the vector in the same pass, keeping the survivors in order.
+//! vector of packed words (`id << 24 | state << 16 | time in state`, the time kept up to where the rows
+//! stop changing), so a cycle is one pass over contiguous memory with one load and at most one store
+//! per client. The random numbers of a cycle's clients are drawn first, many at a time
+//! ([`crate::rng::Key::u32s_at`]). Clients who are absorbed (outflow) are dropped from the vector in the
+//! same pass, keeping the survivors in order.
 //!
 //! Order of events in cycle `c` (documented in the README):
 //! 1. for `c > 0`: under a capacity limit, waiting clients are admitted in order of waiting while the
@@ -34,7 +36,19 @@ use crate::rng::{Key, Purpose, poisson};
 
 /// Largest number of new clients per area and cycle (ids are packed into 20 bits).
 const MAX_PER_CYCLE: u32 = (1 << 20) - 1;
-const TIME_MAX: u64 = 0xFFFE;
+
+/// The time in state a client's word keeps: at most `cap - 1` of its area's table (at least 1), where
+/// one more cycle reaches the table's last cell (`cap` or more), so rows no longer change. The cell of
+/// a client is then `state * (cap + 1) + time + 1` without a bound check, and is the cell of its true
+/// time.
+#[inline(always)]
+fn top(tr: &Transitions) -> u64 {
+    debug_assert!(
+        tr.cap >= 1,
+        "a compiled table's time-in-state cap is at least 1"
+    );
+    u64::from(tr.cap.max(1)) - 1
+}
 
 /// What happened in one area in one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,14 +179,154 @@ pub fn simulate_recorded<R: Recorder>(
     run: u32,
     rec: &mut R,
 ) -> RunTrace {
+    let all = vec![true; model.areas.len()];
+    let (areas, cycles, pools) = simulate_areas(
+        &Prepared::of_arms(model, |j| j == arm),
+        arm,
+        seed,
+        run,
+        &all,
+        rec,
+    );
+    RunTrace {
+        areas: areas
+            .into_iter()
+            .map(|t| t.expect("every area is simulated"))
+            .collect(),
+        pools,
+        client_cycles: cycles.iter().sum(),
+    }
+}
+
+/// For every arm and area: the earlier arm whose simulation of the area this arm's repeats exactly
+/// (the first such arm), or `None` when the arm must simulate the area itself.
+///
+/// Two arms simulate an area alike when neither puts it under a regime (so no regime rows, no
+/// prevention and no budget book whose other areas could feed back on it) and the same capacity limits
+/// apply to it in both (a limit counts the area's own caseload only). Nothing else in an area's
+/// simulation depends on the arm: its random numbers are keyed by run, area, cycle, purpose and client
+/// (common random numbers), its starting clients and inflow are the model's. Decided from the compiled
+/// model, so whatever the names say, areas are shared only when their traces must be equal.
+pub fn twins(model: &Model) -> Vec<Vec<Option<usize>>> {
+    let alike = |i: usize, j: usize, a: usize| {
+        model.arms[i].plans[a].is_none()
+            && model.arms[j].plans[a].is_none()
+            && model
+                .capacities
+                .iter()
+                .filter(|cap| cap.areas[a])
+                .all(|cap| cap.arms[i] == cap.arms[j])
+    };
+    (0..model.arms.len())
+        .map(|j| {
+            (0..model.areas.len())
+                .map(|a| (0..j).find(|&i| alike(i, j, a)))
+                .collect()
+        })
+        .collect()
+}
+
+/// Simulates run `run` of every arm of `model`: the traces [`simulate`] gives arm by arm, but an area
+/// an earlier arm simulates alike ([`twins`]) is simulated once and its trace shared. In a pilot
+/// scenario that is every area outside the pilot, most of a pilot arm's work.
+pub fn simulate_arms(model: &Model, seed: u64, run: u32) -> Vec<RunTrace> {
+    simulate_prepared(&Prepared::new(model), seed, run)
+}
+
+/// What every run of a model needs and no run changes, derived once: which areas the arms share
+/// ([`twins`]), which states absorb, and every arm's budget books as they open.
+#[derive(Debug, Clone)]
+pub struct Prepared<'m> {
+    model: &'m Model,
+    twins: Vec<Vec<Option<usize>>>,
+    absorbing: Vec<bool>,
+    /// Per arm, per pool: the book before the first cycle.
+    books: Vec<Vec<Book>>,
+}
+
+impl<'m> Prepared<'m> {
+    /// Derives the run-invariant tables of `model`.
+    pub fn new(model: &'m Model) -> Prepared<'m> {
+        Prepared {
+            twins: twins(model),
+            ..Prepared::of_arms(model, |_| true)
+        }
+    }
+
+    /// The tables of the arms `arm` selects only (the others get no books), without [`twins`].
+    fn of_arms(model: &'m Model, arm: impl Fn(usize) -> bool) -> Prepared<'m> {
+        Prepared {
+            model,
+            twins: Vec::new(),
+            absorbing: model.states.iter().map(|s| s.absorbing).collect(),
+            books: (0..model.arms.len())
+                .map(|j| {
+                    (0..model.arms[j].pools.len())
+                        .filter(|_| arm(j))
+                        .map(|p| Book::new(model, j, p))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The model it was derived from.
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+}
+
+/// [`simulate_arms`] with the model's run-invariant tables derived beforehand (once for many runs).
+pub fn simulate_prepared(prep: &Prepared, seed: u64, run: u32) -> Vec<RunTrace> {
+    let model = prep.model;
+    let mut traces: Vec<RunTrace> = Vec::with_capacity(model.arms.len());
+    let mut area_cycles: Vec<Vec<u64>> = Vec::with_capacity(model.arms.len());
+    for (arm, twin) in prep.twins.iter().enumerate() {
+        let todo: Vec<bool> = twin.iter().map(Option::is_none).collect();
+        let (areas, mut cycles, pools) = simulate_areas(prep, arm, seed, run, &todo, &mut NoRecord);
+        let areas = areas
+            .into_iter()
+            .zip(twin)
+            .enumerate()
+            .map(|(a, (trace, twin))| match (trace, twin) {
+                (Some(t), _) => t,
+                (None, &Some(i)) => {
+                    cycles[a] = area_cycles[i][a];
+                    traces[i].areas[a].clone()
+                }
+                (None, None) => unreachable!("an area without a twin is simulated"),
+            })
+            .collect();
+        traces.push(RunTrace {
+            areas,
+            pools,
+            client_cycles: cycles.iter().sum(),
+        });
+        area_cycles.push(cycles);
+    }
+    traces
+}
+
+/// Per area its trace (`None` when left out) and its client-cycles; per budget pool its years.
+type Areas = (Vec<Option<AreaTrace>>, Vec<u64>, Vec<Vec<BudgetYear>>);
+
+/// A run of the areas `todo` of one arm (the others are left out): every pool's areas must be in it.
+fn simulate_areas<R: Recorder>(
+    prep: &Prepared,
+    arm: usize,
+    seed: u64,
+    run: u32,
+    todo: &[bool],
+    rec: &mut R,
+) -> Areas {
+    let model = prep.model;
     let key = Model::run_key(seed, run);
-    let absorbing: Vec<bool> = model.states.iter().map(|s| s.absorbing).collect();
+    let absorbing = &prep.absorbing;
     let mut sims: Vec<AreaSim> = (0..model.areas.len())
+        .filter(|&a| todo[a])
         .map(|a| AreaSim::new(model, arm, key.child(a as u64), a, rec))
         .collect();
-    let mut books: Vec<Book> = (0..model.arms[arm].pools.len())
-        .map(|p| Book::new(model, arm, p))
-        .collect();
+    let mut books: Vec<Book> = prep.books[arm].clone();
     let cycles = model.cycles as usize;
     let mut c0 = 0;
     while c0 < cycles {
@@ -183,7 +337,7 @@ pub fn simulate_recorded<R: Recorder>(
         for sim in &mut sims {
             let mut book = sim.plan.map(|p| &mut books[p.pool]);
             for c in c0..c1 {
-                sim.step(c, &absorbing, book.as_deref_mut(), rec);
+                sim.step(c, absorbing, book.as_deref_mut(), rec);
             }
         }
         for book in &mut books {
@@ -193,37 +347,36 @@ pub fn simulate_recorded<R: Recorder>(
         }
         c0 = c1;
     }
-    let mut client_cycles = 0;
-    let areas = sims
-        .into_iter()
-        .map(|mut sim| {
-            sim.finish(&absorbing);
-            client_cycles += sim.client_cycles;
-            sim.trace
-        })
-        .collect();
-    RunTrace {
-        areas,
-        pools: books.into_iter().map(|b| b.years).collect(),
-        client_cycles,
+    let mut areas: Vec<Option<AreaTrace>> = vec![None; model.areas.len()];
+    let mut client_cycles = vec![0; model.areas.len()];
+    for mut sim in sims {
+        sim.finish(absorbing);
+        client_cycles[sim.a] = sim.client_cycles;
+        areas[sim.a] = Some(sim.trace);
     }
+    (
+        areas,
+        client_cycles,
+        books.into_iter().map(|b| b.years).collect(),
+    )
 }
 
 fn initial_clients<R: Recorder>(
     model: &Model,
+    (arm, a): (usize, usize),
     key: Key,
-    a: usize,
     clients: &mut Vec<u64>,
     count: &mut [u32],
     rec: &mut R,
 ) {
     let init = key.purpose(Purpose::InitialTime);
+    let top = top(model.table(arm, a));
     let mut j = 0u64;
     for (s, &k) in model.areas[a].initial.iter().enumerate() {
         let spread = &model.areas[a].initial_time[s];
         for _ in 0..k {
             let t = spread.draw(init.child(j));
-            clients.push(pack(j, s, u64::from(t).min(TIME_MAX)));
+            clients.push(pack(j, s, u64::from(t).min(top)));
             rec.enter(a, j, s, -i64::from(t));
             j += 1;
         }
@@ -256,6 +409,8 @@ struct AreaSim<'m> {
     clients: Vec<u64>,
     queue: Vec<Waiting>,
     admitted: Vec<u64>,
+    /// The clients' transition numbers of a cycle (reused from cycle to cycle).
+    draws: Vec<u32>,
     count: Vec<u32>,
     trace: AreaTrace,
     client_cycles: u64,
@@ -268,7 +423,7 @@ impl<'m> AreaSim<'m> {
         let cycles = model.cycles as usize;
         let mut clients = Vec::new();
         let mut count = vec![0u32; n];
-        initial_clients(model, key, a, &mut clients, &mut count, rec);
+        initial_clients(model, (arm, a), key, &mut clients, &mut count, rec);
         AreaSim {
             model,
             arm,
@@ -284,6 +439,7 @@ impl<'m> AreaSim<'m> {
             clients,
             queue: Vec::new(),
             admitted: Vec::new(),
+            draws: Vec::new(),
             count,
             trace: AreaTrace {
                 counts: vec![0; cycles * n],
@@ -364,7 +520,7 @@ impl<'m> AreaSim<'m> {
                 self.key,
                 c,
                 limits.as_mut(),
-                &mut self.clients,
+                (&mut self.clients, &mut self.draws),
                 &mut self.queue,
                 &mut self.count,
                 moves,
@@ -425,7 +581,7 @@ impl<'m> AreaSim<'m> {
             self.key,
             self.model.cycles as usize,
             None,
-            &mut self.clients,
+            (&mut self.clients, &mut self.draws),
             &mut self.queue,
             &mut self.count,
             &mut scratch,
@@ -446,7 +602,7 @@ fn transition_pass<R: Recorder>(
     key: Key,
     c: usize,
     mut limits: Option<&mut Limits>,
-    clients: &mut Vec<u64>,
+    (clients, draws): (&mut Vec<u64>, &mut Vec<u32>),
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
@@ -454,19 +610,25 @@ fn transition_pass<R: Recorder>(
 ) {
     let n = absorbing.len();
     let cap = usize::from(tr.cap);
+    let top = top(tr);
     let stride = tr.cycle_stride(n);
     let tkey = key.child(c as u64 - 1).purpose(Purpose::Transition);
     let stay = &tr.stay_below[(c - 1) * stride..c * stride];
     let row_of = &tr.row_of[(c - 1) * stride..c * stride];
+    // Every client's number first (independent of each other: many per instruction), then the
+    // moves, which depend on the order of the clients (capacity limits, waiting).
+    draws.resize(clients.len(), 0);
+    tkey.u32s_at(clients, 24, draws);
+    let draws = &draws[..clients.len()];
     let mut kept = 0;
     for i in 0..clients.len() {
         let w = clients[i];
         let t = (w & 0xFFFF) as usize;
         let s = state_of(w);
-        let cell = s * (cap + 1) + (t + 1).min(cap);
-        let u = tkey.u32_at(w >> 24);
+        let cell = s * (cap + 1) + t + 1;
+        let u = draws[i];
         if u64::from(u) < stay[cell] {
-            clients[kept] = w + u64::from((t as u64) < TIME_MAX);
+            clients[kept] = w + u64::from((t as u64) < top);
             kept += 1;
             continue;
         }
@@ -478,7 +640,7 @@ fn transition_pass<R: Recorder>(
             if !l.fits(s, dest) {
                 if l.limited[s] {
                     // Already in limited care: stays, and is reviewed again next cycle.
-                    clients[kept] = w + u64::from((t as u64) < TIME_MAX);
+                    clients[kept] = w + u64::from((t as u64) < top);
                     kept += 1;
                 } else {
                     record(count, moves, n, s, l.waiting);
@@ -683,6 +845,70 @@ until = "2022-12"
             assert_eq!(sim.clients.len() as u64, live, "run {run}");
         }
         assert!(waited > 0, "clients wait at the end of the limit");
+    }
+
+    #[test]
+    fn areas_outside_the_pilot_are_simulated_once_and_give_each_arm_its_own_trace() {
+        let m = default_scenario().model;
+        let twins = twins(&m);
+        assert!(
+            twins[0].iter().all(Option::is_none),
+            "the first arm simulates all"
+        );
+        for (a, twin) in twins[1].iter().enumerate() {
+            let pilot = m.arms[1].plans[a].is_some();
+            assert_eq!(*twin, if pilot { None } else { Some(0) }, "area {a}");
+        }
+        assert!(twins[1].iter().filter(|t| t.is_some()).count() >= 6);
+        for run in 0..4 {
+            let shared = simulate_arms(&m, 5, run);
+            let alone: Vec<RunTrace> = (0..m.arms.len())
+                .map(|arm| simulate(&m, arm, 5, run))
+                .collect();
+            assert_eq!(shared, alone, "run {run}");
+        }
+    }
+
+    #[test]
+    fn an_area_under_a_limit_of_one_arm_only_is_not_shared() {
+        // Goes is under the provider model in both arms, but a tight limit binds it in the pilot arm
+        // only: its traces differ, so it must be simulated in each arm.
+        let text = crate::scenario::DEFAULT_TEXT;
+        let cut = text
+            .find("\n[[capacity]]")
+            .expect("the default has a capacity")
+            + 1;
+        let text = format!(
+            "{}{}{}",
+            &text[..cut],
+            r#"[[capacity]]
+name = "krap_goes"
+municipality = "Goes"
+states = ["BTS", "BT"]
+clients = 5
+arms = ["dorpsbudget_noord_beveland"]
+
+"#,
+            &text[cut..]
+        );
+        let m = crate::scenario::from_text("goes.toml", &text)
+            .unwrap()
+            .model;
+        let goes = m
+            .areas
+            .iter()
+            .position(|a| m.municipalities[a.municipality] == "Goes")
+            .unwrap();
+        let twins = twins(&m);
+        assert_eq!(twins[1][goes], None);
+        assert!(twins[1].iter().filter(|t| t.is_some()).count() >= 5);
+        let shared = simulate_arms(&m, 5, 0);
+        assert_ne!(
+            shared[0].areas[goes], shared[1].areas[goes],
+            "the limit binds"
+        );
+        let alone: Vec<RunTrace> = (0..2).map(|arm| simulate(&m, arm, 5, 0)).collect();
+        assert_eq!(shared, alone);
     }
 
     #[test]

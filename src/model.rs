@@ -213,19 +213,20 @@ pub struct Pick8 {
 }
 
 impl Pick8 {
-    /// The fast form of a row with at most 8 targets.
+    /// The fast form of a row with at most 8 targets. It picks what [`Row::pick`] picks for every
+    /// `u`: targets after the first whose threshold is `2^32` (they have probability 0) are never
+    /// picked, also not for `u = u32::MAX`, where that threshold counts as reached.
     pub fn new(row: &Row) -> Option<Pick8> {
         let n = row.targets.len();
         if n > 8 {
             return None;
         }
+        let last = row.cum.iter().position(|&c| c >= 1 << 32).unwrap_or(n - 1);
         let mut thr = [u32::MAX; 8];
-        let mut tgt = [row.targets[n - 1]; 8];
-        for k in 0..n {
+        let mut tgt = [row.targets[last]; 8];
+        for k in 0..last {
             tgt[k] = row.targets[k];
-            if k + 1 < n {
-                thr[k] = row.cum[k].min(u64::from(u32::MAX)) as u32;
-            }
+            thr[k] = row.cum[k].min(u64::from(u32::MAX)) as u32;
         }
         Some(Pick8 { thr, tgt })
     }
@@ -680,6 +681,58 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_row_picks_what_the_row_picks() {
+        // Rows with 1 to 8 targets, zero probabilities in front, between and behind, thresholds at
+        // u32::MAX and 2^32; every threshold, its neighbours, both ends and many uniforms.
+        let rows: Vec<Vec<f64>> = vec![
+            vec![1.0],
+            vec![0.9, 0.1],
+            vec![0.0, 1.0],
+            vec![1.0, 0.0],
+            vec![0.5, 0.5, 0.0],
+            vec![0.5, 0.0, 0.5],
+            vec![0.95, 0.02, 0.01, 0.0, 0.02],
+            vec![0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05],
+            vec![1.0 - 1e-10, 1e-10, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            vec![0.0; 7].into_iter().chain([1.0]).collect(),
+        ];
+        for (i, probs) in rows.iter().enumerate() {
+            let targets: Vec<u8> = (0..probs.len() as u8).map(|t| 10 + t).collect();
+            let row = Row {
+                targets,
+                cum: thresholds(probs),
+                probs: probs.clone(),
+            };
+            let fast = Pick8::new(&row).expect("at most 8 targets");
+            let mut us: Vec<u32> = vec![0, 1, u32::MAX - 1, u32::MAX];
+            for &c in &row.cum {
+                for d in [-1i64, 0, 1] {
+                    us.push((c as i64 + d).clamp(0, i64::from(u32::MAX)) as u32);
+                }
+            }
+            let mut s = crate::rng::Key::root(i as u64).stream();
+            us.extend((0..20_000).map(|_| rand::RngCore::next_u32(&mut s)));
+            for u in us {
+                assert_eq!(fast.pick(u), row.pick(u64::from(u)), "row {probs:?}, u {u}");
+            }
+            // A target with probability 0 is never picked.
+            assert!(
+                probs[usize::from(fast.pick(u32::MAX) - 10)] > 0.0,
+                "row {probs:?}"
+            );
+        }
+        let nine = Row {
+            targets: (0..9).collect(),
+            cum: thresholds(&[1.0 / 9.0; 9]),
+            probs: vec![1.0 / 9.0; 9],
+        };
+        assert!(
+            Pick8::new(&nine).is_none(),
+            "more than 8 targets: the row's own pick"
+        );
+    }
 
     #[test]
     fn a_time_spread_draws_each_band_by_its_share_and_one_band_as_a_uniform_range() {

@@ -1000,6 +1000,14 @@ fn widen(p: &Transitions, n: usize, cycles: u32, cap: u16) -> Vec<u32> {
     row_of
 }
 
+/// The modifiers' factors last applied to a from-state's rows, and under them the row each row became.
+#[derive(Debug, Clone, Default)]
+struct Memo {
+    risks: Vec<(u8, f64)>,
+    ratios: Vec<(u8, f64)>,
+    rows: Vec<(u32, u32)>,
+}
+
 /// The transition table of an area under regime `r` in cycles `start..end`: provider rows before and
 /// from `end` on; in between the regime's own rows where it has them, then its relative risks and hazard
 /// ratios (with the phase-in). A relative risk that would push a row's moves over 1 is an error (`reported`, by the
@@ -1030,10 +1038,13 @@ fn regime_table(
             row_of[cell] = offset + r;
         }
     }
+    // Per from-state: the factors last applied and, under them, the row each row became (a pure
+    // function of the row and the factors, so a repeat is looked up instead of rebuilt and searched).
+    let mut memo: Vec<Memo> = vec![Memo::default(); n];
     for c in start..end {
         let ramp = regime.ramp(c - start);
         let inside = |m: &&Modifier| m.period.0 <= i64::from(c) && i64::from(c) <= m.period.1;
-        for s in 0..n {
+        for (s, done) in memo.iter_mut().enumerate() {
             let active: Vec<&Modifier> = regime
                 .modifiers
                 .iter()
@@ -1052,19 +1063,21 @@ fn regime_table(
             };
             let risks = scaled(|e| matches!(e, Effect::RelativeRisk(_)));
             let ratios = scaled(|e| matches!(e, Effect::HazardRatio(_)));
-            // Within a cycle and state every cell of one row becomes the same new row: derive it
-            // once (`None`: the row was refused).
-            let mut memo: Vec<(u32, Option<u32>)> = Vec::new();
+            if done.risks != risks || done.ratios != ratios {
+                *done = Memo {
+                    risks: risks.clone(),
+                    ratios: ratios.clone(),
+                    rows: Vec::new(),
+                };
+            }
             for m in 0..per_state {
                 let cell = c as usize * stride + s * per_state + m;
                 let r = row_of[cell];
                 if r == u32::MAX {
                     continue;
                 }
-                if let Some(&(_, done)) = memo.iter().find(|x| x.0 == r) {
-                    if let Some(idx) = done {
-                        row_of[cell] = idx;
-                    }
+                if let Some(&(_, idx)) = done.rows.iter().find(|&&(from, _)| from == r) {
+                    row_of[cell] = idx;
                     continue;
                 }
                 let mut new = rows[r as usize].clone();
@@ -1075,7 +1088,6 @@ fn regime_table(
                             let when = (k.start.plus(i64::from(c * k.cycle_months)), m, cap);
                             let at = (ri, &active[..], &risks[..]);
                             risk_error(cx, raw, k, at, &new, stay, when, &mut reported[ri]);
-                            memo.push((r, None));
                             continue;
                         }
                     }
@@ -1087,8 +1099,8 @@ fn regime_table(
                     rows.push(new);
                     rows.len() - 1
                 });
-                memo.push((r, Some(idx as u32)));
                 row_of[cell] = idx as u32;
+                done.rows.push((r, idx as u32));
             }
         }
     }
