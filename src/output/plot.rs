@@ -296,6 +296,29 @@ where
     Ok(above)
 }
 
+/// The legend of the arms' bands: per arm its colour, the band filled at `mix`, the baseline's line
+/// `baseline_width` wide and the others' 2.
+fn arm_bands(
+    lang: Lang,
+    m: &Model,
+    summaries: &[Summary],
+    mix: f64,
+    baseline_width: u32,
+) -> Vec<Entry> {
+    summaries
+        .iter()
+        .enumerate()
+        .map(|(a, sm)| {
+            let color = PALETTE[a % PALETTE.len()];
+            let width = if a == 0 { baseline_width } else { 2 };
+            (
+                arm_label(lang, m, &sm.arm),
+                Swatch::Band(color.mix(mix), color.to_rgba(), width),
+            )
+        })
+        .collect()
+}
+
 /// An arm as figures name it: its `label` in the language, else in the other language, else its name
 /// with spaces for underscores.
 pub fn arm_label(lang: Lang, m: &Model, arm: &str) -> String {
@@ -686,19 +709,7 @@ impl Figure for FanArms<'_> {
             crate::output::report::scope_label(lang, m, &lay.scopes[self.scope])
         );
         let area = titled(root, &[(&title, 22)])?;
-        let mut entries: Vec<Entry> = self
-            .summaries
-            .iter()
-            .enumerate()
-            .map(|(a, sm)| {
-                let color = PALETTE[a % PALETTE.len()];
-                let width = if a == 0 { 5 } else { 2 };
-                (
-                    arm_label(lang, m, &sm.arm),
-                    Swatch::Band(color.mix(0.16), color.to_rgba(), width),
-                )
-            })
-            .collect();
+        let mut entries = arm_bands(lang, m, self.summaries, 0.16, 5);
         entries.push((
             format!(
                 "{} {} {} {}",
@@ -2035,19 +2046,7 @@ impl Figure for AreaFans<'_> {
             lang.t("over de runs", "over runs"),
             area_title(lang, m, &lay.scopes[self.scope])
         );
-        let mut entries: Vec<Entry> = self
-            .summaries
-            .iter()
-            .enumerate()
-            .map(|(a, sm)| {
-                let color = PALETTE[a % PALETTE.len()];
-                let width = if a == 0 { 4 } else { 2 };
-                (
-                    arm_label(lang, m, &sm.arm),
-                    Swatch::Band(color.mix(0.3), color.to_rgba(), width),
-                )
-            })
-            .collect();
+        let mut entries = arm_bands(lang, m, self.summaries, 0.3, 4);
         entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
         let panels = small_multiples(root, &title, states.len(), &entries)?;
         for (panel, &s) in panels.iter().zip(&states) {
