@@ -7,9 +7,9 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use wijksim::aggregate::{Layout, reduce};
 use wijksim::engine::{simulate, simulate_arms};
 use wijksim::scenario::default_scenario;
-use wijksim::summary::{Layout, reduce};
 
 fn engine(c: &mut Criterion) {
     let model = default_scenario().model;

@@ -8,7 +8,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wijksim::output::Staged;
 use wijksim::output::plot::Plots;
-use wijksim::pipeline::{RunOptions, run};
+use wijksim::run::{RunOptions, run};
 
 /// The default scenario with the baseline and `arms - 1` copies of its pilot arm.
 fn with_arms(arms: usize) -> wijksim::scenario::Scenario {

@@ -13,7 +13,7 @@ fn sweep(c: &mut Criterion) {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/sweep_latin_hypercube.toml");
     let base = wijksim::sweep::load(&file).expect("the example sweep is valid");
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let threads = wijksim::pipeline::default_threads();
+    let threads = wijksim::run::default_threads();
     let mut group = c.benchmark_group("sweep_lhs200_default");
     group.sample_size(10);
     group.throughput(Throughput::Elements(base.points.len() as u64));

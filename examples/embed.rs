@@ -6,10 +6,10 @@
 //! it prints nothing. What is printed here is this program's choice.
 use std::path::Path;
 use std::process::ExitCode;
+use wijksim::aggregate::Account;
+use wijksim::model::scope::{REGION, ScopeKind};
 use wijksim::output::plot::Plots;
-use wijksim::pipeline::{RunOptions, run_into};
-use wijksim::scope::{REGION, ScopeKind};
-use wijksim::summary::Account;
+use wijksim::run::{RunOptions, run_into};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -7,7 +7,7 @@
 //!
 //! `cargo run --release --example make_episodes > scenarios/episodes_example.csv`
 use std::collections::HashMap;
-use wijksim::pipeline::{RunOptions, run_into};
+use wijksim::run::{RunOptions, run_into};
 
 /// The last day observed.
 const UNTIL: &str = "2023-12-31";

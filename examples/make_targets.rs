@@ -4,7 +4,7 @@
 //! to whole clients as CBS publishes them; `wijksim calibrate` should find values near these two.
 //!
 //! `cargo run --release --example make_targets > scenarios/targets_example.csv`
-use wijksim::calibrate::{Problem, Vary, expected_values, read_targets};
+use wijksim::data::calibrate::{Problem, Vary, expected_values, read_targets};
 use wijksim::sweep::keypath::KeyPath;
 
 fn main() {

@@ -5,24 +5,24 @@
 //! vrijwilligerswerk, outflow), and wijksim forecasts caseload, flows and costs with their uncertainty.
 //!
 //! Pipeline: scenario file → [`scenario::compile`] → [`model::Model`] → [`engine::simulate`] per run →
-//! [`summary`] (streaming statistics) → [`output`] (CSV files and manifest).
+//! [`aggregate`] (streaming statistics) → [`output`] (CSV files and manifest).
 //!
 //! The library never prints and never reads the command line; progress goes out through a callback
-//! ([`batch::Progress`]).
+//! ([`engine::batch::Progress`]).
 //!
 //! # Running a scenario from a program
 //!
 //! [`scenario::load`] reads and checks a scenario file ([`scenario::default_scenario`] is the built-in
-//! one); [`pipeline::run_into`] runs it with [`pipeline::RunOptions`] (the options of `wijksim run`)
-//! and writes the output folder `wijksim run --out` writes. The [`pipeline::RunReport`] it returns
-//! holds the numbers of the tables: per arm a [`summary::Summary`] (statistics over runs of every
+//! one); [`run::run_into`] runs it with [`run::RunOptions`] (the options of `wijksim run`)
+//! and writes the output folder `wijksim run --out` writes. The [`run::RunReport`] it returns
+//! holds the numbers of the tables: per arm a [`aggregate::Summary`] (statistics over runs of every
 //! reported number) and the paired differences of each pilot arm with the baseline. Errors are values
 //! ([`error::Error`]); a bad scenario gives every problem with file, line, key and fix.
 //!
 //! ```
-//! use wijksim::pipeline::{RunOptions, run_into};
-//! use wijksim::scope::{REGION, ScopeKind};
-//! use wijksim::summary::Account;
+//! use wijksim::run::{RunOptions, run_into};
+//! use wijksim::model::scope::{REGION, ScopeKind};
+//! use wijksim::aggregate::Account;
 //!
 //! let scenario = wijksim::scenario::default_scenario();
 //! let opts = RunOptions {
@@ -49,34 +49,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Without an output folder, [`batch::run_scenario`] gives the summaries alone and
-//! [`compare::differences`] the paired differences. `examples/embed.rs` is a whole program.
+//! Without an output folder, [`engine::batch::run_scenario`] gives the summaries alone and
+//! [`aggregate::paired::differences`] the paired differences. `examples/embed.rs` is a whole program.
 #![deny(missing_docs)]
 
-pub mod batch;
-pub mod budget;
-pub mod calibrate;
-pub mod cohort;
-pub mod compare;
-pub mod csv_input;
+pub mod aggregate;
+pub mod data;
 pub mod engine;
 pub mod error;
-pub mod fit;
-pub mod histories;
-pub mod kpi;
 pub mod limits;
 pub mod model;
 pub mod output;
-pub mod pipeline;
-pub mod progress;
-pub mod regime;
-pub mod rng;
+pub mod run;
 pub mod scenario;
-pub mod scope;
-pub mod sizing;
-pub mod summary;
 pub mod sweep;
-pub mod uncertainty;
 
 /// The version of wijksim, as written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

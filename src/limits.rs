@@ -9,8 +9,8 @@
 //! are exact and results are reproducible to the bit); memory thus grows with runs × reported numbers,
 //! and the number of runs that fit follows from the budget.
 
+use crate::aggregate::Layout;
 use crate::model::Model;
-use crate::summary::Layout;
 
 /// Memory a run may plan to use for its tables, per-run statistics and traces, in bytes (4 GB).
 pub const MEMORY_BUDGET: u64 = 4_000_000_000;

@@ -8,8 +8,8 @@
 //! between fields, a dot before decimals, no thousands separators, `\n` line ends, and a field quoted
 //! only when it holds a comma, a quote or a line break (a quote doubled).
 
+use crate::aggregate::{Stats, Summary};
 use crate::model::{Model, RENEW};
-use crate::summary::{Stats, Summary};
 
 /// Decimals by what a number measures: the one rule of every table (and `runs.csv`, except its KPI
 /// values, written in full: whether a run met its target is recomputed from them). An `mcse` has one
@@ -161,13 +161,13 @@ pub fn costs(model: &Model, summaries: &[Summary]) -> Vec<u8> {
 
 /// `accounts.csv`: `arm,scope,scope_name,year,account,` statistics: care cost, community cost and
 /// municipal spend (with its parts `municipal_spend.*`, which sum to it) and overspend, as defined at
-/// [`crate::summary::Account`].
+/// [`crate::aggregate::Account`].
 pub fn accounts(summaries: &[Summary]) -> Vec<u8> {
     let mut rows = Vec::new();
     for sm in summaries {
         for sc in 0..sm.layout.scopes.len() {
             for (y, year) in sm.layout.years.iter().enumerate() {
-                for k in crate::summary::Account::ALL {
+                for k in crate::aggregate::Account::ALL {
                     let mut r = lead(sm, sc);
                     r.extend([year.to_string(), k.name().to_string()]);
                     r.extend(stat_fields(
@@ -185,7 +185,7 @@ pub fn accounts(summaries: &[Summary]) -> Vec<u8> {
 
 /// `budget.csv`: `arm,scope,scope_name,year,measure,` statistics, for every budget pool (scope `area`,
 /// `municipality` or `region`: the areas that share the budget) in the years of its pilot period.
-/// Measures: see [`crate::summary::BudgetMeasure`].
+/// Measures: see [`crate::aggregate::BudgetMeasure`].
 pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     let rows = summaries.iter().flat_map(|sm| {
         let arm = model
@@ -205,7 +205,7 @@ pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                     .enumerate()
                     .filter(move |(y, _)| years.contains(y))
                     .flat_map(move |(y, year)| {
-                        crate::summary::BudgetMeasure::ALL.iter().map(move |&k| {
+                        crate::aggregate::BudgetMeasure::ALL.iter().map(move |&k| {
                             let mut r = vec![
                                 sm.arm.clone(),
                                 pool.unit.name().to_string(),
@@ -214,7 +214,7 @@ pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                                 k.name().to_string(),
                             ];
                             // `overspent` is 0 or 1 per run: its mean is P(overspend).
-                            let d = if k == crate::summary::BudgetMeasure::Overspent {
+                            let d = if k == crate::aggregate::BudgetMeasure::Overspent {
                                 decimals::SHARES
                             } else {
                                 decimals::EUROS
@@ -234,9 +234,9 @@ pub fn budget(model: &Model, summaries: &[Summary]) -> Vec<u8> {
 
 /// `differences.csv`: `arm,scope,scope_name,measure,period,year,item,mean,sd,p05,p50,p95,p_lower`:
 /// every pilot arm against the baseline, paired by run, in every scope; `period` is `all`, `year` or `contract_year` and `year` a
-/// number (empty for `all`: see [`crate::compare::Period`]); `p_lower` is the share of runs in which
+/// number (empty for `all`: see [`crate::aggregate::paired::Period`]); `p_lower` is the share of runs in which
 /// the pilot is lower.
-pub fn differences(diffs: &[crate::compare::Difference]) -> Vec<u8> {
+pub fn differences(diffs: &[crate::aggregate::paired::Difference]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "arm",
@@ -398,7 +398,7 @@ pub fn summary(model: &Model, summaries: &[Summary]) -> Vec<u8> {
         let mut row = |sm: &Summary, measure: &str, outcome: &str, values: &[f64]| {
             let n = values.len();
             let mut sorted = values.to_vec();
-            let st = crate::summary::stats(&mut sorted);
+            let st = crate::aggregate::stats(&mut sorted);
             let d = match measure {
                 "clients" => decimals::CLIENTS,
                 "cost_per_client" | "incremental_cost" => decimals::EUROS,

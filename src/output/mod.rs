@@ -8,10 +8,8 @@ pub mod csv;
 pub mod excel;
 pub mod manifest;
 pub mod plot;
-pub mod raster;
 pub mod report;
 pub mod tables;
-pub mod tornado;
 
 pub mod guard;
 

@@ -6,15 +6,15 @@
 //! figures, the tables, every value the scenario labels as an assumption, the manifest and how to
 //! reproduce the run.
 
-use crate::compare::{Difference, cell_quantiles};
+use crate::aggregate::paired::{Difference, cell_quantiles};
+use crate::aggregate::{Account, Summary};
 use crate::model::Model;
+use crate::model::scope::REGION;
 use crate::output::manifest::Manifest;
 use crate::output::plot::{
     self, BudgetUse, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
     by_state,
 };
-use crate::scope::REGION;
-use crate::summary::{Account, Summary};
 use std::fmt::Write;
 
 /// The report's language.
@@ -182,7 +182,7 @@ pub struct ReportInput<'a> {
     /// Which figures were drawn (the report shows the same).
     pub plots: plot::Plots,
     /// Budget sizing.
-    pub sizing: &'a [crate::sizing::Sizing],
+    pub sizing: &'a [crate::aggregate::sizing::Sizing],
 }
 
 /// Renders the report.
@@ -322,12 +322,12 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         for sc in lay.pilot_scope().into_iter().chain([REGION]) {
             let scope = &lay.scopes[sc];
             let find = |measure: &str| {
-                crate::compare::find(
+                crate::aggregate::paired::find(
                     r.differences,
                     &p.arm,
                     scope.kind,
                     measure,
-                    crate::compare::Period::All,
+                    crate::aggregate::paired::Period::All,
                     "",
                 )
             };
@@ -341,10 +341,10 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
                 .map(|&k| u64::from(k))
                 .sum();
             let where_ = match scope.kind {
-                crate::scope::ScopeKind::PilotAreas => lang
+                crate::model::scope::ScopeKind::PilotAreas => lang
                     .t("in de pilotgebieden", "in the pilot areas")
                     .to_string(),
-                crate::scope::ScopeKind::Region => {
+                crate::model::scope::ScopeKind::Region => {
                     lang.t("in de regio", "in the region").to_string()
                 }
                 _ => esc(&scope_label(lang, m, scope)),
@@ -371,7 +371,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
             format!(
                 "; {} {}",
                 lang.t("kans op overschrijding", "P(overspend)"),
-                lang.pct(crate::compare::p_overspend(p))
+                lang.pct(crate::aggregate::paired::p_overspend(p))
             )
         };
         let _ = write!(
@@ -403,7 +403,7 @@ fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
         return;
     }
     let sm = &r.summaries[0];
-    let total = crate::compare::account_per_run(sm, REGION, Account::MunicipalSpend);
+    let total = crate::aggregate::paired::account_per_run(sm, REGION, Account::MunicipalSpend);
     let mean = total.iter().sum::<f64>() / total.len() as f64;
     let sd = (total.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
         / (total.len().max(2) - 1) as f64)
@@ -532,7 +532,7 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
 /// default): due, and held at the planned share (an assumption, not simulated); mean over runs per
 /// arm. Their cost is on the KPI's cost line.
 fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
-    use crate::kpi::KpiKind;
+    use crate::model::kpi::KpiKind;
     let m = r.model;
     for (k, kpi) in m.kpis.iter().enumerate() {
         let KpiKind::Evaluations { planned, line, .. } = &kpi.kind else {
@@ -598,8 +598,8 @@ fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
 
 /// A scope as the report names it: the region and the pilot areas in words, a municipality or an
 /// area by its name (with what it is).
-pub fn scope_label(lang: Lang, m: &Model, scope: &crate::scope::Scope) -> String {
-    use crate::scope::ScopeKind as K;
+pub fn scope_label(lang: Lang, m: &Model, scope: &crate::model::scope::Scope) -> String {
+    use crate::model::scope::ScopeKind as K;
     match scope.kind {
         K::Region if m.is_wmo() => lang
             .t("Regio (alle gemeenten)", "Region (all municipalities)")
@@ -631,7 +631,7 @@ pub(crate) fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
 /// overspending and how the year was settled (means over runs); then, where capacity limits make
 /// clients wait, the waiting clients at year end per arm.
 fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
-    use crate::summary::BudgetMeasure as B;
+    use crate::aggregate::BudgetMeasure as B;
     let m = r.model;
     let with_pools: Vec<(usize, &Summary)> = r
         .summaries
@@ -776,7 +776,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
 /// The budget planner's answer: per municipality's pilot areas (pooled) and year, the budget that keeps
 /// P(overspend) at or below α, with a sentence for the first such year.
 fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
-    let pools: Vec<&crate::sizing::Sizing> = r
+    let pools: Vec<&crate::aggregate::sizing::Sizing> = r
         .sizing
         .iter()
         .filter(|s| s.scope == "municipality")

@@ -9,10 +9,10 @@
 //! the report use (total cost per year, the discounted totals, KPI values), one row per arm and run.
 //! Every other number comes with its statistics from its own table (`caseload.csv`, `costs.csv`, ...).
 
-use crate::compare::Difference;
+use crate::aggregate::paired::Difference;
+use crate::aggregate::{Columns, Layout, Stats, Summary, stats};
 use crate::error::{Error, InputError, InputErrors, Result};
 use crate::model::Model;
-use crate::summary::{Columns, Layout, Stats, Summary, stats};
 use std::collections::HashMap;
 
 /// A per-run column of `runs.csv`.
@@ -29,10 +29,10 @@ pub struct RunColumn {
 
 /// The columns of `runs.csv` after `arm,run,scope,scope_name`: per year `care_cost_<year>`,
 /// `community_cost_<year>`, `municipal_spend_<year>`, `top_ups_<year>` and `overspend_<year>` (nominal;
-/// see [`crate::summary::Account`]), then `discounted_cost`, `clients`, `discounted_<outcome>` and
+/// see [`crate::aggregate::Account`]), then `discounted_cost`, `clients`, `discounted_<outcome>` and
 /// `<kpi>_cy<contract year>` (empty in a scope the KPI is not evaluated over).
 pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
-    use crate::summary::Account;
+    use crate::aggregate::Account;
     let scopes = 0..layout.scopes.len();
     let mut v: Vec<RunColumn> = Vec::new();
     for k in [
@@ -296,10 +296,10 @@ fn year_of(t: &Table, row: &Row, years: &[i32]) -> Result<usize> {
 }
 
 /// The index of a row's scope (columns `scope` and `scope_name`) in `scopes`.
-fn scope_of(t: &Table, row: &Row, scopes: &[crate::scope::Scope]) -> Result<usize> {
+fn scope_of(t: &Table, row: &Row, scopes: &[crate::model::scope::Scope]) -> Result<usize> {
     let (kind, name) = (t.text(row, "scope")?, t.text(row, "scope_name")?);
-    crate::scope::ScopeKind::parse(kind)
-        .and_then(|k| crate::scope::find(scopes, k, name))
+    crate::model::scope::ScopeKind::parse(kind)
+        .and_then(|k| crate::model::scope::find(scopes, k, name))
         .ok_or_else(|| {
             bad(
                 &t.file,
@@ -376,7 +376,7 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
         ))
     })?;
     let accounts = Table::need(get, "accounts.csv")?;
-    let names: Vec<String> = crate::summary::Account::ALL
+    let names: Vec<String> = crate::aggregate::Account::ALL
         .iter()
         .map(|k| k.name().to_string())
         .collect();
@@ -385,11 +385,11 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
         Ok(lay.account(
             scope_of(t, row, &lay.scopes)?,
             year_of(t, row, &lay.years)?,
-            crate::summary::Account::ALL[index_of(t, row, "account", &names)?],
+            crate::aggregate::Account::ALL[index_of(t, row, "account", &names)?],
         ))
     })?;
     if let Some(budget) = Table::read(get, "budget.csv")? {
-        let measures: Vec<String> = crate::summary::BudgetMeasure::ALL
+        let measures: Vec<String> = crate::aggregate::BudgetMeasure::ALL
             .iter()
             .map(|m| m.name().to_string())
             .collect();
@@ -401,7 +401,7 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
             Ok(lay.budget(
                 i,
                 year_of(t, row, &lay.years)?,
-                crate::summary::BudgetMeasure::ALL[k],
+                crate::aggregate::BudgetMeasure::ALL[k],
             ))
         })?;
     }
@@ -538,12 +538,12 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
         .map(|(a, ((layout, columns), st))| {
             let mut stats: Vec<Stats> = st.into_iter().map(|s| s.unwrap_or(nan)).collect();
             for &cell in cols.iter().flat_map(|c| c.cells.iter().flatten()) {
-                stats[cell] = crate::summary::stats(&mut columns.cell(cell).to_vec());
+                stats[cell] = crate::aggregate::stats(&mut columns.cell(cell).to_vec());
             }
             // Budget cells outside a pool's pilot period are not in budget.csv: they are 0.
             for i in 0..layout.pools.len() {
                 for y in 0..layout.years.len() {
-                    for k in crate::summary::BudgetMeasure::ALL {
+                    for k in crate::aggregate::BudgetMeasure::ALL {
                         let cell = layout.budget(i, y, k);
                         if stats[cell].mean.is_nan() {
                             stats[cell] = stats_zero();
@@ -575,7 +575,7 @@ pub fn differences(get: Get) -> Result<Vec<Difference>> {
     let mut out = Vec::new();
     for row in &t.rows {
         let m = t.text(row, "measure")?;
-        let measure = crate::compare::MEASURES
+        let measure = crate::aggregate::paired::MEASURES
             .iter()
             .find(|x| **x == m)
             .ok_or_else(|| {
@@ -590,7 +590,7 @@ pub fn differences(get: Get) -> Result<Vec<Difference>> {
             arm: t.text(row, "arm")?.to_string(),
             scope: {
                 let kind = t.text(row, "scope")?;
-                crate::scope::ScopeKind::parse(kind).ok_or_else(|| {
+                crate::model::scope::ScopeKind::parse(kind).ok_or_else(|| {
                     bad(
                         &t.file,
                         Some(row.0),
@@ -603,7 +603,7 @@ pub fn differences(get: Get) -> Result<Vec<Difference>> {
             measure,
             period: {
                 let (kind, number) = (t.text(row, "period")?, t.text(row, "year")?);
-                crate::compare::Period::parse(kind, number).ok_or_else(|| {
+                crate::aggregate::paired::Period::parse(kind, number).ok_or_else(|| {
                     bad(
                         &t.file,
                         Some(row.0),

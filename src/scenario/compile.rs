@@ -8,7 +8,7 @@ use super::raw::{self, Num, Param, ScenarioFile};
 use super::transitions::{flows, max_cycles, prob_row, transitions};
 use crate::error::{InputError, InputErrors, line_of};
 use crate::model::{Area, LineKind, Model, Row, State, YearMonth};
-use crate::uncertainty::Dist;
+use crate::scenario::dist::Dist;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::Spanned;
@@ -75,7 +75,7 @@ impl Ctx<'_> {
                         }
                         match self.draw {
                             Some((seed, run)) => {
-                                d.sample(&mut crate::uncertainty::stream(seed, run, key))
+                                d.sample(&mut crate::scenario::dist::stream(seed, run, key))
                             }
                             None => d.mean(),
                         }
@@ -453,7 +453,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         flows.extend(super::transitions::flows(t, &entry, states.len()));
     }
     for r in regimes.iter().filter(|r| {
-        r.prevention > 0.0 || matches!(r.surplus, crate::regime::Surplus::Reinvested(_))
+        r.prevention > 0.0 || matches!(r.surplus, crate::model::regime::Surplus::Reinvested(_))
     }) {
         flows.push((states.len(), r.prevention_state as u8));
     }
@@ -557,8 +557,8 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             .regimes
             .iter()
             .map(|r| match r.budget {
-                crate::regime::BudgetRule::ShareOfProvider(_) => (0..model.areas.len())
-                    .map(|a| crate::cohort::expected_spend(&model, a, &r.covers))
+                crate::model::regime::BudgetRule::ShareOfProvider(_) => (0..model.areas.len())
+                    .map(|a| crate::engine::cohort::expected_spend(&model, a, &r.covers))
                     .collect(),
                 _ => vec![Vec::new(); model.areas.len()],
             })
@@ -579,7 +579,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
                 n as u32
             }
         };
-        model.forecast_budgets = crate::sizing::forecast_budgets(&model, forecast_runs);
+        model.forecast_budgets = crate::aggregate::sizing::forecast_budgets(&model, forecast_runs);
     }
     Some(model)
 }

@@ -5,7 +5,7 @@ use super::compile::Ctx;
 use super::pilot::{Context, choice, factors};
 use super::raw::ScenarioFile;
 use crate::model::YearMonth;
-use crate::scope::{Scope, ScopeKind};
+use crate::model::scope::{Scope, ScopeKind};
 use toml::Spanned;
 
 /// Parses a move pattern `FROM>TO` into the cells of a cycle's move matrix it matches.
@@ -69,7 +69,7 @@ pub(super) fn scopes(
     }
     let munis: Vec<usize> = k.areas.iter().map(|a| a.municipality).collect();
     let names: Vec<String> = k.areas.iter().map(|a| a.name.clone()).collect();
-    crate::scope::scopes(k.munis, &munis, &names, pilot_areas, &reported)
+    crate::model::scope::scopes(k.munis, &munis, &names, pilot_areas, &reported)
 }
 
 /// A KPI's scopes (indices into `scopes`), from its `scopes` key: default the region and, when there
@@ -98,7 +98,7 @@ fn kpi_scopes(
             Some(kind) => of(kind),
             None => [ScopeKind::Municipality, ScopeKind::Area]
                 .into_iter()
-                .find_map(|kind| crate::scope::find(scopes, kind, name))
+                .find_map(|kind| crate::model::scope::find(scopes, kind, name))
                 .into_iter()
                 .collect(),
         };
@@ -147,8 +147,8 @@ pub(super) fn kpis(
     k: &Context,
     scopes: &[Scope],
     lines: &[String],
-) -> Vec<crate::kpi::Kpi> {
-    use crate::kpi::{CountMode, Kpi, KpiKind};
+) -> Vec<crate::model::kpi::Kpi> {
+    use crate::model::kpi::{CountMode, Kpi, KpiKind};
     let as_weights =
         |mask: &[bool]| -> Vec<f64> { mask.iter().map(|&m| f64::from(u8::from(m))).collect() };
     let n = k.codes.len();
@@ -341,7 +341,7 @@ pub(super) fn kpis(
                     found
                 });
                 KpiKind::Evaluations {
-                    entries: crate::kpi::entry_cells(n, &st),
+                    entries: crate::model::kpi::entry_cells(n, &st),
                     states: st,
                     cost: ix.iter().map(|f| amount * f).collect(),
                     planned,

@@ -7,6 +7,7 @@
 mod capacity;
 pub mod compile;
 mod costs;
+pub mod dist;
 mod measures;
 mod pilot;
 pub mod raw;

@@ -4,11 +4,11 @@ use super::compile::{Ctx, number};
 use super::costs::Index;
 use super::raw::{self, ScenarioFile};
 use super::transitions::{Parsed, cap_of, lay_out, optional_period, parse_rows};
-use crate::model::{Area, CostItem, RENEW, Row, Transitions, YearMonth};
-use crate::regime::{
+use crate::model::regime::{
     Arm, BudgetRule, Effect, FixedCost, Modifier, Plan, Pool, PoolUnit, Regime, RegimeCost,
     RiskSharing, Surplus, modify_row, relative_risk_row,
 };
+use crate::model::{Area, CostItem, RENEW, Row, Transitions, YearMonth};
 use toml::Spanned;
 
 /// What the regime and arm checks need from the rest of the scenario.
@@ -342,7 +342,7 @@ pub(super) fn regimes(
                     "give bonus = <euros> (target met) and/or malus = <euros> (target missed), per contract year",
                 );
             }
-            bonus_malus.push(crate::regime::BonusMalus { kpi, bonus, malus });
+            bonus_malus.push(crate::model::regime::BonusMalus { kpi, bonus, malus });
         }
         if risk_sharing.is_some() && budget == BudgetRule::Unlimited {
             cx.err(

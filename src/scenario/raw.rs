@@ -18,7 +18,7 @@ pub enum Param {
     /// A number.
     Value(f64),
     /// A distribution table.
-    Dist(crate::uncertainty::Spec),
+    Dist(crate::scenario::dist::Spec),
 }
 
 impl<'de> Deserialize<'de> for Param {
@@ -39,9 +39,9 @@ impl<'de> Deserialize<'de> for Param {
                 Ok(Param::Value(v as f64))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Param, A::Error> {
-                crate::uncertainty::Spec::deserialize(serde::de::value::MapAccessDeserializer::new(
-                    map,
-                ))
+                crate::scenario::dist::Spec::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )
                 .map(Param::Dist)
             }
         }

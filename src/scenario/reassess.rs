@@ -7,7 +7,7 @@ use super::pilot::Context;
 use super::raw;
 use super::transitions::optional_period;
 use crate::model::Row;
-use crate::regime::{Reassessment, Regime, reassess_row};
+use crate::model::regime::{Reassessment, Regime, reassess_row};
 
 /// Compiles the reassessments of regime `i`.
 pub(super) fn compile(cx: &mut Ctx, r: &raw::Regime, i: usize, k: &Context) -> Vec<Reassessment> {

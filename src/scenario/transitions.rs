@@ -162,9 +162,9 @@ pub(super) fn prob_row(
             _ => ps.clone(),
         };
         ps = match cx.draw {
-            Some((seed, run)) => crate::uncertainty::dirichlet(
+            Some((seed, run)) => crate::scenario::dist::dirichlet(
                 &alpha,
-                &mut crate::uncertainty::stream(seed, run, key),
+                &mut crate::scenario::dist::stream(seed, run, key),
             ),
             None => ps.iter().map(|p| p / total).collect(),
         };

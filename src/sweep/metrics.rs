@@ -1,6 +1,6 @@
 //! The summary metrics of one sweep point, per arm: the columns of `sweep.csv` after the parameters.
 //!
-//! Names are `<arm>.<metric>`, with the accounts of [`crate::summary::Account`]. Per arm:
+//! Names are `<arm>.<metric>`, with the accounts of [`crate::aggregate::Account`]. Per arm:
 //! `care_cost_total` and `municipal_spend_total` (nominal, all years and municipalities; mean with
 //! `_p05`, `_p95` and `_mcse`), `care_cost_<year>` and `municipal_spend_<year>` (mean),
 //! `community_cost_total`, `discounted_cost` (mean) and each outcome `discounted_<outcome>` (mean); for
@@ -12,10 +12,10 @@
 //! where some arm assigns an area to a regime; KPIs where they are evaluated over it) are
 //! `<arm>.pilot_areas.<metric>`, e.g. `dorpsbudget.pilot_areas.care_cost_difference`.
 
-use crate::compare::account_per_run;
+use crate::aggregate::paired::account_per_run;
+use crate::aggregate::{Account, Layout, Summary};
 use crate::model::Model;
-use crate::scope::REGION;
-use crate::summary::{Account, Layout, Summary};
+use crate::model::scope::REGION;
 
 /// What a metric column holds, for its number format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +44,9 @@ fn per_run(sm: &Summary, cells: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-/// The statistics of per-run values (the one definition: [`crate::summary::stats`]).
-fn over_runs(mut v: Vec<f64>) -> crate::summary::Stats {
-    crate::summary::stats(&mut v)
+/// The statistics of per-run values (the one definition: [`crate::aggregate::stats`]).
+fn over_runs(mut v: Vec<f64>) -> crate::aggregate::Stats {
+    crate::aggregate::stats(&mut v)
 }
 
 fn metrics(model: &Model) -> Vec<Metric> {
@@ -123,7 +123,7 @@ fn metrics(model: &Model) -> Vec<Metric> {
             if !l.pools.is_empty() && sc == REGION {
                 let cells: Vec<usize> = (0..l.pools.len())
                     .flat_map(|i| (0..l.years.len()).map(move |y| (i, y)))
-                    .map(|(i, y)| l.budget(i, y, crate::summary::BudgetMeasure::Overspend))
+                    .map(|(i, y)| l.budget(i, y, crate::aggregate::BudgetMeasure::Overspend))
                     .collect();
                 let c2 = cells.clone();
                 push(
@@ -134,7 +134,7 @@ fn metrics(model: &Model) -> Vec<Metric> {
                 push(
                     format!("{an}.p_overspend"),
                     Kind::Share,
-                    Box::new(move |s| crate::compare::p_overspend(&s[a])),
+                    Box::new(move |s| crate::aggregate::paired::p_overspend(&s[a])),
                 );
             }
             for (k, kpi) in model.kpis.iter().enumerate() {

@@ -103,7 +103,7 @@ pub struct SweepOptions {
 }
 
 /// Progress over points, and over the arm-runs of this invocation (for the time left: see
-/// [`crate::progress::Eta`]).
+/// the command's time-left estimate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweepProgress {
     /// Points of the folder done (including earlier invocations).
@@ -178,13 +178,13 @@ pub fn point_row(
     sweep: &Sweep,
     k: usize,
     threads: usize,
-    progress: &(dyn Fn(crate::batch::Progress) + Sync),
+    progress: &(dyn Fn(crate::engine::batch::Progress) + Sync),
 ) -> Result<String> {
     let sc = sweep.scenario_at(k)?;
-    let summaries = crate::batch::run_scenario(
+    let summaries = crate::engine::batch::run_scenario(
         &sc,
         sweep.psa,
-        &crate::batch::Options {
+        &crate::engine::batch::Options {
             runs: sweep.runs,
             seed: sweep.seed,
             threads,
@@ -452,7 +452,7 @@ pub fn run(
         }
         // The point's runs as they finish (the batch reports its runs done so far).
         let seen = AtomicU64::new(0);
-        let runs_done = |p: crate::batch::Progress| {
+        let runs_done = |p: crate::engine::batch::Progress| {
             let before = seen.fetch_max(p.done, Ordering::Relaxed);
             if p.done > before {
                 arm_runs.fetch_add((p.done - before) * arms, Ordering::Relaxed);
@@ -558,8 +558,8 @@ fn tornado_figure(
     m: &SweepManifest,
     csv_text: &str,
     lang: Lang,
-) -> Result<Option<crate::output::tornado::Tornado>> {
-    use crate::output::tornado::{Tornado, TornadoBar, Unit};
+) -> Result<Option<crate::output::plot::tornado::Tornado>> {
+    use crate::output::plot::tornado::{Tornado, TornadoBar, Unit};
     let mut rd = csv::Reader::from_reader(csv_text.as_bytes());
     let head: Vec<String> = rd
         .headers()

@@ -3,8 +3,10 @@
 
 use super::wijksim;
 use std::path::Path;
-use wijksim::calibrate::{Measure, Problem, Target, Vary, expected_values, measure, read_targets};
-use wijksim::summary::AreaView;
+use wijksim::aggregate::AreaView;
+use wijksim::data::calibrate::{
+    Measure, Problem, Target, Vary, expected_values, measure, read_targets,
+};
 use wijksim::sweep::keypath::KeyPath;
 
 /// A small monthly scenario: inflow into A and B, A -> B -> D, comments on the varied lines.

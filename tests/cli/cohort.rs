@@ -2,11 +2,11 @@
 //! engine is tested against (every mean within 4 standard errors; fixed seeds).
 
 use super::{default_text, wijksim};
-use wijksim::batch::{self, Options};
-use wijksim::cohort;
+use wijksim::aggregate::{Account, Summary};
+use wijksim::engine::batch::{self, Options};
+use wijksim::engine::cohort;
 use wijksim::model::Model;
 use wijksim::scenario;
-use wijksim::summary::{Account, Summary};
 
 fn fixture(name: &str) -> Model {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));

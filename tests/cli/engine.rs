@@ -1,9 +1,9 @@
 //! The engine against exact results on small fixture models (fixed seeds, 4-standard-error tolerance).
 
-use wijksim::batch::{self, Options};
+use wijksim::aggregate::Summary;
+use wijksim::engine::batch::{self, Options};
 use wijksim::model::Model;
 use wijksim::scenario;
-use wijksim::summary::Summary;
 
 fn fixture(name: &str) -> Model {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));

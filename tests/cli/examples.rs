@@ -3,10 +3,10 @@
 //! within 4 standard errors), and against the results their sources publish (the cohort engine, to the
 //! rounding the source prints).
 
-use wijksim::batch::{self, Options};
-use wijksim::cohort;
+use wijksim::aggregate::Summary;
+use wijksim::engine::batch::{self, Options};
+use wijksim::engine::cohort;
 use wijksim::model::Model;
-use wijksim::summary::Summary;
 
 fn load(name: &str) -> Model {
     let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));

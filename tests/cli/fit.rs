@@ -120,14 +120,22 @@ fn bad_episodes_are_refused_with_file_line_column_and_fix_and_never_echo_a_clien
 #[test]
 fn a_column_of_citizen_service_numbers_is_refused_without_showing_them() {
     // 9-digit numbers that pass the 11-test (BSN), e.g. 111222333 and 123456782.
-    assert!(wijksim::fit::episodes::passes_eleven_test("111222333"));
-    assert!(wijksim::fit::episodes::passes_eleven_test("123456782"));
-    assert!(!wijksim::fit::episodes::passes_eleven_test("123456789"));
+    assert!(wijksim::data::fit::episodes::passes_eleven_test(
+        "111222333"
+    ));
+    assert!(wijksim::data::fit::episodes::passes_eleven_test(
+        "123456782"
+    ));
+    assert!(!wijksim::data::fit::episodes::passes_eleven_test(
+        "123456789"
+    ));
     let text = GOOD
         .replace("p-001", "111222333")
         .replace("p-002", "123456782")
         .replace("p-003", "999999990");
-    assert!(wijksim::fit::episodes::passes_eleven_test("999999990"));
+    assert!(wijksim::data::fit::episodes::passes_eleven_test(
+        "999999990"
+    ));
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = fit(dir.path(), text.as_bytes(), &[]);
     assert_eq!(code, 2, "{err}");
@@ -250,19 +258,19 @@ fn histories_of(dir: &Path, truth: &str) -> String {
 
 /// Every fitted probability of every row against the truth (the rows' `to` in the truth's text): the
 /// largest |fitted − truth| / se, with se the binomial standard error at the truth.
-fn worst_z(est: &wijksim::fit::estimate::Estimates, model: &wijksim::model::Model) -> f64 {
+fn worst_z(est: &wijksim::data::fit::estimate::Estimates, model: &wijksim::model::Model) -> f64 {
     worst_z_of(est, model, &round_trip_text())
 }
 
 /// As [`worst_z`], against the rows of `truth`: for each fitted row the truth's row that applies at
 /// the fitted row's first month and band.
 fn worst_z_of(
-    est: &wijksim::fit::estimate::Estimates,
+    est: &wijksim::data::fit::estimate::Estimates,
     model: &wijksim::model::Model,
     truth: &str,
 ) -> f64 {
     let doc: toml_edit::DocumentMut = truth.parse().unwrap();
-    let specs = wijksim::fit::estimate::row_specs(&doc, model);
+    let specs = wijksim::data::fit::estimate::row_specs(&doc, model);
     let truth: toml::Value = toml::from_str(truth).unwrap();
     let rows = truth["transition"].as_array().unwrap();
     let mut worst: f64 = 0.0;
@@ -305,15 +313,15 @@ fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_an
     let truth = wijksim::scenario::from_text("truth.toml", &round_trip_text())
         .unwrap()
         .model;
-    let opts = wijksim::fit::episodes::ReadOptions::default();
-    let fitted = wijksim::fit::fit(
+    let opts = wijksim::data::fit::episodes::ReadOptions::default();
+    let fitted = wijksim::data::fit::fit(
         "truth.toml",
         &round_trip_text(),
         &truth,
         "histories.csv",
         &text,
         &opts,
-        &wijksim::fit::Periods::Template,
+        &wijksim::data::fit::Periods::Template,
     )
     .unwrap();
     let est = &fitted.estimates;
@@ -333,7 +341,7 @@ fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_an
     let bt = truth.state_index("BT").unwrap();
     let hist = &est.time_in_state_pooled(bt);
     let total: u64 = hist.iter().sum();
-    for (lo, hi, k) in wijksim::fit::estimate::time_bands(hist, None) {
+    for (lo, hi, k) in wijksim::data::fit::estimate::time_bands(hist, None) {
         let share = f64::from(hi.min(35) - lo.max(1) + 1) / 35.0;
         let se = (share * (1.0 - share) / total as f64).sqrt();
         let got = k as f64 / total as f64;
@@ -378,7 +386,7 @@ fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_an
             if k == 0 {
                 continue;
             }
-            let bands = wijksim::fit::estimate::time_bands(hist, None);
+            let bands = wijksim::data::fit::estimate::time_bands(hist, None);
             let parts = area.initial_time[s].parts();
             assert_eq!(parts.len(), bands.len(), "{} {}", area.name, s);
             for (p, b) in parts.iter().zip(&bands) {
@@ -388,7 +396,7 @@ fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_an
         }
     }
     // The report gives the monthly chance to leave with a decimal: BTS 3.8% (truth 1 - 0.962).
-    let html = wijksim::fit::report::html(
+    let html = wijksim::data::fit::report::html(
         &fitted,
         &truth,
         &fitted_model,
@@ -409,18 +417,18 @@ fn censored_episodes_are_counted_for_their_months_and_dropping_them_would_bias_t
     let truth = wijksim::scenario::from_text("truth.toml", &round_trip_text())
         .unwrap()
         .model;
-    let opts = wijksim::fit::episodes::ReadOptions {
+    let opts = wijksim::data::fit::episodes::ReadOptions {
         until: wijksim::model::YearMonth::parse("2022-12"),
         ..Default::default()
     };
-    let fitted = wijksim::fit::fit(
+    let fitted = wijksim::data::fit::fit(
         "truth.toml",
         &round_trip_text(),
         &truth,
         "histories.csv",
         &text,
         &opts,
-        &wijksim::fit::Periods::Template,
+        &wijksim::data::fit::Periods::Template,
     )
     .unwrap();
     let z = worst_z(&fitted.estimates, &truth);
@@ -428,15 +436,15 @@ fn censored_episodes_are_counted_for_their_months_and_dropping_them_would_bias_t
     let mut dropped = fitted.episodes.clone();
     dropped
         .list
-        .retain(|e| e.outcome != wijksim::fit::episodes::Outcome::Censored);
+        .retain(|e| e.outcome != wijksim::data::fit::episodes::Outcome::Censored);
     let doc: toml_edit::DocumentMut = round_trip_text().parse().unwrap();
-    let specs = wijksim::fit::estimate::row_specs(&doc, &truth);
+    let specs = wijksim::data::fit::estimate::row_specs(&doc, &truth);
     let limits: Vec<Option<u32>> = truth
         .states
         .iter()
         .map(|s| (s.code == "WV").then_some(12))
         .collect();
-    let biased = wijksim::fit::estimate::estimate(&truth, &specs, &dropped, &limits);
+    let biased = wijksim::data::fit::estimate::estimate(&truth, &specs, &dropped, &limits);
     let z = worst_z(&biased, &truth);
     assert!(
         z > 10.0,
@@ -465,20 +473,20 @@ fn periods_split_the_rows_so_a_change_in_policy_is_fitted_on_each_side() {
     let model = wijksim::scenario::from_text("truth.toml", &base)
         .unwrap()
         .model;
-    let fit_with = |periods: wijksim::fit::Periods| {
-        wijksim::fit::fit(
+    let fit_with = |periods: wijksim::data::fit::Periods| {
+        wijksim::data::fit::fit(
             "template.toml",
             &base,
             &model,
             "histories.csv",
             &text,
-            &wijksim::fit::episodes::ReadOptions::default(),
+            &wijksim::data::fit::episodes::ReadOptions::default(),
             &periods,
         )
         .unwrap()
     };
-    let split = fit_with(wijksim::fit::Periods::parse("2023-01").unwrap());
-    let pooled = fit_with(wijksim::fit::Periods::Template);
+    let split = fit_with(wijksim::data::fit::Periods::parse("2023-01").unwrap());
+    let pooled = fit_with(wijksim::data::fit::Periods::Template);
     assert_eq!(
         split.estimates.rows.len(),
         2 * pooled.estimates.rows.len(),
@@ -492,7 +500,7 @@ fn periods_split_the_rows_so_a_change_in_policy_is_fitted_on_each_side() {
         "one row over both periods should be off, is {z:.2} se"
     );
     // A new period each January: the fitted scenario has a part per year and runs.
-    let yearly = fit_with(wijksim::fit::Periods::Yearly);
+    let yearly = fit_with(wijksim::data::fit::Periods::Yearly);
     assert!(yearly.text.contains("period = \"2022-01..2022-12\""));
     wijksim::scenario::from_text("fitted.toml", &yearly.text).unwrap();
 

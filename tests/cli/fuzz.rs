@@ -520,7 +520,7 @@ proptest! {
         };
         // On a hang the process exits and the damaged folder stays, to reproduce with `wijksim report`.
         let input = format!("{}\n{}", dir.path().display(), what.join("\n"));
-        let result = guarded(&input, || wijksim::pipeline::rerender(dir.path(), lang, Default::default()));
+        let result = guarded(&input, || wijksim::run::rerender(dir.path(), lang, Default::default()));
         match result {
             Ok(r) => prop_assert!(r.report.is_file(), "{:?}", r),
             Err(e) => {

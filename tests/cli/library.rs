@@ -1,10 +1,10 @@
 //! wijksim as a library (README, "Using wijksim as a library"): `pipeline::run_into` writes what
 //! `wijksim run --out` writes, and the numbers read from its report are those of the tables.
 
+use wijksim::aggregate::Account;
+use wijksim::model::scope::{REGION, ScopeKind};
 use wijksim::output::plot::Plots;
-use wijksim::pipeline::{RunOptions, run_into};
-use wijksim::scope::{REGION, ScopeKind};
-use wijksim::summary::Account;
+use wijksim::run::{RunOptions, run_into};
 
 /// The value of `column` in the row of a CSV table whose first columns are `key`.
 fn cell(table: &str, key: &[&str], column: &str) -> f64 {

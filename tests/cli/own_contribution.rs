@@ -2,8 +2,8 @@
 
 use super::check::{line_of, rejects};
 use super::default_text;
-use wijksim::batch::{self, Options};
-use wijksim::cohort;
+use wijksim::engine::batch::{self, Options};
+use wijksim::engine::cohort;
 use wijksim::model::{CostBasis, Model};
 use wijksim::scenario;
 

@@ -2,7 +2,7 @@
 
 use super::{default_text, wijksim};
 use std::fs;
-use wijksim::batch::{self, Options};
+use wijksim::engine::batch::{self, Options};
 use wijksim::engine::simulate;
 use wijksim::scenario;
 
@@ -223,9 +223,11 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
             .map(|r| {
                 (0..lay.years.len())
                     .map(|y| {
-                        s[arm]
-                            .columns
-                            .cell(lay.account(0, y, wijksim::summary::Account::CareCost))[r]
+                        s[arm].columns.cell(lay.account(
+                            0,
+                            y,
+                            wijksim::aggregate::Account::CareCost,
+                        ))[r]
                     })
                     .sum()
             })
@@ -251,9 +253,10 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
         "paired sd {sp:.0} is not 5x smaller than unpaired sd {su:.0}"
     );
     // The reported differences are the paired ones.
-    let d = wijksim::compare::differences(&m, &s);
+    let d = wijksim::aggregate::paired::differences(&m, &s);
     let row =
-        wijksim::compare::region_total(&d, "dorpsbudget_noord_beveland", "care_cost").unwrap();
+        wijksim::aggregate::paired::region_total(&d, "dorpsbudget_noord_beveland", "care_cost")
+            .unwrap();
     assert!((row.sd - sp).abs() < 1e-6 * sp, "{} vs {sp}", row.sd);
 }
 
@@ -783,7 +786,7 @@ fn a_budget_sized_at_alpha_is_overspent_in_about_alpha_of_fresh_runs() {
         )
         .unwrap()
     };
-    let sized = wijksim::sizing::sizing(&m, &runs(1));
+    let sized = wijksim::aggregate::sizing::sizing(&m, &runs(1));
     let fresh = runs(2);
     let base = &fresh[0];
     let lay = &base.layout;
@@ -869,9 +872,10 @@ assign = [{ municipality = "Noord-Beveland", regime = "p80", from = "2022-01", u
     .unwrap();
     let lay = &sums[1].layout;
     for y in [1, 2] {
-        let cell = lay.budget(0, y, wijksim::summary::BudgetMeasure::Overspent);
+        let cell = lay.budget(0, y, wijksim::aggregate::BudgetMeasure::Overspent);
         let p = sums[1].stats[cell].mean;
-        let budget = sums[1].stats[lay.budget(0, y, wijksim::summary::BudgetMeasure::Budget)].mean;
+        let budget =
+            sums[1].stats[lay.budget(0, y, wijksim::aggregate::BudgetMeasure::Budget)].mean;
         assert!(
             (budget - budgets[y]).abs() < 1e-9 * budget,
             "the pool's budget is the forecast's"
@@ -907,7 +911,7 @@ fn the_accounting_identities_hold_run_by_run() {
     // what the municipality tops up plus what the holder carries. Without a bandbreedte and with the
     // reserve carried over (returned at the pilot's end), the municipality pays over the pilot exactly
     // what the holder spent (bonus and malus aside).
-    use wijksim::summary::{Account as A, BudgetMeasure as B};
+    use wijksim::aggregate::{Account as A, BudgetMeasure as B};
     let path = format!("{}/tests/golden/pilot.toml", env!("CARGO_MANIFEST_DIR"));
     let text = fs::read_to_string(path).unwrap();
     let plain = text
@@ -972,7 +976,7 @@ fn the_accounting_identities_hold_run_by_run() {
 fn a_scoped_kpi_counts_its_areas_and_a_bonus_or_malus_follows_its_target() {
     // The golden pilot has a KPI on the municipality Noord only and a regime paying a bonus of 5,000
     // when it meets its target in a contract year, a malus of 2,000 when it misses it.
-    use wijksim::summary::{Account as A, BudgetMeasure as B, Layout, reduce};
+    use wijksim::aggregate::{Account as A, BudgetMeasure as B, Layout, reduce};
     let path = format!("{}/tests/golden/pilot.toml", env!("CARGO_MANIFEST_DIR"));
     let m = scenario::load(std::path::Path::new(&path)).unwrap().model;
     let k = m
@@ -1073,7 +1077,7 @@ fn a_region_pool_gets_one_budget_and_its_own_sizing_row() {
         &|_| {},
     )
     .unwrap();
-    let rows = wijksim::sizing::sizing(&m, &sums);
+    let rows = wijksim::aggregate::sizing::sizing(&m, &sums);
     let region: Vec<_> = rows.iter().filter(|r| r.scope == "region").collect();
     let muni: Vec<_> = rows.iter().filter(|r| r.scope == "municipality").collect();
     assert_eq!(region.len(), 2, "2022 and 2023");
@@ -1090,7 +1094,7 @@ fn a_region_pool_gets_one_budget_and_its_own_sizing_row() {
 #[test]
 fn the_default_reads_the_waakvlam_ambition_as_a_count_and_waakvlam_through_the_sociale_basis_by_weight()
  {
-    use wijksim::kpi::KpiKind;
+    use wijksim::model::kpi::KpiKind;
     let text = default_text();
     let m = scenario::from_text("default", &text).unwrap().model;
     let find = |name: &str| m.kpis.iter().find(|k| k.name == name).unwrap();

@@ -5,7 +5,7 @@ use super::{default_text, wijksim};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use wijksim::cohort::expected_arm_area;
+use wijksim::engine::cohort::expected_arm_area;
 use wijksim::scenario;
 
 /// The default scenario with its arms replaced by `arms` and `regimes` added.
@@ -171,7 +171,7 @@ fn after_until_the_pilot_areas_follow_the_provider_rows_exactly() {
                 .filter(|&s| s != wv && !model.states[s].absorbing && !model.states[s].waiting)
             {
                 for t in (0..n1).filter(|&t| t != s) {
-                    let rate = |e: &wijksim::cohort::ExpectedArea| {
+                    let rate = |e: &wijksim::engine::cohort::ExpectedArea| {
                         e.moves[(c * n1 + s) * n1 + t] / e.counts[(c - 1) * n + s]
                     };
                     let (rb, rp) = (rate(&b), rate(&p));
@@ -186,7 +186,7 @@ fn after_until_the_pilot_areas_follow_the_provider_rows_exactly() {
                 }
             }
             // New clients: no prevention after the end.
-            let inflow = |e: &wijksim::cohort::ExpectedArea| {
+            let inflow = |e: &wijksim::engine::cohort::ExpectedArea| {
                 e.moves[(c * n1 + n) * n1..(c * n1 + n + 1) * n1].to_vec()
             };
             if c >= 36 {

@@ -4,10 +4,10 @@
 use super::check::{line_of, rejects};
 use super::{default_text, wijksim};
 use std::fs;
-use wijksim::batch::{self, Options};
-use wijksim::cohort;
+use wijksim::engine::batch::{self, Options};
+use wijksim::engine::cohort;
+use wijksim::model::regime::{modify_row, reassess_row};
 use wijksim::model::{Model, Row, Transitions};
-use wijksim::regime::{modify_row, reassess_row};
 use wijksim::scenario;
 
 /// Heavy (H) and light (L) support and outflow (D). The provider's H rows change at 6 cycles in state;

@@ -1,9 +1,9 @@
 //! Scopes (issue 12): every count and cost per area sums to its municipality and the municipalities to
 //! the region; evaluations are reported as what they are and booked on their cost line.
 
-use wijksim::batch::{self, Options};
-use wijksim::scope::ScopeKind;
-use wijksim::summary::{Account, Summary};
+use wijksim::aggregate::{Account, Summary};
+use wijksim::engine::batch::{self, Options};
+use wijksim::model::scope::ScopeKind;
 
 /// The golden pilot with every area reported (Dorp and Stad are pilot areas; Zuid is asked for).
 fn golden_all_areas() -> wijksim::model::Model {
@@ -57,7 +57,7 @@ fn every_count_and_cost_sums_over_areas_to_its_municipality_and_over_municipalit
     };
     let summaries = batch::run(&m, &opts, &|_| {}).unwrap();
     let scope = |kind: ScopeKind, name: &str| {
-        wijksim::scope::find(&m.scopes, kind, name).unwrap_or_else(|| panic!("{name}"))
+        wijksim::model::scope::find(&m.scopes, kind, name).unwrap_or_else(|| panic!("{name}"))
     };
     // (whole, parts): Noord = Dorp + Stad, Zuid = its one area, region = Noord + Zuid, the pilot areas
     // = Dorp + Stad.
@@ -133,8 +133,8 @@ fn evaluations_are_counted_as_evaluations_and_their_cost_is_booked_on_their_line
     let without = wijksim::scenario::from_text("pilot.toml", &text)
         .unwrap()
         .model;
-    let (with_sums, _) = wijksim::cohort::summarise(&m);
-    let (without_sums, _) = wijksim::cohort::summarise(&without);
+    let (with_sums, _) = wijksim::engine::cohort::summarise(&m);
+    let (without_sums, _) = wijksim::engine::cohort::summarise(&without);
     let toegang = m.lines.iter().position(|l| l == "toegang").unwrap();
     let y2023 = m.years().iter().position(|&y| y == 2023).unwrap();
     // The golden starts in 2022-01, as its contract: 2023 is contract year 2.

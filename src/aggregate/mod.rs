@@ -5,13 +5,16 @@
 //! grows with what is reported times the number of runs (the data quantiles need), never with clients.
 //! Statistics are computed in run order, so they do not depend on which thread ran which run.
 
+pub mod paired;
+pub mod sizing;
+
 use crate::engine::{AreaTrace, RunTrace};
+use crate::model::scope::Scope;
 use crate::model::{LineKind, Model, RENEW};
-use crate::scope::Scope;
 
 /// Where each reported number lives in a run's vector of cells.
 ///
-/// Every number is kept per scope ([`crate::scope`]): the region first, then each municipality, the
+/// Every number is kept per scope ([`crate::model::scope`]): the region first, then each municipality, the
 /// pilot areas together and each reported area.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -30,7 +33,7 @@ pub struct Layout {
     /// For each area, the scopes that contain it, ascending.
     area_scopes: Vec<Vec<usize>>,
     /// The budget pools of this arm (the budget cells follow the common cells).
-    pub pools: Vec<crate::regime::Pool>,
+    pub pools: Vec<crate::model::regime::Pool>,
     flow_at: usize,
     cost_at: usize,
     /// Offset of each KPI's cells.
@@ -42,7 +45,7 @@ pub struct Layout {
     /// Areas some arm assigns to a regime (see [`Model::pilot_areas`]).
     pub pilot_areas: Vec<usize>,
     /// Their plans (of the first arm that assigns each).
-    pilot_plans: Vec<crate::regime::Plan>,
+    pilot_plans: Vec<crate::model::regime::Plan>,
     holder_at: usize,
     budget_at: usize,
     /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
@@ -76,7 +79,7 @@ impl Layout {
         at += ns * econ_len;
         let account_at = at;
         at += ns * years.len() * Account::ALL.len();
-        let (pilot_areas, pilot_plans): (Vec<usize>, Vec<crate::regime::Plan>) = model
+        let (pilot_areas, pilot_plans): (Vec<usize>, Vec<crate::model::regime::Plan>) = model
             .pilot_areas()
             .into_iter()
             .map(|(a, p)| (a, p.clone()))
@@ -102,7 +105,7 @@ impl Layout {
             years,
             flows: model.flows.clone(),
             lines: model.lines.len(),
-            area_scopes: crate::scope::of_areas(&scopes, model.areas.len()),
+            area_scopes: crate::model::scope::of_areas(&scopes, model.areas.len()),
             scopes,
             pools,
             flow_at,
@@ -211,7 +214,12 @@ impl Layout {
     }
 
     /// The plan of the `i`-th budget pool's areas, in arm `arm`.
-    pub fn pool_plan<'m>(&self, model: &'m Model, arm: usize, i: usize) -> &'m crate::regime::Plan {
+    pub fn pool_plan<'m>(
+        &self,
+        model: &'m Model,
+        arm: usize,
+        i: usize,
+    ) -> &'m crate::model::regime::Plan {
         model.arms[arm].plans[self.pools[i].areas[0]]
             .as_ref()
             .expect("a pool's areas have a plan")
@@ -241,7 +249,7 @@ impl Layout {
     pub fn pilot_scope(&self) -> Option<usize> {
         self.scopes
             .iter()
-            .position(|s| s.kind == crate::scope::ScopeKind::PilotAreas)
+            .position(|s| s.kind == crate::model::scope::ScopeKind::PilotAreas)
     }
 
     /// The scopes of the pilot areas one by one, in area order; empty when there are fewer than two
@@ -258,7 +266,7 @@ impl Layout {
             .iter()
             .filter_map(|&a| {
                 self.scopes.iter().position(|s| {
-                    s.kind == crate::scope::ScopeKind::Area && s.areas.as_slice() == [a]
+                    s.kind == crate::model::scope::ScopeKind::Area && s.areas.as_slice() == [a]
                 })
             })
             .collect()
@@ -331,7 +339,7 @@ impl Account {
 }
 
 /// The budget measures reported per pool and year (`budget.csv`), one definition for every output (see
-/// [`crate::budget`] for the settlement).
+/// [`crate::engine::budget`] for the settlement).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BudgetMeasure {
     /// Budget granted for the year (the pilot period's part of it).
@@ -392,7 +400,7 @@ impl BudgetMeasure {
     }
 
     /// Its value in a settled budget year.
-    pub fn of(self, b: &crate::budget::BudgetYear) -> f64 {
+    pub fn of(self, b: &crate::engine::budget::BudgetYear) -> f64 {
         match self {
             BudgetMeasure::Budget => b.budget,
             BudgetMeasure::Spent => b.spent,
@@ -441,7 +449,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
     arm: usize,
     layout: &Layout,
     areas: &[AreaView<T>],
-    pools: &[Vec<crate::budget::BudgetYear>],
+    pools: &[Vec<crate::engine::budget::BudgetYear>],
 ) -> Vec<f64> {
     let n = layout.n_states;
     let n1 = n + 1;
@@ -458,7 +466,8 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             let y = model.year_index(c as u32);
             let counts = &at.counts[c * n..(c + 1) * n];
             let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
-            let spend = crate::budget::holder_spend(model, plan, a, c, costs, counts, moves);
+            let spend =
+                crate::engine::budget::holder_spend(model, plan, a, c, costs, counts, moves);
             out[layout.holder_spend(i, y)] += spend;
         }
     }
@@ -481,7 +490,8 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         // Lines paid from a (limited) budget, in the cycles of the pilot period.
         let budgeted = model.arms[arm].plans[a].as_ref().and_then(|p| {
             let regime = &model.regimes[p.regime];
-            (regime.budget != crate::regime::BudgetRule::Unlimited).then_some((p, &regime.covers))
+            (regime.budget != crate::model::regime::BudgetRule::Unlimited)
+                .then_some((p, &regime.covers))
         });
         let costs = model.costs_of(arm, a);
         for c in 0..layout.cycles {
@@ -542,7 +552,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
     for (i, pool) in layout.pools.iter().enumerate() {
         let plan = layout.pool_plan(model, arm, i);
         let regime = &model.regimes[plan.regime];
-        let limited = regime.budget != crate::regime::BudgetRule::Unlimited;
+        let limited = regime.budget != crate::model::regime::BudgetRule::Unlimited;
         for &a in &pool.areas {
             let area = &model.areas[a];
             for fixed in &regime.fixed {
@@ -634,7 +644,7 @@ pub fn reduce_views<T: Copy + Into<f64>>(
 }
 
 /// Each area of a pool with its share of the pool's inhabitants (equal shares without inhabitants).
-fn pool_shares(model: &Model, pool: &crate::regime::Pool) -> Vec<(usize, f64)> {
+fn pool_shares(model: &Model, pool: &crate::model::regime::Pool) -> Vec<(usize, f64)> {
     let inhabitants: f64 = pool
         .areas
         .iter()
@@ -898,7 +908,7 @@ pub struct Summary {
 impl Summary {
     /// Statistics over runs of account `k` (e.g. [`Account::MunicipalSpend`]) of scope `scope` in
     /// calendar year `year`: the numbers of a row of `accounts.csv`. `scope` indexes
-    /// [`Layout::scopes`]: [`crate::scope::REGION`] is the region, [`Layout::pilot_scope`] the pilot
+    /// [`Layout::scopes`]: [`crate::model::scope::REGION`] is the region, [`Layout::pilot_scope`] the pilot
     /// areas together. `None` for a year outside the horizon or a scope that does not exist.
     pub fn account(&self, scope: usize, year: i32, k: Account) -> Option<&Stats> {
         let y = self.layout.years.iter().position(|&x| x == year)?;
@@ -908,8 +918,11 @@ impl Summary {
     /// Statistics over runs of account `k` of scope `scope` summed over every year of the horizon
     /// (each run's total; `None` for a scope that does not exist).
     pub fn account_total(&self, scope: usize, k: Account) -> Option<Stats> {
-        (scope < self.layout.scopes.len())
-            .then(|| stats(&mut crate::compare::account_per_run(self, scope, k)))
+        (scope < self.layout.scopes.len()).then(|| {
+            stats(&mut crate::aggregate::paired::account_per_run(
+                self, scope, k,
+            ))
+        })
     }
 }
 
@@ -922,7 +935,7 @@ fn economics<T: Copy + Into<f64>>(
     arm: usize,
     layout: &Layout,
     areas: &[AreaView<T>],
-    pools: &[Vec<crate::budget::BudgetYear>],
+    pools: &[Vec<crate::engine::budget::BudgetYear>],
     out: &mut [f64],
 ) {
     let n = layout.n_states;

@@ -4,9 +4,9 @@
 //! numbers), so the difference of a reported number is taken run by run and its spread is that of the
 //! pilot's *effect*, not of the chance both arms share. Every pilot arm is compared with the first arm.
 
+use crate::aggregate::{Account, Summary, quantile};
 use crate::model::Model;
-use crate::scope::ScopeKind;
-use crate::summary::{Account, Summary, quantile};
+use crate::model::scope::ScopeKind;
 
 /// The spread of a paired difference over runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +18,7 @@ pub struct Difference {
     /// The scope's name.
     pub scope_name: String,
     /// One of [`MEASURES`]: an account (`care_cost`, `community_cost`, `municipal_spend`, its parts
-    /// `municipal_spend.paid_directly` ..., `overspend`; see [`crate::summary::Account`]), `cost` (a
+    /// `municipal_spend.paid_directly` ..., `overspend`; see [`crate::aggregate::Account`]), `cost` (a
     /// cost line), `caseload` (mean over the year's cycles) or `kpi`.
     pub measure: &'static str,
     /// The period it covers.
@@ -105,7 +105,7 @@ fn per_run(sm: &Summary, f: &dyn Fn(&Summary, usize) -> f64) -> Vec<f64> {
 
 fn spread(
     arm: &str,
-    scope: &crate::scope::Scope,
+    scope: &crate::model::scope::Scope,
     measure: &'static str,
     period: Period,
     item: String,
@@ -275,6 +275,6 @@ pub fn account_per_run(sm: &Summary, sc: usize, k: Account) -> Vec<f64> {
 /// P(overspend): the share of runs in which some budget pool of the arm overspends (spends beyond its
 /// budget and reserve) in some year.
 pub fn p_overspend(sm: &Summary) -> f64 {
-    let over = account_per_run(sm, crate::scope::REGION, Account::Overspend);
+    let over = account_per_run(sm, crate::model::scope::REGION, Account::Overspend);
     over.iter().filter(|&&x| x > 0.0).count() as f64 / over.len().max(1) as f64
 }

@@ -3,7 +3,7 @@
 //! A targets file ([`read_targets`]) gives counts per period, scope and state: the mean caseload
 //! (`stock`), the distinct clients (`clients`), the new clients (`inflow`) or the clients leaving for an
 //! absorbing state (`outflow`), each with a standard error. [`measure`] computes the same numbers from
-//! an area's per-cycle counts and moves, expected ([`crate::cohort`]) or simulated
+//! an area's per-cycle counts and moves, expected ([`crate::engine::cohort`]) or simulated
 //! ([`crate::engine::AreaTrace`]): one function for both.
 //!
 //! The numbers to fit are named by the key paths of sweeps ([`crate::sweep::keypath`]), each within a
@@ -14,14 +14,14 @@
 //! sample by sampling-importance resampling (uniform prior on the box, Gaussian likelihood with the
 //! targets' standard errors). [`write()`] writes the output folder.
 
-use crate::cohort::{ExpectedArea, expected_arm_area};
+use crate::aggregate::AreaView;
+use crate::engine::cohort::{ExpectedArea, expected_arm_area};
+use crate::engine::rng::{Key, Purpose};
 use crate::error::{Error, InputError, InputErrors};
+use crate::model::scope::ScopeKind;
 use crate::model::{Model, YearMonth};
 use crate::output::Staged;
-use crate::rng::{Key, Purpose};
 use crate::scenario::Scenario;
-use crate::scope::ScopeKind;
-use crate::summary::AreaView;
 use crate::sweep::keypath::{self, KeyPath};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -246,7 +246,7 @@ fn terr(file: &str, line: Option<usize>, key: &str, problem: String, fix: &str) 
 /// line, the column and the fix.
 pub fn read_targets(file: &str, bytes: &[u8], model: &Model) -> Result<Vec<Target>, InputErrors> {
     // The rule of every CSV wijksim reads: a byte order mark skipped, UTF-8, commas.
-    let text = crate::csv_input::decode(file, bytes, &COLUMNS.join(","))?;
+    let text = crate::data::csv::decode(file, bytes, &COLUMNS.join(","))?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -389,7 +389,7 @@ pub fn read_targets(file: &str, bytes: &[u8], model: &Model) -> Result<Vec<Targe
                 ),
             ));
         };
-        let Some(scope) = crate::scope::find(&model.scopes, kind, ntext) else {
+        let Some(scope) = crate::model::scope::find(&model.scopes, kind, ntext) else {
             let names: Vec<&str> = model
                 .scopes
                 .iter()
@@ -452,7 +452,7 @@ pub fn read_targets(file: &str, bytes: &[u8], model: &Model) -> Result<Vec<Targe
             ));
         }
         let number = |k: usize, text: &str| -> Result<f64, InputErrors> {
-            crate::csv_input::number(text).map_err(|(problem, fix)| bad(k, problem, &fix))
+            crate::data::csv::number(text).map_err(|(problem, fix)| bad(k, problem, &fix))
         };
         let value = number(5, field(5))?;
         if value < 0.0 {
@@ -1502,7 +1502,7 @@ pub fn calibrate(
             fit.termination
         ));
     }
-    let fb = crate::cohort::feedback_regimes(&problem.scenario.model, problem.arm);
+    let fb = crate::engine::cohort::feedback_regimes(&problem.scenario.model, problem.arm);
     if !fb.is_empty() {
         notes.push(format!(
             "the expected-value engine ignores {} in this arm: the fit approximates",

@@ -4,8 +4,12 @@
 //! and the reports take `&Model` and never check again. Everything the engine needs per cycle is laid out
 //! as flat tables indexed by small integers (state index, cycle, capped time in state).
 
-use crate::regime::{Arm, Regime};
-use crate::rng::Key;
+pub mod kpi;
+pub mod regime;
+pub mod scope;
+
+use crate::engine::rng::Key;
+use crate::model::regime::{Arm, Regime};
 
 /// A calendar month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -136,7 +140,7 @@ impl TimeSpread {
 
     /// Draws a time from `key`'s stream: with one band exactly as a uniform `[min, max]` always was
     /// (no number drawn when `min == max`), else a band by its share and a time uniform within it.
-    pub fn draw(&self, key: crate::rng::Key) -> u32 {
+    pub fn draw(&self, key: crate::engine::rng::Key) -> u32 {
         if let [(lo, hi, _)] = self.bands[..] {
             return if lo == hi {
                 lo
@@ -444,7 +448,7 @@ pub struct Model {
     pub regimes: Vec<Regime>,
     /// Arms; the first is the baseline.
     pub arms: Vec<Arm>,
-    /// Transition tables of areas under a regime (see [`crate::regime::Plan::table`]).
+    /// Transition tables of areas under a regime (see [`crate::model::regime::Plan::table`]).
     pub regime_tables: Vec<Transitions>,
     /// Cost items of areas under a regime, by the same index as [`Model::regime_tables`]: `None` when the
     /// regime has no cost items of its own (the area is charged [`Model::costs`]).
@@ -463,9 +467,9 @@ pub struct Model {
     /// this model has every parameter at its mean unless compiled for a run.
     pub uncertain: bool,
     /// KPIs.
-    pub kpis: Vec<crate::kpi::Kpi>,
-    /// The scopes results are reported for: the region first (see [`crate::scope`]).
-    pub scopes: Vec<crate::scope::Scope>,
+    pub kpis: Vec<crate::model::kpi::Kpi>,
+    /// The scopes results are reported for: the region first (see [`crate::model::scope`]).
+    pub scopes: Vec<crate::model::scope::Scope>,
     /// Outcomes besides cost.
     pub outcomes: Vec<Outcome>,
     /// Discounting for `summary.csv`.
@@ -594,7 +598,7 @@ impl Model {
 
     /// Areas some arm assigns to a regime, with the plan of the first arm that does (the pilot whose
     /// budget holder the area would have): in area order.
-    pub fn pilot_areas(&self) -> Vec<(usize, &crate::regime::Plan)> {
+    pub fn pilot_areas(&self) -> Vec<(usize, &crate::model::regime::Plan)> {
         (0..self.areas.len())
             .filter_map(|a| {
                 self.arms
@@ -629,7 +633,7 @@ impl Model {
     }
 
     /// The cost items charged to an area with plan `plan` (`None`: the provider model throughout).
-    pub fn costs_for(&self, plan: Option<&crate::regime::Plan>) -> &[CostItem] {
+    pub fn costs_for(&self, plan: Option<&crate::model::regime::Plan>) -> &[CostItem] {
         match plan.and_then(|p| self.regime_costs[p.table].as_ref()) {
             Some(items) => items,
             None => &self.costs,
@@ -637,7 +641,7 @@ impl Model {
     }
 
     /// The year indices of a plan's pilot period (its budget years).
-    pub fn plan_years(&self, plan: &crate::regime::Plan) -> std::ops::Range<usize> {
+    pub fn plan_years(&self, plan: &crate::model::regime::Plan) -> std::ops::Range<usize> {
         if plan.end <= plan.start {
             return 0..0;
         }
@@ -712,7 +716,7 @@ mod tests {
                     us.push((c as i64 + d).clamp(0, i64::from(u32::MAX)) as u32);
                 }
             }
-            let mut s = crate::rng::Key::root(i as u64).stream();
+            let mut s = crate::engine::rng::Key::root(i as u64).stream();
             us.extend((0..20_000).map(|_| rand::RngCore::next_u32(&mut s)));
             for u in us {
                 assert_eq!(fast.pick(u), row.pick(u64::from(u)), "row {probs:?}, u {u}");
@@ -740,7 +744,7 @@ mod tests {
         let n = 40_000u64;
         let mut per_band = [0u64; 3];
         for j in 0..n {
-            let v = t.draw(crate::rng::Key::root(5).child(j));
+            let v = t.draw(crate::engine::rng::Key::root(5).child(j));
             per_band[usize::from(v >= 3) + usize::from(v >= 12)] += 1;
             assert!(v <= 35);
         }
@@ -752,10 +756,13 @@ mod tests {
         // One band draws exactly what a uniform [min, max] always drew (the golden runs depend on it).
         let one = TimeSpread::uniform(0, 35);
         for j in 0..100 {
-            let key = crate::rng::Key::root(9).child(j);
+            let key = crate::engine::rng::Key::root(9).child(j);
             assert_eq!(one.draw(key), key.stream().int_in(0, 35));
         }
-        assert_eq!(TimeSpread::uniform(4, 4).draw(crate::rng::Key::root(1)), 4);
+        assert_eq!(
+            TimeSpread::uniform(4, 4).draw(crate::engine::rng::Key::root(1)),
+            4
+        );
         assert!(TimeSpread::bands(vec![(0, 1, 0.0)]).is_none());
     }
 }

@@ -31,8 +31,7 @@ pub fn png_scale(width: u32) -> u32 {
 fn font() -> &'static FontRef<'static> {
     static FONT: OnceLock<FontRef<'static>> = OnceLock::new();
     FONT.get_or_init(|| {
-        FontRef::try_from_slice(super::plot::FONT)
-            .expect("the embedded DejaVu Sans is a valid font")
+        FontRef::try_from_slice(super::FONT).expect("the embedded DejaVu Sans is a valid font")
     })
 }
 

@@ -4,7 +4,7 @@
 //! vector of packed words (`id << 24 | state << 16 | time in state`, the time kept up to where the rows
 //! stop changing), so a cycle is one pass over contiguous memory with one load and at most one store
 //! per client. The random numbers of a cycle's clients are drawn first, many at a time
-//! ([`crate::rng::Key::u32s_at`]). Clients who are absorbed (outflow) are dropped from the vector in the
+//! ([`crate::engine::rng::Key::u32s_at`]). Clients who are absorbed (outflow) are dropped from the vector in the
 //! same pass, keeping the survivors in order.
 //!
 //! Order of events in cycle `c` (documented in the README):
@@ -23,16 +23,21 @@
 //! all their areas have booked it, and a surplus reinvested in prevention changes the next year's
 //! inflow (the one feedback of a budget; needed care is never refused for want of money).
 //!
-//! Random numbers (see [`crate::rng`]): a client's transition at the end of cycle `c` is number `id` of the
+//! Random numbers (see [`crate::engine::rng`]): a client's transition at the end of cycle `c` is number `id` of the
 //! stream `(seed, run, area, c, Transition)`; so a client draws the same number in every arm where it
 //! exists, whatever the other clients do.
 //!
 //! What happens to each client can be followed with a [`Recorder`] ([`simulate_recorded`]): the engine
 //! is generic over it, and [`simulate`] uses [`NoRecord`], whose calls compile away.
 
-use crate::budget::{Book, BudgetYear, holder_spend};
+pub mod batch;
+pub mod budget;
+pub mod cohort;
+pub mod rng;
+
+use crate::engine::budget::{Book, BudgetYear, holder_spend};
+use crate::engine::rng::{Key, Purpose, poisson};
 use crate::model::{Capacity, Model, RENEW, Transitions};
-use crate::rng::{Key, Purpose, poisson};
 
 /// Largest number of new clients per area and cycle (ids are packed into 20 bits).
 const MAX_PER_CYCLE: u32 = (1 << 20) - 1;
@@ -65,8 +70,8 @@ pub struct AreaTrace {
 
 impl AreaTrace {
     /// Its counts and moves, as the reduction reads them.
-    pub fn view(&self) -> crate::summary::AreaView<'_, u32> {
-        crate::summary::AreaView {
+    pub fn view(&self) -> crate::aggregate::AreaView<'_, u32> {
+        crate::aggregate::AreaView {
             counts: &self.counts,
             moves: &self.moves,
             final_counts: &self.final_counts,
@@ -79,7 +84,7 @@ impl AreaTrace {
 pub struct RunTrace {
     /// Per area, in model order.
     pub areas: Vec<AreaTrace>,
-    /// Per budget pool of the arm ([`crate::regime::Arm::pools`]): its budget years.
+    /// Per budget pool of the arm ([`crate::model::regime::Arm::pools`]): its budget years.
     pub pools: Vec<Vec<BudgetYear>>,
     /// Client-cycles simulated (clients present in non-absorbing states, summed over cycles).
     pub client_cycles: u64,
@@ -403,7 +408,7 @@ struct AreaSim<'m> {
     a: usize,
     key: Key,
     tr: &'m Transitions,
-    plan: Option<&'m crate::regime::Plan>,
+    plan: Option<&'m crate::model::regime::Plan>,
     /// The capacity limits of the area in this arm (binding or not).
     caps: Vec<&'m Capacity>,
     clients: Vec<u64>,

@@ -2,11 +2,13 @@
 //!
 //! The binary only turns arguments into [`RunOptions`], shows progress and prints the [`RunReport`].
 
-use crate::batch::{self, Progress};
+pub mod histories;
+
+use crate::aggregate::Summary;
+use crate::engine::batch::{self, Progress};
 use crate::error::Result;
 use crate::output::{Staged, csv, manifest};
 use crate::scenario::Scenario;
-use crate::summary::Summary;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -54,37 +56,37 @@ pub struct RunReport {
     /// The summaries, one per arm.
     pub summaries: Vec<Summary>,
     /// Paired differences of the pilot arms with the baseline.
-    pub differences: Vec<crate::compare::Difference>,
+    pub differences: Vec<crate::aggregate::paired::Difference>,
     /// The manifest written.
     pub manifest: manifest::Manifest,
     /// Warnings about the results (e.g. approximations of the cohort engine).
     pub warnings: Vec<String>,
     /// Budget sizing at the scenario's accepted chance of overspending.
-    pub sizing: Vec<crate::sizing::Sizing>,
+    pub sizing: Vec<crate::aggregate::sizing::Sizing>,
 }
 
 impl RunReport {
     /// The summary of the arm named `arm`.
-    pub fn summary(&self, arm: &str) -> Option<&crate::summary::Summary> {
+    pub fn summary(&self, arm: &str) -> Option<&crate::aggregate::Summary> {
         self.summaries.iter().find(|s| s.arm == arm)
     }
 
     /// The paired difference of pilot arm `arm` with the baseline over the whole horizon, of an
     /// account (`care_cost`, `community_cost`, `municipal_spend`, `overspend`, ...; see
-    /// [`crate::summary::Account::name`]), in the first scope of kind `scope` (the region, or the
+    /// [`crate::aggregate::Account::name`]), in the first scope of kind `scope` (the region, or the
     /// pilot areas together): the row of `differences.csv` with period `all`.
     pub fn difference(
         &self,
         arm: &str,
-        scope: crate::scope::ScopeKind,
+        scope: crate::model::scope::ScopeKind,
         measure: &str,
-    ) -> Option<&crate::compare::Difference> {
-        crate::compare::find(
+    ) -> Option<&crate::aggregate::paired::Difference> {
+        crate::aggregate::paired::find(
             &self.differences,
             arm,
             scope,
             measure,
-            crate::compare::Period::All,
+            crate::aggregate::paired::Period::All,
             "",
         )
     }
@@ -148,7 +150,7 @@ fn render_figures(
     created: &str,
     staged: &mut Staged,
     look: Look,
-) -> Result<(Vec<Summary>, Vec<crate::compare::Difference>)> {
+) -> Result<(Vec<Summary>, Vec<crate::aggregate::paired::Difference>)> {
     let Look {
         lang,
         plots,
@@ -254,7 +256,7 @@ pub fn run(
             Vec::new(),
         ),
         Engine::Cohort => {
-            let (s, mut w) = crate::cohort::summarise(model);
+            let (s, mut w) = crate::engine::cohort::summarise(model);
             if model.uncertain {
                 w.push("the cohort engine takes every uncertain parameter at its mean (no probabilistic sensitivity analysis)".into());
             }
@@ -272,9 +274,12 @@ pub fn run(
     if !model.regimes.is_empty() {
         tables.push(("budget.csv", csv::budget(model, &summaries)));
     }
-    let sizing = crate::sizing::sizing(model, &summaries);
+    let sizing = crate::aggregate::sizing::sizing(model, &summaries);
     if !sizing.is_empty() {
-        tables.push(("budget_sizing.csv", crate::sizing::to_csv(&sizing)));
+        tables.push((
+            "budget_sizing.csv",
+            crate::aggregate::sizing::to_csv(&sizing),
+        ));
     }
     if model.kpis.iter().any(|k| !k.is_evaluations()) {
         tables.push(("kpis.csv", csv::kpis(model, &summaries)));
@@ -283,7 +288,7 @@ pub fn run(
         tables.push(("evaluations.csv", csv::evaluations(model, &summaries)));
     }
     tables.push(("summary.csv", csv::summary(model, &summaries)));
-    let differences = crate::compare::differences(model, &summaries);
+    let differences = crate::aggregate::paired::differences(model, &summaries);
     if summaries.len() > 1 {
         tables.push(("differences.csv", csv::differences(&differences)));
     }
@@ -296,7 +301,7 @@ pub fn run(
         staged.write(name, bytes)?;
     }
     if let Some(n) = opts.histories {
-        crate::histories::write(scenario, psa, bopts.seed, n, &mut staged)?;
+        crate::run::histories::write(scenario, psa, bopts.seed, n, &mut staged)?;
     }
     let get = |name: &str| -> Result<Option<Vec<u8>>> {
         Ok(tables
@@ -377,7 +382,7 @@ pub fn run(
 ///
 /// ```no_run
 /// # fn main() -> Result<(), wijksim::error::Error> {
-/// use wijksim::pipeline::{RunOptions, run_into};
+/// use wijksim::run::{RunOptions, run_into};
 /// let scenario = wijksim::scenario::load("my.toml".as_ref())?;
 /// let opts = RunOptions { runs: Some(500), seed: Some(7), ..RunOptions::default() };
 /// let report = run_into(&scenario, &opts, "output/my".as_ref(), true)?;
@@ -512,7 +517,7 @@ pub fn rerender(
     )?;
     staged.rename_folder("plots", &plots_name)?;
     let sizing = match read("budget_sizing.csv")? {
-        Some(bytes) => crate::sizing::from_csv(&shown("budget_sizing.csv"), &bytes)?,
+        Some(bytes) => crate::aggregate::sizing::from_csv(&shown("budget_sizing.csv"), &bytes)?,
         None => Vec::new(),
     };
     let report = crate::output::report::html(

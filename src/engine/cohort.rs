@@ -6,8 +6,8 @@
 //! state, and expected moves. It is exact for the provider model (no budget feedback) and is used to
 //! size budgets set as a share of the expected provider spend.
 
+use crate::aggregate::AreaView;
 use crate::model::{Model, RENEW, Transitions};
-use crate::summary::AreaView;
 
 /// Expected counts and moves of one area, laid out as in [`crate::engine::AreaTrace`].
 #[derive(Debug, Clone, PartialEq)]
@@ -185,8 +185,8 @@ pub fn feedback_regimes(model: &Model, arm: usize) -> Vec<String> {
         .flatten()
         .map(|p| &model.regimes[p.regime])
         .filter(|r| {
-            matches!(r.surplus, crate::regime::Surplus::Reinvested(_))
-                && r.budget != crate::regime::BudgetRule::Unlimited
+            matches!(r.surplus, crate::model::regime::Surplus::Reinvested(_))
+                && r.budget != crate::model::regime::BudgetRule::Unlimited
         })
         .map(|r| format!("regime `{}` (reinvested surplus)", r.name))
         .collect();
@@ -204,9 +204,9 @@ pub fn feedback_regimes(model: &Model, arm: usize) -> Vec<String> {
 
 /// Expected values of every arm, as summaries of a single "run" (sd 0, quantiles equal to the mean),
 /// and warnings for arms whose budget feedback is ignored (their results are approximations).
-pub fn summarise(model: &Model) -> (Vec<crate::summary::Summary>, Vec<String>) {
-    use crate::budget::Book;
-    use crate::summary::{AreaView, Columns, Layout, Summary, reduce_views};
+pub fn summarise(model: &Model) -> (Vec<crate::aggregate::Summary>, Vec<String>) {
+    use crate::aggregate::{AreaView, Columns, Layout, Summary, reduce_views};
+    use crate::engine::budget::Book;
     let n = model.n_states();
     let n1 = n + 1;
     let mut warnings = Vec::new();
@@ -221,7 +221,7 @@ pub fn summarise(model: &Model) -> (Vec<crate::summary::Summary>, Vec<String>) {
                 ));
             }
             let expected: Vec<ExpectedArea> = (0..model.areas.len()).map(|a| expected_arm_area(model, arm, a)).collect();
-            let pools: Vec<Vec<crate::budget::BudgetYear>> = model.arms[arm]
+            let pools: Vec<Vec<crate::engine::budget::BudgetYear>> = model.arms[arm]
                 .pools
                 .iter()
                 .enumerate()
@@ -231,7 +231,7 @@ pub fn summarise(model: &Model) -> (Vec<crate::summary::Summary>, Vec<String>) {
                     for c in 0..model.cycles as usize {
                         for &a in &pool.areas {
                             let e = &expected[a];
-                            book.book(c, crate::budget::holder_spend(model, plan, a, c, model.costs_for(Some(plan)), &e.counts[c * n..(c + 1) * n], &e.moves[c * n1 * n1..(c + 1) * n1 * n1]));
+                            book.book(c, crate::engine::budget::holder_spend(model, plan, a, c, model.costs_for(Some(plan)), &e.counts[c * n..(c + 1) * n], &e.moves[c * n1 * n1..(c + 1) * n1 * n1]));
                         }
                         book.settle(c);
                     }

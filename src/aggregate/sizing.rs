@@ -9,11 +9,11 @@
 //! Beside it stand the expected spend, P50, P90 and P95, and the pilot's own budget where an arm grants
 //! one, so the planner sees how far the budget of the scenario is from the one needed.
 //!
-//! [`Layout::holder_spend`]: crate::summary::Layout::holder_spend
+//! [`Layout::holder_spend`]: crate::aggregate::Layout::holder_spend
 
+use crate::aggregate::{Summary, quantile};
 use crate::error::Result;
 use crate::model::Model;
-use crate::summary::{Summary, quantile};
 
 /// One row of `budget_sizing.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +67,8 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
             let mut covered: Vec<usize> = Vec::new();
             for (i, pool) in lay.pools.iter().enumerate() {
                 if pool.areas.iter().all(|a| areas.contains(a)) {
-                    total += sm.stats[lay.budget(i, y, crate::summary::BudgetMeasure::Budget)].mean;
+                    total +=
+                        sm.stats[lay.budget(i, y, crate::aggregate::BudgetMeasure::Budget)].mean;
                     covered.extend(&pool.areas);
                 }
             }
@@ -134,7 +135,7 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
     let region_pool = model.arms.iter().any(|arm| {
         arm.pools
             .iter()
-            .any(|p| p.unit == crate::regime::PoolUnit::Region)
+            .any(|p| p.unit == crate::model::regime::PoolUnit::Region)
     });
     if region_pool {
         let all: Vec<usize> = (0..pilots.len()).collect();
@@ -249,7 +250,7 @@ const FORECAST_SALT: u64 = 0x666f_7265_6361_7374;
 /// their own, derived from the scenario file's seed, so they are not the runs of the results, and the
 /// budgets do not depend on `--runs`, `--seed`, the thread count or sharding.
 pub fn forecast_budgets(model: &Model, runs: u32) -> Vec<Vec<Vec<f64>>> {
-    use crate::regime::BudgetRule;
+    use crate::model::regime::BudgetRule;
     let years = model.years().len();
     let quantile_of = |arm: usize, p: usize| -> Option<f64> {
         let pool = &model.arms[arm].pools[p];
@@ -285,15 +286,16 @@ pub fn forecast_budgets(model: &Model, runs: u32) -> Vec<Vec<Vec<f64>>> {
                 let at = &trace.areas[a];
                 for c in plan.cycles() {
                     let y = model.year_index(c as u32);
-                    samples[k][y * runs as usize + r as usize] += crate::budget::holder_spend(
-                        model,
-                        plan,
-                        a,
-                        c,
-                        &model.costs,
-                        &at.counts[c * n..(c + 1) * n],
-                        &at.moves[c * n1 * n1..(c + 1) * n1 * n1],
-                    );
+                    samples[k][y * runs as usize + r as usize] +=
+                        crate::engine::budget::holder_spend(
+                            model,
+                            plan,
+                            a,
+                            c,
+                            &model.costs,
+                            &at.counts[c * n..(c + 1) * n],
+                            &at.moves[c * n1 * n1..(c + 1) * n1 * n1],
+                        );
                 }
             }
         }

@@ -186,8 +186,8 @@ impl Figure for Tornado {
             .x_label_area_size(48)
             .y_label_area_size(label_area)
             .build_cartesian_2d(
-                super::plot::axis((lo - pad)..(hi + pad)),
-                super::plot::axis(0f64..n as f64),
+                super::axis((lo - pad)..(hi + pad)),
+                super::axis(0f64..n as f64),
             )?;
         chart
             .configure_mesh()

@@ -134,7 +134,7 @@ pub fn read(
     };
     let fail = |p: Problems| Err(InputErrors(p.list));
     // The rule of every CSV wijksim reads: a byte order mark skipped, UTF-8, commas.
-    let text = crate::csv_input::decode(file, text.as_bytes(), "client,state,start,end")?;
+    let text = crate::data::csv::decode(file, text.as_bytes(), "client,state,start,end")?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)

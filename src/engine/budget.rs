@@ -17,8 +17,8 @@
 //! probability of being diverted to the prevention state. The fund is spent in that year as community
 //! support on the regime's reinvestment line, whether or not as many clients arrive as expected.
 
+use crate::model::regime::{BudgetRule, Plan, Pool, RiskSharing, Surplus};
 use crate::model::{CostItem, Model};
-use crate::regime::{BudgetRule, Plan, Pool, RiskSharing, Surplus};
 
 /// What the budget holder of area `a` under `plan` spends in cycle `c`: the items of `costs` and the
 /// evaluations ([`Model::evaluation_costs`]) on the lines the regime covers, for the area's

@@ -22,11 +22,6 @@ impl Eta {
     /// Time constant of the smoothing, in seconds.
     pub const TAU_SECONDS: f64 = 20.0;
 
-    /// A new estimate (no work seen yet).
-    pub fn new() -> Eta {
-        Eta::default()
-    }
-
     /// Updates the estimate with `done` of `total` units of work finished `seconds` after the work
     /// started (work done before, e.g. by an earlier invocation of a resumed sweep, does not count)
     /// and returns the seconds left: `None` until some work is finished and at least half a second has
@@ -68,7 +63,7 @@ mod tests {
 
     #[test]
     fn steady_work_gives_the_time_left() {
-        let mut e = Eta::new();
+        let mut e = Eta::default();
         // 100 units a second, 10,000 in all.
         for t in 1..=20 {
             let left = e.update(f64::from(t), 100 * t as u64, 10_000).unwrap();
@@ -79,7 +74,7 @@ mod tests {
 
     #[test]
     fn nothing_before_some_work_is_done() {
-        let mut e = Eta::new();
+        let mut e = Eta::default();
         assert_eq!(e.update(0.2, 5, 100), None);
         assert_eq!(e.update(3.0, 0, 100), None);
         assert!(e.update(3.0, 10, 100).is_some());
@@ -89,7 +84,7 @@ mod tests {
     fn bursts_move_the_estimate_little() {
         // Points finish in bursts: nothing for 4.9 s, then 500 arm-runs at once; the true rate is
         // 100 a second throughout. A rate over the last burst alone would swing from 0 to 5,000.
-        let mut e = Eta::new();
+        let mut e = Eta::default();
         let total = 20_000;
         let mut lefts = Vec::new();
         for k in 1..=30u64 {
@@ -111,7 +106,7 @@ mod tests {
     fn a_slow_start_does_not_leave_an_hour_estimate_behind() {
         // Regression: a sweep's first point is slow (it compiles the scenario, sizes budgets); an
         // estimate from the first point alone read "66m left" for a sweep that took 20 s.
-        let mut e = Eta::new();
+        let mut e = Eta::default();
         let total = 4_000;
         // 40 arm-runs in the first 2 s, then 200 a second.
         assert!(e.update(2.0, 40, total).unwrap() > 150.0);

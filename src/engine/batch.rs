@@ -4,11 +4,11 @@
 //! size; each run is reduced to its reported cells as soon as it finishes, and cells are stored by run
 //! index, so the result is the same for any number of threads. Progress goes out through a callback.
 
+use crate::aggregate::{Columns, Layout, Summary, reduce};
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::scenario::Scenario;
-use crate::summary::{Columns, Layout, Summary, reduce};
 use rayon::prelude::*;
 use std::borrow::Cow;
 
@@ -178,7 +178,7 @@ fn run_with<'a>(
         Some(pool) => pool.install(body)?,
         None => body()?,
     }
-    let stats: Vec<Vec<crate::summary::Stats>> = match &own_pool {
+    let stats: Vec<Vec<crate::aggregate::Stats>> = match &own_pool {
         Some(pool) => pool.install(|| columns.iter().map(Columns::stats).collect()),
         None if sequential => columns.iter().map(Columns::stats_in_order).collect(),
         None => columns.iter().map(Columns::stats).collect(),

@@ -1,17 +1,19 @@
 //! Command-line parsing, progress display and printing; everything else is the library's.
 
+mod progress;
+
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use wijksim::compare::{Period, cell_quantiles};
+use wijksim::aggregate::paired::{Period, cell_quantiles};
+use wijksim::aggregate::{Account, Summary};
 use wijksim::error::Error;
+use wijksim::model::scope::{REGION, ScopeKind};
 use wijksim::output::Staged;
 use wijksim::output::plot::Plots;
-use wijksim::pipeline::{self, Engine, RunOptions, RunReport};
+use wijksim::run::{self, Engine, RunOptions, RunReport};
 use wijksim::scenario::{self, Scenario};
-use wijksim::scope::{REGION, ScopeKind};
-use wijksim::summary::{Account, Summary};
 
 /// wijksim: Monte Carlo forecasts of Wmo caseload and costs (BTS, BT, Waakvlam, sociale basis,
 /// vrijwilligerswerk), for neighbourhood and village budget pilots against the provider model.
@@ -124,7 +126,7 @@ struct CalibrateArgs {
     targets: PathBuf,
     /// A number to fit and its range, KEYPATH=LOW..HIGH (key paths as in sweeps); repeat for more.
     #[arg(long = "vary", required = true, value_parser = parse_vary)]
-    vary: Vec<wijksim::calibrate::Vary>,
+    vary: Vec<wijksim::data::calibrate::Vary>,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
@@ -146,8 +148,8 @@ struct CalibrateArgs {
     lang: LangArg,
 }
 
-fn parse_vary(s: &str) -> Result<wijksim::calibrate::Vary, String> {
-    wijksim::calibrate::parse_vary(s)
+fn parse_vary(s: &str) -> Result<wijksim::data::calibrate::Vary, String> {
+    wijksim::data::calibrate::parse_vary(s)
 }
 
 #[derive(clap::Args, Debug)]
@@ -245,8 +247,8 @@ struct FitArgs {
     /// Split every transition row by calendar period and fit each part to its own months: `year`
     /// (a new period each January), or the months new periods begin, e.g. 2023-01,2024-07. The last
     /// part carries the forecast. Default: the template's own rows.
-    #[arg(long, value_parser = wijksim::fit::Periods::parse)]
-    periods: Option<wijksim::fit::Periods>,
+    #[arg(long, value_parser = wijksim::data::fit::Periods::parse)]
+    periods: Option<wijksim::data::fit::Periods>,
     /// Replace an earlier fit's files.
     #[arg(long)]
     force: bool,
@@ -288,7 +290,7 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
         ))
     })?;
     let text =
-        wijksim::csv_input::decode(&file, &text, "client,state,start,end").map_err(Error::Input)?;
+        wijksim::data::csv::decode(&file, &text, "client,state,start,end").map_err(Error::Input)?;
     let until = match &args.observed_until {
         Some(s) => Some(wijksim::model::YearMonth::parse(s).ok_or_else(|| {
             Error::Options(format!(
@@ -297,11 +299,11 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
         })?),
         None => None,
     };
-    let opts = wijksim::fit::episodes::ReadOptions {
+    let opts = wijksim::data::fit::episodes::ReadOptions {
         arm: args.arm.clone(),
         until,
     };
-    let fitted = wijksim::fit::fit(
+    let fitted = wijksim::data::fit::fit(
         &template.source.path,
         &template.source.text,
         &template.model,
@@ -317,7 +319,7 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
         })?
         .model;
     let html =
-        wijksim::fit::report::html(&fitted, &template.model, &fitted_model, args.lang.into());
+        wijksim::data::fit::report::html(&fitted, &template.model, &fitted_model, args.lang.into());
     let report = args.out.with_extension("html");
     let html = format!("<!-- {FIT_MARK} -->\n{html}");
     write_fit_file(&args.out, fitted.text.as_bytes(), args.force, FIT_MARK)?;
@@ -615,7 +617,7 @@ fn is_sweep_file(path: &Path) -> bool {
 }
 
 fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
-    use wijksim::calibrate;
+    use wijksim::data::calibrate;
     let started = std::time::SystemTime::now();
     let scenario = load(args.scenario.as_deref())?;
     let opts = calibrate::Options {
@@ -765,7 +767,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let threads = args.threads.unwrap_or_else(pipeline::default_threads);
+    let threads = args.threads.unwrap_or_else(run::default_threads);
     let opts = runner::SweepOptions {
         out: out.clone(),
         resume: args.resume,
@@ -840,7 +842,7 @@ fn merge(out: &Path, force: bool, lang: LangArg, shards: &[PathBuf]) -> anyhow::
 }
 
 fn report(dir: &Path, lang: LangArg, plots: PlotsArg) -> anyhow::Result<()> {
-    let r = pipeline::rerender(dir, lang.into(), plots.into())?;
+    let r = run::rerender(dir, lang.into(), plots.into())?;
     println!(
         "Redrew {} in {} from its tables (no new simulation).",
         r.replaced.join(", "),
@@ -860,10 +862,10 @@ impl From<LangArg> for wijksim::output::report::Lang {
 }
 
 /// A progress bar on stderr (hidden when quiet or not a terminal) whose time left is
-/// [`wijksim::progress::Eta`]'s: from the arm-runs finished, smoothed.
+/// [`progress::Eta`]'s: from the arm-runs finished, smoothed.
 struct Bar {
     bar: ProgressBar,
-    eta: std::sync::Mutex<wijksim::progress::Eta>,
+    eta: std::sync::Mutex<progress::Eta>,
     clock: std::time::Instant,
 }
 
@@ -899,7 +901,7 @@ impl Bar {
         self.bar.set_length(total.max(1));
         self.bar.set_position(done);
         self.bar.set_message(match left {
-            Some(s) => format!("{what}, {} left", wijksim::progress::duration(s)),
+            Some(s) => format!("{what}, {} left", progress::duration(s)),
             None => what.to_string(),
         });
     }
@@ -956,7 +958,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         histories: args.histories,
     };
     let bar = Bar::new(args.quiet || args.engine == EngineArg::Cohort, "simulating");
-    let report = pipeline::run(&scenario, &opts, staged, &|p| {
+    let report = run::run(&scenario, &opts, staged, &|p| {
         bar.show(p.done, p.total, &format!("{}/{} runs", p.done, p.total))
     })?;
     bar.bar.finish_and_clear();
@@ -1180,7 +1182,14 @@ fn differences(
         for sc in lay.pilot_scope().into_iter().chain([REGION]) {
             let kind = lay.scopes[sc].kind;
             let find = |measure: &str| {
-                wijksim::compare::find(&r.differences, &sm.arm, kind, measure, Period::All, "")
+                wijksim::aggregate::paired::find(
+                    &r.differences,
+                    &sm.arm,
+                    kind,
+                    measure,
+                    Period::All,
+                    "",
+                )
             };
             let clients: u64 = lay.scopes[sc]
                 .areas
@@ -1232,11 +1241,12 @@ fn differences(
             }
         }
         if base.runs > 1 && !sm.layout.pools.is_empty() {
-            let overspend = wijksim::compare::region_total(&r.differences, &sm.arm, "overspend");
+            let overspend =
+                wijksim::aggregate::paired::region_total(&r.differences, &sm.arm, "overspend");
             writeln!(
                 out,
                 "  P(overspend): {:.0}% of runs, some budget pool overspends in some year (mean overspend {}, P95 {})",
-                100.0 * wijksim::compare::p_overspend(sm),
+                100.0 * wijksim::aggregate::paired::p_overspend(sm),
                 euros(overspend.map_or(0.0, |d| d.mean)),
                 euros(overspend.map_or(0.0, |d| d.q[2]))
             )?;
@@ -1248,8 +1258,11 @@ fn differences(
 
 /// The budget each municipality's pilot areas need together, per year, to keep P(overspend) at or
 /// below the scenario's accepted chance (the areas one by one are in budget_sizing.csv).
-fn sizing_table(out: &mut impl Write, sizing: &[wijksim::sizing::Sizing]) -> std::io::Result<()> {
-    let pools: Vec<&wijksim::sizing::Sizing> = sizing
+fn sizing_table(
+    out: &mut impl Write,
+    sizing: &[wijksim::aggregate::sizing::Sizing],
+) -> std::io::Result<()> {
+    let pools: Vec<&wijksim::aggregate::sizing::Sizing> = sizing
         .iter()
         .filter(|s| s.scope == "municipality")
         .collect();

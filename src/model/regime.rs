@@ -19,7 +19,7 @@ pub enum Surplus {
     CarriedOver,
     /// Spent on prevention in the next pilot year: every euro buys `1 / cost` prevented indications, so
     /// the next year's new clients of the pool are diverted to the prevention state with an extra
-    /// probability (see [`crate::budget`]). The value is the cost per prevented indication at the
+    /// probability (see [`crate::engine::budget`]). The value is the cost per prevented indication at the
     /// regime's price year. A surplus of the pilot's last year is returned.
     Reinvested(f64),
 }
@@ -93,7 +93,7 @@ pub enum BudgetRule {
     ShareOfProvider(f64),
     /// Per pool and year, this quantile (0.8 = P80) of what the pool's budget holder would spend under
     /// the provider model, from a forecast of the baseline made before the pilot (see
-    /// [`crate::sizing::forecast_budgets`]).
+    /// [`crate::aggregate::sizing::forecast_budgets`]).
     BaselinePercentile(f64),
     /// No limit (a regime without a budget).
     Unlimited,

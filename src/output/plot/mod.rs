@@ -2,24 +2,27 @@
 //! cost per year with P10-P90 bands.
 //!
 //! Text is rendered with DejaVu Sans, embedded in the binary (`assets/fonts`, free licence), so a PNG
-//! looks the same on every machine whatever fonts it has (see [`crate::output::raster`]). An SVG does
+//! looks the same on every machine whatever fonts it has (see [`crate::output::plot::raster`]). An SVG does
 //! not carry the font: it names DejaVu Sans first, then Bitstream Vera Sans (the same letters) and the
 //! generic sans-serif, so a viewer without DejaVu Sans shows its own sans-serif.
 
-use crate::compare::{Difference, Period, account_per_run, cell_quantiles};
+pub mod raster;
+pub mod tornado;
+
+use crate::aggregate::paired::{Difference, Period, account_per_run, cell_quantiles};
+use crate::aggregate::{Account, Summary};
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::model::scope::REGION;
 use crate::output::Staged;
 use crate::output::report::Lang;
-use crate::scope::REGION;
-use crate::summary::{Account, Summary};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
 use std::sync::Once;
 
 /// The embedded font.
-pub(crate) static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub(crate) static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 /// The font family as an SVG names it: DejaVu Sans first, with fallbacks.
 pub(crate) const FAMILY: &str = "DejaVu Sans, Bitstream Vera Sans, sans-serif";
 const SIZE: (u32, u32) = (960, 540);
@@ -411,17 +414,17 @@ pub fn svg<F: Figure>(fig: &F) -> std::result::Result<String, String> {
     Ok(buf)
 }
 
-/// Renders a figure as PNG bytes: drawn at [`crate::output::raster::png_scale`] (at least 1,600 pixels
+/// Renders a figure as PNG bytes: drawn at [`crate::output::plot::raster::png_scale`] (at least 1,600 pixels
 /// wide, text in proportion) into an RGB buffer and encoded with fast deflate and adaptive filters
 /// (measured on 1,400 figures: twice the size of the default level, but 1.6 ms a figure faster).
 pub fn png_bytes<F: Figure>(fig: &F) -> std::result::Result<Vec<u8>, String> {
     register_font();
     let size = fig.size();
-    let k = crate::output::raster::png_scale(size.0);
+    let k = crate::output::plot::raster::png_scale(size.0);
     let (w, h) = (size.0 * k, size.1 * k);
     let mut rgb = vec![0u8; w as usize * h as usize * 3];
     {
-        let root = crate::output::raster::Png::new(&mut rgb, size, k).into_drawing_area();
+        let root = crate::output::plot::raster::Png::new(&mut rgb, size, k).into_drawing_area();
         fig.draw(&root).map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
@@ -457,7 +460,7 @@ pub struct Fan<'a> {
     pub summary: &'a Summary,
     /// State index.
     pub state: usize,
-    /// The scope ([`crate::summary::Layout::scopes`]).
+    /// The scope ([`crate::aggregate::Layout::scopes`]).
     pub scope: usize,
 }
 
@@ -594,7 +597,7 @@ fn caseload_stats(
     summaries: &[Summary],
     scope: usize,
     s: usize,
-) -> Vec<Vec<crate::summary::Stats>> {
+) -> Vec<Vec<crate::aggregate::Stats>> {
     summaries
         .iter()
         .map(|sm| {
@@ -607,7 +610,7 @@ fn caseload_stats(
 
 /// A tight axis range `(bottom, top)` around P5-P95 bands, padded by 8% (at least `min_pad`): the
 /// difference between the arms is the point. The axis starts at 0 when the data come near it.
-fn band_range(st: &[Vec<crate::summary::Stats>], min_pad: f64) -> (f64, f64) {
+fn band_range(st: &[Vec<crate::aggregate::Stats>], min_pad: f64) -> (f64, f64) {
     let hi = st.iter().flatten().map(|x| x.q[4]).fold(1.0, f64::max);
     let lo = st
         .iter()
@@ -687,7 +690,7 @@ pub struct FanArms<'a> {
     pub summaries: &'a [Summary],
     /// State index.
     pub state: usize,
-    /// The scope ([`crate::summary::Layout::scopes`]).
+    /// The scope ([`crate::aggregate::Layout::scopes`]).
     pub scope: usize,
 }
 
@@ -793,7 +796,7 @@ pub fn caseload_differences<'d>(
     model: &Model,
     differences: &'d [Difference],
     pilot: &str,
-    scope: &crate::scope::Scope,
+    scope: &crate::model::scope::Scope,
     years: &[i32],
 ) -> Vec<(usize, Vec<Option<&'d Difference>>)> {
     let rows: Vec<&Difference> = differences
@@ -838,7 +841,7 @@ pub struct CaseloadDifference<'a> {
     pub pilot: &'a Summary,
     /// The paired differences, as read back.
     pub differences: &'a [Difference],
-    /// The scope ([`crate::summary::Layout::scopes`]).
+    /// The scope ([`crate::aggregate::Layout::scopes`]).
     pub scope: usize,
 }
 
@@ -959,7 +962,7 @@ pub struct Stacked<'a> {
     pub model: &'a Model,
     /// The arm's summary.
     pub summary: &'a Summary,
-    /// The scope ([`crate::summary::Layout::scopes`]); any but the region is named in the title.
+    /// The scope ([`crate::aggregate::Layout::scopes`]); any but the region is named in the title.
     pub scope: usize,
     /// The axis top before headroom, to share one scale among arms ([`stacked_top`]); `None`: this
     /// arm's own.
@@ -1043,7 +1046,7 @@ pub fn by_state(lang: Lang, m: &Model) -> String {
     }
 }
 
-/// Municipal spend per year for every arm (see [`crate::summary::Account`]): P50 with a P10-P90 band.
+/// Municipal spend per year for every arm (see [`crate::aggregate::Account`]): P50 with a P10-P90 band.
 pub struct CostPerYear<'a> {
     /// Language of the labels.
     pub lang: Lang,
@@ -1493,7 +1496,7 @@ impl Figure for CostDifference<'_> {
                     .map(|(p, b)| p - b)
                     .collect();
                 d.sort_by(f64::total_cmp);
-                [0.05, 0.5, 0.95].map(|p| crate::summary::quantile(&d, p))
+                [0.05, 0.5, 0.95].map(|p| crate::aggregate::quantile(&d, p))
             })
             .collect();
         let hi = q.iter().map(|v| v[2]).fold(0.0, f64::max);
@@ -1652,7 +1655,7 @@ impl Figure for DifferenceHistogram<'_> {
 
 /// Which of KPI `k`'s scopes its figure shows (an index into `kpis[k].scopes`): the pilot areas
 /// together where it is evaluated over them (the region hides a pilot), else its first scope.
-pub fn kpi_scope(model: &Model, k: usize, layout: &crate::summary::Layout) -> usize {
+pub fn kpi_scope(model: &Model, k: usize, layout: &crate::aggregate::Layout) -> usize {
     let scopes = &model.kpis[k].scopes;
     layout
         .pilot_scope()
@@ -1814,7 +1817,7 @@ impl Figure for BudgetUse<'_> {
     where
         DB::ErrorType: 'static,
     {
-        use crate::summary::BudgetMeasure as B;
+        use crate::aggregate::BudgetMeasure as B;
         let (m, sm, i, lang) = (self.model, self.summary, self.pool, self.lang);
         let lay = &sm.layout;
         let pool = &lay.pools[i];
@@ -2017,7 +2020,7 @@ pub struct AreaFans<'a> {
     pub model: &'a Model,
     /// The arms' summaries, baseline first ([`overlaid`]).
     pub summaries: &'a [Summary],
-    /// The area's scope ([`crate::summary::Layout::pilot_area_scopes`]).
+    /// The area's scope ([`crate::aggregate::Layout::pilot_area_scopes`]).
     pub scope: usize,
 }
 
@@ -2100,7 +2103,7 @@ pub struct AreaStacked<'a> {
     pub model: &'a Model,
     /// The arms' summaries, baseline first ([`overlaid`]).
     pub summaries: &'a [Summary],
-    /// The area's scope ([`crate::summary::Layout::pilot_area_scopes`]).
+    /// The area's scope ([`crate::aggregate::Layout::pilot_area_scopes`]).
     pub scope: usize,
 }
 
@@ -2176,7 +2179,7 @@ impl Figure for AreaStacked<'_> {
 }
 
 /// An area as a figure's title names it: `Gebied Kamperland (Noord-Beveland)`.
-fn area_title(lang: Lang, m: &Model, scope: &crate::scope::Scope) -> String {
+fn area_title(lang: Lang, m: &Model, scope: &crate::model::scope::Scope) -> String {
     let label = crate::output::report::scope_label(lang, m, scope);
     match scope.areas.as_slice() {
         [a] if m.municipalities[m.areas[*a].municipality] != m.areas[*a].name => {
