@@ -60,6 +60,8 @@ pub mod error;
 pub mod limits;
 pub mod model;
 pub mod output;
+pub mod plan;
+pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

@@ -16,11 +16,11 @@
 
 use crate::aggregate::AreaView;
 use crate::engine::cohort::{ExpectedArea, expected_arm_area};
-use crate::engine::rng::{Key, Purpose};
 use crate::error::{Error, InputError, InputErrors};
 use crate::model::scope::ScopeKind;
 use crate::model::{Model, YearMonth};
 use crate::output::Staged;
+use crate::rng::{Key, Purpose};
 use crate::scenario::Scenario;
 use crate::sweep::keypath::{self, KeyPath};
 use rayon::prelude::*;

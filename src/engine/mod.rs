@@ -4,7 +4,7 @@
 //! vector of packed words (`id << 24 | state << 16 | time in state`, the time kept up to where the rows
 //! stop changing), so a cycle is one pass over contiguous memory with one load and at most one store
 //! per client. The random numbers of a cycle's clients are drawn first, many at a time
-//! ([`crate::engine::rng::Key::u32s_at`]). Clients who are absorbed (outflow) are dropped from the vector in the
+//! ([`crate::rng::Key::u32s_at`]). Clients who are absorbed (outflow) are dropped from the vector in the
 //! same pass, keeping the survivors in order.
 //!
 //! Order of events in cycle `c` (documented in the README):
@@ -23,7 +23,7 @@
 //! all their areas have booked it, and a surplus reinvested in prevention changes the next year's
 //! inflow (the one feedback of a budget; needed care is never refused for want of money).
 //!
-//! Random numbers (see [`crate::engine::rng`]): a client's transition at the end of cycle `c` is number `id` of the
+//! Random numbers (see [`crate::rng`]): a client's transition at the end of cycle `c` is number `id` of the
 //! stream `(seed, run, area, c, Transition)`; so a client draws the same number in every arm where it
 //! exists, whatever the other clients do.
 //!
@@ -33,11 +33,10 @@
 pub mod batch;
 pub mod budget;
 pub mod cohort;
-pub mod rng;
 
 use crate::engine::budget::{Book, BudgetYear, holder_spend};
-use crate::engine::rng::{Key, Purpose, poisson};
 use crate::model::{Capacity, Model, RENEW, Transitions};
+use crate::rng::{Key, Purpose, poisson};
 
 /// Largest number of new clients per area and cycle (ids are packed into 20 bits).
 const MAX_PER_CYCLE: u32 = (1 << 20) - 1;

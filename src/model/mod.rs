@@ -4,12 +4,17 @@
 //! and the reports take `&Model` and never check again. Everything the engine needs per cycle is laid out
 //! as flat tables indexed by small integers (state index, cycle, capped time in state).
 
+pub mod cost;
 pub mod kpi;
 pub mod regime;
+pub mod row;
 pub mod scope;
 
-use crate::engine::rng::Key;
+pub use cost::{CostBasis, CostItem, LineKind};
+pub use row::{Pick8, RENEW, Row, Transitions, thresholds};
+
 use crate::model::regime::{Arm, Regime};
+use crate::rng::Key;
 
 /// A calendar month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -140,7 +145,7 @@ impl TimeSpread {
 
     /// Draws a time from `key`'s stream: with one band exactly as a uniform `[min, max]` always was
     /// (no number drawn when `min == max`), else a band by its share and a time uniform within it.
-    pub fn draw(&self, key: crate::engine::rng::Key) -> u32 {
+    pub fn draw(&self, key: crate::rng::Key) -> u32 {
         if let [(lo, hi, _)] = self.bands[..] {
             return if lo == hi {
                 lo
@@ -163,245 +168,6 @@ impl TimeSpread {
             .map(|(_, b)| *b)
             .expect("at least one band");
         if lo == hi { lo } else { stream.int_in(lo, hi) }
-    }
-}
-
-/// Sentinel target: the indication is renewed (same state, time in state restarts, entry fee again).
-pub const RENEW: u8 = u8::MAX;
-
-/// One probability row: targets in sampling order and their cumulative thresholds on a 32-bit uniform.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// Target state indices (or [`RENEW`]); the from-state itself first when possible.
-    pub targets: Vec<u8>,
-    /// Cumulative thresholds in `[0, 2^32]`; the last is `2^32`.
-    pub cum: Vec<u64>,
-    /// Probabilities, in the order of `targets`.
-    pub probs: Vec<f64>,
-}
-
-impl Row {
-    /// The target for a uniform `u` in `[0, 2^32)`.
-    #[inline]
-    pub fn pick(&self, u: u64) -> u8 {
-        let k = self.cum.iter().take_while(|&&c| u >= c).count();
-        self.targets[k]
-    }
-}
-
-/// Turns probabilities into cumulative 32-bit thresholds (the last exactly `2^32`).
-pub fn thresholds(probs: &[f64]) -> Vec<u64> {
-    let total: f64 = probs.iter().sum();
-    let mut acc = 0.0;
-    let mut out = Vec::with_capacity(probs.len());
-    for (i, p) in probs.iter().enumerate() {
-        acc += p;
-        let t = if i + 1 == probs.len() {
-            1u64 << 32
-        } else {
-            ((acc / total) * 4_294_967_296.0).round() as u64
-        };
-        out.push(t.min(1 << 32));
-    }
-    out
-}
-
-/// A row laid out for a branchless pick: up to 8 targets, thresholds on a 32-bit uniform, padded with
-/// `u32::MAX` and the last target, so the pick is the number of thresholds at or below `u`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pick8 {
-    /// Cumulative thresholds (clamped to `u32::MAX`).
-    pub thr: [u32; 8],
-    /// Targets (the last one repeated as padding).
-    pub tgt: [u8; 8],
-}
-
-impl Pick8 {
-    /// The fast form of a row with at most 8 targets. It picks what [`Row::pick`] picks for every
-    /// `u`: targets after the first whose threshold is `2^32` (they have probability 0) are never
-    /// picked, also not for `u = u32::MAX`, where that threshold counts as reached.
-    pub fn new(row: &Row) -> Option<Pick8> {
-        let n = row.targets.len();
-        if n > 8 {
-            return None;
-        }
-        let last = row.cum.iter().position(|&c| c >= 1 << 32).unwrap_or(n - 1);
-        let mut thr = [u32::MAX; 8];
-        let mut tgt = [row.targets[last]; 8];
-        for k in 0..last {
-            tgt[k] = row.targets[k];
-            thr[k] = row.cum[k].min(u64::from(u32::MAX)) as u32;
-        }
-        Some(Pick8 { thr, tgt })
-    }
-
-    /// The target for a uniform `u`.
-    #[inline(always)]
-    pub fn pick(&self, u: u32) -> u8 {
-        let k: usize = self.thr[..7].iter().map(|&t| usize::from(u >= t)).sum();
-        self.tgt[k]
-    }
-}
-
-/// Transition rows by cycle, state and (capped) time in state.
-#[derive(Debug, Clone)]
-pub struct Transitions {
-    /// Distinct rows.
-    pub rows: Vec<Row>,
-    /// Time in state is capped at this many cycles: rows do not change beyond it.
-    pub cap: u16,
-    /// `row_of[(cycle * n_states + state) * (cap + 1) + m]`, `m` = cycles in state incl. the one just
-    /// ended, capped; `u32::MAX` for absorbing states.
-    pub row_of: Vec<u32>,
-    /// Same layout: threshold under which the client stays (0 if staying is impossible).
-    pub stay_below: Vec<u64>,
-    /// The rows in fast form, when every row has at most 8 targets.
-    pub fast: Option<Vec<Pick8>>,
-}
-
-impl Transitions {
-    /// Builds the lookup tables from rows and the row of every cell.
-    pub fn new(rows: Vec<Row>, cap: u16, row_of: Vec<u32>, n_states: usize) -> Transitions {
-        let stride = n_states * (usize::from(cap) + 1);
-        let stay_below = row_of
-            .iter()
-            .enumerate()
-            .map(|(cell, &r)| {
-                let s = (cell % stride) / (usize::from(cap) + 1);
-                match rows.get(r as usize) {
-                    Some(row) if row.targets[0] == s as u8 => row.cum[0],
-                    _ => 0,
-                }
-            })
-            .collect();
-        let fast = rows.iter().map(Pick8::new).collect();
-        Transitions {
-            rows,
-            cap,
-            row_of,
-            stay_below,
-            fast,
-        }
-    }
-
-    /// The target of row `r` for a uniform `u` in `[0, 2^32)`.
-    #[inline(always)]
-    pub fn pick(&self, r: usize, u: u32) -> u8 {
-        match &self.fast {
-            Some(f) => f[r].pick(u),
-            None => self.rows[r].pick(u64::from(u)),
-        }
-    }
-
-    /// Cells per cycle.
-    pub fn cycle_stride(&self, n_states: usize) -> usize {
-        n_states * (usize::from(self.cap) + 1)
-    }
-}
-
-/// What a cost item is charged on.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CostBasis {
-    /// Every cycle a client spends in the state.
-    PerCycle(usize),
-    /// Every entry into the state (inflow or transition) and every renewal.
-    PerEntry(usize),
-    /// Every transition from one of the states (index `n_states` = inflow) to one of the to-states.
-    PerTransition {
-        /// From mask (length `n_states + 1`).
-        from: Vec<bool>,
-        /// To mask (length `n_states`).
-        to: Vec<bool>,
-    },
-}
-
-/// What a cost line is: which of the accounts (`care_cost`, `community_cost`) it counts in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineKind {
-    /// Care delivered, valued at its tariff: what a provider would bill.
-    Care,
-    /// Community support: the sociale basis, volunteer support, a regime's coordinator.
-    Community,
-    /// Own contributions of clients (negative amounts): revenue, not care.
-    OwnContribution,
-}
-
-impl LineKind {
-    /// The word used in the tables.
-    pub fn word(self) -> &'static str {
-        match self {
-            LineKind::Care => "care",
-            LineKind::Community => "community",
-            LineKind::OwnContribution => "own_contribution",
-        }
-    }
-}
-
-/// A compiled cost item; income (own contribution) is a negative amount.
-#[derive(Debug, Clone)]
-pub struct CostItem {
-    /// Index into [`Model::lines`].
-    pub line: usize,
-    /// What it is charged on.
-    pub basis: CostBasis,
-    /// Nominal amount per unit, by cycle (indexed to the cycle's price year; 0 outside its period).
-    pub amount: Vec<f64>,
-    /// Municipality mask.
-    pub municipalities: Vec<bool>,
-    /// For entry and transition costs: the cells of a cycle's move matrix (`from * (n + 1) + to`) the
-    /// item is charged on.
-    pub cells: Vec<usize>,
-}
-
-impl CostItem {
-    /// Builds an item, deriving the move cells it is charged on.
-    pub fn new(
-        line: usize,
-        basis: CostBasis,
-        amount: Vec<f64>,
-        municipalities: Vec<bool>,
-        n_states: usize,
-    ) -> CostItem {
-        let n1 = n_states + 1;
-        let cells = match &basis {
-            CostBasis::PerCycle(_) => Vec::new(),
-            // Every entry into `s` (from any state or inflow) and every renewal of `s`.
-            CostBasis::PerEntry(s) => (0..n1)
-                .map(|f| f * n1 + s)
-                .chain([s * n1 + n_states])
-                .collect(),
-            CostBasis::PerTransition { from, to } => (0..n1)
-                .flat_map(|f| (0..n_states).map(move |t| (f, t)))
-                .filter(|&(f, t)| from[f] && to[t] && f != t)
-                .map(|(f, t)| f * n1 + t)
-                .collect(),
-        };
-        CostItem {
-            line,
-            basis,
-            amount,
-            municipalities,
-            cells,
-        }
-    }
-
-    /// What a regime's item replaces: the items with the same line, kind (per cycle, per entry, per
-    /// transition) and state (`usize::MAX` for transition costs).
-    pub fn slot(&self) -> (usize, u8, usize) {
-        match &self.basis {
-            CostBasis::PerCycle(s) => (self.line, 0, *s),
-            CostBasis::PerEntry(s) => (self.line, 1, *s),
-            CostBasis::PerTransition { .. } => (self.line, 2, usize::MAX),
-        }
-    }
-
-    /// Units charged in one cycle, from the cycle's counts by state and its move matrix.
-    #[inline]
-    pub fn units<T: Copy + Into<f64>>(&self, counts: &[T], moves: &[T]) -> f64 {
-        match &self.basis {
-            CostBasis::PerCycle(s) => counts[*s].into(),
-            _ => self.cells.iter().map(|&i| moves[i].into()).sum(),
-        }
     }
 }
 
@@ -459,6 +225,8 @@ pub struct Model {
     /// Budgets from the baseline forecast (`budget_percentile_of_baseline`): `[arm][pool][year]`,
     /// empty where no pool needs one.
     pub forecast_budgets: Vec<Vec<Vec<f64>>>,
+    /// Runs of the baseline forecast that sets [`Model::forecast_budgets`] (`run.forecast_runs`).
+    pub forecast_runs: u32,
     /// Capacity limits ([`Capacity`]), in file order.
     pub capacities: Vec<Capacity>,
     /// The waiting status clients wait in for a place (required when there are capacity limits).
@@ -687,64 +455,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fast_row_picks_what_the_row_picks() {
-        // Rows with 1 to 8 targets, zero probabilities in front, between and behind, thresholds at
-        // u32::MAX and 2^32; every threshold, its neighbours, both ends and many uniforms.
-        let rows: Vec<Vec<f64>> = vec![
-            vec![1.0],
-            vec![0.9, 0.1],
-            vec![0.0, 1.0],
-            vec![1.0, 0.0],
-            vec![0.5, 0.5, 0.0],
-            vec![0.5, 0.0, 0.5],
-            vec![0.95, 0.02, 0.01, 0.0, 0.02],
-            vec![0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05],
-            vec![1.0 - 1e-10, 1e-10, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-            vec![0.0; 7].into_iter().chain([1.0]).collect(),
-        ];
-        for (i, probs) in rows.iter().enumerate() {
-            let targets: Vec<u8> = (0..probs.len() as u8).map(|t| 10 + t).collect();
-            let row = Row {
-                targets,
-                cum: thresholds(probs),
-                probs: probs.clone(),
-            };
-            let fast = Pick8::new(&row).expect("at most 8 targets");
-            let mut us: Vec<u32> = vec![0, 1, u32::MAX - 1, u32::MAX];
-            for &c in &row.cum {
-                for d in [-1i64, 0, 1] {
-                    us.push((c as i64 + d).clamp(0, i64::from(u32::MAX)) as u32);
-                }
-            }
-            let mut s = crate::engine::rng::Key::root(i as u64).stream();
-            us.extend((0..20_000).map(|_| rand::RngCore::next_u32(&mut s)));
-            for u in us {
-                assert_eq!(fast.pick(u), row.pick(u64::from(u)), "row {probs:?}, u {u}");
-            }
-            // A target with probability 0 is never picked.
-            assert!(
-                probs[usize::from(fast.pick(u32::MAX) - 10)] > 0.0,
-                "row {probs:?}"
-            );
-        }
-        let nine = Row {
-            targets: (0..9).collect(),
-            cum: thresholds(&[1.0 / 9.0; 9]),
-            probs: vec![1.0 / 9.0; 9],
-        };
-        assert!(
-            Pick8::new(&nine).is_none(),
-            "more than 8 targets: the row's own pick"
-        );
-    }
-
-    #[test]
     fn a_time_spread_draws_each_band_by_its_share_and_one_band_as_a_uniform_range() {
         let t = TimeSpread::bands(vec![(0, 2, 30.0), (3, 11, 60.0), (12, 35, 10.0)]).unwrap();
         let n = 40_000u64;
         let mut per_band = [0u64; 3];
         for j in 0..n {
-            let v = t.draw(crate::engine::rng::Key::root(5).child(j));
+            let v = t.draw(crate::rng::Key::root(5).child(j));
             per_band[usize::from(v >= 3) + usize::from(v >= 12)] += 1;
             assert!(v <= 35);
         }
@@ -756,13 +472,10 @@ mod tests {
         // One band draws exactly what a uniform [min, max] always drew (the golden runs depend on it).
         let one = TimeSpread::uniform(0, 35);
         for j in 0..100 {
-            let key = crate::engine::rng::Key::root(9).child(j);
+            let key = crate::rng::Key::root(9).child(j);
             assert_eq!(one.draw(key), key.stream().int_in(0, 35));
         }
-        assert_eq!(
-            TimeSpread::uniform(4, 4).draw(crate::engine::rng::Key::root(1)),
-            4
-        );
+        assert_eq!(TimeSpread::uniform(4, 4).draw(crate::rng::Key::root(1)), 4);
         assert!(TimeSpread::bands(vec![(0, 1, 0.0)]).is_none());
     }
 }

@@ -1,9 +1,9 @@
 //! Checks and compiles `[[capacity]]`: limits on the care an area can deliver per cycle (staff), and the
 //! waiting status clients wait in for a place.
 
-use super::compile::{Ctx, number};
-use super::pilot::{Context, areas_of};
+use super::check::{Ctx, number};
 use super::raw::ScenarioFile;
+use super::regimes::{Context, areas_of};
 use crate::model::Capacity;
 
 /// The capacity limits of the scenario, given its arm names; checks that a waiting status exists when

@@ -3,188 +3,14 @@
 //! Every check reports the file, line and key and says how to fix the problem; checks go on after a
 //! problem where they can, so a user sees all problems of a file at once.
 
+use super::check::{Ctx, MAX_CYCLES, MAX_INFLOW_MEAN, number};
 use super::costs::{costs, indexation};
-use super::raw::{self, Num, Param, ScenarioFile};
-use super::transitions::{flows, max_cycles, prob_row, transitions};
+use super::raw::ScenarioFile;
+use super::time_areas::{AreaRate, area_rate, areas, inflow, initial_time, states, time};
+use super::transitions::{flows, max_cycles, transitions};
 use crate::error::{InputError, InputErrors, line_of};
-use crate::model::{Area, LineKind, Model, Row, State, YearMonth};
-use crate::scenario::dist::Dist;
-use std::collections::BTreeMap;
-use std::ops::Range;
+use crate::model::{LineKind, Model, State};
 use toml::Spanned;
-
-/// Tolerance on probability rows and mixes.
-pub const ROW_TOLERANCE: f64 = 1e-9;
-/// Largest initial caseload per state and area, and largest inflow per area and cycle (client ids are
-/// packed into 20 + 20 bits).
-pub const MAX_CLIENTS: i64 = (1 << 20) - 1;
-const MAX_CYCLES: i64 = (1 << 20) - 2;
-/// Largest expected number of new clients per area and cycle: a Poisson count with this mean stays below
-/// [`MAX_CLIENTS`] (the ids of one cycle's arrivals) with certainty for all practical purposes.
-const MAX_INFLOW_MEAN: f64 = 500_000.0;
-pub(super) const MAX_TIME_IN_STATE: i64 = 60_000;
-
-pub(super) struct Ctx<'a> {
-    file: &'a str,
-    pub(super) text: &'a str,
-    errors: Vec<InputError>,
-    /// `Some((seed, run))`: parameters with a distribution are drawn for this run; `None`: their mean.
-    pub(super) draw: Option<(u64, u32)>,
-    /// Whether any parameter has a distribution.
-    pub(super) uncertain: bool,
-}
-
-impl Ctx<'_> {
-    pub(super) fn err(
-        &mut self,
-        span: Range<usize>,
-        key: impl Into<String>,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
-        self.errors.push(InputError {
-            file: self.file.to_string(),
-            line: Some(line_of(self.text, span.start)),
-            key: key.into(),
-            problem: problem.into(),
-            fix: fix.into(),
-        });
-    }
-
-    /// A parameter's value: the number, or its distribution's mean (a draw when drawing for a run).
-    pub(super) fn num(&mut self, v: &Num, key: &str) -> f64 {
-        self.num_in(v, key, f64::NEG_INFINITY, f64::INFINITY)
-    }
-
-    /// As [`Ctx::num`]; a distribution must stay within `[lo, hi]` (checked on its support).
-    pub(super) fn num_in(&mut self, v: &Num, key: &str, lo: f64, hi: f64) -> f64 {
-        match v.get_ref() {
-            Param::Value(x) => *x,
-            Param::Dist(spec) => {
-                self.uncertain = true;
-                match Dist::from_spec(spec) {
-                    Err((what, fix)) => {
-                        self.err(v.span(), key, what, fix);
-                        0.0
-                    }
-                    Ok(d) => {
-                        let (a, b) = d.support();
-                        if a < lo || b > hi {
-                            self.err(v.span(), key, format!("the distribution can give values outside {lo}..{hi}"), "truncate it (normal: min and max), or choose one that stays in range (beta for shares, gamma or lognormal for amounts)");
-                            return d.mean().clamp(lo, hi);
-                        }
-                        match self.draw {
-                            Some((seed, run)) => {
-                                d.sample(&mut crate::scenario::dist::stream(seed, run, key))
-                            }
-                            None => d.mean(),
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// A share: a parameter from 0 to 1.
-    pub(super) fn share(&mut self, v: &Num, key: &str) -> f64 {
-        let x = self.num_in(v, key, 0.0, 1.0);
-        if !(0.0..=1.0).contains(&x) {
-            self.err(
-                v.span(),
-                key,
-                format!("share {x} is outside 0..1"),
-                "give a share from 0 to 1, e.g. 0.1 for 10%",
-            );
-            return x.clamp(0.0, 1.0);
-        }
-        x
-    }
-
-    /// A number that cannot have a distribution (`why` says what to use instead).
-    pub(super) fn plain(&mut self, v: &Num, key: &str, why: &str) -> f64 {
-        match v.get_ref() {
-            Param::Value(x) => *x,
-            Param::Dist(_) => {
-                self.err(v.span(), key, "this number cannot have a distribution", why);
-                0.0
-            }
-        }
-    }
-
-    /// Optional `from` and `until` months (both inclusive), each reported under `key(..)` when it is not
-    /// a month, and `until` when it lies before `from` (`what` names the item: "the limit").
-    pub(super) fn months(
-        &mut self,
-        (from, until): (&Option<Spanned<String>>, &Option<Spanned<String>>),
-        key: &dyn Fn(&str) -> String,
-        what: &str,
-    ) -> (Option<YearMonth>, Option<YearMonth>) {
-        let mut month = |v: &Option<Spanned<String>>, name: &str, which: &str| {
-            let v = v.as_ref()?;
-            let d = YearMonth::parse(v.get_ref());
-            if d.is_none() {
-                self.err(
-                    v.span(),
-                    key(name),
-                    format!("`{}` is not a month", v.get_ref()),
-                    format!("write the {which} month it applies as \"YYYY-MM\", e.g. {name} = \"2024-01\""),
-                );
-            }
-            d
-        };
-        let (a, b) = (month(from, "from", "first"), month(until, "until", "last"));
-        if let (Some(a), Some(b), Some(u)) = (a, b, until)
-            && b < a
-        {
-            self.err(
-                u.span(),
-                key("until"),
-                format!("{what} ends ({b}) before it starts ({a})"),
-                "give the last month it applies, on or after `from` (both inclusive), e.g. from = \"2024-01\", until = \"2025-12\"",
-            );
-        }
-        (a, b)
-    }
-
-    pub(super) fn nonneg(&mut self, v: &Num, key: &str, what: &str) -> f64 {
-        let x = self.num_in(v, key, 0.0, f64::INFINITY);
-        if !x.is_finite() || x < 0.0 {
-            self.err(
-                v.span(),
-                key,
-                if x.is_finite() {
-                    format!("{what} is {x}; it cannot be negative")
-                } else {
-                    format!("{what} is {x}; it must be a finite number")
-                },
-                format!("give `{key}` a finite value of 0 or more"),
-            );
-            return 0.0;
-        }
-        x
-    }
-
-    pub(super) fn state(
-        &mut self,
-        codes: &[String],
-        s: &Spanned<String>,
-        key: &str,
-    ) -> Option<usize> {
-        let i = codes.iter().position(|c| c == s.get_ref());
-        if i.is_none() {
-            self.err(
-                s.span(),
-                key,
-                format!("unknown state `{}`", s.get_ref()),
-                format!(
-                    "use one of the states of this scenario: {}",
-                    codes.join(", ")
-                ),
-            );
-        }
-        i
-    }
-}
 
 /// Parses and checks scenario text; `file` is how errors name it.
 pub fn compile(file: &str, text: &str) -> Result<Model, InputErrors> {
@@ -326,7 +152,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     };
     let (mut lines, costs) = costs(cx, raw, &cost_frame);
     let absorbing: Vec<bool> = states.iter().map(|s| s.absorbing).collect();
-    let k = super::pilot::Context {
+    let k = super::regimes::Context {
         codes: &codes,
         absorbing: &absorbing,
         munis: &municipalities,
@@ -340,7 +166,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         rows: &frame,
         costs: &cost_frame,
     };
-    let (mut regimes, regime_rows) = super::pilot::regimes(cx, raw, &k, &mut lines);
+    let (mut regimes, regime_rows) = super::regimes::regimes(cx, raw, &k, &mut lines);
     let line_kinds = line_kinds(cx, raw, &lines);
     // Without `covers`, a budget pays for care: the care lines of the [[cost]] items (not community
     // support, not own contributions), and the regime's own cost items.
@@ -351,7 +177,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             }
         }
     }
-    let (arms, regime_tables, regime_costs) = super::pilot::arms(
+    let (arms, regime_tables, regime_costs) = super::regimes::arms(
         cx,
         raw,
         &k,
@@ -365,10 +191,10 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     let pilot_areas: Vec<usize> = (0..k.areas.len())
         .filter(|&a| arms.iter().any(|arm| arm.plans[a].is_some()))
         .collect();
-    let scopes = super::measures::scopes(cx, raw, &k, &pilot_areas);
-    let kpis = super::measures::kpis(cx, raw, &k, &scopes, &lines);
-    let outcomes = super::measures::outcomes(cx, raw, &k);
-    let discount = super::measures::discount(cx, raw, &k);
+    let scopes = super::kpis::scopes(cx, raw, &k, &pilot_areas);
+    let kpis = super::kpis::kpis(cx, raw, &k, &scopes, &lines);
+    let outcomes = super::kpis::outcomes(cx, raw, &k);
+    let discount = super::kpis::discount(cx, raw, &k);
     let area_rates: Vec<Option<AreaRate>> = raw
         .area
         .iter()
@@ -514,6 +340,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         regime_costs,
         regime_expected: Vec::new(),
         forecast_budgets: Vec::new(),
+        forecast_runs: 1000,
         capacities,
         waiting_state,
         uncertain: false,
@@ -550,511 +377,23 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         );
         return None;
     }
-    // Budgets are set before the pilot, from the planning model (parameters at their means): a run
-    // with drawn parameters takes them from the scenario's own model (`Scenario::model_for_run`).
-    if cx.draw.is_none() {
-        model.regime_expected = model
-            .regimes
-            .iter()
-            .map(|r| match r.budget {
-                crate::model::regime::BudgetRule::ShareOfProvider(_) => (0..model.areas.len())
-                    .map(|a| crate::engine::cohort::expected_spend(&model, a, &r.covers))
-                    .collect(),
-                _ => vec![Vec::new(); model.areas.len()],
-            })
-            .collect();
-        let forecast_runs = match &run.forecast_runs {
-            None => 1000,
-            Some(v) => {
-                let n = *v.get_ref();
-                if !(10..=100_000).contains(&n) {
-                    cx.err(
-                        v.span(),
-                        "run.forecast_runs",
-                        format!("{n} forecast runs"),
-                        "give from 10 to 100000 runs for the baseline forecast (default 1000)",
-                    );
-                    return None;
-                }
-                n as u32
-            }
-        };
-        model.forecast_budgets = crate::aggregate::sizing::forecast_budgets(&model, forecast_runs);
-    }
-    Some(model)
-}
-
-fn time(cx: &mut Ctx, t: &raw::Time) -> (YearMonth, u32, u32) {
-    let start = YearMonth::parse(t.start.get_ref()).unwrap_or_else(|| {
-        cx.err(
-            t.start.span(),
-            "time.start",
-            format!("`{}` is not a month", t.start.get_ref()),
-            "write the start month as \"YYYY-MM\", e.g. \"2021-01\"",
-        );
-        YearMonth {
-            year: 2000,
-            month: 1,
-        }
-    });
-    let cm = t.cycle_months.as_ref().map_or(1, |v| *v.get_ref());
-    if !(1..=120).contains(&cm) {
-        let span = t.cycle_months.as_ref().map(|v| v.span()).unwrap_or(0..0);
-        cx.err(
-            span,
-            "time.cycle_months",
-            format!("cycle_months is {cm}; it must be 1 to 120"),
-            "use 1 for monthly cycles, 12 for yearly",
-        );
-    }
-    let cycles = *t.cycles.get_ref();
-    if !(1..=MAX_CYCLES).contains(&cycles) {
-        cx.err(
-            t.cycles.span(),
-            "time.cycles",
-            format!("the horizon is {cycles} cycles; it must be from 1 to {MAX_CYCLES}"),
-            "set cycles to the number of cycles to simulate, e.g. 60 for five years of months",
-        );
-    }
-    (
-        start,
-        cm.clamp(1, 120) as u32,
-        cycles.clamp(1, MAX_CYCLES) as u32,
-    )
-}
-
-fn states(cx: &mut Ctx, raw: &ScenarioFile) -> Vec<State> {
-    let mut out: Vec<State> = Vec::new();
-    if raw.state.is_empty() {
-        cx.err(
-            raw.scenario.span(),
-            "state",
-            "the scenario has no states",
-            "add [[state]] tables (code, nl, en, absorbing, indicated)",
-        );
-    }
-    for (i, s) in raw.state.iter().enumerate() {
-        let s = s.get_ref();
-        let code = s.code.get_ref().trim().to_string();
-        let key = format!("state[{i}].code");
-        if code.is_empty()
-            || code == "renew"
-            || code == "inflow"
-            || !code.chars().all(|c| c.is_alphanumeric() || c == '_')
-        {
-            cx.err(s.code.span(), &key, format!("`{code}` cannot be a state code"), "use a short code of letters, digits or _ other than `renew` and `inflow`, e.g. \"BT\"");
-        } else if out.iter().any(|o| o.code == code) {
-            cx.err(
-                s.code.span(),
-                &key,
-                format!("duplicate state code `{code}`"),
-                "give every state its own code",
-            );
-        }
-        out.push(State {
-            code: code.clone(),
-            nl: s.nl.clone(),
-            en: s.en.clone(),
-            absorbing: s.absorbing,
-            indicated: s.indicated,
-            waiting: s.waiting,
-        });
-        if s.waiting && (s.absorbing || s.indicated || s.max_cycles.is_some()) {
-            cx.err(
-                raw.state[i].span(),
-                format!("state[{i}].waiting"),
-                format!(
-                    "the waiting status `{code}` is also absorbing, indicated or limited in time"
-                ),
-                "make the waiting status a state of its own: code, nl, en and waiting = true only",
-            );
-        }
-        if s.waiting && out.iter().filter(|o| o.waiting).count() > 1 {
-            cx.err(
-                raw.state[i].span(),
-                format!("state[{i}].waiting"),
-                "a second waiting status",
-                "mark one state waiting = true",
-            );
-        }
-    }
-    if out.len() > 60 {
-        cx.err(
-            raw.state[60].span(),
-            "state",
-            format!("{} states; at most 60 are supported", out.len()),
-            "merge states",
-        );
-    }
-    if !raw.state.is_empty() && out.iter().all(|s| s.absorbing) {
-        cx.err(
-            raw.state[0].span(),
-            "state",
-            "every state is absorbing",
-            "make at least one state non-absorbing",
-        );
-    }
-    out
-}
-
-fn areas(
-    cx: &mut Ctx,
-    raw: &ScenarioFile,
-    states: &[State],
-    max_cycles: &[Option<u32>],
-    base_time: &[crate::model::TimeSpread],
-) -> (Vec<String>, Vec<Area>) {
-    let codes: Vec<String> = states.iter().map(|s| s.code.clone()).collect();
-    let mut munis: Vec<String> = Vec::new();
-    let mut out: Vec<Area> = Vec::new();
-    if raw.area.is_empty() {
-        cx.err(
-            raw.scenario.span(),
-            "area",
-            "the scenario has no areas",
-            "add [[area]] tables (municipality, name, inhabitants, caseload)",
-        );
-    }
-    for (i, a) in raw.area.iter().enumerate() {
-        let a = a.get_ref();
-        let muni = a.municipality.get_ref().trim().to_string();
-        if muni.is_empty() {
-            cx.err(
-                a.municipality.span(),
-                format!("area[{i}].municipality"),
-                "empty municipality name",
-                "name the municipality (gemeente)",
-            );
-        }
-        let name = a
-            .name
-            .as_ref()
-            .map_or(muni.clone(), |n| n.get_ref().trim().to_string());
-        let m = munis.iter().position(|x| *x == muni).unwrap_or_else(|| {
-            munis.push(muni.clone());
-            munis.len() - 1
-        });
-        if out.iter().any(|o| o.municipality == m && o.name == name) {
-            let span = a.name.as_ref().map_or(a.municipality.span(), |n| n.span());
-            cx.err(
-                span,
-                format!("area[{i}].name"),
-                format!("duplicate area `{name}` in {muni}"),
-                "give every wijk or dorp of a municipality its own name",
-            );
-        }
-        let inhabitants = match &a.inhabitants {
-            None => {
-                cx.err(
-                    a.municipality.span(),
-                    format!("area[{i}].inhabitants"),
-                    format!("area `{name}` has no inhabitants"),
-                    "add `inhabitants = N` (CBS figure) to this [[area]]",
-                );
-                0
-            }
-            Some(v) if *v.get_ref() < 1 => {
+    model.forecast_runs = match &run.forecast_runs {
+        None => 1000,
+        Some(v) => {
+            let n = *v.get_ref();
+            if !(10..=100_000).contains(&n) {
                 cx.err(
                     v.span(),
-                    format!("area[{i}].inhabitants"),
-                    format!("area `{name}` has {} inhabitants", v.get_ref()),
-                    "give the number of inhabitants, at least 1",
+                    "run.forecast_runs",
+                    format!("{n} forecast runs"),
+                    "give from 10 to 100000 runs for the baseline forecast (default 1000)",
                 );
-                0
+                return None;
             }
-            Some(v) => *v.get_ref() as u64,
-        };
-        let mut initial = vec![0u32; states.len()];
-        for (code, n) in &a.caseload {
-            let key = format!("area[{i}].caseload.{code}");
-            let Some(s) = codes.iter().position(|c| c == code) else {
-                cx.err(
-                    n.span(),
-                    &key,
-                    format!("unknown state `{code}`"),
-                    format!("use one of: {}", codes.join(", ")),
-                );
-                continue;
-            };
-            let v = *n.get_ref();
-            if !(0..=MAX_CLIENTS).contains(&v) {
-                cx.err(
-                    n.span(),
-                    &key,
-                    format!("caseload is {v}"),
-                    format!("give a number of clients from 0 to {MAX_CLIENTS}"),
-                );
-            } else if states[s].absorbing && v > 0 {
-                cx.err(
-                    n.span(),
-                    &key,
-                    format!("clients start in absorbing state `{code}`"),
-                    "start clients only in non-absorbing states",
-                );
-            } else {
-                initial[s] = v as u32;
-            }
+            n as u32
         }
-        let total: u64 = initial.iter().map(|&k| u64::from(k)).sum();
-        if total > crate::limits::MAX_AREA_CLIENTS {
-            cx.err(
-                a.municipality.span(),
-                format!("area[{i}].caseload"),
-                format!(
-                    "area `{name}` starts with {total} clients; at most {} per area are supported (over all states together: client ids have 20 bits, and more would make clients share random numbers)",
-                    crate::limits::MAX_AREA_CLIENTS
-                ),
-                "split the area into several [[area]] tables (e.g. its wijken), or model it as a rate per 1,000 inhabitants in smaller areas",
-            );
-        }
-        let prefix = format!("area[{i}].initial_time_in_state");
-        let initial_time = initial_time(
-            cx,
-            &a.initial_time_in_state,
-            &prefix,
-            &codes,
-            states,
-            max_cycles,
-            base_time,
-        );
-        out.push(Area {
-            municipality: m,
-            name,
-            inhabitants,
-            initial,
-            initial_time,
-            inflow_mean: Vec::new(),
-        });
-    }
-    (munis, out)
-}
-
-/// Parses a time-in-state table (the scenario's, or an area's override of it): per state `[min, max]`
-/// cycles, or band weights.
-fn initial_time(
-    cx: &mut Ctx,
-    table: &BTreeMap<String, Spanned<super::raw::TimeSpread>>,
-    prefix: &str,
-    codes: &[String],
-    states: &[State],
-    max_cycles: &[Option<u32>],
-    base: &[crate::model::TimeSpread],
-) -> Vec<crate::model::TimeSpread> {
-    use crate::model::TimeSpread;
-    let mut out = base.to_vec();
-    for (code, r) in table {
-        let key = format!("{prefix}.{code}");
-        let Some(s) = codes.iter().position(|c| c == code) else {
-            cx.err(
-                r.span(),
-                &key,
-                format!("unknown state `{code}`"),
-                format!("use one of: {}", codes.join(", ")),
-            );
-            continue;
-        };
-        match r.get_ref() {
-            super::raw::TimeSpread::Range(v) => match v.as_slice() {
-                &[lo, hi] if 0 <= lo && lo <= hi && hi <= MAX_TIME_IN_STATE => {
-                    out[s] = TimeSpread::uniform(lo as u32, hi as u32)
-                }
-                _ => cx.err(
-                    r.span(),
-                    &key,
-                    "expected [min, max] cycles with 0 <= min <= max",
-                    "write e.g. BT = [0, 35]",
-                ),
-            },
-            super::raw::TimeSpread::Bands(bands) => {
-                let mut parts = Vec::new();
-                for (band, &w) in bands {
-                    let parsed = time_band(band)
-                        .filter(|&(lo, hi)| lo <= hi && i64::from(hi) <= MAX_TIME_IN_STATE);
-                    match parsed {
-                        Some((lo, hi)) if w.is_finite() && w >= 0.0 => parts.push((lo, hi, w)),
-                        Some(_) => cx.err(
-                            r.span(),
-                            format!("{key}.\"{band}\""),
-                            format!("the weight {w} is not a number of 0 or more"),
-                            "give each band a count or share of the starting clients, e.g. \"0-2\" = 120",
-                        ),
-                        None => cx.err(
-                            r.span(),
-                            format!("{key}.\"{band}\""),
-                            format!("`{band}` is not a band of cycles"),
-                            "write a band as \"min-max\" or a single \"k\" (cycles already spent), e.g. \"0-2\" = 120",
-                        ),
-                    }
-                }
-                parts.sort_by_key(|p| p.0);
-                if parts.windows(2).any(|w| w[1].0 <= w[0].1) {
-                    cx.err(
-                        r.span(),
-                        &key,
-                        "the bands overlap",
-                        "give every cycle count to one band, e.g. \"0-2\", \"3-11\", \"12-35\"",
-                    );
-                } else if parts.len() == bands.len() {
-                    match TimeSpread::bands(parts) {
-                        Some(t) => out[s] = t,
-                        None => cx.err(
-                            r.span(),
-                            &key,
-                            "the band weights sum to 0",
-                            "give at least one band a positive weight",
-                        ),
-                    }
-                }
-            }
-        }
-        if states[s].absorbing {
-            cx.err(
-                r.span(),
-                &key,
-                format!("`{code}` is absorbing; it has no time in state"),
-                "remove this entry",
-            );
-        }
-        if let Some(max) = max_cycles[s]
-            && out[s].max() >= max
-        {
-            cx.err(
-                r.span(),
-                &key,
-                format!("clients could start at {} cycles in `{code}`, whose indication lasts at most {max}", out[s].max()),
-                format!("use a maximum below {max}"),
-            );
-        }
-    }
-    out
-}
-
-/// An area's own inflow rate per 1,000 inhabitants per year.
-enum AreaRate {
-    /// One rate, with the scenario's trend from the start (`inflow_per_1000_per_year`).
-    All(f64),
-    /// `(year, rate)` per listed calendar year (`inflow_per_1000_by_year`).
-    ByYear(Vec<(i32, f64)>),
-}
-
-/// The area's own inflow rate, if it has one.
-fn area_rate(cx: &mut Ctx, i: usize, a: &Spanned<super::raw::Area>) -> Option<AreaRate> {
-    let a_ref = a.get_ref();
-    match (
-        &a_ref.inflow_per_1000_per_year,
-        &a_ref.inflow_per_1000_by_year,
-    ) {
-        (Some(_), Some(by)) => {
-            cx.err(
-                by.span(),
-                format!("area[{i}].inflow_per_1000_by_year"),
-                "the area gives both inflow_per_1000_per_year and inflow_per_1000_by_year",
-                "keep one: a rate for every year, or a rate per calendar year",
-            );
-            None
-        }
-        (Some(v), None) => {
-            let key = format!("area[{i}].inflow_per_1000_per_year");
-            Some(AreaRate::All(cx.nonneg(v, &key, "the inflow rate")))
-        }
-        (None, Some(by)) => {
-            let mut out = Vec::new();
-            for (year, v) in by.get_ref() {
-                let key = format!("area[{i}].inflow_per_1000_by_year.{year}");
-                let rate = cx.nonneg(v, &key, "the inflow rate");
-                match year.trim().parse::<i32>() {
-                    Ok(y) if (1900..=2200).contains(&y) => out.push((y, rate)),
-                    _ => cx.err(
-                        by.span(),
-                        &key,
-                        format!("`{year}` is not a calendar year"),
-                        "key each rate by its year, e.g. { 2021 = 3.1, 2022 = 3.4 }",
-                    ),
-                }
-            }
-            if by.get_ref().is_empty() {
-                cx.err(
-                    by.span(),
-                    format!("area[{i}].inflow_per_1000_by_year"),
-                    "no year is given",
-                    "give a rate per calendar year, e.g. { 2021 = 3.1, 2022 = 3.4 }, or remove the key",
-                );
-            }
-            (!out.is_empty()).then_some(AreaRate::ByYear(out))
-        }
-        (None, None) => None,
-    }
-}
-
-/// A band of cycles already spent: `"0-2"` or `"5"`.
-fn time_band(s: &str) -> Option<(u32, u32)> {
-    match s.split_once('-') {
-        Some((a, b)) => Some((a.trim().parse().ok()?, b.trim().parse().ok()?)),
-        None => {
-            let v = s.trim().parse().ok()?;
-            Some((v, v))
-        }
-    }
-}
-
-/// The entry mix and, if there is inflow, (rate per 1,000 per year, trend).
-fn inflow(
-    cx: &mut Ctx,
-    raw: &ScenarioFile,
-    codes: &[String],
-    states: &[State],
-) -> (Row, Option<(f64, f64)>) {
-    let Some(inf) = &raw.inflow else {
-        // A closed population: no new clients.
-        return (
-            Row {
-                targets: vec![0],
-                cum: vec![1 << 32],
-                probs: vec![1.0],
-            },
-            Some((0.0, 0.0)),
-        );
     };
-    let inf = inf.get_ref();
-    let rate = cx.nonneg(
-        &inf.per_1000_per_year,
-        "inflow.per_1000_per_year",
-        "the inflow rate",
-    );
-    let trend = inf
-        .trend_per_year
-        .as_ref()
-        .map_or(0.0, |t| cx.num(t, "inflow.trend_per_year"));
-    if trend <= -1.0 || !trend.is_finite() {
-        let span = inf
-            .trend_per_year
-            .as_ref()
-            .map(|t| t.span())
-            .unwrap_or(0..0);
-        cx.err(
-            span,
-            "inflow.trend_per_year",
-            format!("trend {trend} would make inflow negative"),
-            "use a yearly growth above -1, e.g. 0.02 for +2% a year",
-        );
-    }
-    let row = prob_row(
-        cx,
-        &inf.entry,
-        "inflow.entry",
-        codes,
-        states,
-        None,
-        super::transitions::Spread::None,
-    );
-    (
-        row.unwrap_or(Row {
-            targets: vec![0],
-            cum: vec![1 << 32],
-            probs: vec![1.0],
-        }),
-        Some((rate, trend)),
-    )
+    Some(model)
 }
 
 /// What each cost line is: the lines of own contributions, of regimes' fixed costs (community), and of
@@ -1198,13 +537,6 @@ fn cell_text(cx: &mut Ctx, m: &Model) {
             );
         }
     }
-}
-
-/// A number for messages: at most 9 decimals, without trailing zeros (0.97, not 0.9700000000000001).
-pub(super) fn number(x: f64) -> String {
-    let s = format!("{x:.9}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
 }
 
 /// What the people simulated are called (`[scenario] population`): the label given, a language left out

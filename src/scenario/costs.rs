@@ -1,8 +1,8 @@
 //! Checks and compiles cost items, price indexation and own contributions.
 
-use super::compile::Ctx;
+use super::check::Ctx;
+use super::check::optional_period;
 use super::raw::{Cost, OwnContribution, ScenarioFile};
-use super::transitions::optional_period;
 use crate::model::{CostBasis, CostItem, YearMonth};
 use std::collections::BTreeMap;
 use std::ops::Range;

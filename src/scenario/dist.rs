@@ -4,9 +4,9 @@
 //! A run draws every uncertain parameter once, from a stream keyed by the run and the parameter's key
 //! path in the scenario (`cost[1].tariff_per_hour`), so adding a distribution to one parameter leaves
 //! the draws of every other parameter as they were. Without PSA (`--no-psa`, or the cohort engine) every
-//! parameter takes its mean. Sampling uses `rand_distr` on the keyed streams of [`crate::engine::rng`].
+//! parameter takes its mean. Sampling uses `rand_distr` on the keyed streams of [`crate::rng`].
 
-use crate::engine::rng::{Key, Purpose, Stream};
+use crate::rng::{Key, Purpose, Stream};
 use rand_distr::Distribution;
 
 /// A validated distribution and its mean (exactly the mean given in the file, where one was given, so

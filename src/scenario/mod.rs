@@ -5,13 +5,14 @@
 //! ([`compile::compile`]).
 
 mod capacity;
+mod check;
 pub mod compile;
 mod costs;
 pub mod dist;
-mod measures;
-mod pilot;
+mod kpis;
 pub mod raw;
-mod reassess;
+mod regimes;
+mod time_areas;
 mod transitions;
 pub use transitions::parse_band;
 
@@ -102,7 +103,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Compiles scenario text named `name`.
 pub fn from_text(name: &str, text: &str) -> Result<Scenario, InputErrors> {
     let raw = compile::parse(name, text)?;
-    let model = compile::compile_raw(name, text, &raw, None)?;
+    let mut model = compile::compile_raw(name, text, &raw, None)?;
+    crate::plan::set_budgets(&mut model);
     Ok(Scenario {
         model,
         raw: std::sync::Arc::new(raw),

@@ -1,10 +1,20 @@
 //! Checks and compiles transition rows (`[[transition]]`, the entry mix) into lookup tables.
 
-use super::compile::{Ctx, MAX_TIME_IN_STATE, ROW_TOLERANCE, number};
+use super::check::{Ctx, MAX_TIME_IN_STATE, ROW_TOLERANCE, number, optional_period};
 use super::raw::{NumMap, ScenarioFile};
 use crate::error::line_of;
 use crate::model::{RENEW, Row, State, Transitions, YearMonth, thresholds};
 use std::ops::Range;
+
+/// Where the file's transition rows come from and what the compiler knows of the scenario.
+pub(super) struct Frame<'a> {
+    pub codes: &'a [String],
+    pub states: &'a [State],
+    pub start: YearMonth,
+    pub cycle_months: u32,
+    pub cycles: u32,
+    pub max_cycles: &'a [Option<u32>],
+}
 
 /// The uncertainty of a whole probability row.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -212,61 +222,6 @@ pub fn parse_band(s: &str) -> Option<(u32, u32)> {
         (v, v)
     };
     (lo >= 1 && lo <= hi && (hi == u32::MAX || hi <= MAX_TIME_IN_STATE as u32)).then_some((lo, hi))
-}
-
-/// An optional `period` key (`None`: every cycle), reported under `key` when it is not a period; `None`
-/// then (the caller skips the item).
-pub(super) fn optional_period(
-    cx: &mut Ctx,
-    p: &Option<toml::Spanned<String>>,
-    key: String,
-    start: YearMonth,
-    cycle_months: u32,
-) -> Option<(i64, i64)> {
-    let Some(p) = p else {
-        return Some((i64::MIN, i64::MAX));
-    };
-    let r = parse_period(p.get_ref(), start, cycle_months);
-    if r.is_none() {
-        cx.err(
-            p.span(),
-            key,
-            format!("`{}` is not a period", p.get_ref()),
-            PERIOD_FIX,
-        );
-    }
-    r
-}
-
-/// Parses `"2021-01..2022-12"`, `"2023-01.."`, `"..2022-12"` into an inclusive cycle range.
-pub(super) fn parse_period(s: &str, start: YearMonth, cycle_months: u32) -> Option<(i64, i64)> {
-    let (a, b) = s.split_once("..")?;
-    let cyc = |t: &str, end: bool| -> Option<i64> {
-        if t.trim().is_empty() {
-            return Some(if end { i64::MAX } else { i64::MIN });
-        }
-        let d = YearMonth::parse(t)?.index() - start.index();
-        Some(if end {
-            d.div_euclid(i64::from(cycle_months))
-        } else {
-            (d + i64::from(cycle_months) - 1).div_euclid(i64::from(cycle_months))
-        })
-    };
-    let (lo, hi) = (cyc(a, false)?, cyc(b, true)?);
-    (lo <= hi || a.trim().is_empty() || b.trim().is_empty()).then_some((lo, hi))
-}
-
-pub(super) const PERIOD_FIX: &str =
-    "write the period as \"YYYY-MM..YYYY-MM\" (inclusive), \"YYYY-MM..\" or \"..YYYY-MM\"";
-
-/// Where the file's transition rows come from and what the compiler knows of the scenario.
-pub(super) struct Frame<'a> {
-    pub codes: &'a [String],
-    pub states: &'a [State],
-    pub start: YearMonth,
-    pub cycle_months: u32,
-    pub cycles: u32,
-    pub max_cycles: &'a [Option<u32>],
 }
 
 /// A checked row of a `[[transition]]` table.
@@ -565,6 +520,7 @@ pub(super) fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::check::parse_period;
     use super::*;
 
     #[test]

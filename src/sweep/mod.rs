@@ -26,8 +26,8 @@ pub mod metrics;
 pub mod runner;
 pub mod slurm;
 
-use crate::engine::rng::{Key, Purpose};
 use crate::error::{InputError, InputErrors, line_of};
+use crate::rng::{Key, Purpose};
 use crate::scenario::Scenario;
 use keypath::KeyPath;
 use serde::Deserialize;

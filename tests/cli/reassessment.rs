@@ -6,7 +6,7 @@ use super::{default_text, wijksim};
 use std::fs;
 use wijksim::engine::batch::{self, Options};
 use wijksim::engine::cohort;
-use wijksim::model::regime::{modify_row, reassess_row};
+use wijksim::model::row::{modify_row, reassess_row};
 use wijksim::model::{Model, Row, Transitions};
 use wijksim::scenario;
 

@@ -2,12 +2,13 @@
 //! transition table: long-staying clients are reviewed at a rate, and a successful review moves them to
 //! a lighter state.
 
-use super::compile::{Ctx, MAX_TIME_IN_STATE};
-use super::pilot::Context;
-use super::raw;
-use super::transitions::optional_period;
+use super::super::check::optional_period;
+use super::super::check::{Ctx, MAX_TIME_IN_STATE};
+use super::super::raw;
+use super::Context;
 use crate::model::Row;
-use crate::model::regime::{Reassessment, Regime, reassess_row};
+use crate::model::regime::{Reassessment, Regime};
+use crate::model::row::reassess_row;
 
 /// Compiles the reassessments of regime `i`.
 pub(super) fn compile(cx: &mut Ctx, r: &raw::Regime, i: usize, k: &Context) -> Vec<Reassessment> {

@@ -1,13 +1,17 @@
 //! Checks and compiles `[[regime]]` and `[[arm]]`: budget designs and which areas get them when.
 
-use super::compile::{Ctx, number};
+mod reassess;
+
+use super::check::{Ctx, number};
+use super::check::{choice, optional_period};
 use super::costs::Index;
 use super::raw::{self, ScenarioFile};
-use super::transitions::{Parsed, cap_of, lay_out, optional_period, parse_rows};
+use super::transitions::{Parsed, cap_of, lay_out, parse_rows};
 use crate::model::regime::{
     Arm, BudgetRule, Effect, FixedCost, Modifier, Plan, Pool, PoolUnit, Regime, RegimeCost,
-    RiskSharing, Surplus, modify_row, relative_risk_row,
+    RiskSharing, Surplus,
 };
+use crate::model::row::{modify_row, relative_risk_row};
 use crate::model::{Area, CostItem, RENEW, Row, Transitions, YearMonth};
 use toml::Spanned;
 
@@ -46,29 +50,6 @@ pub(super) fn factors(
     key: &str,
 ) -> Vec<f64> {
     super::costs::price_factors(cx, k.index, k.years, price_year, span, key)
-}
-
-pub(super) fn choice<T: Copy>(
-    cx: &mut Ctx,
-    v: &Option<Spanned<String>>,
-    key: &str,
-    options: &[(&str, T)],
-    default: T,
-) -> T {
-    let Some(v) = v else { return default };
-    match options.iter().find(|(name, _)| *name == v.get_ref()) {
-        Some((_, t)) => *t,
-        None => {
-            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            cx.err(
-                v.span(),
-                key,
-                format!("`{}` is not an option", v.get_ref()),
-                format!("use one of: {}", names.join(", ")),
-            );
-            default
-        }
-    }
 }
 
 /// Compiles the regimes and checks their replacement rows; adds the lines of their own cost items,
@@ -403,7 +384,7 @@ pub(super) fn regimes(
             });
         }
         let modifiers = modifiers(cx, r, i, k);
-        let reassessments = super::reassess::compile(cx, r, i, k);
+        let reassessments = reassess::compile(cx, r, i, k);
         out.push(Regime {
             name,
             budget,
@@ -1104,7 +1085,7 @@ fn regime_table(
             }
         }
     }
-    super::reassess::apply(regime, (start, end), &mut rows, &mut row_of, (n, per_state));
+    reassess::apply(regime, (start, end), &mut rows, &mut row_of, (n, per_state));
     Transitions::new(rows, cap, row_of, n)
 }
 

@@ -1,9 +1,10 @@
 //! Checks and compiles what is measured besides caseload and cost: KPIs (`[[kpi]]`), outcomes
 //! (`[[outcome]]`) and discounting (`[discounting]`).
 
-use super::compile::Ctx;
-use super::pilot::{Context, choice, factors};
+use super::check::Ctx;
+use super::check::choice;
 use super::raw::ScenarioFile;
+use super::regimes::{Context, factors};
 use crate::model::YearMonth;
 use crate::model::scope::{Scope, ScopeKind};
 use toml::Spanned;

@@ -1,0 +1,429 @@
+//! Transition rows and their arithmetic: a row's targets and 32-bit thresholds ([`Row`]), its
+//! branchless form for the engine ([`Pick8`]), the tables by cycle, state and time in state
+//! ([`Transitions`]), and how a regime changes a row (hazard ratios, relative risks, reassessment).
+//!
+//! A leaf: it depends on nothing else in the model, so the model and its regimes both build on it.
+
+/// Sentinel target: the indication is renewed (same state, time in state restarts, entry fee again).
+pub const RENEW: u8 = u8::MAX;
+
+/// One probability row: targets in sampling order and their cumulative thresholds on a 32-bit uniform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Target state indices (or [`RENEW`]); the from-state itself first when possible.
+    pub targets: Vec<u8>,
+    /// Cumulative thresholds in `[0, 2^32]`; the last is `2^32`.
+    pub cum: Vec<u64>,
+    /// Probabilities, in the order of `targets`.
+    pub probs: Vec<f64>,
+}
+
+impl Row {
+    /// The target for a uniform `u` in `[0, 2^32)`.
+    #[inline]
+    pub fn pick(&self, u: u64) -> u8 {
+        let k = self.cum.iter().take_while(|&&c| u >= c).count();
+        self.targets[k]
+    }
+}
+
+/// Turns probabilities into cumulative 32-bit thresholds (the last exactly `2^32`).
+pub fn thresholds(probs: &[f64]) -> Vec<u64> {
+    let total: f64 = probs.iter().sum();
+    let mut acc = 0.0;
+    let mut out = Vec::with_capacity(probs.len());
+    for (i, p) in probs.iter().enumerate() {
+        acc += p;
+        let t = if i + 1 == probs.len() {
+            1u64 << 32
+        } else {
+            ((acc / total) * 4_294_967_296.0).round() as u64
+        };
+        out.push(t.min(1 << 32));
+    }
+    out
+}
+
+/// A row laid out for a branchless pick: up to 8 targets, thresholds on a 32-bit uniform, padded with
+/// `u32::MAX` and the last target, so the pick is the number of thresholds at or below `u`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick8 {
+    /// Cumulative thresholds (clamped to `u32::MAX`).
+    pub thr: [u32; 8],
+    /// Targets (the last one repeated as padding).
+    pub tgt: [u8; 8],
+}
+
+impl Pick8 {
+    /// The fast form of a row with at most 8 targets. It picks what [`Row::pick`] picks for every
+    /// `u`: targets after the first whose threshold is `2^32` (they have probability 0) are never
+    /// picked, also not for `u = u32::MAX`, where that threshold counts as reached.
+    pub fn new(row: &Row) -> Option<Pick8> {
+        let n = row.targets.len();
+        if n > 8 {
+            return None;
+        }
+        let last = row.cum.iter().position(|&c| c >= 1 << 32).unwrap_or(n - 1);
+        let mut thr = [u32::MAX; 8];
+        let mut tgt = [row.targets[last]; 8];
+        for k in 0..last {
+            tgt[k] = row.targets[k];
+            thr[k] = row.cum[k].min(u64::from(u32::MAX)) as u32;
+        }
+        Some(Pick8 { thr, tgt })
+    }
+
+    /// The target for a uniform `u`.
+    #[inline(always)]
+    pub fn pick(&self, u: u32) -> u8 {
+        let k: usize = self.thr[..7].iter().map(|&t| usize::from(u >= t)).sum();
+        self.tgt[k]
+    }
+}
+
+/// Transition rows by cycle, state and (capped) time in state.
+#[derive(Debug, Clone)]
+pub struct Transitions {
+    /// Distinct rows.
+    pub rows: Vec<Row>,
+    /// Time in state is capped at this many cycles: rows do not change beyond it.
+    pub cap: u16,
+    /// `row_of[(cycle * n_states + state) * (cap + 1) + m]`, `m` = cycles in state incl. the one just
+    /// ended, capped; `u32::MAX` for absorbing states.
+    pub row_of: Vec<u32>,
+    /// Same layout: threshold under which the client stays (0 if staying is impossible).
+    pub stay_below: Vec<u64>,
+    /// The rows in fast form, when every row has at most 8 targets.
+    pub fast: Option<Vec<Pick8>>,
+}
+
+impl Transitions {
+    /// Builds the lookup tables from rows and the row of every cell.
+    pub fn new(rows: Vec<Row>, cap: u16, row_of: Vec<u32>, n_states: usize) -> Transitions {
+        let stride = n_states * (usize::from(cap) + 1);
+        let stay_below = row_of
+            .iter()
+            .enumerate()
+            .map(|(cell, &r)| {
+                let s = (cell % stride) / (usize::from(cap) + 1);
+                match rows.get(r as usize) {
+                    Some(row) if row.targets[0] == s as u8 => row.cum[0],
+                    _ => 0,
+                }
+            })
+            .collect();
+        let fast = rows.iter().map(Pick8::new).collect();
+        Transitions {
+            rows,
+            cap,
+            row_of,
+            stay_below,
+            fast,
+        }
+    }
+
+    /// The target of row `r` for a uniform `u` in `[0, 2^32)`.
+    #[inline(always)]
+    pub fn pick(&self, r: usize, u: u32) -> u8 {
+        match &self.fast {
+            Some(f) => f[r].pick(u),
+            None => self.rows[r].pick(u64::from(u)),
+        }
+    }
+
+    /// Cells per cycle.
+    pub fn cycle_stride(&self, n_states: usize) -> usize {
+        n_states * (usize::from(self.cap) + 1)
+    }
+}
+
+/// Applies hazard ratios to the leaving transitions of a row with from-state `from`.
+///
+/// Leaving probabilities `p_j` become competing hazards `h_j = H p_j / P` with `P = 1 - p_stay` and
+/// `H = -ln(p_stay)`; each is multiplied by its ratio, and the row is rebuilt as `p_stay' = exp(-H')`,
+/// `p_j' = (1 - p_stay') h_j' / H'`. The result is always a valid row. Without a stay probability the
+/// leaving probabilities are reweighted in proportion. A row no ratio touches is returned unchanged (bit
+/// for bit), so a neutral regime gives exactly the provider's results.
+pub fn modify_row(row: &Row, from: u8, ratios: &[(u8, f64)]) -> Row {
+    let hr = |t: u8| {
+        ratios
+            .iter()
+            .filter(|(to, _)| *to == t)
+            .map(|(_, r)| r)
+            .product::<f64>()
+    };
+    if row.targets.iter().all(|&t| t == from || hr(t) == 1.0) {
+        return row.clone();
+    }
+    let stay = row
+        .targets
+        .iter()
+        .position(|&t| t == from)
+        .map_or(0.0, |i| row.probs[i]);
+    let leave: f64 = 1.0 - stay;
+    let mut probs = row.probs.clone();
+    if stay <= 0.0 {
+        for (p, &t) in probs.iter_mut().zip(&row.targets) {
+            *p *= hr(t);
+        }
+        let total: f64 = probs.iter().sum();
+        if total <= 0.0 {
+            return row.clone();
+        }
+        probs.iter_mut().for_each(|p| *p /= total);
+    } else if leave > 0.0 {
+        let h = -stay.ln();
+        let hazards: Vec<f64> = row
+            .targets
+            .iter()
+            .zip(&row.probs)
+            .map(|(&t, &p)| {
+                if t == from {
+                    0.0
+                } else {
+                    h * p / leave * hr(t)
+                }
+            })
+            .collect();
+        let h2: f64 = hazards.iter().sum();
+        let stay2 = (-h2).exp();
+        for ((p, &t), hz) in probs.iter_mut().zip(&row.targets).zip(&hazards) {
+            *p = if t == from {
+                stay2
+            } else if h2 > 0.0 {
+                (1.0 - stay2) * hz / h2
+            } else {
+                0.0
+            };
+        }
+    }
+    let cum = thresholds(&probs);
+    Row {
+        targets: row.targets.clone(),
+        cum,
+        probs,
+    }
+}
+
+/// Scales the probabilities of the moves of a row with from-state `from` by relative risks
+/// (`p_j' = rr_j p_j`); the stay probability becomes `1 - sum of the others`, so it absorbs the
+/// difference. A row no relative risk touches is returned unchanged (bit for bit).
+///
+/// # Errors
+/// The stay probability the row would get when it is negative (the relative risks push the moves over
+/// 1), or `NaN` when the row has no stay probability to absorb a change.
+pub fn relative_risk_row(row: &Row, from: u8, risks: &[(u8, f64)]) -> Result<Row, f64> {
+    let rr = |t: u8| {
+        risks
+            .iter()
+            .filter(|(to, _)| *to == t)
+            .map(|(_, r)| r)
+            .product::<f64>()
+    };
+    if row.targets.iter().all(|&t| t == from || rr(t) == 1.0) {
+        return Ok(row.clone());
+    }
+    let Some(stay) = row.targets.iter().position(|&t| t == from) else {
+        return Err(f64::NAN);
+    };
+    let mut probs: Vec<f64> = row
+        .targets
+        .iter()
+        .zip(&row.probs)
+        .map(|(&t, &p)| if t == from { 0.0 } else { p * rr(t) })
+        .collect();
+    let rest: f64 = probs.iter().sum();
+    if rest > 1.0 {
+        return Err(1.0 - rest);
+    }
+    probs[stay] = 1.0 - rest;
+    let cum = thresholds(&probs);
+    Ok(Row {
+        targets: row.targets.clone(),
+        cum,
+        probs,
+    })
+}
+
+/// Mixes a row of from-state `from` with a move to `to`: `p' = q e_to + (1 − q) p` (a successful
+/// review with probability `q`, else the row as it was). The result is a valid row for any `q` in
+/// `[0, 1]`; `to` is added where the row lacks it (after the stay probability, in state order, before a
+/// renewal). With `q = 0` the row is returned unchanged (bit for bit).
+pub fn reassess_row(row: &Row, from: u8, to: u8, q: f64) -> Row {
+    if q == 0.0 {
+        return row.clone();
+    }
+    let mut targets = row.targets.clone();
+    let mut probs: Vec<f64> = row.probs.iter().map(|p| (1.0 - q) * p).collect();
+    match targets.iter().position(|&t| t == to) {
+        Some(i) => probs[i] += q,
+        None => {
+            // The stay probability stays first (the engine reads it there).
+            let first = usize::from(targets.first() == Some(&from));
+            let at = (first..targets.len())
+                .find(|&i| targets[i] > to)
+                .unwrap_or(targets.len());
+            targets.insert(at, to);
+            probs.insert(at, q);
+        }
+    }
+    let cum = thresholds(&probs);
+    Row {
+        targets,
+        cum,
+        probs,
+    }
+}
+
+/// Is `t` the renewal target?
+pub fn is_renew(t: u8) -> bool {
+    t == RENEW
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(targets: &[u8], probs: &[f64]) -> Row {
+        Row {
+            targets: targets.to_vec(),
+            cum: thresholds(probs),
+            probs: probs.to_vec(),
+        }
+    }
+
+    #[test]
+    fn neutral_ratios_leave_rows_bit_identical() {
+        let r = row(&[1, 2, 3], &[0.95, 0.03, 0.02]);
+        assert_eq!(modify_row(&r, 1, &[]), r);
+        assert_eq!(modify_row(&r, 1, &[(2, 1.0), (3, 1.0)]), r);
+    }
+
+    #[test]
+    fn ratios_scale_hazards_and_keep_rows_valid() {
+        let r = row(&[1, 2, 3], &[0.9, 0.06, 0.04]);
+        let m = modify_row(&r, 1, &[(2, 2.0)]);
+        let sum: f64 = m.probs.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-12);
+        // Hazards: H = -ln 0.9; h2 = 0.6 H -> 1.2 H; h3 = 0.4 H; H' = 1.6 H.
+        let h = -(0.9f64).ln();
+        let stay = (-1.6 * h).exp();
+        assert!((m.probs[0] - stay).abs() < 1e-12);
+        assert!(
+            (m.probs[1] / m.probs[2] - 3.0).abs() < 1e-9,
+            "ratio of leaving probabilities is the ratio of hazards"
+        );
+        // Extreme ratios stay valid.
+        let big = modify_row(&r, 1, &[(2, 1e6), (3, 1e6)]);
+        assert!(big.probs.iter().all(|p| (0.0..=1.0).contains(p)));
+        let zero = modify_row(&r, 1, &[(2, 0.0), (3, 0.0)]);
+        assert_eq!(zero.probs[0], 1.0);
+    }
+
+    #[test]
+    fn relative_risks_scale_probabilities_and_the_stay_absorbs() {
+        let r = row(&[1, 2, 3], &[0.721, 0.202, 0.077]);
+        assert_eq!(relative_risk_row(&r, 1, &[(2, 1.0)]), Ok(r.clone()));
+        let m = relative_risk_row(&r, 1, &[(2, 0.509), (3, 0.509)]).unwrap();
+        assert_eq!(m.probs[1], 0.202 * 0.509);
+        assert_eq!(m.probs[2], 0.077 * 0.509);
+        assert_eq!(m.probs[0], 1.0 - (0.202 * 0.509 + 0.077 * 0.509));
+        // Over 1: the stay probability it would need is reported.
+        let over = relative_risk_row(&r, 1, &[(2, 5.0)]).unwrap_err();
+        assert!((over - (1.0 - 1.01 - 0.077)).abs() < 1e-12 && over < 0.0);
+        // No stay probability to absorb the change.
+        let no_stay = row(&[RENEW, 3], &[0.5, 0.5]);
+        assert!(
+            relative_risk_row(&no_stay, 9, &[(3, 0.5)])
+                .unwrap_err()
+                .is_nan()
+        );
+    }
+
+    #[test]
+    fn a_reassessment_mixes_the_row_with_its_move() {
+        let r = row(&[1, 0, 3], &[0.9, 0.06, 0.04]);
+        assert_eq!(
+            reassess_row(&r, 1, 2, 0.0),
+            r,
+            "q = 0 leaves the row bit-identical"
+        );
+        // A move the row has: p' = q e_to + (1 - q) p.
+        let m = reassess_row(&r, 1, 3, 0.25);
+        assert_eq!(m.targets, r.targets);
+        assert_eq!(m.probs, vec![0.75 * 0.9, 0.75 * 0.06, 0.75 * 0.04 + 0.25]);
+        // A move the row lacks is added after the stay, in state order.
+        let m = reassess_row(&r, 1, 2, 0.1);
+        assert_eq!(m.targets, vec![1, 0, 2, 3]);
+        assert_eq!(m.probs, vec![0.9 * 0.9, 0.9 * 0.06, 0.1, 0.9 * 0.04]);
+        assert!((m.probs.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        assert_eq!(*m.cum.last().unwrap(), 1 << 32);
+        // A row without a stay gets it in state order, before a renewal.
+        let w = row(&[3, 4, RENEW], &[0.25, 0.25, 0.5]);
+        let m = reassess_row(&w, 9, 2, 0.5);
+        assert_eq!(m.targets, vec![2, 3, 4, RENEW]);
+        let m = reassess_row(&row(&[5, 3, RENEW], &[0.5, 0.25, 0.25]), 5, 4, 1.0);
+        assert_eq!(m.targets, vec![5, 3, 4, RENEW]);
+        assert_eq!(m.probs, vec![0.0, 0.0, 1.0, 0.0], "q = 1: everyone moves");
+    }
+
+    #[test]
+    fn rows_without_stay_are_reweighted() {
+        let r = row(&[RENEW, 3, 4], &[0.5, 0.25, 0.25]);
+        let m = modify_row(&r, 9, &[(3, 3.0)]);
+        assert!((m.probs[1] - 0.75 / 1.5).abs() < 1e-12);
+        assert!((m.probs.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_fast_row_picks_what_the_row_picks() {
+        // Rows with 1 to 8 targets, zero probabilities in front, between and behind, thresholds at
+        // u32::MAX and 2^32; every threshold, its neighbours, both ends and many uniforms.
+        let rows: Vec<Vec<f64>> = vec![
+            vec![1.0],
+            vec![0.9, 0.1],
+            vec![0.0, 1.0],
+            vec![1.0, 0.0],
+            vec![0.5, 0.5, 0.0],
+            vec![0.5, 0.0, 0.5],
+            vec![0.95, 0.02, 0.01, 0.0, 0.02],
+            vec![0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05],
+            vec![1.0 - 1e-10, 1e-10, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            vec![0.0; 7].into_iter().chain([1.0]).collect(),
+        ];
+        for (i, probs) in rows.iter().enumerate() {
+            let targets: Vec<u8> = (0..probs.len() as u8).map(|t| 10 + t).collect();
+            let row = Row {
+                targets,
+                cum: thresholds(probs),
+                probs: probs.clone(),
+            };
+            let fast = Pick8::new(&row).expect("at most 8 targets");
+            let mut us: Vec<u32> = vec![0, 1, u32::MAX - 1, u32::MAX];
+            for &c in &row.cum {
+                for d in [-1i64, 0, 1] {
+                    us.push((c as i64 + d).clamp(0, i64::from(u32::MAX)) as u32);
+                }
+            }
+            let mut s = crate::rng::Key::root(i as u64).stream();
+            us.extend((0..20_000).map(|_| rand::RngCore::next_u32(&mut s)));
+            for u in us {
+                assert_eq!(fast.pick(u), row.pick(u64::from(u)), "row {probs:?}, u {u}");
+            }
+            // A target with probability 0 is never picked.
+            assert!(
+                probs[usize::from(fast.pick(u32::MAX) - 10)] > 0.0,
+                "row {probs:?}"
+            );
+        }
+        let nine = Row {
+            targets: (0..9).collect(),
+            cum: thresholds(&[1.0 / 9.0; 9]),
+            probs: vec![1.0 / 9.0; 9],
+        };
+        assert!(
+            Pick8::new(&nine).is_none(),
+            "more than 8 targets: the row's own pick"
+        );
+    }
+}
