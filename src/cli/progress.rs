@@ -6,7 +6,11 @@
 //! over points jumps from one point to the next. The rate is the work done over the time taken, both
 //! weighted exponentially by their age (time constant [`Eta::TAU_SECONDS`]): a burst moves the
 //! estimate little, a slow start (the first point compiles the scenario) is forgotten within some tens
-//! of seconds, and work that stalls makes the estimate grow.
+//! of seconds, and work that stalls makes the estimate grow. [`Bar`] draws it: the one progress bar
+//! of every command.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 
 /// A smoothed estimate of the time left.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +58,52 @@ pub fn duration(seconds: f64) -> String {
         format!("{}m {:02}s", s / 60, s % 60)
     } else {
         format!("{}h {:02}m", s / 3600, s % 3600 / 60)
+    }
+}
+
+/// A progress bar on stderr (hidden when quiet or not a terminal) whose time left is
+/// [`Eta`]'s: from the arm-runs finished, smoothed.
+pub(super) struct Bar {
+    pub(super) bar: ProgressBar,
+    eta: std::sync::Mutex<Eta>,
+    clock: std::time::Instant,
+}
+
+impl Bar {
+    pub(super) fn new(quiet: bool, prefix: &'static str) -> Bar {
+        let bar = if quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let b = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:40}] {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            b.set_prefix(prefix);
+            b
+        };
+        Bar {
+            bar,
+            eta: Default::default(),
+            clock: std::time::Instant::now(),
+        }
+    }
+
+    /// `done` of `total` units of work (arm-runs or runs), and what to say before the time left.
+    pub(super) fn show(&self, done: u64, total: u64, what: &str) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        let left = self.eta.lock().map_or(None, |mut e| {
+            e.update(self.clock.elapsed().as_secs_f64(), done, total)
+        });
+        self.bar.set_length(total.max(1));
+        self.bar.set_position(done);
+        self.bar.set_message(match left {
+            Some(s) => format!("{what}, {} left", duration(s)),
+            None => what.to_string(),
+        });
     }
 }
 

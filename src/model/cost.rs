@@ -42,7 +42,7 @@ impl LineKind {
 /// A compiled cost item; income (own contribution) is a negative amount.
 #[derive(Debug, Clone)]
 pub struct CostItem {
-    /// Index into [`Model::lines`].
+    /// Index into [`Model::lines`](super::Model::lines).
     pub line: usize,
     /// What it is charged on.
     pub basis: CostBasis,

@@ -2,7 +2,7 @@
 //! which regime from when.
 //!
 //! A budget regime changes the transition rows of its areas: it may replace rows outright, scale
-//! probabilities by relative risks ([`relative_risk_row`]) and hazards by hazard ratios ([`modify_row`]).
+//! probabilities by relative risks ([`relative_risk_row`](super::row::relative_risk_row)) and hazards by hazard ratios ([`modify_row`](super::row::modify_row)).
 //! It may replace or add cost items over a period (a pilot tariff, a trajectprijs), diverts a share of new
 //! clients to the sociale basis (prevention), adds fixed costs of community infrastructure, and pays the
 //! cost lines it covers from a yearly budget. Effects phase in linearly.
@@ -178,7 +178,7 @@ impl Effect {
 pub struct Modifier {
     /// From-state.
     pub from: usize,
-    /// To-state or [`RENEW`].
+    /// To-state or [`RENEW`](super::RENEW).
     pub to: u8,
     /// Hazard ratio or relative risk.
     pub effect: Effect,

@@ -3,7 +3,7 @@
 //! the promise that a scenario, seed and version give the same files, with any number of threads.
 //!
 //! After a deliberate change of results, update the list and say why in the commit:
-//! `WIJKSIM_UPDATE_GOLDEN=1 cargo test --release --test cli golden::`.
+//! `WIJKSIM_UPDATE_GOLDEN=1 cargo test --release --test integration golden::`.
 
 use super::wijksim;
 use std::fs;
@@ -89,7 +89,7 @@ fn every_csv_of_the_golden_run_is_byte_for_byte_as_pinned_with_1_and_2_threads()
         changed.is_empty(),
         "the results of tests/golden/pilot.toml changed:\n  {}\n\
          If this change of results is deliberate, update the pinned hashes with\n  \
-         WIJKSIM_UPDATE_GOLDEN=1 cargo test --release --test cli golden::\n\
+         WIJKSIM_UPDATE_GOLDEN=1 cargo test --release --test integration golden::\n\
          and say in the commit why the numbers changed. Otherwise it is a bug: the same scenario, \
          seed and version must give the same files.\nNow:\n{got}",
         changed.join("\n  ")

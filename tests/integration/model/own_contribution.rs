@@ -1,7 +1,7 @@
 //! Own contributions over a period (`from`, `until`): income only in those months.
 
-use super::check::{line_of, rejects};
 use super::default_text;
+use crate::cli::check::{line_of, rejects};
 use wijksim::engine::batch::{self, Options};
 use wijksim::engine::cohort;
 use wijksim::model::{CostBasis, Model};

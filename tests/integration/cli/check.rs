@@ -15,7 +15,7 @@ fn edited(from: &str, to: &str) -> String {
 }
 
 /// 1-based line of the first line containing `marker`.
-pub(super) fn line_of(text: &str, marker: &str) -> usize {
+pub fn line_of(text: &str, marker: &str) -> usize {
     text.lines()
         .position(|l| l.contains(marker))
         .unwrap_or_else(|| panic!("no line with `{marker}`"))
@@ -24,7 +24,7 @@ pub(super) fn line_of(text: &str, marker: &str) -> usize {
 
 /// Checks `text` with both `check` and `run`; asserts exit 2, `file:line:`, the key and a fix, and that
 /// `run` created no output folder. Returns stderr of `check`.
-pub(super) fn rejects(text: &str, line: Option<usize>, key: &str) -> String {
+pub fn rejects(text: &str, line: Option<usize>, key: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
     fs::write(&file, text).unwrap();

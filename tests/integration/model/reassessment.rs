@@ -1,8 +1,8 @@
 //! Reassessment under a regime: long-staying clients are reviewed at a rate, and a successful review
 //! moves them to a lighter state (`p' = q e_to + (1 - q) p` from `after_cycles` on).
 
-use super::check::{line_of, rejects};
 use super::{default_text, wijksim};
+use crate::cli::check::{line_of, rejects};
 use std::fs;
 use wijksim::engine::batch::{self, Options};
 use wijksim::engine::cohort;

@@ -1,7 +1,7 @@
 //! Pilot periods: `until` (the last month under a regime) and `after` on an assignment.
 
-use super::check::{line_of, rejects};
 use super::{default_text, wijksim};
+use crate::cli::check::{line_of, rejects};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

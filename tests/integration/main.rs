@@ -1,32 +1,9 @@
-//! Integration tests: the real `wijksim` binary, run as a user would, in temporary folders.
-//! One test binary, one module per feature.
+//! Integration tests, one test binary: `cli/` drives the real `wijksim` binary as a user would, in
+//! temporary folders (commands, files, messages, safety); `model/` drives the library and checks the
+//! model's answers (exact models, statistics, pilots, fitting). One module per feature.
 
-mod bounds;
-mod calibrate;
-mod check;
-mod cohort;
-mod engine;
-mod examples;
-mod figures;
-mod fit;
-mod fuzz;
-mod golden;
-mod histories;
-mod library;
-mod own_contribution;
-mod packaging;
-mod pilot;
-mod pilot_period;
-mod psa;
-mod readme;
-mod reassessment;
-mod report;
-mod rerender;
-mod run;
-mod safety;
-mod scopes;
-mod slurm;
-mod sweep;
+mod cli;
+mod model;
 
 use assert_cmd::Command;
 

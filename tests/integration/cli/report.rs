@@ -230,10 +230,10 @@ fn headless(browser: &Path, profile: &Path) -> std::process::Command {
     c
 }
 
-/// Needs a browser, so it runs only when asked (`cargo test --release --test cli report:: --
+/// Needs a browser, so it runs only when asked (`cargo test --release --test integration report:: --
 /// --ignored`, as `.ci/run` does), and then fails rather than passing when no browser is found.
 #[test]
-#[ignore = "needs Chromium; run with: cargo test --release --test cli report:: -- --ignored"]
+#[ignore = "needs Chromium; run with: cargo test --release --test integration report:: -- --ignored"]
 fn the_report_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
         panic!(

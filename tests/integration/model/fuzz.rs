@@ -9,7 +9,7 @@
 //! columns and files removed).
 //!
 //! `cargo test --release` runs a few cases of each. Longer runs: `WIJKSIM_FUZZ_CASES=100000 cargo
-//! test --release --test cli fuzz::` (`.ci/run` runs a bounded number). A case that takes longer than
+//! test --release --test integration fuzz::` (`.ci/run` runs a bounded number). A case that takes longer than
 //! `WIJKSIM_FUZZ_HANG_SECS` (default 60) is reported as a hang: its input is printed and the test
 //! process exits. A failing case is shrunk by proptest and saved under `tests/proptest-regressions/`.
 

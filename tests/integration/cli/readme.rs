@@ -5,7 +5,7 @@
 //! Commands run with `bash` in a temporary folder holding a copy of `scenarios/`, in README order (a
 //! command may use what an earlier one wrote). `wijksim` and `cargo run --release [--]` stand for the
 //! built binary, `cargo run --release --example NAME [--]` for the example (built first), and
-//! `cargo test --release --test cli` for this test binary (run in the crate's folder, as cargo runs
+//! `cargo test --release --test integration` for this test binary (run in the crate's folder, as cargo runs
 //! it). A command that cannot run here is listed in [`NOT_RUN`] with the reason, so a new command is
 //! run by default; a count that would make the test slow is lowered by [`SMALLER`], which says how.
 
@@ -174,7 +174,7 @@ cargo() {
     fi
     "$WIJKSIM_BIN" "$@"; return
   fi
-  if [ "$1 $2 $3 $4" = "test --release --test cli" ]; then
+  if [ "$1 $2 $3 $4" = "test --release --test integration" ]; then
     shift 4; (cd "$WIJKSIM_REPO" && "$WIJKSIM_TEST_BIN" "$@"); return
   fi
   echo "README test: no stand-in for: cargo $*" >&2; return 127
@@ -574,4 +574,39 @@ fn commands_are_read_as_a_shell_reads_them() {
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].text, "wijksim report out");
     assert_eq!(without_comment("a 'x # y' # z"), "a 'x # y'");
+}
+
+/// The "Where things are" table answers a newcomer's questions with files that exist, and covers the
+/// four the restructure promised: where a client moves, where budgets feed back, where a KPI is
+/// computed and where a plot is drawn.
+#[test]
+fn where_things_are_names_files_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = readme();
+    let section = text
+        .split("\n### Where things are\n")
+        .nth(1)
+        .expect("the README has a table `### Where things are`");
+    // The table: from its first row to the first line that is not a row.
+    let rows: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| question"))
+        .collect();
+    for q in ["client move", "budgets feed back", "KPI", "plot"] {
+        assert!(rows.iter().any(|r| r.contains(q)), "no row answers `{q}`");
+    }
+    for row in &rows {
+        let paths: Vec<&str> = row
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|p| p.starts_with("src/"))
+            .collect();
+        assert!(!paths.is_empty(), "the row names no file: {row}");
+        for p in paths {
+            assert!(root.join(p).exists(), "`{p}` does not exist: {row}");
+        }
+    }
 }
