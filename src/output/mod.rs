@@ -13,7 +13,7 @@ pub mod tables;
 
 pub mod guard;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Fault, Opt, Result, says};
 use guard::{Lock, Staging};
 use std::path::{Path, PathBuf};
 
@@ -113,9 +113,12 @@ impl Staged {
                 r => return r,
             }
         }
-        Err(Error::OutputRefused(format!(
-            "no free folder beside '{}' (tried 10000 names)\n  fix: choose a folder with --out",
-            base.display()
+        Err(Error::OutputRefused(Fault::new(
+            format!(
+                "no free folder beside '{}' (tried 10000 names)",
+                base.display()
+            ),
+            says!("choose a folder with ", Opt::Out),
         )))
     }
 

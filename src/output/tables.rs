@@ -137,13 +137,13 @@ type Get<'a> = &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>;
 
 /// An error in a table of an output folder, with the fix: run the scenario again.
 pub(crate) fn bad(file: &str, line: Option<usize>, key: &str, problem: String) -> Error {
-    Error::Input(InputErrors(vec![InputError {
-        file: file.to_string(),
+    Error::Input(InputErrors::from(InputError::new(
+        file.to_string(),
         line,
-        key: key.to_string(),
+        key.to_string(),
         problem,
-        fix: "the tables must be as `wijksim run` wrote them for this folder's scenario.toml; run the scenario again".into(),
-    }]))
+        "the tables must be as `wijksim run` wrote them for this folder's scenario.toml; run the scenario again",
+    )))
 }
 
 /// A row with its line number.

@@ -26,7 +26,7 @@ pub mod metrics;
 pub mod runner;
 pub mod slurm;
 
-use crate::error::{InputError, InputErrors, line_of};
+use crate::error::{InputError, InputErrors, Problems, line_of};
 use crate::rng::{Key, Purpose};
 use crate::scenario::Scenario;
 use keypath::KeyPath;
@@ -167,16 +167,6 @@ pub struct Sweep {
     pub metric_names: Vec<String>,
 }
 
-fn lerr(file: &str, text: &str, at: usize, key: &str, problem: String, fix: &str) -> InputError {
-    InputError {
-        file: file.to_string(),
-        line: Some(line_of(text, at)),
-        key: key.to_string(),
-        problem,
-        fix: fix.to_string(),
-    }
-}
-
 /// The largest number of points a sweep may have (every point is checked before anything runs).
 pub const MAX_POINTS: usize = crate::limits::MAX_POINTS as usize;
 
@@ -185,13 +175,13 @@ pub const MAX_POINTS: usize = crate::limits::MAX_POINTS as usize;
 pub fn load(path: &Path) -> Result<Sweep, InputErrors> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
-        InputErrors(vec![InputError {
-            file: file.clone(),
-            line: None,
-            key: String::new(),
-            problem: format!("cannot read the sweep file: {e}"),
-            fix: "check the path; an example is scenarios/sweep_one_way.toml".into(),
-        }])
+        InputErrors::from(InputError::new(
+            &file,
+            None,
+            "",
+            format!("cannot read the sweep file: {e}"),
+            "check the path; an example is scenarios/sweep_one_way.toml",
+        ))
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let stem = path
@@ -206,15 +196,15 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
         let msg = e.message().trim().to_string();
-        InputErrors(vec![InputError {
-            file: file.into(),
+        InputErrors::from(InputError::new(
+            file,
             line,
-            key: String::new(),
-            problem: format!("TOML: {msg}"),
-            fix: "compare with the example sweep files in scenarios/ (sweep_*.toml): a [sweep] table and [[parameter]] tables".into(),
-        }])
+            "",
+            format!("TOML: {msg}"),
+            "compare with the example sweep files in scenarios/ (sweep_*.toml): a [sweep] table and [[parameter]] tables",
+        ))
     })?;
-    let mut errs: Vec<InputError> = Vec::new();
+    let mut errs = Problems::new(file, text);
     let head = raw.sweep.get_ref();
     let scenario = match &head.scenario {
         None => crate::scenario::default_scenario(),
@@ -224,15 +214,16 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
             match crate::scenario::load(&p) {
                 Ok(sc) => sc,
                 Err(e) => {
-                    if e.0.iter().any(|x| x.problem.starts_with("cannot read")) {
-                        return Err(InputErrors(vec![lerr(
-                            file,
-                            text,
+                    if e.list()
+                        .iter()
+                        .any(|x| x.problem().to_string().starts_with("cannot read"))
+                    {
+                        return Err(errs.give_up(
                             s.span().start,
                             "sweep.scenario",
                             format!("cannot read the scenario `{}`", p.display()),
                             "give the scenario's path relative to the sweep file, or leave `scenario` out for the built-in default",
-                        )]));
+                        ));
                     }
                     return Err(e);
                 }
@@ -244,41 +235,34 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
         "latin_hypercube" => Design::LatinHypercube,
         "one_way" => Design::OneWay,
         other => {
-            return Err(InputErrors(vec![lerr(
-                file,
-                text,
+            return Err(errs.give_up(
                 head.design.span().start,
                 "sweep.design",
                 format!("unknown design `{other}`"),
                 "use \"grid\", \"latin_hypercube\" or \"one_way\"",
-            )]));
+            ));
         }
     };
-    let positive =
-        |v: &Option<Spanned<i64>>, key: &str, errs: &mut Vec<InputError>| -> Option<u64> {
-            let v = v.as_ref()?;
-            if *v.get_ref() < 1 {
-                errs.push(lerr(
-                    file,
-                    text,
-                    v.span().start,
-                    key,
-                    format!("must be at least 1, not {}", v.get_ref()),
-                    "give a positive whole number",
-                ));
-                None
-            } else {
-                Some(*v.get_ref() as u64)
-            }
-        };
+    let positive = |v: &Option<Spanned<i64>>, key: &str, errs: &mut Problems| -> Option<u64> {
+        let v = v.as_ref()?;
+        if *v.get_ref() < 1 {
+            errs.add(
+                v.span().start,
+                key,
+                format!("must be at least 1, not {}", v.get_ref()),
+                "give a positive whole number",
+            );
+            None
+        } else {
+            Some(*v.get_ref() as u64)
+        }
+    };
     let runs = positive(&head.runs, "sweep.runs", &mut errs)
         .map_or(scenario.model.runs, |r| r.min(u64::from(u32::MAX)) as u32);
     if let Some(r) = &head.runs {
         let need = crate::limits::need(&scenario.model, u64::from(runs), 1);
         if *r.get_ref() as u64 > crate::limits::MAX_RUNS {
-            errs.push(lerr(
-                file,
-                text,
+            errs.add(
                 r.span().start,
                 "sweep.runs",
                 format!(
@@ -287,57 +271,43 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
                     crate::limits::MAX_RUNS
                 ),
                 "give the runs per point, e.g. 100",
-            ));
+            );
         } else if let Some((problem, fix)) =
             crate::limits::over_budget(&need, u64::from(runs), "sweep.runs")
         {
-            errs.push(lerr(
-                file,
-                text,
-                r.span().start,
-                "sweep.runs",
-                problem,
-                &fix,
-            ));
+            errs.add(r.span().start, "sweep.runs", problem, fix);
         }
     }
-    let nonneg =
-        |v: &Option<Spanned<i64>>, key: &str, default: u64, errs: &mut Vec<InputError>| -> u64 {
-            match v {
-                Some(s) if *s.get_ref() < 0 => {
-                    errs.push(lerr(
-                        file,
-                        text,
-                        s.span().start,
-                        key,
-                        "must not be negative".into(),
-                        "give a whole number from 0",
-                    ));
-                    0
-                }
-                Some(s) => *s.get_ref() as u64,
-                None => default,
+    let nonneg = |v: &Option<Spanned<i64>>, key: &str, default: u64, errs: &mut Problems| -> u64 {
+        match v {
+            Some(s) if *s.get_ref() < 0 => {
+                errs.add(
+                    s.span().start,
+                    key,
+                    "must not be negative",
+                    "give a whole number from 0",
+                );
+                0
             }
-        };
+            Some(s) => *s.get_ref() as u64,
+            None => default,
+        }
+    };
     let seed = nonneg(&head.seed, "sweep.seed", scenario.model.seed, &mut errs);
     let n_lhs = positive(&head.points, "sweep.points", &mut errs);
     let design_seed = nonneg(&head.design_seed, "sweep.design_seed", 1, &mut errs);
     if design == Design::LatinHypercube && n_lhs.is_none() && head.points.is_none() {
-        errs.push(lerr(
-            file,
-            text,
+        errs.add(
             raw.sweep.span().start,
             "sweep.points",
-            "a Latin hypercube needs its number of points".into(),
+            "a Latin hypercube needs its number of points",
             "add e.g. `points = 200` to [sweep]",
-        ));
+        );
     }
     if design != Design::LatinHypercube
         && let Some(p) = &head.points
     {
-        errs.push(lerr(
-            file,
-            text,
+        errs.add(
             p.span().start,
             "sweep.points",
             format!(
@@ -345,19 +315,19 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
                 design.name()
             ),
             "remove it; the points of a grid or one-way design follow from the parameters",
-        ));
+        );
     }
     if raw.parameter.is_empty() {
-        errs.push(lerr(file, text, raw.sweep.span().end, "parameter", "the sweep varies no parameter".into(), "add [[parameter]] tables with `key` (a key path into the scenario) and `low`/`high` or `values`"));
+        errs.add(raw.sweep.span().end, "parameter", "the sweep varies no parameter", "add [[parameter]] tables with `key` (a key path into the scenario) and `low`/`high` or `values`");
     }
     let mut doc: toml_edit::DocumentMut = scenario.source.text.parse().map_err(|e| {
-        InputErrors(vec![InputError {
-            file: scenario.source.path.clone(),
-            line: None,
-            key: String::new(),
-            problem: format!("TOML: {e}"),
-            fix: "fix the scenario".into(),
-        }])
+        InputError::new(
+            &scenario.source.path,
+            None,
+            "",
+            format!("TOML: {e}"),
+            "fix the scenario",
+        )
     })?;
     let mut params: Vec<Parameter> = Vec::new();
     for (i, p) in raw.parameter.iter().enumerate() {
@@ -366,14 +336,14 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
         let key = match KeyPath::parse(rp.key.get_ref()) {
             Ok(k) => k,
             Err(e) => {
-                errs.push(lerr(file, text, rp.key.span().start, &at("key"), e, "write keys separated by dots, elements as [name] or [position], e.g. regime[dorpsbudget].prevention"));
+                errs.add(rp.key.span().start, at("key"), e, "write keys separated by dots, elements as [name] or [position], e.g. regime[dorpsbudget].prevention");
                 continue;
             }
         };
         let (integer, current) = match keypath::inspect(&mut doc, &key) {
             Ok(x) => x,
             Err(e) => {
-                errs.push(lerr(file, text, rp.key.span().start, &at("key"), format!("{e} (in {})", scenario.source.path), "name a number of the scenario; elements of a list by [name] or [position], e.g. regime[dorpsbudget].prevention or cost[1].tariff_per_hour"));
+                errs.add(rp.key.span().start, at("key"), format!("{e} (in {})", scenario.source.path), "name a number of the scenario; elements of a list by [name] or [position], e.g. regime[dorpsbudget].prevention or cost[1].tariff_per_hour");
                 continue;
             }
         };
@@ -382,24 +352,20 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
             .as_ref()
             .map_or_else(|| key.to_string(), |n| n.get_ref().clone());
         if params.iter().any(|q| q.name == name) {
-            errs.push(lerr(
-                file,
-                text,
+            errs.add(
                 p.span().start,
-                &at("name"),
+                at("name"),
                 format!("two parameters are named `{name}`"),
                 "give each parameter its own `name` (or key)",
-            ));
+            );
         }
         if params.iter().any(|q| q.key == key) {
-            errs.push(lerr(
-                file,
-                text,
+            errs.add(
                 rp.key.span().start,
-                &at("key"),
+                at("key"),
                 format!("`{key}` is swept twice"),
                 "sweep each number once",
-            ));
+            );
         }
         let num = |v: &Option<Spanned<Number>>| v.as_ref().map(|x| (x.get_ref().0, x.span().start));
         let (low, high, base) = (num(&rp.low), num(&rp.high), num(&rp.base));
@@ -409,65 +375,55 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
                 (Some(v), None, None, None) => {
                     values = v.get_ref().iter().map(|n| n.0).collect();
                     if values.is_empty() {
-                        errs.push(lerr(
-                            file,
-                            text,
+                        errs.add(
                             v.span().start,
-                            &at("values"),
-                            "the list is empty".into(),
+                            at("values"),
+                            "the list is empty",
                             "give at least one value",
-                        ));
+                        );
                     }
                 }
                 (None, Some(l), Some(h), Some(s)) => {
                     let n = *s.get_ref();
                     if n < 2 {
-                        errs.push(lerr(
-                            file,
-                            text,
+                        errs.add(
                             s.span().start,
-                            &at("steps"),
+                            at("steps"),
                             format!("must be at least 2, not {n}"),
                             "give the number of values from low to high, ends included",
-                        ));
+                        );
                     } else {
                         values = (0..n)
                             .map(|k| l.0 + (h.0 - l.0) * k as f64 / (n - 1) as f64)
                             .collect();
                     }
                 }
-                _ => errs.push(lerr(
-                    file,
-                    text,
+                _ => errs.add(
                     p.span().start,
-                    &at("values"),
-                    "a grid parameter needs `values = [...]`, or `low`, `high` and `steps`".into(),
+                    at("values"),
+                    "a grid parameter needs `values = [...]`, or `low`, `high` and `steps`",
                     "e.g. values = [0.0, 0.1, 0.2], or low = 0.0, high = 0.2, steps = 3",
-                )),
+                ),
             },
             Design::LatinHypercube | Design::OneWay => {
                 if rp.values.is_some() || rp.steps.is_some() {
-                    errs.push(lerr(
-                        file,
-                        text,
+                    errs.add(
                         p.span().start,
-                        &at("values"),
+                        at("values"),
                         format!(
                             "`values` and `steps` are for grids, not for design \"{}\"",
                             design.name()
                         ),
                         "give `low` and `high`",
-                    ));
+                    );
                 }
                 if low.is_none() || high.is_none() {
-                    errs.push(lerr(
-                        file,
-                        text,
+                    errs.add(
                         p.span().start,
-                        &at("low"),
-                        "needs `low` and `high`".into(),
+                        at("low"),
+                        "needs `low` and `high`",
                         "e.g. low = 0.0, high = 0.2",
-                    ));
+                    );
                 }
             }
         }
@@ -478,40 +434,34 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
         if let (Some(lo), Some(_)) = (low, high)
             && l > h
         {
-            errs.push(lerr(
-                file,
-                text,
+            errs.add(
                 lo.1,
-                &at("low"),
+                at("low"),
                 format!("low {l} is above high {h}"),
                 "swap them",
-            ));
+            );
         }
         let base_value = match (base, current) {
             (Some(b), _) => {
                 if design != Design::OneWay {
-                    errs.push(lerr(
-                        file,
-                        text,
+                    errs.add(
                         b.1,
-                        &at("base"),
-                        "`base` is for one-way designs".into(),
+                        at("base"),
+                        "`base` is for one-way designs",
                         "remove it",
-                    ));
+                    );
                 }
                 b.0
             }
             (None, Some(c)) => c,
             (None, None) => {
                 if design == Design::OneWay {
-                    errs.push(lerr(
-                        file,
-                        text,
+                    errs.add(
                         p.span().start,
-                        &at("base"),
+                        at("base"),
                         format!("the scenario's `{key}` is a distribution without a mean"),
                         "give `base`",
-                    ));
+                    );
                 }
                 f64::NAN
             }
@@ -527,9 +477,7 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
             values: values.into_iter().map(round).collect(),
         });
     }
-    if !errs.is_empty() {
-        return Err(InputErrors(errs));
-    }
+    errs.finish()?;
     let points = match design {
         Design::Grid => {
             let n: usize = params
@@ -538,28 +486,24 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
                 .try_fold(1usize, |a, b| a.checked_mul(b))
                 .unwrap_or(usize::MAX);
             if n > MAX_POINTS {
-                return Err(InputErrors(vec![lerr(
-                    file,
-                    text,
+                return Err(errs.give_up(
                     raw.sweep.span().start,
                     "parameter",
                     format!("the grid has {n} points, more than {MAX_POINTS}"),
                     "use fewer values per parameter, or a Latin hypercube",
-                )]));
+                ));
             }
             grid(&params)
         }
         Design::LatinHypercube => {
             let n = n_lhs.unwrap_or(1) as usize;
             if n > MAX_POINTS {
-                return Err(InputErrors(vec![lerr(
-                    file,
-                    text,
+                return Err(errs.give_up(
                     raw.sweep.span().start,
                     "sweep.points",
                     format!("{n} points is more than {MAX_POINTS}"),
                     "use fewer points (a Latin hypercube of a few hundred points covers most parameter spaces)",
-                )]));
+                ));
             }
             latin_hypercube(&params, n, design_seed)
         }
@@ -571,9 +515,7 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
         let sc = apply(&scenario, &params, pt, &mut doc)
             .map_err(|e| point_error(file, text, &raw, k, &params, pt, e))?;
         if metrics::names(&sc.model) != metric_names {
-            return Err(InputErrors(vec![lerr(
-                file,
-                text,
+            return Err(errs.give_up(
                 raw.sweep.span().start,
                 "parameter",
                 format!(
@@ -581,20 +523,18 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
                     describe(&params, pt)
                 ),
                 "sweep numbers that leave the horizon, the arms and the contract years as they are",
-            )]));
+            ));
         }
     }
     let metric = match &head.metric {
         Some(m) => {
             if !metric_names.contains(m.get_ref()) {
-                return Err(InputErrors(vec![lerr(
-                    file,
-                    text,
+                return Err(errs.give_up(
                     m.span().start,
                     "sweep.metric",
                     format!("no metric `{}`", m.get_ref()),
-                    &format!("choose one of: {}", metric_names.join(", ")),
-                )]));
+                    format!("choose one of: {}", metric_names.join(", ")),
+                ));
             }
             m.get_ref().clone()
         }
@@ -603,14 +543,12 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
     let name = match &head.name {
         Some(n) => {
             crate::output::guard::check_folder_name(n.get_ref()).map_err(|problem| {
-                InputErrors(vec![lerr(
-                    file,
-                    text,
+                errs.give_up(
                     n.span().start,
                     "sweep.name",
                     problem,
                     "use e.g. name = \"dorpsbudget_gevoeligheid\"",
-                )])
+                )
             })?;
             n.get_ref().clone()
         }
@@ -652,12 +590,8 @@ fn point_error(
     pt: &[f64],
     e: InputErrors,
 ) -> InputErrors {
-    let first =
-        e.0.first()
-            .map_or(String::new(), |x| x.to_string().replace('\n', " "));
-    InputErrors(vec![lerr(
-        file,
-        text,
+    let first = e.first().to_string().replace('\n', " ");
+    Problems::new(file, text).give_up(
         raw.sweep.span().start,
         "parameter",
         format!(
@@ -665,7 +599,7 @@ fn point_error(
             describe(params, pt)
         ),
         "narrow the parameter's range to values the scenario accepts",
-    )])
+    )
 }
 
 /// Every combination, the first parameter varying slowest.
@@ -735,15 +669,8 @@ pub fn apply(
     doc: &mut toml_edit::DocumentMut,
 ) -> Result<Scenario, InputErrors> {
     for (p, v) in params.iter().zip(point) {
-        keypath::set(doc, &p.key, *v).map_err(|e| {
-            InputErrors(vec![InputError {
-                file: base.source.path.clone(),
-                line: None,
-                key: p.key.to_string(),
-                problem: e,
-                fix: String::new(),
-            }])
-        })?;
+        keypath::set(doc, &p.key, *v)
+            .map_err(|e| InputError::new(&base.source.path, None, p.key.to_string(), e, ""))?;
     }
     crate::scenario::from_text(&base.source.path, &doc.to_string())
 }

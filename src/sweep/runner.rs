@@ -9,7 +9,7 @@
 //! is renamed into place), the one-way tornado plot is drawn, and the manifest says `complete`.
 
 use super::{Design, Sweep, metrics};
-use crate::error::{Error, InputError, InputErrors, Result};
+use crate::error::{Error, Fault, InputError, Message, Opt, Result, says};
 use crate::output::manifest::utc;
 use crate::output::report::Lang;
 use rayon::prelude::*;
@@ -144,14 +144,22 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-fn bad_folder(path: &Path, line: Option<usize>, problem: String, fix: &str) -> Error {
-    Error::Input(InputErrors(vec![InputError {
-        file: path.display().to_string(),
-        line,
-        key: String::new(),
-        problem,
-        fix: fix.to_string(),
-    }]))
+fn bad_folder(
+    path: &Path,
+    line: Option<usize>,
+    problem: impl Into<Message>,
+    fix: impl Into<Message>,
+) -> Error {
+    Error::Input(InputError::new(path.display().to_string(), line, "", problem, fix).into())
+}
+
+/// The fix for a folder that is not a shard of a sweep.
+fn shards_fix() -> Message {
+    says!(
+        "give the folders of a sweep run in shards (",
+        Opt::Shard,
+        " I/N)"
+    )
 }
 
 /// The header of `sweep.csv`.
@@ -205,13 +213,19 @@ type Rows = Vec<(usize, String)>;
 /// The rows of a `sweep.csv` text after its header, by point; a torn last line (no newline) is dropped
 /// and its byte offset returned. Lines must be whole rows of this header.
 fn read_rows(path: &Path, text: &str, header: &str) -> Result<(Rows, Option<usize>)> {
-    let fix = "this is not a sweep.csv of this sweep; run it again with --force to start over";
+    let fix = || {
+        says!(
+            "this is not a sweep.csv of this sweep; run it again with ",
+            Opt::Force,
+            " to start over"
+        )
+    };
     let Some(rest) = text.strip_prefix(header) else {
         return Err(bad_folder(
             path,
             Some(1),
-            "the header is not this sweep's".into(),
-            fix,
+            "the header is not this sweep's",
+            fix(),
         ));
     };
     let fields = header.trim_end().split(',').count();
@@ -232,8 +246,12 @@ fn read_rows(path: &Path, text: &str, header: &str) -> Result<(Rows, Option<usiz
                 return Err(bad_folder(
                     path,
                     Some(i + 2),
-                    "a row that is not a whole sweep row".into(),
-                    "delete the line (its point runs again with --resume)",
+                    "a row that is not a whole sweep row",
+                    says!(
+                        "delete the line (its point runs again with ",
+                        Opt::Resume,
+                        ")"
+                    ),
                 ));
             }
         }
@@ -316,23 +334,36 @@ pub fn run(
     let clock = Instant::now();
     if opts.threads == 0 {
         return Err(Error::Options(
-            "the number of threads must be at least 1 (--threads)".into(),
+            says!(
+                "the number of threads must be at least 1 (",
+                Opt::Threads,
+                ")"
+            )
+            .into(),
         ));
     }
     if let Some((i, n)) = opts.shard
         && (n == 0 || i == 0 || i > n)
     {
-        return Err(Error::Options(format!(
-            "--shard {i}/{n}: give I/N with 1 <= I <= N"
-        )));
+        return Err(Error::Options(
+            says!(Opt::Shard, format!(" {i}/{n}: give I/N with 1 <= I <= N")).into(),
+        ));
     }
     use crate::output::guard::{self, Place};
     let target = &opts.out;
     let (parent, name) = guard::split(target)?;
     let exists_err = || {
-        Error::Options(format!(
-            "output folder '{}' already holds results\n  fix: continue it with --resume, choose another folder with --out, or pass --force to start over (the old results stay until the new sweep is complete)",
-            target.display()
+        Error::OutputExists(Fault::new(
+            format!("output folder '{}' already holds results", target.display()),
+            says!(
+                "continue it with ",
+                Opt::Resume,
+                ", choose another folder with ",
+                Opt::Out,
+                ", or pass ",
+                Opt::Force,
+                " to start over (the old results stay until the new sweep is complete)"
+            ),
         ))
     };
     let check = || match guard::check_place(target, opts.force || opts.resume) {
@@ -369,8 +400,11 @@ pub fn run(
             return Err(bad_folder(
                 &dir.join("manifest.json"),
                 None,
-                "the folder holds another sweep (a different sweep file, scenario, runs, seed or shard)".into(),
-                "resume with the same sweep file and options, or start over with --force",
+                "the folder holds another sweep (a different sweep file, scenario, runs, seed or shard)",
+                says!(
+                    "resume with the same sweep file and options, or start over with ",
+                    Opt::Force
+                ),
             ));
         }
         manifest.started_utc = old.started_utc.clone();
@@ -380,7 +414,7 @@ pub fn run(
                 &csv_path,
                 None,
                 format!("cannot read the results to resume: {e}"),
-                "start over with --force",
+                says!("start over with ", Opt::Force),
             )
         })?;
         let (rows, torn) = read_rows(&csv_path, &text, &header)?;
@@ -398,7 +432,7 @@ pub fn run(
                     &csv_path,
                     None,
                     format!("point {id} does not belong to this folder"),
-                    "start over with --force",
+                    says!("start over with ", Opt::Force),
                 ));
             }
             if !done.contains(&id) {
@@ -487,7 +521,9 @@ pub fn run(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
-        .map_err(|e| Error::Options(format!("could not start {} threads: {e}", opts.threads)))?;
+        .map_err(|e| {
+            Error::Options(format!("could not start {} threads: {e}", opts.threads).into())
+        })?;
     if points_in_parallel {
         pool.install(|| todo.par_iter().with_max_len(1).for_each(|&k| one(k, 1)));
     } else {
@@ -563,7 +599,7 @@ fn tornado_figure(
     let mut rd = csv::Reader::from_reader(csv_text.as_bytes());
     let head: Vec<String> = rd
         .headers()
-        .map_err(|e| Error::Options(e.to_string()))?
+        .map_err(|e| Error::Options(e.to_string().into()))?
         .iter()
         .map(str::to_string)
         .collect();
@@ -575,7 +611,7 @@ fn tornado_figure(
                     .map(|x| x.parse::<f64>().unwrap_or(f64::NAN))
                     .collect()
             })
-            .map_err(|e| Error::Options(e.to_string()))
+            .map_err(|e| Error::Options(e.to_string().into()))
         })
         .collect::<Result<_>>()?;
     let col = |name: &str| head.iter().position(|h| h == name);
@@ -654,8 +690,15 @@ pub struct MergeReport {
 }
 
 /// Merges the complete shard folders of one sweep into `out`: the same `sweep.csv` (byte for byte)
-/// and tornado plot as an unsharded run. `out` is written whole or not at all.
-pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<MergeReport> {
+/// and tornado plot as an unsharded run. `out` is written whole or not at all; its manifest records
+/// `reproduce`, the command that made it.
+pub fn merge(
+    out: &Path,
+    shards: &[PathBuf],
+    force: bool,
+    lang: Lang,
+    reproduce: &str,
+) -> Result<MergeReport> {
     if shards.is_empty() {
         return Err(Error::Options("give the shard folders to merge".into()));
     }
@@ -673,8 +716,8 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
             bad_folder(
                 &shards[0].join("manifest.json"),
                 None,
-                "not a shard of a sweep (no `shard`)".into(),
-                "give the folders written by `wijksim sweep --shard I/N`",
+                "not a shard of a sweep (no `shard`)",
+                shards_fix(),
             )
         })?;
     let mut seen = vec![false; n + 1];
@@ -692,14 +735,7 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
             .shard
             .split_once('/')
             .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
-            .ok_or_else(|| {
-                bad_folder(
-                    &mpath,
-                    None,
-                    "not a shard (no `shard`)".into(),
-                    "give the folders written by `wijksim sweep --shard I/N`",
-                )
-            })?;
+            .ok_or_else(|| bad_folder(&mpath, None, "not a shard (no `shard`)", shards_fix()))?;
         if ni != n || i == 0 || i > n {
             return Err(bad_folder(
                 &mpath,
@@ -725,13 +761,19 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
                     "shard {i}/{n} is not complete ({} of {} points)",
                     m.points_done, m.folder_points
                 ),
-                &format!("finish it: wijksim sweep ... --shard {i}/{n} --resume"),
+                says!(
+                    "finish it: run its sweep again with ",
+                    Opt::Shard,
+                    format!(" {i}/{n} and "),
+                    Opt::Resume
+                ),
             ));
         }
     }
     if let Some(i) = (1..=n).find(|&i| !seen[i]) {
-        return Err(Error::Options(format!(
-            "shard {i}/{n} is missing\n  fix: give all {n} shard folders"
+        return Err(Error::Options(Fault::new(
+            format!("shard {i}/{n} is missing"),
+            format!("give all {n} shard folders"),
         )));
     }
     let header_of = |text: &str| text.split_inclusive('\n').next().unwrap_or("").to_string();
@@ -747,7 +789,7 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
             return Err(bad_folder(
                 &path,
                 Some(1),
-                "the header differs from the first shard's".into(),
+                "the header differs from the first shard's",
                 "merge shards of one sweep",
             ));
         }
@@ -756,8 +798,8 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
             return Err(bad_folder(
                 &path,
                 None,
-                "the last line is torn".into(),
-                "finish the shard with --resume",
+                "the last line is torn",
+                says!("finish the shard with ", Opt::Resume),
             ));
         }
         rows.extend(r);
@@ -765,19 +807,20 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
     rows.sort_by_key(|r| r.0);
     for (k, r) in rows.iter().enumerate() {
         if r.0 != k {
-            return Err(Error::Options(format!(
-                "point {} is {} in the shards\n  fix: give every shard of the sweep once",
-                if r.0 > k { k } else { r.0 },
-                if r.0 > k { "missing" } else { "twice" }
+            return Err(Error::Options(Fault::new(
+                format!(
+                    "point {} is {} in the shards",
+                    if r.0 > k { k } else { r.0 },
+                    if r.0 > k { "missing" } else { "twice" }
+                ),
+                "give every shard of the sweep once",
             )));
         }
     }
     if rows.len() != first.points {
-        return Err(Error::Options(format!(
-            "the shards hold {} of {} points",
-            rows.len(),
-            first.points
-        )));
+        return Err(Error::Options(
+            format!("the shards hold {} of {} points", rows.len(), first.points).into(),
+        ));
     }
     let sorted = sorted_csv(&header, &rows);
     let mut staged = staged;
@@ -793,15 +836,7 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
     m.complete = true;
     m.wall_time_seconds =
         (manifests.iter().map(|m| m.wall_time_seconds).sum::<f64>() * 1000.0).round() / 1000.0;
-    m.reproduce = format!(
-        "wijksim merge --out {} {}",
-        out.display(),
-        shards
-            .iter()
-            .map(|s| s.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    m.reproduce = reproduce.to_string();
     let mut files = vec![
         "sweep.csv".to_string(),
         "sweep.toml".into(),
