@@ -551,6 +551,8 @@ pub fn lock(target: &Path) -> Result<Lock> {
     let (parent, name) = split(target)?;
     let path = parent.join(format!(".{name}.lock"));
     for _ in 0..100 {
+        // Not through `write_atomic`: the lock is this open file (its content is only the holder's
+        // process id, for the message of a second writer).
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -419,6 +419,8 @@ pub fn run(
         })?;
         let (rows, torn) = read_rows(&csv_path, &text, &header)?;
         if let Some(at) = torn {
+            // Not through `write_atomic`: `sweep.csv` is a log of finished points, cut back to its
+            // last whole line here and appended to below, so that a stopped sweep resumes.
             let f = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&csv_path)
@@ -441,9 +443,11 @@ pub fn run(
         }
     } else {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        std::fs::write(dir.join("sweep.toml"), &sweep.text).map_err(io(&dir.join("sweep.toml")))?;
-        std::fs::write(dir.join("scenario.toml"), &sweep.scenario.source.text)
-            .map_err(io(&dir.join("scenario.toml")))?;
+        crate::output::write_atomic(&dir.join("sweep.toml"), sweep.text.as_bytes())?;
+        crate::output::write_atomic(
+            &dir.join("scenario.toml"),
+            sweep.scenario.source.text.as_bytes(),
+        )?;
         crate::output::write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
         crate::output::write_atomic(&csv_path, header.as_bytes())?;
     }
@@ -459,6 +463,8 @@ pub fn run(
     if let Some(m) = opts.max_points {
         todo.truncate(m);
     }
+    // A line per finished point, appended at once (not staged): what a stopped sweep resumes from. A
+    // torn last line is dropped on resume (`read_rows`).
     let file = Mutex::new(
         std::fs::OpenOptions::new()
             .append(true)
@@ -664,15 +670,8 @@ fn write_tornado(dir: &Path, m: &SweepManifest, csv_text: &str, lang: Lang) -> R
     let (svg_path, png_path) = (dir.join("tornado.svg"), dir.join("tornado.png"));
     let svg = crate::output::plot::svg(&fig).map_err(plot_err(&svg_path))?;
     crate::output::write_atomic(&svg_path, svg.as_bytes())?;
-    let tmp = dir.join(format!(".tornado.tmp-{}.png", std::process::id()));
-    let _registered = crate::output::guard::remove_on_signal(&tmp);
-    let drawn = crate::output::plot::png(&fig, &tmp)
-        .map_err(plot_err(&png_path))
-        .and_then(|()| std::fs::rename(&tmp, &png_path).map_err(io(&png_path)));
-    if drawn.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    drawn?;
+    let png = crate::output::plot::png_bytes(&fig).map_err(plot_err(&png_path))?;
+    crate::output::write_atomic(&png_path, &png)?;
     Ok(vec!["tornado.svg".into(), "tornado.png".into()])
 }
 
@@ -847,8 +846,9 @@ pub fn merge(
     if let Some(fig) = tornado_figure(&m, &sorted, lang)? {
         let svg = crate::output::plot::svg(&fig).map_err(plot_err(Path::new("tornado.svg")))?;
         staged.write("tornado.svg", svg.as_bytes())?;
-        let png = staged.file_path("tornado.png")?;
-        crate::output::plot::png(&fig, &png).map_err(plot_err(Path::new("tornado.png")))?;
+        let png =
+            crate::output::plot::png_bytes(&fig).map_err(plot_err(Path::new("tornado.png")))?;
+        staged.write("tornado.png", &png)?;
         files.extend(["tornado.svg".to_string(), "tornado.png".into()]);
     }
     let target = staged.commit()?;

@@ -198,8 +198,7 @@ pub fn write(
     };
     std::fs::create_dir_all(&dir).map_err(err(&dir))?;
     for (file, text) in scripts(name, wijksim, sweep_file, out, o) {
-        let p = dir.join(file);
-        std::fs::write(&p, text).map_err(err(&p))?;
+        crate::output::write_atomic(&dir.join(file), text.as_bytes())?;
     }
     Ok(dir)
 }
