@@ -598,3 +598,71 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(o: Opt) -> &'static str {
+        match o {
+            Opt::Out => "--out",
+            Opt::Force => "--force",
+            _ => "--other",
+        }
+    }
+
+    #[test]
+    fn a_message_names_options_in_the_words_of_whoever_renders_it() {
+        let m = says!("choose another folder with ", Opt::Out, ", or pass ")
+            .then(Opt::Force)
+            .then(String::new())
+            .then(" to replace it");
+        assert_eq!(
+            m.to_string(),
+            "choose another folder with `out`, or pass `force` to replace it"
+        );
+        assert_eq!(
+            m.render(flag),
+            "choose another folder with --out, or pass --force to replace it"
+        );
+        assert_eq!(m.options().collect::<Vec<_>>(), [Opt::Out, Opt::Force]);
+        let e = Error::OutputExists(Fault::new("output folder 'o' already holds results", m));
+        assert_eq!(
+            e.render(flag),
+            "output folder 'o' already holds results\n  fix: choose another folder with --out, or pass --force to replace it"
+        );
+        assert!(Message::from("").is_empty() && Message::from(String::new()).is_empty());
+    }
+
+    #[test]
+    fn the_collector_gives_every_problem_with_its_line_once() {
+        let text = "a = 1\nb = 2\nc = 3\n";
+        let mut p = Problems::new("f.toml", text);
+        assert!(p.finish().is_ok());
+        p.add(6, "b", "bad b", "fix b");
+        p.add(12, "c", "bad c", "");
+        let e = p.finish().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.toml:2: `b`: bad b\n  fix: fix b\nf.toml:3: `c`: bad c\n(2 problems)"
+        );
+        // Handed over: the collector is empty again.
+        assert!(p.is_empty() && p.finish().is_ok());
+        // Giving up returns what came before with the last problem.
+        p.add(0, "a", "bad a", "");
+        let e = p.give_up(12, "c", "cannot go on", "");
+        assert_eq!(e.list().len(), 2);
+        assert_eq!(e.first().line(), Some(1));
+        // A cap keeps the first problems, and the one given up on.
+        let mut p = Problems::new("e.csv", "").at_most(2);
+        for i in 0..5 {
+            p.add_line(Some(i + 2), "", format!("row {i}"), "");
+        }
+        assert_eq!(p.finish().unwrap_err().list().len(), 2);
+        p.add_line(Some(2), "", "row 0", "");
+        p.add_line(Some(3), "", "row 1", "");
+        let e = p.give_up_line(None, "arm", "no such arm", "");
+        let problems: Vec<String> = e.list().iter().map(|x| x.problem().to_string()).collect();
+        assert_eq!(problems, ["row 0", "no such arm"]);
+    }
+}
