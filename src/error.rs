@@ -149,3 +149,14 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+/// An error in a table of an output folder, with the fix: run the scenario again.
+pub(crate) fn bad_table(file: &str, line: Option<usize>, key: &str, problem: String) -> Error {
+    Error::Input(InputErrors(vec![InputError {
+        file: file.to_string(),
+        line,
+        key: key.to_string(),
+        problem,
+        fix: "the tables must be as `wijksim run` wrote them for this folder's scenario.toml; run the scenario again".into(),
+    }]))
+}

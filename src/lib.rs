@@ -8,7 +8,7 @@
 //! [`aggregate`] (streaming statistics) → [`output`] (CSV files and manifest).
 //!
 //! The library never prints and never reads the command line; progress goes out through a callback
-//! ([`engine::batch::Progress`]).
+//! ([`run::batch::Progress`]).
 //!
 //! # Running a scenario from a program
 //!
@@ -49,7 +49,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Without an output folder, [`engine::batch::run_scenario`] gives the summaries alone and
+//! Without an output folder, [`run::batch::run_scenario`] gives the summaries alone and
 //! [`aggregate::paired::differences`] the paired differences. `examples/embed.rs` is a whole program.
 #![deny(missing_docs)]
 

@@ -2,24 +2,13 @@
 //! economic totals, laid out as [`Layout`] says.
 
 use super::layout::{Account, BudgetMeasure, Layout};
-use crate::engine::{AreaTrace, RunTrace};
+use crate::engine::{AreaTrace, AreaView, RunTrace};
 use crate::model::{LineKind, Model};
 
 /// Reduces one run's trace of arm `arm` to its reported cells.
 pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
     let views: Vec<AreaView<u32>> = trace.areas.iter().map(AreaTrace::view).collect();
     reduce_views(model, arm, layout, &views, &trace.pools)
-}
-
-/// One area's counts and moves, as simulated (`u32`) or expected (`f64`).
-#[derive(Debug, Clone, Copy)]
-pub struct AreaView<'a, T> {
-    /// As [`crate::engine::AreaTrace::counts`].
-    pub counts: &'a [T],
-    /// As [`crate::engine::AreaTrace::moves`].
-    pub moves: &'a [T],
-    /// Occupancy after the last transition.
-    pub final_counts: &'a [T],
 }
 
 /// Reduces one run's areas (or their expected values) and its pools' budget years to the reported

@@ -30,7 +30,6 @@
 //! What happens to each client can be followed with a [`Recorder`] ([`simulate_recorded`]): the engine
 //! is generic over it, and [`simulate`] uses [`NoRecord`], whose calls compile away.
 
-pub mod batch;
 pub mod budget;
 pub mod cohort;
 
@@ -69,8 +68,8 @@ pub struct AreaTrace {
 
 impl AreaTrace {
     /// Its counts and moves, as the reduction reads them.
-    pub fn view(&self) -> crate::aggregate::AreaView<'_, u32> {
-        crate::aggregate::AreaView {
+    pub fn view(&self) -> AreaView<'_, u32> {
+        AreaView {
             counts: &self.counts,
             moves: &self.moves,
             final_counts: &self.final_counts,
@@ -759,6 +758,17 @@ fn inflow<R: Recorder>(
         rec.enter(a, id, s, c as i64);
         clients.push(pack(id, s, 0));
     }
+}
+
+/// One area's counts and moves, as simulated (`u32`) or expected (`f64`).
+#[derive(Debug, Clone, Copy)]
+pub struct AreaView<'a, T> {
+    /// As [`AreaTrace::counts`].
+    pub counts: &'a [T],
+    /// As [`AreaTrace::moves`].
+    pub moves: &'a [T],
+    /// Occupancy after the last transition.
+    pub final_counts: &'a [T],
 }
 
 #[cfg(test)]

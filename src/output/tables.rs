@@ -11,7 +11,7 @@
 
 use crate::aggregate::paired::Difference;
 use crate::aggregate::{Columns, Layout, Stats, Summary, stats};
-use crate::error::{Error, InputError, InputErrors, Result};
+use crate::error::Result;
 use crate::model::Model;
 use std::collections::HashMap;
 
@@ -135,16 +135,7 @@ pub fn runs_csv(model: &Model, summaries: &[Summary]) -> Vec<u8> {
 /// A table of the folder: its name and bytes.
 type Get<'a> = &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>;
 
-/// An error in a table of an output folder, with the fix: run the scenario again.
-pub(crate) fn bad(file: &str, line: Option<usize>, key: &str, problem: String) -> Error {
-    Error::Input(InputErrors(vec![InputError {
-        file: file.to_string(),
-        line,
-        key: key.to_string(),
-        problem,
-        fix: "the tables must be as `wijksim run` wrote them for this folder's scenario.toml; run the scenario again".into(),
-    }]))
-}
+pub(crate) use crate::error::bad_table as bad;
 
 /// A row with its line number.
 type Row = (usize, csv::StringRecord);

@@ -2,13 +2,14 @@
 //!
 //! The binary only turns arguments into [`RunOptions`], shows progress and prints the [`RunReport`].
 
+pub mod batch;
 pub mod histories;
 
 use crate::aggregate::Summary;
-use crate::engine::batch::{self, Progress};
 use crate::error::Result;
 use crate::output::{Staged, csv, manifest};
 use crate::scenario::Scenario;
+use batch::Progress;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -256,7 +257,7 @@ pub fn run(
             Vec::new(),
         ),
         Engine::Cohort => {
-            let (s, mut w) = crate::engine::cohort::summarise(model);
+            let (s, mut w) = crate::aggregate::expected::summarise(model);
             if model.uncertain {
                 w.push("the cohort engine takes every uncertain parameter at its mean (no probabilistic sensitivity analysis)".into());
             }

@@ -178,13 +178,13 @@ pub fn point_row(
     sweep: &Sweep,
     k: usize,
     threads: usize,
-    progress: &(dyn Fn(crate::engine::batch::Progress) + Sync),
+    progress: &(dyn Fn(crate::run::batch::Progress) + Sync),
 ) -> Result<String> {
     let sc = sweep.scenario_at(k)?;
-    let summaries = crate::engine::batch::run_scenario(
+    let summaries = crate::run::batch::run_scenario(
         &sc,
         sweep.psa,
-        &crate::engine::batch::Options {
+        &crate::run::batch::Options {
             runs: sweep.runs,
             seed: sweep.seed,
             threads,
@@ -452,7 +452,7 @@ pub fn run(
         }
         // The point's runs as they finish (the batch reports its runs done so far).
         let seen = AtomicU64::new(0);
-        let runs_done = |p: crate::engine::batch::Progress| {
+        let runs_done = |p: crate::run::batch::Progress| {
             let before = seen.fetch_max(p.done, Ordering::Relaxed);
             if p.done > before {
                 arm_runs.fetch_add((p.done - before) * arms, Ordering::Relaxed);

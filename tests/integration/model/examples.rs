@@ -4,9 +4,9 @@
 //! rounding the source prints).
 
 use wijksim::aggregate::Summary;
-use wijksim::engine::batch::{self, Options};
-use wijksim::engine::cohort;
+use wijksim::aggregate::expected;
 use wijksim::model::Model;
+use wijksim::run::batch::{self, Options};
 
 fn load(name: &str) -> Model {
     let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -33,7 +33,7 @@ fn per_client(sm: &Summary, j: usize) -> Vec<f64> {
 
 /// The cohort engine's values of every arm; checks them, and the Monte Carlo means, against `exact`.
 fn agree(model: &Model, exact: &[Exact], runs: u32) -> Vec<Exact> {
-    let (c, _) = cohort::summarise(model);
+    let (c, _) = expected::summarise(model);
     assert_eq!(c.len(), exact.len(), "arms");
     let close = |got: f64, want: f64, what: &str| {
         assert!(

@@ -2,8 +2,8 @@
 
 use super::{default_text, wijksim};
 use std::fs;
-use wijksim::engine::batch::{self, Options};
 use wijksim::engine::simulate;
+use wijksim::run::batch::{self, Options};
 use wijksim::scenario;
 
 /// The default scenario with its arms replaced by `arms` and `regimes` added.

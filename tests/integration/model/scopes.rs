@@ -2,8 +2,8 @@
 //! the region; evaluations are reported as what they are and booked on their cost line.
 
 use wijksim::aggregate::{Account, Summary};
-use wijksim::engine::batch::{self, Options};
 use wijksim::model::scope::ScopeKind;
+use wijksim::run::batch::{self, Options};
 
 /// The golden pilot with every area reported (Dorp and Stad are pilot areas; Zuid is asked for).
 fn golden_all_areas() -> wijksim::model::Model {
@@ -133,8 +133,8 @@ fn evaluations_are_counted_as_evaluations_and_their_cost_is_booked_on_their_line
     let without = wijksim::scenario::from_text("pilot.toml", &text)
         .unwrap()
         .model;
-    let (with_sums, _) = wijksim::engine::cohort::summarise(&m);
-    let (without_sums, _) = wijksim::engine::cohort::summarise(&without);
+    let (with_sums, _) = wijksim::aggregate::expected::summarise(&m);
+    let (without_sums, _) = wijksim::aggregate::expected::summarise(&without);
     let toegang = m.lines.iter().position(|l| l == "toegang").unwrap();
     let y2023 = m.years().iter().position(|&y| y == 2023).unwrap();
     // The golden starts in 2022-01, as its contract: 2023 is contract year 2.
