@@ -182,9 +182,16 @@ impl Layout {
         self.kpi_at[k] + (i * kpi.years() + y) * kpi.cells_per_year() + j
     }
 
-    /// Cell of scope `sc`'s discounted total cost (`j = 0`), number of clients (`j = 1`, initial plus
-    /// new) and discounted total of outcome `k` (`j = 2 + k`).
-    pub fn econ(&self, sc: usize, j: usize) -> usize {
+    /// Cell of scope `sc`'s total `e` over the horizon (discounted cost, clients or an outcome).
+    pub fn econ(&self, sc: usize, e: Econ) -> usize {
+        let j = match e {
+            Econ::DiscountedCost => 0,
+            Econ::Clients => 1,
+            Econ::Outcome(k) => {
+                assert!(2 + k < self.econ_len, "no outcome {k}");
+                2 + k
+            }
+        };
         self.econ_at + sc * self.econ_len + j
     }
 
@@ -263,6 +270,27 @@ impl Layout {
                 })
             })
             .collect()
+    }
+}
+
+/// A scope's totals over the whole horizon, for `summary.csv` and the per-run columns of `runs.csv`
+/// (`discounted_cost`, `clients`, `discounted_<outcome>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Econ {
+    /// The total cost, discounted to the start (`[discount]`).
+    DiscountedCost,
+    /// The clients: those at the start plus the new ones.
+    Clients,
+    /// The discounted total of outcome `k` ([`Model::outcomes`]`[k]`).
+    Outcome(usize),
+}
+
+impl Econ {
+    /// Every total of a model with `outcomes` outcomes, in cell order.
+    pub fn all(outcomes: usize) -> impl Iterator<Item = Econ> {
+        [Econ::DiscountedCost, Econ::Clients]
+            .into_iter()
+            .chain((0..outcomes).map(Econ::Outcome))
     }
 }
 

@@ -11,7 +11,7 @@ mod reduce;
 pub mod sizing;
 mod stats;
 
-pub use layout::{Account, BudgetMeasure, Layout};
+pub use layout::{Account, BudgetMeasure, Econ, Layout};
 pub use reduce::{AreaView, reduce, reduce_views};
 pub use stats::{LEVELS, Stats, quantile, stats};
 

@@ -269,12 +269,12 @@ fn differences(
             .filter(|&sc| lay.scopes[sc].areas.len() < m.areas.len());
         for sc in pilot.into_iter().chain([REGION]) {
             let kind = lay.scopes[sc].kind;
-            let find = |measure: &str| {
+            let find = |k: Account| {
                 wijksim::aggregate::paired::find(
                     &r.differences,
                     &sm.arm,
                     kind,
-                    measure,
+                    k.into(),
                     Period::All,
                     "",
                 )
@@ -298,18 +298,22 @@ fn differences(
                 euros(clients as f64),
                 if clients == 1 { one_of(m) } else { people(m) }
             )?;
-            let measures: &[(&str, &str, &str)] = if m.is_wmo() {
+            let measures: &[(Account, &str, &str)] = if m.is_wmo() {
                 &[
-                    ("care_cost", "care delivered", "the effect on care"),
-                    ("municipal_spend", "municipal spend", "the budget design"),
+                    (Account::CareCost, "care delivered", "the effect on care"),
                     (
-                        "community_cost",
+                        Account::MunicipalSpend,
+                        "municipal spend",
+                        "the budget design",
+                    ),
+                    (
+                        Account::CommunityCost,
                         "community cost",
                         "sociale basis, volunteers, coordinator",
                     ),
                 ]
             } else {
-                &[("care_cost", "cost", "the effect on cost")]
+                &[(Account::CareCost, "cost", "the effect on cost")]
             };
             for &(measure, what, why) in measures {
                 let Some(d) = find(measure) else { continue };
@@ -326,7 +330,7 @@ fn differences(
                 }
             }
             if base.runs > 1
-                && let Some(d) = find("care_cost")
+                && let Some(d) = find(Account::CareCost)
             {
                 if m.is_wmo() {
                     writeln!(
@@ -344,8 +348,11 @@ fn differences(
             }
         }
         if base.runs > 1 && budgeted(m, sm) {
-            let overspend =
-                wijksim::aggregate::paired::region_total(&r.differences, &sm.arm, "overspend");
+            let overspend = wijksim::aggregate::paired::region_total(
+                &r.differences,
+                &sm.arm,
+                Account::Overspend,
+            );
             writeln!(
                 out,
                 "  P(overspend): {:.0}% of runs, some budget pool overspends in some year (mean overspend {}, P95 {})",

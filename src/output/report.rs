@@ -321,17 +321,19 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         let mut parts = Vec::new();
         for sc in lay.pilot_scope().into_iter().chain([REGION]) {
             let scope = &lay.scopes[sc];
-            let find = |measure: &str| {
+            let find = |k: Account| {
                 crate::aggregate::paired::find(
                     r.differences,
                     &p.arm,
                     scope.kind,
-                    measure,
+                    k.into(),
                     crate::aggregate::paired::Period::All,
                     "",
                 )
             };
-            let (Some(care), Some(spend)) = (find("care_cost"), find("municipal_spend")) else {
+            let (Some(care), Some(spend)) =
+                (find(Account::CareCost), find(Account::MunicipalSpend))
+            else {
                 continue;
             };
             let clients: u64 = scope

@@ -10,7 +10,7 @@
 //! Every other number comes with its statistics from its own table (`caseload.csv`, `costs.csv`, ...).
 
 use crate::aggregate::paired::Difference;
-use crate::aggregate::{Columns, Layout, Stats, Summary, stats};
+use crate::aggregate::{Columns, Econ, Layout, Stats, Summary, stats};
 use crate::error::{Error, InputError, InputErrors, Result};
 use crate::model::Model;
 use std::collections::HashMap;
@@ -54,20 +54,15 @@ pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
             });
         }
     }
-    let mut econ = vec![
-        ("discounted_cost".to_string(), 2),
-        ("clients".to_string(), 3),
-    ];
-    econ.extend(
-        model
-            .outcomes
-            .iter()
-            .map(|o| (format!("discounted_{}", o.name), 6)),
-    );
-    for (j, (name, decimals)) in econ.into_iter().enumerate() {
+    for e in Econ::all(model.outcomes.len()) {
+        let (name, decimals) = match e {
+            Econ::DiscountedCost => ("discounted_cost".to_string(), 2),
+            Econ::Clients => ("clients".to_string(), 3),
+            Econ::Outcome(k) => (format!("discounted_{}", model.outcomes[k].name), 6),
+        };
         v.push(RunColumn {
             name,
-            cells: scopes.clone().map(|sc| Some(layout.econ(sc, j))).collect(),
+            cells: scopes.clone().map(|sc| Some(layout.econ(sc, e))).collect(),
             decimals: Some(decimals),
         });
     }
@@ -575,17 +570,14 @@ pub fn differences(get: Get) -> Result<Vec<Difference>> {
     let mut out = Vec::new();
     for row in &t.rows {
         let m = t.text(row, "measure")?;
-        let measure = crate::aggregate::paired::MEASURES
-            .iter()
-            .find(|x| **x == m)
-            .ok_or_else(|| {
-                bad(
-                    &t.file,
-                    Some(row.0),
-                    "measure",
-                    format!("unknown measure `{m}`"),
-                )
-            })?;
+        let measure = crate::aggregate::paired::Measure::parse(m).ok_or_else(|| {
+            bad(
+                &t.file,
+                Some(row.0),
+                "measure",
+                format!("unknown measure `{m}`"),
+            )
+        })?;
         out.push(Difference {
             arm: t.text(row, "arm")?.to_string(),
             scope: {

@@ -71,21 +71,21 @@ impl RunReport {
         self.summaries.iter().find(|s| s.arm == arm)
     }
 
-    /// The paired difference of pilot arm `arm` with the baseline over the whole horizon, of an
-    /// account (`care_cost`, `community_cost`, `municipal_spend`, `overspend`, ...; see
-    /// [`crate::aggregate::Account::name`]), in the first scope of kind `scope` (the region, or the
-    /// pilot areas together): the row of `differences.csv` with period `all`.
+    /// The paired difference of pilot arm `arm` with the baseline over the whole horizon, of
+    /// account `k` (e.g. [`crate::aggregate::Account::CareCost`]), in the first scope of kind
+    /// `scope` (the region, or the pilot areas together): the row of `differences.csv` with period
+    /// `all`.
     pub fn difference(
         &self,
         arm: &str,
         scope: crate::model::scope::ScopeKind,
-        measure: &str,
+        k: crate::aggregate::Account,
     ) -> Option<&crate::aggregate::paired::Difference> {
         crate::aggregate::paired::find(
             &self.differences,
             arm,
             scope,
-            measure,
+            k.into(),
             crate::aggregate::paired::Period::All,
             "",
         )

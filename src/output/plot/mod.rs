@@ -805,7 +805,7 @@ pub fn caseload_differences<'d>(
             d.arm == pilot
                 && d.scope == scope.kind
                 && d.scope_name == scope.name
-                && d.measure == "caseload"
+                && d.measure == crate::aggregate::paired::Measure::Caseload
         })
         .collect();
     if rows.is_empty() {

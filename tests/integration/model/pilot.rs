@@ -254,9 +254,12 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
     );
     // The reported differences are the paired ones.
     let d = wijksim::aggregate::paired::differences(&m, &s);
-    let row =
-        wijksim::aggregate::paired::region_total(&d, "dorpsbudget_noord_beveland", "care_cost")
-            .unwrap();
+    let row = wijksim::aggregate::paired::region_total(
+        &d,
+        "dorpsbudget_noord_beveland",
+        wijksim::aggregate::Account::CareCost,
+    )
+    .unwrap();
     assert!((row.sd - sp).abs() < 1e-6 * sp, "{} vs {sp}", row.sd);
 }
 

@@ -1,7 +1,7 @@
 //! Scopes (issue 12): every count and cost per area sums to its municipality and the municipalities to
 //! the region; evaluations are reported as what they are and booked on their cost line.
 
-use wijksim::aggregate::{Account, Summary};
+use wijksim::aggregate::{Account, Econ, Summary};
 use wijksim::engine::batch::{self, Options};
 use wijksim::model::scope::ScopeKind;
 
@@ -29,7 +29,7 @@ fn cells(sm: &Summary, sc: usize) -> Vec<usize> {
         v.extend((0..l.lines).map(|line| l.cost(sc, y, line)));
         v.extend(Account::ALL.map(|k| l.account(sc, y, k)));
     }
-    v.extend((0..2).map(|j| l.econ(sc, j)));
+    v.extend([Econ::DiscountedCost, Econ::Clients].map(|e| l.econ(sc, e)));
     v
 }
 
