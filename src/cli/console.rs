@@ -23,7 +23,7 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
     writeln!(
         out,
         "wijksim {}: {} ({})",
-        man.wijksim_version, m.title, scenario.source.path
+        man.provenance.wijksim_version, m.title, scenario.source.path
     )?;
     if man.psa {
         writeln!(
@@ -31,11 +31,11 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
             "Parameter uncertainty (PSA): every run draws the parameters that have a distribution"
         )?;
     }
-    if man.engine == "cohort" {
+    if man.engine == wijksim::engine::Engine::Cohort {
         writeln!(
             out,
             "Expected values (cohort engine: no run-to-run spread), {:.3} s",
-            man.wall_time_seconds
+            man.provenance.wall_time_seconds
         )?;
     } else {
         writeln!(
@@ -44,8 +44,8 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
             count(man.runs as usize, "run", "runs"),
             man.seed,
             count(man.threads, "thread", "threads"),
-            man.wall_time_seconds,
-            man.client_cycles as f64 / man.wall_time_seconds.max(1e-9) / 1e6
+            man.provenance.wall_time_seconds,
+            man.client_cycles as f64 / man.provenance.wall_time_seconds.max(1e-9) / 1e6
         )?;
     }
     let sm = &r.summaries[0];
@@ -538,7 +538,7 @@ mod tests {
             ..RunOptions::default()
         };
         let mut r = run_into(scenario, &opts, &dir.path().join("out"), false).expect("it runs");
-        r.manifest.wall_time_seconds = 1.0;
+        r.manifest.provenance.wall_time_seconds = 1.0;
         r.manifest.threads = 2;
         r.folder = std::path::PathBuf::from("output").join(&scenario.model.name);
         let got = summary(scenario, &r);

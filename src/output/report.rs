@@ -204,8 +204,8 @@ pub fn html(r: &ReportInput, lang: Lang) -> String {
         h,
         "<h1>{}</h1><p class=\"small\">wijksim {} · {}</p>",
         esc(&title),
-        esc(&r.manifest.wijksim_version),
-        esc(&r.manifest.started_utc)
+        esc(&r.manifest.provenance.wijksim_version),
+        esc(&r.manifest.provenance.started_utc)
     );
     first_screen(&mut h, r, lang);
     budget_use(&mut h, r, lang);
@@ -220,19 +220,19 @@ pub fn html(r: &ReportInput, lang: Lang) -> String {
             "Verantwoording en reproductie",
             "Manifest and how to reproduce"
         ),
-        esc(&man.wijksim_version),
+        esc(&man.provenance.wijksim_version),
         lang.t("scenario", "scenario"),
-        esc(&man.scenario_path),
-        esc(&man.scenario_sha256),
+        esc(&man.provenance.scenario_path),
+        esc(&man.provenance.scenario_sha256),
         man.seed,
         man.runs,
-        esc(&man.engine),
+        man.engine.name(),
         if man.psa { " + PSA" } else { "" },
         lang.t(
             "Dezelfde uitkomsten, tot op de bit, met:",
             "The same results, to the bit, with:"
         ),
-        esc(&man.reproduce)
+        esc(&man.provenance.reproduce)
     );
     h.push_str("</body></html>\n");
     h
@@ -393,7 +393,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
 /// intervals hold: chance alone (Monte Carlo variation) or chance and the parameters (PSA).
 fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
     let _ = write!(h, "<p><b>{}</b> ", lang.t("Hoe zeker:", "How sure:"));
-    if r.manifest.engine == "cohort" {
+    if r.manifest.engine == crate::engine::Engine::Cohort {
         let _ = write!(
             h,
             "{}</p>",

@@ -12,6 +12,8 @@ use crate::scenario::Scenario;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+pub use crate::engine::Engine;
+
 /// Options of a run (the scenario's own values apply where these are `None`).
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -34,16 +36,6 @@ pub struct RunOptions {
     /// Write `histories.csv`: the client histories of the first this many runs of every arm (Monte
     /// Carlo engine only; at most the runs).
     pub histories: Option<u32>,
-}
-
-/// The engine that computes a run's results.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Engine {
-    /// Individual clients, many runs: spread and probabilities.
-    #[default]
-    MonteCarlo,
-    /// Expected values (probability mass): exact means without budget feedback, no spread.
-    Cohort,
 }
 
 /// What a run produced.
@@ -324,15 +316,12 @@ pub fn run(
     let mut files = staged.files().to_vec();
     files.push("report.html".into());
     files.push("manifest.json".into());
+    let mut provenance =
+        manifest::Provenance::new(scenario, manifest::utc(started), &opts.reproduce);
+    provenance.set_wall_time(clock.elapsed().as_secs_f64());
     let manifest = manifest::Manifest {
-        wijksim_version: crate::VERSION.into(),
-        scenario_name: model.name.clone(),
-        scenario_path: scenario.source.path.clone(),
-        scenario_sha256: scenario.source.sha256.clone(),
-        engine: match opts.engine {
-            Engine::MonteCarlo => "monte_carlo".into(),
-            Engine::Cohort => "cohort".into(),
-        },
+        provenance,
+        engine: opts.engine,
         psa,
         lang: opts.lang.code().into(),
         seed: bopts.seed,
@@ -342,10 +331,7 @@ pub fn run(
             bopts.runs
         },
         threads: bopts.threads,
-        started_utc: manifest::utc(started),
-        wall_time_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         client_cycles: summaries.iter().map(|s| s.client_cycles).sum(),
-        reproduce: opts.reproduce.clone(),
         files: files.clone(),
         warnings: warnings.clone(),
     };
@@ -362,7 +348,7 @@ pub fn run(
         opts.lang,
     );
     staged.write("report.html", report.as_bytes())?;
-    staged.write("manifest.json", &manifest.to_json())?;
+    staged.write("manifest.json", &manifest::to_json(&manifest))?;
     let folder = staged.commit()?;
     Ok(RunReport {
         folder,
@@ -469,20 +455,20 @@ pub fn rerender(
         )
     })?;
     let sha = crate::scenario::sha256_hex(text.as_bytes());
-    if sha != manifest.scenario_sha256 {
+    if sha != manifest.provenance.scenario_sha256 {
         return Err(Error::Input(InputErrors(vec![InputError {
             file: shown("scenario.toml"),
             line: None,
             key: String::new(),
             problem: format!(
                 "the scenario copy is not the scenario of this run (its SHA-256 is {sha}, the manifest's {})",
-                manifest.scenario_sha256
+                manifest.provenance.scenario_sha256
             ),
             fix: "restore the scenario.toml the run wrote; to see the results of an edited scenario, run it again".into(),
         }])));
     }
     let scenario = crate::scenario::from_text(&shown("scenario.toml"), &text)?;
-    let runs = if manifest.engine == "cohort" {
+    let runs = if manifest.engine == Engine::Cohort {
         1
     } else {
         manifest.runs as usize
@@ -507,7 +493,7 @@ pub fn rerender(
         &scenario.model,
         runs,
         &read,
-        &manifest.started_utc,
+        &manifest.provenance.started_utc,
         &mut staged,
         Look {
             lang,
