@@ -175,10 +175,15 @@ impl Layout {
         self.budget_at
     }
 
-    /// Cell `j` of KPI `k` over its `i`-th scope (`kpis[k].scopes[i]`) in contract year `y` (`j`: 0
-    /// value; evaluations also 1 due, 2 cost).
-    pub fn kpi(&self, model: &Model, k: usize, i: usize, y: usize, j: usize) -> usize {
+    /// Cell `cell` of KPI `k` over its `i`-th scope (`kpis[k].scopes[i]`) in contract year `y`.
+    pub fn kpi(&self, model: &Model, k: usize, i: usize, y: usize, cell: KpiCell) -> usize {
         let kpi = &model.kpis[k];
+        let j = cell as usize;
+        assert!(
+            j < kpi.cells_per_year(),
+            "KPI `{}` has no {cell:?}",
+            kpi.name
+        );
         self.kpi_at[k] + (i * kpi.years() + y) * kpi.cells_per_year() + j
     }
 
@@ -270,6 +275,33 @@ impl Layout {
                 })
             })
             .collect()
+    }
+}
+
+/// A KPI's numbers per contract year ([`Layout::kpi`]): its value; an evaluations KPI also has the
+/// evaluations due and those held (`evaluations.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KpiCell {
+    /// The KPI's value (of an evaluations KPI: the share held, an assumption).
+    Value,
+    /// Evaluations due: clients in the KPI's states at the start of the contract year plus those
+    /// entering them.
+    Due,
+    /// Evaluations held: those due times the share held.
+    Held,
+}
+
+impl KpiCell {
+    /// What `evaluations.csv` reports of an evaluations KPI, in its order.
+    pub const EVALUATION: [KpiCell; 2] = [KpiCell::Due, KpiCell::Held];
+
+    /// The name in `evaluations.csv`'s `measure` column (`value` for the value, in no table).
+    pub fn name(self) -> &'static str {
+        match self {
+            KpiCell::Value => "value",
+            KpiCell::Due => "due",
+            KpiCell::Held => "held",
+        }
     }
 }
 
@@ -420,6 +452,11 @@ impl BudgetMeasure {
         }
     }
 
+    /// The measure `budget.csv`'s `measure` column names, if any.
+    pub fn parse(name: &str) -> Option<BudgetMeasure> {
+        BudgetMeasure::ALL.into_iter().find(|m| m.name() == name)
+    }
+
     /// Its value in a settled budget year.
     pub fn of(self, b: &crate::engine::budget::BudgetYear) -> f64 {
         match self {
@@ -442,5 +479,26 @@ impl BudgetMeasure {
             // From the KPIs, not the book: added by the reduction.
             BudgetMeasure::BonusMalus => 0.0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_budget_measure_reads_back_from_its_name_and_the_names_differ() {
+        for m in BudgetMeasure::ALL {
+            assert_eq!(BudgetMeasure::parse(m.name()), Some(m), "{m:?}");
+        }
+        let mut names: Vec<&str> = BudgetMeasure::ALL.iter().map(|m| m.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), BudgetMeasure::ALL.len());
+        assert_eq!(
+            BudgetMeasure::parse("top_ups"),
+            None,
+            "an account, not a measure"
+        );
     }
 }

@@ -11,9 +11,9 @@ mod reduce;
 pub mod sizing;
 mod stats;
 
-pub use layout::{Account, BudgetMeasure, Econ, Layout};
+pub use layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
 pub use reduce::{AreaView, reduce, reduce_views};
-pub use stats::{LEVELS, Stats, quantile, stats};
+pub use stats::{LEVELS, Stats, quantile, quantiles, stats};
 
 /// Reported numbers of all runs, stored by cell (the data quantiles need).
 ///

@@ -4,7 +4,7 @@
 //! numbers), so the difference of a reported number is taken run by run and its spread is that of the
 //! pilot's *effect*, not of the chance both arms share. Every pilot arm is compared with the first arm.
 
-use crate::aggregate::{Account, Summary, quantile};
+use crate::aggregate::{Account, KpiCell, Summary, quantile};
 use crate::model::Model;
 use crate::model::scope::ScopeKind;
 
@@ -249,7 +249,7 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                         Measure::Kpi,
                         Period::ContractYear(y + 1),
                         kpi.name.clone(),
-                        &|sm, r| at(sm, sm.layout.kpi(model, k, i, y, 0), r),
+                        &|sm, r| at(sm, sm.layout.kpi(model, k, i, y, KpiCell::Value), r),
                     );
                 }
             }
@@ -295,9 +295,7 @@ pub fn find<'d>(
 
 /// Quantiles of the per-run values of one cell.
 pub fn cell_quantiles(sm: &Summary, cell: usize, levels: &[f64]) -> Vec<f64> {
-    let mut v = sm.columns.cell(cell).to_vec();
-    v.sort_by(f64::total_cmp);
-    levels.iter().map(|&p| quantile(&v, p)).collect()
+    crate::aggregate::quantiles(sm.columns.cell(cell), levels)
 }
 
 /// Per-run totals of account `k` of scope `sc` over every year.

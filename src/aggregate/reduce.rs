@@ -1,7 +1,7 @@
 //! From one run's trace to its reported numbers: caseload, flows, accounts, budget books, KPIs and
 //! economic totals, laid out as [`Layout`] says.
 
-use super::layout::{Account, BudgetMeasure, Econ, Layout};
+use super::layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
 use crate::engine::{AreaTrace, RunTrace};
 use crate::model::{LineKind, Model};
 
@@ -303,7 +303,7 @@ fn kpis<T: Copy + Into<f64>>(
             });
             let from = layout.caseload(sc, 0, 0);
             let counts = out[from..from + layout.cycles * layout.n_states].to_vec();
-            let at = layout.kpi(model, k, i, 0, 0);
+            let at = layout.kpi(model, k, i, 0, KpiCell::Value);
             kpi.evaluate(
                 layout.n_states,
                 &counts,

@@ -457,7 +457,9 @@ fn kpi_table(
                 format!("{:.0}{unit}", scale * target)
             )?;
             for sm in summaries {
-                let cell = sm.layout.kpi(m, k, i, y, 0);
+                let cell = sm
+                    .layout
+                    .kpi(m, k, i, y, wijksim::aggregate::KpiCell::Value);
                 let met = kpi.p_met(y, sm.columns.cell(cell));
                 write!(
                     out,

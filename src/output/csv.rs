@@ -9,7 +9,7 @@
 //! only when it holds a comma, a quote or a line break (a quote doubled).
 
 use crate::aggregate::paired::Measure;
-use crate::aggregate::{Econ, Stats, Summary};
+use crate::aggregate::{Econ, KpiCell, Stats, Summary};
 use crate::model::{Model, RENEW};
 
 /// Decimals by what a number measures: the one rule of every table (and `runs.csv`, except its KPI
@@ -309,7 +309,7 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
             }
             for (i, &sc) in kpi.scopes.iter().enumerate() {
                 for y in 0..kpi.years() {
-                    let cell = sm.layout.kpi(model, k, i, y, 0);
+                    let cell = sm.layout.kpi(model, k, i, y, KpiCell::Value);
                     let st = &sm.stats[cell];
                     let p_met = kpi.p_met(y, sm.columns.cell(cell));
                     let t = kpi.targets.get(y).copied().flatten();
@@ -334,9 +334,6 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
-/// What `evaluations.csv` reports of an `evaluations` KPI per contract year: its cells 1 and 2.
-pub const EVALUATION_MEASURES: [(&str, usize); 2] = [("due", 1), ("held", 2)];
-
 /// `evaluations.csv`: `arm,scope,scope_name,contract_year,evaluation,measure,` statistics: for every
 /// KPI of kind `evaluations` over each of its scopes, the evaluations `due` (clients in its states
 /// at the start of the contract year plus those entering them) and `held` (due times the planned
@@ -351,11 +348,11 @@ pub fn evaluations(model: &Model, summaries: &[Summary]) -> Vec<u8> {
             }
             for (i, &sc) in kpi.scopes.iter().enumerate() {
                 for y in 0..kpi.years() {
-                    for (measure, j) in EVALUATION_MEASURES {
+                    for cell in KpiCell::EVALUATION {
                         let mut r = lead(sm, sc);
-                        r.extend([(y + 1).to_string(), kpi.name.clone(), measure.to_string()]);
+                        r.extend([(y + 1).to_string(), kpi.name.clone(), cell.name().into()]);
                         r.extend(stat_fields(
-                            &sm.stats[sm.layout.kpi(model, k, i, y, j)],
+                            &sm.stats[sm.layout.kpi(model, k, i, y, cell)],
                             3,
                             sm.runs,
                         ));

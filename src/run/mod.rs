@@ -133,8 +133,8 @@ struct Look {
     threads: usize,
 }
 
-/// Draws the figures and the workbook from the tables as written, and returns the summaries and
-/// differences read back from them (for the report).
+/// Draws the figures and the workbook from the tables as written, and returns every arm's numbers
+/// and the differences read back from them (for the report).
 fn render_figures(
     model: &crate::model::Model,
     runs: usize,
@@ -142,25 +142,20 @@ fn render_figures(
     created: &str,
     staged: &mut Staged,
     look: Look,
-) -> Result<(Vec<Summary>, Vec<crate::aggregate::paired::Difference>)> {
+) -> Result<(
+    Vec<crate::output::tables::ArmTables>,
+    Vec<crate::aggregate::paired::Difference>,
+)> {
     let Look {
         lang,
         plots,
         threads,
     } = look;
-    let summaries = crate::output::tables::summaries(model, runs, get)?;
+    let arms = crate::output::tables::arms(model, runs, get)?;
     let differences = crate::output::tables::differences(get)?;
-    crate::output::plot::write_all(
-        model,
-        &summaries,
-        &differences,
-        staged,
-        lang,
-        plots,
-        threads,
-    )?;
+    crate::output::plot::write_all(model, &arms, &differences, staged, lang, plots, threads)?;
     write_workbook(model, get, created, staged)?;
-    Ok((summaries, differences))
+    Ok((arms, differences))
 }
 
 /// Refuses results that are not finite numbers (amounts so large that sums overflow, e.g. a tariff of

@@ -1015,7 +1015,7 @@ fn a_scoped_kpi_counts_its_areas_and_a_bonus_or_malus_follows_its_target() {
                 .iter()
                 .position(|&sc| m.scopes[sc].name == "Noord")
                 .unwrap();
-            let value = cells[lay.kpi(&m, k, i, y, 0)];
+            let value = cells[lay.kpi(&m, k, i, y, wijksim::aggregate::KpiCell::Value)];
             assert!(
                 (value - num / den).abs() < 1e-12,
                 "run {r} year {y}: {value} vs {}",
