@@ -41,7 +41,7 @@
 //!
 //! // The pilot's effect on the care its villages need, paired run by run with the baseline.
 //! let effect = report
-//!     .difference("dorpsbudget_noord_beveland", ScopeKind::PilotAreas, "care_cost")
+//!     .difference("dorpsbudget_noord_beveland", ScopeKind::PilotAreas, Account::CareCost)
 //!     .unwrap();
 //! assert!((0.0..=1.0).contains(&effect.p_lower));
 //! assert!(report.folder.join("accounts.csv").is_file());

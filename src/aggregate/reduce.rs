@@ -1,7 +1,7 @@
 //! From one run's trace to its reported numbers: caseload, flows, accounts, budget books, KPIs and
 //! economic totals, laid out as [`Layout`] says.
 
-use super::layout::{Account, BudgetMeasure, Layout};
+use super::layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
 use crate::engine::{AreaTrace, AreaView, RunTrace};
 use crate::model::{LineKind, Model};
 
@@ -292,7 +292,7 @@ fn kpis<T: Copy + Into<f64>>(
             });
             let from = layout.caseload(sc, 0, 0);
             let counts = out[from..from + layout.cycles * layout.n_states].to_vec();
-            let at = layout.kpi(model, k, i, 0, 0);
+            let at = layout.kpi(model, k, i, 0, KpiCell::Value);
             kpi.evaluate(
                 layout.n_states,
                 &counts,
@@ -320,8 +320,8 @@ fn economics<T: Copy + Into<f64>>(
     let cycles = layout.cycles;
     let d = &model.discount;
     let outcomes = model.outcomes.len();
-    // Per area: discounted cost, clients, discounted outcomes (as the cells of `econ`).
-    let mut per_area = vec![vec![0.0; 2 + outcomes]; areas.len()];
+    // Per area: discounted cost, clients, discounted outcomes.
+    let mut per_area = Vec::with_capacity(areas.len());
     for (a, at) in areas.iter().enumerate() {
         let area = &model.areas[a];
         let m = area.municipality;
@@ -372,9 +372,7 @@ fn economics<T: Copy + Into<f64>>(
                 }
             }
         }
-        per_area[a][0] = cost;
-        per_area[a][1] = clients;
-        per_area[a][2..].copy_from_slice(&outcome);
+        per_area.push((cost, clients, outcome));
     }
     // Reinvested surpluses, spent at the start of the next pilot year, split over the pool's areas.
     for (i, years) in pools.iter().enumerate() {
@@ -387,15 +385,17 @@ fn economics<T: Copy + Into<f64>>(
                     .find(|&c| model.year_index(c as u32) == pair[1].year)
                     .expect("a budget year has cycles");
                 for &(a, w) in &shares {
-                    per_area[a][0] += w * pair[0].reinvested * d.cost[first];
+                    per_area[a].0 += w * pair[0].reinvested * d.cost[first];
                 }
             }
         }
     }
-    for (a, cells) in per_area.iter().enumerate() {
+    for (a, (cost, clients, outcome)) in per_area.iter().enumerate() {
         for &sc in &layout.area_scopes[a] {
-            for (j, v) in cells.iter().enumerate() {
-                out[layout.econ(sc, j)] += v;
+            out[layout.econ(sc, Econ::DiscountedCost)] += cost;
+            out[layout.econ(sc, Econ::Clients)] += clients;
+            for (k, v) in outcome.iter().enumerate() {
+                out[layout.econ(sc, Econ::Outcome(k))] += v;
             }
         }
     }

@@ -30,6 +30,13 @@ pub fn quantile(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// Quantiles `levels` (type 7) of values in any order.
+pub fn quantiles(values: &[f64], levels: &[f64]) -> Vec<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    levels.iter().map(|&p| quantile(&v, p)).collect()
+}
+
 /// Statistics of values given in run order (sorts `values`).
 pub fn stats(values: &mut [f64]) -> Stats {
     let n = values.len();

@@ -23,7 +23,7 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
     writeln!(
         out,
         "wijksim {}: {} ({})",
-        man.wijksim_version, m.title, scenario.source.path
+        man.provenance.wijksim_version, m.title, scenario.source.path
     )?;
     if man.psa {
         writeln!(
@@ -31,11 +31,11 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
             "Parameter uncertainty (PSA): every run draws the parameters that have a distribution"
         )?;
     }
-    if man.engine == "cohort" {
+    if man.engine == wijksim::engine::Engine::Cohort {
         writeln!(
             out,
             "Expected values (cohort engine: no run-to-run spread), {:.3} s",
-            man.wall_time_seconds
+            man.provenance.wall_time_seconds
         )?;
     } else {
         writeln!(
@@ -44,8 +44,8 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
             count(man.runs as usize, "run", "runs"),
             man.seed,
             count(man.threads, "thread", "threads"),
-            man.wall_time_seconds,
-            man.client_cycles as f64 / man.wall_time_seconds.max(1e-9) / 1e6
+            man.provenance.wall_time_seconds,
+            man.client_cycles as f64 / man.provenance.wall_time_seconds.max(1e-9) / 1e6
         )?;
     }
     let sm = &r.summaries[0];
@@ -269,12 +269,12 @@ fn differences(
             .filter(|&sc| lay.scopes[sc].areas.len() < m.areas.len());
         for sc in pilot.into_iter().chain([REGION]) {
             let kind = lay.scopes[sc].kind;
-            let find = |measure: &str| {
+            let find = |k: Account| {
                 wijksim::aggregate::paired::find(
                     &r.differences,
                     &sm.arm,
                     kind,
-                    measure,
+                    k.into(),
                     Period::All,
                     "",
                 )
@@ -298,18 +298,22 @@ fn differences(
                 euros(clients as f64),
                 if clients == 1 { one_of(m) } else { people(m) }
             )?;
-            let measures: &[(&str, &str, &str)] = if m.is_wmo() {
+            let measures: &[(Account, &str, &str)] = if m.is_wmo() {
                 &[
-                    ("care_cost", "care delivered", "the effect on care"),
-                    ("municipal_spend", "municipal spend", "the budget design"),
+                    (Account::CareCost, "care delivered", "the effect on care"),
                     (
-                        "community_cost",
+                        Account::MunicipalSpend,
+                        "municipal spend",
+                        "the budget design",
+                    ),
+                    (
+                        Account::CommunityCost,
                         "community cost",
                         "sociale basis, volunteers, coordinator",
                     ),
                 ]
             } else {
-                &[("care_cost", "cost", "the effect on cost")]
+                &[(Account::CareCost, "cost", "the effect on cost")]
             };
             for &(measure, what, why) in measures {
                 let Some(d) = find(measure) else { continue };
@@ -326,7 +330,7 @@ fn differences(
                 }
             }
             if base.runs > 1
-                && let Some(d) = find("care_cost")
+                && let Some(d) = find(Account::CareCost)
             {
                 if m.is_wmo() {
                     writeln!(
@@ -344,8 +348,11 @@ fn differences(
             }
         }
         if base.runs > 1 && budgeted(m, sm) {
-            let overspend =
-                wijksim::aggregate::paired::region_total(&r.differences, &sm.arm, "overspend");
+            let overspend = wijksim::aggregate::paired::region_total(
+                &r.differences,
+                &sm.arm,
+                Account::Overspend,
+            );
             writeln!(
                 out,
                 "  P(overspend): {:.0}% of runs, some budget pool overspends in some year (mean overspend {}, P95 {})",
@@ -450,7 +457,9 @@ fn kpi_table(
                 format!("{:.0}{unit}", scale * target)
             )?;
             for sm in summaries {
-                let cell = sm.layout.kpi(m, k, i, y, 0);
+                let cell = sm
+                    .layout
+                    .kpi(m, k, i, y, wijksim::aggregate::KpiCell::Value);
                 let met = kpi.p_met(y, sm.columns.cell(cell));
                 write!(
                     out,
@@ -531,7 +540,7 @@ mod tests {
             ..RunOptions::default()
         };
         let mut r = run_into(scenario, &opts, &dir.path().join("out"), false).expect("it runs");
-        r.manifest.wall_time_seconds = 1.0;
+        r.manifest.provenance.wall_time_seconds = 1.0;
         r.manifest.threads = 2;
         r.folder = std::path::PathBuf::from("output").join(&scenario.model.name);
         let got = summary(scenario, &r);

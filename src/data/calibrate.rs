@@ -1559,16 +1559,11 @@ pub fn calibrate(
 /// The manifest of a calibration folder.
 #[derive(Debug, Serialize)]
 struct Manifest<'a> {
-    wijksim_version: &'a str,
+    #[serde(flatten)]
+    provenance: crate::output::manifest::Provenance,
     command: &'a str,
-    scenario_name: &'a str,
-    scenario_path: &'a str,
-    scenario_sha256: &'a str,
     targets_path: &'a str,
     targets_sha256: &'a str,
-    started_utc: String,
-    wall_time_seconds: f64,
-    reproduce: &'a str,
     fit: &'a Summary,
     files: Vec<String>,
     warnings: &'a [String],
@@ -1682,23 +1677,21 @@ pub fn write(
         t.duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     };
+    let mut provenance = crate::output::manifest::Provenance::new(
+        &c.problem.scenario,
+        crate::output::manifest::utc(secs(started)),
+        reproduce,
+    );
+    provenance.set_wall_time(started.elapsed().map_or(0.0, |d| d.as_secs_f64()));
     let m = Manifest {
-        wijksim_version: crate::VERSION,
+        provenance,
         command: "calibrate",
-        scenario_name: &model.name,
-        scenario_path: &c.problem.scenario.source.path,
-        scenario_sha256: &c.problem.scenario.source.sha256,
         targets_path: &c.summary.targets_path,
         targets_sha256: &c.summary.targets_sha256,
-        started_utc: crate::output::manifest::utc(secs(started)),
-        wall_time_seconds: started.elapsed().map_or(0.0, |d| d.as_secs_f64()),
-        reproduce,
         fit: &c.summary,
         files,
         warnings: &c.notes,
     };
-    let mut mj = serde_json::to_vec_pretty(&m).expect("the manifest serialises");
-    mj.push(b'\n');
-    st.write("manifest.json", &mj)?;
+    st.write("manifest.json", &crate::output::manifest::to_json(&m))?;
     st.commit()
 }

@@ -37,6 +37,28 @@ use crate::engine::budget::{Book, BudgetYear, holder_spend};
 use crate::model::{Capacity, Model, RENEW, Transitions};
 use crate::rng::{Key, Purpose, poisson};
 
+/// The engine that computes a run's results, as `manifest.json` records it (`engine`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// Individual clients, many runs: spread and probabilities (`monte_carlo`).
+    #[default]
+    MonteCarlo,
+    /// Expected values (probability mass, [`cohort`]): exact means without budget feedback, no
+    /// spread (`cohort`).
+    Cohort,
+}
+
+impl Engine {
+    /// Its name in the manifest and the report: `monte_carlo` or `cohort`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::MonteCarlo => "monte_carlo",
+            Engine::Cohort => "cohort",
+        }
+    }
+}
+
 /// Largest number of new clients per area and cycle (ids are packed into 20 bits).
 const MAX_PER_CYCLE: u32 = (1 << 20) - 1;
 
@@ -775,6 +797,18 @@ pub struct AreaView<'a, T> {
 mod tests {
     use super::*;
     use crate::scenario::default_scenario;
+
+    #[test]
+    fn the_engine_is_written_in_the_manifest_by_its_name_and_read_back() {
+        for e in [Engine::MonteCarlo, Engine::Cohort] {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(json, format!("\"{}\"", e.name()));
+            assert_eq!(serde_json::from_str::<Engine>(&json).unwrap(), e);
+        }
+        assert_eq!(Engine::MonteCarlo.name(), "monte_carlo");
+        assert_eq!(Engine::Cohort.name(), "cohort");
+        assert!(serde_json::from_str::<Engine>("\"montecarlo\"").is_err());
+    }
 
     #[test]
     fn conservation_every_cycle() {

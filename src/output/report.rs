@@ -6,8 +6,8 @@
 //! figures, the tables, every value the scenario labels as an assumption, the manifest and how to
 //! reproduce the run.
 
-use crate::aggregate::paired::{Difference, cell_quantiles};
-use crate::aggregate::{Account, Summary};
+use crate::aggregate::paired::Difference;
+use crate::aggregate::{Account, KpiCell};
 use crate::model::Model;
 use crate::model::scope::REGION;
 use crate::output::manifest::Manifest;
@@ -15,6 +15,7 @@ use crate::output::plot::{
     self, BudgetUse, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
     by_state,
 };
+use crate::output::tables::ArmTables;
 use std::fmt::Write;
 
 /// The report's language.
@@ -173,8 +174,8 @@ pub struct ReportInput<'a> {
     pub model: &'a Model,
     /// The scenario text (for its assumptions).
     pub scenario_text: &'a str,
-    /// The summaries, baseline first.
-    pub summaries: &'a [Summary],
+    /// Every arm's numbers as the tables hold them, baseline first.
+    pub summaries: &'a [ArmTables],
     /// Paired differences.
     pub differences: &'a [Difference],
     /// The manifest of the folder.
@@ -204,8 +205,8 @@ pub fn html(r: &ReportInput, lang: Lang) -> String {
         h,
         "<h1>{}</h1><p class=\"small\">wijksim {} · {}</p>",
         esc(&title),
-        esc(&r.manifest.wijksim_version),
-        esc(&r.manifest.started_utc)
+        esc(&r.manifest.provenance.wijksim_version),
+        esc(&r.manifest.provenance.started_utc)
     );
     first_screen(&mut h, r, lang);
     budget_use(&mut h, r, lang);
@@ -220,19 +221,19 @@ pub fn html(r: &ReportInput, lang: Lang) -> String {
             "Verantwoording en reproductie",
             "Manifest and how to reproduce"
         ),
-        esc(&man.wijksim_version),
+        esc(&man.provenance.wijksim_version),
         lang.t("scenario", "scenario"),
-        esc(&man.scenario_path),
-        esc(&man.scenario_sha256),
+        esc(&man.provenance.scenario_path),
+        esc(&man.provenance.scenario_sha256),
         man.seed,
         man.runs,
-        esc(&man.engine),
+        man.engine.name(),
         if man.psa { " + PSA" } else { "" },
         lang.t(
             "Dezelfde uitkomsten, tot op de bit, met:",
             "The same results, to the bit, with:"
         ),
-        esc(&man.reproduce)
+        esc(&man.provenance.reproduce)
     );
     h.push_str("</body></html>\n");
     h
@@ -290,9 +291,8 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     for (y, year) in lay.years.iter().enumerate() {
         let _ = write!(h, "<tr><td>{year}</td>");
         for sm in r.summaries {
-            let q = cell_quantiles(
-                sm,
-                sm.layout.account(REGION, y, Account::MunicipalSpend),
+            let q = crate::aggregate::quantiles(
+                sm.account_per_run(REGION, y, Account::MunicipalSpend),
                 &[0.1, 0.5, 0.9],
             );
             let _ = write!(
@@ -321,17 +321,19 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         let mut parts = Vec::new();
         for sc in lay.pilot_scope().into_iter().chain([REGION]) {
             let scope = &lay.scopes[sc];
-            let find = |measure: &str| {
+            let find = |k: Account| {
                 crate::aggregate::paired::find(
                     r.differences,
                     &p.arm,
                     scope.kind,
-                    measure,
+                    k.into(),
                     crate::aggregate::paired::Period::All,
                     "",
                 )
             };
-            let (Some(care), Some(spend)) = (find("care_cost"), find("municipal_spend")) else {
+            let (Some(care), Some(spend)) =
+                (find(Account::CareCost), find(Account::MunicipalSpend))
+            else {
                 continue;
             };
             let clients: u64 = scope
@@ -371,7 +373,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
             format!(
                 "; {} {}",
                 lang.t("kans op overschrijding", "P(overspend)"),
-                lang.pct(crate::aggregate::paired::p_overspend(p))
+                lang.pct(p.p_overspend())
             )
         };
         let _ = write!(
@@ -391,7 +393,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
 /// intervals hold: chance alone (Monte Carlo variation) or chance and the parameters (PSA).
 fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
     let _ = write!(h, "<p><b>{}</b> ", lang.t("Hoe zeker:", "How sure:"));
-    if r.manifest.engine == "cohort" {
+    if r.manifest.engine == crate::engine::Engine::Cohort {
         let _ = write!(
             h,
             "{}</p>",
@@ -403,7 +405,7 @@ fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
         return;
     }
     let sm = &r.summaries[0];
-    let total = crate::aggregate::paired::account_per_run(sm, REGION, Account::MunicipalSpend);
+    let total = sm.account_total_per_run(REGION, Account::MunicipalSpend);
     let mean = total.iter().sum::<f64>() / total.len() as f64;
     let sd = (total.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
         / (total.len().max(2) - 1) as f64)
@@ -512,14 +514,13 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
                 value(kpi.targets[y].unwrap_or(0.0), 1)
             );
             for sm in r.summaries {
-                let cell = sm.layout.kpi(m, k, i, y, 0);
-                let met = kpi.p_met(y, sm.columns.cell(cell));
+                let met = kpi.p_met(y, sm.kpi_per_run(m, k, i, y));
                 let _ = write!(
                     h,
                     "<td>{} <span class=\"small\">({} {})</span></td>",
                     lang.pct(met),
                     lang.t("gem.", "mean"),
-                    value(sm.stats[cell].mean, 1)
+                    value(sm.kpi(m, k, i, y, KpiCell::Value).mean, 1)
                 );
             }
             h.push_str("</tr>");
@@ -585,8 +586,8 @@ fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
         for y in 0..kpi.years() {
             let _ = write!(h, "<tr><td>{}</td>", y + 1);
             for sm in r.summaries {
-                for j in [1, 2] {
-                    let st = &sm.stats[sm.layout.kpi(m, k, 0, y, j)];
+                for cell in KpiCell::EVALUATION {
+                    let st = sm.kpi(m, k, 0, y, cell);
                     let _ = write!(h, "<td>{}</td>", lang.decimal(st.mean, 0));
                 }
             }
@@ -633,7 +634,7 @@ pub(crate) fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
 fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
     use crate::aggregate::BudgetMeasure as B;
     let m = r.model;
-    let with_pools: Vec<(usize, &Summary)> = r
+    let with_pools: Vec<(usize, &ArmTables)> = r
         .summaries
         .iter()
         .enumerate()
@@ -679,7 +680,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
             for (i, pool) in lay.pools.iter().enumerate() {
                 let years = m.plan_years(lay.pool_plan(m, *a, i));
                 for y in years {
-                    let st = |k: B| &sm.stats[lay.budget(i, y, k)];
+                    let st = |k: B| sm.budget(i, y, k);
                     let carries = if banded {
                         format!("<td>{}</td>", lang.euros(st(B::HolderCarries).mean))
                     } else {
@@ -758,7 +759,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
                 let last = (0..sm.layout.cycles)
                     .rfind(|&c| m.year_index(c as u32) == y)
                     .unwrap_or(0);
-                let st = &sm.stats[sm.layout.caseload(REGION, last, w)];
+                let st = sm.caseload(REGION, last, w);
                 let _ = write!(
                     h,
                     "<td>{} <span class=\"small\">({}–{})</span></td>",
@@ -1022,7 +1023,7 @@ fn state_name(lang: Lang, st: &crate::model::State) -> &str {
 /// The figures of the pilot areas together (scope `sc`): what they are, a fan chart per state with
 /// the drawn arms overlaid, the stacked caseload per arm on one scale, and per pilot arm the paired
 /// difference in caseload by state and year.
-fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary], sc: usize) {
+fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables], sc: usize) {
     let m = r.model;
     let lay = &drawn[0].layout;
     let scope = &lay.scopes[sc];
@@ -1167,7 +1168,7 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
 
 /// Each pilot area on its own (when there are several): its caseload per state with the arms
 /// overlaid, and its stacked caseload per arm, folded under the area's name.
-fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary]) {
+fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables]) {
     let m = r.model;
     let lay = &drawn[0].layout;
     let areas = lay.pilot_area_scopes();

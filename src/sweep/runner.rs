@@ -10,7 +10,7 @@
 
 use super::{Design, Sweep, metrics};
 use crate::error::{Error, InputError, InputErrors, Result};
-use crate::output::manifest::utc;
+use crate::output::manifest::{Provenance, to_json, utc};
 use crate::output::report::Lang;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,18 +23,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// `manifest.json` of a sweep folder.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SweepManifest {
-    /// wijksim version.
-    pub wijksim_version: String,
+    /// Which wijksim and base scenario, when the sweep started, its wall time so far, and the
+    /// command that runs (or resumes) this folder.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     /// Sweep name.
     pub name: String,
     /// The sweep file as given.
     pub sweep_file: String,
     /// Its SHA-256.
     pub sweep_sha256: String,
-    /// The base scenario's path.
-    pub scenario_path: String,
-    /// Its SHA-256.
-    pub scenario_sha256: String,
     /// `grid`, `latin_hypercube` or `one_way`.
     pub design: String,
     /// The parameter columns.
@@ -57,22 +55,16 @@ pub struct SweepManifest {
     pub psa: bool,
     /// Worker threads of the last invocation.
     pub threads: usize,
-    /// Start of the first invocation, UTC.
-    pub started_utc: String,
-    /// Wall time of the invocations so far, seconds.
-    pub wall_time_seconds: f64,
     /// Points done.
     pub points_done: usize,
     /// Whether every point of the folder is done.
     pub complete: bool,
-    /// The command that runs (or resumes) this folder.
-    pub reproduce: String,
 }
 
 impl SweepManifest {
     fn same_sweep(&self, other: &SweepManifest) -> bool {
         self.sweep_sha256 == other.sweep_sha256
-            && self.scenario_sha256 == other.scenario_sha256
+            && self.provenance.scenario_sha256 == other.provenance.scenario_sha256
             && self.points == other.points
             && self.runs == other.runs
             && self.seed == other.seed
@@ -249,12 +241,10 @@ fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepMani
         .position(|m| *m == sweep.metric)
         .map_or(metrics::Kind::Number, |i| kinds[i]);
     SweepManifest {
-        wijksim_version: crate::VERSION.into(),
+        provenance: Provenance::new(&sweep.scenario, started, &opts.reproduce),
         name: sweep.name.clone(),
         sweep_file: sweep.file.clone(),
         sweep_sha256: sweep.sha256.clone(),
-        scenario_path: sweep.scenario.source.path.clone(),
-        scenario_sha256: sweep.scenario.source.sha256.clone(),
         design: sweep.design.name().into(),
         parameters: sweep.parameters.iter().map(|p| p.name.clone()).collect(),
         metric: sweep.metric.clone(),
@@ -273,18 +263,9 @@ fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepMani
         seed: sweep.seed,
         psa: sweep.psa,
         threads: opts.threads,
-        started_utc: started,
-        wall_time_seconds: 0.0,
         points_done: 0,
         complete: false,
-        reproduce: opts.reproduce.clone(),
     }
-}
-
-fn manifest_json(m: &SweepManifest) -> Vec<u8> {
-    let mut v = serde_json::to_vec_pretty(m).expect("a manifest serialises");
-    v.push(b'\n');
-    v
 }
 
 fn read_manifest(dir: &Path) -> Result<SweepManifest> {
@@ -373,8 +354,8 @@ pub fn run(
                 "resume with the same sweep file and options, or start over with --force",
             ));
         }
-        manifest.started_utc = old.started_utc.clone();
-        manifest.wall_time_seconds = old.wall_time_seconds;
+        manifest.provenance.started_utc = old.provenance.started_utc.clone();
+        manifest.provenance.wall_time_seconds = old.provenance.wall_time_seconds;
         let text = std::fs::read_to_string(&csv_path).map_err(|e| {
             bad_folder(
                 &csv_path,
@@ -410,7 +391,7 @@ pub fn run(
         std::fs::write(dir.join("sweep.toml"), &sweep.text).map_err(io(&dir.join("sweep.toml")))?;
         std::fs::write(dir.join("scenario.toml"), &sweep.scenario.source.text)
             .map_err(io(&dir.join("scenario.toml")))?;
-        crate::output::write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
+        crate::output::write_atomic(&dir.join("manifest.json"), &to_json(&manifest))?;
         crate::output::write_atomic(&csv_path, header.as_bytes())?;
     }
     done.sort_unstable();
@@ -525,9 +506,11 @@ pub fn run(
     }
     manifest.points_done = done_now;
     manifest.complete = complete;
-    manifest.wall_time_seconds =
-        ((manifest.wall_time_seconds + clock.elapsed().as_secs_f64()) * 1000.0).round() / 1000.0;
-    crate::output::write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
+    let so_far = manifest.provenance.wall_time_seconds;
+    manifest
+        .provenance
+        .set_wall_time(so_far + clock.elapsed().as_secs_f64());
+    crate::output::write_atomic(&dir.join("manifest.json"), &to_json(&manifest))?;
     if let Some(stage) = staged {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
         guard::check_place(target, true)?;
@@ -791,9 +774,13 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
     m.folder_points = first.points;
     m.points_done = first.points;
     m.complete = true;
-    m.wall_time_seconds =
-        (manifests.iter().map(|m| m.wall_time_seconds).sum::<f64>() * 1000.0).round() / 1000.0;
-    m.reproduce = format!(
+    m.provenance.set_wall_time(
+        manifests
+            .iter()
+            .map(|m| m.provenance.wall_time_seconds)
+            .sum::<f64>(),
+    );
+    m.provenance.reproduce = format!(
         "wijksim merge --out {} {}",
         out.display(),
         shards
@@ -807,7 +794,7 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
         "sweep.toml".into(),
         "scenario.toml".into(),
     ];
-    staged.write("manifest.json", &manifest_json(&m))?;
+    staged.write("manifest.json", &to_json(&m))?;
     files.push("manifest.json".into());
     if let Some(fig) = tornado_figure(&m, &sorted, lang)? {
         let svg = crate::output::plot::svg(&fig).map_err(plot_err(Path::new("tornado.svg")))?;

@@ -9,13 +9,14 @@
 pub mod raster;
 pub mod tornado;
 
-use crate::aggregate::paired::{Difference, Period, account_per_run, cell_quantiles};
-use crate::aggregate::{Account, Summary};
+use crate::aggregate::paired::{Difference, Period};
+use crate::aggregate::{Account, KpiCell};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::model::scope::REGION;
 use crate::output::Staged;
 use crate::output::report::Lang;
+use crate::output::tables::ArmTables;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
@@ -304,7 +305,7 @@ where
 fn arm_bands(
     lang: Lang,
     m: &Model,
-    summaries: &[Summary],
+    summaries: &[ArmTables],
     mix: f64,
     baseline_width: u32,
 ) -> Vec<Entry> {
@@ -457,7 +458,7 @@ pub struct Fan<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arm's summary.
-    pub summary: &'a Summary,
+    pub summary: &'a ArmTables,
     /// State index.
     pub state: usize,
     /// The scope ([`crate::aggregate::Layout::scopes`]).
@@ -472,7 +473,7 @@ impl Figure for Fan<'_> {
         let (m, sm, s, lang) = (self.model, self.summary, self.state, self.lang);
         let lay = &sm.layout;
         let st: Vec<_> = (0..lay.cycles)
-            .map(|c| sm.stats[lay.caseload(self.scope, c, s)])
+            .map(|c| *sm.caseload(self.scope, c, s))
             .collect();
         let top = st.iter().map(|x| x.q[4]).fold(1.0, f64::max) * 1.1;
         root.fill(&WHITE)?;
@@ -588,13 +589,13 @@ fn state_label(lang: Lang, state: &crate::model::State) -> String {
 
 /// The arms a figure overlays: the first [`ARMS_DRAWN`] (the baseline first), whose colours differ
 /// and whose bands can still be told apart; with `--plots all` the others have figures of their own.
-pub fn overlaid(summaries: &[Summary]) -> &[Summary] {
+pub fn overlaid(summaries: &[ArmTables]) -> &[ArmTables] {
     &summaries[..summaries.len().min(ARMS_DRAWN)]
 }
 
 /// Per arm, the caseload statistics of state `s` in `scope`, cycle by cycle.
 fn caseload_stats(
-    summaries: &[Summary],
+    summaries: &[ArmTables],
     scope: usize,
     s: usize,
 ) -> Vec<Vec<crate::aggregate::Stats>> {
@@ -602,7 +603,7 @@ fn caseload_stats(
         .iter()
         .map(|sm| {
             (0..sm.layout.cycles)
-                .map(|c| sm.stats[sm.layout.caseload(scope, c, s)])
+                .map(|c| *sm.caseload(scope, c, s))
                 .collect()
         })
         .collect()
@@ -629,7 +630,7 @@ fn band_range(st: &[Vec<crate::aggregate::Stats>], min_pad: f64) -> (f64, f64) {
 
 /// The boundaries of one arm's stacked mean caseload in `scope`: `cum[k][c]` is the mean caseload of
 /// the first `k` of `states` in cycle `c`.
-fn stack(sm: &Summary, scope: usize, states: &[usize]) -> Vec<Vec<f64>> {
+fn stack(sm: &ArmTables, scope: usize, states: &[usize]) -> Vec<Vec<f64>> {
     let lay = &sm.layout;
     let mut cum = vec![vec![0.0; lay.cycles]];
     for &s in states {
@@ -637,7 +638,7 @@ fn stack(sm: &Summary, scope: usize, states: &[usize]) -> Vec<Vec<f64>> {
         let next = below
             .iter()
             .enumerate()
-            .map(|(c, b)| b + sm.stats[lay.caseload(scope, c, s)].mean)
+            .map(|(c, b)| b + sm.caseload(scope, c, s).mean)
             .collect();
         cum.push(next);
     }
@@ -687,7 +688,7 @@ pub struct FanArms<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arms' summaries, baseline first.
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
     /// State index.
     pub state: usize,
     /// The scope ([`crate::aggregate::Layout::scopes`]).
@@ -774,7 +775,7 @@ impl Figure for FanArms<'_> {
 
 /// The largest mean caseload of all non-absorbing states together in `scope` over the arms: one
 /// scale for the stacked figures of the arms, so that they compare at a glance.
-pub fn stacked_top(model: &Model, summaries: &[Summary], scope: usize) -> f64 {
+pub fn stacked_top(model: &Model, summaries: &[ArmTables], scope: usize) -> f64 {
     summaries
         .iter()
         .flat_map(|sm| {
@@ -782,7 +783,7 @@ pub fn stacked_top(model: &Model, summaries: &[Summary], scope: usize) -> f64 {
             (0..lay.cycles).map(move |c| {
                 (0..model.n_states())
                     .filter(|&s| !model.states[s].absorbing)
-                    .map(|s| sm.stats[lay.caseload(scope, c, s)].mean)
+                    .map(|s| sm.caseload(scope, c, s).mean)
                     .sum::<f64>()
             })
         })
@@ -805,7 +806,7 @@ pub fn caseload_differences<'d>(
             d.arm == pilot
                 && d.scope == scope.kind
                 && d.scope_name == scope.name
-                && d.measure == "caseload"
+                && d.measure == crate::aggregate::paired::Measure::Caseload
         })
         .collect();
     if rows.is_empty() {
@@ -836,9 +837,9 @@ pub struct CaseloadDifference<'a> {
     /// The model.
     pub model: &'a Model,
     /// The baseline.
-    pub base: &'a Summary,
+    pub base: &'a ArmTables,
     /// The pilot arm.
-    pub pilot: &'a Summary,
+    pub pilot: &'a ArmTables,
     /// The paired differences, as read back.
     pub differences: &'a [Difference],
     /// The scope ([`crate::aggregate::Layout::scopes`]).
@@ -961,7 +962,7 @@ pub struct Stacked<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arm's summary.
-    pub summary: &'a Summary,
+    pub summary: &'a ArmTables,
     /// The scope ([`crate::aggregate::Layout::scopes`]); any but the region is named in the title.
     pub scope: usize,
     /// The axis top before headroom, to share one scale among arms ([`stacked_top`]); `None`: this
@@ -1053,7 +1054,7 @@ pub struct CostPerYear<'a> {
     /// The model.
     pub model: &'a Model,
     /// The summaries, one per arm.
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
 }
 
 impl Figure for CostPerYear<'_> {
@@ -1070,9 +1071,8 @@ impl Figure for CostPerYear<'_> {
             .map(|sm| {
                 (0..years.len())
                     .map(|y| {
-                        cell_quantiles(
-                            sm,
-                            sm.layout.account(REGION, y, Account::MunicipalSpend),
+                        crate::aggregate::quantiles(
+                            sm.account_per_run(REGION, y, Account::MunicipalSpend),
                             &[0.1, 0.5, 0.9],
                         )
                     })
@@ -1244,7 +1244,7 @@ impl Figure for Drawing<'_> {
 /// The figures of a run with their file names (without extension), in the order they are written.
 fn drawings<'a>(
     model: &'a Model,
-    summaries: &'a [Summary],
+    summaries: &'a [ArmTables],
     differences: &'a [Difference],
     lang: Lang,
 ) -> Vec<(String, Drawing<'a>)> {
@@ -1415,7 +1415,7 @@ fn drawings<'a>(
 /// is reported.
 pub fn write_all(
     model: &Model,
-    summaries: &[Summary],
+    summaries: &[ArmTables],
     differences: &[Difference],
     staged: &mut Staged,
     lang: Lang,
@@ -1472,9 +1472,9 @@ pub struct CostDifference<'a> {
     /// The model.
     pub model: &'a Model,
     /// The baseline.
-    pub base: &'a Summary,
+    pub base: &'a ArmTables,
     /// The pilot arm.
-    pub pilot: &'a Summary,
+    pub pilot: &'a ArmTables,
 }
 
 impl Figure for CostDifference<'_> {
@@ -1486,13 +1486,11 @@ impl Figure for CostDifference<'_> {
         let years = &self.base.layout.years;
         let q: Vec<[f64; 3]> = (0..years.len())
             .map(|y| {
-                let cell = self.base.layout.account(REGION, y, Account::CareCost);
                 let mut d: Vec<f64> = self
                     .pilot
-                    .columns
-                    .cell(cell)
+                    .account_per_run(REGION, y, Account::CareCost)
                     .iter()
-                    .zip(self.base.columns.cell(cell))
+                    .zip(self.base.account_per_run(REGION, y, Account::CareCost))
                     .map(|(p, b)| p - b)
                     .collect();
                 d.sort_by(f64::total_cmp);
@@ -1566,9 +1564,9 @@ pub struct DifferenceHistogram<'a> {
     /// The model.
     pub model: &'a Model,
     /// The baseline.
-    pub base: &'a Summary,
+    pub base: &'a ArmTables,
     /// The pilot arm.
-    pub pilot: &'a Summary,
+    pub pilot: &'a ArmTables,
 }
 
 impl Figure for DifferenceHistogram<'_> {
@@ -1577,9 +1575,11 @@ impl Figure for DifferenceHistogram<'_> {
         DB::ErrorType: 'static,
     {
         let (m, lang) = (self.model, self.lang);
-        let d: Vec<f64> = account_per_run(self.pilot, REGION, Account::CareCost)
+        let d: Vec<f64> = self
+            .pilot
+            .account_total_per_run(REGION, Account::CareCost)
             .iter()
-            .zip(account_per_run(self.base, REGION, Account::CareCost))
+            .zip(self.base.account_total_per_run(REGION, Account::CareCost))
             .map(|(p, b)| p - b)
             .collect();
         let p_lower = d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len().max(1) as f64;
@@ -1672,7 +1672,7 @@ pub struct KpiChart<'a> {
     /// The model.
     pub model: &'a Model,
     /// The summaries.
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
     /// KPI index.
     pub kpi: usize,
 }
@@ -1695,7 +1695,7 @@ impl Figure for KpiChart<'_> {
         let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
         for sm in self.summaries {
             for y in 0..years {
-                top = top.max(sm.stats[sm.layout.kpi(m, self.kpi, i, y, 0)].q[4]);
+                top = top.max(sm.kpi(m, self.kpi, i, y, KpiCell::Value).q[4]);
             }
         }
         let count = kpi.is_count();
@@ -1707,19 +1707,19 @@ impl Figure for KpiChart<'_> {
         };
         let area = titled(root, &[(&title, 18), (&scope, 15)])?;
         let last = kpi.last_target_year();
-        let cells: Vec<Vec<usize>> = self
+        let cells: Vec<Vec<&crate::aggregate::Stats>> = self
             .summaries
             .iter()
             .map(|sm| {
                 (0..years)
-                    .map(|y| sm.layout.kpi(m, self.kpi, i, y, 0))
+                    .map(|y| sm.kpi(m, self.kpi, i, y, KpiCell::Value))
                     .collect()
             })
             .collect();
         let mut entries: Vec<Entry> = Vec::new();
         for (a, sm) in self.summaries.iter().enumerate() {
             let color = PALETTE[a % PALETTE.len()];
-            let p_met = last.map(|y| kpi.p_met(y, sm.columns.cell(cells[a][y])));
+            let p_met = last.map(|y| kpi.p_met(y, sm.kpi_per_run(m, self.kpi, i, y)));
             let name = match (p_met, last) {
                 (Some(p), Some(y)) => format!(
                     "{} ({} {}: {})",
@@ -1770,22 +1770,25 @@ impl Figure for KpiChart<'_> {
             .label_style((FAMILY, 14))
             .draw()?;
         let n = self.summaries.len() as f64;
-        for (a, sm) in self.summaries.iter().enumerate() {
+        for a in 0..self.summaries.len() {
             let color = PALETTE[a % PALETTE.len()];
             // Side by side within ±0.35 of the year, whatever the number of arms.
             let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
-            chart.draw_series(cells[a].iter().enumerate().map(|(y, &c)| {
+            chart.draw_series(cells[a].iter().enumerate().map(|(y, st)| {
                 PathElement::new(
                     vec![
-                        (y as f64 + 1.0 + off, sm.stats[c].q[0]),
-                        (y as f64 + 1.0 + off, sm.stats[c].q[4]),
+                        (y as f64 + 1.0 + off, st.q[0]),
+                        (y as f64 + 1.0 + off, st.q[4]),
                     ],
                     color.stroke_width(3),
                 )
             }))?;
-            chart.draw_series(cells[a].iter().enumerate().map(|(y, &c)| {
-                Circle::new((y as f64 + 1.0 + off, sm.stats[c].mean), 5, color.filled())
-            }))?;
+            chart.draw_series(
+                cells[a]
+                    .iter()
+                    .enumerate()
+                    .map(|(y, st)| Circle::new((y as f64 + 1.0 + off, st.mean), 5, color.filled())),
+            )?;
         }
         chart.draw_series(kpi.targets.iter().enumerate().filter_map(|(y, t)| {
             t.map(|t| {
@@ -1807,7 +1810,7 @@ pub struct BudgetUse<'a> {
     /// The model.
     pub model: &'a Model,
     /// The pilot arm.
-    pub summary: &'a Summary,
+    pub summary: &'a ArmTables,
     /// Index into the summary's budget pools.
     pub pool: usize,
 }
@@ -1828,7 +1831,7 @@ impl Figure for BudgetUse<'_> {
             .and_then(|x| x.plans[pool.areas[0]].as_ref())
             .map_or(0..lay.years.len(), |p| m.plan_years(p))
             .collect();
-        let stat = |y: usize, k: B| sm.stats[lay.budget(i, y, k)];
+        let stat = |y: usize, k: B| *sm.budget(i, y, k);
         let top = ys
             .iter()
             .map(|&y| stat(y, B::Budget).mean.max(stat(y, B::Spent).q[4]))
@@ -2004,7 +2007,7 @@ where
 }
 
 /// The first month of each arm's pilot, ascending and without duplicates.
-fn pilot_starts(m: &Model, summaries: &[Summary]) -> std::collections::BTreeSet<u32> {
+fn pilot_starts(m: &Model, summaries: &[ArmTables]) -> std::collections::BTreeSet<u32> {
     summaries
         .iter()
         .filter_map(|sm| pilot_start(m, &sm.arm))
@@ -2019,7 +2022,7 @@ pub struct AreaFans<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arms' summaries, baseline first ([`overlaid`]).
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
     /// The area's scope ([`crate::aggregate::Layout::pilot_area_scopes`]).
     pub scope: usize,
 }
@@ -2102,7 +2105,7 @@ pub struct AreaStacked<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arms' summaries, baseline first ([`overlaid`]).
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
     /// The area's scope ([`crate::aggregate::Layout::pilot_area_scopes`]).
     pub scope: usize,
 }

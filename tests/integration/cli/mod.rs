@@ -5,6 +5,7 @@ pub mod check;
 mod figures;
 mod golden;
 mod histories;
+mod manifest;
 mod packaging;
 mod readme;
 mod report;
