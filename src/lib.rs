@@ -59,6 +59,7 @@ pub mod calibrate;
 pub mod cohort;
 pub mod compare;
 pub mod csv_input;
+pub mod currency;
 pub mod engine;
 pub mod error;
 pub mod fit;

@@ -410,6 +410,8 @@ pub struct Model {
     pub title: String,
     /// What figures and the report call the people simulated: Dutch, English (plural nouns).
     pub population: (String, String),
+    /// The currency of every amount (`[scenario] currency`; euros by default).
+    pub currency: crate::currency::Currency,
     /// States, in file order.
     pub states: Vec<State>,
     /// Calendar month of cycle 0.

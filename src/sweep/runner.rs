@@ -43,6 +43,10 @@ pub struct SweepManifest {
     pub metric: String,
     /// Kind of the metric.
     pub metric_kind: String,
+    /// The ISO 4217 code of the scenario's currency (`[scenario] currency`); empty for euros, and then
+    /// left out of the file.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub currency: String,
     /// Points of the whole sweep.
     pub points: usize,
     /// `I/N` for a shard, or empty.
@@ -264,6 +268,10 @@ fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepMani
             metrics::Kind::Number => "number",
         }
         .into(),
+        currency: match sweep.scenario.model.currency {
+            c if c == crate::currency::Currency::EUR => String::new(),
+            c => c.code.into(),
+        },
         points: sweep.points.len(),
         shard: opts
             .shard
@@ -609,6 +617,7 @@ fn tornado_figure(
         base: rows[0][mc],
         bars,
         lang,
+        currency: crate::currency::Currency::from_code(&m.currency).unwrap_or_default(),
     }))
 }
 

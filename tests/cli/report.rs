@@ -37,6 +37,13 @@ fn the_report_is_self_contained_in_dutch_and_english() {
             && en.contains("care delivered −€ ")
             && en.contains("(the budget design); P(overspend) ")
     );
+    // The question names each arm once, by its label, over the horizon's months.
+    assert!(nl.contains(
+        "<b>Vraag:</b> wat gebeurt er van jan 2021 tot en met dec 2025 met kosten, cliënten en KPI's bij <i>Dorpsbudget Noord-Beveland</i>, vergeleken met <i>Aanbiedersmodel (basis)</i>?</p>"
+    ));
+    assert!(en.contains(
+        "<b>Question:</b> what happens to cost, clients and KPIs from Jan 2021 to Dec 2025 under <i>Village budget Noord-Beveland</i>, compared with <i>Provider model (baseline)</i>?</p>"
+    ));
     // Dutch number format in the text: € 12.345.678; English: € 12,345,678.
     let text_nl = nl.split("<h2>Figuren</h2>").next().unwrap();
     let text_en = en.split("<h2>Figures</h2>").next().unwrap();
@@ -324,4 +331,54 @@ fn how_sure_says_whether_the_intervals_include_parameter_uncertainty() {
         cohort.contains("expected values") && cohort.contains("<b>not</b> included"),
         "{cohort}"
     );
+}
+
+/// The question of the report for a scenario's arms: each named once, the baseline not called the
+/// provider model outside the Wmo (nor when its label says what it is), a model without KPIs not
+/// asked about KPIs, and an unlabelled Wmo baseline explained.
+#[test]
+fn the_question_reads_naturally_for_every_kind_of_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let question = |scenario: PathBuf, lang: &str| -> String {
+        let out = dir.path().join(format!(
+            "{}-{lang}",
+            scenario.file_stem().unwrap().to_string_lossy()
+        ));
+        wijksim()
+            .arg("run")
+            .arg(&scenario)
+            .args([
+                "--runs", "5", "--quiet", "--plots", "none", "--lang", lang, "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        let html = fs::read_to_string(out.join("report.html")).unwrap();
+        let at = html
+            .find("<b>Vraag:</b>")
+            .or(html.find("<b>Question:</b>"))
+            .unwrap();
+        html[at..].split("</p>").next().unwrap().to_string()
+    };
+    let hiv = root.join("scenarios/hiv_combination.toml");
+    assert_eq!(
+        question(hiv.clone(), "nl"),
+        "<b>Vraag:</b> wat gebeurt er van jan 1995 tot en met dec 2014 met kosten en patiënten bij <i>Combinatietherapie</i>, vergeleken met <i>Zidovudine alleen</i>?"
+    );
+    assert_eq!(
+        question(hiv, "en"),
+        "<b>Question:</b> what happens to cost and patients from Jan 1995 to Dec 2014 under <i>Combination therapy</i>, compared with <i>Zidovudine alone</i>?"
+    );
+    assert_eq!(
+        question(root.join("scenarios/sick_sicker.toml"), "en"),
+        "<b>Question:</b> what happens to cost and people from Jan 2025 to Dec 2099 under <i>Strategy B</i>, compared with <i>Standard of care</i>?"
+    );
+    // A Wmo baseline without a label is explained as the provider model it is.
+    let golden = question(root.join("tests/golden/pilot.toml"), "nl");
+    assert!(
+        golden.contains(", vergeleken met <i>baseline</i> (het huidige aanbiedersmodel)?"),
+        "{golden}"
+    );
+    assert_eq!(golden.matches("aanbiedersmodel").count(), 1);
 }
