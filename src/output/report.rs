@@ -179,12 +179,14 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The style of every page wijksim writes.
+/// The style of every page wijksim writes. Nothing is wider than the window: a table wider than the
+/// text scrolls sideways in its own box (a block as wide as its content, at most the text's width),
+/// a figure scales down, and a scenario line quoted in a table wraps.
 pub(crate) const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:2px solid #1f5ea8;padding-bottom:.2em}\
 .answer{background:#f3f7fc;border-left:6px solid #1f5ea8;padding:.8em 1.2em;margin:1em 0}\
-table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
-th{background:#e8eef7}td:first-child,th:first-child{text-align:left}td:not(:first-child){white-space:nowrap}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}summary{cursor:pointer;font-weight:bold;margin:.5em 0}\
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em;display:block;width:max-content;max-width:100%;overflow-x:auto}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
+th{background:#e8eef7}td:first-child,th:first-child{text-align:left}td:not(:first-child){white-space:nowrap}td.line,th.line{white-space:normal;text-align:left;overflow-wrap:anywhere}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}summary{cursor:pointer;font-weight:bold;margin:.5em 0}\
 figcaption{font-size:.9em;color:#555}code{background:#f4f4f4;padding:.1em .3em}.small{font-size:.85em;color:#555}";
 
 /// Everything the report shows.
@@ -1508,7 +1510,7 @@ fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
     }
     let _ = write!(
         h,
-        "<h2>{}</h2><p>{}</p><table><tr><th>{}</th><th>{}</th></tr>",
+        "<h2>{}</h2><p>{}</p><table><tr><th>{}</th><th class=\"line\">{}</th></tr>",
         lang.t("Aannames", "Assumptions"),
         lang.t("Elke waarde die het scenario als aanname (ASSUMPTION) markeert, met de regel in het scenariobestand. Waarden met een bron staan daar met hun bron.", "Every value the scenario labels as an ASSUMPTION, with its line in the scenario file. Values with a source carry it there."),
         lang.t("regel", "line"),
@@ -1518,7 +1520,7 @@ fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
         if line.contains("ASSUMPTION") {
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td style=\"text-align:left\"><code>{}</code></td></tr>",
+                "<tr><td>{}</td><td class=\"line\"><code>{}</code></td></tr>",
                 i + 1,
                 esc(line.trim())
             );
@@ -1529,7 +1531,27 @@ fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
 
 #[cfg(test)]
 mod tests {
-    use super::Lang;
+    use super::{CSS, Lang};
+
+    /// No page is wider than the window: a table is its own sideways-scrolling box no wider than the
+    /// text, a figure scales down to the text's width, and a quoted scenario line wraps (the report's
+    /// assumptions once made the page 1,180 pixels wide in a 1,000-pixel window).
+    #[test]
+    fn wide_tables_scroll_in_their_own_box_and_figures_scale() {
+        let rule = |selector: &str| {
+            CSS.split('}')
+                .map(|r| r.rsplit_once('{').map_or(("", ""), |(s, b)| (s, b)))
+                .find(|(s, _)| s.split(',').any(|x| x.trim() == selector))
+                .map_or(String::new(), |(_, body)| body.to_string())
+        };
+        let table = rule("table");
+        for decl in ["display:block", "max-width:100%", "overflow-x:auto"] {
+            assert!(table.contains(decl), "table{{{table}}} lacks {decl}");
+        }
+        assert!(rule("figure svg").contains("max-width:100%"));
+        assert!(rule("td.line").contains("white-space:normal"));
+        assert!(rule("td.line").contains("overflow-wrap:anywhere"));
+    }
 
     #[test]
     fn decimals_have_thousands_separators_in_either_language() {

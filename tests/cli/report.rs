@@ -220,7 +220,7 @@ fn chromium() -> Option<PathBuf> {
     })
 }
 
-fn headless(browser: &Path, profile: &Path) -> std::process::Command {
+fn headless(browser: &Path, profile: &Path, width: u32) -> std::process::Command {
     let mut c = std::process::Command::new(browser);
     c.args([
         "--headless",
@@ -231,8 +231,8 @@ fn headless(browser: &Path, profile: &Path) -> std::process::Command {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1100,1400",
     ]);
+    c.arg(format!("--window-size={width},1400"));
     c.arg(format!("--user-data-dir={}", profile.display()));
     c
 }
@@ -250,30 +250,35 @@ fn the_report_renders_in_headless_chromium() {
         );
     };
     let dir = tempfile::tempdir().unwrap();
-    let html = report(dir.path(), "nl");
-    // A copy of the report with a check: every figure is laid out with a visible size, and no script
-    // error occurred; the verdict goes into the title, which --dump-dom prints.
-    let check = r#"<script>var errs=0;window.onerror=function(){errs++};window.addEventListener('load',function(){var s=document.querySelectorAll('figure svg'),v=0;s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>50&&getComputedStyle(e).visibility!=='hidden')v++});document.title='CHECK svgs='+s.length+' visible='+v+' errors='+errs})</script>"#;
-    let page = dir.path().join("check.html");
-    fs::write(&page, html.replacen("<head>", &format!("<head>{check}"), 1)).unwrap();
-    let out = headless(&browser, &dir.path().join("profile"))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let want = format!("CHECK svgs={FIGURES} visible={FIGURES} errors=0");
-    assert!(
-        dom.contains(&want),
-        "expected `{want}` in the rendered page's title; got: {}",
-        dom.lines()
-            .find(|l| l.contains("<title>"))
-            .unwrap_or("no title")
-    );
+    // A copy of the report with a check: every figure is laid out with a visible size, no script
+    // error occurred, and nothing is wider than the window (the page does not scroll sideways: a
+    // wide table scrolls in its own box); the verdict goes into the title, which --dump-dom prints.
+    let check = r#"<script>var errs=0;window.onerror=function(){errs++};window.addEventListener('load',function(){var s=document.querySelectorAll('figure svg'),v=0;s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>50&&getComputedStyle(e).visibility!=='hidden')v++});var d=document.documentElement;document.title='CHECK svgs='+s.length+' visible='+v+' errors='+errs+' overflow='+Math.max(0,d.scrollWidth-d.clientWidth)})</script>"#;
+    for lang in ["nl", "en"] {
+        let html = report(dir.path(), lang);
+        let page = dir.path().join(format!("check-{lang}.html"));
+        fs::write(&page, html.replacen("<head>", &format!("<head>{check}"), 1)).unwrap();
+        for width in [1300, 1000] {
+            let out = headless(&browser, &dir.path().join("profile"), width)
+                .arg("--dump-dom")
+                .arg(format!("file://{}", page.display()))
+                .output()
+                .unwrap();
+            let dom = String::from_utf8_lossy(&out.stdout);
+            let want = format!("CHECK svgs={FIGURES} visible={FIGURES} errors=0 overflow=0");
+            assert!(
+                dom.contains(&want),
+                "{lang}, {width} px wide: expected `{want}` in the rendered page's title; got: {}",
+                dom.lines()
+                    .find(|l| l.contains("<title>"))
+                    .unwrap_or("no title")
+            );
+        }
+    }
     // A screenshot of the real report, to look at by eye.
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     let report_file = dir.path().join("nl/report.html");
-    headless(&browser, &dir.path().join("profile2"))
+    headless(&browser, &dir.path().join("profile2"), 1300)
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", report_file.display()))
         .output()
