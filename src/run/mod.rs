@@ -115,12 +115,11 @@ fn write_workbook(
         .filter(|k| k.is_count())
         .map(|k| k.name.clone())
         .collect();
-    let bytes = crate::output::excel::workbook(&sheets, created, &count_kpis).map_err(|e| {
-        crate::error::Error::Write {
+    let bytes = crate::output::excel::workbook(&sheets, created, &count_kpis, model.currency)
+        .map_err(|e| crate::error::Error::Write {
             path: "results.xlsx".into(),
             source: std::io::Error::other(e.to_string()),
-        }
-    })?;
+        })?;
     staged.write("results.xlsx", &bytes)
 }
 

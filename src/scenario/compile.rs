@@ -315,10 +315,12 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         }
     };
     let population = population(cx, raw, &states);
+    let currency = currency(cx, raw);
     let mut model = Model {
         name,
         title: raw.scenario.get_ref().title.clone(),
         population,
+        currency,
         states,
         start,
         cycle_months,
@@ -582,6 +584,32 @@ fn population(cx: &mut Ctx, raw: &ScenarioFile, states: &[State]) -> (String, St
             (nl.into(), en.into())
         }
     }
+}
+
+/// The currency of every amount (`[scenario] currency`, an ISO 4217 code): euros without one.
+fn currency(cx: &mut Ctx, raw: &ScenarioFile) -> crate::model::currency::Currency {
+    use crate::model::currency::{Currency, code_of_symbol};
+    let Some(given) = &raw.scenario.get_ref().currency else {
+        return Currency::EUR;
+    };
+    let v = given.get_ref().trim();
+    if let Some(c) = Currency::from_code(v) {
+        return c;
+    }
+    let fix = match code_of_symbol(v) {
+        Some(code) => format!("write the code, not the symbol: currency = \"{code}\""),
+        None => format!(
+            "give the ISO 4217 code of the currency the amounts are in, one of {} (e.g. currency = \"GBP\"); leave the key out for euros",
+            Currency::codes()
+        ),
+    };
+    cx.err(
+        given.span(),
+        "scenario.currency",
+        format!("`{v}` is not a currency wijksim knows"),
+        fix,
+    );
+    Currency::EUR
 }
 
 #[cfg(test)]

@@ -41,6 +41,10 @@ pub struct SweepManifest {
     pub metric: String,
     /// Kind of the metric.
     pub metric_kind: String,
+    /// The ISO 4217 code of the scenario's currency (`[scenario] currency`); empty for euros, and then
+    /// left out of the file.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub currency: String,
     /// Points of the whole sweep.
     pub points: usize,
     /// `I/N` for a shard, or empty.
@@ -254,6 +258,10 @@ fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepMani
             metrics::Kind::Number => "number",
         }
         .into(),
+        currency: match sweep.scenario.model.currency {
+            c if c == crate::model::currency::Currency::EUR => String::new(),
+            c => c.code.into(),
+        },
         points: sweep.points.len(),
         shard: opts
             .shard
@@ -592,6 +600,7 @@ fn tornado_figure(
         base: rows[0][mc],
         bars,
         lang,
+        currency: crate::model::currency::Currency::from_code(&m.currency).unwrap_or_default(),
     }))
 }
 

@@ -379,10 +379,10 @@ pub fn interval(lang: Lang, lo: u32) -> String {
     }
 }
 
-/// A legend entry for a pilot start: a vertical line.
-fn start_entry(lang: Lang, m: &Model, start: u32) -> Entry {
+/// A legend entry for a pilot start in a figure of the arms of `summaries`: a vertical line.
+fn start_entry(lang: Lang, m: &Model, start: u32, summaries: &[ArmTables]) -> Entry {
     (
-        start_label(lang, m, start),
+        start_label(lang, m, start, summaries),
         Swatch::Interval(BLACK.mix(0.6), 2),
     )
 }
@@ -493,7 +493,7 @@ impl Figure for Fan<'_> {
                 Swatch::Line(BLUE.to_rgba(), 2),
             ),
         ];
-        entries.extend(start.map(|x| start_entry(lang, m, x)));
+        entries.extend(start.map(|x| start_entry(lang, m, x, std::slice::from_ref(sm))));
         let area = legend_below(&area, &entries, 14)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
@@ -542,6 +542,12 @@ pub fn pilot_start(m: &Model, arm: &str) -> Option<u32> {
         .flatten()
         .map(|p| p.start)
         .min()
+}
+
+/// Whether a budget pool has a budget: its regime sets one (a regime without a budget, such as a
+/// treatment strategy, has no budget to use, overspend or size).
+pub fn budgeted(m: &Model, pool: &crate::model::regime::Pool) -> bool {
+    m.regimes[pool.regime].budget != crate::model::regime::BudgetRule::Unlimited
 }
 
 /// Draws a title of one or more lines, each `(text, size)` and wrapped at spaces to the width, and
@@ -645,11 +651,26 @@ fn stack(sm: &ArmTables, scope: usize, states: &[usize]) -> Vec<Vec<f64>> {
     cum
 }
 
-/// A pilot start as a legend names it: `pilot start jan 2022`.
-fn start_label(lang: Lang, m: &Model, start: u32) -> String {
+/// A pilot start as a legend names it: `pilot start jan 2022`. Outside the Wmo no arm is a pilot: the
+/// start of the arms of `summaries` that start then, by label (`start Combinatietherapie jan 1995`,
+/// `start of Combination therapy Jan 1995`).
+fn start_label(lang: Lang, m: &Model, start: u32, summaries: &[ArmTables]) -> String {
+    if m.is_wmo() {
+        return format!(
+            "{} {}",
+            lang.t("pilot start", "pilot starts"),
+            lang.month(m.date(start))
+        );
+    }
+    let arms: Vec<String> = summaries
+        .iter()
+        .filter(|sm| pilot_start(m, &sm.arm) == Some(start))
+        .map(|sm| arm_label(lang, m, &sm.arm))
+        .collect();
     format!(
-        "{} {}",
-        lang.t("pilot start", "pilot starts"),
+        "{} {} {}",
+        lang.t("start", "start of"),
+        arms.join(", "),
         lang.month(m.date(start))
     )
 }
@@ -724,7 +745,11 @@ impl Figure for FanArms<'_> {
             ),
             Swatch::Band(BLACK.mix(0.12), BLACK.mix(0.7), 2),
         ));
-        entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
+        entries.extend(
+            starts
+                .iter()
+                .map(|&x| start_entry(lang, m, x, self.summaries)),
+        );
         let area = legend_below(&area, &entries, 14)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
@@ -1128,10 +1153,10 @@ impl Figure for CostPerYear<'_> {
         chart
             .configure_mesh()
             .x_desc(lang.t("jaar", "year"))
-            .y_desc(lang.t("euro (nominaal)", "euros (nominal)"))
+            .y_desc(lang.money_axis(m.currency))
             .x_labels(years.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| lang.euros(*v))
+            .y_label_formatter(&|v| lang.money(m.currency, *v))
             .label_style((FAMILY, 14))
             .draw()?;
         let n = self.summaries.len() as f64;
@@ -1305,6 +1330,9 @@ fn drawings<'a>(
                 }),
             ));
             for (i, pool) in p.layout.pools.iter().enumerate() {
+                if !budgeted(model, pool) {
+                    continue;
+                }
                 out.push((
                     format!("budget_{}_{}", slug(&p.arm), slug(&pool.name)),
                     Drawing::Budget(BudgetUse {
@@ -1531,10 +1559,10 @@ impl Figure for CostDifference<'_> {
         chart
             .configure_mesh()
             .x_desc(lang.t("jaar", "year"))
-            .y_desc(lang.t("euro (nominaal)", "euros (nominal)"))
+            .y_desc(lang.money_axis(m.currency))
             .x_labels(years.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| lang.signed_euros(*v))
+            .y_label_formatter(&|v| lang.signed_money(m.currency, *v))
             .label_style((FAMILY, 14))
             .draw()?;
         chart.draw_series(std::iter::once(PathElement::new(
@@ -1630,11 +1658,15 @@ impl Figure for DifferenceHistogram<'_> {
             .build_cartesian_2d(axis(lo - width..hi + width), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .x_desc(lang.t("euro, gepaard per run", "euros, paired by run"))
+            .x_desc(format!(
+                "{}, {}",
+                lang.t(m.currency.nl, m.currency.en),
+                lang.t("gepaard per run", "paired by run")
+            ))
             .y_desc("runs")
             .y_label_formatter(&|v| lang.int(*v))
             .x_labels(6)
-            .x_label_formatter(&|v| lang.signed_euros(*v))
+            .x_label_formatter(&|v| lang.signed_money(m.currency, *v))
             .label_style((FAMILY, 14))
             .draw()?;
         let color = PALETTE[0];
@@ -1897,10 +1929,10 @@ impl Figure for BudgetUse<'_> {
             .build_cartesian_2d(axis(x0..x1), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .y_desc(lang.t("euro (nominaal)", "euros (nominal)"))
+            .y_desc(lang.money_axis(m.currency))
             .x_labels(ys.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| lang.euros(*v))
+            .y_label_formatter(&|v| lang.money(m.currency, *v))
             .label_style((FAMILY, 13))
             .draw()?;
         let yr = |y: usize| f64::from(lay.years[y]);
@@ -2053,7 +2085,11 @@ impl Figure for AreaFans<'_> {
             area_title(lang, m, &lay.scopes[self.scope])
         );
         let mut entries = arm_bands(lang, m, self.summaries, 0.3, 4);
-        entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
+        entries.extend(
+            starts
+                .iter()
+                .map(|&x| start_entry(lang, m, x, self.summaries)),
+        );
         let panels = small_multiples(root, &title, states.len(), &entries)?;
         for (panel, &s) in panels.iter().zip(&states) {
             let st = caseload_stats(self.summaries, self.scope, s);
@@ -2145,7 +2181,11 @@ impl Figure for AreaStacked<'_> {
             })
             .collect();
         let starts = pilot_starts(m, self.summaries);
-        entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
+        entries.extend(
+            starts
+                .iter()
+                .map(|&x| start_entry(lang, m, x, self.summaries)),
+        );
         let panels = small_multiples(root, &title, self.summaries.len(), &entries)?;
         for (panel, sm) in panels.iter().zip(self.summaries) {
             let cum = stack(sm, self.scope, &states);

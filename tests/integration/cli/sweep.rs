@@ -749,3 +749,57 @@ fn memory_and_threads_stay_flat_in_the_number_of_points() {
         "threads grew with points: {threads50} at 50, {threads400} at 400"
     );
 }
+
+/// A sweep of a scenario in pounds draws its tornado in pounds, also after a merge of shards (the
+/// manifest records the currency); a sweep in euros writes no currency into its manifest.
+#[test]
+fn a_sweep_of_a_scenario_in_pounds_draws_its_tornado_in_pounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hiv.toml");
+    fs::write(
+        &f,
+        format!(
+            "[sweep]\nname = \"hiv\"\nscenario = \"{}\"\nruns = 5\ndesign = \"one_way\"\n\
+             metric = \"combination.care_cost_difference\"\n\n[[parameter]]\n\
+             key = \"regime[combination].modifier[A->B].relative_risk\"\nname = \"rr_a_b\"\n\
+             low = 0.4\nhigh = 0.6\n",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scenarios/hiv_combination.toml"
+            )
+        ),
+    )
+    .unwrap();
+    let shards: Vec<PathBuf> = (1..=2).map(|i| dir.path().join(format!("s{i}"))).collect();
+    for (i, s) in shards.iter().enumerate() {
+        sweep(&f, s, &["--shard", &format!("{}/2", i + 1), "--quiet"]).success();
+        let manifest = fs::read_to_string(s.join("manifest.json")).unwrap();
+        assert!(manifest.contains("\"currency\": \"GBP\""), "{manifest}");
+    }
+    let merged = dir.path().join("merged");
+    wijksim()
+        .args(["merge", "--out"])
+        .arg(&merged)
+        .args(&shards)
+        .assert()
+        .success();
+    let tornado = fs::read_to_string(merged.join("tornado.svg")).unwrap();
+    assert!(
+        tornado.contains("£ ") && !tornado.contains('€'),
+        "{tornado}"
+    );
+    // In euros, the manifest is as it always was.
+    let eur = sweep_file(dir.path(), "eur", "design = \"one_way\"", ONE_WAY);
+    let out = dir.path().join("eur-out");
+    sweep(&eur, &out, &["--quiet"]).success();
+    assert!(
+        !fs::read_to_string(out.join("manifest.json"))
+            .unwrap()
+            .contains("currency")
+    );
+    assert!(
+        fs::read_to_string(out.join("tornado.svg"))
+            .unwrap()
+            .contains("€ ")
+    );
+}
