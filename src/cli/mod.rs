@@ -273,7 +273,14 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
 
 fn sweep(args: SweepArgs) -> anyhow::Result<()> {
     use wijksim::sweep::{runner, slurm};
-    let sw = wijksim::sweep::load(&args.file).map_err(Error::from)?;
+    // The Slurm scripts are written only when every point is valid, so that no error waits for a
+    // cluster; a run checks the points of its own folder (all, or its shard's) when it starts.
+    let sw = if args.emit_slurm {
+        wijksim::sweep::load(&args.file)
+    } else {
+        wijksim::sweep::read(&args.file)
+    }
+    .map_err(Error::from)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let base = Path::new("output");
         match args.shard {
