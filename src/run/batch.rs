@@ -84,47 +84,13 @@ fn run_with<'a>(
     opts: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Vec<Summary>> {
-    if opts.runs == 0 || u64::from(opts.runs) > crate::limits::MAX_RUNS {
-        return Err(Error::Options(format!(
-            "the number of runs is {}; it must be from 1 to {} (--runs)",
-            opts.runs,
-            crate::limits::MAX_RUNS
-        )));
-    }
-    if opts.threads == 0 {
-        return Err(Error::Options(
-            "the number of threads must be at least 1 (--threads)".into(),
-        ));
-    }
     let arms = model.arms.len();
     let layouts: Vec<Layout> = (0..arms).map(|arm| Layout::new(model, arm)).collect();
-    let cells = layouts.iter().map(|l| l.len() as u64).sum();
-    let need =
-        crate::limits::need_for_cells(model, cells, u64::from(opts.runs), opts.threads as u64);
-    if let Some((problem, fix)) = crate::limits::over_budget(&need, u64::from(opts.runs), "--runs")
-    {
-        return Err(Error::Options(format!(
-            "{problem} (with {} threads)\n  fix: {fix}, or use fewer --threads",
-            opts.threads
-        )));
-    }
+    check_options(model, &layouts, opts)?;
     // One thread: no pool, the runs in order on the calling thread. Inside a rayon pool of the
     // requested size (a sweep's): that pool. Otherwise a pool of our own for this batch.
     let sequential = opts.threads == 1;
-    let in_pool =
-        rayon::current_thread_index().is_some() && rayon::current_num_threads() == opts.threads;
-    let own_pool = if sequential || in_pool {
-        None
-    } else {
-        Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(opts.threads)
-                .build()
-                .map_err(|e| {
-                    Error::Options(format!("could not start {} threads: {e}", opts.threads))
-                })?,
-        )
-    };
+    let own_pool = own_pool(opts)?;
     let runs = opts.runs as usize;
     let mut columns: Vec<Columns> = layouts
         .iter()
@@ -183,7 +149,66 @@ fn run_with<'a>(
         None if sequential => columns.iter().map(Columns::stats_in_order).collect(),
         None => columns.iter().map(Columns::stats).collect(),
     };
-    Ok(layouts
+    Ok(summaries(
+        model,
+        layouts,
+        (columns, stats),
+        &client_cycles,
+        runs,
+    ))
+}
+
+/// The runs, threads and memory a batch needs are within the limits.
+fn check_options(model: &Model, layouts: &[Layout], opts: &Options) -> Result<()> {
+    if opts.runs == 0 || u64::from(opts.runs) > crate::limits::MAX_RUNS {
+        return Err(Error::Options(format!(
+            "the number of runs is {}; it must be from 1 to {} (--runs)",
+            opts.runs,
+            crate::limits::MAX_RUNS
+        )));
+    }
+    if opts.threads == 0 {
+        return Err(Error::Options(
+            "the number of threads must be at least 1 (--threads)".into(),
+        ));
+    }
+    let cells = layouts.iter().map(|l| l.len() as u64).sum();
+    let need =
+        crate::limits::need_for_cells(model, cells, u64::from(opts.runs), opts.threads as u64);
+    if let Some((problem, fix)) = crate::limits::over_budget(&need, u64::from(opts.runs), "--runs")
+    {
+        return Err(Error::Options(format!(
+            "{problem} (with {} threads)\n  fix: {fix}, or use fewer --threads",
+            opts.threads
+        )));
+    }
+    Ok(())
+}
+
+/// A pool of `opts.threads` threads for this batch, unless it runs on one thread or inside a rayon
+/// pool of that size already (a sweep's).
+fn own_pool(opts: &Options) -> Result<Option<rayon::ThreadPool>> {
+    let in_pool =
+        rayon::current_thread_index().is_some() && rayon::current_num_threads() == opts.threads;
+    if opts.threads == 1 || in_pool {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map(Some)
+        .map_err(|e| Error::Options(format!("could not start {} threads: {e}", opts.threads)))
+}
+
+/// Every arm's summary: its layout, its runs' cells and their statistics, and its client-cycles.
+fn summaries(
+    model: &Model,
+    layouts: Vec<Layout>,
+    (columns, stats): (Vec<Columns>, Vec<Vec<crate::aggregate::Stats>>),
+    client_cycles: &[u64],
+    runs: usize,
+) -> Vec<Summary> {
+    layouts
         .into_iter()
         .zip(columns)
         .zip(stats)
@@ -196,5 +221,5 @@ fn run_with<'a>(
             stats,
             client_cycles: client_cycles[arm],
         })
-        .collect())
+        .collect()
 }
