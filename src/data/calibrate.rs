@@ -1677,11 +1677,10 @@ pub fn write(
         t.duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     };
-    let mut provenance = crate::output::manifest::Provenance::new(
-        &c.problem.scenario,
-        crate::output::manifest::utc(secs(started)),
-        reproduce,
-    );
+    let mut provenance = c
+        .problem
+        .scenario
+        .provenance(crate::output::manifest::utc(secs(started)), reproduce);
     provenance.set_wall_time(started.elapsed().map_or(0.0, |d| d.as_secs_f64()));
     let m = Manifest {
         provenance,

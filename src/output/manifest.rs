@@ -28,20 +28,6 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    /// The provenance of `scenario` run by this wijksim, started at `started_utc` (see [`utc`]),
-    /// reproduced by `reproduce`; the wall time is set when the work is done.
-    pub fn new(scenario: &crate::scenario::Scenario, started_utc: String, reproduce: &str) -> Self {
-        Provenance {
-            wijksim_version: crate::VERSION.into(),
-            scenario_name: scenario.model.name.clone(),
-            scenario_path: scenario.source.path.clone(),
-            scenario_sha256: scenario.source.sha256.clone(),
-            started_utc,
-            wall_time_seconds: 0.0,
-            reproduce: reproduce.into(),
-        }
-    }
-
     /// Sets the wall time to `seconds`, rounded to milliseconds.
     pub fn set_wall_time(&mut self, seconds: f64) {
         self.wall_time_seconds = (seconds * 1000.0).round() / 1000.0;

@@ -311,8 +311,7 @@ pub fn run(
     let mut files = staged.files().to_vec();
     files.push("report.html".into());
     files.push("manifest.json".into());
-    let mut provenance =
-        manifest::Provenance::new(scenario, manifest::utc(started), &opts.reproduce);
+    let mut provenance = scenario.provenance(manifest::utc(started), &opts.reproduce);
     provenance.set_wall_time(clock.elapsed().as_secs_f64());
     let manifest = manifest::Manifest {
         provenance,

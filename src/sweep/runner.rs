@@ -246,7 +246,7 @@ fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepMani
         .position(|m| *m == sweep.metric)
         .map_or(metrics::Kind::Number, |i| kinds[i]);
     SweepManifest {
-        provenance: Provenance::new(&sweep.scenario, started, &opts.reproduce),
+        provenance: sweep.scenario.provenance(started, &opts.reproduce),
         name: sweep.name.clone(),
         sweep_file: sweep.file.clone(),
         sweep_sha256: sweep.sha256.clone(),
