@@ -12,7 +12,7 @@ pub mod sizing;
 mod stats;
 
 pub use layout::{Account, BudgetMeasure, Layout};
-pub use reduce::{AreaView, reduce, reduce_views};
+pub use reduce::{AreaView, reduce, reduce_arms, reduce_views};
 pub use stats::{LEVELS, Stats, quantile, stats};
 
 /// Reported numbers of all runs, stored by cell (the data quantiles need).

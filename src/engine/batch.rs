@@ -4,7 +4,7 @@
 //! size; each run is reduced to its reported cells as soon as it finishes, and cells are stored by run
 //! index, so the result is the same for any number of threads. Progress goes out through a callback.
 
-use crate::aggregate::{Columns, Layout, Summary, reduce};
+use crate::aggregate::{Columns, Layout, Summary, reduce_arms};
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -147,10 +147,12 @@ fn run_with<'a>(
                 &own
             }
         };
-        Ok(engine::simulate_prepared(prep, opts.seed, r as u32)
-            .iter()
-            .enumerate()
-            .map(|(arm, trace)| (reduce(&m, arm, &layouts[arm], trace), trace.client_cycles))
+        let traces = engine::simulate_prepared(prep, opts.seed, r as u32);
+        let cells = reduce_arms(&m, &layouts, &traces, prep.twins());
+        Ok(cells
+            .into_iter()
+            .zip(&traces)
+            .map(|(cells, trace)| (cells, trace.client_cycles))
             .collect())
     };
     let mut body = || -> Result<()> {
