@@ -14,7 +14,7 @@ mod stats;
 
 pub use crate::engine::AreaView;
 pub use layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
-pub use reduce::{reduce, reduce_views};
+pub use reduce::{reduce, reduce_arms, reduce_views};
 pub use stats::{LEVELS, Stats, quantile, quantiles, stats};
 
 /// Reported numbers of all runs, stored by cell (the data quantiles need).

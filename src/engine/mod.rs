@@ -299,6 +299,11 @@ impl<'m> Prepared<'m> {
     pub fn model(&self) -> &'m Model {
         self.model
     }
+
+    /// Which areas the arms share ([`twins`]): the traces of [`simulate_prepared`] are equal there.
+    pub fn twins(&self) -> &[Vec<Option<usize>>] {
+        &self.twins
+    }
 }
 
 /// [`simulate_arms`] with the model's run-invariant tables derived beforehand (once for many runs).

@@ -4,7 +4,7 @@
 //! size; each run is reduced to its reported cells as soon as it finishes, and cells are stored by run
 //! index, so the result is the same for any number of threads. Progress goes out through a callback.
 
-use crate::aggregate::{Columns, Layout, Summary, reduce};
+use crate::aggregate::{Columns, Layout, Summary, reduce_arms};
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -98,6 +98,11 @@ fn run_with<'a>(
         .collect();
     let mut client_cycles = vec![0u64; arms];
     let chunk = (opts.threads * 16).max(32);
+    // Finished runs are stored by cell a block of runs at a time: a cell's values of many runs in one
+    // write along its column (few pages touched per value). A block holds up to 256 runs, and at most
+    // about 32 MB of cells.
+    let cells_per_run = layouts.iter().map(Layout::len).sum::<usize>().max(1);
+    let block = ((1usize << 22) / cells_per_run).clamp(chunk, 256.max(chunk));
     // Every arm of a run in one task: the arms share the run's random numbers, and the areas they
     // simulate alike are simulated once (engine::simulate_arms).
     // The layouts are the base model's: drawn parameters change numbers, not structure.
@@ -113,13 +118,17 @@ fn run_with<'a>(
                 &own
             }
         };
-        Ok(engine::simulate_prepared(prep, opts.seed, r as u32)
-            .iter()
-            .enumerate()
-            .map(|(arm, trace)| (reduce(&m, arm, &layouts[arm], trace), trace.client_cycles))
+        let traces = engine::simulate_prepared(prep, opts.seed, r as u32);
+        let cells = reduce_arms(&m, &layouts, &traces, prep.twins());
+        Ok(cells
+            .into_iter()
+            .zip(&traces)
+            .map(|(cells, trace)| (cells, trace.client_cycles))
             .collect())
     };
     let mut body = || -> Result<()> {
+        let mut pending: Vec<Vec<RunCells>> = Vec::with_capacity(block + chunk);
+        let mut stored = 0;
         for lo in (0..runs).step_by(chunk) {
             let hi = (lo + chunk).min(runs);
             let done: Vec<Result<Vec<RunCells>>> = if sequential {
@@ -127,11 +136,17 @@ fn run_with<'a>(
             } else {
                 (lo..hi).into_par_iter().map(one_run).collect()
             };
-            let done = done.into_iter().collect::<Result<Vec<_>>>()?;
-            for (arm, column) in columns.iter_mut().enumerate() {
-                let rows: Vec<&[f64]> = done.iter().map(|r| r[arm].0.as_slice()).collect();
-                column.put_runs(lo, &rows);
-                client_cycles[arm] += done.iter().map(|r| r[arm].1).sum::<u64>();
+            for run in done {
+                pending.push(run?);
+            }
+            if pending.len() >= block || hi == runs {
+                for (arm, column) in columns.iter_mut().enumerate() {
+                    let rows: Vec<&[f64]> = pending.iter().map(|r| r[arm].0.as_slice()).collect();
+                    column.put_runs(stored, &rows);
+                    client_cycles[arm] += pending.iter().map(|r| r[arm].1).sum::<u64>();
+                }
+                stored += pending.len();
+                pending.clear();
             }
             progress(Progress {
                 done: hi as u64,
@@ -222,4 +237,44 @@ fn summaries(
             client_cycles: client_cycles[arm],
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::default_scenario;
+
+    #[test]
+    fn every_run_is_stored_at_its_own_index_whatever_the_threads() {
+        // 300 runs: several blocks of stored runs, chunks of 32 (1 thread) and 48 (3 threads).
+        let m = default_scenario().model;
+        let opts = |threads| Options {
+            runs: 300,
+            seed: 4,
+            threads,
+        };
+        let one = run(&m, &opts(1), &|_| {}).unwrap();
+        let three = run(&m, &opts(3), &|_| {}).unwrap();
+        let prep = engine::Prepared::new(&m);
+        let layouts: Vec<Layout> = (0..m.arms.len()).map(|j| Layout::new(&m, j)).collect();
+        for r in [0, 31, 32, 204, 205, 250, 299] {
+            let traces = engine::simulate_prepared(&prep, 4, r as u32);
+            let want = reduce_arms(&m, &layouts, &traces, prep.twins());
+            for (arm, cells) in want.iter().enumerate() {
+                for (i, &v) in cells.iter().enumerate() {
+                    for sm in [&one[arm], &three[arm]] {
+                        assert_eq!(
+                            sm.columns.cell(i)[r].to_bits(),
+                            v.to_bits(),
+                            "run {r}, arm {arm}, cell {i}"
+                        );
+                    }
+                }
+            }
+        }
+        for (a, b) in one.iter().zip(&three) {
+            assert_eq!(a.stats, b.stats);
+            assert_eq!(a.client_cycles, b.client_cycles);
+        }
+    }
 }
