@@ -37,10 +37,41 @@ fn sweep(c: &mut Criterion) {
     group.finish();
 }
 
+/// The sweep file of the load benchmarks: the Latin hypercube above with 1,000 points.
+fn big_sweep_text() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    std::fs::read_to_string(dir.join("sweep_latin_hypercube.toml"))
+        .expect("the example sweep")
+        .replace("points = 200", "points = 1000")
+}
+
+/// Loading a sweep of 1,000 points: every point applied to the scenario and compiled (what `wijksim
+/// check` and `--emit-slurm` do), against what a shard of 10 checks before it starts (the file, then
+/// its own 100 points, as `runner::run` does).
+fn load(c: &mut Criterion) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let text = big_sweep_text();
+    let mut group = c.benchmark_group("sweep_load_lhs1000_default");
+    group.sample_size(10);
+    group.bench_function("every_point", |b| {
+        b.iter(|| wijksim::sweep::from_text("big.toml", &text, &dir, "big").expect("a valid sweep"))
+    });
+    group.bench_function("shard_1_of_10", |b| {
+        b.iter(|| {
+            let sw = wijksim::sweep::from_text_unchecked("big.toml", &text, &dir, "big")
+                .expect("a valid sweep");
+            let mine = wijksim::sweep::runner::folder_points(sw.points.len(), Some((1, 10)));
+            sw.check_points(mine).expect("valid points");
+            sw
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     // Medians only: criterion's charts need system fonts a build machine may lack.
     config = Criterion::default().without_plots();
-    targets = sweep
+    targets = sweep, load
 }
 criterion_main!(benches);

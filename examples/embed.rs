@@ -51,7 +51,7 @@ fn embed(file: &str, out: &str) -> Result<(), wijksim::error::Error> {
     }
     for pilot in &report.summaries[1..] {
         let care = report
-            .difference(&pilot.arm, ScopeKind::PilotAreas, "care_cost")
+            .difference(&pilot.arm, ScopeKind::PilotAreas, Account::CareCost)
             .expect("a pilot arm has pilot areas");
         println!(
             "{} vs baseline in the pilot areas: care {:+.0} [90%: {:+.0} to {:+.0}], P(less care) {:.0}%",

@@ -10,13 +10,13 @@ fn main() {
     if args.first().map(String::as_str) == Some("batch") {
         let runs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
         let threads = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2);
-        let opts = wijksim::engine::batch::Options {
+        let opts = wijksim::run::batch::Options {
             runs,
             seed: scenario.model.seed,
             threads,
         };
         let t = std::time::Instant::now();
-        let summaries = wijksim::engine::batch::run_scenario(&scenario, true, &opts, &|_| {})
+        let summaries = wijksim::run::batch::run_scenario(&scenario, true, &opts, &|_| {})
             .expect("the default scenario runs");
         let s = t.elapsed().as_secs_f64();
         let cc: u64 = summaries.iter().map(|s| s.client_cycles).sum();

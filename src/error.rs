@@ -599,6 +599,20 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// An error in a table of an output folder, with the fix: run the scenario again.
+pub(crate) fn bad_table(file: &str, line: Option<usize>, key: &str, problem: String) -> Error {
+    Error::Input(
+        InputError::new(
+            file,
+            line,
+            key,
+            problem,
+            "the tables must be as `wijksim run` wrote them for this folder's scenario.toml; run the scenario again",
+        )
+        .into(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

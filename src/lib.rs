@@ -8,7 +8,7 @@
 //! [`aggregate`] (streaming statistics) → [`output`] (CSV files and manifest).
 //!
 //! The library never prints and never reads the command line; progress goes out through a callback
-//! ([`engine::batch::Progress`]).
+//! ([`run::batch::Progress`]).
 //!
 //! # Running a scenario from a program
 //!
@@ -41,7 +41,7 @@
 //!
 //! // The pilot's effect on the care its villages need, paired run by run with the baseline.
 //! let effect = report
-//!     .difference("dorpsbudget_noord_beveland", ScopeKind::PilotAreas, "care_cost")
+//!     .difference("dorpsbudget_noord_beveland", ScopeKind::PilotAreas, Account::CareCost)
 //!     .unwrap();
 //! assert!((0.0..=1.0).contains(&effect.p_lower));
 //! assert!(report.folder.join("accounts.csv").is_file());
@@ -49,7 +49,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Without an output folder, [`engine::batch::run_scenario`] gives the summaries alone and
+//! Without an output folder, [`run::batch::run_scenario`] gives the summaries alone and
 //! [`aggregate::paired::differences`] the paired differences. `examples/embed.rs` is a whole program.
 #![deny(missing_docs)]
 

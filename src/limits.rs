@@ -136,7 +136,7 @@ pub fn runs_that_fit(need: &Need) -> u64 {
 }
 
 /// `Some((problem, fix))` when `need` is over the budget; `runs_key` names how to lower the runs
-/// (`run.runs` in a scenario, [`Opt::Runs`] for the runs of a call).
+/// (`run.runs` in a scenario, [`Opt::Runs`](crate::error::Opt::Runs) for the runs of a call).
 pub fn over_budget(
     need: &Need,
     runs: u64,

@@ -175,16 +175,28 @@ impl Layout {
         self.budget_at
     }
 
-    /// Cell `j` of KPI `k` over its `i`-th scope (`kpis[k].scopes[i]`) in contract year `y` (`j`: 0
-    /// value; evaluations also 1 due, 2 cost).
-    pub fn kpi(&self, model: &Model, k: usize, i: usize, y: usize, j: usize) -> usize {
+    /// Cell `cell` of KPI `k` over its `i`-th scope (`kpis[k].scopes[i]`) in contract year `y`.
+    pub fn kpi(&self, model: &Model, k: usize, i: usize, y: usize, cell: KpiCell) -> usize {
         let kpi = &model.kpis[k];
+        let j = cell as usize;
+        assert!(
+            j < kpi.cells_per_year(),
+            "KPI `{}` has no {cell:?}",
+            kpi.name
+        );
         self.kpi_at[k] + (i * kpi.years() + y) * kpi.cells_per_year() + j
     }
 
-    /// Cell of scope `sc`'s discounted total cost (`j = 0`), number of clients (`j = 1`, initial plus
-    /// new) and discounted total of outcome `k` (`j = 2 + k`).
-    pub fn econ(&self, sc: usize, j: usize) -> usize {
+    /// Cell of scope `sc`'s total `e` over the horizon (discounted cost, clients or an outcome).
+    pub fn econ(&self, sc: usize, e: Econ) -> usize {
+        let j = match e {
+            Econ::DiscountedCost => 0,
+            Econ::Clients => 1,
+            Econ::Outcome(k) => {
+                assert!(2 + k < self.econ_len, "no outcome {k}");
+                2 + k
+            }
+        };
         self.econ_at + sc * self.econ_len + j
     }
 
@@ -263,6 +275,54 @@ impl Layout {
                 })
             })
             .collect()
+    }
+}
+
+/// A KPI's numbers per contract year ([`Layout::kpi`]): its value; an evaluations KPI also has the
+/// evaluations due and those held (`evaluations.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KpiCell {
+    /// The KPI's value (of an evaluations KPI: the share held, an assumption).
+    Value,
+    /// Evaluations due: clients in the KPI's states at the start of the contract year plus those
+    /// entering them.
+    Due,
+    /// Evaluations held: those due times the share held.
+    Held,
+}
+
+impl KpiCell {
+    /// What `evaluations.csv` reports of an evaluations KPI, in its order.
+    pub const EVALUATION: [KpiCell; 2] = [KpiCell::Due, KpiCell::Held];
+
+    /// The name in `evaluations.csv`'s `measure` column (`value` for the value, in no table).
+    pub fn name(self) -> &'static str {
+        match self {
+            KpiCell::Value => "value",
+            KpiCell::Due => "due",
+            KpiCell::Held => "held",
+        }
+    }
+}
+
+/// A scope's totals over the whole horizon, for `summary.csv` and the per-run columns of `runs.csv`
+/// (`discounted_cost`, `clients`, `discounted_<outcome>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Econ {
+    /// The total cost, discounted to the start (`[discount]`).
+    DiscountedCost,
+    /// The clients: those at the start plus the new ones.
+    Clients,
+    /// The discounted total of outcome `k` ([`Model::outcomes`]`[k]`).
+    Outcome(usize),
+}
+
+impl Econ {
+    /// Every total of a model with `outcomes` outcomes, in cell order.
+    pub fn all(outcomes: usize) -> impl Iterator<Item = Econ> {
+        [Econ::DiscountedCost, Econ::Clients]
+            .into_iter()
+            .chain((0..outcomes).map(Econ::Outcome))
     }
 }
 
@@ -392,6 +452,11 @@ impl BudgetMeasure {
         }
     }
 
+    /// The measure `budget.csv`'s `measure` column names, if any.
+    pub fn parse(name: &str) -> Option<BudgetMeasure> {
+        BudgetMeasure::ALL.into_iter().find(|m| m.name() == name)
+    }
+
     /// Its value in a settled budget year.
     pub fn of(self, b: &crate::engine::budget::BudgetYear) -> f64 {
         match self {
@@ -414,5 +479,26 @@ impl BudgetMeasure {
             // From the KPIs, not the book: added by the reduction.
             BudgetMeasure::BonusMalus => 0.0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_budget_measure_reads_back_from_its_name_and_the_names_differ() {
+        for m in BudgetMeasure::ALL {
+            assert_eq!(BudgetMeasure::parse(m.name()), Some(m), "{m:?}");
+        }
+        let mut names: Vec<&str> = BudgetMeasure::ALL.iter().map(|m| m.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), BudgetMeasure::ALL.len());
+        assert_eq!(
+            BudgetMeasure::parse("top_ups"),
+            None,
+            "an account, not a measure"
+        );
     }
 }

@@ -5,15 +5,17 @@
 //! grows with what is reported times the number of runs (the data quantiles need), never with clients.
 //! Statistics are computed in run order, so they do not depend on which thread ran which run.
 
+pub mod expected;
 mod layout;
 pub mod paired;
 mod reduce;
 pub mod sizing;
 mod stats;
 
-pub use layout::{Account, BudgetMeasure, Layout};
-pub use reduce::{AreaView, reduce, reduce_views};
-pub use stats::{LEVELS, Stats, quantile, stats};
+pub use crate::engine::AreaView;
+pub use layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
+pub use reduce::{reduce, reduce_arms, reduce_views};
+pub use stats::{LEVELS, Stats, quantile, quantiles, stats};
 
 /// Reported numbers of all runs, stored by cell (the data quantiles need).
 ///

@@ -4,7 +4,7 @@
 //! numbers), so the difference of a reported number is taken run by run and its spread is that of the
 //! pilot's *effect*, not of the chance both arms share. Every pilot arm is compared with the first arm.
 
-use crate::aggregate::{Account, Summary, quantile};
+use crate::aggregate::{Account, KpiCell, Summary, quantile};
 use crate::model::Model;
 use crate::model::scope::ScopeKind;
 
@@ -17,10 +17,8 @@ pub struct Difference {
     pub scope: ScopeKind,
     /// The scope's name.
     pub scope_name: String,
-    /// One of [`MEASURES`]: an account (`care_cost`, `community_cost`, `municipal_spend`, its parts
-    /// `municipal_spend.paid_directly` ..., `overspend`; see [`crate::aggregate::Account`]), `cost` (a
-    /// cost line), `caseload` (mean over the year's cycles) or `kpi`.
-    pub measure: &'static str,
+    /// What it measures: an account, a cost line, a state's caseload or a KPI.
+    pub measure: Measure,
     /// The period it covers.
     pub period: Period,
     /// Empty for an account; the line for `cost`, the state code for `caseload`, the KPI's name for
@@ -82,21 +80,59 @@ impl Period {
     }
 }
 
-/// The measures of [`Difference::measure`]: every account, then `cost`, `caseload` and `kpi`.
-pub const MEASURES: [&str; 12] = [
-    "care_cost",
-    "community_cost",
-    "municipal_spend",
-    "municipal_spend.paid_directly",
-    "municipal_spend.budgets_paid",
-    "municipal_spend.top_ups",
-    "municipal_spend.refunds",
-    "municipal_spend.bonus_malus",
-    "overspend",
-    "cost",
-    "caseload",
-    "kpi",
-];
+/// What a paired difference measures, written as `measure` in `differences.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// An account (see [`Account`]); the item is empty. No account is the total of others.
+    Account(Account),
+    /// The cost on a line; the item is the line.
+    Cost,
+    /// The mean caseload over a year's cycles; the item is the state's code.
+    Caseload,
+    /// A KPI's value in a contract year; the item is the KPI's name.
+    Kpi,
+}
+
+impl Measure {
+    /// Every measure, in the order of `differences.csv`: the accounts, then `cost`, `caseload` and
+    /// `kpi`.
+    pub const ALL: [Measure; 12] = [
+        Measure::Account(Account::CareCost),
+        Measure::Account(Account::CommunityCost),
+        Measure::Account(Account::MunicipalSpend),
+        Measure::Account(Account::PaidDirectly),
+        Measure::Account(Account::BudgetsPaid),
+        Measure::Account(Account::TopUps),
+        Measure::Account(Account::Refunds),
+        Measure::Account(Account::BonusMalus),
+        Measure::Account(Account::Overspend),
+        Measure::Cost,
+        Measure::Caseload,
+        Measure::Kpi,
+    ];
+
+    /// The text of the `measure` column: the account's name (`care_cost`, ...), `cost`, `caseload`
+    /// or `kpi`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Account(k) => k.name(),
+            Measure::Cost => "cost",
+            Measure::Caseload => "caseload",
+            Measure::Kpi => "kpi",
+        }
+    }
+
+    /// The measure a `measure` column names, if any.
+    pub fn parse(name: &str) -> Option<Measure> {
+        Measure::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+impl From<Account> for Measure {
+    fn from(k: Account) -> Measure {
+        Measure::Account(k)
+    }
+}
 
 /// Per-run values of one measure: `f(summary, run)`.
 fn per_run(sm: &Summary, f: &dyn Fn(&Summary, usize) -> f64) -> Vec<f64> {
@@ -106,7 +142,7 @@ fn per_run(sm: &Summary, f: &dyn Fn(&Summary, usize) -> f64) -> Vec<f64> {
 fn spread(
     arm: &str,
     scope: &crate::model::scope::Scope,
-    measure: &'static str,
+    measure: Measure,
     period: Period,
     item: String,
     pilot: &[f64],
@@ -176,12 +212,14 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                 }
             };
             for k in Account::ALL {
-                yearly(k.name(), String::new(), &|sm, y| {
+                yearly(Measure::Account(k), String::new(), &|sm, y| {
                     sm.layout.account(sc, y, k)
                 });
             }
             for (l, line) in model.lines.iter().enumerate() {
-                yearly("cost", line.clone(), &|sm, y| sm.layout.cost(sc, y, l));
+                yearly(Measure::Cost, line.clone(), &|sm, y| {
+                    sm.layout.cost(sc, y, l)
+                });
             }
             for (y, year) in years.iter().enumerate() {
                 let cycles: Vec<usize> = (0..lay.cycles)
@@ -189,7 +227,7 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                     .collect();
                 for (s, st) in model.states.iter().enumerate() {
                     push(
-                        "caseload",
+                        Measure::Caseload,
                         Period::Year(*year),
                         st.code.clone(),
                         &|sm, r| {
@@ -208,10 +246,10 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
                 };
                 for y in 0..kpi.years() {
                     push(
-                        "kpi",
+                        Measure::Kpi,
                         Period::ContractYear(y + 1),
                         kpi.name.clone(),
-                        &|sm, r| at(sm, sm.layout.kpi(model, k, i, y, 0), r),
+                        &|sm, r| at(sm, sm.layout.kpi(model, k, i, y, KpiCell::Value), r),
                     );
                 }
             }
@@ -220,14 +258,16 @@ pub fn differences(model: &Model, summaries: &[Summary]) -> Vec<Difference> {
     out
 }
 
-/// The difference of `measure` (an account, with an empty item) over the whole horizon in the
-/// region, for arm `arm`.
-pub fn region_total<'d>(
-    diffs: &'d [Difference],
-    arm: &str,
-    measure: &str,
-) -> Option<&'d Difference> {
-    find(diffs, arm, ScopeKind::Region, measure, Period::All, "")
+/// The difference of account `k` over the whole horizon in the region, for arm `arm`.
+pub fn region_total<'d>(diffs: &'d [Difference], arm: &str, k: Account) -> Option<&'d Difference> {
+    find(
+        diffs,
+        arm,
+        ScopeKind::Region,
+        Measure::Account(k),
+        Period::All,
+        "",
+    )
 }
 
 /// The difference of `measure` and `item` in the first scope of `kind`, over `period`.
@@ -235,7 +275,7 @@ pub fn find<'d>(
     diffs: &'d [Difference],
     arm: &str,
     kind: ScopeKind,
-    measure: &str,
+    measure: Measure,
     period: Period,
     item: &str,
 ) -> Option<&'d Difference> {
@@ -255,9 +295,7 @@ pub fn find<'d>(
 
 /// Quantiles of the per-run values of one cell.
 pub fn cell_quantiles(sm: &Summary, cell: usize, levels: &[f64]) -> Vec<f64> {
-    let mut v = sm.columns.cell(cell).to_vec();
-    v.sort_by(f64::total_cmp);
-    levels.iter().map(|&p| quantile(&v, p)).collect()
+    crate::aggregate::quantiles(sm.columns.cell(cell), levels)
 }
 
 /// Per-run totals of account `k` of scope `sc` over every year.
@@ -277,4 +315,32 @@ pub fn account_per_run(sm: &Summary, sc: usize, k: Account) -> Vec<f64> {
 pub fn p_overspend(sm: &Summary) -> f64 {
     let over = account_per_run(sm, crate::model::scope::REGION, Account::Overspend);
     over.iter().filter(|&&x| x > 0.0).count() as f64 / over.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_measure_reads_back_from_the_text_written_in_differences_csv() {
+        for m in Measure::ALL {
+            assert_eq!(Measure::parse(m.name()), Some(m), "{m:?}");
+        }
+        let names: Vec<&str> = Measure::ALL.iter().map(|m| m.name()).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            names.len(),
+            "two measures share a name: {names:?}"
+        );
+        // Every account is a measure, under the account's own name.
+        for k in Account::ALL {
+            assert_eq!(Measure::parse(k.name()), Some(Measure::Account(k)));
+        }
+        assert_eq!(Measure::parse("care_cost"), Some(Account::CareCost.into()));
+        assert_eq!(Measure::parse("total"), None);
+        assert_eq!(Measure::parse(""), None);
+    }
 }

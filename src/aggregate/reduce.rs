@@ -1,8 +1,8 @@
 //! From one run's trace to its reported numbers: caseload, flows, accounts, budget books, KPIs and
 //! economic totals, laid out as [`Layout`] says.
 
-use super::layout::{Account, BudgetMeasure, Layout};
-use crate::engine::{AreaTrace, RunTrace};
+use super::layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
+use crate::engine::{AreaTrace, AreaView, RunTrace};
 use crate::model::{LineKind, Model};
 
 /// Reduces one run's trace of arm `arm` to its reported cells.
@@ -11,15 +11,64 @@ pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> V
     reduce_views(model, arm, layout, &views, &trace.pools)
 }
 
-/// One area's counts and moves, as simulated (`u32`) or expected (`f64`).
-#[derive(Debug, Clone, Copy)]
-pub struct AreaView<'a, T> {
-    /// As [`crate::engine::AreaTrace::counts`].
-    pub counts: &'a [T],
-    /// As [`crate::engine::AreaTrace::moves`].
-    pub moves: &'a [T],
-    /// Occupancy after the last transition.
-    pub final_counts: &'a [T],
+/// Reduces one run of every arm (`traces`, in arm order) to each arm's reported cells, as [`reduce`]
+/// does arm by arm. An area that an arm simulates alike with an earlier arm (`twins`, as
+/// [`crate::engine::twins`]: the same trace, the same costs, no regime) is reduced once: its flows,
+/// costs and totals are the earlier arm's, added to the arm's scopes in the same order, so every cell
+/// is bit for bit what [`reduce`] gives.
+pub fn reduce_arms(
+    model: &Model,
+    layouts: &[Layout],
+    traces: &[RunTrace],
+    twins: &[Vec<Option<usize>>],
+) -> Vec<Vec<f64>> {
+    let views: Vec<Vec<AreaView<u32>>> = traces
+        .iter()
+        .map(|t| t.areas.iter().map(AreaTrace::view).collect())
+        .collect();
+    // Per arm and area: its own part, or `None` where an earlier arm's is the same.
+    let own: Vec<Vec<Option<AreaPart>>> = views
+        .iter()
+        .enumerate()
+        .map(|(arm, views)| {
+            views
+                .iter()
+                .enumerate()
+                .map(|(a, at)| {
+                    let twin = twins.get(arm).and_then(|t| t[a]);
+                    debug_assert!(
+                        twin.is_none_or(|i| traces[i].areas[a] == traces[arm].areas[a]),
+                        "a twin area has its twin's trace"
+                    );
+                    twin.is_none()
+                        .then(|| area_part(model, arm, &layouts[arm], a, at))
+                })
+                .collect()
+        })
+        .collect();
+    let part = |arm: usize, a: usize| -> &AreaPart {
+        let mut j = arm;
+        loop {
+            match (&own[j][a], twins.get(j).and_then(|t| t[a])) {
+                (Some(p), _) => return p,
+                (None, Some(i)) if i < j => j = i,
+                _ => unreachable!("an area without a twin has its own part"),
+            }
+        }
+    };
+    (0..traces.len())
+        .map(|arm| {
+            let parts: Vec<&AreaPart> = (0..views[arm].len()).map(|a| part(arm, a)).collect();
+            assemble(
+                model,
+                arm,
+                &layouts[arm],
+                &views[arm],
+                &traces[arm].pools,
+                &parts,
+            )
+        })
+        .collect()
 }
 
 /// Reduces one run's areas (or their expected values) and its pools' budget years to the reported
@@ -31,6 +80,115 @@ pub fn reduce_views<T: Copy + Into<f64>>(
     layout: &Layout,
     areas: &[AreaView<T>],
     pools: &[Vec<crate::engine::budget::BudgetYear>],
+) -> Vec<f64> {
+    let parts: Vec<AreaPart> = areas
+        .iter()
+        .enumerate()
+        .map(|(a, at)| area_part(model, arm, layout, a, at))
+        .collect();
+    let parts: Vec<&AreaPart> = parts.iter().collect();
+    assemble(model, arm, layout, areas, pools, &parts)
+}
+
+/// The accounts an area books from its cost lines, in the order of [`AreaPart::accounts`].
+const ACCOUNTS: [Account; 3] = [
+    Account::CareCost,
+    Account::CommunityCost,
+    Account::PaidDirectly,
+];
+
+/// What one area contributes to each scope that holds it, apart from its caseload: its flows and costs
+/// per year, the accounts booked from them, and its economic totals (before a pool's reinvestment).
+/// It depends on the area's trace, costs and plan only, so an area two arms simulate alike has one.
+#[derive(Debug, Clone)]
+struct AreaPart {
+    /// `flows[y * flows + f]`.
+    flows: Vec<f64>,
+    /// `lines[y * lines + l]`.
+    lines: Vec<f64>,
+    /// `accounts[y * 3 + j]`, `j` as in [`ACCOUNTS`].
+    accounts: Vec<f64>,
+    /// Discounted cost, clients, discounted outcomes (as the cells of [`Layout::econ`]).
+    econ: Vec<f64>,
+}
+
+/// Area `a`'s part in arm `arm`.
+fn area_part<T: Copy + Into<f64>>(
+    model: &Model,
+    arm: usize,
+    layout: &Layout,
+    a: usize,
+    at: &AreaView<T>,
+) -> AreaPart {
+    let n = layout.n_states;
+    let n1 = n + 1;
+    let (ys, nf, nl) = (layout.years.len(), layout.flows.len(), layout.lines);
+    let mut flows = vec![0.0; ys * nf];
+    let mut lines = vec![0.0; ys * nl];
+    let mut accounts = vec![0.0; ys * ACCOUNTS.len()];
+    let m = model.areas[a].municipality;
+    // The cells of a cycle's moves that are flows, with their flow (each flow is one cell).
+    let flow_cells: Vec<(usize, usize)> = layout
+        .move_flow
+        .iter()
+        .enumerate()
+        .filter(|&(_, &f)| f != u32::MAX)
+        .map(|(i, &f)| (i, f as usize))
+        .collect();
+    // Lines paid from a (limited) budget, in the cycles of the pilot period.
+    let budgeted = model.arms[arm].plans[a].as_ref().and_then(|p| {
+        let regime = &model.regimes[p.regime];
+        (regime.budget != crate::model::regime::BudgetRule::Unlimited)
+            .then_some((p, &regime.covers))
+    });
+    let costs = model.costs_of(arm, a);
+    for c in 0..layout.cycles {
+        let y = model.year_index(c as u32);
+        let counts = &at.counts[c * n..(c + 1) * n];
+        let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
+        let flows = &mut flows[y * nf..(y + 1) * nf];
+        for &(i, f) in &flow_cells {
+            // Adding a zero changes no sum of counts: no test needed.
+            flows[f] += moves[i].into();
+        }
+        // A value on a line: its account by the line's kind, and paid directly unless a budget
+        // covers the line in this cycle.
+        let mut book = |line: usize, value: f64| {
+            lines[y * nl + line] += value;
+            let acc = &mut accounts[y * ACCOUNTS.len()..(y + 1) * ACCOUNTS.len()];
+            match model.line_kinds[line] {
+                LineKind::Care => acc[0] += value,
+                LineKind::Community => acc[1] += value,
+                LineKind::OwnContribution => {}
+            }
+            if !budgeted.is_some_and(|(p, covers)| p.active(c) && covers[line]) {
+                acc[2] += value;
+            }
+        };
+        for item in costs {
+            if item.municipalities[m] && item.amount[c] != 0.0 {
+                book(item.line, item.units(counts, moves) * item.amount[c]);
+            }
+        }
+        model.evaluation_costs(c, counts, moves, &mut book);
+    }
+    AreaPart {
+        flows,
+        lines,
+        accounts,
+        econ: area_economics(model, arm, layout, a, at),
+    }
+}
+
+/// Adds up one run's reported cells from its areas' counts and parts, its pools' budget years, the
+/// budget holders' spend, the KPIs and the totals.
+fn assemble<T: Copy + Into<f64>>(
+    model: &Model,
+    arm: usize,
+    layout: &Layout,
+    areas: &[AreaView<T>],
+    pools: &[Vec<crate::engine::budget::BudgetYear>],
+    parts: &[&AreaPart],
 ) -> Vec<f64> {
     let n = layout.n_states;
     let n1 = n + 1;
@@ -52,84 +210,38 @@ pub fn reduce_views<T: Copy + Into<f64>>(
             out[layout.holder_spend(i, y)] += spend;
         }
     }
-    // One area's flows, costs and accounts per year, added to each of its scopes when it is done.
+    // Each area's caseload, flows, costs and accounts, added to each of its scopes in area order.
     let (ys, nf, nl) = (layout.years.len(), layout.flows.len(), layout.lines);
-    const ACCOUNTS: [Account; 3] = [
-        Account::CareCost,
-        Account::CommunityCost,
-        Account::PaidDirectly,
-    ];
-    let mut flows = vec![0.0; ys * nf];
-    let mut lines = vec![0.0; ys * nl];
-    let mut accounts = vec![0.0; ys * ACCOUNTS.len()];
     for (a, at) in areas.iter().enumerate() {
-        let m = model.areas[a].municipality;
         let scopes = &layout.area_scopes[a];
-        flows.fill(0.0);
-        lines.fill(0.0);
-        accounts.fill(0.0);
-        // Lines paid from a (limited) budget, in the cycles of the pilot period.
-        let budgeted = model.arms[arm].plans[a].as_ref().and_then(|p| {
-            let regime = &model.regimes[p.regime];
-            (regime.budget != crate::model::regime::BudgetRule::Unlimited)
-                .then_some((p, &regime.covers))
-        });
-        let costs = model.costs_of(arm, a);
-        for c in 0..layout.cycles {
-            let y = model.year_index(c as u32);
-            let counts = &at.counts[c * n..(c + 1) * n];
-            let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
-            for &sc in scopes {
-                let cells = layout.caseload(sc, c, 0);
-                for (o, &k) in out[cells..cells + n].iter_mut().zip(counts) {
-                    *o += k.into();
-                }
+        for &sc in scopes {
+            let cells = layout.caseload(sc, 0, 0);
+            for (o, &k) in out[cells..cells + layout.cycles * n]
+                .iter_mut()
+                .zip(&at.counts[..layout.cycles * n])
+            {
+                *o += k.into();
             }
-            for (&k, &f) in moves.iter().zip(&layout.move_flow) {
-                let k: f64 = k.into();
-                if k != 0.0 && f != u32::MAX {
-                    flows[y * nf + f as usize] += k;
-                }
-            }
-            // A value on a line: its account by the line's kind, and paid directly unless a budget
-            // covers the line in this cycle.
-            let mut book = |line: usize, value: f64| {
-                lines[y * nl + line] += value;
-                let acc = &mut accounts[y * ACCOUNTS.len()..(y + 1) * ACCOUNTS.len()];
-                match model.line_kinds[line] {
-                    LineKind::Care => acc[0] += value,
-                    LineKind::Community => acc[1] += value,
-                    LineKind::OwnContribution => {}
-                }
-                if !budgeted.is_some_and(|(p, covers)| p.active(c) && covers[line]) {
-                    acc[2] += value;
-                }
-            };
-            for item in costs {
-                if item.municipalities[m] && item.amount[c] != 0.0 {
-                    book(item.line, item.units(counts, moves) * item.amount[c]);
-                }
-            }
-            model.evaluation_costs(c, counts, moves, &mut book);
         }
+        let part = parts[a];
         for &sc in scopes {
             let at = layout.flow(sc, 0, 0);
-            for (o, v) in out[at..at + ys * nf].iter_mut().zip(&flows) {
+            for (o, v) in out[at..at + ys * nf].iter_mut().zip(&part.flows) {
                 *o += v;
             }
             let at = layout.cost(sc, 0, 0);
-            for (o, v) in out[at..at + ys * nl].iter_mut().zip(&lines) {
+            for (o, v) in out[at..at + ys * nl].iter_mut().zip(&part.lines) {
                 *o += v;
             }
             for y in 0..ys {
                 for (j, &k) in ACCOUNTS.iter().enumerate() {
-                    out[layout.account(sc, y, k)] += accounts[y * ACCOUNTS.len() + j];
+                    out[layout.account(sc, y, k)] += part.accounts[y * ACCOUNTS.len() + j];
                 }
             }
         }
     }
     kpis(model, layout, areas, &mut out);
-    economics(model, arm, layout, areas, pools, &mut out);
+    economics(model, arm, layout, pools, parts, &mut out);
     for (i, pool) in layout.pools.iter().enumerate() {
         let plan = layout.pool_plan(model, arm, i);
         let regime = &model.regimes[plan.regime];
@@ -303,7 +415,7 @@ fn kpis<T: Copy + Into<f64>>(
             });
             let from = layout.caseload(sc, 0, 0);
             let counts = out[from..from + layout.cycles * layout.n_states].to_vec();
-            let at = layout.kpi(model, k, i, 0, 0);
+            let at = layout.kpi(model, k, i, 0, KpiCell::Value);
             kpi.evaluate(
                 layout.n_states,
                 &counts,
@@ -314,79 +426,22 @@ fn kpis<T: Copy + Into<f64>>(
     }
 }
 
-/// Discounted totals for `summary.csv`: per-cycle costs and outcomes on the occupancy at the cycle
-/// boundaries with the scenario's timing convention; one-off costs (fees, transition costs) and fixed
-/// costs at the start of the cycle they fall in. The budget reserve is a transfer, not a cost, and is
-/// left out.
-fn economics<T: Copy + Into<f64>>(
+/// Discounted totals for `summary.csv`: each area's ([`area_economics`]) with the reinvested surpluses
+/// of the pools, added to each scope that holds the area. The budget reserve is a transfer, not a cost,
+/// and is left out.
+fn economics(
     model: &Model,
     arm: usize,
     layout: &Layout,
-    areas: &[AreaView<T>],
     pools: &[Vec<crate::engine::budget::BudgetYear>],
+    parts: &[&AreaPart],
     out: &mut [f64],
 ) {
-    let n = layout.n_states;
-    let n1 = n + 1;
-    let cycles = layout.cycles;
     let d = &model.discount;
-    let outcomes = model.outcomes.len();
-    // Per area: discounted cost, clients, discounted outcomes (as the cells of `econ`).
-    let mut per_area = vec![vec![0.0; 2 + outcomes]; areas.len()];
-    for (a, at) in areas.iter().enumerate() {
-        let area = &model.areas[a];
-        let m = area.municipality;
-        let costs = model.costs_of(arm, a);
-        let (mut cost, mut clients) = (0.0, 0.0);
-        let mut outcome = vec![0.0; outcomes];
-        clients += area.initial.iter().map(|&k| f64::from(k)).sum::<f64>();
-        for t in 0..=cycles {
-            let occ = if t < cycles {
-                &at.counts[t * n..(t + 1) * n]
-            } else {
-                at.final_counts
-            };
-            let w = d.timing.weight(t, cycles);
-            let c = d.timing.cycle_at(t, cycles);
-            if w > 0.0 {
-                for item in costs.iter().filter(|i| i.municipalities[m]) {
-                    if let crate::model::CostBasis::PerCycle(s) = item.basis {
-                        cost += occ[s].into() * item.amount[c] * w * d.cost[t];
-                    }
-                }
-                for (k, o) in model.outcomes.iter().enumerate() {
-                    outcome[k] += (0..n).map(|s| occ[s].into() * o.weights[s]).sum::<f64>()
-                        * w
-                        * d.outcome[t];
-                }
-            }
-            if t == cycles {
-                continue;
-            }
-            let moves = &at.moves[t * n1 * n1..(t + 1) * n1 * n1];
-            clients += (0..n).map(|s| moves[n * n1 + s].into()).sum::<f64>();
-            for item in costs
-                .iter()
-                .filter(|i| i.municipalities[m] && !i.cells.is_empty())
-            {
-                cost +=
-                    item.units(&at.counts[t * n..(t + 1) * n], moves) * item.amount[t] * d.cost[t];
-            }
-            model.evaluation_costs(t, &at.counts[t * n..(t + 1) * n], moves, |_, value| {
-                cost += value * d.cost[t]
-            });
-        }
-        if let Some(plan) = &model.arms[arm].plans[a] {
-            for f in &model.regimes[plan.regime].fixed {
-                for c in plan.cycles() {
-                    cost += f.at(c, area.inhabitants) * d.cost[c];
-                }
-            }
-        }
-        per_area[a][0] = cost;
-        per_area[a][1] = clients;
-        per_area[a][2..].copy_from_slice(&outcome);
-    }
+    let mut per_area: Vec<std::borrow::Cow<[f64]>> = parts
+        .iter()
+        .map(|p| std::borrow::Cow::Borrowed(p.econ.as_slice()))
+        .collect();
     // Reinvested surpluses, spent at the start of the next pilot year, split over the pool's areas.
     for (i, years) in pools.iter().enumerate() {
         let plan = layout.pool_plan(model, arm, i);
@@ -398,15 +453,116 @@ fn economics<T: Copy + Into<f64>>(
                     .find(|&c| model.year_index(c as u32) == pair[1].year)
                     .expect("a budget year has cycles");
                 for &(a, w) in &shares {
-                    per_area[a][0] += w * pair[0].reinvested * d.cost[first];
+                    per_area[a].to_mut()[0] += w * pair[0].reinvested * d.cost[first];
                 }
             }
         }
     }
+    // An area's totals are laid out as `area_economics` makes them: cost, clients, outcomes.
+    let econ = |j: usize| match j {
+        0 => Econ::DiscountedCost,
+        1 => Econ::Clients,
+        k => Econ::Outcome(k - 2),
+    };
     for (a, cells) in per_area.iter().enumerate() {
         for &sc in &layout.area_scopes[a] {
             for (j, v) in cells.iter().enumerate() {
-                out[layout.econ(sc, j)] += v;
+                out[layout.econ(sc, econ(j))] += v;
+            }
+        }
+    }
+}
+
+/// One area's discounted totals: per-cycle costs and outcomes on the occupancy at the cycle boundaries
+/// with the scenario's timing convention; one-off costs (fees, transition costs) and fixed costs at the
+/// start of the cycle they fall in. As the cells of [`Layout::econ`]: discounted cost, clients (initial
+/// plus new), discounted outcomes.
+fn area_economics<T: Copy + Into<f64>>(
+    model: &Model,
+    arm: usize,
+    layout: &Layout,
+    a: usize,
+    at: &AreaView<T>,
+) -> Vec<f64> {
+    let n = layout.n_states;
+    let n1 = n + 1;
+    let cycles = layout.cycles;
+    let d = &model.discount;
+    let outcomes = model.outcomes.len();
+    let area = &model.areas[a];
+    let m = area.municipality;
+    let costs = model.costs_of(arm, a);
+    let (mut cost, mut clients) = (0.0, 0.0);
+    let mut outcome = vec![0.0; outcomes];
+    clients += area.initial.iter().map(|&k| f64::from(k)).sum::<f64>();
+    for t in 0..=cycles {
+        let occ = if t < cycles {
+            &at.counts[t * n..(t + 1) * n]
+        } else {
+            at.final_counts
+        };
+        let w = d.timing.weight(t, cycles);
+        let c = d.timing.cycle_at(t, cycles);
+        if w > 0.0 {
+            for item in costs.iter().filter(|i| i.municipalities[m]) {
+                if let crate::model::CostBasis::PerCycle(s) = item.basis {
+                    cost += occ[s].into() * item.amount[c] * w * d.cost[t];
+                }
+            }
+            for (k, o) in model.outcomes.iter().enumerate() {
+                outcome[k] +=
+                    (0..n).map(|s| occ[s].into() * o.weights[s]).sum::<f64>() * w * d.outcome[t];
+            }
+        }
+        if t == cycles {
+            continue;
+        }
+        let moves = &at.moves[t * n1 * n1..(t + 1) * n1 * n1];
+        clients += (0..n).map(|s| moves[n * n1 + s].into()).sum::<f64>();
+        for item in costs
+            .iter()
+            .filter(|i| i.municipalities[m] && !i.cells.is_empty())
+        {
+            cost += item.units(&at.counts[t * n..(t + 1) * n], moves) * item.amount[t] * d.cost[t];
+        }
+        model.evaluation_costs(t, &at.counts[t * n..(t + 1) * n], moves, |_, value| {
+            cost += value * d.cost[t]
+        });
+    }
+    if let Some(plan) = &model.arms[arm].plans[a] {
+        for f in &model.regimes[plan.regime].fixed {
+            for c in plan.cycles() {
+                cost += f.at(c, area.inhabitants) * d.cost[c];
+            }
+        }
+    }
+    let mut cells = vec![cost, clients];
+    cells.extend(outcome);
+    cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Prepared, simulate, simulate_prepared};
+    use crate::scenario::default_scenario;
+
+    #[test]
+    fn arms_reduced_together_give_every_cell_of_each_arm_bit_for_bit() {
+        // The pilot arm reuses the baseline's reduction of the six municipalities outside the pilot:
+        // its cells must be exactly those of the arm reduced alone, with parameters drawn per run.
+        let s = default_scenario();
+        for run in 0..4 {
+            let m = s.model_for_run(11, run).unwrap();
+            let prep = Prepared::new(&m);
+            assert!(prep.twins()[1].iter().filter(|t| t.is_some()).count() >= 6);
+            let layouts: Vec<Layout> = (0..m.arms.len()).map(|j| Layout::new(&m, j)).collect();
+            let traces = simulate_prepared(&prep, 11, run);
+            let together = reduce_arms(&m, &layouts, &traces, prep.twins());
+            for (arm, cells) in together.iter().enumerate() {
+                let alone = reduce(&m, arm, &layouts[arm], &simulate(&m, arm, 11, run));
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(cells), bits(&alone), "run {run}, arm {arm}");
             }
         }
     }

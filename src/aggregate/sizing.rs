@@ -186,7 +186,7 @@ pub fn to_csv(rows: &[Sizing]) -> Vec<u8> {
 /// Reads `budget_sizing.csv` back (for the report drawn from an output folder).
 pub fn from_csv(file: &str, bytes: &[u8]) -> Result<Vec<Sizing>> {
     let bad =
-        |line: Option<usize>, problem: String| crate::output::tables::bad(file, line, "", problem);
+        |line: Option<usize>, problem: String| crate::error::bad_table(file, line, "", problem);
     let mut rd = csv::Reader::from_reader(bytes);
     let head: Vec<String> = rd
         .headers()

@@ -24,13 +24,30 @@ pub const LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 /// Type-7 quantile of sorted values.
 pub fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+    type7(sorted.len(), p, |i| sorted[i])
 }
 
-/// Statistics of values given in run order (sorts `values`).
+/// Quantiles `levels` (type 7) of values in any order.
+pub fn quantiles(values: &[f64], levels: &[f64]) -> Vec<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    levels.iter().map(|&p| quantile(&v, p)).collect()
+}
+
+/// Type-7 quantile at level `p` of `n` values, `at(i)` the `i`-th smallest.
+#[inline]
+fn type7(n: usize, p: f64, at: impl Fn(usize) -> f64) -> f64 {
+    let h = (n - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    at(lo) + (h - lo as f64) * (at(hi) - at(lo))
+}
+
+/// Statistics of values given in run order (reorders `values`).
+///
+/// The quantiles are exactly [`quantile`] of the sorted values, without sorting them all: values that
+/// are all whole numbers in a narrow range (counts of clients, say) are counted by value, others have
+/// only the order statistics the levels need put in place by selection.
 pub fn stats(values: &mut [f64]) -> Stats {
     let n = values.len();
     let mean = values.iter().sum::<f64>() / n as f64;
@@ -39,10 +56,174 @@ pub fn stats(values: &mut [f64]) -> Stats {
     } else {
         0.0
     };
-    values.sort_unstable_by(f64::total_cmp);
-    Stats {
-        mean,
-        sd,
-        q: LEVELS.map(|p| quantile(values, p)),
+    let q = match counted(values) {
+        Some(q) => q,
+        None => selected(values),
+    };
+    Stats { mean, sd, q }
+}
+
+/// The position in sorted order that type 7 reads first for each level.
+fn lows(n: usize) -> [usize; 5] {
+    LEVELS.map(|p| ((n - 1) as f64 * p).floor() as usize)
+}
+
+/// The quantiles of values that are all whole numbers (no -0) spanning at most about four times as
+/// many numbers as there are values, from a count of each number; `None` for other values.
+fn counted(values: &[f64]) -> Option<[f64; 5]> {
+    const BIG: f64 = (1u64 << 52) as f64;
+    let n = values.len();
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for &v in values {
+        // (NaN and the infinities are not below it either.)
+        if v.abs().partial_cmp(&BIG) != Some(std::cmp::Ordering::Less) {
+            return None;
+        }
+        let k = v as i64;
+        if (k as f64).to_bits() != v.to_bits() {
+            return None;
+        }
+        lo = lo.min(k);
+        hi = hi.max(k);
+    }
+    let span = usize::try_from(hi - lo).ok()?;
+    if span > 4 * n + 64 {
+        return None;
+    }
+    let mut count = vec![0u32; span + 1];
+    for &v in values {
+        count[(v as i64 - lo) as usize] += 1;
+    }
+    // The i-th smallest value, for the positions the levels read (ascending).
+    let mut at: Vec<usize> = lows(n)
+        .iter()
+        .flat_map(|&i| [i, (i + 1).min(n - 1)])
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    let mut value = Vec::with_capacity(at.len());
+    let (mut below, mut k) = (0usize, 0usize);
+    for &i in &at {
+        while below + count[k] as usize <= i {
+            below += count[k] as usize;
+            k += 1;
+        }
+        value.push((lo + k as i64) as f64);
+    }
+    let of = |i: usize| value[at.binary_search(&i).expect("a position read")];
+    Some(LEVELS.map(|p| type7(n, p, of)))
+}
+
+/// The quantiles of any values, from the order statistics they need: each level's first position by
+/// selection, the one after it as the smallest value beyond it.
+fn selected(values: &mut [f64]) -> [f64; 5] {
+    let n = values.len();
+    let mut at = lows(n).to_vec();
+    at.dedup();
+    select_all(values, &at, 0);
+    // The value after each selected position: the smallest between it and the next selected one
+    // (which is no smaller than any of them), or the next selected one itself.
+    let next: Vec<f64> = at
+        .iter()
+        .enumerate()
+        .map(|(j, &i)| {
+            let end = at.get(j + 1).copied().unwrap_or(n);
+            if i + 1 >= n {
+                values[i]
+            } else if i + 1 == end {
+                values[end]
+            } else {
+                values[i + 1..end]
+                    .iter()
+                    .copied()
+                    .min_by(f64::total_cmp)
+                    .expect("a value between")
+            }
+        })
+        .collect();
+    let of = |i: usize| match at.binary_search(&i) {
+        Ok(j) => values[at[j]],
+        Err(j) => next[j - 1],
+    };
+    LEVELS.map(|p| type7(n, p, of))
+}
+
+/// Puts the values that belong at positions `at` (ascending, relative to the whole slice; `values`
+/// starts at position `from`) where sorting would put them, by repeated selection around the middle
+/// one: what is left of it is no greater, what is right of it no smaller.
+fn select_all(values: &mut [f64], at: &[usize], from: usize) {
+    if at.is_empty() || values.len() < 2 {
+        return;
+    }
+    let mid = at.len() / 2;
+    let k = at[mid] - from;
+    let (left, _, right) = values.select_nth_unstable_by(k, f64::total_cmp);
+    select_all(left, &at[..mid], from);
+    select_all(right, &at[mid + 1..], from + k + 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The statistics as they were defined: the quantiles read from the fully sorted values.
+    fn by_sorting(values: &[f64]) -> Stats {
+        let mut v = values.to_vec();
+        let mut s = stats(&mut v.clone());
+        v.sort_unstable_by(f64::total_cmp);
+        s.q = LEVELS.map(|p| quantile(&v, p));
+        s
+    }
+
+    #[test]
+    fn quantiles_by_selection_are_those_of_the_sorted_values_bit_for_bit() {
+        let key = crate::rng::Key::root(3);
+        for n in [
+            1usize, 2, 3, 4, 5, 7, 10, 19, 20, 21, 100, 101, 999, 1000, 4096,
+        ] {
+            // Continuous values, many ties, all equal, sorted, reversed, signed zeros and infinities.
+            let cont: Vec<f64> = (0..n)
+                .map(|i| key.child(n as u64).at(i as u64) as f64)
+                .collect();
+            let ties: Vec<f64> = (0..n).map(|i| (key.at(i as u64) % 4) as f64).collect();
+            let mut sorted = cont.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            let reversed: Vec<f64> = sorted.iter().rev().copied().collect();
+            let odd: Vec<f64> = (0..n)
+                .map(|i| [0.0, -0.0, 1.5, f64::INFINITY, -2.0][i % 5])
+                .collect();
+            // Whole numbers, counted (narrow) or selected (wide); large and negative ones.
+            let counts: Vec<f64> = (0..n)
+                .map(|i| (key.at(i as u64) % 300) as f64 + 1500.0)
+                .collect();
+            let wide: Vec<f64> = (0..n)
+                .map(|i| (key.at(i as u64) % 1_000_000) as f64)
+                .collect();
+            let big: Vec<f64> = (0..n)
+                .map(|i| [-3.0, 4.0e15, -4.0e15, 9.0e15, 12.0][i % 5])
+                .collect();
+            let zeros: Vec<f64> = (0..n).map(|i| [0.0, -0.0, 1.0, -0.0, 2.0][i % 5]).collect();
+            for v in [
+                cont,
+                ties,
+                vec![7.25; n],
+                sorted,
+                reversed,
+                odd,
+                counts,
+                wide,
+                big,
+                zeros,
+            ] {
+                let (got, want) = (stats(&mut v.clone()), by_sorting(&v));
+                assert_eq!(
+                    got.q.map(f64::to_bits),
+                    want.q.map(f64::to_bits),
+                    "n {n}: {v:?}"
+                );
+                assert_eq!(got.mean.to_bits(), want.mean.to_bits());
+                assert_eq!(got.sd.to_bits(), want.sd.to_bits());
+            }
+        }
     }
 }

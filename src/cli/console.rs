@@ -19,11 +19,37 @@ pub(super) fn summary(scenario: &Scenario, r: &RunReport) -> String {
 
 fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
     let m = &scenario.model;
+    run_line(out, scenario, r)?;
+    caseload(out, m, r)?;
+    let all = r.summaries.len();
+    let shown = &r.summaries[..all.min(wijksim::output::plot::ARMS_DRAWN)];
+    cost_table(out, m, shown)?;
+    differences(out, m, r, shown)?;
+    kpi_table(out, m, shown)?;
+    // The budget planner's question, where a pilot arm has a budget to size.
+    if shown.iter().any(|sm| budgeted(m, sm)) {
+        sizing_table(out, &r.sizing)?;
+    }
+    if shown.len() < all {
+        writeln!(
+            out,
+            "The baseline and the first {} of {} pilot arms are shown here; every arm is in the tables, and `--plots all` draws the figures of every arm.",
+            shown.len() - 1,
+            all - 1
+        )?;
+        writeln!(out)?;
+    }
+    files_written(out, m, r)
+}
+
+/// What ran: the version and scenario, whether parameters are drawn, runs, seed, threads and time.
+fn run_line(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::io::Result<()> {
+    let m = &scenario.model;
     let man = &r.manifest;
     writeln!(
         out,
         "wijksim {}: {} ({})",
-        man.wijksim_version, m.title, scenario.source.path
+        man.provenance.wijksim_version, m.title, scenario.source.path
     )?;
     if man.psa {
         writeln!(
@@ -31,11 +57,11 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
             "Parameter uncertainty (PSA): every run draws the parameters that have a distribution"
         )?;
     }
-    if man.engine == "cohort" {
+    if man.engine == wijksim::engine::Engine::Cohort {
         writeln!(
             out,
             "Expected values (cohort engine: no run-to-run spread), {:.3} s",
-            man.wall_time_seconds
+            man.provenance.wall_time_seconds
         )?;
     } else {
         writeln!(
@@ -44,10 +70,15 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
             count(man.runs as usize, "run", "runs"),
             man.seed,
             count(man.threads, "thread", "threads"),
-            man.wall_time_seconds,
-            man.client_cycles as f64 / man.wall_time_seconds.max(1e-9) / 1e6
+            man.provenance.wall_time_seconds,
+            man.client_cycles as f64 / man.provenance.wall_time_seconds.max(1e-9) / 1e6
         )?;
     }
+    Ok(())
+}
+
+/// The baseline's caseload by state at the first and the last cycle.
+fn caseload(out: &mut Vec<u8>, m: &wijksim::model::Model, r: &RunReport) -> std::io::Result<()> {
     let sm = &r.summaries[0];
     let lay = &sm.layout;
     writeln!(out)?;
@@ -80,25 +111,11 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
         writeln!(out)?;
     }
     writeln!(out)?;
-    let all = r.summaries.len();
-    let shown = &r.summaries[..all.min(wijksim::output::plot::ARMS_DRAWN)];
-    cost_table(out, m, shown)?;
-    differences(out, m, r, shown)?;
-    kpi_table(out, m, shown)?;
-    // The budget planner's question, where a pilot arm has a budget to size.
-    if shown.iter().any(|sm| budgeted(m, sm)) {
-        sizing_table(out, &r.sizing)?;
-    }
-    if shown.len() < all {
-        writeln!(
-            out,
-            "The baseline and the first {} of {} pilot arms are shown here; every arm is in the tables, and `--plots all` draws the figures of every arm.",
-            shown.len() - 1,
-            all - 1
-        )?;
-        writeln!(out)?;
-    }
-    writeln!(out, "Wrote {}/:", r.folder.display())?;
+    Ok(())
+}
+
+/// What each file of a run's folder holds, in the model's words.
+fn file_descriptions(m: &wijksim::model::Model, r: &RunReport) -> Vec<(&'static str, String)> {
     let wmo = m.is_wmo();
     let one = one_of(m);
     let caseload = format!(
@@ -128,7 +145,7 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
         if wmo { "pilot arm" } else { "arm" }
     );
     let histories = format!("{one} histories (episodes per {one} and state) of the first runs");
-    for (f, what) in [
+    [
         ("caseload.csv", caseload.as_str()),
         (
             "flows.csv",
@@ -165,7 +182,20 @@ fn write_summary(out: &mut Vec<u8>, scenario: &Scenario, r: &RunReport) -> std::
             "manifest.json",
             "version, scenario hash, seed, runs, time taken",
         ),
-    ] {
+    ]
+    .into_iter()
+    .map(|(f, what)| (f, what.to_string()))
+    .collect()
+}
+
+/// The files written, each with what it holds.
+fn files_written(
+    out: &mut Vec<u8>,
+    m: &wijksim::model::Model,
+    r: &RunReport,
+) -> std::io::Result<()> {
+    writeln!(out, "Wrote {}/:", r.folder.display())?;
+    for (f, what) in file_descriptions(m, r) {
         if r.files.iter().any(|x| x == f) {
             writeln!(out, "  {f:<16} {what}")?;
         }
@@ -268,84 +298,14 @@ fn differences(
             .pilot_scope()
             .filter(|&sc| lay.scopes[sc].areas.len() < m.areas.len());
         for sc in pilot.into_iter().chain([REGION]) {
-            let kind = lay.scopes[sc].kind;
-            let find = |measure: &str| {
-                wijksim::aggregate::paired::find(
-                    &r.differences,
-                    &sm.arm,
-                    kind,
-                    measure,
-                    Period::All,
-                    "",
-                )
-            };
-            let clients: u64 = lay.scopes[sc]
-                .areas
-                .iter()
-                .flat_map(|&a| &m.areas[a].initial)
-                .map(|&k| u64::from(k))
-                .sum();
-            writeln!(
-                out,
-                "  {} ({} {} at the start):",
-                match (kind, m.is_wmo()) {
-                    (ScopeKind::PilotAreas, true) => "in the pilot areas",
-                    (ScopeKind::PilotAreas, false) => "in the areas the arm changes",
-                    (_, true) => "in the region",
-                    (_, false) => "overall",
-                },
-                // Grouped as the euros are.
-                euros(clients as f64),
-                if clients == 1 { one_of(m) } else { people(m) }
-            )?;
-            let measures: &[(&str, &str, &str)] = if m.is_wmo() {
-                &[
-                    ("care_cost", "care delivered", "the effect on care"),
-                    ("municipal_spend", "municipal spend", "the budget design"),
-                    (
-                        "community_cost",
-                        "community cost",
-                        "sociale basis, volunteers, coordinator",
-                    ),
-                ]
-            } else {
-                &[("care_cost", "cost", "the effect on cost")]
-            };
-            for &(measure, what, why) in measures {
-                let Some(d) = find(measure) else { continue };
-                if base.runs == 1 {
-                    writeln!(out, "    {what} {span}: {} ({why})", signed(d.mean))?;
-                } else {
-                    writeln!(
-                        out,
-                        "    {what} {span}: {} [P5-P95: {} to {}] ({why})",
-                        signed(d.mean),
-                        signed(d.q[0]),
-                        signed(d.q[2])
-                    )?;
-                }
-            }
-            if base.runs > 1
-                && let Some(d) = find("care_cost")
-            {
-                if m.is_wmo() {
-                    writeln!(
-                        out,
-                        "    probability that the pilot needs less care (care cost lower): {:.0}%",
-                        100.0 * d.p_lower
-                    )?;
-                } else {
-                    writeln!(
-                        out,
-                        "    probability that it costs less: {:.0}%",
-                        100.0 * d.p_lower
-                    )?;
-                }
-            }
+            scope_differences(out, m, r, (sm, base), sc, &span)?;
         }
         if base.runs > 1 && budgeted(m, sm) {
-            let overspend =
-                wijksim::aggregate::paired::region_total(&r.differences, &sm.arm, "overspend");
+            let overspend = wijksim::aggregate::paired::region_total(
+                &r.differences,
+                &sm.arm,
+                Account::Overspend,
+            );
             writeln!(
                 out,
                 "  P(overspend): {:.0}% of runs, some budget pool overspends in some year (mean overspend {}, P95 {})",
@@ -357,6 +317,96 @@ fn differences(
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// The paired differences of arm `sm` with `base` in scope `sc`: care, spend and community cost over
+/// `span`, and the chance that care costs less.
+fn scope_differences(
+    out: &mut impl Write,
+    m: &wijksim::model::Model,
+    r: &RunReport,
+    (sm, base): (&Summary, &Summary),
+    sc: usize,
+    span: &str,
+) -> std::io::Result<()> {
+    let lay = &base.layout;
+    let kind = lay.scopes[sc].kind;
+    let find = |k: Account| {
+        wijksim::aggregate::paired::find(&r.differences, &sm.arm, kind, k.into(), Period::All, "")
+    };
+    let clients: u64 = lay.scopes[sc]
+        .areas
+        .iter()
+        .flat_map(|&a| &m.areas[a].initial)
+        .map(|&k| u64::from(k))
+        .sum();
+    writeln!(
+        out,
+        "  {} ({} {} at the start):",
+        match (kind, m.is_wmo()) {
+            (ScopeKind::PilotAreas, true) => "in the pilot areas",
+            (ScopeKind::PilotAreas, false) => "in the areas the arm changes",
+            (_, true) => "in the region",
+            (_, false) => "overall",
+        },
+        // Grouped as the euros are.
+        euros(clients as f64),
+        if clients == 1 { one_of(m) } else { people(m) }
+    )?;
+    let measures = measures(m);
+    for &(measure, what, why) in measures {
+        let Some(d) = find(measure) else { continue };
+        if base.runs == 1 {
+            writeln!(out, "    {what} {span}: {} ({why})", signed(d.mean))?;
+        } else {
+            writeln!(
+                out,
+                "    {what} {span}: {} [P5-P95: {} to {}] ({why})",
+                signed(d.mean),
+                signed(d.q[0]),
+                signed(d.q[2])
+            )?;
+        }
+    }
+    if base.runs > 1
+        && let Some(d) = find(Account::CareCost)
+    {
+        if m.is_wmo() {
+            writeln!(
+                out,
+                "    probability that the pilot needs less care (care cost lower): {:.0}%",
+                100.0 * d.p_lower
+            )?;
+        } else {
+            writeln!(
+                out,
+                "    probability that it costs less: {:.0}%",
+                100.0 * d.p_lower
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The accounts the console compares, with what each is and why it moves.
+fn measures(m: &wijksim::model::Model) -> &'static [(Account, &'static str, &'static str)] {
+    if m.is_wmo() {
+        &[
+            (Account::CareCost, "care delivered", "the effect on care"),
+            (
+                Account::MunicipalSpend,
+                "municipal spend",
+                "the budget design",
+            ),
+            (
+                Account::CommunityCost,
+                "community cost",
+                "sociale basis, volunteers, coordinator",
+            ),
+        ]
+    } else {
+        &[(Account::CareCost, "cost", "the effect on cost")]
+    }
 }
 
 /// The budget each municipality's pilot areas need together, per year, to keep P(overspend) at or
@@ -450,7 +500,9 @@ fn kpi_table(
                 format!("{:.0}{unit}", scale * target)
             )?;
             for sm in summaries {
-                let cell = sm.layout.kpi(m, k, i, y, 0);
+                let cell = sm
+                    .layout
+                    .kpi(m, k, i, y, wijksim::aggregate::KpiCell::Value);
                 let met = kpi.p_met(y, sm.columns.cell(cell));
                 write!(
                     out,
@@ -531,7 +583,7 @@ mod tests {
             ..RunOptions::default()
         };
         let mut r = run_into(scenario, &opts, &dir.path().join("out"), false).expect("it runs");
-        r.manifest.wall_time_seconds = 1.0;
+        r.manifest.provenance.wall_time_seconds = 1.0;
         r.manifest.threads = 2;
         r.folder = std::path::PathBuf::from("output").join(&scenario.model.name);
         let got = summary(scenario, &r);

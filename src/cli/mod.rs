@@ -292,8 +292,15 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
 }
 
 fn sweep(args: SweepArgs) -> anyhow::Result<()> {
-    use wijksim::sweep::{runner, slurm};
-    let sw = wijksim::sweep::load(&args.file).map_err(Error::from)?;
+    use wijksim::sweep::runner;
+    // The Slurm scripts are written only when every point is valid, so that no error waits for a
+    // cluster; a run checks the points of its own folder (all, or its shard's) when it starts.
+    let sw = if args.emit_slurm {
+        wijksim::sweep::load(&args.file)
+    } else {
+        wijksim::sweep::read(&args.file)
+    }
+    .map_err(Error::from)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let base = Path::new("output");
         match args.shard {
@@ -302,30 +309,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         }
     });
     if args.emit_slurm {
-        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        let (out, file) = (abs(&out), abs(&args.file));
-        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("wijksim"));
-        let o = slurm::SlurmOptions {
-            shards: args.shards,
-            time: args.slurm_time.clone(),
-            cpus: args.slurm_cpus.max(1),
-            mem: args.slurm_mem.clone(),
-            partition: args.slurm_partition.clone(),
-            account: args.slurm_account.clone(),
-        };
-        let dir = slurm::write(&sw.name, &exe, &file, &out, &o)?;
-        println!(
-            "Wrote Slurm scripts for {} in {} to {}/:\n  shards.sbatch  job array: one shard per task, {}, {} memory, {} each\n  merge.sbatch   merges the shards into {}/merged when all succeeded\n  submit.sh      submits both\nSubmit with: bash {}",
-            count(sw.points.len(), "point", "points"),
-            count(args.shards, "shard", "shards"),
-            dir.display(),
-            count(o.cpus, "CPU", "CPUs"),
-            o.mem,
-            o.time,
-            out.display(),
-            dir.join("submit.sh").display()
-        );
-        return Ok(());
+        return emit_slurm(&args, &sw, &out);
     }
     let threads = args.threads.unwrap_or_else(run::default_threads);
     let opts = runner::SweepOptions {
@@ -354,6 +338,16 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         );
     })?;
     bar.bar.finish_and_clear();
+    print_sweep(&sw, &r, &opts.reproduce);
+    Ok(())
+}
+
+/// What a sweep invocation did, and where it wrote or how to continue it.
+fn print_sweep(
+    sw: &wijksim::sweep::Sweep,
+    r: &wijksim::sweep::runner::SweepReport,
+    reproduce: &str,
+) {
     let rate = if r.seconds > 0.0 {
         r.ran as f64 / r.seconds
     } else {
@@ -384,8 +378,36 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
     if r.complete {
         println!("Wrote {}/: {}", r.folder.display(), r.files.join(", "));
     } else {
-        println!("Not complete: continue with `{}`.", opts.reproduce);
+        println!("Not complete: continue with `{reproduce}`.");
     }
+}
+
+/// `wijksim sweep --emit-slurm`: the Slurm scripts of a sweep whose every point was checked.
+fn emit_slurm(args: &SweepArgs, sw: &wijksim::sweep::Sweep, out: &Path) -> anyhow::Result<()> {
+    use wijksim::sweep::slurm;
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let (out, file) = (abs(out), abs(&args.file));
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("wijksim"));
+    let o = slurm::SlurmOptions {
+        shards: args.shards,
+        time: args.slurm_time.clone(),
+        cpus: args.slurm_cpus.max(1),
+        mem: args.slurm_mem.clone(),
+        partition: args.slurm_partition.clone(),
+        account: args.slurm_account.clone(),
+    };
+    let dir = slurm::write(&sw.name, &exe, &file, &out, &o)?;
+    println!(
+        "Wrote Slurm scripts for {} in {} to {}/:\n  shards.sbatch  job array: one shard per task, {}, {} memory, {} each\n  merge.sbatch   merges the shards into {}/merged when all succeeded\n  submit.sh      submits both\nSubmit with: bash {}",
+        count(sw.points.len(), "point", "points"),
+        count(args.shards, "shard", "shards"),
+        dir.display(),
+        count(o.cpus, "CPU", "CPUs"),
+        o.mem,
+        o.time,
+        out.display(),
+        dir.join("submit.sh").display()
+    );
     Ok(())
 }
 

@@ -590,6 +590,44 @@ pub struct Problem {
     pub targets: Vec<Target>,
 }
 
+/// One `vary`, checked against the scenario's document (of file `path`) and the numbers varied before
+/// it: a number that is not a whole number, with a mean, varied once.
+fn varied_one(
+    doc: &mut DocumentMut,
+    path: &str,
+    v: Vary,
+    varied: &[Varied],
+) -> Result<Varied, Error> {
+    let fix = "name a number of the scenario as in sweeps, e.g. transition[3].to.UIT, inflow.per_1000_per_year or regime[dorpsbudget].prevention";
+    let vary = || says!(Opt::Vary, format!(" {}", v.key));
+    let (integer, current) = keypath::inspect(doc, &v.key)
+        .map_err(|e| opt_err(Fault::new(vary().then(format!(": {e} (in {})", path)), fix)))?;
+    if integer {
+        return Err(opt_err(Fault::new(
+            vary().then(": a whole-number setting cannot be calibrated"),
+            "calibrate a rate, probability or amount",
+        )));
+    }
+    let Some(current) = current else {
+        return Err(opt_err(Fault::new(
+            vary().then(": the scenario's value is a distribution without a mean"),
+            fix,
+        )));
+    };
+    if varied.iter().any(|w| w.vary.key == v.key) {
+        return Err(opt_err(Fault::new(
+            vary().then(" is given twice"),
+            "vary each number once",
+        )));
+    }
+    let stay = stay_of(doc, &v.key).map_err(|e| opt_err(vary().then(format!(": {e}"))))?;
+    Ok(Varied {
+        vary: v,
+        current,
+        stay,
+    })
+}
+
 fn opt_err(f: impl Into<Fault>) -> Error {
     Error::Options(f.into())
 }
@@ -642,39 +680,8 @@ impl Problem {
             .map_err(|e| opt_err(format!("{}: TOML: {e}", scenario.source.path)))?;
         let mut varied: Vec<Varied> = Vec::new();
         for v in varies {
-            let fix = "name a number of the scenario as in sweeps, e.g. transition[3].to.UIT, inflow.per_1000_per_year or regime[dorpsbudget].prevention";
-            let vary = || says!(Opt::Vary, format!(" {}", v.key));
-            let (integer, current) = keypath::inspect(&mut doc, &v.key).map_err(|e| {
-                opt_err(Fault::new(
-                    vary().then(format!(": {e} (in {})", scenario.source.path)),
-                    fix,
-                ))
-            })?;
-            if integer {
-                return Err(opt_err(Fault::new(
-                    vary().then(": a whole-number setting cannot be calibrated"),
-                    "calibrate a rate, probability or amount",
-                )));
-            }
-            let Some(current) = current else {
-                return Err(opt_err(Fault::new(
-                    vary().then(": the scenario's value is a distribution without a mean"),
-                    fix,
-                )));
-            };
-            if varied.iter().any(|w| w.vary.key == v.key) {
-                return Err(opt_err(Fault::new(
-                    vary().then(" is given twice"),
-                    "vary each number once",
-                )));
-            }
-            let stay =
-                stay_of(&mut doc, &v.key).map_err(|e| opt_err(vary().then(format!(": {e}"))))?;
-            varied.push(Varied {
-                vary: v,
-                current,
-                stay,
-            });
+            let w = varied_one(&mut doc, &scenario.source.path, v, &varied)?;
+            varied.push(w);
         }
         if let Some(w) = varied.iter().find(|w| {
             varied
@@ -1470,6 +1477,20 @@ pub struct Calibration {
     pub notes: Vec<String>,
 }
 
+/// The size of the posterior sample, if asked for, is within its limits.
+fn check_posterior(posterior: Option<usize>) -> Result<(), Error> {
+    match posterior {
+        Some(n) if !(1..=MAX_POSTERIOR).contains(&n) => Err(opt_err(Fault::new(
+            says!(
+                Opt::Posterior,
+                format!(" {n}: the sample size is from 1 to {MAX_POSTERIOR}")
+            ),
+            says!("e.g. ", Opt::Posterior, " 500"),
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Reads the targets at `targets_path`, fits, optionally draws the posterior, and makes the calibrated
 /// scenario. Nothing is written.
 pub fn calibrate(
@@ -1489,17 +1510,7 @@ pub fn calibrate(
         ))
     })?;
     let targets = read_targets(&tfile, &bytes, &scenario.model)?;
-    if let Some(n) = opts.posterior
-        && !(1..=MAX_POSTERIOR).contains(&n)
-    {
-        return Err(opt_err(Fault::new(
-            says!(
-                Opt::Posterior,
-                format!(" {n}: the sample size is from 1 to {MAX_POSTERIOR}")
-            ),
-            says!("e.g. ", Opt::Posterior, " 500"),
-        )));
-    }
+    check_posterior(opts.posterior)?;
     let seed = opts.seed.unwrap_or(scenario.model.seed);
     let problem = Problem::new(scenario, varies, opts.arm.as_deref(), targets)?;
     let fit = fit(&problem)?;
@@ -1582,16 +1593,11 @@ pub fn calibrate(
 /// The manifest of a calibration folder.
 #[derive(Debug, Serialize)]
 struct Manifest<'a> {
-    wijksim_version: &'a str,
+    #[serde(flatten)]
+    provenance: crate::output::manifest::Provenance,
     command: &'a str,
-    scenario_name: &'a str,
-    scenario_path: &'a str,
-    scenario_sha256: &'a str,
     targets_path: &'a str,
     targets_sha256: &'a str,
-    started_utc: String,
-    wall_time_seconds: f64,
-    reproduce: &'a str,
     fit: &'a Summary,
     files: Vec<String>,
     warnings: &'a [String],
@@ -1705,23 +1711,20 @@ pub fn write(
         t.duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     };
+    let mut provenance = c
+        .problem
+        .scenario
+        .provenance(crate::output::manifest::utc(secs(started)), reproduce);
+    provenance.set_wall_time(started.elapsed().map_or(0.0, |d| d.as_secs_f64()));
     let m = Manifest {
-        wijksim_version: crate::VERSION,
+        provenance,
         command: "calibrate",
-        scenario_name: &model.name,
-        scenario_path: &c.problem.scenario.source.path,
-        scenario_sha256: &c.problem.scenario.source.sha256,
         targets_path: &c.summary.targets_path,
         targets_sha256: &c.summary.targets_sha256,
-        started_utc: crate::output::manifest::utc(secs(started)),
-        wall_time_seconds: started.elapsed().map_or(0.0, |d| d.as_secs_f64()),
-        reproduce,
         fit: &c.summary,
         files,
         warnings: &c.notes,
     };
-    let mut mj = serde_json::to_vec_pretty(&m).expect("the manifest serialises");
-    mj.push(b'\n');
-    st.write("manifest.json", &mj)?;
+    st.write("manifest.json", &crate::output::manifest::to_json(&m))?;
     st.commit()
 }

@@ -309,4 +309,106 @@ mod tests {
         assert!((b.refund - 0.10 * b.budget).abs() < 1e-6 * b.budget);
         assert!((b.carry_out - 0.15 * b.budget).abs() < 1e-6 * b.budget);
     }
+
+    /// The book of the default's first pilot pool over its whole pilot period (two years), with the
+    /// given policies and budget; in year `k` the pool spends `shares[k]` of that year's budget, spread
+    /// evenly over the year's pilot cycles (an unlimited budget: `shares[k]` per cycle). Spend booked
+    /// outside the pilot period is ignored.
+    fn run_book(surplus: Surplus, budget: BudgetRule, shares: &[f64]) -> (Model, Vec<BudgetYear>) {
+        let mut m = default_scenario().model;
+        let pool = m.arms[1].pools[0].clone();
+        let plan = m.arms[1].plans[pool.areas[0]]
+            .clone()
+            .expect("a pilot area");
+        let r = &mut m.regimes[plan.regime];
+        r.surplus = surplus;
+        r.risk_sharing = None;
+        r.budget = budget;
+        let mut book = Book::new(&m, 1, 0);
+        for c in 0..m.cycles as usize {
+            let _ = book.extra_prevention(c);
+            if book.active(c) {
+                let y = m.year_index(c as u32);
+                let k = m
+                    .plan_years(&plan)
+                    .position(|p| p == y)
+                    .expect("a pilot year");
+                let n = plan
+                    .cycles()
+                    .filter(|&d| m.year_index(d as u32) == y)
+                    .count();
+                // An unlimited budget has no size: `shares` are then amounts per cycle.
+                let amount = match book.year_budget[y] {
+                    b if b.is_finite() => shares[k] * b / n as f64,
+                    _ => shares[k],
+                };
+                book.book(c, amount);
+            } else {
+                // Outside the pilot period nothing is booked.
+                book.book(c, 1e9);
+            }
+            book.settle(c);
+        }
+        (m, book.years)
+    }
+
+    #[test]
+    fn a_reserve_is_carried_into_the_next_year_and_returned_at_the_pilot_end() {
+        let (_, years) = run_book(
+            Surplus::CarriedOver,
+            BudgetRule::PerArea(120_000.0),
+            &[0.8, 0.9],
+        );
+        assert_eq!(years.len(), 2, "one book year per pilot year");
+        let (first, last) = (&years[0], &years[1]);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6 * first.budget;
+        assert!(close(first.carry_out, 0.2 * first.budget) && first.refund == 0.0);
+        assert_eq!(last.carry_in, first.carry_out);
+        // The last year: what is left of budget and reserve is returned, nothing carried out.
+        assert_eq!(last.carry_out, 0.0);
+        assert!(close(last.refund, 0.1 * last.budget + last.carry_in));
+        assert_eq!(last.overspend, 0.0);
+        // Spend outside the pilot period was not booked.
+        assert!(years.iter().all(|y| y.spent < 1e9));
+    }
+
+    #[test]
+    fn a_reinvested_surplus_buys_prevention_in_the_next_year() {
+        let cost = 2_000.0;
+        let (m, years) = run_book(
+            Surplus::Reinvested(cost),
+            BudgetRule::PerArea(120_000.0),
+            &[0.9, 1.0],
+        );
+        let fund = years[0].reinvested;
+        assert!((fund - 0.1 * years[0].budget).abs() < 1e-6 * fund && years[0].refund == 0.0);
+        // The fund buys fund / (cost × expected new clients) of diversion, at the first cycle's index.
+        let book = Book::new(&m, 1, 0);
+        let y = years[1].year;
+        let first = (0..m.cycles as usize)
+            .find(|&c| book.year_of[c] == y && book.active(c))
+            .expect("the second year has pilot cycles");
+        let want = (fund / (book.prevent_cost[first] * book.year_inflow[y])).min(1.0);
+        assert!(want > 0.0 && (years[1].extra_prevention - want).abs() < 1e-12);
+        assert_eq!(
+            years[1].reinvested, 0.0,
+            "the last year returns what is left"
+        );
+    }
+
+    #[test]
+    fn an_unlimited_regime_never_overspends() {
+        let (_, years) = run_book(
+            Surplus::Returned,
+            BudgetRule::Unlimited,
+            &[5_000.0, 7_000.0],
+        );
+        assert_eq!(years.len(), 2);
+        for y in &years {
+            assert!(y.spent > 0.0);
+            // The budget is what was spent: no overspend, no top-up, no refund.
+            assert_eq!(y.budget, y.spent);
+            assert_eq!((y.overspend, y.top_up, y.refund), (0.0, 0.0, 0.0));
+        }
+    }
 }

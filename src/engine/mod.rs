@@ -30,13 +30,34 @@
 //! What happens to each client can be followed with a [`Recorder`] ([`simulate_recorded`]): the engine
 //! is generic over it, and [`simulate`] uses [`NoRecord`], whose calls compile away.
 
-pub mod batch;
 pub mod budget;
 pub mod cohort;
 
 use crate::engine::budget::{Book, BudgetYear, holder_spend};
 use crate::model::{Capacity, Model, RENEW, Transitions};
 use crate::rng::{Key, Purpose, poisson};
+
+/// The engine that computes a run's results, as `manifest.json` records it (`engine`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// Individual clients, many runs: spread and probabilities (`monte_carlo`).
+    #[default]
+    MonteCarlo,
+    /// Expected values (probability mass, [`cohort`]): exact means without budget feedback, no
+    /// spread (`cohort`).
+    Cohort,
+}
+
+impl Engine {
+    /// Its name in the manifest and the report: `monte_carlo` or `cohort`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::MonteCarlo => "monte_carlo",
+            Engine::Cohort => "cohort",
+        }
+    }
+}
 
 /// Largest number of new clients per area and cycle (ids are packed into 20 bits).
 const MAX_PER_CYCLE: u32 = (1 << 20) - 1;
@@ -69,8 +90,8 @@ pub struct AreaTrace {
 
 impl AreaTrace {
     /// Its counts and moves, as the reduction reads them.
-    pub fn view(&self) -> crate::aggregate::AreaView<'_, u32> {
-        crate::aggregate::AreaView {
+    pub fn view(&self) -> AreaView<'_, u32> {
+        AreaView {
             counts: &self.counts,
             moves: &self.moves,
             final_counts: &self.final_counts,
@@ -277,6 +298,11 @@ impl<'m> Prepared<'m> {
     /// The model it was derived from.
     pub fn model(&self) -> &'m Model {
         self.model
+    }
+
+    /// Which areas the arms share ([`twins`]): the traces of [`simulate_prepared`] are equal there.
+    pub fn twins(&self) -> &[Vec<Option<usize>>] {
+        &self.twins
     }
 }
 
@@ -761,10 +787,33 @@ fn inflow<R: Recorder>(
     }
 }
 
+/// One area's counts and moves, as simulated (`u32`) or expected (`f64`).
+#[derive(Debug, Clone, Copy)]
+pub struct AreaView<'a, T> {
+    /// As [`AreaTrace::counts`].
+    pub counts: &'a [T],
+    /// As [`AreaTrace::moves`].
+    pub moves: &'a [T],
+    /// Occupancy after the last transition.
+    pub final_counts: &'a [T],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario::default_scenario;
+
+    #[test]
+    fn the_engine_is_written_in_the_manifest_by_its_name_and_read_back() {
+        for e in [Engine::MonteCarlo, Engine::Cohort] {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(json, format!("\"{}\"", e.name()));
+            assert_eq!(serde_json::from_str::<Engine>(&json).unwrap(), e);
+        }
+        assert_eq!(Engine::MonteCarlo.name(), "monte_carlo");
+        assert_eq!(Engine::Cohort.name(), "cohort");
+        assert!(serde_json::from_str::<Engine>("\"montecarlo\"").is_err());
+    }
 
     #[test]
     fn conservation_every_cycle() {

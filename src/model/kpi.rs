@@ -96,7 +96,7 @@ impl Kpi {
             .map_or(0, |y| y + 1)
     }
 
-    /// Cells per contract year: the value, and for evaluations also the number due and the cost.
+    /// Cells per contract year: the value, and for evaluations also the numbers due and held.
     pub fn cells_per_year(&self) -> usize {
         if matches!(self.kind, KpiKind::Evaluations { .. }) {
             3

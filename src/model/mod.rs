@@ -5,6 +5,7 @@
 //! as flat tables indexed by small integers (state index, cycle, capped time in state).
 
 pub mod cost;
+pub mod currency;
 pub mod kpi;
 pub mod regime;
 pub mod row;
@@ -180,6 +181,8 @@ pub struct Model {
     pub title: String,
     /// What figures and the report call the people simulated: Dutch, English (plural nouns).
     pub population: (String, String),
+    /// The currency of every amount (`[scenario] currency`; euros by default).
+    pub currency: crate::model::currency::Currency,
     /// States, in file order.
     pub states: Vec<State>,
     /// Calendar month of cycle 0.

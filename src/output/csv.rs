@@ -8,7 +8,8 @@
 //! between fields, a dot before decimals, no thousands separators, `\n` line ends, and a field quoted
 //! only when it holds a comma, a quote or a line break (a quote doubled).
 
-use crate::aggregate::{Stats, Summary};
+use crate::aggregate::paired::Measure;
+use crate::aggregate::{Econ, KpiCell, Stats, Summary};
 use crate::model::{Model, RENEW};
 
 /// Decimals by what a number measures: the one rule of every table (and `runs.csv`, except its KPI
@@ -256,16 +257,16 @@ pub fn differences(diffs: &[crate::aggregate::paired::Difference]) -> Vec<u8> {
     .expect("writing to memory");
     for d in diffs {
         let dec = match d.measure {
-            "caseload" => 3,
-            "kpi" => 4,
-            _ => 2,
+            Measure::Caseload => 3,
+            Measure::Kpi => 4,
+            Measure::Account(_) | Measure::Cost => 2,
         };
         let f = |x: f64| format!("{:.*}", dec, x);
         w.write_record([
             d.arm.clone(),
             d.scope.name().to_string(),
             d.scope_name.clone(),
-            d.measure.to_string(),
+            d.measure.name().to_string(),
             d.period.kind().to_string(),
             d.period.number(),
             d.item.clone(),
@@ -308,7 +309,7 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
             }
             for (i, &sc) in kpi.scopes.iter().enumerate() {
                 for y in 0..kpi.years() {
-                    let cell = sm.layout.kpi(model, k, i, y, 0);
+                    let cell = sm.layout.kpi(model, k, i, y, KpiCell::Value);
                     let st = &sm.stats[cell];
                     let p_met = kpi.p_met(y, sm.columns.cell(cell));
                     let t = kpi.targets.get(y).copied().flatten();
@@ -333,9 +334,6 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
-/// What `evaluations.csv` reports of an `evaluations` KPI per contract year: its cells 1 and 2.
-pub const EVALUATION_MEASURES: [(&str, usize); 2] = [("due", 1), ("held", 2)];
-
 /// `evaluations.csv`: `arm,scope,scope_name,contract_year,evaluation,measure,` statistics: for every
 /// KPI of kind `evaluations` over each of its scopes, the evaluations `due` (clients in its states
 /// at the start of the contract year plus those entering them) and `held` (due times the planned
@@ -350,11 +348,11 @@ pub fn evaluations(model: &Model, summaries: &[Summary]) -> Vec<u8> {
             }
             for (i, &sc) in kpi.scopes.iter().enumerate() {
                 for y in 0..kpi.years() {
-                    for (measure, j) in EVALUATION_MEASURES {
+                    for cell in KpiCell::EVALUATION {
                         let mut r = lead(sm, sc);
-                        r.extend([(y + 1).to_string(), kpi.name.clone(), measure.to_string()]);
+                        r.extend([(y + 1).to_string(), kpi.name.clone(), cell.name().into()]);
                         r.extend(stat_fields(
-                            &sm.stats[sm.layout.kpi(model, k, i, y, j)],
+                            &sm.stats[sm.layout.kpi(model, k, i, y, cell)],
                             3,
                             sm.runs,
                         ));
@@ -381,10 +379,10 @@ pub fn summary(model: &Model, summaries: &[Summary]) -> Vec<u8> {
         "measure", "outcome", "mean", "mcse", "p05", "p50", "p95",
     ]))
     .expect("writing to memory");
-    let per_client = |sm: &Summary, sc: usize, j: usize| -> Vec<f64> {
+    let per_client = |sm: &Summary, sc: usize, e: Econ| -> Vec<f64> {
         let (v, clients) = (
-            sm.columns.cell(sm.layout.econ(sc, j)),
-            sm.columns.cell(sm.layout.econ(sc, 1)),
+            sm.columns.cell(sm.layout.econ(sc, e)),
+            sm.columns.cell(sm.layout.econ(sc, Econ::Clients)),
         );
         v.iter()
             .zip(clients)
@@ -418,31 +416,41 @@ pub fn summary(model: &Model, summaries: &[Summary]) -> Vec<u8> {
             w.write_record(&r).expect("writing to memory");
         };
         for sm in summaries {
-            row(sm, "clients", "", sm.columns.cell(sm.layout.econ(sc, 1)));
-            row(sm, "cost_per_client", "", &per_client(sm, sc, 0));
+            row(
+                sm,
+                "clients",
+                "",
+                sm.columns.cell(sm.layout.econ(sc, Econ::Clients)),
+            );
+            row(
+                sm,
+                "cost_per_client",
+                "",
+                &per_client(sm, sc, Econ::DiscountedCost),
+            );
             for (k, o) in model.outcomes.iter().enumerate() {
                 row(
                     sm,
                     "outcome_per_client",
                     &o.name,
-                    &per_client(sm, sc, 2 + k),
+                    &per_client(sm, sc, Econ::Outcome(k)),
                 );
             }
         }
         let mut icers = Vec::new();
         if let Some((base, pilots)) = summaries.split_first() {
             for p in pilots {
-                let diff = |j: usize| -> Vec<f64> {
-                    per_client(p, sc, j)
+                let diff = |e: Econ| -> Vec<f64> {
+                    per_client(p, sc, e)
                         .iter()
-                        .zip(per_client(base, sc, j))
+                        .zip(per_client(base, sc, e))
                         .map(|(a, b)| a - b)
                         .collect()
                 };
-                let dc = diff(0);
+                let dc = diff(Econ::DiscountedCost);
                 row(p, "incremental_cost", "", &dc);
                 for (k, o) in model.outcomes.iter().enumerate() {
-                    let dout = diff(2 + k);
+                    let dout = diff(Econ::Outcome(k));
                     row(p, "incremental_outcome", &o.name, &dout);
                     let (mc, mo) = (dc.iter().sum::<f64>(), dout.iter().sum::<f64>());
                     icers.push((

@@ -2,7 +2,8 @@
 //!
 //! The sheets are built from the CSV tables themselves (so the workbook and the CSV files can never
 //! disagree): numbers become numbers with a number format by what they measure ([`Quantity`]), from
-//! the sheet, the column and the row's measure: euros as `€ #,##0.00`, clients with one decimal,
+//! the sheet, the column and the row's measure: money as `€ #,##0.00` (in the scenario's currency:
+//! `£ #,##0.00`), clients with one decimal,
 //! probabilities and shares as percentages with one decimal (a KPI difference with two, so that its
 //! points show), outcomes with the six decimals of the CSV, years plain. An `mcse` keeps the digits its
 //! CSV column has (one more than its mean's). Headers are bold and frozen with an autofilter on every
@@ -12,6 +13,9 @@
 //! unnamed temporary file), so a workbook of a million rows takes some 100 MB, not gigabytes; the zip
 //! level is 3, as Excel's own, for a file some 5% larger than level 6 in 30% less time.
 
+use crate::aggregate::BudgetMeasure;
+use crate::aggregate::paired::Measure;
+use crate::model::currency::Currency;
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 /// What a number measures: it sets the number format.
@@ -21,7 +25,7 @@ pub enum Quantity {
     Whole,
     /// Numbers of clients (or evaluations).
     Clients,
-    /// Euros.
+    /// Money, in the scenario's currency.
     Euros,
     /// A probability or share, as a percentage.
     Share,
@@ -33,26 +37,27 @@ pub enum Quantity {
 
 impl Quantity {
     /// The Excel number format of a value, or of its Monte Carlo standard error (`mcse`: the digits
-    /// of its CSV column, one decimal more than the value's).
-    pub fn number_format(self, mcse: bool) -> &'static str {
-        match (self, mcse) {
+    /// of its CSV column, one decimal more than the value's); money in `cur`.
+    pub fn number_format(self, mcse: bool, cur: Currency) -> String {
+        let fixed = match (self, mcse) {
+            (Quantity::Euros, false) => return cur.excel_format(2),
+            (Quantity::Euros, true) => return cur.excel_format(3),
             (Quantity::Whole, _) => "0",
             (Quantity::Clients, false) => "#,##0.0",
             (Quantity::Clients, true) => "#,##0.0000",
-            (Quantity::Euros, false) => "€ #,##0.00",
-            (Quantity::Euros, true) => "€ #,##0.000",
             (Quantity::Share, false) => "0.0%",
             (Quantity::Share, true) | (Quantity::ShareDifference, true) => "0.000%",
             (Quantity::ShareDifference, false) => "0.00%",
             (Quantity::Outcome, false) => "#,##0.000000",
             (Quantity::Outcome, true) => "#,##0.0000000",
-        }
+        };
+        fixed.to_string()
     }
 
     /// Characters `x` takes in [`Quantity::number_format`]: sign, integer digits with separators,
-    /// decimals, and the `€ ` or `%`.
-    fn shown_width(self, x: f64, mcse: bool) -> usize {
-        let format = self.number_format(mcse);
+    /// decimals, and the currency's symbol and space (`€ `) or `%`.
+    fn shown_width(self, x: f64, mcse: bool, cur: Currency) -> usize {
+        let format = self.number_format(mcse, cur);
         let percent = format.ends_with('%');
         let decimals = format
             .split_once('.')
@@ -73,7 +78,11 @@ impl Quantity {
             + usize::from(x < 0.0)
             + if decimals > 0 { decimals + 1 } else { 0 }
             + usize::from(percent)
-            + if format.starts_with('€') { 2 } else { 0 }
+            + if self == Quantity::Euros {
+                cur.symbol.chars().count() + 1
+            } else {
+                0
+            }
     }
 }
 
@@ -105,15 +114,17 @@ pub fn quantity(
     };
     match sheet {
         "caseload" | "evaluations" | "flows" => Quantity::Clients,
-        "budget" if measure == "overspent" => Quantity::Share,
+        "budget" if BudgetMeasure::parse(&measure) == Some(BudgetMeasure::Overspent) => {
+            Quantity::Share
+        }
         "kpis" => kpi(field("kpi")),
-        "differences" => match measure.as_str() {
-            "caseload" => Quantity::Clients,
-            "kpi" => match kpi(field("item")) {
+        "differences" => match Measure::parse(&measure) {
+            Some(Measure::Caseload) => Quantity::Clients,
+            Some(Measure::Kpi) => match kpi(field("item")) {
                 Quantity::Share => Quantity::ShareDifference,
                 q => q,
             },
-            _ => Quantity::Euros,
+            Some(Measure::Account(_) | Measure::Cost) | None => Quantity::Euros,
         },
         "summary" => match measure.as_str() {
             "clients" => Quantity::Clients,
@@ -125,11 +136,13 @@ pub fn quantity(
 }
 
 /// Builds the workbook from `(sheet name, CSV bytes)`, dated `created` (RFC 3339, UTC: the run's
-/// start), so the same tables always give the same bytes. `count_kpis`: see [`quantity`].
+/// start), so the same tables always give the same bytes. `count_kpis`: see [`quantity`]; money in
+/// `currency`.
 pub fn workbook(
     sheets: &[(&str, &[u8])],
     created: &str,
     count_kpis: &[String],
+    currency: Currency,
 ) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     wb.set_zip_compression_level(3);
@@ -181,13 +194,13 @@ pub fn workbook(
                 let at = match formats.iter().position(|(k, _)| *k == key) {
                     Some(i) => i,
                     None => {
-                        let f = Format::new().set_num_format(key.0.number_format(key.1));
+                        let f = Format::new().set_num_format(key.0.number_format(key.1, currency));
                         formats.push((key, f));
                         formats.len() - 1
                     }
                 };
                 ws.write_number_with_format(row, col, x, &formats[at].1)?;
-                widen(c, key.0.shown_width(x, key.1));
+                widen(c, key.0.shown_width(x, key.1, currency));
             }
         }
         ws.set_freeze_panes(1, 0)?;
@@ -204,13 +217,17 @@ pub fn workbook(
 #[cfg(test)]
 mod tests {
     use super::Quantity;
+    use crate::model::currency::Currency;
 
     #[test]
     fn widths_follow_the_formats() {
-        assert_eq!(Quantity::Euros.shown_width(1234567.891, false), 14); // € 1,234,567.89
-        assert_eq!(Quantity::Share.shown_width(0.1234, false), 5); // 12.3%
-        assert_eq!(Quantity::Share.shown_width(-0.0004, true), 7); // -0.040%
-        assert_eq!(Quantity::Whole.shown_width(2024.0, false), 4);
-        assert_eq!(Quantity::Outcome.shown_width(7.991234, false), 8);
+        let eur = Currency::EUR;
+        assert_eq!(Quantity::Euros.shown_width(1234567.891, false, eur), 14); // € 1,234,567.89
+        let chf = Currency::from_code("CHF").unwrap();
+        assert_eq!(Quantity::Euros.shown_width(1234567.891, false, chf), 16); // CHF 1,234,567.89
+        assert_eq!(Quantity::Share.shown_width(0.1234, false, eur), 5); // 12.3%
+        assert_eq!(Quantity::Share.shown_width(-0.0004, true, eur), 7); // -0.040%
+        assert_eq!(Quantity::Whole.shown_width(2024.0, false, eur), 4);
+        assert_eq!(Quantity::Outcome.shown_width(7.991234, false, eur), 8);
     }
 }

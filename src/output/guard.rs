@@ -141,29 +141,7 @@ pub fn check_place(target: &Path, force: bool) -> Result<Place> {
         // that error.
         Err(_) => return Ok(Place::Missing),
     };
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        return Err(refused(
-            target,
-            "is a symbolic link; wijksim writes only into real folders, never through a link",
-            says!(
-                "give the folder the link points to, or another folder, with ",
-                Opt::Out
-            ),
-        ));
-    }
-    if !ft.is_dir() {
-        let what = describe(&ft);
-        return Err(refused(
-            target,
-            format!("is {what}, not a folder; wijksim never replaces it"),
-            says!(
-                "choose a folder for the results with ",
-                Opt::Out,
-                " (a new or empty one)"
-            ),
-        ));
-    }
+    not_a_real_folder(target, &meta.file_type())?;
     let entries: Vec<String> = match std::fs::read_dir(target) {
         Ok(d) => d
             .filter_map(|e| e.ok())
@@ -220,6 +198,33 @@ pub fn check_place(target: &Path, force: bool) -> Result<Place> {
         return Err(exists(target));
     }
     Ok(Place::Results)
+}
+
+/// Refuses a target that is a symbolic link or not a folder.
+fn not_a_real_folder(target: &Path, ft: &std::fs::FileType) -> Result<()> {
+    if ft.is_symlink() {
+        return Err(refused(
+            target,
+            "is a symbolic link; wijksim writes only into real folders, never through a link",
+            says!(
+                "give the folder the link points to, or another folder, with ",
+                Opt::Out
+            ),
+        ));
+    }
+    if !ft.is_dir() {
+        let what = describe(ft);
+        return Err(refused(
+            target,
+            format!("is {what}, not a folder; wijksim never replaces it"),
+            says!(
+                "choose a folder for the results with ",
+                Opt::Out,
+                " (a new or empty one)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn describe(ft: &std::fs::FileType) -> &'static str {

@@ -6,15 +6,17 @@
 //! figures, the tables, every value the scenario labels as an assumption, the manifest and how to
 //! reproduce the run.
 
-use crate::aggregate::paired::{Difference, cell_quantiles};
-use crate::aggregate::{Account, Summary};
+use crate::aggregate::paired::Difference;
+use crate::aggregate::{Account, KpiCell};
 use crate::model::Model;
+use crate::model::currency::Currency;
 use crate::model::scope::REGION;
 use crate::output::manifest::Manifest;
 use crate::output::plot::{
     self, BudgetUse, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
     by_state,
 };
+use crate::output::tables::ArmTables;
 use std::fmt::Write;
 
 /// The report's language.
@@ -66,22 +68,41 @@ impl Lang {
 
     /// Euros without decimals: `€ 1.234.567` (nl) or `€ 1,234,567` (en).
     pub fn euros(self, x: f64) -> String {
-        let s = plot::thousands(x);
-        match self {
-            Lang::Nl => format!("€ {}", s.replace(',', ".")),
-            Lang::En => format!("€ {s}"),
-        }
+        self.money(Currency::EUR, x)
     }
 
     /// Euros with a sign: `+€ 19.994`, `−€ 421.721` (nl) or `+€ 19,994` (en).
     pub fn signed_euros(self, x: f64) -> String {
-        let s = self.euros(x.abs());
-        if x > 0.0 && s != self.euros(0.0) {
+        self.signed_money(Currency::EUR, x)
+    }
+
+    /// An amount in `cur` without decimals: `€ 1.234.567` (nl) or `£ 1,234,567` (en).
+    pub fn money(self, cur: Currency, x: f64) -> String {
+        let s = plot::thousands(x);
+        match self {
+            Lang::Nl => format!("{} {}", cur.symbol, s.replace(',', ".")),
+            Lang::En => format!("{} {s}", cur.symbol),
+        }
+    }
+
+    /// An amount in `cur` with a sign: `+€ 19.994`, `−£ 421.721`.
+    pub fn signed_money(self, cur: Currency, x: f64) -> String {
+        let s = self.money(cur, x.abs());
+        let zero = self.money(cur, 0.0);
+        if x > 0.0 && s != zero {
             format!("+{s}")
-        } else if x < 0.0 && s != self.euros(0.0) {
+        } else if x < 0.0 && s != zero {
             format!("−{s}")
         } else {
             s
+        }
+    }
+
+    /// A currency as an axis names it: `euro (nominaal)`, `pounds (nominal)`.
+    pub fn money_axis(self, cur: Currency) -> String {
+        match self {
+            Lang::Nl => format!("{} (nominaal)", cur.nl),
+            Lang::En => format!("{} (nominal)", cur.en),
         }
     }
 
@@ -159,12 +180,14 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The style of every page wijksim writes.
+/// The style of every page wijksim writes. Nothing is wider than the window: a table wider than the
+/// text scrolls sideways in its own box (a block as wide as its content, at most the text's width),
+/// a figure scales down, and a scenario line quoted in a table wraps.
 pub(crate) const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:2px solid #1f5ea8;padding-bottom:.2em}\
 .answer{background:#f3f7fc;border-left:6px solid #1f5ea8;padding:.8em 1.2em;margin:1em 0}\
-table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
-th{background:#e8eef7}td:first-child,th:first-child{text-align:left}td:not(:first-child){white-space:nowrap}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}summary{cursor:pointer;font-weight:bold;margin:.5em 0}\
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em;display:block;width:max-content;max-width:100%;overflow-x:auto}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
+th{background:#e8eef7}td:first-child,th:first-child{text-align:left}td:not(:first-child){white-space:nowrap}td.line,th.line{white-space:normal;text-align:left;overflow-wrap:anywhere}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}summary{cursor:pointer;font-weight:bold;margin:.5em 0}\
 figcaption{font-size:.9em;color:#555}code{background:#f4f4f4;padding:.1em .3em}.small{font-size:.85em;color:#555}";
 
 /// Everything the report shows.
@@ -173,8 +196,8 @@ pub struct ReportInput<'a> {
     pub model: &'a Model,
     /// The scenario text (for its assumptions).
     pub scenario_text: &'a str,
-    /// The summaries, baseline first.
-    pub summaries: &'a [Summary],
+    /// Every arm's numbers as the tables hold them, baseline first.
+    pub summaries: &'a [ArmTables],
     /// Paired differences.
     pub differences: &'a [Difference],
     /// The manifest of the folder.
@@ -204,8 +227,8 @@ pub fn html(r: &ReportInput, lang: Lang) -> String {
         h,
         "<h1>{}</h1><p class=\"small\">wijksim {} · {}</p>",
         esc(&title),
-        esc(&r.manifest.wijksim_version),
-        esc(&r.manifest.started_utc)
+        esc(&r.manifest.provenance.wijksim_version),
+        esc(&r.manifest.provenance.started_utc)
     );
     first_screen(&mut h, r, lang);
     budget_use(&mut h, r, lang);
@@ -220,22 +243,49 @@ pub fn html(r: &ReportInput, lang: Lang) -> String {
             "Verantwoording en reproductie",
             "Manifest and how to reproduce"
         ),
-        esc(&man.wijksim_version),
+        esc(&man.provenance.wijksim_version),
         lang.t("scenario", "scenario"),
-        esc(&man.scenario_path),
-        esc(&man.scenario_sha256),
+        esc(&man.provenance.scenario_path),
+        esc(&man.provenance.scenario_sha256),
         man.seed,
         man.runs,
-        esc(&man.engine),
+        man.engine.name(),
         if man.psa { " + PSA" } else { "" },
         lang.t(
             "Dezelfde uitkomsten, tot op de bit, met:",
             "The same results, to the bit, with:"
         ),
-        esc(&man.reproduce)
+        esc(&man.provenance.reproduce)
     );
     h.push_str("</body></html>\n");
     h
+}
+
+/// One scope's line of a pilot's answer outside the Wmo, where no budget is designed: the cost
+/// difference with the baseline, `bij alle patiënten (1.000 bij de start): kosten +£ 8.746 [...]`.
+fn cost_difference(
+    lang: Lang,
+    m: &Model,
+    scope: &crate::model::scope::Scope,
+    people: u64,
+    spend: &Difference,
+    band: &dyn Fn(&Difference) -> String,
+) -> String {
+    let who = esc(plot::people(lang, m));
+    let where_ = match scope.kind {
+        crate::model::scope::ScopeKind::Region => {
+            format!("{} {who}", lang.t("bij alle", "among all"))
+        }
+        crate::model::scope::ScopeKind::PilotAreas => pilot_areas_phrase(lang, m).to_string(),
+        _ => esc(&scope_label(lang, m, scope)),
+    };
+    format!(
+        "{where_} ({} {}): {} {}",
+        lang.int(people as f64),
+        lang.t("bij de start", "at the start"),
+        lang.t("kosten", "cost"),
+        band(spend)
+    )
 }
 
 fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
@@ -249,34 +299,24 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         h,
         "<div class=\"answer\"><p><b>{}</b> {}</p>",
         lang.t("Vraag:", "Question:"),
-        match lang {
-            Lang::Nl => format!(
-                "wat gebeurt er met kosten, {} en KPI's in {} ten opzichte van <i>{}</i> (het huidige aanbiedersmodel), {} tot en met {}?",
-                esc(plot::people(lang, m)),
-                arms[1..].join(", "),
-                arms[0],
-                m.start,
-                m.date(m.cycles - 1)
-            ),
-            Lang::En => format!(
-                "what happens to cost, {} and KPIs in {} compared with <i>{}</i> (the current provider model), {} to {}?",
-                esc(plot::people(lang, m)),
-                arms[1..].join(", "),
-                arms[0],
-                m.start,
-                m.date(m.cycles - 1)
-            ),
-        }
+        question(lang, m, &arms)
     );
     // Cost per year, P10/P50/P90.
     let lay = &r.summaries[0].layout;
     let _ = write!(
         h,
         "<p><b>{}</b></p><table><tr><th>{}</th>",
-        lang.t(
-            "Gemeentelijke uitgaven per jaar (P50, P10–P90)",
-            "Municipal spend per year (P50, P10–P90)"
-        ),
+        if m.is_wmo() {
+            lang.t(
+                "Gemeentelijke uitgaven per jaar (P50, P10–P90)",
+                "Municipal spend per year (P50, P10–P90)",
+            )
+        } else {
+            lang.t(
+                "Kosten per jaar (P50, P10–P90)",
+                "Cost per year (P50, P10–P90)",
+            )
+        },
         lang.t("jaar", "year")
     );
     for sm in r.summaries {
@@ -290,17 +330,16 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     for (y, year) in lay.years.iter().enumerate() {
         let _ = write!(h, "<tr><td>{year}</td>");
         for sm in r.summaries {
-            let q = cell_quantiles(
-                sm,
-                sm.layout.account(REGION, y, Account::MunicipalSpend),
+            let q = crate::aggregate::quantiles(
+                sm.account_per_run(REGION, y, Account::MunicipalSpend),
                 &[0.1, 0.5, 0.9],
             );
             let _ = write!(
                 h,
                 "<td>{} <span class=\"small\">({} – {})</span></td>",
-                lang.euros(q[1]),
-                lang.euros(q[0]),
-                lang.euros(q[2])
+                lang.money(r.model.currency, q[1]),
+                lang.money(r.model.currency, q[0]),
+                lang.money(r.model.currency, q[2])
             );
         }
         h.push_str("</tr>");
@@ -311,27 +350,35 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         let band = |d: &Difference| {
             format!(
                 "{} [P5–P95: {} {} {}]",
-                lang.signed_euros(d.mean),
-                lang.signed_euros(d.q[0]),
+                lang.signed_money(r.model.currency, d.mean),
+                lang.signed_money(r.model.currency, d.q[0]),
                 lang.t("tot", "to"),
-                lang.signed_euros(d.q[2])
+                lang.signed_money(r.model.currency, d.q[2])
             )
         };
-        // The pilot areas first (the pilot's own effect), then the region.
+        // The pilot areas first (the pilot's own effect), then the region; outside the Wmo, where
+        // every area is under a regime, the two are one and shown once.
         let mut parts = Vec::new();
-        for sc in lay.pilot_scope().into_iter().chain([REGION]) {
+        let scopes = lay
+            .pilot_scope()
+            .filter(|_| m.is_wmo() || !every_area_under_a_regime(m))
+            .into_iter()
+            .chain([REGION]);
+        for sc in scopes {
             let scope = &lay.scopes[sc];
-            let find = |measure: &str| {
+            let find = |k: Account| {
                 crate::aggregate::paired::find(
                     r.differences,
                     &p.arm,
                     scope.kind,
-                    measure,
+                    k.into(),
                     crate::aggregate::paired::Period::All,
                     "",
                 )
             };
-            let (Some(care), Some(spend)) = (find("care_cost"), find("municipal_spend")) else {
+            let (Some(care), Some(spend)) =
+                (find(Account::CareCost), find(Account::MunicipalSpend))
+            else {
                 continue;
             };
             let clients: u64 = scope
@@ -340,6 +387,10 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
                 .flat_map(|&a| &r.model.areas[a].initial)
                 .map(|&k| u64::from(k))
                 .sum();
+            if !m.is_wmo() {
+                parts.push(cost_difference(lang, m, scope, clients, spend, &band));
+                continue;
+            }
             let where_ = match scope.kind {
                 crate::model::scope::ScopeKind::PilotAreas => lang
                     .t("in de pilotgebieden", "in the pilot areas")
@@ -365,13 +416,13 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         if parts.is_empty() {
             continue;
         }
-        let overspend = if p.layout.pools.is_empty() {
+        let overspend = if !p.layout.pools.iter().any(|pool| plot::budgeted(m, pool)) {
             String::new()
         } else {
             format!(
                 "; {} {}",
                 lang.t("kans op overschrijding", "P(overspend)"),
-                lang.pct(crate::aggregate::paired::p_overspend(p))
+                lang.pct(p.p_overspend())
             )
         };
         let _ = write!(
@@ -387,11 +438,72 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     h.push_str("</div>");
 }
 
+/// The question the report answers, in a sentence: what happens to cost, the people (and KPIs, when
+/// the scenario has them) over the horizon under each pilot arm compared with the baseline, each arm by
+/// its label (`arms`, escaped, the baseline first). The baseline is called the current provider model
+/// only in a Wmo model whose baseline has no label of its own to say so.
+fn question(lang: Lang, m: &Model, arms: &[String]) -> String {
+    let who = esc(plot::people(lang, m));
+    let topics = if m.kpis.is_empty() {
+        format!("{} {who}", lang.t("kosten en", "cost and"))
+    } else {
+        format!(
+            "{} {who} {}",
+            lang.t("kosten,", "cost,"),
+            lang.t("en KPI's", "and KPIs")
+        )
+    };
+    let pilots: Vec<String> = arms[1..].iter().map(|a| format!("<i>{a}</i>")).collect();
+    let pilots: Vec<&str> = pilots.iter().map(String::as_str).collect();
+    let pilots = listed(&pilots, lang.t("en", "and"));
+    let each = if arms.len() > 2 {
+        lang.t("elk ", "each ")
+    } else {
+        ""
+    };
+    let unlabelled = m
+        .arms
+        .first()
+        .is_some_and(|a| a.nl.is_empty() && a.en.is_empty());
+    let explain = if m.is_wmo() && unlabelled {
+        lang.t(
+            " (het huidige aanbiedersmodel)",
+            " (the current provider model)",
+        )
+    } else {
+        ""
+    };
+    let (from, to) = (lang.month(m.start), lang.month(m.date(m.cycles).plus(-1)));
+    if arms.len() < 2 {
+        // One arm: nothing to compare with.
+        return match lang {
+            Lang::Nl => format!(
+                "wat gebeurt er van {from} tot en met {to} met {topics} bij <i>{}</i>{explain}?",
+                arms[0]
+            ),
+            Lang::En => format!(
+                "what happens to {topics} from {from} to {to} under <i>{}</i>{explain}?",
+                arms[0]
+            ),
+        };
+    }
+    match lang {
+        Lang::Nl => format!(
+            "wat gebeurt er van {from} tot en met {to} met {topics} bij {pilots}, {each}vergeleken met <i>{}</i>{explain}?",
+            arms[0]
+        ),
+        Lang::En => format!(
+            "what happens to {topics} from {from} to {to} under {pilots}, {each}compared with <i>{}</i>{explain}?",
+            arms[0]
+        ),
+    }
+}
+
 /// "How sure": the runs and the Monte Carlo error of the mean, and which uncertainty the bands and
 /// intervals hold: chance alone (Monte Carlo variation) or chance and the parameters (PSA).
 fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
     let _ = write!(h, "<p><b>{}</b> ", lang.t("Hoe zeker:", "How sure:"));
-    if r.manifest.engine == "cohort" {
+    if r.manifest.engine == crate::engine::Engine::Cohort {
         let _ = write!(
             h,
             "{}</p>",
@@ -403,7 +515,7 @@ fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
         return;
     }
     let sm = &r.summaries[0];
-    let total = crate::aggregate::paired::account_per_run(sm, REGION, Account::MunicipalSpend);
+    let total = sm.account_total_per_run(REGION, Account::MunicipalSpend);
     let mean = total.iter().sum::<f64>() / total.len() as f64;
     let sd = (total.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
         / (total.len().max(2) - 1) as f64)
@@ -413,11 +525,18 @@ fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
         h,
         "{runs} {}. {} {}. {}. ",
         if runs == 1 { "run" } else { "runs" },
-        lang.t(
-            "De Monte Carlo-fout van de gemiddelde gemeentelijke uitgaven van de basis is",
-            "The Monte Carlo error of the baseline's mean municipal spend is"
-        ),
-        lang.euros(sd / (sm.runs as f64).sqrt()),
+        if r.model.is_wmo() {
+            lang.t(
+                "De Monte Carlo-fout van de gemiddelde gemeentelijke uitgaven van de basis is",
+                "The Monte Carlo error of the baseline's mean municipal spend is",
+            )
+        } else {
+            lang.t(
+                "De Monte Carlo-fout van de gemiddelde kosten van de basis is",
+                "The Monte Carlo error of the baseline's mean cost is",
+            )
+        },
+        lang.money(r.model.currency, sd / (sm.runs as f64).sqrt()),
         lang.t(
             "De banden tonen de spreiding van run tot run: P5–P95 is het 90%-interval (van het 5e tot het 95e percentiel van de runs), P10–P90 het 80%-interval",
             "The bands show the spread from run to run: P5–P95 is the 90% interval (from the 5th to the 95th percentile of the runs), P10–P90 the 80% interval"
@@ -512,14 +631,13 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
                 value(kpi.targets[y].unwrap_or(0.0), 1)
             );
             for sm in r.summaries {
-                let cell = sm.layout.kpi(m, k, i, y, 0);
-                let met = kpi.p_met(y, sm.columns.cell(cell));
+                let met = kpi.p_met(y, sm.kpi_per_run(m, k, i, y));
                 let _ = write!(
                     h,
                     "<td>{} <span class=\"small\">({} {})</span></td>",
                     lang.pct(met),
                     lang.t("gem.", "mean"),
-                    value(sm.stats[cell].mean, 1)
+                    value(sm.kpi(m, k, i, y, KpiCell::Value).mean, 1)
                 );
             }
             h.push_str("</tr>");
@@ -585,8 +703,8 @@ fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
         for y in 0..kpi.years() {
             let _ = write!(h, "<tr><td>{}</td>", y + 1);
             for sm in r.summaries {
-                for j in [1, 2] {
-                    let st = &sm.stats[sm.layout.kpi(m, k, 0, y, j)];
+                for cell in KpiCell::EVALUATION {
+                    let st = sm.kpi(m, k, 0, y, cell);
                     let _ = write!(h, "<td>{}</td>", lang.decimal(st.mean, 0));
                 }
             }
@@ -609,10 +727,47 @@ pub fn scope_label(lang: Lang, m: &Model, scope: &crate::model::scope::Scope) ->
             lang.t("Alle", "All"),
             crate::output::plot::people(lang, m)
         ),
-        K::PilotAreas => lang.t("Pilotgebieden samen", "Pilot areas together").into(),
+        K::PilotAreas => pilot_areas_label(lang, m).into(),
+        K::Municipality if !m.is_wmo() => scope.name.clone(),
         K::Municipality => format!("{} {}", lang.t("Gemeente", "Municipality"), scope.name),
         K::Area => format!("{} {}", lang.t("Gebied", "Area"), scope.name),
     }
+}
+
+/// The pilot areas together as a title names them: `Pilotgebieden samen` in a Wmo model. Outside the
+/// Wmo there is no pilot: `Alle gebieden samen` when every area is under a regime (a cohort model's
+/// one area), else `Gebieden met een regime samen`.
+pub fn pilot_areas_label(lang: Lang, m: &Model) -> &'static str {
+    if m.is_wmo() {
+        lang.t("Pilotgebieden samen", "Pilot areas together")
+    } else if every_area_under_a_regime(m) {
+        lang.t("Alle gebieden samen", "All areas together")
+    } else {
+        lang.t(
+            "Gebieden met een regime samen",
+            "Areas under a regime together",
+        )
+    }
+}
+
+/// The same within a sentence: `de pilotgebieden samen`, `alle gebieden samen`.
+fn pilot_areas_phrase(lang: Lang, m: &Model) -> &'static str {
+    if m.is_wmo() {
+        lang.t("de pilotgebieden samen", "the pilot areas together")
+    } else if every_area_under_a_regime(m) {
+        lang.t("alle gebieden samen", "all areas together")
+    } else {
+        lang.t(
+            "de gebieden met een regime samen",
+            "the areas under a regime together",
+        )
+    }
+}
+
+/// Whether some arm puts every area of the model under a regime: the pilot areas are then the whole
+/// model.
+fn every_area_under_a_regime(m: &Model) -> bool {
+    m.pilot_areas().len() == m.areas.len()
 }
 
 /// A figure as inline SVG with its caption.
@@ -633,11 +788,11 @@ pub(crate) fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
 fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
     use crate::aggregate::BudgetMeasure as B;
     let m = r.model;
-    let with_pools: Vec<(usize, &Summary)> = r
+    let with_pools: Vec<(usize, &ArmTables)> = r
         .summaries
         .iter()
         .enumerate()
-        .filter(|(_, sm)| !sm.layout.pools.is_empty())
+        .filter(|(_, sm)| sm.layout.pools.iter().any(|pool| plot::budgeted(m, pool)))
         .collect();
     let waiting = m.waiting_state.filter(|_| !m.capacities.is_empty());
     if with_pools.is_empty() && waiting.is_none() {
@@ -677,11 +832,17 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
         for (a, sm) in &with_pools {
             let lay = &sm.layout;
             for (i, pool) in lay.pools.iter().enumerate() {
+                if !plot::budgeted(m, pool) {
+                    continue;
+                }
                 let years = m.plan_years(lay.pool_plan(m, *a, i));
                 for y in years {
-                    let st = |k: B| &sm.stats[lay.budget(i, y, k)];
+                    let st = |k: B| sm.budget(i, y, k);
                     let carries = if banded {
-                        format!("<td>{}</td>", lang.euros(st(B::HolderCarries).mean))
+                        format!(
+                            "<td>{}</td>",
+                            lang.money(r.model.currency, st(B::HolderCarries).mean)
+                        )
                     } else {
                         String::new()
                     };
@@ -691,15 +852,15 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
                         esc(&pool.name),
                         esc(&plot::arm_label(lang, r.model, &sm.arm)),
                         lay.years[y],
-                        lang.euros(st(B::Budget).mean),
-                        lang.euros(st(B::Spent).mean),
-                        lang.euros(st(B::Spent).q[0]),
-                        lang.euros(st(B::Spent).q[4]),
+                        lang.money(r.model.currency, st(B::Budget).mean),
+                        lang.money(r.model.currency, st(B::Spent).mean),
+                        lang.money(r.model.currency, st(B::Spent).q[0]),
+                        lang.money(r.model.currency, st(B::Spent).q[4]),
                         lang.pct(st(B::Overspent).mean),
-                        lang.euros(st(B::TopUp).mean),
-                        lang.euros(st(B::CarriedOver).mean),
-                        lang.euros(st(B::Refund).mean),
-                        lang.euros(st(B::Reinvested).mean),
+                        lang.money(r.model.currency, st(B::TopUp).mean),
+                        lang.money(r.model.currency, st(B::CarriedOver).mean),
+                        lang.money(r.model.currency, st(B::Refund).mean),
+                        lang.money(r.model.currency, st(B::Reinvested).mean),
                     );
                 }
             }
@@ -708,6 +869,9 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
         let drawn = r.plots.arms(r.summaries.len());
         for (_, sm) in with_pools.iter().filter(|(a, _)| *a < drawn) {
             for (i, pool) in sm.layout.pools.iter().enumerate() {
+                if !plot::budgeted(m, pool) {
+                    continue;
+                }
                 figure(
                     h,
                     &BudgetUse {
@@ -758,7 +922,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
                 let last = (0..sm.layout.cycles)
                     .rfind(|&c| m.year_index(c as u32) == y)
                     .unwrap_or(0);
-                let st = &sm.stats[sm.layout.caseload(REGION, last, w)];
+                let st = sm.caseload(REGION, last, w);
                 let _ = write!(
                     h,
                     "<td>{} <span class=\"small\">({}–{})</span></td>",
@@ -774,8 +938,17 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
 }
 
 /// The budget planner's answer: per municipality's pilot areas (pooled) and year, the budget that keeps
-/// P(overspend) at or below α, with a sentence for the first such year.
+/// P(overspend) at or below α, with a sentence for the first such year. Outside the Wmo only when some
+/// regime has a budget: a treatment strategy has none to size.
 fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
+    let m = r.model;
+    if !m.is_wmo()
+        && m.regimes
+            .iter()
+            .all(|rg| rg.budget == crate::model::regime::BudgetRule::Unlimited)
+    {
+        return;
+    }
     let pools: Vec<&crate::aggregate::sizing::Sizing> = r
         .sizing
         .iter()
@@ -798,18 +971,18 @@ fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
                 first.year,
                 pct(first.alpha),
                 esc(&first.name),
-                lang.euros(first.needed),
+                lang.money(r.model.currency, first.needed),
                 pct(first.above_expected()),
-                lang.euros(first.expected)
+                lang.money(r.model.currency, first.expected)
             ),
             Lang::En => format!(
                 "To keep the chance of overspending in {} under {}, the pilot areas of {} together need {}, {} above their expected spend of {}. From the baseline's runs: what the budget holder would spend under the provider model (care on the covered lines at the tariffs, plus the fixed costs).",
                 first.year,
                 pct(first.alpha),
                 esc(&first.name),
-                lang.euros(first.needed),
+                lang.money(r.model.currency, first.needed),
                 pct(first.above_expected()),
-                lang.euros(first.expected)
+                lang.money(r.model.currency, first.expected)
             ),
         }
     );
@@ -831,13 +1004,14 @@ fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} <span class=\"small\">(+{})</span></td><td>{}</td></tr>",
             esc(&s.name),
             s.year,
-            lang.euros(s.expected),
-            lang.euros(s.q[0]),
-            lang.euros(s.q[1]),
-            lang.euros(s.q[2]),
-            lang.euros(s.needed),
+            lang.money(r.model.currency, s.expected),
+            lang.money(r.model.currency, s.q[0]),
+            lang.money(r.model.currency, s.q[1]),
+            lang.money(r.model.currency, s.q[2]),
+            lang.money(r.model.currency, s.needed),
             pct(s.above_expected()),
-            s.pilot_budget.map_or("–".to_string(), |b| lang.euros(b)),
+            s.pilot_budget
+                .map_or("–".to_string(), |b| lang.money(r.model.currency, b)),
         );
     }
     h.push_str("</table>");
@@ -926,10 +1100,17 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             summaries: drawn,
             lang,
         },
-        lang.t(
-            "Gemeentelijke uitgaven per jaar per variant (rekeningen, budgetten en aanvullingen, min terugbetalingen): mediaan en P10–P90 over de runs.",
-            "Municipal spend per year per arm (bills, budgets and top-ups, less refunds): median and P10–P90 over runs.",
-        ),
+        if m.is_wmo() {
+            lang.t(
+                "Gemeentelijke uitgaven per jaar per variant (rekeningen, budgetten en aanvullingen, min terugbetalingen): mediaan en P10–P90 over de runs.",
+                "Municipal spend per year per arm (bills, budgets and top-ups, less refunds): median and P10–P90 over runs.",
+            )
+        } else {
+            lang.t(
+                "Kosten per jaar per variant: mediaan en P10–P90 over de runs.",
+                "Cost per year per arm: median and P10–P90 over runs.",
+            )
+        },
     );
     if let Some((base, pilots)) = drawn.split_first() {
         for p in pilots {
@@ -941,10 +1122,21 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     pilot: p,
                     lang,
                 },
-                lang.t(
-                    "Verschil in geleverde zorg (tegen tarief) pilot − basis per jaar, gepaard per run: het effect van de pilot.",
-                    "Difference in care delivered (at tariffs) pilot − baseline per year, paired by run: the pilot's effect.",
-                ),
+                &if m.is_wmo() {
+                    lang.t(
+                        "Verschil in geleverde zorg (tegen tarief) pilot − basis per jaar, gepaard per run: het effect van de pilot.",
+                        "Difference in care delivered (at tariffs) pilot − baseline per year, paired by run: the pilot's effect.",
+                    )
+                    .to_string()
+                } else {
+                    format!(
+                        "{} {} − {} {}",
+                        lang.t("Verschil in zorgkosten", "Difference in care cost"),
+                        plot::arm_label(lang, m, &p.arm),
+                        plot::arm_label(lang, m, &base.arm),
+                        lang.t("per jaar, gepaard per run.", "per year, paired by run.")
+                    )
+                },
             );
             figure(
                 h,
@@ -954,10 +1146,17 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     pilot: p,
                     lang,
                 },
-                lang.t(
-                    "Verdeling van het totale verschil in geleverde zorg over de runs.",
-                    "Distribution of the total difference in care delivered over runs.",
-                ),
+                if m.is_wmo() {
+                    lang.t(
+                        "Verdeling van het totale verschil in geleverde zorg over de runs.",
+                        "Distribution of the total difference in care delivered over runs.",
+                    )
+                } else {
+                    lang.t(
+                        "Verdeling van het totale verschil in zorgkosten over de runs.",
+                        "Distribution of the total difference in care cost over runs.",
+                    )
+                },
             );
         }
     }
@@ -1022,7 +1221,7 @@ fn state_name(lang: Lang, st: &crate::model::State) -> &str {
 /// The figures of the pilot areas together (scope `sc`): what they are, a fan chart per state with
 /// the drawn arms overlaid, the stacked caseload per arm on one scale, and per pilot arm the paired
 /// difference in caseload by state and year.
-fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary], sc: usize) {
+fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables], sc: usize) {
     let m = r.model;
     let lay = &drawn[0].layout;
     let scope = &lay.scopes[sc];
@@ -1047,6 +1246,7 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
         "<h3>{}</h3><p>{}</p>",
         esc(&scope_label(lang, m, scope)),
         match lang {
+            _ if !m.is_wmo() => regime_areas_text(lang, m, &names, here, all),
             Lang::Nl => format!(
                 "De gebieden die een variant een budget geeft, samen: {} ({} van de {} {} bij de start). In de figuren van de hele regio verdwijnt hun verschil; hier staan de varianten over elkaar of op één schaal.",
                 names.join(", "),
@@ -1080,15 +1280,17 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
             },
             &match lang {
                 Lang::Nl => format!(
-                    "{} in {} in de pilotgebieden samen, {} over elkaar: mediaan (lijn) en P5–P95 (band) over de runs.",
+                    "{} in {} in {}, {} over elkaar: mediaan (lijn) en P5–P95 (band) over de runs.",
                     plot::people_title(lang, m),
                     state_name(lang, &m.states[s]),
+                    pilot_areas_phrase(lang, m),
                     listed(&arms, "en")
                 ),
                 Lang::En => format!(
-                    "{} in {} in the pilot areas together, {} overlaid: median (line) and P5–P95 (band) over runs.",
+                    "{} in {} in {}, {} overlaid: median (line) and P5–P95 (band) over runs.",
                     plot::people_title(lang, m),
                     state_name(lang, &m.states[s]),
+                    pilot_areas_phrase(lang, m),
                     listed(&arms, "and")
                 ),
             },
@@ -1106,12 +1308,11 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
                 lang,
             },
             &format!(
-                "{} {} ({}); {}",
+                "{} {} {}, {} ({}); {}",
                 by_state(lang, m),
-                lang.t(
-                    "in de pilotgebieden samen, gemiddeld over de runs",
-                    "in the pilot areas together, mean over runs"
-                ),
+                lang.t("in", "in"),
+                pilot_areas_phrase(lang, m),
+                lang.t("gemiddeld over de runs", "mean over runs"),
                 plot::arm_label(lang, m, &sm.arm),
                 lang.t(
                     "elke variant op dezelfde schaal.",
@@ -1137,10 +1338,16 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
                 },
                 &match lang {
                     Lang::Nl => format!(
-                        "Verschil in {who} {} − {} in de pilotgebieden samen, per toestand en kalenderjaar{months}, gepaard per run: gemiddelde en P5–P95. Onder nul heeft de pilot minder {who} in die toestand.",
+                        "Verschil in {who} {} − {} in {where_}, per toestand en kalenderjaar{months}, gepaard per run: gemiddelde en P5–P95. Onder nul heeft {pilot} minder {who} in die toestand.",
                         plot::arm_label(lang, m, &p.arm),
                         plot::arm_label(lang, m, &base.arm),
                         who = plot::people(lang, m),
+                        where_ = pilot_areas_phrase(lang, m),
+                        pilot = if m.is_wmo() {
+                            "de pilot".to_string()
+                        } else {
+                            plot::arm_label(lang, m, &p.arm)
+                        },
                         months = if m.cycle_months < 12 {
                             " (gemiddelde over de maanden van het jaar)"
                         } else {
@@ -1148,10 +1355,16 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
                         }
                     ),
                     Lang::En => format!(
-                        "Difference in {who} {} − {} in the pilot areas together, per state and calendar year{months}, paired by run: mean and P5–P95. Below zero the pilot has fewer {who} in that state.",
+                        "Difference in {who} {} − {} in {where_}, per state and calendar year{months}, paired by run: mean and P5–P95. Below zero {pilot} has fewer {who} in that state.",
                         plot::arm_label(lang, m, &p.arm),
                         plot::arm_label(lang, m, &base.arm),
                         who = plot::people(lang, m),
+                        where_ = pilot_areas_phrase(lang, m),
+                        pilot = if m.is_wmo() {
+                            "the pilot".to_string()
+                        } else {
+                            plot::arm_label(lang, m, &p.arm)
+                        },
                         months = if m.cycle_months < 12 {
                             " (mean over the year's months)"
                         } else {
@@ -1165,9 +1378,44 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary],
     per_pilot_area(h, r, lang, drawn);
 }
 
+/// What the areas under a regime are outside the Wmo, where no arm is a pilot with a budget: their
+/// names and people at the start, and (when they are not every area) why they have figures of their
+/// own.
+fn regime_areas_text(lang: Lang, m: &Model, names: &[String], here: u64, all: u64) -> String {
+    let who = esc(plot::people(lang, m));
+    let why = if every_area_under_a_regime(m) {
+        lang.t(
+            "Hier staan de varianten over elkaar of op één schaal.",
+            "Here the arms are overlaid or on one scale.",
+        )
+        .to_string()
+    } else {
+        format!(
+            "{} {who} {}",
+            lang.t("In de figuren van alle", "In the figures of all"),
+            lang.t(
+                "verdwijnt hun verschil; hier staan de varianten over elkaar of op één schaal.",
+                "their difference disappears; here the arms are overlaid or on one scale."
+            )
+        )
+    };
+    format!(
+        "{}: {} ({} {} {} {who} {}). {why}",
+        lang.t(
+            "De gebieden waar een variant een regime toepast, samen",
+            "The areas where some arm applies a regime, together"
+        ),
+        names.join(", "),
+        lang.int(here as f64),
+        lang.t("van de", "of the"),
+        lang.int(all as f64),
+        lang.t("bij de start", "at the start"),
+    )
+}
+
 /// Each pilot area on its own (when there are several): its caseload per state with the arms
 /// overlaid, and its stacked caseload per arm, folded under the area's name.
-fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary]) {
+fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables]) {
     let m = r.model;
     let lay = &drawn[0].layout;
     let areas = lay.pilot_area_scopes();
@@ -1177,11 +1425,22 @@ fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary]
     let _ = write!(
         h,
         "<h3>{}</h3><p>{}</p>",
-        lang.t("Per pilotgebied", "Per pilot area"),
-        lang.t(
-            "Elk pilotgebied apart (klik om te openen). In een klein gebied zijn de aantallen klein en de banden breed: een verschil tussen de varianten zegt per gebied weinig, samen meer.",
-            "Each pilot area on its own (click to open). In a small area the counts are small and the bands wide: a difference between the arms says little per area, more together."
-        )
+        if m.is_wmo() {
+            lang.t("Per pilotgebied", "Per pilot area")
+        } else {
+            lang.t("Per gebied", "Per area")
+        },
+        if m.is_wmo() {
+            lang.t(
+                "Elk pilotgebied apart (klik om te openen). In een klein gebied zijn de aantallen klein en de banden breed: een verschil tussen de varianten zegt per gebied weinig, samen meer.",
+                "Each pilot area on its own (click to open). In a small area the counts are small and the bands wide: a difference between the arms says little per area, more together."
+            )
+        } else {
+            lang.t(
+                "Elk gebied met een regime apart (klik om te openen). In een klein gebied zijn de aantallen klein en de banden breed: een verschil tussen de varianten zegt per gebied weinig, samen meer.",
+                "Each area under a regime on its own (click to open). In a small area the counts are small and the bands wide: a difference between the arms says little per area, more together."
+            )
+        }
     );
     let arms = plot::overlaid(drawn);
     for sc in areas {
@@ -1240,9 +1499,21 @@ fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[Summary]
 }
 
 fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
+    if !r.scenario_text.contains("ASSUMPTION") {
+        let _ = write!(
+            h,
+            "<h2>{}</h2><p>{}</p>",
+            lang.t("Aannames", "Assumptions"),
+            lang.t(
+                "Het scenario markeert geen waarde als aanname (ASSUMPTION): elke waarde staat in het scenariobestand met haar bron.",
+                "The scenario labels no value as an ASSUMPTION: every value carries its source in the scenario file."
+            )
+        );
+        return;
+    }
     let _ = write!(
         h,
-        "<h2>{}</h2><p>{}</p><table><tr><th>{}</th><th>{}</th></tr>",
+        "<h2>{}</h2><p>{}</p><table><tr><th>{}</th><th class=\"line\">{}</th></tr>",
         lang.t("Aannames", "Assumptions"),
         lang.t("Elke waarde die het scenario als aanname (ASSUMPTION) markeert, met de regel in het scenariobestand. Waarden met een bron staan daar met hun bron.", "Every value the scenario labels as an ASSUMPTION, with its line in the scenario file. Values with a source carry it there."),
         lang.t("regel", "line"),
@@ -1252,7 +1523,7 @@ fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
         if line.contains("ASSUMPTION") {
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td style=\"text-align:left\"><code>{}</code></td></tr>",
+                "<tr><td>{}</td><td class=\"line\"><code>{}</code></td></tr>",
                 i + 1,
                 esc(line.trim())
             );
@@ -1263,7 +1534,27 @@ fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
 
 #[cfg(test)]
 mod tests {
-    use super::Lang;
+    use super::{CSS, Lang};
+
+    /// No page is wider than the window: a table is its own sideways-scrolling box no wider than the
+    /// text, a figure scales down to the text's width, and a quoted scenario line wraps (the report's
+    /// assumptions once made the page 1,180 pixels wide in a 1,000-pixel window).
+    #[test]
+    fn wide_tables_scroll_in_their_own_box_and_figures_scale() {
+        let rule = |selector: &str| {
+            CSS.split('}')
+                .map(|r| r.rsplit_once('{').map_or(("", ""), |(s, b)| (s, b)))
+                .find(|(s, _)| s.split(',').any(|x| x.trim() == selector))
+                .map_or(String::new(), |(_, body)| body.to_string())
+        };
+        let table = rule("table");
+        for decl in ["display:block", "max-width:100%", "overflow-x:auto"] {
+            assert!(table.contains(decl), "table{{{table}}} lacks {decl}");
+        }
+        assert!(rule("figure svg").contains("max-width:100%"));
+        assert!(rule("td.line").contains("white-space:normal"));
+        assert!(rule("td.line").contains("overflow-wrap:anywhere"));
+    }
 
     #[test]
     fn decimals_have_thousands_separators_in_either_language() {

@@ -1,17 +1,21 @@
 //! The tables of an output folder read back, so figures, report and workbook are drawn from the files.
 //!
 //! A run writes its CSV files first and then draws every figure, the report and the workbook from those
-//! files as written (numbers rounded as printed), through [`summaries`] and [`differences`]. `wijksim
+//! files as written (numbers rounded as printed), through [`arms`] and [`differences`]. `wijksim
 //! report OUTPUT_DIR` takes the same path from the files on disk, so it redraws them byte for byte
 //! without simulating again.
 //!
 //! Spread and probabilities need per-run values: `runs.csv` holds them for the numbers the figures and
 //! the report use (total cost per year, the discounted totals, KPI values), one row per arm and run.
 //! Every other number comes with its statistics from its own table (`caseload.csv`, `costs.csv`, ...).
+//! What is read back is an [`ArmTables`] per arm, which says which numbers the tables hold: it is not a
+//! [`Summary`], which holds every number of every run.
 
 use crate::aggregate::paired::Difference;
-use crate::aggregate::{Columns, Layout, Stats, Summary, stats};
-use crate::error::{Error, InputError, InputErrors, Result};
+use crate::aggregate::{
+    Account, BudgetMeasure, Columns, Econ, KpiCell, Layout, Stats, Summary, stats,
+};
+use crate::error::Result;
 use crate::model::Model;
 use std::collections::HashMap;
 
@@ -27,21 +31,23 @@ pub struct RunColumn {
     pub decimals: Option<usize>,
 }
 
+/// The accounts `runs.csv` holds per run, year and scope.
+pub const RUN_ACCOUNTS: [Account; 5] = [
+    Account::CareCost,
+    Account::CommunityCost,
+    Account::MunicipalSpend,
+    Account::TopUps,
+    Account::Overspend,
+];
+
 /// The columns of `runs.csv` after `arm,run,scope,scope_name`: per year `care_cost_<year>`,
 /// `community_cost_<year>`, `municipal_spend_<year>`, `top_ups_<year>` and `overspend_<year>` (nominal;
 /// see [`crate::aggregate::Account`]), then `discounted_cost`, `clients`, `discounted_<outcome>` and
 /// `<kpi>_cy<contract year>` (empty in a scope the KPI is not evaluated over).
 pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
-    use crate::aggregate::Account;
     let scopes = 0..layout.scopes.len();
     let mut v: Vec<RunColumn> = Vec::new();
-    for k in [
-        Account::CareCost,
-        Account::CommunityCost,
-        Account::MunicipalSpend,
-        Account::TopUps,
-        Account::Overspend,
-    ] {
+    for k in RUN_ACCOUNTS {
         let stem = k.name().trim_start_matches("municipal_spend.");
         for (y, year) in layout.years.iter().enumerate() {
             v.push(RunColumn {
@@ -54,20 +60,15 @@ pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
             });
         }
     }
-    let mut econ = vec![
-        ("discounted_cost".to_string(), 2),
-        ("clients".to_string(), 3),
-    ];
-    econ.extend(
-        model
-            .outcomes
-            .iter()
-            .map(|o| (format!("discounted_{}", o.name), 6)),
-    );
-    for (j, (name, decimals)) in econ.into_iter().enumerate() {
+    for e in Econ::all(model.outcomes.len()) {
+        let (name, decimals) = match e {
+            Econ::DiscountedCost => ("discounted_cost".to_string(), 2),
+            Econ::Clients => ("clients".to_string(), 3),
+            Econ::Outcome(k) => (format!("discounted_{}", model.outcomes[k].name), 6),
+        };
         v.push(RunColumn {
             name,
-            cells: scopes.clone().map(|sc| Some(layout.econ(sc, j))).collect(),
+            cells: scopes.clone().map(|sc| Some(layout.econ(sc, e))).collect(),
             decimals: Some(decimals),
         });
     }
@@ -82,7 +83,7 @@ pub fn run_columns(model: &Model, layout: &Layout) -> Vec<RunColumn> {
                     .clone()
                     .map(|sc| {
                         let i = kpi.scopes.iter().position(|&x| x == sc)?;
-                        Some(layout.kpi(model, k, i, y, 0))
+                        Some(layout.kpi(model, k, i, y, KpiCell::Value))
                     })
                     .collect(),
                 decimals: None,
@@ -132,19 +133,123 @@ pub fn runs_csv(model: &Model, summaries: &[Summary]) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
+/// One arm's numbers as the tables of an output folder hold them, read back for the figures, the report
+/// and the workbook (see [`arms`]).
+///
+/// What it knows:
+/// - the statistics of every row of `caseload.csv`, `flows.csv`, `costs.csv`, `accounts.csv`,
+///   `budget.csv`, `kpis.csv` and `evaluations.csv`, as printed (a statistic a table does not print,
+///   such as the `sd` of `kpis.csv`, is NaN). Reading fails when a row is missing, so the typed
+///   accessors ([`ArmTables::caseload`], [`ArmTables::kpi`], [`ArmTables::budget`]) always have a
+///   number;
+/// - the per-run values of the columns of `runs.csv` ([`run_columns`]), and the statistics over runs
+///   of those cells, computed from them;
+///
+/// and nothing else: the other cells of the [`Layout`] (e.g. a pilot area's spend on its budget's
+/// lines) are `None` in [`ArmTables::stats`], and there are no per-run values but those of `runs.csv`
+/// ([`ArmTables::per_run`]).
+#[derive(Debug, Clone)]
+pub struct ArmTables {
+    /// Arm name.
+    pub arm: String,
+    /// Where each number lives (the run's layout).
+    pub layout: Layout,
+    /// Runs, as the manifest says (1 for the cohort engine).
+    pub runs: usize,
+    /// Statistics by cell: `None` for a cell no table holds.
+    stats: Vec<Option<Stats>>,
+    /// The per-run values of the cells of `runs.csv`.
+    per_run: Columns,
+    /// Whether `per_run` holds a cell.
+    kept: Vec<bool>,
+}
+
+impl ArmTables {
+    /// The statistics of cell `cell`, or `None` when no table holds it.
+    pub fn stats(&self, cell: usize) -> Option<&Stats> {
+        self.stats.get(cell)?.as_ref()
+    }
+
+    /// The per-run values of cell `cell` in run order, or `None` when it is not a cell of `runs.csv`.
+    pub fn per_run(&self, cell: usize) -> Option<&[f64]> {
+        self.kept
+            .get(cell)
+            .copied()
+            .unwrap_or(false)
+            .then(|| self.per_run.cell(cell))
+    }
+
+    /// The per-run values of account `k` (one of [`RUN_ACCOUNTS`]) of scope `sc` in year index `y`
+    /// (`runs.csv`).
+    pub fn account_per_run(&self, sc: usize, y: usize, k: Account) -> &[f64] {
+        assert!(RUN_ACCOUNTS.contains(&k), "runs.csv has no {}", k.name());
+        self.per_run(self.layout.account(sc, y, k))
+            .expect("runs.csv holds its accounts in every scope and year")
+    }
+
+    /// The per-run totals over every year of account `k` (one of [`RUN_ACCOUNTS`]) of scope `sc`,
+    /// summed in year order as [`crate::aggregate::paired::account_per_run`] sums a run's.
+    pub fn account_total_per_run(&self, sc: usize, k: Account) -> Vec<f64> {
+        let years = self.layout.years.len();
+        (0..self.runs)
+            .map(|r| (0..years).map(|y| self.account_per_run(sc, y, k)[r]).sum())
+            .collect()
+    }
+
+    /// The per-run values of KPI `k` (not an evaluation) over its `i`-th scope in contract year `y`
+    /// (`runs.csv`).
+    pub fn kpi_per_run(&self, model: &crate::model::Model, k: usize, i: usize, y: usize) -> &[f64] {
+        assert!(
+            !model.kpis[k].is_evaluations(),
+            "runs.csv has no evaluations"
+        );
+        self.per_run(self.layout.kpi(model, k, i, y, KpiCell::Value))
+            .expect("runs.csv holds every KPI in its scopes")
+    }
+
+    /// P(overspend): the share of runs in which some budget pool of the arm overspends in some year.
+    pub fn p_overspend(&self) -> f64 {
+        let over = self.account_total_per_run(crate::model::scope::REGION, Account::Overspend);
+        over.iter().filter(|&&x| x > 0.0).count() as f64 / over.len().max(1) as f64
+    }
+
+    /// The caseload of scope `sc` in cycle `c` and state `s` (`caseload.csv`).
+    pub fn caseload(&self, sc: usize, c: usize, s: usize) -> &Stats {
+        self.known(self.layout.caseload(sc, c, s))
+    }
+
+    /// Cell `cell` of KPI `k` over its `i`-th scope in contract year `y`: the value of a KPI
+    /// (`kpis.csv`), or what is due and held of an evaluation (`evaluations.csv`). An evaluation's
+    /// value (the share held, an assumption) is in no table: asking for it is a bug.
+    pub fn kpi(
+        &self,
+        model: &crate::model::Model,
+        k: usize,
+        i: usize,
+        y: usize,
+        cell: KpiCell,
+    ) -> &Stats {
+        self.known(self.layout.kpi(model, k, i, y, cell))
+    }
+
+    /// Measure `k` of the `i`-th budget pool in year index `y` (`budget.csv`; 0 outside the pool's
+    /// pilot period, where the table has no row).
+    pub fn budget(&self, i: usize, y: usize, k: BudgetMeasure) -> &Stats {
+        self.known(self.layout.budget(i, y, k))
+    }
+
+    /// A cell every read-back holds (see the type's documentation).
+    fn known(&self, cell: usize) -> &Stats {
+        self.stats[cell]
+            .as_ref()
+            .expect("reading the tables checks that they hold every row")
+    }
+}
+
 /// A table of the folder: its name and bytes.
 type Get<'a> = &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>;
 
-/// An error in a table of an output folder, with the fix: run the scenario again.
-pub(crate) fn bad(file: &str, line: Option<usize>, key: &str, problem: String) -> Error {
-    Error::Input(InputErrors::from(InputError::new(
-        file.to_string(),
-        line,
-        key.to_string(),
-        problem,
-        "the tables must be as `wijksim run` wrote them for this folder's scenario.toml; run the scenario again",
-    )))
-}
+pub(crate) use crate::error::bad_table as bad;
 
 /// A row with its line number.
 type Row = (usize, csv::StringRecord);
@@ -310,10 +415,10 @@ fn scope_of(t: &Table, row: &Row, scopes: &[crate::model::scope::Scope]) -> Resu
         })
 }
 
-/// The summaries of every arm, read back from the tables of an output folder (`get` returns a file's
-/// bytes, or `None` when the folder has no such file). Numbers without a table of their own are NaN;
-/// only the [`run_columns`] have per-run values.
-pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
+/// Every arm's numbers, read back from the tables of an output folder (`get` returns a file's bytes,
+/// or `None` when the folder has no such file). A table that lacks a row of the scenario's is refused
+/// with its file and what is missing.
+pub fn arms(model: &Model, runs: usize, get: Get) -> Result<Vec<ArmTables>> {
     let layouts: Vec<Layout> = (0..model.arms.len())
         .map(|a| Layout::new(model, a))
         .collect();
@@ -337,6 +442,13 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
             c as usize,
             index_of(t, row, "state", &states)?,
         ))
+    })?;
+    complete(&caseload.file, model, &layouts, &st, &|l| {
+        let (scopes, cycles, states) = (l.scopes.len(), l.cycles, l.n_states);
+        (0..scopes)
+            .flat_map(|sc| (0..cycles).flat_map(move |c| (0..states).map(move |s| (sc, c, s))))
+            .map(|(sc, c, s)| l.caseload(sc, c, s))
+            .collect()
     })?;
     let flows = Table::need(get, "flows.csv")?;
     let flow_keys: Vec<String> = model
@@ -366,6 +478,9 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
         })?;
         Ok(lay.flow(scope_of(t, row, &lay.scopes)?, y, f))
     })?;
+    complete(&flows.file, model, &layouts, &st, &|l| {
+        per_scope_year(l, l.flows.len(), &|sc, y, f| l.flow(sc, y, f))
+    })?;
     let costs = Table::need(get, "costs.csv")?;
     fill(&costs, &arms, &mut st, &|t, row, a| {
         let lay = &layouts[a];
@@ -375,21 +490,26 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
             index_of(t, row, "line", &model.lines)?,
         ))
     })?;
+    complete(&costs.file, model, &layouts, &st, &|l| {
+        per_scope_year(l, l.lines, &|sc, y, line| l.cost(sc, y, line))
+    })?;
     let accounts = Table::need(get, "accounts.csv")?;
-    let names: Vec<String> = crate::aggregate::Account::ALL
-        .iter()
-        .map(|k| k.name().to_string())
-        .collect();
+    let names: Vec<String> = Account::ALL.iter().map(|k| k.name().to_string()).collect();
     fill(&accounts, &arms, &mut st, &|t, row, a| {
         let lay = &layouts[a];
         Ok(lay.account(
             scope_of(t, row, &lay.scopes)?,
             year_of(t, row, &lay.years)?,
-            crate::aggregate::Account::ALL[index_of(t, row, "account", &names)?],
+            Account::ALL[index_of(t, row, "account", &names)?],
         ))
     })?;
+    complete(&accounts.file, model, &layouts, &st, &|l| {
+        per_scope_year(l, Account::ALL.len(), &|sc, y, k| {
+            l.account(sc, y, Account::ALL[k])
+        })
+    })?;
     if let Some(budget) = Table::read(get, "budget.csv")? {
-        let measures: Vec<String> = crate::aggregate::BudgetMeasure::ALL
+        let measures: Vec<String> = BudgetMeasure::ALL
             .iter()
             .map(|m| m.name().to_string())
             .collect();
@@ -398,27 +518,30 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
             let names: Vec<String> = lay.pools.iter().map(|p| p.name.clone()).collect();
             let i = index_of(t, row, "scope_name", &names)?;
             let k = index_of(t, row, "measure", &measures)?;
-            Ok(lay.budget(
-                i,
-                year_of(t, row, &lay.years)?,
-                crate::aggregate::BudgetMeasure::ALL[k],
-            ))
+            Ok(lay.budget(i, year_of(t, row, &lay.years)?, BudgetMeasure::ALL[k]))
         })?;
     }
     for (file, column) in [("kpis.csv", "kpi"), ("evaluations.csv", "evaluation")] {
-        let Some(table) = Table::read(get, file)? else {
-            continue;
+        let evaluations = column == "evaluation";
+        // The KPI cells this table holds: a KPI's value, or what an evaluation's due and held.
+        let cells = if evaluations {
+            &KpiCell::EVALUATION[..]
+        } else {
+            &[KpiCell::Value][..]
         };
+        if !model.kpis.iter().any(|k| k.is_evaluations() == evaluations) {
+            continue;
+        }
+        let table = Table::need(get, file)?;
         fill(&table, &arms, &mut st, &|t, row, a| {
             let base = t.text(row, column)?;
-            let j = if column == "kpi" {
-                0
+            let cell = if column == "kpi" {
+                KpiCell::Value
             } else {
                 let m = t.text(row, "measure")?;
-                crate::output::csv::EVALUATION_MEASURES
-                    .iter()
-                    .find(|(name, _)| *name == m)
-                    .map(|&(_, j)| j)
+                KpiCell::EVALUATION
+                    .into_iter()
+                    .find(|c| c.name() == m)
                     .ok_or_else(|| {
                         bad(
                             &t.file,
@@ -462,7 +585,21 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
                         format!("KPI `{base}` is not evaluated over this scope"),
                     )
                 })?;
-            Ok(layouts[a].kpi(model, k, i, y as usize - 1, j))
+            Ok(layouts[a].kpi(model, k, i, y as usize - 1, cell))
+        })?;
+        complete(&table.file, model, &layouts, &st, &|l| {
+            let mut v = Vec::new();
+            for (k, kpi) in model.kpis.iter().enumerate() {
+                if kpi.is_evaluations() != evaluations {
+                    continue;
+                }
+                for i in 0..kpi.scopes.len() {
+                    for y in 0..kpi.years() {
+                        v.extend(cells.iter().map(|&c| l.kpi(model, k, i, y, c)));
+                    }
+                }
+            }
+            v
         })?;
     }
     // Per-run values.
@@ -525,42 +662,78 @@ pub fn summaries(model: &Model, runs: usize, get: Get) -> Result<Vec<Summary>> {
             ));
         }
     }
-    let nan = Stats {
-        mean: f64::NAN,
-        sd: f64::NAN,
-        q: [f64::NAN; 5],
-    };
     Ok(layouts
         .into_iter()
         .zip(columns)
         .zip(st)
         .enumerate()
-        .map(|(a, ((layout, columns), st))| {
-            let mut stats: Vec<Stats> = st.into_iter().map(|s| s.unwrap_or(nan)).collect();
+        .map(|(a, ((layout, per_run), mut stats))| {
+            let mut kept = vec![false; layout.len()];
             for &cell in cols.iter().flat_map(|c| c.cells.iter().flatten()) {
-                stats[cell] = crate::aggregate::stats(&mut columns.cell(cell).to_vec());
+                stats[cell] = Some(crate::aggregate::stats(&mut per_run.cell(cell).to_vec()));
+                kept[cell] = true;
             }
             // Budget cells outside a pool's pilot period are not in budget.csv: they are 0.
             for i in 0..layout.pools.len() {
                 for y in 0..layout.years.len() {
-                    for k in crate::aggregate::BudgetMeasure::ALL {
+                    for k in BudgetMeasure::ALL {
                         let cell = layout.budget(i, y, k);
-                        if stats[cell].mean.is_nan() {
-                            stats[cell] = stats_zero();
+                        if stats[cell].is_none() {
+                            stats[cell] = Some(stats_zero());
                         }
                     }
                 }
             }
-            Summary {
+            ArmTables {
                 arm: model.arms[a].name.clone(),
                 layout,
                 runs,
-                columns,
                 stats,
-                client_cycles: 0,
+                per_run,
+                kept,
             }
         })
         .collect())
+}
+
+/// The cells of a table with `per` rows per scope and year: `cell(scope, year index, row)`.
+fn per_scope_year(
+    l: &Layout,
+    per: usize,
+    cell: &dyn Fn(usize, usize, usize) -> usize,
+) -> Vec<usize> {
+    let mut v = Vec::with_capacity(l.scopes.len() * l.years.len() * per);
+    for sc in 0..l.scopes.len() {
+        for y in 0..l.years.len() {
+            v.extend((0..per).map(|r| cell(sc, y, r)));
+        }
+    }
+    v
+}
+
+/// Refuses a table that lacks a row of the scenario's: `cells` are the cells it holds of an arm.
+fn complete(
+    file: &str,
+    model: &Model,
+    layouts: &[Layout],
+    st: &[Vec<Option<Stats>>],
+    cells: &dyn Fn(&Layout) -> Vec<usize>,
+) -> Result<()> {
+    for (a, l) in layouts.iter().enumerate() {
+        if let Some(&cell) = cells(l).iter().find(|&&c| st[a][c].is_none()) {
+            return Err(bad(
+                file,
+                None,
+                "",
+                format!(
+                    "no row for {} of arm `{}`",
+                    l.describe(cell),
+                    model.arms[a].name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn stats_zero() -> Stats {
@@ -575,17 +748,14 @@ pub fn differences(get: Get) -> Result<Vec<Difference>> {
     let mut out = Vec::new();
     for row in &t.rows {
         let m = t.text(row, "measure")?;
-        let measure = crate::aggregate::paired::MEASURES
-            .iter()
-            .find(|x| **x == m)
-            .ok_or_else(|| {
-                bad(
-                    &t.file,
-                    Some(row.0),
-                    "measure",
-                    format!("unknown measure `{m}`"),
-                )
-            })?;
+        let measure = crate::aggregate::paired::Measure::parse(m).ok_or_else(|| {
+            bad(
+                &t.file,
+                Some(row.0),
+                "measure",
+                format!("unknown measure `{m}`"),
+            )
+        })?;
         out.push(Difference {
             arm: t.text(row, "arm")?.to_string(),
             scope: {

@@ -8,7 +8,7 @@
 //! present at the start began its episode as many cycles before the start as it had spent in its state
 //! (left-truncated). Absorbing states (outflow) have no episodes.
 //!
-//! The runs are the batch's own: each run simulates the model [`crate::engine::batch::run_model`] gives it (with
+//! The runs are the batch's own: each run simulates the model [`crate::run::batch::run_model`] gives it (with
 //! parameter uncertainty, the run's own draws), with the same seed, so the histories are those of the
 //! runs in `runs.csv`. Rows are ordered by arm, run, area (model order), client id and start, so the file
 //! is the same for any number of threads.
@@ -227,7 +227,7 @@ pub fn episodes(model: &Model, arm: usize, seed: u64, run: u32) -> Vec<Episode> 
 }
 
 /// Writes `histories.csv` into `staged`: the episodes of runs `0..runs` of every arm of `scenario`, each
-/// run simulated as the batch simulates it ([`crate::engine::batch::run_model`] with `psa`, master seed `seed`)
+/// run simulated as the batch simulates it ([`crate::run::batch::run_model`] with `psa`, master seed `seed`)
 /// and written before the next is simulated.
 pub fn write(
     scenario: &Scenario,
@@ -248,7 +248,7 @@ pub fn write(
     w.write_record(HEADER).map_err(csv_err)?;
     for arm in 0..scenario.model.arms.len() {
         for run in 0..runs {
-            let model = crate::engine::batch::run_model(scenario, psa, seed, run)?;
+            let model = crate::run::batch::run_model(scenario, psa, seed, run)?;
             let m: &Model = &model;
             let arm_name = &m.arms[arm].name;
             let run_text = run.to_string();

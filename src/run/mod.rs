@@ -2,15 +2,18 @@
 //!
 //! The binary only turns arguments into [`RunOptions`], shows progress and prints the [`RunReport`].
 
+pub mod batch;
 pub mod histories;
 
 use crate::aggregate::Summary;
-use crate::engine::batch::{self, Progress};
 use crate::error::Result;
 use crate::output::{Staged, csv, manifest};
 use crate::scenario::Scenario;
+use batch::Progress;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub use crate::engine::Engine;
 
 /// Options of a run (the scenario's own values apply where these are `None`).
 #[derive(Debug, Clone, Default)]
@@ -34,16 +37,6 @@ pub struct RunOptions {
     /// Write `histories.csv`: the client histories of the first this many runs of every arm (Monte
     /// Carlo engine only; at most the runs).
     pub histories: Option<u32>,
-}
-
-/// The engine that computes a run's results.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Engine {
-    /// Individual clients, many runs: spread and probabilities.
-    #[default]
-    MonteCarlo,
-    /// Expected values (probability mass): exact means without budget feedback, no spread.
-    Cohort,
 }
 
 /// What a run produced.
@@ -71,21 +64,21 @@ impl RunReport {
         self.summaries.iter().find(|s| s.arm == arm)
     }
 
-    /// The paired difference of pilot arm `arm` with the baseline over the whole horizon, of an
-    /// account (`care_cost`, `community_cost`, `municipal_spend`, `overspend`, ...; see
-    /// [`crate::aggregate::Account::name`]), in the first scope of kind `scope` (the region, or the
-    /// pilot areas together): the row of `differences.csv` with period `all`.
+    /// The paired difference of pilot arm `arm` with the baseline over the whole horizon, of
+    /// account `k` (e.g. [`crate::aggregate::Account::CareCost`]), in the first scope of kind
+    /// `scope` (the region, or the pilot areas together): the row of `differences.csv` with period
+    /// `all`.
     pub fn difference(
         &self,
         arm: &str,
         scope: crate::model::scope::ScopeKind,
-        measure: &str,
+        k: crate::aggregate::Account,
     ) -> Option<&crate::aggregate::paired::Difference> {
         crate::aggregate::paired::find(
             &self.differences,
             arm,
             scope,
-            measure,
+            k.into(),
             crate::aggregate::paired::Period::All,
             "",
         )
@@ -122,12 +115,11 @@ fn write_workbook(
         .filter(|k| k.is_count())
         .map(|k| k.name.clone())
         .collect();
-    let bytes = crate::output::excel::workbook(&sheets, created, &count_kpis).map_err(|e| {
-        crate::error::Error::Write {
+    let bytes = crate::output::excel::workbook(&sheets, created, &count_kpis, model.currency)
+        .map_err(|e| crate::error::Error::Write {
             path: "results.xlsx".into(),
             source: std::io::Error::other(e.to_string()),
-        }
-    })?;
+        })?;
     staged.write("results.xlsx", &bytes)
 }
 
@@ -141,8 +133,8 @@ struct Look {
     threads: usize,
 }
 
-/// Draws the figures and the workbook from the tables as written, and returns the summaries and
-/// differences read back from them (for the report).
+/// Draws the figures and the workbook from the tables as written, and returns every arm's numbers
+/// and the differences read back from them (for the report).
 fn render_figures(
     model: &crate::model::Model,
     runs: usize,
@@ -150,25 +142,20 @@ fn render_figures(
     created: &str,
     staged: &mut Staged,
     look: Look,
-) -> Result<(Vec<Summary>, Vec<crate::aggregate::paired::Difference>)> {
+) -> Result<(
+    Vec<crate::output::tables::ArmTables>,
+    Vec<crate::aggregate::paired::Difference>,
+)> {
     let Look {
         lang,
         plots,
         threads,
     } = look;
-    let summaries = crate::output::tables::summaries(model, runs, get)?;
+    let arms = crate::output::tables::arms(model, runs, get)?;
     let differences = crate::output::tables::differences(get)?;
-    crate::output::plot::write_all(
-        model,
-        &summaries,
-        &differences,
-        staged,
-        lang,
-        plots,
-        threads,
-    )?;
+    crate::output::plot::write_all(model, &arms, &differences, staged, lang, plots, threads)?;
     write_workbook(model, get, created, staged)?;
-    Ok((summaries, differences))
+    Ok((arms, differences))
 }
 
 /// Refuses results that are not finite numbers (amounts so large that sums overflow, e.g. a tariff of
@@ -284,7 +271,7 @@ pub fn run(
             Vec::new(),
         ),
         Engine::Cohort => {
-            let (s, mut w) = crate::engine::cohort::summarise(model);
+            let (s, mut w) = crate::aggregate::expected::summarise(model);
             if model.uncertain {
                 w.push("the cohort engine takes every uncertain parameter at its mean (no probabilistic sensitivity analysis)".into());
             }
@@ -352,15 +339,11 @@ pub fn run(
     let mut files = staged.files().to_vec();
     files.push("report.html".into());
     files.push("manifest.json".into());
+    let mut provenance = scenario.provenance(manifest::utc(started), &opts.reproduce);
+    provenance.set_wall_time(clock.elapsed().as_secs_f64());
     let manifest = manifest::Manifest {
-        wijksim_version: crate::VERSION.into(),
-        scenario_name: model.name.clone(),
-        scenario_path: scenario.source.path.clone(),
-        scenario_sha256: scenario.source.sha256.clone(),
-        engine: match opts.engine {
-            Engine::MonteCarlo => "monte_carlo".into(),
-            Engine::Cohort => "cohort".into(),
-        },
+        provenance,
+        engine: opts.engine,
         psa,
         lang: opts.lang.code().into(),
         seed: bopts.seed,
@@ -370,10 +353,7 @@ pub fn run(
             bopts.runs
         },
         threads: bopts.threads,
-        started_utc: manifest::utc(started),
-        wall_time_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         client_cycles: summaries.iter().map(|s| s.client_cycles).sum(),
-        reproduce: opts.reproduce.clone(),
         files: files.clone(),
         warnings: warnings.clone(),
     };
@@ -390,7 +370,7 @@ pub fn run(
         opts.lang,
     );
     staged.write("report.html", report.as_bytes())?;
-    staged.write("manifest.json", &manifest.to_json())?;
+    staged.write("manifest.json", &manifest::to_json(&manifest))?;
     let folder = staged.commit()?;
     Ok(RunReport {
         folder,
@@ -452,16 +432,13 @@ pub fn rerender(
     use crate::error::{Error, InputError, InputErrors};
     let shown = |name: &str| dir.join(name).display().to_string();
     let not_output = |name: &str, problem: String| {
-        Error::Input(
-            InputError::new(
-                shown(name),
-                None,
-                "",
-                problem,
-                "give the folder a `wijksim run` wrote (it holds manifest.json, scenario.toml and the CSV tables); folders written before wijksim 0.1 kept no scenario copy: run the scenario again",
-            )
-            .into(),
-        )
+        Error::Input(InputErrors::from(InputError::new(
+            shown(name),
+            None,
+            "",
+            problem,
+            "give the folder a `wijksim run` wrote (it holds manifest.json, scenario.toml and the CSV tables); folders written before wijksim 0.1 kept no scenario copy: run the scenario again",
+        )))
     };
     let read = |name: &str| -> Result<Option<Vec<u8>>> {
         match std::fs::read(dir.join(name)) {
@@ -499,20 +476,20 @@ pub fn rerender(
         )
     })?;
     let sha = crate::scenario::sha256_hex(text.as_bytes());
-    if sha != manifest.scenario_sha256 {
+    if sha != manifest.provenance.scenario_sha256 {
         return Err(Error::Input(InputErrors::from(InputError::new(
             shown("scenario.toml"),
             None,
             "",
             format!(
                 "the scenario copy is not the scenario of this run (its SHA-256 is {sha}, the manifest's {})",
-                manifest.scenario_sha256
+                manifest.provenance.scenario_sha256
             ),
             "restore the scenario.toml the run wrote; to see the results of an edited scenario, run it again",
         ))));
     }
     let scenario = crate::scenario::from_text(&shown("scenario.toml"), &text)?;
-    let runs = if manifest.engine == "cohort" {
+    let runs = if manifest.engine == Engine::Cohort {
         1
     } else {
         manifest.runs as usize
@@ -537,7 +514,7 @@ pub fn rerender(
         &scenario.model,
         runs,
         &read,
-        &manifest.started_utc,
+        &manifest.provenance.started_utc,
         &mut staged,
         Look {
             lang,

@@ -9,7 +9,13 @@ use super::raw::ScenarioFile;
 use super::time_areas::{AreaRate, area_rate, areas, inflow, initial_time, states, time};
 use super::transitions::{flows, max_cycles, transitions};
 use crate::error::{InputError, InputErrors, Problems, line_of};
-use crate::model::{LineKind, Model, State};
+use crate::model::kpi::Kpi;
+use crate::model::regime::{Arm, Regime};
+use crate::model::scope::Scope;
+use crate::model::{
+    Area, Capacity, CostItem, Discount, LineKind, Model, Outcome, Row, State, Transitions,
+    YearMonth,
+};
 use toml::Spanned;
 
 /// Parses and checks scenario text; `file` is how errors name it.
@@ -74,6 +80,69 @@ pub fn compile_raw(
 }
 
 fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
+    let name = scenario_name(cx, raw);
+    let time = time(cx, raw.time.get_ref());
+    let run = raw.run.get_ref();
+    check_run(cx, run);
+    if *raw.time.get_ref().cycles.get_ref() > MAX_CYCLES {
+        // Every per-cycle table depends on the horizon: checking them at the longest horizon would take
+        // long and say little (a horizon below 1 is checked further at 1 cycle).
+        return None;
+    }
+    let mut base = base(cx, raw, time);
+    let s = sections(cx, raw, &mut base)?;
+    let flows = all_flows(&base.states, &s);
+    let overspend_risk = overspend_risk(cx, run);
+    let population = population(cx, raw, &base.states);
+    let currency = currency(cx, raw);
+    let p = s.policies;
+    let waiting_state = base.states.iter().position(|s| s.waiting);
+    let mut model = Model {
+        name,
+        title: raw.scenario.get_ref().title.clone(),
+        population,
+        currency,
+        states: base.states,
+        start: base.start,
+        cycle_months: base.cycle_months,
+        cycles: base.cycles,
+        runs: *run.runs.get_ref() as u32,
+        seed: *run.seed.get_ref() as u64,
+        overspend_risk,
+        municipalities: base.municipalities,
+        areas: base.areas,
+        entry: s.entry,
+        transitions: s.transitions,
+        lines: s.lines,
+        line_kinds: p.line_kinds,
+        costs: s.costs,
+        flows,
+        regimes: p.regimes,
+        arms: p.arms,
+        regime_tables: p.regime_tables,
+        regime_costs: p.regime_costs,
+        regime_expected: Vec::new(),
+        forecast_budgets: Vec::new(),
+        forecast_runs: 1000,
+        capacities: p.capacities,
+        waiting_state,
+        uncertain: false,
+        kpis: p.kpis,
+        scopes: p.scopes,
+        outcomes: p.outcomes,
+        discount: p.discount,
+    };
+    cell_text(cx, &model);
+    if !cx.problems.is_empty() {
+        return None;
+    }
+    check_size(cx, raw, &model)?;
+    model.forecast_runs = forecast_runs(cx, run)?;
+    Some(model)
+}
+
+/// `scenario.name`, which names the output folder.
+fn scenario_name(cx: &mut Ctx, raw: &ScenarioFile) -> String {
     let name = raw.scenario.get_ref().name.get_ref().trim().to_string();
     if let Err(problem) = crate::output::guard::check_folder_name(&name) {
         cx.err(
@@ -83,8 +152,11 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             "use e.g. name = \"oosterschelde\"",
         );
     }
-    let (start, cycle_months, cycles) = time(cx, raw.time.get_ref());
-    let run = raw.run.get_ref();
+    name
+}
+
+/// `run.runs` and `run.seed`.
+fn check_run(cx: &mut Ctx, run: &super::raw::Run) {
     let max_runs = crate::limits::MAX_RUNS as i64;
     if !(1..=max_runs).contains(run.runs.get_ref()) {
         cx.err(
@@ -105,11 +177,28 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             "use a seed of 0 or more, e.g. 20210101",
         );
     }
-    if *raw.time.get_ref().cycles.get_ref() > MAX_CYCLES {
-        // Every per-cycle table depends on the horizon: checking them at the longest horizon would take
-        // long and say little (a horizon below 1 is checked further at 1 cycle).
-        return None;
-    }
+}
+
+/// The horizon, the states and the areas: what the later sections are checked against.
+struct Base {
+    start: YearMonth,
+    cycle_months: u32,
+    cycles: u32,
+    states: Vec<State>,
+    codes: Vec<String>,
+    max_cycles: Vec<Option<u32>>,
+    municipalities: Vec<String>,
+    areas: Vec<Area>,
+    /// Calendar year of each cycle.
+    years: Vec<i32>,
+}
+
+/// The states, their time limits and the areas with their starting clients.
+fn base(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    (start, cycle_months, cycles): (YearMonth, u32, u32),
+) -> Base {
     let states = states(cx, raw);
     let codes: Vec<String> = states.iter().map(|s| s.code.clone()).collect();
     let max_cycles = max_cycles(cx, raw);
@@ -123,74 +212,71 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         &max_cycles,
         &base,
     );
-    let (municipalities, mut areas) = areas(cx, raw, &states, &max_cycles, &initial_time);
-    let (entry, inflow) = inflow(cx, raw, &codes, &states);
-    let frame = super::transitions::Frame {
-        codes: &codes,
-        states: &states,
-        start,
-        cycle_months,
-        cycles,
-        max_cycles: &max_cycles,
-    };
-    let transitions = transitions(cx, raw, &frame);
+    let (municipalities, areas) = areas(cx, raw, &states, &max_cycles, &initial_time);
     let years: Vec<i32> = (0..cycles)
         .map(|c| start.plus(i64::from(c * cycle_months)).year)
         .collect();
-    let index = indexation(cx, raw);
-    let cost_frame = super::costs::Frame {
-        codes: &codes,
-        munis: &municipalities,
-        start,
-        cycle_months,
-        years: &years,
-        index: &index,
-    };
-    let (mut lines, costs) = costs(cx, raw, &cost_frame);
-    let absorbing: Vec<bool> = states.iter().map(|s| s.absorbing).collect();
-    let k = super::regimes::Context {
-        codes: &codes,
-        absorbing: &absorbing,
-        munis: &municipalities,
-        areas: &areas,
+    Base {
         start,
         cycle_months,
         cycles,
-        years: &years,
+        states,
+        codes,
+        max_cycles,
+        municipalities,
+        areas,
+        years,
+    }
+}
+
+/// The sections checked against the base: inflow, transitions, costs and the policies.
+struct Sections {
+    entry: Row,
+    transitions: Transitions,
+    lines: Vec<String>,
+    costs: Vec<CostItem>,
+    policies: Policies,
+}
+
+/// Inflow, transitions, costs and the policies, checked against `base`; then each area's inflow.
+/// `None` when any section has a problem.
+fn sections(cx: &mut Ctx, raw: &ScenarioFile, base: &mut Base) -> Option<Sections> {
+    let (entry, inflow) = inflow(cx, raw, &base.codes, &base.states);
+    let frame = super::transitions::Frame {
+        codes: &base.codes,
+        states: &base.states,
+        start: base.start,
+        cycle_months: base.cycle_months,
+        cycles: base.cycles,
+        max_cycles: &base.max_cycles,
+    };
+    let transitions = transitions(cx, raw, &frame);
+    let index = indexation(cx, raw);
+    let cost_frame = super::costs::Frame {
+        codes: &base.codes,
+        munis: &base.municipalities,
+        start: base.start,
+        cycle_months: base.cycle_months,
+        years: &base.years,
+        index: &index,
+    };
+    let (mut lines, costs) = costs(cx, raw, &cost_frame);
+    let absorbing: Vec<bool> = base.states.iter().map(|s| s.absorbing).collect();
+    let k = super::regimes::Context {
+        codes: &base.codes,
+        absorbing: &absorbing,
+        munis: &base.municipalities,
+        areas: &base.areas,
+        start: base.start,
+        cycle_months: base.cycle_months,
+        cycles: base.cycles,
+        years: &base.years,
         index: &index,
         cost_lines: lines.len(),
         rows: &frame,
         costs: &cost_frame,
     };
-    let (mut regimes, regime_rows) = super::regimes::regimes(cx, raw, &k, &mut lines);
-    let line_kinds = line_kinds(cx, raw, &lines);
-    // Without `covers`, a budget pays for care: the care lines of the [[cost]] items (not community
-    // support, not own contributions), and the regime's own cost items.
-    for (r, raw_r) in regimes.iter_mut().zip(&raw.regime) {
-        if raw_r.get_ref().covers.is_none() {
-            for (l, c) in r.covers.iter_mut().enumerate().take(k.cost_lines) {
-                *c = line_kinds[l] == LineKind::Care;
-            }
-        }
-    }
-    let (arms, regime_tables, regime_costs) = super::regimes::arms(
-        cx,
-        raw,
-        &k,
-        (&regimes, &regime_rows),
-        transitions.as_ref(),
-        &costs,
-    );
-    let arm_names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
-    let capacities = super::capacity::capacities(cx, raw, &k, &arm_names);
-    let waiting_state = states.iter().position(|s| s.waiting);
-    let pilot_areas: Vec<usize> = (0..k.areas.len())
-        .filter(|&a| arms.iter().any(|arm| arm.plans[a].is_some()))
-        .collect();
-    let scopes = super::kpis::scopes(cx, raw, &k, &pilot_areas);
-    let kpis = super::kpis::kpis(cx, raw, &k, &scopes, &lines);
-    let outcomes = super::kpis::outcomes(cx, raw, &k);
-    let discount = super::kpis::discount(cx, raw, &k);
+    let policies = policies(cx, raw, &k, &mut lines, transitions.as_ref(), &costs);
     let area_rates: Vec<Option<AreaRate>> = raw
         .area
         .iter()
@@ -200,7 +286,85 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     if !cx.problems.is_empty() {
         return None;
     }
-    let inflow = inflow?;
+    set_inflow(cx, raw, base, area_rates, inflow?);
+    Some(Sections {
+        entry,
+        transitions: transitions?,
+        lines,
+        costs,
+        policies,
+    })
+}
+
+/// Regimes, arms, capacities and what is reported.
+struct Policies {
+    regimes: Vec<Regime>,
+    line_kinds: Vec<LineKind>,
+    arms: Vec<Arm>,
+    regime_tables: Vec<Transitions>,
+    regime_costs: Vec<Option<Vec<CostItem>>>,
+    capacities: Vec<Capacity>,
+    scopes: Vec<Scope>,
+    kpis: Vec<Kpi>,
+    outcomes: Vec<Outcome>,
+    discount: Discount,
+}
+
+/// Regimes and arms, the kinds of the cost lines, capacities, scopes, KPIs, outcomes and
+/// discounting; adds the regimes' own lines to `lines`.
+fn policies(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &super::regimes::Context,
+    lines: &mut Vec<String>,
+    transitions: Option<&Transitions>,
+    costs: &[CostItem],
+) -> Policies {
+    let (mut regimes, regime_rows) = super::regimes::regimes(cx, raw, k, lines);
+    let line_kinds = line_kinds(cx, raw, lines);
+    // Without `covers`, a budget pays for care: the care lines of the [[cost]] items (not community
+    // support, not own contributions), and the regime's own cost items.
+    for (r, raw_r) in regimes.iter_mut().zip(&raw.regime) {
+        if raw_r.get_ref().covers.is_none() {
+            for (l, c) in r.covers.iter_mut().enumerate().take(k.cost_lines) {
+                *c = line_kinds[l] == LineKind::Care;
+            }
+        }
+    }
+    let (arms, regime_tables, regime_costs) =
+        super::regimes::arms(cx, raw, k, (&regimes, &regime_rows), transitions, costs);
+    let arm_names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
+    let capacities = super::capacity::capacities(cx, raw, k, &arm_names);
+    let pilot_areas: Vec<usize> = (0..k.areas.len())
+        .filter(|&a| arms.iter().any(|arm| arm.plans[a].is_some()))
+        .collect();
+    let scopes = super::kpis::scopes(cx, raw, k, &pilot_areas);
+    let kpis = super::kpis::kpis(cx, raw, k, &scopes, lines);
+    let outcomes = super::kpis::outcomes(cx, raw, k);
+    let discount = super::kpis::discount(cx, raw, k);
+    Policies {
+        regimes,
+        line_kinds,
+        arms,
+        regime_tables,
+        regime_costs,
+        capacities,
+        scopes,
+        kpis,
+        outcomes,
+        discount,
+    }
+}
+
+/// Each area's mean inflow per cycle, from its own rate or the scenario's `(rate, trend)`; a mean
+/// above what a cycle's client ids hold is an error (once per rate that causes it).
+fn set_inflow(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    base: &mut Base,
+    area_rates: Vec<Option<AreaRate>>,
+    inflow: (f64, f64),
+) {
     let own_rate = |i: usize| {
         let a = raw.area[i].get_ref();
         a.inflow_per_1000_per_year.is_some() || a.inflow_per_1000_by_year.is_some()
@@ -212,37 +376,10 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             "inflow".to_string()
         }
     };
+    let time = (base.start, base.cycle_months, base.cycles);
     let mut too_many: Vec<String> = Vec::new();
-    for (i, (area, rate)) in areas.iter_mut().zip(area_rates).enumerate() {
-        area.inflow_mean = (0..cycles)
-            .map(|c| match &rate {
-                // The rate of the cycle's year if listed; else the nearest listed year's, with the
-                // trend from its January.
-                Some(AreaRate::ByYear(by_year)) => {
-                    let date = start.plus(i64::from(c * cycle_months));
-                    let &(y0, r0) = by_year
-                        .iter()
-                        .min_by_key(|(y, _)| (y - date.year).abs())
-                        .expect("a rate per year has a year");
-                    let trend = if date.year == y0 {
-                        1.0
-                    } else {
-                        let months = (date.year - y0) * 12 + date.month as i32 - 1;
-                        (1.0 + inflow.1).powf(f64::from(months) / 12.0)
-                    };
-                    r0 * area.inhabitants as f64 / 1000.0 * f64::from(cycle_months) / 12.0 * trend
-                }
-                _ => {
-                    let r = match &rate {
-                        Some(AreaRate::All(r)) => *r,
-                        _ => inflow.0,
-                    };
-                    let years_in = f64::from(c * cycle_months) / 12.0;
-                    r * area.inhabitants as f64 / 1000.0 * f64::from(cycle_months) / 12.0
-                        * (1.0 + inflow.1).powf(years_in)
-                }
-            })
-            .collect();
+    for (i, (area, rate)) in base.areas.iter_mut().zip(area_rates).enumerate() {
+        area.inflow_mean = inflow_mean(area, rate.as_ref(), inflow, time);
         let most = area.inflow_mean.iter().copied().fold(0.0, f64::max);
         if (most.is_nan() || most > MAX_INFLOW_MEAN) && !too_many.contains(&key_of(i)) {
             too_many.push(key_of(i));
@@ -269,86 +406,100 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
             );
         }
     }
-    let transitions = transitions?;
-    let mut flows = flows(&transitions, &entry, states.len());
-    for t in &regime_tables {
-        flows.extend(super::transitions::flows(t, &entry, states.len()));
+}
+
+/// An area's mean inflow in every cycle: its rate per 1,000 inhabitants a year (its own, by year or
+/// for all years, or the scenario's) with the scenario's trend.
+fn inflow_mean(
+    area: &Area,
+    rate: Option<&AreaRate>,
+    (rate_all, trend): (f64, f64),
+    (start, cycle_months, cycles): (YearMonth, u32, u32),
+) -> Vec<f64> {
+    (0..cycles)
+        .map(|c| match rate {
+            // The rate of the cycle's year if listed; else the nearest listed year's, with the
+            // trend from its January.
+            Some(AreaRate::ByYear(by_year)) => {
+                let date = start.plus(i64::from(c * cycle_months));
+                let &(y0, r0) = by_year
+                    .iter()
+                    .min_by_key(|(y, _)| (y - date.year).abs())
+                    .expect("a rate per year has a year");
+                let trend = if date.year == y0 {
+                    1.0
+                } else {
+                    let months = (date.year - y0) * 12 + date.month as i32 - 1;
+                    (1.0 + trend).powf(f64::from(months) / 12.0)
+                };
+                r0 * area.inhabitants as f64 / 1000.0 * f64::from(cycle_months) / 12.0 * trend
+            }
+            _ => {
+                let r = match rate {
+                    Some(AreaRate::All(r)) => *r,
+                    _ => rate_all,
+                };
+                let years_in = f64::from(c * cycle_months) / 12.0;
+                r * area.inhabitants as f64 / 1000.0 * f64::from(cycle_months) / 12.0
+                    * (1.0 + trend).powf(years_in)
+            }
+        })
+        .collect()
+}
+
+/// Every transition some table can make (from, to), with inflow as from = the number of states:
+/// the rows of every table, prevention, and waiting for a place.
+fn all_flows(states: &[State], s: &Sections) -> Vec<(usize, u8)> {
+    let p = &s.policies;
+    let mut flows = flows(&s.transitions, &s.entry, states.len());
+    for t in &p.regime_tables {
+        flows.extend(super::transitions::flows(t, &s.entry, states.len()));
     }
-    for r in regimes.iter().filter(|r| {
+    for r in p.regimes.iter().filter(|r| {
         r.prevention > 0.0 || matches!(r.surplus, crate::model::regime::Surplus::Reinvested(_))
     }) {
         flows.push((states.len(), r.prevention_state as u8));
     }
     // Waiting for a place: from any non-absorbing state or inflow into the waiting status, and from
     // it into the limited states.
-    if let Some(w) = waiting_state.filter(|_| !capacities.is_empty()) {
+    let waiting_state = states.iter().position(|s| s.waiting);
+    if let Some(w) = waiting_state.filter(|_| !p.capacities.is_empty()) {
         for s in
             (0..=states.len()).filter(|&s| s == states.len() || (!states[s].absorbing && s != w))
         {
             flows.push((s, w as u8));
         }
         for s in 0..states.len() {
-            if capacities.iter().any(|cap| cap.load[s] > 0.0) {
+            if p.capacities.iter().any(|cap| cap.load[s] > 0.0) {
                 flows.push((w, s as u8));
             }
         }
     }
     flows.sort_unstable();
     flows.dedup();
-    let overspend_risk = match &run.overspend_risk {
-        None => 0.10,
-        Some(v) => {
-            let x = cx.share(v, "run.overspend_risk");
-            if x <= 0.0 || x >= 1.0 {
-                cx.err(
-                    v.span(),
-                    "run.overspend_risk",
-                    format!("{} is not a chance between 0 and 1 (exclusive)", number(x)),
-                    "give the accepted chance of overspending, e.g. overspend_risk = 0.10 for 10%",
-                );
-            }
-            x
-        }
+    flows
+}
+
+/// `run.overspend_risk`: the accepted chance of overspending for budget sizing (default 10%).
+fn overspend_risk(cx: &mut Ctx, run: &super::raw::Run) -> f64 {
+    let Some(v) = &run.overspend_risk else {
+        return 0.10;
     };
-    let population = population(cx, raw, &states);
-    let mut model = Model {
-        name,
-        title: raw.scenario.get_ref().title.clone(),
-        population,
-        states,
-        start,
-        cycle_months,
-        cycles,
-        runs: *run.runs.get_ref() as u32,
-        seed: *run.seed.get_ref() as u64,
-        overspend_risk,
-        municipalities,
-        areas,
-        entry,
-        transitions,
-        lines,
-        line_kinds,
-        costs,
-        flows,
-        regimes,
-        arms,
-        regime_tables,
-        regime_costs,
-        regime_expected: Vec::new(),
-        forecast_budgets: Vec::new(),
-        forecast_runs: 1000,
-        capacities,
-        waiting_state,
-        uncertain: false,
-        kpis,
-        scopes,
-        outcomes,
-        discount,
-    };
-    cell_text(cx, &model);
-    if !cx.problems.is_empty() {
-        return None;
+    let x = cx.share(v, "run.overspend_risk");
+    if x <= 0.0 || x >= 1.0 {
+        cx.err(
+            v.span(),
+            "run.overspend_risk",
+            format!("{} is not a chance between 0 and 1 (exclusive)", number(x)),
+            "give the accepted chance of overspending, e.g. overspend_risk = 0.10 for 10%",
+        );
     }
+    x
+}
+
+/// The model fits the outputs: caseload.csv one sheet of results.xlsx, and the horizon with one run
+/// the memory budget.
+fn check_size(cx: &mut Ctx, raw: &ScenarioFile, model: &Model) -> Option<()> {
     // The longest table, caseload.csv, must fit one sheet of results.xlsx.
     let per_cycle = model.n_states() as u64 * model.arms.len() as u64 * model.scopes.len() as u64;
     let rows = u64::from(model.cycles) * per_cycle + 1;
@@ -363,7 +514,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     }
     // The horizon must fit with one run; the scenario's runs are checked by `Scenario::check_runs`,
     // as `--runs` may replace them.
-    let need = crate::limits::need(&model, 1, 1);
+    let need = crate::limits::need(model, 1, 1);
     if let Some((problem, fix)) = crate::limits::over_budget(&need, 1, "run.runs") {
         cx.err(
             raw.time.get_ref().cycles.span(),
@@ -373,49 +524,34 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         );
         return None;
     }
-    model.forecast_runs = match &run.forecast_runs {
-        None => 1000,
-        Some(v) => {
-            let n = *v.get_ref();
-            if !(10..=100_000).contains(&n) {
-                cx.err(
-                    v.span(),
-                    "run.forecast_runs",
-                    format!("{n} forecast runs"),
-                    "give from 10 to 100000 runs for the baseline forecast (default 1000)",
-                );
-                return None;
-            }
-            n as u32
-        }
+    Some(())
+}
+
+/// `run.forecast_runs`: runs of the baseline forecast that sets budgets (default 1,000).
+fn forecast_runs(cx: &mut Ctx, run: &super::raw::Run) -> Option<u32> {
+    let Some(v) = &run.forecast_runs else {
+        return Some(1000);
     };
-    Some(model)
+    let n = *v.get_ref();
+    if !(10..=100_000).contains(&n) {
+        cx.err(
+            v.span(),
+            "run.forecast_runs",
+            format!("{n} forecast runs"),
+            "give from 10 to 100000 runs for the baseline forecast (default 1000)",
+        );
+        return None;
+    }
+    Some(n as u32)
 }
 
 /// What each cost line is: the lines of own contributions, of regimes' fixed costs (community), and of
 /// cost items by their `kind` (default care). A line given two kinds is an error.
 fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKind> {
-    let mut kinds: Vec<Option<(LineKind, String)>> = vec![None; lines.len()];
-    let mut set =
-        |cx: &mut Ctx, name: &str, kind: LineKind, key: String, span: std::ops::Range<usize>| {
-            let Some(l) = lines.iter().position(|x| x == name.trim()) else {
-                return;
-            };
-            match &kinds[l] {
-                Some((k, first)) if *k != kind => cx.err(
-                    span,
-                    key,
-                    format!(
-                        "cost line `{name}` is {} here but {} at `{first}`",
-                        kind.word(),
-                        k.word()
-                    ),
-                    "give community support and care lines of their own names",
-                ),
-                Some(_) => {}
-                None => kinds[l] = Some((kind, key)),
-            }
-        };
+    let mut kinds = Kinds {
+        lines,
+        kinds: vec![None; lines.len()],
+    };
     for (i, oc) in raw.own_contribution.iter().enumerate() {
         let oc = oc.get_ref();
         let name = oc
@@ -423,7 +559,7 @@ fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKin
             .as_ref()
             .map_or("eigen_bijdrage", |l| l.get_ref().as_str());
         let span = oc.line.as_ref().map_or(0..0, |l| l.span());
-        set(
+        kinds.set(
             cx,
             name,
             LineKind::OwnContribution,
@@ -434,7 +570,7 @@ fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKin
     for (i, r) in raw.regime.iter().enumerate() {
         for (j, f) in r.get_ref().fixed_cost.iter().enumerate() {
             let f = f.get_ref();
-            set(
+            kinds.set(
                 cx,
                 f.line.get_ref(),
                 LineKind::Community,
@@ -445,7 +581,7 @@ fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKin
     }
     for (i, r) in raw.regime.iter().enumerate() {
         if let Some(v) = &r.get_ref().cost_per_prevented_indication {
-            set(
+            kinds.set(
                 cx,
                 "preventie_herinvestering",
                 LineKind::Community,
@@ -468,28 +604,71 @@ fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKin
         }));
     for (at, c) in items {
         let key = format!("{at}.kind");
-        let kind = match &c.kind {
-            None => LineKind::Care,
-            Some(k) => match k.get_ref().as_str() {
-                "care" => LineKind::Care,
-                "community" => LineKind::Community,
-                other => {
-                    cx.err(
-                        k.span(),
-                        &key,
-                        format!("unknown kind `{}`", crate::error::short(other)),
-                        "use kind = \"care\" (support at a tariff, the default) or kind = \"community\" (sociale basis, volunteer support)",
-                    );
-                    continue;
-                }
-            },
-        };
-        set(cx, c.line.get_ref(), kind, key, c.line.span());
+        if let Some(kind) = item_kind(cx, c, &key) {
+            kinds.set(cx, c.line.get_ref(), kind, key, c.line.span());
+        }
     }
     kinds
+        .kinds
         .into_iter()
         .map(|k| k.map_or(LineKind::Care, |(k, _)| k))
         .collect()
+}
+
+/// The kinds of the cost lines found so far, each with the key that first gave it.
+struct Kinds<'a> {
+    lines: &'a [String],
+    kinds: Vec<Option<(LineKind, String)>>,
+}
+
+impl Kinds<'_> {
+    /// Line `name` is of `kind` (said at `key`): an error when an earlier key gave it another kind.
+    fn set(
+        &mut self,
+        cx: &mut Ctx,
+        name: &str,
+        kind: LineKind,
+        key: String,
+        span: std::ops::Range<usize>,
+    ) {
+        let Some(l) = self.lines.iter().position(|x| x == name.trim()) else {
+            return;
+        };
+        match &self.kinds[l] {
+            Some((k, first)) if *k != kind => cx.err(
+                span,
+                key,
+                format!(
+                    "cost line `{name}` is {} here but {} at `{first}`",
+                    kind.word(),
+                    k.word()
+                ),
+                "give community support and care lines of their own names",
+            ),
+            Some(_) => {}
+            None => self.kinds[l] = Some((kind, key)),
+        }
+    }
+}
+
+/// The `kind` of a cost item (at `key`): care (the default) or community; `None` when unknown.
+fn item_kind(cx: &mut Ctx, c: &super::raw::Cost, key: &str) -> Option<LineKind> {
+    let Some(k) = &c.kind else {
+        return Some(LineKind::Care);
+    };
+    match k.get_ref().as_str() {
+        "care" => Some(LineKind::Care),
+        "community" => Some(LineKind::Community),
+        other => {
+            cx.err(
+                k.span(),
+                key,
+                format!("unknown kind `{}`", crate::error::short(other)),
+                "use kind = \"care\" (support at a tariff, the default) or kind = \"community\" (sociale basis, volunteer support)",
+            );
+            None
+        }
+    }
 }
 
 /// Most rows of one sheet of an Excel workbook.
@@ -578,6 +757,32 @@ fn population(cx: &mut Ctx, raw: &ScenarioFile, states: &[State]) -> (String, St
             (nl.into(), en.into())
         }
     }
+}
+
+/// The currency of every amount (`[scenario] currency`, an ISO 4217 code): euros without one.
+fn currency(cx: &mut Ctx, raw: &ScenarioFile) -> crate::model::currency::Currency {
+    use crate::model::currency::{Currency, code_of_symbol};
+    let Some(given) = &raw.scenario.get_ref().currency else {
+        return Currency::EUR;
+    };
+    let v = given.get_ref().trim();
+    if let Some(c) = Currency::from_code(v) {
+        return c;
+    }
+    let fix = match code_of_symbol(v) {
+        Some(code) => format!("write the code, not the symbol: currency = \"{code}\""),
+        None => format!(
+            "give the ISO 4217 code of the currency the amounts are in, one of {} (e.g. currency = \"GBP\"); leave the key out for euros",
+            Currency::codes()
+        ),
+    };
+    cx.err(
+        given.span(),
+        "scenario.currency",
+        format!("`{v}` is not a currency wijksim knows"),
+        fix,
+    );
+    Currency::EUR
 }
 
 #[cfg(test)]

@@ -174,71 +174,7 @@ pub(super) fn cost_item(
         cx.err(span, prefix.to_string(), "a cost item needs exactly one of: hours_per_month with tariff_per_hour, per_month, per_year, per_entry, per_transition", "split it into one [[cost]] per kind of cost");
         return None;
     }
-    let state = |cx: &mut Ctx| match &c.state {
-        Some(s) => cx.state(codes, s, &k("state")),
-        None => {
-            cx.err(
-                span.clone(),
-                k("state"),
-                "this cost item needs a state",
-                "add state = \"<code>\"",
-            );
-            None
-        }
-    };
-    let (basis, base, base_key, base_span) = if kinds[0] {
-        let (Some(h), Some(t)) = (&c.hours_per_month, &c.tariff_per_hour) else {
-            cx.err(
-                span,
-                prefix.to_string(),
-                "hours_per_month and tariff_per_hour go together",
-                "give both",
-            );
-            return None;
-        };
-        let hv = cx.nonneg(h, &k("hours_per_month"), "hours per month");
-        let tv = cx.nonneg(t, &k("tariff_per_hour"), "the tariff");
-        let s = state(cx)?;
-        (
-            CostBasis::PerCycle(s),
-            hv * tv,
-            k("tariff_per_hour"),
-            t.span(),
-        )
-    } else if let Some(v) = &c.per_month {
-        let x = cx.nonneg(v, &k("per_month"), "the amount");
-        let s = state(cx)?;
-        (CostBasis::PerCycle(s), x, k("per_month"), v.span())
-    } else if let Some(v) = &c.per_year {
-        // Stored per month: per-cycle amounts are per month times the cycle length.
-        let x = cx.nonneg(v, &k("per_year"), "the amount") / 12.0;
-        let s = state(cx)?;
-        (CostBasis::PerCycle(s), x, k("per_year"), v.span())
-    } else if let Some(v) = &c.per_entry {
-        let x = cx.nonneg(v, &k("per_entry"), "the fee");
-        let s = state(cx)?;
-        (CostBasis::PerEntry(s), x, k("per_entry"), v.span())
-    } else {
-        let v = c.per_transition.as_ref().expect("one kind is set");
-        let x = cx.nonneg(v, &k("per_transition"), "the amount");
-        let from = list(cx, &c.from, &k("from"), codes, Some("inflow"))?;
-        if c.to.is_none() {
-            cx.err(
-                span,
-                k("to"),
-                "a transition cost needs `to` states",
-                "add to = [\"BT\", ...]",
-            );
-            return None;
-        }
-        let to = list(cx, &c.to, &k("to"), codes, None)?;
-        (
-            CostBasis::PerTransition { from, to },
-            x,
-            k("per_transition"),
-            v.span(),
-        )
-    };
+    let (basis, base, base_key, base_span) = basis(cx, c, span, prefix, codes)?;
     let per_month = matches!(basis, CostBasis::PerCycle(_));
     let amount = price_factors(cx, index, years, py as i32, base_span, &base_key)
         .into_iter()
@@ -260,6 +196,100 @@ pub(super) fn cost_item(
     Some((
         CostItem::new(line, basis, amount, municipalities, codes.len()),
         period,
+    ))
+}
+
+/// What a cost item charges on, its amount per unit at its price year, and the key and place of that
+/// amount (for errors about its price factors).
+type Basis = (CostBasis, f64, String, Range<usize>);
+
+/// The basis of `[[cost]]` table `c` (keys `{prefix}.<field>`): exactly one kind of cost, with what
+/// that kind needs (a state, or the transitions it charges on).
+fn basis(
+    cx: &mut Ctx,
+    c: &Cost,
+    span: Range<usize>,
+    prefix: &str,
+    codes: &[String],
+) -> Option<Basis> {
+    let k = |f: &str| format!("{prefix}.{f}");
+    let state = |cx: &mut Ctx| match &c.state {
+        Some(s) => cx.state(codes, s, &k("state")),
+        None => {
+            cx.err(
+                span.clone(),
+                k("state"),
+                "this cost item needs a state",
+                "add state = \"<code>\"",
+            );
+            None
+        }
+    };
+    if c.tariff_per_hour.is_some() || c.hours_per_month.is_some() {
+        let (Some(h), Some(t)) = (&c.hours_per_month, &c.tariff_per_hour) else {
+            cx.err(
+                span,
+                prefix.to_string(),
+                "hours_per_month and tariff_per_hour go together",
+                "give both",
+            );
+            return None;
+        };
+        let hv = cx.nonneg(h, &k("hours_per_month"), "hours per month");
+        let tv = cx.nonneg(t, &k("tariff_per_hour"), "the tariff");
+        let s = state(cx)?;
+        Some((
+            CostBasis::PerCycle(s),
+            hv * tv,
+            k("tariff_per_hour"),
+            t.span(),
+        ))
+    } else if let Some(v) = &c.per_month {
+        let x = cx.nonneg(v, &k("per_month"), "the amount");
+        let s = state(cx)?;
+        Some((CostBasis::PerCycle(s), x, k("per_month"), v.span()))
+    } else if let Some(v) = &c.per_year {
+        // Stored per month: per-cycle amounts are per month times the cycle length.
+        let x = cx.nonneg(v, &k("per_year"), "the amount") / 12.0;
+        let s = state(cx)?;
+        Some((CostBasis::PerCycle(s), x, k("per_year"), v.span()))
+    } else if let Some(v) = &c.per_entry {
+        let x = cx.nonneg(v, &k("per_entry"), "the fee");
+        let s = state(cx)?;
+        Some((CostBasis::PerEntry(s), x, k("per_entry"), v.span()))
+    } else {
+        per_transition(cx, c, span, prefix, codes)
+    }
+}
+
+/// The basis of a `per_transition` cost: the states it charges on leaving (`from`, or inflow) and
+/// entering (`to`).
+fn per_transition(
+    cx: &mut Ctx,
+    c: &Cost,
+    span: Range<usize>,
+    prefix: &str,
+    codes: &[String],
+) -> Option<Basis> {
+    let k = |f: &str| format!("{prefix}.{f}");
+    let v = c.per_transition.as_ref().expect("one kind is set");
+    let x = cx.nonneg(v, &k("per_transition"), "the amount");
+    let from = list(cx, &c.from, &k("from"), codes, Some("inflow"))?;
+    if c.to.is_none() {
+        cx.err(
+            span,
+            k("to"),
+            "a transition cost needs `to` states",
+            "add to = [\"BT\", ...]",
+        );
+        return None;
+    }
+    let to = list(cx, &c.to, &k("to"), codes, None)?;
+    Some((
+        CostBasis::PerTransition { from, to },
+        x,
+        k("per_transition"),
+        v.span(),
     ))
 }
 

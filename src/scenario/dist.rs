@@ -87,6 +87,106 @@ fn need(v: Option<f64>, name: &str, dist: &str) -> Result<f64, SpecError> {
     }
 }
 
+/// A [`SpecError`] with its fix.
+fn bad<T>(what: String, fix: &str) -> Result<T, SpecError> {
+    Err((what, fix.to_string()))
+}
+
+/// A triangular distribution: min <= mode <= max, min < max.
+fn triangular(s: &Spec) -> Result<Kind, SpecError> {
+    let d = "triangular";
+    let (lo, mode, hi) = (
+        need(s.min, "min", d)?,
+        need(s.mode, "mode", d)?,
+        need(s.max, "max", d)?,
+    );
+    if lo <= mode && mode <= hi && lo < hi {
+        Ok(Kind::Triangular(lo, mode, hi))
+    } else {
+        bad(
+            format!("min {lo}, mode {mode}, max {hi} are not in order"),
+            "give min <= mode <= max with min < max",
+        )
+    }
+}
+
+/// A normal distribution, truncated to `[min, max]` when given: the truncation must leave some
+/// probability.
+fn normal(s: &Spec) -> Result<Kind, SpecError> {
+    let d = "normal";
+    let (mean, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
+    let (lo, hi) = (
+        s.min.unwrap_or(f64::NEG_INFINITY),
+        s.max.unwrap_or(f64::INFINITY),
+    );
+    if sd < 0.0 {
+        return bad(format!("sd {sd} is negative"), "give sd >= 0");
+    }
+    if lo >= hi
+        || (sd == 0.0 && !(lo..=hi).contains(&mean))
+        || (sd > 0.0 && phi_range((lo - mean) / sd, (hi - mean) / sd) < 1e-9)
+    {
+        return bad(
+            format!("the truncation [{lo}, {hi}] leaves no probability"),
+            "widen min and max around the mean",
+        );
+    }
+    Ok(Kind::Normal { mean, sd, lo, hi })
+}
+
+/// A beta distribution, from alpha and beta, or from its mean and sd.
+fn beta(s: &Spec) -> Result<Kind, SpecError> {
+    let d = "beta";
+    let (a, b) = match (s.alpha, s.beta) {
+        (Some(a), Some(b)) => (a, b),
+        _ => {
+            let (m, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
+            if !(m > 0.0 && m < 1.0 && sd > 0.0 && sd * sd < m * (1.0 - m)) {
+                return bad(
+                    format!("mean {m} and sd {sd} fit no beta distribution"),
+                    "give 0 < mean < 1 and 0 < sd < sqrt(mean (1 - mean)), or alpha and beta",
+                );
+            }
+            let k = m * (1.0 - m) / (sd * sd) - 1.0;
+            (m * k, (1.0 - m) * k)
+        }
+    };
+    if a > 0.0 && b > 0.0 {
+        Ok(Kind::Beta(a, b))
+    } else {
+        bad(
+            format!("alpha {a} and beta {b}"),
+            "give alpha > 0 and beta > 0",
+        )
+    }
+}
+
+/// A gamma distribution, from shape and scale, or from its mean and sd.
+fn gamma(s: &Spec) -> Result<Kind, SpecError> {
+    let d = "gamma";
+    let (k, th) = match (s.shape, s.scale) {
+        (Some(k), Some(th)) => (k, th),
+        _ => {
+            let (m, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
+            if !(m > 0.0 && sd > 0.0) {
+                return bad(
+                    format!("mean {m} and sd {sd}"),
+                    "a gamma needs mean > 0 and sd > 0 (or shape and scale)",
+                );
+            }
+            ((m / sd).powi(2), sd * sd / m)
+        }
+    };
+    if k > 0.0 && th > 0.0 {
+        Ok(Kind::Gamma(k, th))
+    } else {
+        bad(
+            format!("shape {k} and scale {th}"),
+            "give shape > 0 and scale > 0",
+        )
+    }
+}
+
 impl Dist {
     /// Validates a distribution table.
     pub fn from_spec(s: &Spec) -> Result<Dist, SpecError> {
@@ -128,7 +228,6 @@ impl Kind {
     /// Validates a distribution table.
     pub fn from_spec(s: &Spec) -> Result<Kind, SpecError> {
         let d = s.dist.as_str();
-        let bad = |what: String, fix: &str| Err((what, fix.to_string()));
         match d {
             "fixed" => Ok(Kind::Fixed(need(s.value, "value", d)?)),
             "uniform" => {
@@ -139,41 +238,8 @@ impl Kind {
                     bad(format!("min {lo} is not below max {hi}"), "give min < max")
                 }
             }
-            "triangular" => {
-                let (lo, mode, hi) = (
-                    need(s.min, "min", d)?,
-                    need(s.mode, "mode", d)?,
-                    need(s.max, "max", d)?,
-                );
-                if lo <= mode && mode <= hi && lo < hi {
-                    Ok(Kind::Triangular(lo, mode, hi))
-                } else {
-                    bad(
-                        format!("min {lo}, mode {mode}, max {hi} are not in order"),
-                        "give min <= mode <= max with min < max",
-                    )
-                }
-            }
-            "normal" => {
-                let (mean, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
-                let (lo, hi) = (
-                    s.min.unwrap_or(f64::NEG_INFINITY),
-                    s.max.unwrap_or(f64::INFINITY),
-                );
-                if sd < 0.0 {
-                    return bad(format!("sd {sd} is negative"), "give sd >= 0");
-                }
-                if lo >= hi
-                    || (sd == 0.0 && !(lo..=hi).contains(&mean))
-                    || (sd > 0.0 && phi_range((lo - mean) / sd, (hi - mean) / sd) < 1e-9)
-                {
-                    return bad(
-                        format!("the truncation [{lo}, {hi}] leaves no probability"),
-                        "widen min and max around the mean",
-                    );
-                }
-                Ok(Kind::Normal { mean, sd, lo, hi })
-            }
+            "triangular" => triangular(s),
+            "normal" => normal(s),
             "lognormal" => {
                 let (mean, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
                 if mean <= 0.0 || sd < 0.0 {
@@ -185,53 +251,8 @@ impl Kind {
                 let s2 = (1.0 + (sd / mean).powi(2)).ln();
                 Ok(Kind::LogNormal(mean.ln() - s2 / 2.0, s2.sqrt()))
             }
-            "beta" => {
-                let (a, b) = match (s.alpha, s.beta) {
-                    (Some(a), Some(b)) => (a, b),
-                    _ => {
-                        let (m, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
-                        if !(m > 0.0 && m < 1.0 && sd > 0.0 && sd * sd < m * (1.0 - m)) {
-                            return bad(
-                                format!("mean {m} and sd {sd} fit no beta distribution"),
-                                "give 0 < mean < 1 and 0 < sd < sqrt(mean (1 - mean)), or alpha and beta",
-                            );
-                        }
-                        let k = m * (1.0 - m) / (sd * sd) - 1.0;
-                        (m * k, (1.0 - m) * k)
-                    }
-                };
-                if a > 0.0 && b > 0.0 {
-                    Ok(Kind::Beta(a, b))
-                } else {
-                    bad(
-                        format!("alpha {a} and beta {b}"),
-                        "give alpha > 0 and beta > 0",
-                    )
-                }
-            }
-            "gamma" => {
-                let (k, th) = match (s.shape, s.scale) {
-                    (Some(k), Some(th)) => (k, th),
-                    _ => {
-                        let (m, sd) = (need(s.mean, "mean", d)?, need(s.sd, "sd", d)?);
-                        if !(m > 0.0 && sd > 0.0) {
-                            return bad(
-                                format!("mean {m} and sd {sd}"),
-                                "a gamma needs mean > 0 and sd > 0 (or shape and scale)",
-                            );
-                        }
-                        ((m / sd).powi(2), sd * sd / m)
-                    }
-                };
-                if k > 0.0 && th > 0.0 {
-                    Ok(Kind::Gamma(k, th))
-                } else {
-                    bad(
-                        format!("shape {k} and scale {th}"),
-                        "give shape > 0 and scale > 0",
-                    )
-                }
-            }
+            "beta" => beta(s),
+            "gamma" => gamma(s),
             other => bad(
                 format!("unknown distribution `{other}`"),
                 "use fixed, uniform, triangular, normal, lognormal, beta or gamma",

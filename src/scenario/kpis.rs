@@ -3,9 +3,10 @@
 
 use super::check::Ctx;
 use super::check::choice;
-use super::raw::ScenarioFile;
+use super::raw::{self, ScenarioFile};
 use super::regimes::{Context, factors};
 use crate::model::YearMonth;
+use crate::model::kpi::{CountMode, Kpi, KpiKind};
 use crate::model::scope::{Scope, ScopeKind};
 use toml::Spanned;
 
@@ -148,16 +149,39 @@ pub(super) fn kpis(
     k: &Context,
     scopes: &[Scope],
     lines: &[String],
-) -> Vec<crate::model::kpi::Kpi> {
-    use crate::model::kpi::{CountMode, Kpi, KpiKind};
-    let as_weights =
-        |mask: &[bool]| -> Vec<f64> { mask.iter().map(|&m| f64::from(u8::from(m))).collect() };
-    let n = k.codes.len();
+) -> Vec<Kpi> {
     let mut out: Vec<Kpi> = Vec::new();
     for (i, r) in raw.kpi.iter().enumerate() {
-        let span = r.span();
-        let r = r.get_ref();
-        let key = |f: &str| format!("kpi[{i}].{f}");
+        let kx = KpiCx {
+            i,
+            span: r.span(),
+            r: r.get_ref(),
+            k,
+        };
+        if let Some(kpi) = kx.kpi(cx, scopes, lines, &out) {
+            out.push(kpi);
+        }
+    }
+    out
+}
+
+/// One `[[kpi]]` table being compiled, and the scenario it is compiled against.
+struct KpiCx<'a> {
+    i: usize,
+    span: std::ops::Range<usize>,
+    r: &'a raw::Kpi,
+    k: &'a Context<'a>,
+}
+
+impl KpiCx<'_> {
+    fn key(&self, f: &str) -> String {
+        format!("kpi[{}].{f}", self.i)
+    }
+
+    /// The KPI, or `None` when its kind is unknown (after the KPIs `before` it, whose names it may
+    /// not repeat).
+    fn kpi(&self, cx: &mut Ctx, scopes: &[Scope], lines: &[String], before: &[Kpi]) -> Option<Kpi> {
+        let r = self.r;
         for (given, what) in [
             (r.municipality.as_ref().map(|m| m.span()), "municipality"),
             (r.areas.as_ref().map(|a| a.span()), "areas"),
@@ -165,74 +189,56 @@ pub(super) fn kpis(
             if let Some(at) = given {
                 cx.err(
                     at,
-                    key(what),
+                    self.key(what),
                     format!("a KPI has no `{what}`: it is evaluated per scope"),
                     "write scopes = [\"Noord-Beveland\"] (a municipality's or an area's name), or scopes = [\"region\", \"pilot_areas\", \"municipality\", \"area\"]",
                 );
             }
         }
-        let scopes = kpi_scopes(cx, r.scopes.as_ref(), &key("scopes"), scopes, span.clone());
+        let scopes = kpi_scopes(
+            cx,
+            r.scopes.as_ref(),
+            &self.key("scopes"),
+            scopes,
+            self.span.clone(),
+        );
         let name = r.name.get_ref().trim().to_string();
-        if name.is_empty() || name.contains([',', ':']) || out.iter().any(|o| o.name == name) {
+        if name.is_empty() || name.contains([',', ':']) || before.iter().any(|o| o.name == name) {
             cx.err(
                 r.name.span(),
-                key("name"),
+                self.key("name"),
                 format!("`{name}` cannot name a KPI (empty, duplicate, or with , or :)"),
                 "give every KPI its own short name",
             );
         }
-        let states = |cx: &mut Ctx, v: &Option<Spanned<Vec<String>>>, what: &str| -> Vec<bool> {
-            let mut mask = vec![false; n];
-            match v {
-                None => cx.err(
-                    span.clone(),
-                    key(what),
-                    format!("a KPI of kind `{}` needs `{what}`", r.kind.get_ref()),
-                    format!("add {what} = [\"WV\", ...]"),
-                ),
-                Some(list) => {
-                    for code in list.get_ref() {
-                        match k.codes.iter().position(|c| c == code) {
-                            Some(s) => mask[s] = true,
-                            None => cx.err(
-                                list.span(),
-                                key(what),
-                                format!("unknown state `{code}`"),
-                                format!("use one of: {}", k.codes.join(", ")),
-                            ),
-                        }
-                    }
-                }
-            }
-            mask
-        };
-        let moves = |cx: &mut Ctx, v: &Option<Spanned<Vec<String>>>, what: &str| -> Vec<bool> {
-            let mut mask = vec![false; (n + 1) * (n + 1)];
-            match v {
-                None => cx.err(
-                    span.clone(),
-                    key(what),
-                    format!("a KPI of kind `flow_share` needs `{what}`"),
-                    format!("add {what} = [\"WV>SB\", ...]"),
-                ),
-                Some(list) => {
-                    for p in list.get_ref() {
-                        match pattern(p, k.codes) {
-                            Some(cells) => cells.into_iter().for_each(|c| mask[c] = true),
-                            None => cx.err(list.span(), key(what), format!("`{p}` is not a move pattern"), format!("write \"FROM>TO\" with state codes of this scenario ({}), * for any, inflow as FROM, renew as TO", k.codes.join(", "))),
-                        }
-                    }
-                }
-            }
-            mask
-        };
+        self.keys_of_other_kinds(cx);
+        let kind = self.kind(cx, lines)?;
+        let is_count = matches!(kind, KpiKind::Count { .. });
+        let contract_year = self.contract_years(cx);
+        let years = contract_year.iter().flatten().max().map_or(0, |y| y + 1);
+        let targets = self.targets(cx, years, is_count);
+        Some(Kpi {
+            name,
+            nl: r.nl.clone(),
+            en: r.en.clone(),
+            kind,
+            targets,
+            higher_is_better: r.higher_is_better.unwrap_or(true),
+            contract_year,
+            scopes,
+        })
+    }
+
+    /// `weights`, `line` and `count` belong to one kind of KPI each.
+    fn keys_of_other_kinds(&self, cx: &mut Ctx) {
+        let r = self.r;
         let kind_name = r.kind.get_ref().as_str();
         if let Some(w) = &r.weights
             && kind_name != "share"
         {
             cx.err(
                 w.span(),
-                key("weights"),
+                self.key("weights"),
                 format!("weights apply to `share` KPIs, not to kind `{kind_name}`"),
                 "remove `weights`, or use kind = \"share\"",
             );
@@ -242,7 +248,7 @@ pub(super) fn kpis(
         {
             cx.err(
                 l.span(),
-                key("line"),
+                self.key("line"),
                 format!("`line` books the cost of evaluations, not of a KPI of kind `{kind_name}`"),
                 "remove `line`, or use kind = \"evaluations\"",
             );
@@ -252,109 +258,29 @@ pub(super) fn kpis(
         {
             cx.err(
                 c.span(),
-                key("count"),
+                self.key("count"),
                 format!("`count` says how a `count` KPI counts, not a KPI of kind `{kind_name}`"),
                 "remove `count`, or use kind = \"count\"",
             );
         }
-        let kind = match kind_name {
-            "share" => {
-                let mut num = as_weights(&states(cx, &r.numerator, "numerator"));
-                let mut den = as_weights(&states(cx, &r.denominator, "denominator"));
-                for (code, v) in r.weights.iter().flat_map(|w| w.get_ref()) {
-                    let wkey = key(&format!("weights.{code}"));
-                    let Some(s) = k.codes.iter().position(|c| c == code) else {
-                        cx.err(
-                            v.span(),
-                            &wkey,
-                            format!("unknown state `{code}`"),
-                            format!("use one of: {}", k.codes.join(", ")),
-                        );
-                        continue;
-                    };
-                    let w = cx.num_in(v, &wkey, 0.0, 1.0);
-                    if !(0.0..=1.0).contains(&w) {
-                        cx.err(
-                            v.span(),
-                            &wkey,
-                            format!("weight {w} is outside 0..1"),
-                            format!("give the share of {code}'s clients the KPI counts, from 0 to 1, e.g. 0.3 for 30%"),
-                        );
-                        continue;
-                    }
-                    if num[s] == 0.0 && den[s] == 0.0 {
-                        cx.err(
-                            v.span(),
-                            &wkey,
-                            format!("`{code}` is in neither the numerator nor the denominator"),
-                            format!(
-                                "add {code} to numerator and denominator, or remove its weight"
-                            ),
-                        );
-                    }
-                    num[s] *= w;
-                    den[s] *= w;
-                }
-                KpiKind::Share { num, den }
-            }
+    }
+
+    /// What the KPI measures, by its kind; `None` for an unknown kind.
+    fn kind(&self, cx: &mut Ctx, lines: &[String]) -> Option<KpiKind> {
+        let r = self.r;
+        Some(match r.kind.get_ref().as_str() {
+            "share" => self.share(cx),
             "flow_share" => KpiKind::FlowShare {
-                num: moves(cx, &r.numerator, "numerator"),
-                den: moves(cx, &r.denominator, "denominator"),
+                num: self.moves(cx, &r.numerator, "numerator"),
+                den: self.moves(cx, &r.denominator, "denominator"),
             },
-            "evaluations" => {
-                let st = states(cx, &r.states, "states");
-                let amount = r.cost_per_evaluation.as_ref().map_or(0.0, |v| {
-                    cx.nonneg(v, &key("cost_per_evaluation"), "the cost")
-                });
-                let py = r
-                    .price_year
-                    .as_ref()
-                    .map_or(i64::from(k.start.year), |p| *p.get_ref());
-                let ix = factors(cx, k, py as i32, span.clone(), &key("price_year"));
-                let planned = r
-                    .planned_share
-                    .as_ref()
-                    .map_or(1.0, |v| cx.share(v, &key("planned_share")));
-                if r.line.is_none() && amount > 0.0 {
-                    cx.err(
-                        span.clone(),
-                        key("line"),
-                        "evaluations with a cost need the cost line they are booked on",
-                        format!(
-                            "add line = \"...\", one of: {} (a budget that covers the line pays in its areas, else the municipality)",
-                            lines.join(", ")
-                        ),
-                    );
-                }
-                let line = r.line.as_ref().and_then(|l| {
-                    let found = lines.iter().position(|x| x == l.get_ref().trim());
-                    if found.is_none() {
-                        cx.err(
-                            l.span(),
-                            key("line"),
-                            format!("no cost line `{}`", l.get_ref()),
-                            format!(
-                                "book the evaluations on a line of a [[cost]] item, e.g. the access point's: {}",
-                                lines.join(", ")
-                            ),
-                        );
-                    }
-                    found
-                });
-                KpiKind::Evaluations {
-                    entries: crate::model::kpi::entry_cells(n, &st),
-                    states: st,
-                    cost: ix.iter().map(|f| amount * f).collect(),
-                    planned,
-                    line,
-                }
-            }
+            "evaluations" => self.evaluations(cx, lines),
             "count" => KpiKind::Count {
-                states: states(cx, &r.states, "states"),
+                states: self.states(cx, &r.states, "states"),
                 mode: choice(
                     cx,
                     &r.count,
-                    &key("count"),
+                    &self.key("count"),
                     &[
                         ("during", CountMode::During),
                         ("average", CountMode::Average),
@@ -366,38 +292,194 @@ pub(super) fn kpis(
             other => {
                 cx.err(
                     r.kind.span(),
-                    key("kind"),
+                    self.key("kind"),
                     format!("unknown KPI kind `{other}`"),
                     "use share, flow_share, evaluations or count",
                 );
+                return None;
+            }
+        })
+    }
+
+    /// The states listed under `what`, as a mask over the states.
+    fn states(&self, cx: &mut Ctx, v: &Option<Spanned<Vec<String>>>, what: &str) -> Vec<bool> {
+        let codes = self.k.codes;
+        let mut mask = vec![false; codes.len()];
+        match v {
+            None => cx.err(
+                self.span.clone(),
+                self.key(what),
+                format!("a KPI of kind `{}` needs `{what}`", self.r.kind.get_ref()),
+                format!("add {what} = [\"WV\", ...]"),
+            ),
+            Some(list) => {
+                for code in list.get_ref() {
+                    match codes.iter().position(|c| c == code) {
+                        Some(s) => mask[s] = true,
+                        None => cx.err(
+                            list.span(),
+                            self.key(what),
+                            format!("unknown state `{code}`"),
+                            format!("use one of: {}", codes.join(", ")),
+                        ),
+                    }
+                }
+            }
+        }
+        mask
+    }
+
+    /// The move patterns listed under `what`, as a mask over a cycle's move matrix.
+    fn moves(&self, cx: &mut Ctx, v: &Option<Spanned<Vec<String>>>, what: &str) -> Vec<bool> {
+        let n = self.k.codes.len();
+        let mut mask = vec![false; (n + 1) * (n + 1)];
+        match v {
+            None => cx.err(
+                self.span.clone(),
+                self.key(what),
+                format!("a KPI of kind `flow_share` needs `{what}`"),
+                format!("add {what} = [\"WV>SB\", ...]"),
+            ),
+            Some(list) => {
+                for p in list.get_ref() {
+                    match pattern(p, self.k.codes) {
+                        Some(cells) => cells.into_iter().for_each(|c| mask[c] = true),
+                        None => cx.err(list.span(), self.key(what), format!("`{p}` is not a move pattern"), format!("write \"FROM>TO\" with state codes of this scenario ({}), * for any, inflow as FROM, renew as TO", self.k.codes.join(", "))),
+                    }
+                }
+            }
+        }
+        mask
+    }
+
+    /// A `share` KPI: numerator and denominator states, each weighted by its `weights` (default 1).
+    fn share(&self, cx: &mut Ctx) -> KpiKind {
+        let r = self.r;
+        let codes = self.k.codes;
+        let as_weights =
+            |mask: &[bool]| -> Vec<f64> { mask.iter().map(|&m| f64::from(u8::from(m))).collect() };
+        let mut num = as_weights(&self.states(cx, &r.numerator, "numerator"));
+        let mut den = as_weights(&self.states(cx, &r.denominator, "denominator"));
+        for (code, v) in r.weights.iter().flat_map(|w| w.get_ref()) {
+            let wkey = self.key(&format!("weights.{code}"));
+            let Some(s) = codes.iter().position(|c| c == code) else {
+                cx.err(
+                    v.span(),
+                    &wkey,
+                    format!("unknown state `{code}`"),
+                    format!("use one of: {}", codes.join(", ")),
+                );
+                continue;
+            };
+            let w = cx.num_in(v, &wkey, 0.0, 1.0);
+            if !(0.0..=1.0).contains(&w) {
+                cx.err(
+                    v.span(),
+                    &wkey,
+                    format!("weight {w} is outside 0..1"),
+                    format!("give the share of {code}'s clients the KPI counts, from 0 to 1, e.g. 0.3 for 30%"),
+                );
                 continue;
             }
-        };
-        let is_count = matches!(kind, KpiKind::Count { .. });
-        let contract_start = match &r.contract_start {
+            if num[s] == 0.0 && den[s] == 0.0 {
+                cx.err(
+                    v.span(),
+                    &wkey,
+                    format!("`{code}` is in neither the numerator nor the denominator"),
+                    format!("add {code} to numerator and denominator, or remove its weight"),
+                );
+            }
+            num[s] *= w;
+            den[s] *= w;
+        }
+        KpiKind::Share { num, den }
+    }
+
+    /// An `evaluations` KPI: the states evaluated, the planned share, and the cost of an evaluation
+    /// on its line.
+    fn evaluations(&self, cx: &mut Ctx, lines: &[String]) -> KpiKind {
+        let (r, k) = (self.r, self.k);
+        let st = self.states(cx, &r.states, "states");
+        let amount = r.cost_per_evaluation.as_ref().map_or(0.0, |v| {
+            cx.nonneg(v, &self.key("cost_per_evaluation"), "the cost")
+        });
+        let py = r
+            .price_year
+            .as_ref()
+            .map_or(i64::from(k.start.year), |p| *p.get_ref());
+        let ix = factors(cx, k, py as i32, self.span.clone(), &self.key("price_year"));
+        let planned = r
+            .planned_share
+            .as_ref()
+            .map_or(1.0, |v| cx.share(v, &self.key("planned_share")));
+        if r.line.is_none() && amount > 0.0 {
+            cx.err(
+                self.span.clone(),
+                self.key("line"),
+                "evaluations with a cost need the cost line they are booked on",
+                format!(
+                    "add line = \"...\", one of: {} (a budget that covers the line pays in its areas, else the municipality)",
+                    lines.join(", ")
+                ),
+            );
+        }
+        let line = r.line.as_ref().and_then(|l| {
+            let found = lines.iter().position(|x| x == l.get_ref().trim());
+            if found.is_none() {
+                cx.err(
+                    l.span(),
+                    self.key("line"),
+                    format!("no cost line `{}`", l.get_ref()),
+                    format!(
+                        "book the evaluations on a line of a [[cost]] item, e.g. the access point's: {}",
+                        lines.join(", ")
+                    ),
+                );
+            }
+            found
+        });
+        KpiKind::Evaluations {
+            entries: crate::model::kpi::entry_cells(self.k.codes.len(), &st),
+            states: st,
+            cost: ix.iter().map(|f| amount * f).collect(),
+            planned,
+            line,
+        }
+    }
+
+    /// The contract year of every cycle (from 0), `None` before the contract starts.
+    fn contract_years(&self, cx: &mut Ctx) -> Vec<Option<usize>> {
+        let k = self.k;
+        let contract_start = match &self.r.contract_start {
             None => k.start,
             Some(d) => YearMonth::parse(d.get_ref()).unwrap_or_else(|| {
                 cx.err(
                     d.span(),
-                    key("contract_start"),
+                    self.key("contract_start"),
                     format!("`{}` is not a month", d.get_ref()),
                     "write \"YYYY-MM\"",
                 );
                 k.start
             }),
         };
-        let contract_year: Vec<Option<usize>> = (0..k.cycles)
+        (0..k.cycles)
             .map(|c| {
                 let months =
                     k.start.plus(i64::from(c * k.cycle_months)).index() - contract_start.index();
                 (months >= 0).then_some((months / 12) as usize)
             })
-            .collect();
-        let years = contract_year.iter().flatten().max().map_or(0, |y| y + 1);
+            .collect()
+    }
+
+    /// The target of each of the `years` contract years: as given, and the last one kept for the
+    /// years after it unless `keep_last_target = false`.
+    fn targets(&self, cx: &mut Ctx, years: usize, is_count: bool) -> Vec<Option<f64>> {
+        let r = self.r;
+        let kind_name = r.kind.get_ref().as_str();
         let mut targets: Vec<Option<f64>> = vec![None; years];
         let mut last: Option<(usize, f64)> = None;
         for (y, v) in r.targets.get_ref() {
-            let tkey = key(&format!("targets.{y}"));
+            let tkey = self.key(&format!("targets.{y}"));
             let t = cx.plain(v, &tkey, "a target is a fixed number");
             if is_count && !(t.is_finite() && t >= 0.0) {
                 cx.err(
@@ -425,7 +507,7 @@ pub(super) fn kpis(
                 }
                 _ => cx.err(
                     v.span(),
-                    key(&format!("targets.{y}")),
+                    self.key(&format!("targets.{y}")),
                     format!("`{y}` is not a contract year"),
                     "key targets by contract year from 1, e.g. 1 = 0.20",
                 ),
@@ -436,18 +518,8 @@ pub(super) fn kpis(
         {
             targets.iter_mut().skip(ly).for_each(|t| *t = Some(lv));
         }
-        out.push(Kpi {
-            name,
-            nl: r.nl.clone(),
-            en: r.en.clone(),
-            kind,
-            targets,
-            higher_is_better: r.higher_is_better.unwrap_or(true),
-            contract_year,
-            scopes,
-        });
+        targets
     }
-    out
 }
 
 /// Compiles the outcomes.

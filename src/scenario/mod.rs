@@ -93,6 +93,27 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// The provenance of this scenario run by this wijksim, started at `started_utc` (see
+    /// [`crate::output::manifest::utc`]), reproduced by `reproduce`; the wall time is set when the work
+    /// is done.
+    pub fn provenance(
+        &self,
+        started_utc: String,
+        reproduce: &str,
+    ) -> crate::output::manifest::Provenance {
+        crate::output::manifest::Provenance {
+            wijksim_version: crate::VERSION.into(),
+            scenario_name: self.model.name.clone(),
+            scenario_path: self.source.path.clone(),
+            scenario_sha256: self.source.sha256.clone(),
+            started_utc,
+            wall_time_seconds: 0.0,
+            reproduce: reproduce.into(),
+        }
+    }
+}
+
 /// Hex SHA-256 of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)

@@ -213,6 +213,8 @@ pub struct Meta {
     /// What figures and the report call the people simulated, per language (default: `cliënten` /
     /// `clients` when some state holds an indication, else `personen` / `people`).
     pub population: Option<Spanned<Label>>,
+    /// The currency of every amount, an ISO 4217 code (`GBP`; default `EUR`).
+    pub currency: Option<Spanned<String>>,
 }
 
 /// `[time]`

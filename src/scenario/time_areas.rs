@@ -168,70 +168,8 @@ pub(super) fn areas(
                 "give every wijk or dorp of a municipality its own name",
             );
         }
-        let inhabitants = match &a.inhabitants {
-            None => {
-                cx.err(
-                    a.municipality.span(),
-                    format!("area[{i}].inhabitants"),
-                    format!("area `{name}` has no inhabitants"),
-                    "add `inhabitants = N` (CBS figure) to this [[area]]",
-                );
-                0
-            }
-            Some(v) if *v.get_ref() < 1 => {
-                cx.err(
-                    v.span(),
-                    format!("area[{i}].inhabitants"),
-                    format!("area `{name}` has {} inhabitants", v.get_ref()),
-                    "give the number of inhabitants, at least 1",
-                );
-                0
-            }
-            Some(v) => *v.get_ref() as u64,
-        };
-        let mut initial = vec![0u32; states.len()];
-        for (code, n) in &a.caseload {
-            let key = format!("area[{i}].caseload.{code}");
-            let Some(s) = codes.iter().position(|c| c == code) else {
-                cx.err(
-                    n.span(),
-                    &key,
-                    format!("unknown state `{code}`"),
-                    format!("use one of: {}", codes.join(", ")),
-                );
-                continue;
-            };
-            let v = *n.get_ref();
-            if !(0..=MAX_CLIENTS).contains(&v) {
-                cx.err(
-                    n.span(),
-                    &key,
-                    format!("caseload is {v}"),
-                    format!("give a number of clients from 0 to {MAX_CLIENTS}"),
-                );
-            } else if states[s].absorbing && v > 0 {
-                cx.err(
-                    n.span(),
-                    &key,
-                    format!("clients start in absorbing state `{code}`"),
-                    "start clients only in non-absorbing states",
-                );
-            } else {
-                initial[s] = v as u32;
-            }
-        }
-        let total: u64 = initial.iter().map(|&k| u64::from(k)).sum();
-        if total > crate::limits::MAX_AREA_CLIENTS {
-            cx.err(
-                a.municipality.span(),
-                format!("area[{i}].caseload"),
-                format!(
-                    "area `{name}` starts with {total} clients; at most {} per area are supported (over all states together: client ids have 20 bits, and more would make clients share random numbers)",
-                    crate::limits::MAX_AREA_CLIENTS
-                ),
-                "split the area into several [[area]] tables (e.g. its wijken), or model it as a rate per 1,000 inhabitants in smaller areas",
-            );
-        }
+        let inhabitants = inhabitants(cx, a, i, &name);
+        let initial = starting_clients(cx, a, i, &name, states, &codes);
         let prefix = format!("area[{i}].initial_time_in_state");
         let initial_time = initial_time(
             cx,
@@ -252,6 +190,87 @@ pub(super) fn areas(
         });
     }
     (munis, out)
+}
+
+/// The inhabitants of area `i` (named `name`): at least 1.
+fn inhabitants(cx: &mut Ctx, a: &raw::Area, i: usize, name: &str) -> u64 {
+    match &a.inhabitants {
+        None => {
+            cx.err(
+                a.municipality.span(),
+                format!("area[{i}].inhabitants"),
+                format!("area `{name}` has no inhabitants"),
+                "add `inhabitants = N` (CBS figure) to this [[area]]",
+            );
+            0
+        }
+        Some(v) if *v.get_ref() < 1 => {
+            cx.err(
+                v.span(),
+                format!("area[{i}].inhabitants"),
+                format!("area `{name}` has {} inhabitants", v.get_ref()),
+                "give the number of inhabitants, at least 1",
+            );
+            0
+        }
+        Some(v) => *v.get_ref() as u64,
+    }
+}
+
+/// The clients area `i` (named `name`) starts with, per state: none in an absorbing state, and at
+/// most what the client ids of one area hold.
+fn starting_clients(
+    cx: &mut Ctx,
+    a: &raw::Area,
+    i: usize,
+    name: &str,
+    states: &[State],
+    codes: &[String],
+) -> Vec<u32> {
+    let mut initial = vec![0u32; states.len()];
+    for (code, n) in &a.caseload {
+        let key = format!("area[{i}].caseload.{code}");
+        let Some(s) = codes.iter().position(|c| c == code) else {
+            cx.err(
+                n.span(),
+                &key,
+                format!("unknown state `{code}`"),
+                format!("use one of: {}", codes.join(", ")),
+            );
+            continue;
+        };
+        let v = *n.get_ref();
+        if !(0..=MAX_CLIENTS).contains(&v) {
+            cx.err(
+                n.span(),
+                &key,
+                format!("caseload is {v}"),
+                format!("give a number of clients from 0 to {MAX_CLIENTS}"),
+            );
+        } else if states[s].absorbing && v > 0 {
+            cx.err(
+                n.span(),
+                &key,
+                format!("clients start in absorbing state `{code}`"),
+                "start clients only in non-absorbing states",
+            );
+        } else {
+            initial[s] = v as u32;
+        }
+    }
+    let total: u64 = initial.iter().map(|&k| u64::from(k)).sum();
+    if total > crate::limits::MAX_AREA_CLIENTS {
+        cx.err(
+            a.municipality.span(),
+            format!("area[{i}].caseload"),
+            format!(
+                "area `{name}` starts with {total} clients; at most {} per area are supported (over all states together: client ids have 20 bits, and more would make clients share random numbers)",
+                crate::limits::MAX_AREA_CLIENTS
+            ),
+            "split the area into several [[area]] tables (e.g. its wijken), or model it as a rate per 1,000 inhabitants in smaller areas",
+        );
+    }
+    initial
 }
 
 /// Parses a time-in-state table (the scenario's, or an area's override of it): per state `[min, max]`
@@ -291,44 +310,8 @@ pub(super) fn initial_time(
                 ),
             },
             super::raw::TimeSpread::Bands(bands) => {
-                let mut parts = Vec::new();
-                for (band, &w) in bands {
-                    let parsed = time_band(band)
-                        .filter(|&(lo, hi)| lo <= hi && i64::from(hi) <= MAX_TIME_IN_STATE);
-                    match parsed {
-                        Some((lo, hi)) if w.is_finite() && w >= 0.0 => parts.push((lo, hi, w)),
-                        Some(_) => cx.err(
-                            r.span(),
-                            format!("{key}.\"{band}\""),
-                            format!("the weight {w} is not a number of 0 or more"),
-                            "give each band a count or share of the starting clients, e.g. \"0-2\" = 120",
-                        ),
-                        None => cx.err(
-                            r.span(),
-                            format!("{key}.\"{band}\""),
-                            format!("`{band}` is not a band of cycles"),
-                            "write a band as \"min-max\" or a single \"k\" (cycles already spent), e.g. \"0-2\" = 120",
-                        ),
-                    }
-                }
-                parts.sort_by_key(|p| p.0);
-                if parts.windows(2).any(|w| w[1].0 <= w[0].1) {
-                    cx.err(
-                        r.span(),
-                        &key,
-                        "the bands overlap",
-                        "give every cycle count to one band, e.g. \"0-2\", \"3-11\", \"12-35\"",
-                    );
-                } else if parts.len() == bands.len() {
-                    match TimeSpread::bands(parts) {
-                        Some(t) => out[s] = t,
-                        None => cx.err(
-                            r.span(),
-                            &key,
-                            "the band weights sum to 0",
-                            "give at least one band a positive weight",
-                        ),
-                    }
+                if let Some(t) = band_spread(cx, r.span(), &key, bands) {
+                    out[s] = t;
                 }
             }
         }
@@ -352,6 +335,59 @@ pub(super) fn initial_time(
         }
     }
     out
+}
+
+/// A time in state given as band weights (at `key`): bands of cycles that do not overlap, with weights
+/// of 0 or more that do not all vanish. `None` after an error.
+fn band_spread(
+    cx: &mut Ctx,
+    span: std::ops::Range<usize>,
+    key: &str,
+    bands: &BTreeMap<String, f64>,
+) -> Option<crate::model::TimeSpread> {
+    let mut parts = Vec::new();
+    for (band, &w) in bands {
+        let parsed =
+            time_band(band).filter(|&(lo, hi)| lo <= hi && i64::from(hi) <= MAX_TIME_IN_STATE);
+        match parsed {
+            Some((lo, hi)) if w.is_finite() && w >= 0.0 => parts.push((lo, hi, w)),
+            Some(_) => cx.err(
+                span.clone(),
+                format!("{key}.\"{band}\""),
+                format!("the weight {w} is not a number of 0 or more"),
+                "give each band a count or share of the starting clients, e.g. \"0-2\" = 120",
+            ),
+            None => cx.err(
+                span.clone(),
+                format!("{key}.\"{band}\""),
+                format!("`{band}` is not a band of cycles"),
+                "write a band as \"min-max\" or a single \"k\" (cycles already spent), e.g. \"0-2\" = 120",
+            ),
+        }
+    }
+    parts.sort_by_key(|p| p.0);
+    if parts.windows(2).any(|w| w[1].0 <= w[0].1) {
+        cx.err(
+            span,
+            key,
+            "the bands overlap",
+            "give every cycle count to one band, e.g. \"0-2\", \"3-11\", \"12-35\"",
+        );
+        return None;
+    }
+    if parts.len() != bands.len() {
+        return None;
+    }
+    let spread = crate::model::TimeSpread::bands(parts);
+    if spread.is_none() {
+        cx.err(
+            span,
+            key,
+            "the band weights sum to 0",
+            "give at least one band a positive weight",
+        );
+    }
+    spread
 }
 
 /// An area's own inflow rate per 1,000 inhabitants per year.

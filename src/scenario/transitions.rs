@@ -42,149 +42,196 @@ pub(super) fn prob_row(
     from: Option<usize>,
     spread: Spread,
 ) -> Option<Row> {
-    let mut probs = vec![0.0; codes.len()];
-    let mut renew = 0.0;
-    let mut ok = true;
-    for (code, p) in map.get_ref() {
-        let k = format!("{key}.{code}");
-        let v = cx.plain(p, &k, ROW_FIX);
-        if spread == Spread::Counts && !(v.is_finite() && v >= 0.0) {
-            cx.err(
-                p.span(),
-                &k,
-                format!("count {v} is negative"),
-                "give counts of 0 or more",
-            );
-            ok = false;
-            continue;
-        }
-        if spread != Spread::Counts && !(0.0..=1.0).contains(&v) {
-            cx.err(
-                p.span(),
-                &k,
-                format!("probability {v} is outside 0..1"),
-                "give a probability from 0 to 1",
-            );
-            ok = false;
-            continue;
-        }
-        if code == "renew" {
-            match from {
-                Some(_) => renew = v,
-                None => {
-                    cx.err(
-                        p.span(),
-                        &k,
-                        "`renew` only applies to transition rows",
-                        "remove it",
-                    );
-                    ok = false;
-                }
-            }
-            continue;
-        }
-        match codes.iter().position(|c| c == code) {
-            Some(s) if states[s].waiting => {
+    let t = Table {
+        map,
+        key,
+        codes,
+        states,
+        from,
+        spread,
+    };
+    let (probs, renew) = t.probabilities(cx)?;
+    t.check_sum(cx, probs.iter().sum::<f64>() + renew)?;
+    Some(t.row(cx, &probs, renew))
+}
+
+/// A probability table being checked: where it is, the states, and its from-state and spread.
+struct Table<'a> {
+    map: &'a NumMap,
+    key: &'a str,
+    codes: &'a [String],
+    states: &'a [State],
+    from: Option<usize>,
+    spread: Spread,
+}
+
+impl Table<'_> {
+    /// The probability (or count) of each state and of `renew`; `None` after any bad entry.
+    fn probabilities(&self, cx: &mut Ctx) -> Option<(Vec<f64>, f64)> {
+        let mut probs = vec![0.0; self.codes.len()];
+        let mut renew = 0.0;
+        let mut ok = true;
+        for (code, p) in self.map.get_ref() {
+            let k = format!("{}.{code}", self.key);
+            let v = cx.plain(p, &k, ROW_FIX);
+            if self.spread == Spread::Counts && !(v.is_finite() && v >= 0.0) {
                 cx.err(
                     p.span(),
                     &k,
+                    format!("count {v} is negative"),
+                    "give counts of 0 or more",
+                );
+                ok = false;
+                continue;
+            }
+            if self.spread != Spread::Counts && !(0.0..=1.0).contains(&v) {
+                cx.err(
+                    p.span(),
+                    &k,
+                    format!("probability {v} is outside 0..1"),
+                    "give a probability from 0 to 1",
+                );
+                ok = false;
+                continue;
+            }
+            if code == "renew" {
+                match self.from {
+                    Some(_) => renew = v,
+                    None => {
+                        cx.err(
+                            p.span(),
+                            &k,
+                            "`renew` only applies to transition rows",
+                            "remove it",
+                        );
+                        ok = false;
+                    }
+                }
+                continue;
+            }
+            match self.state(cx, code, p, &k) {
+                Some(s) => probs[s] = v,
+                None => ok = false,
+            }
+        }
+        ok.then_some((probs, renew))
+    }
+
+    /// The state `code` names, if a row may lead there.
+    fn state(&self, cx: &mut Ctx, code: &str, p: &super::raw::Num, k: &str) -> Option<usize> {
+        match self.codes.iter().position(|c| c == code) {
+            Some(s) if self.states[s].waiting => {
+                cx.err(
+                    p.span(),
+                    k,
                     format!("`{code}` is the waiting status: clients enter it only when a capacity limit is full"),
                     "remove it here; see [[capacity]]",
                 );
-                ok = false;
+                None
             }
-            Some(s) if from.is_none() && states[s].absorbing => {
+            Some(s) if self.from.is_none() && self.states[s].absorbing => {
                 cx.err(
                     p.span(),
-                    &k,
+                    k,
                     format!("new clients cannot enter absorbing state `{code}`"),
                     "remove it from the entry mix",
                 );
-                ok = false;
+                None
             }
-            Some(s) => probs[s] = v,
+            Some(s) => Some(s),
             None => {
-                let extra = if from.is_some() { ", or renew" } else { "" };
+                let extra = if self.from.is_some() {
+                    ", or renew"
+                } else {
+                    ""
+                };
                 cx.err(
                     p.span(),
-                    &k,
+                    k,
                     format!("unknown state `{code}`"),
-                    format!("use one of: {}{extra}", codes.join(", ")),
+                    format!("use one of: {}{extra}", self.codes.join(", ")),
                 );
-                ok = false;
+                None
             }
         }
     }
-    if !ok {
-        return None;
-    }
-    let sum: f64 = probs.iter().sum::<f64>() + renew;
-    if spread == Spread::Counts && sum <= 0.0 {
-        cx.err(
-            map.span(),
-            key,
-            "all counts are 0",
-            "give the observed numbers of moves",
-        );
-        return None;
-    }
-    if spread != Spread::Counts && (sum - 1.0).abs() > ROW_TOLERANCE {
-        let gap = 1.0 - sum;
-        let hint = match from {
-            Some(f) => format!(
-                "; e.g. {} the stay probability `{}` by {}",
-                if gap > 0.0 { "raise" } else { "lower" },
-                codes[f],
-                number(gap.abs())
-            ),
-            None => String::new(),
-        };
-        cx.err(
-            map.span(),
-            key,
-            format!("probabilities sum to {}, not 1", number(sum)),
-            format!("make them add up to 1 (within 1e-9){hint}"),
-        );
-        return None;
-    }
-    let mut targets = Vec::new();
-    let mut ps = Vec::new();
-    let mut push = |t: u8, p: f64| {
-        if p > 0.0 {
-            targets.push(t);
-            ps.push(p);
+
+    /// Probabilities add up to 1; counts are not all 0.
+    fn check_sum(&self, cx: &mut Ctx, sum: f64) -> Option<()> {
+        if self.spread == Spread::Counts && sum <= 0.0 {
+            cx.err(
+                self.map.span(),
+                self.key,
+                "all counts are 0",
+                "give the observed numbers of moves",
+            );
+            return None;
         }
-    };
-    if let Some(f) = from {
-        push(f as u8, probs[f]);
+        if self.spread != Spread::Counts && (sum - 1.0).abs() > ROW_TOLERANCE {
+            let gap = 1.0 - sum;
+            let hint = match self.from {
+                Some(f) => format!(
+                    "; e.g. {} the stay probability `{}` by {}",
+                    if gap > 0.0 { "raise" } else { "lower" },
+                    self.codes[f],
+                    number(gap.abs())
+                ),
+                None => String::new(),
+            };
+            cx.err(
+                self.map.span(),
+                self.key,
+                format!("probabilities sum to {}, not 1", number(sum)),
+                format!("make them add up to 1 (within 1e-9){hint}"),
+            );
+            return None;
+        }
+        Some(())
     }
-    for (s, &p) in probs.iter().enumerate() {
-        if Some(s) != from {
-            push(s as u8, p);
+
+    /// The row: the from-state first, then the other states in file order, then `renew`; with a
+    /// spread, drawn from its Dirichlet in a run that draws parameters (else its mean).
+    fn row(&self, cx: &mut Ctx, probs: &[f64], renew: f64) -> Row {
+        let from = self.from;
+        let mut targets = Vec::new();
+        let mut ps = Vec::new();
+        let mut push = |t: u8, p: f64| {
+            if p > 0.0 {
+                targets.push(t);
+                ps.push(p);
+            }
+        };
+        if let Some(f) = from {
+            push(f as u8, probs[f]);
+        }
+        for (s, &p) in probs.iter().enumerate() {
+            if Some(s) != from {
+                push(s as u8, p);
+            }
+        }
+        push(RENEW, renew);
+        if self.spread != Spread::None {
+            cx.uncertain = true;
+            let total: f64 = ps.iter().sum();
+            let alpha: Vec<f64> = match self.spread {
+                Spread::Concentration(c) => ps.iter().map(|p| c * p / total).collect(),
+                _ => ps.clone(),
+            };
+            ps = match cx.draw {
+                Some((seed, run)) => crate::scenario::dist::dirichlet(
+                    &alpha,
+                    &mut crate::scenario::dist::stream(seed, run, self.key),
+                ),
+                None => ps.iter().map(|p| p / total).collect(),
+            };
+        }
+        let cum = thresholds(&ps);
+        Row {
+            targets,
+            cum,
+            probs: ps,
         }
     }
-    push(RENEW, renew);
-    if spread != Spread::None {
-        cx.uncertain = true;
-        let total: f64 = ps.iter().sum();
-        let alpha: Vec<f64> = match spread {
-            Spread::Concentration(c) => ps.iter().map(|p| c * p / total).collect(),
-            _ => ps.clone(),
-        };
-        ps = match cx.draw {
-            Some((seed, run)) => crate::scenario::dist::dirichlet(
-                &alpha,
-                &mut crate::scenario::dist::stream(seed, run, key),
-            ),
-            None => ps.iter().map(|p| p / total).collect(),
-        };
-    }
-    let cum = thresholds(&ps);
-    Some(Row {
-        targets,
-        cum,
-        probs: ps,
-    })
 }
 
 pub(super) fn max_cycles(cx: &mut Ctx, raw: &ScenarioFile) -> Vec<Option<u32>> {
@@ -253,37 +300,12 @@ pub(super) fn parse_rows(
         let Some(from) = cx.state(codes, &t.from, &format!("{prefix}[{i}].from")) else {
             continue;
         };
-        if states[from].absorbing {
-            cx.err(
-                t.from.span(),
-                format!("{prefix}[{i}].from"),
-                format!("`{}` is absorbing: clients never leave it", codes[from]),
-                "remove this row, or make the state non-absorbing",
-            );
+        if !leaves(cx, &t.from, &format!("{prefix}[{i}].from"), from, f) {
             continue;
         }
-        if states[from].waiting {
-            cx.err(
-                t.from.span(),
-                format!("{prefix}[{i}].from"),
-                format!(
-                    "`{}` is the waiting status: waiting clients leave it only when admitted",
-                    codes[from]
-                ),
-                "remove this row",
-            );
+        let Some(band) = band_of(cx, t, &format!("{prefix}[{i}]")) else {
+            broken[from] = true;
             continue;
-        }
-        let band = match &t.cycles_in_state {
-            None => (1, u32::MAX),
-            Some(b) => match parse_band(b.get_ref()) {
-                Some(r) => r,
-                None => {
-                    broken[from] = true;
-                    cx.err(b.span(), format!("{prefix}[{i}].cycles_in_state"), format!("`{}` is not a range of cycles in state", b.get_ref()), "write e.g. \"1-11\", \"12\" or \"12+\" (cycles in the state, counting the cycle just ended, from 1)");
-                    continue;
-                }
-            },
         };
         let Some(period) = optional_period(
             cx,
@@ -295,32 +317,9 @@ pub(super) fn parse_rows(
             broken[from] = true;
             continue;
         };
-        let spread = match (&t.concentration, t.counts) {
-            (Some(_), Some(true)) => {
-                cx.err(
-                    span.clone(),
-                    format!("{prefix}[{i}]"),
-                    "a row has either a concentration or counts, not both",
-                    "remove one",
-                );
-                broken[from] = true;
-                continue;
-            }
-            (Some(c), _) => {
-                let v = cx.plain(
-                    c,
-                    &format!("{prefix}[{i}].concentration"),
-                    "give the concentration as a number",
-                );
-                if !(v.is_finite() && v > 0.0) {
-                    cx.err(c.span(), format!("{prefix}[{i}].concentration"), format!("concentration {v}"), "give a concentration above 0: the higher, the less uncertain (like a number of observed moves)");
-                    broken[from] = true;
-                    continue;
-                }
-                Spread::Concentration(v)
-            }
-            (None, Some(true)) => Spread::Counts,
-            _ => Spread::None,
+        let Some(spread) = spread_of(cx, t, &format!("{prefix}[{i}]"), span.clone()) else {
+            broken[from] = true;
+            continue;
         };
         let Some(row) = prob_row(
             cx,
@@ -335,19 +334,14 @@ pub(super) fn parse_rows(
             continue;
         };
         if let Some(max) = f.max_cycles[from] {
-            let stays = row.targets.first() == Some(&(from as u8));
-            if stays && band.1 >= max {
-                let fix = format!(
-                    "an indication in `{}` lasts at most {max} cycles: for {max}+ cycles in state, move the stay probability to `renew` (a new indication) or to other states",
-                    codes[from]
-                );
-                cx.err(
-                    t.to.span(),
-                    format!("{prefix}[{i}].to.{}", codes[from]),
-                    "clients could stay beyond the longest indication",
-                    fix,
-                );
-            }
+            check_longest_stay(
+                cx,
+                t,
+                &format!("{prefix}[{i}]"),
+                (from, codes),
+                &row,
+                (band, max),
+            );
         }
         let idx = rows.iter().position(|r| *r == row).unwrap_or_else(|| {
             rows.push(row);
@@ -363,6 +357,107 @@ pub(super) fn parse_rows(
         });
     }
     parsed
+}
+
+/// Whether clients can leave state `from` by a row (named by `v` at `key`): not from an absorbing
+/// state, nor from the waiting status.
+fn leaves(cx: &mut Ctx, v: &toml::Spanned<String>, key: &str, from: usize, f: &Frame) -> bool {
+    let codes = f.codes;
+    if f.states[from].absorbing {
+        cx.err(
+            v.span(),
+            key,
+            format!("`{}` is absorbing: clients never leave it", codes[from]),
+            "remove this row, or make the state non-absorbing",
+        );
+        return false;
+    }
+    if f.states[from].waiting {
+        cx.err(
+            v.span(),
+            key,
+            format!(
+                "`{}` is the waiting status: waiting clients leave it only when admitted",
+                codes[from]
+            ),
+            "remove this row",
+        );
+        return false;
+    }
+    true
+}
+
+/// The times in state transition row `t` (keys `{at}.<field>`) applies to: `cycles_in_state`, or
+/// all; `None` after an error.
+fn band_of(cx: &mut Ctx, t: &super::raw::Transition, at: &str) -> Option<(u32, u32)> {
+    let Some(b) = &t.cycles_in_state else {
+        return Some((1, u32::MAX));
+    };
+    let band = parse_band(b.get_ref());
+    if band.is_none() {
+        cx.err(b.span(), format!("{at}.cycles_in_state"), format!("`{}` is not a range of cycles in state", b.get_ref()), "write e.g. \"1-11\", \"12\" or \"12+\" (cycles in the state, counting the cycle just ended, from 1)");
+    }
+    band
+}
+
+/// The uncertainty of transition row `t` (keys `{at}.<field>`): a concentration, counts, or none;
+/// `None` after an error.
+fn spread_of(
+    cx: &mut Ctx,
+    t: &super::raw::Transition,
+    at: &str,
+    span: Range<usize>,
+) -> Option<Spread> {
+    match (&t.concentration, t.counts) {
+        (Some(_), Some(true)) => {
+            cx.err(
+                span,
+                at.to_string(),
+                "a row has either a concentration or counts, not both",
+                "remove one",
+            );
+            None
+        }
+        (Some(c), _) => {
+            let v = cx.plain(
+                c,
+                &format!("{at}.concentration"),
+                "give the concentration as a number",
+            );
+            if !(v.is_finite() && v > 0.0) {
+                cx.err(c.span(), format!("{at}.concentration"), format!("concentration {v}"), "give a concentration above 0: the higher, the less uncertain (like a number of observed moves)");
+                return None;
+            }
+            Some(Spread::Concentration(v))
+        }
+        (None, Some(true)) => Some(Spread::Counts),
+        _ => Some(Spread::None),
+    }
+}
+
+/// A row of state `from` whose `band` reaches the state's longest indication (`max` cycles) may not
+/// let clients stay.
+fn check_longest_stay(
+    cx: &mut Ctx,
+    t: &super::raw::Transition,
+    at: &str,
+    (from, codes): (usize, &[String]),
+    row: &Row,
+    (band, max): ((u32, u32), u32),
+) {
+    let stays = row.targets.first() == Some(&(from as u8));
+    if stays && band.1 >= max {
+        let fix = format!(
+            "an indication in `{}` lasts at most {max} cycles: for {max}+ cycles in state, move the stay probability to `renew` (a new indication) or to other states",
+            codes[from]
+        );
+        cx.err(
+            t.to.span(),
+            format!("{at}.to.{}", codes[from]),
+            "clients could stay beyond the longest indication",
+            fix,
+        );
+    }
 }
 
 /// The largest time in state at which rows still change: `cap` of the table (at least 1).

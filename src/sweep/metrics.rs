@@ -13,7 +13,7 @@
 //! `<arm>.pilot_areas.<metric>`, e.g. `dorpsbudget.pilot_areas.care_cost_difference`.
 
 use crate::aggregate::paired::account_per_run;
-use crate::aggregate::{Account, Layout, Summary};
+use crate::aggregate::{Account, Econ, KpiCell, Layout, Summary};
 use crate::model::Model;
 use crate::model::scope::REGION;
 
@@ -106,14 +106,14 @@ fn metrics(model: &Model) -> Vec<Metric> {
                     over_runs(account_per_run(&s[a], sc, Account::CommunityCost)).mean
                 }),
             );
-            let c = l.econ(sc, 0);
+            let c = l.econ(sc, Econ::DiscountedCost);
             push(
                 format!("{an}.discounted_cost"),
                 Kind::Euros,
                 Box::new(move |s| s[a].stats[c].mean),
             );
             for (k, o) in model.outcomes.iter().enumerate() {
-                let c = l.econ(sc, 2 + k);
+                let c = l.econ(sc, Econ::Outcome(k));
                 push(
                     format!("{an}.discounted_{}", o.name),
                     Kind::Number,
@@ -145,7 +145,7 @@ fn metrics(model: &Model) -> Vec<Metric> {
                     continue;
                 }
                 for y in 0..kpi.years() {
-                    let c = l.kpi(model, k, i, y, 0);
+                    let c = l.kpi(model, k, i, y, KpiCell::Value);
                     // A count is a number of clients; every other kind a share.
                     push(
                         format!("{an}.{}_cy{}", kpi.name, y + 1),

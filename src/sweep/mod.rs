@@ -165,14 +165,30 @@ pub struct Sweep {
     pub metric: String,
     /// The metric names of every point (the columns after the parameters).
     pub metric_names: Vec<String>,
+    /// Where `[sweep]` starts in the text (the line that errors about points name).
+    head_at: usize,
 }
 
 /// The largest number of points a sweep may have (every point is checked before anything runs).
 pub const MAX_POINTS: usize = crate::limits::MAX_POINTS as usize;
 
 /// Reads and checks a sweep file; the base scenario is read relative to it. Every point is applied to
-/// the scenario and checked before anything runs.
+/// the scenario and checked before anything runs (what `wijksim check` and the Slurm scripts need).
 pub fn load(path: &Path) -> Result<Sweep, InputErrors> {
+    let (file, text, dir, stem) = read_file(path)?;
+    from_text(&file, &text, &dir, &stem)
+}
+
+/// Reads and checks a sweep file as [`load`] does, except its points' scenarios: those are checked by
+/// [`Sweep::check_points`], which [`runner::run`] calls for the points of its folder before anything
+/// runs. A shard of a large sweep so starts without compiling the other shards' points.
+pub fn read(path: &Path) -> Result<Sweep, InputErrors> {
+    let (file, text, dir, stem) = read_file(path)?;
+    from_text_unchecked(&file, &text, &dir, &stem)
+}
+
+/// A sweep file's name as given, its text, its folder and its name without extension.
+fn read_file(path: &Path) -> Result<(String, String, PathBuf, String), InputErrors> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         InputErrors::from(InputError::new(
@@ -188,12 +204,85 @@ pub fn load(path: &Path) -> Result<Sweep, InputErrors> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "sweep".into());
-    from_text(&file, &text, &dir, &stem)
+    Ok((file, text, dir, stem))
 }
 
-/// Checks sweep text named `file`; a relative scenario path is taken from `dir`.
+/// Checks sweep text named `file`; a relative scenario path is taken from `dir`. Every point is
+/// applied to the scenario and checked, as [`load`] does.
 pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep, InputErrors> {
-    let raw: RawFile = toml::from_str(text).map_err(|e| {
+    build(file, text, dir, stem, true)
+}
+
+/// Checks sweep text named `file` as [`from_text`] does, but leaves the points' scenarios to
+/// [`Sweep::check_points`], as [`read`] does.
+pub fn from_text_unchecked(
+    file: &str,
+    text: &str,
+    dir: &Path,
+    stem: &str,
+) -> Result<Sweep, InputErrors> {
+    build(file, text, dir, stem, false)
+}
+
+/// The numbers of `[sweep]` besides the design: runs, seed, points and the design's seed.
+struct Settings {
+    runs: u32,
+    seed: u64,
+    n_lhs: Option<u64>,
+    design_seed: u64,
+}
+
+/// The whole check of a sweep text; `check_points` says whether every point is applied and compiled
+/// too (before the metric and the name are checked, so a file with several problems reports the same
+/// first one either way).
+fn build(
+    file: &str,
+    text: &str,
+    dir: &Path,
+    stem: &str,
+    check_points: bool,
+) -> Result<Sweep, InputErrors> {
+    let raw = parse(file, text)?;
+    let head = raw.sweep.get_ref();
+    let scenario = base_scenario(file, text, dir, head)?;
+    let design = design_of(file, text, head)?;
+    let mut errs = Problems::new(file, text);
+    let settings = settings(&raw, design, &scenario, &mut errs);
+    if raw.parameter.is_empty() {
+        errs.add(raw.sweep.span().end, "parameter", "the sweep varies no parameter", "add [[parameter]] tables with `key` (a key path into the scenario) and `low`/`high` or `values`");
+    }
+    let mut doc = scenario_doc(&scenario)?;
+    let params = parameters(&raw, design, &scenario, &mut doc, &mut errs);
+    errs.finish()?;
+    let points = design_points(file, text, &raw, design, &settings, &params)?;
+    let metric_names = metrics::names(&scenario.model);
+    let mut sweep = Sweep {
+        name: String::new(),
+        file: file.to_string(),
+        text: text.to_string(),
+        sha256: crate::scenario::sha256_hex(text.as_bytes()),
+        scenario,
+        design,
+        runs: settings.runs,
+        seed: settings.seed,
+        psa: head.psa.unwrap_or(true),
+        parameters: params,
+        points,
+        metric: String::new(),
+        metric_names,
+        head_at: raw.sweep.span().start,
+    };
+    if check_points {
+        sweep.check_points(0..sweep.points.len())?;
+    }
+    sweep.metric = metric(file, text, head, &sweep)?;
+    sweep.name = name(file, text, head, stem)?;
+    Ok(sweep)
+}
+
+/// The sweep file as TOML.
+fn parse(file: &str, text: &str) -> Result<RawFile, InputErrors> {
+    toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
         let msg = e.message().trim().to_string();
         InputErrors::from(InputError::new(
@@ -203,99 +292,96 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
             format!("TOML: {msg}"),
             "compare with the example sweep files in scenarios/ (sweep_*.toml): a [sweep] table and [[parameter]] tables",
         ))
-    })?;
-    let mut errs = Problems::new(file, text);
-    let head = raw.sweep.get_ref();
-    let scenario = match &head.scenario {
-        None => crate::scenario::default_scenario(),
-        Some(s) => {
-            let p = PathBuf::from(s.get_ref());
-            let p = if p.is_absolute() { p } else { dir.join(p) };
-            match crate::scenario::load(&p) {
-                Ok(sc) => sc,
-                Err(e) => {
-                    if e.list()
-                        .iter()
-                        .any(|x| x.problem().to_string().starts_with("cannot read"))
-                    {
-                        return Err(errs.give_up(
-                            s.span().start,
-                            "sweep.scenario",
-                            format!("cannot read the scenario `{}`", p.display()),
-                            "give the scenario's path relative to the sweep file, or leave `scenario` out for the built-in default",
-                        ));
-                    }
-                    return Err(e);
-                }
-            }
-        }
+    })
+}
+
+/// The base scenario: `sweep.scenario` relative to `dir`, or the built-in default.
+fn base_scenario(
+    file: &str,
+    text: &str,
+    dir: &Path,
+    head: &RawHead,
+) -> Result<Scenario, InputErrors> {
+    let Some(s) = &head.scenario else {
+        return Ok(crate::scenario::default_scenario());
     };
-    let design = match head.design.get_ref().as_str() {
-        "grid" => Design::Grid,
-        "latin_hypercube" => Design::LatinHypercube,
-        "one_way" => Design::OneWay,
-        other => {
-            return Err(errs.give_up(
-                head.design.span().start,
-                "sweep.design",
-                format!("unknown design `{other}`"),
-                "use \"grid\", \"latin_hypercube\" or \"one_way\"",
-            ));
-        }
-    };
-    let positive = |v: &Option<Spanned<i64>>, key: &str, errs: &mut Problems| -> Option<u64> {
-        let v = v.as_ref()?;
-        if *v.get_ref() < 1 {
-            errs.add(
-                v.span().start,
-                key,
-                format!("must be at least 1, not {}", v.get_ref()),
-                "give a positive whole number",
+    let p = PathBuf::from(s.get_ref());
+    let p = if p.is_absolute() { p } else { dir.join(p) };
+    crate::scenario::load(&p).map_err(|e| {
+        if e.list()
+            .iter()
+            .any(|x| x.problem().to_string().starts_with("cannot read"))
+        {
+            return Problems::new(file, text).give_up(
+                s.span().start,
+                "sweep.scenario",
+                format!("cannot read the scenario `{}`", p.display()),
+                "give the scenario's path relative to the sweep file, or leave `scenario` out for the built-in default",
             );
-            None
-        } else {
-            Some(*v.get_ref() as u64)
         }
-    };
-    let runs = positive(&head.runs, "sweep.runs", &mut errs)
+        e
+    })
+}
+
+/// `sweep.design`.
+fn design_of(file: &str, text: &str, head: &RawHead) -> Result<Design, InputErrors> {
+    match head.design.get_ref().as_str() {
+        "grid" => Ok(Design::Grid),
+        "latin_hypercube" => Ok(Design::LatinHypercube),
+        "one_way" => Ok(Design::OneWay),
+        other => Err(Problems::new(file, text).give_up(
+            head.design.span().start,
+            "sweep.design",
+            format!("unknown design `{other}`"),
+            "use \"grid\", \"latin_hypercube\" or \"one_way\"",
+        )),
+    }
+}
+
+/// A positive whole number of `[sweep]`, if given.
+fn positive(v: &Option<Spanned<i64>>, key: &str, errs: &mut Problems) -> Option<u64> {
+    let v = v.as_ref()?;
+    if *v.get_ref() < 1 {
+        errs.add(
+            v.span().start,
+            key,
+            format!("must be at least 1, not {}", v.get_ref()),
+            "give a positive whole number",
+        );
+        None
+    } else {
+        Some(*v.get_ref() as u64)
+    }
+}
+
+/// A whole number from 0 of `[sweep]`, or `default`.
+fn nonneg(v: &Option<Spanned<i64>>, key: &str, default: u64, errs: &mut Problems) -> u64 {
+    match v {
+        Some(s) if *s.get_ref() < 0 => {
+            errs.add(
+                s.span().start,
+                key,
+                "must not be negative",
+                "give a whole number from 0",
+            );
+            0
+        }
+        Some(s) => *s.get_ref() as u64,
+        None => default,
+    }
+}
+
+/// Runs, seed, the number of points and the design seed of `[sweep]`, with their limits.
+fn settings(raw: &RawFile, design: Design, scenario: &Scenario, errs: &mut Problems) -> Settings {
+    let head = raw.sweep.get_ref();
+    let runs = positive(&head.runs, "sweep.runs", errs)
         .map_or(scenario.model.runs, |r| r.min(u64::from(u32::MAX)) as u32);
     if let Some(r) = &head.runs {
-        let need = crate::limits::need(&scenario.model, u64::from(runs), 1);
-        if *r.get_ref() as u64 > crate::limits::MAX_RUNS {
-            errs.add(
-                r.span().start,
-                "sweep.runs",
-                format!(
-                    "runs is {}; it must be from 1 to {}",
-                    r.get_ref(),
-                    crate::limits::MAX_RUNS
-                ),
-                "give the runs per point, e.g. 100",
-            );
-        } else if let Some((problem, fix)) =
-            crate::limits::over_budget(&need, u64::from(runs), "sweep.runs")
-        {
-            errs.add(r.span().start, "sweep.runs", problem, fix);
-        }
+        check_runs(r, runs, scenario, errs);
     }
-    let nonneg = |v: &Option<Spanned<i64>>, key: &str, default: u64, errs: &mut Problems| -> u64 {
-        match v {
-            Some(s) if *s.get_ref() < 0 => {
-                errs.add(
-                    s.span().start,
-                    key,
-                    "must not be negative",
-                    "give a whole number from 0",
-                );
-                0
-            }
-            Some(s) => *s.get_ref() as u64,
-            None => default,
-        }
-    };
-    let seed = nonneg(&head.seed, "sweep.seed", scenario.model.seed, &mut errs);
-    let n_lhs = positive(&head.points, "sweep.points", &mut errs);
-    let design_seed = nonneg(&head.design_seed, "sweep.design_seed", 1, &mut errs);
+    let seed = nonneg(&head.seed, "sweep.seed", scenario.model.seed, errs);
+    let n_lhs = positive(&head.points, "sweep.points", errs);
+    let design_seed = nonneg(&head.design_seed, "sweep.design_seed", 1, errs);
     if design == Design::LatinHypercube && n_lhs.is_none() && head.points.is_none() {
         errs.add(
             raw.sweep.span().start,
@@ -317,116 +403,126 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
             "remove it; the points of a grid or one-way design follow from the parameters",
         );
     }
-    if raw.parameter.is_empty() {
-        errs.add(raw.sweep.span().end, "parameter", "the sweep varies no parameter", "add [[parameter]] tables with `key` (a key path into the scenario) and `low`/`high` or `values`");
+    Settings {
+        runs,
+        seed,
+        n_lhs,
+        design_seed,
     }
-    let mut doc: toml_edit::DocumentMut = scenario.source.text.parse().map_err(|e| {
-        InputError::new(
+}
+
+/// `sweep.runs` within the limits of runs and memory.
+fn check_runs(r: &Spanned<i64>, runs: u32, scenario: &Scenario, errs: &mut Problems) {
+    let need = crate::limits::need(&scenario.model, u64::from(runs), 1);
+    if *r.get_ref() as u64 > crate::limits::MAX_RUNS {
+        errs.add(
+            r.span().start,
+            "sweep.runs",
+            format!(
+                "runs is {}; it must be from 1 to {}",
+                r.get_ref(),
+                crate::limits::MAX_RUNS
+            ),
+            "give the runs per point, e.g. 100",
+        );
+    } else if let Some((problem, fix)) =
+        crate::limits::over_budget(&need, u64::from(runs), "sweep.runs")
+    {
+        errs.add(r.span().start, "sweep.runs", problem, fix);
+    }
+}
+
+/// The base scenario's text as an editable document.
+fn scenario_doc(scenario: &Scenario) -> Result<toml_edit::DocumentMut, InputErrors> {
+    scenario.source.text.parse().map_err(|e| {
+        InputErrors::from(InputError::new(
             &scenario.source.path,
             None,
             "",
             format!("TOML: {e}"),
             "fix the scenario",
-        )
-    })?;
+        ))
+    })
+}
+
+/// The `[[parameter]]` tables, each checked against the scenario and the design.
+fn parameters(
+    raw: &RawFile,
+    design: Design,
+    scenario: &Scenario,
+    doc: &mut toml_edit::DocumentMut,
+    errs: &mut Problems,
+) -> Vec<Parameter> {
     let mut params: Vec<Parameter> = Vec::new();
     for (i, p) in raw.parameter.iter().enumerate() {
-        let at = |k: &str| format!("parameter[{i}].{k}");
-        let rp = p.get_ref();
+        let cx = ParamCx { i, p, design };
+        if let Some(param) = cx.parameter(scenario, doc, &params, errs) {
+            params.push(param);
+        }
+    }
+    params
+}
+
+/// One `[[parameter]]` table being checked: where it is and what the design asks of it.
+struct ParamCx<'a> {
+    i: usize,
+    p: &'a Spanned<RawParam>,
+    design: Design,
+}
+
+impl ParamCx<'_> {
+    fn at(&self, k: &str) -> String {
+        format!("parameter[{}].{k}", self.i)
+    }
+
+    fn err(
+        &self,
+        errs: &mut Problems,
+        at: usize,
+        k: &str,
+        problem: impl Into<crate::error::Message>,
+        fix: &str,
+    ) {
+        errs.add(at, self.at(k), problem, fix);
+    }
+
+    /// The parameter, or `None` when its key path names no number of the scenario.
+    fn parameter(
+        &self,
+        scenario: &Scenario,
+        doc: &mut toml_edit::DocumentMut,
+        params: &[Parameter],
+        errs: &mut Problems,
+    ) -> Option<Parameter> {
+        let rp = self.p.get_ref();
         let key = match KeyPath::parse(rp.key.get_ref()) {
             Ok(k) => k,
             Err(e) => {
-                errs.add(rp.key.span().start, at("key"), e, "write keys separated by dots, elements as [name] or [position], e.g. regime[dorpsbudget].prevention");
-                continue;
+                self.err(errs, rp.key.span().start, "key", e, "write keys separated by dots, elements as [name] or [position], e.g. regime[dorpsbudget].prevention");
+                return None;
             }
         };
-        let (integer, current) = match keypath::inspect(&mut doc, &key) {
+        let (integer, current) = match keypath::inspect(doc, &key) {
             Ok(x) => x,
             Err(e) => {
-                errs.add(rp.key.span().start, at("key"), format!("{e} (in {})", scenario.source.path), "name a number of the scenario; elements of a list by [name] or [position], e.g. regime[dorpsbudget].prevention or cost[1].tariff_per_hour");
-                continue;
+                self.err(errs, rp.key.span().start, "key", format!("{e} (in {})", scenario.source.path), "name a number of the scenario; elements of a list by [name] or [position], e.g. regime[dorpsbudget].prevention or cost[1].tariff_per_hour");
+                return None;
             }
         };
         let name = rp
             .name
             .as_ref()
             .map_or_else(|| key.to_string(), |n| n.get_ref().clone());
-        if params.iter().any(|q| q.name == name) {
-            errs.add(
-                p.span().start,
-                at("name"),
-                format!("two parameters are named `{name}`"),
-                "give each parameter its own `name` (or key)",
-            );
-        }
-        if params.iter().any(|q| q.key == key) {
-            errs.add(
-                rp.key.span().start,
-                at("key"),
-                format!("`{key}` is swept twice"),
-                "sweep each number once",
-            );
-        }
+        self.unique(&name, &key, params, errs);
         let num = |v: &Option<Spanned<Number>>| v.as_ref().map(|x| (x.get_ref().0, x.span().start));
         let (low, high, base) = (num(&rp.low), num(&rp.high), num(&rp.base));
-        let mut values: Vec<f64> = Vec::new();
-        match design {
-            Design::Grid => match (&rp.values, low, high, &rp.steps) {
-                (Some(v), None, None, None) => {
-                    values = v.get_ref().iter().map(|n| n.0).collect();
-                    if values.is_empty() {
-                        errs.add(
-                            v.span().start,
-                            at("values"),
-                            "the list is empty",
-                            "give at least one value",
-                        );
-                    }
-                }
-                (None, Some(l), Some(h), Some(s)) => {
-                    let n = *s.get_ref();
-                    if n < 2 {
-                        errs.add(
-                            s.span().start,
-                            at("steps"),
-                            format!("must be at least 2, not {n}"),
-                            "give the number of values from low to high, ends included",
-                        );
-                    } else {
-                        values = (0..n)
-                            .map(|k| l.0 + (h.0 - l.0) * k as f64 / (n - 1) as f64)
-                            .collect();
-                    }
-                }
-                _ => errs.add(
-                    p.span().start,
-                    at("values"),
-                    "a grid parameter needs `values = [...]`, or `low`, `high` and `steps`",
-                    "e.g. values = [0.0, 0.1, 0.2], or low = 0.0, high = 0.2, steps = 3",
-                ),
-            },
+        let values = match self.design {
+            Design::Grid => self.grid_values(low, high, errs),
             Design::LatinHypercube | Design::OneWay => {
-                if rp.values.is_some() || rp.steps.is_some() {
-                    errs.add(
-                        p.span().start,
-                        at("values"),
-                        format!(
-                            "`values` and `steps` are for grids, not for design \"{}\"",
-                            design.name()
-                        ),
-                        "give `low` and `high`",
-                    );
-                }
-                if low.is_none() || high.is_none() {
-                    errs.add(
-                        p.span().start,
-                        at("low"),
-                        "needs `low` and `high`",
-                        "e.g. low = 0.0, high = 0.2",
-                    );
-                }
+                self.range_only(low, high, errs);
+                Vec::new()
             }
-        }
+        };
         let (l, h) = (
             low.map_or(f64::NAN, |x| x.0),
             high.map_or(f64::NAN, |x| x.0),
@@ -434,19 +530,147 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
         if let (Some(lo), Some(_)) = (low, high)
             && l > h
         {
-            errs.add(
+            self.err(
+                errs,
                 lo.1,
-                at("low"),
+                "low",
                 format!("low {l} is above high {h}"),
                 "swap them",
             );
         }
-        let base_value = match (base, current) {
+        let base_value = self.base(base, current, &key, errs);
+        let round = |x: f64| if integer { x.round() } else { x };
+        Some(Parameter {
+            name,
+            key,
+            integer,
+            low: round(l),
+            high: round(h),
+            base: round(base_value),
+            values: values.into_iter().map(round).collect(),
+        })
+    }
+
+    /// Each parameter has its own name and its own key path.
+    fn unique(&self, name: &str, key: &KeyPath, params: &[Parameter], errs: &mut Problems) {
+        if params.iter().any(|q| q.name == name) {
+            self.err(
+                errs,
+                self.p.span().start,
+                "name",
+                format!("two parameters are named `{name}`"),
+                "give each parameter its own `name` (or key)",
+            );
+        }
+        if params.iter().any(|q| q.key == *key) {
+            self.err(
+                errs,
+                self.p.get_ref().key.span().start,
+                "key",
+                format!("`{key}` is swept twice"),
+                "sweep each number once",
+            );
+        }
+    }
+
+    /// A grid parameter's values: as listed, or `steps` values from `low` to `high`.
+    fn grid_values(
+        &self,
+        low: Option<(f64, usize)>,
+        high: Option<(f64, usize)>,
+        errs: &mut Problems,
+    ) -> Vec<f64> {
+        let rp = self.p.get_ref();
+        match (&rp.values, low, high, &rp.steps) {
+            (Some(v), None, None, None) => {
+                let values: Vec<f64> = v.get_ref().iter().map(|n| n.0).collect();
+                if values.is_empty() {
+                    self.err(
+                        errs,
+                        v.span().start,
+                        "values",
+                        "the list is empty",
+                        "give at least one value",
+                    );
+                }
+                values
+            }
+            (None, Some(l), Some(h), Some(s)) => {
+                let n = *s.get_ref();
+                if n < 2 {
+                    self.err(
+                        errs,
+                        s.span().start,
+                        "steps",
+                        format!("must be at least 2, not {n}"),
+                        "give the number of values from low to high, ends included",
+                    );
+                    Vec::new()
+                } else {
+                    (0..n)
+                        .map(|k| l.0 + (h.0 - l.0) * k as f64 / (n - 1) as f64)
+                        .collect()
+                }
+            }
+            _ => {
+                self.err(
+                    errs,
+                    self.p.span().start,
+                    "values",
+                    "a grid parameter needs `values = [...]`, or `low`, `high` and `steps`",
+                    "e.g. values = [0.0, 0.1, 0.2], or low = 0.0, high = 0.2, steps = 3",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A Latin hypercube or one-way parameter: `low` and `high`, no grid values.
+    fn range_only(
+        &self,
+        low: Option<(f64, usize)>,
+        high: Option<(f64, usize)>,
+        errs: &mut Problems,
+    ) {
+        let rp = self.p.get_ref();
+        if rp.values.is_some() || rp.steps.is_some() {
+            self.err(
+                errs,
+                self.p.span().start,
+                "values",
+                format!(
+                    "`values` and `steps` are for grids, not for design \"{}\"",
+                    self.design.name()
+                ),
+                "give `low` and `high`",
+            );
+        }
+        if low.is_none() || high.is_none() {
+            self.err(
+                errs,
+                self.p.span().start,
+                "low",
+                "needs `low` and `high`",
+                "e.g. low = 0.0, high = 0.2",
+            );
+        }
+    }
+
+    /// The base value: as given (one-way only), or the scenario's.
+    fn base(
+        &self,
+        base: Option<(f64, usize)>,
+        current: Option<f64>,
+        key: &KeyPath,
+        errs: &mut Problems,
+    ) -> f64 {
+        match (base, current) {
             (Some(b), _) => {
-                if design != Design::OneWay {
-                    errs.add(
+                if self.design != Design::OneWay {
+                    self.err(
+                        errs,
                         b.1,
-                        at("base"),
+                        "base",
                         "`base` is for one-way designs",
                         "remove it",
                     );
@@ -455,30 +679,34 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
             }
             (None, Some(c)) => c,
             (None, None) => {
-                if design == Design::OneWay {
-                    errs.add(
-                        p.span().start,
-                        at("base"),
+                if self.design == Design::OneWay {
+                    self.err(
+                        errs,
+                        self.p.span().start,
+                        "base",
                         format!("the scenario's `{key}` is a distribution without a mean"),
                         "give `base`",
                     );
                 }
                 f64::NAN
             }
-        };
-        let round = |x: f64| if integer { x.round() } else { x };
-        params.push(Parameter {
-            name,
-            key,
-            integer,
-            low: round(l),
-            high: round(h),
-            base: round(base_value),
-            values: values.into_iter().map(round).collect(),
-        });
+        }
     }
-    errs.finish()?;
-    let points = match design {
+}
+
+/// The points of the design, at most [`MAX_POINTS`].
+fn design_points(
+    file: &str,
+    text: &str,
+    raw: &RawFile,
+    design: Design,
+    settings: &Settings,
+    params: &[Parameter],
+) -> Result<Vec<Vec<f64>>, InputErrors> {
+    let too_many = |key: &str, problem: String, fix: &str| {
+        Problems::new(file, text).give_up(raw.sweep.span().start, key, problem, fix)
+    };
+    match design {
         Design::Grid => {
             let n: usize = params
                 .iter()
@@ -486,90 +714,59 @@ pub fn from_text(file: &str, text: &str, dir: &Path, stem: &str) -> Result<Sweep
                 .try_fold(1usize, |a, b| a.checked_mul(b))
                 .unwrap_or(usize::MAX);
             if n > MAX_POINTS {
-                return Err(errs.give_up(
-                    raw.sweep.span().start,
+                return Err(too_many(
                     "parameter",
                     format!("the grid has {n} points, more than {MAX_POINTS}"),
                     "use fewer values per parameter, or a Latin hypercube",
                 ));
             }
-            grid(&params)
+            Ok(grid(params))
         }
         Design::LatinHypercube => {
-            let n = n_lhs.unwrap_or(1) as usize;
+            let n = settings.n_lhs.unwrap_or(1) as usize;
             if n > MAX_POINTS {
-                return Err(errs.give_up(
-                    raw.sweep.span().start,
+                return Err(too_many(
                     "sweep.points",
                     format!("{n} points is more than {MAX_POINTS}"),
                     "use fewer points (a Latin hypercube of a few hundred points covers most parameter spaces)",
                 ));
             }
-            latin_hypercube(&params, n, design_seed)
+            Ok(latin_hypercube(params, n, settings.design_seed))
         }
-        Design::OneWay => one_way(&params),
-    };
-    // Every point must give a valid scenario with the same reported numbers.
-    let metric_names = metrics::names(&scenario.model);
-    for (k, pt) in points.iter().enumerate() {
-        let sc = apply(&scenario, &params, pt, &mut doc)
-            .map_err(|e| point_error(file, text, &raw, k, &params, pt, e))?;
-        if metrics::names(&sc.model) != metric_names {
-            return Err(errs.give_up(
-                raw.sweep.span().start,
-                "parameter",
-                format!(
-                    "point {k} ({}) changes what the scenario reports (its years, arms or KPI contract years)",
-                    describe(&params, pt)
-                ),
-                "sweep numbers that leave the horizon, the arms and the contract years as they are",
-            ));
-        }
+        Design::OneWay => Ok(one_way(params)),
     }
-    let metric = match &head.metric {
-        Some(m) => {
-            if !metric_names.contains(m.get_ref()) {
-                return Err(errs.give_up(
-                    m.span().start,
-                    "sweep.metric",
-                    format!("no metric `{}`", m.get_ref()),
-                    format!("choose one of: {}", metric_names.join(", ")),
-                ));
-            }
-            m.get_ref().clone()
-        }
-        None => metrics::default_metric(&scenario.model),
+}
+
+/// `sweep.metric`: one of the sweep's metrics, or the scenario's default.
+fn metric(file: &str, text: &str, head: &RawHead, sweep: &Sweep) -> Result<String, InputErrors> {
+    let Some(m) = &head.metric else {
+        return Ok(metrics::default_metric(&sweep.scenario.model));
     };
-    let name = match &head.name {
-        Some(n) => {
-            crate::output::guard::check_folder_name(n.get_ref()).map_err(|problem| {
-                errs.give_up(
-                    n.span().start,
-                    "sweep.name",
-                    problem,
-                    "use e.g. name = \"dorpsbudget_gevoeligheid\"",
-                )
-            })?;
-            n.get_ref().clone()
-        }
-        None => crate::output::guard::folder_name_from(stem),
+    if !sweep.metric_names.contains(m.get_ref()) {
+        return Err(Problems::new(file, text).give_up(
+            m.span().start,
+            "sweep.metric",
+            format!("no metric `{}`", m.get_ref()),
+            format!("choose one of: {}", sweep.metric_names.join(", ")),
+        ));
+    }
+    Ok(m.get_ref().clone())
+}
+
+/// `sweep.name`, or a folder name made from the file's name.
+fn name(file: &str, text: &str, head: &RawHead, stem: &str) -> Result<String, InputErrors> {
+    let Some(n) = &head.name else {
+        return Ok(crate::output::guard::folder_name_from(stem));
     };
-    let psa = head.psa.unwrap_or(true);
-    Ok(Sweep {
-        name,
-        file: file.to_string(),
-        text: text.to_string(),
-        sha256: crate::scenario::sha256_hex(text.as_bytes()),
-        scenario,
-        design,
-        runs,
-        seed,
-        psa,
-        parameters: params,
-        points,
-        metric,
-        metric_names,
-    })
+    crate::output::guard::check_folder_name(n.get_ref()).map_err(|problem| {
+        Problems::new(file, text).give_up(
+            n.span().start,
+            "sweep.name",
+            problem,
+            "use e.g. name = \"dorpsbudget_gevoeligheid\"",
+        )
+    })?;
+    Ok(n.get_ref().clone())
 }
 
 fn describe(params: &[Parameter], pt: &[f64]) -> String {
@@ -581,22 +778,14 @@ fn describe(params: &[Parameter], pt: &[f64]) -> String {
         .join(", ")
 }
 
-fn point_error(
-    file: &str,
-    text: &str,
-    raw: &RawFile,
-    k: usize,
-    params: &[Parameter],
-    pt: &[f64],
-    e: InputErrors,
-) -> InputErrors {
+fn point_error(sweep: &Sweep, k: usize, e: InputErrors) -> InputErrors {
     let first = e.first().to_string().replace('\n', " ");
-    Problems::new(file, text).give_up(
-        raw.sweep.span().start,
+    Problems::new(&sweep.file, &sweep.text).give_up(
+        sweep.head_at,
         "parameter",
         format!(
             "point {k} ({}) makes the scenario invalid: {first}",
-            describe(params, pt)
+            describe(&sweep.parameters, &sweep.points[k])
         ),
         "narrow the parameter's range to values the scenario accepts",
     )
@@ -678,13 +867,32 @@ pub fn apply(
 impl Sweep {
     /// The scenario of point `k`.
     pub fn scenario_at(&self, k: usize) -> Result<Scenario, InputErrors> {
-        let mut doc: toml_edit::DocumentMut = self
-            .scenario
-            .source
-            .text
-            .parse()
-            .expect("checked when the sweep was loaded");
+        let mut doc = scenario_doc(&self.scenario)?;
         apply(&self.scenario, &self.parameters, &self.points[k], &mut doc)
+    }
+
+    /// Checks points `ks` (in that order, up to the first bad one): each must give a valid scenario
+    /// that reports the same numbers as the base scenario. An error names the point, its values and
+    /// the sweep file's `[sweep]` line.
+    pub fn check_points(&self, ks: impl IntoIterator<Item = usize>) -> Result<(), InputErrors> {
+        let mut doc = scenario_doc(&self.scenario)?;
+        for k in ks {
+            let pt = &self.points[k];
+            let sc = apply(&self.scenario, &self.parameters, pt, &mut doc)
+                .map_err(|e| point_error(self, k, e))?;
+            if metrics::names(&sc.model) != self.metric_names {
+                return Err(Problems::new(&self.file, &self.text).give_up(
+                    self.head_at,
+                    "parameter",
+                    format!(
+                        "point {k} ({}) changes what the scenario reports (its years, arms or KPI contract years)",
+                        describe(&self.parameters, pt)
+                    ),
+                    "sweep numbers that leave the horizon, the arms and the contract years as they are",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

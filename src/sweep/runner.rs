@@ -10,7 +10,8 @@
 
 use super::{Design, Sweep, metrics};
 use crate::error::{Error, Fault, InputError, Message, Opt, Result, says};
-use crate::output::manifest::utc;
+use crate::output::guard;
+use crate::output::manifest::{Provenance, to_json, utc};
 use crate::output::report::Lang;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,18 +24,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// `manifest.json` of a sweep folder.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SweepManifest {
-    /// wijksim version.
-    pub wijksim_version: String,
+    /// Which wijksim and base scenario, when the sweep started, its wall time so far, and the
+    /// command that runs (or resumes) this folder.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     /// Sweep name.
     pub name: String,
     /// The sweep file as given.
     pub sweep_file: String,
     /// Its SHA-256.
     pub sweep_sha256: String,
-    /// The base scenario's path.
-    pub scenario_path: String,
-    /// Its SHA-256.
-    pub scenario_sha256: String,
     /// `grid`, `latin_hypercube` or `one_way`.
     pub design: String,
     /// The parameter columns.
@@ -43,6 +42,10 @@ pub struct SweepManifest {
     pub metric: String,
     /// Kind of the metric.
     pub metric_kind: String,
+    /// The ISO 4217 code of the scenario's currency (`[scenario] currency`); empty for euros, and then
+    /// left out of the file.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub currency: String,
     /// Points of the whole sweep.
     pub points: usize,
     /// `I/N` for a shard, or empty.
@@ -57,22 +60,16 @@ pub struct SweepManifest {
     pub psa: bool,
     /// Worker threads of the last invocation.
     pub threads: usize,
-    /// Start of the first invocation, UTC.
-    pub started_utc: String,
-    /// Wall time of the invocations so far, seconds.
-    pub wall_time_seconds: f64,
     /// Points done.
     pub points_done: usize,
     /// Whether every point of the folder is done.
     pub complete: bool,
-    /// The command that runs (or resumes) this folder.
-    pub reproduce: String,
 }
 
 impl SweepManifest {
     fn same_sweep(&self, other: &SweepManifest) -> bool {
         self.sweep_sha256 == other.sweep_sha256
-            && self.scenario_sha256 == other.scenario_sha256
+            && self.provenance.scenario_sha256 == other.provenance.scenario_sha256
             && self.points == other.points
             && self.runs == other.runs
             && self.seed == other.seed
@@ -186,13 +183,13 @@ pub fn point_row(
     sweep: &Sweep,
     k: usize,
     threads: usize,
-    progress: &(dyn Fn(crate::engine::batch::Progress) + Sync),
+    progress: &(dyn Fn(crate::run::batch::Progress) + Sync),
 ) -> Result<String> {
     let sc = sweep.scenario_at(k)?;
-    let summaries = crate::engine::batch::run_scenario(
+    let summaries = crate::run::batch::run_scenario(
         &sc,
         sweep.psa,
-        &crate::engine::batch::Options {
+        &crate::run::batch::Options {
             runs: sweep.runs,
             seed: sweep.seed,
             threads,
@@ -267,12 +264,10 @@ fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepMani
         .position(|m| *m == sweep.metric)
         .map_or(metrics::Kind::Number, |i| kinds[i]);
     SweepManifest {
-        wijksim_version: crate::VERSION.into(),
+        provenance: sweep.scenario.provenance(started, &opts.reproduce),
         name: sweep.name.clone(),
         sweep_file: sweep.file.clone(),
         sweep_sha256: sweep.sha256.clone(),
-        scenario_path: sweep.scenario.source.path.clone(),
-        scenario_sha256: sweep.scenario.source.sha256.clone(),
         design: sweep.design.name().into(),
         parameters: sweep.parameters.iter().map(|p| p.name.clone()).collect(),
         metric: sweep.metric.clone(),
@@ -282,6 +277,10 @@ fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepMani
             metrics::Kind::Number => "number",
         }
         .into(),
+        currency: match sweep.scenario.model.currency {
+            c if c == crate::model::currency::Currency::EUR => String::new(),
+            c => c.code.into(),
+        },
         points: sweep.points.len(),
         shard: opts
             .shard
@@ -291,18 +290,9 @@ fn manifest_of(sweep: &Sweep, opts: &SweepOptions, started: String) -> SweepMani
         seed: sweep.seed,
         psa: sweep.psa,
         threads: opts.threads,
-        started_utc: started,
-        wall_time_seconds: 0.0,
         points_done: 0,
         complete: false,
-        reproduce: opts.reproduce.clone(),
     }
-}
-
-fn manifest_json(m: &SweepManifest) -> Vec<u8> {
-    let mut v = serde_json::to_vec_pretty(m).expect("a manifest serialises");
-    v.push(b'\n');
-    v
 }
 
 fn read_manifest(dir: &Path) -> Result<SweepManifest> {
@@ -325,13 +315,79 @@ fn read_manifest(dir: &Path) -> Result<SweepManifest> {
     })
 }
 
-/// Runs (or resumes) a sweep into `opts.out`.
+/// Runs (or resumes) a sweep into `opts.out`. The points of the folder (all, or the shard's) are
+/// checked first ([`Sweep::check_points`]): a bad point stops the sweep before anything runs or is
+/// written.
 pub fn run(
     sweep: &Sweep,
     opts: &SweepOptions,
     progress: &(dyn Fn(SweepProgress) + Sync),
 ) -> Result<SweepReport> {
     let clock = Instant::now();
+    check_options(opts)?;
+    let mine = folder_points(sweep.points.len(), opts.shard);
+    sweep.check_points(mine.iter().copied())?;
+    let out = Out::open(opts)?;
+    let dir = out.dir();
+    let csv_path = dir.join("sweep.csv");
+    let header = header(sweep);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut manifest = manifest_of(sweep, opts, utc(now));
+    let mut done = if out.place == guard::Place::Results && opts.resume {
+        resume(dir, &csv_path, &header, &mine, &mut manifest)?
+    } else {
+        start(sweep, dir, &csv_path, &header, &manifest)?;
+        Vec::new()
+    };
+    done.sort_unstable();
+    let total = mine.len();
+    let resumed = done.len();
+    let mut todo: Vec<usize> = mine
+        .iter()
+        .copied()
+        .filter(|k| done.binary_search(k).is_err())
+        .collect();
+    if let Some(m) = opts.max_points {
+        todo.truncate(m);
+    }
+    let (done_now, points_in_parallel) =
+        run_points(sweep, opts, &csv_path, &todo, (resumed, total), progress)?;
+    let complete = done_now == total;
+    let mut files = vec![
+        "sweep.csv".to_string(),
+        "manifest.json".into(),
+        "sweep.toml".into(),
+        "scenario.toml".into(),
+    ];
+    if complete {
+        files.extend(finish_table(
+            sweep, opts, dir, &csv_path, &header, &manifest,
+        )?);
+    }
+    manifest.points_done = done_now;
+    manifest.complete = complete;
+    let so_far = manifest.provenance.wall_time_seconds;
+    manifest
+        .provenance
+        .set_wall_time(so_far + clock.elapsed().as_secs_f64());
+    crate::output::write_atomic(&dir.join("manifest.json"), &to_json(&manifest))?;
+    out.commit()?;
+    Ok(SweepReport {
+        folder: opts.out.clone(),
+        total,
+        resumed,
+        ran: done_now - resumed,
+        complete,
+        seconds: clock.elapsed().as_secs_f64(),
+        points_in_parallel,
+        files,
+    })
+}
+
+/// The options a sweep cannot run with: no threads, or a shard outside its split.
+fn check_options(opts: &SweepOptions) -> Result<()> {
     if opts.threads == 0 {
         return Err(Error::Options(
             says!(
@@ -349,127 +405,181 @@ pub fn run(
             says!(Opt::Shard, format!(" {i}/{n}: give I/N with 1 <= I <= N")).into(),
         ));
     }
-    use crate::output::guard::{self, Place};
-    let target = &opts.out;
-    let (parent, name) = guard::split(target)?;
-    let exists_err = || {
-        Error::OutputExists(Fault::new(
-            format!("output folder '{}' already holds results", target.display()),
-            says!(
-                "continue it with ",
-                Opt::Resume,
-                ", choose another folder with ",
-                Opt::Out,
-                ", or pass ",
-                Opt::Force,
-                " to start over (the old results stay until the new sweep is complete)"
-            ),
-        ))
-    };
-    let check = || match guard::check_place(target, opts.force || opts.resume) {
-        Err(Error::OutputExists(_)) => Err(exists_err()),
-        r => r,
-    };
-    check()?;
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let _lock = guard::lock(target)?;
-    guard::clear_stale(&parent, Some(&name));
-    let place = check()?;
-    if place == Place::Results {
-        guard::clear_stale(target, None);
-    }
-    // A forced sweep over earlier results runs in a staging folder; the old results stay until the
-    // new folder is swapped in at the end.
-    let staged = (place == Place::Results && !opts.resume)
-        .then(|| {
-            let stage = parent.join(format!(".{name}.partial-{}", std::process::id()));
-            guard::Staging::create(stage.clone()).map_err(io(&stage))
-        })
-        .transpose()?;
-    let dir: &Path = staged.as_ref().map_or(target.as_path(), |s| s.path());
-    let csv_path = dir.join("sweep.csv");
-    let header = header(sweep);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let mut manifest = manifest_of(sweep, opts, utc(now));
-    let mut done: Vec<usize> = Vec::new();
-    if place == Place::Results && opts.resume {
-        let old = read_manifest(dir)?;
-        if !old.same_sweep(&manifest) || old.shard != manifest.shard {
-            return Err(bad_folder(
-                &dir.join("manifest.json"),
-                None,
-                "the folder holds another sweep (a different sweep file, scenario, runs, seed or shard)",
+    Ok(())
+}
+
+/// The output folder of a sweep invocation, locked while it is written. A forced sweep over earlier
+/// results runs in a staging folder; the old results stay until the new folder is swapped in at the
+/// end ([`Out::commit`]).
+struct Out<'a> {
+    target: &'a Path,
+    parent: PathBuf,
+    name: String,
+    place: guard::Place,
+    staged: Option<guard::Staging>,
+    _lock: guard::Lock,
+}
+
+impl<'a> Out<'a> {
+    fn open(opts: &'a SweepOptions) -> Result<Out<'a>> {
+        let target = &opts.out;
+        let (parent, name) = guard::split(target)?;
+        let exists_err = || {
+            Error::OutputExists(Fault::new(
+                format!("output folder '{}' already holds results", target.display()),
                 says!(
-                    "resume with the same sweep file and options, or start over with ",
-                    Opt::Force
+                    "continue it with ",
+                    Opt::Resume,
+                    ", choose another folder with ",
+                    Opt::Out,
+                    ", or pass ",
+                    Opt::Force,
+                    " to start over (the old results stay until the new sweep is complete)"
                 ),
+            ))
+        };
+        let check = || match guard::check_place(target, opts.force || opts.resume) {
+            Err(Error::OutputExists(_)) => Err(exists_err()),
+            r => r,
+        };
+        check()?;
+        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+        let lock = guard::lock(target)?;
+        guard::clear_stale(&parent, Some(&name));
+        let place = check()?;
+        if place == guard::Place::Results {
+            guard::clear_stale(target, None);
+        }
+        let staged = (place == guard::Place::Results && !opts.resume)
+            .then(|| {
+                let stage = parent.join(format!(".{name}.partial-{}", std::process::id()));
+                guard::Staging::create(stage.clone()).map_err(io(&stage))
+            })
+            .transpose()?;
+        Ok(Out {
+            target,
+            parent,
+            name,
+            place,
+            staged,
+            _lock: lock,
+        })
+    }
+
+    /// Where this invocation writes: the staging folder, or the target itself.
+    fn dir(&self) -> &Path {
+        self.staged.as_ref().map_or(self.target, |s| s.path())
+    }
+
+    /// Swaps a staging folder into place (the old results are removed); then releases the lock.
+    fn commit(self) -> Result<()> {
+        if let Some(stage) = self.staged {
+            let old = self
+                .parent
+                .join(format!(".{}.old-{}", self.name, std::process::id()));
+            guard::check_place(self.target, true)?;
+            stage
+                .swap_into(self.target, &old)
+                .map_err(io(self.target))?;
+        }
+        Ok(())
+    }
+}
+
+/// Takes up the sweep in `dir` again: checks that it is this sweep, drops a torn last line of
+/// `sweep.csv`, and returns the points already done. The manifest keeps its start and wall time.
+fn resume(
+    dir: &Path,
+    csv_path: &Path,
+    header: &str,
+    mine: &[usize],
+    manifest: &mut SweepManifest,
+) -> Result<Vec<usize>> {
+    let old = read_manifest(dir)?;
+    if !old.same_sweep(manifest) || old.shard != manifest.shard {
+        return Err(bad_folder(
+            &dir.join("manifest.json"),
+            None,
+            "the folder holds another sweep (a different sweep file, scenario, runs, seed or shard)",
+            says!(
+                "resume with the same sweep file and options, or start over with ",
+                Opt::Force
+            ),
+        ));
+    }
+    manifest.provenance.started_utc = old.provenance.started_utc.clone();
+    manifest.provenance.wall_time_seconds = old.provenance.wall_time_seconds;
+    let text = std::fs::read_to_string(csv_path).map_err(|e| {
+        bad_folder(
+            csv_path,
+            None,
+            format!("cannot read the results to resume: {e}"),
+            says!("start over with ", Opt::Force),
+        )
+    })?;
+    let (rows, torn) = read_rows(csv_path, &text, header)?;
+    if let Some(at) = torn {
+        // Not through `write_atomic`: `sweep.csv` is a log of finished points, cut back to its last
+        // whole line here and appended to in `run_points`, so that a stopped sweep resumes.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(csv_path)
+            .map_err(io(csv_path))?;
+        f.set_len(at as u64).map_err(io(csv_path))?;
+    }
+    let mut done = Vec::new();
+    for (id, _) in rows {
+        if mine.binary_search(&id).is_err() {
+            return Err(bad_folder(
+                csv_path,
+                None,
+                format!("point {id} does not belong to this folder"),
+                says!("start over with ", Opt::Force),
             ));
         }
-        manifest.started_utc = old.started_utc.clone();
-        manifest.wall_time_seconds = old.wall_time_seconds;
-        let text = std::fs::read_to_string(&csv_path).map_err(|e| {
-            bad_folder(
-                &csv_path,
-                None,
-                format!("cannot read the results to resume: {e}"),
-                says!("start over with ", Opt::Force),
-            )
-        })?;
-        let (rows, torn) = read_rows(&csv_path, &text, &header)?;
-        if let Some(at) = torn {
-            // Not through `write_atomic`: `sweep.csv` is a log of finished points, cut back to its
-            // last whole line here and appended to below, so that a stopped sweep resumes.
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&csv_path)
-                .map_err(io(&csv_path))?;
-            f.set_len(at as u64).map_err(io(&csv_path))?;
+        if !done.contains(&id) {
+            done.push(id);
         }
-        let mine = folder_points(sweep.points.len(), opts.shard);
-        for (id, _) in rows {
-            if mine.binary_search(&id).is_err() {
-                return Err(bad_folder(
-                    &csv_path,
-                    None,
-                    format!("point {id} does not belong to this folder"),
-                    says!("start over with ", Opt::Force),
-                ));
-            }
-            if !done.contains(&id) {
-                done.push(id);
-            }
-        }
-    } else {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        crate::output::write_atomic(&dir.join("sweep.toml"), sweep.text.as_bytes())?;
-        crate::output::write_atomic(
-            &dir.join("scenario.toml"),
-            sweep.scenario.source.text.as_bytes(),
-        )?;
-        crate::output::write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
-        crate::output::write_atomic(&csv_path, header.as_bytes())?;
     }
-    done.sort_unstable();
-    let mine = folder_points(sweep.points.len(), opts.shard);
-    let total = mine.len();
-    let resumed = done.len();
-    let mut todo: Vec<usize> = mine
-        .iter()
-        .copied()
-        .filter(|k| done.binary_search(k).is_err())
-        .collect();
-    if let Some(m) = opts.max_points {
-        todo.truncate(m);
-    }
-    // A line per finished point, appended at once (not staged): what a stopped sweep resumes from. A
-    // torn last line is dropped on resume (`read_rows`).
+    Ok(done)
+}
+
+/// Starts a new sweep folder: copies of the sweep file and the scenario, the manifest, and
+/// `sweep.csv` with its header.
+fn start(
+    sweep: &Sweep,
+    dir: &Path,
+    csv_path: &Path,
+    header: &str,
+    manifest: &SweepManifest,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    crate::output::write_atomic(&dir.join("sweep.toml"), sweep.text.as_bytes())?;
+    crate::output::write_atomic(
+        &dir.join("scenario.toml"),
+        sweep.scenario.source.text.as_bytes(),
+    )?;
+    crate::output::write_atomic(&dir.join("manifest.json"), &to_json(manifest))?;
+    crate::output::write_atomic(csv_path, header.as_bytes())
+}
+
+/// Runs the points `todo`, appending each finished point's row to `sweep.csv`; `(resumed, total)`
+/// are the folder's points done before and all its points, for the progress. Returns the points
+/// done now (with those before) and whether points ran in parallel. The first failure stops the
+/// points not yet started and is returned.
+fn run_points(
+    sweep: &Sweep,
+    opts: &SweepOptions,
+    csv_path: &Path,
+    todo: &[usize],
+    (resumed, total): (usize, usize),
+    progress: &(dyn Fn(SweepProgress) + Sync),
+) -> Result<(usize, bool)> {
     let file = Mutex::new(
         std::fs::OpenOptions::new()
             .append(true)
-            .open(&csv_path)
-            .map_err(io(&csv_path))?,
+            .open(csv_path)
+            .map_err(io(csv_path))?,
     );
     let count = AtomicUsize::new(resumed);
     let failed: Mutex<Option<Error>> = Mutex::new(None);
@@ -492,7 +602,7 @@ pub fn run(
         }
         // The point's runs as they finish (the batch reports its runs done so far).
         let seen = AtomicU64::new(0);
-        let runs_done = |p: crate::engine::batch::Progress| {
+        let runs_done = |p: crate::run::batch::Progress| {
             let before = seen.fetch_max(p.done, Ordering::Relaxed);
             if p.done > before {
                 arm_runs.fetch_add((p.done - before) * arms, Ordering::Relaxed);
@@ -501,7 +611,7 @@ pub fn run(
         };
         let result = point_row(sweep, k, threads, &runs_done).and_then(|row| {
             let mut f = file.lock().expect("no panics while holding the lock");
-            f.write_all(row.as_bytes()).map_err(io(&csv_path))
+            f.write_all(row.as_bytes()).map_err(io(csv_path))
         });
         match result {
             Ok(()) => {
@@ -517,9 +627,29 @@ pub fn run(
             }
         }
     };
-    // Many points: one thread per point. Few points: all threads on the runs of each point. Either
-    // way one pool for the whole invocation, so that threads and memory do not grow with the points.
-    // Points in parallel keep one point's per-run statistics per thread: only when they fit the budget.
+    let points_in_parallel = in_pool(sweep, opts, todo, &one)?;
+    drop(file);
+    if let Some(e) = failed
+        .into_inner()
+        .expect("no panics while holding the lock")
+    {
+        return Err(e);
+    }
+    Ok((count.load(Ordering::Relaxed), points_in_parallel))
+}
+
+/// Calls `one(point, threads)` for every point of `todo` in one pool of `opts.threads` threads; says
+/// whether points ran in parallel.
+///
+/// Many points: one thread per point. Few points: all threads on the runs of each point. Either way
+/// one pool for the whole invocation, so that threads and memory do not grow with the points. Points
+/// in parallel keep one point's per-run statistics per thread: only when they fit the budget.
+fn in_pool(
+    sweep: &Sweep,
+    opts: &SweepOptions,
+    todo: &[usize],
+    one: &(dyn Fn(usize, usize) + Sync),
+) -> Result<bool> {
     let need = crate::limits::need(&sweep.scenario.model, u64::from(sweep.runs), 1).total();
     let points_in_parallel = opts.threads > 1
         && todo.len() >= 2 * opts.threads
@@ -534,57 +664,34 @@ pub fn run(
         pool.install(|| todo.par_iter().with_max_len(1).for_each(|&k| one(k, 1)));
     } else {
         pool.install(|| {
-            for &k in &todo {
+            for &k in todo {
                 one(k, opts.threads);
             }
         });
     }
-    drop(file);
-    if let Some(e) = failed
-        .into_inner()
-        .expect("no panics while holding the lock")
-    {
-        return Err(e);
+    Ok(points_in_parallel)
+}
+
+/// A complete folder: `sweep.csv` rewritten in point order, and the tornado plot of an unsharded
+/// one-way sweep. Returns the figure files written.
+fn finish_table(
+    sweep: &Sweep,
+    opts: &SweepOptions,
+    dir: &Path,
+    csv_path: &Path,
+    header: &str,
+    manifest: &SweepManifest,
+) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(csv_path).map_err(io(csv_path))?;
+    let (mut rows, _) = read_rows(csv_path, &text, header)?;
+    rows.sort_by_key(|r| r.0);
+    rows.dedup_by_key(|r| r.0);
+    let sorted = sorted_csv(header, &rows);
+    crate::output::write_atomic(csv_path, sorted.as_bytes())?;
+    if sweep.design == Design::OneWay && opts.shard.is_none() {
+        return write_tornado(dir, manifest, &sorted, opts.lang);
     }
-    let done_now = count.load(Ordering::Relaxed);
-    let complete = done_now == total;
-    let mut files = vec![
-        "sweep.csv".to_string(),
-        "manifest.json".into(),
-        "sweep.toml".into(),
-        "scenario.toml".into(),
-    ];
-    if complete {
-        let text = std::fs::read_to_string(&csv_path).map_err(io(&csv_path))?;
-        let (mut rows, _) = read_rows(&csv_path, &text, &header)?;
-        rows.sort_by_key(|r| r.0);
-        rows.dedup_by_key(|r| r.0);
-        let sorted = sorted_csv(&header, &rows);
-        crate::output::write_atomic(&csv_path, sorted.as_bytes())?;
-        if sweep.design == Design::OneWay && opts.shard.is_none() {
-            files.extend(write_tornado(dir, &manifest, &sorted, opts.lang)?);
-        }
-    }
-    manifest.points_done = done_now;
-    manifest.complete = complete;
-    manifest.wall_time_seconds =
-        ((manifest.wall_time_seconds + clock.elapsed().as_secs_f64()) * 1000.0).round() / 1000.0;
-    crate::output::write_atomic(&dir.join("manifest.json"), &manifest_json(&manifest))?;
-    if let Some(stage) = staged {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        guard::check_place(target, true)?;
-        stage.swap_into(target, &old).map_err(io(target))?;
-    }
-    Ok(SweepReport {
-        folder: target.clone(),
-        total,
-        resumed,
-        ran: done_now - resumed,
-        complete,
-        seconds: clock.elapsed().as_secs_f64(),
-        points_in_parallel,
-        files,
-    })
+    Ok(Vec::new())
 }
 
 fn sorted_csv(header: &str, rows: &[(usize, String)]) -> String {
@@ -651,6 +758,7 @@ fn tornado_figure(
         base: rows[0][mc],
         bars,
         lang,
+        currency: crate::model::currency::Currency::from_code(&m.currency).unwrap_or_default(),
     }))
 }
 
@@ -701,13 +809,50 @@ pub fn merge(
     if shards.is_empty() {
         return Err(Error::Options("give the shard folders to merge".into()));
     }
-    let staged = crate::output::Staged::create(out, force)?;
+    let mut staged = crate::output::Staged::create(out, force)?;
     let manifests: Vec<SweepManifest> = shards
         .iter()
         .map(|d| read_manifest(d))
         .collect::<Result<_>>()?;
     let first = &manifests[0];
-    let n: usize = first
+    let n = check_shards(shards, &manifests)?;
+    let (header, rows) = shard_rows(shards)?;
+    check_every_point_once(&rows, first.points)?;
+    let sorted = sorted_csv(&header, &rows);
+    staged.write("sweep.csv", sorted.as_bytes())?;
+    for f in ["sweep.toml", "scenario.toml"] {
+        let p = shards[0].join(f);
+        staged.write(f, &std::fs::read(&p).map_err(io(&p))?)?;
+    }
+    let m = merged_manifest(&manifests, reproduce);
+    let mut files = vec![
+        "sweep.csv".to_string(),
+        "sweep.toml".into(),
+        "scenario.toml".into(),
+    ];
+    staged.write("manifest.json", &to_json(&m))?;
+    files.push("manifest.json".into());
+    if let Some(fig) = tornado_figure(&m, &sorted, lang)? {
+        let svg = crate::output::plot::svg(&fig).map_err(plot_err(Path::new("tornado.svg")))?;
+        staged.write("tornado.svg", svg.as_bytes())?;
+        let png =
+            crate::output::plot::png_bytes(&fig).map_err(plot_err(Path::new("tornado.png")))?;
+        staged.write("tornado.png", &png)?;
+        files.extend(["tornado.svg".to_string(), "tornado.png".into()]);
+    }
+    let target = staged.commit()?;
+    Ok(MergeReport {
+        folder: target,
+        points: first.points,
+        shards: n,
+        files,
+    })
+}
+
+/// Checks that the shards' manifests are the complete shards of one sweep, each once, none missing;
+/// returns the number of shards of the split.
+fn check_shards(shards: &[PathBuf], manifests: &[SweepManifest]) -> Result<usize> {
+    let n: usize = manifests[0]
         .shard
         .split_once('/')
         .and_then(|(_, n)| n.parse().ok())
@@ -720,54 +865,13 @@ pub fn merge(
             )
         })?;
     let mut seen = vec![false; n + 1];
-    for (d, m) in shards.iter().zip(&manifests) {
-        let mpath = d.join("manifest.json");
-        if !m.same_sweep(first) {
-            return Err(bad_folder(
-                &mpath,
-                None,
-                format!("a shard of another sweep than {}", shards[0].display()),
-                "merge the shards of one sweep (same sweep file, scenario, runs and seed)",
-            ));
-        }
-        let (i, ni) = m
-            .shard
-            .split_once('/')
-            .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
-            .ok_or_else(|| bad_folder(&mpath, None, "not a shard (no `shard`)", shards_fix()))?;
-        if ni != n || i == 0 || i > n {
-            return Err(bad_folder(
-                &mpath,
-                None,
-                format!("shard {i}/{ni} does not fit a sweep in {n} shards"),
-                "merge shards of one split",
-            ));
-        }
-        if seen[i] {
-            return Err(bad_folder(
-                &mpath,
-                None,
-                format!("shard {i}/{n} is given twice"),
-                "give each shard once",
-            ));
-        }
-        seen[i] = true;
-        if !m.complete {
-            return Err(bad_folder(
-                &mpath,
-                None,
-                format!(
-                    "shard {i}/{n} is not complete ({} of {} points)",
-                    m.points_done, m.folder_points
-                ),
-                says!(
-                    "finish it: run its sweep again with ",
-                    Opt::Shard,
-                    format!(" {i}/{n} and "),
-                    Opt::Resume
-                ),
-            ));
-        }
+    for (d, m) in shards.iter().zip(manifests) {
+        check_shard(
+            &d.join("manifest.json"),
+            m,
+            (&manifests[0], &shards[0]),
+            &mut seen,
+        )?;
     }
     if let Some(i) = (1..=n).find(|&i| !seen[i]) {
         return Err(Error::Options(Fault::new(
@@ -775,9 +879,72 @@ pub fn merge(
             format!("give all {n} shard folders"),
         )));
     }
+    Ok(n)
+}
+
+/// Checks one shard's manifest (at `mpath`) against the first shard's (of folder `first_dir`) and
+/// the split in `seen.len() - 1` shards, and marks it seen.
+fn check_shard(
+    mpath: &Path,
+    m: &SweepManifest,
+    (first, first_dir): (&SweepManifest, &Path),
+    seen: &mut [bool],
+) -> Result<()> {
+    let n = seen.len() - 1;
+    if !m.same_sweep(first) {
+        return Err(bad_folder(
+            mpath,
+            None,
+            format!("a shard of another sweep than {}", first_dir.display()),
+            "merge the shards of one sweep (same sweep file, scenario, runs and seed)",
+        ));
+    }
+    let (i, ni) = m
+        .shard
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
+        .ok_or_else(|| bad_folder(mpath, None, "not a shard (no `shard`)", shards_fix()))?;
+    if ni != n || i == 0 || i > n {
+        return Err(bad_folder(
+            mpath,
+            None,
+            format!("shard {i}/{ni} does not fit a sweep in {n} shards"),
+            "merge shards of one split",
+        ));
+    }
+    if seen[i] {
+        return Err(bad_folder(
+            mpath,
+            None,
+            format!("shard {i}/{n} is given twice"),
+            "give each shard once",
+        ));
+    }
+    seen[i] = true;
+    if !m.complete {
+        return Err(bad_folder(
+            mpath,
+            None,
+            format!(
+                "shard {i}/{n} is not complete ({} of {} points)",
+                m.points_done, m.folder_points
+            ),
+            says!(
+                "finish it: run its sweep again with ",
+                Opt::Shard,
+                format!(" {i}/{n} and "),
+                Opt::Resume
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The shards' `sweep.csv` rows in point order, and their common header.
+fn shard_rows(shards: &[PathBuf]) -> Result<(String, Rows)> {
     let header_of = |text: &str| text.split_inclusive('\n').next().unwrap_or("").to_string();
     let mut header = String::new();
-    let mut rows: Vec<(usize, String)> = Vec::new();
+    let mut rows: Rows = Vec::new();
     for d in shards {
         let path = d.join("sweep.csv");
         let text = std::fs::read_to_string(&path).map_err(io(&path))?;
@@ -804,6 +971,11 @@ pub fn merge(
         rows.extend(r);
     }
     rows.sort_by_key(|r| r.0);
+    Ok((header, rows))
+}
+
+/// Rows sorted by point hold every point of a sweep of `points` points once.
+fn check_every_point_once(rows: &Rows, points: usize) -> Result<()> {
     for (k, r) in rows.iter().enumerate() {
         if r.0 != k {
             return Err(Error::Options(Fault::new(
@@ -816,46 +988,29 @@ pub fn merge(
             )));
         }
     }
-    if rows.len() != first.points {
+    if rows.len() != points {
         return Err(Error::Options(
-            format!("the shards hold {} of {} points", rows.len(), first.points).into(),
+            format!("the shards hold {} of {} points", rows.len(), points).into(),
         ));
     }
-    let sorted = sorted_csv(&header, &rows);
-    let mut staged = staged;
-    staged.write("sweep.csv", sorted.as_bytes())?;
-    for f in ["sweep.toml", "scenario.toml"] {
-        let p = shards[0].join(f);
-        staged.write(f, &std::fs::read(&p).map_err(io(&p))?)?;
-    }
+    Ok(())
+}
+
+/// The manifest of the merged folder: the first shard's, whole and complete, with the shards' wall
+/// times added up and `reproduce`, the merge command that made it.
+fn merged_manifest(manifests: &[SweepManifest], reproduce: &str) -> SweepManifest {
+    let first = &manifests[0];
     let mut m = first.clone();
     m.shard = String::new();
     m.folder_points = first.points;
     m.points_done = first.points;
     m.complete = true;
-    m.wall_time_seconds =
-        (manifests.iter().map(|m| m.wall_time_seconds).sum::<f64>() * 1000.0).round() / 1000.0;
-    m.reproduce = reproduce.to_string();
-    let mut files = vec![
-        "sweep.csv".to_string(),
-        "sweep.toml".into(),
-        "scenario.toml".into(),
-    ];
-    staged.write("manifest.json", &manifest_json(&m))?;
-    files.push("manifest.json".into());
-    if let Some(fig) = tornado_figure(&m, &sorted, lang)? {
-        let svg = crate::output::plot::svg(&fig).map_err(plot_err(Path::new("tornado.svg")))?;
-        staged.write("tornado.svg", svg.as_bytes())?;
-        let png =
-            crate::output::plot::png_bytes(&fig).map_err(plot_err(Path::new("tornado.png")))?;
-        staged.write("tornado.png", &png)?;
-        files.extend(["tornado.svg".to_string(), "tornado.png".into()]);
-    }
-    let target = staged.commit()?;
-    Ok(MergeReport {
-        folder: target,
-        points: first.points,
-        shards: n,
-        files,
-    })
+    m.provenance.set_wall_time(
+        manifests
+            .iter()
+            .map(|m| m.provenance.wall_time_seconds)
+            .sum::<f64>(),
+    );
+    m.provenance.reproduce = reproduce.to_string();
+    m
 }

@@ -1,8 +1,10 @@
 //! Integration tests, one test binary: `cli/` drives the real `wijksim` binary as a user would, in
 //! temporary folders (commands, files, messages, safety); `model/` drives the library and checks the
-//! model's answers (exact models, statistics, pilots, fitting). One module per feature.
+//! model's answers (exact models, statistics, pilots, fitting). One module per feature. `code`
+//! checks rules the source keeps (no function over 80 lines).
 
 mod cli;
+mod code;
 mod model;
 
 use assert_cmd::Command;

@@ -176,7 +176,7 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
     let (first, last) = est.window;
     let cycles = ((last - first + 1).max(1) as usize).min(fitted_model.cycles as usize);
     let pops = ep.populations as f64;
-    let (sums, _) = crate::engine::cohort::summarise(fitted_model);
+    let (sums, _) = crate::aggregate::expected::summarise(fitted_model);
     // Clients per state and month observed, in one pass over the episodes.
     let mut stock = vec![vec![0u64; cycles]; m.n_states()];
     for e in &ep.list {

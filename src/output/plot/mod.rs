@@ -9,13 +9,14 @@
 pub mod raster;
 pub mod tornado;
 
-use crate::aggregate::paired::{Difference, Period, account_per_run, cell_quantiles};
-use crate::aggregate::{Account, Summary};
+use crate::aggregate::paired::{Difference, Period};
+use crate::aggregate::{Account, KpiCell};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::model::scope::REGION;
 use crate::output::Staged;
 use crate::output::report::Lang;
+use crate::output::tables::ArmTables;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
@@ -304,7 +305,7 @@ where
 fn arm_bands(
     lang: Lang,
     m: &Model,
-    summaries: &[Summary],
+    summaries: &[ArmTables],
     mix: f64,
     baseline_width: u32,
 ) -> Vec<Entry> {
@@ -378,10 +379,10 @@ pub fn interval(lang: Lang, lo: u32) -> String {
     }
 }
 
-/// A legend entry for a pilot start: a vertical line.
-fn start_entry(lang: Lang, m: &Model, start: u32) -> Entry {
+/// A legend entry for a pilot start in a figure of the arms of `summaries`: a vertical line.
+fn start_entry(lang: Lang, m: &Model, start: u32, summaries: &[ArmTables]) -> Entry {
     (
-        start_label(lang, m, start),
+        start_label(lang, m, start, summaries),
         Swatch::Interval(BLACK.mix(0.6), 2),
     )
 }
@@ -460,7 +461,7 @@ pub struct Fan<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arm's summary.
-    pub summary: &'a Summary,
+    pub summary: &'a ArmTables,
     /// State index.
     pub state: usize,
     /// The scope ([`crate::aggregate::Layout::scopes`]).
@@ -475,7 +476,7 @@ impl Figure for Fan<'_> {
         let (m, sm, s, lang) = (self.model, self.summary, self.state, self.lang);
         let lay = &sm.layout;
         let st: Vec<_> = (0..lay.cycles)
-            .map(|c| sm.stats[lay.caseload(self.scope, c, s)])
+            .map(|c| *sm.caseload(self.scope, c, s))
             .collect();
         let top = st.iter().map(|x| x.q[4]).fold(1.0, f64::max) * 1.1;
         root.fill(&WHITE)?;
@@ -495,7 +496,7 @@ impl Figure for Fan<'_> {
                 Swatch::Line(BLUE.to_rgba(), 2),
             ),
         ];
-        entries.extend(start.map(|x| start_entry(lang, m, x)));
+        entries.extend(start.map(|x| start_entry(lang, m, x, std::slice::from_ref(sm))));
         let area = legend_below(&area, &entries, 14)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
@@ -546,6 +547,12 @@ pub fn pilot_start(m: &Model, arm: &str) -> Option<u32> {
         .min()
 }
 
+/// Whether a budget pool has a budget: its regime sets one (a regime without a budget, such as a
+/// treatment strategy, has no budget to use, overspend or size).
+pub fn budgeted(m: &Model, pool: &crate::model::regime::Pool) -> bool {
+    m.regimes[pool.regime].budget != crate::model::regime::BudgetRule::Unlimited
+}
+
 /// Draws a title of one or more lines, each `(text, size)` and wrapped at spaces to the width, and
 /// returns the area below it.
 fn titled<DB: DrawingBackend>(
@@ -591,13 +598,13 @@ fn state_label(lang: Lang, state: &crate::model::State) -> String {
 
 /// The arms a figure overlays: the first [`ARMS_DRAWN`] (the baseline first), whose colours differ
 /// and whose bands can still be told apart; with `--plots all` the others have figures of their own.
-pub fn overlaid(summaries: &[Summary]) -> &[Summary] {
+pub fn overlaid(summaries: &[ArmTables]) -> &[ArmTables] {
     &summaries[..summaries.len().min(ARMS_DRAWN)]
 }
 
 /// Per arm, the caseload statistics of state `s` in `scope`, cycle by cycle.
 fn caseload_stats(
-    summaries: &[Summary],
+    summaries: &[ArmTables],
     scope: usize,
     s: usize,
 ) -> Vec<Vec<crate::aggregate::Stats>> {
@@ -605,7 +612,7 @@ fn caseload_stats(
         .iter()
         .map(|sm| {
             (0..sm.layout.cycles)
-                .map(|c| sm.stats[sm.layout.caseload(scope, c, s)])
+                .map(|c| *sm.caseload(scope, c, s))
                 .collect()
         })
         .collect()
@@ -632,7 +639,7 @@ fn band_range(st: &[Vec<crate::aggregate::Stats>], min_pad: f64) -> (f64, f64) {
 
 /// The boundaries of one arm's stacked mean caseload in `scope`: `cum[k][c]` is the mean caseload of
 /// the first `k` of `states` in cycle `c`.
-fn stack(sm: &Summary, scope: usize, states: &[usize]) -> Vec<Vec<f64>> {
+fn stack(sm: &ArmTables, scope: usize, states: &[usize]) -> Vec<Vec<f64>> {
     let lay = &sm.layout;
     let mut cum = vec![vec![0.0; lay.cycles]];
     for &s in states {
@@ -640,18 +647,33 @@ fn stack(sm: &Summary, scope: usize, states: &[usize]) -> Vec<Vec<f64>> {
         let next = below
             .iter()
             .enumerate()
-            .map(|(c, b)| b + sm.stats[lay.caseload(scope, c, s)].mean)
+            .map(|(c, b)| b + sm.caseload(scope, c, s).mean)
             .collect();
         cum.push(next);
     }
     cum
 }
 
-/// A pilot start as a legend names it: `pilot start jan 2022`.
-fn start_label(lang: Lang, m: &Model, start: u32) -> String {
+/// A pilot start as a legend names it: `pilot start jan 2022`. Outside the Wmo no arm is a pilot: the
+/// start of the arms of `summaries` that start then, by label (`start Combinatietherapie jan 1995`,
+/// `start of Combination therapy Jan 1995`).
+fn start_label(lang: Lang, m: &Model, start: u32, summaries: &[ArmTables]) -> String {
+    if m.is_wmo() {
+        return format!(
+            "{} {}",
+            lang.t("pilot start", "pilot starts"),
+            lang.month(m.date(start))
+        );
+    }
+    let arms: Vec<String> = summaries
+        .iter()
+        .filter(|sm| pilot_start(m, &sm.arm) == Some(start))
+        .map(|sm| arm_label(lang, m, &sm.arm))
+        .collect();
     format!(
-        "{} {}",
-        lang.t("pilot start", "pilot starts"),
+        "{} {} {}",
+        lang.t("start", "start of"),
+        arms.join(", "),
         lang.month(m.date(start))
     )
 }
@@ -690,7 +712,7 @@ pub struct FanArms<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arms' summaries, baseline first.
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
     /// State index.
     pub state: usize,
     /// The scope ([`crate::aggregate::Layout::scopes`]).
@@ -726,7 +748,11 @@ impl Figure for FanArms<'_> {
             ),
             Swatch::Band(BLACK.mix(0.12), BLACK.mix(0.7), 2),
         ));
-        entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
+        entries.extend(
+            starts
+                .iter()
+                .map(|&x| start_entry(lang, m, x, self.summaries)),
+        );
         let area = legend_below(&area, &entries, 14)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
@@ -777,7 +803,7 @@ impl Figure for FanArms<'_> {
 
 /// The largest mean caseload of all non-absorbing states together in `scope` over the arms: one
 /// scale for the stacked figures of the arms, so that they compare at a glance.
-pub fn stacked_top(model: &Model, summaries: &[Summary], scope: usize) -> f64 {
+pub fn stacked_top(model: &Model, summaries: &[ArmTables], scope: usize) -> f64 {
     summaries
         .iter()
         .flat_map(|sm| {
@@ -785,7 +811,7 @@ pub fn stacked_top(model: &Model, summaries: &[Summary], scope: usize) -> f64 {
             (0..lay.cycles).map(move |c| {
                 (0..model.n_states())
                     .filter(|&s| !model.states[s].absorbing)
-                    .map(|s| sm.stats[lay.caseload(scope, c, s)].mean)
+                    .map(|s| sm.caseload(scope, c, s).mean)
                     .sum::<f64>()
             })
         })
@@ -808,7 +834,7 @@ pub fn caseload_differences<'d>(
             d.arm == pilot
                 && d.scope == scope.kind
                 && d.scope_name == scope.name
-                && d.measure == "caseload"
+                && d.measure == crate::aggregate::paired::Measure::Caseload
         })
         .collect();
     if rows.is_empty() {
@@ -839,9 +865,9 @@ pub struct CaseloadDifference<'a> {
     /// The model.
     pub model: &'a Model,
     /// The baseline.
-    pub base: &'a Summary,
+    pub base: &'a ArmTables,
     /// The pilot arm.
-    pub pilot: &'a Summary,
+    pub pilot: &'a ArmTables,
     /// The paired differences, as read back.
     pub differences: &'a [Difference],
     /// The scope ([`crate::aggregate::Layout::scopes`]).
@@ -964,7 +990,7 @@ pub struct Stacked<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arm's summary.
-    pub summary: &'a Summary,
+    pub summary: &'a ArmTables,
     /// The scope ([`crate::aggregate::Layout::scopes`]); any but the region is named in the title.
     pub scope: usize,
     /// The axis top before headroom, to share one scale among arms ([`stacked_top`]); `None`: this
@@ -1056,7 +1082,7 @@ pub struct CostPerYear<'a> {
     /// The model.
     pub model: &'a Model,
     /// The summaries, one per arm.
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
 }
 
 impl Figure for CostPerYear<'_> {
@@ -1073,9 +1099,8 @@ impl Figure for CostPerYear<'_> {
             .map(|sm| {
                 (0..years.len())
                     .map(|y| {
-                        cell_quantiles(
-                            sm,
-                            sm.layout.account(REGION, y, Account::MunicipalSpend),
+                        crate::aggregate::quantiles(
+                            sm.account_per_run(REGION, y, Account::MunicipalSpend),
                             &[0.1, 0.5, 0.9],
                         )
                     })
@@ -1131,10 +1156,10 @@ impl Figure for CostPerYear<'_> {
         chart
             .configure_mesh()
             .x_desc(lang.t("jaar", "year"))
-            .y_desc(lang.t("euro (nominaal)", "euros (nominal)"))
+            .y_desc(lang.money_axis(m.currency))
             .x_labels(years.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| lang.euros(*v))
+            .y_label_formatter(&|v| lang.money(m.currency, *v))
             .label_style((FAMILY, 14))
             .draw()?;
         let n = self.summaries.len() as f64;
@@ -1247,7 +1272,7 @@ impl Figure for Drawing<'_> {
 /// The figures of a run with their file names (without extension), in the order they are written.
 fn drawings<'a>(
     model: &'a Model,
-    summaries: &'a [Summary],
+    summaries: &'a [ArmTables],
     differences: &'a [Difference],
     lang: Lang,
 ) -> Vec<(String, Drawing<'a>)> {
@@ -1308,6 +1333,9 @@ fn drawings<'a>(
                 }),
             ));
             for (i, pool) in p.layout.pools.iter().enumerate() {
+                if !budgeted(model, pool) {
+                    continue;
+                }
                 out.push((
                     format!("budget_{}_{}", slug(&p.arm), slug(&pool.name)),
                     Drawing::Budget(BudgetUse {
@@ -1418,7 +1446,7 @@ fn drawings<'a>(
 /// is reported.
 pub fn write_all(
     model: &Model,
-    summaries: &[Summary],
+    summaries: &[ArmTables],
     differences: &[Difference],
     staged: &mut Staged,
     lang: Lang,
@@ -1475,9 +1503,9 @@ pub struct CostDifference<'a> {
     /// The model.
     pub model: &'a Model,
     /// The baseline.
-    pub base: &'a Summary,
+    pub base: &'a ArmTables,
     /// The pilot arm.
-    pub pilot: &'a Summary,
+    pub pilot: &'a ArmTables,
 }
 
 impl Figure for CostDifference<'_> {
@@ -1489,13 +1517,11 @@ impl Figure for CostDifference<'_> {
         let years = &self.base.layout.years;
         let q: Vec<[f64; 3]> = (0..years.len())
             .map(|y| {
-                let cell = self.base.layout.account(REGION, y, Account::CareCost);
                 let mut d: Vec<f64> = self
                     .pilot
-                    .columns
-                    .cell(cell)
+                    .account_per_run(REGION, y, Account::CareCost)
                     .iter()
-                    .zip(self.base.columns.cell(cell))
+                    .zip(self.base.account_per_run(REGION, y, Account::CareCost))
                     .map(|(p, b)| p - b)
                     .collect();
                 d.sort_by(f64::total_cmp);
@@ -1536,10 +1562,10 @@ impl Figure for CostDifference<'_> {
         chart
             .configure_mesh()
             .x_desc(lang.t("jaar", "year"))
-            .y_desc(lang.t("euro (nominaal)", "euros (nominal)"))
+            .y_desc(lang.money_axis(m.currency))
             .x_labels(years.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| lang.signed_euros(*v))
+            .y_label_formatter(&|v| lang.signed_money(m.currency, *v))
             .label_style((FAMILY, 14))
             .draw()?;
         chart.draw_series(std::iter::once(PathElement::new(
@@ -1569,9 +1595,9 @@ pub struct DifferenceHistogram<'a> {
     /// The model.
     pub model: &'a Model,
     /// The baseline.
-    pub base: &'a Summary,
+    pub base: &'a ArmTables,
     /// The pilot arm.
-    pub pilot: &'a Summary,
+    pub pilot: &'a ArmTables,
 }
 
 impl Figure for DifferenceHistogram<'_> {
@@ -1580,9 +1606,11 @@ impl Figure for DifferenceHistogram<'_> {
         DB::ErrorType: 'static,
     {
         let (m, lang) = (self.model, self.lang);
-        let d: Vec<f64> = account_per_run(self.pilot, REGION, Account::CareCost)
+        let d: Vec<f64> = self
+            .pilot
+            .account_total_per_run(REGION, Account::CareCost)
             .iter()
-            .zip(account_per_run(self.base, REGION, Account::CareCost))
+            .zip(self.base.account_total_per_run(REGION, Account::CareCost))
             .map(|(p, b)| p - b)
             .collect();
         let p_lower = d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len().max(1) as f64;
@@ -1633,11 +1661,15 @@ impl Figure for DifferenceHistogram<'_> {
             .build_cartesian_2d(axis(lo - width..hi + width), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .x_desc(lang.t("euro, gepaard per run", "euros, paired by run"))
+            .x_desc(format!(
+                "{}, {}",
+                lang.t(m.currency.nl, m.currency.en),
+                lang.t("gepaard per run", "paired by run")
+            ))
             .y_desc("runs")
             .y_label_formatter(&|v| lang.int(*v))
             .x_labels(6)
-            .x_label_formatter(&|v| lang.signed_euros(*v))
+            .x_label_formatter(&|v| lang.signed_money(m.currency, *v))
             .label_style((FAMILY, 14))
             .draw()?;
         let color = PALETTE[0];
@@ -1675,7 +1707,7 @@ pub struct KpiChart<'a> {
     /// The model.
     pub model: &'a Model,
     /// The summaries.
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
     /// KPI index.
     pub kpi: usize,
 }
@@ -1698,7 +1730,7 @@ impl Figure for KpiChart<'_> {
         let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
         for sm in self.summaries {
             for y in 0..years {
-                top = top.max(sm.stats[sm.layout.kpi(m, self.kpi, i, y, 0)].q[4]);
+                top = top.max(sm.kpi(m, self.kpi, i, y, KpiCell::Value).q[4]);
             }
         }
         let count = kpi.is_count();
@@ -1710,19 +1742,19 @@ impl Figure for KpiChart<'_> {
         };
         let area = titled(root, &[(&title, 18), (&scope, 15)])?;
         let last = kpi.last_target_year();
-        let cells: Vec<Vec<usize>> = self
+        let cells: Vec<Vec<&crate::aggregate::Stats>> = self
             .summaries
             .iter()
             .map(|sm| {
                 (0..years)
-                    .map(|y| sm.layout.kpi(m, self.kpi, i, y, 0))
+                    .map(|y| sm.kpi(m, self.kpi, i, y, KpiCell::Value))
                     .collect()
             })
             .collect();
         let mut entries: Vec<Entry> = Vec::new();
         for (a, sm) in self.summaries.iter().enumerate() {
             let color = PALETTE[a % PALETTE.len()];
-            let p_met = last.map(|y| kpi.p_met(y, sm.columns.cell(cells[a][y])));
+            let p_met = last.map(|y| kpi.p_met(y, sm.kpi_per_run(m, self.kpi, i, y)));
             let name = match (p_met, last) {
                 (Some(p), Some(y)) => format!(
                     "{} ({} {}: {})",
@@ -1773,22 +1805,25 @@ impl Figure for KpiChart<'_> {
             .label_style((FAMILY, 14))
             .draw()?;
         let n = self.summaries.len() as f64;
-        for (a, sm) in self.summaries.iter().enumerate() {
+        for a in 0..self.summaries.len() {
             let color = PALETTE[a % PALETTE.len()];
             // Side by side within ±0.35 of the year, whatever the number of arms.
             let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
-            chart.draw_series(cells[a].iter().enumerate().map(|(y, &c)| {
+            chart.draw_series(cells[a].iter().enumerate().map(|(y, st)| {
                 PathElement::new(
                     vec![
-                        (y as f64 + 1.0 + off, sm.stats[c].q[0]),
-                        (y as f64 + 1.0 + off, sm.stats[c].q[4]),
+                        (y as f64 + 1.0 + off, st.q[0]),
+                        (y as f64 + 1.0 + off, st.q[4]),
                     ],
                     color.stroke_width(3),
                 )
             }))?;
-            chart.draw_series(cells[a].iter().enumerate().map(|(y, &c)| {
-                Circle::new((y as f64 + 1.0 + off, sm.stats[c].mean), 5, color.filled())
-            }))?;
+            chart.draw_series(
+                cells[a]
+                    .iter()
+                    .enumerate()
+                    .map(|(y, st)| Circle::new((y as f64 + 1.0 + off, st.mean), 5, color.filled())),
+            )?;
         }
         chart.draw_series(kpi.targets.iter().enumerate().filter_map(|(y, t)| {
             t.map(|t| {
@@ -1810,7 +1845,7 @@ pub struct BudgetUse<'a> {
     /// The model.
     pub model: &'a Model,
     /// The pilot arm.
-    pub summary: &'a Summary,
+    pub summary: &'a ArmTables,
     /// Index into the summary's budget pools.
     pub pool: usize,
 }
@@ -1831,7 +1866,7 @@ impl Figure for BudgetUse<'_> {
             .and_then(|x| x.plans[pool.areas[0]].as_ref())
             .map_or(0..lay.years.len(), |p| m.plan_years(p))
             .collect();
-        let stat = |y: usize, k: B| sm.stats[lay.budget(i, y, k)];
+        let stat = |y: usize, k: B| *sm.budget(i, y, k);
         let top = ys
             .iter()
             .map(|&y| stat(y, B::Budget).mean.max(stat(y, B::Spent).q[4]))
@@ -1897,10 +1932,10 @@ impl Figure for BudgetUse<'_> {
             .build_cartesian_2d(axis(x0..x1), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .y_desc(lang.t("euro (nominaal)", "euros (nominal)"))
+            .y_desc(lang.money_axis(m.currency))
             .x_labels(ys.len())
             .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| lang.euros(*v))
+            .y_label_formatter(&|v| lang.money(m.currency, *v))
             .label_style((FAMILY, 13))
             .draw()?;
         let yr = |y: usize| f64::from(lay.years[y]);
@@ -2007,7 +2042,7 @@ where
 }
 
 /// The first month of each arm's pilot, ascending and without duplicates.
-fn pilot_starts(m: &Model, summaries: &[Summary]) -> std::collections::BTreeSet<u32> {
+fn pilot_starts(m: &Model, summaries: &[ArmTables]) -> std::collections::BTreeSet<u32> {
     summaries
         .iter()
         .filter_map(|sm| pilot_start(m, &sm.arm))
@@ -2022,7 +2057,7 @@ pub struct AreaFans<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arms' summaries, baseline first ([`overlaid`]).
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
     /// The area's scope ([`crate::aggregate::Layout::pilot_area_scopes`]).
     pub scope: usize,
 }
@@ -2053,7 +2088,11 @@ impl Figure for AreaFans<'_> {
             area_title(lang, m, &lay.scopes[self.scope])
         );
         let mut entries = arm_bands(lang, m, self.summaries, 0.3, 4);
-        entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
+        entries.extend(
+            starts
+                .iter()
+                .map(|&x| start_entry(lang, m, x, self.summaries)),
+        );
         let panels = small_multiples(root, &title, states.len(), &entries)?;
         for (panel, &s) in panels.iter().zip(&states) {
             let st = caseload_stats(self.summaries, self.scope, s);
@@ -2105,7 +2144,7 @@ pub struct AreaStacked<'a> {
     /// The model.
     pub model: &'a Model,
     /// The arms' summaries, baseline first ([`overlaid`]).
-    pub summaries: &'a [Summary],
+    pub summaries: &'a [ArmTables],
     /// The area's scope ([`crate::aggregate::Layout::pilot_area_scopes`]).
     pub scope: usize,
 }
@@ -2145,7 +2184,11 @@ impl Figure for AreaStacked<'_> {
             })
             .collect();
         let starts = pilot_starts(m, self.summaries);
-        entries.extend(starts.iter().map(|&x| start_entry(lang, m, x)));
+        entries.extend(
+            starts
+                .iter()
+                .map(|&x| start_entry(lang, m, x, self.summaries)),
+        );
         let panels = small_multiples(root, &title, self.summaries.len(), &entries)?;
         for (panel, sm) in panels.iter().zip(self.summaries) {
             let cum = stack(sm, self.scope, &states);

@@ -37,7 +37,7 @@ impl TornadoBar {
 /// How the metric's numbers are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
-    /// Euros, with the language's thousands separator.
+    /// Money (in [`Tornado::currency`]), with the language's thousands separator.
     Euros,
     /// A plain number.
     Number,
@@ -60,6 +60,8 @@ pub struct Tornado {
     pub bars: Vec<TornadoBar>,
     /// Language of the labels and numbers.
     pub lang: Lang,
+    /// The currency of a metric in money.
+    pub currency: crate::model::currency::Currency,
 }
 
 /// Bars ranked by effect, largest swing first; ties by label (deterministic).
@@ -99,8 +101,8 @@ impl Tornado {
     fn number(&self, x: f64) -> String {
         let (lang, signed) = (self.lang, self.signed());
         match self.unit {
-            Unit::Euros if signed => lang.signed_euros(x),
-            Unit::Euros => lang.euros(x),
+            Unit::Euros if signed => lang.signed_money(self.currency, x),
+            Unit::Euros => lang.money(self.currency, x),
             Unit::Share if signed => format!("{}%", lang.signed(100.0 * x, 1)),
             Unit::Share => format!("{}%", lang.decimal(100.0 * x, 1)),
             Unit::Number if x.abs() >= 1000.0 && signed => lang.signed(x, 0),
@@ -255,6 +257,7 @@ mod tests {
             base: 100_000.0,
             bars,
             lang,
+            currency: crate::model::currency::Currency::EUR,
         }
     }
 
@@ -313,6 +316,10 @@ mod tests {
         // A level, not a difference: no sign.
         t.metric = "baseline.care_cost_total".into();
         assert!(svg(&t).unwrap().contains("base: € 7,500"));
+        // A scenario in pounds: its symbol, and no euro.
+        t.currency = crate::model::currency::Currency::from_code("GBP").unwrap();
+        let gbp = svg(&t).unwrap();
+        assert!(gbp.contains("base: £ 7,500") && !gbp.contains('€'), "{gbp}");
     }
 
     #[test]

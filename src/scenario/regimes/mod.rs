@@ -63,351 +63,461 @@ pub(super) fn regimes(
     let mut out: Vec<Regime> = Vec::new();
     let mut all_rows = Vec::new();
     for (i, r) in raw.regime.iter().enumerate() {
-        let span = r.span();
-        let r = r.get_ref();
-        let key = |f: &str| format!("regime[{i}].{f}");
-        all_rows.push(regime_rows(cx, r, i, k));
-        let costs = regime_costs(cx, r, i, k, lines);
-        let own: Vec<usize> = costs
-            .iter()
-            .map(|c| c.item.line)
-            .filter(|&l| l >= k.cost_lines)
-            .collect();
-        let name = r.name.get_ref().trim().to_string();
-        if name.is_empty() || name == "provider" || out.iter().any(|o| o.name == name) {
-            cx.err(
-                r.name.span(),
-                key("name"),
-                format!("`{name}` cannot name a regime (empty, duplicate or `provider`)"),
-                "give every regime its own name, e.g. \"dorpsbudget\"",
-            );
-        }
-        let given = [
-            r.budget_per_inhabitant.is_some(),
-            r.budget_per_area.is_some(),
-            r.budget_share_of_provider.is_some(),
-            r.budget_percentile_of_baseline.is_some(),
-        ];
-        if given.iter().filter(|&&b| b).count() > 1 {
-            cx.err(span.clone(), format!("regime[{i}]"), "more than one budget is given", "give one of budget_per_inhabitant, budget_per_area, budget_share_of_provider, budget_percentile_of_baseline (none = unlimited)");
-        }
-        let budget = if let Some(v) = &r.budget_per_inhabitant {
-            BudgetRule::PerInhabitant(cx.nonneg(v, &key("budget_per_inhabitant"), "the budget"))
-        } else if let Some(v) = &r.budget_per_area {
-            BudgetRule::PerArea(cx.nonneg(v, &key("budget_per_area"), "the budget"))
-        } else if let Some(v) = &r.budget_share_of_provider {
-            BudgetRule::ShareOfProvider(cx.nonneg(v, &key("budget_share_of_provider"), "the share"))
-        } else if let Some(v) = &r.budget_percentile_of_baseline {
-            let q = cx.share(v, &key("budget_percentile_of_baseline"));
-            if q <= 0.0 || q >= 1.0 {
-                cx.err(
-                    v.span(),
-                    key("budget_percentile_of_baseline"),
-                    format!("{} is not a quantile strictly between 0 and 1", number(q)),
-                    "give the percentile as a share, e.g. 0.8 for the P80 of the baseline forecast",
-                );
-            }
-            BudgetRule::BaselinePercentile(q)
-        } else {
-            BudgetRule::Unlimited
-        };
-        let py = r
-            .price_year
-            .as_ref()
-            .map_or(i64::from(k.start.year), |p| *p.get_ref());
-        let budget_index = factors(cx, k, py as i32, span.clone(), &key("price_year"));
-        let mut covers = vec![false; lines.len()];
-        match &r.covers {
-            None => {
-                covers.iter_mut().take(k.cost_lines).for_each(|c| *c = true);
-                own.iter().for_each(|&l| covers[l] = true);
-            }
-            Some(list) => {
-                for l in list.get_ref() {
-                    match lines.iter().enumerate().position(|(j, x)| {
-                        x == l && (j < k.cost_lines || own.contains(&j))
-                    }) {
-                        Some(j) => covers[j] = true,
-                        None => cx.err(
-                            list.span(),
-                            key("covers"),
-                            format!("unknown cost line `{l}`"),
-                            format!(
-                                "use lines of the [[cost]] items or of this regime's own cost items: {}",
-                                lines[..k.cost_lines]
-                                    .iter()
-                                    .chain(own.iter().map(|&j| &lines[j]))
-                                    .cloned()
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ),
-                    }
-                }
-            }
-        }
-        let phase_in = r.phase_in_cycles.as_ref().map_or(0, |p| *p.get_ref());
-        if !(0..=1200).contains(&phase_in) {
-            cx.err(
-                r.phase_in_cycles.as_ref().map_or(0..0, |p| p.span()),
-                key("phase_in_cycles"),
-                format!("phase-in of {phase_in} cycles"),
-                "give 0 (at once) or a number of cycles, e.g. 12",
-            );
-        }
-        let prevention = r
-            .prevention
-            .as_ref()
-            .map_or(0.0, |p| cx.share(p, &key("prevention")));
-        for (v, what, fix) in [
-            (
-                &r.on_exhaustion,
-                "on_exhaustion",
-                "remove it: a budget never refuses needed care (zorgplicht). The municipality tops up an overspend, or the holder carries it within a `bandbreedte`; a limit on the care that can be delivered (staff) is a [[capacity]], with a waiting status",
-            ),
-            (
-                &r.step_down_from,
-                "step_down_from",
-                "remove it: clients are not stepped down for money; reviews of long stays are a care policy (`reassessment` on the regime)",
-            ),
-            (
-                &r.step_down_to,
-                "step_down_to",
-                "remove it: clients are not stepped down for money; reviews of long stays are a care policy (`reassessment` on the regime)",
-            ),
-        ] {
-            if let Some(v) = v {
-                cx.err(
-                    v.span(),
-                    key(what),
-                    format!("`{what}` is no longer a regime key"),
-                    fix,
-                );
-            }
-        }
-        let prevention_state = match &r.prevention_state {
-            Some(s) => cx.state(k.codes, s, &key("prevention_state")).unwrap_or(0),
-            None => match k.codes.iter().position(|c| c == "SB") {
-                Some(s) => s,
-                None if prevention > 0.0 || r.cost_per_prevented_indication.is_some() => {
-                    cx.err(
-                        span.clone(),
-                        key("prevention_state"),
-                        "there is no state `SB` for prevented clients",
-                        "name the state with prevention_state = \"<code>\"",
-                    );
-                    0
-                }
-                None => 0,
-            },
-        };
-        if k.absorbing.get(prevention_state) == Some(&true) && prevention > 0.0 {
-            cx.err(
-                span.clone(),
-                key("prevention_state"),
-                "prevented clients cannot enter an absorbing state",
-                "name a non-absorbing state",
-            );
-        }
-        #[derive(Clone, Copy, PartialEq)]
-        enum SurplusKey {
-            Returned,
-            CarriedOver,
-            Reinvested,
-        }
-        let surplus_key = choice(
-            cx,
-            &r.on_surplus,
-            &key("on_surplus"),
-            &[
-                ("returned", SurplusKey::Returned),
-                ("carried_over", SurplusKey::CarriedOver),
-                ("reinvested", SurplusKey::Reinvested),
-            ],
-            SurplusKey::Returned,
-        );
-        let mut reinvest_line = None;
-        let surplus = match (surplus_key, &r.cost_per_prevented_indication) {
-            (SurplusKey::Returned, None) => Surplus::Returned,
-            (SurplusKey::CarriedOver, None) => Surplus::CarriedOver,
-            (SurplusKey::Reinvested, Some(v)) => {
-                let cost = cx.nonneg(v, &key("cost_per_prevented_indication"), "the cost");
-                if cost <= 0.0 {
-                    cx.err(
-                        v.span(),
-                        key("cost_per_prevented_indication"),
-                        "a prevented indication that costs nothing",
-                        "give what one prevented indication costs the sociale basis, e.g. 1500.0",
-                    );
-                }
-                let name = "preventie_herinvestering";
-                reinvest_line = Some(lines.iter().position(|l| l == name).unwrap_or_else(|| {
-                    lines.push(name.to_string());
-                    lines.len() - 1
-                }));
-                Surplus::Reinvested(cost.max(f64::MIN_POSITIVE))
-            }
-            (SurplusKey::Reinvested, None) => {
-                cx.err(
-                    r.on_surplus.as_ref().map_or(span.clone(), |v| v.span()),
-                    key("cost_per_prevented_indication"),
-                    "a reinvested surplus needs the cost of a prevented indication",
-                    "add cost_per_prevented_indication = <euros at the price year>",
-                );
-                Surplus::Returned
-            }
-            (_, Some(v)) => {
-                cx.err(
-                    v.span(),
-                    key("cost_per_prevented_indication"),
-                    "a cost per prevented indication without a reinvested surplus",
-                    "write on_surplus = \"reinvested\", or remove the cost",
-                );
-                Surplus::Returned
-            }
-        };
-        let pool = choice(
-            cx,
-            &r.pool,
-            &key("pool"),
-            &[
-                ("area", PoolUnit::Area),
-                ("municipality", PoolUnit::Municipality),
-                ("region", PoolUnit::Region),
-            ],
-            PoolUnit::Area,
-        );
-        let risk_sharing = r.bandbreedte.as_ref().map(|b| {
-            let b = b.get_ref();
-            RiskSharing {
-                band: cx.nonneg(&b.band, &key("bandbreedte.band"), "the band"),
-                share: cx.share(&b.share, &key("bandbreedte.share")),
-            }
-        });
-        let mut bonus_malus = Vec::new();
-        for (j, b) in r.bonus_malus.iter().enumerate() {
-            let bk = |f: &str| format!("regime[{i}].bonus_malus[{j}].{f}");
-            let b = b.get_ref();
-            let name = b.kpi.get_ref().trim();
-            let Some(kpi) = raw
-                .kpi
-                .iter()
-                .position(|x| x.get_ref().name.get_ref().trim() == name)
-            else {
-                let names: Vec<&str> = raw
-                    .kpi
-                    .iter()
-                    .map(|x| x.get_ref().name.get_ref().trim())
-                    .collect();
-                cx.err(
-                    b.kpi.span(),
-                    bk("kpi"),
-                    format!("unknown KPI `{name}`"),
-                    format!("use the name of a [[kpi]]: {}", names.join(", ")),
-                );
-                continue;
-            };
-            let bonus = b
-                .bonus
-                .as_ref()
-                .map_or(0.0, |v| cx.nonneg(v, &bk("bonus"), "the bonus"));
-            let malus = b
-                .malus
-                .as_ref()
-                .map_or(0.0, |v| cx.nonneg(v, &bk("malus"), "the malus"));
-            if b.bonus.is_none() && b.malus.is_none() {
-                cx.err(
-                    b.kpi.span(),
-                    format!("regime[{i}].bonus_malus[{j}]"),
-                    "neither a bonus nor a malus",
-                    "give bonus = <euros> (target met) and/or malus = <euros> (target missed), per contract year",
-                );
-            }
-            bonus_malus.push(crate::model::regime::BonusMalus { kpi, bonus, malus });
-        }
-        if risk_sharing.is_some() && budget == BudgetRule::Unlimited {
-            cx.err(
-                span.clone(),
-                key("bandbreedte"),
-                "risk sharing on a regime without a budget",
-                "give a budget (budget_per_inhabitant, budget_per_area or budget_share_of_provider), or remove the bandbreedte",
-            );
-        }
-        let mut fixed = Vec::new();
-        for (j, f) in r.fixed_cost.iter().enumerate() {
-            let fspan = f.span();
-            let f = f.get_ref();
-            let fk = |x: &str| format!("regime[{i}].fixed_cost[{j}].{x}");
-            let line_name = f.line.get_ref().trim();
-            if line_name.is_empty()
-                || line_name == "total"
-                || lines[..k.cost_lines].iter().any(|l| l == line_name)
-            {
-                cx.err(f.line.span(), fk("line"), format!("`{line_name}` cannot name a fixed-cost line (empty, `total`, or a line of a [[cost]] item)"), "give the infrastructure its own line, e.g. \"coordinator\"");
-            }
-            let line = lines
-                .iter()
-                .position(|l| l == line_name)
-                .unwrap_or_else(|| {
-                    lines.push(line_name.to_string());
-                    lines.len() - 1
-                });
-            covers.resize(lines.len(), false);
-            covers[line] = true;
-            let per_year = f
-                .per_year
-                .as_ref()
-                .map_or(0.0, |v| cx.nonneg(v, &fk("per_year"), "the fixed cost"));
-            let per_inh = f.per_inhabitant_per_year.as_ref().map_or(0.0, |v| {
-                cx.nonneg(v, &fk("per_inhabitant_per_year"), "the fixed cost")
-            });
-            if f.per_year.is_none() && f.per_inhabitant_per_year.is_none() {
-                cx.err(
-                    fspan.clone(),
-                    format!("regime[{i}].fixed_cost[{j}]"),
-                    "no amount",
-                    "give per_year (per area) or per_inhabitant_per_year",
-                );
-            }
-            let ix = factors(
-                cx,
-                k,
-                *f.price_year.get_ref() as i32,
-                f.price_year.span(),
-                &fk("price_year"),
-            );
-            let per_cycle = f64::from(k.cycle_months) / 12.0;
-            fixed.push(FixedCost {
-                line,
-                per_area: ix.iter().map(|x| per_year * x * per_cycle).collect(),
-                per_inhabitant: ix.iter().map(|x| per_inh * x * per_cycle).collect(),
-            });
-        }
-        let modifiers = modifiers(cx, r, i, k);
-        let reassessments = reassess::compile(cx, r, i, k);
-        out.push(Regime {
-            name,
-            budget,
-            budget_index,
-            covers,
-            phase_in: phase_in.clamp(0, 1200) as u32,
-            prevention,
-            prevention_state,
-            surplus,
-            risk_sharing,
-            pool,
-            reinvest_line,
-            bonus_malus,
-            fixed,
-            modifiers,
-            costs,
-            reassessments,
-        });
+        all_rows.push(regime_rows(cx, r.get_ref(), i, k));
+        let regime = regime(cx, raw, r, i, k, lines, &out);
+        out.push(regime);
     }
     for r in &mut out {
         r.covers.resize(lines.len(), false);
     }
     (out, all_rows)
+}
+
+/// Compiles regime `i` (after the regimes `before` it, whose names it may not repeat).
+fn regime(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    r: &Spanned<raw::Regime>,
+    i: usize,
+    k: &Context,
+    lines: &mut Vec<String>,
+    before: &[Regime],
+) -> Regime {
+    let span = r.span();
+    let r = r.get_ref();
+    let key = |f: &str| format!("regime[{i}].{f}");
+    let costs = regime_costs(cx, r, i, k, lines);
+    let own: Vec<usize> = costs
+        .iter()
+        .map(|c| c.item.line)
+        .filter(|&l| l >= k.cost_lines)
+        .collect();
+    let name = r.name.get_ref().trim().to_string();
+    if name.is_empty() || name == "provider" || before.iter().any(|o| o.name == name) {
+        cx.err(
+            r.name.span(),
+            key("name"),
+            format!("`{name}` cannot name a regime (empty, duplicate or `provider`)"),
+            "give every regime its own name, e.g. \"dorpsbudget\"",
+        );
+    }
+    let budget = budget_rule(cx, r, i, span.clone());
+    let py = r
+        .price_year
+        .as_ref()
+        .map_or(i64::from(k.start.year), |p| *p.get_ref());
+    let budget_index = factors(cx, k, py as i32, span.clone(), &key("price_year"));
+    let mut covers = covers(cx, r, i, k, lines, &own);
+    let phase_in = phase_in(cx, r, i);
+    let prevention = r
+        .prevention
+        .as_ref()
+        .map_or(0.0, |p| cx.share(p, &key("prevention")));
+    removed_keys(cx, r, i);
+    let prevention_state = prevention_state(cx, r, i, k, prevention, span.clone());
+    let (surplus, reinvest_line) = surplus(cx, r, i, span.clone(), lines);
+    let (pool, risk_sharing) = pool_and_risk_sharing(cx, r, i);
+    let bonus_malus = bonus_malus(cx, raw, r, i);
+    if risk_sharing.is_some() && budget == BudgetRule::Unlimited {
+        cx.err(
+            span.clone(),
+            key("bandbreedte"),
+            "risk sharing on a regime without a budget",
+            "give a budget (budget_per_inhabitant, budget_per_area or budget_share_of_provider), or remove the bandbreedte",
+        );
+    }
+    let fixed = fixed_costs(cx, r, i, k, lines, &mut covers);
+    let modifiers = modifiers(cx, r, i, k);
+    let reassessments = reassess::compile(cx, r, i, k);
+    Regime {
+        name,
+        budget,
+        budget_index,
+        covers,
+        phase_in,
+        prevention,
+        prevention_state,
+        surplus,
+        risk_sharing,
+        pool,
+        reinvest_line,
+        bonus_malus,
+        fixed,
+        modifiers,
+        costs,
+        reassessments,
+    }
+}
+
+/// The budget of regime `i`: at most one of the four ways to give it; none is unlimited.
+fn budget_rule(
+    cx: &mut Ctx,
+    r: &raw::Regime,
+    i: usize,
+    span: std::ops::Range<usize>,
+) -> BudgetRule {
+    let key = |f: &str| format!("regime[{i}].{f}");
+    let given = [
+        r.budget_per_inhabitant.is_some(),
+        r.budget_per_area.is_some(),
+        r.budget_share_of_provider.is_some(),
+        r.budget_percentile_of_baseline.is_some(),
+    ];
+    if given.iter().filter(|&&b| b).count() > 1 {
+        cx.err(span, format!("regime[{i}]"), "more than one budget is given", "give one of budget_per_inhabitant, budget_per_area, budget_share_of_provider, budget_percentile_of_baseline (none = unlimited)");
+    }
+    if let Some(v) = &r.budget_per_inhabitant {
+        BudgetRule::PerInhabitant(cx.nonneg(v, &key("budget_per_inhabitant"), "the budget"))
+    } else if let Some(v) = &r.budget_per_area {
+        BudgetRule::PerArea(cx.nonneg(v, &key("budget_per_area"), "the budget"))
+    } else if let Some(v) = &r.budget_share_of_provider {
+        BudgetRule::ShareOfProvider(cx.nonneg(v, &key("budget_share_of_provider"), "the share"))
+    } else if let Some(v) = &r.budget_percentile_of_baseline {
+        let q = cx.share(v, &key("budget_percentile_of_baseline"));
+        if q <= 0.0 || q >= 1.0 {
+            cx.err(
+                v.span(),
+                key("budget_percentile_of_baseline"),
+                format!("{} is not a quantile strictly between 0 and 1", number(q)),
+                "give the percentile as a share, e.g. 0.8 for the P80 of the baseline forecast",
+            );
+        }
+        BudgetRule::BaselinePercentile(q)
+    } else {
+        BudgetRule::Unlimited
+    }
+}
+
+/// The cost lines regime `i`'s budget covers, by line: as listed, or every line of the [[cost]]
+/// items and of the regime's own cost items (`own`).
+fn covers(
+    cx: &mut Ctx,
+    r: &raw::Regime,
+    i: usize,
+    k: &Context,
+    lines: &[String],
+    own: &[usize],
+) -> Vec<bool> {
+    let mut covers = vec![false; lines.len()];
+    let Some(list) = &r.covers else {
+        covers.iter_mut().take(k.cost_lines).for_each(|c| *c = true);
+        own.iter().for_each(|&l| covers[l] = true);
+        return covers;
+    };
+    for l in list.get_ref() {
+        match lines
+            .iter()
+            .enumerate()
+            .position(|(j, x)| x == l && (j < k.cost_lines || own.contains(&j)))
+        {
+            Some(j) => covers[j] = true,
+            None => cx.err(
+                list.span(),
+                format!("regime[{i}].covers"),
+                format!("unknown cost line `{l}`"),
+                format!(
+                    "use lines of the [[cost]] items or of this regime's own cost items: {}",
+                    lines[..k.cost_lines]
+                        .iter()
+                        .chain(own.iter().map(|&j| &lines[j]))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        }
+    }
+    covers
+}
+
+/// Regime `i`'s phase-in, 0 to 1,200 cycles.
+fn phase_in(cx: &mut Ctx, r: &raw::Regime, i: usize) -> u32 {
+    let phase_in = r.phase_in_cycles.as_ref().map_or(0, |p| *p.get_ref());
+    if !(0..=1200).contains(&phase_in) {
+        cx.err(
+            r.phase_in_cycles.as_ref().map_or(0..0, |p| p.span()),
+            format!("regime[{i}].phase_in_cycles"),
+            format!("phase-in of {phase_in} cycles"),
+            "give 0 (at once) or a number of cycles, e.g. 12",
+        );
+    }
+    phase_in.clamp(0, 1200) as u32
+}
+
+/// Keys a regime no longer has, each refused with what to write instead.
+fn removed_keys(cx: &mut Ctx, r: &raw::Regime, i: usize) {
+    for (v, what, fix) in [
+        (
+            &r.on_exhaustion,
+            "on_exhaustion",
+            "remove it: a budget never refuses needed care (zorgplicht). The municipality tops up an overspend, or the holder carries it within a `bandbreedte`; a limit on the care that can be delivered (staff) is a [[capacity]], with a waiting status",
+        ),
+        (
+            &r.step_down_from,
+            "step_down_from",
+            "remove it: clients are not stepped down for money; reviews of long stays are a care policy (`reassessment` on the regime)",
+        ),
+        (
+            &r.step_down_to,
+            "step_down_to",
+            "remove it: clients are not stepped down for money; reviews of long stays are a care policy (`reassessment` on the regime)",
+        ),
+    ] {
+        if let Some(v) = v {
+            cx.err(
+                v.span(),
+                format!("regime[{i}].{what}"),
+                format!("`{what}` is no longer a regime key"),
+                fix,
+            );
+        }
+    }
+}
+
+/// The state prevented clients go to: as named, else `SB`; never an absorbing state.
+fn prevention_state(
+    cx: &mut Ctx,
+    r: &raw::Regime,
+    i: usize,
+    k: &Context,
+    prevention: f64,
+    span: std::ops::Range<usize>,
+) -> usize {
+    let key = format!("regime[{i}].prevention_state");
+    let prevention_state = match &r.prevention_state {
+        Some(s) => cx.state(k.codes, s, &key).unwrap_or(0),
+        None => match k.codes.iter().position(|c| c == "SB") {
+            Some(s) => s,
+            None if prevention > 0.0 || r.cost_per_prevented_indication.is_some() => {
+                cx.err(
+                    span.clone(),
+                    key.clone(),
+                    "there is no state `SB` for prevented clients",
+                    "name the state with prevention_state = \"<code>\"",
+                );
+                0
+            }
+            None => 0,
+        },
+    };
+    if k.absorbing.get(prevention_state) == Some(&true) && prevention > 0.0 {
+        cx.err(
+            span,
+            key,
+            "prevented clients cannot enter an absorbing state",
+            "name a non-absorbing state",
+        );
+    }
+    prevention_state
+}
+
+/// Over which areas regime `i`'s budget is pooled, and its risk sharing (`bandbreedte`), if any.
+fn pool_and_risk_sharing(
+    cx: &mut Ctx,
+    r: &raw::Regime,
+    i: usize,
+) -> (PoolUnit, Option<RiskSharing>) {
+    let key = |f: &str| format!("regime[{i}].{f}");
+    let pool = choice(
+        cx,
+        &r.pool,
+        &key("pool"),
+        &[
+            ("area", PoolUnit::Area),
+            ("municipality", PoolUnit::Municipality),
+            ("region", PoolUnit::Region),
+        ],
+        PoolUnit::Area,
+    );
+    let risk_sharing = r.bandbreedte.as_ref().map(|b| {
+        let b = b.get_ref();
+        RiskSharing {
+            band: cx.nonneg(&b.band, &key("bandbreedte.band"), "the band"),
+            share: cx.share(&b.share, &key("bandbreedte.share")),
+        }
+    });
+    (pool, risk_sharing)
+}
+
+/// What happens to regime `i`'s surplus, and the line of a reinvested surplus (added to `lines`).
+fn surplus(
+    cx: &mut Ctx,
+    r: &raw::Regime,
+    i: usize,
+    span: std::ops::Range<usize>,
+    lines: &mut Vec<String>,
+) -> (Surplus, Option<usize>) {
+    let key = |f: &str| format!("regime[{i}].{f}");
+    #[derive(Clone, Copy, PartialEq)]
+    enum SurplusKey {
+        Returned,
+        CarriedOver,
+        Reinvested,
+    }
+    let surplus_key = choice(
+        cx,
+        &r.on_surplus,
+        &key("on_surplus"),
+        &[
+            ("returned", SurplusKey::Returned),
+            ("carried_over", SurplusKey::CarriedOver),
+            ("reinvested", SurplusKey::Reinvested),
+        ],
+        SurplusKey::Returned,
+    );
+    match (surplus_key, &r.cost_per_prevented_indication) {
+        (SurplusKey::Returned, None) => (Surplus::Returned, None),
+        (SurplusKey::CarriedOver, None) => (Surplus::CarriedOver, None),
+        (SurplusKey::Reinvested, Some(v)) => {
+            let cost = cx.nonneg(v, &key("cost_per_prevented_indication"), "the cost");
+            if cost <= 0.0 {
+                cx.err(
+                    v.span(),
+                    key("cost_per_prevented_indication"),
+                    "a prevented indication that costs nothing",
+                    "give what one prevented indication costs the sociale basis, e.g. 1500.0",
+                );
+            }
+            let name = "preventie_herinvestering";
+            let line = lines.iter().position(|l| l == name).unwrap_or_else(|| {
+                lines.push(name.to_string());
+                lines.len() - 1
+            });
+            (Surplus::Reinvested(cost.max(f64::MIN_POSITIVE)), Some(line))
+        }
+        (SurplusKey::Reinvested, None) => {
+            cx.err(
+                r.on_surplus.as_ref().map_or(span, |v| v.span()),
+                key("cost_per_prevented_indication"),
+                "a reinvested surplus needs the cost of a prevented indication",
+                "add cost_per_prevented_indication = <euros at the price year>",
+            );
+            (Surplus::Returned, None)
+        }
+        (_, Some(v)) => {
+            cx.err(
+                v.span(),
+                key("cost_per_prevented_indication"),
+                "a cost per prevented indication without a reinvested surplus",
+                "write on_surplus = \"reinvested\", or remove the cost",
+            );
+            (Surplus::Returned, None)
+        }
+    }
+}
+
+/// Regime `i`'s bonuses and maluses, each on a [[kpi]] by name.
+fn bonus_malus(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    r: &raw::Regime,
+    i: usize,
+) -> Vec<crate::model::regime::BonusMalus> {
+    let mut bonus_malus = Vec::new();
+    for (j, b) in r.bonus_malus.iter().enumerate() {
+        let bk = |f: &str| format!("regime[{i}].bonus_malus[{j}].{f}");
+        let b = b.get_ref();
+        let name = b.kpi.get_ref().trim();
+        let Some(kpi) = raw
+            .kpi
+            .iter()
+            .position(|x| x.get_ref().name.get_ref().trim() == name)
+        else {
+            let names: Vec<&str> = raw
+                .kpi
+                .iter()
+                .map(|x| x.get_ref().name.get_ref().trim())
+                .collect();
+            cx.err(
+                b.kpi.span(),
+                bk("kpi"),
+                format!("unknown KPI `{name}`"),
+                format!("use the name of a [[kpi]]: {}", names.join(", ")),
+            );
+            continue;
+        };
+        let bonus = b
+            .bonus
+            .as_ref()
+            .map_or(0.0, |v| cx.nonneg(v, &bk("bonus"), "the bonus"));
+        let malus = b
+            .malus
+            .as_ref()
+            .map_or(0.0, |v| cx.nonneg(v, &bk("malus"), "the malus"));
+        if b.bonus.is_none() && b.malus.is_none() {
+            cx.err(
+                b.kpi.span(),
+                format!("regime[{i}].bonus_malus[{j}]"),
+                "neither a bonus nor a malus",
+                "give bonus = <euros> (target met) and/or malus = <euros> (target missed), per contract year",
+            );
+        }
+        bonus_malus.push(crate::model::regime::BonusMalus { kpi, bonus, malus });
+    }
+    bonus_malus
+}
+
+/// Regime `i`'s fixed costs (community infrastructure), each on its own line (added to `lines` and
+/// to what the budget `covers`).
+fn fixed_costs(
+    cx: &mut Ctx,
+    r: &raw::Regime,
+    i: usize,
+    k: &Context,
+    lines: &mut Vec<String>,
+    covers: &mut Vec<bool>,
+) -> Vec<FixedCost> {
+    let mut fixed = Vec::new();
+    for (j, f) in r.fixed_cost.iter().enumerate() {
+        let fspan = f.span();
+        let f = f.get_ref();
+        let fk = |x: &str| format!("regime[{i}].fixed_cost[{j}].{x}");
+        let line_name = f.line.get_ref().trim();
+        if line_name.is_empty()
+            || line_name == "total"
+            || lines[..k.cost_lines].iter().any(|l| l == line_name)
+        {
+            cx.err(f.line.span(), fk("line"), format!("`{line_name}` cannot name a fixed-cost line (empty, `total`, or a line of a [[cost]] item)"), "give the infrastructure its own line, e.g. \"coordinator\"");
+        }
+        let line = lines
+            .iter()
+            .position(|l| l == line_name)
+            .unwrap_or_else(|| {
+                lines.push(line_name.to_string());
+                lines.len() - 1
+            });
+        covers.resize(lines.len(), false);
+        covers[line] = true;
+        let per_year = f
+            .per_year
+            .as_ref()
+            .map_or(0.0, |v| cx.nonneg(v, &fk("per_year"), "the fixed cost"));
+        let per_inh = f.per_inhabitant_per_year.as_ref().map_or(0.0, |v| {
+            cx.nonneg(v, &fk("per_inhabitant_per_year"), "the fixed cost")
+        });
+        if f.per_year.is_none() && f.per_inhabitant_per_year.is_none() {
+            cx.err(
+                fspan.clone(),
+                format!("regime[{i}].fixed_cost[{j}]"),
+                "no amount",
+                "give per_year (per area) or per_inhabitant_per_year",
+            );
+        }
+        let ix = factors(
+            cx,
+            k,
+            *f.price_year.get_ref() as i32,
+            f.price_year.span(),
+            &fk("price_year"),
+        );
+        let per_cycle = f64::from(k.cycle_months) / 12.0;
+        fixed.push(FixedCost {
+            line,
+            per_area: ix.iter().map(|x| per_year * x * per_cycle).collect(),
+            per_inhabitant: ix.iter().map(|x| per_inh * x * per_cycle).collect(),
+        });
+    }
+    fixed
 }
 
 /// Compiles the `[[regime.modifier]]` tables of regime `i`.
@@ -665,7 +775,8 @@ pub(super) fn arms(
     costs: &[CostItem],
 ) -> (Vec<Arm>, Vec<Transitions>, Vec<Option<Vec<CostItem>>>) {
     let mut arms = Vec::new();
-    let mut keys: Vec<(usize, u32, u32)> = Vec::new();
+    // The distinct (regime, start, end) of the plans: one transition table and cost set each.
+    let mut keys: Vec<TableKey> = Vec::new();
     if raw.arm.is_empty() {
         arms.push(Arm {
             name: "baseline".into(),
@@ -688,73 +799,14 @@ pub(super) fn arms(
         }
         let mut plans: Vec<Option<Plan>> = vec![None; k.areas.len()];
         for (j, a) in arm.assign.iter().enumerate() {
-            let span = a.span();
-            let a = a.get_ref();
-            let key = format!("arm[{i}].assign[{j}]");
-            let Some(regime) = regimes.iter().position(|r| r.name == *a.regime.get_ref()) else {
-                let names: Vec<&str> = regimes.iter().map(|r| r.name.as_str()).collect();
-                cx.err(
-                    a.regime.span(),
-                    format!("{key}.regime"),
-                    format!("unknown regime `{}`", a.regime.get_ref()),
-                    format!(
-                        "define it with [[regime]] or use one of: {}",
-                        names.join(", ")
-                    ),
-                );
-                continue;
-            };
-            let start = match YearMonth::parse(a.from.get_ref()) {
-                Some(d) if d >= k.start => {
-                    ((d.index() - k.start.index()) as u32).div_ceil(k.cycle_months)
-                }
-                _ => {
-                    cx.err(
-                        a.from.span(),
-                        format!("{key}.from"),
-                        format!(
-                            "`{}` is not a month at or after the start ({})",
-                            a.from.get_ref(),
-                            k.start
-                        ),
-                        "write the first month under the regime as \"YYYY-MM\"",
-                    );
-                    continue;
-                }
-            };
-            if start >= k.cycles {
-                cx.err(
-                    a.from.span(),
-                    format!("{key}.from"),
-                    format!("{} is after the horizon", a.from.get_ref()),
-                    "start the regime within the simulated period",
-                );
-            }
-            let end = pilot_end(cx, a, &key, k, start);
-            for ar in areas_of(cx, (&a.municipality, &a.areas), &key, k, span.clone()) {
-                if plans[ar].is_some() {
-                    cx.err(
-                        span.clone(),
-                        key.clone(),
-                        format!("area `{}` is assigned twice in this arm", k.areas[ar].name),
-                        "assign every area at most once per arm",
-                    );
-                }
-                let table = keys
-                    .iter()
-                    .position(|&x| x == (regime, start, end))
-                    .unwrap_or_else(|| {
-                        keys.push((regime, start, end));
-                        keys.len() - 1
-                    });
-                plans[ar] = Some(Plan {
-                    regime,
-                    start,
-                    end,
-                    table,
-                    pool: 0,
-                });
-            }
+            assign(
+                cx,
+                a,
+                &format!("arm[{i}].assign[{j}]"),
+                k,
+                regimes,
+                (&mut plans, &mut keys),
+            );
         }
         let pools = pools_of(k, regimes, &mut plans);
         let (nl, en) = arm_label(cx, i, arm);
@@ -780,24 +832,7 @@ pub(super) fn arms(
     }
     let tables = match provider {
         Some(p) if tables_fit(cx, raw, k, p, (regimes, rows), &keys) => {
-            let mut reported: Vec<Vec<bool>> = raw
-                .regime
-                .iter()
-                .map(|r| vec![false; r.get_ref().modifier.len()])
-                .collect();
-            keys.iter()
-                .map(|&(r, start, end)| {
-                    regime_table(
-                        cx,
-                        raw,
-                        k,
-                        p,
-                        (r, &regimes[r], &rows[r]),
-                        (start, end),
-                        &mut reported,
-                    )
-                })
-                .collect()
+            regime_tables(cx, raw, k, p, (regimes, rows), &keys)
         }
         _ => Vec::new(),
     };
@@ -806,6 +841,126 @@ pub(super) fn arms(
         .map(|&(r, start, end)| regime_cost_set(costs, &regimes[r], start, end))
         .collect();
     (arms, tables, cost_sets)
+}
+
+/// A regime's transition table for a period: (regime, first cycle, end cycle).
+type TableKey = (usize, u32, u32);
+
+/// Factors on the moves to states: (target, factor).
+type Factors = Vec<(u8, f64)>;
+
+/// One `assign` of an arm (keys `{key}.<field>`): its areas get a plan under the regime from its
+/// start to its end; the plan's (regime, start, end) is added to `keys` if new.
+fn assign(
+    cx: &mut Ctx,
+    a: &Spanned<raw::Assign>,
+    key: &str,
+    k: &Context,
+    regimes: &[Regime],
+    (plans, keys): (&mut [Option<Plan>], &mut Vec<TableKey>),
+) {
+    let span = a.span();
+    let a = a.get_ref();
+    let Some(regime) = regimes.iter().position(|r| r.name == *a.regime.get_ref()) else {
+        let names: Vec<&str> = regimes.iter().map(|r| r.name.as_str()).collect();
+        cx.err(
+            a.regime.span(),
+            format!("{key}.regime"),
+            format!("unknown regime `{}`", a.regime.get_ref()),
+            format!(
+                "define it with [[regime]] or use one of: {}",
+                names.join(", ")
+            ),
+        );
+        return;
+    };
+    let Some(start) = assign_start(cx, a, key, k) else {
+        return;
+    };
+    let end = pilot_end(cx, a, key, k, start);
+    for ar in areas_of(cx, (&a.municipality, &a.areas), key, k, span.clone()) {
+        if plans[ar].is_some() {
+            cx.err(
+                span.clone(),
+                key.to_string(),
+                format!("area `{}` is assigned twice in this arm", k.areas[ar].name),
+                "assign every area at most once per arm",
+            );
+        }
+        let table = keys
+            .iter()
+            .position(|&x| x == (regime, start, end))
+            .unwrap_or_else(|| {
+                keys.push((regime, start, end));
+                keys.len() - 1
+            });
+        plans[ar] = Some(Plan {
+            regime,
+            start,
+            end,
+            table,
+            pool: 0,
+        });
+    }
+}
+
+/// The first cycle under an assigned regime: its `from` month, at or after the start (`None` when
+/// it is not); after the horizon is an error too.
+fn assign_start(cx: &mut Ctx, a: &raw::Assign, key: &str, k: &Context) -> Option<u32> {
+    let start = match YearMonth::parse(a.from.get_ref()) {
+        Some(d) if d >= k.start => ((d.index() - k.start.index()) as u32).div_ceil(k.cycle_months),
+        _ => {
+            cx.err(
+                a.from.span(),
+                format!("{key}.from"),
+                format!(
+                    "`{}` is not a month at or after the start ({})",
+                    a.from.get_ref(),
+                    k.start
+                ),
+                "write the first month under the regime as \"YYYY-MM\"",
+            );
+            return None;
+        }
+    };
+    if start >= k.cycles {
+        cx.err(
+            a.from.span(),
+            format!("{key}.from"),
+            format!("{} is after the horizon", a.from.get_ref()),
+            "start the regime within the simulated period",
+        );
+    }
+    Some(start)
+}
+
+/// The transition table of every (regime, start, end) in `keys`, mixed from the provider's table `p`.
+fn regime_tables(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+    p: &Transitions,
+    (regimes, rows): (&[Regime], &[RegimeRows]),
+    keys: &[(usize, u32, u32)],
+) -> Vec<Transitions> {
+    let mut reported: Vec<Vec<bool>> = raw
+        .regime
+        .iter()
+        .map(|r| vec![false; r.get_ref().modifier.len()])
+        .collect();
+    keys.iter()
+        .map(|&(r, start, end)| {
+            regime_table(
+                cx,
+                raw,
+                k,
+                p,
+                (r, &regimes[r], &rows[r]),
+                (start, end),
+                &mut reported,
+            )
+        })
+        .collect()
 }
 
 /// Whether the transition table of every regime the arms use fits the memory budget, as the
@@ -1024,26 +1179,11 @@ fn regime_table(
     let mut memo: Vec<Memo> = vec![Memo::default(); n];
     for c in start..end {
         let ramp = regime.ramp(c - start);
-        let inside = |m: &&Modifier| m.period.0 <= i64::from(c) && i64::from(c) <= m.period.1;
         for (s, done) in memo.iter_mut().enumerate() {
-            let active: Vec<&Modifier> = regime
-                .modifiers
-                .iter()
-                .filter(|m| m.from == s)
-                .filter(inside)
-                .collect();
+            let (active, risks, ratios) = active_factors(regime, s, c, ramp);
             if active.is_empty() {
                 continue;
             }
-            let scaled = |want: fn(Effect) -> bool| -> Vec<(u8, f64)> {
-                active
-                    .iter()
-                    .filter(|m| want(m.effect))
-                    .map(|m| (m.to, 1.0 + ramp * (m.effect.value() - 1.0)))
-                    .collect()
-            };
-            let risks = scaled(|e| matches!(e, Effect::RelativeRisk(_)));
-            let ratios = scaled(|e| matches!(e, Effect::HazardRatio(_)));
             if done.risks != risks || done.ratios != ratios {
                 *done = Memo {
                     risks: risks.clone(),
@@ -1087,6 +1227,33 @@ fn regime_table(
     }
     reassess::apply(regime, (start, end), &mut rows, &mut row_of, (n, per_state));
     Transitions::new(rows, cap, row_of, n)
+}
+
+/// The modifiers of `regime` from state `s` that hold in cycle `c`, with their relative risks and
+/// hazard ratios scaled by the phase-in `ramp`.
+fn active_factors(
+    regime: &Regime,
+    s: usize,
+    c: u32,
+    ramp: f64,
+) -> (Vec<&Modifier>, Factors, Factors) {
+    let inside = |m: &&Modifier| m.period.0 <= i64::from(c) && i64::from(c) <= m.period.1;
+    let active: Vec<&Modifier> = regime
+        .modifiers
+        .iter()
+        .filter(|m| m.from == s)
+        .filter(inside)
+        .collect();
+    let scaled = |want: fn(Effect) -> bool| -> Vec<(u8, f64)> {
+        active
+            .iter()
+            .filter(|m| want(m.effect))
+            .map(|m| (m.to, 1.0 + ramp * (m.effect.value() - 1.0)))
+            .collect()
+    };
+    let risks = scaled(|e| matches!(e, Effect::RelativeRisk(_)));
+    let ratios = scaled(|e| matches!(e, Effect::HazardRatio(_)));
+    (active, risks, ratios)
 }
 
 /// The time-in-state resolution of a regime's table: the provider's, its own rows', and fine enough

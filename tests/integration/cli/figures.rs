@@ -432,46 +432,198 @@ fn an_arm_without_a_label_is_named_by_its_name_and_a_bad_label_is_refused_with_i
     );
 }
 
+/// Words of the Wmo pilot (lower case) that a model outside the Wmo must not use: the municipalities,
+/// the clients, the month, the pilot and its areas, the provider model, the budget holder.
+const WMO_WORDS: [&str; 20] = [
+    "alle gemeenten",
+    "all municipalities",
+    "gemeente",
+    "municipal",
+    "cliënten",
+    "clients",
+    "per maand",
+    "per month",
+    "intensiteit",
+    "pilotgebied",
+    "pilot area",
+    "pilot start",
+    "aanbiedersmodel",
+    "provider model",
+    "budgethouder",
+    "budget holder",
+    "zorgplicht",
+    "tarief",
+    "tariff",
+    "regio",
+];
+
+/// The text a reader sees on a page or in a figure: tags, the style sheet and attributes left out.
+fn visible(text: &str) -> String {
+    let text = match (text.find("<style>"), text.find("</style>")) {
+        (Some(a), Some(b)) => format!("{}{}", &text[..a], &text[b..]),
+        _ => text.to_string(),
+    };
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&").to_lowercase()
+}
+
 #[test]
 fn a_model_outside_the_wmo_speaks_of_its_own_people_in_figures_and_report() {
     let dir = tempfile::tempdir().unwrap();
-    for lang in ["nl", "en"] {
-        let out = run(
-            dir.path(),
-            lang,
-            Some("scenarios/hiv_combination.toml"),
-            &["--lang", lang],
-        );
-        let mut files: Vec<PathBuf> = plots(&out, "svg");
-        files.push(out.join("report.html"));
-        let mut seen_people = false;
-        for f in &files {
-            let text = fs::read_to_string(f).unwrap();
-            let lower = text.to_lowercase();
-            for wmo in [
-                "alle gemeenten",
-                "all municipalities",
-                "cliënten",
-                "clients",
-                "per maand",
-                "per month",
-                "intensiteit",
-            ] {
-                assert!(!lower.contains(wmo), "{} says {wmo:?}", f.display());
+    // (scenario, its people in nl and en, its currency's symbol and name on an axis in nl and en, the
+    // label of the arm that starts a regime in nl and en)
+    let models = [
+        (
+            "hiv_combination",
+            ["patiënten", "patients"],
+            "£",
+            ["pond (nominaal)", "pounds (nominal)"],
+            [
+                "start combinatietherapie jan 1995",
+                "start of combination therapy jan 1995",
+            ],
+        ),
+        (
+            "sick_sicker",
+            ["personen", "people"],
+            "$",
+            ["dollar (nominaal)", "dollars (nominal)"],
+            ["start strategie b jan 2025", "start of strategy b jan 2025"],
+        ),
+    ];
+    for (name, people, symbol, axis, start) in models {
+        for (l, lang) in ["nl", "en"].into_iter().enumerate() {
+            let out = run(
+                dir.path(),
+                &format!("{name}-{lang}"),
+                Some(&format!("scenarios/{name}.toml")),
+                &["--lang", lang],
+            );
+            let svgs = plots(&out, "svg");
+            assert!(svgs.len() > 10, "{name}: the figures are drawn");
+            let mut figures = String::new();
+            for f in &svgs {
+                figures.push_str(&visible(&fs::read_to_string(f).unwrap()));
             }
-            seen_people |= lower.contains(if lang == "nl" {
-                "patiënten"
-            } else {
-                "patients"
-            });
+            let report = visible(&fs::read_to_string(out.join("report.html")).unwrap());
+            for (what, text) in [("figures", &figures), ("report", &report)] {
+                for wmo in WMO_WORDS {
+                    assert!(!text.contains(wmo), "{name} {lang} {what} say {wmo:?}");
+                }
+                assert!(
+                    !text.contains('€') && !text.contains("euro"),
+                    "{name} {lang} {what} show euros, not the scenario's currency"
+                );
+                assert!(text.contains(symbol), "{name} {lang} {what}: no {symbol}");
+                assert!(
+                    text.contains(people[l]),
+                    "{name} {lang} {what}: no {}",
+                    people[l]
+                );
+            }
+            assert!(figures.contains(axis[l]), "{name} {lang}: money axis");
+            assert!(figures.contains(start[l]), "{name} {lang}: the arm's start");
+            // What the arms' regime covers is the whole cohort here: all areas together.
+            assert!(figures.contains(["alle gebieden samen", "all areas together"][l]));
+            // A treatment has no budget: no budget figure, and no budget section in the report.
+            assert!(
+                !svgs
+                    .iter()
+                    .any(|f| f.to_string_lossy().contains("/budget_"))
+            );
+            assert!(!report.contains("overschrijding") && !report.contains("overspend"));
+            // A yearly model's time axis is in years.
+            let fan = texts(&fs::read_to_string(out.join(&svgs[svgs.len() - 1])).unwrap());
+            assert!(!fan.iter().any(|s| s == "maand" || s == "month"));
         }
-        assert!(seen_people, "the scenario's word for its people is used");
-        // A yearly model's time axis is in years.
-        let fan = texts(&fs::read_to_string(out.join("plots/fan_monotherapy_A.svg")).unwrap());
-        assert!(
-            fan.iter()
-                .any(|s| s == if lang == "nl" { "jaar" } else { "year" })
-        );
-        assert!(!fan.iter().any(|s| s == "maand" || s == "month"));
     }
+}
+
+#[test]
+fn the_default_keeps_its_wmo_words_and_euros() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), "nl", None, &["--plots", "all"]);
+    let fan = visible(&fs::read_to_string(out.join("plots/fan_pilot_areas_WV.svg")).unwrap());
+    assert!(fan.contains("pilotgebieden samen") && fan.contains("pilot start jan 2022"));
+    let spend =
+        visible(&fs::read_to_string(out.join("plots/municipal_spend_per_year.svg")).unwrap());
+    assert!(spend.contains("euro (nominaal)") && spend.contains("€ "));
+    assert!(!spend.contains('£') && !spend.contains('$'));
+    let report = visible(&fs::read_to_string(out.join("report.html")).unwrap());
+    for words in [
+        "gemeentelijke uitgaven per jaar",
+        "in de pilotgebieden (78 cliënten bij de start)",
+        "budget in de pilot",
+        "budget: hoe groot moet het zijn?",
+        "€ ",
+    ] {
+        assert!(
+            report.contains(words),
+            "the default's report says {words:?}"
+        );
+    }
+}
+
+#[test]
+fn a_currency_is_named_by_its_code_and_a_wrong_one_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hiv_combination.toml"),
+    )
+    .unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("currency = \"GBP\""))
+        .unwrap()
+        + 1;
+    let file = dir.path().join("c.toml");
+    for (given, says) in [
+        (
+            "\"£\"",
+            "write the code, not the symbol: currency = \"GBP\"",
+        ),
+        ("\"GPB\"", "one of EUR, GBP, USD"),
+    ] {
+        let bad = text.replacen("currency = \"GBP\"", &format!("currency = {given}"), 1);
+        fs::write(&file, bad).unwrap();
+        let err = wijksim().arg("check").arg(&file).assert().code(2);
+        let msg = String::from_utf8(err.get_output().stderr.clone()).unwrap();
+        assert!(
+            msg.contains(&format!("c.toml:{line}"))
+                && msg.contains("scenario.currency")
+                && msg.contains(says),
+            "{msg}"
+        );
+    }
+    // Lower case is the same code; the workbook's money is in pounds.
+    fs::write(
+        &file,
+        text.replacen("currency = \"GBP\"", "currency = \"gbp\"", 1),
+    )
+    .unwrap();
+    let out = dir.path().join("o");
+    wijksim()
+        .arg("run")
+        .arg(&file)
+        .args(["--runs", "5", "--quiet", "--plots", "none", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let mut zip = zip::ZipArchive::new(fs::File::open(out.join("results.xlsx")).unwrap()).unwrap();
+    let mut styles = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("xl/styles.xml").unwrap(), &mut styles).unwrap();
+    assert!(styles.contains("formatCode=\"£ #,##0.00\""), "{styles}");
+    assert!(!styles.contains('€'));
 }

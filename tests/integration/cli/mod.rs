@@ -6,6 +6,7 @@ mod figures;
 mod flags;
 mod golden;
 mod histories;
+mod manifest;
 mod packaging;
 mod readme;
 mod report;

@@ -610,3 +610,71 @@ fn where_things_are_names_files_that_exist() {
         }
     }
 }
+
+/// The stages of the source tree (`src/<stage>/` or `src/<stage>.rs`) depend on each other without a
+/// circle: each `crate::<stage>` a stage's code names (tests and comments aside) is a stage it builds
+/// on, and following those never leads back. The binary (`cli`) stands outside.
+#[test]
+fn stages_depend_on_each_other_without_a_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    tree(Path::new(env!("CARGO_MANIFEST_DIR")), "src", &mut files);
+    let mut uses: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for f in &files {
+        let rel = f.strip_prefix("src/").unwrap_or(f);
+        let stage = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_string();
+        if ["main", "lib", "cli"].contains(&stage.as_str()) || !f.ends_with(".rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(src.join(rel)).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for part in line.split("crate::").skip(1) {
+                let name: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if !name.is_empty() && name != stage {
+                    uses.entry(stage.clone()).or_default().insert(name);
+                }
+            }
+        }
+    }
+    // Depth-first search for a circle.
+    fn visit(
+        s: &str,
+        uses: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) {
+        if let Some(at) = path.iter().position(|p| p == s) {
+            panic!(
+                "the stages depend on each other in a circle: {} -> {s}",
+                path[at..].join(" -> ")
+            );
+        }
+        if done.contains(s) {
+            return;
+        }
+        path.push(s.to_string());
+        for t in uses.get(s).into_iter().flatten() {
+            visit(t, uses, path, done);
+        }
+        path.pop();
+        done.insert(s.to_string());
+    }
+    let mut done = Default::default();
+    for s in uses.keys() {
+        visit(s, &uses, &mut Vec::new(), &mut done);
+    }
+    assert!(
+        uses.contains_key("engine") && uses.contains_key("aggregate"),
+        "{uses:?}"
+    );
+}

@@ -37,6 +37,13 @@ fn the_report_is_self_contained_in_dutch_and_english() {
             && en.contains("care delivered −€ ")
             && en.contains("(the budget design); P(overspend) ")
     );
+    // The question names each arm once, by its label, over the horizon's months.
+    assert!(nl.contains(
+        "<b>Vraag:</b> wat gebeurt er van jan 2021 tot en met dec 2025 met kosten, cliënten en KPI's bij <i>Dorpsbudget Noord-Beveland</i>, vergeleken met <i>Aanbiedersmodel (basis)</i>?</p>"
+    ));
+    assert!(en.contains(
+        "<b>Question:</b> what happens to cost, clients and KPIs from Jan 2021 to Dec 2025 under <i>Village budget Noord-Beveland</i>, compared with <i>Provider model (baseline)</i>?</p>"
+    ));
     // Dutch number format in the text: € 12.345.678; English: € 12,345,678.
     let text_nl = nl.split("<h2>Figuren</h2>").next().unwrap();
     let text_en = en.split("<h2>Figures</h2>").next().unwrap();
@@ -213,7 +220,7 @@ fn chromium() -> Option<PathBuf> {
     })
 }
 
-fn headless(browser: &Path, profile: &Path) -> std::process::Command {
+fn headless(browser: &Path, profile: &Path, width: u32) -> std::process::Command {
     let mut c = std::process::Command::new(browser);
     c.args([
         "--headless",
@@ -224,8 +231,8 @@ fn headless(browser: &Path, profile: &Path) -> std::process::Command {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1100,1400",
     ]);
+    c.arg(format!("--window-size={width},1400"));
     c.arg(format!("--user-data-dir={}", profile.display()));
     c
 }
@@ -243,30 +250,35 @@ fn the_report_renders_in_headless_chromium() {
         );
     };
     let dir = tempfile::tempdir().unwrap();
-    let html = report(dir.path(), "nl");
-    // A copy of the report with a check: every figure is laid out with a visible size, and no script
-    // error occurred; the verdict goes into the title, which --dump-dom prints.
-    let check = r#"<script>var errs=0;window.onerror=function(){errs++};window.addEventListener('load',function(){var s=document.querySelectorAll('figure svg'),v=0;s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>50&&getComputedStyle(e).visibility!=='hidden')v++});document.title='CHECK svgs='+s.length+' visible='+v+' errors='+errs})</script>"#;
-    let page = dir.path().join("check.html");
-    fs::write(&page, html.replacen("<head>", &format!("<head>{check}"), 1)).unwrap();
-    let out = headless(&browser, &dir.path().join("profile"))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let want = format!("CHECK svgs={FIGURES} visible={FIGURES} errors=0");
-    assert!(
-        dom.contains(&want),
-        "expected `{want}` in the rendered page's title; got: {}",
-        dom.lines()
-            .find(|l| l.contains("<title>"))
-            .unwrap_or("no title")
-    );
+    // A copy of the report with a check: every figure is laid out with a visible size, no script
+    // error occurred, and nothing is wider than the window (the page does not scroll sideways: a
+    // wide table scrolls in its own box); the verdict goes into the title, which --dump-dom prints.
+    let check = r#"<script>var errs=0;window.onerror=function(){errs++};window.addEventListener('load',function(){var s=document.querySelectorAll('figure svg'),v=0;s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>50&&getComputedStyle(e).visibility!=='hidden')v++});var d=document.documentElement;document.title='CHECK svgs='+s.length+' visible='+v+' errors='+errs+' overflow='+Math.max(0,d.scrollWidth-d.clientWidth)})</script>"#;
+    for lang in ["nl", "en"] {
+        let html = report(dir.path(), lang);
+        let page = dir.path().join(format!("check-{lang}.html"));
+        fs::write(&page, html.replacen("<head>", &format!("<head>{check}"), 1)).unwrap();
+        for width in [1300, 1000] {
+            let out = headless(&browser, &dir.path().join("profile"), width)
+                .arg("--dump-dom")
+                .arg(format!("file://{}", page.display()))
+                .output()
+                .unwrap();
+            let dom = String::from_utf8_lossy(&out.stdout);
+            let want = format!("CHECK svgs={FIGURES} visible={FIGURES} errors=0 overflow=0");
+            assert!(
+                dom.contains(&want),
+                "{lang}, {width} px wide: expected `{want}` in the rendered page's title; got: {}",
+                dom.lines()
+                    .find(|l| l.contains("<title>"))
+                    .unwrap_or("no title")
+            );
+        }
+    }
     // A screenshot of the real report, to look at by eye.
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     let report_file = dir.path().join("nl/report.html");
-    headless(&browser, &dir.path().join("profile2"))
+    headless(&browser, &dir.path().join("profile2"), 1300)
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", report_file.display()))
         .output()
@@ -324,4 +336,54 @@ fn how_sure_says_whether_the_intervals_include_parameter_uncertainty() {
         cohort.contains("expected values") && cohort.contains("<b>not</b> included"),
         "{cohort}"
     );
+}
+
+/// The question of the report for a scenario's arms: each named once, the baseline not called the
+/// provider model outside the Wmo (nor when its label says what it is), a model without KPIs not
+/// asked about KPIs, and an unlabelled Wmo baseline explained.
+#[test]
+fn the_question_reads_naturally_for_every_kind_of_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let question = |scenario: PathBuf, lang: &str| -> String {
+        let out = dir.path().join(format!(
+            "{}-{lang}",
+            scenario.file_stem().unwrap().to_string_lossy()
+        ));
+        wijksim()
+            .arg("run")
+            .arg(&scenario)
+            .args([
+                "--runs", "5", "--quiet", "--plots", "none", "--lang", lang, "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        let html = fs::read_to_string(out.join("report.html")).unwrap();
+        let at = html
+            .find("<b>Vraag:</b>")
+            .or(html.find("<b>Question:</b>"))
+            .unwrap();
+        html[at..].split("</p>").next().unwrap().to_string()
+    };
+    let hiv = root.join("scenarios/hiv_combination.toml");
+    assert_eq!(
+        question(hiv.clone(), "nl"),
+        "<b>Vraag:</b> wat gebeurt er van jan 1995 tot en met dec 2014 met kosten en patiënten bij <i>Combinatietherapie</i>, vergeleken met <i>Zidovudine alleen</i>?"
+    );
+    assert_eq!(
+        question(hiv, "en"),
+        "<b>Question:</b> what happens to cost and patients from Jan 1995 to Dec 2014 under <i>Combination therapy</i>, compared with <i>Zidovudine alone</i>?"
+    );
+    assert_eq!(
+        question(root.join("scenarios/sick_sicker.toml"), "en"),
+        "<b>Question:</b> what happens to cost and people from Jan 2025 to Dec 2099 under <i>Strategy B</i>, compared with <i>Standard of care</i>?"
+    );
+    // A Wmo baseline without a label is explained as the provider model it is.
+    let golden = question(root.join("tests/golden/pilot.toml"), "nl");
+    assert!(
+        golden.contains(", vergeleken met <i>baseline</i> (het huidige aanbiedersmodel)?"),
+        "{golden}"
+    );
+    assert_eq!(golden.matches("aanbiedersmodel").count(), 1);
 }

@@ -176,6 +176,29 @@ fn report_refuses_edited_or_incomplete_folders_and_changes_nothing() {
     .unwrap();
     check("unknown state", &["caseload.csv:2", "`state`", "`XYZ`"]);
     fs::write(out.join("caseload.csv"), &caseload).unwrap();
+    // A missing row: nothing is drawn from a table that lacks a number (issue 15: the tables read
+    // back say what they hold).
+    let mut cut: Vec<&str> = caseload.lines().collect();
+    let gone = cut.remove(5);
+    fs::write(out.join("caseload.csv"), cut.join("\n") + "\n").unwrap();
+    let arm = gone.split(',').next().unwrap();
+    check(
+        "missing caseload row",
+        &[
+            "caseload.csv",
+            "no row for the caseload in cycle",
+            &format!("of arm `{arm}`"),
+            "fix:",
+        ],
+    );
+    fs::write(out.join("caseload.csv"), &caseload).unwrap();
+    let kpis = fs::read_to_string(out.join("kpis.csv")).unwrap();
+    let cut: Vec<&str> = kpis.lines().take(kpis.lines().count() - 1).collect();
+    fs::write(out.join("kpis.csv"), cut.join("\n") + "\n").unwrap();
+    check("missing KPI row", &["kpis.csv", "no row for a KPI", "fix:"]);
+    fs::remove_file(out.join("kpis.csv")).unwrap();
+    check("no KPI table", &["kpis.csv", "missing from the folder"]);
+    fs::write(out.join("kpis.csv"), &kpis).unwrap();
     // A missing per-run row.
     let runs = fs::read_to_string(out.join("runs.csv")).unwrap();
     let cut: Vec<&str> = runs

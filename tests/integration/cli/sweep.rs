@@ -653,6 +653,55 @@ fn bad_sweep_files_name_file_line_and_key() {
 }
 
 #[test]
+fn a_shard_checks_its_own_points_while_check_and_slurm_check_every_point() {
+    let dir = tempfile::tempdir().unwrap();
+    // A grid whose point 1 (prevention 1.5, not a share) lies in shard 2 of 2; shard 1 holds 0 and 2.
+    let f = sweep_file(
+        dir.path(),
+        "lazy",
+        "design = \"grid\"",
+        "[[parameter]]\nkey = \"regime[dorpsbudget].prevention\"\nname = \"prevention\"\nvalues = [0.0, 1.5, 0.1]\n",
+    );
+    let names_the_point = |err: &[u8]| {
+        let err = String::from_utf8_lossy(err);
+        for w in [
+            "lazy.toml:1: `parameter`",
+            "point 1 (prevention = 1.5) makes the scenario invalid",
+            "regime[0].prevention",
+            "fix:",
+        ] {
+            assert!(err.contains(w), "`{w}` missing from:\n{err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    // The shard without the bad point runs its points.
+    let s1 = dir.path().join("s1");
+    sweep(&f, &s1, &["--shard", "1/2", "--quiet"]).success();
+    let (_, rows) = table(&s1.join("sweep.csv"));
+    let points: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(points, ["0", "2"]);
+    // The shard with it stops before anything runs or is written.
+    let s2 = dir.path().join("s2");
+    names_the_point(
+        &sweep(&f, &s2, &["--shard", "2/2", "--quiet"])
+            .code(2)
+            .get_output()
+            .stderr,
+    );
+    assert!(!s2.exists());
+    // `check` and the Slurm scripts look at every point.
+    let a = wijksim().arg("check").arg(&f).assert().code(2);
+    names_the_point(&a.get_output().stderr);
+    let cluster = dir.path().join("cluster");
+    let a = sweep(&f, &cluster, &["--emit-slurm", "--shards", "2"]).code(2);
+    names_the_point(&a.get_output().stderr);
+    assert!(
+        !cluster.exists(),
+        "no Slurm scripts for a sweep with a bad point"
+    );
+}
+
+#[test]
 fn sweeps_keep_or_fix_parameter_uncertainty() {
     let dir = tempfile::tempdir().unwrap();
     // The default scenario with an uncertain BT tariff.
@@ -747,5 +796,59 @@ fn memory_and_threads_stay_flat_in_the_number_of_points() {
     assert!(
         threads400 <= threads50 && threads400 <= 2 + 3,
         "threads grew with points: {threads50} at 50, {threads400} at 400"
+    );
+}
+
+/// A sweep of a scenario in pounds draws its tornado in pounds, also after a merge of shards (the
+/// manifest records the currency); a sweep in euros writes no currency into its manifest.
+#[test]
+fn a_sweep_of_a_scenario_in_pounds_draws_its_tornado_in_pounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hiv.toml");
+    fs::write(
+        &f,
+        format!(
+            "[sweep]\nname = \"hiv\"\nscenario = \"{}\"\nruns = 5\ndesign = \"one_way\"\n\
+             metric = \"combination.care_cost_difference\"\n\n[[parameter]]\n\
+             key = \"regime[combination].modifier[A->B].relative_risk\"\nname = \"rr_a_b\"\n\
+             low = 0.4\nhigh = 0.6\n",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scenarios/hiv_combination.toml"
+            )
+        ),
+    )
+    .unwrap();
+    let shards: Vec<PathBuf> = (1..=2).map(|i| dir.path().join(format!("s{i}"))).collect();
+    for (i, s) in shards.iter().enumerate() {
+        sweep(&f, s, &["--shard", &format!("{}/2", i + 1), "--quiet"]).success();
+        let manifest = fs::read_to_string(s.join("manifest.json")).unwrap();
+        assert!(manifest.contains("\"currency\": \"GBP\""), "{manifest}");
+    }
+    let merged = dir.path().join("merged");
+    wijksim()
+        .args(["merge", "--out"])
+        .arg(&merged)
+        .args(&shards)
+        .assert()
+        .success();
+    let tornado = fs::read_to_string(merged.join("tornado.svg")).unwrap();
+    assert!(
+        tornado.contains("£ ") && !tornado.contains('€'),
+        "{tornado}"
+    );
+    // In euros, the manifest is as it always was.
+    let eur = sweep_file(dir.path(), "eur", "design = \"one_way\"", ONE_WAY);
+    let out = dir.path().join("eur-out");
+    sweep(&eur, &out, &["--quiet"]).success();
+    assert!(
+        !fs::read_to_string(out.join("manifest.json"))
+            .unwrap()
+            .contains("currency")
+    );
+    assert!(
+        fs::read_to_string(out.join("tornado.svg"))
+            .unwrap()
+            .contains("€ ")
     );
 }

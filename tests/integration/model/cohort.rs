@@ -2,10 +2,10 @@
 //! engine is tested against (every mean within 4 standard errors; fixed seeds).
 
 use super::{default_text, wijksim};
+use wijksim::aggregate::expected;
 use wijksim::aggregate::{Account, Summary};
-use wijksim::engine::batch::{self, Options};
-use wijksim::engine::cohort;
 use wijksim::model::Model;
+use wijksim::run::batch::{self, Options};
 use wijksim::scenario;
 
 fn fixture(name: &str) -> Model {
@@ -17,7 +17,7 @@ fn fixture(name: &str) -> Model {
 fn cohort_matches_hand_computed_matrix_powers() {
     let m = fixture("three_state.toml");
     let p = [[0.85, 0.10, 0.05], [0.25, 0.55, 0.20], [0.0, 0.0, 1.0]];
-    let (sums, warnings) = cohort::summarise(&m);
+    let (sums, warnings) = expected::summarise(&m);
     assert!(warnings.is_empty());
     let sm = &sums[0];
     let mut v = [800.0, 200.0, 0.0];
@@ -46,7 +46,7 @@ fn cohort_matches_hand_computed_matrix_powers() {
 /// Asserts every caseload cell and every yearly total cost of every arm lies within 4 standard errors
 /// of the cohort value.
 fn monte_carlo_agrees(m: &Model, runs: u32, seed: u64) {
-    let (exact, _) = cohort::summarise(m);
+    let (exact, _) = expected::summarise(m);
     let mc: Vec<Summary> = batch::run(
         m,
         &Options {
@@ -107,7 +107,7 @@ fn monte_carlo_means_agree_with_the_cohort_on_the_default_scenario() {
     let text = super::without_capacity(&default_text())
         .replace("on_surplus = \"carried_over\"", "on_surplus = \"returned\"");
     let m = scenario::from_text("default.toml", &text).unwrap().model;
-    assert!(cohort::feedback_regimes(&m, 1).is_empty());
+    assert!(wijksim::engine::cohort::feedback_regimes(&m, 1).is_empty());
     monte_carlo_agrees(&m, 1000, 17);
 }
 
@@ -176,7 +176,7 @@ name = "r"
 assign = [{ municipality = "m", regime = "r", from = "2020-01" }]
 "#;
     let m = scenario::from_text("bands.toml", text).unwrap().model;
-    let (sums, _) = cohort::summarise(&m);
+    let (sums, _) = expected::summarise(&m);
     let mc = batch::run(
         &m,
         &Options {

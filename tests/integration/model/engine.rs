@@ -1,8 +1,8 @@
 //! The engine against exact results on small fixture models (fixed seeds, 4-standard-error tolerance).
 
 use wijksim::aggregate::Summary;
-use wijksim::engine::batch::{self, Options};
 use wijksim::model::Model;
+use wijksim::run::batch::{self, Options};
 use wijksim::scenario;
 
 fn fixture(name: &str) -> Model {

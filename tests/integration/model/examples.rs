@@ -3,10 +3,10 @@
 //! within 4 standard errors), and against the results their sources publish (the cohort engine, to the
 //! rounding the source prints).
 
-use wijksim::aggregate::Summary;
-use wijksim::engine::batch::{self, Options};
-use wijksim::engine::cohort;
+use wijksim::aggregate::expected;
+use wijksim::aggregate::{Econ, Summary};
 use wijksim::model::Model;
+use wijksim::run::batch::{self, Options};
 
 fn load(name: &str) -> Model {
     let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -22,18 +22,18 @@ struct Exact {
     outcomes: Vec<f64>,
 }
 
-/// Per-client values of a summary, one per run: discounted cost (`j = 0`) or outcome `k` (`j = 2 + k`).
-fn per_client(sm: &Summary, j: usize) -> Vec<f64> {
+/// Per-client values of a summary, one per run: discounted cost or an outcome.
+fn per_client(sm: &Summary, e: Econ) -> Vec<f64> {
     let (v, n) = (
-        sm.columns.cell(sm.layout.econ(0, j)),
-        sm.columns.cell(sm.layout.econ(0, 1)),
+        sm.columns.cell(sm.layout.econ(0, e)),
+        sm.columns.cell(sm.layout.econ(0, Econ::Clients)),
     );
     v.iter().zip(n).map(|(a, b)| a / b).collect()
 }
 
 /// The cohort engine's values of every arm; checks them, and the Monte Carlo means, against `exact`.
 fn agree(model: &Model, exact: &[Exact], runs: u32) -> Vec<Exact> {
-    let (c, _) = cohort::summarise(model);
+    let (c, _) = expected::summarise(model);
     assert_eq!(c.len(), exact.len(), "arms");
     let close = |got: f64, want: f64, what: &str| {
         assert!(
@@ -63,15 +63,19 @@ fn agree(model: &Model, exact: &[Exact], runs: u32) -> Vec<Exact> {
     let mut out = Vec::new();
     for (arm, want) in exact.iter().enumerate() {
         let name = &model.arms[arm].name;
-        let cost = per_client(&c[arm], 0)[0];
+        let cost = per_client(&c[arm], Econ::DiscountedCost)[0];
         close(cost, want.cost, &format!("{name} cost"));
-        within(per_client(&mc[arm], 0), want.cost, &format!("{name} cost"));
+        within(
+            per_client(&mc[arm], Econ::DiscountedCost),
+            want.cost,
+            &format!("{name} cost"),
+        );
         let mut outcomes = Vec::new();
         for (k, &o) in want.outcomes.iter().enumerate() {
-            let got = per_client(&c[arm], 2 + k)[0];
+            let got = per_client(&c[arm], Econ::Outcome(k))[0];
             close(got, o, &format!("{name} outcome {k}"));
             within(
-                per_client(&mc[arm], 2 + k),
+                per_client(&mc[arm], Econ::Outcome(k)),
                 o,
                 &format!("{name} outcome {k}"),
             );

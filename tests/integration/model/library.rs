@@ -100,7 +100,7 @@ fn run_into_writes_what_the_command_writes_and_reads_its_numbers() {
     let differences = std::fs::read_to_string(lib.join("differences.csv")).unwrap();
     let arm = "dorpsbudget_noord_beveland";
     let d = report
-        .difference(arm, ScopeKind::PilotAreas, "care_cost")
+        .difference(arm, ScopeKind::PilotAreas, Account::CareCost)
         .unwrap();
     let row = [arm, "pilot_areas", "pilotgebieden", "care_cost", "all"];
     assert!((d.mean - cell(&differences, &row, "mean")).abs() <= 0.005);
@@ -108,7 +108,7 @@ fn run_into_writes_what_the_command_writes_and_reads_its_numbers() {
     assert!(report.summary("no_such_arm").is_none());
     assert!(
         report
-            .difference("baseline", ScopeKind::Region, "care_cost")
+            .difference("baseline", ScopeKind::Region, Account::CareCost)
             .is_none()
     );
 }

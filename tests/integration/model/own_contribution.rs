@@ -2,9 +2,9 @@
 
 use super::default_text;
 use crate::cli::check::{line_of, rejects};
-use wijksim::engine::batch::{self, Options};
-use wijksim::engine::cohort;
+use wijksim::aggregate::expected;
 use wijksim::model::{CostBasis, Model};
+use wijksim::run::batch::{self, Options};
 use wijksim::scenario;
 
 const SIX: &str = r#"["Goes", "Tholen", "Reimerswaal", "Borsele", "Kapelle", "Noord-Beveland"]"#;
@@ -52,8 +52,8 @@ fn an_own_contribution_with_a_period_is_income_only_in_its_months() {
     }
     // Expected values: the clients are the same; the income changes only for the six municipalities'
     // own contribution in 2022 and 2023, by exactly the months 2022-04 .. 2023-09 of Waakvlam.
-    let (eb, _) = cohort::summarise(&base);
-    let (ew, _) = cohort::summarise(&with);
+    let (eb, _) = expected::summarise(&base);
+    let (ew, _) = expected::summarise(&with);
     let line = with
         .lines
         .iter()
@@ -77,7 +77,7 @@ fn an_own_contribution_with_a_period_is_income_only_in_its_months() {
                     .copied()
                     .filter(|&a| item.municipalities[with.areas[a].municipality])
                     .map(|a| {
-                        let e = cohort::expected_arm_area(&with, arm, a);
+                        let e = wijksim::engine::cohort::expected_arm_area(&with, arm, a);
                         (15..=32)
                             .filter(|&c| with.date(c as u32).year == year)
                             .map(|c| e.counts[c * with.n_states() + wv])

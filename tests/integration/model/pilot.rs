@@ -2,8 +2,8 @@
 
 use super::{default_text, wijksim};
 use std::fs;
-use wijksim::engine::batch::{self, Options};
 use wijksim::engine::simulate;
+use wijksim::run::batch::{self, Options};
 use wijksim::scenario;
 
 /// The default scenario with its arms replaced by `arms` and `regimes` added.
@@ -254,9 +254,12 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
     );
     // The reported differences are the paired ones.
     let d = wijksim::aggregate::paired::differences(&m, &s);
-    let row =
-        wijksim::aggregate::paired::region_total(&d, "dorpsbudget_noord_beveland", "care_cost")
-            .unwrap();
+    let row = wijksim::aggregate::paired::region_total(
+        &d,
+        "dorpsbudget_noord_beveland",
+        wijksim::aggregate::Account::CareCost,
+    )
+    .unwrap();
     assert!((row.sd - sp).abs() < 1e-6 * sp, "{} vs {sp}", row.sd);
 }
 
@@ -1012,7 +1015,7 @@ fn a_scoped_kpi_counts_its_areas_and_a_bonus_or_malus_follows_its_target() {
                 .iter()
                 .position(|&sc| m.scopes[sc].name == "Noord")
                 .unwrap();
-            let value = cells[lay.kpi(&m, k, i, y, 0)];
+            let value = cells[lay.kpi(&m, k, i, y, wijksim::aggregate::KpiCell::Value)];
             assert!(
                 (value - num / den).abs() < 1e-12,
                 "run {r} year {y}: {value} vs {}",

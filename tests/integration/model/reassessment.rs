@@ -4,10 +4,10 @@
 use super::{default_text, wijksim};
 use crate::cli::check::{line_of, rejects};
 use std::fs;
-use wijksim::engine::batch::{self, Options};
-use wijksim::engine::cohort;
+use wijksim::aggregate::expected;
 use wijksim::model::row::{modify_row, reassess_row};
 use wijksim::model::{Model, Row, Transitions};
+use wijksim::run::batch::{self, Options};
 use wijksim::scenario;
 
 /// Heavy (H) and light (L) support and outflow (D). The provider's H rows change at 6 cycles in state;
@@ -156,7 +156,7 @@ fn the_table_mixes_the_rows_from_after_cycles_on_and_leaves_the_others() {
 #[test]
 fn monte_carlo_and_cohort_agree_with_reassessment() {
     let m = fixture();
-    let (exact, _) = cohort::summarise(&m);
+    let (exact, _) = expected::summarise(&m);
     let mc = batch::run(
         &m,
         &Options {
@@ -263,7 +263,7 @@ reassessment = [{ from = "BT", to = "WV", after_cycles = 24, reviews_per_year = 
 "#,
     );
     let m = scenario::from_text("review.toml", &text).unwrap().model;
-    let (sums, _) = cohort::summarise(&m);
+    let (sums, _) = expected::summarise(&m);
     let wv = m.state_index("WV").unwrap();
     let bt = m.state_index("BT").unwrap();
     let at =

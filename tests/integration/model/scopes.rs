@@ -1,9 +1,9 @@
 //! Scopes (issue 12): every count and cost per area sums to its municipality and the municipalities to
 //! the region; evaluations are reported as what they are and booked on their cost line.
 
-use wijksim::aggregate::{Account, Summary};
-use wijksim::engine::batch::{self, Options};
+use wijksim::aggregate::{Account, Econ, KpiCell, Summary};
 use wijksim::model::scope::ScopeKind;
+use wijksim::run::batch::{self, Options};
 
 /// The golden pilot with every area reported (Dorp and Stad are pilot areas; Zuid is asked for).
 fn golden_all_areas() -> wijksim::model::Model {
@@ -29,7 +29,7 @@ fn cells(sm: &Summary, sc: usize) -> Vec<usize> {
         v.extend((0..l.lines).map(|line| l.cost(sc, y, line)));
         v.extend(Account::ALL.map(|k| l.account(sc, y, k)));
     }
-    v.extend((0..2).map(|j| l.econ(sc, j)));
+    v.extend([Econ::DiscountedCost, Econ::Clients].map(|e| l.econ(sc, e)));
     v
 }
 
@@ -133,8 +133,8 @@ fn evaluations_are_counted_as_evaluations_and_their_cost_is_booked_on_their_line
     let without = wijksim::scenario::from_text("pilot.toml", &text)
         .unwrap()
         .model;
-    let (with_sums, _) = wijksim::engine::cohort::summarise(&m);
-    let (without_sums, _) = wijksim::engine::cohort::summarise(&without);
+    let (with_sums, _) = wijksim::aggregate::expected::summarise(&m);
+    let (without_sums, _) = wijksim::aggregate::expected::summarise(&without);
     let toegang = m.lines.iter().position(|l| l == "toegang").unwrap();
     let y2023 = m.years().iter().position(|&y| y == 2023).unwrap();
     // The golden starts in 2022-01, as its contract: 2023 is contract year 2.
@@ -144,8 +144,8 @@ fn evaluations_are_counted_as_evaluations_and_their_cost_is_booked_on_their_line
     for (w, wo) in with_sums.iter().zip(&without_sums) {
         let lay = &w.layout;
         for (i, &sc) in kpi.scopes.iter().enumerate() {
-            let held = w.stats[lay.kpi(&m, k, i, cy, 2)].mean;
-            let due = w.stats[lay.kpi(&m, k, i, cy, 1)].mean;
+            let held = w.stats[lay.kpi(&m, k, i, cy, KpiCell::Held)].mean;
+            let due = w.stats[lay.kpi(&m, k, i, cy, KpiCell::Due)].mean;
             assert!(held > 0.0 && (held - due).abs() < 1e-9, "planned share 1");
             let line = |s: &Summary| s.stats[lay.cost(sc, y2023, toegang)].mean;
             let booked = line(w) - line(wo);

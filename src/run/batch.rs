@@ -1,0 +1,318 @@
+//! Many runs in parallel.
+//!
+//! Runs are the unit of parallel work. They are simulated in chunks on a rayon pool of the requested
+//! size; each run is reduced to its reported cells as soon as it finishes, and cells are stored by run
+//! index, so the result is the same for any number of threads. Progress goes out through a callback.
+
+use crate::aggregate::{Columns, Layout, Summary, reduce_arms};
+use crate::engine;
+use crate::error::{Error, Fault, Opt, Result, says};
+use crate::model::Model;
+use crate::scenario::Scenario;
+use rayon::prelude::*;
+use std::borrow::Cow;
+
+/// Progress of a batch, passed to the callback after each chunk of runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Runs finished.
+    pub done: u64,
+    /// Runs in all.
+    pub total: u64,
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Number of runs.
+    pub runs: u32,
+    /// Master seed.
+    pub seed: u64,
+    /// Worker threads (at least 1).
+    pub threads: usize,
+}
+
+/// Runs a batch of every arm of a fixed model and summarises each (baseline first).
+pub fn run(
+    model: &Model,
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<Summary>> {
+    run_with(model, &|_| Ok(Cow::Borrowed(model)), opts, progress)
+}
+
+/// Runs a scenario: with `psa` and uncertain parameters, every run first draws its parameters
+/// (probabilistic sensitivity analysis); otherwise every parameter is at its mean.
+pub fn run_scenario(
+    scenario: &Scenario,
+    psa: bool,
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<Summary>> {
+    let base = &scenario.model;
+    if !psa || !base.uncertain {
+        return run(base, opts, progress);
+    }
+    run_with(
+        base,
+        &|r| run_model(scenario, psa, opts.seed, r),
+        opts,
+        progress,
+    )
+}
+
+/// The model run `run` of [`run_scenario`] simulates: with `psa`, the scenario compiled with the run's
+/// draws of its uncertain parameters; otherwise (or without uncertain parameters) the scenario's model.
+/// Whatever else simulates a run of a batch (client histories) takes its model from here.
+pub fn run_model(scenario: &Scenario, psa: bool, seed: u64, run: u32) -> Result<Cow<'_, Model>> {
+    if psa {
+        Ok(scenario.model_for_run(seed, run)?)
+    } else {
+        Ok(Cow::Borrowed(&scenario.model))
+    }
+}
+
+/// One arm of one run: its reported cells and client-cycles.
+type RunCells = (Vec<f64>, u64);
+
+/// A run's model: the base model, or the model with its parameters drawn for the run.
+type ModelOf<'a> = dyn Fn(u32) -> Result<Cow<'a, Model>> + Sync + 'a;
+
+fn run_with<'a>(
+    model: &'a Model,
+    model_of: &ModelOf<'a>,
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<Summary>> {
+    let arms = model.arms.len();
+    let layouts: Vec<Layout> = (0..arms).map(|arm| Layout::new(model, arm)).collect();
+    check_options(model, &layouts, opts)?;
+    // One thread: no pool, the runs in order on the calling thread. Inside a rayon pool of the
+    // requested size (a sweep's): that pool. Otherwise a pool of our own for this batch.
+    let sequential = opts.threads == 1;
+    let own_pool = own_pool(opts)?;
+    let runs = opts.runs as usize;
+    let mut columns: Vec<Columns> = layouts
+        .iter()
+        .map(|l| Columns::new(l.len(), runs))
+        .collect();
+    let mut client_cycles = vec![0u64; arms];
+    let chunk = (opts.threads * 16).max(32);
+    let block = block_size(&layouts, chunk);
+    // Every arm of a run in one task: the arms share the run's random numbers, and the areas they
+    // simulate alike are simulated once (engine::simulate_arms).
+    // The layouts are the base model's: drawn parameters change numbers, not structure.
+    // The run-invariant tables of the base model, derived once; a run with its own draws derives its own.
+    let base = engine::Prepared::new(model);
+    let one_run = |r: usize| run_cells((model, model_of, &base), &layouts, opts.seed, r);
+    let mut body = || -> Result<()> {
+        let mut pending: Vec<Vec<RunCells>> = Vec::with_capacity(block + chunk);
+        let mut stored = 0;
+        for lo in (0..runs).step_by(chunk) {
+            let hi = (lo + chunk).min(runs);
+            let done: Vec<Result<Vec<RunCells>>> = if sequential {
+                (lo..hi).map(one_run).collect()
+            } else {
+                (lo..hi).into_par_iter().map(one_run).collect()
+            };
+            for run in done {
+                pending.push(run?);
+            }
+            if pending.len() >= block || hi == runs {
+                store_block(&mut columns, &mut client_cycles, stored, &pending);
+                stored += pending.len();
+                pending.clear();
+            }
+            progress(Progress {
+                done: hi as u64,
+                total: runs as u64,
+            });
+        }
+        Ok(())
+    };
+    match &own_pool {
+        Some(pool) => pool.install(body)?,
+        None => body()?,
+    }
+    let stats: Vec<Vec<crate::aggregate::Stats>> = match &own_pool {
+        Some(pool) => pool.install(|| columns.iter().map(Columns::stats).collect()),
+        None if sequential => columns.iter().map(Columns::stats_in_order).collect(),
+        None => columns.iter().map(Columns::stats).collect(),
+    };
+    Ok(summaries(
+        model,
+        layouts,
+        (columns, stats),
+        &client_cycles,
+        runs,
+    ))
+}
+
+/// Run `r` of `model` (its own model from `model_of`, prepared as `base` when that is the base model):
+/// every arm's reported cells and client-cycles.
+fn run_cells<'a>(
+    (model, model_of, base): (&'a Model, &ModelOf<'a>, &engine::Prepared<'a>),
+    layouts: &[Layout],
+    seed: u64,
+    r: usize,
+) -> Result<Vec<RunCells>> {
+    let m = model_of(r as u32)?;
+    let own;
+    let prep = match &m {
+        Cow::Borrowed(m) if std::ptr::eq(*m, model) => base,
+        _ => {
+            own = engine::Prepared::new(&m);
+            &own
+        }
+    };
+    let traces = engine::simulate_prepared(prep, seed, r as u32);
+    let cells = reduce_arms(&m, layouts, &traces, prep.twins());
+    Ok(cells
+        .into_iter()
+        .zip(&traces)
+        .map(|(cells, trace)| (cells, trace.client_cycles))
+        .collect())
+}
+
+/// How many finished runs are stored at a time (at least a `chunk`). Finished runs are stored by cell
+/// a block of runs at a time: a cell's values of many runs in one write along its column (few pages
+/// touched per value). A block holds up to 256 runs, and at most about 32 MB of cells.
+fn block_size(layouts: &[Layout], chunk: usize) -> usize {
+    let cells_per_run = layouts.iter().map(Layout::len).sum::<usize>().max(1);
+    ((1usize << 22) / cells_per_run).clamp(chunk, 256.max(chunk))
+}
+
+/// Stores the finished runs `pending`, from run index `stored` on, into every arm's columns, and adds
+/// up their client-cycles.
+fn store_block(
+    columns: &mut [Columns],
+    client_cycles: &mut [u64],
+    stored: usize,
+    pending: &[Vec<RunCells>],
+) {
+    for (arm, column) in columns.iter_mut().enumerate() {
+        let rows: Vec<&[f64]> = pending.iter().map(|r| r[arm].0.as_slice()).collect();
+        column.put_runs(stored, &rows);
+        client_cycles[arm] += pending.iter().map(|r| r[arm].1).sum::<u64>();
+    }
+}
+
+/// The runs, threads and memory a batch needs are within the limits.
+fn check_options(model: &Model, layouts: &[Layout], opts: &Options) -> Result<()> {
+    if opts.runs == 0 || u64::from(opts.runs) > crate::limits::MAX_RUNS {
+        return Err(Error::Options(
+            says!(
+                format!(
+                    "the number of runs is {}; it must be from 1 to {} (",
+                    opts.runs,
+                    crate::limits::MAX_RUNS
+                ),
+                Opt::Runs,
+                ")"
+            )
+            .into(),
+        ));
+    }
+    if opts.threads == 0 {
+        return Err(Error::Options(
+            says!(
+                "the number of threads must be at least 1 (",
+                Opt::Threads,
+                ")"
+            )
+            .into(),
+        ));
+    }
+    let cells = layouts.iter().map(|l| l.len() as u64).sum();
+    let need =
+        crate::limits::need_for_cells(model, cells, u64::from(opts.runs), opts.threads as u64);
+    if let Some((problem, fix)) = crate::limits::over_budget(&need, u64::from(opts.runs), Opt::Runs)
+    {
+        return Err(Error::Options(Fault::new(
+            format!("{problem} (with {} threads)", opts.threads),
+            says!(fix, ", or use fewer ", Opt::Threads),
+        )));
+    }
+    Ok(())
+}
+
+/// A pool of `opts.threads` threads for this batch, unless it runs on one thread or inside a rayon
+/// pool of that size already (a sweep's).
+fn own_pool(opts: &Options) -> Result<Option<rayon::ThreadPool>> {
+    let in_pool =
+        rayon::current_thread_index().is_some() && rayon::current_num_threads() == opts.threads;
+    if opts.threads == 1 || in_pool {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map(Some)
+        .map_err(|e| {
+            Error::Options(format!("could not start {} threads: {e}", opts.threads).into())
+        })
+}
+
+/// Every arm's summary: its layout, its runs' cells and their statistics, and its client-cycles.
+fn summaries(
+    model: &Model,
+    layouts: Vec<Layout>,
+    (columns, stats): (Vec<Columns>, Vec<Vec<crate::aggregate::Stats>>),
+    client_cycles: &[u64],
+    runs: usize,
+) -> Vec<Summary> {
+    layouts
+        .into_iter()
+        .zip(columns)
+        .zip(stats)
+        .enumerate()
+        .map(|(arm, ((layout, columns), stats))| Summary {
+            arm: model.arms[arm].name.clone(),
+            layout,
+            runs,
+            columns,
+            stats,
+            client_cycles: client_cycles[arm],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::default_scenario;
+
+    #[test]
+    fn every_run_is_stored_at_its_own_index_whatever_the_threads() {
+        // 300 runs: several blocks of stored runs, chunks of 32 (1 thread) and 48 (3 threads).
+        let m = default_scenario().model;
+        let opts = |threads| Options {
+            runs: 300,
+            seed: 4,
+            threads,
+        };
+        let one = run(&m, &opts(1), &|_| {}).unwrap();
+        let three = run(&m, &opts(3), &|_| {}).unwrap();
+        let prep = engine::Prepared::new(&m);
+        let layouts: Vec<Layout> = (0..m.arms.len()).map(|j| Layout::new(&m, j)).collect();
+        for r in [0, 31, 32, 204, 205, 250, 299] {
+            let traces = engine::simulate_prepared(&prep, 4, r as u32);
+            let want = reduce_arms(&m, &layouts, &traces, prep.twins());
+            for (arm, cells) in want.iter().enumerate() {
+                for (i, &v) in cells.iter().enumerate() {
+                    for sm in [&one[arm], &three[arm]] {
+                        assert_eq!(
+                            sm.columns.cell(i)[r].to_bits(),
+                            v.to_bits(),
+                            "run {r}, arm {arm}, cell {i}"
+                        );
+                    }
+                }
+            }
+        }
+        for (a, b) in one.iter().zip(&three) {
+            assert_eq!(a.stats, b.stats);
+            assert_eq!(a.client_cycles, b.client_cycles);
+        }
+    }
+}

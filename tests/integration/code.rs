@@ -1,0 +1,186 @@
+//! Rules the source code keeps, checked on the files themselves.
+
+use std::path::Path;
+
+/// The longest a function may be, in lines from its `fn` to its closing brace (issue 15: a function
+/// does one thing; a longer one is split into functions that each have a name).
+const MAX_LINES: usize = 80;
+
+/// Files other work is splitting (the figures, the report, the engine and the reduction of a run):
+/// each leaves this list when its functions are split.
+const FILES_NOT_YET: &[&str] = &[
+    "src/output/plot/mod.rs",
+    "src/output/report.rs",
+    "src/engine/mod.rs",
+    "src/aggregate/reduce.rs",
+];
+
+/// Flat tables (a long `match` or list of literal rows), which may stay long: (file, function).
+const FLAT_TABLES: &[(&str, &str)] = &[];
+
+/// Functions still over the limit, with their length when this list was made: none may grow, and
+/// each leaves the list when it is split (the test says when an entry is no longer needed).
+const TO_SPLIT: &[(&str, &str, usize)] = &[
+    ("src/aggregate/sizing.rs", "sizing", 93),
+    ("src/cli/mod.rs", "calibrate", 114),
+    ("src/data/calibrate.rs", "calibrate", 96),
+    ("src/data/calibrate.rs", "calibrated_text", 115),
+    ("src/data/calibrate.rs", "fit", 84),
+    ("src/data/calibrate.rs", "posterior", 116),
+    ("src/data/calibrate.rs", "read_targets", 268),
+    ("src/data/calibrate.rs", "write", 117),
+    ("src/data/fit/episodes.rs", "read", 403),
+    ("src/data/fit/estimate.rs", "estimate", 120),
+    ("src/data/fit/report.rs", "html", 192),
+    ("src/engine/cohort.rs", "expected", 93),
+    ("src/output/csv.rs", "summary", 108),
+    ("src/output/plot/tornado.rs", "draw", 118),
+    ("src/output/tables.rs", "arms", 277),
+    ("src/run/mod.rs", "rerender", 123),
+    ("src/run/mod.rs", "run", 144),
+    ("src/sweep/metrics.rs", "metrics", 159),
+    ("src/sweep/slurm.rs", "scripts", 81),
+];
+
+/// A function of a source file: its name, first line (from 1) and length in lines.
+#[derive(Debug, PartialEq)]
+struct Function {
+    name: String,
+    line: usize,
+    lines: usize,
+}
+
+/// The name of the function a line declares (`pub(crate) const fn name(` and the like), and its
+/// indentation.
+fn declared(line: &str) -> Option<(&str, &str)> {
+    let rest = line.trim_start();
+    let indent = &line[..line.len() - rest.len()];
+    let mut rest = rest;
+    if let Some(r) = rest.strip_prefix("pub") {
+        rest = match r.strip_prefix('(') {
+            Some(r) => r.split_once(')')?.1,
+            None => r,
+        }
+        .trim_start();
+    }
+    for word in ["const ", "async ", "unsafe ", "extern \"C\" "] {
+        rest = rest.strip_prefix(word).unwrap_or(rest);
+    }
+    let name = rest.strip_prefix("fn ")?;
+    let end = name
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(name.len());
+    (end > 0).then(|| (&name[..end], indent))
+}
+
+/// The functions with a body in `text`, each from its `fn` line to the closing brace at its indent
+/// (rustfmt's layout); one-line functions are left out.
+fn functions(text: &str) -> Vec<Function> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some((name, indent)) = declared(l) else {
+            continue;
+        };
+        // The signature ends at the body's `{`, or at a `;` for a declaration without a body.
+        let Some(open) = (i..lines.len())
+            .find(|&j| lines[j].contains('{') || (lines[j].trim_end().ends_with(';')))
+        else {
+            continue;
+        };
+        if !lines[open].contains('{') || lines[open].trim_end().ends_with('}') {
+            continue;
+        }
+        let close = format!("{indent}}}");
+        if let Some(end) = (open + 1..lines.len()).find(|&j| lines[j].trim_end() == close) {
+            out.push(Function {
+                name: name.to_string(),
+                line: i + 1,
+                lines: end - i + 1,
+            });
+        }
+    }
+    out
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn function_lengths_are_counted_from_fn_to_its_closing_brace() {
+    let text = "/// doc\npub(crate) fn a(\n    x: u8,\n) -> u8 {\n    x\n}\n\nimpl T {\n    fn b() {}\n    pub const fn c() -> u8 {\n        if true {\n        }\n        1\n    }\n    fn d(&self);\n}\n";
+    assert_eq!(
+        functions(text),
+        [
+            Function {
+                name: "a".into(),
+                line: 2,
+                lines: 5
+            },
+            Function {
+                name: "c".into(),
+                line: 10,
+                lines: 5
+            },
+        ]
+    );
+}
+
+#[test]
+fn no_function_in_src_is_over_80_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    files.sort();
+    let mut problems = Vec::new();
+    let mut listed_seen = Vec::new();
+    for path in &files {
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if FILES_NOT_YET.contains(&rel.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        for f in functions(&text) {
+            let listed = TO_SPLIT
+                .iter()
+                .find(|(file, name, _)| *file == rel && *name == f.name);
+            if let Some((_, _, was)) = listed {
+                listed_seen.push((rel.clone(), f.name.clone()));
+                if f.lines > *was {
+                    problems.push(format!("{rel}:{} `{}` has grown from {was} to {} lines: split it (it is over {MAX_LINES} already)", f.line, f.name, f.lines));
+                } else if f.lines <= MAX_LINES {
+                    problems.push(format!(
+                        "{rel}:{} `{}` is {} lines now: take it off TO_SPLIT",
+                        f.line, f.name, f.lines
+                    ));
+                }
+            } else if f.lines > MAX_LINES && !FLAT_TABLES.contains(&(rel.as_str(), f.name.as_str()))
+            {
+                problems.push(format!(
+                    "{rel}:{} `{}` is {} lines, more than {MAX_LINES}: split it into functions that each do one thing",
+                    f.line, f.name, f.lines
+                ));
+            }
+        }
+    }
+    for (file, name, _) in TO_SPLIT {
+        if !listed_seen.iter().any(|(f, n)| f == file && n == name) {
+            problems.push(format!(
+                "{file} has no function `{name}`: take it off TO_SPLIT"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
