@@ -103,29 +103,9 @@ fn run_with<'a>(
     // about 32 MB of cells.
     let cells_per_run = layouts.iter().map(Layout::len).sum::<usize>().max(1);
     let block = ((1usize << 22) / cells_per_run).clamp(chunk, 256.max(chunk));
-    // Every arm of a run in one task: the arms share the run's random numbers, and the areas they
-    // simulate alike are simulated once (engine::simulate_arms).
-    // The layouts are the base model's: drawn parameters change numbers, not structure.
     // The run-invariant tables of the base model, derived once; a run with its own draws derives its own.
     let base = engine::Prepared::new(model);
-    let one_run = |r: usize| -> Result<Vec<RunCells>> {
-        let m = model_of(r as u32)?;
-        let own;
-        let prep = match &m {
-            Cow::Borrowed(m) if std::ptr::eq(*m, model) => &base,
-            _ => {
-                own = engine::Prepared::new(&m);
-                &own
-            }
-        };
-        let traces = engine::simulate_prepared(prep, opts.seed, r as u32);
-        let cells = reduce_arms(&m, &layouts, &traces, prep.twins());
-        Ok(cells
-            .into_iter()
-            .zip(&traces)
-            .map(|(cells, trace)| (cells, trace.client_cycles))
-            .collect())
-    };
+    let one_run = |r: usize| run_cells(model, model_of, &base, &layouts, opts.seed, r);
     let mut body = || -> Result<()> {
         let mut pending: Vec<Vec<RunCells>> = Vec::with_capacity(block + chunk);
         let mut stored = 0;
@@ -171,6 +151,35 @@ fn run_with<'a>(
         &client_cycles,
         runs,
     ))
+}
+
+/// One run of every arm, reduced to each arm's cells. The arms share the run's random numbers, and
+/// the areas they simulate alike are simulated once (engine::simulate_arms). The layouts are the base
+/// model's: drawn parameters change numbers, not structure.
+fn run_cells<'a>(
+    model: &'a Model,
+    model_of: &ModelOf<'a>,
+    base: &engine::Prepared,
+    layouts: &[Layout],
+    seed: u64,
+    r: usize,
+) -> Result<Vec<RunCells>> {
+    let m = model_of(r as u32)?;
+    let own;
+    let prep = match &m {
+        Cow::Borrowed(m) if std::ptr::eq(*m, model) => base,
+        _ => {
+            own = engine::Prepared::new(&m);
+            &own
+        }
+    };
+    let traces = engine::simulate_prepared(prep, seed, r as u32);
+    let cells = reduce_arms(&m, layouts, &traces, prep.twins());
+    Ok(cells
+        .into_iter()
+        .zip(&traces)
+        .map(|(cells, trace)| (cells, trace.client_cycles))
+        .collect())
 }
 
 /// The runs, threads and memory a batch needs are within the limits.
