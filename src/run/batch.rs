@@ -98,13 +98,14 @@ fn run_with<'a>(
         .collect();
     let mut client_cycles = vec![0u64; arms];
     let chunk = (opts.threads * 16).max(32);
-    let block = block_size(&layouts, chunk);
-    // Every arm of a run in one task: the arms share the run's random numbers, and the areas they
-    // simulate alike are simulated once (engine::simulate_arms).
-    // The layouts are the base model's: drawn parameters change numbers, not structure.
+    // Finished runs are stored by cell a block of runs at a time: a cell's values of many runs in one
+    // write along its column (few pages touched per value). A block holds up to 256 runs, and at most
+    // about 32 MB of cells.
+    let cells_per_run = layouts.iter().map(Layout::len).sum::<usize>().max(1);
+    let block = ((1usize << 22) / cells_per_run).clamp(chunk, 256.max(chunk));
     // The run-invariant tables of the base model, derived once; a run with its own draws derives its own.
     let base = engine::Prepared::new(model);
-    let one_run = |r: usize| run_cells((model, model_of, &base), &layouts, opts.seed, r);
+    let one_run = |r: usize| run_cells(model, model_of, &base, &layouts, opts.seed, r);
     let mut body = || -> Result<()> {
         let mut pending: Vec<Vec<RunCells>> = Vec::with_capacity(block + chunk);
         let mut stored = 0;
@@ -119,7 +120,11 @@ fn run_with<'a>(
                 pending.push(run?);
             }
             if pending.len() >= block || hi == runs {
-                store_block(&mut columns, &mut client_cycles, stored, &pending);
+                for (arm, column) in columns.iter_mut().enumerate() {
+                    let rows: Vec<&[f64]> = pending.iter().map(|r| r[arm].0.as_slice()).collect();
+                    column.put_runs(stored, &rows);
+                    client_cycles[arm] += pending.iter().map(|r| r[arm].1).sum::<u64>();
+                }
                 stored += pending.len();
                 pending.clear();
             }
@@ -148,10 +153,13 @@ fn run_with<'a>(
     ))
 }
 
-/// Run `r` of `model` (its own model from `model_of`, prepared as `base` when that is the base model):
-/// every arm's reported cells and client-cycles.
+/// One run of every arm, reduced to each arm's cells. The arms share the run's random numbers, and
+/// the areas they simulate alike are simulated once (engine::simulate_arms). The layouts are the base
+/// model's: drawn parameters change numbers, not structure.
 fn run_cells<'a>(
-    (model, model_of, base): (&'a Model, &ModelOf<'a>, &engine::Prepared<'a>),
+    model: &'a Model,
+    model_of: &ModelOf<'a>,
+    base: &engine::Prepared,
     layouts: &[Layout],
     seed: u64,
     r: usize,
@@ -172,29 +180,6 @@ fn run_cells<'a>(
         .zip(&traces)
         .map(|(cells, trace)| (cells, trace.client_cycles))
         .collect())
-}
-
-/// How many finished runs are stored at a time (at least a `chunk`). Finished runs are stored by cell
-/// a block of runs at a time: a cell's values of many runs in one write along its column (few pages
-/// touched per value). A block holds up to 256 runs, and at most about 32 MB of cells.
-fn block_size(layouts: &[Layout], chunk: usize) -> usize {
-    let cells_per_run = layouts.iter().map(Layout::len).sum::<usize>().max(1);
-    ((1usize << 22) / cells_per_run).clamp(chunk, 256.max(chunk))
-}
-
-/// Stores the finished runs `pending`, from run index `stored` on, into every arm's columns, and adds
-/// up their client-cycles.
-fn store_block(
-    columns: &mut [Columns],
-    client_cycles: &mut [u64],
-    stored: usize,
-    pending: &[Vec<RunCells>],
-) {
-    for (arm, column) in columns.iter_mut().enumerate() {
-        let rows: Vec<&[f64]> = pending.iter().map(|r| r[arm].0.as_slice()).collect();
-        column.put_runs(stored, &rows);
-        client_cycles[arm] += pending.iter().map(|r| r[arm].1).sum::<u64>();
-    }
 }
 
 /// The runs, threads and memory a batch needs are within the limits.
