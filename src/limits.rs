@@ -10,6 +10,7 @@
 //! and the number of runs that fit follows from the budget.
 
 use crate::aggregate::Layout;
+use crate::error::{Message, says};
 use crate::model::Model;
 
 /// Memory a run may plan to use for its tables, per-run statistics and traces, in bytes (4 GB).
@@ -135,8 +136,12 @@ pub fn runs_that_fit(need: &Need) -> u64 {
 }
 
 /// `Some((problem, fix))` when `need` is over the budget; `runs_key` names how to lower the runs
-/// (`run.runs` in a scenario, `--runs` on the command line).
-pub fn over_budget(need: &Need, runs: u64, runs_key: &str) -> Option<(String, String)> {
+/// (`run.runs` in a scenario, [`Opt::Runs`](crate::error::Opt::Runs) for the runs of a call).
+pub fn over_budget(
+    need: &Need,
+    runs: u64,
+    runs_key: impl Into<Message>,
+) -> Option<(String, Message)> {
     if need.total() <= MEMORY_BUDGET {
         return None;
     }
@@ -151,11 +156,18 @@ pub fn over_budget(need: &Need, runs: u64, runs_key: &str) -> Option<(String, St
         gb(need.traces),
     );
     let fit = runs_that_fit(need);
+    let runs_key = runs_key.into();
     let fix = if need.per_run + need.output >= need.tables + need.traces && fit > 0 {
-        format!("lower {runs_key} to at most {fit}, or shorten time.cycles")
+        says!(
+            "lower ",
+            runs_key,
+            format!(" to at most {fit}, or shorten time.cycles")
+        )
     } else {
-        format!(
-            "shorten time.cycles (or use fewer states, areas or cycles_in_state bands); then lower {runs_key} if needed"
+        says!(
+            "shorten time.cycles (or use fewer states, areas or cycles_in_state bands); then lower ",
+            runs_key,
+            " if needed"
         )
     };
     Some((problem, fix))

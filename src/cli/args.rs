@@ -3,7 +3,27 @@
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use wijksim::error::Opt;
 use wijksim::output::plot::Plots;
+
+/// The flag of an option the library's messages name: the library says `` `force` ``, the command
+/// line `--force`.
+pub(super) fn flag(o: Opt) -> &'static str {
+    match o {
+        Opt::Runs => "--runs",
+        Opt::Threads => "--threads",
+        Opt::Out => "--out",
+        Opt::Force => "--force",
+        Opt::Resume => "--resume",
+        Opt::Shard => "--shard",
+        Opt::Shards => "--shards",
+        Opt::Arm => "--arm",
+        Opt::Vary => "--vary",
+        Opt::Posterior => "--posterior",
+        Opt::Histories => "--histories",
+        Opt::Engine => "--engine",
+    }
+}
 
 /// wijksim: Monte Carlo forecasts of Wmo caseload and costs (BTS, BT, Waakvlam, sociale basis,
 /// vrijwilligerswerk), for neighbourhood and village budget pilots against the provider model.
@@ -359,4 +379,24 @@ pub(super) enum EngineArg {
     #[default]
     MonteCarlo,
     Cohort,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every option a library message may name is a flag of some command.
+    #[test]
+    fn every_option_the_library_names_is_a_flag() {
+        let cli = Cli::command();
+        let longs: Vec<String> = cli
+            .get_subcommands()
+            .flat_map(|c| c.get_arguments())
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        for o in Opt::ALL {
+            assert!(longs.iter().any(|l| l == flag(o)), "{o:?}: {}", flag(o));
+        }
+    }
 }

@@ -10,7 +10,7 @@ use progress::Bar;
 use clap::Parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use wijksim::error::Error;
+use wijksim::error::{Error, Fault};
 use wijksim::output::Staged;
 use wijksim::run::{self, Engine, RunOptions};
 use wijksim::scenario::{self, Scenario};
@@ -43,7 +43,7 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message(&e));
             match e.downcast_ref::<Error>() {
                 Some(
                     Error::Input(_)
@@ -56,6 +56,23 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// The message of an error and its causes (as `{:#}` gives it), the library's errors with the options
+/// they name as flags (`--force` where the library says `` `force` ``).
+fn message(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| {
+            if let Some(w) = c.downcast_ref::<Error>() {
+                w.render(flag)
+            } else if let Some(w) = c.downcast_ref::<wijksim::error::InputErrors>() {
+                w.render(flag)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Says what the library cleared before writing (staging left by stopped processes).
@@ -114,21 +131,24 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
         match result {
             Ok(summary) => println!("{}: {summary}", f.display()),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", e.render(flag));
                 bad += 1;
             }
         }
     }
     if bad > 0 {
-        anyhow::bail!(Error::Options(if files.len() == 1 {
-            "the file has problems".to_string()
-        } else {
-            format!(
-                "{bad} of {} {} problems",
-                count(files.len(), "file", "files"),
-                if bad == 1 { "has" } else { "have" }
-            )
-        }));
+        anyhow::bail!(Error::Options(
+            if files.len() == 1 {
+                "the file has problems".to_string()
+            } else {
+                format!(
+                    "{bad} of {} {} problems",
+                    count(files.len(), "file", "files"),
+                    if bad == 1 { "has" } else { "have" }
+                )
+            }
+            .into()
+        ));
     }
     Ok(())
 }
@@ -392,7 +412,16 @@ fn emit_slurm(args: &SweepArgs, sw: &wijksim::sweep::Sweep, out: &Path) -> anyho
 }
 
 fn merge(out: &Path, force: bool, lang: LangArg, shards: &[PathBuf]) -> anyhow::Result<()> {
-    let r = wijksim::sweep::runner::merge(out, shards, force, lang.into())?;
+    let reproduce = format!(
+        "wijksim merge --out {} {}",
+        out.display(),
+        shards
+            .iter()
+            .map(|s| s.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let r = wijksim::sweep::runner::merge(out, shards, force, lang.into(), &reproduce)?;
     println!(
         "Merged {} ({}) into {}/: {}",
         count(r.shards, "shard", "shards"),
@@ -493,15 +522,20 @@ const FIT_MARK: &str = "# Fitted by wijksim fit";
 fn write_fit_file(path: &Path, bytes: &[u8], force: bool, mark: &str) -> anyhow::Result<()> {
     if path.exists() {
         let ours = std::fs::read_to_string(path).is_ok_and(|t| t.contains(mark));
-        if !force || !ours {
-            return Err(Error::OutputExists(format!(
-                "'{}' already exists{}",
-                path.display(),
-                if ours {
-                    "; add --force to replace this earlier fit"
-                } else {
-                    "; wijksim fit did not write it and will not replace it: choose another --out"
-                }
+        if !ours {
+            return Err(Error::OutputRefused(Fault::new(
+                format!(
+                    "'{}' already exists, and wijksim fit did not write it; it never replaces it",
+                    path.display()
+                ),
+                "choose another --out",
+            ))
+            .into());
+        }
+        if !force {
+            return Err(Error::OutputExists(Fault::new(
+                format!("'{}' already holds an earlier fit", path.display()),
+                "choose another --out, or add --force to replace it",
             ))
             .into());
         }
@@ -513,17 +547,16 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
     let template = scenario::load(&args.scenario)?;
     let file = args.episodes.display().to_string();
     let text = std::fs::read(&args.episodes).map_err(|e| {
-        Error::Options(format!(
-            "cannot read the episodes '{file}': {e}; check the path"
-        ))
+        Error::Options(format!("cannot read the episodes '{file}': {e}; check the path").into())
     })?;
     let text =
         wijksim::data::csv::decode(&file, &text, "client,state,start,end").map_err(Error::Input)?;
     let until = match &args.observed_until {
         Some(s) => Some(wijksim::model::YearMonth::parse(s).ok_or_else(|| {
-            Error::Options(format!(
-                "--observed-until {s} is not a month; write it as YYYY-MM, e.g. 2025-12"
-            ))
+            Error::Options(
+                format!("--observed-until {s} is not a month; write it as YYYY-MM, e.g. 2025-12")
+                    .into(),
+            )
         })?),
         None => None,
     };

@@ -16,7 +16,7 @@
 
 use crate::aggregate::AreaView;
 use crate::engine::cohort::{ExpectedArea, expected_arm_area};
-use crate::error::{Error, InputError, InputErrors};
+use crate::error::{Error, Fault, InputError, InputErrors, Opt, says};
 use crate::model::scope::ScopeKind;
 use crate::model::{Model, YearMonth};
 use crate::output::Staged;
@@ -232,13 +232,13 @@ const REQUIRED: usize = 6;
 const TARGETS_FIX: &str = "the targets file is CSV with the header period,scope,scope_name,state,measure,value,se (se may be empty); see the README, `Calibrating to published counts`, and scenarios/targets_example.csv";
 
 fn terr(file: &str, line: Option<usize>, key: &str, problem: String, fix: &str) -> InputErrors {
-    InputErrors(vec![InputError {
-        file: file.to_string(),
+    InputErrors::from(InputError::new(
+        file.to_string(),
         line,
-        key: key.to_string(),
+        key.to_string(),
         problem,
-        fix: fix.to_string(),
-    }])
+        fix.to_string(),
+    ))
 }
 
 /// Reads a targets file (CSV, see the README) against `model`: every row's period within the horizon,
@@ -526,7 +526,7 @@ pub struct Vary {
 
 /// Parses `KEYPATH=LOW..HIGH` (the key path as in sweeps).
 pub fn parse_vary(s: &str) -> Result<Vary, String> {
-    let fix = "write KEYPATH=LOW..HIGH, e.g. --vary 'transition[3].to.UIT=0.005..0.05'";
+    let fix = "write KEYPATH=LOW..HIGH, e.g. 'transition[3].to.UIT=0.005..0.05'";
     let (k, range) = s
         .split_once('=')
         .ok_or_else(|| format!("`{}` has no `=`; {fix}", crate::error::short(s)))?;
@@ -590,8 +590,46 @@ pub struct Problem {
     pub targets: Vec<Target>,
 }
 
-fn opt_err(s: String) -> Error {
-    Error::Options(s)
+/// One `vary`, checked against the scenario's document (of file `path`) and the numbers varied before
+/// it: a number that is not a whole number, with a mean, varied once.
+fn varied_one(
+    doc: &mut DocumentMut,
+    path: &str,
+    v: Vary,
+    varied: &[Varied],
+) -> Result<Varied, Error> {
+    let fix = "name a number of the scenario as in sweeps, e.g. transition[3].to.UIT, inflow.per_1000_per_year or regime[dorpsbudget].prevention";
+    let vary = || says!(Opt::Vary, format!(" {}", v.key));
+    let (integer, current) = keypath::inspect(doc, &v.key)
+        .map_err(|e| opt_err(Fault::new(vary().then(format!(": {e} (in {})", path)), fix)))?;
+    if integer {
+        return Err(opt_err(Fault::new(
+            vary().then(": a whole-number setting cannot be calibrated"),
+            "calibrate a rate, probability or amount",
+        )));
+    }
+    let Some(current) = current else {
+        return Err(opt_err(Fault::new(
+            vary().then(": the scenario's value is a distribution without a mean"),
+            fix,
+        )));
+    };
+    if varied.iter().any(|w| w.vary.key == v.key) {
+        return Err(opt_err(Fault::new(
+            vary().then(" is given twice"),
+            "vary each number once",
+        )));
+    }
+    let stay = stay_of(doc, &v.key).map_err(|e| opt_err(vary().then(format!(": {e}"))))?;
+    Ok(Varied {
+        vary: v,
+        current,
+        stay,
+    })
+}
+
+fn opt_err(f: impl Into<Fault>) -> Error {
+    Error::Options(f.into())
 }
 
 impl Problem {
@@ -605,9 +643,14 @@ impl Problem {
         targets: Vec<Target>,
     ) -> Result<Problem, Error> {
         if varies.is_empty() {
-            return Err(opt_err(
-                "nothing to calibrate\n  fix: name at least one number with --vary KEYPATH=LOW..HIGH".into(),
-            ));
+            return Err(opt_err(Fault::new(
+                "nothing to calibrate",
+                says!(
+                    "name at least one number with ",
+                    Opt::Vary,
+                    " KEYPATH=LOW..HIGH"
+                ),
+            )));
         }
         if varies.len() > MAX_VARY {
             return Err(opt_err(format!(
@@ -637,47 +680,23 @@ impl Problem {
             .map_err(|e| opt_err(format!("{}: TOML: {e}", scenario.source.path)))?;
         let mut varied: Vec<Varied> = Vec::new();
         for v in varies {
-            let fix = "name a number of the scenario as in sweeps, e.g. transition[3].to.UIT, inflow.per_1000_per_year or regime[dorpsbudget].prevention";
-            let (integer, current) = keypath::inspect(&mut doc, &v.key).map_err(|e| {
-                opt_err(format!(
-                    "--vary {}: {e} (in {})\n  fix: {fix}",
-                    v.key, scenario.source.path
-                ))
-            })?;
-            if integer {
-                return Err(opt_err(format!(
-                    "--vary {}: a whole-number setting cannot be calibrated\n  fix: calibrate a rate, probability or amount",
-                    v.key
-                )));
-            }
-            let Some(current) = current else {
-                return Err(opt_err(format!(
-                    "--vary {}: the scenario's value is a distribution without a mean\n  fix: {fix}",
-                    v.key
-                )));
-            };
-            if varied.iter().any(|w| w.vary.key == v.key) {
-                return Err(opt_err(format!(
-                    "--vary {} is given twice\n  fix: vary each number once",
-                    v.key
-                )));
-            }
-            let stay =
-                stay_of(&mut doc, &v.key).map_err(|e| opt_err(format!("--vary {}: {e}", v.key)))?;
-            varied.push(Varied {
-                vary: v,
-                current,
-                stay,
-            });
+            let w = varied_one(&mut doc, &scenario.source.path, v, &varied)?;
+            varied.push(w);
         }
         if let Some(w) = varied.iter().find(|w| {
             varied
                 .iter()
                 .any(|o| o.stay.as_ref().is_some_and(|s| *s == w.vary.key))
         }) {
-            return Err(opt_err(format!(
-                "--vary {}: this is the stay probability of a row whose move is varied too; it takes up their difference\n  fix: vary the moves of a row, not its stay probability",
-                w.vary.key
+            return Err(opt_err(Fault::new(
+                says!(
+                    Opt::Vary,
+                    format!(
+                        " {}: this is the stay probability of a row whose move is varied too; it takes up their difference",
+                        w.vary.key
+                    )
+                ),
+                "vary the moves of a row, not its stay probability",
             )));
         }
         let p = Problem {
@@ -735,10 +754,17 @@ impl Problem {
                     .zip(p)
                     .map(|(w, x)| format!("{} = {x}", w.vary.key))
                     .collect();
-                return Err(opt_err(format!(
-                    "the box of --vary reaches values the scenario refuses: at {} {}\n  fix: narrow LOW..HIGH to values the scenario accepts (a probability lies in 0..1, a move at most its row's stay probability allows)",
-                    at.join(", "),
-                    e.replace('\n', " ")
+                return Err(opt_err(Fault::new(
+                    says!(
+                        "the box of ",
+                        Opt::Vary,
+                        format!(
+                            " reaches values the scenario refuses: at {} {}",
+                            at.join(", "),
+                            e.replace('\n', " ")
+                        )
+                    ),
+                    "narrow LOW..HIGH to values the scenario accepts (a probability lies in 0..1, a move at most its row's stay probability allows)",
                 )));
             }
         }
@@ -1451,6 +1477,20 @@ pub struct Calibration {
     pub notes: Vec<String>,
 }
 
+/// The size of the posterior sample, if asked for, is within its limits.
+fn check_posterior(posterior: Option<usize>) -> Result<(), Error> {
+    match posterior {
+        Some(n) if !(1..=MAX_POSTERIOR).contains(&n) => Err(opt_err(Fault::new(
+            says!(
+                Opt::Posterior,
+                format!(" {n}: the sample size is from 1 to {MAX_POSTERIOR}")
+            ),
+            says!("e.g. ", Opt::Posterior, " 500"),
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Reads the targets at `targets_path`, fits, optionally draws the posterior, and makes the calibrated
 /// scenario. Nothing is written.
 pub fn calibrate(
@@ -1470,13 +1510,7 @@ pub fn calibrate(
         ))
     })?;
     let targets = read_targets(&tfile, &bytes, &scenario.model)?;
-    if let Some(n) = opts.posterior
-        && !(1..=MAX_POSTERIOR).contains(&n)
-    {
-        return Err(opt_err(format!(
-            "--posterior {n}: the sample size is from 1 to {MAX_POSTERIOR}\n  fix: e.g. --posterior 500"
-        )));
-    }
+    check_posterior(opts.posterior)?;
     let seed = opts.seed.unwrap_or(scenario.model.seed);
     let problem = Problem::new(scenario, varies, opts.arm.as_deref(), targets)?;
     let fit = fit(&problem)?;
@@ -1492,7 +1526,7 @@ pub fn calibrate(
         && p.ess < (p.draws.len() as f64).min(100.0)
     {
         notes.push(format!(
-            "the posterior rests on an effective sample of {:.0} proposals: it is coarse; a larger --posterior draws more",
+            "the posterior rests on an effective sample of {:.0} proposals: it is coarse; a larger posterior sample draws more",
             p.ess
         ));
     }

@@ -17,13 +17,13 @@ use crate::error::{InputError, InputErrors};
 pub const SAVE_AS: &str = "in Excel: File > Save As > \"CSV UTF-8 (comma delimited)\" with a decimal point; or replace the separators by commas";
 
 fn err(file: &str, line: Option<usize>, key: &str, problem: String, fix: String) -> InputErrors {
-    InputErrors(vec![InputError {
-        file: file.to_string(),
+    InputErrors::from(InputError::new(
+        file.to_string(),
         line,
-        key: key.to_string(),
+        key.to_string(),
         problem,
         fix,
-    }])
+    ))
 }
 
 /// The text of a CSV file's `bytes`, checked against the rule up to its header: without a byte order
@@ -116,9 +116,10 @@ mod tests {
             (&b"\xEF\xBB\xBF \n"[..], "the file is empty", None),
         ] {
             let e = decode("f.csv", bytes, "a,b").unwrap_err();
-            assert!(e.0[0].problem.contains(want), "{e}");
-            assert_eq!(e.0[0].line, line, "{e}");
-            assert!(!e.0[0].fix.is_empty());
+            let first = e.first();
+            assert!(first.problem().to_string().contains(want), "{e}");
+            assert_eq!(first.line(), line, "{e}");
+            assert!(!first.fix().is_empty());
         }
     }
 

@@ -13,7 +13,7 @@
 //!   killed process left behind (its PID no longer runs) are removed by the next writer of the same
 //!   place, which says so ([`clear_stale`]).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Fault, Message, Opt, Result, says};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -39,10 +39,26 @@ pub enum Kind {
     Sweep,
 }
 
-fn refused(path: &Path, problem: &str, fix: &str) -> Error {
-    Error::OutputRefused(format!(
-        "output '{}' {problem}\n  fix: {fix}",
-        path.display()
+fn refused(path: &Path, problem: impl Into<Message>, fix: impl Into<Message>) -> Error {
+    Error::OutputRefused(Fault::new(
+        problem
+            .into()
+            .after(format!("output '{}' ", path.display())),
+        fix,
+    ))
+}
+
+/// The error for earlier results at `target` that the call did not ask to replace.
+fn exists(target: &Path) -> Error {
+    Error::OutputExists(Fault::new(
+        format!("output folder '{}' already holds results", target.display()),
+        says!(
+            "choose another folder with ",
+            Opt::Out,
+            ", or pass ",
+            Opt::Force,
+            " to replace it"
+        ),
     ))
 }
 
@@ -125,22 +141,7 @@ pub fn check_place(target: &Path, force: bool) -> Result<Place> {
         // that error.
         Err(_) => return Ok(Place::Missing),
     };
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        return Err(refused(
-            target,
-            "is a symbolic link; wijksim writes only into real folders, never through a link",
-            "give the folder the link points to, or another folder, with --out",
-        ));
-    }
-    if !ft.is_dir() {
-        let what = describe(&ft);
-        return Err(refused(
-            target,
-            &format!("is {what}, not a folder; wijksim never replaces it"),
-            "choose a folder for the results with --out (a new or empty one)",
-        ));
-    }
+    not_a_real_folder(target, &meta.file_type())?;
     let entries: Vec<String> = match std::fs::read_dir(target) {
         Ok(d) => d
             .filter_map(|e| e.ok())
@@ -149,8 +150,8 @@ pub fn check_place(target: &Path, force: bool) -> Result<Place> {
         Err(e) => {
             return Err(refused(
                 target,
-                &format!("cannot be read: {e}"),
-                "choose another folder with --out",
+                format!("cannot be read: {e}"),
+                says!("choose another folder with ", Opt::Out),
             ));
         }
     };
@@ -162,11 +163,14 @@ pub fn check_place(target: &Path, force: bool) -> Result<Place> {
         names.sort();
         return Err(refused(
             target,
-            &format!(
-                "is a folder that wijksim did not write (it has no wijksim manifest.json); it holds {}. wijksim never replaces it, not even with --force",
-                list_some(&names)
+            says!(
+                format!(
+                    "is a folder that wijksim did not write (it has no wijksim manifest.json); it holds {}. wijksim never replaces it, not even with ",
+                    list_some(&names)
+                ),
+                Opt::Force
             ),
-            "choose a new or empty folder with --out",
+            says!("choose a new or empty folder with ", Opt::Out),
         ));
     };
     let mut foreign: Vec<String> = entries
@@ -177,17 +181,50 @@ pub fn check_place(target: &Path, force: bool) -> Result<Place> {
     if !foreign.is_empty() {
         return Err(refused(
             target,
-            &format!(
-                "holds wijksim results and also files wijksim did not write: {}. wijksim never deletes them, not even with --force",
-                list_some(&foreign)
+            says!(
+                format!(
+                    "holds wijksim results and also files wijksim did not write: {}. wijksim never deletes them, not even with ",
+                    list_some(&foreign)
+                ),
+                Opt::Force
             ),
-            "move those files out of the folder, or choose another folder with --out",
+            says!(
+                "move those files out of the folder, or choose another folder with ",
+                Opt::Out
+            ),
         ));
     }
     if !force {
-        return Err(Error::OutputExists(target.display().to_string()));
+        return Err(exists(target));
     }
     Ok(Place::Results)
+}
+
+/// Refuses a target that is a symbolic link or not a folder.
+fn not_a_real_folder(target: &Path, ft: &std::fs::FileType) -> Result<()> {
+    if ft.is_symlink() {
+        return Err(refused(
+            target,
+            "is a symbolic link; wijksim writes only into real folders, never through a link",
+            says!(
+                "give the folder the link points to, or another folder, with ",
+                Opt::Out
+            ),
+        ));
+    }
+    if !ft.is_dir() {
+        let what = describe(ft);
+        return Err(refused(
+            target,
+            format!("is {what}, not a folder; wijksim never replaces it"),
+            says!(
+                "choose a folder for the results with ",
+                Opt::Out,
+                " (a new or empty one)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn describe(ft: &std::fs::FileType) -> &'static str {
@@ -220,7 +257,11 @@ pub fn split(target: &Path) -> Result<(PathBuf, String)> {
             refused(
                 target,
                 "has no folder name of its own",
-                "give the output folder by name, e.g. --out results/run1",
+                says!(
+                    "give the output folder by name, e.g. ",
+                    Opt::Out,
+                    " results/run1"
+                ),
             )
         })?;
     let parent = match target.parent() {
@@ -515,6 +556,8 @@ pub fn lock(target: &Path) -> Result<Lock> {
     let (parent, name) = split(target)?;
     let path = parent.join(format!(".{name}.lock"));
     for _ in 0..100 {
+        // Not through `write_atomic`: the lock is this open file (its content is only the holder's
+        // process id, for the message of a second writer).
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -535,9 +578,12 @@ pub fn lock(target: &Path) -> Result<Lock> {
                 } else {
                     format!(" (process {holder})")
                 };
-                return Err(Error::OutputBusy(format!(
-                    "another wijksim is writing '{}'{by}\n  fix: wait until it ends, or choose another folder with --out",
-                    target.display()
+                return Err(Error::OutputBusy(Fault::new(
+                    format!("another wijksim is writing '{}'{by}", target.display()),
+                    says!(
+                        "wait until it ends, or choose another folder with ",
+                        Opt::Out
+                    ),
                 )));
             }
             Err(std::fs::TryLockError::Error(e)) => {
@@ -562,10 +608,12 @@ pub fn lock(target: &Path) -> Result<Lock> {
             });
         }
     }
-    Err(Error::OutputBusy(format!(
-        "could not take the lock {} (it keeps changing)\n  fix: make sure no other wijksim writes '{}'",
-        path.display(),
-        target.display()
+    Err(Error::OutputBusy(Fault::new(
+        format!(
+            "could not take the lock {} (it keeps changing)",
+            path.display()
+        ),
+        format!("make sure no other wijksim writes '{}'", target.display()),
     )))
 }
 

@@ -1,8 +1,14 @@
-//! Output folders, written whole or not at all.
+//! Output folders and files, written whole or not at all.
 //!
 //! Files are first written into a hidden staging folder beside the target; only when every file is
 //! complete is the staging folder renamed into place. A failed or interrupted run leaves no half-written
 //! results, and an existing folder is only replaced when the caller asks (`force`).
+//!
+//! This is the one way the library writes a file: into a [`Staged`] folder ([`Staged::write`], or a
+//! writer of its own at [`Staged::file_path`]), or one file alone with [`write_atomic`] /
+//! [`write_atomic_with`]. The exceptions say why where they are: a sweep's `sweep.csv` grows a line per
+//! point so that a stopped sweep resumes (a torn last line is dropped), and a lock file holds only its
+//! holder's process id.
 
 pub mod csv;
 pub mod excel;
@@ -13,7 +19,7 @@ pub mod tables;
 
 pub mod guard;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Fault, Opt, Result, says};
 use guard::{Lock, Staging};
 use std::path::{Path, PathBuf};
 
@@ -31,6 +37,15 @@ pub struct Staged {
 /// Writes one file whole or not at all: into a temporary file beside it (removed on a signal or a
 /// failure), then renamed over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| std::io::Write::write_all(w, bytes))
+}
+
+/// As [`write_atomic`], the bytes written by `fill`: when it fails (or the file cannot be written to
+/// the end), nothing changes at `path` and the temporary file is removed.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
     let tmp = path.with_file_name(format!(
         ".{}.tmp-{}",
         path.file_name()
@@ -38,8 +53,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id()
     ));
     let _registered = guard::remove_on_signal(&tmp);
-    let written = std::fs::write(&tmp, bytes)
-        .map_err(|e| write_err(&tmp, e))
+    let fill_tmp = || -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        fill(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?;
+        Ok(())
+    };
+    let written = fill_tmp()
+        .map_err(|e| write_err(path, e))
         .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| write_err(path, e)));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -113,9 +134,12 @@ impl Staged {
                 r => return r,
             }
         }
-        Err(Error::OutputRefused(format!(
-            "no free folder beside '{}' (tried 10000 names)\n  fix: choose a folder with --out",
-            base.display()
+        Err(Error::OutputRefused(Fault::new(
+            format!(
+                "no free folder beside '{}' (tried 10000 names)",
+                base.display()
+            ),
+            says!("choose a folder with ", Opt::Out),
         )))
     }
 
@@ -282,5 +306,54 @@ impl Staged {
         }
         // Dropping the stage removes it (now empty).
         Ok(tops)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    }
+
+    fn half_then_fail(w: &mut dyn Write) -> std::io::Result<()> {
+        w.write_all(b"the first half of the new table\n")?;
+        w.flush()?;
+        Err(std::io::Error::other("no space left"))
+    }
+
+    #[test]
+    fn a_write_that_fails_half_way_leaves_no_half_written_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("table.csv");
+        std::fs::write(&old, "the old table\n").unwrap();
+        // Over an earlier file: it stays as it was.
+        let e = write_atomic_with(&old, half_then_fail).unwrap_err();
+        assert!(matches!(e, Error::Write { .. }), "{e:?}");
+        assert!(e.to_string().contains("table.csv"), "{e}");
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "the old table\n");
+        // A new file: not there at all.
+        let new = dir.path().join("new.csv");
+        write_atomic_with(&new, half_then_fail).unwrap_err();
+        assert!(!new.exists());
+        // Written to the end but not put in place (a folder is there): nothing changes either.
+        let folder = dir.path().join("folder");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("inside"), "x").unwrap();
+        write_atomic(&folder, b"whole\n").unwrap_err();
+        assert!(folder.join("inside").is_file());
+        // No temporary file is left behind.
+        assert_eq!(names(dir.path()), ["folder", "table.csv"]);
+        // A write that succeeds replaces the file whole.
+        write_atomic(&old, b"the new table\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "the new table\n");
+        assert_eq!(names(dir.path()), ["folder", "table.csv"]);
     }
 }

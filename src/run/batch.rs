@@ -6,7 +6,7 @@
 
 use crate::aggregate::{Columns, Layout, Summary, reduce_arms};
 use crate::engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, Fault, Opt, Result, says};
 use crate::model::Model;
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -185,25 +185,37 @@ fn run_cells<'a>(
 /// The runs, threads and memory a batch needs are within the limits.
 fn check_options(model: &Model, layouts: &[Layout], opts: &Options) -> Result<()> {
     if opts.runs == 0 || u64::from(opts.runs) > crate::limits::MAX_RUNS {
-        return Err(Error::Options(format!(
-            "the number of runs is {}; it must be from 1 to {} (--runs)",
-            opts.runs,
-            crate::limits::MAX_RUNS
-        )));
+        return Err(Error::Options(
+            says!(
+                format!(
+                    "the number of runs is {}; it must be from 1 to {} (",
+                    opts.runs,
+                    crate::limits::MAX_RUNS
+                ),
+                Opt::Runs,
+                ")"
+            )
+            .into(),
+        ));
     }
     if opts.threads == 0 {
         return Err(Error::Options(
-            "the number of threads must be at least 1 (--threads)".into(),
+            says!(
+                "the number of threads must be at least 1 (",
+                Opt::Threads,
+                ")"
+            )
+            .into(),
         ));
     }
     let cells = layouts.iter().map(|l| l.len() as u64).sum();
     let need =
         crate::limits::need_for_cells(model, cells, u64::from(opts.runs), opts.threads as u64);
-    if let Some((problem, fix)) = crate::limits::over_budget(&need, u64::from(opts.runs), "--runs")
+    if let Some((problem, fix)) = crate::limits::over_budget(&need, u64::from(opts.runs), Opt::Runs)
     {
-        return Err(Error::Options(format!(
-            "{problem} (with {} threads)\n  fix: {fix}, or use fewer --threads",
-            opts.threads
+        return Err(Error::Options(Fault::new(
+            format!("{problem} (with {} threads)", opts.threads),
+            says!(fix, ", or use fewer ", Opt::Threads),
         )));
     }
     Ok(())
@@ -221,7 +233,9 @@ fn own_pool(opts: &Options) -> Result<Option<rayon::ThreadPool>> {
         .num_threads(opts.threads)
         .build()
         .map(Some)
-        .map_err(|e| Error::Options(format!("could not start {} threads: {e}", opts.threads)))
+        .map_err(|e| {
+            Error::Options(format!("could not start {} threads: {e}", opts.threads).into())
+        })
 }
 
 /// Every arm's summary: its layout, its runs' cells and their statistics, and its client-cycles.

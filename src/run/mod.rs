@@ -166,21 +166,22 @@ fn finite(scenario: &Scenario, summaries: &[Summary]) -> Result<()> {
             !(st.mean.is_finite() && st.sd.is_finite() && st.q.iter().all(|q| q.is_finite()))
         });
         if let Some(i) = bad {
-            return Err(crate::error::Error::Input(crate::error::InputErrors(vec![
-                crate::error::InputError {
-                    file: scenario.source.path.clone(),
-                    line: None,
-                    key: String::new(),
-                    problem: format!(
+            return Err(crate::error::Error::Input(
+                crate::error::InputError::new(
+                    &scenario.source.path,
+                    None,
+                    "",
+                    format!(
                         "the results are not finite numbers: {} of arm `{}` has mean {:e} and standard deviation {:e} (a sum overflowed)",
                         sm.layout.describe(i),
                         sm.arm,
                         sm.stats[i].mean,
                         sm.stats[i].sd
                     ),
-                    fix: "check the amounts (tariffs, hours, fees, budgets, weights) for values far too large, e.g. 1e304 instead of 104".into(),
-                },
-            ])));
+                    "check the amounts (tariffs, hours, fees, budgets, weights) for values far too large, e.g. 1e304 instead of 104",
+                )
+                .into(),
+            ));
         }
     }
     Ok(())
@@ -189,23 +190,50 @@ fn finite(scenario: &Scenario, summaries: &[Summary]) -> Result<()> {
 /// Refuses `--histories` that cannot be honoured: with the cohort engine (no clients), 0, or more than
 /// the runs.
 fn check_histories(opts: &RunOptions, runs: u32) -> Result<()> {
-    use crate::error::Error;
+    use crate::error::{Error, Fault, Opt, says};
     let Some(n) = opts.histories else {
         return Ok(());
     };
     if opts.engine == Engine::Cohort {
-        return Err(Error::Options(
-            "--histories needs the Monte Carlo engine: the cohort engine computes expected values and simulates no clients\n  fix: leave out --engine cohort, or leave out --histories".into(),
-        ));
+        return Err(Error::Options(Fault::new(
+            says!(
+                Opt::Histories,
+                " needs the Monte Carlo engine: the cohort engine computes expected values and simulates no clients"
+            ),
+            says!(
+                "leave out ",
+                Opt::Engine,
+                " cohort, or leave out ",
+                Opt::Histories
+            ),
+        )));
     }
     if n == 0 {
-        return Err(Error::Options(
-            "--histories 0 asks for the histories of no run\n  fix: give the number of runs whose client histories to write (at least 1, e.g. --histories 1), or leave out --histories".into(),
-        ));
+        return Err(Error::Options(Fault::new(
+            says!(Opt::Histories, " 0 asks for the histories of no run"),
+            says!(
+                "give the number of runs whose client histories to write (at least 1, e.g. ",
+                Opt::Histories,
+                " 1), or leave out ",
+                Opt::Histories
+            ),
+        )));
     }
     if n > runs {
-        return Err(Error::Options(format!(
-            "--histories {n} asks for the client histories of more runs than the {runs} simulated\n  fix: give at most --histories {runs}, or raise --runs to {n} or more"
+        return Err(Error::Options(Fault::new(
+            says!(
+                Opt::Histories,
+                format!(
+                    " {n} asks for the client histories of more runs than the {runs} simulated"
+                )
+            ),
+            says!(
+                "give at most ",
+                Opt::Histories,
+                format!(" {runs}, or raise "),
+                Opt::Runs,
+                format!(" to {n} or more")
+            ),
         )));
     }
     Ok(())
@@ -404,13 +432,13 @@ pub fn rerender(
     use crate::error::{Error, InputError, InputErrors};
     let shown = |name: &str| dir.join(name).display().to_string();
     let not_output = |name: &str, problem: String| {
-        Error::Input(InputErrors(vec![InputError {
-            file: shown(name),
-            line: None,
-            key: String::new(),
+        Error::Input(InputErrors::from(InputError::new(
+            shown(name),
+            None,
+            "",
             problem,
-            fix: "give the folder a `wijksim run` wrote (it holds manifest.json, scenario.toml and the CSV tables); folders written before wijksim 0.1 kept no scenario copy: run the scenario again".into(),
-        }]))
+            "give the folder a `wijksim run` wrote (it holds manifest.json, scenario.toml and the CSV tables); folders written before wijksim 0.1 kept no scenario copy: run the scenario again",
+        )))
     };
     let read = |name: &str| -> Result<Option<Vec<u8>>> {
         match std::fs::read(dir.join(name)) {
@@ -427,14 +455,13 @@ pub fn rerender(
     let manifest_bytes = read("manifest.json")?
         .ok_or_else(|| not_output("manifest.json", "the folder has no manifest".into()))?;
     let manifest: manifest::Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
-        Error::Input(InputErrors(vec![InputError {
-            file: shown("manifest.json"),
-            line: Some(e.line()),
-            key: String::new(),
-            problem: format!("not a wijksim manifest: {e}"),
-            fix: "restore the manifest.json that `wijksim run` wrote, or run the scenario again"
-                .into(),
-        }]))
+        Error::Input(InputErrors::from(InputError::new(
+            shown("manifest.json"),
+            Some(e.line()),
+            "",
+            format!("not a wijksim manifest: {e}"),
+            "restore the manifest.json that `wijksim run` wrote, or run the scenario again",
+        )))
     })?;
     let text = read("scenario.toml")?.ok_or_else(|| {
         not_output(
@@ -450,16 +477,16 @@ pub fn rerender(
     })?;
     let sha = crate::scenario::sha256_hex(text.as_bytes());
     if sha != manifest.provenance.scenario_sha256 {
-        return Err(Error::Input(InputErrors(vec![InputError {
-            file: shown("scenario.toml"),
-            line: None,
-            key: String::new(),
-            problem: format!(
+        return Err(Error::Input(InputErrors::from(InputError::new(
+            shown("scenario.toml"),
+            None,
+            "",
+            format!(
                 "the scenario copy is not the scenario of this run (its SHA-256 is {sha}, the manifest's {})",
                 manifest.provenance.scenario_sha256
             ),
-            fix: "restore the scenario.toml the run wrote; to see the results of an edited scenario, run it again".into(),
-        }])));
+            "restore the scenario.toml the run wrote; to see the results of an edited scenario, run it again",
+        ))));
     }
     let scenario = crate::scenario::from_text(&shown("scenario.toml"), &text)?;
     let runs = if manifest.engine == Engine::Cohort {

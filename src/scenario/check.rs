@@ -5,7 +5,7 @@
 
 use super::dist::Dist;
 use super::raw::{Num, Param};
-use crate::error::{InputError, line_of};
+use crate::error::{Message, Problems};
 use crate::model::YearMonth;
 use std::ops::Range;
 use toml::Spanned;
@@ -25,9 +25,8 @@ pub const ROW_TOLERANCE: f64 = 1e-9;
 pub(super) const MAX_TIME_IN_STATE: i64 = 60_000;
 
 pub(super) struct Ctx<'a> {
-    pub(super) file: &'a str,
-    pub(super) text: &'a str,
-    pub(super) errors: Vec<InputError>,
+    /// The file's problems found so far.
+    pub(super) problems: Problems<'a>,
     /// `Some((seed, run))`: parameters with a distribution are drawn for this run; `None`: their mean.
     pub(super) draw: Option<(u64, u32)>,
     /// Whether any parameter has a distribution.
@@ -39,16 +38,10 @@ impl Ctx<'_> {
         &mut self,
         span: Range<usize>,
         key: impl Into<String>,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
+        problem: impl Into<Message>,
+        fix: impl Into<Message>,
     ) {
-        self.errors.push(InputError {
-            file: self.file.to_string(),
-            line: Some(line_of(self.text, span.start)),
-            key: key.into(),
-            problem: problem.into(),
-            fix: fix.into(),
-        });
+        self.problems.add(span.start, key, problem, fix);
     }
 
     /// A parameter's value: the number, or its distribution's mean (a draw when drawing for a run).

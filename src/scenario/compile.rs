@@ -8,7 +8,7 @@ use super::costs::{costs, indexation};
 use super::raw::ScenarioFile;
 use super::time_areas::{AreaRate, area_rate, areas, inflow, initial_time, states, time};
 use super::transitions::{flows, max_cycles, transitions};
-use crate::error::{InputError, InputErrors, line_of};
+use crate::error::{InputError, InputErrors, Problems, line_of};
 use crate::model::kpi::Kpi;
 use crate::model::regime::{Arm, Regime};
 use crate::model::scope::Scope;
@@ -37,7 +37,7 @@ pub fn parse(file: &str, text: &str) -> Result<ScenarioFile, InputErrors> {
         } else {
             "fix the TOML syntax at this place (see https://toml.io)"
         };
-        InputErrors(vec![InputError { file: file.into(), line, key: String::new(), problem: format!("TOML: {msg}"), fix: fix.into() }])
+        InputError::new(file, line, "", format!("TOML: {msg}"), fix).into()
     })
 }
 
@@ -50,36 +50,32 @@ pub fn compile_raw(
     draw: Option<(u64, u32)>,
 ) -> Result<Model, InputErrors> {
     let mut cx = Ctx {
-        file,
-        text,
-        errors: Vec::new(),
+        problems: Problems::new(file, text),
         draw,
         uncertain: false,
     };
-    match build(&mut cx, raw) {
-        Some(mut model) if cx.errors.is_empty() => {
-            model.uncertain = cx.uncertain;
+    let built = build(&mut cx, raw);
+    let uncertain = cx.uncertain;
+    match (built, cx.problems.finish()) {
+        (Some(mut model), Ok(())) => {
+            model.uncertain = uncertain;
             Ok(model)
         }
-        _ if !cx.errors.is_empty() => {
-            if let Some((seed, run)) = draw {
-                for e in &mut cx.errors {
-                    e.problem = format!(
-                        "with the parameters drawn for run {run} (seed {seed}): {}",
-                        e.problem
-                    );
-                }
-            }
-            Err(InputErrors(cx.errors))
-        }
+        (_, Err(e)) => Err(match draw {
+            Some((seed, run)) => e.each_after(&format!(
+                "with the parameters drawn for run {run} (seed {seed}): "
+            )),
+            None => e,
+        }),
         // Every path that gives up reports why; this is a guard, not an expected outcome.
-        _ => Err(InputErrors(vec![InputError {
-            file: file.into(),
-            line: None,
-            key: String::new(),
-            problem: "the scenario could not be compiled".into(),
-            fix: "please report this with the scenario file attached".into(),
-        }])),
+        (None, Ok(())) => Err(InputError::new(
+            file,
+            None,
+            "",
+            "the scenario could not be compiled",
+            "please report this with the scenario file attached",
+        )
+        .into()),
     }
 }
 
@@ -137,7 +133,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         discount: p.discount,
     };
     cell_text(cx, &model);
-    if !cx.errors.is_empty() {
+    if !cx.problems.is_empty() {
         return None;
     }
     check_size(cx, raw, &model)?;
@@ -287,7 +283,7 @@ fn sections(cx: &mut Ctx, raw: &ScenarioFile, base: &mut Base) -> Option<Section
         .enumerate()
         .map(|(i, a)| area_rate(cx, i, a))
         .collect();
-    if !cx.errors.is_empty() {
+    if !cx.problems.is_empty() {
         return None;
     }
     set_inflow(cx, raw, base, area_rates, inflow?);
@@ -707,7 +703,7 @@ fn cell_text(cx: &mut Ctx, m: &Model) {
         let n = text.chars().count();
         if n > EXCEL_CELL_MAX {
             let prefix: String = text.chars().take(64).collect();
-            let at = cx.text.find(&prefix).unwrap_or(0);
+            let at = cx.problems.text().find(&prefix).unwrap_or(0);
             cx.err(
                 at..at,
                 key,

@@ -51,22 +51,23 @@ pub struct Scenario {
 impl Scenario {
     /// The model with every uncertain parameter drawn for run `run` of master seed `seed` (the model
     /// Checks that the scenario's own number of runs (`run.runs`) fits the memory budget
-    /// ([`crate::limits`]); a run with `--runs` is checked on its own number instead.
+    /// ([`crate::limits`]); a run given its own number of runs is checked on that number instead.
     pub fn check_runs(&self) -> Result<(), InputErrors> {
         let runs = u64::from(self.model.runs);
         let need = crate::limits::need(&self.model, runs, 1);
         match crate::limits::over_budget(&need, runs, "run.runs") {
             None => Ok(()),
-            Some((problem, fix)) => Err(InputErrors(vec![InputError {
-                file: self.source.path.clone(),
-                line: Some(crate::error::line_of(
+            Some((problem, fix)) => Err(InputError::new(
+                &self.source.path,
+                Some(crate::error::line_of(
                     &self.source.text,
                     self.raw.run.get_ref().runs.span().start,
                 )),
-                key: "run.runs".into(),
+                "run.runs",
                 problem,
                 fix,
-            }])),
+            )
+            .into()),
         }
     }
 
@@ -146,7 +147,7 @@ pub fn load(path: &Path) -> Result<Scenario, InputErrors> {
         } else {
             "check that the file is readable UTF-8 text"
         };
-        InputErrors(vec![InputError { file: name.clone(), line: None, key: String::new(), problem: format!("cannot read the scenario: {e}"), fix: fix.into() }])
+        InputErrors::from(InputError::new(&name, None, "", format!("cannot read the scenario: {e}"), fix))
     })?;
     from_text(&name, &text)
 }

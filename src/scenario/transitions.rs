@@ -295,7 +295,7 @@ pub(super) fn parse_rows(
     let mut parsed = Vec::new();
     for (i, t) in list.iter().enumerate() {
         let span = t.span();
-        let line = line_of(cx.text, span.start);
+        let line = line_of(cx.problems.text(), span.start);
         let t = t.get_ref();
         let Some(from) = cx.state(codes, &t.from, &format!("{prefix}[{i}].from")) else {
             continue;

@@ -26,7 +26,7 @@ pub mod metrics;
 pub mod runner;
 pub mod slurm;
 
-use crate::error::{InputError, InputErrors, line_of};
+use crate::error::{InputError, InputErrors, Problems, line_of};
 use crate::rng::{Key, Purpose};
 use crate::scenario::Scenario;
 use keypath::KeyPath;
@@ -169,16 +169,6 @@ pub struct Sweep {
     head_at: usize,
 }
 
-fn lerr(file: &str, text: &str, at: usize, key: &str, problem: String, fix: &str) -> InputError {
-    InputError {
-        file: file.to_string(),
-        line: Some(line_of(text, at)),
-        key: key.to_string(),
-        problem,
-        fix: fix.to_string(),
-    }
-}
-
 /// The largest number of points a sweep may have (every point is checked before anything runs).
 pub const MAX_POINTS: usize = crate::limits::MAX_POINTS as usize;
 
@@ -201,13 +191,13 @@ pub fn read(path: &Path) -> Result<Sweep, InputErrors> {
 fn read_file(path: &Path) -> Result<(String, String, PathBuf, String), InputErrors> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
-        InputErrors(vec![InputError {
-            file: file.clone(),
-            line: None,
-            key: String::new(),
-            problem: format!("cannot read the sweep file: {e}"),
-            fix: "check the path; an example is scenarios/sweep_one_way.toml".into(),
-        }])
+        InputErrors::from(InputError::new(
+            &file,
+            None,
+            "",
+            format!("cannot read the sweep file: {e}"),
+            "check the path; an example is scenarios/sweep_one_way.toml",
+        ))
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let stem = path
@@ -256,16 +246,14 @@ fn build(
     let head = raw.sweep.get_ref();
     let scenario = base_scenario(file, text, dir, head)?;
     let design = design_of(file, text, head)?;
-    let mut errs: Vec<InputError> = Vec::new();
-    let settings = settings(file, text, &raw, design, &scenario, &mut errs);
+    let mut errs = Problems::new(file, text);
+    let settings = settings(&raw, design, &scenario, &mut errs);
     if raw.parameter.is_empty() {
-        errs.push(lerr(file, text, raw.sweep.span().end, "parameter", "the sweep varies no parameter".into(), "add [[parameter]] tables with `key` (a key path into the scenario) and `low`/`high` or `values`"));
+        errs.add(raw.sweep.span().end, "parameter", "the sweep varies no parameter", "add [[parameter]] tables with `key` (a key path into the scenario) and `low`/`high` or `values`");
     }
     let mut doc = scenario_doc(&scenario)?;
-    let params = parameters(file, text, &raw, design, &scenario, &mut doc, &mut errs);
-    if !errs.is_empty() {
-        return Err(InputErrors(errs));
-    }
+    let params = parameters(&raw, design, &scenario, &mut doc, &mut errs);
+    errs.finish()?;
     let points = design_points(file, text, &raw, design, &settings, &params)?;
     let metric_names = metrics::names(&scenario.model);
     let mut sweep = Sweep {
@@ -297,13 +285,13 @@ fn parse(file: &str, text: &str) -> Result<RawFile, InputErrors> {
     toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
         let msg = e.message().trim().to_string();
-        InputErrors(vec![InputError {
-            file: file.into(),
+        InputErrors::from(InputError::new(
+            file,
             line,
-            key: String::new(),
-            problem: format!("TOML: {msg}"),
-            fix: "compare with the example sweep files in scenarios/ (sweep_*.toml): a [sweep] table and [[parameter]] tables".into(),
-        }])
+            "",
+            format!("TOML: {msg}"),
+            "compare with the example sweep files in scenarios/ (sweep_*.toml): a [sweep] table and [[parameter]] tables",
+        ))
     })
 }
 
@@ -320,15 +308,16 @@ fn base_scenario(
     let p = PathBuf::from(s.get_ref());
     let p = if p.is_absolute() { p } else { dir.join(p) };
     crate::scenario::load(&p).map_err(|e| {
-        if e.0.iter().any(|x| x.problem.starts_with("cannot read")) {
-            return InputErrors(vec![lerr(
-                file,
-                text,
+        if e.list()
+            .iter()
+            .any(|x| x.problem().to_string().starts_with("cannot read"))
+        {
+            return Problems::new(file, text).give_up(
                 s.span().start,
                 "sweep.scenario",
                 format!("cannot read the scenario `{}`", p.display()),
                 "give the scenario's path relative to the sweep file, or leave `scenario` out for the built-in default",
-            )]);
+            );
         }
         e
     })
@@ -340,35 +329,25 @@ fn design_of(file: &str, text: &str, head: &RawHead) -> Result<Design, InputErro
         "grid" => Ok(Design::Grid),
         "latin_hypercube" => Ok(Design::LatinHypercube),
         "one_way" => Ok(Design::OneWay),
-        other => Err(InputErrors(vec![lerr(
-            file,
-            text,
+        other => Err(Problems::new(file, text).give_up(
             head.design.span().start,
             "sweep.design",
             format!("unknown design `{other}`"),
             "use \"grid\", \"latin_hypercube\" or \"one_way\"",
-        )])),
+        )),
     }
 }
 
 /// A positive whole number of `[sweep]`, if given.
-fn positive(
-    file: &str,
-    text: &str,
-    v: &Option<Spanned<i64>>,
-    key: &str,
-    errs: &mut Vec<InputError>,
-) -> Option<u64> {
+fn positive(v: &Option<Spanned<i64>>, key: &str, errs: &mut Problems) -> Option<u64> {
     let v = v.as_ref()?;
     if *v.get_ref() < 1 {
-        errs.push(lerr(
-            file,
-            text,
+        errs.add(
             v.span().start,
             key,
             format!("must be at least 1, not {}", v.get_ref()),
             "give a positive whole number",
-        ));
+        );
         None
     } else {
         Some(*v.get_ref() as u64)
@@ -376,24 +355,15 @@ fn positive(
 }
 
 /// A whole number from 0 of `[sweep]`, or `default`.
-fn nonneg(
-    file: &str,
-    text: &str,
-    v: &Option<Spanned<i64>>,
-    key: &str,
-    default: u64,
-    errs: &mut Vec<InputError>,
-) -> u64 {
+fn nonneg(v: &Option<Spanned<i64>>, key: &str, default: u64, errs: &mut Problems) -> u64 {
     match v {
         Some(s) if *s.get_ref() < 0 => {
-            errs.push(lerr(
-                file,
-                text,
+            errs.add(
                 s.span().start,
                 key,
-                "must not be negative".into(),
+                "must not be negative",
                 "give a whole number from 0",
-            ));
+            );
             0
         }
         Some(s) => *s.get_ref() as u64,
@@ -402,46 +372,28 @@ fn nonneg(
 }
 
 /// Runs, seed, the number of points and the design seed of `[sweep]`, with their limits.
-fn settings(
-    file: &str,
-    text: &str,
-    raw: &RawFile,
-    design: Design,
-    scenario: &Scenario,
-    errs: &mut Vec<InputError>,
-) -> Settings {
+fn settings(raw: &RawFile, design: Design, scenario: &Scenario, errs: &mut Problems) -> Settings {
     let head = raw.sweep.get_ref();
-    let runs = positive(file, text, &head.runs, "sweep.runs", errs)
+    let runs = positive(&head.runs, "sweep.runs", errs)
         .map_or(scenario.model.runs, |r| r.min(u64::from(u32::MAX)) as u32);
     if let Some(r) = &head.runs {
-        check_runs(file, text, r, runs, scenario, errs);
+        check_runs(r, runs, scenario, errs);
     }
-    let seed = nonneg(
-        file,
-        text,
-        &head.seed,
-        "sweep.seed",
-        scenario.model.seed,
-        errs,
-    );
-    let n_lhs = positive(file, text, &head.points, "sweep.points", errs);
-    let design_seed = nonneg(file, text, &head.design_seed, "sweep.design_seed", 1, errs);
+    let seed = nonneg(&head.seed, "sweep.seed", scenario.model.seed, errs);
+    let n_lhs = positive(&head.points, "sweep.points", errs);
+    let design_seed = nonneg(&head.design_seed, "sweep.design_seed", 1, errs);
     if design == Design::LatinHypercube && n_lhs.is_none() && head.points.is_none() {
-        errs.push(lerr(
-            file,
-            text,
+        errs.add(
             raw.sweep.span().start,
             "sweep.points",
-            "a Latin hypercube needs its number of points".into(),
+            "a Latin hypercube needs its number of points",
             "add e.g. `points = 200` to [sweep]",
-        ));
+        );
     }
     if design != Design::LatinHypercube
         && let Some(p) = &head.points
     {
-        errs.push(lerr(
-            file,
-            text,
+        errs.add(
             p.span().start,
             "sweep.points",
             format!(
@@ -449,7 +401,7 @@ fn settings(
                 design.name()
             ),
             "remove it; the points of a grid or one-way design follow from the parameters",
-        ));
+        );
     }
     Settings {
         runs,
@@ -460,19 +412,10 @@ fn settings(
 }
 
 /// `sweep.runs` within the limits of runs and memory.
-fn check_runs(
-    file: &str,
-    text: &str,
-    r: &Spanned<i64>,
-    runs: u32,
-    scenario: &Scenario,
-    errs: &mut Vec<InputError>,
-) {
+fn check_runs(r: &Spanned<i64>, runs: u32, scenario: &Scenario, errs: &mut Problems) {
     let need = crate::limits::need(&scenario.model, u64::from(runs), 1);
     if *r.get_ref() as u64 > crate::limits::MAX_RUNS {
-        errs.push(lerr(
-            file,
-            text,
+        errs.add(
             r.span().start,
             "sweep.runs",
             format!(
@@ -481,53 +424,38 @@ fn check_runs(
                 crate::limits::MAX_RUNS
             ),
             "give the runs per point, e.g. 100",
-        ));
+        );
     } else if let Some((problem, fix)) =
         crate::limits::over_budget(&need, u64::from(runs), "sweep.runs")
     {
-        errs.push(lerr(
-            file,
-            text,
-            r.span().start,
-            "sweep.runs",
-            problem,
-            &fix,
-        ));
+        errs.add(r.span().start, "sweep.runs", problem, fix);
     }
 }
 
 /// The base scenario's text as an editable document.
 fn scenario_doc(scenario: &Scenario) -> Result<toml_edit::DocumentMut, InputErrors> {
     scenario.source.text.parse().map_err(|e| {
-        InputErrors(vec![InputError {
-            file: scenario.source.path.clone(),
-            line: None,
-            key: String::new(),
-            problem: format!("TOML: {e}"),
-            fix: "fix the scenario".into(),
-        }])
+        InputErrors::from(InputError::new(
+            &scenario.source.path,
+            None,
+            "",
+            format!("TOML: {e}"),
+            "fix the scenario",
+        ))
     })
 }
 
 /// The `[[parameter]]` tables, each checked against the scenario and the design.
 fn parameters(
-    file: &str,
-    text: &str,
     raw: &RawFile,
     design: Design,
     scenario: &Scenario,
     doc: &mut toml_edit::DocumentMut,
-    errs: &mut Vec<InputError>,
+    errs: &mut Problems,
 ) -> Vec<Parameter> {
     let mut params: Vec<Parameter> = Vec::new();
     for (i, p) in raw.parameter.iter().enumerate() {
-        let cx = ParamCx {
-            file,
-            text,
-            i,
-            p,
-            design,
-        };
+        let cx = ParamCx { i, p, design };
         if let Some(param) = cx.parameter(scenario, doc, &params, errs) {
             params.push(param);
         }
@@ -537,8 +465,6 @@ fn parameters(
 
 /// One `[[parameter]]` table being checked: where it is and what the design asks of it.
 struct ParamCx<'a> {
-    file: &'a str,
-    text: &'a str,
     i: usize,
     p: &'a Spanned<RawParam>,
     design: Design,
@@ -549,8 +475,15 @@ impl ParamCx<'_> {
         format!("parameter[{}].{k}", self.i)
     }
 
-    fn err(&self, errs: &mut Vec<InputError>, at: usize, k: &str, problem: String, fix: &str) {
-        errs.push(lerr(self.file, self.text, at, &self.at(k), problem, fix));
+    fn err(
+        &self,
+        errs: &mut Problems,
+        at: usize,
+        k: &str,
+        problem: impl Into<crate::error::Message>,
+        fix: &str,
+    ) {
+        errs.add(at, self.at(k), problem, fix);
     }
 
     /// The parameter, or `None` when its key path names no number of the scenario.
@@ -559,7 +492,7 @@ impl ParamCx<'_> {
         scenario: &Scenario,
         doc: &mut toml_edit::DocumentMut,
         params: &[Parameter],
-        errs: &mut Vec<InputError>,
+        errs: &mut Problems,
     ) -> Option<Parameter> {
         let rp = self.p.get_ref();
         let key = match KeyPath::parse(rp.key.get_ref()) {
@@ -619,7 +552,7 @@ impl ParamCx<'_> {
     }
 
     /// Each parameter has its own name and its own key path.
-    fn unique(&self, name: &str, key: &KeyPath, params: &[Parameter], errs: &mut Vec<InputError>) {
+    fn unique(&self, name: &str, key: &KeyPath, params: &[Parameter], errs: &mut Problems) {
         if params.iter().any(|q| q.name == name) {
             self.err(
                 errs,
@@ -645,7 +578,7 @@ impl ParamCx<'_> {
         &self,
         low: Option<(f64, usize)>,
         high: Option<(f64, usize)>,
-        errs: &mut Vec<InputError>,
+        errs: &mut Problems,
     ) -> Vec<f64> {
         let rp = self.p.get_ref();
         match (&rp.values, low, high, &rp.steps) {
@@ -656,7 +589,7 @@ impl ParamCx<'_> {
                         errs,
                         v.span().start,
                         "values",
-                        "the list is empty".into(),
+                        "the list is empty",
                         "give at least one value",
                     );
                 }
@@ -684,7 +617,7 @@ impl ParamCx<'_> {
                     errs,
                     self.p.span().start,
                     "values",
-                    "a grid parameter needs `values = [...]`, or `low`, `high` and `steps`".into(),
+                    "a grid parameter needs `values = [...]`, or `low`, `high` and `steps`",
                     "e.g. values = [0.0, 0.1, 0.2], or low = 0.0, high = 0.2, steps = 3",
                 );
                 Vec::new()
@@ -697,7 +630,7 @@ impl ParamCx<'_> {
         &self,
         low: Option<(f64, usize)>,
         high: Option<(f64, usize)>,
-        errs: &mut Vec<InputError>,
+        errs: &mut Problems,
     ) {
         let rp = self.p.get_ref();
         if rp.values.is_some() || rp.steps.is_some() {
@@ -717,7 +650,7 @@ impl ParamCx<'_> {
                 errs,
                 self.p.span().start,
                 "low",
-                "needs `low` and `high`".into(),
+                "needs `low` and `high`",
                 "e.g. low = 0.0, high = 0.2",
             );
         }
@@ -729,7 +662,7 @@ impl ParamCx<'_> {
         base: Option<(f64, usize)>,
         current: Option<f64>,
         key: &KeyPath,
-        errs: &mut Vec<InputError>,
+        errs: &mut Problems,
     ) -> f64 {
         match (base, current) {
             (Some(b), _) => {
@@ -738,7 +671,7 @@ impl ParamCx<'_> {
                         errs,
                         b.1,
                         "base",
-                        "`base` is for one-way designs".into(),
+                        "`base` is for one-way designs",
                         "remove it",
                     );
                 }
@@ -771,14 +704,7 @@ fn design_points(
     params: &[Parameter],
 ) -> Result<Vec<Vec<f64>>, InputErrors> {
     let too_many = |key: &str, problem: String, fix: &str| {
-        InputErrors(vec![lerr(
-            file,
-            text,
-            raw.sweep.span().start,
-            key,
-            problem,
-            fix,
-        )])
+        Problems::new(file, text).give_up(raw.sweep.span().start, key, problem, fix)
     };
     match design {
         Design::Grid => {
@@ -817,14 +743,12 @@ fn metric(file: &str, text: &str, head: &RawHead, sweep: &Sweep) -> Result<Strin
         return Ok(metrics::default_metric(&sweep.scenario.model));
     };
     if !sweep.metric_names.contains(m.get_ref()) {
-        return Err(InputErrors(vec![lerr(
-            file,
-            text,
+        return Err(Problems::new(file, text).give_up(
             m.span().start,
             "sweep.metric",
             format!("no metric `{}`", m.get_ref()),
-            &format!("choose one of: {}", sweep.metric_names.join(", ")),
-        )]));
+            format!("choose one of: {}", sweep.metric_names.join(", ")),
+        ));
     }
     Ok(m.get_ref().clone())
 }
@@ -835,14 +759,12 @@ fn name(file: &str, text: &str, head: &RawHead, stem: &str) -> Result<String, In
         return Ok(crate::output::guard::folder_name_from(stem));
     };
     crate::output::guard::check_folder_name(n.get_ref()).map_err(|problem| {
-        InputErrors(vec![lerr(
-            file,
-            text,
+        Problems::new(file, text).give_up(
             n.span().start,
             "sweep.name",
             problem,
             "use e.g. name = \"dorpsbudget_gevoeligheid\"",
-        )])
+        )
     })?;
     Ok(n.get_ref().clone())
 }
@@ -857,12 +779,8 @@ fn describe(params: &[Parameter], pt: &[f64]) -> String {
 }
 
 fn point_error(sweep: &Sweep, k: usize, e: InputErrors) -> InputErrors {
-    let first =
-        e.0.first()
-            .map_or(String::new(), |x| x.to_string().replace('\n', " "));
-    InputErrors(vec![lerr(
-        &sweep.file,
-        &sweep.text,
+    let first = e.first().to_string().replace('\n', " ");
+    Problems::new(&sweep.file, &sweep.text).give_up(
         sweep.head_at,
         "parameter",
         format!(
@@ -870,7 +788,7 @@ fn point_error(sweep: &Sweep, k: usize, e: InputErrors) -> InputErrors {
             describe(&sweep.parameters, &sweep.points[k])
         ),
         "narrow the parameter's range to values the scenario accepts",
-    )])
+    )
 }
 
 /// Every combination, the first parameter varying slowest.
@@ -940,15 +858,8 @@ pub fn apply(
     doc: &mut toml_edit::DocumentMut,
 ) -> Result<Scenario, InputErrors> {
     for (p, v) in params.iter().zip(point) {
-        keypath::set(doc, &p.key, *v).map_err(|e| {
-            InputErrors(vec![InputError {
-                file: base.source.path.clone(),
-                line: None,
-                key: p.key.to_string(),
-                problem: e,
-                fix: String::new(),
-            }])
-        })?;
+        keypath::set(doc, &p.key, *v)
+            .map_err(|e| InputError::new(&base.source.path, None, p.key.to_string(), e, ""))?;
     }
     crate::scenario::from_text(&base.source.path, &doc.to_string())
 }
@@ -970,9 +881,7 @@ impl Sweep {
             let sc = apply(&self.scenario, &self.parameters, pt, &mut doc)
                 .map_err(|e| point_error(self, k, e))?;
             if metrics::names(&sc.model) != self.metric_names {
-                return Err(InputErrors(vec![lerr(
-                    &self.file,
-                    &self.text,
+                return Err(Problems::new(&self.file, &self.text).give_up(
                     self.head_at,
                     "parameter",
                     format!(
@@ -980,7 +889,7 @@ impl Sweep {
                         describe(&self.parameters, pt)
                     ),
                     "sweep numbers that leave the horizon, the arms and the contract years as they are",
-                )]));
+                ));
             }
         }
         Ok(())

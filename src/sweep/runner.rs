@@ -9,7 +9,7 @@
 //! is renamed into place), the one-way tornado plot is drawn, and the manifest says `complete`.
 
 use super::{Design, Sweep, metrics};
-use crate::error::{Error, InputError, InputErrors, Result};
+use crate::error::{Error, Fault, InputError, Message, Opt, Result, says};
 use crate::output::guard;
 use crate::output::manifest::{Provenance, to_json, utc};
 use crate::output::report::Lang;
@@ -141,14 +141,22 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-fn bad_folder(path: &Path, line: Option<usize>, problem: String, fix: &str) -> Error {
-    Error::Input(InputErrors(vec![InputError {
-        file: path.display().to_string(),
-        line,
-        key: String::new(),
-        problem,
-        fix: fix.to_string(),
-    }]))
+fn bad_folder(
+    path: &Path,
+    line: Option<usize>,
+    problem: impl Into<Message>,
+    fix: impl Into<Message>,
+) -> Error {
+    Error::Input(InputError::new(path.display().to_string(), line, "", problem, fix).into())
+}
+
+/// The fix for a folder that is not a shard of a sweep.
+fn shards_fix() -> Message {
+    says!(
+        "give the folders of a sweep run in shards (",
+        Opt::Shard,
+        " I/N)"
+    )
 }
 
 /// The header of `sweep.csv`.
@@ -202,13 +210,19 @@ type Rows = Vec<(usize, String)>;
 /// The rows of a `sweep.csv` text after its header, by point; a torn last line (no newline) is dropped
 /// and its byte offset returned. Lines must be whole rows of this header.
 fn read_rows(path: &Path, text: &str, header: &str) -> Result<(Rows, Option<usize>)> {
-    let fix = "this is not a sweep.csv of this sweep; run it again with --force to start over";
+    let fix = || {
+        says!(
+            "this is not a sweep.csv of this sweep; run it again with ",
+            Opt::Force,
+            " to start over"
+        )
+    };
     let Some(rest) = text.strip_prefix(header) else {
         return Err(bad_folder(
             path,
             Some(1),
-            "the header is not this sweep's".into(),
-            fix,
+            "the header is not this sweep's",
+            fix(),
         ));
     };
     let fields = header.trim_end().split(',').count();
@@ -229,8 +243,12 @@ fn read_rows(path: &Path, text: &str, header: &str) -> Result<(Rows, Option<usiz
                 return Err(bad_folder(
                     path,
                     Some(i + 2),
-                    "a row that is not a whole sweep row".into(),
-                    "delete the line (its point runs again with --resume)",
+                    "a row that is not a whole sweep row",
+                    says!(
+                        "delete the line (its point runs again with ",
+                        Opt::Resume,
+                        ")"
+                    ),
                 ));
             }
         }
@@ -372,15 +390,20 @@ pub fn run(
 fn check_options(opts: &SweepOptions) -> Result<()> {
     if opts.threads == 0 {
         return Err(Error::Options(
-            "the number of threads must be at least 1 (--threads)".into(),
+            says!(
+                "the number of threads must be at least 1 (",
+                Opt::Threads,
+                ")"
+            )
+            .into(),
         ));
     }
     if let Some((i, n)) = opts.shard
         && (n == 0 || i == 0 || i > n)
     {
-        return Err(Error::Options(format!(
-            "--shard {i}/{n}: give I/N with 1 <= I <= N"
-        )));
+        return Err(Error::Options(
+            says!(Opt::Shard, format!(" {i}/{n}: give I/N with 1 <= I <= N")).into(),
+        ));
     }
     Ok(())
 }
@@ -402,9 +425,17 @@ impl<'a> Out<'a> {
         let target = &opts.out;
         let (parent, name) = guard::split(target)?;
         let exists_err = || {
-            Error::Options(format!(
-                "output folder '{}' already holds results\n  fix: continue it with --resume, choose another folder with --out, or pass --force to start over (the old results stay until the new sweep is complete)",
-                target.display()
+            Error::OutputExists(Fault::new(
+                format!("output folder '{}' already holds results", target.display()),
+                says!(
+                    "continue it with ",
+                    Opt::Resume,
+                    ", choose another folder with ",
+                    Opt::Out,
+                    ", or pass ",
+                    Opt::Force,
+                    " to start over (the old results stay until the new sweep is complete)"
+                ),
             ))
         };
         let check = || match guard::check_place(target, opts.force || opts.resume) {
@@ -469,8 +500,11 @@ fn resume(
         return Err(bad_folder(
             &dir.join("manifest.json"),
             None,
-            "the folder holds another sweep (a different sweep file, scenario, runs, seed or shard)".into(),
-            "resume with the same sweep file and options, or start over with --force",
+            "the folder holds another sweep (a different sweep file, scenario, runs, seed or shard)",
+            says!(
+                "resume with the same sweep file and options, or start over with ",
+                Opt::Force
+            ),
         ));
     }
     manifest.provenance.started_utc = old.provenance.started_utc.clone();
@@ -480,11 +514,13 @@ fn resume(
             csv_path,
             None,
             format!("cannot read the results to resume: {e}"),
-            "start over with --force",
+            says!("start over with ", Opt::Force),
         )
     })?;
     let (rows, torn) = read_rows(csv_path, &text, header)?;
     if let Some(at) = torn {
+        // Not through `write_atomic`: `sweep.csv` is a log of finished points, cut back to its last
+        // whole line here and appended to in `run_points`, so that a stopped sweep resumes.
         let f = std::fs::OpenOptions::new()
             .write(true)
             .open(csv_path)
@@ -498,7 +534,7 @@ fn resume(
                 csv_path,
                 None,
                 format!("point {id} does not belong to this folder"),
-                "start over with --force",
+                says!("start over with ", Opt::Force),
             ));
         }
         if !done.contains(&id) {
@@ -518,9 +554,11 @@ fn start(
     manifest: &SweepManifest,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    std::fs::write(dir.join("sweep.toml"), &sweep.text).map_err(io(&dir.join("sweep.toml")))?;
-    std::fs::write(dir.join("scenario.toml"), &sweep.scenario.source.text)
-        .map_err(io(&dir.join("scenario.toml")))?;
+    crate::output::write_atomic(&dir.join("sweep.toml"), sweep.text.as_bytes())?;
+    crate::output::write_atomic(
+        &dir.join("scenario.toml"),
+        sweep.scenario.source.text.as_bytes(),
+    )?;
     crate::output::write_atomic(&dir.join("manifest.json"), &to_json(manifest))?;
     crate::output::write_atomic(csv_path, header.as_bytes())
 }
@@ -619,7 +657,9 @@ fn in_pool(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
-        .map_err(|e| Error::Options(format!("could not start {} threads: {e}", opts.threads)))?;
+        .map_err(|e| {
+            Error::Options(format!("could not start {} threads: {e}", opts.threads).into())
+        })?;
     if points_in_parallel {
         pool.install(|| todo.par_iter().with_max_len(1).for_each(|&k| one(k, 1)));
     } else {
@@ -672,7 +712,7 @@ fn tornado_figure(
     let mut rd = csv::Reader::from_reader(csv_text.as_bytes());
     let head: Vec<String> = rd
         .headers()
-        .map_err(|e| Error::Options(e.to_string()))?
+        .map_err(|e| Error::Options(e.to_string().into()))?
         .iter()
         .map(str::to_string)
         .collect();
@@ -684,7 +724,7 @@ fn tornado_figure(
                     .map(|x| x.parse::<f64>().unwrap_or(f64::NAN))
                     .collect()
             })
-            .map_err(|e| Error::Options(e.to_string()))
+            .map_err(|e| Error::Options(e.to_string().into()))
         })
         .collect::<Result<_>>()?;
     let col = |name: &str| head.iter().position(|h| h == name);
@@ -738,15 +778,8 @@ fn write_tornado(dir: &Path, m: &SweepManifest, csv_text: &str, lang: Lang) -> R
     let (svg_path, png_path) = (dir.join("tornado.svg"), dir.join("tornado.png"));
     let svg = crate::output::plot::svg(&fig).map_err(plot_err(&svg_path))?;
     crate::output::write_atomic(&svg_path, svg.as_bytes())?;
-    let tmp = dir.join(format!(".tornado.tmp-{}.png", std::process::id()));
-    let _registered = crate::output::guard::remove_on_signal(&tmp);
-    let drawn = crate::output::plot::png(&fig, &tmp)
-        .map_err(plot_err(&png_path))
-        .and_then(|()| std::fs::rename(&tmp, &png_path).map_err(io(&png_path)));
-    if drawn.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    drawn?;
+    let png = crate::output::plot::png_bytes(&fig).map_err(plot_err(&png_path))?;
+    crate::output::write_atomic(&png_path, &png)?;
     Ok(vec!["tornado.svg".into(), "tornado.png".into()])
 }
 
@@ -764,8 +797,15 @@ pub struct MergeReport {
 }
 
 /// Merges the complete shard folders of one sweep into `out`: the same `sweep.csv` (byte for byte)
-/// and tornado plot as an unsharded run. `out` is written whole or not at all.
-pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<MergeReport> {
+/// and tornado plot as an unsharded run. `out` is written whole or not at all; its manifest records
+/// `reproduce`, the command that made it.
+pub fn merge(
+    out: &Path,
+    shards: &[PathBuf],
+    force: bool,
+    lang: Lang,
+    reproduce: &str,
+) -> Result<MergeReport> {
     if shards.is_empty() {
         return Err(Error::Options("give the shard folders to merge".into()));
     }
@@ -784,7 +824,7 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
         let p = shards[0].join(f);
         staged.write(f, &std::fs::read(&p).map_err(io(&p))?)?;
     }
-    let m = merged_manifest(out, shards, &manifests);
+    let m = merged_manifest(&manifests, reproduce);
     let mut files = vec![
         "sweep.csv".to_string(),
         "sweep.toml".into(),
@@ -795,8 +835,9 @@ pub fn merge(out: &Path, shards: &[PathBuf], force: bool, lang: Lang) -> Result<
     if let Some(fig) = tornado_figure(&m, &sorted, lang)? {
         let svg = crate::output::plot::svg(&fig).map_err(plot_err(Path::new("tornado.svg")))?;
         staged.write("tornado.svg", svg.as_bytes())?;
-        let png = staged.file_path("tornado.png")?;
-        crate::output::plot::png(&fig, &png).map_err(plot_err(Path::new("tornado.png")))?;
+        let png =
+            crate::output::plot::png_bytes(&fig).map_err(plot_err(Path::new("tornado.png")))?;
+        staged.write("tornado.png", &png)?;
         files.extend(["tornado.svg".to_string(), "tornado.png".into()]);
     }
     let target = staged.commit()?;
@@ -819,8 +860,8 @@ fn check_shards(shards: &[PathBuf], manifests: &[SweepManifest]) -> Result<usize
             bad_folder(
                 &shards[0].join("manifest.json"),
                 None,
-                "not a shard of a sweep (no `shard`)".into(),
-                "give the folders written by `wijksim sweep --shard I/N`",
+                "not a shard of a sweep (no `shard`)",
+                shards_fix(),
             )
         })?;
     let mut seen = vec![false; n + 1];
@@ -833,8 +874,9 @@ fn check_shards(shards: &[PathBuf], manifests: &[SweepManifest]) -> Result<usize
         )?;
     }
     if let Some(i) = (1..=n).find(|&i| !seen[i]) {
-        return Err(Error::Options(format!(
-            "shard {i}/{n} is missing\n  fix: give all {n} shard folders"
+        return Err(Error::Options(Fault::new(
+            format!("shard {i}/{n} is missing"),
+            format!("give all {n} shard folders"),
         )));
     }
     Ok(n)
@@ -861,14 +903,7 @@ fn check_shard(
         .shard
         .split_once('/')
         .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
-        .ok_or_else(|| {
-            bad_folder(
-                mpath,
-                None,
-                "not a shard (no `shard`)".into(),
-                "give the folders written by `wijksim sweep --shard I/N`",
-            )
-        })?;
+        .ok_or_else(|| bad_folder(mpath, None, "not a shard (no `shard`)", shards_fix()))?;
     if ni != n || i == 0 || i > n {
         return Err(bad_folder(
             mpath,
@@ -894,7 +929,12 @@ fn check_shard(
                 "shard {i}/{n} is not complete ({} of {} points)",
                 m.points_done, m.folder_points
             ),
-            &format!("finish it: wijksim sweep ... --shard {i}/{n} --resume"),
+            says!(
+                "finish it: run its sweep again with ",
+                Opt::Shard,
+                format!(" {i}/{n} and "),
+                Opt::Resume
+            ),
         ));
     }
     Ok(())
@@ -915,7 +955,7 @@ fn shard_rows(shards: &[PathBuf]) -> Result<(String, Rows)> {
             return Err(bad_folder(
                 &path,
                 Some(1),
-                "the header differs from the first shard's".into(),
+                "the header differs from the first shard's",
                 "merge shards of one sweep",
             ));
         }
@@ -924,8 +964,8 @@ fn shard_rows(shards: &[PathBuf]) -> Result<(String, Rows)> {
             return Err(bad_folder(
                 &path,
                 None,
-                "the last line is torn".into(),
-                "finish the shard with --resume",
+                "the last line is torn",
+                says!("finish the shard with ", Opt::Resume),
             ));
         }
         rows.extend(r);
@@ -938,26 +978,27 @@ fn shard_rows(shards: &[PathBuf]) -> Result<(String, Rows)> {
 fn check_every_point_once(rows: &Rows, points: usize) -> Result<()> {
     for (k, r) in rows.iter().enumerate() {
         if r.0 != k {
-            return Err(Error::Options(format!(
-                "point {} is {} in the shards\n  fix: give every shard of the sweep once",
-                if r.0 > k { k } else { r.0 },
-                if r.0 > k { "missing" } else { "twice" }
+            return Err(Error::Options(Fault::new(
+                format!(
+                    "point {} is {} in the shards",
+                    if r.0 > k { k } else { r.0 },
+                    if r.0 > k { "missing" } else { "twice" }
+                ),
+                "give every shard of the sweep once",
             )));
         }
     }
     if rows.len() != points {
-        return Err(Error::Options(format!(
-            "the shards hold {} of {} points",
-            rows.len(),
-            points
-        )));
+        return Err(Error::Options(
+            format!("the shards hold {} of {} points", rows.len(), points).into(),
+        ));
     }
     Ok(())
 }
 
 /// The manifest of the merged folder: the first shard's, whole and complete, with the shards' wall
-/// times added up and the merge command that reproduces it.
-fn merged_manifest(out: &Path, shards: &[PathBuf], manifests: &[SweepManifest]) -> SweepManifest {
+/// times added up and `reproduce`, the merge command that made it.
+fn merged_manifest(manifests: &[SweepManifest], reproduce: &str) -> SweepManifest {
     let first = &manifests[0];
     let mut m = first.clone();
     m.shard = String::new();
@@ -970,14 +1011,6 @@ fn merged_manifest(out: &Path, shards: &[PathBuf], manifests: &[SweepManifest]) 
             .map(|m| m.provenance.wall_time_seconds)
             .sum::<f64>(),
     );
-    m.provenance.reproduce = format!(
-        "wijksim merge --out {} {}",
-        out.display(),
-        shards
-            .iter()
-            .map(|s| s.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    m.provenance.reproduce = reproduce.to_string();
     m
 }

@@ -9,6 +9,7 @@
 //! pending forever. Logs are named by job and task (`shard-%A_%a.out`, `merge-%j.out`), so a
 //! resubmission does not overwrite the logs of the failed attempt.
 
+use crate::error::{Error, Fault, Opt, says};
 use std::path::Path;
 
 /// Resources and names of the jobs.
@@ -175,15 +176,18 @@ pub fn write(
     o: &SlurmOptions,
 ) -> crate::error::Result<std::path::PathBuf> {
     if o.shards == 0 {
-        return Err(crate::error::Error::Options(
-            "--shards must be at least 1".into(),
+        return Err(Error::Options(
+            says!(Opt::Shards, " must be at least 1").into(),
         ));
     }
     for p in [wijksim, sweep_file, out] {
         if p.display().to_string().contains(['\n', '\r']) {
-            return Err(crate::error::Error::Options(format!(
-                "cannot write Slurm scripts for a path with a line break: {:?}; rename it or choose another folder with --out",
-                p.display().to_string()
+            return Err(Error::Options(Fault::new(
+                format!(
+                    "cannot write Slurm scripts for a path with a line break: {:?}",
+                    p.display().to_string()
+                ),
+                says!("rename it, or choose another folder with ", Opt::Out),
             )));
         }
     }
@@ -194,8 +198,7 @@ pub fn write(
     };
     std::fs::create_dir_all(&dir).map_err(err(&dir))?;
     for (file, text) in scripts(name, wijksim, sweep_file, out, o) {
-        let p = dir.join(file);
-        std::fs::write(&p, text).map_err(err(&p))?;
+        crate::output::write_atomic(&dir.join(file), text.as_bytes())?;
     }
     Ok(dir)
 }

@@ -2,7 +2,7 @@
 //! `histories.csv`), checked row by row. Every problem names the file, line and column, and the fix;
 //! no client identifier is ever repeated in a message.
 
-use crate::error::{InputError, InputErrors};
+use crate::error::{InputErrors, Opt, Problems, says};
 use crate::model::{Model, YearMonth};
 use std::collections::HashMap;
 
@@ -66,26 +66,12 @@ const OPTIONAL: [&str; 5] = ["area", "end_reason", "next_state", "arm", "run"];
 /// At most this many problems are listed.
 const MAX_PROBLEMS: usize = 20;
 
-struct Problems {
-    file: String,
-    list: Vec<InputError>,
-}
-
-impl Problems {
-    fn add(&mut self, line: Option<usize>, column: &str, problem: String, fix: &str) {
-        if self.list.len() < MAX_PROBLEMS {
-            self.list.push(InputError {
-                file: self.file.clone(),
-                line,
-                key: if column.is_empty() {
-                    String::new()
-                } else {
-                    format!("column {column}")
-                },
-                problem,
-                fix: fix.into(),
-            });
-        }
+/// The key of a problem in `name`'s column (none for a problem of a whole row).
+fn in_column(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!("column {name}")
     }
 }
 
@@ -128,11 +114,7 @@ pub fn read(
     model: &Model,
     opts: &ReadOptions,
 ) -> Result<Episodes, InputErrors> {
-    let mut p = Problems {
-        file: file.into(),
-        list: Vec::new(),
-    };
-    let fail = |p: Problems| Err(InputErrors(p.list));
+    let mut p = Problems::new(file, text).at_most(MAX_PROBLEMS);
     // The rule of every CSV wijksim reads: a byte order mark skipped, UTF-8, commas.
     let text = crate::data::csv::decode(file, text.as_bytes(), "client,state,start,end")?;
     let mut reader = csv::ReaderBuilder::new()
@@ -142,39 +124,36 @@ pub fn read(
     let names: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|s| s.trim().to_lowercase()).collect(),
         Err(e) => {
-            p.add(
+            return Err(p.give_up_line(
                 Some(1),
                 "",
                 format!("the header row cannot be read: {e}"),
                 "save the file as UTF-8 CSV",
-            );
-            return fail(p);
+            ));
         }
     };
     let col = |name: &str| names.iter().position(|n| n == name);
     for need in REQUIRED {
         if col(need).is_none() {
-            p.add(
-                Some(1),
-                need,
-                format!("the column `{need}` is missing (found: {})", names.join(", ")),
-                "name the columns client, state, start, end (and optionally area, end_reason, next_state)",
-            );
+            p.add_line(
+Some(1),
+in_column(need),
+format!("the column `{need}` is missing (found: {})", names.join(", ")),
+"name the columns client, state, start, end (and optionally area, end_reason, next_state)",
+);
         }
     }
     for (i, n) in names.iter().enumerate() {
         if !REQUIRED.contains(&n.as_str()) && !OPTIONAL.contains(&n.as_str()) {
-            p.add(
-                Some(1),
-                n,
-                format!("unknown column `{n}` (column {})", i + 1),
-                "remove it; the columns are client, state, start, end, area, end_reason, next_state, arm, run",
-            );
+            p.add_line(
+Some(1),
+in_column(n),
+format!("unknown column `{n}` (column {})", i + 1),
+"remove it; the columns are client, state, start, end, area, end_reason, next_state, arm, run",
+);
         }
     }
-    if !p.list.is_empty() {
-        return fail(p);
-    }
+    p.finish()?;
     let mut rows: Vec<(usize, csv::StringRecord)> = Vec::new();
     for rec in reader.records() {
         match rec {
@@ -184,35 +163,33 @@ pub fn read(
             }
             Err(e) => {
                 let line = e.position().map(|pos| pos.line() as usize);
-                p.add(
-                    line,
-                    "",
-                    "the row has a different number of fields than the header".into(),
-                    "give every row the header's columns, separated by commas (quote a value that holds a comma)",
-                );
                 if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                    p.list.pop();
-                    p.add(
+                    p.add_line(
                         line,
                         "",
-                        "the row is not valid UTF-8".into(),
+                        "the row is not valid UTF-8",
                         "save the file as UTF-8 CSV",
                     );
+                } else {
+                    p.add_line(
+line,
+"",
+"the row has a different number of fields than the header",
+"give every row the header's columns, separated by commas (quote a value that holds a comma)",
+);
                 }
             }
         }
     }
-    if rows.is_empty() && p.list.is_empty() {
-        p.add(
+    if rows.is_empty() && p.is_empty() {
+        p.add_line(
             None,
             "",
-            "the file has a header but no episodes".into(),
+            "the file has a header but no episodes",
             "export at least one episode",
         );
     }
-    if !p.list.is_empty() {
-        return fail(p);
-    }
+    p.finish()?;
     // A column of citizen service numbers is refused before anything else is read.
     for (c, n) in names.iter().enumerate() {
         let values: Vec<&str> = rows
@@ -226,13 +203,12 @@ pub fn read(
             .count();
         let passing = values.iter().filter(|v| passes_eleven_test(v)).count();
         if !values.is_empty() && nine == values.len() && passing * 2 > values.len() {
-            p.add(
-                Some(1),
-                n,
-                format!("the column `{n}` looks like citizen service numbers (BSN): {passing} of its {} values are 9-digit numbers that pass the 11-test", values.len()),
-                "pseudonymise the clients before the export (e.g. a random number per client); wijksim needs no identifying data",
-            );
-            return fail(p);
+            return Err(p.give_up_line(
+Some(1),
+in_column(n),
+format!("the column `{n}` looks like citizen service numbers (BSN): {passing} of its {} values are 9-digit numbers that pass the 11-test", values.len()),
+"pseudonymise the clients before the export (e.g. a random number per client); wijksim needs no identifying data",
+));
         }
     }
     let get = |r: &csv::StringRecord, name: &str| -> String {
@@ -246,13 +222,12 @@ pub fn read(
     let arm = if col("arm").is_some() {
         let arm = opts.arm.clone().unwrap_or_else(|| get(&rows[0].1, "arm"));
         if !rows.iter().any(|(_, r)| get(r, "arm") == arm) {
-            p.add(
+            return Err(p.give_up_line(
                 None,
-                "arm",
+                in_column("arm"),
                 format!("no row has arm `{arm}`"),
-                "name an arm of the file with --arm",
-            );
-            return fail(p);
+                says!("name an arm of the file with ", Opt::Arm),
+            ));
         }
         Some(arm)
     } else {
@@ -268,9 +243,9 @@ pub fn read(
      -> Option<usize> {
         match model.state_index(v) {
             Some(s) if model.states[s].absorbing && !allow_absorbing => {
-                p.add(
+                p.add_line(
                     Some(line),
-                    column,
+                    in_column(column),
                     format!(
                         "`{v}` is an absorbing state (outflow): it ends an episode, it is not one"
                     ),
@@ -280,11 +255,11 @@ pub fn read(
             }
             Some(s) => Some(s),
             None => {
-                p.add(
+                p.add_line(
                     Some(line),
-                    column,
+                    in_column(column),
                     format!("unknown state `{v}`"),
-                    &format!("use the scenario's state codes: {}", states.join(", ")),
+                    format!("use the scenario's state codes: {}", states.join(", ")),
                 );
                 None
             }
@@ -315,10 +290,10 @@ pub fn read(
         runs.insert(run.clone(), ());
         let client = get(r, "client");
         if client.is_empty() {
-            p.add(
+            p.add_line(
                 Some(line),
-                "client",
-                "the client is empty".into(),
+                in_column("client"),
+                "the client is empty",
                 "give every episode its (pseudonymous) client",
             );
             continue;
@@ -335,11 +310,11 @@ pub fn read(
             match area_names.iter().position(|&x| x == a) {
                 Some(i) => i,
                 None => {
-                    p.add(
+                    p.add_line(
                         Some(line),
-                        "area",
+                        in_column("area"),
                         format!("unknown area `{a}`"),
-                        &format!("use the scenario's area names: {}", area_names.join(", ")),
+                        format!("use the scenario's area names: {}", area_names.join(", ")),
                     );
                     continue;
                 }
@@ -347,22 +322,21 @@ pub fn read(
         } else if model.areas.len() == 1 {
             0
         } else {
-            p.add(
+            return Err(p.give_up_line(
                 None,
-                "area",
+                in_column("area"),
                 format!(
                     "there is no area column, and the scenario has {} areas",
                     model.areas.len()
                 ),
                 "add an area column with the scenario's area names",
-            );
-            return fail(p);
+            ));
         };
         let start_text = get(r, "start");
         let Some(start) = month_of(&start_text) else {
-            p.add(
+            p.add_line(
                 Some(line),
-                "start",
+                in_column("start"),
                 format!("`{start_text}` is not a date"),
                 DATE_FIX,
             );
@@ -376,11 +350,11 @@ pub fn read(
             match month_of(&end_text) {
                 Some(e) => Some(e),
                 None => {
-                    p.add(
+                    p.add_line(
                         Some(line),
-                        "end",
+                        in_column("end"),
                         format!("`{end_text}` is not a date"),
-                        &format!("{DATE_FIX}; leave it empty for an episode that is still open"),
+                        format!("{DATE_FIX}; leave it empty for an episode that is still open"),
                     );
                     continue;
                 }
@@ -389,10 +363,10 @@ pub fn read(
         if let Some(e) = end
             && e < start
         {
-            p.add(
+            p.add_line(
                 Some(line),
-                "end",
-                "the episode ends before it starts".into(),
+                in_column("end"),
+                "the episode ends before it starts",
                 "check the order of start and end",
             );
             continue;
@@ -401,9 +375,9 @@ pub fn read(
             "censored" => true,
             "" | "transition" | "renewal" | "outflow" => end.is_none(),
             other => {
-                p.add(
+                p.add_line(
                     Some(line),
-                    "end_reason",
+                    in_column("end_reason"),
                     format!("unknown end_reason `{other}`"),
                     "use transition, renewal, outflow or censored, or leave it empty",
                 );
@@ -420,10 +394,10 @@ pub fn read(
             }
         };
         if reason == "renewal" && next.is_some_and(|n| n != state) {
-            p.add(
+            p.add_line(
                 Some(line),
-                "next_state",
-                "a renewal continues in the same state".into(),
+                in_column("next_state"),
+                "a renewal continues in the same state",
                 "give a renewal next_state equal to its state, or end_reason = transition",
             );
             continue;
@@ -440,9 +414,7 @@ pub fn read(
             line,
         });
     }
-    if !p.list.is_empty() {
-        return fail(p);
-    }
+    p.finish()?;
     let until = opts.until.map_or(latest, YearMonth::index);
     raw.sort_by_key(|e| (e.client, e.start, e.line));
     let absorbing: Vec<usize> = (0..model.n_states())
@@ -457,9 +429,9 @@ pub fn read(
                 None => true,
             };
             if overlaps {
-                p.add(
+                p.add_line(
                     Some(x.line),
-                    "start",
+                    in_column("start"),
                     format!(
                         "the client's episode starts while its episode on line {} is still running",
                         e.line
@@ -485,11 +457,11 @@ pub fn read(
         } else if let [only] = absorbing[..] {
             Outcome::To(only)
         } else {
-            p.add(
+            p.add_line(
                 Some(e.line),
-                "next_state",
-                "the episode ends, but where the client went is not given".into(),
-                &format!(
+                in_column("next_state"),
+                "the episode ends, but where the client went is not given",
+                format!(
                     "give next_state (one of the outflow states: {})",
                     absorbing
                         .iter()
@@ -514,9 +486,7 @@ pub fn read(
             line: e.line,
         });
     }
-    if !p.list.is_empty() {
-        return fail(p);
-    }
+    p.finish()?;
     Ok(Episodes {
         file: file.into(),
         list,

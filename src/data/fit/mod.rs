@@ -35,13 +35,9 @@ pub struct Fitted {
 }
 
 fn options_error(file: &str, problem: String, fix: &str) -> Error {
-    Error::Input(InputErrors(vec![InputError {
-        file: file.into(),
-        line: None,
-        key: String::new(),
-        problem,
-        fix: fix.into(),
-    }]))
+    Error::Input(InputErrors::from(InputError::new(
+        file, None, "", problem, fix,
+    )))
 }
 
 /// How the fit splits the template's transition rows by calendar period (`--periods`).

@@ -447,7 +447,10 @@ pub fn png_bytes<F: Figure>(fig: &F) -> std::result::Result<Vec<u8>, String> {
 /// Renders a figure into a PNG file.
 pub fn png<F: Figure>(fig: &F, path: &Path) -> std::result::Result<(), String> {
     let bytes = png_bytes(fig)?;
-    std::fs::write(path, bytes).map_err(|e| e.to_string())
+    crate::output::write_atomic(path, &bytes).map_err(|e| match std::error::Error::source(&e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    })
 }
 
 /// Fan chart: the caseload of one state over time in one arm, with p05-p95 and p25-p75 bands and the

@@ -3,6 +3,7 @@
 mod bounds;
 pub mod check;
 mod figures;
+mod flags;
 mod golden;
 mod histories;
 mod manifest;

@@ -197,7 +197,11 @@ fn a_byte_order_mark_is_skipped_and_the_fitted_file_keeps_the_templates_comments
     wijksim::scenario::load(&dir.path().join("fitted.toml")).unwrap();
     let (code, _, err) = fit(dir.path(), &text, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("--force"), "{err}");
+    assert!(
+        err.contains("fitted.toml' already holds an earlier fit\n  fix: ")
+            && err.contains("--force"),
+        "{err}"
+    );
     let (code, _, err) = fit(dir.path(), &text, &["--force"]);
     assert_eq!(code, 0, "{err}");
     fs::write(dir.path().join("fitted.toml"), "my own notes\n").unwrap();

@@ -345,10 +345,10 @@ proptest! {
     fn generated_scenarios_compile_or_give_errors_never_panic(text in scenario_text()) {
         let result = guarded(&text, || wijksim::scenario::from_text("fuzz.toml", &text));
         if let Err(errors) = result {
-            prop_assert!(!errors.0.is_empty(), "an error lists its problems");
-            for e in &errors.0 {
-                prop_assert_eq!(&e.file, "fuzz.toml");
-                prop_assert!(!e.problem.is_empty() && !e.fix.is_empty(), "{:?}", e);
+            prop_assert!(!errors.list().is_empty(), "an error lists its problems");
+            for e in errors.list() {
+                prop_assert_eq!(e.file(), "fuzz.toml");
+                prop_assert!(!e.problem().is_empty() && !e.fix().is_empty(), "{:?}", e);
             }
         }
     }
