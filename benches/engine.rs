@@ -2,7 +2,7 @@
 //!
 //! `cargo bench --bench engine`. Criterion reports the throughput as "elem/s" = client-cycles/s
 //! (clients present in non-absorbing states, summed over months). Floor: 250 million per core.
-//! `simulate_all_arms` counts the client-months of every arm, the shared areas in each arm they are
+//! `simulate_all_arms` counts the client-cycles of every arm, the shared areas in each arm they are
 //! shared with (what a batch gets per run).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};

@@ -21,7 +21,7 @@ fn main() {
         let s = t.elapsed().as_secs_f64();
         let cc: u64 = summaries.iter().map(|s| s.client_cycles).sum();
         println!(
-            "batch: {runs} runs x {} arms, {threads} threads, {s:.2} s ({:.0} M client-months/s)",
+            "batch: {runs} runs x {} arms, {threads} threads, {s:.2} s ({:.0} M client-cycles/s)",
             summaries.len(),
             cc as f64 / s / 1e6
         );
@@ -36,7 +36,7 @@ fn main() {
     }
     let s = t.elapsed().as_secs_f64();
     println!(
-        "{runs} runs, {cc} client-months, {:.1} M/s",
+        "{runs} runs, {cc} client-cycles, {:.1} M/s",
         cc as f64 / s / 1e6
     );
 }
