@@ -553,18 +553,9 @@ fn signed(x: f64) -> String {
     }
 }
 
-/// Euros with thousands separators, no decimals.
+/// Euros with thousands separators, no decimals (the figures' [`wijksim::output::plot::thousands`]).
 fn euros(x: f64) -> String {
-    let neg = x < 0.0;
-    let digits = format!("{:.0}", x.abs());
-    let mut s = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            s.push(',');
-        }
-        s.push(ch);
-    }
-    format!("{}{s}", if neg { "-" } else { "" })
+    wijksim::output::plot::thousands(x)
 }
 
 #[cfg(test)]
