@@ -1,5 +1,5 @@
 //! Output speed in the number of arms: a whole run (simulation, tables, workbook, figures, report) of
-//! the default scenario with 8, 64 and 256 arms (the pilot arm copied), 5 runs, on all cores; with the
+//! the default scenario with 8, 64 and 128 arms (the pilot arm copied), 5 runs, on all cores; with the
 //! default figures (the baseline and the first 7 pilots) and with `--plots all`.
 //!
 //! `cargo bench --bench output`. Criterion reports the throughput as "elem/s" = arms/s; a path that is
@@ -34,7 +34,7 @@ fn output(c: &mut Criterion) {
     for (arms, plots, tag) in [
         (8, Plots::Auto, "default_figures"),
         (64, Plots::Auto, "default_figures"),
-        (256, Plots::Auto, "default_figures"),
+        (128, Plots::Auto, "default_figures"),
         (8, Plots::All, "all_figures"),
         (32, Plots::All, "all_figures"),
     ] {
