@@ -1,8 +1,8 @@
 //! The Monte Carlo engine: one run of the individual-level model.
 //!
 //! Each area is simulated on its own, cycles outer and clients inner: the clients of an area live in one
-//! vector of packed words (`id << 24 | state << 16 | time in state`, the time kept up to where the rows
-//! stop changing), so a cycle is one pass over contiguous memory with one load and at most one store
+//! vector of packed words (`id << 24 | cell`, the cell of its state and time in state in the
+//! area's transition table, the time kept up to where the rows stop changing), so a cycle is one pass over contiguous memory with one load and at most one store
 //! per client. The random numbers of a cycle's clients are drawn first, many at a time
 //! ([`crate::rng::Key::u32s_at`]). Clients who are absorbed (outflow) are dropped from the vector in the
 //! same pass, keeping the survivors in order.
@@ -110,14 +110,17 @@ pub struct RunTrace {
     pub client_cycles: u64,
 }
 
+/// A client's word: its id and its cell of a cycle's transition table (below `2^24`: at most 255
+/// states of at most 65,536 cells each).
 #[inline(always)]
-fn pack(id: u64, state: usize, time: u64) -> u64 {
-    (id << 24) | ((state as u64) << 16) | time
+fn pack(id: u64, cell: u64) -> u64 {
+    (id << 24) | cell
 }
 
+/// The cell of a client's word.
 #[inline(always)]
-fn state_of(w: u64) -> usize {
-    ((w >> 16) & 0xFF) as usize
+fn cell_of(w: u64) -> usize {
+    (w & 0xFF_FFFF) as usize
 }
 
 /// A client waiting for a place: its id and the state it waits for.
@@ -400,13 +403,14 @@ fn initial_clients<R: Recorder>(
     rec: &mut R,
 ) {
     let init = key.purpose(Purpose::InitialTime);
-    let top = top(model.table(arm, a));
+    let tr = model.table(arm, a);
+    let top = top(tr);
     let mut j = 0u64;
     for (s, &k) in model.areas[a].initial.iter().enumerate() {
         let spread = &model.areas[a].initial_time[s];
         for _ in 0..k {
             let t = spread.draw(init.child(j));
-            clients.push(pack(j, s, u64::from(t).min(top)));
+            clients.push(pack(j, tr.cell(s, u64::from(t).min(top) + 1)));
             rec.enter(a, j, s, -i64::from(t));
             j += 1;
         }
@@ -438,7 +442,7 @@ struct AreaSim<'m> {
     caps: Vec<&'m Capacity>,
     clients: Vec<u64>,
     queue: Vec<Waiting>,
-    admitted: Vec<u64>,
+    admitted: Vec<Waiting>,
     /// The clients' transition numbers of a cycle (reused from cycle to cycle).
     draws: Vec<u32>,
     count: Vec<u32>,
@@ -556,7 +560,12 @@ impl<'m> AreaSim<'m> {
                 moves,
                 (self.a, rec),
             );
-            self.clients.append(&mut self.admitted);
+            let tr = self.tr;
+            self.clients.extend(
+                self.admitted
+                    .drain(..)
+                    .map(|wt| pack(wt.id, tr.cell(wt.to, 1))),
+            );
         }
         let prevent = match self.plan {
             Some(p) if p.active(c) => {
@@ -571,6 +580,7 @@ impl<'m> AreaSim<'m> {
         };
         inflow(
             model,
+            self.tr,
             self.key,
             self.a,
             c,
@@ -631,67 +641,102 @@ fn transition_pass<R: Recorder>(
     absorbing: &[bool],
     key: Key,
     c: usize,
-    mut limits: Option<&mut Limits>,
+    limits: Option<&mut Limits>,
     (clients, draws): (&mut Vec<u64>, &mut Vec<u32>),
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
     (a, rec): (usize, &mut R),
 ) {
-    let n = absorbing.len();
-    let cap = usize::from(tr.cap);
-    let top = top(tr);
-    let stride = tr.cycle_stride(n);
+    let stride = tr.cycle_stride(absorbing.len());
     let tkey = key.child(c as u64 - 1).purpose(Purpose::Transition);
-    let stay = &tr.stay_below[(c - 1) * stride..c * stride];
-    let row_of = &tr.row_of[(c - 1) * stride..c * stride];
+    let stay = &tr.stay_step[(c - 1) * stride..c * stride];
     // Every client's number first (independent of each other: many per instruction), then the
     // moves, which depend on the order of the clients (capacity limits, waiting).
     draws.resize(clients.len(), 0);
     tkey.u32s_at(clients, 24, draws);
     let draws = &draws[..clients.len()];
+    let mut mover = Mover {
+        tr,
+        row_of: &tr.row_of[(c - 1) * stride..c * stride],
+        absorbing,
+        c,
+        limits,
+        queue,
+        count,
+        moves,
+        a,
+        rec,
+    };
+    // The common case, a stay, is one load and one compare; a move is the mover's (out of line,
+    // so the loop keeps its values in registers).
     let mut kept = 0;
     for i in 0..clients.len() {
         let w = clients[i];
-        let t = (w & 0xFFFF) as usize;
-        let s = state_of(w);
-        let cell = s * (cap + 1) + t + 1;
         let u = draws[i];
-        if u64::from(u) < stay[cell] {
-            clients[kept] = w + u64::from((t as u64) < top);
+        let step = stay[cell_of(w)];
+        if (u64::from(u) << 1 | 1) < step {
+            clients[kept] = w + (step & 1);
             kept += 1;
-            continue;
-        }
-        let to = tr.pick(row_of[cell] as usize, u);
-        let to = if to == RENEW { n } else { usize::from(to) };
-        let id = w >> 24;
-        if let Some(l) = limits.as_deref_mut() {
-            let dest = if to == n { s } else { to };
-            if !l.fits(s, dest) {
-                if l.limited[s] {
-                    // Already in limited care: stays, and is reviewed again next cycle.
-                    clients[kept] = w + u64::from((t as u64) < top);
-                    kept += 1;
-                } else {
-                    record(count, moves, n, s, l.waiting);
-                    rec.moved(a, id, c - 1, s, l.waiting);
-                    queue.push(Waiting { id, to });
-                }
-                continue;
-            }
-            l.apply(s, dest);
-        }
-        record(count, moves, n, s, to);
-        rec.moved(a, id, c - 1, s, to);
-        if to == n {
-            clients[kept] = pack(id, s, 0);
-            kept += 1;
-        } else if !absorbing[to] {
-            clients[kept] = pack(id, to, 0);
+        } else if let Some(w) = mover.moved(w, u, step) {
+            clients[kept] = w;
             kept += 1;
         }
     }
     clients.truncate(kept);
+}
+
+/// What the move of a client at the end of cycle `c - 1` needs: the cycle's table, the capacity
+/// limits, the waiting queue, the counts and moves of the area `a`, and the recorder.
+struct Mover<'t, 'l, 'm, R> {
+    tr: &'t Transitions,
+    row_of: &'t [u32],
+    absorbing: &'t [bool],
+    c: usize,
+    limits: Option<&'l mut Limits<'m>>,
+    queue: &'t mut Vec<Waiting>,
+    count: &'t mut [u32],
+    moves: &'t mut [u32],
+    a: usize,
+    rec: &'t mut R,
+}
+
+impl<R: Recorder> Mover<'_, '_, '_, R> {
+    /// Moves the client of word `w`, whose number `u` is at or above its stay threshold (`step` its
+    /// cell's entry): its new word, or `None` if it leaves the clients (absorbed or waiting).
+    #[inline(never)]
+    fn moved(&mut self, w: u64, u: u32, step: u64) -> Option<u64> {
+        let n = self.absorbing.len();
+        let (tr, c, a) = (self.tr, self.c, self.a);
+        let cell = cell_of(w);
+        let s = usize::from(tr.cell_state[cell]);
+        let to = tr.pick(self.row_of[cell] as usize, u);
+        let to = if to == RENEW { n } else { usize::from(to) };
+        let id = w >> 24;
+        if let Some(l) = self.limits.as_deref_mut() {
+            let dest = if to == n { s } else { to };
+            if !l.fits(s, dest) {
+                if l.limited[s] {
+                    // Already in limited care: stays, and is reviewed again next cycle.
+                    return Some(w + (step & 1));
+                }
+                record(self.count, self.moves, n, s, l.waiting);
+                self.rec.moved(a, id, c - 1, s, l.waiting);
+                self.queue.push(Waiting { id, to });
+                return None;
+            }
+            l.apply(s, dest);
+        }
+        record(self.count, self.moves, n, s, to);
+        self.rec.moved(a, id, c - 1, s, to);
+        if to == n {
+            Some(pack(id, tr.cell(s, 1)))
+        } else if !self.absorbing[to] {
+            Some(pack(id, tr.cell(to, 1)))
+        } else {
+            None
+        }
+    }
 }
 
 /// Admits waiting clients, in order of waiting, while the limits have room (first fit), at the start
@@ -702,7 +747,7 @@ fn admit<R: Recorder>(
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
-    admitted: &mut Vec<u64>,
+    admitted: &mut Vec<Waiting>,
     (a, c, rec): (usize, usize, &mut R),
 ) {
     let w = l.waiting;
@@ -713,7 +758,7 @@ fn admit<R: Recorder>(
         l.apply(w, wt.to);
         record(count, moves, n, w, wt.to);
         rec.moved(a, wt.id, c - 1, w, wt.to);
-        admitted.push(pack(wt.id, wt.to, 0));
+        admitted.push(*wt);
         false
     });
 }
@@ -723,7 +768,7 @@ fn release<R: Recorder>(
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
-    admitted: &mut Vec<u64>,
+    admitted: &mut Vec<Waiting>,
     model: &Model,
     (a, c, rec): (usize, usize, &mut R),
 ) {
@@ -734,7 +779,7 @@ fn release<R: Recorder>(
     for wt in queue.drain(..) {
         record(count, moves, n, w, wt.to);
         rec.moved(a, wt.id, c - 1, w, wt.to);
-        admitted.push(pack(wt.id, wt.to, 0));
+        admitted.push(wt);
     }
 }
 
@@ -743,6 +788,7 @@ fn release<R: Recorder>(
 #[allow(clippy::too_many_arguments)]
 fn inflow<R: Recorder>(
     model: &Model,
+    tr: &Transitions,
     key: Key,
     a: usize,
     c: usize,
@@ -783,7 +829,7 @@ fn inflow<R: Recorder>(
         }
         record(count, moves, n, n, s);
         rec.enter(a, id, s, c as i64);
-        clients.push(pack(id, s, 0));
+        clients.push(pack(id, tr.cell(s, 1)));
     }
 }
 

@@ -91,8 +91,14 @@ pub struct Transitions {
     /// `row_of[(cycle * n_states + state) * (cap + 1) + m]`, `m` = cycles in state incl. the one just
     /// ended, capped; `u32::MAX` for absorbing states.
     pub row_of: Vec<u32>,
-    /// Same layout: threshold under which the client stays (0 if staying is impossible).
-    pub stay_below: Vec<u64>,
+    /// Same layout: `2 × below + next`, where `below` is the threshold under which the client stays
+    /// (0 if staying is impossible) and `next` is 1 when a stay moves the client on to the next cell
+    /// (one cycle longer in its state), 0 in the state's last cell, whose row holds from then on. A
+    /// client with number `u` stays when `2u + 1 < stay_step` (the same as `u < below`): the engine's
+    /// common case is one load and one compare.
+    pub stay_step: Vec<u64>,
+    /// The state of each cell of a cycle (`stride` cells, see [`Transitions::cycle_stride`]).
+    pub cell_state: Vec<u8>,
     /// The rows in fast form, when every row has at most 8 targets.
     pub fast: Option<Vec<Pick8>>,
 }
@@ -100,26 +106,43 @@ pub struct Transitions {
 impl Transitions {
     /// Builds the lookup tables from rows and the row of every cell.
     pub fn new(rows: Vec<Row>, cap: u16, row_of: Vec<u32>, n_states: usize) -> Transitions {
-        let stride = n_states * (usize::from(cap) + 1);
-        let stay_below = row_of
-            .iter()
-            .enumerate()
-            .map(|(cell, &r)| {
-                let s = (cell % stride) / (usize::from(cap) + 1);
-                match rows.get(r as usize) {
-                    Some(row) if row.targets[0] == s as u8 => row.cum[0],
-                    _ => 0,
-                }
-            })
+        let per_state = usize::from(cap) + 1;
+        let cell_state: Vec<u8> = (0..n_states)
+            .flat_map(|s| std::iter::repeat_n(s as u8, per_state))
             .collect();
+        // Staying is possible when a row's first target is the cell's own state (rows list the stay
+        // first); the rows' stay thresholds, then each cell's entry.
+        let below: Vec<[u64; 2]> = rows
+            .iter()
+            .map(|row| [u64::from(row.targets[0]), row.cum[0]])
+            .collect();
+        let mut stay_step = Vec::with_capacity(row_of.len());
+        for cells in row_of.chunks(per_state * n_states.max(1)) {
+            for (s, cells) in cells.chunks(per_state).enumerate() {
+                for (m, &r) in cells.iter().enumerate() {
+                    let b = match below.get(r as usize) {
+                        Some(&[t, b]) if t == s as u64 => b,
+                        _ => 0,
+                    };
+                    stay_step.push(2 * b + u64::from(m < usize::from(cap)));
+                }
+            }
+        }
         let fast = rows.iter().map(Pick8::new).collect();
         Transitions {
             rows,
             cap,
             row_of,
-            stay_below,
+            stay_step,
+            cell_state,
             fast,
         }
+    }
+
+    /// The cell of a client in state `s` for `m` cycles (counting the one just ended; `1..=cap`).
+    #[inline(always)]
+    pub fn cell(&self, s: usize, m: u64) -> u64 {
+        (s * (usize::from(self.cap) + 1)) as u64 + m
     }
 
     /// The target of row `r` for a uniform `u` in `[0, 2^32)`.
@@ -373,6 +396,41 @@ mod tests {
         let m = modify_row(&r, 9, &[(3, 3.0)]);
         assert!((m.probs[1] - 0.75 / 1.5).abs() < 1e-12);
         assert!((m.probs.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_cell_stays_exactly_when_its_row_says_stay_and_moves_on_until_the_cap() {
+        // Two states, cap 3, two cycles; state 0 has a stay row (then a different one from 2
+        // cycles in state), state 1 a row without its own state first (no stay), cells without a row.
+        let rows = vec![
+            row(&[0, 1], &[0.75, 0.25]),
+            row(&[0, 1], &[0.5, 0.5]),
+            row(&[0, 1], &[0.25, 0.75]),
+        ];
+        let cap = 3u16;
+        let x = u32::MAX;
+        #[rustfmt::skip]
+        let row_of = vec![
+            x, 0, 1, 1,   x, 2, 2, x, // cycle 0: state 0, state 1
+            x, 1, 1, 1,   x, 2, x, 2, // cycle 1
+        ];
+        let tr = Transitions::new(rows.clone(), cap, row_of.clone(), 2);
+        assert_eq!(tr.cell_state, [0, 0, 0, 0, 1, 1, 1, 1]);
+        for (cell, &r) in row_of.iter().enumerate() {
+            let (s, m) = ((cell % 8) / 4, cell % 4);
+            let below = match rows.get(r as usize) {
+                Some(row) if usize::from(row.targets[0]) == s => row.cum[0],
+                _ => 0,
+            };
+            assert_eq!(tr.stay_step[cell] >> 1, below, "cell {cell}");
+            assert_eq!(tr.stay_step[cell] & 1, u64::from(m < 3), "cell {cell}");
+            // The engine's test `2u + 1 < step` is `u < below` for every number.
+            for u in [0u32, 1, (below as u32).wrapping_sub(1), below as u32, x] {
+                let stays = (u64::from(u) << 1 | 1) < tr.stay_step[cell];
+                assert_eq!(stays, u64::from(u) < below, "cell {cell}, u {u}");
+            }
+        }
+        assert_eq!(tr.cell(1, 1), 5);
     }
 
     #[test]
