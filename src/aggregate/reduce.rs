@@ -181,7 +181,8 @@ fn area_part<T: Copy + Into<f64>>(
 }
 
 /// Adds up one run's reported cells from its areas' counts and parts, its pools' budget years, the
-/// budget holders' spend, the KPIs and the totals.
+/// budget holders' spend, the KPIs and the totals (in this order: cells that several steps add to get
+/// their additions in the same order every run).
 fn assemble<T: Copy + Into<f64>>(
     model: &Model,
     arm: usize,
@@ -190,9 +191,34 @@ fn assemble<T: Copy + Into<f64>>(
     pools: &[Vec<crate::engine::budget::BudgetYear>],
     parts: &[&AreaPart],
 ) -> Vec<f64> {
+    let mut out = vec![0.0; layout.len()];
+    holder_spends(model, arm, layout, areas, &mut out);
+    area_totals(layout, areas, parts, &mut out);
+    kpis(model, layout, areas, &mut out);
+    economics(model, arm, layout, pools, parts, &mut out);
+    for (i, pool) in layout.pools.iter().enumerate() {
+        let plan = layout.pool_plan(model, arm, i);
+        pool_fixed_costs(model, layout, plan, pool, &mut out);
+        let Some(years) = pools.get(i) else { continue };
+        // The pool's accounts are split over its areas by their share of the pool's inhabitants.
+        let shares = pool_shares(model, pool);
+        pool_accounts(model, layout, (plan, i), years, &shares, &mut out);
+        bonus_malus(model, layout, (plan, i, pool), areas, &shares, &mut out);
+    }
+    municipal_spend(layout, &mut out);
+    out
+}
+
+/// The budget holders' spend per pilot area and year.
+fn holder_spends<T: Copy + Into<f64>>(
+    model: &Model,
+    arm: usize,
+    layout: &Layout,
+    areas: &[AreaView<T>],
+    out: &mut [f64],
+) {
     let n = layout.n_states;
     let n1 = n + 1;
-    let mut out = vec![0.0; layout.len()];
     for (i, (&a, plan)) in layout
         .pilot_areas
         .iter()
@@ -210,7 +236,16 @@ fn assemble<T: Copy + Into<f64>>(
             out[layout.holder_spend(i, y)] += spend;
         }
     }
-    // Each area's caseload, flows, costs and accounts, added to each of its scopes in area order.
+}
+
+/// Each area's caseload, flows, costs and accounts, added to each of its scopes in area order.
+fn area_totals<T: Copy + Into<f64>>(
+    layout: &Layout,
+    areas: &[AreaView<T>],
+    parts: &[&AreaPart],
+    out: &mut [f64],
+) {
+    let n = layout.n_states;
     let (ys, nf, nl) = (layout.years.len(), layout.flows.len(), layout.lines);
     for (a, at) in areas.iter().enumerate() {
         let scopes = &layout.area_scopes[a];
@@ -240,90 +275,123 @@ fn assemble<T: Copy + Into<f64>>(
             }
         }
     }
-    kpis(model, layout, areas, &mut out);
-    economics(model, arm, layout, pools, parts, &mut out);
-    for (i, pool) in layout.pools.iter().enumerate() {
-        let plan = layout.pool_plan(model, arm, i);
-        let regime = &model.regimes[plan.regime];
-        let limited = regime.budget != crate::model::regime::BudgetRule::Unlimited;
-        for &a in &pool.areas {
-            let area = &model.areas[a];
-            for fixed in &regime.fixed {
-                for c in plan.cycles() {
-                    let y = model.year_index(c as u32);
-                    let value = fixed.at(c, area.inhabitants);
-                    for &sc in &layout.area_scopes[a] {
-                        out[layout.cost(sc, y, fixed.line)] += value;
-                        out[layout.account(sc, y, Account::CommunityCost)] += value;
-                        if !limited {
-                            // A pass-through: what it spends (the fixed costs) is paid directly.
-                            out[layout.account(sc, y, Account::PaidDirectly)] += value;
-                        }
+}
+
+/// A pool's fixed costs in the cycles of its plan, on its areas' scopes.
+fn pool_fixed_costs(
+    model: &Model,
+    layout: &Layout,
+    plan: &crate::model::regime::Plan,
+    pool: &crate::model::regime::Pool,
+    out: &mut [f64],
+) {
+    let regime = &model.regimes[plan.regime];
+    let limited = regime.budget != crate::model::regime::BudgetRule::Unlimited;
+    for &a in &pool.areas {
+        let area = &model.areas[a];
+        for fixed in &regime.fixed {
+            for c in plan.cycles() {
+                let y = model.year_index(c as u32);
+                let value = fixed.at(c, area.inhabitants);
+                for &sc in &layout.area_scopes[a] {
+                    out[layout.cost(sc, y, fixed.line)] += value;
+                    out[layout.account(sc, y, Account::CommunityCost)] += value;
+                    if !limited {
+                        // A pass-through: what it spends (the fixed costs) is paid directly.
+                        out[layout.account(sc, y, Account::PaidDirectly)] += value;
                     }
                 }
             }
         }
-        let Some(years) = pools.get(i) else { continue };
-        // The pool's accounts are split over its areas by their share of the pool's inhabitants.
-        let shares = pool_shares(model, pool);
-        for (j, b) in years.iter().enumerate() {
-            if limited {
-                for (k, amount) in [
-                    (Account::BudgetsPaid, b.budget),
-                    (Account::TopUps, b.top_up),
-                    (Account::Refunds, b.refund),
-                    (Account::Overspend, b.overspend),
-                ] {
-                    split(&mut out, layout, &shares, amount, |sc| {
-                        layout.account(sc, b.year, k)
-                    });
-                }
-            }
-            // A reinvested surplus is spent on prevention in the next pilot year.
-            if let (Some(line), Some(next)) = (regime.reinvest_line, years.get(j + 1))
-                && b.reinvested > 0.0
-            {
-                split(&mut out, layout, &shares, b.reinvested, |sc| {
-                    layout.cost(sc, next.year, line)
-                });
-                split(&mut out, layout, &shares, b.reinvested, |sc| {
-                    layout.account(sc, next.year, Account::CommunityCost)
+    }
+}
+
+/// Pool `i`'s budget years: its accounts split over its areas' scopes by `shares`, the reinvested
+/// surplus spent on prevention the next year, and the pool's budget measures.
+fn pool_accounts(
+    model: &Model,
+    layout: &Layout,
+    (plan, i): (&crate::model::regime::Plan, usize),
+    years: &[crate::engine::budget::BudgetYear],
+    shares: &[(usize, f64)],
+    out: &mut [f64],
+) {
+    let regime = &model.regimes[plan.regime];
+    let limited = regime.budget != crate::model::regime::BudgetRule::Unlimited;
+    for (j, b) in years.iter().enumerate() {
+        if limited {
+            for (k, amount) in [
+                (Account::BudgetsPaid, b.budget),
+                (Account::TopUps, b.top_up),
+                (Account::Refunds, b.refund),
+                (Account::Overspend, b.overspend),
+            ] {
+                split(out, layout, shares, amount, |sc| {
+                    layout.account(sc, b.year, k)
                 });
             }
         }
-        for b in years {
-            for k in BudgetMeasure::ALL {
-                out[layout.budget(i, b.year, k)] = k.of(b);
-            }
-        }
-        // Bonus or malus on KPI targets over the pool's own areas, for each contract year with a
-        // target that overlaps the pilot period, booked in the calendar year the contract year ends.
-        for bm in &regime.bonus_malus {
-            let kpi = &model.kpis[bm.kpi];
-            let (counts, moves) = sums(layout, areas, &pool.areas);
-            let mut cells = vec![0.0; kpi.years() * kpi.cells_per_year()];
-            kpi.evaluate(n, &counts, &moves, &mut cells);
-            for y in 0..kpi.years() {
-                let cycles: Vec<usize> = (0..layout.cycles)
-                    .filter(|&c| kpi.contract_year[c] == Some(y))
-                    .collect();
-                let (Some(&last), true) = (cycles.last(), cycles.iter().any(|&c| plan.active(c)))
-                else {
-                    continue;
-                };
-                let Some(met) = kpi.met(y, cells[y * kpi.cells_per_year()]) else {
-                    continue;
-                };
-                let amount = if met { bm.bonus } else { -bm.malus };
-                let cy = model.year_index(last as u32);
-                out[layout.budget(i, cy, BudgetMeasure::BonusMalus)] += amount;
-                split(&mut out, layout, &shares, amount, |sc| {
-                    layout.account(sc, cy, Account::BonusMalus)
-                });
-            }
+        // A reinvested surplus is spent on prevention in the next pilot year.
+        if let (Some(line), Some(next)) = (regime.reinvest_line, years.get(j + 1))
+            && b.reinvested > 0.0
+        {
+            split(out, layout, shares, b.reinvested, |sc| {
+                layout.cost(sc, next.year, line)
+            });
+            split(out, layout, shares, b.reinvested, |sc| {
+                layout.account(sc, next.year, Account::CommunityCost)
+            });
         }
     }
-    // Municipal spend from its parts.
+    for b in years {
+        for k in BudgetMeasure::ALL {
+            out[layout.budget(i, b.year, k)] = k.of(b);
+        }
+    }
+}
+
+/// Bonus or malus on KPI targets over pool `i`'s own areas, for each contract year with a target that
+/// overlaps the pilot period, booked in the calendar year the contract year ends.
+fn bonus_malus<T: Copy + Into<f64>>(
+    model: &Model,
+    layout: &Layout,
+    (plan, i, pool): (
+        &crate::model::regime::Plan,
+        usize,
+        &crate::model::regime::Pool,
+    ),
+    areas: &[AreaView<T>],
+    shares: &[(usize, f64)],
+    out: &mut [f64],
+) {
+    for bm in &model.regimes[plan.regime].bonus_malus {
+        let kpi = &model.kpis[bm.kpi];
+        let (counts, moves) = sums(layout, areas, &pool.areas);
+        let mut cells = vec![0.0; kpi.years() * kpi.cells_per_year()];
+        kpi.evaluate(layout.n_states, &counts, &moves, &mut cells);
+        for y in 0..kpi.years() {
+            let cycles: Vec<usize> = (0..layout.cycles)
+                .filter(|&c| kpi.contract_year[c] == Some(y))
+                .collect();
+            let (Some(&last), true) = (cycles.last(), cycles.iter().any(|&c| plan.active(c)))
+            else {
+                continue;
+            };
+            let Some(met) = kpi.met(y, cells[y * kpi.cells_per_year()]) else {
+                continue;
+            };
+            let amount = if met { bm.bonus } else { -bm.malus };
+            let cy = model.year_index(last as u32);
+            out[layout.budget(i, cy, BudgetMeasure::BonusMalus)] += amount;
+            split(out, layout, shares, amount, |sc| {
+                layout.account(sc, cy, Account::BonusMalus)
+            });
+        }
+    }
+}
+
+/// Municipal spend of every scope and year, from its parts.
+fn municipal_spend(layout: &Layout, out: &mut [f64]) {
     for sc in 0..layout.scopes.len() {
         for y in 0..layout.years.len() {
             let part = |k| out[layout.account(sc, y, k)];
@@ -333,7 +401,6 @@ fn assemble<T: Copy + Into<f64>>(
                     + part(Account::BonusMalus);
         }
     }
-    out
 }
 
 /// Each area of a pool with its share of the pool's inhabitants (equal shares without inhabitants).

@@ -526,58 +526,10 @@ impl<'m> AreaSim<'m> {
         let n = model.n_states();
         let n1 = n + 1;
         let mut limits = self.limits(c);
-        let moves = &mut self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1];
         if c > 0 {
-            match limits.as_mut() {
-                Some(l) => admit(
-                    l,
-                    n,
-                    &mut self.queue,
-                    &mut self.count,
-                    moves,
-                    &mut self.admitted,
-                    (self.a, c, rec),
-                ),
-                None if !self.queue.is_empty() => release(
-                    &mut self.queue,
-                    &mut self.count,
-                    moves,
-                    &mut self.admitted,
-                    model,
-                    (self.a, c, rec),
-                ),
-                None => {}
-            }
-            transition_pass(
-                self.tr,
-                absorbing,
-                self.key,
-                c,
-                limits.as_mut(),
-                (&mut self.clients, &mut self.draws),
-                &mut self.queue,
-                &mut self.count,
-                moves,
-                (self.a, rec),
-            );
-            let tr = self.tr;
-            self.clients.extend(
-                self.admitted
-                    .drain(..)
-                    .map(|wt| pack(wt.id, tr.cell(wt.to, 1))),
-            );
+            self.transitions(c, absorbing, limits.as_mut(), rec);
         }
-        let prevent = match self.plan {
-            Some(p) if p.active(c) => {
-                let r = &model.regimes[p.regime];
-                let extra = book.as_deref_mut().map_or(0.0, |b| b.extra_prevention(c));
-                (
-                    (r.prevention * r.ramp(c as u32 - p.start) + extra).min(1.0),
-                    r.prevention_state,
-                )
-            }
-            _ => (0.0, 0),
-        };
+        let prevent = prevention(model, self.plan, c, book.as_deref_mut());
         inflow(
             model,
             self.tr,
@@ -588,7 +540,7 @@ impl<'m> AreaSim<'m> {
             limits.as_mut(),
             &mut self.queue,
             &mut self.count,
-            moves,
+            &mut self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1],
             &mut self.clients,
             rec,
         );
@@ -610,6 +562,59 @@ impl<'m> AreaSim<'m> {
         self.client_cycles += self.clients.len() as u64;
     }
 
+    /// The start of cycle `c > 0`: waiting clients admitted (under `limits`) or released (once no
+    /// limit binds), then every other client's transition at the end of cycle `c - 1`.
+    fn transitions<R: Recorder>(
+        &mut self,
+        c: usize,
+        absorbing: &[bool],
+        mut limits: Option<&mut Limits>,
+        rec: &mut R,
+    ) {
+        let model = self.model;
+        let n = model.n_states();
+        let n1 = n + 1;
+        let moves = &mut self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1];
+        match limits.as_deref_mut() {
+            Some(l) => admit(
+                l,
+                n,
+                &mut self.queue,
+                &mut self.count,
+                moves,
+                &mut self.admitted,
+                (self.a, c, rec),
+            ),
+            None if !self.queue.is_empty() => release(
+                &mut self.queue,
+                &mut self.count,
+                moves,
+                &mut self.admitted,
+                model,
+                (self.a, c, rec),
+            ),
+            None => {}
+        }
+        transition_pass(
+            self.tr,
+            absorbing,
+            self.key,
+            c,
+            limits,
+            (&mut self.clients, &mut self.draws),
+            &mut self.queue,
+            &mut self.count,
+            moves,
+            (self.a, rec),
+        );
+        let tr = self.tr;
+        self.clients.extend(
+            self.admitted
+                .drain(..)
+                .map(|wt| pack(wt.id, tr.cell(wt.to, 1))),
+        );
+    }
+
     /// The transition at the end of the last cycle (for rewards counted at the end of a cycle). It lies
     /// beyond the horizon: no recorder hears of it.
     fn finish(&mut self, absorbing: &[bool]) {
@@ -628,6 +633,28 @@ impl<'m> AreaSim<'m> {
             (self.a, &mut NoRecord),
         );
         self.trace.final_counts = std::mem::take(&mut self.count);
+    }
+}
+
+/// The share of cycle `c`'s new clients that go to prevention under `plan`, and its state: the
+/// regime's share as it ramps up, plus what a reinvested surplus buys (`book`, the pool's budget
+/// book); none outside a pilot.
+fn prevention(
+    model: &Model,
+    plan: Option<&crate::model::regime::Plan>,
+    c: usize,
+    book: Option<&mut Book>,
+) -> (f64, usize) {
+    match plan {
+        Some(p) if p.active(c) => {
+            let r = &model.regimes[p.regime];
+            let extra = book.map_or(0.0, |b| b.extra_prevention(c));
+            (
+                (r.prevention * r.ramp(c as u32 - p.start) + extra).min(1.0),
+                r.prevention_state,
+            )
+        }
+        _ => (0.0, 0),
     }
 }
 
