@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::model::scope::REGION;
 use crate::output::Staged;
-use crate::output::report::Lang;
+use crate::output::lang::{Lang, arm_label, by_state, people, people_title, scope_label};
 use crate::output::tables::ArmTables;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -142,19 +142,6 @@ fn month_tick(lang: Lang, m: &Model, c: f64) -> String {
     } else {
         lang.month(date)
     }
-}
-
-/// Thousands separators, no decimals (`12,345`).
-pub fn thousands(x: f64) -> String {
-    let digits = format!("{:.0}", x.abs());
-    let mut s = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            s.push(',');
-        }
-        s.push(ch);
-    }
-    if x < -0.5 { format!("-{s}") } else { s }
 }
 
 /// How many labels an axis of counts (clients) gets over a range of `width`: at most plotters'
@@ -323,40 +310,6 @@ fn arm_bands(
         .collect()
 }
 
-/// An arm as figures name it: its `label` in the language, else in the other language, else its name
-/// with spaces for underscores.
-pub fn arm_label(lang: Lang, m: &Model, arm: &str) -> String {
-    let Some(a) = m.arms.iter().find(|a| a.name == arm) else {
-        return arm.replace('_', " ");
-    };
-    let (first, other) = match lang {
-        Lang::Nl => (&a.nl, &a.en),
-        Lang::En => (&a.en, &a.nl),
-    };
-    if !first.is_empty() {
-        first.clone()
-    } else if !other.is_empty() {
-        other.clone()
-    } else {
-        arm.replace('_', " ")
-    }
-}
-
-/// The people simulated, as the scenario calls them (`cliënten`, `patiënten`).
-pub fn people(lang: Lang, m: &Model) -> &str {
-    lang.t(&m.population.0, &m.population.1)
-}
-
-/// The same with a capital (`Cliënten`).
-pub fn people_title(lang: Lang, m: &Model) -> String {
-    let p = people(lang, m);
-    let mut c = p.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
 /// The name of a time axis over cycles: `maand` for monthly cycles, `jaar` for yearly ones.
 fn cycle_axis(lang: Lang, m: &Model) -> String {
     match m.cycle_months {
@@ -367,15 +320,6 @@ fn cycle_axis(lang: Lang, m: &Model) -> String {
             lang.t("cyclus", "cycle"),
             lang.t("maanden", "months")
         ),
-    }
-}
-
-/// An interval over runs as figures, the report and the console name it: `P5–P95 (90%-interval)`.
-pub fn interval(lang: Lang, lo: u32) -> String {
-    let hi = 100 - lo;
-    match lang {
-        Lang::Nl => format!("P{lo}–P{hi} ({}%-interval)", hi - lo),
-        Lang::En => format!("P{lo}–P{hi} ({}% interval)", hi - lo),
     }
 }
 
@@ -489,8 +433,8 @@ impl Figure for Fan<'_> {
         let area = titled(root, &[(&title, 22)])?;
         let start = pilot_start(m, &sm.arm);
         let mut entries = vec![
-            (interval(lang, 5), Swatch::Block(BLUE.mix(0.18))),
-            (interval(lang, 25), Swatch::Block(BLUE.mix(0.35))),
+            (lang.interval(5), Swatch::Block(BLUE.mix(0.18))),
+            (lang.interval(25), Swatch::Block(BLUE.mix(0.35))),
             (
                 lang.t("mediaan", "median").to_string(),
                 Swatch::Line(BLUE.to_rgba(), 2),
@@ -734,7 +678,7 @@ impl Figure for FanArms<'_> {
             "{} {}: {}",
             people_title(lang, m),
             state_label(lang, &m.states[s]),
-            crate::output::report::scope_label(lang, m, &lay.scopes[self.scope])
+            scope_label(lang, m, &lay.scopes[self.scope])
         );
         let area = titled(root, &[(&title, 22)])?;
         let mut entries = arm_bands(lang, m, self.summaries, 0.16, 5);
@@ -743,7 +687,7 @@ impl Figure for FanArms<'_> {
                 "{} {} {} {}",
                 lang.t("lijn: mediaan;", "line: median;"),
                 lang.t("band:", "band:"),
-                interval(lang, 5),
+                lang.interval(5),
                 lang.t("over de runs", "over runs")
             ),
             Swatch::Band(BLACK.mix(0.12), BLACK.mix(0.7), 2),
@@ -898,7 +842,7 @@ impl Figure for CaseloadDifference<'_> {
         );
         let sub = format!(
             "{}, {}",
-            crate::output::report::scope_label(lang, m, scope),
+            scope_label(lang, m, scope),
             if m.cycle_months < 12 {
                 lang.t(
                     "gemiddeld over de maanden van het jaar, gepaard per run",
@@ -924,7 +868,7 @@ impl Figure for CaseloadDifference<'_> {
             lang.t("gemiddelde", "mean").to_string(),
             Swatch::Dot(BLACK.mix(0.7), 4),
         ));
-        entries.push((interval(lang, 5), Swatch::Interval(BLACK.mix(0.7), 3)));
+        entries.push((lang.interval(5), Swatch::Interval(BLACK.mix(0.7), 3)));
         let area = legend_below(&area, &entries, 14)?;
         let (x0, x1) = (
             f64::from(years[0]) - 0.5,
@@ -1024,7 +968,7 @@ impl Figure for Stacked<'_> {
         let area = if self.scope == REGION {
             titled(root, &[(&title, 22)])?
         } else {
-            let scope = crate::output::report::scope_label(lang, m, &lay.scopes[self.scope]);
+            let scope = scope_label(lang, m, &lay.scopes[self.scope]);
             titled(root, &[(&title, 22), (&scope, 16)])?
         };
         let entries: Vec<Entry> = states
@@ -1061,17 +1005,6 @@ impl Figure for Stacked<'_> {
             )))?;
         }
         Ok(())
-    }
-}
-
-/// The caseload by state as a title names it: `Cliënten per intensiteit` in a Wmo model, else
-/// `Patiënten per toestand` (the scenario's word for the people).
-pub fn by_state(lang: Lang, m: &Model) -> String {
-    match (lang, m.is_wmo()) {
-        (Lang::Nl, true) => format!("{} per intensiteit", people_title(lang, m)),
-        (Lang::Nl, false) => format!("{} per toestand", people_title(lang, m)),
-        (Lang::En, true) => "Caseload by state".into(),
-        (Lang::En, false) => format!("{} by state", people_title(lang, m)),
     }
 }
 
@@ -1145,7 +1078,7 @@ impl Figure for CostPerYear<'_> {
             lang.t("mediaan (P50)", "median (P50)").to_string(),
             Swatch::Dot(BLACK.mix(0.7), 5),
         ));
-        entries.push((interval(lang, 10), Swatch::Interval(BLACK.mix(0.7), 3)));
+        entries.push((lang.interval(10), Swatch::Interval(BLACK.mix(0.7), 3)));
         let area = legend_below(&area, &entries, 14)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
@@ -1546,7 +1479,7 @@ impl Figure for CostDifference<'_> {
                 lang.t("mediaan", "median").to_string(),
                 Swatch::Dot(color.to_rgba(), 5),
             ),
-            (interval(lang, 5), Swatch::Interval(color.to_rgba(), 3)),
+            (lang.interval(5), Swatch::Interval(color.to_rgba(), 3)),
         ];
         let area = legend_below(&area, &entries, 14)?;
         let (x0, x1) = (
@@ -1737,7 +1670,7 @@ impl Figure for KpiChart<'_> {
         let top = (top * 1.05).max(if count { 1.0 } else { 0.01 });
         let title = format!("KPI {}: {label}", kpi.name);
         let scope = match kpi.scopes.get(i) {
-            Some(&sc) => crate::output::report::scope_label(lang, m, &lay.scopes[sc]),
+            Some(&sc) => scope_label(lang, m, &lay.scopes[sc]),
             None => String::new(),
         };
         let area = titled(root, &[(&title, 18), (&scope, 15)])?;
@@ -1771,7 +1704,7 @@ impl Figure for KpiChart<'_> {
             lang.t("gemiddelde", "mean").to_string(),
             Swatch::Dot(BLACK.mix(0.7), 5),
         ));
-        entries.push((interval(lang, 5), Swatch::Interval(BLACK.mix(0.7), 3)));
+        entries.push((lang.interval(5), Swatch::Interval(BLACK.mix(0.7), 3)));
         entries.push((
             lang.t("doel", "target").to_string(),
             Swatch::Line(BLACK.to_rgba(), 3),
@@ -1889,7 +1822,7 @@ impl Figure for BudgetUse<'_> {
                     "{} ({}, {})",
                     lang.t("besteed", "spent"),
                     lang.t("mediaan", "median"),
-                    interval(lang, 5)
+                    lang.interval(5)
                 ),
                 Swatch::Interval(c_spent.to_rgba(), 3),
             ),
@@ -2083,7 +2016,7 @@ impl Figure for AreaFans<'_> {
             "{}, {} {} {}: {}",
             by_state(lang, m),
             lang.t("mediaan en", "median and"),
-            interval(lang, 5),
+            lang.interval(5),
             lang.t("over de runs", "over runs"),
             area_title(lang, m, &lay.scopes[self.scope])
         );
@@ -2226,7 +2159,7 @@ impl Figure for AreaStacked<'_> {
 
 /// An area as a figure's title names it: `Gebied Kamperland (Noord-Beveland)`.
 fn area_title(lang: Lang, m: &Model, scope: &crate::model::scope::Scope) -> String {
-    let label = crate::output::report::scope_label(lang, m, scope);
+    let label = scope_label(lang, m, scope);
     match scope.areas.as_slice() {
         [a] if m.municipalities[m.areas[*a].municipality] != m.areas[*a].name => {
             format!("{label} ({})", m.municipalities[m.areas[*a].municipality])

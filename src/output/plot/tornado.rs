@@ -1,8 +1,8 @@
 //! The tornado plot of a one-way sensitivity analysis: the effect of each parameter, from its low to its
 //! high value with the others at their base, on one metric; the largest effect on top.
 
+use crate::output::lang::Lang;
 use crate::output::plot::{Entry, Figure, Swatch, legend_below};
-use crate::output::report::Lang;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -75,21 +75,6 @@ pub fn ranked(bars: &[TornadoBar]) -> Vec<TornadoBar> {
     v
 }
 
-/// A parameter value in the language's number format: up to 4 decimals, trailing zeros trimmed, with
-/// thousands separators (`0,9`, `1.250`, `0.9` in English).
-fn short(lang: Lang, x: f64) -> String {
-    let s = format!("{:.4}", x.abs());
-    let decimals = s
-        .split_once('.')
-        .map_or(0, |(_, f)| f.trim_end_matches('0').len());
-    let v = lang.decimal(x.abs(), decimals);
-    if x < 0.0 && v.chars().any(|c| ('1'..='9').contains(&c)) {
-        format!("−{v}")
-    } else {
-        v
-    }
-}
-
 impl Tornado {
     /// Whether the metric is a difference (pilot − baseline): its numbers then carry a sign.
     fn signed(&self) -> bool {
@@ -107,8 +92,8 @@ impl Tornado {
             Unit::Share => format!("{}%", lang.decimal(100.0 * x, 1)),
             Unit::Number if x.abs() >= 1000.0 && signed => lang.signed(x, 0),
             Unit::Number if x.abs() >= 1000.0 => lang.decimal(x, 0),
-            Unit::Number if signed && x > 0.0 => format!("+{}", short(lang, x)),
-            Unit::Number => short(lang, x),
+            Unit::Number if signed && x > 0.0 => format!("+{}", lang.short(x)),
+            Unit::Number => lang.short(x),
         }
     }
 }
@@ -147,8 +132,8 @@ impl Figure for Tornado {
                 format!(
                     "{} ({} → {})",
                     b.label,
-                    short(self.lang, b.low),
-                    short(self.lang, b.high)
+                    self.lang.short(b.low),
+                    self.lang.short(b.high)
                 )
             })
             .collect();
