@@ -2,6 +2,8 @@
 //! overspent.
 
 use super::{DrawResult, Entry, FAMILY, Figure, PALETTE, Swatch, axis, legend_below, titled};
+use crate::aggregate::BudgetMeasure as B;
+use crate::aggregate::Stats;
 use crate::model::Model;
 use crate::output::lang::{Lang, arm_label};
 use crate::output::tables::ArmTables;
@@ -20,40 +22,39 @@ pub struct BudgetUse<'a> {
     pub pool: usize,
 }
 
-impl Figure for BudgetUse<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        use crate::aggregate::BudgetMeasure as B;
-        let (m, sm, i, lang) = (self.model, self.summary, self.pool, self.lang);
+/// The colours of the spend, the overspend and the reserve carried over; the budget is black.
+const SPENT: RGBColor = PALETTE[0];
+const OVER: RGBColor = PALETTE[3];
+const RESERVE: RGBColor = PALETTE[2];
+
+impl BudgetUse<'_> {
+    /// The budget years shown: the years of the pool's plan, else every year.
+    fn years(&self) -> Vec<usize> {
+        let (m, sm) = (self.model, self.summary);
         let lay = &sm.layout;
-        let pool = &lay.pools[i];
-        let ys: Vec<usize> = m
-            .arms
+        m.arms
             .iter()
             .find(|x| x.name == sm.arm)
-            .and_then(|x| x.plans[pool.areas[0]].as_ref())
+            .and_then(|x| x.plans[lay.pools[self.pool].areas[0]].as_ref())
             .map_or(0..lay.years.len(), |p| m.plan_years(p))
-            .collect();
-        let stat = |y: usize, k: B| *sm.budget(i, y, k);
-        let top = ys
-            .iter()
-            .map(|&y| stat(y, B::Budget).mean.max(stat(y, B::Spent).q[4]))
-            .fold(1.0, f64::max)
-            * 1.15;
-        root.fill(&WHITE)?;
-        let title = format!(
-            "{} {}: {}",
-            lang.t("Budgetgebruik", "Budget use"),
-            pool.name,
-            arm_label(lang, m, &sm.arm)
-        );
-        let area = titled(root, &[(&title, 19)])?;
-        let (c_budget, c_spent, c_over, c_reserve) = (BLACK, PALETTE[0], PALETTE[3], PALETTE[2]);
-        let alpha = m.overspend_risk;
-        let entries: Vec<Entry> = vec![
-            ("budget".into(), Swatch::Line(c_budget.to_rgba(), 3)),
+            .collect()
+    }
+
+    /// One measure of the pool in budget year `y`, over runs.
+    fn stat(&self, y: usize, k: B) -> Stats {
+        *self.summary.budget(self.pool, y, k)
+    }
+
+    /// The x of budget year `y`: its calendar year.
+    fn x(&self, y: usize) -> f64 {
+        f64::from(self.summary.layout.years[y])
+    }
+
+    /// The legend: budget, spend, overspend, reserve and the accepted risk α.
+    fn entries(&self) -> Vec<Entry> {
+        let lang = self.lang;
+        vec![
+            ("budget".into(), Swatch::Line(BLACK.to_rgba(), 3)),
             (
                 format!(
                     "{} ({}, {})",
@@ -61,12 +62,12 @@ impl Figure for BudgetUse<'_> {
                     lang.t("mediaan", "median"),
                     lang.interval(5)
                 ),
-                Swatch::Interval(c_spent.to_rgba(), 3),
+                Swatch::Interval(SPENT.to_rgba(), 3),
             ),
             (
                 lang.t("overschrijding (gemiddeld)", "overspend (mean)")
                     .into(),
-                Swatch::Block(c_over.mix(0.8)),
+                Swatch::Block(OVER.mix(0.8)),
             ),
             (
                 lang.t(
@@ -74,27 +75,38 @@ impl Figure for BudgetUse<'_> {
                     "reserve carried over (mean)",
                 )
                 .into(),
-                Swatch::Block(c_reserve.mix(0.8)),
+                Swatch::Block(RESERVE.mix(0.8)),
             ),
             (
                 format!(
                     "{} α = {}",
                     lang.t("aanvaarde kans", "accepted risk"),
-                    lang.pct(alpha)
+                    lang.pct(self.model.overspend_risk)
                 ),
                 Swatch::Line(BLACK.to_rgba(), 1),
             ),
-        ];
-        let area = legend_below(&area, &entries, 13)?;
-        let h = area.dim_in_pixel().1;
-        let (upper, lower) = area.split_vertically(h * 3 / 5);
-        let (first, last) = (
-            ys.first().copied().unwrap_or(0),
-            ys.last().copied().unwrap_or(0),
-        );
-        let x0 = lay.years[first] as f64 - 0.5;
-        let x1 = lay.years[last] as f64 + 0.5;
-        let mut chart = ChartBuilder::on(&upper)
+        ]
+    }
+
+    /// The upper panel, over `x0..x1`: per year of `ys` the budget (a line), the spend (median and
+    /// P5-P95), the overspend and the reserve carried over (means, as bars).
+    fn draw_use<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+        ys: &[usize],
+        (x0, x1): (f64, f64),
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (m, lang) = (self.model, self.lang);
+        let stat = |y: usize, k: B| self.stat(y, k);
+        let top = ys
+            .iter()
+            .map(|&y| stat(y, B::Budget).mean.max(stat(y, B::Spent).q[4]))
+            .fold(1.0, f64::max)
+            * 1.15;
+        let mut chart = ChartBuilder::on(area)
             .margin(12)
             .margin_top(4)
             .x_label_area_size(30)
@@ -108,54 +120,54 @@ impl Figure for BudgetUse<'_> {
             .y_label_formatter(&|v| lang.money(m.currency, *v))
             .label_style((FAMILY, 13))
             .draw()?;
-        let yr = |y: usize| f64::from(lay.years[y]);
+        let yr = |y: usize| self.x(y);
         chart.draw_series(ys.iter().map(|&y| {
+            let b = stat(y, B::Budget).mean;
             PathElement::new(
-                vec![
-                    (yr(y) - 0.3, stat(y, B::Budget).mean),
-                    (yr(y) + 0.3, stat(y, B::Budget).mean),
-                ],
-                c_budget.stroke_width(3),
+                vec![(yr(y) - 0.3, b), (yr(y) + 0.3, b)],
+                BLACK.stroke_width(3),
             )
         }))?;
         chart.draw_series(ys.iter().map(|&y| {
+            let q = stat(y, B::Spent).q;
             PathElement::new(
-                vec![
-                    (yr(y) - 0.08, stat(y, B::Spent).q[0]),
-                    (yr(y) - 0.08, stat(y, B::Spent).q[4]),
-                ],
-                c_spent.stroke_width(3),
+                vec![(yr(y) - 0.08, q[0]), (yr(y) - 0.08, q[4])],
+                SPENT.stroke_width(3),
             )
         }))?;
         chart
             .draw_series(ys.iter().map(|&y| {
-                Circle::new((yr(y) - 0.08, stat(y, B::Spent).q[2]), 5, c_spent.filled())
+                Circle::new((yr(y) - 0.08, stat(y, B::Spent).q[2]), 5, SPENT.filled())
             }))?;
-        chart.draw_series(ys.iter().map(|&y| {
+        let bar = |y: usize, (from, to): (f64, f64), k: B, color: RGBColor| {
             Rectangle::new(
-                [
-                    (yr(y) + 0.04, 0.0),
-                    (yr(y) + 0.16, stat(y, B::Overspend).mean),
-                ],
-                c_over.mix(0.8).filled(),
+                [(yr(y) + from, 0.0), (yr(y) + to, stat(y, k).mean)],
+                color.mix(0.8).filled(),
             )
-        }))?;
-        chart.draw_series(ys.iter().map(|&y| {
-            Rectangle::new(
-                [
-                    (yr(y) + 0.18, 0.0),
-                    (yr(y) + 0.30, stat(y, B::CarriedOver).mean),
-                ],
-                c_reserve.mix(0.8).filled(),
-            )
-        }))?;
-        let ptop = ys
-            .iter()
-            .map(|&y| stat(y, B::Overspent).mean)
-            .fold(alpha, f64::max)
-            .max(0.05)
-            * 1.2;
-        let mut chart = ChartBuilder::on(&lower)
+        };
+        chart.draw_series(ys.iter().map(|&y| bar(y, (0.04, 0.16), B::Overspend, OVER)))?;
+        chart.draw_series(
+            ys.iter()
+                .map(|&y| bar(y, (0.18, 0.30), B::CarriedOver, RESERVE)),
+        )?;
+        Ok(())
+    }
+
+    /// The lower panel, over `x0..x1`: per year of `ys` the chance of overspending, against α.
+    fn draw_risk<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+        ys: &[usize],
+        (x0, x1): (f64, f64),
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let lang = self.lang;
+        let alpha = self.model.overspend_risk;
+        let p = |y: usize| self.stat(y, B::Overspent).mean;
+        let ptop = ys.iter().map(|&y| p(y)).fold(alpha, f64::max).max(0.05) * 1.2;
+        let mut chart = ChartBuilder::on(area)
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(100)
@@ -171,11 +183,8 @@ impl Figure for BudgetUse<'_> {
             .draw()?;
         chart.draw_series(ys.iter().map(|&y| {
             Rectangle::new(
-                [
-                    (yr(y) - 0.2, 0.0),
-                    (yr(y) + 0.2, stat(y, B::Overspent).mean),
-                ],
-                c_over.mix(0.8).filled(),
+                [(self.x(y) - 0.2, 0.0), (self.x(y) + 0.2, p(y))],
+                OVER.mix(0.8).filled(),
             )
         }))?;
         chart.draw_series(std::iter::once(PathElement::new(
@@ -183,5 +192,35 @@ impl Figure for BudgetUse<'_> {
             BLACK.stroke_width(1),
         )))?;
         Ok(())
+    }
+}
+
+impl Figure for BudgetUse<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (m, sm, lang) = (self.model, self.summary, self.lang);
+        let lay = &sm.layout;
+        let ys = self.years();
+        root.fill(&WHITE)?;
+        let title = format!(
+            "{} {}: {}",
+            lang.t("Budgetgebruik", "Budget use"),
+            lay.pools[self.pool].name,
+            arm_label(lang, m, &sm.arm)
+        );
+        let area = titled(root, &[(&title, 19)])?;
+        let area = legend_below(&area, &self.entries(), 13)?;
+        let h = area.dim_in_pixel().1;
+        let (upper, lower) = area.split_vertically(h * 3 / 5);
+        let (first, last) = (
+            ys.first().copied().unwrap_or(0),
+            ys.last().copied().unwrap_or(0),
+        );
+        let x0 = lay.years[first] as f64 - 0.5;
+        let x1 = lay.years[last] as f64 + 0.5;
+        self.draw_use(&upper, &ys, (x0, x1))?;
+        self.draw_risk(&lower, &ys, (x0, x1))
     }
 }

@@ -3,8 +3,8 @@
 
 use super::{
     BLUE, DrawResult, Entry, FAMILY, Figure, Months, PALETTE, Swatch, arm_bands, axis,
-    count_labels, cycle_axis, legend_below, month_tick, pilot_start, pilot_starts, start_entry,
-    start_line, state_label, titled,
+    count_labels, cycle_axis, legend_below, month_tick, pilot_start, pilot_starts, side_by_side,
+    start_entry, start_line, state_label, titled,
 };
 use crate::aggregate::paired::{Difference, Period};
 use crate::model::Model;
@@ -318,21 +318,10 @@ pub struct CaseloadDifference<'a> {
     pub scope: usize,
 }
 
-impl Figure for CaseloadDifference<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+impl CaseloadDifference<'_> {
+    /// The title (pilot − baseline) and the line under it (the scope, and what a year's number is).
+    fn titles(&self, scope: &crate::model::scope::Scope) -> (String, String) {
         let (m, lang) = (self.model, self.lang);
-        let lay = &self.base.layout;
-        let years = &lay.years;
-        let scope = &lay.scopes[self.scope];
-        let rows = caseload_differences(m, self.differences, &self.pilot.arm, scope, years);
-        let all = rows.iter().flat_map(|(_, v)| v.iter().flatten());
-        let hi = all.clone().map(|d| d.q[2]).fold(0.0, f64::max);
-        let lo = all.map(|d| d.q[0]).fold(0.0, f64::min);
-        let pad = ((hi - lo) * 0.08).max(0.5);
-        root.fill(&WHITE)?;
         let title = format!(
             "{} {}: {} − {}",
             lang.t("Verschil in", "Difference in"),
@@ -352,14 +341,19 @@ impl Figure for CaseloadDifference<'_> {
                 lang.t("per jaar, gepaard per run", "per year, paired by run")
             }
         );
-        let area = titled(root, &[(&title, 20), (&sub, 15)])?;
+        (title, sub)
+    }
+
+    /// The legend: each state's colour (of `rows`), then what the dot and the line show.
+    fn entries(&self, rows: &[(usize, Vec<Option<&Difference>>)]) -> Vec<Entry> {
+        let lang = self.lang;
         let mut entries: Vec<Entry> = rows
             .iter()
             .enumerate()
             .map(|(k, (s, _))| {
                 let color = PALETTE[k % PALETTE.len()];
                 (
-                    m.states[*s].code.clone(),
+                    self.model.states[*s].code.clone(),
                     Swatch::Interval(color.to_rgba(), 3),
                 )
             })
@@ -369,7 +363,28 @@ impl Figure for CaseloadDifference<'_> {
             Swatch::Dot(BLACK.mix(0.7), 4),
         ));
         entries.push((lang.interval(5), Swatch::Interval(BLACK.mix(0.7), 3)));
-        let area = legend_below(&area, &entries, 14)?;
+        entries
+    }
+}
+
+impl Figure for CaseloadDifference<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (m, lang) = (self.model, self.lang);
+        let lay = &self.base.layout;
+        let years = &lay.years;
+        let scope = &lay.scopes[self.scope];
+        let rows = caseload_differences(m, self.differences, &self.pilot.arm, scope, years);
+        let all = rows.iter().flat_map(|(_, v)| v.iter().flatten());
+        let hi = all.clone().map(|d| d.q[2]).fold(0.0, f64::max);
+        let lo = all.map(|d| d.q[0]).fold(0.0, f64::min);
+        let pad = ((hi - lo) * 0.08).max(0.5);
+        root.fill(&WHITE)?;
+        let (title, sub) = self.titles(scope);
+        let area = titled(root, &[(&title, 20), (&sub, 15)])?;
+        let area = legend_below(&area, &self.entries(&rows), 14)?;
         let (x0, x1) = (
             f64::from(years[0]) - 0.5,
             f64::from(years[years.len() - 1]) + 0.5,
@@ -403,27 +418,18 @@ impl Figure for CaseloadDifference<'_> {
             vec![(x0, 0.0), (x1, 0.0)],
             BLACK.mix(0.6).stroke_width(1),
         )))?;
-        let n = rows.len() as f64;
-        for (k, (_, per_year)) in rows.iter().enumerate() {
-            let color = PALETTE[k % PALETTE.len()];
-            // Side by side within ±0.38 of the year, whatever the number of states.
-            let off = (k as f64 - (n - 1.0) / 2.0) * (0.76 / n).min(0.12);
-            let at = |y: usize| f64::from(years[y]) + off;
-            chart.draw_series(per_year.iter().enumerate().filter_map(|(y, d)| {
-                d.map(|d| {
-                    PathElement::new(
-                        vec![(at(y), d.q[0]), (at(y), d.q[2])],
-                        color.stroke_width(3),
-                    )
-                })
-            }))?;
-            chart.draw_series(
-                per_year.iter().enumerate().filter_map(|(y, d)| {
-                    d.map(|d| Circle::new((at(y), d.mean), 4, color.filled()))
-                }),
-            )?;
-        }
-        Ok(())
+        // The states side by side within ±0.38 of each year.
+        let series: Vec<Vec<[f64; 4]>> = rows
+            .iter()
+            .map(|(_, per_year)| {
+                per_year
+                    .iter()
+                    .zip(years)
+                    .filter_map(|(d, &y)| d.map(|d| [f64::from(y), d.q[0], d.mean, d.q[2]]))
+                    .collect()
+            })
+            .collect();
+        side_by_side(&mut chart, &series, 0.76, 4)
     }
 }
 

@@ -1,7 +1,9 @@
 //! The cost figures: the municipal spend per year of every arm, and a pilot's paired difference in
 //! care cost per year and over the horizon (its histogram).
 
-use super::{DrawResult, Entry, FAMILY, Figure, PALETTE, Swatch, axis, legend_below, titled};
+use super::{
+    DrawResult, Entry, FAMILY, Figure, PALETTE, Swatch, axis, legend_below, side_by_side, titled,
+};
 use crate::aggregate::Account;
 use crate::model::Model;
 use crate::model::scope::REGION;
@@ -19,19 +21,14 @@ pub struct CostPerYear<'a> {
     pub summaries: &'a [ArmTables],
 }
 
-impl Figure for CostPerYear<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (m, lang) = (self.model, self.lang);
-        let lay = &self.summaries[0].layout;
-        let years = &lay.years;
-        let q: Vec<Vec<Vec<f64>>> = self
-            .summaries
+impl CostPerYear<'_> {
+    /// Per arm and year, the municipal spend's P10, P50 and P90 over runs.
+    fn quantiles(&self) -> Vec<Vec<Vec<f64>>> {
+        let years = self.summaries[0].layout.years.len();
+        self.summaries
             .iter()
             .map(|sm| {
-                (0..years.len())
+                (0..years)
                     .map(|y| {
                         crate::aggregate::quantiles(
                             sm.account_per_run(REGION, y, Account::MunicipalSpend),
@@ -40,29 +37,27 @@ impl Figure for CostPerYear<'_> {
                     })
                     .collect()
             })
-            .collect();
-        // A tight range: the differences between arms and years are the point, not the distance to 0.
-        let hi = q.iter().flatten().map(|v| v[2]).fold(f64::MIN, f64::max);
-        let lo = q.iter().flatten().map(|v| v[0]).fold(f64::MAX, f64::min);
-        let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.01).max(1.0);
-        let (bottom, top) = ((lo - pad).max(0.0).min(lo), hi + pad);
-        let (x0, x1) = (
-            f64::from(years[0]) - 0.45,
-            f64::from(years[years.len() - 1]) + 0.45,
-        );
-        root.fill(&WHITE)?;
-        let title = if m.is_wmo() {
-            lang.t(
+            .collect()
+    }
+
+    /// The title: the municipal spend of all municipalities in a Wmo model, else the cost.
+    fn title(&self) -> &'static str {
+        if self.model.is_wmo() {
+            self.lang.t(
                 "Gemeentelijke uitgaven per jaar, alle gemeenten (mediaan en P10–P90)",
                 "Municipal spend per year, all municipalities (median and P10–P90)",
             )
         } else {
-            lang.t(
+            self.lang.t(
                 "Kosten per jaar (mediaan en P10–P90)",
                 "Cost per year (median and P10–P90)",
             )
-        };
-        let area = titled(root, &[(title, 22)])?;
+        }
+    }
+
+    /// The legend: each arm's colour, then what the dot and the line show.
+    fn entries(&self) -> Vec<Entry> {
+        let (m, lang) = (self.model, self.lang);
         let mut entries: Vec<Entry> = self
             .summaries
             .iter()
@@ -80,7 +75,30 @@ impl Figure for CostPerYear<'_> {
             Swatch::Dot(BLACK.mix(0.7), 5),
         ));
         entries.push((lang.interval(10), Swatch::Interval(BLACK.mix(0.7), 3)));
-        let area = legend_below(&area, &entries, 14)?;
+        entries
+    }
+}
+
+impl Figure for CostPerYear<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (m, lang) = (self.model, self.lang);
+        let years = &self.summaries[0].layout.years;
+        let q = self.quantiles();
+        // A tight range: the differences between arms and years are the point, not the distance to 0.
+        let hi = q.iter().flatten().map(|v| v[2]).fold(f64::MIN, f64::max);
+        let lo = q.iter().flatten().map(|v| v[0]).fold(f64::MAX, f64::min);
+        let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.01).max(1.0);
+        let (bottom, top) = ((lo - pad).max(0.0).min(lo), hi + pad);
+        let (x0, x1) = (
+            f64::from(years[0]) - 0.45,
+            f64::from(years[years.len() - 1]) + 0.45,
+        );
+        root.fill(&WHITE)?;
+        let area = titled(root, &[(self.title(), 22)])?;
+        let area = legend_below(&area, &self.entries(), 14)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
             .margin_top(4)
@@ -96,22 +114,16 @@ impl Figure for CostPerYear<'_> {
             .y_label_formatter(&|v| lang.money(m.currency, *v))
             .label_style((FAMILY, 14))
             .draw()?;
-        let n = self.summaries.len() as f64;
-        for (a, _) in self.summaries.iter().enumerate() {
-            let color = PALETTE[a % PALETTE.len()];
-            // Side by side within ±0.35 of the year, whatever the number of arms.
-            let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
-            chart.draw_series(q[a].iter().zip(years).map(|(v, &y)| {
-                let x = f64::from(y) + off;
-                PathElement::new(vec![(x, v[0]), (x, v[2])], color.stroke_width(3))
-            }))?;
-            chart.draw_series(
-                q[a].iter()
+        let series: Vec<Vec<[f64; 4]>> = q
+            .iter()
+            .map(|arm| {
+                arm.iter()
                     .zip(years)
-                    .map(|(v, &y)| Circle::new((f64::from(y) + off, v[1]), 5, color.filled())),
-            )?;
-        }
-        Ok(())
+                    .map(|(v, &y)| [f64::from(y), v[0], v[1], v[2]])
+                    .collect()
+            })
+            .collect();
+        side_by_side(&mut chart, &series, 0.7, 5)
     }
 }
 
@@ -220,6 +232,18 @@ pub struct DifferenceHistogram<'a> {
     pub pilot: &'a ArmTables,
 }
 
+/// The bins of a histogram of `d` from `lo` to `hi` (30, each at least 1 wide): the width and the
+/// count in each.
+fn histogram(d: &[f64], lo: f64, hi: f64) -> (f64, Vec<u32>) {
+    let bins = 30usize;
+    let width = ((hi - lo) / bins as f64).max(1.0);
+    let mut counts = vec![0u32; bins];
+    for x in d {
+        counts[(((x - lo) / width) as usize).min(bins - 1)] += 1;
+    }
+    (width, counts)
+}
+
 impl Figure for DifferenceHistogram<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
     where
@@ -238,12 +262,7 @@ impl Figure for DifferenceHistogram<'_> {
             d.iter().copied().fold(f64::MAX, f64::min).min(0.0),
             d.iter().copied().fold(f64::MIN, f64::max).max(0.0),
         );
-        let bins = 30usize;
-        let width = ((hi - lo) / bins as f64).max(1.0);
-        let mut counts = vec![0u32; bins];
-        for x in &d {
-            counts[(((x - lo) / width) as usize).min(bins - 1)] += 1;
-        }
+        let (width, counts) = histogram(&d, lo, hi);
         let top = f64::from(counts.iter().copied().max().unwrap_or(1)) * 1.15;
         root.fill(&WHITE)?;
         let title = format!(

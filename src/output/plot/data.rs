@@ -142,39 +142,47 @@ pub struct CalibrationFigure {
     pub lang: Lang,
 }
 
-impl Figure for CalibrationFigure {
-    fn size(&self) -> (u32, u32) {
-        (1400, 620)
+/// The colours of the model before and after the fit.
+const BEFORE: RGBColor = PALETTE[1];
+const AFTER: RGBColor = PALETTE[0];
+
+impl CalibrationFigure {
+    /// The text in the figure's language.
+    fn t(&self, nl: &'static str, en: &'static str) -> &'static str {
+        self.lang.t(nl, en)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        root.fill(&WHITE)?;
-        let t = |nl: &'static str, en: &'static str| self.lang.t(nl, en);
-        let root = titled(root, &[(&self.title, 22)])?;
-        let (before_c, after_c) = (PALETTE[1], PALETTE[0]);
-        let entries: Vec<Entry> = vec![
+    /// The legend: the line of equality, before, after and the band ±2.
+    fn entries(&self) -> Vec<Entry> {
+        vec![
             (
-                t("model = doel", "model = target").into(),
+                self.t("model = doel", "model = target").into(),
                 Swatch::Line(BLACK.mix(0.5), 1),
             ),
             (
-                t("vóór de kalibratie", "before").into(),
-                Swatch::Ring(before_c.to_rgba(), 4),
+                self.t("vóór de kalibratie", "before").into(),
+                Swatch::Ring(BEFORE.to_rgba(), 4),
             ),
             (
-                t("na de kalibratie (±2 se)", "after (±2 se)").into(),
-                Swatch::Dot(after_c.to_rgba(), 4),
+                self.t("na de kalibratie (±2 se)", "after (±2 se)").into(),
+                Swatch::Dot(AFTER.to_rgba(), 4),
             ),
             (
-                t("±2 (rechts)", "±2 (right)").into(),
+                self.t("±2 (rechts)", "±2 (right)").into(),
                 Swatch::Block(BLUE.mix(0.1)),
             ),
-        ];
-        let root = legend_below(&root, &entries, 14)?;
-        let (left, right) = root.split_horizontally(700);
+        ]
+    }
+
+    /// The left panel: each target's published value against the model before and after the fit,
+    /// with the line of equality and the value ±2 standard errors at the model after.
+    fn draw_fit<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
         let top = self
             .values
             .iter()
@@ -185,14 +193,14 @@ impl Figure for CalibrationFigure {
             .filter(|x| x.is_finite())
             .fold(1.0, f64::max)
             * 1.05;
-        let mut chart = ChartBuilder::on(&left)
+        let mut chart = ChartBuilder::on(area)
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(72)
             .build_cartesian_2d(axis(0f64..top), axis(0f64..top))?;
         chart
             .configure_mesh()
-            .x_desc(t("gepubliceerde waarde (doel)", "published value (target)"))
+            .x_desc(self.t("gepubliceerde waarde (doel)", "published value (target)"))
             .y_desc("model")
             .x_label_formatter(&|v| self.lang.decimal(*v, 0))
             .y_label_formatter(&|v| self.lang.decimal(*v, 0))
@@ -206,7 +214,7 @@ impl Figure for CalibrationFigure {
             |((&v, &s), &m)| {
                 PathElement::new(
                     vec![((v - 2.0 * s).max(0.0), m), (v + 2.0 * s, m)],
-                    after_c.mix(0.5),
+                    AFTER.mix(0.5),
                 )
             },
         ))?;
@@ -214,15 +222,26 @@ impl Figure for CalibrationFigure {
             self.values
                 .iter()
                 .zip(&self.before)
-                .map(|(&v, &m)| Circle::new((v, m), 4, before_c.stroke_width(2))),
+                .map(|(&v, &m)| Circle::new((v, m), 4, BEFORE.stroke_width(2))),
         )?;
         chart.draw_series(
             self.values
                 .iter()
                 .zip(&self.after)
-                .map(|(&v, &m)| Circle::new((v, m), 4, after_c.filled())),
+                .map(|(&v, &m)| Circle::new((v, m), 4, AFTER.filled())),
         )?;
-        // Standardised residuals per target.
+        Ok(())
+    }
+
+    /// The right panel: each target's standardised residual before and after the fit, with the band
+    /// ±2.
+    fn draw_residuals<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
         let n = self.values.len();
         let z = |m: &[f64]| -> Vec<f64> {
             m.iter()
@@ -238,42 +257,56 @@ impl Figure for CalibrationFigure {
             .filter(|x| x.is_finite())
             .fold(3.0f64, |a, b| a.max(b.abs()))
             * 1.1;
-        let mut chart = ChartBuilder::on(&right)
+        let mut chart = ChartBuilder::on(area)
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(56)
             .build_cartesian_2d(axis(0f64..n.max(1) as f64 + 1.0), axis(-zmax..zmax))?;
         chart
             .configure_mesh()
-            .x_desc(t(
+            .x_desc(self.t(
                 "doel (regel van calibration.csv)",
                 "target (row of calibration.csv)",
             ))
-            .y_desc(t("(model − doel) / se", "(model − target) / se"))
+            .y_desc(self.t("(model − doel) / se", "(model − target) / se"))
             .x_labels(count_labels(n as f64))
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_label_formatter(&|v| self.lang.number(*v, 1))
             .label_style((FAMILY, 14))
             .draw()?;
+        let right = n as f64 + 1.0;
         chart.draw_series(std::iter::once(Polygon::new(
-            vec![
-                (0.0, -2.0),
-                (n as f64 + 1.0, -2.0),
-                (n as f64 + 1.0, 2.0),
-                (0.0, 2.0),
-            ],
+            vec![(0.0, -2.0), (right, -2.0), (right, 2.0), (0.0, 2.0)],
             BLUE.mix(0.1),
         )))?;
         chart.draw_series(
             zb.iter()
                 .enumerate()
-                .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, before_c.stroke_width(2))),
+                .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, BEFORE.stroke_width(2))),
         )?;
         chart.draw_series(
             za.iter()
                 .enumerate()
-                .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, after_c.filled())),
+                .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, AFTER.filled())),
         )?;
         Ok(())
+    }
+}
+
+impl Figure for CalibrationFigure {
+    fn size(&self) -> (u32, u32) {
+        (1400, 620)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let root = titled(root, &[(&self.title, 22)])?;
+        let root = legend_below(&root, &self.entries(), 14)?;
+        let (left, right) = root.split_horizontally(700);
+        self.draw_fit(&left)?;
+        self.draw_residuals(&right)
     }
 }

@@ -1,6 +1,8 @@
 //! The KPI figures: one KPI per contract year against its targets, for every arm.
 
-use super::{DrawResult, Entry, FAMILY, Figure, PALETTE, Swatch, axis, legend_below, titled};
+use super::{
+    DrawResult, Entry, FAMILY, Figure, PALETTE, Swatch, axis, legend_below, side_by_side, titled,
+};
 use crate::aggregate::KpiCell;
 use crate::model::Model;
 use crate::output::lang::{Lang, arm_label, people, scope_label};
@@ -31,45 +33,41 @@ pub struct KpiChart<'a> {
     pub kpi: usize,
 }
 
-impl Figure for KpiChart<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+impl KpiChart<'_> {
+    /// The top of the axis: the largest target and P95 of every arm and year in scope `i`, with 5%
+    /// headroom (at least 1 for a count, 1% for a share).
+    fn top(&self, i: usize) -> f64 {
+        let (m, kpi) = (self.model, &self.model.kpis[self.kpi]);
+        let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
+        for sm in self.summaries {
+            for y in 0..kpi.years() {
+                top = top.max(sm.kpi(m, self.kpi, i, y, KpiCell::Value).q[4]);
+            }
+        }
+        (top * 1.05).max(if kpi.is_count() { 1.0 } else { 0.01 })
+    }
+
+    /// The title (the KPI and its label) and the line under it (scope `i`).
+    fn titles(&self, i: usize) -> (String, String) {
         let (m, lang) = (self.model, self.lang);
         let kpi = &m.kpis[self.kpi];
-        let years = kpi.years();
-        let lay = &self.summaries[0].layout;
-        let i = kpi_scope(m, self.kpi, lay);
-        root.fill(&WHITE)?;
         let label = match lang.t(&kpi.nl, &kpi.en) {
             "" => kpi.name.clone(),
             l => l.to_string(),
         };
-        let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
-        for sm in self.summaries {
-            for y in 0..years {
-                top = top.max(sm.kpi(m, self.kpi, i, y, KpiCell::Value).q[4]);
-            }
-        }
-        let count = kpi.is_count();
-        let top = (top * 1.05).max(if count { 1.0 } else { 0.01 });
-        let title = format!("KPI {}: {label}", kpi.name);
         let scope = match kpi.scopes.get(i) {
-            Some(&sc) => scope_label(lang, m, &lay.scopes[sc]),
+            Some(&sc) => scope_label(lang, m, &self.summaries[0].layout.scopes[sc]),
             None => String::new(),
         };
-        let area = titled(root, &[(&title, 18), (&scope, 15)])?;
+        (format!("KPI {}: {label}", kpi.name), scope)
+    }
+
+    /// The legend: each arm's colour with its chance of meeting the target in the last contract year
+    /// with one (in scope `i`), then what the dot, the line and the target show.
+    fn entries(&self, i: usize) -> Vec<Entry> {
+        let (m, lang) = (self.model, self.lang);
+        let kpi = &m.kpis[self.kpi];
         let last = kpi.last_target_year();
-        let cells: Vec<Vec<&crate::aggregate::Stats>> = self
-            .summaries
-            .iter()
-            .map(|sm| {
-                (0..years)
-                    .map(|y| sm.kpi(m, self.kpi, i, y, KpiCell::Value))
-                    .collect()
-            })
-            .collect();
         let mut entries: Vec<Entry> = Vec::new();
         for (a, sm) in self.summaries.iter().enumerate() {
             let color = PALETTE[a % PALETTE.len()];
@@ -95,7 +93,24 @@ impl Figure for KpiChart<'_> {
             lang.t("doel", "target").to_string(),
             Swatch::Line(BLACK.to_rgba(), 3),
         ));
-        let area = legend_below(&area, &entries, 13)?;
+        entries
+    }
+}
+
+impl Figure for KpiChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (m, lang) = (self.model, self.lang);
+        let kpi = &m.kpis[self.kpi];
+        let years = kpi.years();
+        let i = kpi_scope(m, self.kpi, &self.summaries[0].layout);
+        root.fill(&WHITE)?;
+        let (count, top) = (kpi.is_count(), self.top(i));
+        let (title, scope) = self.titles(i);
+        let area = titled(root, &[(&title, 18), (&scope, 15)])?;
+        let area = legend_below(&area, &self.entries(i), 13)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
             .margin_top(4)
@@ -123,27 +138,20 @@ impl Figure for KpiChart<'_> {
             })
             .label_style((FAMILY, 14))
             .draw()?;
-        let n = self.summaries.len() as f64;
-        for a in 0..self.summaries.len() {
-            let color = PALETTE[a % PALETTE.len()];
-            // Side by side within ±0.35 of the year, whatever the number of arms.
-            let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
-            chart.draw_series(cells[a].iter().enumerate().map(|(y, st)| {
-                PathElement::new(
-                    vec![
-                        (y as f64 + 1.0 + off, st.q[0]),
-                        (y as f64 + 1.0 + off, st.q[4]),
-                    ],
-                    color.stroke_width(3),
-                )
-            }))?;
-            chart.draw_series(
-                cells[a]
-                    .iter()
-                    .enumerate()
-                    .map(|(y, st)| Circle::new((y as f64 + 1.0 + off, st.mean), 5, color.filled())),
-            )?;
-        }
+        // The arms side by side within ±0.35 of the year, whatever their number.
+        let series: Vec<Vec<[f64; 4]>> = self
+            .summaries
+            .iter()
+            .map(|sm| {
+                (0..years)
+                    .map(|y| {
+                        let st = sm.kpi(m, self.kpi, i, y, KpiCell::Value);
+                        [y as f64 + 1.0, st.q[0], st.mean, st.q[4]]
+                    })
+                    .collect()
+            })
+            .collect();
+        side_by_side(&mut chart, &series, 0.7, 5)?;
         chart.draw_series(kpi.targets.iter().enumerate().filter_map(|(y, t)| {
             t.map(|t| {
                 PathElement::new(

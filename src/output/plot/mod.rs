@@ -511,6 +511,44 @@ type MonthChart<'a, DB> = ChartContext<
     plotters::coord::cartesian::Cartesian2d<Months, plotters::coord::types::RangedCoordf64>,
 >;
 
+/// The chart of a figure over plain numbers (calendar years, contract years) on both axes.
+type PlainChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// Draws series side by side around their x: series `k` in palette colour `k`, at each point
+/// `[x, lo, mid, hi]` a vertical line from `lo` to `hi` and a dot of `radius` at `mid`; the series
+/// shifted from `x` so that they fit within ±`spread`/2 (at most 0.12 apart), whatever their number.
+fn side_by_side<DB: DrawingBackend>(
+    chart: &mut PlainChart<'_, DB>,
+    series: &[Vec<[f64; 4]>],
+    spread: f64,
+    radius: u32,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = series.len() as f64;
+    for (k, points) in series.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        let off = (k as f64 - (n - 1.0) / 2.0) * (spread / n).min(0.12);
+        chart.draw_series(points.iter().map(|&[x, lo, _, hi]| {
+            PathElement::new(vec![(x + off, lo), (x + off, hi)], color.stroke_width(3))
+        }))?;
+        chart.draw_series(
+            points
+                .iter()
+                .map(|&[x, _, mid, _]| Circle::new((x + off, mid), radius, color.filled())),
+        )?;
+    }
+    Ok(())
+}
+
 /// Draws a pilot start as a vertical line from `bottom` to `top` (named in the legend by
 /// [`start_entry`]).
 fn start_line<DB: DrawingBackend>(
@@ -617,41 +655,23 @@ impl Figure for Drawing<'_> {
     }
 }
 
+/// A figure of a run with its file name (without extension).
+type Named<'a> = (String, Drawing<'a>);
+
 /// The figures of a run with their file names (without extension), in the order they are written.
 fn drawings<'a>(
     model: &'a Model,
     summaries: &'a [ArmTables],
     differences: &'a [Difference],
     lang: Lang,
-) -> Vec<(String, Drawing<'a>)> {
+) -> Vec<Named<'a>> {
     let mut out = Vec::new();
     for sm in summaries {
-        for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
-            out.push((
-                format!("fan_{}_{}", slug(&sm.arm), slug(&model.states[s].code)),
-                Drawing::Fan(Fan {
-                    model,
-                    summary: sm,
-                    state: s,
-                    scope: REGION,
-                    lang,
-                }),
-            ));
-        }
-        out.push((
-            format!("stacked_{}", slug(&sm.arm)),
-            Drawing::Stacked(Stacked {
-                model,
-                summary: sm,
-                scope: REGION,
-                top: None,
-                lang,
-            }),
-        ));
+        arm_drawings(model, sm, lang, &mut out);
     }
-    if summaries.is_empty() {
+    let Some((base, pilots)) = summaries.split_first() else {
         return out;
-    }
+    };
     out.push((
         "municipal_spend_per_year".into(),
         Drawing::CostPerYear(CostPerYear {
@@ -660,41 +680,8 @@ fn drawings<'a>(
             lang,
         }),
     ));
-    if let Some((base, pilots)) = summaries.split_first() {
-        for p in pilots {
-            out.push((
-                format!("care_cost_difference_{}", slug(&p.arm)),
-                Drawing::CostDifference(CostDifference {
-                    model,
-                    base,
-                    pilot: p,
-                    lang,
-                }),
-            ));
-            out.push((
-                format!("care_cost_difference_histogram_{}", slug(&p.arm)),
-                Drawing::Histogram(DifferenceHistogram {
-                    model,
-                    base,
-                    pilot: p,
-                    lang,
-                }),
-            ));
-            for (i, pool) in p.layout.pools.iter().enumerate() {
-                if !budgeted(model, pool) {
-                    continue;
-                }
-                out.push((
-                    format!("budget_{}_{}", slug(&p.arm), slug(&pool.name)),
-                    Drawing::Budget(BudgetUse {
-                        model,
-                        summary: p,
-                        pool: i,
-                        lang,
-                    }),
-                ));
-            }
-        }
+    for p in pilots {
+        pilot_drawings(model, base, p, lang, &mut out);
     }
     // Evaluations are counts and a cost, not a KPI value: evaluations.csv and the report's table.
     for k in (0..model.kpis.len()).filter(|&k| !model.kpis[k].is_evaluations()) {
@@ -710,78 +697,167 @@ fn drawings<'a>(
     }
     // The pilot areas together, the arms overlaid or on one scale: last, so that the file names of
     // the figures above stay as they were whatever the arms are called.
-    if let Some(sc) = summaries[0].layout.pilot_scope() {
-        for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
-            out.push((
-                format!("fan_pilot_areas_{}", slug(&model.states[s].code)),
-                Drawing::FanArms(FanArms {
-                    model,
-                    summaries: overlaid(summaries),
-                    state: s,
-                    scope: sc,
-                    lang,
-                }),
-            ));
-        }
-        let top = stacked_top(model, summaries, sc);
-        for sm in summaries {
-            out.push((
-                format!("stacked_pilot_areas_{}", slug(&sm.arm)),
-                Drawing::Stacked(Stacked {
-                    model,
-                    summary: sm,
-                    scope: sc,
-                    top: Some(top),
-                    lang,
-                }),
-            ));
-        }
-        if let Some((base, pilots)) = summaries.split_first() {
-            let scope = &base.layout.scopes[sc];
-            for p in pilots {
-                if caseload_differences(model, differences, &p.arm, scope, &base.layout.years)
-                    .is_empty()
-                {
-                    continue;
-                }
-                out.push((
-                    format!("caseload_difference_pilot_areas_{}", slug(&p.arm)),
-                    Drawing::CaseloadDifference(CaseloadDifference {
-                        model,
-                        base,
-                        pilot: p,
-                        differences,
-                        scope: sc,
-                        lang,
-                    }),
-                ));
-            }
-        }
-        // Each pilot area on its own, when there are several.
-        let lay = &summaries[0].layout;
-        for a in lay.pilot_area_scopes() {
-            let name = slug(&lay.scopes[a].name);
-            out.push((
-                format!("fan_area_{name}"),
-                Drawing::AreaFans(AreaFans {
-                    model,
-                    summaries: overlaid(summaries),
-                    scope: a,
-                    lang,
-                }),
-            ));
-            out.push((
-                format!("stacked_area_{name}"),
-                Drawing::AreaStacked(AreaStacked {
-                    model,
-                    summaries: overlaid(summaries),
-                    scope: a,
-                    lang,
-                }),
-            ));
-        }
+    if let Some(sc) = base.layout.pilot_scope() {
+        pilot_area_drawings(model, summaries, differences, sc, lang, &mut out);
+        area_drawings(model, summaries, lang, &mut out);
     }
     out
+}
+
+/// One arm's figures of the region: a fan chart per non-absorbing state, and the stacked caseload.
+fn arm_drawings<'a>(model: &'a Model, sm: &'a ArmTables, lang: Lang, out: &mut Vec<Named<'a>>) {
+    for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
+        out.push((
+            format!("fan_{}_{}", slug(&sm.arm), slug(&model.states[s].code)),
+            Drawing::Fan(Fan {
+                model,
+                summary: sm,
+                state: s,
+                scope: REGION,
+                lang,
+            }),
+        ));
+    }
+    out.push((
+        format!("stacked_{}", slug(&sm.arm)),
+        Drawing::Stacked(Stacked {
+            model,
+            summary: sm,
+            scope: REGION,
+            top: None,
+            lang,
+        }),
+    ));
+}
+
+/// A pilot arm's figures against the baseline: the paired care cost difference per year and its
+/// histogram, and the use of each budget pool that has a budget.
+fn pilot_drawings<'a>(
+    model: &'a Model,
+    base: &'a ArmTables,
+    p: &'a ArmTables,
+    lang: Lang,
+    out: &mut Vec<Named<'a>>,
+) {
+    out.push((
+        format!("care_cost_difference_{}", slug(&p.arm)),
+        Drawing::CostDifference(CostDifference {
+            model,
+            base,
+            pilot: p,
+            lang,
+        }),
+    ));
+    out.push((
+        format!("care_cost_difference_histogram_{}", slug(&p.arm)),
+        Drawing::Histogram(DifferenceHistogram {
+            model,
+            base,
+            pilot: p,
+            lang,
+        }),
+    ));
+    for (i, pool) in p.layout.pools.iter().enumerate() {
+        if !budgeted(model, pool) {
+            continue;
+        }
+        out.push((
+            format!("budget_{}_{}", slug(&p.arm), slug(&pool.name)),
+            Drawing::Budget(BudgetUse {
+                model,
+                summary: p,
+                pool: i,
+                lang,
+            }),
+        ));
+    }
+}
+
+/// The figures of the pilot areas together (scope `sc`): a fan chart per state with the arms
+/// overlaid, the stacked caseload per arm on one scale, and per pilot arm the paired caseload
+/// difference (where the differences have one).
+fn pilot_area_drawings<'a>(
+    model: &'a Model,
+    summaries: &'a [ArmTables],
+    differences: &'a [Difference],
+    sc: usize,
+    lang: Lang,
+    out: &mut Vec<Named<'a>>,
+) {
+    for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
+        out.push((
+            format!("fan_pilot_areas_{}", slug(&model.states[s].code)),
+            Drawing::FanArms(FanArms {
+                model,
+                summaries: overlaid(summaries),
+                state: s,
+                scope: sc,
+                lang,
+            }),
+        ));
+    }
+    let top = stacked_top(model, summaries, sc);
+    for sm in summaries {
+        out.push((
+            format!("stacked_pilot_areas_{}", slug(&sm.arm)),
+            Drawing::Stacked(Stacked {
+                model,
+                summary: sm,
+                scope: sc,
+                top: Some(top),
+                lang,
+            }),
+        ));
+    }
+    let (base, pilots) = (&summaries[0], &summaries[1..]);
+    let scope = &base.layout.scopes[sc];
+    for p in pilots {
+        if caseload_differences(model, differences, &p.arm, scope, &base.layout.years).is_empty() {
+            continue;
+        }
+        out.push((
+            format!("caseload_difference_pilot_areas_{}", slug(&p.arm)),
+            Drawing::CaseloadDifference(CaseloadDifference {
+                model,
+                base,
+                pilot: p,
+                differences,
+                scope: sc,
+                lang,
+            }),
+        ));
+    }
+}
+
+/// Each pilot area on its own, when there are several: its caseload fans and its stacked caseload.
+fn area_drawings<'a>(
+    model: &'a Model,
+    summaries: &'a [ArmTables],
+    lang: Lang,
+    out: &mut Vec<Named<'a>>,
+) {
+    let lay = &summaries[0].layout;
+    for a in lay.pilot_area_scopes() {
+        let name = slug(&lay.scopes[a].name);
+        out.push((
+            format!("fan_area_{name}"),
+            Drawing::AreaFans(AreaFans {
+                model,
+                summaries: overlaid(summaries),
+                scope: a,
+                lang,
+            }),
+        ));
+        out.push((
+            format!("stacked_area_{name}"),
+            Drawing::AreaStacked(AreaStacked {
+                model,
+                summaries: overlaid(summaries),
+                scope: a,
+                lang,
+            }),
+        ));
+    }
 }
 
 /// Writes the figures of a run into `plots/` of the output folder, each as SVG and PNG: a fan chart per
