@@ -742,7 +742,7 @@ fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
     let Some(first) = pools.first() else {
         return;
     };
-    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+    let pct = |x: f64| lang.pct(x);
     let _ = write!(
         h,
         "<h2>{}</h2><p>{}</p>",

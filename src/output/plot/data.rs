@@ -76,7 +76,7 @@ impl Figure for LinePanels<'_> {
             let color = |i: usize| PALETTE[i % PALETTE.len()];
             let y_fmt = |v: &f64| {
                 if self.shares {
-                    format!("{:.0}%", v * 100.0)
+                    self.lang.pct(*v)
                 } else {
                     self.lang.int(*v)
                 }
