@@ -7,6 +7,7 @@ use std::io::Write;
 use wijksim::aggregate::paired::{Period, cell_quantiles};
 use wijksim::aggregate::{Account, Summary};
 use wijksim::model::scope::{REGION, ScopeKind};
+use wijksim::output::lang::{self, Lang};
 use wijksim::run::RunReport;
 use wijksim::scenario::Scenario;
 
@@ -529,14 +530,14 @@ fn budgeted(m: &wijksim::model::Model, sm: &Summary) -> bool {
         .any(|p| !matches!(m.regimes[p.regime].budget, BudgetRule::Unlimited))
 }
 
-/// An arm as the console names it: its English label (see [`wijksim::output::plot::arm_label`]).
+/// An arm as the console names it: its English label.
 fn label(m: &wijksim::model::Model, arm: &str) -> String {
-    wijksim::output::plot::arm_label(wijksim::output::report::Lang::En, m, arm)
+    lang::arm_label(Lang::En, m, arm)
 }
 
 /// The people simulated, as the scenario calls them in English (`clients`, `patients`).
 fn people(m: &wijksim::model::Model) -> &str {
-    &m.population.1
+    lang::people(Lang::En, m)
 }
 
 /// One of them: `client`, `patient` (the English plural's `s` dropped).
@@ -545,6 +546,9 @@ fn one_of(m: &wijksim::model::Model) -> &str {
     p.strip_suffix('s').unwrap_or(p)
 }
 
+/// An amount with its sign: `+76,104`, `-54,715`. Not [`Lang::signed_money`] on purpose: the console
+/// is plain text for a terminal or a log, with a hyphen for minus and no currency symbol (the
+/// headings name the currency), as its snapshots hold.
 fn signed(x: f64) -> String {
     if x > 0.0 {
         format!("+{}", euros(x))
@@ -553,9 +557,9 @@ fn signed(x: f64) -> String {
     }
 }
 
-/// Euros with thousands separators, no decimals (the figures' [`wijksim::output::plot::thousands`]).
+/// An amount with thousands separators, no decimals: the English whole number ([`Lang::int`]).
 fn euros(x: f64) -> String {
-    wijksim::output::plot::thousands(x)
+    Lang::En.int(x)
 }
 
 #[cfg(test)]

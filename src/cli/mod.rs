@@ -162,7 +162,7 @@ fn count(n: usize, one: &str, many: &str) -> String {
 fn counted(n: usize, one: &str, many: &str) -> String {
     format!(
         "{} {}",
-        wijksim::output::plot::thousands(n as f64),
+        wijksim::output::lang::Lang::En.int(n as f64),
         if n == 1 { one } else { many }
     )
 }
@@ -443,11 +443,11 @@ fn report(dir: &Path, lang: LangArg, plots: PlotsArg) -> anyhow::Result<()> {
     Ok(())
 }
 
-impl From<LangArg> for wijksim::output::report::Lang {
+impl From<LangArg> for wijksim::output::lang::Lang {
     fn from(l: LangArg) -> Self {
         match l {
-            LangArg::Nl => wijksim::output::report::Lang::Nl,
-            LangArg::En => wijksim::output::report::Lang::En,
+            LangArg::Nl => wijksim::output::lang::Lang::Nl,
+            LangArg::En => wijksim::output::lang::Lang::En,
         }
     }
 }

@@ -1254,6 +1254,8 @@ fn posterior_dist(w: &Vary, mean: f64, sd: f64) -> toml_edit::Value {
     toml_edit::Value::InlineTable(t)
 }
 
+/// A fitted value as the calibrated scenario's TOML holds it: 6 significant digits, a decimal point
+/// and no thousands separators (file syntax, not a reader's number: not [`crate::output::lang::Lang`]).
 fn show(x: f64) -> String {
     format!("{}", significant(x))
 }
@@ -1603,6 +1605,7 @@ struct Manifest<'a> {
     warnings: &'a [String],
 }
 
+/// A number of `calibration.csv`: as [`show`], empty when not finite (the CSV rule of every table).
 fn csv_num(x: f64) -> String {
     if x.is_finite() {
         format!("{}", significant(x))
@@ -1620,7 +1623,7 @@ pub fn write(
     force: bool,
     reproduce: &str,
     started: std::time::SystemTime,
-    lang: crate::output::report::Lang,
+    lang: crate::output::lang::Lang,
 ) -> Result<std::path::PathBuf, Error> {
     let mut st = Staged::create(out, force)?;
     let model = &c.problem.scenario.model;

@@ -88,7 +88,7 @@ pub fn kind_of(dir: &Path) -> Option<(Kind, BTreeSet<String>)> {
         Some((Kind::Sweep, names))
     } else if o.contains_key("scenario_sha256") && o.contains_key("files") {
         // The report and figures `wijksim report` adds in the other languages.
-        use crate::output::report::Lang;
+        use crate::output::lang::Lang;
         for lang in Lang::ALL {
             for run in Lang::ALL {
                 let (report, plots) = lang.file_names(run);

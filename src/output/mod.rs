@@ -12,6 +12,7 @@
 
 pub mod csv;
 pub mod excel;
+pub mod lang;
 pub mod manifest;
 pub mod plot;
 pub mod report;

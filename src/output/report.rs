@@ -9,168 +9,17 @@
 use crate::aggregate::paired::Difference;
 use crate::aggregate::{Account, KpiCell};
 use crate::model::Model;
-use crate::model::currency::Currency;
 use crate::model::scope::REGION;
+use crate::output::lang::{
+    Lang, arm_label, by_state, every_area_under_a_regime, people, people_title, pilot_areas_phrase,
+    scope_label,
+};
 use crate::output::manifest::Manifest;
 use crate::output::plot::{
     self, BudgetUse, CostDifference, CostPerYear, DifferenceHistogram, Fan, KpiChart, Stacked,
-    by_state,
 };
 use crate::output::tables::ArmTables;
 use std::fmt::Write;
-
-/// The report's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// Dutch: the readers are Dutch policy teams.
-    #[default]
-    Nl,
-    /// English.
-    En,
-}
-
-impl Lang {
-    /// Every language, the default first.
-    pub const ALL: [Lang; 2] = [Lang::Nl, Lang::En];
-
-    /// The language's code: `nl` or `en` (as in `--lang`, the manifest and the file names).
-    pub fn code(self) -> &'static str {
-        self.t("nl", "en")
-    }
-
-    /// The language of `code` (`nl` or `en`).
-    pub fn from_code(code: &str) -> Option<Lang> {
-        Lang::ALL.into_iter().find(|l| l.code() == code)
-    }
-
-    /// The names of the report and the figures' folder in this language, in a folder whose run wrote
-    /// them in `run`'s: the run's own language has `report.html` and `plots`; another language
-    /// (written by `wijksim report --lang`) `report.<code>.html` and `plots.<code>`, so that the
-    /// run's report and figures are kept beside them.
-    pub fn file_names(self, run: Lang) -> (String, String) {
-        if self == run {
-            ("report.html".into(), "plots".into())
-        } else {
-            (
-                format!("report.{}.html", self.code()),
-                format!("plots.{}", self.code()),
-            )
-        }
-    }
-
-    /// The text in this language.
-    pub fn t<'a>(self, nl: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Nl => nl,
-            Lang::En => en,
-        }
-    }
-
-    /// Euros without decimals: `€ 1.234.567` (nl) or `€ 1,234,567` (en).
-    pub fn euros(self, x: f64) -> String {
-        self.money(Currency::EUR, x)
-    }
-
-    /// Euros with a sign: `+€ 19.994`, `−€ 421.721` (nl) or `+€ 19,994` (en).
-    pub fn signed_euros(self, x: f64) -> String {
-        self.signed_money(Currency::EUR, x)
-    }
-
-    /// An amount in `cur` without decimals: `€ 1.234.567` (nl) or `£ 1,234,567` (en).
-    pub fn money(self, cur: Currency, x: f64) -> String {
-        let s = plot::thousands(x);
-        match self {
-            Lang::Nl => format!("{} {}", cur.symbol, s.replace(',', ".")),
-            Lang::En => format!("{} {s}", cur.symbol),
-        }
-    }
-
-    /// An amount in `cur` with a sign: `+€ 19.994`, `−£ 421.721`.
-    pub fn signed_money(self, cur: Currency, x: f64) -> String {
-        let s = self.money(cur, x.abs());
-        let zero = self.money(cur, 0.0);
-        if x > 0.0 && s != zero {
-            format!("+{s}")
-        } else if x < 0.0 && s != zero {
-            format!("−{s}")
-        } else {
-            s
-        }
-    }
-
-    /// A currency as an axis names it: `euro (nominaal)`, `pounds (nominal)`.
-    pub fn money_axis(self, cur: Currency) -> String {
-        match self {
-            Lang::Nl => format!("{} (nominaal)", cur.nl),
-            Lang::En => format!("{} (nominal)", cur.en),
-        }
-    }
-
-    /// A number with thousands separators, `d` decimals and a sign: `+1.234`, `−2,5`, `0` (a minus
-    /// sign, not a hyphen).
-    pub fn signed(self, x: f64, d: usize) -> String {
-        let s = self.decimal(x.abs(), d);
-        if s.chars().all(|c| !('1'..='9').contains(&c)) {
-            s
-        } else if x > 0.0 {
-            format!("+{s}")
-        } else {
-            format!("−{s}")
-        }
-    }
-
-    /// A whole number with thousands separators: `1.234` (nl) or `1,234` (en).
-    pub fn int(self, x: f64) -> String {
-        let s = plot::thousands(x);
-        match self {
-            Lang::Nl => s.replace(',', "."),
-            Lang::En => s,
-        }
-    }
-
-    /// A month: `jan 2021` (nl) or `Jan 2021` (en).
-    pub fn month(self, ym: crate::model::YearMonth) -> String {
-        const NL: [&str; 12] = [
-            "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
-        ];
-        const EN: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
-        let names = if self == Lang::Nl { NL } else { EN };
-        format!("{} {}", names[(ym.month - 1) as usize], ym.year)
-    }
-
-    /// A number with `d` decimals: `2,5` (nl) or `2.5` (en).
-    pub fn number(self, x: f64, d: usize) -> String {
-        let s = format!("{x:.d$}");
-        match self {
-            Lang::Nl => s.replace('.', ","),
-            Lang::En => s,
-        }
-    }
-
-    /// A number with thousands separators and `d` decimals: `1.234,5` (nl) or `1,234.5` (en).
-    pub fn decimal(self, x: f64, d: usize) -> String {
-        let s = format!("{:.d$}", x.abs());
-        let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
-        let whole = self.int(whole.parse().unwrap_or(0.0));
-        let sign = if x < 0.0 && s.chars().any(|c| ('1'..='9').contains(&c)) {
-            "-"
-        } else {
-            ""
-        };
-        match (frac, self) {
-            ("", _) => format!("{sign}{whole}"),
-            (f, Lang::Nl) => format!("{sign}{whole},{f}"),
-            (f, Lang::En) => format!("{sign}{whole}.{f}"),
-        }
-    }
-
-    /// A percentage without decimals.
-    pub fn pct(self, x: f64) -> String {
-        format!("{:.0}%", 100.0 * x)
-    }
-}
 
 /// Escapes text for HTML.
 pub(crate) fn esc(s: &str) -> String {
@@ -271,7 +120,7 @@ fn cost_difference(
     spend: &Difference,
     band: &dyn Fn(&Difference) -> String,
 ) -> String {
-    let who = esc(plot::people(lang, m));
+    let who = esc(crate::output::lang::people(lang, m));
     let where_ = match scope.kind {
         crate::model::scope::ScopeKind::Region => {
             format!("{} {who}", lang.t("bij alle", "among all"))
@@ -293,7 +142,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
     let arms: Vec<String> = r
         .summaries
         .iter()
-        .map(|s| esc(&plot::arm_label(lang, r.model, &s.arm)))
+        .map(|s| esc(&arm_label(lang, r.model, &s.arm)))
         .collect();
     let _ = write!(
         h,
@@ -320,11 +169,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         lang.t("jaar", "year")
     );
     for sm in r.summaries {
-        let _ = write!(
-            h,
-            "<th>{}</th>",
-            esc(&plot::arm_label(lang, r.model, &sm.arm))
-        );
+        let _ = write!(h, "<th>{}</th>", esc(&arm_label(lang, r.model, &sm.arm)));
     }
     h.push_str("</tr>");
     for (y, year) in lay.years.iter().enumerate() {
@@ -403,7 +248,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
             parts.push(format!(
                 "{where_} ({} {} {}): {} {} ({}), {} {} ({})",
                 lang.int(clients as f64),
-                esc(plot::people(lang, m)),
+                esc(people(lang, m)),
                 lang.t("bij de start", "at the start"),
                 lang.t("geleverde zorg", "care delivered"),
                 band(care),
@@ -428,7 +273,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         let _ = write!(
             h,
             "<p><b>{}</b>: {}{overspend}.</p>",
-            esc(&plot::arm_label(lang, r.model, &p.arm)),
+            esc(&arm_label(lang, r.model, &p.arm)),
             parts.join("; "),
         );
     }
@@ -443,7 +288,7 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
 /// its label (`arms`, escaped, the baseline first). The baseline is called the current provider model
 /// only in a Wmo model whose baseline has no label of its own to say so.
 fn question(lang: Lang, m: &Model, arms: &[String]) -> String {
-    let who = esc(plot::people(lang, m));
+    let who = esc(people(lang, m));
     let topics = if m.kpis.is_empty() {
         format!("{} {who}", lang.t("kosten en", "cost and"))
     } else {
@@ -559,7 +404,7 @@ fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
         )
     };
     // In the words of the scenario: cliënten, patiënten, personen.
-    let what = what.replace("{who}", crate::output::plot::people(lang, r.model));
+    let what = what.replace("{who}", people(lang, r.model));
     let _ = write!(h, "{what}</p>");
 }
 
@@ -579,11 +424,7 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
         lang.t("doel", "target")
     );
     for sm in r.summaries {
-        let _ = write!(
-            h,
-            "<th>{}</th>",
-            esc(&plot::arm_label(lang, r.model, &sm.arm))
-        );
+        let _ = write!(h, "<th>{}</th>", esc(&arm_label(lang, r.model, &sm.arm)));
     }
     h.push_str("</tr>");
     // One block of rows per scope, the pilot areas first.
@@ -694,9 +535,9 @@ fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
                 h,
                 "<th>{} ({})</th><th>{} ({})</th>",
                 lang.t("nodig", "due"),
-                esc(&plot::arm_label(lang, r.model, &sm.arm)),
+                esc(&arm_label(lang, r.model, &sm.arm)),
                 lang.t("gehouden", "held"),
-                esc(&plot::arm_label(lang, r.model, &sm.arm))
+                esc(&arm_label(lang, r.model, &sm.arm))
             );
         }
         h.push_str("</tr>");
@@ -712,62 +553,6 @@ fn evaluations_table(h: &mut String, r: &ReportInput, lang: Lang) {
         }
         h.push_str("</table>");
     }
-}
-
-/// A scope as the report names it: the region and the pilot areas in words, a municipality or an
-/// area by its name (with what it is).
-pub fn scope_label(lang: Lang, m: &Model, scope: &crate::model::scope::Scope) -> String {
-    use crate::model::scope::ScopeKind as K;
-    match scope.kind {
-        K::Region if m.is_wmo() => lang
-            .t("Regio (alle gemeenten)", "Region (all municipalities)")
-            .into(),
-        K::Region => format!(
-            "{} {}",
-            lang.t("Alle", "All"),
-            crate::output::plot::people(lang, m)
-        ),
-        K::PilotAreas => pilot_areas_label(lang, m).into(),
-        K::Municipality if !m.is_wmo() => scope.name.clone(),
-        K::Municipality => format!("{} {}", lang.t("Gemeente", "Municipality"), scope.name),
-        K::Area => format!("{} {}", lang.t("Gebied", "Area"), scope.name),
-    }
-}
-
-/// The pilot areas together as a title names them: `Pilotgebieden samen` in a Wmo model. Outside the
-/// Wmo there is no pilot: `Alle gebieden samen` when every area is under a regime (a cohort model's
-/// one area), else `Gebieden met een regime samen`.
-pub fn pilot_areas_label(lang: Lang, m: &Model) -> &'static str {
-    if m.is_wmo() {
-        lang.t("Pilotgebieden samen", "Pilot areas together")
-    } else if every_area_under_a_regime(m) {
-        lang.t("Alle gebieden samen", "All areas together")
-    } else {
-        lang.t(
-            "Gebieden met een regime samen",
-            "Areas under a regime together",
-        )
-    }
-}
-
-/// The same within a sentence: `de pilotgebieden samen`, `alle gebieden samen`.
-fn pilot_areas_phrase(lang: Lang, m: &Model) -> &'static str {
-    if m.is_wmo() {
-        lang.t("de pilotgebieden samen", "the pilot areas together")
-    } else if every_area_under_a_regime(m) {
-        lang.t("alle gebieden samen", "all areas together")
-    } else {
-        lang.t(
-            "de gebieden met een regime samen",
-            "the areas under a regime together",
-        )
-    }
-}
-
-/// Whether some arm puts every area of the model under a regime: the pilot areas are then the whole
-/// model.
-fn every_area_under_a_regime(m: &Model) -> bool {
-    m.pilot_areas().len() == m.areas.len()
 }
 
 /// A figure as inline SVG with its caption.
@@ -850,7 +635,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
                         h,
                         "<tr><td>{}<br><span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td>{}<br><span class=\"small\">{} – {}</span></td><td>{}</td><td>{}</td>{carries}<td>{}</td><td>{} / {}</td></tr>",
                         esc(&pool.name),
-                        esc(&plot::arm_label(lang, r.model, &sm.arm)),
+                        esc(&arm_label(lang, r.model, &sm.arm)),
                         lay.years[y],
                         lang.money(r.model.currency, st(B::Budget).mean),
                         lang.money(r.model.currency, st(B::Spent).mean),
@@ -884,7 +669,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
                         "{} {} ({}): {}",
                         lang.t("Budgetgebruik", "Budget use"),
                         pool.name,
-                        plot::arm_label(lang, m, &sm.arm),
+                        arm_label(lang, m, &sm.arm),
                         lang.t(
                             "budget, besteed (mediaan, P5–P95), gemiddelde overschrijding en reserve per jaar; daaronder de kans op overschrijding per jaar tegen de aanvaarde kans α.",
                             "budget, spent (median, P5–P95), mean overspend and reserve per year; below, the chance of overspending per year against the accepted chance α."
@@ -916,7 +701,7 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
             let _ = write!(
                 h,
                 "<tr><td>{}</td>",
-                esc(&plot::arm_label(lang, r.model, &sm.arm))
+                esc(&arm_label(lang, r.model, &sm.arm))
             );
             for y in 0..sm.layout.years.len() {
                 let last = (0..sm.layout.cycles)
@@ -957,7 +742,7 @@ fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
     let Some(first) = pools.first() else {
         return;
     };
-    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+    let pct = |x: f64| lang.pct(x);
     let _ = write!(
         h,
         "<h2>{}</h2><p>{}</p>",
@@ -1132,8 +917,8 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     format!(
                         "{} {} − {} {}",
                         lang.t("Verschil in zorgkosten", "Difference in care cost"),
-                        plot::arm_label(lang, m, &p.arm),
-                        plot::arm_label(lang, m, &base.arm),
+                        arm_label(lang, m, &p.arm),
+                        arm_label(lang, m, &base.arm),
                         lang.t("per jaar, gepaard per run.", "per year, paired by run.")
                     )
                 },
@@ -1173,11 +958,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                 top: None,
                 lang,
             },
-            &format!(
-                "{} ({}).",
-                by_state(lang, m),
-                plot::arm_label(lang, m, &sm.arm)
-            ),
+            &format!("{} ({}).", by_state(lang, m), arm_label(lang, m, &sm.arm)),
         );
         for s in (0..m.n_states()).filter(|&s| !m.states[s].absorbing) {
             figure(
@@ -1193,7 +974,7 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
                     "{}: {} ({})",
                     lang.t("Waaier", "Fan chart"),
                     state_name(lang, &m.states[s]),
-                    plot::arm_label(lang, m, &sm.arm)
+                    arm_label(lang, m, &sm.arm)
                 ),
             );
         }
@@ -1252,20 +1033,20 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables
                 names.join(", "),
                 lang.int(here as f64),
                 lang.int(all as f64),
-                esc(plot::people(lang, m))
+                esc(people(lang, m))
             ),
             Lang::En => format!(
                 "The areas some arm gives a budget, together: {} ({} of the {} {} at the start). In the region's figures their difference disappears; here the arms are overlaid or on one scale.",
                 names.join(", "),
                 lang.int(here as f64),
                 lang.int(all as f64),
-                esc(plot::people(lang, m))
+                esc(people(lang, m))
             ),
         }
     );
     let labels: Vec<String> = plot::overlaid(drawn)
         .iter()
-        .map(|sm| plot::arm_label(lang, m, &sm.arm))
+        .map(|sm| arm_label(lang, m, &sm.arm))
         .collect();
     let arms: Vec<&str> = labels.iter().map(String::as_str).collect();
     for s in (0..m.n_states()).filter(|&s| !m.states[s].absorbing) {
@@ -1281,14 +1062,14 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables
             &match lang {
                 Lang::Nl => format!(
                     "{} in {} in {}, {} over elkaar: mediaan (lijn) en P5–P95 (band) over de runs.",
-                    plot::people_title(lang, m),
+                    people_title(lang, m),
                     state_name(lang, &m.states[s]),
                     pilot_areas_phrase(lang, m),
                     listed(&arms, "en")
                 ),
                 Lang::En => format!(
                     "{} in {} in {}, {} overlaid: median (line) and P5–P95 (band) over runs.",
-                    plot::people_title(lang, m),
+                    people_title(lang, m),
                     state_name(lang, &m.states[s]),
                     pilot_areas_phrase(lang, m),
                     listed(&arms, "and")
@@ -1313,7 +1094,7 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables
                 lang.t("in", "in"),
                 pilot_areas_phrase(lang, m),
                 lang.t("gemiddeld over de runs", "mean over runs"),
-                plot::arm_label(lang, m, &sm.arm),
+                arm_label(lang, m, &sm.arm),
                 lang.t(
                     "elke variant op dezelfde schaal.",
                     "every arm on the same scale."
@@ -1339,14 +1120,14 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables
                 &match lang {
                     Lang::Nl => format!(
                         "Verschil in {who} {} − {} in {where_}, per toestand en kalenderjaar{months}, gepaard per run: gemiddelde en P5–P95. Onder nul heeft {pilot} minder {who} in die toestand.",
-                        plot::arm_label(lang, m, &p.arm),
-                        plot::arm_label(lang, m, &base.arm),
-                        who = plot::people(lang, m),
+                        arm_label(lang, m, &p.arm),
+                        arm_label(lang, m, &base.arm),
+                        who = people(lang, m),
                         where_ = pilot_areas_phrase(lang, m),
                         pilot = if m.is_wmo() {
                             "de pilot".to_string()
                         } else {
-                            plot::arm_label(lang, m, &p.arm)
+                            arm_label(lang, m, &p.arm)
                         },
                         months = if m.cycle_months < 12 {
                             " (gemiddelde over de maanden van het jaar)"
@@ -1356,14 +1137,14 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables
                     ),
                     Lang::En => format!(
                         "Difference in {who} {} − {} in {where_}, per state and calendar year{months}, paired by run: mean and P5–P95. Below zero {pilot} has fewer {who} in that state.",
-                        plot::arm_label(lang, m, &p.arm),
-                        plot::arm_label(lang, m, &base.arm),
-                        who = plot::people(lang, m),
+                        arm_label(lang, m, &p.arm),
+                        arm_label(lang, m, &base.arm),
+                        who = people(lang, m),
                         where_ = pilot_areas_phrase(lang, m),
                         pilot = if m.is_wmo() {
                             "the pilot".to_string()
                         } else {
-                            plot::arm_label(lang, m, &p.arm)
+                            arm_label(lang, m, &p.arm)
                         },
                         months = if m.cycle_months < 12 {
                             " (mean over the year's months)"
@@ -1382,7 +1163,7 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables
 /// names and people at the start, and (when they are not every area) why they have figures of their
 /// own.
 fn regime_areas_text(lang: Lang, m: &Model, names: &[String], here: u64, all: u64) -> String {
-    let who = esc(plot::people(lang, m));
+    let who = esc(people(lang, m));
     let why = if every_area_under_a_regime(m) {
         lang.t(
             "Hier staan de varianten over elkaar of op één schaal.",
@@ -1457,7 +1238,7 @@ fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTable
             "<details><summary>{} ({} {} {})</summary>",
             esc(&scope_label(lang, m, scope)),
             lang.int(clients as f64),
-            esc(plot::people(lang, m)),
+            esc(people(lang, m)),
             lang.t("bij de start", "at the start")
         );
         figure(
@@ -1470,7 +1251,7 @@ fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTable
             },
             &format!(
                 "{} {}",
-                plot::people_title(lang, m),
+                people_title(lang, m),
                 lang.t(
                     "per toestand, de varianten over elkaar: mediaan (lijn) en P5–P95 (band) over de runs; elke toestand op een eigen schaal.",
                     "per state, the arms overlaid: median (line) and P5–P95 (band) over runs; each state on its own scale.",
@@ -1534,7 +1315,7 @@ fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
 
 #[cfg(test)]
 mod tests {
-    use super::{CSS, Lang};
+    use super::CSS;
 
     /// No page is wider than the window: a table is its own sideways-scrolling box no wider than the
     /// text, a figure scales down to the text's width, and a quoted scenario line wraps (the report's
@@ -1554,14 +1335,5 @@ mod tests {
         assert!(rule("figure svg").contains("max-width:100%"));
         assert!(rule("td.line").contains("white-space:normal"));
         assert!(rule("td.line").contains("overflow-wrap:anywhere"));
-    }
-
-    #[test]
-    fn decimals_have_thousands_separators_in_either_language() {
-        assert_eq!(Lang::Nl.decimal(171.25, 1), "171,2");
-        assert_eq!(Lang::Nl.decimal(1650.34, 1), "1.650,3");
-        assert_eq!(Lang::En.decimal(1650.34, 1), "1,650.3");
-        assert_eq!(Lang::En.decimal(-1650.0, 0), "-1,650");
-        assert_eq!(Lang::Nl.decimal(-0.01, 1), "0,0");
     }
 }

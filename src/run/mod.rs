@@ -31,7 +31,7 @@ pub struct RunOptions {
     /// Fix every uncertain parameter at its mean (no probabilistic sensitivity analysis).
     pub no_psa: bool,
     /// Language of the report.
-    pub lang: crate::output::report::Lang,
+    pub lang: crate::output::lang::Lang,
     /// Which figures to draw.
     pub plots: crate::output::plot::Plots,
     /// Write `histories.csv`: the client histories of the first this many runs of every arm (Monte
@@ -128,7 +128,7 @@ pub type Get<'a> = &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>;
 
 /// How the figures are drawn: language, which arms, on how many threads.
 struct Look {
-    lang: crate::output::report::Lang,
+    lang: crate::output::lang::Lang,
     plots: crate::output::plot::Plots,
     threads: usize,
 }
@@ -421,12 +421,12 @@ pub struct RerenderReport {
 /// Redraws the figures (`plots/`), `report.html` and `results.xlsx` of the output folder `dir` from
 /// its tables, scenario copy and manifest, without simulating. In a language other than the run's
 /// (the manifest's `lang`) the report and figures are `report.<lang>.html` and `plots.<lang>/`, so
-/// the run's own are kept (see [`crate::output::report::Lang::file_names`]); the workbook holds no
+/// the run's own are kept (see [`crate::output::lang::Lang::file_names`]); the workbook holds no
 /// text of a language. The tables are checked against the scenario; nothing in the folder changes
 /// unless every new file is complete.
 pub fn rerender(
     dir: &std::path::Path,
-    lang: crate::output::report::Lang,
+    lang: crate::output::lang::Lang,
     plots: crate::output::plot::Plots,
 ) -> Result<RerenderReport> {
     use crate::error::{Error, InputError, InputErrors};
@@ -500,7 +500,7 @@ pub fn rerender(
             "the manifest says 0 runs".into(),
         ));
     }
-    let run_lang = crate::output::report::Lang::from_code(&manifest.lang).ok_or_else(|| {
+    let run_lang = crate::output::lang::Lang::from_code(&manifest.lang).ok_or_else(|| {
         not_output(
             "manifest.json",
             format!(

@@ -180,6 +180,8 @@ impl Ctx<'_> {
 }
 
 /// A number for messages: at most 9 decimals, without trailing zeros (0.97, not 0.9700000000000001).
+/// Written as the scenario file writes it (a decimal point, no thousands separators), so that a
+/// message's number can be typed back into the file: not [`crate::output::lang::Lang`]'s numbers.
 pub(super) fn number(x: f64) -> String {
     let s = format!("{x:.9}");
     let s = s.trim_end_matches('0').trim_end_matches('.');

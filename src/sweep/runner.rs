@@ -11,8 +11,8 @@
 use super::{Design, Sweep, metrics};
 use crate::error::{Error, Fault, InputError, Message, Opt, Result, says};
 use crate::output::guard;
+use crate::output::lang::Lang;
 use crate::output::manifest::{Provenance, to_json, utc};
-use crate::output::report::Lang;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::Write;

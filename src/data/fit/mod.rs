@@ -211,9 +211,9 @@ pub fn fit(
     })
 }
 
-/// A whole number with thousands separators.
+/// A whole number with thousands separators, in English as the fitted scenario's comments are.
 fn int(x: f64) -> String {
-    crate::output::plot::thousands(x)
+    crate::output::lang::Lang::En.int(x)
 }
 
 /// Sets `key` of `table` to `value`, keeping the comments before an existing key.

@@ -6,8 +6,9 @@
 use super::Fitted;
 use crate::model::Model;
 use crate::model::YearMonth;
+use crate::output::lang::Lang;
 use crate::output::plot::{LinePanels, PanelAxis};
-use crate::output::report::{CSS, Lang, esc, figure};
+use crate::output::report::{CSS, esc, figure};
 use std::fmt::Write;
 
 pub use crate::output::plot::Curve;

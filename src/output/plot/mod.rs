@@ -1,21 +1,37 @@
-//! Plots (PNG and SVG) drawn from finished summaries: fan charts of the caseload, stacked caseload, and
-//! cost per year with P10-P90 bands.
+//! Plots (PNG and SVG) drawn from finished summaries. This file holds what every figure shares: the
+//! palette, the font, the sizes, titles and legends, the time axis and the frame of small multiples;
+//! and which figures a run draws ([`Plots`], [`write_all`]). Each group of figures has a file of its
+//! own: the caseload (`caseload.rs`), costs (`costs.rs`), budgets (`budget.rs`), KPIs (`kpi.rs`), one
+//! pilot area (`areas.rs`), the data commands' figures (`data.rs`) and a sweep's tornado plot
+//! (`tornado.rs`).
 //!
 //! Text is rendered with DejaVu Sans, embedded in the binary (`assets/fonts`, free licence), so a PNG
 //! looks the same on every machine whatever fonts it has (see [`crate::output::plot::raster`]). An SVG does
 //! not carry the font: it names DejaVu Sans first, then Bitstream Vera Sans (the same letters) and the
 //! generic sans-serif, so a viewer without DejaVu Sans shows its own sans-serif.
 
+mod areas;
+mod budget;
+mod caseload;
+mod costs;
+mod data;
+mod kpi;
 pub mod raster;
 pub mod tornado;
 
-use crate::aggregate::paired::{Difference, Period};
-use crate::aggregate::{Account, KpiCell};
+pub use areas::{AreaFans, AreaStacked};
+pub use budget::BudgetUse;
+pub use caseload::{CaseloadDifference, Fan, FanArms, Stacked, caseload_differences, stacked_top};
+pub use costs::{CostDifference, CostPerYear, DifferenceHistogram};
+pub use data::{CalibrationFigure, Curve, LinePanels, PanelAxis};
+pub use kpi::{KpiChart, kpi_scope};
+
+use crate::aggregate::paired::Difference;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::model::scope::REGION;
 use crate::output::Staged;
-use crate::output::report::Lang;
+use crate::output::lang::{Lang, arm_label};
 use crate::output::tables::ArmTables;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -142,19 +158,6 @@ fn month_tick(lang: Lang, m: &Model, c: f64) -> String {
     } else {
         lang.month(date)
     }
-}
-
-/// Thousands separators, no decimals (`12,345`).
-pub fn thousands(x: f64) -> String {
-    let digits = format!("{:.0}", x.abs());
-    let mut s = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            s.push(',');
-        }
-        s.push(ch);
-    }
-    if x < -0.5 { format!("-{s}") } else { s }
 }
 
 /// How many labels an axis of counts (clients) gets over a range of `width`: at most plotters'
@@ -323,40 +326,6 @@ fn arm_bands(
         .collect()
 }
 
-/// An arm as figures name it: its `label` in the language, else in the other language, else its name
-/// with spaces for underscores.
-pub fn arm_label(lang: Lang, m: &Model, arm: &str) -> String {
-    let Some(a) = m.arms.iter().find(|a| a.name == arm) else {
-        return arm.replace('_', " ");
-    };
-    let (first, other) = match lang {
-        Lang::Nl => (&a.nl, &a.en),
-        Lang::En => (&a.en, &a.nl),
-    };
-    if !first.is_empty() {
-        first.clone()
-    } else if !other.is_empty() {
-        other.clone()
-    } else {
-        arm.replace('_', " ")
-    }
-}
-
-/// The people simulated, as the scenario calls them (`cliënten`, `patiënten`).
-pub fn people(lang: Lang, m: &Model) -> &str {
-    lang.t(&m.population.0, &m.population.1)
-}
-
-/// The same with a capital (`Cliënten`).
-pub fn people_title(lang: Lang, m: &Model) -> String {
-    let p = people(lang, m);
-    let mut c = p.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
 /// The name of a time axis over cycles: `maand` for monthly cycles, `jaar` for yearly ones.
 fn cycle_axis(lang: Lang, m: &Model) -> String {
     match m.cycle_months {
@@ -367,15 +336,6 @@ fn cycle_axis(lang: Lang, m: &Model) -> String {
             lang.t("cyclus", "cycle"),
             lang.t("maanden", "months")
         ),
-    }
-}
-
-/// An interval over runs as figures, the report and the console name it: `P5–P95 (90%-interval)`.
-pub fn interval(lang: Lang, lo: u32) -> String {
-    let hi = 100 - lo;
-    match lang {
-        Lang::Nl => format!("P{lo}–P{hi} ({}%-interval)", hi - lo),
-        Lang::En => format!("P{lo}–P{hi} ({}% interval)", hi - lo),
     }
 }
 
@@ -453,88 +413,6 @@ pub fn png<F: Figure>(fig: &F, path: &Path) -> std::result::Result<(), String> {
     })
 }
 
-/// Fan chart: the caseload of one state over time in one arm, with p05-p95 and p25-p75 bands and the
-/// median; the pilot start marked.
-pub struct Fan<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The arm's summary.
-    pub summary: &'a ArmTables,
-    /// State index.
-    pub state: usize,
-    /// The scope ([`crate::aggregate::Layout::scopes`]).
-    pub scope: usize,
-}
-
-impl Figure for Fan<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (m, sm, s, lang) = (self.model, self.summary, self.state, self.lang);
-        let lay = &sm.layout;
-        let st: Vec<_> = (0..lay.cycles)
-            .map(|c| *sm.caseload(self.scope, c, s))
-            .collect();
-        let top = st.iter().map(|x| x.q[4]).fold(1.0, f64::max) * 1.1;
-        root.fill(&WHITE)?;
-        let title = format!(
-            "{} {}: {}",
-            people_title(lang, m),
-            state_label(lang, &m.states[s]),
-            arm_label(lang, m, &sm.arm)
-        );
-        let area = titled(root, &[(&title, 22)])?;
-        let start = pilot_start(m, &sm.arm);
-        let mut entries = vec![
-            (interval(lang, 5), Swatch::Block(BLUE.mix(0.18))),
-            (interval(lang, 25), Swatch::Block(BLUE.mix(0.35))),
-            (
-                lang.t("mediaan", "median").to_string(),
-                Swatch::Line(BLUE.to_rgba(), 2),
-            ),
-        ];
-        entries.extend(start.map(|x| start_entry(lang, m, x, std::slice::from_ref(sm))));
-        let area = legend_below(&area, &entries, 14)?;
-        let mut chart = ChartBuilder::on(&area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
-        chart
-            .configure_mesh()
-            .x_desc(cycle_axis(lang, m))
-            .y_desc(people(lang, m))
-            .x_label_formatter(&|c| month_tick(lang, m, *c))
-            .y_labels(count_labels(top))
-            .y_label_formatter(&|v| lang.int(*v))
-            .label_style((FAMILY, 14))
-            .draw()?;
-        let band = |lo: usize, hi: usize| -> Vec<(f64, f64)> {
-            let up = st.iter().enumerate().map(|(c, x)| (c as f64, x.q[hi]));
-            let down = st
-                .iter()
-                .enumerate()
-                .rev()
-                .map(|(c, x)| (c as f64, x.q[lo]));
-            up.chain(down).collect()
-        };
-        chart.draw_series(std::iter::once(Polygon::new(band(0, 4), BLUE.mix(0.18))))?;
-        chart.draw_series(std::iter::once(Polygon::new(band(1, 3), BLUE.mix(0.35))))?;
-        chart.draw_series(LineSeries::new(
-            st.iter().enumerate().map(|(c, x)| (c as f64, x.q[2])),
-            BLUE.stroke_width(2),
-        ))?;
-        if let Some(start) = start {
-            start_line(&mut chart, start, (0.0, top))?;
-        }
-        Ok(())
-    }
-}
-
 /// The first cycle any area of an arm is under a budget regime.
 pub fn pilot_start(m: &Model, arm: &str) -> Option<u32> {
     m.arms
@@ -602,58 +480,6 @@ pub fn overlaid(summaries: &[ArmTables]) -> &[ArmTables] {
     &summaries[..summaries.len().min(ARMS_DRAWN)]
 }
 
-/// Per arm, the caseload statistics of state `s` in `scope`, cycle by cycle.
-fn caseload_stats(
-    summaries: &[ArmTables],
-    scope: usize,
-    s: usize,
-) -> Vec<Vec<crate::aggregate::Stats>> {
-    summaries
-        .iter()
-        .map(|sm| {
-            (0..sm.layout.cycles)
-                .map(|c| *sm.caseload(scope, c, s))
-                .collect()
-        })
-        .collect()
-}
-
-/// A tight axis range `(bottom, top)` around P5-P95 bands, padded by 8% (at least `min_pad`): the
-/// difference between the arms is the point. The axis starts at 0 when the data come near it.
-fn band_range(st: &[Vec<crate::aggregate::Stats>], min_pad: f64) -> (f64, f64) {
-    let hi = st.iter().flatten().map(|x| x.q[4]).fold(1.0, f64::max);
-    let lo = st
-        .iter()
-        .flatten()
-        .map(|x| x.q[0])
-        .fold(f64::MAX, f64::min)
-        .min(hi);
-    let pad = ((hi - lo) * 0.08).max(min_pad);
-    let bottom = if lo - pad < (hi - lo) * 0.5 {
-        0.0
-    } else {
-        lo - pad
-    };
-    (bottom, hi + pad)
-}
-
-/// The boundaries of one arm's stacked mean caseload in `scope`: `cum[k][c]` is the mean caseload of
-/// the first `k` of `states` in cycle `c`.
-fn stack(sm: &ArmTables, scope: usize, states: &[usize]) -> Vec<Vec<f64>> {
-    let lay = &sm.layout;
-    let mut cum = vec![vec![0.0; lay.cycles]];
-    for &s in states {
-        let below = cum.last().expect("starts with the zero line");
-        let next = below
-            .iter()
-            .enumerate()
-            .map(|(c, b)| b + sm.caseload(scope, c, s).mean)
-            .collect();
-        cum.push(next);
-    }
-    cum
-}
-
 /// A pilot start as a legend names it: `pilot start jan 2022`. Outside the Wmo no arm is a pilot: the
 /// start of the arms of `summaries` that start then, by label (`start Combinatietherapie jan 1995`,
 /// `start of Combination therapy Jan 1995`).
@@ -685,6 +511,44 @@ type MonthChart<'a, DB> = ChartContext<
     plotters::coord::cartesian::Cartesian2d<Months, plotters::coord::types::RangedCoordf64>,
 >;
 
+/// The chart of a figure over plain numbers (calendar years, contract years) on both axes.
+type PlainChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// Draws series side by side around their x: series `k` in palette colour `k`, at each point
+/// `[x, lo, mid, hi]` a vertical line from `lo` to `hi` and a dot of `radius` at `mid`; the series
+/// shifted from `x` so that they fit within ±`spread`/2 (at most 0.12 apart), whatever their number.
+fn side_by_side<DB: DrawingBackend>(
+    chart: &mut PlainChart<'_, DB>,
+    series: &[Vec<[f64; 4]>],
+    spread: f64,
+    radius: u32,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = series.len() as f64;
+    for (k, points) in series.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        let off = (k as f64 - (n - 1.0) / 2.0) * (spread / n).min(0.12);
+        chart.draw_series(points.iter().map(|&[x, lo, _, hi]| {
+            PathElement::new(vec![(x + off, lo), (x + off, hi)], color.stroke_width(3))
+        }))?;
+        chart.draw_series(
+            points
+                .iter()
+                .map(|&[x, _, mid, _]| Circle::new((x + off, mid), radius, color.filled())),
+        )?;
+    }
+    Ok(())
+}
+
 /// Draws a pilot start as a vertical line from `bottom` to `top` (named in the legend by
 /// [`start_entry`]).
 fn start_line<DB: DrawingBackend>(
@@ -701,484 +565,6 @@ where
         BLACK.mix(0.6).stroke_width(2),
     )))?;
     Ok(())
-}
-
-/// The caseload of one state over time in one scope for several arms overlaid (the baseline and the
-/// pilots): each arm's p05-p95 band and median in its own colour, so the pilot's effect shows where the
-/// region's numbers hide it; the pilot starts marked.
-pub struct FanArms<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The arms' summaries, baseline first.
-    pub summaries: &'a [ArmTables],
-    /// State index.
-    pub state: usize,
-    /// The scope ([`crate::aggregate::Layout::scopes`]).
-    pub scope: usize,
-}
-
-impl Figure for FanArms<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (m, s, lang) = (self.model, self.state, self.lang);
-        let lay = &self.summaries[0].layout;
-        let st = caseload_stats(self.summaries, self.scope, s);
-        let starts = pilot_starts(m, self.summaries);
-        let (bottom, top) = band_range(&st, 1.0);
-        root.fill(&WHITE)?;
-        let title = format!(
-            "{} {}: {}",
-            people_title(lang, m),
-            state_label(lang, &m.states[s]),
-            crate::output::report::scope_label(lang, m, &lay.scopes[self.scope])
-        );
-        let area = titled(root, &[(&title, 22)])?;
-        let mut entries = arm_bands(lang, m, self.summaries, 0.16, 5);
-        entries.push((
-            format!(
-                "{} {} {} {}",
-                lang.t("lijn: mediaan;", "line: median;"),
-                lang.t("band:", "band:"),
-                interval(lang, 5),
-                lang.t("over de runs", "over runs")
-            ),
-            Swatch::Band(BLACK.mix(0.12), BLACK.mix(0.7), 2),
-        ));
-        entries.extend(
-            starts
-                .iter()
-                .map(|&x| start_entry(lang, m, x, self.summaries)),
-        );
-        let area = legend_below(&area, &entries, 14)?;
-        let mut chart = ChartBuilder::on(&area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(Months::new(m, lay.cycles), axis(bottom..top))?;
-        chart
-            .configure_mesh()
-            .x_desc(cycle_axis(lang, m))
-            .y_desc(people(lang, m))
-            .x_label_formatter(&|c| month_tick(lang, m, *c))
-            .y_labels(count_labels(top - bottom))
-            .y_label_formatter(&|v| lang.int(*v))
-            .label_style((FAMILY, 14))
-            .draw()?;
-        // The bands first, then the medians on top of every band: the baseline's widest, so that a
-        // pilot's median on it (before the pilot starts they are the same) leaves it visible.
-        for (a, x) in st.iter().enumerate() {
-            let color = PALETTE[a % PALETTE.len()];
-            let up = x.iter().enumerate().map(|(c, v)| (c as f64, v.q[4]));
-            let down = x.iter().enumerate().rev().map(|(c, v)| (c as f64, v.q[0]));
-            chart.draw_series(std::iter::once(Polygon::new(
-                up.chain(down).collect::<Vec<_>>(),
-                color.mix(0.16),
-            )))?;
-            for k in [0, 4] {
-                chart.draw_series(LineSeries::new(
-                    x.iter().enumerate().map(|(c, v)| (c as f64, v.q[k])),
-                    color.mix(0.55).stroke_width(1),
-                ))?;
-            }
-        }
-        for (a, x) in st.iter().enumerate() {
-            let color = PALETTE[a % PALETTE.len()];
-            let width = if a == 0 { 5 } else { 2 };
-            chart.draw_series(LineSeries::new(
-                x.iter().enumerate().map(|(c, v)| (c as f64, v.q[2])),
-                color.stroke_width(width),
-            ))?;
-        }
-        for &start in &starts {
-            start_line(&mut chart, start, (bottom, top))?;
-        }
-        Ok(())
-    }
-}
-
-/// The largest mean caseload of all non-absorbing states together in `scope` over the arms: one
-/// scale for the stacked figures of the arms, so that they compare at a glance.
-pub fn stacked_top(model: &Model, summaries: &[ArmTables], scope: usize) -> f64 {
-    summaries
-        .iter()
-        .flat_map(|sm| {
-            let lay = &sm.layout;
-            (0..lay.cycles).map(move |c| {
-                (0..model.n_states())
-                    .filter(|&s| !model.states[s].absorbing)
-                    .map(|s| sm.caseload(scope, c, s).mean)
-                    .sum::<f64>()
-            })
-        })
-        .fold(1.0, f64::max)
-}
-
-/// The paired differences in caseload of `pilot` against the baseline in one scope, from the
-/// `caseload` rows of the differences (the mean over each calendar year's months): per non-absorbing
-/// state, one per year of `years` (`None` where the table has no row). Empty when it has none at all.
-pub fn caseload_differences<'d>(
-    model: &Model,
-    differences: &'d [Difference],
-    pilot: &str,
-    scope: &crate::model::scope::Scope,
-    years: &[i32],
-) -> Vec<(usize, Vec<Option<&'d Difference>>)> {
-    let rows: Vec<&Difference> = differences
-        .iter()
-        .filter(|d| {
-            d.arm == pilot
-                && d.scope == scope.kind
-                && d.scope_name == scope.name
-                && d.measure == crate::aggregate::paired::Measure::Caseload
-        })
-        .collect();
-    if rows.is_empty() {
-        return Vec::new();
-    }
-    (0..model.n_states())
-        .filter(|&s| !model.states[s].absorbing)
-        .map(|s| {
-            let code = &model.states[s].code;
-            let per_year = years
-                .iter()
-                .map(|&y| {
-                    rows.iter()
-                        .find(|d| d.item == *code && d.period == Period::Year(y))
-                        .copied()
-                })
-                .collect();
-            (s, per_year)
-        })
-        .collect()
-}
-
-/// The paired difference in caseload pilot − baseline by state and calendar year in one scope (mean
-/// over the year's months, from `differences.csv`): mean and p05-p95, the states side by side.
-pub struct CaseloadDifference<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The baseline.
-    pub base: &'a ArmTables,
-    /// The pilot arm.
-    pub pilot: &'a ArmTables,
-    /// The paired differences, as read back.
-    pub differences: &'a [Difference],
-    /// The scope ([`crate::aggregate::Layout::scopes`]).
-    pub scope: usize,
-}
-
-impl Figure for CaseloadDifference<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (m, lang) = (self.model, self.lang);
-        let lay = &self.base.layout;
-        let years = &lay.years;
-        let scope = &lay.scopes[self.scope];
-        let rows = caseload_differences(m, self.differences, &self.pilot.arm, scope, years);
-        let all = rows.iter().flat_map(|(_, v)| v.iter().flatten());
-        let hi = all.clone().map(|d| d.q[2]).fold(0.0, f64::max);
-        let lo = all.map(|d| d.q[0]).fold(0.0, f64::min);
-        let pad = ((hi - lo) * 0.08).max(0.5);
-        root.fill(&WHITE)?;
-        let title = format!(
-            "{} {}: {} − {}",
-            lang.t("Verschil in", "Difference in"),
-            people(lang, m),
-            arm_label(lang, m, &self.pilot.arm),
-            arm_label(lang, m, &self.base.arm),
-        );
-        let sub = format!(
-            "{}, {}",
-            crate::output::report::scope_label(lang, m, scope),
-            if m.cycle_months < 12 {
-                lang.t(
-                    "gemiddeld over de maanden van het jaar, gepaard per run",
-                    "mean over the year's months, paired by run",
-                )
-            } else {
-                lang.t("per jaar, gepaard per run", "per year, paired by run")
-            }
-        );
-        let area = titled(root, &[(&title, 20), (&sub, 15)])?;
-        let mut entries: Vec<Entry> = rows
-            .iter()
-            .enumerate()
-            .map(|(k, (s, _))| {
-                let color = PALETTE[k % PALETTE.len()];
-                (
-                    m.states[*s].code.clone(),
-                    Swatch::Interval(color.to_rgba(), 3),
-                )
-            })
-            .collect();
-        entries.push((
-            lang.t("gemiddelde", "mean").to_string(),
-            Swatch::Dot(BLACK.mix(0.7), 4),
-        ));
-        entries.push((interval(lang, 5), Swatch::Interval(BLACK.mix(0.7), 3)));
-        let area = legend_below(&area, &entries, 14)?;
-        let (x0, x1) = (
-            f64::from(years[0]) - 0.5,
-            f64::from(years[years.len() - 1]) + 0.5,
-        );
-        let mut chart = ChartBuilder::on(&area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(axis(x0..x1), axis(lo - pad..hi + pad))?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.t("jaar", "year"))
-            .y_desc(format!(
-                "{} {}",
-                lang.t("verschil in", "difference in"),
-                people(lang, m)
-            ))
-            .x_labels(years.len())
-            .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| {
-                if (v - v.round()).abs() < 1e-9 {
-                    lang.signed(*v, 0)
-                } else {
-                    lang.signed(*v, 1)
-                }
-            })
-            .label_style((FAMILY, 14))
-            .draw()?;
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(x0, 0.0), (x1, 0.0)],
-            BLACK.mix(0.6).stroke_width(1),
-        )))?;
-        let n = rows.len() as f64;
-        for (k, (_, per_year)) in rows.iter().enumerate() {
-            let color = PALETTE[k % PALETTE.len()];
-            // Side by side within ±0.38 of the year, whatever the number of states.
-            let off = (k as f64 - (n - 1.0) / 2.0) * (0.76 / n).min(0.12);
-            let at = |y: usize| f64::from(years[y]) + off;
-            chart.draw_series(per_year.iter().enumerate().filter_map(|(y, d)| {
-                d.map(|d| {
-                    PathElement::new(
-                        vec![(at(y), d.q[0]), (at(y), d.q[2])],
-                        color.stroke_width(3),
-                    )
-                })
-            }))?;
-            chart.draw_series(
-                per_year.iter().enumerate().filter_map(|(y, d)| {
-                    d.map(|d| Circle::new((at(y), d.mean), 4, color.filled()))
-                }),
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// Stacked mean caseload by (non-absorbing) state over time, one arm.
-pub struct Stacked<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The arm's summary.
-    pub summary: &'a ArmTables,
-    /// The scope ([`crate::aggregate::Layout::scopes`]); any but the region is named in the title.
-    pub scope: usize,
-    /// The axis top before headroom, to share one scale among arms ([`stacked_top`]); `None`: this
-    /// arm's own.
-    pub top: Option<f64>,
-}
-
-impl Figure for Stacked<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (m, sm, lang) = (self.model, self.summary, self.lang);
-        let lay = &sm.layout;
-        let states: Vec<usize> = (0..m.n_states())
-            .filter(|&s| !m.states[s].absorbing)
-            .collect();
-        let cum = stack(sm, self.scope, &states);
-        let top = self
-            .top
-            .unwrap_or_else(|| cum[states.len()].iter().copied().fold(1.0, f64::max))
-            * 1.1;
-        root.fill(&WHITE)?;
-        let title = format!(
-            "{} ({}): {}",
-            by_state(lang, m),
-            lang.t("gemiddelde over runs", "mean over runs"),
-            arm_label(lang, m, &sm.arm)
-        );
-        // Any scope but the region is named below the title.
-        let area = if self.scope == REGION {
-            titled(root, &[(&title, 22)])?
-        } else {
-            let scope = crate::output::report::scope_label(lang, m, &lay.scopes[self.scope]);
-            titled(root, &[(&title, 22), (&scope, 16)])?
-        };
-        let entries: Vec<Entry> = states
-            .iter()
-            .enumerate()
-            .map(|(k, &s)| {
-                let color = PALETTE[k % PALETTE.len()];
-                (m.states[s].code.clone(), Swatch::Block(color.mix(0.75)))
-            })
-            .collect();
-        let area = legend_below(&area, &entries, 14)?;
-        let mut chart = ChartBuilder::on(&area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
-        chart
-            .configure_mesh()
-            .x_desc(cycle_axis(lang, m))
-            .y_desc(people(lang, m))
-            .x_label_formatter(&|c| month_tick(lang, m, *c))
-            .y_labels(count_labels(top))
-            .y_label_formatter(&|v| lang.int(*v))
-            .label_style((FAMILY, 14))
-            .draw()?;
-        for k in 0..states.len() {
-            let color = PALETTE[k % PALETTE.len()];
-            let up = (0..lay.cycles).map(|c| (c as f64, cum[k + 1][c]));
-            let down = (0..lay.cycles).rev().map(|c| (c as f64, cum[k][c]));
-            chart.draw_series(std::iter::once(Polygon::new(
-                up.chain(down).collect::<Vec<_>>(),
-                color.mix(0.75),
-            )))?;
-        }
-        Ok(())
-    }
-}
-
-/// The caseload by state as a title names it: `Cliënten per intensiteit` in a Wmo model, else
-/// `Patiënten per toestand` (the scenario's word for the people).
-pub fn by_state(lang: Lang, m: &Model) -> String {
-    match (lang, m.is_wmo()) {
-        (Lang::Nl, true) => format!("{} per intensiteit", people_title(lang, m)),
-        (Lang::Nl, false) => format!("{} per toestand", people_title(lang, m)),
-        (Lang::En, true) => "Caseload by state".into(),
-        (Lang::En, false) => format!("{} by state", people_title(lang, m)),
-    }
-}
-
-/// Municipal spend per year for every arm (see [`crate::aggregate::Account`]): P50 with a P10-P90 band.
-pub struct CostPerYear<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The summaries, one per arm.
-    pub summaries: &'a [ArmTables],
-}
-
-impl Figure for CostPerYear<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (m, lang) = (self.model, self.lang);
-        let lay = &self.summaries[0].layout;
-        let years = &lay.years;
-        let q: Vec<Vec<Vec<f64>>> = self
-            .summaries
-            .iter()
-            .map(|sm| {
-                (0..years.len())
-                    .map(|y| {
-                        crate::aggregate::quantiles(
-                            sm.account_per_run(REGION, y, Account::MunicipalSpend),
-                            &[0.1, 0.5, 0.9],
-                        )
-                    })
-                    .collect()
-            })
-            .collect();
-        // A tight range: the differences between arms and years are the point, not the distance to 0.
-        let hi = q.iter().flatten().map(|v| v[2]).fold(f64::MIN, f64::max);
-        let lo = q.iter().flatten().map(|v| v[0]).fold(f64::MAX, f64::min);
-        let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.01).max(1.0);
-        let (bottom, top) = ((lo - pad).max(0.0).min(lo), hi + pad);
-        let (x0, x1) = (
-            f64::from(years[0]) - 0.45,
-            f64::from(years[years.len() - 1]) + 0.45,
-        );
-        root.fill(&WHITE)?;
-        let title = if m.is_wmo() {
-            lang.t(
-                "Gemeentelijke uitgaven per jaar, alle gemeenten (mediaan en P10–P90)",
-                "Municipal spend per year, all municipalities (median and P10–P90)",
-            )
-        } else {
-            lang.t(
-                "Kosten per jaar (mediaan en P10–P90)",
-                "Cost per year (median and P10–P90)",
-            )
-        };
-        let area = titled(root, &[(title, 22)])?;
-        let mut entries: Vec<Entry> = self
-            .summaries
-            .iter()
-            .enumerate()
-            .map(|(a, sm)| {
-                let color = PALETTE[a % PALETTE.len()];
-                (
-                    arm_label(lang, m, &sm.arm),
-                    Swatch::Interval(color.to_rgba(), 3),
-                )
-            })
-            .collect();
-        entries.push((
-            lang.t("mediaan (P50)", "median (P50)").to_string(),
-            Swatch::Dot(BLACK.mix(0.7), 5),
-        ));
-        entries.push((interval(lang, 10), Swatch::Interval(BLACK.mix(0.7), 3)));
-        let area = legend_below(&area, &entries, 14)?;
-        let mut chart = ChartBuilder::on(&area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(44)
-            .y_label_area_size(124)
-            .build_cartesian_2d(axis(x0..x1), axis(bottom..top))?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.t("jaar", "year"))
-            .y_desc(lang.money_axis(m.currency))
-            .x_labels(years.len())
-            .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| lang.money(m.currency, *v))
-            .label_style((FAMILY, 14))
-            .draw()?;
-        let n = self.summaries.len() as f64;
-        for (a, _) in self.summaries.iter().enumerate() {
-            let color = PALETTE[a % PALETTE.len()];
-            // Side by side within ±0.35 of the year, whatever the number of arms.
-            let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
-            chart.draw_series(q[a].iter().zip(years).map(|(v, &y)| {
-                let x = f64::from(y) + off;
-                PathElement::new(vec![(x, v[0]), (x, v[2])], color.stroke_width(3))
-            }))?;
-            chart.draw_series(
-                q[a].iter()
-                    .zip(years)
-                    .map(|(v, &y)| Circle::new((f64::from(y) + off, v[1]), 5, color.filled())),
-            )?;
-        }
-        Ok(())
-    }
 }
 
 /// A file name part from an arm, area, state or KPI name: letters, digits, `-` and `_` (others become
@@ -1269,41 +655,23 @@ impl Figure for Drawing<'_> {
     }
 }
 
+/// A figure of a run with its file name (without extension).
+type Named<'a> = (String, Drawing<'a>);
+
 /// The figures of a run with their file names (without extension), in the order they are written.
 fn drawings<'a>(
     model: &'a Model,
     summaries: &'a [ArmTables],
     differences: &'a [Difference],
     lang: Lang,
-) -> Vec<(String, Drawing<'a>)> {
+) -> Vec<Named<'a>> {
     let mut out = Vec::new();
     for sm in summaries {
-        for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
-            out.push((
-                format!("fan_{}_{}", slug(&sm.arm), slug(&model.states[s].code)),
-                Drawing::Fan(Fan {
-                    model,
-                    summary: sm,
-                    state: s,
-                    scope: REGION,
-                    lang,
-                }),
-            ));
-        }
-        out.push((
-            format!("stacked_{}", slug(&sm.arm)),
-            Drawing::Stacked(Stacked {
-                model,
-                summary: sm,
-                scope: REGION,
-                top: None,
-                lang,
-            }),
-        ));
+        arm_drawings(model, sm, lang, &mut out);
     }
-    if summaries.is_empty() {
+    let Some((base, pilots)) = summaries.split_first() else {
         return out;
-    }
+    };
     out.push((
         "municipal_spend_per_year".into(),
         Drawing::CostPerYear(CostPerYear {
@@ -1312,41 +680,8 @@ fn drawings<'a>(
             lang,
         }),
     ));
-    if let Some((base, pilots)) = summaries.split_first() {
-        for p in pilots {
-            out.push((
-                format!("care_cost_difference_{}", slug(&p.arm)),
-                Drawing::CostDifference(CostDifference {
-                    model,
-                    base,
-                    pilot: p,
-                    lang,
-                }),
-            ));
-            out.push((
-                format!("care_cost_difference_histogram_{}", slug(&p.arm)),
-                Drawing::Histogram(DifferenceHistogram {
-                    model,
-                    base,
-                    pilot: p,
-                    lang,
-                }),
-            ));
-            for (i, pool) in p.layout.pools.iter().enumerate() {
-                if !budgeted(model, pool) {
-                    continue;
-                }
-                out.push((
-                    format!("budget_{}_{}", slug(&p.arm), slug(&pool.name)),
-                    Drawing::Budget(BudgetUse {
-                        model,
-                        summary: p,
-                        pool: i,
-                        lang,
-                    }),
-                ));
-            }
-        }
+    for p in pilots {
+        pilot_drawings(model, base, p, lang, &mut out);
     }
     // Evaluations are counts and a cost, not a KPI value: evaluations.csv and the report's table.
     for k in (0..model.kpis.len()).filter(|&k| !model.kpis[k].is_evaluations()) {
@@ -1362,78 +697,167 @@ fn drawings<'a>(
     }
     // The pilot areas together, the arms overlaid or on one scale: last, so that the file names of
     // the figures above stay as they were whatever the arms are called.
-    if let Some(sc) = summaries[0].layout.pilot_scope() {
-        for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
-            out.push((
-                format!("fan_pilot_areas_{}", slug(&model.states[s].code)),
-                Drawing::FanArms(FanArms {
-                    model,
-                    summaries: overlaid(summaries),
-                    state: s,
-                    scope: sc,
-                    lang,
-                }),
-            ));
-        }
-        let top = stacked_top(model, summaries, sc);
-        for sm in summaries {
-            out.push((
-                format!("stacked_pilot_areas_{}", slug(&sm.arm)),
-                Drawing::Stacked(Stacked {
-                    model,
-                    summary: sm,
-                    scope: sc,
-                    top: Some(top),
-                    lang,
-                }),
-            ));
-        }
-        if let Some((base, pilots)) = summaries.split_first() {
-            let scope = &base.layout.scopes[sc];
-            for p in pilots {
-                if caseload_differences(model, differences, &p.arm, scope, &base.layout.years)
-                    .is_empty()
-                {
-                    continue;
-                }
-                out.push((
-                    format!("caseload_difference_pilot_areas_{}", slug(&p.arm)),
-                    Drawing::CaseloadDifference(CaseloadDifference {
-                        model,
-                        base,
-                        pilot: p,
-                        differences,
-                        scope: sc,
-                        lang,
-                    }),
-                ));
-            }
-        }
-        // Each pilot area on its own, when there are several.
-        let lay = &summaries[0].layout;
-        for a in lay.pilot_area_scopes() {
-            let name = slug(&lay.scopes[a].name);
-            out.push((
-                format!("fan_area_{name}"),
-                Drawing::AreaFans(AreaFans {
-                    model,
-                    summaries: overlaid(summaries),
-                    scope: a,
-                    lang,
-                }),
-            ));
-            out.push((
-                format!("stacked_area_{name}"),
-                Drawing::AreaStacked(AreaStacked {
-                    model,
-                    summaries: overlaid(summaries),
-                    scope: a,
-                    lang,
-                }),
-            ));
-        }
+    if let Some(sc) = base.layout.pilot_scope() {
+        pilot_area_drawings(model, summaries, differences, sc, lang, &mut out);
+        area_drawings(model, summaries, lang, &mut out);
     }
     out
+}
+
+/// One arm's figures of the region: a fan chart per non-absorbing state, and the stacked caseload.
+fn arm_drawings<'a>(model: &'a Model, sm: &'a ArmTables, lang: Lang, out: &mut Vec<Named<'a>>) {
+    for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
+        out.push((
+            format!("fan_{}_{}", slug(&sm.arm), slug(&model.states[s].code)),
+            Drawing::Fan(Fan {
+                model,
+                summary: sm,
+                state: s,
+                scope: REGION,
+                lang,
+            }),
+        ));
+    }
+    out.push((
+        format!("stacked_{}", slug(&sm.arm)),
+        Drawing::Stacked(Stacked {
+            model,
+            summary: sm,
+            scope: REGION,
+            top: None,
+            lang,
+        }),
+    ));
+}
+
+/// A pilot arm's figures against the baseline: the paired care cost difference per year and its
+/// histogram, and the use of each budget pool that has a budget.
+fn pilot_drawings<'a>(
+    model: &'a Model,
+    base: &'a ArmTables,
+    p: &'a ArmTables,
+    lang: Lang,
+    out: &mut Vec<Named<'a>>,
+) {
+    out.push((
+        format!("care_cost_difference_{}", slug(&p.arm)),
+        Drawing::CostDifference(CostDifference {
+            model,
+            base,
+            pilot: p,
+            lang,
+        }),
+    ));
+    out.push((
+        format!("care_cost_difference_histogram_{}", slug(&p.arm)),
+        Drawing::Histogram(DifferenceHistogram {
+            model,
+            base,
+            pilot: p,
+            lang,
+        }),
+    ));
+    for (i, pool) in p.layout.pools.iter().enumerate() {
+        if !budgeted(model, pool) {
+            continue;
+        }
+        out.push((
+            format!("budget_{}_{}", slug(&p.arm), slug(&pool.name)),
+            Drawing::Budget(BudgetUse {
+                model,
+                summary: p,
+                pool: i,
+                lang,
+            }),
+        ));
+    }
+}
+
+/// The figures of the pilot areas together (scope `sc`): a fan chart per state with the arms
+/// overlaid, the stacked caseload per arm on one scale, and per pilot arm the paired caseload
+/// difference (where the differences have one).
+fn pilot_area_drawings<'a>(
+    model: &'a Model,
+    summaries: &'a [ArmTables],
+    differences: &'a [Difference],
+    sc: usize,
+    lang: Lang,
+    out: &mut Vec<Named<'a>>,
+) {
+    for s in (0..model.n_states()).filter(|&s| !model.states[s].absorbing) {
+        out.push((
+            format!("fan_pilot_areas_{}", slug(&model.states[s].code)),
+            Drawing::FanArms(FanArms {
+                model,
+                summaries: overlaid(summaries),
+                state: s,
+                scope: sc,
+                lang,
+            }),
+        ));
+    }
+    let top = stacked_top(model, summaries, sc);
+    for sm in summaries {
+        out.push((
+            format!("stacked_pilot_areas_{}", slug(&sm.arm)),
+            Drawing::Stacked(Stacked {
+                model,
+                summary: sm,
+                scope: sc,
+                top: Some(top),
+                lang,
+            }),
+        ));
+    }
+    let (base, pilots) = (&summaries[0], &summaries[1..]);
+    let scope = &base.layout.scopes[sc];
+    for p in pilots {
+        if caseload_differences(model, differences, &p.arm, scope, &base.layout.years).is_empty() {
+            continue;
+        }
+        out.push((
+            format!("caseload_difference_pilot_areas_{}", slug(&p.arm)),
+            Drawing::CaseloadDifference(CaseloadDifference {
+                model,
+                base,
+                pilot: p,
+                differences,
+                scope: sc,
+                lang,
+            }),
+        ));
+    }
+}
+
+/// Each pilot area on its own, when there are several: its caseload fans and its stacked caseload.
+fn area_drawings<'a>(
+    model: &'a Model,
+    summaries: &'a [ArmTables],
+    lang: Lang,
+    out: &mut Vec<Named<'a>>,
+) {
+    let lay = &summaries[0].layout;
+    for a in lay.pilot_area_scopes() {
+        let name = slug(&lay.scopes[a].name);
+        out.push((
+            format!("fan_area_{name}"),
+            Drawing::AreaFans(AreaFans {
+                model,
+                summaries: overlaid(summaries),
+                scope: a,
+                lang,
+            }),
+        ));
+        out.push((
+            format!("stacked_area_{name}"),
+            Drawing::AreaStacked(AreaStacked {
+                model,
+                summaries: overlaid(summaries),
+                scope: a,
+                lang,
+            }),
+        ));
+    }
 }
 
 /// Writes the figures of a run into `plots/` of the output folder, each as SVG and PNG: a fan chart per
@@ -1495,527 +919,6 @@ pub fn write_all(
     results.into_iter().collect()
 }
 
-/// The paired difference in care cost (care delivered, at tariffs: the pilot's effect) pilot - baseline
-/// per year: median and p05-p95.
-pub struct CostDifference<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The baseline.
-    pub base: &'a ArmTables,
-    /// The pilot arm.
-    pub pilot: &'a ArmTables,
-}
-
-impl Figure for CostDifference<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (m, lang) = (self.model, self.lang);
-        let years = &self.base.layout.years;
-        let q: Vec<[f64; 3]> = (0..years.len())
-            .map(|y| {
-                let mut d: Vec<f64> = self
-                    .pilot
-                    .account_per_run(REGION, y, Account::CareCost)
-                    .iter()
-                    .zip(self.base.account_per_run(REGION, y, Account::CareCost))
-                    .map(|(p, b)| p - b)
-                    .collect();
-                d.sort_by(f64::total_cmp);
-                [0.05, 0.5, 0.95].map(|p| crate::aggregate::quantile(&d, p))
-            })
-            .collect();
-        let hi = q.iter().map(|v| v[2]).fold(0.0, f64::max);
-        let lo = q.iter().map(|v| v[0]).fold(0.0, f64::min);
-        let pad = ((hi - lo) * 0.1).max(1.0);
-        root.fill(&WHITE)?;
-        let title = format!(
-            "{} {} − {} {}",
-            lang.t("Verschil zorgkosten", "Care cost difference"),
-            arm_label(lang, m, &self.pilot.arm),
-            arm_label(lang, m, &self.base.arm),
-            lang.t("per jaar (gepaard per run)", "per year (paired by run)")
-        );
-        let area = titled(root, &[(&title, 20)])?;
-        let color = PALETTE[1];
-        let entries: Vec<Entry> = vec![
-            (
-                lang.t("mediaan", "median").to_string(),
-                Swatch::Dot(color.to_rgba(), 5),
-            ),
-            (interval(lang, 5), Swatch::Interval(color.to_rgba(), 3)),
-        ];
-        let area = legend_below(&area, &entries, 14)?;
-        let (x0, x1) = (
-            f64::from(years[0]) - 0.5,
-            f64::from(years[years.len() - 1]) + 0.5,
-        );
-        let mut chart = ChartBuilder::on(&area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(44)
-            .y_label_area_size(120)
-            .build_cartesian_2d(axis(x0..x1), axis(lo - pad..hi + pad))?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.t("jaar", "year"))
-            .y_desc(lang.money_axis(m.currency))
-            .x_labels(years.len())
-            .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| lang.signed_money(m.currency, *v))
-            .label_style((FAMILY, 14))
-            .draw()?;
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(x0, 0.0), (x1, 0.0)],
-            BLACK.mix(0.5),
-        )))?;
-        chart.draw_series(q.iter().zip(years).map(|(v, &y)| {
-            PathElement::new(
-                vec![(f64::from(y), v[0]), (f64::from(y), v[2])],
-                color.stroke_width(3),
-            )
-        }))?;
-        chart.draw_series(
-            q.iter()
-                .zip(years)
-                .map(|(v, &y)| Circle::new((f64::from(y), v[1]), 5, color.filled())),
-        )?;
-        Ok(())
-    }
-}
-
-/// Histogram of the paired difference in care cost over the horizon, with the probability that the
-/// pilot needs less care.
-pub struct DifferenceHistogram<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The baseline.
-    pub base: &'a ArmTables,
-    /// The pilot arm.
-    pub pilot: &'a ArmTables,
-}
-
-impl Figure for DifferenceHistogram<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (m, lang) = (self.model, self.lang);
-        let d: Vec<f64> = self
-            .pilot
-            .account_total_per_run(REGION, Account::CareCost)
-            .iter()
-            .zip(self.base.account_total_per_run(REGION, Account::CareCost))
-            .map(|(p, b)| p - b)
-            .collect();
-        let p_lower = d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len().max(1) as f64;
-        let (lo, hi) = (
-            d.iter().copied().fold(f64::MAX, f64::min).min(0.0),
-            d.iter().copied().fold(f64::MIN, f64::max).max(0.0),
-        );
-        let bins = 30usize;
-        let width = ((hi - lo) / bins as f64).max(1.0);
-        let mut counts = vec![0u32; bins];
-        for x in &d {
-            counts[(((x - lo) / width) as usize).min(bins - 1)] += 1;
-        }
-        let top = f64::from(counts.iter().copied().max().unwrap_or(1)) * 1.15;
-        root.fill(&WHITE)?;
-        let title = format!(
-            "{} {} − {}",
-            lang.t(
-                "Verschil zorgkosten, totaal:",
-                "Care cost difference, total:"
-            ),
-            arm_label(lang, m, &self.pilot.arm),
-            arm_label(lang, m, &self.base.arm),
-        );
-        let sub = format!(
-            "{} = {}",
-            lang.t("kans op minder zorgkosten", "P(lower care cost)"),
-            lang.pct(p_lower)
-        );
-        let area = titled(root, &[(&title, 19), (&sub, 17)])?;
-        let entries: Vec<Entry> = vec![
-            (
-                lang.t("runs per klasse", "runs per bin").to_string(),
-                Swatch::Block(PALETTE[0].mix(0.7)),
-            ),
-            (
-                lang.t("geen verschil", "no difference").to_string(),
-                Swatch::Interval(BLACK.to_rgba(), 2),
-            ),
-        ];
-        let area = legend_below(&area, &entries, 14)?;
-        let mut chart = ChartBuilder::on(&area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
-            .margin_right(48)
-            .build_cartesian_2d(axis(lo - width..hi + width), axis(0f64..top))?;
-        chart
-            .configure_mesh()
-            .x_desc(format!(
-                "{}, {}",
-                lang.t(m.currency.nl, m.currency.en),
-                lang.t("gepaard per run", "paired by run")
-            ))
-            .y_desc("runs")
-            .y_label_formatter(&|v| lang.int(*v))
-            .x_labels(6)
-            .x_label_formatter(&|v| lang.signed_money(m.currency, *v))
-            .label_style((FAMILY, 14))
-            .draw()?;
-        let color = PALETTE[0];
-        chart.draw_series(counts.iter().enumerate().map(|(i, &k)| {
-            let x = lo + i as f64 * width;
-            Rectangle::new(
-                [(x, 0.0), (x + width * 0.95, f64::from(k))],
-                color.mix(0.7).filled(),
-            )
-        }))?;
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, 0.0), (0.0, top)],
-            BLACK.stroke_width(2),
-        )))?;
-        Ok(())
-    }
-}
-
-/// Which of KPI `k`'s scopes its figure shows (an index into `kpis[k].scopes`): the pilot areas
-/// together where it is evaluated over them (the region hides a pilot), else its first scope.
-pub fn kpi_scope(model: &Model, k: usize, layout: &crate::aggregate::Layout) -> usize {
-    let scopes = &model.kpis[k].scopes;
-    layout
-        .pilot_scope()
-        .and_then(|p| scopes.iter().position(|&x| x == p))
-        .unwrap_or(0)
-}
-
-/// One KPI per contract year against its target, for every arm: mean with p05-p95; the legend gives the
-/// probability of meeting the target in the last contract year with a target. Drawn over the scope of
-/// [`kpi_scope`], named in the title; a count on an axis of clients, the others as percentages.
-pub struct KpiChart<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The summaries.
-    pub summaries: &'a [ArmTables],
-    /// KPI index.
-    pub kpi: usize,
-}
-
-impl Figure for KpiChart<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (m, lang) = (self.model, self.lang);
-        let kpi = &m.kpis[self.kpi];
-        let years = kpi.years();
-        let lay = &self.summaries[0].layout;
-        let i = kpi_scope(m, self.kpi, lay);
-        root.fill(&WHITE)?;
-        let label = match lang.t(&kpi.nl, &kpi.en) {
-            "" => kpi.name.clone(),
-            l => l.to_string(),
-        };
-        let mut top: f64 = kpi.targets.iter().flatten().copied().fold(0.0, f64::max);
-        for sm in self.summaries {
-            for y in 0..years {
-                top = top.max(sm.kpi(m, self.kpi, i, y, KpiCell::Value).q[4]);
-            }
-        }
-        let count = kpi.is_count();
-        let top = (top * 1.05).max(if count { 1.0 } else { 0.01 });
-        let title = format!("KPI {}: {label}", kpi.name);
-        let scope = match kpi.scopes.get(i) {
-            Some(&sc) => crate::output::report::scope_label(lang, m, &lay.scopes[sc]),
-            None => String::new(),
-        };
-        let area = titled(root, &[(&title, 18), (&scope, 15)])?;
-        let last = kpi.last_target_year();
-        let cells: Vec<Vec<&crate::aggregate::Stats>> = self
-            .summaries
-            .iter()
-            .map(|sm| {
-                (0..years)
-                    .map(|y| sm.kpi(m, self.kpi, i, y, KpiCell::Value))
-                    .collect()
-            })
-            .collect();
-        let mut entries: Vec<Entry> = Vec::new();
-        for (a, sm) in self.summaries.iter().enumerate() {
-            let color = PALETTE[a % PALETTE.len()];
-            let p_met = last.map(|y| kpi.p_met(y, sm.kpi_per_run(m, self.kpi, i, y)));
-            let name = match (p_met, last) {
-                (Some(p), Some(y)) => format!(
-                    "{} ({} {}: {})",
-                    arm_label(lang, m, &sm.arm),
-                    lang.t("kans gehaald, jaar", "P(met), year"),
-                    y + 1,
-                    lang.pct(p)
-                ),
-                _ => arm_label(lang, m, &sm.arm),
-            };
-            entries.push((name, Swatch::Interval(color.to_rgba(), 3)));
-        }
-        entries.push((
-            lang.t("gemiddelde", "mean").to_string(),
-            Swatch::Dot(BLACK.mix(0.7), 5),
-        ));
-        entries.push((interval(lang, 5), Swatch::Interval(BLACK.mix(0.7), 3)));
-        entries.push((
-            lang.t("doel", "target").to_string(),
-            Swatch::Line(BLACK.to_rgba(), 3),
-        ));
-        let area = legend_below(&area, &entries, 13)?;
-        let mut chart = ChartBuilder::on(&area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
-            .build_cartesian_2d(axis(0.5f64..years as f64 + 0.5), axis(0f64..top))?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.t("contractjaar", "contract year"))
-            .y_desc(if count {
-                people(lang, m)
-            } else {
-                lang.t("aandeel", "share")
-            })
-            .x_labels(years)
-            .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| {
-                if !count {
-                    lang.pct(*v)
-                } else if (v - v.round()).abs() < 1e-9 {
-                    lang.int(*v)
-                } else {
-                    lang.number(*v, 1)
-                }
-            })
-            .label_style((FAMILY, 14))
-            .draw()?;
-        let n = self.summaries.len() as f64;
-        for a in 0..self.summaries.len() {
-            let color = PALETTE[a % PALETTE.len()];
-            // Side by side within ±0.35 of the year, whatever the number of arms.
-            let off = (a as f64 - (n - 1.0) / 2.0) * (0.7 / n).min(0.12);
-            chart.draw_series(cells[a].iter().enumerate().map(|(y, st)| {
-                PathElement::new(
-                    vec![
-                        (y as f64 + 1.0 + off, st.q[0]),
-                        (y as f64 + 1.0 + off, st.q[4]),
-                    ],
-                    color.stroke_width(3),
-                )
-            }))?;
-            chart.draw_series(
-                cells[a]
-                    .iter()
-                    .enumerate()
-                    .map(|(y, st)| Circle::new((y as f64 + 1.0 + off, st.mean), 5, color.filled())),
-            )?;
-        }
-        chart.draw_series(kpi.targets.iter().enumerate().filter_map(|(y, t)| {
-            t.map(|t| {
-                PathElement::new(
-                    vec![(y as f64 + 0.7, t), (y as f64 + 1.3, t)],
-                    BLACK.stroke_width(3),
-                )
-            })
-        }))?;
-        Ok(())
-    }
-}
-
-/// Budget use of one budget pool: budget, spent (median, p05-p95), overspend and reserve carried over
-/// (means) per year above; P(overspend) per year against the accepted risk α below.
-pub struct BudgetUse<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The pilot arm.
-    pub summary: &'a ArmTables,
-    /// Index into the summary's budget pools.
-    pub pool: usize,
-}
-
-impl Figure for BudgetUse<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        use crate::aggregate::BudgetMeasure as B;
-        let (m, sm, i, lang) = (self.model, self.summary, self.pool, self.lang);
-        let lay = &sm.layout;
-        let pool = &lay.pools[i];
-        let ys: Vec<usize> = m
-            .arms
-            .iter()
-            .find(|x| x.name == sm.arm)
-            .and_then(|x| x.plans[pool.areas[0]].as_ref())
-            .map_or(0..lay.years.len(), |p| m.plan_years(p))
-            .collect();
-        let stat = |y: usize, k: B| *sm.budget(i, y, k);
-        let top = ys
-            .iter()
-            .map(|&y| stat(y, B::Budget).mean.max(stat(y, B::Spent).q[4]))
-            .fold(1.0, f64::max)
-            * 1.15;
-        root.fill(&WHITE)?;
-        let title = format!(
-            "{} {}: {}",
-            lang.t("Budgetgebruik", "Budget use"),
-            pool.name,
-            arm_label(lang, m, &sm.arm)
-        );
-        let area = titled(root, &[(&title, 19)])?;
-        let (c_budget, c_spent, c_over, c_reserve) = (BLACK, PALETTE[0], PALETTE[3], PALETTE[2]);
-        let alpha = m.overspend_risk;
-        let entries: Vec<Entry> = vec![
-            ("budget".into(), Swatch::Line(c_budget.to_rgba(), 3)),
-            (
-                format!(
-                    "{} ({}, {})",
-                    lang.t("besteed", "spent"),
-                    lang.t("mediaan", "median"),
-                    interval(lang, 5)
-                ),
-                Swatch::Interval(c_spent.to_rgba(), 3),
-            ),
-            (
-                lang.t("overschrijding (gemiddeld)", "overspend (mean)")
-                    .into(),
-                Swatch::Block(c_over.mix(0.8)),
-            ),
-            (
-                lang.t(
-                    "reserve meegenomen (gemiddeld)",
-                    "reserve carried over (mean)",
-                )
-                .into(),
-                Swatch::Block(c_reserve.mix(0.8)),
-            ),
-            (
-                format!(
-                    "{} α = {}",
-                    lang.t("aanvaarde kans", "accepted risk"),
-                    lang.pct(alpha)
-                ),
-                Swatch::Line(BLACK.to_rgba(), 1),
-            ),
-        ];
-        let area = legend_below(&area, &entries, 13)?;
-        let h = area.dim_in_pixel().1;
-        let (upper, lower) = area.split_vertically(h * 3 / 5);
-        let (first, last) = (
-            ys.first().copied().unwrap_or(0),
-            ys.last().copied().unwrap_or(0),
-        );
-        let x0 = lay.years[first] as f64 - 0.5;
-        let x1 = lay.years[last] as f64 + 0.5;
-        let mut chart = ChartBuilder::on(&upper)
-            .margin(12)
-            .margin_top(4)
-            .x_label_area_size(30)
-            .y_label_area_size(100)
-            .build_cartesian_2d(axis(x0..x1), axis(0f64..top))?;
-        chart
-            .configure_mesh()
-            .y_desc(lang.money_axis(m.currency))
-            .x_labels(ys.len())
-            .x_label_formatter(&|y| format!("{:.0}", y))
-            .y_label_formatter(&|v| lang.money(m.currency, *v))
-            .label_style((FAMILY, 13))
-            .draw()?;
-        let yr = |y: usize| f64::from(lay.years[y]);
-        chart.draw_series(ys.iter().map(|&y| {
-            PathElement::new(
-                vec![
-                    (yr(y) - 0.3, stat(y, B::Budget).mean),
-                    (yr(y) + 0.3, stat(y, B::Budget).mean),
-                ],
-                c_budget.stroke_width(3),
-            )
-        }))?;
-        chart.draw_series(ys.iter().map(|&y| {
-            PathElement::new(
-                vec![
-                    (yr(y) - 0.08, stat(y, B::Spent).q[0]),
-                    (yr(y) - 0.08, stat(y, B::Spent).q[4]),
-                ],
-                c_spent.stroke_width(3),
-            )
-        }))?;
-        chart
-            .draw_series(ys.iter().map(|&y| {
-                Circle::new((yr(y) - 0.08, stat(y, B::Spent).q[2]), 5, c_spent.filled())
-            }))?;
-        chart.draw_series(ys.iter().map(|&y| {
-            Rectangle::new(
-                [
-                    (yr(y) + 0.04, 0.0),
-                    (yr(y) + 0.16, stat(y, B::Overspend).mean),
-                ],
-                c_over.mix(0.8).filled(),
-            )
-        }))?;
-        chart.draw_series(ys.iter().map(|&y| {
-            Rectangle::new(
-                [
-                    (yr(y) + 0.18, 0.0),
-                    (yr(y) + 0.30, stat(y, B::CarriedOver).mean),
-                ],
-                c_reserve.mix(0.8).filled(),
-            )
-        }))?;
-        let ptop = ys
-            .iter()
-            .map(|&y| stat(y, B::Overspent).mean)
-            .fold(alpha, f64::max)
-            .max(0.05)
-            * 1.2;
-        let mut chart = ChartBuilder::on(&lower)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(100)
-            .build_cartesian_2d(axis(x0..x1), axis(0f64..ptop.min(1.0)))?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.t("jaar", "year"))
-            .y_desc(lang.t("kans op overschrijding", "P(overspend)"))
-            .y_label_formatter(&|v| lang.pct(*v))
-            .x_labels(ys.len())
-            .x_label_formatter(&|y| format!("{:.0}", y))
-            .label_style((FAMILY, 13))
-            .draw()?;
-        chart.draw_series(ys.iter().map(|&y| {
-            Rectangle::new(
-                [
-                    (yr(y) - 0.2, 0.0),
-                    (yr(y) + 0.2, stat(y, B::Overspent).mean),
-                ],
-                c_over.mix(0.8).filled(),
-            )
-        }))?;
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(x0, alpha), (x1, alpha)],
-            BLACK.stroke_width(1),
-        )))?;
-        Ok(())
-    }
-}
-
 /// Size of the figures of one area: room for a panel per state.
 const AREA_SIZE: (u32, u32) = (1600, 900);
 
@@ -2047,459 +950,4 @@ fn pilot_starts(m: &Model, summaries: &[ArmTables]) -> std::collections::BTreeSe
         .iter()
         .filter_map(|sm| pilot_start(m, &sm.arm))
         .collect()
-}
-
-/// A pilot area's caseload: a panel per non-absorbing state, the arms overlaid (each arm's P5-P95
-/// band and median in its own colour, as [`FanArms`]), the pilot starts marked; one legend for all.
-pub struct AreaFans<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The arms' summaries, baseline first ([`overlaid`]).
-    pub summaries: &'a [ArmTables],
-    /// The area's scope ([`crate::aggregate::Layout::pilot_area_scopes`]).
-    pub scope: usize,
-}
-
-impl Figure for AreaFans<'_> {
-    fn size(&self) -> (u32, u32) {
-        AREA_SIZE
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let m = self.model;
-        let lay = &self.summaries[0].layout;
-        let states: Vec<usize> = (0..m.n_states())
-            .filter(|&s| !m.states[s].absorbing)
-            .collect();
-        let starts = pilot_starts(m, self.summaries);
-        root.fill(&WHITE)?;
-        let lang = self.lang;
-        let title = format!(
-            "{}, {} {} {}: {}",
-            by_state(lang, m),
-            lang.t("mediaan en", "median and"),
-            interval(lang, 5),
-            lang.t("over de runs", "over runs"),
-            area_title(lang, m, &lay.scopes[self.scope])
-        );
-        let mut entries = arm_bands(lang, m, self.summaries, 0.3, 4);
-        entries.extend(
-            starts
-                .iter()
-                .map(|&x| start_entry(lang, m, x, self.summaries)),
-        );
-        let panels = small_multiples(root, &title, states.len(), &entries)?;
-        for (panel, &s) in panels.iter().zip(&states) {
-            let st = caseload_stats(self.summaries, self.scope, s);
-            let (bottom, high) = band_range(&st, 0.5);
-            let mut chart = ChartBuilder::on(panel)
-                .caption(state_label(lang, &m.states[s]), (FAMILY, 21))
-                .margin(10)
-                .margin_right(20)
-                .x_label_area_size(34)
-                .y_label_area_size(60)
-                .build_cartesian_2d(Months::new(m, lay.cycles), axis(bottom..high))?;
-            chart
-                .configure_mesh()
-                .x_label_formatter(&|c| month_tick(lang, m, *c))
-                .y_labels(count_labels(high - bottom))
-                .y_label_formatter(&|v| lang.int(*v))
-                .y_max_light_lines(1)
-                .label_style((FAMILY, 17))
-                .draw()?;
-            for (a, x) in st.iter().enumerate() {
-                let color = PALETTE[a % PALETTE.len()];
-                let up = x.iter().enumerate().map(|(c, v)| (c as f64, v.q[4]));
-                let down = x.iter().enumerate().rev().map(|(c, v)| (c as f64, v.q[0]));
-                chart.draw_series(std::iter::once(Polygon::new(
-                    up.chain(down).collect::<Vec<_>>(),
-                    color.mix(0.16),
-                )))?;
-            }
-            for (a, x) in st.iter().enumerate() {
-                let color = PALETTE[a % PALETTE.len()];
-                let width = if a == 0 { 4 } else { 2 };
-                chart.draw_series(LineSeries::new(
-                    x.iter().enumerate().map(|(c, v)| (c as f64, v.q[2])),
-                    color.stroke_width(width),
-                ))?;
-            }
-            for &start in &starts {
-                start_line(&mut chart, start, (bottom, high))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A pilot area's stacked mean caseload by state, a panel per arm on one scale; one legend of states.
-pub struct AreaStacked<'a> {
-    /// Language of the labels.
-    pub lang: Lang,
-    /// The model.
-    pub model: &'a Model,
-    /// The arms' summaries, baseline first ([`overlaid`]).
-    pub summaries: &'a [ArmTables],
-    /// The area's scope ([`crate::aggregate::Layout::pilot_area_scopes`]).
-    pub scope: usize,
-}
-
-impl Figure for AreaStacked<'_> {
-    fn size(&self) -> (u32, u32) {
-        (AREA_SIZE.0, AREA_SIZE.1 * 2 / 3)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let m = self.model;
-        let lay = &self.summaries[0].layout;
-        let states: Vec<usize> = (0..m.n_states())
-            .filter(|&s| !m.states[s].absorbing)
-            .collect();
-        let top = stacked_top(m, self.summaries, self.scope) * 1.1;
-        root.fill(&WHITE)?;
-        let lang = self.lang;
-        let title = format!(
-            "{} ({}): {}",
-            by_state(lang, m),
-            lang.t("gemiddelde over runs", "mean over runs"),
-            area_title(lang, m, &lay.scopes[self.scope])
-        );
-        let mut entries: Vec<Entry> = states
-            .iter()
-            .enumerate()
-            .map(|(k, &s)| {
-                let color = PALETTE[k % PALETTE.len()];
-                (
-                    state_label(lang, &m.states[s]),
-                    Swatch::Block(color.mix(0.75)),
-                )
-            })
-            .collect();
-        let starts = pilot_starts(m, self.summaries);
-        entries.extend(
-            starts
-                .iter()
-                .map(|&x| start_entry(lang, m, x, self.summaries)),
-        );
-        let panels = small_multiples(root, &title, self.summaries.len(), &entries)?;
-        for (panel, sm) in panels.iter().zip(self.summaries) {
-            let cum = stack(sm, self.scope, &states);
-            let mut chart = ChartBuilder::on(panel)
-                .caption(arm_label(lang, m, &sm.arm), (FAMILY, 21))
-                .margin(10)
-                .margin_right(20)
-                .x_label_area_size(34)
-                .y_label_area_size(60)
-                .build_cartesian_2d(Months::new(m, lay.cycles), axis(0f64..top))?;
-            chart
-                .configure_mesh()
-                .x_label_formatter(&|c| month_tick(lang, m, *c))
-                .y_labels(count_labels(top))
-                .y_label_formatter(&|v| lang.int(*v))
-                .y_max_light_lines(1)
-                .label_style((FAMILY, 17))
-                .draw()?;
-            for k in 0..states.len() {
-                let color = PALETTE[k % PALETTE.len()];
-                let up = (0..lay.cycles).map(|c| (c as f64, cum[k + 1][c]));
-                let down = (0..lay.cycles).rev().map(|c| (c as f64, cum[k][c]));
-                chart.draw_series(std::iter::once(Polygon::new(
-                    up.chain(down).collect::<Vec<_>>(),
-                    color.mix(0.75),
-                )))?;
-            }
-            if let Some(start) = pilot_start(m, &sm.arm) {
-                start_line(&mut chart, start, (0.0, top))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An area as a figure's title names it: `Gebied Kamperland (Noord-Beveland)`.
-fn area_title(lang: Lang, m: &Model, scope: &crate::model::scope::Scope) -> String {
-    let label = crate::output::report::scope_label(lang, m, scope);
-    match scope.areas.as_slice() {
-        [a] if m.municipalities[m.areas[*a].municipality] != m.areas[*a].name => {
-            format!("{label} ({})", m.municipalities[m.areas[*a].municipality])
-        }
-        _ => label,
-    }
-}
-
-/// Points `(x, y)` of a line.
-pub type Curve = Vec<(f64, f64)>;
-
-/// The x axis of [`LinePanels`].
-pub enum PanelAxis<'a> {
-    /// Calendar months: x is a cycle index of the model, over `cycles` cycles.
-    Months(&'a Model, usize),
-    /// Plain numbers, with this axis label.
-    Plain(String),
-}
-
-/// Small multiples of lines: a panel per item (e.g. per state), series `i` of every panel in palette
-/// colour `i`, one legend under all panels. Used by `wijksim fit`'s report (observed against fitted).
-pub struct LinePanels<'a> {
-    /// Title over the panels.
-    pub title: String,
-    /// Per panel: its caption and its series of points.
-    pub panels: Vec<(String, Vec<Curve>)>,
-    /// The x axis.
-    pub x: PanelAxis<'a>,
-    /// Names of the series, in palette order.
-    pub series: Vec<String>,
-    /// The y axis shows shares (0..1, as percentages) rather than counts.
-    pub shares: bool,
-    /// Language of the labels.
-    pub lang: Lang,
-}
-
-impl Figure for LinePanels<'_> {
-    fn size(&self) -> (u32, u32) {
-        AREA_SIZE
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        root.fill(&WHITE)?;
-        let entries: Vec<Entry> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let c = PALETTE[i % PALETTE.len()];
-                let w = if i == 0 { 4 } else { 2 };
-                (name.clone(), Swatch::Line(c.to_rgba(), w))
-            })
-            .collect();
-        let panels = small_multiples(root, &self.title, self.panels.len(), &entries)?;
-        for (panel, (caption, series)) in panels.iter().zip(&self.panels) {
-            let pts = series.iter().flatten();
-            let x0 = pts.clone().map(|p| p.0).fold(f64::MAX, f64::min);
-            let x1 = pts.clone().map(|p| p.0).fold(f64::MIN, f64::max);
-            let top = pts.map(|p| p.1).fold(0.0, f64::max);
-            let top = if self.shares { 1.0 } else { top.max(1.0) * 1.1 };
-            if x0 > x1 {
-                continue;
-            }
-            let mut builder = ChartBuilder::on(panel);
-            builder
-                .caption(caption.clone(), (FAMILY, 21))
-                .margin(10)
-                .x_label_area_size(34)
-                .y_label_area_size(60);
-            let color = |i: usize| PALETTE[i % PALETTE.len()];
-            let y_fmt = |v: &f64| {
-                if self.shares {
-                    format!("{:.0}%", v * 100.0)
-                } else {
-                    self.lang.int(*v)
-                }
-            };
-            match &self.x {
-                PanelAxis::Months(m, cycles) => {
-                    let mut chart =
-                        builder.build_cartesian_2d(Months::new(m, *cycles), axis(0f64..top))?;
-                    chart
-                        .configure_mesh()
-                        .x_label_formatter(&|c| month_tick(self.lang, m, *c))
-                        .y_labels(if self.shares { 11 } else { count_labels(top) })
-                        .y_label_formatter(&y_fmt)
-                        .y_max_light_lines(1)
-                        .label_style((FAMILY, 17))
-                        .draw()?;
-                    for (i, s) in series.iter().enumerate() {
-                        chart.draw_series(LineSeries::new(
-                            s.iter().copied(),
-                            color(i).stroke_width(if i == 0 { 4 } else { 2 }),
-                        ))?;
-                    }
-                }
-                PanelAxis::Plain(label) => {
-                    let mut chart =
-                        builder.build_cartesian_2d(axis(x0..x1.max(x0 + 1.0)), axis(0f64..top))?;
-                    chart
-                        .configure_mesh()
-                        .x_desc(label.as_str())
-                        .x_label_formatter(&|v| format!("{v:.0}"))
-                        .y_label_formatter(&y_fmt)
-                        .y_max_light_lines(1)
-                        .label_style((FAMILY, 17))
-                        .draw()?;
-                    for (i, s) in series.iter().enumerate() {
-                        chart.draw_series(LineSeries::new(
-                            s.iter().copied(),
-                            color(i).stroke_width(if i == 0 { 4 } else { 2 }),
-                        ))?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The figure of a calibration: each target's published value against the model before and after the
-/// fit (left, with the line of equality and ±2 standard errors), and each target's standardised
-/// residual `(model - value) / se` before and after (right, with the band ±2).
-pub struct CalibrationFigure {
-    /// Title.
-    pub title: String,
-    /// Published values.
-    pub values: Vec<f64>,
-    /// Their standard errors.
-    pub se: Vec<f64>,
-    /// Model values before the fit.
-    pub before: Vec<f64>,
-    /// Model values after the fit.
-    pub after: Vec<f64>,
-    /// Language of the labels.
-    pub lang: Lang,
-}
-
-impl Figure for CalibrationFigure {
-    fn size(&self) -> (u32, u32) {
-        (1400, 620)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        root.fill(&WHITE)?;
-        let t = |nl: &'static str, en: &'static str| self.lang.t(nl, en);
-        let root = titled(root, &[(&self.title, 22)])?;
-        let (before_c, after_c) = (PALETTE[1], PALETTE[0]);
-        let entries: Vec<Entry> = vec![
-            (
-                t("model = doel", "model = target").into(),
-                Swatch::Line(BLACK.mix(0.5), 1),
-            ),
-            (
-                t("vóór de kalibratie", "before").into(),
-                Swatch::Ring(before_c.to_rgba(), 4),
-            ),
-            (
-                t("na de kalibratie (±2 se)", "after (±2 se)").into(),
-                Swatch::Dot(after_c.to_rgba(), 4),
-            ),
-            (
-                t("±2 (rechts)", "±2 (right)").into(),
-                Swatch::Block(BLUE.mix(0.1)),
-            ),
-        ];
-        let root = legend_below(&root, &entries, 14)?;
-        let (left, right) = root.split_horizontally(700);
-        let top = self
-            .values
-            .iter()
-            .zip(&self.se)
-            .map(|(v, s)| v + 2.0 * s)
-            .chain(self.before.iter().copied())
-            .chain(self.after.iter().copied())
-            .filter(|x| x.is_finite())
-            .fold(1.0, f64::max)
-            * 1.05;
-        let mut chart = ChartBuilder::on(&left)
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(axis(0f64..top), axis(0f64..top))?;
-        chart
-            .configure_mesh()
-            .x_desc(t("gepubliceerde waarde (doel)", "published value (target)"))
-            .y_desc("model")
-            .x_label_formatter(&|v| self.lang.decimal(*v, 0))
-            .y_label_formatter(&|v| self.lang.decimal(*v, 0))
-            .label_style((FAMILY, 14))
-            .draw()?;
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, 0.0), (top, top)],
-            BLACK.mix(0.5),
-        )))?;
-        chart.draw_series(self.values.iter().zip(&self.se).zip(&self.after).map(
-            |((&v, &s), &m)| {
-                PathElement::new(
-                    vec![((v - 2.0 * s).max(0.0), m), (v + 2.0 * s, m)],
-                    after_c.mix(0.5),
-                )
-            },
-        ))?;
-        chart.draw_series(
-            self.values
-                .iter()
-                .zip(&self.before)
-                .map(|(&v, &m)| Circle::new((v, m), 4, before_c.stroke_width(2))),
-        )?;
-        chart.draw_series(
-            self.values
-                .iter()
-                .zip(&self.after)
-                .map(|(&v, &m)| Circle::new((v, m), 4, after_c.filled())),
-        )?;
-        // Standardised residuals per target.
-        let n = self.values.len();
-        let z = |m: &[f64]| -> Vec<f64> {
-            m.iter()
-                .zip(&self.values)
-                .zip(&self.se)
-                .map(|((m, v), s)| (m - v) / s)
-                .collect()
-        };
-        let (zb, za) = (z(&self.before), z(&self.after));
-        let zmax = zb
-            .iter()
-            .chain(&za)
-            .filter(|x| x.is_finite())
-            .fold(3.0f64, |a, b| a.max(b.abs()))
-            * 1.1;
-        let mut chart = ChartBuilder::on(&right)
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
-            .build_cartesian_2d(axis(0f64..n.max(1) as f64 + 1.0), axis(-zmax..zmax))?;
-        chart
-            .configure_mesh()
-            .x_desc(t(
-                "doel (regel van calibration.csv)",
-                "target (row of calibration.csv)",
-            ))
-            .y_desc(t("(model − doel) / se", "(model − target) / se"))
-            .x_labels(count_labels(n as f64))
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| self.lang.number(*v, 1))
-            .label_style((FAMILY, 14))
-            .draw()?;
-        chart.draw_series(std::iter::once(Polygon::new(
-            vec![
-                (0.0, -2.0),
-                (n as f64 + 1.0, -2.0),
-                (n as f64 + 1.0, 2.0),
-                (0.0, 2.0),
-            ],
-            BLUE.mix(0.1),
-        )))?;
-        chart.draw_series(
-            zb.iter()
-                .enumerate()
-                .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, before_c.stroke_width(2))),
-        )?;
-        chart.draw_series(
-            za.iter()
-                .enumerate()
-                .map(|(i, &v)| Circle::new((i as f64 + 1.0, v), 4, after_c.filled())),
-        )?;
-        Ok(())
-    }
 }

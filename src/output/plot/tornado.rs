@@ -1,8 +1,8 @@
 //! The tornado plot of a one-way sensitivity analysis: the effect of each parameter, from its low to its
 //! high value with the others at their base, on one metric; the largest effect on top.
 
-use crate::output::plot::{Entry, Figure, Swatch, legend_below};
-use crate::output::report::Lang;
+use crate::output::lang::Lang;
+use crate::output::plot::{Entry, Figure, PlainChart, Swatch, legend_below};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -75,21 +75,6 @@ pub fn ranked(bars: &[TornadoBar]) -> Vec<TornadoBar> {
     v
 }
 
-/// A parameter value in the language's number format: up to 4 decimals, trailing zeros trimmed, with
-/// thousands separators (`0,9`, `1.250`, `0.9` in English).
-fn short(lang: Lang, x: f64) -> String {
-    let s = format!("{:.4}", x.abs());
-    let decimals = s
-        .split_once('.')
-        .map_or(0, |(_, f)| f.trim_end_matches('0').len());
-    let v = lang.decimal(x.abs(), decimals);
-    if x < 0.0 && v.chars().any(|c| ('1'..='9').contains(&c)) {
-        format!("−{v}")
-    } else {
-        v
-    }
-}
-
 impl Tornado {
     /// Whether the metric is a difference (pilot − baseline): its numbers then carry a sign.
     fn signed(&self) -> bool {
@@ -107,33 +92,36 @@ impl Tornado {
             Unit::Share => format!("{}%", lang.decimal(100.0 * x, 1)),
             Unit::Number if x.abs() >= 1000.0 && signed => lang.signed(x, 0),
             Unit::Number if x.abs() >= 1000.0 => lang.decimal(x, 0),
-            Unit::Number if signed && x > 0.0 => format!("+{}", short(lang, x)),
-            Unit::Number => short(lang, x),
+            Unit::Number if signed && x > 0.0 => format!("+{}", lang.short(x)),
+            Unit::Number => lang.short(x),
         }
     }
 }
 
-impl Figure for Tornado {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+impl Tornado {
+    /// A figure without bars: the title, and that there are no parameters.
+    fn draw_empty<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> DrawResult
     where
         DB::ErrorType: 'static,
     {
-        root.fill(&WHITE)?;
-        let bars = ranked(&self.bars);
-        let n = bars.len();
-        if n == 0 {
-            root.draw(&Text::new(
-                self.title.clone(),
-                (20, 20),
-                (FAMILY, 22).into_font(),
-            ))?;
-            root.draw(&Text::new(
-                self.lang.t("geen parameters", "no parameters").to_string(),
-                (20, 70),
-                (FAMILY, 16).into_font(),
-            ))?;
-            return Ok(());
-        }
+        root.draw(&Text::new(
+            self.title.clone(),
+            (20, 20),
+            (FAMILY, 22).into_font(),
+        ))?;
+        root.draw(&Text::new(
+            self.lang.t("geen parameters", "no parameters").to_string(),
+            (20, 70),
+            (FAMILY, 16).into_font(),
+        ))?;
+        Ok(())
+    }
+
+    /// The metric's axis: every bar's ends and the base, padded by 8%.
+    fn range(&self, bars: &[TornadoBar]) -> std::ops::Range<f64> {
         let all = bars
             .iter()
             .flat_map(|b| [b.at_low, b.at_high])
@@ -141,29 +129,12 @@ impl Figure for Tornado {
         let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(x), h.max(x)));
         let pad = ((hi - lo) * 0.08).max(self.base.abs() * 0.01).max(1e-9);
         let pad = if hi - lo == 0.0 { pad.max(1.0) } else { pad };
-        let labels: Vec<String> = bars
-            .iter()
-            .map(|b| {
-                format!(
-                    "{} ({} → {})",
-                    b.label,
-                    short(self.lang, b.low),
-                    short(self.lang, b.high)
-                )
-            })
-            .collect();
-        let label_size = if n > 16 {
-            11
-        } else if n > 10 {
-            13
-        } else {
-            15
-        };
-        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-        let label_area =
-            ((longest as f64 * f64::from(label_size) * 0.56) as u32 + 16).clamp(80, 460);
-        let area = root.titled(&self.title, (FAMILY, 20))?;
-        let entries: Vec<Entry> = vec![
+        (lo - pad)..(hi + pad)
+    }
+
+    /// The legend: the low and the high value's colours, and the base.
+    fn entries(&self) -> Vec<Entry> {
+        vec![
             (
                 self.lang.t("lage waarde", "low value").into(),
                 Swatch::Block(LOW.mix(0.85)),
@@ -180,17 +151,95 @@ impl Figure for Tornado {
                 ),
                 Swatch::Interval(BLACK.to_rgba(), 2),
             ),
-        ];
-        let area = legend_below(&area, &entries, 13)?;
+        ]
+    }
+
+    /// Each bar's label, `name (low → high)`, the size of their text and the width of their area.
+    fn labels(&self, bars: &[TornadoBar]) -> (Vec<String>, u32, u32) {
+        let labels: Vec<String> = bars
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} ({} → {})",
+                    b.label,
+                    self.lang.short(b.low),
+                    self.lang.short(b.high)
+                )
+            })
+            .collect();
+        let n = bars.len();
+        let label_size = if n > 16 {
+            11
+        } else if n > 10 {
+            13
+        } else {
+            15
+        };
+        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        let label_area =
+            ((longest as f64 * f64::from(label_size) * 0.56) as u32 + 16).clamp(80, 460);
+        (labels, label_size, label_area)
+    }
+
+    /// The bars, bar `i` from the top from `n - i - 1` to `n - i`: from the base to the metric at
+    /// the low value and at the high value; and the base as a line.
+    fn draw_bars<DB: DrawingBackend>(
+        &self,
+        chart: &mut PlainChart<'_, DB>,
+        bars: &[TornadoBar],
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let n = bars.len();
+        let half = 0.32;
+        let bar = |i: usize, end: f64, color: RGBColor| {
+            let y = y_of(n, i);
+            Rectangle::new(
+                [(self.base, y - half), (end, y + half)],
+                color.mix(0.85).filled(),
+            )
+        };
+        chart.draw_series(bars.iter().enumerate().map(|(i, b)| bar(i, b.at_low, LOW)))?;
+        chart.draw_series(
+            bars.iter()
+                .enumerate()
+                .map(|(i, b)| bar(i, b.at_high, HIGH)),
+        )?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(self.base, 0.0), (self.base, n as f64)],
+            BLACK.stroke_width(2),
+        )))?;
+        Ok(())
+    }
+}
+
+/// The middle of bar `i` from the top of `n`.
+fn y_of(n: usize, i: usize) -> f64 {
+    (n - i) as f64 - 0.5
+}
+
+impl Figure for Tornado {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let bars = ranked(&self.bars);
+        let n = bars.len();
+        if n == 0 {
+            return self.draw_empty(root);
+        }
+        let range = self.range(&bars);
+        let (labels, label_size, label_area) = self.labels(&bars);
+        let area = root.titled(&self.title, (FAMILY, 20))?;
+        let area = legend_below(&area, &self.entries(), 13)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(16)
             .margin_right(48)
             .x_label_area_size(48)
             .y_label_area_size(label_area)
-            .build_cartesian_2d(
-                super::axis((lo - pad)..(hi + pad)),
-                super::axis(0f64..n as f64),
-            )?;
+            .build_cartesian_2d(super::axis(range.clone()), super::axis(0f64..n as f64))?;
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -200,34 +249,14 @@ impl Figure for Tornado {
             .x_label_formatter(&|v| self.number(*v))
             .label_style((FAMILY, 13))
             .draw()?;
-        // Bar i from the top: y from n - i - 1 to n - i.
-        let y_of = |i: usize| (n - i) as f64 - 0.5;
-        let half = 0.32;
-        chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let y = y_of(i);
-            Rectangle::new(
-                [(self.base, y - half), (b.at_low, y + half)],
-                LOW.mix(0.85).filled(),
-            )
-        }))?;
-        chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let y = y_of(i);
-            Rectangle::new(
-                [(self.base, y - half), (b.at_high, y + half)],
-                HIGH.mix(0.85).filled(),
-            )
-        }))?;
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(self.base, 0.0), (self.base, n as f64)],
-            BLACK.stroke_width(2),
-        )))?;
+        self.draw_bars(&mut chart, &bars)?;
         // The labels, right-aligned in the label area beside their bars.
         let style = TextStyle::from((FAMILY, label_size).into_font())
             .pos(Pos::new(HPos::Right, VPos::Center));
         // `backend_coord` is in pixels of the whole figure: the labels go on `root`.
-        let left = chart.backend_coord(&(lo - pad, 0.0)).0 - 8;
+        let left = chart.backend_coord(&(range.start, 0.0)).0 - 8;
         for (i, l) in labels.iter().enumerate() {
-            let y = chart.backend_coord(&(lo - pad, y_of(i))).1;
+            let y = chart.backend_coord(&(range.start, y_of(n, i))).1;
             root.draw(&Text::new(l.clone(), (left, y), style.clone()))?;
         }
         Ok(())

@@ -619,8 +619,7 @@ fn stages_depend_on_each_other_without_a_circle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     tree(Path::new(env!("CARGO_MANIFEST_DIR")), "src", &mut files);
-    let mut uses: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
-        Default::default();
+    let mut uses: Uses = Default::default();
     for f in &files {
         let rel = f.strip_prefix("src/").unwrap_or(f);
         let stage = rel
@@ -646,35 +645,153 @@ fn stages_depend_on_each_other_without_a_circle() {
             }
         }
     }
-    // Depth-first search for a circle.
-    fn visit(
-        s: &str,
-        uses: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
-        path: &mut Vec<String>,
-        done: &mut std::collections::BTreeSet<String>,
-    ) {
-        if let Some(at) = path.iter().position(|p| p == s) {
-            panic!(
-                "the stages depend on each other in a circle: {} -> {s}",
-                path[at..].join(" -> ")
-            );
-        }
-        if done.contains(s) {
-            return;
-        }
-        path.push(s.to_string());
-        for t in uses.get(s).into_iter().flatten() {
-            visit(t, uses, path, done);
-        }
-        path.pop();
-        done.insert(s.to_string());
-    }
-    let mut done = Default::default();
-    for s in uses.keys() {
-        visit(s, &uses, &mut Vec::new(), &mut done);
+    if let Some(circle) = circle(&uses) {
+        panic!(
+            "the stages depend on each other in a circle: {}",
+            circle.join(" -> ")
+        );
     }
     assert!(
         uses.contains_key("engine") && uses.contains_key("aggregate"),
         "{uses:?}"
+    );
+}
+
+/// Who names whom: per part, the parts its code names.
+type Uses = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+/// A circle in `uses`, as the parts along it with the first at the end again (depth-first search).
+fn circle(uses: &Uses) -> Option<Vec<String>> {
+    fn visit(
+        s: &str,
+        uses: &Uses,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == s) {
+            let mut c = path[at..].to_vec();
+            c.push(s.to_string());
+            return Some(c);
+        }
+        if done.contains(s) {
+            return None;
+        }
+        path.push(s.to_string());
+        for t in uses.get(s).into_iter().flatten() {
+            if let Some(c) = visit(t, uses, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(s.to_string());
+        None
+    }
+    let mut done = Default::default();
+    uses.keys()
+        .find_map(|s| visit(s, uses, &mut Vec::new(), &mut done))
+}
+
+/// The parts of `output/` a line of code in the part `own` names: `crate::output::<part>`, a
+/// `super::<part>` from a file directly in `output/` (`super` of a file in `plot/` is `plot` itself),
+/// and in `output/mod.rs` a path that starts with a part (`guard::Lock`); groups in braces count
+/// each of their parts. Anything else `crate::output::` or `super::` names is `output/mod.rs`'s own
+/// (`mod`).
+fn output_parts_named(line: &str, own: &str, in_plot: bool, parts: &[&str]) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let part_of = |name: String| -> String {
+        if parts.contains(&name.as_str()) {
+            name
+        } else {
+            "mod".to_string()
+        }
+    };
+    // What follows each prefix: one name, or a group `{a, b::c, self}`.
+    let after = |prefix: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        for rest in line.split(prefix).skip(1) {
+            match rest.strip_prefix('{') {
+                Some(group) => {
+                    let group = group.split('}').next().unwrap_or("");
+                    out.extend(group.split(',').map(ident).filter(|n| !n.is_empty()));
+                }
+                None => out.push(ident(rest)),
+            }
+        }
+        out
+    };
+    let mut named: Vec<String> = after("crate::output::").into_iter().map(part_of).collect();
+    if !in_plot || own == "plot/mod" {
+        named.extend(after("super::").into_iter().map(part_of));
+    }
+    if own == "mod"
+        && !line.trim_start().starts_with("pub mod")
+        && !line.trim_start().starts_with("mod ")
+    {
+        for p in parts {
+            let starts = line.match_indices(&format!("{p}::")).any(|(i, _)| {
+                i == 0
+                    || !line[..i]
+                        .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            });
+            if starts {
+                named.push(p.to_string());
+            }
+        }
+    }
+    named
+}
+
+/// The files of `output/` (the figures' folder `plot/` counted as one) depend on each other without
+/// a circle, as the stages do: the language and its formatters (`lang.rs`) are a leaf the figures and
+/// the report both build on, and the report may draw with the figures but the figures never use the
+/// report (issue 15).
+#[test]
+fn output_files_depend_on_each_other_without_a_circle() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    tree(root, "src/output", &mut files);
+    let parts: Vec<String> = std::fs::read_dir(root.join("src/output"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "mod.rs")
+        .map(|n| n.trim_end_matches(".rs").to_string())
+        .collect();
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let mut uses: Uses = Default::default();
+    for f in files.iter().filter(|f| f.ends_with(".rs")) {
+        let rel = f.trim_start_matches("src/output/").trim_end_matches(".rs");
+        let in_plot = rel.starts_with("plot/");
+        let part = if in_plot { "plot" } else { rel };
+        let own = if rel == "plot/mod" { "plot/mod" } else { part };
+        let text = std::fs::read_to_string(root.join(f)).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        let entry = uses.entry(part.to_string()).or_default();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for name in output_parts_named(line, own, in_plot, &parts) {
+                if name != part {
+                    entry.insert(name);
+                }
+            }
+        }
+    }
+    if let Some(circle) = circle(&uses) {
+        panic!(
+            "the files of output/ depend on each other in a circle: {} ({uses:?})",
+            circle.join(" -> ")
+        );
+    }
+    let named = |a: &str, b: &str| uses.get(a).is_some_and(|u| u.contains(b));
+    assert!(
+        named("report", "plot") && named("report", "lang") && named("plot", "lang"),
+        "the report draws with the figures, both speak the language: {uses:?}"
+    );
+    assert!(
+        uses.get("lang").is_some_and(|u| u.is_empty()),
+        "lang.rs is a leaf: {uses:?}"
     );
 }

@@ -404,7 +404,7 @@ fn a_fit_on_the_models_own_histories_recovers_its_rows_caseload_time_in_state_an
         &fitted,
         &truth,
         &fitted_model,
-        wijksim::output::report::Lang::Nl,
+        wijksim::output::lang::Lang::Nl,
     );
     let bts = html.split("<td>BTS</td>").nth(1).unwrap();
     let bts = &bts[..bts.find("</tr>").unwrap()];

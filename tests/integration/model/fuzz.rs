@@ -514,9 +514,9 @@ proptest! {
             }
         }
         let lang = if english {
-            wijksim::output::report::Lang::En
+            wijksim::output::lang::Lang::En
         } else {
-            wijksim::output::report::Lang::Nl
+            wijksim::output::lang::Lang::Nl
         };
         // On a hang the process exits and the damaged folder stays, to reproduce with `wijksim report`.
         let input = format!("{}\n{}", dir.path().display(), what.join("\n"));
