@@ -183,12 +183,13 @@ pub(crate) fn esc(s: &str) -> String {
 /// The style of every page wijksim writes. Nothing is wider than the window: a table wider than the
 /// text scrolls sideways in its own box (a block as wide as its content, at most the text's width),
 /// a figure scales down, and a scenario line quoted in a table wraps.
+/// An amount is kept on one line (`.nw`, see [`amount`]).
 pub(crate) const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:2px solid #1f5ea8;padding-bottom:.2em}\
 .answer{background:#f3f7fc;border-left:6px solid #1f5ea8;padding:.8em 1.2em;margin:1em 0}\
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em;display:block;width:max-content;max-width:100%;overflow-x:auto}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
 th{background:#e8eef7}td:first-child,th:first-child{text-align:left}td:not(:first-child){white-space:nowrap}td.line,th.line{white-space:normal;text-align:left;overflow-wrap:anywhere}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}summary{cursor:pointer;font-weight:bold;margin:.5em 0}\
-figcaption{font-size:.9em;color:#555}code{background:#f4f4f4;padding:.1em .3em}.small{font-size:.85em;color:#555}";
+figcaption{font-size:.9em;color:#555}code{background:#f4f4f4;padding:.1em .3em}.small{font-size:.85em;color:#555}.nw{white-space:nowrap}";
 
 /// Everything the report shows.
 pub struct ReportInput<'a> {
@@ -350,9 +351,9 @@ fn cost_per_year_table(h: &mut String, r: &ReportInput, lang: Lang) {
             let _ = write!(
                 h,
                 "<td>{} <span class=\"small\">({} – {})</span></td>",
-                lang.money(r.model.currency, q[1]),
-                lang.money(r.model.currency, q[0]),
-                lang.money(r.model.currency, q[2])
+                amount(lang, r.model, q[1]),
+                amount(lang, r.model, q[0]),
+                amount(lang, r.model, q[2])
             );
         }
         h.push_str("</tr>");
@@ -360,15 +361,32 @@ fn cost_per_year_table(h: &mut String, r: &ReportInput, lang: Lang) {
     h.push_str("</table>");
 }
 
+/// An amount in the model's currency as the report shows it, `€ 1.234.567`, kept on one line: a
+/// narrow window would otherwise end a line with the currency (or `+€`) and start the next with the
+/// number. The CSV files and the console are not touched: they have no lines to wrap.
+fn amount(lang: Lang, m: &Model, x: f64) -> String {
+    unbroken(&esc(&lang.money(m.currency, x)))
+}
+
+/// The same with a sign: `+€ 19.994`, `−£ 421,721`, on one line.
+fn signed_amount(lang: Lang, m: &Model, x: f64) -> String {
+    unbroken(&esc(&lang.signed_money(m.currency, x)))
+}
+
+/// Text (already HTML) that a line never breaks inside (class `nw` of [`CSS`]).
+fn unbroken(html: &str) -> String {
+    format!("<span class=\"nw\">{html}</span>")
+}
+
 /// A paired difference as the answer gives it: the mean with its 90% interval,
 /// `+€ 76.104 [P5–P95: −€ 13.367 tot +€ 144.354]`.
 fn difference_band(lang: Lang, m: &Model, d: &Difference) -> String {
     format!(
         "{} [P5–P95: {} {} {}]",
-        lang.signed_money(m.currency, d.mean),
-        lang.signed_money(m.currency, d.q[0]),
+        signed_amount(lang, m, d.mean),
+        signed_amount(lang, m, d.q[0]),
         lang.t("tot", "to"),
-        lang.signed_money(m.currency, d.q[2])
+        signed_amount(lang, m, d.q[2])
     )
 }
 
@@ -559,7 +577,7 @@ fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
                 "The Monte Carlo error of the baseline's mean cost is",
             )
         },
-        lang.money(r.model.currency, sd / (sm.runs as f64).sqrt()),
+        amount(lang, r.model, sd / (sm.runs as f64).sqrt()),
         lang.t(
             "De banden tonen de spreiding van run tot run: P5–P95 is het 90%-interval (van het 5e tot het 95e percentiel van de runs), P10–P90 het 80%-interval",
             "The bands show the spread from run to run: P5–P95 is the 90% interval (from the 5th to the 95th percentile of the runs), P10–P90 the 80% interval"
@@ -905,7 +923,7 @@ fn budget_row(
     let carries = if banded {
         format!(
             "<td>{}</td>",
-            lang.money(r.model.currency, st(B::HolderCarries).mean)
+            amount(lang, r.model, st(B::HolderCarries).mean)
         )
     } else {
         String::new()
@@ -916,15 +934,15 @@ fn budget_row(
         esc(&pool.name),
         esc(&plot::arm_label(lang, r.model, &sm.arm)),
         lay.years[y],
-        lang.money(r.model.currency, st(B::Budget).mean),
-        lang.money(r.model.currency, st(B::Spent).mean),
-        lang.money(r.model.currency, st(B::Spent).q[0]),
-        lang.money(r.model.currency, st(B::Spent).q[4]),
+        amount(lang, r.model, st(B::Budget).mean),
+        amount(lang, r.model, st(B::Spent).mean),
+        amount(lang, r.model, st(B::Spent).q[0]),
+        amount(lang, r.model, st(B::Spent).q[4]),
         lang.pct(st(B::Overspent).mean),
-        lang.money(r.model.currency, st(B::TopUp).mean),
-        lang.money(r.model.currency, st(B::CarriedOver).mean),
-        lang.money(r.model.currency, st(B::Refund).mean),
-        lang.money(r.model.currency, st(B::Reinvested).mean),
+        amount(lang, r.model, st(B::TopUp).mean),
+        amount(lang, r.model, st(B::CarriedOver).mean),
+        amount(lang, r.model, st(B::Refund).mean),
+        amount(lang, r.model, st(B::Reinvested).mean),
     );
 }
 
@@ -1039,18 +1057,18 @@ fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
                 first.year,
                 pct(first.alpha),
                 esc(&first.name),
-                lang.money(r.model.currency, first.needed),
+                amount(lang, r.model, first.needed),
                 pct(first.above_expected()),
-                lang.money(r.model.currency, first.expected)
+                amount(lang, r.model, first.expected)
             ),
             Lang::En => format!(
                 "To keep the chance of overspending in {} under {}, the pilot areas of {} together need {}, {} above their expected spend of {}. From the baseline's runs: what the budget holder would spend under the provider model (care on the covered lines at the tariffs, plus the fixed costs).",
                 first.year,
                 pct(first.alpha),
                 esc(&first.name),
-                lang.money(r.model.currency, first.needed),
+                amount(lang, r.model, first.needed),
                 pct(first.above_expected()),
-                lang.money(r.model.currency, first.expected)
+                amount(lang, r.model, first.expected)
             ),
         }
     );
@@ -1072,14 +1090,14 @@ fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} <span class=\"small\">(+{})</span></td><td>{}</td></tr>",
             esc(&s.name),
             s.year,
-            lang.money(r.model.currency, s.expected),
-            lang.money(r.model.currency, s.q[0]),
-            lang.money(r.model.currency, s.q[1]),
-            lang.money(r.model.currency, s.q[2]),
-            lang.money(r.model.currency, s.needed),
+            amount(lang, r.model, s.expected),
+            amount(lang, r.model, s.q[0]),
+            amount(lang, r.model, s.q[1]),
+            amount(lang, r.model, s.q[2]),
+            amount(lang, r.model, s.needed),
             pct(s.above_expected()),
             s.pilot_budget
-                .map_or("–".to_string(), |b| lang.money(r.model.currency, b)),
+                .map_or("–".to_string(), |b| amount(lang, r.model, b)),
         );
     }
     h.push_str("</table>");
@@ -1672,6 +1690,16 @@ mod tests {
         assert!(rule("figure svg").contains("max-width:100%"));
         assert!(rule("td.line").contains("white-space:normal"));
         assert!(rule("td.line").contains("overflow-wrap:anywhere"));
+        // An amount never breaks between its sign or currency and its digits.
+        assert!(rule(".nw").contains("white-space:nowrap"));
+        assert_eq!(
+            super::signed_amount(
+                Lang::En,
+                &crate::scenario::default_scenario().model,
+                -1234.0
+            ),
+            "<span class=\"nw\">−€ 1,234</span>"
+        );
     }
 
     #[test]
