@@ -2,7 +2,7 @@
 //! differences, the KPIs, the budget sizing and the files written. A pure function of the run's
 //! report ([`summary`]), so a test can compare it with a snapshot.
 
-use super::count;
+use super::{count, counted};
 use std::io::Write;
 use wijksim::aggregate::paired::{Period, cell_quantiles};
 use wijksim::aggregate::{Account, Summary};
@@ -118,7 +118,7 @@ fn caseload(out: &mut Vec<u8>, m: &wijksim::model::Model, r: &RunReport) -> std:
 /// What each file of a run's folder holds, in the model's words.
 fn file_descriptions(m: &wijksim::model::Model, r: &RunReport) -> Vec<(&'static str, String)> {
     let wmo = m.is_wmo();
-    let one = one_of(m);
+    let one = person(m);
     let caseload = format!(
         "{} per {}, state and scope",
         people(m),
@@ -343,7 +343,7 @@ fn scope_differences(
         .sum();
     writeln!(
         out,
-        "  {} ({} {} at the start):",
+        "  {} ({} at the start):",
         match (kind, m.is_wmo()) {
             (ScopeKind::PilotAreas, true) => "in the pilot areas",
             (ScopeKind::PilotAreas, false) => "in the areas the arm changes",
@@ -351,8 +351,7 @@ fn scope_differences(
             (_, false) => "overall",
         },
         // Grouped as the euros are.
-        euros(clients as f64),
-        if clients == 1 { one_of(m) } else { people(m) }
+        counted(clients as usize, person(m), people(m))
     )?;
     let measures = measures(m);
     for &(measure, what, why) in measures {
@@ -540,10 +539,10 @@ fn people(m: &wijksim::model::Model) -> &str {
     lang::people(Lang::En, m)
 }
 
-/// One of them: `client`, `patient` (the English plural's `s` dropped).
-fn one_of(m: &wijksim::model::Model) -> &str {
-    let p = people(m);
-    p.strip_suffix('s').unwrap_or(p)
+/// One of them, as the scenario calls one in English (`client`, `patient`, `person`): a word of its
+/// own, not the plural less an `s`.
+fn person(m: &wijksim::model::Model) -> &str {
+    &m.population_one
 }
 
 /// An amount with its sign: `+76,104`, `-54,715`. Not [`Lang::signed_money`] on purpose: the console
@@ -616,5 +615,38 @@ mod tests {
             assert!(!got.contains(word), "`{word}` in:\n{got}");
         }
         assert!(got.contains("patients"), "{got}");
+    }
+
+    /// One person, many people: the console counts the people simulated with the scenario's own
+    /// singular, also where the plural is not the singular and an `s` (it once printed "per people").
+    #[test]
+    fn one_of_the_people_is_named_by_its_own_word() {
+        let text = std::fs::read_to_string("scenarios/sick_sicker.toml").expect("the scenario");
+        // One person at the start, so that the console counts one.
+        let text = text
+            .replacen("inhabitants = 1000", "inhabitants = 1", 1)
+            .replacen("caseload = { H = 1000 }", "caseload = { H = 1 }", 1);
+        let scenario = wijksim::scenario::from_text("one.toml", &text).expect("it compiles");
+        assert_eq!(
+            (person(&scenario.model), people(&scenario.model)),
+            ("person", "people")
+        );
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let opts = RunOptions {
+            runs: Some(2),
+            plots: Plots::None,
+            histories: Some(1),
+            ..RunOptions::default()
+        };
+        let r = run_into(&scenario, &opts, &dir.path().join("out"), false).expect("it runs");
+        let got = summary(&scenario, &r);
+        for words in [
+            "(1 person at the start)",
+            "discounted cost and outcomes per person;",
+            "person histories (episodes per person and state)",
+        ] {
+            assert!(got.contains(words), "`{words}` not in:\n{got}");
+        }
+        assert!(!got.contains("per people"), "{got}");
     }
 }

@@ -181,6 +181,9 @@ pub struct Model {
     pub title: String,
     /// What figures and the report call the people simulated: Dutch, English (plural nouns).
     pub population: (String, String),
+    /// One of them in English (`client`, `patient`, `person`), as the console counts them: `1
+    /// person`, `2 people`.
+    pub population_one: String,
     /// The currency of every amount (`[scenario] currency`; euros by default).
     pub currency: crate::model::currency::Currency,
     /// States, in file order.

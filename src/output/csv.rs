@@ -379,105 +379,122 @@ pub fn summary(model: &Model, summaries: &[Summary]) -> Vec<u8> {
         "measure", "outcome", "mean", "mcse", "p05", "p50", "p95",
     ]))
     .expect("writing to memory");
-    let per_client = |sm: &Summary, sc: usize, e: Econ| -> Vec<f64> {
-        let (v, clients) = (
-            sm.columns.cell(sm.layout.econ(sc, e)),
-            sm.columns.cell(sm.layout.econ(sc, Econ::Clients)),
-        );
-        v.iter()
-            .zip(clients)
-            .map(|(x, n)| if *n > 0.0 { x / n } else { 0.0 })
-            .collect()
-    };
     let Some(first) = summaries.first() else {
         return w.into_inner().expect("writing to memory");
     };
     for sc in 0..first.layout.scopes.len() {
-        let mut row = |sm: &Summary, measure: &str, outcome: &str, values: &[f64]| {
-            let n = values.len();
-            let mut sorted = values.to_vec();
-            let st = crate::aggregate::stats(&mut sorted);
-            let d = match measure {
-                "clients" => decimals::CLIENTS,
-                "cost_per_client" | "incremental_cost" => decimals::EUROS,
-                _ => decimals::OUTCOMES,
-            };
-            let f = |x: f64| format!("{x:.d$}");
-            let mut r = lead(sm, sc);
-            r.extend([
-                measure.into(),
-                outcome.into(),
-                f(st.mean),
-                format!("{:.*}", d + 1, st.mcse(n)),
-                f(st.q[0]),
-                f(st.q[2]),
-                f(st.q[4]),
-            ]);
-            w.write_record(&r).expect("writing to memory");
-        };
         for sm in summaries {
-            row(
-                sm,
-                "clients",
-                "",
-                sm.columns.cell(sm.layout.econ(sc, Econ::Clients)),
-            );
-            row(
-                sm,
-                "cost_per_client",
-                "",
-                &per_client(sm, sc, Econ::DiscountedCost),
-            );
-            for (k, o) in model.outcomes.iter().enumerate() {
-                row(
-                    sm,
-                    "outcome_per_client",
-                    &o.name,
-                    &per_client(sm, sc, Econ::Outcome(k)),
-                );
-            }
+            per_client_rows(&mut w, model, sm, sc);
         }
-        let mut icers = Vec::new();
         if let Some((base, pilots)) = summaries.split_first() {
-            for p in pilots {
-                let diff = |e: Econ| -> Vec<f64> {
-                    per_client(p, sc, e)
-                        .iter()
-                        .zip(per_client(base, sc, e))
-                        .map(|(a, b)| a - b)
-                        .collect()
-                };
-                let dc = diff(Econ::DiscountedCost);
-                row(p, "incremental_cost", "", &dc);
-                for (k, o) in model.outcomes.iter().enumerate() {
-                    let dout = diff(Econ::Outcome(k));
-                    row(p, "incremental_outcome", &o.name, &dout);
-                    let (mc, mo) = (dc.iter().sum::<f64>(), dout.iter().sum::<f64>());
-                    icers.push((
-                        p,
-                        o.name.clone(),
-                        if mo != 0.0 {
-                            format!("{:.*}", decimals::EUROS, mc / mo)
-                        } else {
-                            String::new()
-                        },
-                    ));
-                }
-            }
-        }
-        for (p, outcome, ratio) in icers {
-            let mut r = lead(p, sc);
-            r.extend([
-                "icer".into(),
-                outcome,
-                ratio,
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]);
-            w.write_record(&r).expect("writing to memory");
+            incremental_rows(&mut w, model, base, pilots, sc);
         }
     }
     w.into_inner().expect("writing to memory")
+}
+
+/// Per run, an econ measure `e` of scope `sc` per client (0 in a run without clients).
+fn per_client(sm: &Summary, sc: usize, e: Econ) -> Vec<f64> {
+    let (v, clients) = (
+        sm.columns.cell(sm.layout.econ(sc, e)),
+        sm.columns.cell(sm.layout.econ(sc, Econ::Clients)),
+    );
+    v.iter()
+        .zip(clients)
+        .map(|(x, n)| if *n > 0.0 { x / n } else { 0.0 })
+        .collect()
+}
+
+/// A row of `summary.csv`: the statistics over runs of `values`, a measure of arm `sm` in scope `sc`,
+/// with the decimals of its kind.
+fn summary_row(
+    w: &mut csv::Writer<Vec<u8>>,
+    sm: &Summary,
+    sc: usize,
+    (measure, outcome): (&str, &str),
+    values: &[f64],
+) {
+    let n = values.len();
+    let mut sorted = values.to_vec();
+    let st = crate::aggregate::stats(&mut sorted);
+    let d = match measure {
+        "clients" => decimals::CLIENTS,
+        "cost_per_client" | "incremental_cost" => decimals::EUROS,
+        _ => decimals::OUTCOMES,
+    };
+    let f = |x: f64| format!("{x:.d$}");
+    let mut r = lead(sm, sc);
+    r.extend([
+        measure.into(),
+        outcome.into(),
+        f(st.mean),
+        format!("{:.*}", d + 1, st.mcse(n)),
+        f(st.q[0]),
+        f(st.q[2]),
+        f(st.q[4]),
+    ]);
+    w.write_record(&r).expect("writing to memory");
+}
+
+/// An arm's rows in scope `sc`: its clients, cost per client and each outcome per client.
+fn per_client_rows(w: &mut csv::Writer<Vec<u8>>, model: &Model, sm: &Summary, sc: usize) {
+    let clients = sm.columns.cell(sm.layout.econ(sc, Econ::Clients));
+    summary_row(w, sm, sc, ("clients", ""), clients);
+    let cost = per_client(sm, sc, Econ::DiscountedCost);
+    summary_row(w, sm, sc, ("cost_per_client", ""), &cost);
+    for (k, o) in model.outcomes.iter().enumerate() {
+        let outcome = per_client(sm, sc, Econ::Outcome(k));
+        summary_row(w, sm, sc, ("outcome_per_client", &o.name), &outcome);
+    }
+}
+
+/// Each pilot arm's rows in scope `sc`, paired by run with the baseline: the incremental cost and
+/// outcomes per client; then per pilot and outcome the ICER (mean only, empty without an
+/// incremental outcome).
+fn incremental_rows(
+    w: &mut csv::Writer<Vec<u8>>,
+    model: &Model,
+    base: &Summary,
+    pilots: &[Summary],
+    sc: usize,
+) {
+    let mut icers = Vec::new();
+    for p in pilots {
+        let diff = |e: Econ| -> Vec<f64> {
+            per_client(p, sc, e)
+                .iter()
+                .zip(per_client(base, sc, e))
+                .map(|(a, b)| a - b)
+                .collect()
+        };
+        let dc = diff(Econ::DiscountedCost);
+        summary_row(w, p, sc, ("incremental_cost", ""), &dc);
+        for (k, o) in model.outcomes.iter().enumerate() {
+            let dout = diff(Econ::Outcome(k));
+            summary_row(w, p, sc, ("incremental_outcome", &o.name), &dout);
+            let (mc, mo) = (dc.iter().sum::<f64>(), dout.iter().sum::<f64>());
+            icers.push((
+                p,
+                o.name.clone(),
+                if mo != 0.0 {
+                    format!("{:.*}", decimals::EUROS, mc / mo)
+                } else {
+                    String::new()
+                },
+            ));
+        }
+    }
+    for (p, outcome, ratio) in icers {
+        let mut r = lead(p, sc);
+        r.extend([
+            "icer".into(),
+            outcome,
+            ratio,
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
+        w.write_record(&r).expect("writing to memory");
+    }
 }

@@ -32,12 +32,13 @@ pub(crate) fn esc(s: &str) -> String {
 /// The style of every page wijksim writes. Nothing is wider than the window: a table wider than the
 /// text scrolls sideways in its own box (a block as wide as its content, at most the text's width),
 /// a figure scales down, and a scenario line quoted in a table wraps.
+/// An amount is kept on one line (`.nw`, see [`amount`]).
 pub(crate) const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:2px solid #1f5ea8;padding-bottom:.2em}\
 .answer{background:#f3f7fc;border-left:6px solid #1f5ea8;padding:.8em 1.2em;margin:1em 0}\
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em;display:block;width:max-content;max-width:100%;overflow-x:auto}th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}\
 th{background:#e8eef7}td:first-child,th:first-child{text-align:left}td:not(:first-child){white-space:nowrap}td.line,th.line{white-space:normal;text-align:left;overflow-wrap:anywhere}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}summary{cursor:pointer;font-weight:bold;margin:.5em 0}\
-figcaption{font-size:.9em;color:#555}code{background:#f4f4f4;padding:.1em .3em}.small{font-size:.85em;color:#555}";
+figcaption{font-size:.9em;color:#555}code{background:#f4f4f4;padding:.1em .3em}.small{font-size:.85em;color:#555}.nw{white-space:nowrap}";
 
 /// Everything the report shows.
 pub struct ReportInput<'a> {
@@ -137,8 +138,9 @@ fn cost_difference(
     )
 }
 
+/// The first screen, in a box: the question, the answer (cost per year per arm, each pilot against
+/// the baseline, the KPIs met) and how sure.
 fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
-    let m = r.model;
     let arms: Vec<String> = r
         .summaries
         .iter()
@@ -148,9 +150,21 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
         h,
         "<div class=\"answer\"><p><b>{}</b> {}</p>",
         lang.t("Vraag:", "Question:"),
-        question(lang, m, &arms)
+        question(lang, r.model, &arms)
     );
-    // Cost per year, P10/P50/P90.
+    cost_per_year_table(h, r, lang);
+    for p in &r.summaries[1..] {
+        pilot_answer(h, r, lang, p);
+    }
+    kpi_table(h, r, lang);
+    evaluations_table(h, r, lang);
+    how_sure(h, r, lang);
+    h.push_str("</div>");
+}
+
+/// The cost (in a Wmo model the municipal spend) per year and arm in the region: P50 with P10–P90.
+fn cost_per_year_table(h: &mut String, r: &ReportInput, lang: Lang) {
+    let m = r.model;
     let lay = &r.summaries[0].layout;
     let _ = write!(
         h,
@@ -182,105 +196,132 @@ fn first_screen(h: &mut String, r: &ReportInput, lang: Lang) {
             let _ = write!(
                 h,
                 "<td>{} <span class=\"small\">({} – {})</span></td>",
-                lang.money(r.model.currency, q[1]),
-                lang.money(r.model.currency, q[0]),
-                lang.money(r.model.currency, q[2])
+                amount(lang, r.model, q[1]),
+                amount(lang, r.model, q[0]),
+                amount(lang, r.model, q[2])
             );
         }
         h.push_str("</tr>");
     }
     h.push_str("</table>");
+}
+
+/// An amount in the model's currency as the report shows it, `€ 1.234.567`, kept on one line: a
+/// narrow window would otherwise end a line with the currency (or `+€`) and start the next with the
+/// number. The CSV files and the console are not touched: they have no lines to wrap.
+fn amount(lang: Lang, m: &Model, x: f64) -> String {
+    unbroken(&esc(&lang.money(m.currency, x)))
+}
+
+/// The same with a sign: `+€ 19.994`, `−£ 421,721`, on one line.
+fn signed_amount(lang: Lang, m: &Model, x: f64) -> String {
+    unbroken(&esc(&lang.signed_money(m.currency, x)))
+}
+
+/// Text (already HTML) that a line never breaks inside (class `nw` of [`CSS`]).
+fn unbroken(html: &str) -> String {
+    format!("<span class=\"nw\">{html}</span>")
+}
+
+/// A paired difference as the answer gives it: the mean with its 90% interval,
+/// `+€ 76.104 [P5–P95: −€ 13.367 tot +€ 144.354]`.
+fn difference_band(lang: Lang, m: &Model, d: &Difference) -> String {
+    format!(
+        "{} [P5–P95: {} {} {}]",
+        signed_amount(lang, m, d.mean),
+        signed_amount(lang, m, d.q[0]),
+        lang.t("tot", "to"),
+        signed_amount(lang, m, d.q[2])
+    )
+}
+
+/// A pilot arm's answer in a paragraph: per scope (the pilot areas first, the pilot's own effect,
+/// then the region) the paired difference with the baseline, and the chance of overspending its
+/// budget. Nothing when no scope has a difference.
+fn pilot_answer(h: &mut String, r: &ReportInput, lang: Lang, p: &ArmTables) {
+    let m = r.model;
     let lay = &r.summaries[0].layout;
-    for p in &r.summaries[1..] {
-        let band = |d: &Difference| {
-            format!(
-                "{} [P5–P95: {} {} {}]",
-                lang.signed_money(r.model.currency, d.mean),
-                lang.signed_money(r.model.currency, d.q[0]),
-                lang.t("tot", "to"),
-                lang.signed_money(r.model.currency, d.q[2])
-            )
-        };
-        // The pilot areas first (the pilot's own effect), then the region; outside the Wmo, where
-        // every area is under a regime, the two are one and shown once.
-        let mut parts = Vec::new();
-        let scopes = lay
-            .pilot_scope()
-            .filter(|_| m.is_wmo() || !every_area_under_a_regime(m))
-            .into_iter()
-            .chain([REGION]);
-        for sc in scopes {
-            let scope = &lay.scopes[sc];
-            let find = |k: Account| {
-                crate::aggregate::paired::find(
-                    r.differences,
-                    &p.arm,
-                    scope.kind,
-                    k.into(),
-                    crate::aggregate::paired::Period::All,
-                    "",
-                )
-            };
-            let (Some(care), Some(spend)) =
-                (find(Account::CareCost), find(Account::MunicipalSpend))
-            else {
-                continue;
-            };
-            let clients: u64 = scope
-                .areas
-                .iter()
-                .flat_map(|&a| &r.model.areas[a].initial)
-                .map(|&k| u64::from(k))
-                .sum();
-            if !m.is_wmo() {
-                parts.push(cost_difference(lang, m, scope, clients, spend, &band));
-                continue;
-            }
-            let where_ = match scope.kind {
-                crate::model::scope::ScopeKind::PilotAreas => lang
-                    .t("in de pilotgebieden", "in the pilot areas")
-                    .to_string(),
-                crate::model::scope::ScopeKind::Region => {
-                    lang.t("in de regio", "in the region").to_string()
-                }
-                _ => esc(&scope_label(lang, m, scope)),
-            };
-            parts.push(format!(
-                "{where_} ({} {} {}): {} {} ({}), {} {} ({})",
-                lang.int(clients as f64),
-                esc(people(lang, m)),
-                lang.t("bij de start", "at the start"),
-                lang.t("geleverde zorg", "care delivered"),
-                band(care),
-                lang.t("het effect", "the effect"),
-                lang.t("gemeentelijke uitgaven", "municipal spend"),
-                band(spend),
-                lang.t("het ontwerp van het budget", "the budget design"),
-            ));
-        }
-        if parts.is_empty() {
-            continue;
-        }
-        let overspend = if !p.layout.pools.iter().any(|pool| plot::budgeted(m, pool)) {
-            String::new()
-        } else {
-            format!(
-                "; {} {}",
-                lang.t("kans op overschrijding", "P(overspend)"),
-                lang.pct(p.p_overspend())
-            )
-        };
-        let _ = write!(
-            h,
-            "<p><b>{}</b>: {}{overspend}.</p>",
-            esc(&arm_label(lang, r.model, &p.arm)),
-            parts.join("; "),
-        );
+    // Outside the Wmo, where every area is under a regime, the pilot areas and the region are one
+    // and shown once.
+    let parts: Vec<String> = lay
+        .pilot_scope()
+        .filter(|_| m.is_wmo() || !every_area_under_a_regime(m))
+        .into_iter()
+        .chain([REGION])
+        .filter_map(|sc| scope_answer(r, lang, p, &lay.scopes[sc]))
+        .collect();
+    if parts.is_empty() {
+        return;
     }
-    kpi_table(h, r, lang);
-    evaluations_table(h, r, lang);
-    how_sure(h, r, lang);
-    h.push_str("</div>");
+    let overspend = if !p.layout.pools.iter().any(|pool| plot::budgeted(m, pool)) {
+        String::new()
+    } else {
+        format!(
+            "; {} {}",
+            lang.t("kans op overschrijding", "P(overspend)"),
+            lang.pct(p.p_overspend())
+        )
+    };
+    let _ = write!(
+        h,
+        "<p><b>{}</b>: {}{overspend}.</p>",
+        esc(&arm_label(lang, r.model, &p.arm)),
+        parts.join("; "),
+    );
+}
+
+/// One scope's part of a pilot arm's answer: in a Wmo model the difference in care delivered (the
+/// effect) and in municipal spend (the budget design), outside it the difference in cost; `None`
+/// when the differences have no row for the scope.
+fn scope_answer(
+    r: &ReportInput,
+    lang: Lang,
+    p: &ArmTables,
+    scope: &crate::model::scope::Scope,
+) -> Option<String> {
+    let m = r.model;
+    let find = |k: Account| {
+        crate::aggregate::paired::find(
+            r.differences,
+            &p.arm,
+            scope.kind,
+            k.into(),
+            crate::aggregate::paired::Period::All,
+            "",
+        )
+    };
+    let (care, spend) = (find(Account::CareCost)?, find(Account::MunicipalSpend)?);
+    let clients: u64 = scope
+        .areas
+        .iter()
+        .flat_map(|&a| &m.areas[a].initial)
+        .map(|&k| u64::from(k))
+        .sum();
+    let band = |d: &Difference| difference_band(lang, m, d);
+    if !m.is_wmo() {
+        return Some(cost_difference(lang, m, scope, clients, spend, &band));
+    }
+    let where_ = match scope.kind {
+        crate::model::scope::ScopeKind::PilotAreas => lang
+            .t("in de pilotgebieden", "in the pilot areas")
+            .to_string(),
+        crate::model::scope::ScopeKind::Region => {
+            lang.t("in de regio", "in the region").to_string()
+        }
+        _ => esc(&scope_label(lang, m, scope)),
+    };
+    Some(format!(
+        "{where_} ({} {} {}): {} {} ({}), {} {} ({})",
+        lang.int(clients as f64),
+        esc(people(lang, m)),
+        lang.t("bij de start", "at the start"),
+        lang.t("geleverde zorg", "care delivered"),
+        band(care),
+        lang.t("het effect", "the effect"),
+        lang.t("gemeentelijke uitgaven", "municipal spend"),
+        band(spend),
+        lang.t("het ontwerp van het budget", "the budget design"),
+    ))
 }
 
 /// The question the report answers, in a sentence: what happens to cost, the people (and KPIs, when
@@ -381,7 +422,7 @@ fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
                 "The Monte Carlo error of the baseline's mean cost is",
             )
         },
-        lang.money(r.model.currency, sd / (sm.runs as f64).sqrt()),
+        amount(lang, r.model, sd / (sm.runs as f64).sqrt()),
         lang.t(
             "De banden tonen de spreiding van run tot run: P5–P95 is het 90%-interval (van het 5e tot het 95e percentiel van de runs), P10–P90 het 80%-interval",
             "The bands show the spread from run to run: P5–P95 is the 90% interval (from the 5th to the 95th percentile of the runs), P10–P90 the 80% interval"
@@ -408,6 +449,8 @@ fn how_sure(h: &mut String, r: &ReportInput, lang: Lang) {
     let _ = write!(h, "{what}</p>");
 }
 
+/// The KPIs: per scope (the pilot areas first) and KPI, the chance that the target is met in the last
+/// contract year with a target, per arm, with the mean.
 fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
     let m = r.model;
     if m.kpis.is_empty() {
@@ -445,46 +488,54 @@ fn kpi_table(h: &mut String, r: &ReportInput, lang: Lang) {
             3 + r.summaries.len(),
             esc(&scope_label(lang, m, &lay.scopes[sc]))
         );
-        for (k, kpi) in m.kpis.iter().enumerate() {
-            let Some((i, y)) = kpi.shown_in(sc) else {
-                continue;
-            };
-            let label = match lang {
-                Lang::Nl if !kpi.nl.is_empty() => &kpi.nl,
-                Lang::En if !kpi.en.is_empty() => &kpi.en,
-                _ => &kpi.name,
-            };
-            // A count is a number of clients, the other kinds a share.
-            let value = |x: f64, decimals: usize| {
-                if !kpi.is_count() {
-                    lang.pct(x)
-                } else if (x - x.round()).abs() < 1e-9 {
-                    lang.int(x)
-                } else {
-                    lang.decimal(x, decimals)
-                }
-            };
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td>",
-                esc(label),
-                y + 1,
-                value(kpi.targets[y].unwrap_or(0.0), 1)
-            );
-            for sm in r.summaries {
-                let met = kpi.p_met(y, sm.kpi_per_run(m, k, i, y));
-                let _ = write!(
-                    h,
-                    "<td>{} <span class=\"small\">({} {})</span></td>",
-                    lang.pct(met),
-                    lang.t("gem.", "mean"),
-                    value(sm.kpi(m, k, i, y, KpiCell::Value).mean, 1)
-                );
-            }
-            h.push_str("</tr>");
+        for k in 0..m.kpis.len() {
+            kpi_row(h, r, lang, k, sc);
         }
     }
     h.push_str("</table>");
+}
+
+/// The row of KPI `k` in scope `sc`, when the KPI is shown there: its name, contract year and
+/// target, and per arm the chance that the target is met with the mean.
+fn kpi_row(h: &mut String, r: &ReportInput, lang: Lang, k: usize, sc: usize) {
+    let m = r.model;
+    let kpi = &m.kpis[k];
+    let Some((i, y)) = kpi.shown_in(sc) else {
+        return;
+    };
+    let label = match lang {
+        Lang::Nl if !kpi.nl.is_empty() => &kpi.nl,
+        Lang::En if !kpi.en.is_empty() => &kpi.en,
+        _ => &kpi.name,
+    };
+    // A count is a number of clients, the other kinds a share.
+    let value = |x: f64, decimals: usize| {
+        if !kpi.is_count() {
+            lang.pct(x)
+        } else if (x - x.round()).abs() < 1e-9 {
+            lang.int(x)
+        } else {
+            lang.decimal(x, decimals)
+        }
+    };
+    let _ = write!(
+        h,
+        "<tr><td>{}</td><td>{}</td><td>{}</td>",
+        esc(label),
+        y + 1,
+        value(kpi.targets[y].unwrap_or(0.0), 1)
+    );
+    for sm in r.summaries {
+        let met = kpi.p_met(y, sm.kpi_per_run(m, k, i, y));
+        let _ = write!(
+            h,
+            "<td>{} <span class=\"small\">({} {})</span></td>",
+            lang.pct(met),
+            lang.t("gem.", "mean"),
+            value(sm.kpi(m, k, i, y, KpiCell::Value).mean, 1)
+        );
+    }
+    h.push_str("</tr>");
 }
 
 /// The evaluations of `evaluations` KPIs per contract year in their first scope (the region by
@@ -571,7 +622,6 @@ pub(crate) fn figure<F: plot::Figure>(h: &mut String, fig: &F, caption: &str) {
 /// overspending and how the year was settled (means over runs); then, where capacity limits make
 /// clients wait, the waiting clients at year end per arm.
 fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
-    use crate::aggregate::BudgetMeasure as B;
     let m = r.model;
     let with_pools: Vec<(usize, &ArmTables)> = r
         .summaries
@@ -593,133 +643,169 @@ fn budget_use(h: &mut String, r: &ReportInput, lang: Lang) {
         )
     );
     if !with_pools.is_empty() {
-        // The holder carries part of an overspend only under a bandbreedte.
-        let banded = m.regimes.iter().any(|rg| rg.risk_sharing.is_some());
-        let _ = write!(
-            h,
-            "<table><tr><th>{}</th><th>{}</th><th>budget</th><th>{}</th><th>{}</th><th>{}</th>{}<th>{}</th><th>{}</th></tr>",
-            lang.t("budgethouder (variant)", "budget holder (arm)"),
-            lang.t("jaar", "year"),
-            lang.t("besteed (P5–P95)", "spent (P5–P95)"),
-            lang.t("kans op overschrijding", "P(overspend)"),
-            lang.t("aanvulling gemeente", "top-up"),
-            if banded {
-                format!(
-                    "<th>{}</th>",
-                    lang.t("draagt budgethouder", "holder carries")
-                )
-            } else {
-                String::new()
-            },
-            lang.t("reserve meegenomen", "reserve carried over"),
-            lang.t("terug / geherinvesteerd", "refunded / reinvested"),
-        );
-        for (a, sm) in &with_pools {
-            let lay = &sm.layout;
-            for (i, pool) in lay.pools.iter().enumerate() {
-                if !plot::budgeted(m, pool) {
-                    continue;
-                }
-                let years = m.plan_years(lay.pool_plan(m, *a, i));
-                for y in years {
-                    let st = |k: B| sm.budget(i, y, k);
-                    let carries = if banded {
-                        format!(
-                            "<td>{}</td>",
-                            lang.money(r.model.currency, st(B::HolderCarries).mean)
-                        )
-                    } else {
-                        String::new()
-                    };
-                    let _ = write!(
-                        h,
-                        "<tr><td>{}<br><span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td>{}<br><span class=\"small\">{} – {}</span></td><td>{}</td><td>{}</td>{carries}<td>{}</td><td>{} / {}</td></tr>",
-                        esc(&pool.name),
-                        esc(&arm_label(lang, r.model, &sm.arm)),
-                        lay.years[y],
-                        lang.money(r.model.currency, st(B::Budget).mean),
-                        lang.money(r.model.currency, st(B::Spent).mean),
-                        lang.money(r.model.currency, st(B::Spent).q[0]),
-                        lang.money(r.model.currency, st(B::Spent).q[4]),
-                        lang.pct(st(B::Overspent).mean),
-                        lang.money(r.model.currency, st(B::TopUp).mean),
-                        lang.money(r.model.currency, st(B::CarriedOver).mean),
-                        lang.money(r.model.currency, st(B::Refund).mean),
-                        lang.money(r.model.currency, st(B::Reinvested).mean),
-                    );
-                }
-            }
-        }
-        h.push_str("</table>");
-        let drawn = r.plots.arms(r.summaries.len());
-        for (_, sm) in with_pools.iter().filter(|(a, _)| *a < drawn) {
-            for (i, pool) in sm.layout.pools.iter().enumerate() {
-                if !plot::budgeted(m, pool) {
-                    continue;
-                }
-                figure(
-                    h,
-                    &BudgetUse {
-                        model: m,
-                        summary: sm,
-                        pool: i,
-                        lang,
-                    },
-                    &format!(
-                        "{} {} ({}): {}",
-                        lang.t("Budgetgebruik", "Budget use"),
-                        pool.name,
-                        arm_label(lang, m, &sm.arm),
-                        lang.t(
-                            "budget, besteed (mediaan, P5–P95), gemiddelde overschrijding en reserve per jaar; daaronder de kans op overschrijding per jaar tegen de aanvaarde kans α.",
-                            "budget, spent (median, P5–P95), mean overspend and reserve per year; below, the chance of overspending per year against the accepted chance α."
-                        )
-                    ),
-                );
-            }
-        }
+        budget_table(h, r, lang, &with_pools);
+        budget_figures(h, r, lang, &with_pools);
     }
     if let Some(w) = waiting {
-        let names: Vec<String> = m.capacities.iter().map(|c| esc(&c.name)).collect();
+        waiting_table(h, r, lang, w);
+    }
+}
+
+/// The budget table: per arm with budget pools (`with_pools`, by arm index), pool and year of its
+/// plan, the budget, the spend with P5–P95, the chance of overspending and the settlement.
+fn budget_table(h: &mut String, r: &ReportInput, lang: Lang, with_pools: &[(usize, &ArmTables)]) {
+    let m = r.model;
+    // The holder carries part of an overspend only under a bandbreedte.
+    let banded = m.regimes.iter().any(|rg| rg.risk_sharing.is_some());
+    let _ = write!(
+        h,
+        "<table><tr><th>{}</th><th>{}</th><th>budget</th><th>{}</th><th>{}</th><th>{}</th>{}<th>{}</th><th>{}</th></tr>",
+        lang.t("budgethouder (variant)", "budget holder (arm)"),
+        lang.t("jaar", "year"),
+        lang.t("besteed (P5–P95)", "spent (P5–P95)"),
+        lang.t("kans op overschrijding", "P(overspend)"),
+        lang.t("aanvulling gemeente", "top-up"),
+        if banded {
+            format!(
+                "<th>{}</th>",
+                lang.t("draagt budgethouder", "holder carries")
+            )
+        } else {
+            String::new()
+        },
+        lang.t("reserve meegenomen", "reserve carried over"),
+        lang.t("terug / geherinvesteerd", "refunded / reinvested"),
+    );
+    for (a, sm) in with_pools {
+        let lay = &sm.layout;
+        for (i, pool) in lay.pools.iter().enumerate() {
+            if !plot::budgeted(m, pool) {
+                continue;
+            }
+            for y in m.plan_years(lay.pool_plan(m, *a, i)) {
+                budget_row(h, r, lang, sm, i, y, banded);
+            }
+        }
+    }
+    h.push_str("</table>");
+}
+
+/// The budget table's row of pool `i` of arm `sm` in year index `y` (with the holder's share of an
+/// overspend when some regime has a bandbreedte, `banded`).
+fn budget_row(
+    h: &mut String,
+    r: &ReportInput,
+    lang: Lang,
+    sm: &ArmTables,
+    i: usize,
+    y: usize,
+    banded: bool,
+) {
+    use crate::aggregate::BudgetMeasure as B;
+    let lay = &sm.layout;
+    let pool = &lay.pools[i];
+    let st = |k: B| sm.budget(i, y, k);
+    let carries = if banded {
+        format!(
+            "<td>{}</td>",
+            amount(lang, r.model, st(B::HolderCarries).mean)
+        )
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        h,
+        "<tr><td>{}<br><span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td>{}<br><span class=\"small\">{} – {}</span></td><td>{}</td><td>{}</td>{carries}<td>{}</td><td>{} / {}</td></tr>",
+        esc(&pool.name),
+        esc(&arm_label(lang, r.model, &sm.arm)),
+        lay.years[y],
+        amount(lang, r.model, st(B::Budget).mean),
+        amount(lang, r.model, st(B::Spent).mean),
+        amount(lang, r.model, st(B::Spent).q[0]),
+        amount(lang, r.model, st(B::Spent).q[4]),
+        lang.pct(st(B::Overspent).mean),
+        amount(lang, r.model, st(B::TopUp).mean),
+        amount(lang, r.model, st(B::CarriedOver).mean),
+        amount(lang, r.model, st(B::Refund).mean),
+        amount(lang, r.model, st(B::Reinvested).mean),
+    );
+}
+
+/// A budget-use figure per budgeted pool of each drawn arm with budget pools.
+fn budget_figures(h: &mut String, r: &ReportInput, lang: Lang, with_pools: &[(usize, &ArmTables)]) {
+    let m = r.model;
+    let drawn = r.plots.arms(r.summaries.len());
+    for (_, sm) in with_pools.iter().filter(|(a, _)| *a < drawn) {
+        for (i, pool) in sm.layout.pools.iter().enumerate() {
+            if !plot::budgeted(m, pool) {
+                continue;
+            }
+            figure(
+                h,
+                &BudgetUse {
+                    model: m,
+                    summary: sm,
+                    pool: i,
+                    lang,
+                },
+                &format!(
+                    "{} {} ({}): {}",
+                    lang.t("Budgetgebruik", "Budget use"),
+                    pool.name,
+                    arm_label(lang, m, &sm.arm),
+                    lang.t(
+                        "budget, besteed (mediaan, P5–P95), gemiddelde overschrijding en reserve per jaar; daaronder de kans op overschrijding per jaar tegen de aanvaarde kans α.",
+                        "budget, spent (median, P5–P95), mean overspend and reserve per year; below, the chance of overspending per year against the accepted chance α."
+                    )
+                ),
+            );
+        }
+    }
+}
+
+/// Where capacity limits make clients wait: the clients waiting in state `w` at the end of each year,
+/// per arm (mean, P5–P95).
+fn waiting_table(h: &mut String, r: &ReportInput, lang: Lang, w: usize) {
+    let m = r.model;
+    let names: Vec<String> = m.capacities.iter().map(|c| esc(&c.name)).collect();
+    let _ = write!(
+        h,
+        "<p>{} ({}): {}</p><table><tr><th>{}</th>",
+        lang.t("Capaciteit", "Capacity"),
+        names.join(", "),
+        lang.t(
+            "cliënten die wachten op zorg omdat het team vol is, eind december (gemiddeld, P5–P95). Wachten is geen zelfredzaamheid: het telt met een eigen gewicht in de uitkomst.",
+            "clients waiting for care because the team is full, at the end of December (mean, P5–P95). Waiting is not self-reliance: it counts with its own weight in the outcome."
+        ),
+        lang.t("variant", "arm"),
+    );
+    let lay = &r.summaries[0].layout;
+    for year in &lay.years {
+        let _ = write!(h, "<th>{year}</th>");
+    }
+    h.push_str("</tr>");
+    for sm in r.summaries {
         let _ = write!(
             h,
-            "<p>{} ({}): {}</p><table><tr><th>{}</th>",
-            lang.t("Capaciteit", "Capacity"),
-            names.join(", "),
-            lang.t(
-                "cliënten die wachten op zorg omdat het team vol is, eind december (gemiddeld, P5–P95). Wachten is geen zelfredzaamheid: het telt met een eigen gewicht in de uitkomst.",
-                "clients waiting for care because the team is full, at the end of December (mean, P5–P95). Waiting is not self-reliance: it counts with its own weight in the outcome."
-            ),
-            lang.t("variant", "arm"),
+            "<tr><td>{}</td>",
+            esc(&arm_label(lang, r.model, &sm.arm))
         );
-        let lay = &r.summaries[0].layout;
-        for year in &lay.years {
-            let _ = write!(h, "<th>{year}</th>");
-        }
-        h.push_str("</tr>");
-        for sm in r.summaries {
+        for y in 0..sm.layout.years.len() {
+            let last = (0..sm.layout.cycles)
+                .rfind(|&c| m.year_index(c as u32) == y)
+                .unwrap_or(0);
+            let st = sm.caseload(REGION, last, w);
             let _ = write!(
                 h,
-                "<tr><td>{}</td>",
-                esc(&arm_label(lang, r.model, &sm.arm))
+                "<td>{} <span class=\"small\">({}–{})</span></td>",
+                lang.number(st.mean, 1),
+                lang.number(st.q[0], 0),
+                lang.number(st.q[4], 0)
             );
-            for y in 0..sm.layout.years.len() {
-                let last = (0..sm.layout.cycles)
-                    .rfind(|&c| m.year_index(c as u32) == y)
-                    .unwrap_or(0);
-                let st = sm.caseload(REGION, last, w);
-                let _ = write!(
-                    h,
-                    "<td>{} <span class=\"small\">({}–{})</span></td>",
-                    lang.number(st.mean, 1),
-                    lang.number(st.q[0], 0),
-                    lang.number(st.q[4], 0)
-                );
-            }
-            h.push_str("</tr>");
         }
-        h.push_str("</table>");
+        h.push_str("</tr>");
     }
+    h.push_str("</table>");
 }
 
 /// The budget planner's answer: per municipality's pilot areas (pooled) and year, the budget that keeps
@@ -756,18 +842,18 @@ fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
                 first.year,
                 pct(first.alpha),
                 esc(&first.name),
-                lang.money(r.model.currency, first.needed),
+                amount(lang, r.model, first.needed),
                 pct(first.above_expected()),
-                lang.money(r.model.currency, first.expected)
+                amount(lang, r.model, first.expected)
             ),
             Lang::En => format!(
                 "To keep the chance of overspending in {} under {}, the pilot areas of {} together need {}, {} above their expected spend of {}. From the baseline's runs: what the budget holder would spend under the provider model (care on the covered lines at the tariffs, plus the fixed costs).",
                 first.year,
                 pct(first.alpha),
                 esc(&first.name),
-                lang.money(r.model.currency, first.needed),
+                amount(lang, r.model, first.needed),
                 pct(first.above_expected()),
-                lang.money(r.model.currency, first.expected)
+                amount(lang, r.model, first.expected)
             ),
         }
     );
@@ -789,52 +875,28 @@ fn budget_sizing(h: &mut String, r: &ReportInput, lang: Lang) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} <span class=\"small\">(+{})</span></td><td>{}</td></tr>",
             esc(&s.name),
             s.year,
-            lang.money(r.model.currency, s.expected),
-            lang.money(r.model.currency, s.q[0]),
-            lang.money(r.model.currency, s.q[1]),
-            lang.money(r.model.currency, s.q[2]),
-            lang.money(r.model.currency, s.needed),
+            amount(lang, r.model, s.expected),
+            amount(lang, r.model, s.q[0]),
+            amount(lang, r.model, s.q[1]),
+            amount(lang, r.model, s.q[2]),
+            amount(lang, r.model, s.needed),
             pct(s.above_expected()),
             s.pilot_budget
-                .map_or("–".to_string(), |b| lang.money(r.model.currency, b)),
+                .map_or("–".to_string(), |b| amount(lang, r.model, b)),
         );
     }
     h.push_str("</table>");
 }
 
+/// The figures: of the pilot areas first (when there are any), then of the region: the cost per
+/// year, per pilot the paired differences, the KPIs and per arm the caseload by state.
 fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
     let m = r.model;
     let _ = write!(h, "<h2>{}</h2>", lang.t("Figuren", "Figures"));
-    let all = r.summaries.len();
-    let drawn = &r.summaries[..r.plots.arms(all)];
+    let drawn = &r.summaries[..r.plots.arms(r.summaries.len())];
+    figures_note(h, lang, drawn.len(), r.summaries.len());
     if drawn.is_empty() {
-        let _ = write!(
-            h,
-            "<p>{}</p>",
-            lang.t(
-                "Geen figuren: deze map is gemaakt met <code>--plots none</code>. Alle getallen staan in de tabellen; <code>wijksim report MAP --plots auto</code> tekent ze.",
-                "No figures: this folder was made with <code>--plots none</code>. Every number is in the tables; <code>wijksim report FOLDER --plots auto</code> draws them."
-            )
-        );
         return;
-    }
-    if drawn.len() < all {
-        let _ = write!(
-            h,
-            "<p>{}</p>",
-            match lang {
-                Lang::Nl => format!(
-                    "Figuren voor {} van de {all} varianten: de basis en de eerste {} pilots, in de volgorde van het scenario. De tabellen hierboven en de CSV-bestanden bevatten alle varianten; <code>--plots all</code> tekent ze allemaal.",
-                    drawn.len(),
-                    drawn.len() - 1
-                ),
-                Lang::En => format!(
-                    "Figures for {} of the {all} arms: the baseline and the first {} pilots, in scenario order. The tables above and the CSV files hold every arm; <code>--plots all</code> draws them all.",
-                    drawn.len(),
-                    drawn.len() - 1
-                ),
-            }
-        );
     }
     let lay = &drawn[0].layout;
     // Which KPI charts show the pilot areas: those go with the pilot areas' figures.
@@ -844,33 +906,10 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             let i = plot::kpi_scope(m, k, lay);
             lay.pilot_scope().is_some() && m.kpis[k].scopes.get(i).copied() == lay.pilot_scope()
         });
-    let kpi_figure = |h: &mut String, k: usize| {
-        let i = plot::kpi_scope(m, k, lay);
-        let scope = m.kpis[k]
-            .scopes
-            .get(i)
-            .map_or(String::new(), |&sc| scope_label(lang, m, &lay.scopes[sc]));
-        figure(
-            h,
-            &KpiChart {
-                model: m,
-                summaries: drawn,
-                kpi: k,
-                lang,
-            },
-            &format!(
-                "{scope}: {}",
-                lang.t(
-                    "KPI per contractjaar tegen het doel (zwart), gemiddelde en P5–P95 over de runs per variant.",
-                    "KPI per contract year against its target (black), mean and P5–P95 over runs per arm.",
-                ),
-            ),
-        );
-    };
     if let Some(sc) = lay.pilot_scope() {
         pilot_figures(h, r, lang, drawn, sc);
         for &k in &pilot_kpis {
-            kpi_figure(h, k);
+            kpi_figure(h, m, lang, drawn, k);
         }
         let _ = write!(
             h,
@@ -878,6 +917,72 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             esc(&scope_label(lang, m, &lay.scopes[REGION]))
         );
     }
+    cost_figures(h, m, lang, drawn);
+    for &k in &other_kpis {
+        kpi_figure(h, m, lang, drawn, k);
+    }
+    caseload_figures(h, m, lang, drawn);
+}
+
+/// Why the report has no figures (`--plots none`) or figures of only the first `drawn` of `all` arms.
+fn figures_note(h: &mut String, lang: Lang, drawn: usize, all: usize) {
+    if drawn == 0 {
+        let _ = write!(
+            h,
+            "<p>{}</p>",
+            lang.t(
+                "Geen figuren: deze map is gemaakt met <code>--plots none</code>. Alle getallen staan in de tabellen; <code>wijksim report MAP --plots auto</code> tekent ze.",
+                "No figures: this folder was made with <code>--plots none</code>. Every number is in the tables; <code>wijksim report FOLDER --plots auto</code> draws them."
+            )
+        );
+    } else if drawn < all {
+        let _ = write!(
+            h,
+            "<p>{}</p>",
+            match lang {
+                Lang::Nl => format!(
+                    "Figuren voor {drawn} van de {all} varianten: de basis en de eerste {} pilots, in de volgorde van het scenario. De tabellen hierboven en de CSV-bestanden bevatten alle varianten; <code>--plots all</code> tekent ze allemaal.",
+                    drawn - 1
+                ),
+                Lang::En => format!(
+                    "Figures for {drawn} of the {all} arms: the baseline and the first {} pilots, in scenario order. The tables above and the CSV files hold every arm; <code>--plots all</code> draws them all.",
+                    drawn - 1
+                ),
+            }
+        );
+    }
+}
+
+/// The chart of KPI `k` per contract year against its target, the drawn arms together, captioned
+/// with the scope it shows.
+fn kpi_figure(h: &mut String, m: &Model, lang: Lang, drawn: &[ArmTables], k: usize) {
+    let lay = &drawn[0].layout;
+    let i = plot::kpi_scope(m, k, lay);
+    let scope = m.kpis[k]
+        .scopes
+        .get(i)
+        .map_or(String::new(), |&sc| scope_label(lang, m, &lay.scopes[sc]));
+    figure(
+        h,
+        &KpiChart {
+            model: m,
+            summaries: drawn,
+            kpi: k,
+            lang,
+        },
+        &format!(
+            "{scope}: {}",
+            lang.t(
+                "KPI per contractjaar tegen het doel (zwart), gemiddelde en P5–P95 over de runs per variant.",
+                "KPI per contract year against its target (black), mean and P5–P95 over runs per arm.",
+            ),
+        ),
+    );
+}
+
+/// The region's cost figures: the cost (municipal spend) per year per arm, and per drawn pilot the
+/// paired difference in care cost per year and its distribution over runs.
+fn cost_figures(h: &mut String, m: &Model, lang: Lang, drawn: &[ArmTables]) {
     figure(
         h,
         &CostPerYear {
@@ -897,57 +1002,60 @@ fn figures(h: &mut String, r: &ReportInput, lang: Lang) {
             )
         },
     );
-    if let Some((base, pilots)) = drawn.split_first() {
-        for p in pilots {
-            figure(
-                h,
-                &CostDifference {
-                    model: m,
-                    base,
-                    pilot: p,
-                    lang,
-                },
-                &if m.is_wmo() {
-                    lang.t(
-                        "Verschil in geleverde zorg (tegen tarief) pilot − basis per jaar, gepaard per run: het effect van de pilot.",
-                        "Difference in care delivered (at tariffs) pilot − baseline per year, paired by run: the pilot's effect.",
-                    )
-                    .to_string()
-                } else {
-                    format!(
-                        "{} {} − {} {}",
-                        lang.t("Verschil in zorgkosten", "Difference in care cost"),
-                        arm_label(lang, m, &p.arm),
-                        arm_label(lang, m, &base.arm),
-                        lang.t("per jaar, gepaard per run.", "per year, paired by run.")
-                    )
-                },
-            );
-            figure(
-                h,
-                &DifferenceHistogram {
-                    model: m,
-                    base,
-                    pilot: p,
-                    lang,
-                },
-                if m.is_wmo() {
-                    lang.t(
-                        "Verdeling van het totale verschil in geleverde zorg over de runs.",
-                        "Distribution of the total difference in care delivered over runs.",
-                    )
-                } else {
-                    lang.t(
-                        "Verdeling van het totale verschil in zorgkosten over de runs.",
-                        "Distribution of the total difference in care cost over runs.",
-                    )
-                },
-            );
-        }
+    let Some((base, pilots)) = drawn.split_first() else {
+        return;
+    };
+    for p in pilots {
+        figure(
+            h,
+            &CostDifference {
+                model: m,
+                base,
+                pilot: p,
+                lang,
+            },
+            &if m.is_wmo() {
+                lang.t(
+                    "Verschil in geleverde zorg (tegen tarief) pilot − basis per jaar, gepaard per run: het effect van de pilot.",
+                    "Difference in care delivered (at tariffs) pilot − baseline per year, paired by run: the pilot's effect.",
+                )
+                .to_string()
+            } else {
+                format!(
+                    "{} {} − {} {}",
+                    lang.t("Verschil in zorgkosten", "Difference in care cost"),
+                    arm_label(lang, m, &p.arm),
+                    arm_label(lang, m, &base.arm),
+                    lang.t("per jaar, gepaard per run.", "per year, paired by run.")
+                )
+            },
+        );
+        figure(
+            h,
+            &DifferenceHistogram {
+                model: m,
+                base,
+                pilot: p,
+                lang,
+            },
+            if m.is_wmo() {
+                lang.t(
+                    "Verdeling van het totale verschil in geleverde zorg over de runs.",
+                    "Distribution of the total difference in care delivered over runs.",
+                )
+            } else {
+                lang.t(
+                    "Verdeling van het totale verschil in zorgkosten over de runs.",
+                    "Distribution of the total difference in care cost over runs.",
+                )
+            },
+        );
     }
-    for &k in &other_kpis {
-        kpi_figure(h, k);
-    }
+}
+
+/// The region's caseload per drawn arm: stacked by state, and a fan chart per state that is not
+/// absorbing.
+fn caseload_figures(h: &mut String, m: &Model, lang: Lang, drawn: &[ArmTables]) {
     for sm in drawn {
         figure(
             h,
@@ -1004,23 +1112,51 @@ fn state_name(lang: Lang, st: &crate::model::State) -> &str {
 /// difference in caseload by state and year.
 fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables], sc: usize) {
     let m = r.model;
-    let lay = &drawn[0].layout;
-    let scope = &lay.scopes[sc];
-    let clients = |areas: &mut dyn Iterator<Item = usize>| -> u64 {
-        areas
-            .map(|a| {
-                m.areas[a]
-                    .initial
-                    .iter()
-                    .zip(&m.states)
-                    .filter(|(_, st)| !st.absorbing)
-                    .map(|(&n, _)| u64::from(n))
-                    .sum::<u64>()
-            })
-            .sum()
-    };
-    let here = clients(&mut scope.areas.iter().copied());
-    let all = clients(&mut (0..m.areas.len()));
+    pilot_areas_intro(h, m, lang, &drawn[0].layout.scopes[sc]);
+    pilot_fans(h, m, lang, drawn, sc);
+    let top = plot::stacked_top(m, drawn, sc);
+    for sm in drawn {
+        figure(
+            h,
+            &Stacked {
+                model: m,
+                summary: sm,
+                scope: sc,
+                top: Some(top),
+                lang,
+            },
+            &format!(
+                "{} {} {}, {} ({}); {}",
+                by_state(lang, m),
+                lang.t("in", "in"),
+                pilot_areas_phrase(lang, m),
+                lang.t("gemiddeld over de runs", "mean over runs"),
+                arm_label(lang, m, &sm.arm),
+                lang.t(
+                    "elke variant op dezelfde schaal.",
+                    "every arm on the same scale."
+                )
+            ),
+        );
+    }
+    caseload_difference_figures(h, r, lang, drawn, sc);
+    per_pilot_area(h, r, lang, drawn);
+}
+
+/// The people at the start in `areas`, in the states that are not absorbing.
+fn people_at_start(m: &Model, areas: impl Iterator<Item = usize>) -> u64 {
+    areas
+        .flat_map(|a| m.areas[a].initial.iter().zip(&m.states))
+        .filter(|(_, st)| !st.absorbing)
+        .map(|(&n, _)| u64::from(n))
+        .sum()
+}
+
+/// The heading of the pilot areas' figures and what the areas are: their names and people at the
+/// start, and why they have figures of their own.
+fn pilot_areas_intro(h: &mut String, m: &Model, lang: Lang, scope: &crate::model::scope::Scope) {
+    let here = people_at_start(m, scope.areas.iter().copied());
+    let all = people_at_start(m, 0..m.areas.len());
     let names: Vec<String> = scope.areas.iter().map(|&a| esc(&m.areas[a].name)).collect();
     let _ = write!(
         h,
@@ -1044,6 +1180,11 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables
             ),
         }
     );
+}
+
+/// A fan chart per state that is not absorbing in the pilot areas (scope `sc`), the drawn arms
+/// overlaid.
+fn pilot_fans(h: &mut String, m: &Model, lang: Lang, drawn: &[ArmTables], sc: usize) {
     let labels: Vec<String> = plot::overlaid(drawn)
         .iter()
         .map(|sm| arm_label(lang, m, &sm.arm))
@@ -1077,86 +1218,81 @@ fn pilot_figures(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTables
             },
         );
     }
-    let top = plot::stacked_top(m, drawn, sc);
-    for sm in drawn {
+}
+
+/// Per drawn pilot arm with caseload differences in the pilot areas (scope `sc`): the paired
+/// difference in caseload with the baseline by state and calendar year.
+fn caseload_difference_figures(
+    h: &mut String,
+    r: &ReportInput,
+    lang: Lang,
+    drawn: &[ArmTables],
+    sc: usize,
+) {
+    let m = r.model;
+    let lay = &drawn[0].layout;
+    let Some((base, pilots)) = drawn.split_first() else {
+        return;
+    };
+    for p in pilots {
+        if plot::caseload_differences(m, r.differences, &p.arm, &lay.scopes[sc], &lay.years)
+            .is_empty()
+        {
+            continue;
+        }
         figure(
             h,
-            &Stacked {
+            &plot::CaseloadDifference {
                 model: m,
-                summary: sm,
+                base,
+                pilot: p,
+                differences: r.differences,
                 scope: sc,
-                top: Some(top),
                 lang,
             },
-            &format!(
-                "{} {} {}, {} ({}); {}",
-                by_state(lang, m),
-                lang.t("in", "in"),
-                pilot_areas_phrase(lang, m),
-                lang.t("gemiddeld over de runs", "mean over runs"),
-                arm_label(lang, m, &sm.arm),
-                lang.t(
-                    "elke variant op dezelfde schaal.",
-                    "every arm on the same scale."
-                )
-            ),
+            &caseload_difference_caption(lang, m, base, p),
         );
     }
-    if let Some((base, pilots)) = drawn.split_first() {
-        for p in pilots {
-            if plot::caseload_differences(m, r.differences, &p.arm, scope, &lay.years).is_empty() {
-                continue;
+}
+
+/// The caption of a pilot's caseload difference with the baseline in the pilot areas.
+fn caseload_difference_caption(lang: Lang, m: &Model, base: &ArmTables, p: &ArmTables) -> String {
+    match lang {
+        Lang::Nl => format!(
+            "Verschil in {who} {} − {} in {where_}, per toestand en kalenderjaar{months}, gepaard per run: gemiddelde en P5–P95. Onder nul heeft {pilot} minder {who} in die toestand.",
+            arm_label(lang, m, &p.arm),
+            arm_label(lang, m, &base.arm),
+            who = people(lang, m),
+            where_ = pilot_areas_phrase(lang, m),
+            pilot = if m.is_wmo() {
+                "de pilot".to_string()
+            } else {
+                arm_label(lang, m, &p.arm)
+            },
+            months = if m.cycle_months < 12 {
+                " (gemiddelde over de maanden van het jaar)"
+            } else {
+                ""
             }
-            figure(
-                h,
-                &plot::CaseloadDifference {
-                    model: m,
-                    base,
-                    pilot: p,
-                    differences: r.differences,
-                    scope: sc,
-                    lang,
-                },
-                &match lang {
-                    Lang::Nl => format!(
-                        "Verschil in {who} {} − {} in {where_}, per toestand en kalenderjaar{months}, gepaard per run: gemiddelde en P5–P95. Onder nul heeft {pilot} minder {who} in die toestand.",
-                        arm_label(lang, m, &p.arm),
-                        arm_label(lang, m, &base.arm),
-                        who = people(lang, m),
-                        where_ = pilot_areas_phrase(lang, m),
-                        pilot = if m.is_wmo() {
-                            "de pilot".to_string()
-                        } else {
-                            arm_label(lang, m, &p.arm)
-                        },
-                        months = if m.cycle_months < 12 {
-                            " (gemiddelde over de maanden van het jaar)"
-                        } else {
-                            ""
-                        }
-                    ),
-                    Lang::En => format!(
-                        "Difference in {who} {} − {} in {where_}, per state and calendar year{months}, paired by run: mean and P5–P95. Below zero {pilot} has fewer {who} in that state.",
-                        arm_label(lang, m, &p.arm),
-                        arm_label(lang, m, &base.arm),
-                        who = people(lang, m),
-                        where_ = pilot_areas_phrase(lang, m),
-                        pilot = if m.is_wmo() {
-                            "the pilot".to_string()
-                        } else {
-                            arm_label(lang, m, &p.arm)
-                        },
-                        months = if m.cycle_months < 12 {
-                            " (mean over the year's months)"
-                        } else {
-                            ""
-                        }
-                    ),
-                },
-            );
-        }
+        ),
+        Lang::En => format!(
+            "Difference in {who} {} − {} in {where_}, per state and calendar year{months}, paired by run: mean and P5–P95. Below zero {pilot} has fewer {who} in that state.",
+            arm_label(lang, m, &p.arm),
+            arm_label(lang, m, &base.arm),
+            who = people(lang, m),
+            where_ = pilot_areas_phrase(lang, m),
+            pilot = if m.is_wmo() {
+                "the pilot".to_string()
+            } else {
+                arm_label(lang, m, &p.arm)
+            },
+            months = if m.cycle_months < 12 {
+                " (mean over the year's months)"
+            } else {
+                ""
+            }
+        ),
     }
-    per_pilot_area(h, r, lang, drawn);
 }
 
 /// What the areas under a regime are outside the Wmo, where no arm is a pilot with a budget: their
@@ -1223,60 +1359,60 @@ fn per_pilot_area(h: &mut String, r: &ReportInput, lang: Lang, drawn: &[ArmTable
             )
         }
     );
-    let arms = plot::overlaid(drawn);
     for sc in areas {
-        let scope = &lay.scopes[sc];
-        let clients: u64 = scope
-            .areas
-            .iter()
-            .flat_map(|&a| m.areas[a].initial.iter().zip(&m.states))
-            .filter(|(_, st)| !st.absorbing)
-            .map(|(&n, _)| u64::from(n))
-            .sum();
-        let _ = write!(
-            h,
-            "<details><summary>{} ({} {} {})</summary>",
-            esc(&scope_label(lang, m, scope)),
-            lang.int(clients as f64),
-            esc(people(lang, m)),
-            lang.t("bij de start", "at the start")
-        );
-        figure(
-            h,
-            &plot::AreaFans {
-                model: m,
-                summaries: arms,
-                scope: sc,
-                lang,
-            },
-            &format!(
-                "{} {}",
-                people_title(lang, m),
-                lang.t(
-                    "per toestand, de varianten over elkaar: mediaan (lijn) en P5–P95 (band) over de runs; elke toestand op een eigen schaal.",
-                    "per state, the arms overlaid: median (line) and P5–P95 (band) over runs; each state on its own scale.",
-                )
-            ),
-        );
-        figure(
-            h,
-            &plot::AreaStacked {
-                model: m,
-                summaries: arms,
-                scope: sc,
-                lang,
-            },
-            &format!(
-                "{}, {}",
-                by_state(lang, m),
-                lang.t(
-                    "gemiddeld over de runs, elke variant op dezelfde schaal.",
-                    "mean over runs, every arm on the same scale."
-                )
-            ),
-        );
-        h.push_str("</details>");
+        pilot_area_details(h, m, lang, drawn, sc);
     }
+}
+
+/// One pilot area (scope `sc`), folded under its name and people at the start: its caseload per
+/// state with the arms overlaid, and its stacked caseload per arm.
+fn pilot_area_details(h: &mut String, m: &Model, lang: Lang, drawn: &[ArmTables], sc: usize) {
+    let arms = plot::overlaid(drawn);
+    let scope = &drawn[0].layout.scopes[sc];
+    let clients = people_at_start(m, scope.areas.iter().copied());
+    let _ = write!(
+        h,
+        "<details><summary>{} ({} {} {})</summary>",
+        esc(&scope_label(lang, m, scope)),
+        lang.int(clients as f64),
+        esc(people(lang, m)),
+        lang.t("bij de start", "at the start")
+    );
+    figure(
+        h,
+        &plot::AreaFans {
+            model: m,
+            summaries: arms,
+            scope: sc,
+            lang,
+        },
+        &format!(
+            "{} {}",
+            people_title(lang, m),
+            lang.t(
+                "per toestand, de varianten over elkaar: mediaan (lijn) en P5–P95 (band) over de runs; elke toestand op een eigen schaal.",
+                "per state, the arms overlaid: median (line) and P5–P95 (band) over runs; each state on its own scale.",
+            )
+        ),
+    );
+    figure(
+        h,
+        &plot::AreaStacked {
+            model: m,
+            summaries: arms,
+            scope: sc,
+            lang,
+        },
+        &format!(
+            "{}, {}",
+            by_state(lang, m),
+            lang.t(
+                "gemiddeld over de runs, elke variant op dezelfde schaal.",
+                "mean over runs, every arm on the same scale."
+            )
+        ),
+    );
+    h.push_str("</details>");
 }
 
 fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
@@ -1315,7 +1451,7 @@ fn assumptions(h: &mut String, r: &ReportInput, lang: Lang) {
 
 #[cfg(test)]
 mod tests {
-    use super::CSS;
+    use super::{CSS, Lang};
 
     /// No page is wider than the window: a table is its own sideways-scrolling box no wider than the
     /// text, a figure scales down to the text's width, and a quoted scenario line wraps (the report's
@@ -1335,5 +1471,15 @@ mod tests {
         assert!(rule("figure svg").contains("max-width:100%"));
         assert!(rule("td.line").contains("white-space:normal"));
         assert!(rule("td.line").contains("overflow-wrap:anywhere"));
+        // An amount never breaks between its sign or currency and its digits.
+        assert!(rule(".nw").contains("white-space:nowrap"));
+        assert_eq!(
+            super::signed_amount(
+                Lang::En,
+                &crate::scenario::default_scenario().model,
+                -1234.0
+            ),
+            "<span class=\"nw\">−€ 1,234</span>"
+        );
     }
 }

@@ -419,175 +419,218 @@ fn scope_of(t: &Table, row: &Row, scopes: &[crate::model::scope::Scope]) -> Resu
 /// or `None` when the folder has no such file). A table that lacks a row of the scenario's is refused
 /// with its file and what is missing.
 pub fn arms(model: &Model, runs: usize, get: Get) -> Result<Vec<ArmTables>> {
-    let layouts: Vec<Layout> = (0..model.arms.len())
-        .map(|a| Layout::new(model, a))
-        .collect();
-    let arms: HashMap<&str, usize> = model
-        .arms
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.name.as_str(), i))
-        .collect();
-    let mut st: Vec<Vec<Option<Stats>>> = layouts.iter().map(|l| vec![None; l.len()]).collect();
-    let states: Vec<String> = model.states.iter().map(|s| s.code.clone()).collect();
-    let caseload = Table::need(get, "caseload.csv")?;
-    fill(&caseload, &arms, &mut st, &|t, row, a| {
-        let c = t.num(row, "cycle")?;
-        let lay = &layouts[a];
-        if c < 0.0 || c.fract() != 0.0 || c as usize >= lay.cycles {
-            return Err(bad(&t.file, Some(row.0), "cycle", format!("no cycle {c}")));
+    let mut rd = Reading::new(model);
+    rd.caseload(get)?;
+    rd.flows(get)?;
+    rd.costs(get)?;
+    rd.accounts(get)?;
+    rd.budget(get)?;
+    rd.kpis(get, false)?;
+    rd.kpis(get, true)?;
+    let cols = run_columns(model, &rd.layouts[0]);
+    let per_run = rd.runs(get, &cols, runs)?;
+    Ok(rd.finish(&cols, per_run, runs))
+}
+
+/// The tables of a folder as they are read back, one after another: the model, each arm's layout,
+/// the arms by name, and the statistics read so far per arm and cell.
+struct Reading<'a> {
+    model: &'a Model,
+    layouts: Vec<Layout>,
+    arms: HashMap<&'a str, usize>,
+    st: Vec<Vec<Option<Stats>>>,
+}
+
+impl<'a> Reading<'a> {
+    /// Nothing read yet.
+    fn new(model: &'a Model) -> Reading<'a> {
+        let layouts: Vec<Layout> = (0..model.arms.len())
+            .map(|a| Layout::new(model, a))
+            .collect();
+        let arms = model
+            .arms
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.name.as_str(), i))
+            .collect();
+        let st = layouts.iter().map(|l| vec![None; l.len()]).collect();
+        Reading {
+            model,
+            layouts,
+            arms,
+            st,
         }
-        Ok(lay.caseload(
-            scope_of(t, row, &lay.scopes)?,
-            c as usize,
-            index_of(t, row, "state", &states)?,
-        ))
-    })?;
-    complete(&caseload.file, model, &layouts, &st, &|l| {
-        let (scopes, cycles, states) = (l.scopes.len(), l.cycles, l.n_states);
-        (0..scopes)
-            .flat_map(|sc| (0..cycles).flat_map(move |c| (0..states).map(move |s| (sc, c, s))))
-            .map(|(sc, c, s)| l.caseload(sc, c, s))
-            .collect()
-    })?;
-    let flows = Table::need(get, "flows.csv")?;
-    let flow_keys: Vec<String> = model
-        .flows
-        .iter()
-        .map(|&f| {
-            let (k, from, to) = crate::output::csv::flow_names(model, f);
-            format!("{k},{from},{to}")
-        })
-        .collect();
-    fill(&flows, &arms, &mut st, &|t, row, a| {
-        let lay = &layouts[a];
-        let y = year_of(t, row, &lay.years)?;
-        let key = format!(
-            "{},{},{}",
-            t.text(row, "flow")?,
-            t.text(row, "from")?,
-            t.text(row, "to")?
-        );
-        let f = flow_keys.iter().position(|k| *k == key).ok_or_else(|| {
-            bad(
-                &t.file,
-                Some(row.0),
-                "flow",
-                format!("no flow {key} in the scenario"),
-            )
+    }
+
+    /// `caseload.csv`: per scope, cycle and state.
+    fn caseload(&mut self, get: Get) -> Result<()> {
+        let Reading {
+            model,
+            layouts,
+            arms,
+            st,
+        } = self;
+        let t = Table::need(get, "caseload.csv")?;
+        let states: Vec<String> = model.states.iter().map(|s| s.code.clone()).collect();
+        fill(&t, arms, st, &|t, row, a| {
+            let c = t.num(row, "cycle")?;
+            let lay = &layouts[a];
+            if c < 0.0 || c.fract() != 0.0 || c as usize >= lay.cycles {
+                return Err(bad(&t.file, Some(row.0), "cycle", format!("no cycle {c}")));
+            }
+            Ok(lay.caseload(
+                scope_of(t, row, &lay.scopes)?,
+                c as usize,
+                index_of(t, row, "state", &states)?,
+            ))
         })?;
-        Ok(lay.flow(scope_of(t, row, &lay.scopes)?, y, f))
-    })?;
-    complete(&flows.file, model, &layouts, &st, &|l| {
-        per_scope_year(l, l.flows.len(), &|sc, y, f| l.flow(sc, y, f))
-    })?;
-    let costs = Table::need(get, "costs.csv")?;
-    fill(&costs, &arms, &mut st, &|t, row, a| {
-        let lay = &layouts[a];
-        Ok(lay.cost(
-            scope_of(t, row, &lay.scopes)?,
-            year_of(t, row, &lay.years)?,
-            index_of(t, row, "line", &model.lines)?,
-        ))
-    })?;
-    complete(&costs.file, model, &layouts, &st, &|l| {
-        per_scope_year(l, l.lines, &|sc, y, line| l.cost(sc, y, line))
-    })?;
-    let accounts = Table::need(get, "accounts.csv")?;
-    let names: Vec<String> = Account::ALL.iter().map(|k| k.name().to_string()).collect();
-    fill(&accounts, &arms, &mut st, &|t, row, a| {
-        let lay = &layouts[a];
-        Ok(lay.account(
-            scope_of(t, row, &lay.scopes)?,
-            year_of(t, row, &lay.years)?,
-            Account::ALL[index_of(t, row, "account", &names)?],
-        ))
-    })?;
-    complete(&accounts.file, model, &layouts, &st, &|l| {
-        per_scope_year(l, Account::ALL.len(), &|sc, y, k| {
-            l.account(sc, y, Account::ALL[k])
+        complete(&t.file, model, layouts, st, &|l| {
+            let (scopes, cycles, states) = (l.scopes.len(), l.cycles, l.n_states);
+            (0..scopes)
+                .flat_map(|sc| (0..cycles).flat_map(move |c| (0..states).map(move |s| (sc, c, s))))
+                .map(|(sc, c, s)| l.caseload(sc, c, s))
+                .collect()
         })
-    })?;
-    if let Some(budget) = Table::read(get, "budget.csv")? {
+    }
+
+    /// `flows.csv`: per scope, year and flow (kind, from, to).
+    fn flows(&mut self, get: Get) -> Result<()> {
+        let Reading {
+            model,
+            layouts,
+            arms,
+            st,
+        } = self;
+        let t = Table::need(get, "flows.csv")?;
+        let flow_keys: Vec<String> = model
+            .flows
+            .iter()
+            .map(|&f| {
+                let (k, from, to) = crate::output::csv::flow_names(model, f);
+                format!("{k},{from},{to}")
+            })
+            .collect();
+        fill(&t, arms, st, &|t, row, a| {
+            let lay = &layouts[a];
+            let y = year_of(t, row, &lay.years)?;
+            let key = format!(
+                "{},{},{}",
+                t.text(row, "flow")?,
+                t.text(row, "from")?,
+                t.text(row, "to")?
+            );
+            let f = flow_keys.iter().position(|k| *k == key).ok_or_else(|| {
+                bad(
+                    &t.file,
+                    Some(row.0),
+                    "flow",
+                    format!("no flow {key} in the scenario"),
+                )
+            })?;
+            Ok(lay.flow(scope_of(t, row, &lay.scopes)?, y, f))
+        })?;
+        complete(&t.file, model, layouts, st, &|l| {
+            per_scope_year(l, l.flows.len(), &|sc, y, f| l.flow(sc, y, f))
+        })
+    }
+
+    /// `costs.csv`: per scope, year and cost line.
+    fn costs(&mut self, get: Get) -> Result<()> {
+        let Reading {
+            model,
+            layouts,
+            arms,
+            st,
+        } = self;
+        let t = Table::need(get, "costs.csv")?;
+        fill(&t, arms, st, &|t, row, a| {
+            let lay = &layouts[a];
+            Ok(lay.cost(
+                scope_of(t, row, &lay.scopes)?,
+                year_of(t, row, &lay.years)?,
+                index_of(t, row, "line", &model.lines)?,
+            ))
+        })?;
+        complete(&t.file, model, layouts, st, &|l| {
+            per_scope_year(l, l.lines, &|sc, y, line| l.cost(sc, y, line))
+        })
+    }
+
+    /// `accounts.csv`: per scope, year and account.
+    fn accounts(&mut self, get: Get) -> Result<()> {
+        let Reading {
+            model,
+            layouts,
+            arms,
+            st,
+        } = self;
+        let t = Table::need(get, "accounts.csv")?;
+        let names: Vec<String> = Account::ALL.iter().map(|k| k.name().to_string()).collect();
+        fill(&t, arms, st, &|t, row, a| {
+            let lay = &layouts[a];
+            Ok(lay.account(
+                scope_of(t, row, &lay.scopes)?,
+                year_of(t, row, &lay.years)?,
+                Account::ALL[index_of(t, row, "account", &names)?],
+            ))
+        })?;
+        complete(&t.file, model, layouts, st, &|l| {
+            per_scope_year(l, Account::ALL.len(), &|sc, y, k| {
+                l.account(sc, y, Account::ALL[k])
+            })
+        })
+    }
+
+    /// `budget.csv`, when the folder has one: per budget pool, year and measure (a pool has no rows
+    /// outside its pilot period).
+    fn budget(&mut self, get: Get) -> Result<()> {
+        let Some(t) = Table::read(get, "budget.csv")? else {
+            return Ok(());
+        };
         let measures: Vec<String> = BudgetMeasure::ALL
             .iter()
             .map(|m| m.name().to_string())
             .collect();
-        fill(&budget, &arms, &mut st, &|t, row, a| {
+        let layouts = &self.layouts;
+        fill(&t, &self.arms, &mut self.st, &|t, row, a| {
             let lay = &layouts[a];
             let names: Vec<String> = lay.pools.iter().map(|p| p.name.clone()).collect();
             let i = index_of(t, row, "scope_name", &names)?;
             let k = index_of(t, row, "measure", &measures)?;
             Ok(lay.budget(i, year_of(t, row, &lay.years)?, BudgetMeasure::ALL[k]))
-        })?;
+        })
     }
-    for (file, column) in [("kpis.csv", "kpi"), ("evaluations.csv", "evaluation")] {
-        let evaluations = column == "evaluation";
+
+    /// `kpis.csv` (a KPI's value), or with `evaluations` `evaluations.csv` (what an evaluation's due
+    /// and held): per KPI, scope and contract year. Only when the model has such KPIs.
+    fn kpis(&mut self, get: Get, evaluations: bool) -> Result<()> {
+        let Reading {
+            model,
+            layouts,
+            arms,
+            st,
+        } = self;
+        if !model.kpis.iter().any(|k| k.is_evaluations() == evaluations) {
+            return Ok(());
+        }
+        let t = Table::need(
+            get,
+            if evaluations {
+                "evaluations.csv"
+            } else {
+                "kpis.csv"
+            },
+        )?;
+        fill(&t, arms, st, &|t, row, a| {
+            kpi_cell(model, &layouts[a], t, row, evaluations)
+        })?;
         // The KPI cells this table holds: a KPI's value, or what an evaluation's due and held.
         let cells = if evaluations {
             &KpiCell::EVALUATION[..]
         } else {
             &[KpiCell::Value][..]
         };
-        if !model.kpis.iter().any(|k| k.is_evaluations() == evaluations) {
-            continue;
-        }
-        let table = Table::need(get, file)?;
-        fill(&table, &arms, &mut st, &|t, row, a| {
-            let base = t.text(row, column)?;
-            let cell = if column == "kpi" {
-                KpiCell::Value
-            } else {
-                let m = t.text(row, "measure")?;
-                KpiCell::EVALUATION
-                    .into_iter()
-                    .find(|c| c.name() == m)
-                    .ok_or_else(|| {
-                        bad(
-                            &t.file,
-                            Some(row.0),
-                            "measure",
-                            format!("unknown measure `{m}`"),
-                        )
-                    })?
-            };
-            let k = model
-                .kpis
-                .iter()
-                .position(|k| k.name == base && k.is_evaluations() == (column == "evaluation"))
-                .ok_or_else(|| {
-                    bad(
-                        &t.file,
-                        Some(row.0),
-                        column,
-                        format!("no {column} `{base}` in the scenario"),
-                    )
-                })?;
-            let y = t.num(row, "contract_year")?;
-            if y < 1.0 || y.fract() != 0.0 || y as usize > model.kpis[k].years() {
-                return Err(bad(
-                    &t.file,
-                    Some(row.0),
-                    "contract_year",
-                    format!("no contract year {y}"),
-                ));
-            }
-            let sc = scope_of(t, row, &layouts[a].scopes)?;
-            let i = model.kpis[k]
-                .scopes
-                .iter()
-                .position(|&x| x == sc)
-                .ok_or_else(|| {
-                    bad(
-                        &t.file,
-                        Some(row.0),
-                        "scope",
-                        format!("KPI `{base}` is not evaluated over this scope"),
-                    )
-                })?;
-            Ok(layouts[a].kpi(model, k, i, y as usize - 1, cell))
-        })?;
-        complete(&table.file, model, &layouts, &st, &|l| {
+        complete(&t.file, model, layouts, st, &|l| {
             let mut v = Vec::new();
             for (k, kpi) in model.kpis.iter().enumerate() {
                 if kpi.is_evaluations() != evaluations {
@@ -600,100 +643,172 @@ pub fn arms(model: &Model, runs: usize, get: Get) -> Result<Vec<ArmTables>> {
                 }
             }
             v
-        })?;
-    }
-    // Per-run values.
-    let runs_t = Table::need(get, "runs.csv")?;
-    let cols = run_columns(model, &layouts[0]);
-    let mut columns: Vec<Columns> = layouts
-        .iter()
-        .map(|l| {
-            let kept: Vec<usize> = cols
-                .iter()
-                .flat_map(|c| c.cells.iter().flatten().copied())
-                .collect();
-            Columns::sparse(l.len(), &kept, runs, f64::NAN)
         })
-        .collect();
-    let n_scopes = layouts[0].scopes.len();
-    let mut seen = vec![vec![false; runs * n_scopes]; layouts.len()];
-    for row in &runs_t.rows {
-        let arm = runs_t.text(row, "arm")?;
-        let &a = arms.get(arm).ok_or_else(|| {
-            bad(
-                &runs_t.file,
-                Some(row.0),
-                "arm",
-                format!("unknown arm `{arm}`"),
-            )
-        })?;
-        let r = runs_t.num(row, "run")?;
-        if r < 0.0 || r.fract() != 0.0 || r as usize >= runs {
-            return Err(bad(
-                &runs_t.file,
-                Some(row.0),
-                "run",
-                format!("no run {r}: the manifest says {runs} runs"),
-            ));
-        }
-        let r = r as usize;
-        let sc = scope_of(&runs_t, row, &layouts[a].scopes)?;
-        seen[a][r * n_scopes + sc] = true;
-        for c in &cols {
-            if let Some(cell) = c.cells[sc] {
-                columns[a].set(r, cell, runs_t.num(row, &c.name)?);
+    }
+
+    /// The per-run values of `runs.csv`'s columns `cols`, per arm; refused when a run of an arm
+    /// lacks a row in some scope.
+    fn runs(&self, get: Get, cols: &[RunColumn], runs: usize) -> Result<Vec<Columns>> {
+        let t = Table::need(get, "runs.csv")?;
+        let kept: Vec<usize> = cols
+            .iter()
+            .flat_map(|c| c.cells.iter().flatten().copied())
+            .collect();
+        let mut columns: Vec<Columns> = self
+            .layouts
+            .iter()
+            .map(|l| Columns::sparse(l.len(), &kept, runs, f64::NAN))
+            .collect();
+        let n_scopes = self.layouts[0].scopes.len();
+        let mut seen = vec![vec![false; runs * n_scopes]; self.layouts.len()];
+        for row in &t.rows {
+            let arm = t.text(row, "arm")?;
+            let &a = self
+                .arms
+                .get(arm)
+                .ok_or_else(|| bad(&t.file, Some(row.0), "arm", format!("unknown arm `{arm}`")))?;
+            let r = t.num(row, "run")?;
+            if r < 0.0 || r.fract() != 0.0 || r as usize >= runs {
+                return Err(bad(
+                    &t.file,
+                    Some(row.0),
+                    "run",
+                    format!("no run {r}: the manifest says {runs} runs"),
+                ));
+            }
+            let r = r as usize;
+            let sc = scope_of(&t, row, &self.layouts[a].scopes)?;
+            seen[a][r * n_scopes + sc] = true;
+            for c in cols {
+                if let Some(cell) = c.cells[sc] {
+                    columns[a].set(r, cell, t.num(row, &c.name)?);
+                }
             }
         }
+        self.every_run(&t.file, &seen)?;
+        Ok(columns)
     }
-    for (a, s) in seen.iter().enumerate() {
-        if let Some(i) = s.iter().position(|x| !x) {
-            let scope = &layouts[a].scopes[i % n_scopes];
-            return Err(bad(
-                &runs_t.file,
-                None,
-                "run",
-                format!(
-                    "arm `{}` has no row for run {} in scope {} `{}`",
-                    model.arms[a].name,
-                    i / n_scopes,
-                    scope.kind.name(),
-                    scope.name
-                ),
-            ));
-        }
-    }
-    Ok(layouts
-        .into_iter()
-        .zip(columns)
-        .zip(st)
-        .enumerate()
-        .map(|(a, ((layout, per_run), mut stats))| {
-            let mut kept = vec![false; layout.len()];
-            for &cell in cols.iter().flat_map(|c| c.cells.iter().flatten()) {
-                stats[cell] = Some(crate::aggregate::stats(&mut per_run.cell(cell).to_vec()));
-                kept[cell] = true;
+
+    /// Refuses `runs.csv` (`file`) when some arm has no row for a run in a scope: `seen[arm]` says per
+    /// run and scope (`run * scopes + scope`) whether it has.
+    fn every_run(&self, file: &str, seen: &[Vec<bool>]) -> Result<()> {
+        let n_scopes = self.layouts[0].scopes.len();
+        for (a, s) in seen.iter().enumerate() {
+            if let Some(i) = s.iter().position(|x| !x) {
+                let scope = &self.layouts[a].scopes[i % n_scopes];
+                return Err(bad(
+                    file,
+                    None,
+                    "run",
+                    format!(
+                        "arm `{}` has no row for run {} in scope {} `{}`",
+                        self.model.arms[a].name,
+                        i / n_scopes,
+                        scope.kind.name(),
+                        scope.name
+                    ),
+                ));
             }
-            // Budget cells outside a pool's pilot period are not in budget.csv: they are 0.
-            for i in 0..layout.pools.len() {
-                for y in 0..layout.years.len() {
-                    for k in BudgetMeasure::ALL {
-                        let cell = layout.budget(i, y, k);
-                        if stats[cell].is_none() {
-                            stats[cell] = Some(stats_zero());
+        }
+        Ok(())
+    }
+
+    /// Every arm's tables: the statistics read, those of `runs.csv`'s columns `cols` computed from
+    /// their per-run values, and 0 for a budget cell outside its pool's pilot period.
+    fn finish(self, cols: &[RunColumn], per_run: Vec<Columns>, runs: usize) -> Vec<ArmTables> {
+        let model = self.model;
+        self.layouts
+            .into_iter()
+            .zip(per_run)
+            .zip(self.st)
+            .enumerate()
+            .map(|(a, ((layout, per_run), mut stats))| {
+                let mut kept = vec![false; layout.len()];
+                for &cell in cols.iter().flat_map(|c| c.cells.iter().flatten()) {
+                    stats[cell] = Some(crate::aggregate::stats(&mut per_run.cell(cell).to_vec()));
+                    kept[cell] = true;
+                }
+                // Budget cells outside a pool's pilot period are not in budget.csv: they are 0.
+                for i in 0..layout.pools.len() {
+                    for y in 0..layout.years.len() {
+                        for k in BudgetMeasure::ALL {
+                            let cell = layout.budget(i, y, k);
+                            if stats[cell].is_none() {
+                                stats[cell] = Some(stats_zero());
+                            }
                         }
                     }
                 }
-            }
-            ArmTables {
-                arm: model.arms[a].name.clone(),
-                layout,
-                runs,
-                stats,
-                per_run,
-                kept,
-            }
-        })
-        .collect())
+                ArmTables {
+                    arm: model.arms[a].name.clone(),
+                    layout,
+                    runs,
+                    stats,
+                    per_run,
+                    kept,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The cell of a row of `kpis.csv` (or with `evaluations` of `evaluations.csv`) in an arm's layout
+/// `lay`: its KPI (column `kpi` or `evaluation`), measure (an evaluation's `due` or `held`), scope and
+/// contract year, each checked against the scenario.
+fn kpi_cell(model: &Model, lay: &Layout, t: &Table, row: &Row, evaluations: bool) -> Result<usize> {
+    let column = if evaluations { "evaluation" } else { "kpi" };
+    let base = t.text(row, column)?;
+    let cell = if !evaluations {
+        KpiCell::Value
+    } else {
+        let m = t.text(row, "measure")?;
+        KpiCell::EVALUATION
+            .into_iter()
+            .find(|c| c.name() == m)
+            .ok_or_else(|| {
+                bad(
+                    &t.file,
+                    Some(row.0),
+                    "measure",
+                    format!("unknown measure `{m}`"),
+                )
+            })?
+    };
+    let k = model
+        .kpis
+        .iter()
+        .position(|k| k.name == base && k.is_evaluations() == evaluations)
+        .ok_or_else(|| {
+            bad(
+                &t.file,
+                Some(row.0),
+                column,
+                format!("no {column} `{base}` in the scenario"),
+            )
+        })?;
+    let y = t.num(row, "contract_year")?;
+    if y < 1.0 || y.fract() != 0.0 || y as usize > model.kpis[k].years() {
+        return Err(bad(
+            &t.file,
+            Some(row.0),
+            "contract_year",
+            format!("no contract year {y}"),
+        ));
+    }
+    let sc = scope_of(t, row, &lay.scopes)?;
+    let i = model.kpis[k]
+        .scopes
+        .iter()
+        .position(|&x| x == sc)
+        .ok_or_else(|| {
+            bad(
+                &t.file,
+                Some(row.0),
+                "scope",
+                format!("KPI `{base}` is not evaluated over this scope"),
+            )
+        })?;
+    Ok(lay.kpi(model, k, i, y as usize - 1, cell))
 }
 
 /// The cells of a table with `per` rows per scope and year: `cell(scope, year index, row)`.

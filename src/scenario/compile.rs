@@ -93,7 +93,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     let s = sections(cx, raw, &mut base)?;
     let flows = all_flows(&base.states, &s);
     let overspend_risk = overspend_risk(cx, run);
-    let population = population(cx, raw, &base.states);
+    let (population, population_one) = population(cx, raw, &base.states);
     let currency = currency(cx, raw);
     let p = s.policies;
     let waiting_state = base.states.iter().position(|s| s.waiting);
@@ -101,6 +101,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
         name,
         title: raw.scenario.get_ref().title.clone(),
         population,
+        population_one,
         currency,
         states: base.states,
         start: base.start,
@@ -716,32 +717,39 @@ fn cell_text(cx: &mut Ctx, m: &Model) {
 
 /// What the people simulated are called (`[scenario] population`): the label given, a language left out
 /// taking the other's; without one, `cliënten` / `clients` when some state holds a Wmo indication, else
-/// `personen` / `people`.
-fn population(cx: &mut Ctx, raw: &ScenarioFile, states: &[State]) -> (String, String) {
+/// `personen` / `people`. Then one of them in English: `singular` when given, else the singular of the
+/// English plural (or of the Dutch one, the English left out) from [`SINGULARS`].
+fn population(cx: &mut Ctx, raw: &ScenarioFile, states: &[State]) -> ((String, String), String) {
     let (nl, en) = if states.iter().any(|s| s.indicated) {
         ("cliënten", "clients")
     } else {
         ("personen", "people")
     };
     let Some(label) = &raw.scenario.get_ref().population else {
-        return (nl.into(), en.into());
+        return (
+            (nl.into(), en.into()),
+            singular(en).unwrap_or_default().into(),
+        );
     };
-    let mut one = |lang: &str, text: &Option<Spanned<String>>| -> Option<String> {
+    let one = |cx: &mut Ctx, key: &str, text: &Option<Spanned<String>>, noun: &str| {
         let t = text.as_ref()?;
         let v = t.get_ref().trim();
         if v.is_empty() || v.chars().count() > 40 || v.chars().any(char::is_control) {
             cx.err(
                 t.span(),
-                format!("scenario.population.{lang}"),
+                format!("scenario.population.{key}"),
                 format!("`{v}` cannot name the people simulated (empty, longer than 40 characters or with a control character)"),
-                "give a plural noun, e.g. population = { nl = \"patiënten\", en = \"patients\" }",
+                format!("give {noun}, e.g. population = {{ nl = \"patiënten\", en = \"patients\" }}"),
             );
             return None;
         }
         Some(v.to_string())
     };
     let given = label.get_ref();
-    match (one("nl", &given.nl), one("en", &given.en)) {
+    let plurals = match (
+        one(cx, "nl", &given.nl, "a plural noun"),
+        one(cx, "en", &given.en, "a plural noun"),
+    ) {
         (Some(n), Some(e)) => (n, e),
         (Some(n), None) => (n.clone(), n),
         (None, Some(e)) => (e.clone(), e),
@@ -756,7 +764,68 @@ fn population(cx: &mut Ctx, raw: &ScenarioFile, states: &[State]) -> (String, St
             }
             (nl.into(), en.into())
         }
-    }
+    };
+    let person = match one(cx, "singular", &given.singular, "a singular noun") {
+        Some(s) => s,
+        None if given.singular.is_some() => String::new(),
+        None => singular(&plurals.1).map(str::to_string).unwrap_or_else(|| {
+            cx.err(
+                label.span(),
+                "scenario.population.singular",
+                format!("wijksim does not know what one of the {} is called, and the console counts them (`1 ...`, `per ...`)", plurals.1),
+                format!("give it in English, e.g. population = {{ en = \"{}\", singular = \"...\" }}", plurals.1),
+            );
+            String::new()
+        }),
+    };
+    (plurals, person)
+}
+
+/// Plural nouns for people whose singular wijksim knows, in English and Dutch (a scenario that names
+/// its people in Dutch only is counted in Dutch): (plural, singular). Not every plural is the
+/// singular and an `s`.
+const SINGULARS: &[(&str, &str)] = &[
+    ("clients", "client"),
+    ("patients", "patient"),
+    ("people", "person"),
+    ("persons", "person"),
+    ("residents", "resident"),
+    ("inhabitants", "inhabitant"),
+    ("citizens", "citizen"),
+    ("participants", "participant"),
+    ("users", "user"),
+    ("members", "member"),
+    ("individuals", "individual"),
+    ("adults", "adult"),
+    ("children", "child"),
+    ("young people", "young person"),
+    ("families", "family"),
+    ("households", "household"),
+    ("students", "student"),
+    ("pupils", "pupil"),
+    ("cases", "case"),
+    ("cliënten", "cliënt"),
+    ("patiënten", "patiënt"),
+    ("personen", "persoon"),
+    ("inwoners", "inwoner"),
+    ("bewoners", "bewoner"),
+    ("deelnemers", "deelnemer"),
+    ("gebruikers", "gebruiker"),
+    ("volwassenen", "volwassene"),
+    ("kinderen", "kind"),
+    ("jongeren", "jongere"),
+    ("ouderen", "oudere"),
+    ("gezinnen", "gezin"),
+    ("huishoudens", "huishouden"),
+];
+
+/// The singular of a plural noun of [`SINGULARS`] (in any case).
+fn singular(plural: &str) -> Option<&'static str> {
+    let p = plural.to_lowercase();
+    SINGULARS
+        .iter()
+        .find(|(many, _)| *many == p)
+        .map(|&(_, one)| one)
 }
 
 /// The currency of every amount (`[scenario] currency`, an ISO 4217 code): euros without one.
@@ -788,6 +857,53 @@ fn currency(cx: &mut Ctx, raw: &ScenarioFile) -> crate::model::currency::Currenc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The people's singular: the default's, a known plural's (also one that is not the singular and
+    /// an `s`), the one given, and an error naming the key when wijksim cannot know it.
+    #[test]
+    fn one_of_the_people_simulated_has_its_own_word() {
+        let with = |population: &str| {
+            let text = crate::scenario::DEFAULT_TEXT.replacen(
+                "name = \"oosterschelde\"\n",
+                &format!("name = \"oosterschelde\"\npopulation = {population}\n"),
+                1,
+            );
+            assert_ne!(text, crate::scenario::DEFAULT_TEXT);
+            compile("t.toml", &text)
+        };
+        let default = compile("t.toml", crate::scenario::DEFAULT_TEXT).unwrap();
+        assert_eq!(default.population_one, "client");
+        for (population, one) in [
+            ("{ en = \"people\" }", "person"),
+            ("{ nl = \"personen\", en = \"Children\" }", "child"),
+            (
+                "{ nl = \"gemeenten\", en = \"municipalities\", singular = \"municipality\" }",
+                "municipality",
+            ),
+            // Dutch only: counted in Dutch.
+            ("{ nl = \"kinderen\" }", "kind"),
+        ] {
+            assert_eq!(
+                with(population).unwrap().population_one,
+                one,
+                "{population}"
+            );
+        }
+        let e = with("{ en = \"walruses\" }").unwrap_err().to_string();
+        assert!(
+            e.contains("scenario.population.singular")
+                && e.contains("walruses")
+                && e.contains("singular = "),
+            "{e}"
+        );
+        let e = with("{ en = \"walruses\", singular = \" \" }")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("scenario.population.singular") && e.contains("a singular noun"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn initial_time_in_bands_is_read_and_checked() {

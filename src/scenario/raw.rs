@@ -212,7 +212,7 @@ pub struct Meta {
     pub description: String,
     /// What figures and the report call the people simulated, per language (default: `cliënten` /
     /// `clients` when some state holds an indication, else `personen` / `people`).
-    pub population: Option<Spanned<Label>>,
+    pub population: Option<Spanned<Population>>,
     /// The currency of every amount, an ISO 4217 code (`GBP`; default `EUR`).
     pub currency: Option<Spanned<String>>,
 }
@@ -535,6 +535,19 @@ pub struct Arm {
     /// Areas put under a regime from a month on; all other areas stay with the provider model.
     #[serde(default)]
     pub assign: Vec<Spanned<Assign>>,
+}
+
+/// What the people simulated are called: `{ nl = "patiënten", en = "patients" }`, and one of them
+/// in English when wijksim does not know it (`singular = "walrus"`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Population {
+    /// Dutch, plural.
+    pub nl: Option<Spanned<String>>,
+    /// English, plural.
+    pub en: Option<Spanned<String>>,
+    /// English, singular.
+    pub singular: Option<Spanned<String>>,
 }
 
 /// A name for people, per language: `{ nl = "Dorpsbudget Noord-Beveland", en = "Village budget" }`.

@@ -27,14 +27,14 @@ fn the_report_is_self_contained_in_dutch_and_english() {
     assert!(
         nl.contains("<html lang=\"nl\">")
             && nl.contains("Vraag:")
-            && nl.contains("geleverde zorg −€ ")
+            && nl.contains("geleverde zorg <span class=\"nw\">−€ ")
             && nl.contains("(het effect), gemeentelijke uitgaven ")
             && nl.contains("kans op overschrijding")
     );
     assert!(
         en.contains("<html lang=\"en\">")
             && en.contains("Question:")
-            && en.contains("care delivered −€ ")
+            && en.contains("care delivered <span class=\"nw\">−€ ")
             && en.contains("(the budget design); P(overspend) ")
     );
     // The question names each arm once, by its label, over the horizon's months.
@@ -72,6 +72,114 @@ fn the_report_is_self_contained_in_dutch_and_english() {
             html.contains("wijksim run --runs 40 --seed 20210101"),
             "how to reproduce"
         );
+    }
+}
+
+/// The classes of a page's style whose rule keeps text on one line (`.nw{white-space:nowrap}`).
+fn nowrap_classes(html: &str) -> Vec<String> {
+    let style = html
+        .split("<style>")
+        .nth(1)
+        .and_then(|s| s.split("</style>").next())
+        .unwrap_or("");
+    style
+        .split('}')
+        .filter_map(|rule| rule.split_once('{'))
+        .filter(|(_, body)| body.contains("white-space:nowrap"))
+        .flat_map(|(selectors, _)| selectors.split(','))
+        .filter_map(|s| s.trim().strip_prefix('.'))
+        .filter(|c| {
+            c.chars()
+                .all(|x| x.is_alphanumeric() || x == '-' || x == '_')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// `html` without the elements `tag` (`<svg ...>...</svg>`).
+fn without(html: &str, tag: &str) -> String {
+    let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&open) {
+        out.push_str(&rest[..i]);
+        rest = rest[i..]
+            .find(&close)
+            .map_or("", |j| &rest[i + j + close.len()..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The amounts in `symbol` of a report's text (not its figures, nor the scenario lines it quotes in
+/// `<code>`), each with whether a line can break inside it: an amount is its sign, the symbol, a
+/// space and the digits, and it is kept whole only inside a span whose class keeps text on one line.
+fn amounts(html: &str, symbol: &str) -> Vec<(String, bool)> {
+    let classes = nowrap_classes(html);
+    let body = without(&without(html, "svg"), "code");
+    let mut out = Vec::new();
+    for (i, _) in body.match_indices(symbol) {
+        let after = &body[i + symbol.len()..];
+        let digits = after.strip_prefix(' ').or(after.strip_prefix('\u{a0}'));
+        if !digits.is_some_and(|d| d.starts_with(|c: char| c.is_ascii_digit())) {
+            continue; // not an amount: a symbol in words
+        }
+        let before = &body[..i];
+        let start = before.trim_end_matches(['+', '−', '-']);
+        let number_len = digits
+            .unwrap()
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+            .unwrap_or(0);
+        let end = i + (after.len() - digits.unwrap().len()) + symbol.len() + number_len;
+        let text = body[start.len()..end].to_string();
+        let whole = body[end..].starts_with("</span>")
+            && classes
+                .iter()
+                .any(|c| start.ends_with(&format!("<span class=\"{c}\">")));
+        out.push((text, whole));
+    }
+    out
+}
+
+/// Issue 14: in a narrow window a line broke an amount between its sign and currency and its digits
+/// ("+£" at the end of a line, "8,653,993" on the next). Every amount the report writes, in euros
+/// and in pounds, in Dutch and in English, signed or not, is kept on one line.
+#[test]
+fn no_amount_in_the_report_breaks_between_its_currency_and_its_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    let hiv = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hiv_combination.toml");
+    for (name, scenario, symbol) in [("default", None, "€"), ("hiv", Some(&hiv), "£")] {
+        let out = dir.path().join(name);
+        let mut run = wijksim();
+        run.args(["run", "--runs", "20", "--plots", "none", "--quiet", "--out"])
+            .arg(&out);
+        if let Some(s) = scenario {
+            run.arg(s);
+        }
+        run.assert().success();
+        wijksim()
+            .args(["report", "--lang", "en", "--plots", "none"])
+            .arg(&out)
+            .assert()
+            .success();
+        for file in ["report.html", "report.en.html"] {
+            let html = fs::read_to_string(out.join(file)).unwrap();
+            let found = amounts(&html, symbol);
+            let signed = found
+                .iter()
+                .filter(|(t, _)| t.starts_with(['+', '−']))
+                .count();
+            assert!(
+                found.len() > 20 && signed >= 3,
+                "{name} {file}: {} amounts, {signed} signed: the check found too few to mean anything",
+                found.len()
+            );
+            let broken: Vec<&String> = found.iter().filter(|(_, w)| !w).map(|(t, _)| t).collect();
+            assert!(
+                broken.is_empty(),
+                "{name} {file}: amounts a line can break inside: {broken:?}"
+            );
+        }
     }
 }
 
@@ -251,24 +359,34 @@ fn the_report_renders_in_headless_chromium() {
     };
     let dir = tempfile::tempdir().unwrap();
     // A copy of the report with a check: every figure is laid out with a visible size, no script
-    // error occurred, and nothing is wider than the window (the page does not scroll sideways: a
-    // wide table scrolls in its own box); the verdict goes into the title, which --dump-dom prints.
-    let check = r#"<script>var errs=0;window.onerror=function(){errs++};window.addEventListener('load',function(){var s=document.querySelectorAll('figure svg'),v=0;s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>50&&getComputedStyle(e).visibility!=='hidden')v++});var d=document.documentElement;document.title='CHECK svgs='+s.length+' visible='+v+' errors='+errs+' overflow='+Math.max(0,d.scrollWidth-d.clientWidth)})</script>"#;
+    // error occurred, nothing is wider than the window (the page does not scroll sideways: a wide
+    // table scrolls in its own box), and no amount is broken over two lines (issue 14: "+£" at the
+    // end of a line, the digits on the next); the verdict goes into the title, which --dump-dom
+    // prints.
+    let check = r#"<script>var errs=0;window.onerror=function(){errs++};window.addEventListener('load',function(){var s=document.querySelectorAll('figure svg'),v=0;s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>50&&getComputedStyle(e).visibility!=='hidden')v++});var d=document.documentElement;var b=0,n=document.querySelectorAll('span.nw');n.forEach(function(e){if(e.getClientRects().length>1)b++});document.title='CHECK svgs='+s.length+' visible='+v+' errors='+errs+' overflow='+Math.max(0,d.scrollWidth-d.clientWidth)+' broken='+b+' amounts='+n.length})</script>"#;
     for lang in ["nl", "en"] {
         let html = report(dir.path(), lang);
         let page = dir.path().join(format!("check-{lang}.html"));
         fs::write(&page, html.replacen("<head>", &format!("<head>{check}"), 1)).unwrap();
-        for width in [1300, 1000] {
+        // A desktop, a small laptop and a phone.
+        for width in [1300, 1000, 420] {
             let out = headless(&browser, &dir.path().join("profile"), width)
                 .arg("--dump-dom")
                 .arg(format!("file://{}", page.display()))
                 .output()
                 .unwrap();
             let dom = String::from_utf8_lossy(&out.stdout);
-            let want = format!("CHECK svgs={FIGURES} visible={FIGURES} errors=0 overflow=0");
+            let want = format!(
+                "CHECK svgs={FIGURES} visible={FIGURES} errors=0 overflow=0 broken=0 amounts="
+            );
+            let amounts = dom
+                .split(&want)
+                .nth(1)
+                .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse::<usize>().ok());
             assert!(
-                dom.contains(&want),
-                "{lang}, {width} px wide: expected `{want}` in the rendered page's title; got: {}",
+                amounts.is_some_and(|n| n > 20),
+                "{lang}, {width} px wide: expected `{want}N`, N > 20, in the rendered page's title; got: {}",
                 dom.lines()
                     .find(|l| l.contains("<title>"))
                     .unwrap_or("no title")

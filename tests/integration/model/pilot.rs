@@ -612,7 +612,8 @@ fn one_number_in_the_console_report_tables_and_sweep() {
             < 0.2,
         "accounts.csv spend"
     );
-    // Console and report: the same numbers, rounded to euros, with their sign.
+    // Console and report: the same numbers, rounded to euros, with their sign (in the report kept on
+    // one line).
     let en = |x: f64| {
         let s = format!("{:.0}", x.abs());
         let mut t = String::new();
@@ -649,12 +650,16 @@ fn one_number_in_the_console_report_tables_and_sweep() {
     };
     let sign = |x: f64| if x < 0.0 { "−" } else { "+" };
     assert!(
-        report.contains(&format!("geleverde zorg {}€ {}", sign(care), nl(care))),
+        report.contains(&format!(
+            "geleverde zorg <span class=\"nw\">{}€ {}</span>",
+            sign(care),
+            nl(care)
+        )),
         "report care"
     );
     assert!(
         report.contains(&format!(
-            "gemeentelijke uitgaven {}€ {}",
+            "gemeentelijke uitgaven <span class=\"nw\">{}€ {}</span>",
             sign(spend),
             nl(spend)
         )),
