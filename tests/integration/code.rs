@@ -29,7 +29,6 @@ const TO_SPLIT: &[(&str, &str, usize)] = &[
     ("src/data/calibrate.rs", "posterior", 116),
     ("src/data/calibrate.rs", "read_targets", 268),
     ("src/data/calibrate.rs", "write", 117),
-    ("src/data/fit/episodes.rs", "read", 403),
     ("src/data/fit/estimate.rs", "estimate", 120),
     ("src/data/fit/report.rs", "html", 192),
     ("src/engine/cohort.rs", "expected", 93),
