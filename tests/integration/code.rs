@@ -29,8 +29,6 @@ const TO_SPLIT: &[(&str, &str, usize)] = &[
     ("src/data/calibrate.rs", "posterior", 116),
     ("src/data/calibrate.rs", "read_targets", 268),
     ("src/data/calibrate.rs", "write", 117),
-    ("src/data/fit/estimate.rs", "estimate", 120),
-    ("src/data/fit/report.rs", "html", 192),
     ("src/engine/cohort.rs", "expected", 93),
     ("src/output/csv.rs", "summary", 108),
     ("src/output/plot/tornado.rs", "draw", 118),
