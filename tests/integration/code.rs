@@ -22,13 +22,6 @@ const FLAT_TABLES: &[(&str, &str)] = &[];
 /// each leaves the list when it is split (the test says when an entry is no longer needed).
 const TO_SPLIT: &[(&str, &str, usize)] = &[
     ("src/aggregate/sizing.rs", "sizing", 93),
-    ("src/cli/mod.rs", "calibrate", 114),
-    ("src/data/calibrate.rs", "calibrate", 96),
-    ("src/data/calibrate.rs", "calibrated_text", 115),
-    ("src/data/calibrate.rs", "fit", 84),
-    ("src/data/calibrate.rs", "posterior", 116),
-    ("src/data/calibrate.rs", "read_targets", 268),
-    ("src/data/calibrate.rs", "write", 117),
     ("src/engine/cohort.rs", "expected", 93),
     ("src/output/csv.rs", "summary", 108),
     ("src/output/plot/tornado.rs", "draw", 118),
