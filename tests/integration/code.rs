@@ -26,8 +26,6 @@ const TO_SPLIT: &[(&str, &str, usize)] = &[
     ("src/output/csv.rs", "summary", 108),
     ("src/output/plot/tornado.rs", "draw", 118),
     ("src/output/tables.rs", "arms", 277),
-    ("src/sweep/metrics.rs", "metrics", 159),
-    ("src/sweep/slurm.rs", "scripts", 81),
 ];
 
 /// A function of a source file: its name, first line (from 1) and length in lines.
