@@ -54,14 +54,71 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
     let Some(base) = summaries.first() else {
         return Vec::new();
     };
-    let lay = &base.layout;
-    let pilots = model.pilot_areas();
-    let alpha = model.overspend_risk;
+    let s = Sizer {
+        model,
+        summaries,
+        base,
+        pilots: model.pilot_areas(),
+    };
     let mut out = Vec::new();
-    // The pilot's mean budget for a set of pilot areas in year y, from the first arm whose pools
-    // cover exactly those areas.
-    let pilot_budget = |areas: &[usize], y: usize| -> Option<f64> {
-        summaries[1..].iter().find_map(|sm| {
+    for (i, &(a, plan)) in s.pilots.iter().enumerate() {
+        for y in model.plan_years(plan) {
+            let values = base.columns.cell(base.layout.holder_spend(i, y)).to_vec();
+            out.push(s.row("area", &model.areas[a].name, y, values, &[a]));
+        }
+    }
+    for (m, muni) in model.municipalities.iter().enumerate() {
+        let members: Vec<usize> = (0..s.pilots.len())
+            .filter(|&i| model.areas[s.pilots[i].0].municipality == m)
+            .collect();
+        s.pooled("municipality", muni, &members, &mut out);
+    }
+    // Where some arm pools by region: every pilot area together.
+    let region_pool = model.arms.iter().any(|arm| {
+        arm.pools
+            .iter()
+            .any(|p| p.unit == crate::model::regime::PoolUnit::Region)
+    });
+    if region_pool {
+        let all: Vec<usize> = (0..s.pilots.len()).collect();
+        s.pooled("region", "regio", &all, &mut out);
+    }
+    out
+}
+
+/// What budget sizing reads: the model, every arm's summary (the baseline's first) and the pilot
+/// areas with their plans.
+struct Sizer<'a> {
+    model: &'a Model,
+    summaries: &'a [Summary],
+    base: &'a Summary,
+    pilots: Vec<(usize, &'a crate::model::regime::Plan)>,
+}
+
+impl Sizer<'_> {
+    /// The row of `scope` `name` in year `y` from the budget holder's spend in each run (`values`),
+    /// for the pilot areas `areas`.
+    fn row(&self, scope: &str, name: &str, y: usize, values: Vec<f64>, areas: &[usize]) -> Sizing {
+        let alpha = self.model.overspend_risk;
+        let mut v = values;
+        let expected = v.iter().sum::<f64>() / v.len().max(1) as f64;
+        v.sort_by(f64::total_cmp);
+        Sizing {
+            scope: scope.into(),
+            name: name.into(),
+            year: self.base.layout.years[y],
+            alpha,
+            expected,
+            q: [0.5, 0.9, 0.95].map(|p| quantile(&v, p)),
+            needed: quantile(&v, 1.0 - alpha),
+            pilot_budget: self.pilot_budget(areas, y),
+        }
+    }
+
+    /// The pilot's mean budget for a set of pilot areas in year y, from the first arm whose pools
+    /// cover exactly those areas.
+    fn pilot_budget(&self, areas: &[usize], y: usize) -> Option<f64> {
+        self.summaries[1..].iter().find_map(|sm| {
             let lay = &sm.layout;
             let mut total = 0.0;
             let mut covered: Vec<usize> = Vec::new();
@@ -75,73 +132,32 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
             covered.sort_unstable();
             (covered == areas && total.is_finite() && total > 0.0).then_some(total)
         })
-    };
-    let mut row = |scope: &str, name: &str, y: usize, values: Vec<f64>, areas: &[usize]| {
-        let mut v = values;
-        let expected = v.iter().sum::<f64>() / v.len().max(1) as f64;
-        v.sort_by(f64::total_cmp);
-        out.push(Sizing {
-            scope: scope.into(),
-            name: name.into(),
-            year: lay.years[y],
-            alpha,
-            expected,
-            q: [0.5, 0.9, 0.95].map(|p| quantile(&v, p)),
-            needed: quantile(&v, 1.0 - alpha),
-            pilot_budget: pilot_budget(areas, y),
-        });
-    };
-    for (i, &(a, plan)) in pilots.iter().enumerate() {
-        for y in model.plan_years(plan) {
-            let values = base.columns.cell(lay.holder_spend(i, y)).to_vec();
-            row("area", &model.areas[a].name, y, values, &[a]);
-        }
     }
-    // The pilot areas `members` (indices into `pilots`) pooled: their spend summed run by run, in the
-    // years of any member's pilot period.
-    let mut pooled = |scope: &str, name: &str, members: &[usize]| {
+
+    /// The rows of the pilot areas `members` (indices into `pilots`) pooled: their spend summed run by
+    /// run, in the years of any member's pilot period.
+    fn pooled(&self, scope: &str, name: &str, members: &[usize], out: &mut Vec<Sizing>) {
+        let (model, base) = (self.model, self.base);
+        let years = |i: &usize| model.plan_years(self.pilots[*i].1);
         let (Some(first), Some(last)) = (
-            members
-                .iter()
-                .map(|&i| model.plan_years(pilots[i].1).start)
-                .min(),
-            members
-                .iter()
-                .map(|&i| model.plan_years(pilots[i].1).end)
-                .max(),
+            members.iter().map(|i| years(i).start).min(),
+            members.iter().map(|i| years(i).end).max(),
         ) else {
             return;
         };
-        let areas: Vec<usize> = members.iter().map(|&i| pilots[i].0).collect();
+        let areas: Vec<usize> = members.iter().map(|&i| self.pilots[i].0).collect();
         for y in first..last {
             let values = (0..base.runs)
                 .map(|r| {
                     members
                         .iter()
-                        .map(|&i| base.columns.cell(lay.holder_spend(i, y))[r])
+                        .map(|&i| base.columns.cell(base.layout.holder_spend(i, y))[r])
                         .sum()
                 })
                 .collect();
-            row(scope, name, y, values, &areas);
+            out.push(self.row(scope, name, y, values, &areas));
         }
-    };
-    for (m, muni) in model.municipalities.iter().enumerate() {
-        let members: Vec<usize> = (0..pilots.len())
-            .filter(|&i| model.areas[pilots[i].0].municipality == m)
-            .collect();
-        pooled("municipality", muni, &members);
     }
-    // Where some arm pools by region: every pilot area together.
-    let region_pool = model.arms.iter().any(|arm| {
-        arm.pools
-            .iter()
-            .any(|p| p.unit == crate::model::regime::PoolUnit::Region)
-    });
-    if region_pool {
-        let all: Vec<usize> = (0..pilots.len()).collect();
-        pooled("region", "regio", &all);
-    }
-    out
 }
 
 /// The header of `budget_sizing.csv`.

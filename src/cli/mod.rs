@@ -185,42 +185,71 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
         posterior: args.posterior,
         seed: args.seed,
     };
-    let sh = |p: &Path| {
-        let s = p.display().to_string();
-        if s.contains([' ', '\'', '"', '[', ']', '*', '?', '$']) {
-            format!("'{}'", s.replace('\'', "'\\''"))
-        } else {
-            s
-        }
-    };
-    let mut reproduce = String::from("wijksim calibrate");
-    if let Some(p) = &args.scenario {
-        reproduce.push_str(&format!(" {}", sh(p)));
-    }
-    reproduce.push_str(&format!(" --targets {}", sh(&args.targets)));
-    for v in &args.vary {
-        reproduce.push_str(&format!(" --vary '{}={}..{}'", v.key, v.low, v.high));
-    }
-    if let Some(a) = &args.arm {
-        reproduce.push_str(&format!(" --arm {}", sh(Path::new(a))));
-    }
     let c = calibrate::calibrate(scenario, &args.targets, args.vary.clone(), &opts)?;
-    if let Some(n) = args.posterior {
-        let seed = c.posterior.as_ref().map_or(0, |p| p.seed);
-        reproduce.push_str(&format!(" --posterior {n} --seed {seed}"));
-    }
-    reproduce.push_str(&format!(" --out {}", sh(&args.out)));
-    if args.lang != LangArg::Nl {
-        reproduce.push_str(" --lang en");
-    }
+    let seed = c.posterior.as_ref().map_or(0, |p| p.seed);
     let dir = calibrate::write(
         &c,
         &args.out,
         args.force,
-        &reproduce,
+        &calibrate_command(&args, seed),
         started,
         args.lang.into(),
     )?;
+    print_calibration(&c);
+    for n in &c.notes {
+        eprintln!("warning: {n}");
+    }
+    let _ = std::io::stderr().flush();
+    println!("Wrote {}/:", dir.display());
+    println!(
+        "  calibrated.toml      the scenario with the fitted values, every change marked by a comment"
+    );
+    println!("  calibration.csv      per target: value, se, model before and after, residual, z");
+    println!("  calibration.json     fit statistics (also in manifest.json)");
+    if c.posterior.is_some() {
+        println!("  posterior.csv        the posterior sample");
+    }
+    println!("  plots/calibration.*  targets against the model, before and after");
+    Ok(())
+}
+
+/// A path as one word of a shell command (quoted where it holds a space, a quote or a wildcard).
+fn shell_word(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.contains([' ', '\'', '"', '[', ']', '*', '?', '$']) {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    } else {
+        s
+    }
+}
+
+/// The command that calibrates again as `args` did (the posterior with its `seed`).
+fn calibrate_command(args: &CalibrateArgs, seed: u64) -> String {
+    let mut reproduce = String::from("wijksim calibrate");
+    if let Some(p) = &args.scenario {
+        reproduce.push_str(&format!(" {}", shell_word(p)));
+    }
+    reproduce.push_str(&format!(" --targets {}", shell_word(&args.targets)));
+    for v in &args.vary {
+        reproduce.push_str(&format!(" --vary '{}={}..{}'", v.key, v.low, v.high));
+    }
+    if let Some(a) = &args.arm {
+        reproduce.push_str(&format!(" --arm {}", shell_word(Path::new(a))));
+    }
+    if let Some(n) = args.posterior {
+        reproduce.push_str(&format!(" --posterior {n} --seed {seed}"));
+    }
+    reproduce.push_str(&format!(" --out {}", shell_word(&args.out)));
+    if args.lang != LangArg::Nl {
+        reproduce.push_str(" --lang en");
+    }
+    reproduce
+}
+
+/// Prints what a calibration fitted: per varied number its value before and after (and its
+/// posterior), the fit's statistics and the posterior sample's.
+fn print_calibration(c: &wijksim::data::calibrate::Calibration) {
+    use wijksim::data::calibrate::significant;
     let s = &c.summary;
     let f = &c.fit;
     println!(
@@ -234,18 +263,16 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     println!("{:<44} {:>12} {:>12} {:>12}", "key", "was", "fitted", "box");
     for (i, p) in s.parameters.iter().enumerate() {
         let post = match (p.posterior_mean, p.posterior_sd) {
-            (Some(m), Some(sd)) => format!(
-                "  posterior {} (sd {})",
-                calibrate::significant(m),
-                calibrate::significant(sd)
-            ),
+            (Some(m), Some(sd)) => {
+                format!("  posterior {} (sd {})", significant(m), significant(sd))
+            }
             _ => String::new(),
         };
         println!(
             "{:<44} {:>12} {:>12} {:>12}{post}",
             p.key,
-            calibrate::significant(p.was),
-            calibrate::significant(f.best[i]),
+            significant(p.was),
+            significant(f.best[i]),
             format!("{}..{}", p.low, p.high)
         );
     }
@@ -274,21 +301,6 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
             p.seed
         );
     }
-    for n in &c.notes {
-        eprintln!("warning: {n}");
-    }
-    let _ = std::io::stderr().flush();
-    println!("Wrote {}/:", dir.display());
-    println!(
-        "  calibrated.toml      the scenario with the fitted values, every change marked by a comment"
-    );
-    println!("  calibration.csv      per target: value, se, model before and after, residual, z");
-    println!("  calibration.json     fit statistics (also in manifest.json)");
-    if c.posterior.is_some() {
-        println!("  posterior.csv        the posterior sample");
-    }
-    println!("  plots/calibration.*  targets against the model, before and after");
-    Ok(())
 }
 
 fn sweep(args: SweepArgs) -> anyhow::Result<()> {

@@ -16,7 +16,7 @@
 
 use crate::aggregate::AreaView;
 use crate::engine::cohort::{ExpectedArea, expected_arm_area};
-use crate::error::{Error, Fault, InputError, InputErrors, Opt, says};
+use crate::error::{Error, Fault, InputError, InputErrors, Message, Opt, says};
 use crate::model::scope::ScopeKind;
 use crate::model::{Model, YearMonth};
 use crate::output::Staged;
@@ -258,6 +258,54 @@ pub fn read_targets(file: &str, bytes: &[u8], model: &Model) -> Result<Vec<Targe
         .iter()
         .map(str::to_string)
         .collect();
+    let col = target_columns(file, &header)?;
+    let mut out: Vec<Target> = Vec::new();
+    let mut seen: std::collections::HashMap<(String, usize, usize, Measure), usize> =
+        Default::default();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map(|p| p.line() as usize);
+            terr(file, line, "", format!("CSV: {e}"), TARGETS_FIX)
+        })?;
+        let line = rec.position().map_or(0, |p| p.line() as usize);
+        if rec.iter().all(str::is_empty) {
+            continue;
+        }
+        check_fields(file, line, rec.len(), header.len(), out.len())?;
+        let row = TargetRow {
+            file,
+            model,
+            col: &col,
+            line,
+            rec: &rec,
+        };
+        let target = row.target()?;
+        let key = (
+            target.period.clone(),
+            target.scope,
+            target.state,
+            target.measure,
+        );
+        if let Some(prev) = seen.insert(key, line) {
+            return Err(row.repeats(prev));
+        }
+        out.push(target);
+    }
+    if out.is_empty() {
+        return Err(terr(
+            file,
+            Some(1),
+            "",
+            "the file has a header but no targets".into(),
+            TARGETS_FIX,
+        ));
+    }
+    Ok(out)
+}
+
+/// The position of each of [`COLUMNS`] in the header (`usize::MAX`: absent): each column at most
+/// once, none unknown (but `note`), every required one there.
+fn target_columns(file: &str, header: &[String]) -> Result<[usize; 7], InputErrors> {
     let mut col = [usize::MAX; 7];
     for (i, h) in header.iter().enumerate() {
         match COLUMNS.iter().position(|c| c == h) {
@@ -299,218 +347,252 @@ pub fn read_targets(file: &str, bytes: &[u8], model: &Model) -> Result<Vec<Targe
             TARGETS_FIX,
         ));
     }
-    let horizon_end = model
-        .start
-        .plus(i64::from(model.cycles) * i64::from(model.cycle_months) - 1);
-    let mut out: Vec<Target> = Vec::new();
-    let mut seen: std::collections::HashMap<(String, usize, usize, Measure), usize> =
-        Default::default();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize);
-            terr(file, line, "", format!("CSV: {e}"), TARGETS_FIX)
-        })?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
-        if rec.iter().all(str::is_empty) {
-            continue;
-        }
-        if rec.len() != header.len() {
-            let hint = if rec.len() > header.len() {
-                " (a decimal comma? write 12.5, not 12,5)"
-            } else {
-                ""
-            };
-            return Err(terr(
-                file,
-                Some(line),
-                "",
-                format!(
-                    "the line has {} fields, the header {}{hint}",
-                    rec.len(),
-                    header.len()
-                ),
-                "give every line one field per column, separated by commas; decimals with a point",
-            ));
-        }
-        if out.len() >= MAX_TARGETS {
-            return Err(terr(
-                file,
-                Some(line),
-                "",
-                format!("more than {MAX_TARGETS} targets"),
-                "calibrate to fewer targets (aggregate them, e.g. per year)",
-            ));
-        }
-        let field = |k: usize| rec.get(col[k]).unwrap_or("");
-        let at = |k: usize| format!("column {} (`{}`)", col[k] + 1, COLUMNS[k]);
-        let bad = |k: usize, problem: String, fix: &str| {
-            terr(
-                file,
-                Some(line),
-                COLUMNS[k],
-                format!("{}: {problem}", at(k)),
-                fix,
-            )
+    Ok(col)
+}
+
+/// A row of `fields` fields on `line` has the header's `columns`, and `so_far` targets are fewer than
+/// [`MAX_TARGETS`].
+fn check_fields(
+    file: &str,
+    line: usize,
+    fields: usize,
+    columns: usize,
+    so_far: usize,
+) -> Result<(), InputErrors> {
+    if fields != columns {
+        let hint = if fields > columns {
+            " (a decimal comma? write 12.5, not 12,5)"
+        } else {
+            ""
         };
-        let q = |s: &str| crate::error::short(s).into_owned();
-        // period
-        let ptext = field(0);
-        let Some((first, months)) = parse_period(ptext) else {
-            return Err(bad(
-                0,
-                format!("`{}` is not a period", q(ptext)),
-                "write a month as 2022-06, a half-year as 2022-H1 or 2022-H2, a year as 2022",
-            ));
-        };
-        let Some(cycles) = period_cycles(model, first, months) else {
-            return Err(bad(
-                0,
-                format!(
-                    "period {ptext} is not within the scenario's horizon {} to {horizon_end}{}",
-                    model.start,
-                    if model.cycle_months > 1 {
-                        format!(", or no cycle ({} months) starts in it", model.cycle_months)
-                    } else {
-                        String::new()
-                    }
-                ),
-                "use periods within the horizon, or lengthen the scenario's `time.cycles`",
-            ));
-        };
-        // scope
-        let (ktext, ntext) = (field(1), field(2));
-        let Some(kind) = ScopeKind::parse(ktext) else {
-            return Err(bad(
-                1,
-                format!("unknown scope `{}`", q(ktext)),
-                &format!(
-                    "use one of: {}",
-                    ScopeKind::ALL.map(|k| k.name()).join(", ")
-                ),
-            ));
-        };
-        let Some(scope) = crate::model::scope::find(&model.scopes, kind, ntext) else {
-            let names: Vec<&str> = model
-                .scopes
-                .iter()
-                .filter(|s| s.kind == kind)
-                .map(|s| s.name.as_str())
-                .collect();
-            let fix = if names.is_empty() {
-                format!(
-                    "the scenario has no `{}` scope (an area is a scope when it is a pilot area or in `run.report_areas`); use one of: {}",
-                    kind.name(),
-                    model
-                        .scopes
-                        .iter()
-                        .map(|s| format!("{},{}", s.kind.name(), s.name))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            } else {
-                format!("use one of: {}", names.join(", "))
-            };
-            return Err(bad(
-                2,
-                format!("no {} scope named `{}`", kind.name(), q(ntext)),
-                &fix,
-            ));
-        };
-        // state
-        let stext = field(3);
-        let Some(state) = model.states.iter().position(|s| s.code == stext) else {
-            return Err(bad(
-                3,
-                format!("unknown state `{}`", q(stext)),
-                &format!(
-                    "use one of: {}",
-                    model
-                        .states
-                        .iter()
-                        .map(|s| s.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        };
-        // measure
-        let mtext = field(4);
-        let Some(measure) = Measure::ALL.into_iter().find(|m| m.name() == mtext) else {
-            return Err(bad(
-                4,
-                format!("unknown measure `{}`", q(mtext)),
-                "use stock, clients, inflow or outflow",
-            ));
-        };
-        if measure == Measure::Inflow && model.states[state].absorbing {
-            return Err(bad(
-                4,
-                format!(
-                    "new clients never enter absorbing state `{stext}`: its inflow is always 0"
-                ),
-                "use `outflow` for the clients who leave into it",
-            ));
-        }
-        let number = |k: usize, text: &str| -> Result<f64, InputErrors> {
-            crate::data::csv::number(text).map_err(|(problem, fix)| bad(k, problem, &fix))
-        };
-        let value = number(5, field(5))?;
-        if value < 0.0 {
-            return Err(bad(
-                5,
-                format!("{value} is negative"),
-                "a count is 0 or more",
-            ));
-        }
-        let se = match col[6] {
-            usize::MAX => None,
-            _ if field(6).is_empty() => None,
-            _ => Some(number(6, field(6))?),
-        };
-        let se = match se {
-            None => value.max(1.0).sqrt(),
-            Some(x) if x > 0.0 => x,
-            Some(x) => {
-                return Err(bad(
-                    6,
-                    format!("standard error {x} is not positive"),
-                    "give a standard error above 0, or leave it empty for the Poisson default sqrt(max(value, 1))",
-                ));
-            }
-        };
-        let key = (ptext.to_string(), scope, state, measure);
-        if let Some(prev) = seen.insert(key, line) {
-            return Err(terr(
-                file,
-                Some(line),
-                "",
-                format!(
-                    "the same target as line {prev} ({ptext}, {ktext} {ntext}, {stext}, {mtext})"
-                ),
-                "give each target once",
-            ));
-        }
-        out.push(Target {
-            line,
-            period: ptext.to_string(),
+        return Err(terr(
+            file,
+            Some(line),
+            "",
+            format!("the line has {fields} fields, the header {columns}{hint}"),
+            "give every line one field per column, separated by commas; decimals with a point",
+        ));
+    }
+    if so_far >= MAX_TARGETS {
+        return Err(terr(
+            file,
+            Some(line),
+            "",
+            format!("more than {MAX_TARGETS} targets"),
+            "calibrate to fewer targets (aggregate them, e.g. per year)",
+        ));
+    }
+    Ok(())
+}
+
+/// One row of a targets file, read against the model: each of its fields checked, every problem
+/// naming the file, the line, the column and the fix.
+struct TargetRow<'a> {
+    file: &'a str,
+    model: &'a Model,
+    /// The position of each of [`COLUMNS`] (`usize::MAX`: absent).
+    col: &'a [usize; 7],
+    line: usize,
+    rec: &'a csv::StringRecord,
+}
+
+impl TargetRow<'_> {
+    /// The target the row gives.
+    fn target(&self) -> Result<Target, InputErrors> {
+        let cycles = self.cycles()?;
+        let scope = self.scope()?;
+        let state = self.state()?;
+        let measure = self.measure(state)?;
+        let (value, se) = self.value_and_se()?;
+        Ok(Target {
+            line: self.line,
+            period: self.field(0).to_string(),
             cycles,
             scope,
             state,
             measure,
             value,
             se,
-        });
+        })
     }
-    if out.is_empty() {
-        return Err(terr(
-            file,
-            Some(1),
+
+    /// The text of column `k` of [`COLUMNS`] (empty when the file has no such column).
+    fn field(&self, k: usize) -> &str {
+        self.rec.get(self.col[k]).unwrap_or("")
+    }
+
+    /// The problem `problem` in column `k` of [`COLUMNS`], with its fix.
+    fn bad(&self, k: usize, problem: String, fix: &str) -> InputErrors {
+        let at = format!("column {} (`{}`)", self.col[k] + 1, COLUMNS[k]);
+        terr(
+            self.file,
+            Some(self.line),
+            COLUMNS[k],
+            format!("{at}: {problem}"),
+            fix,
+        )
+    }
+
+    /// The cycles of the period, which lies within the horizon.
+    fn cycles(&self) -> Result<Range<usize>, InputErrors> {
+        let (model, ptext) = (self.model, self.field(0));
+        let Some((first, months)) = parse_period(ptext) else {
+            return Err(self.bad(
+                0,
+                format!("`{}` is not a period", quoted(ptext)),
+                "write a month as 2022-06, a half-year as 2022-H1 or 2022-H2, a year as 2022",
+            ));
+        };
+        period_cycles(model, first, months).ok_or_else(|| {
+            let horizon_end = model
+                .start
+                .plus(i64::from(model.cycles) * i64::from(model.cycle_months) - 1);
+            let no_cycle = if model.cycle_months > 1 {
+                format!(", or no cycle ({} months) starts in it", model.cycle_months)
+            } else {
+                String::new()
+            };
+            self.bad(
+                0,
+                format!(
+                    "period {ptext} is not within the scenario's horizon {} to {horizon_end}{no_cycle}",
+                    model.start,
+                ),
+                "use periods within the horizon, or lengthen the scenario's `time.cycles`",
+            )
+        })
+    }
+
+    /// The scope: its kind and a name of that kind.
+    fn scope(&self) -> Result<usize, InputErrors> {
+        let scopes = &self.model.scopes;
+        let (ktext, ntext) = (self.field(1), self.field(2));
+        let Some(kind) = ScopeKind::parse(ktext) else {
+            return Err(self.bad(
+                1,
+                format!("unknown scope `{}`", quoted(ktext)),
+                &format!(
+                    "use one of: {}",
+                    ScopeKind::ALL.map(|k| k.name()).join(", ")
+                ),
+            ));
+        };
+        crate::model::scope::find(scopes, kind, ntext).ok_or_else(|| {
+            let names: Vec<&str> = scopes
+                .iter()
+                .filter(|s| s.kind == kind)
+                .map(|s| s.name.as_str())
+                .collect();
+            let fix = if names.is_empty() {
+                let all: Vec<String> = scopes
+                    .iter()
+                    .map(|s| format!("{},{}", s.kind.name(), s.name))
+                    .collect();
+                format!(
+                    "the scenario has no `{}` scope (an area is a scope when it is a pilot area or in `run.report_areas`); use one of: {}",
+                    kind.name(),
+                    all.join("; ")
+                )
+            } else {
+                format!("use one of: {}", names.join(", "))
+            };
+            self.bad(
+                2,
+                format!("no {} scope named `{}`", kind.name(), quoted(ntext)),
+                &fix,
+            )
+        })
+    }
+
+    /// The state, by its code.
+    fn state(&self) -> Result<usize, InputErrors> {
+        let stext = self.field(3);
+        self.model
+            .states
+            .iter()
+            .position(|s| s.code == stext)
+            .ok_or_else(|| {
+                let codes: Vec<&str> = self.model.states.iter().map(|s| s.code.as_str()).collect();
+                self.bad(
+                    3,
+                    format!("unknown state `{}`", quoted(stext)),
+                    &format!("use one of: {}", codes.join(", ")),
+                )
+            })
+    }
+
+    /// The measure, one that state `state` can have.
+    fn measure(&self, state: usize) -> Result<Measure, InputErrors> {
+        let mtext = self.field(4);
+        let Some(measure) = Measure::ALL.into_iter().find(|m| m.name() == mtext) else {
+            return Err(self.bad(
+                4,
+                format!("unknown measure `{}`", quoted(mtext)),
+                "use stock, clients, inflow or outflow",
+            ));
+        };
+        if measure == Measure::Inflow && self.model.states[state].absorbing {
+            return Err(self.bad(
+                4,
+                format!(
+                    "new clients never enter absorbing state `{}`: its inflow is always 0",
+                    self.field(3)
+                ),
+                "use `outflow` for the clients who leave into it",
+            ));
+        }
+        Ok(measure)
+    }
+
+    /// The value, 0 or more, and its standard error (given and positive, or the Poisson default).
+    fn value_and_se(&self) -> Result<(f64, f64), InputErrors> {
+        let number = |k: usize| -> Result<f64, InputErrors> {
+            crate::data::csv::number(self.field(k))
+                .map_err(|(problem, fix)| self.bad(k, problem, &fix))
+        };
+        let value = number(5)?;
+        if value < 0.0 {
+            return Err(self.bad(5, format!("{value} is negative"), "a count is 0 or more"));
+        }
+        let se = match self.col[6] {
+            usize::MAX => None,
+            _ if self.field(6).is_empty() => None,
+            _ => Some(number(6)?),
+        };
+        match se {
+            None => Ok((value, value.max(1.0).sqrt())),
+            Some(x) if x > 0.0 => Ok((value, x)),
+            Some(x) => Err(self.bad(
+                6,
+                format!("standard error {x} is not positive"),
+                "give a standard error above 0, or leave it empty for the Poisson default sqrt(max(value, 1))",
+            )),
+        }
+    }
+
+    /// The row gives the same target as line `prev`.
+    fn repeats(&self, prev: usize) -> InputErrors {
+        let f = |k: usize| self.field(k);
+        terr(
+            self.file,
+            Some(self.line),
             "",
-            "the file has a header but no targets".into(),
-            TARGETS_FIX,
-        ));
+            format!(
+                "the same target as line {prev} ({}, {} {}, {}, {})",
+                f(0),
+                f(1),
+                f(2),
+                f(3),
+                f(4)
+            ),
+            "give each target once",
+        )
     }
-    Ok(out)
+}
+
+/// A value of a targets file as a message quotes it (a long one cut).
+fn quoted(s: &str) -> String {
+    crate::error::short(s).into_owned()
 }
 
 /// One number to fit: a key path and its box.
@@ -620,7 +702,7 @@ fn varied_one(
             "vary each number once",
         )));
     }
-    let stay = stay_of(doc, &v.key).map_err(|e| opt_err(vary().then(format!(": {e}"))))?;
+    let stay = stay_of(doc, path, &v.key)?;
     Ok(Varied {
         vary: v,
         current,
@@ -653,23 +735,27 @@ impl Problem {
             )));
         }
         if varies.len() > MAX_VARY {
-            return Err(opt_err(format!(
-                "{} numbers to vary, more than {MAX_VARY}\n  fix: calibrate fewer numbers at once",
-                varies.len()
+            return Err(opt_err(Fault::new(
+                says!(
+                    format!("{} numbers to vary (", varies.len()),
+                    Opt::Vary,
+                    format!("), more than {MAX_VARY}")
+                ),
+                "calibrate fewer numbers at once",
             )));
         }
         let model = &scenario.model;
         let arm = match arm {
             None => 0,
             Some(a) => model.arms.iter().position(|x| x.name == a).ok_or_else(|| {
-                opt_err(format!(
-                    "the scenario has no arm `{a}`\n  fix: use one of: {}",
-                    model
-                        .arms
-                        .iter()
-                        .map(|x| x.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                let arms: Vec<&str> = model.arms.iter().map(|x| x.name.as_str()).collect();
+                opt_err(Fault::new(
+                    format!("the scenario has no arm `{a}`"),
+                    says!(
+                        "name one of its arms with ",
+                        Opt::Arm,
+                        format!(": {}", arms.join(", "))
+                    ),
                 ))
             })?,
         };
@@ -809,8 +895,10 @@ impl Problem {
 }
 
 /// For a move in a transition row (`...to.CODE`, not the stay and not a row of counts): the path of
-/// the row's stay probability, which takes up the change so that the row keeps summing to 1.
-fn stay_of(doc: &mut DocumentMut, key: &KeyPath) -> Result<Option<KeyPath>, String> {
+/// the row's stay probability, which takes up the change so that the row keeps summing to 1. A key
+/// that names the stay probability itself, or a move of a row without one, is an error in the
+/// scenario file `path` at that key.
+fn stay_of(doc: &mut DocumentMut, path: &str, key: &KeyPath) -> Result<Option<KeyPath>, Error> {
     let Some(to) = key.parent() else {
         return Ok(None);
     };
@@ -831,15 +919,28 @@ fn stay_of(doc: &mut DocumentMut, key: &KeyPath) -> Result<Option<KeyPath>, Stri
         return Ok(None);
     }
     let code = key.last_key().unwrap_or_default();
+    let refused = |problem: Message, fix: String| {
+        Error::Input(InputError::new(path, None, key.to_string(), problem, fix).into())
+    };
     if code == from {
-        return Err(format!(
-            "this is the stay probability of the row from `{from}`\n  fix: vary its moves (e.g. {to}.UIT); the stay probability takes up their change"
+        return Err(refused(
+            says!(
+                Opt::Vary,
+                format!(" names the stay probability of the row from `{from}`")
+            ),
+            format!("vary its moves (e.g. {to}.UIT); the stay probability takes up their change"),
         ));
     }
     let stay = to.child(&from);
     if keypath::inspect(doc, &stay).is_err() {
-        return Err(format!(
-            "the row from `{from}` has no stay probability `{stay}` to take up the change, so the row would no longer sum to 1\n  fix: vary a row that has a stay probability, or use a modifier's hazard_ratio"
+        return Err(refused(
+            says!(
+                Opt::Vary,
+                format!(
+                    " names a move of the row from `{from}`, which has no stay probability `{stay}` to take up the change, so the row would no longer sum to 1"
+                )
+            ),
+            "vary a row that has a stay probability, or use a modifier's hazard_ratio".into(),
         ));
     }
     Ok(Some(stay))
@@ -965,8 +1066,6 @@ impl argmin::core::CostFunction for Objective<'_> {
 /// [`Problem::start`], restarted from its best point until a restart no longer improves (at most 4
 /// runs of at most 1,000 iterations). Deterministic.
 pub fn fit(problem: &Problem) -> Result<Fit, Error> {
-    use argmin::core::{Executor, State, TerminationReason, TerminationStatus};
-    use argmin::solver::neldermead::NelderMead;
     let t0 = std::time::Instant::now();
     let evals = AtomicUsize::new(0);
     let start = problem.start();
@@ -975,49 +1074,8 @@ pub fn fit(problem: &Problem) -> Result<Fit, Error> {
         .map_err(|e| opt_err(format!("the scenario at the start of the fit: {e}")))?;
     evals.fetch_add(1, Ordering::Relaxed);
     let chi2_before = problem.chi2(&before);
-    let mut z = from_box(problem, &start);
-    let mut best = chi2_before;
-    let mut converged = false;
-    let mut termination = String::new();
-    for restart in 0..4 {
-        let step = if restart == 0 { 1.0 } else { 0.5 };
-        let mut simplex = vec![z.clone()];
-        for i in 0..z.len() {
-            let mut v = z.clone();
-            // Step towards the middle of the box (z = 0), so a start near an end moves inwards.
-            v[i] += if z[i] > 0.0 { -step } else { step };
-            simplex.push(v);
-        }
-        let solver = NelderMead::new(simplex)
-            .with_sd_tolerance(1e-10)
-            .map_err(|e| opt_err(format!("the optimiser: {e}")))?;
-        let obj = Objective {
-            problem,
-            evals: &evals,
-        };
-        let res = Executor::new(obj, solver)
-            .configure(|s| s.max_iters(1000))
-            .run()
-            .map_err(|e| opt_err(format!("the optimiser: {e}")))?;
-        let state = res.state();
-        let cost = state.get_best_cost();
-        let improved = cost < best - 1e-9 * (1.0 + best.abs());
-        if let Some(p) = state.get_best_param()
-            && cost <= best
-        {
-            z = p.clone();
-            best = cost;
-        }
-        let status = state.get_termination_status();
-        converged = matches!(
-            status,
-            TerminationStatus::Terminated(TerminationReason::SolverConverged)
-        );
-        termination = status.to_string();
-        if !improved && restart > 0 {
-            break;
-        }
-    }
+    let (z, converged, termination) =
+        minimise(problem, from_box(problem, &start), chi2_before, &evals)?;
     let best_x: Vec<f64> = to_box(problem, &z).into_iter().map(significant).collect();
     let after = problem
         .values_at(&best_x)
@@ -1047,6 +1105,58 @@ pub fn fit(problem: &Problem) -> Result<Fit, Error> {
         termination,
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// Nelder–Mead from `z` (in the logistic transform of the box, chi-square `best` there), restarted
+/// from its best point until a restart no longer improves (at most 4 runs); every evaluation counted
+/// in `evals`. The best point, whether the last run converged, and what stopped it.
+fn minimise(
+    problem: &Problem,
+    mut z: Vec<f64>,
+    mut best: f64,
+    evals: &AtomicUsize,
+) -> Result<(Vec<f64>, bool, String), Error> {
+    use argmin::core::{Executor, State, TerminationReason, TerminationStatus};
+    use argmin::solver::neldermead::NelderMead;
+    let mut converged = false;
+    let mut termination = String::new();
+    for restart in 0..4 {
+        let step = if restart == 0 { 1.0 } else { 0.5 };
+        let mut simplex = vec![z.clone()];
+        for i in 0..z.len() {
+            let mut v = z.clone();
+            // Step towards the middle of the box (z = 0), so a start near an end moves inwards.
+            v[i] += if z[i] > 0.0 { -step } else { step };
+            simplex.push(v);
+        }
+        let solver = NelderMead::new(simplex)
+            .with_sd_tolerance(1e-10)
+            .map_err(|e| opt_err(format!("the optimiser: {e}")))?;
+        let obj = Objective { problem, evals };
+        let res = Executor::new(obj, solver)
+            .configure(|s| s.max_iters(1000))
+            .run()
+            .map_err(|e| opt_err(format!("the optimiser: {e}")))?;
+        let state = res.state();
+        let cost = state.get_best_cost();
+        let improved = cost < best - 1e-9 * (1.0 + best.abs());
+        if let Some(p) = state.get_best_param()
+            && cost <= best
+        {
+            z = p.clone();
+            best = cost;
+        }
+        let status = state.get_termination_status();
+        converged = matches!(
+            status,
+            TerminationStatus::Terminated(TerminationReason::SolverConverged)
+        );
+        termination = status.to_string();
+        if !improved && restart > 0 {
+            break;
+        }
+    }
+    Ok((z, converged, termination))
 }
 
 /// A posterior sample (sampling-importance resampling).
@@ -1116,66 +1226,7 @@ fn inverse_diag_spd(a: &[Vec<f64>]) -> Option<Vec<f64>> {
 /// `seed` and the same for any number of threads.
 pub fn posterior(problem: &Problem, fit: &Fit, n: usize, seed: u64) -> Result<Posterior, Error> {
     let k = problem.varied.len();
-    let x0 = &fit.best;
-    let chi2_at = |x: &[f64]| -> f64 { problem.values_at(x).map_or(REFUSED, |v| problem.chi2(&v)) };
-    // Hessian of chi-square by central differences, stepping inwards at the box's ends.
-    let h: Vec<f64> = problem
-        .varied
-        .iter()
-        .map(|w| 1e-3 * (w.vary.high - w.vary.low))
-        .collect();
-    let centre: Vec<f64> = problem
-        .varied
-        .iter()
-        .zip(x0)
-        .zip(&h)
-        .map(|((w, &x), &h)| x.clamp(w.vary.low + 2.0 * h, w.vary.high - 2.0 * h))
-        .collect();
-    let f0 = chi2_at(&centre);
-    let shifted = |d: &[(usize, f64)]| {
-        let mut x = centre.clone();
-        for &(i, s) in d {
-            x[i] += s * h[i];
-        }
-        chi2_at(&x)
-    };
-    let mut hess = vec![vec![0.0; k]; k];
-    for i in 0..k {
-        hess[i][i] = (shifted(&[(i, 1.0)]) - 2.0 * f0 + shifted(&[(i, -1.0)])) / (h[i] * h[i]);
-        for j in 0..i {
-            let v = (shifted(&[(i, 1.0), (j, 1.0)])
-                - shifted(&[(i, 1.0), (j, -1.0)])
-                - shifted(&[(i, -1.0), (j, 1.0)])
-                + shifted(&[(i, -1.0), (j, -1.0)]))
-                / (4.0 * h[i] * h[j]);
-            hess[i][j] = v;
-            hess[j][i] = v;
-        }
-    }
-    // Covariance of the Laplace approximation: (H / 2)^-1; its diagonal, the marginal variances.
-    let half: Vec<Vec<f64>> = hess
-        .iter()
-        .map(|r| r.iter().map(|v| v / 2.0).collect())
-        .collect();
-    let var = inverse_diag_spd(&half);
-    let proposal_box: Vec<(f64, f64)> = problem
-        .varied
-        .iter()
-        .enumerate()
-        .map(|(i, w)| match &var {
-            Some(v) if v[i].is_finite() && v[i] > 0.0 => {
-                let sd = v[i].sqrt();
-                let lo = (x0[i] - 6.0 * sd).max(w.vary.low);
-                let hi = (x0[i] + 6.0 * sd).min(w.vary.high);
-                if hi > lo {
-                    (lo, hi)
-                } else {
-                    (w.vary.low, w.vary.high)
-                }
-            }
-            _ => (w.vary.low, w.vary.high),
-        })
-        .collect();
+    let proposal_box = proposal_box(problem, &fit.best);
     let m = (10 * n).max(1000);
     let root = Key::root(seed).purpose(Purpose::Calibration);
     let proposals: Vec<Vec<f64>> = (0..m)
@@ -1187,26 +1238,15 @@ pub fn posterior(problem: &Problem, fit: &Fit, n: usize, seed: u64) -> Result<Po
                 .collect()
         })
         .collect();
-    let chi2: Vec<f64> = proposals.par_iter().map(|x| chi2_at(x)).collect();
+    let chi2: Vec<f64> = proposals
+        .par_iter()
+        .map(|x| chi2_or_refused(problem, x))
+        .collect();
     let min = chi2.iter().copied().fold(f64::INFINITY, f64::min);
     let w: Vec<f64> = chi2.iter().map(|c| (-(c - min) / 2.0).exp()).collect();
     let sw: f64 = w.iter().sum();
     let ess = sw * sw / w.iter().map(|x| x * x).sum::<f64>();
-    // Systematic resampling.
-    let u0 = root.child(u64::MAX).stream().uniform();
-    let mut picked = Vec::with_capacity(n);
-    let mut cum = 0.0;
-    let mut j = 0;
-    for (i, wi) in w.iter().enumerate() {
-        cum += wi / sw;
-        while j < n && (j as f64 + u0) / n as f64 <= cum {
-            picked.push(i);
-            j += 1;
-        }
-    }
-    while picked.len() < n {
-        picked.push(m - 1);
-    }
+    let picked = resampled(&w, n, root.child(u64::MAX).stream().uniform());
     let draws: Vec<Vec<f64>> = picked.iter().map(|&i| proposals[i].clone()).collect();
     let mean: Vec<f64> = (0..k)
         .map(|i| draws.iter().map(|d| d[i]).sum::<f64>() / n as f64)
@@ -1229,6 +1269,102 @@ pub fn posterior(problem: &Problem, fit: &Fit, n: usize, seed: u64) -> Result<Po
         sd,
         seed,
     })
+}
+
+/// Chi-square at `x`, or [`REFUSED`] where the scenario refuses it.
+fn chi2_or_refused(problem: &Problem, x: &[f64]) -> f64 {
+    problem.values_at(x).map_or(REFUSED, |v| problem.chi2(&v))
+}
+
+/// The box the posterior's proposals are drawn from: per varied number, 6 standard deviations of the
+/// Laplace approximation at `x0` either side of it, within the number's box (the whole box where the
+/// approximation fails).
+fn proposal_box(problem: &Problem, x0: &[f64]) -> Vec<(f64, f64)> {
+    let hess = hessian(problem, x0);
+    // Covariance of the Laplace approximation: (H / 2)^-1; its diagonal, the marginal variances.
+    let half: Vec<Vec<f64>> = hess
+        .iter()
+        .map(|r| r.iter().map(|v| v / 2.0).collect())
+        .collect();
+    let var = inverse_diag_spd(&half);
+    problem
+        .varied
+        .iter()
+        .enumerate()
+        .map(|(i, w)| match &var {
+            Some(v) if v[i].is_finite() && v[i] > 0.0 => {
+                let sd = v[i].sqrt();
+                let lo = (x0[i] - 6.0 * sd).max(w.vary.low);
+                let hi = (x0[i] + 6.0 * sd).min(w.vary.high);
+                if hi > lo {
+                    (lo, hi)
+                } else {
+                    (w.vary.low, w.vary.high)
+                }
+            }
+            _ => (w.vary.low, w.vary.high),
+        })
+        .collect()
+}
+
+/// The Hessian of chi-square near `x0` by central differences (steps of 0.1% of each box), stepping
+/// inwards at the box's ends.
+fn hessian(problem: &Problem, x0: &[f64]) -> Vec<Vec<f64>> {
+    let k = problem.varied.len();
+    let h: Vec<f64> = problem
+        .varied
+        .iter()
+        .map(|w| 1e-3 * (w.vary.high - w.vary.low))
+        .collect();
+    let centre: Vec<f64> = problem
+        .varied
+        .iter()
+        .zip(x0)
+        .zip(&h)
+        .map(|((w, &x), &h)| x.clamp(w.vary.low + 2.0 * h, w.vary.high - 2.0 * h))
+        .collect();
+    let f0 = chi2_or_refused(problem, &centre);
+    let shifted = |d: &[(usize, f64)]| {
+        let mut x = centre.clone();
+        for &(i, s) in d {
+            x[i] += s * h[i];
+        }
+        chi2_or_refused(problem, &x)
+    };
+    let mut hess = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        hess[i][i] = (shifted(&[(i, 1.0)]) - 2.0 * f0 + shifted(&[(i, -1.0)])) / (h[i] * h[i]);
+        for j in 0..i {
+            let v = (shifted(&[(i, 1.0), (j, 1.0)])
+                - shifted(&[(i, 1.0), (j, -1.0)])
+                - shifted(&[(i, -1.0), (j, 1.0)])
+                + shifted(&[(i, -1.0), (j, -1.0)]))
+                / (4.0 * h[i] * h[j]);
+            hess[i][j] = v;
+            hess[j][i] = v;
+        }
+    }
+    hess
+}
+
+/// `n` indices drawn by systematic resampling with weights `w` (not normalised), from the uniform
+/// `u0`.
+fn resampled(w: &[f64], n: usize, u0: f64) -> Vec<usize> {
+    let sw: f64 = w.iter().sum();
+    let mut picked = Vec::with_capacity(n);
+    let mut cum = 0.0;
+    let mut j = 0;
+    for (i, wi) in w.iter().enumerate() {
+        cum += wi / sw;
+        while j < n && (j as f64 + u0) / n as f64 <= cum {
+            picked.push(i);
+            j += 1;
+        }
+    }
+    while picked.len() < n {
+        picked.push(w.len() - 1);
+    }
+    picked
 }
 
 /// A distribution for a varied number with the posterior's mean and sd: a beta when its box lies in
@@ -1278,46 +1414,15 @@ pub fn calibrated_text(
         None => fit.best.clone(),
     };
     problem.set_all(&mut doc, &values).map_err(opt_err)?;
-    let was = |w: &Varied| show(w.current);
-    // A probability in a transition row carries its posterior through the row's Dirichlet: the
-    // concentration that gives it the posterior sd (the smallest over the row's varied moves, and
-    // never more certain than the row already was); the row's other probabilities vary with it.
-    let mut rows: Vec<(KeyPath, f64)> = Vec::new();
-    if let Some(p) = posterior {
-        for (i, w) in problem.varied.iter().enumerate() {
-            let Some(row) = w.row() else {
-                continue;
-            };
-            let (m, sd) = (p.mean[i], p.sd[i]);
-            if !(m > 0.0 && m < 1.0 && sd > 0.0 && sd * sd < m * (1.0 - m)) {
-                continue;
-            }
-            let c = m * (1.0 - m) / (sd * sd) - 1.0;
-            match rows.iter_mut().find(|r| r.0 == row) {
-                Some(r) => r.1 = r.1.min(c),
-                None => rows.push((row, c)),
-            }
-        }
-    }
-    let mut carried_rows: Vec<(KeyPath, f64)> = Vec::new();
-    for (row, c) in rows {
-        let old = keypath::inspect(&mut doc, &row.child("concentration"))
-            .ok()
-            .and_then(|v| v.1);
-        let c = significant(old.map_or(c, |o| o.min(c)).max(1.0));
-        let mut trial = doc.clone();
-        keypath::set_key(&mut trial, &row, "concentration", toml_edit::Value::from(c))
-            .map_err(opt_err)?;
-        if crate::scenario::from_text(&problem.scenario.source.path, &trial.to_string()).is_ok() {
-            doc = trial;
-            carried_rows.push((row, c));
-        }
-    }
+    let carried_rows = match posterior {
+        Some(p) => carry_rows(problem, &mut doc, row_concentrations(problem, p))?,
+        None => Vec::new(),
+    };
     for (i, w) in problem.varied.iter().enumerate() {
         let mut note = format!(
             "calibrated to {targets_name} ({n} {}), was {}",
             if n == 1 { "target" } else { "targets" },
-            was(w)
+            show(w.current)
         );
         let row_c = w
             .row()
@@ -1332,41 +1437,8 @@ pub fn calibrated_text(
                 show(fit.best[i])
             ));
         } else if let Some(p) = posterior {
-            let dist = posterior_dist(&w.vary, p.mean[i], p.sd[i]);
-            let mut trial = doc.clone();
-            keypath::set_value(&mut trial, &w.vary.key, dist).map_err(opt_err)?;
-            let carried = w.stay.is_none()
-                && crate::scenario::from_text(&problem.scenario.source.path, &trial.to_string())
-                    .is_ok();
-            if carried {
-                doc = trial;
-                note.push_str(&format!(
-                    "; posterior (SIR, {} {}): mean {}, sd {}; best fit {}",
-                    p.draws.len(),
-                    if p.draws.len() == 1 { "draw" } else { "draws" },
-                    show(p.mean[i]),
-                    show(p.sd[i]),
-                    show(fit.best[i])
-                ));
-            } else {
-                let why = if w.stay.is_some() {
-                    "its transition row cannot carry a Dirichlet with this sd"
-                } else {
-                    "this key cannot carry a distribution"
-                };
-                note.push_str(&format!(
-                    "; posterior mean {} (sd {}; {why}, so the mean is written), best fit {}",
-                    show(p.mean[i]),
-                    show(p.sd[i]),
-                    show(fit.best[i])
-                ));
-                notes.push(format!(
-                    "{}: {why}; calibrated.toml holds the posterior mean {} (sd {} in posterior.csv)",
-                    w.vary.key,
-                    show(p.mean[i]),
-                    show(p.sd[i])
-                ));
-            }
+            let carried = carry_distribution(problem, &mut doc, w, p.mean[i], p.sd[i])?;
+            note.push_str(&posterior_note(p, i, fit.best[i], w, carried, &mut notes));
         }
         if let Some(stay) = &w.stay {
             note.push_str(&format!(
@@ -1378,6 +1450,111 @@ pub fn calibrated_text(
     let text = doc.to_string();
     crate::scenario::from_text("calibrated.toml", &text).map_err(Error::Input)?;
     Ok((text, notes))
+}
+
+/// A probability in a transition row carries its posterior through the row's Dirichlet: per row with
+/// a varied move, the concentration that gives the move its posterior sd (the smallest over the row's
+/// varied moves); the row's other probabilities vary with it.
+fn row_concentrations(problem: &Problem, p: &Posterior) -> Vec<(KeyPath, f64)> {
+    let mut rows: Vec<(KeyPath, f64)> = Vec::new();
+    for (i, w) in problem.varied.iter().enumerate() {
+        let Some(row) = w.row() else {
+            continue;
+        };
+        let (m, sd) = (p.mean[i], p.sd[i]);
+        if !(m > 0.0 && m < 1.0 && sd > 0.0 && sd * sd < m * (1.0 - m)) {
+            continue;
+        }
+        let c = m * (1.0 - m) / (sd * sd) - 1.0;
+        match rows.iter_mut().find(|r| r.0 == row) {
+            Some(r) => r.1 = r.1.min(c),
+            None => rows.push((row, c)),
+        }
+    }
+    rows
+}
+
+/// Sets each row's concentration in `doc` (never more certain than the row already was), where the
+/// scenario accepts it; the rows carried, with their concentration.
+fn carry_rows(
+    problem: &Problem,
+    doc: &mut DocumentMut,
+    rows: Vec<(KeyPath, f64)>,
+) -> Result<Vec<(KeyPath, f64)>, Error> {
+    let mut carried_rows: Vec<(KeyPath, f64)> = Vec::new();
+    for (row, c) in rows {
+        let old = keypath::inspect(doc, &row.child("concentration"))
+            .ok()
+            .and_then(|v| v.1);
+        let c = significant(old.map_or(c, |o| o.min(c)).max(1.0));
+        let mut trial = doc.clone();
+        keypath::set_key(&mut trial, &row, "concentration", toml_edit::Value::from(c))
+            .map_err(opt_err)?;
+        if crate::scenario::from_text(&problem.scenario.source.path, &trial.to_string()).is_ok() {
+            *doc = trial;
+            carried_rows.push((row, c));
+        }
+    }
+    Ok(carried_rows)
+}
+
+/// Writes the posterior of varied number `w` into `doc` as a distribution with its `mean` and `sd`,
+/// where the key can carry one and the scenario accepts it; whether it did.
+fn carry_distribution(
+    problem: &Problem,
+    doc: &mut DocumentMut,
+    w: &Varied,
+    mean: f64,
+    sd: f64,
+) -> Result<bool, Error> {
+    let dist = posterior_dist(&w.vary, mean, sd);
+    let mut trial = doc.clone();
+    keypath::set_value(&mut trial, &w.vary.key, dist).map_err(opt_err)?;
+    let carried = w.stay.is_none()
+        && crate::scenario::from_text(&problem.scenario.source.path, &trial.to_string()).is_ok();
+    if carried {
+        *doc = trial;
+    }
+    Ok(carried)
+}
+
+/// The note on the posterior of varied number `i` (`w`, fitted at `best`): its distribution when it
+/// was `carried`, else its mean, with a note for the user in `notes` on why.
+fn posterior_note(
+    p: &Posterior,
+    i: usize,
+    best: f64,
+    w: &Varied,
+    carried: bool,
+    notes: &mut Vec<String>,
+) -> String {
+    if carried {
+        return format!(
+            "; posterior (SIR, {} {}): mean {}, sd {}; best fit {}",
+            p.draws.len(),
+            if p.draws.len() == 1 { "draw" } else { "draws" },
+            show(p.mean[i]),
+            show(p.sd[i]),
+            show(best)
+        );
+    }
+    let why = if w.stay.is_some() {
+        "its transition row cannot carry a Dirichlet with this sd"
+    } else {
+        "this key cannot carry a distribution"
+    };
+    notes.push(format!(
+        "{}: {why}; calibrated.toml holds the posterior mean {} (sd {} in posterior.csv)",
+        w.vary.key,
+        show(p.mean[i]),
+        show(p.sd[i])
+    ));
+    format!(
+        "; posterior mean {} (sd {}; {why}, so the mean is written), best fit {}",
+        show(p.mean[i]),
+        show(p.sd[i]),
+        show(best)
+    )
 }
 
 /// What `calibrate` reports and writes into `calibration.json`.
@@ -1524,7 +1701,23 @@ pub fn calibrate(
         .file_name()
         .map_or(tfile.clone(), |n| n.to_string_lossy().into_owned());
     let (calibrated, mut notes) = calibrated_text(&problem, &fit, post.as_ref(), &name)?;
-    if let Some(p) = &post
+    notes.extend(warnings(&problem, &fit, post.as_ref()));
+    let summary = summary(&problem, &fit, post.as_ref(), tfile, &bytes);
+    Ok(Calibration {
+        problem,
+        fit,
+        posterior: post,
+        summary,
+        calibrated,
+        notes,
+    })
+}
+
+/// What the user should know about how far to trust a calibration: a coarse posterior, an optimiser
+/// that did not converge, feedback the expected-value engine leaves out.
+fn warnings(problem: &Problem, fit: &Fit, post: Option<&Posterior>) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(p) = post
         && p.ess < (p.draws.len() as f64).min(100.0)
     {
         notes.push(format!(
@@ -1545,11 +1738,22 @@ pub fn calibrate(
             fb.join(", ")
         ));
     }
-    let summary = Summary {
+    notes
+}
+
+/// The summary of a calibration to the targets file `tfile` (its contents `bytes`).
+fn summary(
+    problem: &Problem,
+    fit: &Fit,
+    post: Option<&Posterior>,
+    tfile: String,
+    bytes: &[u8],
+) -> Summary {
+    Summary {
         wijksim_version: crate::VERSION.to_string(),
         arm: problem.scenario.model.arms[problem.arm].name.clone(),
         targets_path: tfile,
-        targets_sha256: crate::scenario::sha256_hex(&bytes),
+        targets_sha256: crate::scenario::sha256_hex(bytes),
         targets: problem.targets.len(),
         parameters: problem
             .varied
@@ -1562,8 +1766,8 @@ pub fn calibrate(
                 was: w.current,
                 start: fit.start[i],
                 fitted: fit.best[i],
-                posterior_mean: post.as_ref().map(|p| p.mean[i]),
-                posterior_sd: post.as_ref().map(|p| p.sd[i]),
+                posterior_mean: post.map(|p| p.mean[i]),
+                posterior_sd: post.map(|p| p.sd[i]),
             })
             .collect(),
         chi2_before: fit.chi2_before,
@@ -1575,21 +1779,13 @@ pub fn calibrate(
         converged: fit.converged,
         termination: fit.termination.clone(),
         optimiser: "Nelder-Mead simplex (argmin) on a logistic transform of the box, restarted from its best point".into(),
-        posterior: post.as_ref().map(|p| PosteriorSummary {
+        posterior: post.map(|p| PosteriorSummary {
             draws: p.draws.len(),
             proposals: p.proposals,
             ess: p.ess,
             seed: p.seed,
         }),
-    };
-    Ok(Calibration {
-        problem,
-        fit,
-        posterior: post,
-        summary,
-        calibrated,
-        notes,
-    })
+    }
 }
 
 /// The manifest of a calibration folder.
@@ -1626,88 +1822,15 @@ pub fn write(
     lang: crate::output::lang::Lang,
 ) -> Result<std::path::PathBuf, Error> {
     let mut st = Staged::create(out, force)?;
-    let model = &c.problem.scenario.model;
     st.write("calibrated.toml", c.calibrated.as_bytes())?;
-    let mut csv = String::from(
-        "line,period,scope,scope_name,state,measure,value,se,model_before,model_after,residual,z\n",
-    );
-    let quote = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    for (i, t) in c.problem.targets.iter().enumerate() {
-        let sc = &model.scopes[t.scope];
-        let r = c.fit.after[i] - t.value;
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3}\n",
-            t.line,
-            quote(&t.period),
-            sc.kind.name(),
-            quote(&sc.name),
-            quote(&model.states[t.state].code),
-            t.measure.name(),
-            csv_num(t.value),
-            csv_num(t.se),
-            c.fit.before[i],
-            c.fit.after[i],
-            r,
-            r / t.se
-        ));
-    }
-    st.write("calibration.csv", csv.as_bytes())?;
+    st.write("calibration.csv", targets_csv(c).as_bytes())?;
     if let Some(p) = &c.posterior {
-        let mut s = String::from("draw,proposal");
-        for w in &c.problem.varied {
-            s.push(',');
-            s.push_str(&quote(&w.vary.key.to_string()));
-        }
-        s.push_str(",chi2\n");
-        for (j, d) in p.draws.iter().enumerate() {
-            s.push_str(&format!("{j},{}", p.proposal_index[j]));
-            for x in d {
-                s.push_str(&format!(",{x:.10}"));
-            }
-            s.push_str(&format!(",{:.6}\n", p.chi2[j]));
-        }
-        st.write("posterior.csv", s.as_bytes())?;
+        st.write("posterior.csv", posterior_csv(&c.problem, p).as_bytes())?;
     }
     let mut json = serde_json::to_vec_pretty(&c.summary).expect("the summary serialises");
     json.push(b'\n');
     st.write("calibration.json", &json)?;
-    let fig = crate::output::plot::CalibrationFigure {
-        title: {
-            let n = c.problem.targets.len();
-            format!(
-                "{}: {n} {}, chi² {} → {}",
-                model.name,
-                if n == 1 {
-                    lang.t("doel", "target")
-                } else {
-                    lang.t("doelen", "targets")
-                },
-                lang.number(c.fit.chi2_before, 1),
-                lang.number(c.fit.chi2, 1)
-            )
-        },
-        lang,
-        values: c.problem.targets.iter().map(|t| t.value).collect(),
-        se: c.problem.targets.iter().map(|t| t.se).collect(),
-        before: c.fit.before.clone(),
-        after: c.fit.after.clone(),
-    };
-    let svg = crate::output::plot::svg(&fig).map_err(|e| Error::Write {
-        path: out.join("plots/calibration.svg").display().to_string(),
-        source: std::io::Error::other(e),
-    })?;
-    st.write("plots/calibration.svg", svg.as_bytes())?;
-    let png = crate::output::plot::png_bytes(&fig).map_err(|e| Error::Write {
-        path: out.join("plots/calibration.png").display().to_string(),
-        source: std::io::Error::other(e),
-    })?;
-    st.write("plots/calibration.png", &png)?;
+    write_figure(&mut st, c, out, lang)?;
     let mut files = st.files().to_vec();
     files.push("manifest.json".into());
     let secs = |t: std::time::SystemTime| {
@@ -1730,4 +1853,97 @@ pub fn write(
     };
     st.write("manifest.json", &crate::output::manifest::to_json(&m))?;
     st.commit()
+}
+
+/// A CSV field, quoted where it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// `calibration.csv`: per target its value and the model's before and after the fit, the residual
+/// and its z-score.
+fn targets_csv(c: &Calibration) -> String {
+    let model = &c.problem.scenario.model;
+    let mut csv = String::from(
+        "line,period,scope,scope_name,state,measure,value,se,model_before,model_after,residual,z\n",
+    );
+    for (i, t) in c.problem.targets.iter().enumerate() {
+        let sc = &model.scopes[t.scope];
+        let r = c.fit.after[i] - t.value;
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3}\n",
+            t.line,
+            csv_field(&t.period),
+            sc.kind.name(),
+            csv_field(&sc.name),
+            csv_field(&model.states[t.state].code),
+            t.measure.name(),
+            csv_num(t.value),
+            csv_num(t.se),
+            c.fit.before[i],
+            c.fit.after[i],
+            r,
+            r / t.se
+        ));
+    }
+    csv
+}
+
+/// `posterior.csv`: per draw its proposal, its values and its chi-square.
+fn posterior_csv(problem: &Problem, p: &Posterior) -> String {
+    let mut s = String::from("draw,proposal");
+    for w in &problem.varied {
+        s.push(',');
+        s.push_str(&csv_field(&w.vary.key.to_string()));
+    }
+    s.push_str(",chi2\n");
+    for (j, d) in p.draws.iter().enumerate() {
+        s.push_str(&format!("{j},{}", p.proposal_index[j]));
+        for x in d {
+            s.push_str(&format!(",{x:.10}"));
+        }
+        s.push_str(&format!(",{:.6}\n", p.chi2[j]));
+    }
+    s
+}
+
+/// `plots/calibration.svg` and `.png`: the targets against the model before and after the fit.
+fn write_figure(
+    st: &mut Staged,
+    c: &Calibration,
+    out: &Path,
+    lang: crate::output::lang::Lang,
+) -> Result<(), Error> {
+    let n = c.problem.targets.len();
+    let fig = crate::output::plot::CalibrationFigure {
+        title: format!(
+            "{}: {n} {}, chi² {} → {}",
+            c.problem.scenario.model.name,
+            if n == 1 {
+                lang.t("doel", "target")
+            } else {
+                lang.t("doelen", "targets")
+            },
+            lang.number(c.fit.chi2_before, 1),
+            lang.number(c.fit.chi2, 1)
+        ),
+        lang,
+        values: c.problem.targets.iter().map(|t| t.value).collect(),
+        se: c.problem.targets.iter().map(|t| t.se).collect(),
+        before: c.fit.before.clone(),
+        after: c.fit.after.clone(),
+    };
+    let failed = |file: &str, e: String| Error::Write {
+        path: out.join(file).display().to_string(),
+        source: std::io::Error::other(e),
+    };
+    let svg = crate::output::plot::svg(&fig).map_err(|e| failed("plots/calibration.svg", e))?;
+    st.write("plots/calibration.svg", svg.as_bytes())?;
+    let png =
+        crate::output::plot::png_bytes(&fig).map_err(|e| failed("plots/calibration.png", e))?;
+    st.write("plots/calibration.png", &png)
 }

@@ -63,19 +63,10 @@ fn expected(
     let n = model.n_states();
     let n1 = n + 1;
     let cycles = model.cycles as usize;
-    let cap = usize::from(tr.cap);
     // Mass by state and time in state t, with t = cap - 1 standing for cap - 1 or more.
-    let kmax = cap.max(1);
+    let kmax = usize::from(tr.cap).max(1);
     let area = &model.areas[a];
-    let mut mass = vec![0.0f64; n * kmax];
-    for s in 0..n {
-        for &(lo, hi, part) in area.initial_time[s].parts() {
-            let share = f64::from(area.initial[s]) * part / f64::from(hi - lo + 1);
-            for t in lo..=hi {
-                mass[s * kmax + (t as usize).min(kmax - 1)] += share;
-            }
-        }
-    }
+    let mut mass = initial_mass(area, n, kmax);
     let mut absorbed = vec![0.0f64; n];
     let mut out = ExpectedArea {
         counts: vec![0.0; cycles * n],
@@ -83,7 +74,6 @@ fn expected(
         final_counts: vec![0.0; n],
     };
     let mut scratch = vec![0.0; n1 * n1];
-    let stride = tr.cycle_stride(n);
     // One step past the horizon gives the occupancy after the last transition.
     for c in 0..=cycles {
         let moves = if c < cycles {
@@ -92,35 +82,7 @@ fn expected(
             &mut scratch[..]
         };
         if c > 0 {
-            let mut next = vec![0.0f64; n * kmax];
-            for s in 0..n {
-                for k in 0..kmax {
-                    let m = mass[s * kmax + k];
-                    if m == 0.0 {
-                        continue;
-                    }
-                    let r = tr.row_of[(c - 1) * stride + s * (cap + 1) + (k + 1).min(cap)];
-                    let row = &tr.rows[r as usize];
-                    for (&t, &p) in row.targets.iter().zip(&row.probs) {
-                        let f = m * p;
-                        if usize::from(t) == s {
-                            next[s * kmax + (k + 1).min(kmax - 1)] += f;
-                        } else if t == RENEW {
-                            next[s * kmax] += f;
-                            moves[s * n1 + n] += f;
-                        } else {
-                            let t = usize::from(t);
-                            moves[s * n1 + t] += f;
-                            if model.states[t].absorbing {
-                                absorbed[t] += f;
-                            } else {
-                                next[t * kmax] += f;
-                            }
-                        }
-                    }
-                }
-            }
-            mass = next;
+            mass = step(model, tr, c - 1, &mass, moves, &mut absorbed);
         }
         let total = |s: usize, mass: &[f64]| {
             absorbed[s] + mass[s * kmax..(s + 1) * kmax].iter().sum::<f64>()
@@ -129,8 +91,8 @@ fn expected(
             out.final_counts = (0..n).map(|s| total(s, &mass)).collect();
             break;
         }
-        let lambda = area.inflow_mean[c];
         let (share, ws) = prevent(c);
+        let lambda = area.inflow_mean[c];
         for (&t, &p) in model.entry.targets.iter().zip(&model.entry.probs) {
             let t = usize::from(t);
             let kept = lambda * p * (1.0 - share);
@@ -146,6 +108,67 @@ fn expected(
         }
     }
     out
+}
+
+/// The area's starting caseload as mass by state (of `n`) and time in state (of `kmax`, the last
+/// standing for that or more), each band of its time in state spread evenly over the band's months.
+fn initial_mass(area: &crate::model::Area, n: usize, kmax: usize) -> Vec<f64> {
+    let mut mass = vec![0.0f64; n * kmax];
+    for s in 0..n {
+        for &(lo, hi, part) in area.initial_time[s].parts() {
+            let share = f64::from(area.initial[s]) * part / f64::from(hi - lo + 1);
+            for t in lo..=hi {
+                mass[s * kmax + (t as usize).min(kmax - 1)] += share;
+            }
+        }
+    }
+    mass
+}
+
+/// The transition at the end of cycle `c`: the mass after it, its moves added to `moves` (`from * (n
+/// + 1) + to`, renewals to `n`) and the mass that enters an absorbing state to `absorbed`.
+fn step(
+    model: &Model,
+    tr: &Transitions,
+    c: usize,
+    mass: &[f64],
+    moves: &mut [f64],
+    absorbed: &mut [f64],
+) -> Vec<f64> {
+    let n = model.n_states();
+    let n1 = n + 1;
+    let cap = usize::from(tr.cap);
+    let kmax = cap.max(1);
+    let stride = tr.cycle_stride(n);
+    let mut next = vec![0.0f64; n * kmax];
+    for s in 0..n {
+        for k in 0..kmax {
+            let m = mass[s * kmax + k];
+            if m == 0.0 {
+                continue;
+            }
+            let r = tr.row_of[c * stride + s * (cap + 1) + (k + 1).min(cap)];
+            let row = &tr.rows[r as usize];
+            for (&t, &p) in row.targets.iter().zip(&row.probs) {
+                let f = m * p;
+                if usize::from(t) == s {
+                    next[s * kmax + (k + 1).min(kmax - 1)] += f;
+                } else if t == RENEW {
+                    next[s * kmax] += f;
+                    moves[s * n1 + n] += f;
+                } else {
+                    let t = usize::from(t);
+                    moves[s * n1 + t] += f;
+                    if model.states[t].absorbing {
+                        absorbed[t] += f;
+                    } else {
+                        next[t * kmax] += f;
+                    }
+                }
+            }
+        }
+    }
+    next
 }
 
 /// Expected spend per cycle of area `a` on the cost lines in `covers`, under the provider model.

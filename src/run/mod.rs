@@ -6,7 +6,7 @@ pub mod batch;
 pub mod histories;
 
 use crate::aggregate::Summary;
-use crate::error::Result;
+use crate::error::{Error, InputError, InputErrors, Result};
 use crate::output::{Staged, csv, manifest};
 use crate::scenario::Scenario;
 use batch::Progress;
@@ -256,86 +256,28 @@ pub fn run(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let clock = Instant::now();
-    if opts.runs.is_none() && opts.engine == Engine::MonteCarlo {
-        scenario.check_runs()?;
-    }
-    let bopts = batch::Options {
-        runs: opts.runs.unwrap_or(model.runs),
-        seed: opts.seed.unwrap_or(model.seed),
-        threads: opts.threads.unwrap_or_else(default_threads),
-    };
-    check_histories(opts, bopts.runs)?;
-    let (summaries, warnings) = match opts.engine {
-        Engine::MonteCarlo => (
-            batch::run_scenario(scenario, !opts.no_psa, &bopts, progress)?,
-            Vec::new(),
-        ),
-        Engine::Cohort => {
-            let (s, mut w) = crate::aggregate::expected::summarise(model);
-            if model.uncertain {
-                w.push("the cohort engine takes every uncertain parameter at its mean (no probabilistic sensitivity analysis)".into());
-            }
-            (s, w)
-        }
-    };
+    let bopts = batch_options(scenario, opts)?;
+    let (summaries, warnings) = summarise(scenario, opts, &bopts, progress)?;
     finite(scenario, &summaries)?;
     let psa = opts.engine == Engine::MonteCarlo && !opts.no_psa && model.uncertain;
-    let mut tables: Vec<(&str, Vec<u8>)> = vec![
-        ("caseload.csv", csv::caseload(model, &summaries)),
-        ("flows.csv", csv::flows(model, &summaries)),
-        ("costs.csv", csv::costs(model, &summaries)),
-        ("accounts.csv", csv::accounts(&summaries)),
-    ];
-    if !model.regimes.is_empty() {
-        tables.push(("budget.csv", csv::budget(model, &summaries)));
-    }
     let sizing = crate::aggregate::sizing::sizing(model, &summaries);
-    if !sizing.is_empty() {
-        tables.push((
-            "budget_sizing.csv",
-            crate::aggregate::sizing::to_csv(&sizing),
-        ));
-    }
-    if model.kpis.iter().any(|k| !k.is_evaluations()) {
-        tables.push(("kpis.csv", csv::kpis(model, &summaries)));
-    }
-    if model.kpis.iter().any(|k| k.is_evaluations()) {
-        tables.push(("evaluations.csv", csv::evaluations(model, &summaries)));
-    }
-    tables.push(("summary.csv", csv::summary(model, &summaries)));
     let differences = crate::aggregate::paired::differences(model, &summaries);
-    if summaries.len() > 1 {
-        tables.push(("differences.csv", csv::differences(&differences)));
-    }
-    tables.push((
-        "runs.csv",
-        crate::output::tables::runs_csv(model, &summaries),
-    ));
-    tables.push(("scenario.toml", scenario.source.text.as_bytes().to_vec()));
+    let tables = tables(scenario, &summaries, &sizing, &differences);
     for (name, bytes) in &tables {
         staged.write(name, bytes)?;
     }
     if let Some(n) = opts.histories {
         crate::run::histories::write(scenario, psa, bopts.seed, n, &mut staged)?;
     }
-    let get = |name: &str| -> Result<Option<Vec<u8>>> {
-        Ok(tables
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, b)| b.clone()))
+    let get = |name: &str| Ok(tables.iter().find(|(n, _)| *n == name).map(|t| t.1.clone()));
+    let look = Look {
+        lang: opts.lang,
+        plots: opts.plots,
+        threads: bopts.threads,
     };
-    let (shown, shown_differences) = render_figures(
-        model,
-        summaries[0].runs,
-        &get,
-        &manifest::utc(started),
-        &mut staged,
-        Look {
-            lang: opts.lang,
-            plots: opts.plots,
-            threads: bopts.threads,
-        },
-    )?;
+    let started_utc = manifest::utc(started);
+    let runs = summaries[0].runs;
+    let shown = render_figures(model, runs, &get, &started_utc, &mut staged, look)?;
     let mut files = staged.files().to_vec();
     files.push("report.html".into());
     files.push("manifest.json".into());
@@ -357,18 +299,16 @@ pub fn run(
         files: files.clone(),
         warnings: warnings.clone(),
     };
-    let report = crate::output::report::html(
-        &crate::output::report::ReportInput {
-            model,
-            scenario_text: &scenario.source.text,
-            summaries: &shown,
-            differences: &shown_differences,
-            manifest: &manifest,
-            plots: opts.plots,
-            sizing: &sizing,
-        },
-        opts.lang,
-    );
+    let input = crate::output::report::ReportInput {
+        model,
+        scenario_text: &scenario.source.text,
+        summaries: &shown.0,
+        differences: &shown.1,
+        manifest: &manifest,
+        plots: opts.plots,
+        sizing: &sizing,
+    };
+    let report = crate::output::report::html(&input, opts.lang);
     staged.write("report.html", report.as_bytes())?;
     staged.write("manifest.json", &manifest::to_json(&manifest))?;
     let folder = staged.commit()?;
@@ -381,6 +321,85 @@ pub fn run(
         warnings,
         sizing,
     })
+}
+
+/// The runs, seed and threads of a run: as `opts` ask, else the scenario's (and all cores); checked.
+fn batch_options(scenario: &Scenario, opts: &RunOptions) -> Result<batch::Options> {
+    let model = &scenario.model;
+    if opts.runs.is_none() && opts.engine == Engine::MonteCarlo {
+        scenario.check_runs()?;
+    }
+    let bopts = batch::Options {
+        runs: opts.runs.unwrap_or(model.runs),
+        seed: opts.seed.unwrap_or(model.seed),
+        threads: opts.threads.unwrap_or_else(default_threads),
+    };
+    check_histories(opts, bopts.runs)?;
+    Ok(bopts)
+}
+
+/// Every arm's summary by the engine `opts` chooses, with warnings about the results.
+fn summarise(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    bopts: &batch::Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(Vec<Summary>, Vec<String>)> {
+    Ok(match opts.engine {
+        Engine::MonteCarlo => (
+            batch::run_scenario(scenario, !opts.no_psa, bopts, progress)?,
+            Vec::new(),
+        ),
+        Engine::Cohort => {
+            let (s, mut w) = crate::aggregate::expected::summarise(&scenario.model);
+            if scenario.model.uncertain {
+                w.push("the cohort engine takes every uncertain parameter at its mean (no probabilistic sensitivity analysis)".into());
+            }
+            (s, w)
+        }
+    })
+}
+
+/// The tables of a run (the CSVs the scenario calls for, and the scenario's copy), by file name, in
+/// the order they are written.
+fn tables(
+    scenario: &Scenario,
+    summaries: &[Summary],
+    sizing: &[crate::aggregate::sizing::Sizing],
+    differences: &[crate::aggregate::paired::Difference],
+) -> Vec<(&'static str, Vec<u8>)> {
+    let model = &scenario.model;
+    let mut tables: Vec<(&str, Vec<u8>)> = vec![
+        ("caseload.csv", csv::caseload(model, summaries)),
+        ("flows.csv", csv::flows(model, summaries)),
+        ("costs.csv", csv::costs(model, summaries)),
+        ("accounts.csv", csv::accounts(summaries)),
+    ];
+    if !model.regimes.is_empty() {
+        tables.push(("budget.csv", csv::budget(model, summaries)));
+    }
+    if !sizing.is_empty() {
+        tables.push((
+            "budget_sizing.csv",
+            crate::aggregate::sizing::to_csv(sizing),
+        ));
+    }
+    if model.kpis.iter().any(|k| !k.is_evaluations()) {
+        tables.push(("kpis.csv", csv::kpis(model, summaries)));
+    }
+    if model.kpis.iter().any(|k| k.is_evaluations()) {
+        tables.push(("evaluations.csv", csv::evaluations(model, summaries)));
+    }
+    tables.push(("summary.csv", csv::summary(model, summaries)));
+    if summaries.len() > 1 {
+        tables.push(("differences.csv", csv::differences(differences)));
+    }
+    tables.push((
+        "runs.csv",
+        crate::output::tables::runs_csv(model, summaries),
+    ));
+    tables.push(("scenario.toml", scenario.source.text.as_bytes().to_vec()));
+    tables
 }
 
 /// Runs `scenario` and writes its output folder `out`, in one call: [`run`] without a progress
@@ -429,87 +448,17 @@ pub fn rerender(
     lang: crate::output::lang::Lang,
     plots: crate::output::plot::Plots,
 ) -> Result<RerenderReport> {
-    use crate::error::{Error, InputError, InputErrors};
-    let shown = |name: &str| dir.join(name).display().to_string();
-    let not_output = |name: &str, problem: String| {
-        Error::Input(InputErrors::from(InputError::new(
-            shown(name),
-            None,
-            "",
-            problem,
-            "give the folder a `wijksim run` wrote (it holds manifest.json, scenario.toml and the CSV tables); folders written before wijksim 0.1 kept no scenario copy: run the scenario again",
-        )))
-    };
-    let read = |name: &str| -> Result<Option<Vec<u8>>> {
-        match std::fs::read(dir.join(name)) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(not_output(name, format!("cannot read it: {e}"))),
-        }
-    };
+    let folder = Folder(dir);
     if !dir.is_dir() {
-        return Err(not_output("", "no such folder".into()));
+        return Err(folder.not_output("", "no such folder".into()));
     }
     // Held from here on: no other wijksim replaces the folder while it is read and redrawn.
     let mut staged = Staged::inside(dir)?;
-    let manifest_bytes = read("manifest.json")?
-        .ok_or_else(|| not_output("manifest.json", "the folder has no manifest".into()))?;
-    let manifest: manifest::Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
-        Error::Input(InputErrors::from(InputError::new(
-            shown("manifest.json"),
-            Some(e.line()),
-            "",
-            format!("not a wijksim manifest: {e}"),
-            "restore the manifest.json that `wijksim run` wrote, or run the scenario again",
-        )))
-    })?;
-    let text = read("scenario.toml")?.ok_or_else(|| {
-        not_output(
-            "scenario.toml",
-            "the folder has no copy of its scenario".into(),
-        )
-    })?;
-    let text = String::from_utf8(text).map_err(|_| {
-        not_output(
-            "scenario.toml",
-            "the scenario copy is not UTF-8 text".into(),
-        )
-    })?;
-    let sha = crate::scenario::sha256_hex(text.as_bytes());
-    if sha != manifest.provenance.scenario_sha256 {
-        return Err(Error::Input(InputErrors::from(InputError::new(
-            shown("scenario.toml"),
-            None,
-            "",
-            format!(
-                "the scenario copy is not the scenario of this run (its SHA-256 is {sha}, the manifest's {})",
-                manifest.provenance.scenario_sha256
-            ),
-            "restore the scenario.toml the run wrote; to see the results of an edited scenario, run it again",
-        ))));
-    }
-    let scenario = crate::scenario::from_text(&shown("scenario.toml"), &text)?;
-    let runs = if manifest.engine == Engine::Cohort {
-        1
-    } else {
-        manifest.runs as usize
-    };
-    if runs == 0 {
-        return Err(not_output(
-            "manifest.json",
-            "the manifest says 0 runs".into(),
-        ));
-    }
-    let run_lang = crate::output::lang::Lang::from_code(&manifest.lang).ok_or_else(|| {
-        not_output(
-            "manifest.json",
-            format!(
-                "`lang` is `{}`, not nl or en",
-                crate::error::short(&manifest.lang)
-            ),
-        )
-    })?;
+    let manifest = folder.manifest()?;
+    let (scenario, text) = folder.scenario(&manifest)?;
+    let (runs, run_lang) = folder.runs_and_lang(&manifest)?;
     let (report_name, plots_name) = lang.file_names(run_lang);
+    let read = |name: &str| folder.read(name);
     let (shown_summaries, differences) = render_figures(
         &scenario.model,
         runs,
@@ -523,8 +472,10 @@ pub fn rerender(
         },
     )?;
     staged.rename_folder("plots", &plots_name)?;
-    let sizing = match read("budget_sizing.csv")? {
-        Some(bytes) => crate::aggregate::sizing::from_csv(&shown("budget_sizing.csv"), &bytes)?,
+    let sizing = match folder.read("budget_sizing.csv")? {
+        Some(bytes) => {
+            crate::aggregate::sizing::from_csv(&folder.shown("budget_sizing.csv"), &bytes)?
+        }
         None => Vec::new(),
     };
     let report = crate::output::report::html(
@@ -546,4 +497,116 @@ pub fn rerender(
         replaced,
         report: dir.join(report_name),
     })
+}
+
+/// An output folder whose figures, report and workbook are redrawn: its files read, each problem
+/// naming the file.
+struct Folder<'a>(&'a std::path::Path);
+
+impl Folder<'_> {
+    /// A file of the folder as messages name it.
+    fn shown(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+
+    /// The folder is not one `wijksim run` wrote: `problem` in its file `name`.
+    fn not_output(&self, name: &str, problem: String) -> Error {
+        self.problem(
+            name,
+            None,
+            problem,
+            "give the folder a `wijksim run` wrote (it holds manifest.json, scenario.toml and the CSV tables); folders written before wijksim 0.1 kept no scenario copy: run the scenario again",
+        )
+    }
+
+    /// `problem` in file `name` of the folder, at `line`, with its fix.
+    fn problem(&self, name: &str, line: Option<usize>, problem: String, fix: &str) -> Error {
+        Error::Input(InputErrors::from(InputError::new(
+            self.shown(name),
+            line,
+            "",
+            problem,
+            fix,
+        )))
+    }
+
+    /// The bytes of file `name`, or `None` when there is no such file.
+    fn read(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(self.0.join(name)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.not_output(name, format!("cannot read it: {e}"))),
+        }
+    }
+
+    /// The run's manifest.
+    fn manifest(&self) -> Result<manifest::Manifest> {
+        let bytes = self
+            .read("manifest.json")?
+            .ok_or_else(|| self.not_output("manifest.json", "the folder has no manifest".into()))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            self.problem(
+                "manifest.json",
+                Some(e.line()),
+                format!("not a wijksim manifest: {e}"),
+                "restore the manifest.json that `wijksim run` wrote, or run the scenario again",
+            )
+        })
+    }
+
+    /// The run's scenario, from its copy (the one the manifest names by its SHA-256), and its text.
+    fn scenario(&self, manifest: &manifest::Manifest) -> Result<(Scenario, String)> {
+        let text = self.read("scenario.toml")?.ok_or_else(|| {
+            self.not_output(
+                "scenario.toml",
+                "the folder has no copy of its scenario".into(),
+            )
+        })?;
+        let text = String::from_utf8(text).map_err(|_| {
+            self.not_output(
+                "scenario.toml",
+                "the scenario copy is not UTF-8 text".into(),
+            )
+        })?;
+        let sha = crate::scenario::sha256_hex(text.as_bytes());
+        if sha != manifest.provenance.scenario_sha256 {
+            return Err(self.problem(
+                "scenario.toml",
+                None,
+                format!(
+                    "the scenario copy is not the scenario of this run (its SHA-256 is {sha}, the manifest's {})",
+                    manifest.provenance.scenario_sha256
+                ),
+                "restore the scenario.toml the run wrote; to see the results of an edited scenario, run it again",
+            ));
+        }
+        let scenario = crate::scenario::from_text(&self.shown("scenario.toml"), &text)?;
+        Ok((scenario, text))
+    }
+
+    /// The runs the tables summarise (1 for the cohort engine) and the run's language, from the
+    /// manifest.
+    fn runs_and_lang(
+        &self,
+        manifest: &manifest::Manifest,
+    ) -> Result<(usize, crate::output::lang::Lang)> {
+        let runs = if manifest.engine == Engine::Cohort {
+            1
+        } else {
+            manifest.runs as usize
+        };
+        if runs == 0 {
+            return Err(self.not_output("manifest.json", "the manifest says 0 runs".into()));
+        }
+        let lang = crate::output::lang::Lang::from_code(&manifest.lang).ok_or_else(|| {
+            self.not_output(
+                "manifest.json",
+                format!(
+                    "`lang` is `{}`, not nl or en",
+                    crate::error::short(&manifest.lang)
+                ),
+            )
+        })?;
+        Ok((runs, lang))
+    }
 }

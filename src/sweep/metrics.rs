@@ -50,163 +50,214 @@ fn over_runs(mut v: Vec<f64>) -> crate::aggregate::Stats {
 }
 
 fn metrics(model: &Model) -> Vec<Metric> {
-    let mut out: Vec<Metric> = Vec::new();
-    let mut push = |name: String, kind: Kind, value: MetricFn| {
-        out.push(Metric { name, kind, value });
-    };
+    let mut out = Metrics(Vec::new());
     for (a, arm) in model.arms.iter().enumerate() {
         let l = Layout::new(model, a);
         let scopes: Vec<usize> = std::iter::once(REGION).chain(l.pilot_scope()).collect();
         for sc in scopes {
             // The region's metrics are `<arm>.<metric>`, the pilot areas' `<arm>.pilot_areas.<metric>`.
-            let an = &if sc == REGION {
+            let an = if sc == REGION {
                 arm.name.clone()
             } else {
                 format!("{}.{}", arm.name, l.scopes[sc].kind.name())
             };
-            for k in [Account::CareCost, Account::MunicipalSpend] {
-                let stem = k.name();
-                push(
-                    format!("{an}.{stem}_total"),
-                    Kind::Euros,
-                    Box::new(move |s| over_runs(account_per_run(&s[a], sc, k)).mean),
-                );
-                push(
-                    format!("{an}.{stem}_total_p05"),
-                    Kind::Euros,
-                    Box::new(move |s| over_runs(account_per_run(&s[a], sc, k)).q[0]),
-                );
-                push(
-                    format!("{an}.{stem}_total_p95"),
-                    Kind::Euros,
-                    Box::new(move |s| over_runs(account_per_run(&s[a], sc, k)).q[4]),
-                );
-                push(
-                    format!("{an}.{stem}_total_mcse"),
-                    Kind::Euros,
-                    Box::new(move |s| {
-                        let v = account_per_run(&s[a], sc, k);
-                        let n = v.len();
-                        over_runs(v).mcse(n)
-                    }),
-                );
-                for (y, year) in l.years.iter().enumerate() {
-                    let c = l.account(sc, y, k);
-                    push(
-                        format!("{an}.{stem}_{year}"),
-                        Kind::Euros,
-                        Box::new(move |s| s[a].stats[c].mean),
-                    );
-                }
+            let at = At {
+                a,
+                sc,
+                an: &an,
+                l: &l,
+            };
+            out.accounts(&at);
+            out.costs(model, &at);
+            if !l.pools.is_empty() && sc == REGION {
+                out.overspend(&at);
             }
-            push(
-                format!("{an}.community_cost_total"),
+            out.kpis(model, &at);
+            if a > 0 {
+                out.differences(&at);
+            }
+        }
+    }
+    out.0
+}
+
+/// Where metrics are made: arm `a` in scope `sc`, named `an` (`<arm>` or `<arm>.<scope kind>`), with
+/// the arm's layout `l`.
+struct At<'a> {
+    a: usize,
+    sc: usize,
+    an: &'a str,
+    l: &'a Layout,
+}
+
+/// The metrics made so far, in column order.
+struct Metrics(Vec<Metric>);
+
+impl Metrics {
+    fn push(&mut self, name: String, kind: Kind, value: MetricFn) {
+        self.0.push(Metric { name, kind, value });
+    }
+
+    /// Care cost and municipal spend: the total's mean, P5, P95 and Monte Carlo standard error, and
+    /// each year's mean.
+    fn accounts(&mut self, at: &At) {
+        let (a, sc, an) = (at.a, at.sc, at.an);
+        for k in [Account::CareCost, Account::MunicipalSpend] {
+            let stem = k.name();
+            self.push(
+                format!("{an}.{stem}_total"),
+                Kind::Euros,
+                Box::new(move |s| over_runs(account_per_run(&s[a], sc, k)).mean),
+            );
+            self.push(
+                format!("{an}.{stem}_total_p05"),
+                Kind::Euros,
+                Box::new(move |s| over_runs(account_per_run(&s[a], sc, k)).q[0]),
+            );
+            self.push(
+                format!("{an}.{stem}_total_p95"),
+                Kind::Euros,
+                Box::new(move |s| over_runs(account_per_run(&s[a], sc, k)).q[4]),
+            );
+            self.push(
+                format!("{an}.{stem}_total_mcse"),
                 Kind::Euros,
                 Box::new(move |s| {
-                    over_runs(account_per_run(&s[a], sc, Account::CommunityCost)).mean
+                    let v = account_per_run(&s[a], sc, k);
+                    let n = v.len();
+                    over_runs(v).mcse(n)
                 }),
             );
-            let c = l.econ(sc, Econ::DiscountedCost);
-            push(
-                format!("{an}.discounted_cost"),
-                Kind::Euros,
-                Box::new(move |s| s[a].stats[c].mean),
-            );
-            for (k, o) in model.outcomes.iter().enumerate() {
-                let c = l.econ(sc, Econ::Outcome(k));
-                push(
-                    format!("{an}.discounted_{}", o.name),
-                    Kind::Number,
+            for (y, year) in at.l.years.iter().enumerate() {
+                let c = at.l.account(sc, y, k);
+                self.push(
+                    format!("{an}.{stem}_{year}"),
+                    Kind::Euros,
                     Box::new(move |s| s[a].stats[c].mean),
                 );
             }
-            if !l.pools.is_empty() && sc == REGION {
-                let cells: Vec<usize> = (0..l.pools.len())
-                    .flat_map(|i| (0..l.years.len()).map(move |y| (i, y)))
-                    .map(|(i, y)| l.budget(i, y, crate::aggregate::BudgetMeasure::Overspend))
-                    .collect();
-                let c2 = cells.clone();
-                push(
-                    format!("{an}.overspend"),
-                    Kind::Euros,
-                    Box::new(move |s| over_runs(per_run(&s[a], &c2)).mean),
-                );
-                push(
-                    format!("{an}.p_overspend"),
-                    Kind::Share,
-                    Box::new(move |s| crate::aggregate::paired::p_overspend(&s[a])),
-                );
+        }
+    }
+
+    /// The community cost's total, the discounted cost and each discounted outcome (means).
+    fn costs(&mut self, model: &Model, at: &At) {
+        let (a, sc, an) = (at.a, at.sc, at.an);
+        self.push(
+            format!("{an}.community_cost_total"),
+            Kind::Euros,
+            Box::new(move |s| over_runs(account_per_run(&s[a], sc, Account::CommunityCost)).mean),
+        );
+        let c = at.l.econ(sc, Econ::DiscountedCost);
+        self.push(
+            format!("{an}.discounted_cost"),
+            Kind::Euros,
+            Box::new(move |s| s[a].stats[c].mean),
+        );
+        for (k, o) in model.outcomes.iter().enumerate() {
+            let c = at.l.econ(sc, Econ::Outcome(k));
+            self.push(
+                format!("{an}.discounted_{}", o.name),
+                Kind::Number,
+                Box::new(move |s| s[a].stats[c].mean),
+            );
+        }
+    }
+
+    /// The mean overspend over the budget pools and years, and the share of runs with any.
+    fn overspend(&mut self, at: &At) {
+        let (a, an, l) = (at.a, at.an, at.l);
+        let cells: Vec<usize> = (0..l.pools.len())
+            .flat_map(|i| (0..l.years.len()).map(move |y| (i, y)))
+            .map(|(i, y)| l.budget(i, y, crate::aggregate::BudgetMeasure::Overspend))
+            .collect();
+        self.push(
+            format!("{an}.overspend"),
+            Kind::Euros,
+            Box::new(move |s| over_runs(per_run(&s[a], &cells)).mean),
+        );
+        self.push(
+            format!("{an}.p_overspend"),
+            Kind::Share,
+            Box::new(move |s| crate::aggregate::paired::p_overspend(&s[a])),
+        );
+    }
+
+    /// Every KPI evaluated over the scope, per contract year: its mean, and the chance its target is
+    /// met where it has one.
+    fn kpis(&mut self, model: &Model, at: &At) {
+        let (a, sc, an) = (at.a, at.sc, at.an);
+        for (k, kpi) in model.kpis.iter().enumerate() {
+            let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
+                continue;
+            };
+            if kpi.is_evaluations() {
+                continue;
             }
-            for (k, kpi) in model.kpis.iter().enumerate() {
-                let Some(i) = kpi.scopes.iter().position(|&x| x == sc) else {
-                    continue;
-                };
-                if kpi.is_evaluations() {
-                    continue;
-                }
-                for y in 0..kpi.years() {
-                    let c = l.kpi(model, k, i, y, KpiCell::Value);
-                    // A count is a number of clients; every other kind a share.
-                    push(
-                        format!("{an}.{}_cy{}", kpi.name, y + 1),
-                        if kpi.is_count() {
-                            Kind::Number
-                        } else {
-                            Kind::Share
-                        },
-                        Box::new(move |s| s[a].stats[c].mean),
-                    );
-                    if kpi.targets.get(y).copied().flatten().is_some() {
-                        let kp = kpi.clone();
-                        push(
-                            format!("{an}.{}_cy{}_p_met", kpi.name, y + 1),
-                            Kind::Share,
-                            Box::new(move |s| kp.p_met(y, s[a].columns.cell(c))),
-                        );
-                    }
-                }
-            }
-            if a > 0 {
-                for k in [Account::CareCost, Account::MunicipalSpend] {
-                    let stem = k.name();
-                    let diff = std::rc::Rc::new(move |s: &[Summary]| -> Vec<f64> {
-                        account_per_run(&s[a], sc, k)
-                            .iter()
-                            .zip(account_per_run(&s[0], sc, k))
-                            .map(|(p, b)| p - b)
-                            .collect()
-                    });
-                    let d = diff.clone();
-                    push(
-                        format!("{an}.{stem}_difference"),
-                        Kind::Euros,
-                        Box::new(move |s| over_runs(d(s)).mean),
-                    );
-                    let d = diff.clone();
-                    push(
-                        format!("{an}.{stem}_difference_p05"),
-                        Kind::Euros,
-                        Box::new(move |s| over_runs(d(s)).q[0]),
-                    );
-                    let d = diff.clone();
-                    push(
-                        format!("{an}.{stem}_difference_p95"),
-                        Kind::Euros,
-                        Box::new(move |s| over_runs(d(s)).q[4]),
-                    );
-                    push(
-                        format!("{an}.p_{stem}_lower"),
+            for y in 0..kpi.years() {
+                let c = at.l.kpi(model, k, i, y, KpiCell::Value);
+                // A count is a number of clients; every other kind a share.
+                self.push(
+                    format!("{an}.{}_cy{}", kpi.name, y + 1),
+                    if kpi.is_count() {
+                        Kind::Number
+                    } else {
+                        Kind::Share
+                    },
+                    Box::new(move |s| s[a].stats[c].mean),
+                );
+                if kpi.targets.get(y).copied().flatten().is_some() {
+                    let kp = kpi.clone();
+                    self.push(
+                        format!("{an}.{}_cy{}_p_met", kpi.name, y + 1),
                         Kind::Share,
-                        Box::new(move |s| {
-                            let d = diff(s);
-                            d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len() as f64
-                        }),
+                        Box::new(move |s| kp.p_met(y, s[a].columns.cell(c))),
                     );
                 }
             }
         }
     }
-    out
+
+    /// A pilot arm's care cost and municipal spend less the baseline's, paired by run: mean, P5, P95,
+    /// and the chance it is lower.
+    fn differences(&mut self, at: &At) {
+        let (a, sc, an) = (at.a, at.sc, at.an);
+        for k in [Account::CareCost, Account::MunicipalSpend] {
+            let stem = k.name();
+            let diff = std::rc::Rc::new(move |s: &[Summary]| -> Vec<f64> {
+                account_per_run(&s[a], sc, k)
+                    .iter()
+                    .zip(account_per_run(&s[0], sc, k))
+                    .map(|(p, b)| p - b)
+                    .collect()
+            });
+            let d = diff.clone();
+            self.push(
+                format!("{an}.{stem}_difference"),
+                Kind::Euros,
+                Box::new(move |s| over_runs(d(s)).mean),
+            );
+            let d = diff.clone();
+            self.push(
+                format!("{an}.{stem}_difference_p05"),
+                Kind::Euros,
+                Box::new(move |s| over_runs(d(s)).q[0]),
+            );
+            let d = diff.clone();
+            self.push(
+                format!("{an}.{stem}_difference_p95"),
+                Kind::Euros,
+                Box::new(move |s| over_runs(d(s)).q[4]),
+            );
+            self.push(
+                format!("{an}.p_{stem}_lower"),
+                Kind::Share,
+                Box::new(move |s| {
+                    let d = diff(s);
+                    d.iter().filter(|&&x| x < 0.0).count() as f64 / d.len() as f64
+                }),
+            );
+        }
+    }
 }
 
 /// The metric names of a model, in column order.

@@ -92,13 +92,35 @@ pub fn scripts(
     out: &Path,
     o: &SlurmOptions,
 ) -> Vec<(String, String)> {
-    let exe = sh_quote(&wijksim.display().to_string());
-    let sweep = sh_quote(&sweep_file.display().to_string());
-    let outq = sh_quote(&out.display().to_string());
-    let logs = out.join("slurm").join("logs").display().to_string();
-    let log = |file: &str| sbatch_quote(&format!("{}/{file}", pattern_dir(&logs)));
-    let n = o.shards;
-    let shards = format!(
+    vec![
+        (
+            "shards.sbatch".into(),
+            shards_script(name, wijksim, sweep_file, out, o),
+        ),
+        ("merge.sbatch".into(), merge_script(name, wijksim, out, o)),
+        ("submit.sh".into(), submit_script(name, out, o.shards)),
+    ]
+}
+
+/// The folder of the jobs' logs.
+fn logs_dir(out: &Path) -> String {
+    out.join("slurm").join("logs").display().to_string()
+}
+
+/// The `#SBATCH --output` of a log `file` (a Slurm file name pattern) in the logs folder.
+fn log_option(out: &Path, file: &str) -> String {
+    sbatch_quote(&format!("{}/{file}", pattern_dir(&logs_dir(out))))
+}
+
+/// `shards.sbatch`: the job array that runs one shard per task, each resuming its folder.
+fn shards_script(
+    name: &str,
+    wijksim: &Path,
+    sweep_file: &Path,
+    out: &Path,
+    o: &SlurmOptions,
+) -> String {
+    format!(
         "#!/bin/bash\n\
          # Runs one shard of the sweep per array task; submitted by submit.sh.\n\
          #SBATCH --array=1-{n}\n\
@@ -112,16 +134,25 @@ pub fn scripts(
          \"$WIJKSIM\" sweep {sweep} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" \\\n    \
          --out {outq}/shards/shard-\"$SLURM_ARRAY_TASK_ID\"-of-{n} \\\n    \
          --threads \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\" --resume --quiet\n",
+        n = o.shards,
+        exe = sh_quote(&wijksim.display().to_string()),
+        sweep = sh_quote(&sweep_file.display().to_string()),
+        outq = sh_quote(&out.display().to_string()),
         cpus = o.cpus,
         mem = sbatch_quote(&o.mem),
         time = sbatch_quote(&o.time),
         common = common(name, o),
-        log = log("shard-%A_%a.out"),
-    );
+        log = log_option(out, "shard-%A_%a.out"),
+    )
+}
+
+/// `merge.sbatch`: the job that merges the shards' folders once every shard has succeeded.
+fn merge_script(name: &str, wijksim: &Path, out: &Path, o: &SlurmOptions) -> String {
+    let (n, outq) = (o.shards, sh_quote(&out.display().to_string()));
     let shard_dirs: String = (1..=n)
         .map(|i| format!(" \\\n    {outq}/shards/shard-{i}-of-{n}"))
         .collect();
-    let merge = format!(
+    format!(
         "#!/bin/bash\n\
          # Merges the shards into {out}/merged once every shard has succeeded; submitted by submit.sh.\n\
          #SBATCH --cpus-per-task=1\n\
@@ -134,10 +165,15 @@ pub fn scripts(
          if [ -z \"${{WIJKSIM:-}}\" ]; then WIJKSIM={exe}; fi\n\
          \"$WIJKSIM\" merge --force --out {outq}/merged{shard_dirs}\n",
         out = out.display(),
+        exe = sh_quote(&wijksim.display().to_string()),
         common = common(name, o),
-        log = log("merge-%j.out"),
-    );
-    let submit = format!(
+        log = log_option(out, "merge-%j.out"),
+    )
+}
+
+/// `submit.sh`: submits the `n` shards (or the tasks named) and the merge after them.
+fn submit_script(name: &str, out: &Path, n: usize) -> String {
+    format!(
         "#!/bin/bash\n\
          # Submits the sweep `{name}` to Slurm: {n} shards as a job array, then the merge when all succeeded.\n\
          # Run: bash {submit_path}\n\
@@ -157,14 +193,9 @@ pub fn scripts(
          echo \"results: \"{out_q}\"/merged/sweep.csv\"\n",
         submit_path = out.join("slurm").join("submit.sh").display(),
         submit_q = sh_quote(&out.join("slurm").join("submit.sh").display().to_string()),
-        logs_q = sh_quote(&logs),
+        logs_q = sh_quote(&logs_dir(out)),
         out_q = sh_quote(&out.display().to_string()),
-    );
-    vec![
-        ("shards.sbatch".into(), shards),
-        ("merge.sbatch".into(), merge),
-        ("submit.sh".into(), submit),
-    ]
+    )
 }
 
 /// Writes the [`scripts`] into `out/slurm/` and returns that folder.

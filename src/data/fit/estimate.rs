@@ -2,7 +2,7 @@
 //! censoring and left truncation handled by counting only the months observed), the starting caseload
 //! and its time in state, the inflow per area and year, and the entry mix.
 
-use super::episodes::{Episodes, Outcome};
+use super::episodes::{Episode, Episodes, Outcome};
 use crate::model::{Model, YearMonth};
 
 /// One `[[transition]]` row of the template: the states, times in state and months it applies to.
@@ -152,58 +152,94 @@ pub fn estimate(
     episodes: &Episodes,
     max_cycles: &[Option<u32>],
 ) -> Estimates {
-    let n = model.n_states();
-    let first = model.start.index();
-    let last = episodes.until;
-    let waiting = model.waiting_state;
-    let mut rows: Vec<RowFit> = specs
-        .iter()
-        .map(|spec| RowFit {
-            spec: spec.clone(),
-            at_risk: 0,
-            to: vec![0; n],
-            renew: 0,
-        })
-        .collect();
-    let row_of = |s: usize, k: u32, m: i64| specs.iter().position(|r| r.applies(s, k, m));
-    let pops = episodes.populations as f64;
-    let mut start_counts = vec![vec![0u64; n]; model.areas.len()];
-    let mut time_in_state: Vec<Vec<Vec<u64>>> = vec![vec![Vec::new(); n]; model.areas.len()];
-    let mut new_clients: Vec<std::collections::BTreeMap<i32, u64>> =
-        vec![Default::default(); model.areas.len()];
-    let mut entry = vec![0u64; n];
-    let mut survival: Vec<Vec<(u64, u64)>> = vec![Vec::new(); n];
+    let mut counts = Counts::new(model, specs, episodes.until);
     for e in &episodes.list {
-        if Some(e.state) == waiting {
+        if Some(e.state) == model.waiting_state {
             continue;
         }
-        // The starting caseload: open in the start month, begun before it (an episode that begins in
-        // the start month is a new client of that month).
+        counts.start_and_entry(e);
+        counts.draws(e, max_cycles[e.state].map(i64::from));
+    }
+    counts.estimates(episodes.populations as f64)
+}
+
+/// The counts of [`estimate`] so far, over the months from the model's start (`first`) to `last`.
+struct Counts<'a> {
+    model: &'a Model,
+    specs: &'a [RowSpec],
+    first: i64,
+    last: i64,
+    rows: Vec<RowFit>,
+    /// Per area and state: clients at the start (all populations).
+    start_counts: Vec<Vec<u64>>,
+    time_in_state: Vec<Vec<Vec<u64>>>,
+    /// Per area: new clients by calendar year (all populations).
+    new_clients: Vec<std::collections::BTreeMap<i32, u64>>,
+    entry: Vec<u64>,
+    survival: Vec<Vec<(u64, u64)>>,
+}
+
+impl<'a> Counts<'a> {
+    fn new(model: &'a Model, specs: &'a [RowSpec], last: i64) -> Counts<'a> {
+        let n = model.n_states();
+        let areas = model.areas.len();
+        Counts {
+            model,
+            specs,
+            first: model.start.index(),
+            last,
+            rows: specs
+                .iter()
+                .map(|spec| RowFit {
+                    spec: spec.clone(),
+                    at_risk: 0,
+                    to: vec![0; n],
+                    renew: 0,
+                })
+                .collect(),
+            start_counts: vec![vec![0u64; n]; areas],
+            time_in_state: vec![vec![Vec::new(); n]; areas],
+            new_clients: vec![Default::default(); areas],
+            entry: vec![0u64; n],
+            survival: vec![Vec::new(); n],
+        }
+    }
+
+    /// Counts `e` into the starting caseload and its time in state (open in the start month, begun
+    /// before it), or as a new client (begun in the months observed, not following on another).
+    fn start_and_entry(&mut self, e: &Episode) {
+        let first = self.first;
+        // An episode that begins in the start month is a new client of that month.
         if e.start < first && e.end >= first {
-            start_counts[e.area][e.state] += 1;
+            self.start_counts[e.area][e.state] += 1;
             let t = (first - e.start) as usize;
-            let hist = &mut time_in_state[e.area][e.state];
+            let hist = &mut self.time_in_state[e.area][e.state];
             if hist.len() <= t {
                 hist.resize(t + 1, 0);
             }
             hist[t] += 1;
         }
-        if !e.follows && e.start >= first && e.start <= last {
-            *new_clients[e.area]
+        if !e.follows && e.start >= first && e.start <= self.last {
+            *self.new_clients[e.area]
                 .entry(e.start.div_euclid(12) as i32)
                 .or_default() += 1;
-            entry[e.state] += 1;
+            self.entry[e.state] += 1;
         }
-        let limit = max_cycles[e.state].map(i64::from);
+    }
+
+    /// Counts every observed draw of `e` (a stay lasting at most `limit` months, renewed after) into
+    /// the survival curve of its state and the row that applies.
+    fn draws(&mut self, e: &Episode, limit: Option<i64>) {
+        let (n, waiting) = (self.model.n_states(), self.model.waiting_state);
         // The draw at the end of a month is seen only when the next month is observed: none at the
         // end of the last month (there only the leavers would show, and bias the rows).
-        for m in e.start.max(first)..=e.end.min(last - 1) {
+        for m in e.start.max(self.first)..=e.end.min(self.last - 1) {
             let since = m - e.start;
             let k = u32::try_from(limit.map_or(since, |l| since % l) + 1).unwrap_or(u32::MAX);
             let renewed = limit.is_some_and(|l| i64::from(k) == l);
             let ends = m == e.end;
             let dest = match (ends, e.outcome) {
-                (false, _) if renewed => Some(model.n_states()),
+                (false, _) if renewed => Some(n),
                 (false, _) => Some(e.state),
                 // The draw at the end of a censored episode's last month is not observed; a move into
                 // the waiting status is the capacity's doing, not the row's.
@@ -215,55 +251,62 @@ pub fn estimate(
                 continue;
             };
             // For the survival curve: one more at risk at k months, ended unless it stayed.
-            let by_k = &mut survival[e.state];
+            let by_k = &mut self.survival[e.state];
             if by_k.len() < k as usize {
                 by_k.resize(k as usize, (0, 0));
             }
             by_k[k as usize - 1].0 += 1;
             by_k[k as usize - 1].1 += u64::from(ends || d != e.state);
-            let Some(r) = row_of(e.state, k, m) else {
+            let Some(r) = self.specs.iter().position(|r| r.applies(e.state, k, m)) else {
                 continue;
             };
-            let row = &mut rows[r];
+            let row = &mut self.rows[r];
             row.at_risk += 1;
-            if (ends && d == e.state) || d == model.n_states() {
+            if (ends && d == e.state) || d == n {
                 row.renew += 1;
             } else {
                 row.to[d] += 1;
             }
         }
     }
-    // Every calendar year observed, with no new client too (a rate of 0 is an observation).
-    let years: Vec<i32> = (first.div_euclid(12) as i32..=last.div_euclid(12) as i32).collect();
-    let inflow = new_clients
-        .iter()
-        .map(|counts| {
-            years
-                .iter()
-                .map(|&y| {
-                    let k = counts.get(&y).copied().unwrap_or(0);
-                    let lo = first.max(i64::from(y) * 12);
-                    let hi = last.min(i64::from(y) * 12 + 11);
-                    (y, k as f64 / pops, (hi - lo + 1).max(0) as u32)
-                })
-                .collect()
-        })
-        .collect();
-    Estimates {
-        rows,
-        caseload: start_counts
+
+    /// The estimates, the caseload and inflow per population (`pops` populations).
+    fn estimates(self, pops: f64) -> Estimates {
+        let (first, last) = (self.first, self.last);
+        // Every calendar year observed, with no new client too (a rate of 0 is an observation).
+        let years: Vec<i32> = (first.div_euclid(12) as i32..=last.div_euclid(12) as i32).collect();
+        let inflow = self
+            .new_clients
             .iter()
-            .map(|a| {
-                a.iter()
-                    .map(|&k| (k as f64 / pops).round() as u32)
+            .map(|counts| {
+                years
+                    .iter()
+                    .map(|&y| {
+                        let k = counts.get(&y).copied().unwrap_or(0);
+                        let lo = first.max(i64::from(y) * 12);
+                        let hi = last.min(i64::from(y) * 12 + 11);
+                        (y, k as f64 / pops, (hi - lo + 1).max(0) as u32)
+                    })
                     .collect()
             })
-            .collect(),
-        time_in_state,
-        inflow,
-        entry,
-        survival,
-        window: (first, last),
+            .collect();
+        Estimates {
+            rows: self.rows,
+            caseload: self
+                .start_counts
+                .iter()
+                .map(|a| {
+                    a.iter()
+                        .map(|&k| (k as f64 / pops).round() as u32)
+                        .collect()
+                })
+                .collect(),
+            time_in_state: self.time_in_state,
+            inflow,
+            entry: self.entry,
+            survival: self.survival,
+            window: (first, last),
+        }
     }
 }
 

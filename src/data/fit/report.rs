@@ -4,6 +4,7 @@
 //! No client identifier appears in it.
 
 use super::Fitted;
+use super::estimate::RowFit;
 use crate::model::Model;
 use crate::model::YearMonth;
 use crate::output::lang::Lang;
@@ -47,7 +48,6 @@ pub fn survival(fitted: &Fitted, s: usize) -> (Curve, Curve) {
 pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang: Lang) -> String {
     let m = template_model;
     let est = &fitted.estimates;
-    let ep = &fitted.episodes;
     let mut h = String::new();
     let _ = write!(
         h,
@@ -55,6 +55,22 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
         lang.t("nl", "en"),
         lang.t("Schatting uit episodes", "Fit to episodes")
     );
+    intro(&mut h, fitted, lang);
+    rows_table(&mut h, fitted, m, lang);
+    // The states with a fitted row.
+    let live: Vec<usize> = (0..m.n_states())
+        .filter(|&s| !m.states[s].absorbing && Some(s) != m.waiting_state)
+        .filter(|&s| est.rows.iter().any(|r| r.spec.from == s && r.at_risk > 0))
+        .collect();
+    survival_figure(&mut h, fitted, m, &live, lang);
+    stock_figure(&mut h, fitted, m, fitted_model, &live, lang);
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The title and what was read: episodes, clients, populations and the months observed.
+fn intro(h: &mut String, fitted: &Fitted, lang: Lang) {
+    let (ep, est) = (&fitted.episodes, &fitted.estimates);
     let populations = if ep.populations > 1 {
         format!(
             " in {} {} (runs)",
@@ -82,7 +98,10 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
             "Only observed months count: an episode still open at the end adds its months but no move (right-censored), an episode begun before the start counts from the start (left-truncated)."
         )
     );
-    // The rows.
+}
+
+/// The table of the fitted transition rows: per row its client-months, moves and chance to leave.
+fn rows_table(h: &mut String, fitted: &Fitted, m: &Model, lang: Lang) {
     let _ = write!(
         h,
         "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
@@ -97,52 +116,55 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
             "chance per month to leave (95%)"
         )
     );
-    for r in &est.rows {
+    for r in &fitted.estimates.rows {
         let band = match r.spec.band {
             (lo, u32::MAX) => format!("{lo}+"),
             (lo, hi) if lo == hi => lo.to_string(),
             (lo, hi) => format!("{lo}-{hi}"),
         };
-        let period = r
-            .spec
-            .period
-            .map_or(lang.t("alle", "all").to_string(), |(a, b)| {
-                let m = |i: i64| YearMonth::from_index(i).to_string();
-                match (a, b) {
-                    (i64::MIN, i64::MAX) => lang.t("alle", "all").to_string(),
-                    (i64::MIN, b) => format!("{} {}", lang.t("t/m", "until"), m(b)),
-                    (a, i64::MAX) => format!("{} {}", lang.t("vanaf", "from"), m(a)),
-                    (a, b) => format!("{} {} {}", m(a), lang.t("t/m", "to"), m(b)),
-                }
-            });
-        // Monthly chances are a few percent: one decimal, or every interval reads "4% (4%–4%)".
-        let pct1 = |x: f64| format!("{}%", lang.number(100.0 * x, 1));
-        let leave = if r.at_risk > 0 {
-            let p = r.moves() as f64 / r.at_risk as f64;
-            let se = (p * (1.0 - p) / r.at_risk as f64).sqrt();
-            format!(
-                "{} ({}–{})",
-                pct1(p),
-                pct1((p - 1.96 * se).max(0.0)),
-                pct1((p + 1.96 * se).min(1.0))
-            )
-        } else {
-            lang.t("niet geschat", "not fitted").into()
-        };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{band}</td><td>{period}</td><td>{}</td><td>{}</td><td>{leave}</td></tr>",
+            "<tr><td>{}</td><td>{band}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&m.states[r.spec.from].code),
+            row_period(r.spec.period, lang),
             lang.int(r.at_risk as f64),
-            lang.int(r.moves() as f64)
+            lang.int(r.moves() as f64),
+            chance_to_leave(r, lang)
         );
     }
     h.push_str("</table>");
-    // Survival.
-    let live: Vec<usize> = (0..m.n_states())
-        .filter(|&s| !m.states[s].absorbing && Some(s) != m.waiting_state)
-        .filter(|&s| est.rows.iter().any(|r| r.spec.from == s && r.at_risk > 0))
-        .collect();
+}
+
+/// The months a row applies to, in words.
+fn row_period(period: Option<(i64, i64)>, lang: Lang) -> String {
+    let m = |i: i64| YearMonth::from_index(i).to_string();
+    match period {
+        None | Some((i64::MIN, i64::MAX)) => lang.t("alle", "all").to_string(),
+        Some((i64::MIN, b)) => format!("{} {}", lang.t("t/m", "until"), m(b)),
+        Some((a, i64::MAX)) => format!("{} {}", lang.t("vanaf", "from"), m(a)),
+        Some((a, b)) => format!("{} {} {}", m(a), lang.t("t/m", "to"), m(b)),
+    }
+}
+
+/// A row's chance per month to leave its state, with its 95% interval.
+fn chance_to_leave(r: &RowFit, lang: Lang) -> String {
+    if r.at_risk == 0 {
+        return lang.t("niet geschat", "not fitted").into();
+    }
+    // Monthly chances are a few percent: one decimal, or every interval reads "4% (4%–4%)".
+    let pct1 = |x: f64| format!("{}%", lang.number(100.0 * x, 1));
+    let p = r.moves() as f64 / r.at_risk as f64;
+    let se = (p * (1.0 - p) / r.at_risk as f64).sqrt();
+    format!(
+        "{} ({}–{})",
+        pct1(p),
+        pct1((p - 1.96 * se).max(0.0)),
+        pct1((p + 1.96 * se).min(1.0))
+    )
+}
+
+/// The figure of time in state per state in `live`: observed (Kaplan–Meier) and fitted.
+fn survival_figure(h: &mut String, fitted: &Fitted, m: &Model, live: &[usize], lang: Lang) {
     let panels = live
         .iter()
         .map(|&s| {
@@ -151,7 +173,7 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
         })
         .collect();
     figure(
-        &mut h,
+        h,
         &LinePanels {
             title: lang
                 .t(
@@ -173,45 +195,41 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
             "Share of clients still in the state after so many months (a renewal ends the episode), up to the last month with at least 20 clients at risk.",
         ),
     );
-    // Stock.
-    let (first, last) = est.window;
+}
+
+/// The figure of clients per month per state in `live`: observed and the fitted scenario's expected
+/// caseload.
+fn stock_figure(
+    h: &mut String,
+    fitted: &Fitted,
+    m: &Model,
+    fitted_model: &Model,
+    live: &[usize],
+    lang: Lang,
+) {
+    let (first, last) = fitted.estimates.window;
     let cycles = ((last - first + 1).max(1) as usize).min(fitted_model.cycles as usize);
-    let pops = ep.populations as f64;
+    let stock = observed_stock(fitted, m.n_states(), cycles);
     let (sums, _) = crate::aggregate::expected::summarise(fitted_model);
-    // Clients per state and month observed, in one pass over the episodes.
-    let mut stock = vec![vec![0u64; cycles]; m.n_states()];
-    for e in &ep.list {
-        for c in (e.start - first).max(0)..=(e.end - first).min(cycles as i64 - 1) {
-            stock[e.state][c as usize] += 1;
-        }
-    }
     let panels = live
         .iter()
         .map(|&s| {
-            let observed: Vec<(f64, f64)> = stock[s]
-                .iter()
-                .enumerate()
-                .map(|(c, &k)| (c as f64, k as f64 / pops))
-                .collect();
             let simulated: Vec<(f64, f64)> = sums
                 .first()
                 .map(|sm| {
                     (0..cycles)
                         .map(|c| {
-                            (
-                                c as f64,
-                                sm.stats[sm.layout.caseload(crate::model::scope::REGION, c, s)]
-                                    .mean,
-                            )
+                            let i = sm.layout.caseload(crate::model::scope::REGION, c, s);
+                            (c as f64, sm.stats[i].mean)
                         })
                         .collect()
                 })
                 .unwrap_or_default();
-            (m.states[s].code.clone(), vec![observed, simulated])
+            (m.states[s].code.clone(), vec![stock[s].clone(), simulated])
         })
         .collect();
     figure(
-        &mut h,
+        h,
         &LinePanels {
             title: lang
                 .t(
@@ -233,6 +251,28 @@ pub fn html(fitted: &Fitted, template_model: &Model, fitted_model: &Model, lang:
             "Clients in the state per month, all areas together (per population); the fitted scenario with the expected-value engine, first arm.",
         ),
     );
-    h.push_str("</body></html>\n");
-    h
+}
+
+/// Clients per state (of `n`) and month observed (the first `cycles`), per population: `(month,
+/// clients)` from month 0, in one pass over the episodes.
+fn observed_stock(fitted: &Fitted, n: usize, cycles: usize) -> Vec<Curve> {
+    let ep = &fitted.episodes;
+    let first = fitted.estimates.window.0;
+    let pops = ep.populations as f64;
+    let mut stock = vec![vec![0u64; cycles]; n];
+    for e in &ep.list {
+        for c in (e.start - first).max(0)..=(e.end - first).min(cycles as i64 - 1) {
+            stock[e.state][c as usize] += 1;
+        }
+    }
+    stock
+        .iter()
+        .map(|by_month| {
+            by_month
+                .iter()
+                .enumerate()
+                .map(|(c, &k)| (c as f64, k as f64 / pops))
+                .collect()
+        })
+        .collect()
 }

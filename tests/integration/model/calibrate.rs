@@ -474,7 +474,74 @@ fn bad_targets_files_give_clear_errors() {
     );
     let err = refused("transition[A].to.B=0.3..0.1");
     assert!(err.contains("must be below HIGH"), "{err}");
+    // The stay probability cannot be varied: the scenario file and its key, the flag by its name,
+    // and the fix on a line of its own, as every input error.
+    let err = refused("transition[A].to.A=0.5..0.99");
+    assert!(
+        err.contains(
+            "error: small.toml: `transition[A].to.A`: --vary names the stay probability of the row from `A`\n  fix: vary its moves"
+        ),
+        "{err}"
+    );
     assert!(!dir.path().join("o").exists());
+}
+
+/// A number that cannot be calibrated is refused with a structured error: the file and key it is
+/// in, or the option that asks for it, and the fix in its own field (never inside the problem's text).
+#[test]
+fn numbers_that_cannot_be_calibrated_are_refused_with_their_key_and_fix() {
+    use wijksim::error::{Error, Opt};
+    let sc = || wijksim::scenario::from_text("small.toml", &small()).unwrap();
+    let new = |varies: Vec<Vary>, arm: Option<&str>| Problem::new(sc(), varies, arm, Vec::new());
+    // The stay probability of a row, and a move of a row without one (whose clients who stay renew).
+    let Err(Error::Input(e)) = new(vec![vary("transition[A].to.A", 0.5, 0.99)], None) else {
+        panic!("the stay probability is an input error");
+    };
+    let e = e.first();
+    assert_eq!(
+        (e.file(), e.line(), e.key()),
+        ("small.toml", None, "transition[A].to.A")
+    );
+    assert!(e.problem().options().eq([Opt::Vary]), "{e}");
+    assert!(!e.problem().to_string().contains("fix"), "{e}");
+    assert!(e.fix().to_string().starts_with("vary its moves"), "{e}");
+    let renewing = small().replace(
+        "to = { B = 0.95, A = 0.01, D = 0.04 }",
+        "to = { renew = 0.95, A = 0.01, D = 0.04 }",
+    );
+    let renewing = wijksim::scenario::from_text("small.toml", &renewing).unwrap();
+    let Err(Error::Input(e)) = Problem::new(
+        renewing,
+        vec![vary("transition[B].to.D", 0.01, 0.05)],
+        None,
+        Vec::new(),
+    ) else {
+        panic!("a move of a row without a stay probability is an input error");
+    };
+    let e = e.first();
+    assert_eq!(e.key(), "transition[B].to.D");
+    assert!(
+        e.problem().to_string().contains("no stay probability"),
+        "{e}"
+    );
+    assert!(e.fix().to_string().contains("hazard_ratio"), "{e}");
+    // An arm the scenario does not have, and too many numbers: the option named, the fix apart.
+    let Err(Error::Options(f)) = new(vec![vary("transition[A].to.B", 0.01, 0.1)], Some("x")) else {
+        panic!("an unknown arm is an options error");
+    };
+    assert_eq!(f.what().to_string(), "the scenario has no arm `x`");
+    assert_eq!(
+        f.fix().to_string(),
+        "name one of its arms with `arm`: baseline"
+    );
+    let many = (0..21)
+        .map(|i| vary(&format!("transition[A].to.B{i}"), 0.0, 1.0))
+        .collect();
+    let Err(Error::Options(f)) = new(many, None) else {
+        panic!("too many numbers is an options error");
+    };
+    assert!(f.what().options().eq([Opt::Vary]), "{f}");
+    assert_eq!(f.fix().to_string(), "calibrate fewer numbers at once");
 }
 
 /// A calibrated move in a transition row carries its posterior through the row's Dirichlet: the
