@@ -181,6 +181,9 @@ pub trait Recorder {
     /// `n_states` for a renewal (a new indication of `from`). Moves after the last cycle are not
     /// reported (they lie beyond the horizon).
     fn moved(&mut self, a: usize, id: u64, last: usize, from: usize, to: usize);
+
+    /// Whether the recorder hears anything (one that does hears every move in the clients' order).
+    const HEARS: bool = true;
 }
 
 /// The recorder that records nothing: its calls compile away.
@@ -188,6 +191,7 @@ pub trait Recorder {
 pub struct NoRecord;
 
 impl Recorder for NoRecord {
+    const HEARS: bool = false;
     #[inline(always)]
     fn enter(&mut self, _: usize, _: u64, _: usize, _: i64) {}
     #[inline(always)]
@@ -445,6 +449,8 @@ struct AreaSim<'m> {
     admitted: Vec<Waiting>,
     /// The clients' transition numbers of a cycle (reused from cycle to cycle).
     draws: Vec<u32>,
+    /// The clients who move in a cycle, when their order matters to nothing (reused).
+    movers: Vec<u64>,
     count: Vec<u32>,
     trace: AreaTrace,
     client_cycles: u64,
@@ -474,6 +480,7 @@ impl<'m> AreaSim<'m> {
             queue: Vec::new(),
             admitted: Vec::new(),
             draws: Vec::new(),
+            movers: Vec::new(),
             count,
             trace: AreaTrace {
                 counts: vec![0; cycles * n],
@@ -602,6 +609,7 @@ impl<'m> AreaSim<'m> {
             c,
             limits,
             (&mut self.clients, &mut self.draws),
+            self.caps.is_empty().then_some(&mut self.movers),
             &mut self.queue,
             &mut self.count,
             moves,
@@ -627,6 +635,7 @@ impl<'m> AreaSim<'m> {
             self.model.cycles as usize,
             None,
             (&mut self.clients, &mut self.draws),
+            Some(&mut self.movers),
             &mut self.queue,
             &mut self.count,
             &mut scratch,
@@ -670,6 +679,7 @@ fn transition_pass<R: Recorder>(
     c: usize,
     limits: Option<&mut Limits>,
     (clients, draws): (&mut Vec<u64>, &mut Vec<u32>),
+    order_free: Option<&mut Vec<u64>>,
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
@@ -682,7 +692,6 @@ fn transition_pass<R: Recorder>(
     // moves, which depend on the order of the clients (capacity limits, waiting).
     draws.resize(clients.len(), 0);
     tkey.u32s_at(clients, 24, draws);
-    let draws = &draws[..clients.len()];
     let mut mover = Mover {
         tr,
         row_of: &tr.row_of[(c - 1) * stride..c * stride],
@@ -695,8 +704,21 @@ fn transition_pass<R: Recorder>(
         a,
         rec,
     };
+    if let Some(movers) = order_free.filter(|_| mover.limits.is_none() && !R::HEARS) {
+        // The clients' order matters to nothing (no capacity limit counts them, no recorder hears
+        // them): the stays are decided without a branch, then the movers move and the survivors
+        // among them join the end. Counts and moves are sums: the same as in order, bit for bit.
+        movers.resize(clients.len(), 0);
+        let (kept, m) = set_movers_aside(stay, clients, draws, movers);
+        clients.truncate(kept);
+        for (&w, &u) in movers[..m].iter().zip(&draws[..m]) {
+            clients.extend(mover.moved(w, u, stay[cell_of(w)]));
+        }
+        return;
+    }
     // The common case, a stay, is one load and one compare; a move is the mover's (out of line,
     // so the loop keeps its values in registers).
+    let draws = &draws[..clients.len()];
     let mut kept = 0;
     for i in 0..clients.len() {
         let w = clients[i];
@@ -711,6 +733,35 @@ fn transition_pass<R: Recorder>(
         }
     }
     clients.truncate(kept);
+}
+
+/// The branch-free half of an order-free transition pass: keeps the clients who stay (their cell
+/// moved on as `stay` says) at the front of `clients`, and copies the words of those who move, and
+/// their numbers, to the front of `movers` and `draws`. Returns how many stay and how many move.
+#[inline(never)]
+fn set_movers_aside(
+    stay: &[u64],
+    clients: &mut [u64],
+    draws: &mut [u32],
+    movers: &mut [u64],
+) -> (usize, usize) {
+    let len = clients.len();
+    let (draws, movers) = (&mut draws[..len], &mut movers[..len]);
+    let (mut kept, mut m) = (0, 0);
+    for i in 0..len {
+        let w = clients[i];
+        let u = draws[i];
+        let step = stay[cell_of(w)];
+        let stays = (u64::from(u) << 1 | 1) < step;
+        // Every write happens and the counters say which is kept; `kept` and `m` are at most `i`,
+        // so nothing unread is overwritten.
+        clients[kept] = w + (step & 1);
+        movers[m] = w;
+        draws[m] = u;
+        kept += usize::from(stays);
+        m += usize::from(!stays);
+    }
+    (kept, m)
 }
 
 /// What the move of a client at the end of cycle `c - 1` needs: the cycle's table, the capacity
@@ -886,6 +937,45 @@ mod tests {
         assert_eq!(Engine::MonteCarlo.name(), "monte_carlo");
         assert_eq!(Engine::Cohort.name(), "cohort");
         assert!(serde_json::from_str::<Engine>("\"montecarlo\"").is_err());
+    }
+
+    /// A recorder that hears every move: the engine then keeps every area's clients in order.
+    #[derive(Default)]
+    struct Tally(u64);
+
+    impl Recorder for Tally {
+        fn enter(&mut self, _: usize, _: u64, _: usize, _: i64) {}
+        fn moved(&mut self, _: usize, _: u64, _: usize, _: usize, _: usize) {
+            self.0 += 1;
+        }
+    }
+
+    #[test]
+    fn the_order_free_pass_gives_the_ordered_pass_results_bit_for_bit() {
+        // Without a recorder, areas without capacity limits (and every area's last transition)
+        // decide stays without a branch and move their movers last; with one, every area keeps
+        // its clients in order. Counts, moves and budgets must not see the difference: in the
+        // default (limited and unlimited areas, budgets) and in a plain Markov model.
+        let sick = crate::scenario::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/sick_sicker.toml"
+        )))
+        .unwrap()
+        .model;
+        for model in [default_scenario().model, sick] {
+            for arm in 0..model.arms.len() {
+                for run in 0..4 {
+                    let mut rec = Tally::default();
+                    let ordered = simulate_recorded(&model, arm, 7, run, &mut rec);
+                    assert!(rec.0 > 0, "the recorder heard moves");
+                    assert_eq!(
+                        simulate(&model, arm, 7, run),
+                        ordered,
+                        "arm {arm}, run {run}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
