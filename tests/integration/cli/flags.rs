@@ -3,7 +3,6 @@
 //! (`--force`).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use wijksim::error::{Error, Opt};
 
 /// Every long flag of every `wijksim` command, from the commands' help.
@@ -123,17 +122,6 @@ fn string_literals(src: &str) -> Vec<(usize, String)> {
     out
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
-
 /// Literals of the library that may name flags, because their text is about the command line itself:
 /// (file, a mark the literal holds, why).
 const ALLOWED: &[(&str, &str, &str)] = &[
@@ -152,18 +140,9 @@ const ALLOWED: &[(&str, &str, &str)] = &[
 #[test]
 fn library_string_literals_name_no_command_line_flag() {
     let flags = flags();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
-    files.sort();
     let mut found = Vec::new();
     let mut allowed_used = BTreeSet::new();
-    for f in &files {
-        let rel = f
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+    for (rel, f) in &crate::code::src_files() {
         if rel.starts_with("src/cli/") || rel == "src/main.rs" {
             continue;
         }
