@@ -4,6 +4,9 @@
 //! core. `cargo run --release --example profile_engine batch [RUNS] [THREADS]`: a whole batch of the
 //! default scenario (every arm, its parameter uncertainty, the reduction and the statistics; no output
 //! written), the simulation time `wijksim run` spends before it writes its tables.
+//! `cargo run --release --example profile_engine markov [RUNS]`: the engine alone on the plain-Markov
+//! workload of `cargo bench --bench engine` (Sick-Sicker), one core; with `/usr/bin/time` its CPU
+//! seconds compare builds on a busy machine better than wall time does.
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let scenario = wijksim::scenario::default_scenario();
@@ -27,12 +30,24 @@ fn main() {
         );
         return;
     }
-    let model = scenario.model;
+    if args.first().map(String::as_str) == Some("markov") {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/sick_sicker.toml");
+        let model = wijksim::scenario::load(std::path::Path::new(path))
+            .expect("the Sick-Sicker scenario")
+            .model;
+        let runs: u32 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+        return engine_only(&model, runs);
+    }
     let runs: u32 = args.first().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    engine_only(&scenario.model, runs);
+}
+
+/// `runs` runs of the first arm of `model` on this thread, with their client-cycles per second.
+fn engine_only(model: &wijksim::model::Model, runs: u32) {
     let t = std::time::Instant::now();
     let mut cc = 0;
     for r in 0..runs {
-        cc += wijksim::engine::simulate(&model, 0, 1, r).client_cycles;
+        cc += wijksim::engine::simulate(model, 0, 1, r).client_cycles;
     }
     let s = t.elapsed().as_secs_f64();
     println!(

@@ -133,6 +133,30 @@ fn u32s_avx2(key: u64, words: &[u64], shift: u32, out: &mut [u32]) {
     u32s(key, words, shift, out);
 }
 
+/// Numbers `index` of stream `key` (each lane a 64-bit index, the key in every lane) as uniform
+/// `u32`s, one in the low half of each 64-bit lane: exactly [`Key::u32_at`], eight at a time, for
+/// AVX-512 code that goes on to use them in registers.
+///
+/// # Safety
+/// The processor must have AVX-512 F and DQ.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+pub unsafe fn u32s_x8(
+    key: std::arch::x86_64::__m512i,
+    index: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::*;
+    let i1 = _mm512_add_epi64(index, _mm512_set1_epi64(1));
+    let mut z = _mm512_add_epi64(key, _mm512_mullo_epi64(i1, _mm512_set1_epi64(GAMMA as i64)));
+    z = _mm512_xor_si512(z, _mm512_srli_epi64::<30>(z));
+    z = _mm512_mullo_epi64(z, _mm512_set1_epi64(0xBF58_476D_1CE4_E5B9_u64 as i64));
+    z = _mm512_xor_si512(z, _mm512_srli_epi64::<27>(z));
+    z = _mm512_mullo_epi64(z, _mm512_set1_epi64(0x94D0_49BB_1331_11EB_u64 as i64));
+    z = _mm512_xor_si512(z, _mm512_srli_epi64::<31>(z));
+    _mm512_srli_epi64::<32>(z)
+}
+
 /// A sequential view of a keyed stream; implements [`rand::RngCore`].
 #[derive(Debug, Clone)]
 pub struct Stream {

@@ -32,6 +32,7 @@
 
 pub mod budget;
 pub mod cohort;
+mod stays;
 
 use crate::engine::budget::{Book, BudgetYear, holder_spend};
 use crate::model::{Capacity, Model, RENEW, Transitions};
@@ -449,8 +450,8 @@ struct AreaSim<'m> {
     admitted: Vec<Waiting>,
     /// The clients' transition numbers of a cycle (reused from cycle to cycle).
     draws: Vec<u32>,
-    /// The clients who move in a cycle, when their order matters to nothing (reused).
-    movers: Vec<u64>,
+    /// The scratch of a cycle's pass when the clients' order matters to nothing (reused).
+    aside: stays::Aside,
     count: Vec<u32>,
     trace: AreaTrace,
     client_cycles: u64,
@@ -480,7 +481,7 @@ impl<'m> AreaSim<'m> {
             queue: Vec::new(),
             admitted: Vec::new(),
             draws: Vec::new(),
-            movers: Vec::new(),
+            aside: stays::Aside::default(),
             count,
             trace: AreaTrace {
                 counts: vec![0; cycles * n],
@@ -609,7 +610,7 @@ impl<'m> AreaSim<'m> {
             c,
             limits,
             (&mut self.clients, &mut self.draws),
-            self.caps.is_empty().then_some(&mut self.movers),
+            self.caps.is_empty().then_some(&mut self.aside),
             &mut self.queue,
             &mut self.count,
             moves,
@@ -635,7 +636,7 @@ impl<'m> AreaSim<'m> {
             self.model.cycles as usize,
             None,
             (&mut self.clients, &mut self.draws),
-            Some(&mut self.movers),
+            Some(&mut self.aside),
             &mut self.queue,
             &mut self.count,
             &mut scratch,
@@ -679,7 +680,7 @@ fn transition_pass<R: Recorder>(
     c: usize,
     limits: Option<&mut Limits>,
     (clients, draws): (&mut Vec<u64>, &mut Vec<u32>),
-    order_free: Option<&mut Vec<u64>>,
+    order_free: Option<&mut stays::Aside>,
     queue: &mut Vec<Waiting>,
     count: &mut [u32],
     moves: &mut [u32],
@@ -688,10 +689,6 @@ fn transition_pass<R: Recorder>(
     let stride = tr.cycle_stride(absorbing.len());
     let tkey = key.child(c as u64 - 1).purpose(Purpose::Transition);
     let stay = &tr.stay_step[(c - 1) * stride..c * stride];
-    // Every client's number first (independent of each other: many per instruction), then the
-    // moves, which depend on the order of the clients (capacity limits, waiting).
-    draws.resize(clients.len(), 0);
-    tkey.u32s_at(clients, 24, draws);
     let mut mover = Mover {
         tr,
         row_of: &tr.row_of[(c - 1) * stride..c * stride],
@@ -704,20 +701,26 @@ fn transition_pass<R: Recorder>(
         a,
         rec,
     };
-    if let Some(movers) = order_free.filter(|_| mover.limits.is_none() && !R::HEARS) {
+    if let Some(aside) = order_free.filter(|_| mover.limits.is_none() && !R::HEARS) {
         // The clients' order matters to nothing (no capacity limit counts them, no recorder hears
         // them): the stays are decided without a branch, then the movers move and the survivors
         // among them join the end. Counts and moves are sums: the same as in order, bit for bit.
-        movers.resize(clients.len(), 0);
-        let (kept, m) = set_movers_aside(stay, clients, draws, movers);
-        clients.truncate(kept);
-        for (&w, &u) in movers[..m].iter().zip(&draws[..m]) {
-            clients.extend(mover.moved(w, u, stay[cell_of(w)]));
-        }
+        let row_of = mover.row_of;
+        aside.pass(
+            tkey,
+            (tr, row_of, stay, absorbing),
+            (clients, draws),
+            mover.count,
+            mover.moves,
+        );
         return;
     }
-    // The common case, a stay, is one load and one compare; a move is the mover's (out of line,
-    // so the loop keeps its values in registers).
+    // Every client's number first (independent of each other: many per instruction), then the
+    // moves, which depend on the order of the clients (capacity limits, waiting). The common case, a
+    // stay, is one load and one compare; a move is the mover's (out of line, so the loop keeps its
+    // values in registers).
+    draws.resize(clients.len(), 0);
+    tkey.u32s_at(clients, 24, draws);
     let draws = &draws[..clients.len()];
     let mut kept = 0;
     for i in 0..clients.len() {
@@ -733,35 +736,6 @@ fn transition_pass<R: Recorder>(
         }
     }
     clients.truncate(kept);
-}
-
-/// The branch-free half of an order-free transition pass: keeps the clients who stay (their cell
-/// moved on as `stay` says) at the front of `clients`, and copies the words of those who move, and
-/// their numbers, to the front of `movers` and `draws`. Returns how many stay and how many move.
-#[inline(never)]
-fn set_movers_aside(
-    stay: &[u64],
-    clients: &mut [u64],
-    draws: &mut [u32],
-    movers: &mut [u64],
-) -> (usize, usize) {
-    let len = clients.len();
-    let (draws, movers) = (&mut draws[..len], &mut movers[..len]);
-    let (mut kept, mut m) = (0, 0);
-    for i in 0..len {
-        let w = clients[i];
-        let u = draws[i];
-        let step = stay[cell_of(w)];
-        let stays = (u64::from(u) << 1 | 1) < step;
-        // Every write happens and the counters say which is kept; `kept` and `m` are at most `i`,
-        // so nothing unread is overwritten.
-        clients[kept] = w + (step & 1);
-        movers[m] = w;
-        draws[m] = u;
-        kept += usize::from(stays);
-        m += usize::from(!stays);
-    }
-    (kept, m)
 }
 
 /// What the move of a client at the end of cycle `c - 1` needs: the cycle's table, the capacity

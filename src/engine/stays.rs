@@ -1,0 +1,244 @@
+//! The branch-free half of an order-free transition pass: which clients stay.
+//!
+//! Where the clients' order matters to nothing (no capacity limit counts them, no recorder hears
+//! them), a cycle's pass first keeps the clients who stay, their cell moved on as the table's stay
+//! entry says, and sets aside those who move, with their numbers; the movers are moved after. With
+//! AVX-512 the numbers, the stay test and the setting aside are one pass over the clients, eight at a
+//! time; otherwise the numbers are drawn first and the clients then sorted one by one. Both give the
+//! same words in the same order.
+
+use super::cell_of;
+use crate::model::{RENEW, Transitions};
+use crate::rng::Key;
+
+/// The scratch of order-free passes, reused from cycle to cycle: the movers set aside, and a tally
+/// of their moves.
+#[derive(Debug, Default)]
+pub(super) struct Aside {
+    movers: Vec<u64>,
+    /// `TALLIES` copies of the `(n + 1) × (n + 1)` moves (or one, for large models), mover `j`
+    /// counted in copy `j % copies`: consecutive movers with the same move do not wait on each
+    /// other's count.
+    tally: Vec<u32>,
+}
+
+/// Copies of the moves tally (see [`Aside::tally`]).
+const TALLIES: usize = 4;
+
+impl Aside {
+    /// One order-free transition pass over `clients` with the numbers of stream `key`, by the cycle's
+    /// table (`tr` with the cycle's `row_of` and `stay` entries; `absorbing` by state): the clients
+    /// who stay first, in order, then the movers who are not absorbed, in order. Adds the moves to
+    /// `moves` (`(n + 1) × (n + 1)`, renewals in the last column) and to the counts by state.
+    pub(super) fn pass(
+        &mut self,
+        key: Key,
+        (tr, row_of, stay, absorbing): (&Transitions, &[u32], &[u64], &[bool]),
+        (clients, draws): (&mut Vec<u64>, &mut Vec<u32>),
+        count: &mut [u32],
+        moves: &mut [u32],
+    ) {
+        let n = absorbing.len();
+        let nn = (n + 1) * (n + 1);
+        let copies = if nn <= 1024 { TALLIES } else { 1 };
+        self.movers.resize(clients.len(), 0);
+        draws.resize(clients.len(), 0);
+        self.tally.resize(copies * nn, 0);
+        let (kept, m) = set_movers_aside(key, stay, clients, draws, &mut self.movers);
+        clients.truncate(kept);
+        let (movers, tally) = (&mut self.movers[..m], &mut self.tally[..copies * nn]);
+        let mut left = 0;
+        for j in 0..m {
+            let w = movers[j];
+            let cell = cell_of(w);
+            let s = usize::from(tr.cell_state[cell]);
+            let to = tr.pick(row_of[cell] as usize, draws[j]);
+            let (to, state) = if to == RENEW {
+                (n, s)
+            } else {
+                (usize::from(to), usize::from(to))
+            };
+            tally[(j & (copies - 1)) * nn + s * (n + 1) + to] += 1;
+            // Every mover is written; only those who are not absorbed are counted as left.
+            movers[left] = (w & !0xFF_FFFF) | tr.cell(state, 1);
+            left += usize::from(to == n || !absorbing[to]);
+        }
+        clients.extend_from_slice(&movers[..left]);
+        for (i, mv) in moves.iter_mut().enumerate() {
+            let k: u32 = (0..copies)
+                .map(|c| std::mem::take(&mut tally[c * nn + i]))
+                .sum();
+            let (s, to) = (i / (n + 1), i % (n + 1));
+            if k > 0 {
+                *mv += k;
+                if to != n {
+                    count[s] -= k;
+                    count[to] += k;
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the clients who stay (their numbers from `key`, their cell moved on as `stay` says) at the
+/// front of `clients`, and copies the words of those who move, and their numbers, to the front of
+/// `movers` and `draws` (each at least as long as `clients`). Returns how many stay and how many
+/// move.
+pub(super) fn set_movers_aside(
+    key: Key,
+    stay: &[u64],
+    clients: &mut [u64],
+    draws: &mut [u32],
+    movers: &mut [u64],
+) -> (usize, usize) {
+    let len = clients.len();
+    let (draws, movers) = (&mut draws[..len], &mut movers[..len]);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the processor has the features the function is compiled for.
+            return unsafe { set_aside_avx512(key, stay, clients, draws, movers) };
+        }
+    }
+    key.u32s_at(clients, 24, draws);
+    set_aside_from(stay, clients, draws, movers, (0, 0, 0))
+}
+
+/// [`set_movers_aside`] one client at a time from client `start`, `kept` and `m` clients already
+/// kept and set aside before it, with the numbers of clients `start..` in `draws[start..]`.
+#[inline(never)]
+fn set_aside_from(
+    stay: &[u64],
+    clients: &mut [u64],
+    draws: &mut [u32],
+    movers: &mut [u64],
+    (start, mut kept, mut m): (usize, usize, usize),
+) -> (usize, usize) {
+    for i in start..clients.len() {
+        let w = clients[i];
+        let u = draws[i];
+        let step = stay[cell_of(w)];
+        let stays = (u64::from(u) << 1 | 1) < step;
+        // Every write happens and the counters say which is kept; `kept` and `m` are at most `i`,
+        // so nothing unread is overwritten.
+        clients[kept] = w + (step & 1);
+        movers[m] = w;
+        draws[m] = u;
+        kept += usize::from(stays);
+        m += usize::from(!stays);
+    }
+    (kept, m)
+}
+
+/// [`set_movers_aside`] with AVX-512, eight clients at a time: their numbers ([`crate::rng::u32s_x8`]),
+/// their stay entries (one gather), the test, and the kept and set-aside words packed to the front
+/// (compressed) and stored whole. A store of eight from position `kept` or `m` (at most `i`) reaches
+/// no further than the eight just loaded, so nothing unread is overwritten. The last few clients, and
+/// any whose cell lies outside the table (a bug the scalar code reports), go one by one.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,popcnt")]
+fn set_aside_avx512(
+    key: Key,
+    stay: &[u64],
+    clients: &mut [u64],
+    draws: &mut [u32],
+    movers: &mut [u64],
+) -> (usize, usize) {
+    use std::arch::x86_64::*;
+    let len = clients.len();
+    assert!(draws.len() == len && movers.len() == len);
+    let kv = _mm512_set1_epi64(key.0 as i64);
+    let one = _mm512_set1_epi64(1);
+    let cell_bits = _mm512_set1_epi64(0xFF_FFFF);
+    let cells = _mm512_set1_epi64(stay.len() as i64);
+    let (mut i, mut kept, mut m) = (0, 0, 0);
+    while i + 8 <= len {
+        // SAFETY: `i + 8 <= len`; `kept`, `m` <= `i`, so every access is within the slices, and the
+        // gather reads only cells below `stay.len()` (checked just before).
+        unsafe {
+            let w = _mm512_loadu_si512(clients.as_ptr().add(i).cast());
+            let cell = _mm512_and_si512(w, cell_bits);
+            if _mm512_cmpge_epu64_mask(cell, cells) != 0 {
+                break;
+            }
+            let u = crate::rng::u32s_x8(kv, _mm512_srli_epi64::<24>(w));
+            let step = _mm512_i64gather_epi64::<8>(cell, stay.as_ptr().cast());
+            let stays =
+                _mm512_cmplt_epu64_mask(_mm512_or_si512(_mm512_slli_epi64::<1>(u), one), step);
+            let moves = !stays;
+            let next = _mm512_add_epi64(w, _mm512_and_si512(step, one));
+            _mm512_storeu_si512(
+                clients.as_mut_ptr().add(kept).cast(),
+                _mm512_maskz_compress_epi64(stays, next),
+            );
+            _mm512_storeu_si512(
+                movers.as_mut_ptr().add(m).cast(),
+                _mm512_maskz_compress_epi64(moves, w),
+            );
+            _mm256_storeu_si256(
+                draws.as_mut_ptr().add(m).cast(),
+                _mm256_maskz_compress_epi32(moves, _mm512_cvtepi64_epi32(u)),
+            );
+            let k = stays.count_ones() as usize;
+            kept += k;
+            m += 8 - k;
+        }
+        i += 8;
+    }
+    key.u32s_at(&clients[i..], 24, &mut draws[i..]);
+    set_aside_from(stay, clients, draws, movers, (i, kept, m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The AVX-512 pass (where the processor has it) sets aside the same clients, in the same order,
+    /// with the same numbers, as the one-by-one pass, for every length around its block of eight.
+    #[test]
+    fn both_ways_set_the_same_clients_aside() {
+        let key = Key::root(7).child(3);
+        // Cells 0..6 with stay entries from "never stays" to "always stays", some moving on.
+        let stay: Vec<u64> = vec![
+            0,
+            1,
+            2 << 31,
+            (2 << 31) | 1,
+            u64::MAX - 1,
+            u64::MAX,
+            3 << 30,
+        ];
+        for len in 0..40 {
+            let clients: Vec<u64> = (0..len as u64)
+                .map(|i| (i * 977 + 13) << 24 | (i * 5 % stay.len() as u64))
+                .collect();
+            let run = |fast: bool| {
+                let mut c = clients.clone();
+                let (mut d, mut mv) = (vec![0u32; len], vec![0u64; len]);
+                let (k, m) = if fast {
+                    set_movers_aside(key, &stay, &mut c, &mut d, &mut mv)
+                } else {
+                    key.u32s_at(&clients, 24, &mut d);
+                    set_aside_from(&stay, &mut c, &mut d, &mut mv, (0, 0, 0))
+                };
+                (c[..k].to_vec(), mv[..m].to_vec(), d[..m].to_vec())
+            };
+            let (kept, movers, draws) = run(false);
+            assert_eq!(
+                run(true),
+                (kept.clone(), movers.clone(), draws.clone()),
+                "{len} clients"
+            );
+            assert_eq!(kept.len() + movers.len(), len);
+            // The one-by-one pass itself: a client stays exactly when its number is below its
+            // threshold, and a mover's number is its own.
+            for (&w, &u) in movers.iter().zip(&draws) {
+                assert_eq!(u, key.u32_at(w >> 24));
+                assert!(2 * u64::from(u) + 1 >= stay[cell_of(w)]);
+            }
+        }
+    }
+}
