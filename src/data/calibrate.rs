@@ -677,13 +677,21 @@ pub struct Problem {
 fn varied_one(
     doc: &mut DocumentMut,
     path: &str,
+    model: &Model,
     v: Vary,
     varied: &[Varied],
 ) -> Result<Varied, Error> {
-    let fix = "name a number of the scenario as in sweeps, e.g. transition[3].to.UIT, inflow.per_1000_per_year or regime[dorpsbudget].prevention";
     let vary = || says!(Opt::Vary, format!(" {}", v.key));
-    let (integer, current) = keypath::inspect(doc, &v.key)
-        .map_err(|e| opt_err(Fault::new(vary().then(format!(": {e} (in {})", path)), fix)))?;
+    let (integer, current) = match keypath::inspect(doc, &v.key) {
+        Ok(found) => found,
+        Err(e) => {
+            let fix = numbers_fix(doc, model);
+            return Err(opt_err(Fault::new(
+                vary().then(format!(": {e} (in {})", path)),
+                fix,
+            )));
+        }
+    };
     if integer {
         return Err(opt_err(Fault::new(
             vary().then(": a whole-number setting cannot be calibrated"),
@@ -693,7 +701,7 @@ fn varied_one(
     let Some(current) = current else {
         return Err(opt_err(Fault::new(
             vary().then(": the scenario's value is a distribution without a mean"),
-            fix,
+            numbers_fix(doc, model),
         )));
     };
     if varied.iter().any(|w| w.vary.key == v.key) {
@@ -702,12 +710,73 @@ fn varied_one(
             "vary each number once",
         )));
     }
-    let stay = stay_of(doc, path, &v.key)?;
+    let stay = stay_of(doc, path, model, &v.key)?;
     Ok(Varied {
         vary: v,
         current,
         stay,
     })
+}
+
+/// The fix for a `--vary` that names no number of the scenario: numbers it has, as in sweeps (a move
+/// of its first transition row that has a stay probability, its inflow rate, a regime's prevention).
+fn numbers_fix(doc: &mut DocumentMut, model: &Model) -> String {
+    let mut examples: Vec<String> = example_move(doc, model).into_iter().collect();
+    for k in ["inflow.per_1000_per_year", "regime[dorpsbudget].prevention"] {
+        let has = KeyPath::parse(k).is_ok_and(|p| keypath::inspect(doc, &p).is_ok());
+        if has {
+            examples.push(k.to_string());
+        }
+    }
+    let examples = match examples.as_slice() {
+        [] => "e.g. a rate, probability or amount".to_string(),
+        [one] => format!("e.g. {one}"),
+        [first @ .., last] => format!("e.g. {} or {last}", first.join(", ")),
+    };
+    format!("name a number of the scenario as in sweeps, {examples}")
+}
+
+/// The moves of the transition row whose `to` table is at `to` and that starts in `from`: its keys
+/// that are states of `model` other than `from` (the stay), the moves out of care (into an absorbing
+/// state, such as `UIT`) first, else in the file's order.
+fn moves_of(doc: &mut DocumentMut, model: &Model, to: &KeyPath, from: &str) -> Vec<String> {
+    let mut moves: Vec<(bool, String)> = keypath::keys_at(doc, to)
+        .into_iter()
+        .filter(|k| k != from)
+        .filter_map(|k| {
+            let s = model.states.iter().find(|s| s.code == k)?;
+            Some((!s.absorbing, k))
+        })
+        .collect();
+    moves.sort_by_key(|m| m.0);
+    moves.into_iter().map(|m| m.1).collect()
+}
+
+/// A move of the scenario that `--vary` can name, as a key path: the first move of the first
+/// transition row with a stay probability, the row named by its state where that is unambiguous
+/// (`transition[S1].to.H`), else by its position.
+fn example_move(doc: &mut DocumentMut, model: &Model) -> Option<String> {
+    for i in 0.. {
+        let row = KeyPath::parse(&format!("transition[{i}]")).ok()?;
+        let from = keypath::text_at(doc, &row.child("from"))?;
+        let to = row.child("to");
+        if keypath::is_true(doc, &row.child("counts"))
+            || keypath::inspect(doc, &to.child(&from)).is_err()
+        {
+            continue;
+        }
+        let Some(code) = moves_of(doc, model, &to, &from).into_iter().next() else {
+            continue;
+        };
+        let by_name = format!("transition[{from}].to.{code}");
+        let named = KeyPath::parse(&by_name).is_ok_and(|p| keypath::inspect(doc, &p).is_ok());
+        return Some(if named {
+            by_name
+        } else {
+            format!("transition[{i}].to.{code}")
+        });
+    }
+    None
 }
 
 fn opt_err(f: impl Into<Fault>) -> Error {
@@ -766,7 +835,7 @@ impl Problem {
             .map_err(|e| opt_err(format!("{}: TOML: {e}", scenario.source.path)))?;
         let mut varied: Vec<Varied> = Vec::new();
         for v in varies {
-            let w = varied_one(&mut doc, &scenario.source.path, v, &varied)?;
+            let w = varied_one(&mut doc, &scenario.source.path, model, v, &varied)?;
             varied.push(w);
         }
         if let Some(w) = varied.iter().find(|w| {
@@ -898,7 +967,12 @@ impl Problem {
 /// the row's stay probability, which takes up the change so that the row keeps summing to 1. A key
 /// that names the stay probability itself, or a move of a row without one, is an error in the
 /// scenario file `path` at that key.
-fn stay_of(doc: &mut DocumentMut, path: &str, key: &KeyPath) -> Result<Option<KeyPath>, Error> {
+fn stay_of(
+    doc: &mut DocumentMut,
+    path: &str,
+    model: &Model,
+    key: &KeyPath,
+) -> Result<Option<KeyPath>, Error> {
     let Some(to) = key.parent() else {
         return Ok(None);
     };
@@ -928,7 +1002,14 @@ fn stay_of(doc: &mut DocumentMut, path: &str, key: &KeyPath) -> Result<Option<Ke
                 Opt::Vary,
                 format!(" names the stay probability of the row from `{from}`")
             ),
-            format!("vary its moves (e.g. {to}.UIT); the stay probability takes up their change"),
+            match moves_of(doc, model, &to, &from).first() {
+                Some(code) => format!(
+                    "vary its moves (e.g. {to}.{code}); the stay probability takes up their change"
+                ),
+                None => format!(
+                    "the row from `{from}` has no move to vary; vary a move of another row, or use a modifier's hazard_ratio"
+                ),
+            },
         ));
     }
     let stay = to.child(&from);

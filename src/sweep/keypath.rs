@@ -294,6 +294,11 @@ pub fn text_at(doc: &mut DocumentMut, path: &KeyPath) -> Option<String> {
     value_at(doc, path).ok()?.as_str().map(str::to_string)
 }
 
+/// The keys of the table at `path`, in the file's order (none when `path` names no table).
+pub fn keys_at(doc: &mut DocumentMut, path: &KeyPath) -> Vec<String> {
+    walk(doc, path).map(|c| keys_of(&c)).unwrap_or_default()
+}
+
 /// Whether `path` names `true`.
 pub fn is_true(doc: &mut DocumentMut, path: &KeyPath) -> bool {
     value_at(doc, path)

@@ -544,6 +544,75 @@ fn numbers_that_cannot_be_calibrated_are_refused_with_their_key_and_fix() {
     assert_eq!(f.fix().to_string(), "calibrate fewer numbers at once");
 }
 
+/// The fixes of a refused `--vary` give examples the scenario at hand has: in Sick-Sicker (states H,
+/// S1, S2, D; no inflow, no dorpsbudget) varying a stay probability suggests a move of that very row,
+/// never the Wmo's `UIT`, and a key the scenario lacks is answered with keys it has. Every example key
+/// in a fix names a number of the scenario.
+#[test]
+fn a_refused_vary_suggests_keys_the_scenario_has() {
+    use wijksim::error::Error;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load = |name: &str| wijksim::scenario::load(&root.join("scenarios").join(name)).unwrap();
+    let refused = |name: &str, key: &str| -> (String, String) {
+        match Problem::new(load(name), vec![vary(key, 0.01, 0.02)], None, Vec::new()) {
+            Err(Error::Input(e)) => (e.first().problem().to_string(), e.first().fix().to_string()),
+            Err(Error::Options(f)) => (f.what().to_string(), f.fix().to_string()),
+            other => panic!("{key} in {name} is refused: {other:?}"),
+        }
+    };
+    // The example key paths of a fix (`transition[...].to.X`, `inflow...`, `regime[...]...`), each
+    // a number of the scenario.
+    let examples_resolve = |name: &str, fix: &str| {
+        let text = std::fs::read_to_string(root.join("scenarios").join(name)).unwrap();
+        let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+        let keys: Vec<&str> = fix
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')' || c == ';')
+            .filter(|w| {
+                ["transition[", "inflow.", "regime["]
+                    .iter()
+                    .any(|p| w.starts_with(p))
+            })
+            .collect();
+        assert!(!keys.is_empty(), "the fix gives an example: {fix}");
+        for k in keys {
+            let path = KeyPath::parse(k).unwrap();
+            assert!(
+                wijksim::sweep::keypath::inspect(&mut doc, &path).is_ok_and(|(_, x)| x.is_some()),
+                "`{k}` of the fix is no number of {name}: {fix}"
+            );
+        }
+    };
+    let model = load("sick_sicker.toml").model;
+    let codes: Vec<&str> = model.states.iter().map(|s| s.code.as_str()).collect();
+    // The stay probability of S1: a move of the S1 row (to H, S2 or D), not UIT.
+    let (problem, fix) = refused("sick_sicker.toml", "transition[S1].to.S1");
+    assert!(problem.contains("stay probability"), "{problem}");
+    assert!(!fix.contains("UIT"), "Sick-Sicker has no state UIT: {fix}");
+    let moved = fix
+        .split("transition[S1].to.")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or_else(|| panic!("the fix names a move of the row from S1: {fix}"));
+    assert!(
+        codes.contains(&moved) && moved != "S1",
+        "`{moved}` is a state of Sick-Sicker the row from S1 moves to: {fix}"
+    );
+    examples_resolve("sick_sicker.toml", &fix);
+    // A key the scenario does not have: examples of its own, not the Wmo's.
+    let (_, fix) = refused("sick_sicker.toml", "inflow.per_1000_per_year");
+    for wmo in ["UIT", "inflow", "dorpsbudget"] {
+        assert!(!fix.contains(wmo), "Sick-Sicker has no `{wmo}`: {fix}");
+    }
+    examples_resolve("sick_sicker.toml", &fix);
+    // The default Wmo scenario still gets its inflow and the dorpsbudget as examples.
+    let (_, fix) = refused("oosterschelde.toml", "transition[BT].to.NOPE");
+    assert!(
+        fix.contains("inflow.per_1000_per_year") && fix.contains("regime[dorpsbudget].prevention"),
+        "{fix}"
+    );
+    examples_resolve("oosterschelde.toml", &fix);
+}
+
 /// A calibrated move in a transition row carries its posterior through the row's Dirichlet: the
 /// written concentration gives the move the posterior's sd, and PSA draws the row from it.
 #[test]
