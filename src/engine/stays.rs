@@ -40,12 +40,16 @@ impl Aside {
     ) {
         let n = absorbing.len();
         let nn = (n + 1) * (n + 1);
-        let copies = if nn <= 1024 { TALLIES } else { 1 };
         self.movers.resize(clients.len(), 0);
         draws.resize(clients.len(), 0);
-        self.tally.resize(copies * nn, 0);
         let (kept, m) = set_movers_aside(key, stay, clients, draws, &mut self.movers);
         clients.truncate(kept);
+        if m == 0 {
+            return;
+        }
+        // Copies pay only where many move (a pass is then long); folding them costs `nn` each.
+        let copies = if nn <= 1024 && m >= 64 { TALLIES } else { 1 };
+        self.tally.resize(TALLIES * nn, 0);
         let (movers, tally) = (&mut self.movers[..m], &mut self.tally[..copies * nn]);
         let mut left = 0;
         for j in 0..m {
@@ -64,14 +68,25 @@ impl Aside {
             left += usize::from(to == n || !absorbing[to]);
         }
         clients.extend_from_slice(&movers[..left]);
-        for (i, mv) in moves.iter_mut().enumerate() {
-            let k: u32 = (0..copies)
-                .map(|c| std::mem::take(&mut tally[c * nn + i]))
-                .sum();
-            let (s, to) = (i / (n + 1), i % (n + 1));
+        fold(tally, n + 1, moves, count);
+    }
+}
+
+/// Adds the moves tallied in `tally` (copies of `n1 × n1` entries) to `moves` and to the counts by
+/// state (a renewal, the last column, changes no count), and clears the tally.
+fn fold(tally: &mut [u32], n1: usize, moves: &mut [u32], count: &mut [u32]) {
+    let (first, rest) = tally.split_at_mut(n1 * n1);
+    for copy in rest.chunks_exact_mut(n1 * n1) {
+        for (t, c) in first.iter_mut().zip(copy.iter_mut()) {
+            *t += std::mem::take(c);
+        }
+    }
+    for (s, row) in first.chunks_exact_mut(n1).enumerate() {
+        for (to, k) in row.iter_mut().enumerate() {
+            let k = std::mem::take(k);
             if k > 0 {
-                *mv += k;
-                if to != n {
+                moves[s * n1 + to] += k;
+                if to + 1 != n1 {
                     count[s] -= k;
                     count[to] += k;
                 }
