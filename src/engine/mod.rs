@@ -425,7 +425,7 @@ fn initial_clients<R: Recorder>(
 
 /// Moves a client's counts and records the move (`to == n`: renewal).
 #[inline]
-fn record(count: &mut [u32], moves: &mut [u32], n: usize, from: usize, to: usize) {
+pub(super) fn record(count: &mut [u32], moves: &mut [u32], n: usize, from: usize, to: usize) {
     moves[from * (n + 1) + to] += 1;
     if to != n {
         if from < n {

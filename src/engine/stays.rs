@@ -47,29 +47,58 @@ impl Aside {
         if m == 0 {
             return;
         }
-        // Copies pay only where many move (a pass is then long); folding them costs `nn` each.
-        let copies = if nn <= 1024 && m >= 64 { TALLIES } else { 1 };
-        self.tally.resize(TALLIES * nn, 0);
-        let (movers, tally) = (&mut self.movers[..m], &mut self.tally[..copies * nn]);
-        let mut left = 0;
-        for j in 0..m {
-            let w = movers[j];
-            let cell = cell_of(w);
-            let s = usize::from(tr.cell_state[cell]);
-            let to = tr.pick(row_of[cell] as usize, draws[j]);
-            let (to, state) = if to == RENEW {
-                (n, s)
-            } else {
-                (usize::from(to), usize::from(to))
-            };
-            tally[(j & (copies - 1)) * nn + s * (n + 1) + to] += 1;
-            // Every mover is written; only those who are not absorbed are counted as left.
-            movers[left] = (w & !0xFF_FFFF) | tr.cell(state, 1);
-            left += usize::from(to == n || !absorbing[to]);
+        let table = (tr, row_of, absorbing);
+        if m < FEW {
+            // Few movers: each move counted at once.
+            let left = move_all(table, &mut self.movers[..m], draws, |_, s, to| {
+                super::record(count, moves, n, s, to);
+            });
+            clients.extend_from_slice(&self.movers[..left]);
+            return;
         }
-        clients.extend_from_slice(&movers[..left]);
+        // Many: tallied in copies (one for large models, whose copies would cost more to fold).
+        let copies = if nn <= 1024 { TALLIES } else { 1 };
+        self.tally.resize(TALLIES * nn, 0);
+        let tally = &mut self.tally[..copies * nn];
+        let left = move_all(table, &mut self.movers[..m], draws, |j, s, to| {
+            tally[(j & (copies - 1)) * nn + s * (n + 1) + to] += 1;
+        });
+        clients.extend_from_slice(&self.movers[..left]);
         fold(tally, n + 1, moves, count);
     }
+}
+
+/// Below this many movers in a pass, their moves are counted one by one, not tallied.
+const FEW: usize = 64;
+
+/// Moves each of `movers` (with its number in `draws`) by the cycle's table, telling `note` of mover
+/// `j`'s move from `s` to `to` (`n`, the number of states, for a renewal); the movers who are not
+/// absorbed are left at the front of `movers`, in order: returns how many.
+#[inline(always)]
+fn move_all(
+    (tr, row_of, absorbing): (&Transitions, &[u32], &[bool]),
+    movers: &mut [u64],
+    draws: &[u32],
+    mut note: impl FnMut(usize, usize, usize),
+) -> usize {
+    let n = absorbing.len();
+    let mut left = 0;
+    for j in 0..movers.len() {
+        let w = movers[j];
+        let cell = cell_of(w);
+        let s = usize::from(tr.cell_state[cell]);
+        let to = tr.pick(row_of[cell] as usize, draws[j]);
+        let (to, state) = if to == RENEW {
+            (n, s)
+        } else {
+            (usize::from(to), usize::from(to))
+        };
+        note(j, s, to);
+        // Every mover is written; only those who are not absorbed are counted as left.
+        movers[left] = (w & !0xFF_FFFF) | tr.cell(state, 1);
+        left += usize::from(to == n || !absorbing[to]);
+    }
+    left
 }
 
 /// Adds the moves tallied in `tally` (copies of `n1 × n1` entries) to `moves` and to the counts by
