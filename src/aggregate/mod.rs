@@ -114,14 +114,17 @@ impl Columns {
         use rayon::prelude::*;
         (0..self.cells())
             .into_par_iter()
-            .map(|i| stats(&mut self.cell(i).to_vec()))
+            .map_init(stats::Scratch::default, |s, i| {
+                stats::stats_of(self.cell(i), s)
+            })
             .collect()
     }
 
     /// Statistics of every cell, on the calling thread.
     pub fn stats_in_order(&self) -> Vec<Stats> {
+        let mut s = stats::Scratch::default();
         (0..self.cells())
-            .map(|i| stats(&mut self.cell(i).to_vec()))
+            .map(|i| stats::stats_of(self.cell(i), &mut s))
             .collect()
     }
 }
