@@ -5,6 +5,7 @@
 //! grows with what is reported times the number of runs (the data quantiles need), never with clients.
 //! Statistics are computed in run order, so they do not depend on which thread ran which run.
 
+mod area;
 pub mod expected;
 mod layout;
 pub mod paired;
@@ -13,8 +14,9 @@ pub mod sizing;
 mod stats;
 
 pub use crate::engine::AreaView;
+pub use area::Tally;
 pub use layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
-pub use reduce::{reduce, reduce_arms, reduce_views};
+pub use reduce::{reduce, reduce_arms, reduce_arms_into, reduce_views};
 pub use stats::{LEVELS, Stats, quantile, quantiles, stats};
 
 /// Reported numbers of all runs, stored by cell (the data quantiles need).
