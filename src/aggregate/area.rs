@@ -45,7 +45,7 @@ pub trait Tally: Copy + Into<f64> {
 
     /// Adds to `out` the values of `parts` (each as long as `out`), part after part, value by value,
     /// bit for bit as adding them one by one in `f64`.
-    fn add_parts<'a>(parts: impl Iterator<Item = &'a [Self]>, out: &mut [f64])
+    fn add_parts<'a>(parts: impl Iterator<Item = &'a [Self]> + Clone, out: &mut [f64])
     where
         Self: 'a;
 }
@@ -69,15 +69,20 @@ impl Tally for u32 {
         }
     }
 
-    fn add_parts<'a>(parts: impl Iterator<Item = &'a [u32]>, out: &mut [f64]) {
-        let mut total = vec![0u64; out.len()];
-        for part in parts {
-            for (t, &v) in total.iter_mut().zip(part) {
-                *t += u64::from(v);
+    fn add_parts<'a>(parts: impl Iterator<Item = &'a [u32]> + Clone, out: &mut [f64]) {
+        // A stretch of cells at a time, its totals on the stack.
+        const STRETCH: usize = 512;
+        for (k, out) in out.chunks_mut(STRETCH).enumerate() {
+            let mut total = [0u64; STRETCH];
+            for part in parts.clone() {
+                let part = part.get(k * STRETCH..).unwrap_or_default();
+                for (t, &v) in total[..out.len()].iter_mut().zip(part) {
+                    *t += u64::from(v);
+                }
             }
-        }
-        for (o, t) in out.iter_mut().zip(total) {
-            *o += t as f64;
+            for (o, &t) in out.iter_mut().zip(&total) {
+                *o += t as f64;
+            }
         }
     }
 }
@@ -96,7 +101,7 @@ impl Tally for f64 {
         }
     }
 
-    fn add_parts<'a>(parts: impl Iterator<Item = &'a [f64]>, out: &mut [f64]) {
+    fn add_parts<'a>(parts: impl Iterator<Item = &'a [f64]> + Clone, out: &mut [f64]) {
         for part in parts {
             for (o, &v) in out.iter_mut().zip(part) {
                 *o += v;
