@@ -49,6 +49,9 @@ fn type7(n: usize, p: f64, at: impl Fn(usize) -> f64) -> f64 {
 /// are all whole numbers in a narrow range (counts of clients, say) are counted by value, others have
 /// only the order statistics the levels need put in place by selection.
 pub fn stats(values: &mut [f64]) -> Stats {
+    if let Some(s) = repeated(values) {
+        return s;
+    }
     let (mean, sd, whole) = moments(values);
     let q = match whole.and_then(|range| counted(values, range, &mut Vec::new())) {
         Some(q) => q,
@@ -67,6 +70,9 @@ pub(crate) struct Scratch {
 /// [`stats`] of values given in run order, bit for bit, leaving them as they are: whole numbers are
 /// counted where they lie; other values are copied into `scratch` to be selected in.
 pub(crate) fn stats_of(values: &[f64], scratch: &mut Scratch) -> Stats {
+    if let Some(s) = repeated(values) {
+        return s;
+    }
     let (mean, sd, whole) = moments(values);
     let q = match whole.and_then(|range| counted(values, range, &mut scratch.count)) {
         Some(q) => q,
@@ -77,6 +83,30 @@ pub(crate) fn stats_of(values: &[f64], scratch: &mut Scratch) -> Stats {
         }
     };
     Stats { mean, sd, q }
+}
+
+/// The statistics of one whole number repeated (many cells are the same in every run, zero most
+/// often), without adding anything up: every partial sum `j * k` of the values is exact (below
+/// 2^53), so their sum is `n * k`; every deviation is zero; every quantile is `k`. `None` for other
+/// values.
+fn repeated(values: &[f64]) -> Option<Stats> {
+    let first = *values.first()?;
+    let (n, k) = (values.len(), first as i64);
+    let whole = (k as f64).to_bits() == first.to_bits();
+    if !whole || u128::from(k.unsigned_abs()) * n as u128 >= 1 << 53 {
+        return None;
+    }
+    // A stretch at a time, every value compared (no early exit within a stretch, which vectorises).
+    let bits = first.to_bits();
+    let same = |stretch: &[f64]| stretch.iter().fold(true, |s, v| s & (v.to_bits() == bits));
+    if !values.chunks(256).all(same) {
+        return None;
+    }
+    Some(Stats {
+        mean: first * n as f64 / n as f64,
+        sd: 0.0,
+        q: [first; 5],
+    })
 }
 
 /// Mean and sample standard deviation (each sum added up in run order, as `Iterator::sum` does), and
@@ -98,9 +128,6 @@ fn moments(values: &[f64]) -> (f64, f64, Option<(i64, i64)>) {
     let whole = whole && -BIG < lo && hi < BIG;
     let mean = sum / n as f64;
     let sd = if n < 2 {
-        0.0
-    } else if whole && lo == hi && mean == lo as f64 {
-        // Every value is the mean: every deviation is +0 or -0, and the sum of their squares +0.
         0.0
     } else {
         let squares = values.iter().fold(-0.0, |s, v| s + (v - mean) * (v - mean));
