@@ -41,8 +41,14 @@ pub struct Layout {
     pub(super) pilot_plans: Vec<crate::model::regime::Plan>,
     holder_at: usize,
     budget_at: usize,
-    /// For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
-    pub(super) move_flow: Vec<u32>,
+    /// The cells of a cycle's moves that are flows, with their flow (each flow is one cell).
+    pub(super) flow_cells: Vec<(usize, usize)>,
+    /// The cells of a cycle's moves that are new clients (inflow into each state).
+    pub(super) inflow_cells: Vec<usize>,
+    /// The year index of each cycle ([`Model::year_index`]).
+    pub(super) cycle_year: Vec<usize>,
+    /// The cycles of each year index, in order.
+    pub(super) year_cycles: Vec<std::ops::Range<usize>>,
 }
 
 impl Layout {
@@ -82,7 +88,8 @@ impl Layout {
         let budget_at = at;
         let pools = model.arms[arm].pools.clone();
         let n1 = n_states + 1;
-        let move_flow = (0..n1 * n1)
+        // For each `(from, to)` cell of a cycle's moves: the flow index, or `u32::MAX`.
+        let move_flow: Vec<u32> = (0..n1 * n1)
             .map(|i| {
                 let (from, to) = (i / n1, i % n1);
                 let to = if to == n_states { RENEW } else { to as u8 };
@@ -92,7 +99,19 @@ impl Layout {
                     .map_or(u32::MAX, |f| f as u32)
             })
             .collect();
+        let flow_cells = flow_cells(&move_flow);
+        let cycle_year: Vec<usize> = (0..cycles).map(|c| model.year_index(c as u32)).collect();
+        let year_cycles = (0..years.len())
+            .map(|y| {
+                let first = cycle_year.partition_point(|&x| x < y);
+                first..cycle_year.partition_point(|&x| x <= y)
+            })
+            .collect();
         Layout {
+            inflow_cells: (0..n_states).map(|s| n_states * n1 + s).collect(),
+            flow_cells,
+            cycle_year,
+            year_cycles,
             n_states,
             cycles,
             years,
@@ -111,7 +130,6 @@ impl Layout {
             pilot_plans,
             holder_at,
             budget_at,
-            move_flow,
         }
     }
 
@@ -276,6 +294,16 @@ impl Layout {
             })
             .collect()
     }
+}
+
+/// The cells of a cycle's moves that are flows (`move_flow` not `u32::MAX`), with their flow.
+fn flow_cells(move_flow: &[u32]) -> Vec<(usize, usize)> {
+    move_flow
+        .iter()
+        .enumerate()
+        .filter(|&(_, &f)| f != u32::MAX)
+        .map(|(i, &f)| (i, f as usize))
+        .collect()
 }
 
 /// A KPI's numbers per contract year ([`Layout::kpi`]): its value; an evaluations KPI also has the

@@ -5,6 +5,7 @@
 //! grows with what is reported times the number of runs (the data quantiles need), never with clients.
 //! Statistics are computed in run order, so they do not depend on which thread ran which run.
 
+mod area;
 pub mod expected;
 mod layout;
 pub mod paired;
@@ -13,8 +14,9 @@ pub mod sizing;
 mod stats;
 
 pub use crate::engine::AreaView;
+pub use area::Tally;
 pub use layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
-pub use reduce::{reduce, reduce_arms, reduce_views};
+pub use reduce::{reduce, reduce_arms, reduce_arms_into, reduce_views};
 pub use stats::{LEVELS, Stats, quantile, quantiles, stats};
 
 /// Reported numbers of all runs, stored by cell (the data quantiles need).
@@ -114,14 +116,17 @@ impl Columns {
         use rayon::prelude::*;
         (0..self.cells())
             .into_par_iter()
-            .map(|i| stats(&mut self.cell(i).to_vec()))
+            .map_init(stats::Scratch::default, |s, i| {
+                stats::stats_of(self.cell(i), s)
+            })
             .collect()
     }
 
     /// Statistics of every cell, on the calling thread.
     pub fn stats_in_order(&self) -> Vec<Stats> {
+        let mut s = stats::Scratch::default();
         (0..self.cells())
-            .map(|i| stats(&mut self.cell(i).to_vec()))
+            .map(|i| stats::stats_of(self.cell(i), &mut s))
             .collect()
     }
 }

@@ -1,9 +1,10 @@
 //! From one run's trace to its reported numbers: caseload, flows, accounts, budget books, KPIs and
 //! economic totals, laid out as [`Layout`] says.
 
+use super::area::{ACCOUNTS, AreaPart, Tally, area_part};
 use super::layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
 use crate::engine::{AreaTrace, AreaView, RunTrace};
-use crate::model::{LineKind, Model};
+use crate::model::Model;
 
 /// Reduces one run's trace of arm `arm` to its reported cells.
 pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
@@ -22,6 +23,21 @@ pub fn reduce_arms(
     traces: &[RunTrace],
     twins: &[Vec<Option<usize>>],
 ) -> Vec<Vec<f64>> {
+    let mut cells: Vec<Vec<f64>> = layouts.iter().map(|l| vec![0.0; l.len()]).collect();
+    let mut outs: Vec<&mut [f64]> = cells.iter_mut().map(Vec::as_mut_slice).collect();
+    reduce_arms_into(model, layouts, traces, twins, &mut outs);
+    cells
+}
+
+/// [`reduce_arms`] into `outs` (one slice of each arm's [`Layout::len`] cells, overwritten): the
+/// cells of a batch's runs are reduced into room that is used again for later runs.
+pub fn reduce_arms_into(
+    model: &Model,
+    layouts: &[Layout],
+    traces: &[RunTrace],
+    twins: &[Vec<Option<usize>>],
+    outs: &mut [&mut [f64]],
+) {
     let views: Vec<Vec<AreaView<u32>>> = traces
         .iter()
         .map(|t| t.areas.iter().map(AreaTrace::view).collect())
@@ -56,25 +72,17 @@ pub fn reduce_arms(
             }
         }
     };
-    (0..traces.len())
-        .map(|arm| {
-            let parts: Vec<&AreaPart> = (0..views[arm].len()).map(|a| part(arm, a)).collect();
-            assemble(
-                model,
-                arm,
-                &layouts[arm],
-                &views[arm],
-                &traces[arm].pools,
-                &parts,
-            )
-        })
-        .collect()
+    for (arm, out) in outs.iter_mut().enumerate().take(traces.len()) {
+        let parts: Vec<&AreaPart> = (0..views[arm].len()).map(|a| part(arm, a)).collect();
+        let pools = &traces[arm].pools;
+        assemble(model, arm, &layouts[arm], &views[arm], pools, &parts, out);
+    }
 }
 
 /// Reduces one run's areas (or their expected values) and its pools' budget years to the reported
 /// cells. Every area's numbers are added to each scope that holds it, in area order, so a scope's
 /// numbers are sums over its areas whatever the thread count.
-pub fn reduce_views<T: Copy + Into<f64>>(
+pub fn reduce_views<T: Tally>(
     model: &Model,
     arm: usize,
     layout: &Layout,
@@ -87,130 +95,42 @@ pub fn reduce_views<T: Copy + Into<f64>>(
         .map(|(a, at)| area_part(model, arm, layout, a, at))
         .collect();
     let parts: Vec<&AreaPart> = parts.iter().collect();
-    assemble(model, arm, layout, areas, pools, &parts)
-}
-
-/// The accounts an area books from its cost lines, in the order of [`AreaPart::accounts`].
-const ACCOUNTS: [Account; 3] = [
-    Account::CareCost,
-    Account::CommunityCost,
-    Account::PaidDirectly,
-];
-
-/// What one area contributes to each scope that holds it, apart from its caseload: its flows and costs
-/// per year, the accounts booked from them, and its economic totals (before a pool's reinvestment).
-/// It depends on the area's trace, costs and plan only, so an area two arms simulate alike has one.
-#[derive(Debug, Clone)]
-struct AreaPart {
-    /// `flows[y * flows + f]`.
-    flows: Vec<f64>,
-    /// `lines[y * lines + l]`.
-    lines: Vec<f64>,
-    /// `accounts[y * 3 + j]`, `j` as in [`ACCOUNTS`].
-    accounts: Vec<f64>,
-    /// Discounted cost, clients, discounted outcomes (as the cells of [`Layout::econ`]).
-    econ: Vec<f64>,
-}
-
-/// Area `a`'s part in arm `arm`.
-fn area_part<T: Copy + Into<f64>>(
-    model: &Model,
-    arm: usize,
-    layout: &Layout,
-    a: usize,
-    at: &AreaView<T>,
-) -> AreaPart {
-    let n = layout.n_states;
-    let n1 = n + 1;
-    let (ys, nf, nl) = (layout.years.len(), layout.flows.len(), layout.lines);
-    let mut flows = vec![0.0; ys * nf];
-    let mut lines = vec![0.0; ys * nl];
-    let mut accounts = vec![0.0; ys * ACCOUNTS.len()];
-    let m = model.areas[a].municipality;
-    // The cells of a cycle's moves that are flows, with their flow (each flow is one cell).
-    let flow_cells: Vec<(usize, usize)> = layout
-        .move_flow
-        .iter()
-        .enumerate()
-        .filter(|&(_, &f)| f != u32::MAX)
-        .map(|(i, &f)| (i, f as usize))
-        .collect();
-    // Lines paid from a (limited) budget, in the cycles of the pilot period.
-    let budgeted = model.arms[arm].plans[a].as_ref().and_then(|p| {
-        let regime = &model.regimes[p.regime];
-        (regime.budget != crate::model::regime::BudgetRule::Unlimited)
-            .then_some((p, &regime.covers))
-    });
-    let costs = model.costs_of(arm, a);
-    for c in 0..layout.cycles {
-        let y = model.year_index(c as u32);
-        let counts = &at.counts[c * n..(c + 1) * n];
-        let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
-        let flows = &mut flows[y * nf..(y + 1) * nf];
-        for &(i, f) in &flow_cells {
-            // Adding a zero changes no sum of counts: no test needed.
-            flows[f] += moves[i].into();
-        }
-        // A value on a line: its account by the line's kind, and paid directly unless a budget
-        // covers the line in this cycle.
-        let mut book = |line: usize, value: f64| {
-            lines[y * nl + line] += value;
-            let acc = &mut accounts[y * ACCOUNTS.len()..(y + 1) * ACCOUNTS.len()];
-            match model.line_kinds[line] {
-                LineKind::Care => acc[0] += value,
-                LineKind::Community => acc[1] += value,
-                LineKind::OwnContribution => {}
-            }
-            if !budgeted.is_some_and(|(p, covers)| p.active(c) && covers[line]) {
-                acc[2] += value;
-            }
-        };
-        for item in costs {
-            if item.municipalities[m] && item.amount[c] != 0.0 {
-                book(item.line, item.units(counts, moves) * item.amount[c]);
-            }
-        }
-        model.evaluation_costs(c, counts, moves, &mut book);
-    }
-    AreaPart {
-        flows,
-        lines,
-        accounts,
-        econ: area_economics(model, arm, layout, a, at),
-    }
+    let mut out = vec![0.0; layout.len()];
+    assemble(model, arm, layout, areas, pools, &parts, &mut out);
+    out
 }
 
 /// Adds up one run's reported cells from its areas' counts and parts, its pools' budget years, the
 /// budget holders' spend, the KPIs and the totals (in this order: cells that several steps add to get
 /// their additions in the same order every run).
-fn assemble<T: Copy + Into<f64>>(
+fn assemble<T: Tally>(
     model: &Model,
     arm: usize,
     layout: &Layout,
     areas: &[AreaView<T>],
     pools: &[Vec<crate::engine::budget::BudgetYear>],
     parts: &[&AreaPart],
-) -> Vec<f64> {
-    let mut out = vec![0.0; layout.len()];
-    holder_spends(model, arm, layout, areas, &mut out);
-    area_totals(layout, areas, parts, &mut out);
-    kpis(model, layout, areas, &mut out);
-    economics(model, arm, layout, pools, parts, &mut out);
+    out: &mut [f64],
+) {
+    out.fill(0.0);
+    holder_spends(model, arm, layout, areas, out);
+    area_totals(layout, areas, parts, out);
+    kpis(model, layout, areas, out);
+    economics(model, arm, layout, pools, parts, out);
     for (i, pool) in layout.pools.iter().enumerate() {
         let plan = layout.pool_plan(model, arm, i);
-        pool_fixed_costs(model, layout, plan, pool, &mut out);
+        pool_fixed_costs(model, layout, plan, pool, out);
         let Some(years) = pools.get(i) else { continue };
         // The pool's accounts are split over its areas by their share of the pool's inhabitants.
         let shares = pool_shares(model, pool);
-        pool_accounts(model, layout, (plan, i), years, &shares, &mut out);
-        bonus_malus(model, layout, (plan, i, pool), areas, &shares, &mut out);
+        pool_accounts(model, layout, (plan, i), years, &shares, out);
+        bonus_malus(model, layout, (plan, i, pool), areas, &shares, out);
     }
-    municipal_spend(layout, &mut out);
-    out
+    municipal_spend(layout, out);
 }
 
 /// The budget holders' spend per pilot area and year.
-fn holder_spends<T: Copy + Into<f64>>(
+fn holder_spends<T: Tally>(
     model: &Model,
     arm: usize,
     layout: &Layout,
@@ -239,7 +159,7 @@ fn holder_spends<T: Copy + Into<f64>>(
 }
 
 /// Each area's caseload, flows, costs and accounts, added to each of its scopes in area order.
-fn area_totals<T: Copy + Into<f64>>(
+fn area_totals<T: Tally>(
     layout: &Layout,
     areas: &[AreaView<T>],
     parts: &[&AreaPart],
@@ -247,18 +167,19 @@ fn area_totals<T: Copy + Into<f64>>(
 ) {
     let n = layout.n_states;
     let (ys, nf, nl) = (layout.years.len(), layout.flows.len(), layout.lines);
-    for (a, at) in areas.iter().enumerate() {
+    // The caseload: each scope's areas in area order.
+    for (sc, scope) in layout.scopes.iter().enumerate() {
+        let cells = layout.caseload(sc, 0, 0);
+        T::add_parts(
+            scope
+                .areas
+                .iter()
+                .map(|&a| &areas[a].counts[..layout.cycles * n]),
+            &mut out[cells..cells + layout.cycles * n],
+        );
+    }
+    for (a, part) in parts.iter().enumerate() {
         let scopes = &layout.area_scopes[a];
-        for &sc in scopes {
-            let cells = layout.caseload(sc, 0, 0);
-            for (o, &k) in out[cells..cells + layout.cycles * n]
-                .iter_mut()
-                .zip(&at.counts[..layout.cycles * n])
-            {
-                *o += k.into();
-            }
-        }
-        let part = parts[a];
         for &sc in scopes {
             let at = layout.flow(sc, 0, 0);
             for (o, v) in out[at..at + ys * nf].iter_mut().zip(&part.flows) {
@@ -352,7 +273,7 @@ fn pool_accounts(
 
 /// Bonus or malus on KPI targets over pool `i`'s own areas, for each contract year with a target that
 /// overlaps the pilot period, booked in the calendar year the contract year ends.
-fn bonus_malus<T: Copy + Into<f64>>(
+fn bonus_malus<T: Tally>(
     model: &Model,
     layout: &Layout,
     (plan, i, pool): (
@@ -440,11 +361,7 @@ fn split(
 }
 
 /// The counts and moves of `which` areas summed, in area order.
-fn sums<T: Copy + Into<f64>>(
-    layout: &Layout,
-    areas: &[AreaView<T>],
-    which: &[usize],
-) -> (Vec<f64>, Vec<f64>) {
+fn sums<T: Tally>(layout: &Layout, areas: &[AreaView<T>], which: &[usize]) -> (Vec<f64>, Vec<f64>) {
     let n1 = layout.n_states + 1;
     let mut counts = vec![0.0; layout.cycles * layout.n_states];
     let mut moves = vec![0.0; layout.cycles * n1 * n1];
@@ -461,23 +378,17 @@ fn sums<T: Copy + Into<f64>>(
 
 /// Every KPI over each of its scopes (the scope's counts are its caseload cells; its moves are summed
 /// once per scope).
-fn kpis<T: Copy + Into<f64>>(
-    model: &Model,
-    layout: &Layout,
-    areas: &[AreaView<T>],
-    out: &mut [f64],
-) {
+fn kpis<T: Tally>(model: &Model, layout: &Layout, areas: &[AreaView<T>], out: &mut [f64]) {
     let n1 = layout.n_states + 1;
     let mut moves: Vec<Option<Vec<f64>>> = vec![None; layout.scopes.len()];
     for (k, kpi) in model.kpis.iter().enumerate() {
         for (i, &sc) in kpi.scopes.iter().enumerate() {
             let mv = moves[sc].get_or_insert_with(|| {
                 let mut v = vec![0.0; layout.cycles * n1 * n1];
-                for &a in &layout.scopes[sc].areas {
-                    for (x, &m) in v.iter_mut().zip(areas[a].moves) {
-                        *x += m.into();
-                    }
-                }
+                T::add_parts(
+                    layout.scopes[sc].areas.iter().map(|&a| areas[a].moves),
+                    &mut v,
+                );
                 v
             });
             let from = layout.caseload(sc, 0, 0);
@@ -538,74 +449,6 @@ fn economics(
             }
         }
     }
-}
-
-/// One area's discounted totals: per-cycle costs and outcomes on the occupancy at the cycle boundaries
-/// with the scenario's timing convention; one-off costs (fees, transition costs) and fixed costs at the
-/// start of the cycle they fall in. As the cells of [`Layout::econ`]: discounted cost, clients (initial
-/// plus new), discounted outcomes.
-fn area_economics<T: Copy + Into<f64>>(
-    model: &Model,
-    arm: usize,
-    layout: &Layout,
-    a: usize,
-    at: &AreaView<T>,
-) -> Vec<f64> {
-    let n = layout.n_states;
-    let n1 = n + 1;
-    let cycles = layout.cycles;
-    let d = &model.discount;
-    let outcomes = model.outcomes.len();
-    let area = &model.areas[a];
-    let m = area.municipality;
-    let costs = model.costs_of(arm, a);
-    let (mut cost, mut clients) = (0.0, 0.0);
-    let mut outcome = vec![0.0; outcomes];
-    clients += area.initial.iter().map(|&k| f64::from(k)).sum::<f64>();
-    for t in 0..=cycles {
-        let occ = if t < cycles {
-            &at.counts[t * n..(t + 1) * n]
-        } else {
-            at.final_counts
-        };
-        let w = d.timing.weight(t, cycles);
-        let c = d.timing.cycle_at(t, cycles);
-        if w > 0.0 {
-            for item in costs.iter().filter(|i| i.municipalities[m]) {
-                if let crate::model::CostBasis::PerCycle(s) = item.basis {
-                    cost += occ[s].into() * item.amount[c] * w * d.cost[t];
-                }
-            }
-            for (k, o) in model.outcomes.iter().enumerate() {
-                outcome[k] +=
-                    (0..n).map(|s| occ[s].into() * o.weights[s]).sum::<f64>() * w * d.outcome[t];
-            }
-        }
-        if t == cycles {
-            continue;
-        }
-        let moves = &at.moves[t * n1 * n1..(t + 1) * n1 * n1];
-        clients += (0..n).map(|s| moves[n * n1 + s].into()).sum::<f64>();
-        for item in costs
-            .iter()
-            .filter(|i| i.municipalities[m] && !i.cells.is_empty())
-        {
-            cost += item.units(&at.counts[t * n..(t + 1) * n], moves) * item.amount[t] * d.cost[t];
-        }
-        model.evaluation_costs(t, &at.counts[t * n..(t + 1) * n], moves, |_, value| {
-            cost += value * d.cost[t]
-        });
-    }
-    if let Some(plan) = &model.arms[arm].plans[a] {
-        for f in &model.regimes[plan.regime].fixed {
-            for c in plan.cycles() {
-                cost += f.at(c, area.inhabitants) * d.cost[c];
-            }
-        }
-    }
-    let mut cells = vec![cost, clients];
-    cells.extend(outcome);
-    cells
 }
 
 #[cfg(test)]

@@ -49,18 +49,91 @@ fn type7(n: usize, p: f64, at: impl Fn(usize) -> f64) -> f64 {
 /// are all whole numbers in a narrow range (counts of clients, say) are counted by value, others have
 /// only the order statistics the levels need put in place by selection.
 pub fn stats(values: &mut [f64]) -> Stats {
-    let n = values.len();
-    let mean = values.iter().sum::<f64>() / n as f64;
-    let sd = if n > 1 {
-        (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64).sqrt()
-    } else {
-        0.0
-    };
-    let q = match counted(values) {
+    if let Some(s) = repeated(values) {
+        return s;
+    }
+    let (mean, sd, whole) = moments(values);
+    let q = match whole.and_then(|range| counted(values, range, &mut Vec::new())) {
         Some(q) => q,
         None => selected(values),
     };
     Stats { mean, sd, q }
+}
+
+/// Reusable room for [`stats_of`]: a copy of the values to select in, and the counts by value.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    copy: Vec<f64>,
+    count: Vec<u32>,
+}
+
+/// [`stats`] of values given in run order, bit for bit, leaving them as they are: whole numbers are
+/// counted where they lie; other values are copied into `scratch` to be selected in.
+pub(crate) fn stats_of(values: &[f64], scratch: &mut Scratch) -> Stats {
+    if let Some(s) = repeated(values) {
+        return s;
+    }
+    let (mean, sd, whole) = moments(values);
+    let q = match whole.and_then(|range| counted(values, range, &mut scratch.count)) {
+        Some(q) => q,
+        None => {
+            scratch.copy.clear();
+            scratch.copy.extend_from_slice(values);
+            selected(&mut scratch.copy)
+        }
+    };
+    Stats { mean, sd, q }
+}
+
+/// The statistics of one whole number repeated (many cells are the same in every run, zero most
+/// often), without adding anything up: every partial sum `j * k` of the values is exact (below
+/// 2^53), so their sum is `n * k`; every deviation is zero; every quantile is `k`. `None` for other
+/// values.
+fn repeated(values: &[f64]) -> Option<Stats> {
+    let first = *values.first()?;
+    let (n, k) = (values.len(), first as i64);
+    let whole = (k as f64).to_bits() == first.to_bits();
+    if !whole || u128::from(k.unsigned_abs()) * n as u128 >= 1 << 53 {
+        return None;
+    }
+    // A stretch at a time, every value compared (no early exit within a stretch, which vectorises).
+    let bits = first.to_bits();
+    let same = |stretch: &[f64]| stretch.iter().fold(true, |s, v| s & (v.to_bits() == bits));
+    if !values.chunks(256).all(same) {
+        return None;
+    }
+    Some(Stats {
+        mean: first * n as f64 / n as f64,
+        sd: 0.0,
+        q: [first; 5],
+    })
+}
+
+/// Mean and sample standard deviation (each sum added up in run order, as `Iterator::sum` does), and
+/// the smallest and largest value when all are whole numbers below 2^52 in size (no -0, no NaN).
+fn moments(values: &[f64]) -> (f64, f64, Option<(i64, i64)>) {
+    const BIG: i64 = 1 << 52;
+    let n = values.len();
+    // One pass: the sum (whose additions wait on each other) with the checks beside it. A value is
+    // whole when it survives the round trip through i64 bit for bit (NaN and -0 do not; the
+    // infinities and values from 2^63 on do only as i64::MIN, which is not above -2^52).
+    let (mut sum, mut lo, mut hi, mut whole) = (-0.0, i64::MAX, i64::MIN, true);
+    for &v in values {
+        sum += v;
+        let k = v as i64;
+        whole &= (k as f64).to_bits() == v.to_bits();
+        lo = lo.min(k);
+        hi = hi.max(k);
+    }
+    let whole = whole && -BIG < lo && hi < BIG;
+    let mean = sum / n as f64;
+    let sd = if n < 2 {
+        0.0
+    } else {
+        let squares = values.iter().fold(-0.0, |s, v| s + (v - mean) * (v - mean));
+        (squares / (n - 1) as f64).sqrt()
+    };
+    (mean, sd, whole.then_some((lo, hi)))
 }
 
 /// The position in sorted order that type 7 reads first for each level.
@@ -68,49 +141,37 @@ fn lows(n: usize) -> [usize; 5] {
     LEVELS.map(|p| ((n - 1) as f64 * p).floor() as usize)
 }
 
-/// The quantiles of values that are all whole numbers (no -0) spanning at most about four times as
-/// many numbers as there are values, from a count of each number; `None` for other values.
-fn counted(values: &[f64]) -> Option<[f64; 5]> {
-    const BIG: f64 = (1u64 << 52) as f64;
+/// The quantiles of whole numbers from `lo` to `hi` (as [`moments`] finds them) spanning at most about
+/// four times as many numbers as there are values, from a count of each number (in `count`); `None`
+/// for a wider span.
+fn counted(values: &[f64], (lo, hi): (i64, i64), count: &mut Vec<u32>) -> Option<[f64; 5]> {
     let n = values.len();
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for &v in values {
-        // (NaN and the infinities are not below it either.)
-        if v.abs().partial_cmp(&BIG) != Some(std::cmp::Ordering::Less) {
-            return None;
-        }
-        let k = v as i64;
-        if (k as f64).to_bits() != v.to_bits() {
-            return None;
-        }
-        lo = lo.min(k);
-        hi = hi.max(k);
-    }
     let span = usize::try_from(hi - lo).ok()?;
     if span > 4 * n + 64 {
         return None;
     }
-    let mut count = vec![0u32; span + 1];
+    count.clear();
+    count.resize(span + 1, 0);
     for &v in values {
         count[(v as i64 - lo) as usize] += 1;
     }
     // The i-th smallest value, for the positions the levels read (ascending).
-    let mut at: Vec<usize> = lows(n)
-        .iter()
-        .flat_map(|&i| [i, (i + 1).min(n - 1)])
-        .collect();
+    let mut at = [0usize; 10];
+    for (j, i) in lows(n).into_iter().enumerate() {
+        at[2 * j] = i;
+        at[2 * j + 1] = (i + 1).min(n - 1);
+    }
     at.sort_unstable();
-    at.dedup();
-    let mut value = Vec::with_capacity(at.len());
+    let mut value = [0.0; 10];
     let (mut below, mut k) = (0usize, 0usize);
-    for &i in &at {
+    for (j, &i) in at.iter().enumerate() {
         while below + count[k] as usize <= i {
             below += count[k] as usize;
             k += 1;
         }
-        value.push((lo + k as i64) as f64);
+        value[j] = (lo + k as i64) as f64;
     }
-    let of = |i: usize| value[at.binary_search(&i).expect("a position read")];
+    let of = |i: usize| value[at.partition_point(|&x| x < i)];
     Some(LEVELS.map(|p| type7(n, p, of)))
 }
 
@@ -168,11 +229,21 @@ mod tests {
 
     /// The statistics as they were defined: the quantiles read from the fully sorted values.
     fn by_sorting(values: &[f64]) -> Stats {
+        let n = values.len();
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let sd = if n > 1 {
+            (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
         let mut v = values.to_vec();
-        let mut s = stats(&mut v.clone());
         v.sort_unstable_by(f64::total_cmp);
-        s.q = LEVELS.map(|p| quantile(&v, p));
-        s
+        let q = LEVELS.map(|p| quantile(&v, p));
+        Stats { mean, sd, q }
+    }
+
+    fn bits(s: &Stats) -> (u64, u64, [u64; 5]) {
+        (s.mean.to_bits(), s.sd.to_bits(), s.q.map(f64::to_bits))
     }
 
     #[test]
@@ -203,26 +274,20 @@ mod tests {
                 .map(|i| [-3.0, 4.0e15, -4.0e15, 9.0e15, 12.0][i % 5])
                 .collect();
             let zeros: Vec<f64> = (0..n).map(|i| [0.0, -0.0, 1.0, -0.0, 2.0][i % 5]).collect();
-            for v in [
-                cont,
-                ties,
-                vec![7.25; n],
-                sorted,
-                reversed,
-                odd,
-                counts,
-                wide,
-                big,
-                zeros,
-            ] {
-                let (got, want) = (stats(&mut v.clone()), by_sorting(&v));
-                assert_eq!(
-                    got.q.map(f64::to_bits),
-                    want.q.map(f64::to_bits),
-                    "n {n}: {v:?}"
-                );
-                assert_eq!(got.mean.to_bits(), want.mean.to_bits());
-                assert_eq!(got.sd.to_bits(), want.sd.to_bits());
+            // Constant values: whole, not whole (whose mean need not be the value), signed zeros,
+            // infinite, NaN.
+            let constant = [7.0, 7.25, 0.1, 0.0, -0.0, f64::INFINITY, f64::NAN, 3.0e15];
+            let mut scratch = Scratch::default();
+            for v in [cont, ties, sorted, reversed, odd, counts, wide, big, zeros]
+                .into_iter()
+                .chain(constant.map(|x| vec![x; n]))
+            {
+                let want = bits(&by_sorting(&v));
+                assert_eq!(bits(&stats(&mut v.clone())), want, "n {n}: {v:?}");
+                // In place, with room reused from the values before: the same, values untouched.
+                let before: Vec<u64> = v.iter().map(|x| x.to_bits()).collect();
+                assert_eq!(bits(&stats_of(&v, &mut scratch)), want, "n {n}: {v:?}");
+                assert_eq!(v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), before);
             }
         }
     }

@@ -187,6 +187,24 @@ impl Kpi {
         })
     }
 
+    /// The cells of a cycle's moves [`Kpi::evaluate`] adds up, ascending: a flow share's numerator
+    /// and denominator cells; the entries into the states of an evaluations or count KPI
+    /// ([`entry_cells`]) and none; none for a share.
+    fn move_cells(&self, n: usize) -> [Vec<usize>; 2] {
+        let on = |mask: &[bool]| -> Vec<usize> {
+            (0..mask.len().min((n + 1) * (n + 1)))
+                .filter(|&i| mask[i])
+                .collect()
+        };
+        match &self.kind {
+            KpiKind::FlowShare { num, den } => [on(num), on(den)],
+            KpiKind::Evaluations { states, .. } | KpiKind::Count { states, .. } => {
+                [entry_cells(n, states), Vec::new()]
+            }
+            KpiKind::Share { .. } => [Vec::new(), Vec::new()],
+        }
+    }
+
     /// The KPI's cells of one run, from region totals: `counts[c * n + s]` and
     /// `moves[c * (n+1)^2 + cell]`. Writes `years() * cells_per_year()` values.
     pub fn evaluate(&self, n: usize, counts: &[f64], moves: &[f64], out: &mut [f64]) {
@@ -196,7 +214,8 @@ impl Kpi {
         let mut num = vec![0.0; years];
         let mut den = vec![0.0; years];
         let mut first_cycle: Vec<Option<usize>> = vec![None; years];
-        let entries = |states: &[bool], mv: &[f64]| entries(n, states, mv);
+        let [cells_a, cells_b] = self.move_cells(n);
+        let sum = |mv: &[f64], cells: &[usize]| cells.iter().map(|&i| mv[i]).sum::<f64>();
         let stock = |states: &[bool], cnt: &[f64]| stock(n, states, cnt);
         for (c, y) in self.contract_year.iter().enumerate() {
             let Some(y) = *y else { continue };
@@ -207,26 +226,16 @@ impl Kpi {
                     num[y] += cnt.iter().zip(a).map(|(v, w)| v * w).sum::<f64>();
                     den[y] += cnt.iter().zip(b).map(|(v, w)| v * w).sum::<f64>();
                 }
-                KpiKind::FlowShare { num: a, den: b } => {
-                    num[y] += mv
-                        .iter()
-                        .zip(a)
-                        .filter(|(_, m)| **m)
-                        .map(|(v, _)| v)
-                        .sum::<f64>();
-                    den[y] += mv
-                        .iter()
-                        .zip(b)
-                        .filter(|(_, m)| **m)
-                        .map(|(v, _)| v)
-                        .sum::<f64>();
+                KpiKind::FlowShare { .. } => {
+                    num[y] += sum(mv, &cells_a);
+                    den[y] += sum(mv, &cells_b);
                 }
                 KpiKind::Evaluations { states, .. } => {
                     num[y] += if first_cycle[y].is_none() {
                         first_cycle[y] = Some(c);
                         stock(states, cnt)
                     } else {
-                        entries(states, mv)
+                        sum(mv, &cells_a)
                     };
                 }
                 KpiKind::Count { states, mode } => {
@@ -236,7 +245,7 @@ impl Kpi {
                     }
                     match mode {
                         CountMode::During if first => num[y] += stock(states, cnt),
-                        CountMode::During => num[y] += entries(states, mv),
+                        CountMode::During => num[y] += sum(mv, &cells_a),
                         CountMode::Average => {
                             num[y] += stock(states, cnt);
                             den[y] += 1.0;
@@ -272,16 +281,6 @@ pub fn entry_cells(n: usize, states: &[bool]) -> Vec<usize> {
         .filter(|&f| f == n || !states[f])
         .flat_map(|f| (0..n).filter(|&t| states[t]).map(move |t| f * n1 + t))
         .collect()
-}
-
-/// Entries into the masked states from outside them (including new clients) in one cycle's moves.
-fn entries<T: Copy + Into<f64>>(n: usize, states: &[bool], mv: &[T]) -> f64 {
-    let n1 = n + 1;
-    (0..n1)
-        .filter(|&f| f == n || !states[f])
-        .flat_map(|f| (0..n).filter(|&t| states[t]).map(move |t| f * n1 + t))
-        .map(|i| mv[i].into())
-        .sum::<f64>()
 }
 
 /// Clients in the masked states in one cycle's counts.

@@ -4,7 +4,7 @@
 //! size; each run is reduced to its reported cells as soon as it finishes, and cells are stored by run
 //! index, so the result is the same for any number of threads. Progress goes out through a callback.
 
-use crate::aggregate::{Columns, Layout, Summary, reduce_arms};
+use crate::aggregate::{Columns, Layout, Summary, reduce_arms_into};
 use crate::engine;
 use crate::error::{Error, Fault, Opt, Result, says};
 use crate::model::Model;
@@ -72,9 +72,6 @@ pub fn run_model(scenario: &Scenario, psa: bool, seed: u64, run: u32) -> Result<
     }
 }
 
-/// One arm of one run: its reported cells and client-cycles.
-type RunCells = (Vec<f64>, u64);
-
 /// A run's model: the base model, or the model with its parameters drawn for the run.
 type ModelOf<'a> = dyn Fn(u32) -> Result<Cow<'a, Model>> + Sync + 'a;
 
@@ -99,39 +96,43 @@ fn run_with<'a>(
     let mut client_cycles = vec![0u64; arms];
     let chunk = (opts.threads * 16).max(32);
     // Finished runs are stored by cell a block of runs at a time: a cell's values of many runs in one
-    // write along its column (few pages touched per value). A block holds up to 256 runs, and at most
-    // about 32 MB of cells.
-    let cells_per_run = layouts.iter().map(Layout::len).sum::<usize>().max(1);
-    let block = ((1usize << 22) / cells_per_run).clamp(chunk, 256.max(chunk));
+    // write along its column (few pages touched per value). A block is whole chunks, up to 256 runs
+    // (or one chunk) and at most about 32 MB of cells; the runs reduce their cells into the block's
+    // room, the same room for every block.
+    let lens: Vec<usize> = layouts.iter().map(Layout::len).collect();
+    let cells_per_run = lens.iter().sum::<usize>().max(1);
+    let block = ((1usize << 22) / cells_per_run).clamp(chunk, 256.max(chunk)) / chunk * chunk;
     // The run-invariant tables of the base model, derived once; a run with its own draws derives its own.
     let base = engine::Prepared::new(model);
-    let one_run = |r: usize| run_cells(model, model_of, &base, &layouts, opts.seed, r);
+    let one_run = |(outs, r): (Vec<&mut [f64]>, usize)| {
+        run_cells(model, model_of, &base, &layouts, (opts.seed, r), outs)
+    };
     let mut body = || -> Result<()> {
-        let mut pending: Vec<Vec<RunCells>> = Vec::with_capacity(block + chunk);
-        let mut stored = 0;
-        for lo in (0..runs).step_by(chunk) {
-            let hi = (lo + chunk).min(runs);
-            let done: Vec<Result<Vec<RunCells>>> = if sequential {
-                (lo..hi).map(one_run).collect()
-            } else {
-                (lo..hi).into_par_iter().map(one_run).collect()
-            };
-            for run in done {
-                pending.push(run?);
-            }
-            if pending.len() >= block || hi == runs {
-                for (arm, column) in columns.iter_mut().enumerate() {
-                    let rows: Vec<&[f64]> = pending.iter().map(|r| r[arm].0.as_slice()).collect();
-                    column.put_runs(stored, &rows);
-                    client_cycles[arm] += pending.iter().map(|r| r[arm].1).sum::<u64>();
+        let mut room: Vec<Vec<f64>> = lens.iter().map(|&l| vec![0.0; block * l]).collect();
+        for lo in (0..runs).step_by(block) {
+            let hi = (lo + block).min(runs);
+            for from in (lo..hi).step_by(chunk) {
+                let to = (from + chunk).min(hi);
+                let slots = run_slots(&mut room, &lens, from - lo..to - lo);
+                let done: Vec<Result<Vec<u64>>> = if sequential {
+                    slots.into_iter().zip(from..to).map(one_run).collect()
+                } else {
+                    slots.into_par_iter().zip(from..to).map(one_run).collect()
+                };
+                for run in done {
+                    for (total, cc) in client_cycles.iter_mut().zip(run?) {
+                        *total += cc;
+                    }
                 }
-                stored += pending.len();
-                pending.clear();
+                progress(Progress {
+                    done: to as u64,
+                    total: runs as u64,
+                });
             }
-            progress(Progress {
-                done: hi as u64,
-                total: runs as u64,
-            });
+            for ((column, room), &len) in columns.iter_mut().zip(&room).zip(&lens) {
+                let rows: Vec<&[f64]> = room[..(hi - lo) * len].chunks(len).collect();
+                column.put_runs(lo, &rows);
+            }
         }
         Ok(())
     };
@@ -153,17 +154,34 @@ fn run_with<'a>(
     ))
 }
 
-/// One run of every arm, reduced to each arm's cells. The arms share the run's random numbers, and
-/// the areas they simulate alike are simulated once (engine::simulate_arms). The layouts are the base
-/// model's: drawn parameters change numbers, not structure.
+/// For each run `runs` of a block (indices into it), its room in each arm's `room`: `lens[arm]` cells.
+fn run_slots<'r>(
+    room: &'r mut [Vec<f64>],
+    lens: &[usize],
+    runs: std::ops::Range<usize>,
+) -> Vec<Vec<&'r mut [f64]>> {
+    let mut slots: Vec<Vec<&mut [f64]>> = runs.clone().map(|_| Vec::new()).collect();
+    for (room, &len) in room.iter_mut().zip(lens) {
+        let cells = room[runs.start * len..runs.end * len].chunks_mut(len.max(1));
+        for (slot, cells) in slots.iter_mut().zip(cells) {
+            slot.push(cells);
+        }
+    }
+    slots
+}
+
+/// One run of every arm, reduced into each arm's room in `outs`; its client-cycles per arm. The arms
+/// share the run's random numbers, and the areas they simulate alike are simulated once
+/// (engine::simulate_arms). The layouts are the base model's: drawn parameters change numbers, not
+/// structure.
 fn run_cells<'a>(
     model: &'a Model,
     model_of: &ModelOf<'a>,
     base: &engine::Prepared,
     layouts: &[Layout],
-    seed: u64,
-    r: usize,
-) -> Result<Vec<RunCells>> {
+    (seed, r): (u64, usize),
+    mut outs: Vec<&mut [f64]>,
+) -> Result<Vec<u64>> {
     let m = model_of(r as u32)?;
     let own;
     let prep = match &m {
@@ -174,12 +192,8 @@ fn run_cells<'a>(
         }
     };
     let traces = engine::simulate_prepared(prep, seed, r as u32);
-    let cells = reduce_arms(&m, layouts, &traces, prep.twins());
-    Ok(cells
-        .into_iter()
-        .zip(&traces)
-        .map(|(cells, trace)| (cells, trace.client_cycles))
-        .collect())
+    reduce_arms_into(&m, layouts, &traces, prep.twins(), &mut outs);
+    Ok(traces.iter().map(|t| t.client_cycles).collect())
 }
 
 /// The runs, threads and memory a batch needs are within the limits.
@@ -265,6 +279,7 @@ fn summaries(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::reduce_arms;
     use crate::scenario::default_scenario;
 
     #[test]
