@@ -89,9 +89,7 @@ impl Key {
         assert_eq!(words.len(), out.len(), "one number per word");
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512dq")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-            {
+            if has_avx512() {
                 // SAFETY: the processor has the features the function is compiled for.
                 return unsafe { u32s_avx512(self.0, words, shift, out) };
             }
@@ -107,6 +105,16 @@ impl Key {
     pub fn stream(self) -> Stream {
         Stream { key: self, i: 0 }
     }
+}
+
+/// Whether the processor has the AVX-512 parts wijksim's vector code is compiled for (F, DQ, VL;
+/// and POPCNT, which every processor with them has).
+#[cfg(target_arch = "x86_64")]
+pub fn has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("popcnt")
 }
 
 /// [`Key::u32s_at`] as plain code: each number independent of the others, so the compiler

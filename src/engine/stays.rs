@@ -139,10 +139,7 @@ pub(super) fn set_movers_aside(
     let (draws, movers) = (&mut draws[..len], &mut movers[..len]);
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-        {
+        if crate::rng::has_avx512() {
             // SAFETY: the processor has the features the function is compiled for.
             return unsafe { set_aside_avx512(key, stay, clients, draws, movers) };
         }
