@@ -7,9 +7,26 @@
 //! `cargo run --release --example profile_engine markov [RUNS]`: the engine alone on the plain-Markov
 //! workload of `cargo bench --bench engine` (Sick-Sicker), one core; with `/usr/bin/time` its CPU
 //! seconds compare builds on a busy machine better than wall time does.
+//! `cargo run --release --example profile_engine psa [RUNS]`: only the runs' models with their drawn
+//! parameters (`Scenario::model_for_run`), as a PSA batch derives them (for a profiler or cachegrind).
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let scenario = wijksim::scenario::default_scenario();
+    if args.first().map(String::as_str) == Some("psa") {
+        let runs: u32 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+        let t = std::time::Instant::now();
+        let mut cycles = 0u64;
+        for run in 0..runs {
+            let model = scenario.model_for_run(scenario.model.seed, run).unwrap();
+            cycles += u64::from(model.cycles);
+        }
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "psa: {runs} runs' models in {s:.3} s ({:.1} us a run; {cycles} cycles)",
+            s / f64::from(runs) * 1e6
+        );
+        return;
+    }
     if args.first().map(String::as_str) == Some("batch") {
         let runs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
         let threads = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2);

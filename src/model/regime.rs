@@ -258,7 +258,7 @@ impl Plan {
 }
 
 /// An arm: the regime plan of every area.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arm {
     /// Name.
     pub name: String,

@@ -91,7 +91,15 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
     }
     let mut base = base(cx, raw, time);
     let s = sections(cx, raw, &mut base)?;
-    let flows = all_flows(&base.states, &s);
+    let first = flows(&s.transitions, &s.entry, base.states.len());
+    let p = &s.policies;
+    let flows = all_flows(
+        &base.states,
+        first,
+        &p.regime_tables,
+        (&p.regimes, &p.capacities),
+        &s.entry,
+    );
     let overspend_risk = overspend_risk(cx, run);
     let (population, population_one) = population(cx, raw, &base.states);
     let currency = currency(cx, raw);
@@ -143,7 +151,7 @@ fn build(cx: &mut Ctx, raw: &ScenarioFile) -> Option<Model> {
 }
 
 /// `scenario.name`, which names the output folder.
-fn scenario_name(cx: &mut Ctx, raw: &ScenarioFile) -> String {
+pub(super) fn scenario_name(cx: &mut Ctx, raw: &ScenarioFile) -> String {
     let name = raw.scenario.get_ref().name.get_ref().trim().to_string();
     if let Err(problem) = crate::output::guard::check_folder_name(&name) {
         cx.err(
@@ -157,7 +165,7 @@ fn scenario_name(cx: &mut Ctx, raw: &ScenarioFile) -> String {
 }
 
 /// `run.runs` and `run.seed`.
-fn check_run(cx: &mut Ctx, run: &super::raw::Run) {
+pub(super) fn check_run(cx: &mut Ctx, run: &super::raw::Run) {
     let max_runs = crate::limits::MAX_RUNS as i64;
     if !(1..=max_runs).contains(run.runs.get_ref()) {
         cx.err(
@@ -181,21 +189,22 @@ fn check_run(cx: &mut Ctx, run: &super::raw::Run) {
 }
 
 /// The horizon, the states and the areas: what the later sections are checked against.
-struct Base {
-    start: YearMonth,
-    cycle_months: u32,
-    cycles: u32,
-    states: Vec<State>,
-    codes: Vec<String>,
-    max_cycles: Vec<Option<u32>>,
-    municipalities: Vec<String>,
-    areas: Vec<Area>,
+#[derive(Clone)]
+pub(super) struct Base {
+    pub(super) start: YearMonth,
+    pub(super) cycle_months: u32,
+    pub(super) cycles: u32,
+    pub(super) states: Vec<State>,
+    pub(super) codes: Vec<String>,
+    pub(super) max_cycles: Vec<Option<u32>>,
+    pub(super) municipalities: Vec<String>,
+    pub(super) areas: Vec<Area>,
     /// Calendar year of each cycle.
-    years: Vec<i32>,
+    pub(super) years: Vec<i32>,
 }
 
 /// The states, their time limits and the areas with their starting clients.
-fn base(
+pub(super) fn base(
     cx: &mut Ctx,
     raw: &ScenarioFile,
     (start, cycle_months, cycles): (YearMonth, u32, u32),
@@ -287,7 +296,8 @@ fn sections(cx: &mut Ctx, raw: &ScenarioFile, base: &mut Base) -> Option<Section
     if !cx.problems.is_empty() {
         return None;
     }
-    set_inflow(cx, raw, base, area_rates, inflow?);
+    let time = (base.start, base.cycle_months, base.cycles);
+    set_inflow(cx, raw, (&mut base.areas, time), &area_rates, inflow?);
     Some(Sections {
         entry,
         transitions: transitions?,
@@ -323,15 +333,7 @@ fn policies(
 ) -> Policies {
     let (mut regimes, regime_rows) = super::regimes::regimes(cx, raw, k, lines);
     let line_kinds = line_kinds(cx, raw, lines);
-    // Without `covers`, a budget pays for care: the care lines of the [[cost]] items (not community
-    // support, not own contributions), and the regime's own cost items.
-    for (r, raw_r) in regimes.iter_mut().zip(&raw.regime) {
-        if raw_r.get_ref().covers.is_none() {
-            for (l, c) in r.covers.iter_mut().enumerate().take(k.cost_lines) {
-                *c = line_kinds[l] == LineKind::Care;
-            }
-        }
-    }
+    cover_care(raw, k.cost_lines, &line_kinds, &mut regimes);
     let (arms, regime_tables, regime_costs) =
         super::regimes::arms(cx, raw, k, (&regimes, &regime_rows), transitions, costs);
     let arm_names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
@@ -357,13 +359,30 @@ fn policies(
     }
 }
 
+/// Without `covers`, a budget pays for care: the care lines of the [[cost]] items (the first
+/// `cost_lines`; not community support, not own contributions), and the regime's own cost items.
+pub(super) fn cover_care(
+    raw: &ScenarioFile,
+    cost_lines: usize,
+    line_kinds: &[LineKind],
+    regimes: &mut [Regime],
+) {
+    for (r, raw_r) in regimes.iter_mut().zip(&raw.regime) {
+        if raw_r.get_ref().covers.is_none() {
+            for (l, c) in r.covers.iter_mut().enumerate().take(cost_lines) {
+                *c = line_kinds[l] == LineKind::Care;
+            }
+        }
+    }
+}
+
 /// Each area's mean inflow per cycle, from its own rate or the scenario's `(rate, trend)`; a mean
 /// above what a cycle's client ids hold is an error (once per rate that causes it).
-fn set_inflow(
+pub(super) fn set_inflow(
     cx: &mut Ctx,
     raw: &ScenarioFile,
-    base: &mut Base,
-    area_rates: Vec<Option<AreaRate>>,
+    (areas, time): (&mut [Area], (YearMonth, u32, u32)),
+    area_rates: &[Option<AreaRate>],
     inflow: (f64, f64),
 ) {
     let own_rate = |i: usize| {
@@ -377,9 +396,8 @@ fn set_inflow(
             "inflow".to_string()
         }
     };
-    let time = (base.start, base.cycle_months, base.cycles);
     let mut too_many: Vec<String> = Vec::new();
-    for (i, (area, rate)) in base.areas.iter_mut().zip(area_rates).enumerate() {
+    for (i, (area, rate)) in areas.iter_mut().zip(area_rates).enumerate() {
         area.inflow_mean = inflow_mean(area, rate.as_ref(), inflow, time);
         let most = area.inflow_mean.iter().copied().fold(0.0, f64::max);
         if (most.is_nan() || most > MAX_INFLOW_MEAN) && !too_many.contains(&key_of(i)) {
@@ -449,14 +467,20 @@ fn inflow_mean(
 }
 
 /// Every transition some table can make (from, to), with inflow as from = the number of states:
-/// the rows of every table, prevention, and waiting for a place.
-fn all_flows(states: &[State], s: &Sections) -> Vec<(usize, u8)> {
-    let p = &s.policies;
-    let mut flows = flows(&s.transitions, &s.entry, states.len());
-    for t in &p.regime_tables {
-        flows.extend(super::transitions::flows(t, &s.entry, states.len()));
+/// the rows of every table (`first`: those of the provider's table, from [`flows`]), prevention, and
+/// waiting for a place.
+pub(super) fn all_flows(
+    states: &[State],
+    first: Vec<(usize, u8)>,
+    regime_tables: &[Transitions],
+    (regimes, capacities): (&[Regime], &[Capacity]),
+    entry: &Row,
+) -> Vec<(usize, u8)> {
+    let mut flows = first;
+    for t in regime_tables {
+        flows.extend(super::transitions::flows(t, entry, states.len()));
     }
-    for r in p.regimes.iter().filter(|r| {
+    for r in regimes.iter().filter(|r| {
         r.prevention > 0.0 || matches!(r.surplus, crate::model::regime::Surplus::Reinvested(_))
     }) {
         flows.push((states.len(), r.prevention_state as u8));
@@ -464,14 +488,14 @@ fn all_flows(states: &[State], s: &Sections) -> Vec<(usize, u8)> {
     // Waiting for a place: from any non-absorbing state or inflow into the waiting status, and from
     // it into the limited states.
     let waiting_state = states.iter().position(|s| s.waiting);
-    if let Some(w) = waiting_state.filter(|_| !p.capacities.is_empty()) {
+    if let Some(w) = waiting_state.filter(|_| !capacities.is_empty()) {
         for s in
             (0..=states.len()).filter(|&s| s == states.len() || (!states[s].absorbing && s != w))
         {
             flows.push((s, w as u8));
         }
         for s in 0..states.len() {
-            if p.capacities.iter().any(|cap| cap.load[s] > 0.0) {
+            if capacities.iter().any(|cap| cap.load[s] > 0.0) {
                 flows.push((w, s as u8));
             }
         }
@@ -482,7 +506,7 @@ fn all_flows(states: &[State], s: &Sections) -> Vec<(usize, u8)> {
 }
 
 /// `run.overspend_risk`: the accepted chance of overspending for budget sizing (default 10%).
-fn overspend_risk(cx: &mut Ctx, run: &super::raw::Run) -> f64 {
+pub(super) fn overspend_risk(cx: &mut Ctx, run: &super::raw::Run) -> f64 {
     let Some(v) = &run.overspend_risk else {
         return 0.10;
     };
@@ -500,7 +524,7 @@ fn overspend_risk(cx: &mut Ctx, run: &super::raw::Run) -> f64 {
 
 /// The model fits the outputs: caseload.csv one sheet of results.xlsx, and the horizon with one run
 /// the memory budget.
-fn check_size(cx: &mut Ctx, raw: &ScenarioFile, model: &Model) -> Option<()> {
+pub(super) fn check_size(cx: &mut Ctx, raw: &ScenarioFile, model: &Model) -> Option<()> {
     // The longest table, caseload.csv, must fit one sheet of results.xlsx.
     let per_cycle = model.n_states() as u64 * model.arms.len() as u64 * model.scopes.len() as u64;
     let rows = u64::from(model.cycles) * per_cycle + 1;
@@ -529,7 +553,7 @@ fn check_size(cx: &mut Ctx, raw: &ScenarioFile, model: &Model) -> Option<()> {
 }
 
 /// `run.forecast_runs`: runs of the baseline forecast that sets budgets (default 1,000).
-fn forecast_runs(cx: &mut Ctx, run: &super::raw::Run) -> Option<u32> {
+pub(super) fn forecast_runs(cx: &mut Ctx, run: &super::raw::Run) -> Option<u32> {
     let Some(v) = &run.forecast_runs else {
         return Some(1000);
     };
@@ -548,7 +572,7 @@ fn forecast_runs(cx: &mut Ctx, run: &super::raw::Run) -> Option<u32> {
 
 /// What each cost line is: the lines of own contributions, of regimes' fixed costs (community), and of
 /// cost items by their `kind` (default care). A line given two kinds is an error.
-fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKind> {
+pub(super) fn line_kinds(cx: &mut Ctx, raw: &ScenarioFile, lines: &[String]) -> Vec<LineKind> {
     let mut kinds = Kinds {
         lines,
         kinds: vec![None; lines.len()],
@@ -679,7 +703,7 @@ pub const EXCEL_CELL_MAX: usize = 32_767;
 
 /// Reports codes and names longer than an Excel cell holds: they are written into the tables, and so
 /// into `results.xlsx`, which would fail only after the simulation.
-fn cell_text(cx: &mut Ctx, m: &Model) {
+pub(super) fn cell_text(cx: &mut Ctx, m: &Model) {
     let mut texts: Vec<(String, &str)> = Vec::new();
     for (i, s) in m.states.iter().enumerate() {
         texts.push((format!("state[{i}].code"), &s.code));
@@ -719,7 +743,11 @@ fn cell_text(cx: &mut Ctx, m: &Model) {
 /// taking the other's; without one, `cliënten` / `clients` when some state holds a Wmo indication, else
 /// `personen` / `people`. Then one of them in English: `singular` when given, else the singular of the
 /// English plural (or of the Dutch one, the English left out) from [`SINGULARS`].
-fn population(cx: &mut Ctx, raw: &ScenarioFile, states: &[State]) -> ((String, String), String) {
+pub(super) fn population(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    states: &[State],
+) -> ((String, String), String) {
     let (nl, en) = if states.iter().any(|s| s.indicated) {
         ("cliënten", "clients")
     } else {
@@ -829,7 +857,7 @@ fn singular(plural: &str) -> Option<&'static str> {
 }
 
 /// The currency of every amount (`[scenario] currency`, an ISO 4217 code): euros without one.
-fn currency(cx: &mut Ctx, raw: &ScenarioFile) -> crate::model::currency::Currency {
+pub(super) fn currency(cx: &mut Ctx, raw: &ScenarioFile) -> crate::model::currency::Currency {
     use crate::model::currency::{Currency, code_of_symbol};
     let Some(given) = &raw.scenario.get_ref().currency else {
         return Currency::EUR;

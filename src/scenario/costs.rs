@@ -9,6 +9,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 /// Yearly price rates: table plus the rate for later years.
+#[derive(Clone)]
 pub(super) struct Index {
     rates: BTreeMap<i32, f64>,
     later: f64,

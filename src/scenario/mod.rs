@@ -11,6 +11,7 @@ mod costs;
 pub mod dist;
 mod kpis;
 pub mod raw;
+mod rederive;
 mod regimes;
 mod time_areas;
 mod transitions;
@@ -46,10 +47,12 @@ pub struct Scenario {
     pub source: Source,
     /// The parsed file, to compile again with parameters drawn for a run.
     pub raw: std::sync::Arc<raw::ScenarioFile>,
+    /// With uncertain parameters: the sections of `raw` at the means, and which of them a run's draws
+    /// touch ([`rederive`]).
+    parts: Option<std::sync::Arc<rederive::Parts<'static>>>,
 }
 
 impl Scenario {
-    /// The model with every uncertain parameter drawn for run `run` of master seed `seed` (the model
     /// Checks that the scenario's own number of runs (`run.runs`) fits the memory budget
     /// ([`crate::limits`]); a run given its own number of runs is checked on that number instead.
     pub fn check_runs(&self) -> Result<(), InputErrors> {
@@ -71,7 +74,10 @@ impl Scenario {
         }
     }
 
-    /// itself when no parameter is uncertain).
+    /// The model with every uncertain parameter drawn for run `run` of master seed `seed` (the model
+    /// itself when no parameter is uncertain): the scenario compiled with the run's draws. Only the
+    /// sections the draws touch are compiled anew ([`rederive`]); a run with a problem is compiled in
+    /// full, which reports it.
     pub fn model_for_run(
         &self,
         seed: u64,
@@ -80,20 +86,38 @@ impl Scenario {
         if !self.model.uncertain {
             return Ok(std::borrow::Cow::Borrowed(&self.model));
         }
-        let mut model = compile::compile_raw(
+        let (path, text) = (self.source.path.as_str(), self.source.text.as_str());
+        let fast = (self.parts.as_ref())
+            .and_then(|p| p.model_for_run((path, text), &self.raw, (seed, run)));
+        let model = match fast {
+            Some(model) => self.with_budgets(model),
+            None => self.full_model_for_run(seed, run)?,
+        };
+        Ok(std::borrow::Cow::Owned(model))
+    }
+
+    /// A run's model with the budgets of the planning model: budgets are set before the pilot, not
+    /// from the run's draws.
+    fn with_budgets(&self, mut model: Model) -> Model {
+        model.regime_expected = self.model.regime_expected.clone();
+        model.forecast_budgets = self.model.forecast_budgets.clone();
+        model
+    }
+}
+
+impl Scenario {
+    /// [`Scenario::model_for_run`] of a scenario with uncertain parameters, by compiling the whole
+    /// scenario with the run's draws: the same model, at a higher cost.
+    pub fn full_model_for_run(&self, seed: u64, run: u32) -> Result<Model, InputErrors> {
+        let model = compile::compile_raw(
             &self.source.path,
             &self.source.text,
             &self.raw,
             Some((seed, run)),
         )?;
-        // Budgets are set before the pilot, from the planning model: not from the run's draws.
-        model.regime_expected = self.model.regime_expected.clone();
-        model.forecast_budgets = self.model.forecast_budgets.clone();
-        Ok(std::borrow::Cow::Owned(model))
+        Ok(self.with_budgets(model))
     }
-}
 
-impl Scenario {
     /// The provenance of this scenario run by this wijksim, started at `started_utc` (see
     /// [`crate::output::manifest::utc`]), reproduced by `reproduce`; the wall time is set when the work
     /// is done.
@@ -127,8 +151,14 @@ pub fn from_text(name: &str, text: &str) -> Result<Scenario, InputErrors> {
     let raw = compile::parse(name, text)?;
     let mut model = compile::compile_raw(name, text, &raw, None)?;
     crate::plan::set_budgets(&mut model);
+    let parts = model
+        .uncertain
+        .then(|| rederive::Parts::new(name, text, &raw))
+        .flatten()
+        .map(std::sync::Arc::new);
     Ok(Scenario {
         model,
+        parts,
         raw: std::sync::Arc::new(raw),
         source: Source {
             path: name.to_string(),

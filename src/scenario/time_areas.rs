@@ -391,6 +391,7 @@ fn band_spread(
 }
 
 /// An area's own inflow rate per 1,000 inhabitants per year.
+#[derive(Clone)]
 pub(super) enum AreaRate {
     /// One rate, with the scenario's trend from the start (`inflow_per_1000_per_year`).
     All(f64),

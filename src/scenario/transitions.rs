@@ -272,6 +272,7 @@ pub fn parse_band(s: &str) -> Option<(u32, u32)> {
 }
 
 /// A checked row of a `[[transition]]` table.
+#[derive(Clone)]
 pub(super) struct Parsed {
     pub from: usize,
     pub band: (u32, u32),
@@ -587,21 +588,24 @@ pub(super) fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> 
     for &s in &entry.targets {
         seen[n * 256 + usize::from(s)] = true;
     }
-    let stride = n * (usize::from(t.cap) + 1);
+    let per_state = usize::from(t.cap) + 1;
     let mut visited = vec![false; t.rows.len() * n];
-    for (cell, &r) in t.row_of.iter().enumerate() {
-        if r == u32::MAX {
-            continue;
-        }
-        let from = (cell % stride) / (usize::from(t.cap) + 1);
-        let v = &mut visited[r as usize * n + from];
-        if *v {
-            continue;
-        }
-        *v = true;
-        for &to in &t.rows[r as usize].targets {
-            if to as usize != from {
-                seen[from * 256 + usize::from(to)] = true;
+    // Cycle by cycle, state by state: the cells of one from-state are a run of `per_state`.
+    for (i, cells) in t.row_of.chunks(per_state).enumerate() {
+        let from = i % n;
+        for &r in cells {
+            if r == u32::MAX {
+                continue;
+            }
+            let v = &mut visited[r as usize * n + from];
+            if *v {
+                continue;
+            }
+            *v = true;
+            for &to in &t.rows[r as usize].targets {
+                if to as usize != from {
+                    seen[from * 256 + usize::from(to)] = true;
+                }
             }
         }
     }

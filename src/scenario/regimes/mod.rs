@@ -36,6 +36,7 @@ pub(super) struct Context<'a> {
 }
 
 /// The checked `[[regime.transition]]` rows of one regime.
+#[derive(Clone)]
 pub(super) struct RegimeRows {
     rows: Vec<Row>,
     parsed: Vec<Parsed>,
@@ -71,6 +72,34 @@ pub(super) fn regimes(
         r.covers.resize(lines.len(), false);
     }
     (out, all_rows)
+}
+
+/// The regimes as [`regimes`] compiles them, without checking their replacement rows (which
+/// [`all_regime_rows`] checks): for a run that draws parameters the rows do not depend on.
+pub(super) fn regimes_alone(
+    cx: &mut Ctx,
+    raw: &ScenarioFile,
+    k: &Context,
+    lines: &mut Vec<String>,
+) -> Vec<Regime> {
+    let mut out: Vec<Regime> = Vec::new();
+    for (i, r) in raw.regime.iter().enumerate() {
+        let regime = regime(cx, raw, r, i, k, lines, &out);
+        out.push(regime);
+    }
+    for r in &mut out {
+        r.covers.resize(lines.len(), false);
+    }
+    out
+}
+
+/// The checked `[[regime.transition]]` rows of every regime, as [`regimes`] checks them.
+pub(super) fn all_regime_rows(cx: &mut Ctx, raw: &ScenarioFile, k: &Context) -> Vec<RegimeRows> {
+    raw.regime
+        .iter()
+        .enumerate()
+        .map(|(i, r)| regime_rows(cx, r.get_ref(), i, k))
+        .collect()
 }
 
 /// Compiles regime `i` (after the regimes `before` it, whose names it may not repeat).
@@ -843,6 +872,28 @@ pub(super) fn arms(
     (arms, tables, cost_sets)
 }
 
+/// The cost items of every (regime, start, end) the arms' plans use, as [`arms`] gives them (the
+/// `table` of a plan numbers its (regime, start, end)).
+pub(super) fn cost_sets(
+    arms: &[Arm],
+    costs: &[CostItem],
+    regimes: &[Regime],
+) -> Vec<Option<Vec<CostItem>>> {
+    let mut keys: Vec<Option<TableKey>> = Vec::new();
+    for plan in arms.iter().flat_map(|a| a.plans.iter().flatten()) {
+        if keys.len() <= plan.table {
+            keys.resize(plan.table + 1, None);
+        }
+        keys[plan.table] = Some((plan.regime, plan.start, plan.end));
+    }
+    keys.into_iter()
+        .map(|key| {
+            let (r, start, end) = key.expect("every table is some plan's");
+            regime_cost_set(costs, &regimes[r], start, end)
+        })
+        .collect()
+}
+
 /// A regime's transition table for a period: (regime, first cycle, end cycle).
 type TableKey = (usize, u32, u32);
 
@@ -1165,15 +1216,7 @@ fn regime_table(
     let offset = rows.len() as u32;
     rows.extend(own.rows.iter().cloned());
     let mut row_of = widen(p, n, k.cycles, cap);
-    // Overlaps were reported when the regime was checked.
-    let mut quiet = vec![true; n];
-    let replaced = lay_out(cx, &own.parsed, k.rows, cap, start, "", &mut quiet);
-    // From `end` on, the provider's rows again.
-    for (cell, &r) in replaced.iter().enumerate().take(end as usize * stride) {
-        if r != u32::MAX {
-            row_of[cell] = offset + r;
-        }
-    }
+    own_rows(cx, k, own, (cap, offset), (start, end), &mut row_of);
     // Per from-state: the factors last applied and, under them, the row each row became (a pure
     // function of the row and the factors, so a repeat is looked up instead of rebuilt and searched).
     let mut memo: Vec<Memo> = vec![Memo::default(); n];
@@ -1227,6 +1270,32 @@ fn regime_table(
     }
     reassess::apply(regime, (start, end), &mut rows, &mut row_of, (n, per_state));
     Transitions::new(rows, cap, row_of, n)
+}
+
+/// Puts a regime's own rows (numbered from `offset` in its table) into the cells they cover in cycles
+/// `start..end`; from `end` on, the provider's rows hold again. Without rows of its own, nothing is
+/// replaced.
+fn own_rows(
+    cx: &mut Ctx,
+    k: &Context,
+    own: &RegimeRows,
+    (cap, offset): (u16, u32),
+    (start, end): (u32, u32),
+    row_of: &mut [u32],
+) {
+    if own.parsed.is_empty() {
+        return;
+    }
+    let n = k.codes.len();
+    let stride = n * (usize::from(cap) + 1);
+    // Overlaps were reported when the regime was checked.
+    let mut quiet = vec![true; n];
+    let replaced = lay_out(cx, &own.parsed, k.rows, cap, start, "", &mut quiet);
+    for (cell, &r) in replaced.iter().enumerate().take(end as usize * stride) {
+        if r != u32::MAX {
+            row_of[cell] = offset + r;
+        }
+    }
 }
 
 /// The modifiers of `regime` from state `s` that hold in cycle `c`, with their relative risks and
