@@ -76,8 +76,8 @@ impl Scenario {
 
     /// The model with every uncertain parameter drawn for run `run` of master seed `seed` (the model
     /// itself when no parameter is uncertain): the scenario compiled with the run's draws. Only the
-    /// sections the draws touch are compiled anew ([`rederive`]); a run with a problem is compiled in
-    /// full, which reports it.
+    /// sections the draws touch are compiled anew (`scenario::rederive`); a run with a problem is
+    /// compiled in full, which reports it.
     pub fn model_for_run(
         &self,
         seed: u64,
