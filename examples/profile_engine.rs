@@ -4,6 +4,8 @@
 //! core. `cargo run --release --example profile_engine batch [RUNS] [THREADS]`: a whole batch of the
 //! default scenario (every arm, its parameter uncertainty, the reduction and the statistics; no output
 //! written), the simulation time `wijksim run` spends before it writes its tables.
+//! `cargo run --release --example profile_engine simulate [RUNS] [THREADS]`: the simulation of a batch
+//! alone (each run's model with its draws, every arm; no reduction, no statistics).
 //! `cargo run --release --example profile_engine markov [RUNS]`: the engine alone on the plain-Markov
 //! workload of `cargo bench --bench engine` (Sick-Sicker), one core; with `/usr/bin/time` its CPU
 //! seconds compare builds on a busy machine better than wall time does.
@@ -26,6 +28,11 @@ fn main() {
             s / f64::from(runs) * 1e6
         );
         return;
+    }
+    if args.first().map(String::as_str) == Some("simulate") {
+        let runs: u32 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+        let threads = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2);
+        return simulate_only(&scenario, runs, threads);
     }
     if args.first().map(String::as_str) == Some("batch") {
         let runs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
@@ -57,6 +64,34 @@ fn main() {
     }
     let runs: u32 = args.first().and_then(|s| s.parse().ok()).unwrap_or(2000);
     engine_only(&scenario.model, runs);
+}
+
+/// The simulation of a batch alone: each run's model with its draws and every arm simulated (shared
+/// areas once), on `threads` threads; no reduction, no statistics.
+fn simulate_only(scenario: &wijksim::scenario::Scenario, runs: u32, threads: usize) {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool");
+    let seed = scenario.model.seed;
+    let t = std::time::Instant::now();
+    let cc: u64 = pool.install(|| {
+        (0..runs)
+            .into_par_iter()
+            .map(|r| {
+                let model = scenario.model_for_run(seed, r).expect("the run's model");
+                let prep = wijksim::engine::Prepared::new(&model);
+                let traces = wijksim::engine::simulate_prepared(&prep, seed, r);
+                traces.iter().map(|t| t.client_cycles).sum::<u64>()
+            })
+            .sum()
+    });
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "simulate: {runs} runs, every arm, {threads} threads, {s:.2} s ({:.0} M client-cycles/s)",
+        cc as f64 / s / 1e6
+    );
 }
 
 /// `runs` runs of the first arm of `model` on this thread, with their client-cycles per second.
