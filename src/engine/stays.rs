@@ -1,11 +1,11 @@
-//! The branch-free half of an order-free transition pass: which clients stay.
+//! The order-free transition pass: a cycle's pass where the clients' order matters to nothing.
 //!
-//! Where the clients' order matters to nothing (no capacity limit counts them, no recorder hears
-//! them), a cycle's pass first keeps the clients who stay, their cell moved on as the table's stay
-//! entry says, and sets aside those who move, with their numbers; the movers are moved after. With
-//! AVX-512 the numbers, the stay test and the setting aside are one pass over the clients, eight at a
-//! time; otherwise the numbers are drawn first and the clients then sorted one by one. Both give the
-//! same words in the same order.
+//! Where no capacity limit counts the clients and no recorder hears them, a cycle's pass first keeps
+//! the clients who stay, their cell moved on as the table's stay entry says, and sets aside those who
+//! move, with their numbers, without a branch; the movers are moved after. With AVX-512 the numbers,
+//! the stay test and the setting aside are one sweep over the clients, eight at a time; otherwise the
+//! numbers are drawn first and the clients then sorted one by one. Both give the same words in the
+//! same order.
 
 use super::cell_of;
 use crate::model::{RENEW, Transitions};
@@ -17,7 +17,7 @@ use crate::rng::Key;
 pub(super) struct Aside {
     movers: Vec<u64>,
     /// `TALLIES` copies of the `(n + 1) × (n + 1)` moves (or one, for large models), mover `j`
-    /// counted in copy `j % copies`: consecutive movers with the same move do not wait on each
+    /// counted in copy `j mod copies`: consecutive movers with the same move do not wait on each
     /// other's count.
     tally: Vec<u32>,
 }
