@@ -8,6 +8,8 @@
 
 use super::layout::{Account, Layout};
 use crate::engine::AreaView;
+// (The reduction takes the trait from here too.)
+pub(super) use crate::model::Tally;
 use crate::model::{CostBasis, CostItem, LineKind, Model};
 
 /// The accounts an area books from its cost lines, in the order of [`AreaPart::accounts`].
@@ -30,93 +32,6 @@ pub(super) struct AreaPart {
     pub(super) accounts: Vec<f64>,
     /// Discounted cost, clients, discounted outcomes (as the cells of [`Layout::econ`]).
     pub(super) econ: Vec<f64>,
-}
-
-/// A count in a trace: a whole number of clients (`u32`, the Monte Carlo engine's) or an expected
-/// number (`f64`, the cohort engine's). Its sums are bit for bit those of adding its values one by one
-/// in `f64`.
-pub trait Tally: Copy + Into<f64> {
-    /// `cells.iter().map(|&i| v[i].into()).sum::<f64>()`, bit for bit.
-    fn sum_at(v: &[Self], cells: &[usize]) -> f64;
-
-    /// Adds to `out[f]`, for each `(i, f)` of `cells`, value `i` of each block of `stride` values of
-    /// `v` (a year's cycles), block after block, bit for bit as adding them one by one in `f64`.
-    fn add_blocks(v: &[Self], stride: usize, cells: &[(usize, usize)], out: &mut [f64]);
-
-    /// Adds to `out` the values of `parts` (each as long as `out`), part after part, value by value,
-    /// bit for bit as adding them one by one in `f64`.
-    fn add_parts<'a>(parts: impl Iterator<Item = &'a [Self]> + Clone, out: &mut [f64])
-    where
-        Self: 'a;
-}
-
-impl Tally for u32 {
-    #[inline]
-    fn sum_at(v: &[u32], cells: &[usize]) -> f64 {
-        if cells.is_empty() {
-            // The empty sum of `Iterator::sum`.
-            return -0.0;
-        }
-        // Below 2^16 cells of below 2^32 each: the sum and every partial sum are exact in f64.
-        cells.iter().map(|&i| u64::from(v[i])).sum::<u64>() as f64
-    }
-
-    fn add_blocks(v: &[u32], stride: usize, cells: &[(usize, usize)], out: &mut [f64]) {
-        for &(i, f) in cells {
-            let total: u64 = v.chunks_exact(stride).map(|b| u64::from(b[i])).sum();
-            // `out[f]` holds a whole number too: one exact addition.
-            out[f] += total as f64;
-        }
-    }
-
-    fn add_parts<'a>(parts: impl Iterator<Item = &'a [u32]> + Clone, out: &mut [f64]) {
-        // A stretch of cells at a time, its totals on the stack.
-        const STRETCH: usize = 512;
-        for (k, out) in out.chunks_mut(STRETCH).enumerate() {
-            let mut total = [0u64; STRETCH];
-            for part in parts.clone() {
-                let part = part.get(k * STRETCH..).unwrap_or_default();
-                for (t, &v) in total[..out.len()].iter_mut().zip(part) {
-                    *t += u64::from(v);
-                }
-            }
-            for (o, &t) in out.iter_mut().zip(&total) {
-                *o += t as f64;
-            }
-        }
-    }
-}
-
-impl Tally for f64 {
-    #[inline]
-    fn sum_at(v: &[f64], cells: &[usize]) -> f64 {
-        cells.iter().map(|&i| v[i]).sum()
-    }
-
-    fn add_blocks(v: &[f64], stride: usize, cells: &[(usize, usize)], out: &mut [f64]) {
-        for block in v.chunks_exact(stride) {
-            for &(i, f) in cells {
-                out[f] += block[i];
-            }
-        }
-    }
-
-    fn add_parts<'a>(parts: impl Iterator<Item = &'a [f64]> + Clone, out: &mut [f64]) {
-        for part in parts {
-            for (o, &v) in out.iter_mut().zip(part) {
-                *o += v;
-            }
-        }
-    }
-}
-
-/// Units of `item` in one cycle: [`CostItem::units`], bit for bit.
-#[inline]
-fn units<T: Tally>(item: &CostItem, counts: &[T], moves: &[T]) -> f64 {
-    match item.basis {
-        CostBasis::PerCycle(s) => counts[s].into(),
-        _ => T::sum_at(moves, &item.cells),
-    }
 }
 
 /// How a value on a line is booked in an area: into its account by the line's kind, and paid directly
@@ -198,7 +113,7 @@ pub(super) fn area_part<T: Tally>(
         let accounts = &mut accounts[y * na..(y + 1) * na];
         for item in costs {
             if item.municipalities[m] && item.amount[c] != 0.0 {
-                let value = units(item, counts, moves) * item.amount[c];
+                let value = item.units(counts, moves) * item.amount[c];
                 booking.book(c, item.line, value, lines, accounts);
                 // One-off costs (fees, transition costs) at the start of the cycle they fall in. (An
                 // item with a zero amount would add a zero to a cost that is never -0: nothing.)
@@ -299,6 +214,15 @@ mod tests {
     use super::*;
     use crate::engine::{AreaTrace, simulate};
 
+    /// Units of `item` in one cycle as they were computed before: its cells' counts added one by one
+    /// in `f64`.
+    fn units_as_before<T: Copy + Into<f64>>(item: &CostItem, counts: &[T], moves: &[T]) -> f64 {
+        match &item.basis {
+            CostBasis::PerCycle(s) => counts[*s].into(),
+            _ => item.cells.iter().map(|&i| moves[i].into()).sum(),
+        }
+    }
+
     /// The part of an area as it was computed before (item by item, value by value, in `f64`): the
     /// oracle the one-pass part must equal bit for bit.
     fn part_as_before<T: Copy + Into<f64>>(
@@ -341,7 +265,10 @@ mod tests {
             };
             for item in costs {
                 if item.municipalities[m] && item.amount[c] != 0.0 {
-                    book(item.line, item.units(counts, moves) * item.amount[c]);
+                    book(
+                        item.line,
+                        units_as_before(item, counts, moves) * item.amount[c],
+                    );
                 }
             }
             model.evaluation_costs(c, counts, moves, &mut book);
@@ -397,7 +324,7 @@ mod tests {
                 .iter()
                 .filter(|i| i.municipalities[m] && !i.cells.is_empty())
             {
-                cost += item.units(counts, moves) * item.amount[t] * d.cost[t];
+                cost += units_as_before(item, counts, moves) * item.amount[t] * d.cost[t];
             }
             model.evaluation_costs(t, counts, moves, |_, value| cost += value * d.cost[t]);
         }
@@ -457,35 +384,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn whole_counts_add_up_as_one_by_one_in_f64() {
-        let key = crate::rng::Key::root(9);
-        let v: Vec<u32> = (0..512).map(|i| key.at(i) as u32 >> (i % 32)).collect();
-        let as_f64: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
-        for cells in [
-            vec![],
-            vec![3],
-            vec![0, 7, 7, 511],
-            (0..256).collect::<Vec<_>>(),
-        ] {
-            assert_eq!(
-                u32::sum_at(&v, &cells).to_bits(),
-                f64::sum_at(&as_f64, &cells).to_bits(),
-                "{cells:?}"
-            );
-        }
-        // Blocks of 8: cells 1 and 6 into flows 0 and 2, on top of what the flows hold.
-        let cells = [(1, 0), (6, 2), (6, 1)];
-        let (mut a, mut b) = (vec![0.0, 0.0, 5.0], vec![0.0, 0.0, 5.0]);
-        u32::add_blocks(&v[..64], 8, &cells, &mut a);
-        f64::add_blocks(&as_f64[..64], 8, &cells, &mut b);
-        assert_eq!(a, b);
-        assert!(a.iter().all(|&x| x > 0.0));
-        let (mut a, mut b) = (vec![0.5; 100], vec![0.5; 100]);
-        u32::add_parts(v.chunks(100).take(4), &mut a);
-        f64::add_parts(as_f64.chunks(100).take(4), &mut b);
-        assert_eq!(a, b);
     }
 }

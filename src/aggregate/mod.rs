@@ -14,7 +14,7 @@ pub mod sizing;
 mod stats;
 
 pub use crate::engine::AreaView;
-pub use area::Tally;
+pub use crate::model::Tally;
 pub use layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
 pub use reduce::{reduce, reduce_arms, reduce_arms_into, reduce_views};
 pub use stats::{LEVELS, Stats, quantile, quantiles, stats};

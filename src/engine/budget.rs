@@ -18,14 +18,14 @@
 //! support on the regime's reinvestment line, whether or not as many clients arrive as expected.
 
 use crate::model::regime::{BudgetRule, Plan, Pool, RiskSharing, Surplus};
-use crate::model::{CostItem, Model};
+use crate::model::{CostItem, Model, Tally};
 
 /// What the budget holder of area `a` under `plan` spends in cycle `c`: the items of `costs` and the
 /// evaluations ([`Model::evaluation_costs`]) on the lines the regime covers, for the area's
 /// municipality, plus the regime's fixed costs. With the
 /// provider's `costs` and a baseline's counts it is what the holder would spend under the provider
 /// model (for budget sizing).
-pub fn holder_spend<T: Copy + Into<f64>>(
+pub fn holder_spend<T: Tally>(
     model: &Model,
     plan: &Plan,
     a: usize,

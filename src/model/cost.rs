@@ -1,6 +1,8 @@
 //! Cost items: what a cost line charges ([`CostItem`]), on what ([`CostBasis`]), and which account
 //! it counts in ([`LineKind`]).
 
+use super::Tally;
+
 /// What a cost item is charged on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CostBasis {
@@ -97,12 +99,81 @@ impl CostItem {
         }
     }
 
-    /// Units charged in one cycle, from the cycle's counts by state and its move matrix.
+    /// Units charged in one cycle, from the cycle's counts by state and its move matrix: whole counts
+    /// (`u32`) or expected ones (`f64`), bit for bit as adding the cells' counts one by one in `f64`
+    /// ([`Tally::sum_at`]).
     #[inline]
-    pub fn units<T: Copy + Into<f64>>(&self, counts: &[T], moves: &[T]) -> f64 {
+    pub fn units<T: Tally>(&self, counts: &[T], moves: &[T]) -> f64 {
         match &self.basis {
             CostBasis::PerCycle(s) => counts[*s].into(),
-            _ => self.cells.iter().map(|&i| moves[i].into()).sum(),
+            _ => T::sum_at(moves, &self.cells),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Units of a per-cycle, a per-entry and a per-transition item, and of one charged on no move, on
+    /// whole counts and on the same counts as `f64`: the counts of the right cells, bit for bit alike,
+    /// also where the whole counts add up beyond `u32`.
+    #[test]
+    fn units_count_the_items_cells_alike_for_whole_and_expected_counts() {
+        // Three states; row 3 of the move matrix is inflow, column 3 renewal. No client moves from a
+        // state to itself.
+        let n = 3;
+        let items = [
+            CostItem::new(0, CostBasis::PerCycle(1), vec![1.0], vec![true], n),
+            CostItem::new(0, CostBasis::PerEntry(2), vec![1.0], vec![true], n),
+            CostItem::new(
+                0,
+                CostBasis::PerTransition {
+                    from: vec![true, false, false, true],
+                    to: vec![false, true, true],
+                },
+                vec![1.0],
+                vec![true],
+                n,
+            ),
+            CostItem::new(
+                0,
+                CostBasis::PerTransition {
+                    from: vec![false; 4],
+                    to: vec![true; 3],
+                },
+                vec![1.0],
+                vec![true],
+                n,
+            ),
+        ];
+        let counts: [u32; 3] = [5, 7, 11];
+        let small: Vec<u32> = (0..16u32)
+            .map(|i| if i % 5 == 0 { 0 } else { 100 * i + i * i })
+            .collect();
+        let m = |f: usize, t: usize| f64::from(small[f * 4 + t]);
+        // Into state 2 from states 0 and 1 and from inflow, and renewals of state 2.
+        let entries = m(0, 2) + m(1, 2) + m(3, 2) + m(2, 3);
+        // From state 0 or inflow into state 1 or 2.
+        let transitions = m(0, 1) + m(0, 2) + m(3, 1) + m(3, 2);
+        let big: Vec<u32> = (0..16)
+            .map(|i| if i % 5 == 0 { 0 } else { u32::MAX })
+            .collect();
+        let max = f64::from(u32::MAX);
+        for (moves, want) in [
+            (small, [7.0, entries, transitions, -0.0]),
+            (big, [7.0, 4.0 * max, 4.0 * max, -0.0]),
+        ] {
+            let (counts_f, moves_f): (Vec<f64>, Vec<f64>) = (
+                counts.iter().map(|&x| f64::from(x)).collect(),
+                moves.iter().map(|&x| f64::from(x)).collect(),
+            );
+            for (item, want) in items.iter().zip(want) {
+                let whole = item.units(&counts, &moves);
+                let expected = item.units(&counts_f, &moves_f);
+                assert_eq!(whole.to_bits(), want.to_bits(), "{:?}", item.basis);
+                assert_eq!(expected.to_bits(), want.to_bits(), "{:?}", item.basis);
+            }
         }
     }
 }

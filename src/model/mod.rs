@@ -10,9 +10,11 @@ pub mod kpi;
 pub mod regime;
 pub mod row;
 pub mod scope;
+pub mod tally;
 
 pub use cost::{CostBasis, CostItem, LineKind};
 pub use row::{Pick8, RENEW, Row, Transitions, thresholds};
+pub use tally::Tally;
 
 use crate::model::regime::{Arm, Regime};
 use crate::rng::Key;

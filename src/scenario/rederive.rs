@@ -94,23 +94,14 @@ struct Misc {
 
 /// Every section of a scenario, at the means ([`Parts::new`]) or for a run ([`Parts::model_for_run`]).
 pub(super) struct Parts<'a> {
-    base: Part<'a, Option<Base>>,
-    misc: Part<'a, Misc>,
-    inflow: Part<'a, (Row, Option<(f64, f64)>)>,
-    transitions: Part<'a, Option<Transitions>>,
-    /// The moves of the provider's table and the entry mix.
-    provider_flows: Part<'a, Vec<(usize, u8)>>,
-    index: Part<'a, Option<Index>>,
-    costs: Part<'a, (Vec<String>, Vec<CostItem>)>,
+    /// The sections before the policies.
+    early: Sections<'a>,
     regime_rows: Part<'a, Vec<RegimeRows>>,
     regimes: Part<'a, Regimes>,
     arms: Part<'a, Arms>,
     /// The cost items of every (regime, start, end) the arms use.
     cost_sets: Part<'a, Vec<Option<Vec<CostItem>>>>,
     rest: Part<'a, Rest>,
-    area_rates: Part<'a, Vec<Option<AreaRate>>>,
-    /// The areas with their mean inflow.
-    areas: Part<'a, Vec<Area>>,
     flows: Part<'a, Vec<(usize, u8)>>,
 }
 
@@ -143,7 +134,7 @@ impl Parts<'_> {
         raw: &ScenarioFile,
         (seed, run): (u64, u32),
     ) -> Option<Model> {
-        if self.base.drew {
+        if self.early.base.drew {
             return None;
         }
         let mut cx = Ctx {
@@ -159,35 +150,37 @@ impl Parts<'_> {
 /// The sections of a pass: all compiled (`prev` `None`), or those the run's draws touch, the others
 /// taken from `prev`. `None` when a section that others need has a problem.
 fn pass<'a>(cx: &mut Ctx, raw: &ScenarioFile, prev: Option<&'a Parts>) -> Option<Parts<'a>> {
-    let base = part(cx, prev.map(|p| &p.base), false, |cx| base(cx, raw));
+    let base = part(cx, prev.map(|p| &p.early.base), false, |cx| base(cx, raw));
     let b = base.value.as_ref().as_ref()?;
-    let misc = part(cx, prev.map(|p| &p.misc), false, |cx| misc(cx, raw, b));
+    let misc = part(cx, prev.map(|p| &p.early.misc), false, |cx| {
+        misc(cx, raw, b)
+    });
     let frame = frame_of(b);
-    let inflow = part(cx, prev.map(|p| &p.inflow), false, |cx| {
+    let inflow = part(cx, prev.map(|p| &p.early.inflow), false, |cx| {
         super::time_areas::inflow(cx, raw, &b.codes, &b.states)
     });
-    let transitions = part(cx, prev.map(|p| &p.transitions), false, |cx| {
+    let transitions = part(cx, prev.map(|p| &p.early.transitions), false, |cx| {
         super::transitions::transitions(cx, raw, &frame)
     });
     let stale = inflow.fresh() || transitions.fresh();
-    let provider_flows = part(cx, prev.map(|p| &p.provider_flows), stale, |_| {
+    let provider_flows = part(cx, prev.map(|p| &p.early.provider_flows), stale, |_| {
         transitions.value.as_ref().as_ref().map_or(Vec::new(), |t| {
             super::transitions::flows(t, &inflow.value.0, b.states.len())
         })
     });
-    let index = part(cx, prev.map(|p| &p.index), false, |cx| {
+    let index = part(cx, prev.map(|p| &p.early.index), false, |cx| {
         super::costs::indexation(cx, raw)
     });
-    let costs = part(cx, prev.map(|p| &p.costs), index.fresh(), |cx| {
+    let costs = part(cx, prev.map(|p| &p.early.costs), index.fresh(), |cx| {
         super::costs::costs(cx, raw, &cost_frame(b, &index.value))
     });
-    let area_rates = part(cx, prev.map(|p| &p.area_rates), false, |cx| {
+    let area_rates = part(cx, prev.map(|p| &p.early.area_rates), false, |cx| {
         (raw.area.iter().enumerate())
             .map(|(i, a)| super::time_areas::area_rate(cx, i, a))
             .collect()
     });
     let stale = inflow.fresh() || area_rates.fresh();
-    let areas = part(cx, prev.map(|p| &p.areas), stale, |cx| {
+    let areas = part(cx, prev.map(|p| &p.early.areas), stale, |cx| {
         let mut areas = b.areas.clone();
         if let Some(rates) = inflow.value.1 {
             let time = (b.start, b.cycle_months, b.cycles);
@@ -215,10 +208,12 @@ struct Sections<'a> {
     misc: Part<'a, Misc>,
     inflow: Part<'a, (Row, Option<(f64, f64)>)>,
     transitions: Part<'a, Option<Transitions>>,
+    /// The moves of the provider's table and the entry mix.
     provider_flows: Part<'a, Vec<(usize, u8)>>,
     index: Part<'a, Option<Index>>,
     costs: Part<'a, (Vec<String>, Vec<CostItem>)>,
     area_rates: Part<'a, Vec<Option<AreaRate>>>,
+    /// The areas with their mean inflow.
     areas: Part<'a, Vec<Area>>,
 }
 
@@ -238,7 +233,7 @@ fn policies<'a>(
         super::regimes::all_regime_rows(cx, raw, &k)
     });
     // Without `prev` everything is compiled anyway.
-    let lines_differ = prev.is_none_or(|p| *p.costs.value.0 != **cost_lines);
+    let lines_differ = prev.is_none_or(|p| *p.early.costs.value.0 != **cost_lines);
     let regimes = part(
         cx,
         prev.map(|p| &p.regimes),
@@ -281,15 +276,7 @@ fn policies<'a>(
         cost_sets,
         rest,
         flows,
-        base: s.base,
-        misc: s.misc,
-        inflow: s.inflow,
-        transitions: s.transitions,
-        provider_flows: s.provider_flows,
-        index: s.index,
-        costs: s.costs,
-        area_rates: s.area_rates,
-        areas: s.areas,
+        early: s,
     })
 }
 
@@ -405,30 +392,21 @@ fn rest(cx: &mut Ctx, raw: &ScenarioFile, k: &Context, arms: &[Arm], lines: &[St
 impl Parts<'_> {
     /// Whether compiling some section consulted a distribution.
     fn drew(&self) -> bool {
-        [
-            self.base.drew,
-            self.misc.drew,
-            self.inflow.drew,
-            self.transitions.drew,
-        ]
-        .into_iter()
-        .chain([self.provider_flows.drew, self.index.drew, self.costs.drew])
-        .chain([self.regime_rows.drew, self.regimes.drew, self.arms.drew])
-        .chain([self.cost_sets.drew])
-        .chain([
-            self.rest.drew,
-            self.area_rates.drew,
-            self.areas.drew,
-            self.flows.drew,
-        ])
-        .any(|d| d)
+        let e = &self.early;
+        [e.base.drew, e.misc.drew, e.inflow.drew, e.transitions.drew]
+            .into_iter()
+            .chain([e.provider_flows.drew, e.index.drew, e.costs.drew])
+            .chain([e.area_rates.drew, e.areas.drew])
+            .chain([self.regime_rows.drew, self.regimes.drew, self.arms.drew])
+            .chain([self.cost_sets.drew, self.rest.drew, self.flows.drew])
+            .any(|d| d)
     }
 
     /// Whether the names the full compile checks for the workbook's cells (of the states, areas, lines,
     /// arms, KPIs and outcomes) are those of the means (`prev`), which were checked.
     fn same_names(&self, prev: &Parts) -> bool {
         !self.rest.fresh()
-            && !self.base.fresh()
+            && !self.early.base.fresh()
             && self.regimes.value.1 == prev.regimes.value.1
             && self.arms.value.0 == prev.arms.value.0
     }
@@ -444,7 +422,8 @@ impl Parts<'_> {
                 .collect::<Vec<_>>()
         };
         let table = |p: &Parts| {
-            p.transitions
+            p.early
+                .transitions
                 .value
                 .as_ref()
                 .as_ref()
@@ -454,7 +433,7 @@ impl Parts<'_> {
             && self.flows.value == prev.flows.value
             && table(self) == table(prev)
             && cells(&self.arms.value.1) == cells(&prev.arms.value.1)
-            && self.costs.value.1.len() == prev.costs.value.1.len()
+            && self.early.costs.value.1.len() == prev.early.costs.value.1.len()
             && items(&self.cost_sets.value) == items(&prev.cost_sets.value)
     }
 
@@ -463,8 +442,8 @@ impl Parts<'_> {
     fn model(self, cx: &mut Ctx, raw: &ScenarioFile, prev: &Parts) -> Option<Model> {
         let uncertain = self.drew();
         let (same_names, same_sizes) = (self.same_names(prev), self.same_sizes(prev));
-        let b = self.base.value.as_ref().as_ref()?;
-        let misc = self.misc.value.into_owned();
+        let b = self.early.base.value.as_ref().as_ref()?;
+        let misc = self.early.misc.value.into_owned();
         let (regimes, lines, line_kinds) = self.regimes.value.into_owned();
         let (arms, regime_tables) = self.arms.value.into_owned();
         let regime_costs = self.cost_sets.value.into_owned();
@@ -484,12 +463,12 @@ impl Parts<'_> {
             seed: *run.seed.get_ref() as u64,
             overspend_risk: misc.overspend_risk,
             municipalities: b.municipalities.clone(),
-            areas: self.areas.value.into_owned(),
-            entry: self.inflow.value.0.clone(),
-            transitions: self.transitions.value.into_owned()?,
+            areas: self.early.areas.value.into_owned(),
+            entry: self.early.inflow.value.0.clone(),
+            transitions: self.early.transitions.value.into_owned()?,
             lines,
             line_kinds,
-            costs: self.costs.value.1.clone(),
+            costs: self.early.costs.value.1.clone(),
             flows: self.flows.value.into_owned(),
             regimes,
             arms,
@@ -528,20 +507,20 @@ mod tests {
     /// The sections a pass compiled anew.
     fn fresh(p: &Parts) -> Vec<&'static str> {
         [
-            ("base", p.base.fresh()),
-            ("misc", p.misc.fresh()),
-            ("inflow", p.inflow.fresh()),
-            ("transitions", p.transitions.fresh()),
-            ("provider_flows", p.provider_flows.fresh()),
-            ("index", p.index.fresh()),
-            ("costs", p.costs.fresh()),
+            ("base", p.early.base.fresh()),
+            ("misc", p.early.misc.fresh()),
+            ("inflow", p.early.inflow.fresh()),
+            ("transitions", p.early.transitions.fresh()),
+            ("provider_flows", p.early.provider_flows.fresh()),
+            ("index", p.early.index.fresh()),
+            ("costs", p.early.costs.fresh()),
             ("regime_rows", p.regime_rows.fresh()),
             ("regimes", p.regimes.fresh()),
             ("arms", p.arms.fresh()),
             ("cost_sets", p.cost_sets.fresh()),
             ("rest", p.rest.fresh()),
-            ("area_rates", p.area_rates.fresh()),
-            ("areas", p.areas.fresh()),
+            ("area_rates", p.early.area_rates.fresh()),
+            ("areas", p.early.areas.fresh()),
             ("flows", p.flows.fresh()),
         ]
         .into_iter()
