@@ -478,8 +478,6 @@ mod tests {
         let mut sorted = cont.clone();
         sorted.sort_unstable_by(f64::total_cmp);
         let reversed: Vec<f64> = sorted.iter().rev().copied().collect();
-        // The largest size whose every partial sum is exact for n values, below 2^50.
-        let edge = ((1u64 << 53) - 1).div_euclid(n as u64).min((1 << 50) - 1) as f64;
         let mut cells = vec![
             ("continuous", cont.clone()),
             ("fractions", of(&|i| cont[i] / 1024.0 + 0.5)),
@@ -524,20 +522,24 @@ mod tests {
                     }
                 }),
             ),
-            // Whole numbers at the edge of an exact sum: just below, and beyond it (whose sum in
-            // run order rounds for n of 8 and more), and at 2^50 in size.
-            ("edge", of(&|i| [edge, edge - 1.0, -edge, edge][i % 4])),
-            (
-                "beyond",
-                of(&|i| [(1u64 << 50) as f64 - 1.0, (1u64 << 50) as f64 - 3.0][i % 2]),
-            ),
-            (
-                "2^50",
-                of(&|i| [(1u64 << 50) as f64, -((1u64 << 50) as f64), 5.0][i % 3]),
-            ),
         ];
-        // Constant values: whole, not whole (whose mean need not be the value), signed zeros,
-        // infinite, NaN, large.
+        cells.extend(edges(n));
+        cells
+    }
+
+    /// Cells of `n` whole numbers at the edge of an exact sum: just below, and beyond it (whose sum
+    /// in run order rounds for n of 8 and more), and at 2^50 in size; and constant values: whole,
+    /// not whole (whose mean need not be the value), signed zeros, infinite, NaN, large.
+    fn edges(n: usize) -> Vec<(&'static str, Vec<f64>)> {
+        let of = |f: &dyn Fn(usize) -> f64| (0..n).map(f).collect::<Vec<f64>>();
+        // The largest size whose every partial sum is exact for n values, below 2^50.
+        let edge = ((1u64 << 53) - 1).div_euclid(n as u64).min((1 << 50) - 1) as f64;
+        let big = (1u64 << 50) as f64;
+        let mut cells = vec![
+            ("edge", of(&|i| [edge, edge - 1.0, -edge, edge][i % 4])),
+            ("beyond", of(&|i| [big - 1.0, big - 3.0][i % 2])),
+            ("2^50", of(&|i| [big, -big, 5.0][i % 3])),
+        ];
         for x in [
             7.0,
             7.25,
