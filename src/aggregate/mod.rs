@@ -111,25 +111,42 @@ impl Columns {
         }
     }
 
-    /// Statistics of every cell (on the current rayon pool; the result does not depend on it).
+    /// Statistics of every cell (on the current rayon pool; the result does not depend on it): a
+    /// stretch of cells at a time, whose sums are added side by side.
     pub fn stats(&self) -> Vec<Stats> {
         use rayon::prelude::*;
-        (0..self.cells())
-            .into_par_iter()
-            .map_init(stats::Scratch::default, |s, i| {
-                stats::stats_of(self.cell(i), s)
+        let cells: Vec<usize> = (0..self.cells()).collect();
+        let done: Vec<Vec<Stats>> = cells
+            .par_chunks(STRETCH)
+            .map_init(stats::Scratch::default, |s, stretch| {
+                let mut out = Vec::with_capacity(stretch.len());
+                self.stats_into(stretch, s, &mut out);
+                out
             })
-            .collect()
+            .collect();
+        done.concat()
     }
 
     /// Statistics of every cell, on the calling thread.
     pub fn stats_in_order(&self) -> Vec<Stats> {
+        let cells: Vec<usize> = (0..self.cells()).collect();
         let mut s = stats::Scratch::default();
-        (0..self.cells())
-            .map(|i| stats::stats_of(self.cell(i), &mut s))
-            .collect()
+        let mut out = Vec::with_capacity(cells.len());
+        for stretch in cells.chunks(STRETCH) {
+            self.stats_into(stretch, &mut s, &mut out);
+        }
+        out
+    }
+
+    /// Statistics of the cells `cells`, appended to `out`.
+    fn stats_into(&self, cells: &[usize], scratch: &mut stats::Scratch, out: &mut Vec<Stats>) {
+        let columns: Vec<&[f64]> = cells.iter().map(|&i| self.cell(i)).collect();
+        stats::stats_of_cells(&columns, scratch, out);
     }
 }
+
+/// How many cells a thread takes at a time for their statistics.
+const STRETCH: usize = 64;
 
 /// The summary of a batch of runs of one arm.
 #[derive(Debug, Clone)]
@@ -182,5 +199,45 @@ mod tests {
         assert!((s.sd - 2.5f64.sqrt()).abs() < 1e-12);
         let one = stats(&mut [7.0]);
         assert_eq!((one.sd, one.q[0], one.q[4]), (0.0, 7.0, 7.0));
+    }
+
+    #[test]
+    fn statistics_of_columns_are_each_cells_alone_on_any_pool_bit_for_bit() {
+        // More cells than a stretch, not a multiple of it: counts, fractions, constants, a NaN.
+        let (cells, runs) = (2 * STRETCH + 13, 37);
+        let mut columns = Columns::new(cells, runs);
+        let value = |cell: usize, run: usize| match cell % 5 {
+            0 => ((cell * 31 + run * 17) % 11) as f64,
+            1 => (cell * run) as f64 / 7.0,
+            2 => cell as f64,
+            3 if run == 5 => f64::NAN,
+            _ => -((run * run) as f64),
+        };
+        for cell in 0..cells {
+            for run in 0..runs {
+                columns.set(run, cell, value(cell, run));
+            }
+        }
+        let bits = |s: &[Stats]| -> Vec<[u64; 7]> {
+            let bits = |s: &Stats| {
+                let mut b = [s.mean.to_bits(), s.sd.to_bits(), 0, 0, 0, 0, 0];
+                for (b, q) in b[2..].iter_mut().zip(s.q) {
+                    *b = q.to_bits();
+                }
+                b
+            };
+            s.iter().map(bits).collect()
+        };
+        let alone: Vec<Stats> = (0..cells)
+            .map(|c| stats(&mut columns.cell(c).to_vec()))
+            .collect();
+        assert_eq!(bits(&columns.stats_in_order()), bits(&alone));
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a pool");
+            assert_eq!(bits(&pool.install(|| columns.stats())), bits(&alone));
+        }
     }
 }
