@@ -91,8 +91,8 @@ pub fn need_for_cells(model: &Model, cells: u64, runs: u64, threads: u64) -> Nee
     let trace = (model.areas.len() as u64 * cycles * (n + n1 * n1)).saturating_mul(4)
         + (cycles * n1 * n1).saturating_mul(8)
         + cells.saturating_mul(8);
-    // The block of finished runs' numbers waiting to be stored by cell (see `run::batch`).
-    let block = crate::run::batch::block_runs(usize::try_from(cells).unwrap_or(usize::MAX)) as u64;
+    // The block of finished runs' numbers waiting to be stored by cell.
+    let block = block_runs(usize::try_from(cells).unwrap_or(usize::MAX)) as u64;
     let room = block.min(runs).saturating_mul(cells).saturating_mul(8);
     let output_per_run = (model.arms.len() as u64)
         .saturating_mul(run_numbers(model))
@@ -125,6 +125,12 @@ fn run_numbers(model: &Model) -> u64 {
         .map(|k| (k.years() * k.scopes.len()) as u64)
         .sum();
     scopes * (5 * years + 2 + model.outcomes.len() as u64) + kpi_years
+}
+
+/// Runs of a batch's block for `cells` numbers per run (over all arms): finished runs wait in the
+/// block to be stored by cell. Up to 256 runs and about 32 MB of numbers (at least one run).
+pub fn block_runs(cells: usize) -> usize {
+    ((1usize << 22) / cells.max(1)).clamp(1, 256)
 }
 
 /// The most runs that fit the budget besides the tables and traces (0 if none).

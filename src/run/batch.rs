@@ -95,12 +95,12 @@ fn run_with<'a>(
         .iter()
         .map(|l| Columns::new(l.len(), runs))
         .collect();
-    let lens: Vec<usize> = layouts.iter().map(Layout::len).collect();
     // Finished runs are stored by cell a block of runs at a time: a cell's values of many runs in one
     // write along its column (few pages touched per value). The runs of a block reduce their cells
     // into the block's room (the same room for every block), in parallel; then all threads store the
     // block into the columns, each a share of the cells.
-    let block = block_runs(lens.iter().sum());
+    let lens: Vec<usize> = layouts.iter().map(Layout::len).collect();
+    let block = crate::limits::block_runs(lens.iter().sum());
     // The run-invariant tables of the base model, derived once; a run with its own draws derives its own.
     let base = engine::Prepared::new(model);
     let done = Mutex::new(Done {
@@ -108,7 +108,7 @@ fn run_with<'a>(
         client_cycles: vec![0; arms],
     });
     let failed = Failed::new();
-    let one_run = |(outs, r): (Vec<&mut [f64]>, usize)| {
+    let one_run = |outs: Vec<&mut [f64]>, r: usize| {
         // Past a run that failed, runs are left undone: the error is the first failed run's.
         if failed.before(r) {
             return;
@@ -117,43 +117,26 @@ fn run_with<'a>(
             Ok(cc) => {
                 // Reported while holding the count, so that `done` grows from call to call.
                 let mut d = done.lock().expect("no panics while holding the lock");
-                d.runs += 1;
-                for (total, cc) in d.client_cycles.iter_mut().zip(cc) {
-                    *total += cc;
-                }
                 progress(Progress {
-                    done: d.runs,
+                    done: d.add(cc),
                     total: runs as u64,
                 });
             }
             Err(e) => failed.at(r, e),
         }
     };
-    let mut body = || -> Result<()> {
-        let mut room: Vec<Vec<f64>> = lens
-            .iter()
-            .map(|&l| vec![0.0; block.min(runs) * l])
-            .collect();
-        for lo in (0..runs).step_by(block) {
-            let hi = (lo + block).min(runs);
-            let slots = run_slots(&mut room, &lens, 0..hi - lo);
-            if sequential {
-                slots.into_iter().zip(lo..hi).for_each(one_run);
-            } else {
-                slots.into_par_iter().zip(lo..hi).for_each(one_run);
-            }
-            if failed.any() {
-                break;
-            }
-            for ((column, room), &len) in columns.iter_mut().zip(&room).zip(&lens) {
-                column.put_runs(lo, &room[..(hi - lo) * len], sequential);
-            }
-        }
-        Ok(())
+    let mut store = || {
+        store_blocks(
+            (&mut columns, &lens, runs),
+            block,
+            sequential,
+            &failed,
+            &one_run,
+        )
     };
     match &own_pool {
-        Some(pool) => pool.install(body)?,
-        None => body()?,
+        Some(pool) => pool.install(store),
+        None => store(),
     }
     let client_cycles = done
         .into_inner()
@@ -174,16 +157,57 @@ fn run_with<'a>(
     ))
 }
 
-/// Runs of a block for `cells` cells per run (over all arms): up to 256 runs and about 32 MB of cells
-/// (at least one run).
-pub(crate) fn block_runs(cells: usize) -> usize {
-    ((1usize << 22) / cells.max(1)).clamp(1, 256)
+/// Runs the batch's `runs` runs a block of `block` runs at a time, `one_run` reducing each into its
+/// room in each arm's block (`lens` cells), then stores the block into the arms' `columns`. Stops after a block in which a run failed.
+fn store_blocks(
+    (columns, lens, runs): (&mut [Columns], &[usize], usize),
+    block: usize,
+    sequential: bool,
+    failed: &Failed,
+    one_run: &(dyn Fn(Vec<&mut [f64]>, usize) + Sync),
+) {
+    let mut room: Vec<Vec<f64>> = lens
+        .iter()
+        .map(|&l| vec![0.0; block.min(runs) * l])
+        .collect();
+    for lo in (0..runs).step_by(block) {
+        let hi = (lo + block).min(runs);
+        let slots = run_slots(&mut room, lens, 0..hi - lo);
+        if sequential {
+            slots
+                .into_iter()
+                .zip(lo..hi)
+                .for_each(|(outs, r)| one_run(outs, r));
+        } else {
+            slots
+                .into_par_iter()
+                .zip(lo..hi)
+                .for_each(|(outs, r)| one_run(outs, r));
+        }
+        if failed.any() {
+            break;
+        }
+        for ((column, room), &len) in columns.iter_mut().zip(&room).zip(lens) {
+            column.put_runs(lo, &room[..(hi - lo) * len], sequential);
+        }
+    }
 }
 
 /// Runs done so far, and their client-cycles per arm.
 struct Done {
     runs: u64,
     client_cycles: Vec<u64>,
+}
+
+impl Done {
+    /// Counts a run done with client-cycles `cc` per arm; the runs done now.
+    fn add(&mut self, cc: Vec<u64>) -> u64 {
+        self.runs += 1;
+        for (total, cc) in self.client_cycles.iter_mut().zip(cc) {
+            *total += cc;
+        }
+        self.runs
+    }
 }
 
 /// The first run that failed and its error: the same whatever the threads, since every run before it
