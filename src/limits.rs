@@ -44,7 +44,8 @@ pub struct Need {
     pub per_run: u64,
     /// Numbers reported per run, over all arms.
     pub cells: u64,
-    /// The traces of the runs in progress (one per thread).
+    /// The runs in progress: their traces (one per thread) and the block of finished runs' numbers
+    /// waiting to be stored by cell.
     pub traces: u64,
     /// The per-run table (`runs.csv`) while it is written and read back for the figures: its text, a
     /// copy, and the parsed rows (about 72 bytes a number).
@@ -90,6 +91,9 @@ pub fn need_for_cells(model: &Model, cells: u64, runs: u64, threads: u64) -> Nee
     let trace = (model.areas.len() as u64 * cycles * (n + n1 * n1)).saturating_mul(4)
         + (cycles * n1 * n1).saturating_mul(8)
         + cells.saturating_mul(8);
+    // The block of finished runs' numbers waiting to be stored by cell.
+    let block = block_runs(usize::try_from(cells).unwrap_or(usize::MAX)) as u64;
+    let room = block.min(runs).saturating_mul(cells).saturating_mul(8);
     let output_per_run = (model.arms.len() as u64)
         .saturating_mul(run_numbers(model))
         .saturating_mul(OUTPUT_BYTES);
@@ -97,7 +101,7 @@ pub fn need_for_cells(model: &Model, cells: u64, runs: u64, threads: u64) -> Nee
         tables,
         per_run: cells.saturating_mul(runs).saturating_mul(8),
         cells,
-        traces: trace.saturating_mul(threads.max(1)),
+        traces: trace.saturating_mul(threads.max(1)).saturating_add(room),
         output: output_per_run.saturating_mul(runs),
         output_per_run,
     }
@@ -121,6 +125,12 @@ fn run_numbers(model: &Model) -> u64 {
         .map(|k| (k.years() * k.scopes.len()) as u64)
         .sum();
     scopes * (5 * years + 2 + model.outcomes.len() as u64) + kpi_years
+}
+
+/// Runs of a batch's block for `cells` numbers per run (over all arms): finished runs wait in the
+/// block to be stored by cell. Up to 256 runs and about 32 MB of numbers (at least one run).
+pub fn block_runs(cells: usize) -> usize {
+    ((1usize << 22) / cells.max(1)).clamp(1, 256)
 }
 
 /// The most runs that fit the budget besides the tables and traces (0 if none).

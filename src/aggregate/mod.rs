@@ -83,17 +83,50 @@ impl Columns {
         }
     }
 
-    /// Stores the cells of runs `lo..lo + rows.len()` (dense columns), cell by cell so that the
-    /// writes run along each cell's column.
-    pub fn put_runs(&mut self, lo: usize, rows: &[&[f64]]) {
+    /// Stores the cells of runs `lo..lo + n` (dense columns), given run after run in `rows` (`n` runs
+    /// of all the cells each). The threads of the current rayon pool (`sequential`: the calling thread
+    /// alone) each write a share of the cells, a few cells at a time: a cache line of each run's row is
+    /// read at once, and each cell's values go in one stretch along its column.
+    pub fn put_runs(&mut self, lo: usize, rows: &[f64], sequential: bool) {
+        use rayon::prelude::*;
+        /// Cells written together: a cache line of a row.
+        const CELLS: usize = 8;
         debug_assert!(self.slot.is_empty(), "put on sparse columns");
-        let Some(first) = rows.first() else { return };
-        for cell in 0..first.len() {
-            let column =
-                &mut self.values[cell * self.runs + lo..cell * self.runs + lo + rows.len()];
-            for (v, row) in column.iter_mut().zip(rows) {
-                *v = row[cell];
+        let (cells, runs) = (self.cells(), self.runs);
+        if cells == 0 {
+            return;
+        }
+        assert_eq!(rows.len() % cells, 0, "rows of {cells} cells");
+        let n = rows.len() / cells;
+        assert!(lo + n <= runs, "runs {lo}..{} of {runs}", lo + n);
+        let put = |(g, columns): (usize, &mut [f64])| {
+            let first = g * CELLS;
+            let mut columns: Vec<&mut [f64]> = columns
+                .chunks_exact_mut(runs)
+                .map(|column| &mut column[lo..lo + n])
+                .collect();
+            let group = columns.len();
+            for (r, row) in rows.chunks_exact(cells).enumerate() {
+                for (column, &v) in columns.iter_mut().zip(&row[first..first + group]) {
+                    column[r] = v;
+                }
             }
+        };
+        if n == 0 {
+            return;
+        }
+        if sequential {
+            self.values
+                .chunks_mut(runs * CELLS)
+                .enumerate()
+                .for_each(put);
+        } else {
+            // At least 64 groups (512 cells) a task: far more work than handing it out.
+            self.values
+                .par_chunks_mut(runs * CELLS)
+                .with_min_len(64)
+                .enumerate()
+                .for_each(put);
         }
     }
 
@@ -238,6 +271,33 @@ mod tests {
                 .build()
                 .expect("a pool");
             assert_eq!(bits(&pool.install(|| columns.stats())), bits(&alone));
+        }
+    }
+
+    #[test]
+    fn runs_put_in_blocks_land_at_their_own_index_on_any_pool() {
+        // 13 cells (not whole groups of 8), 10 runs stored as blocks of 7 and 3.
+        let (cells, runs) = (13, 10);
+        let value = |r: usize, c: usize| (r * 100 + c) as f64;
+        let rows = |lo: usize, hi: usize| -> Vec<f64> {
+            (lo..hi)
+                .flat_map(|r| (0..cells).map(move |c| value(r, c)))
+                .collect()
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for sequential in [true, false] {
+            let mut columns = Columns::new(cells, runs);
+            pool.install(|| {
+                columns.put_runs(0, &rows(0, 7), sequential);
+                columns.put_runs(7, &rows(7, 10), sequential);
+            });
+            for c in 0..cells {
+                let want: Vec<f64> = (0..runs).map(|r| value(r, c)).collect();
+                assert_eq!(columns.cell(c), want, "cell {c}, sequential {sequential}");
+            }
         }
     }
 }

@@ -11,8 +11,10 @@ use crate::model::Model;
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Progress of a batch, passed to the callback after each chunk of runs.
+/// Progress of a batch, passed to the callback after each run, with `done` growing from call to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     /// Runs finished.
@@ -93,53 +95,54 @@ fn run_with<'a>(
         .iter()
         .map(|l| Columns::new(l.len(), runs))
         .collect();
-    let mut client_cycles = vec![0u64; arms];
-    let chunk = (opts.threads * 16).max(32);
     // Finished runs are stored by cell a block of runs at a time: a cell's values of many runs in one
-    // write along its column (few pages touched per value). A block is whole chunks, up to 256 runs
-    // (or one chunk) and at most about 32 MB of cells; the runs reduce their cells into the block's
-    // room, the same room for every block.
+    // write along its column (few pages touched per value). The runs of a block reduce their cells
+    // into the block's room (the same room for every block), in parallel; then all threads store the
+    // block into the columns, each a share of the cells.
     let lens: Vec<usize> = layouts.iter().map(Layout::len).collect();
-    let cells_per_run = lens.iter().sum::<usize>().max(1);
-    let block = ((1usize << 22) / cells_per_run).clamp(chunk, 256.max(chunk)) / chunk * chunk;
+    let block = crate::limits::block_runs(lens.iter().sum());
     // The run-invariant tables of the base model, derived once; a run with its own draws derives its own.
     let base = engine::Prepared::new(model);
-    let one_run = |(outs, r): (Vec<&mut [f64]>, usize)| {
-        run_cells(model, model_of, &base, &layouts, (opts.seed, r), outs)
-    };
-    let mut body = || -> Result<()> {
-        let mut room: Vec<Vec<f64>> = lens.iter().map(|&l| vec![0.0; block * l]).collect();
-        for lo in (0..runs).step_by(block) {
-            let hi = (lo + block).min(runs);
-            for from in (lo..hi).step_by(chunk) {
-                let to = (from + chunk).min(hi);
-                let slots = run_slots(&mut room, &lens, from - lo..to - lo);
-                let done: Vec<Result<Vec<u64>>> = if sequential {
-                    slots.into_iter().zip(from..to).map(one_run).collect()
-                } else {
-                    slots.into_par_iter().zip(from..to).map(one_run).collect()
-                };
-                for run in done {
-                    for (total, cc) in client_cycles.iter_mut().zip(run?) {
-                        *total += cc;
-                    }
-                }
+    let done = Mutex::new(Done {
+        runs: 0,
+        client_cycles: vec![0; arms],
+    });
+    let failed = Failed::new();
+    let one_run = |outs: Vec<&mut [f64]>, r: usize| {
+        // Past a run that failed, runs are left undone: the error is the first failed run's.
+        if failed.before(r) {
+            return;
+        }
+        match run_cells(model, model_of, &base, &layouts, (opts.seed, r), outs) {
+            Ok(cc) => {
+                // Reported while holding the count, so that `done` grows from call to call.
+                let mut d = done.lock().expect("no panics while holding the lock");
                 progress(Progress {
-                    done: to as u64,
+                    done: d.add(cc),
                     total: runs as u64,
                 });
             }
-            for ((column, room), &len) in columns.iter_mut().zip(&room).zip(&lens) {
-                let rows: Vec<&[f64]> = room[..(hi - lo) * len].chunks(len).collect();
-                column.put_runs(lo, &rows);
-            }
+            Err(e) => failed.at(r, e),
         }
-        Ok(())
+    };
+    let mut store = || {
+        store_blocks(
+            (&mut columns, &lens, runs),
+            block,
+            sequential,
+            &failed,
+            &one_run,
+        )
     };
     match &own_pool {
-        Some(pool) => pool.install(body)?,
-        None => body()?,
+        Some(pool) => pool.install(store),
+        None => store(),
     }
+    let client_cycles = done
+        .into_inner()
+        .expect("no panics while holding the lock")
+        .client_cycles;
+    failed.result()?;
     let stats: Vec<Vec<crate::aggregate::Stats>> = match &own_pool {
         Some(pool) => pool.install(|| columns.iter().map(Columns::stats).collect()),
         None if sequential => columns.iter().map(Columns::stats_in_order).collect(),
@@ -152,6 +155,107 @@ fn run_with<'a>(
         &client_cycles,
         runs,
     ))
+}
+
+/// Runs the batch's `runs` runs a block of `block` runs at a time, `one_run` reducing each into its
+/// room in each arm's block (`lens` cells), then stores the block into the arms' `columns`. Stops after a block in which a run failed.
+fn store_blocks(
+    (columns, lens, runs): (&mut [Columns], &[usize], usize),
+    block: usize,
+    sequential: bool,
+    failed: &Failed,
+    one_run: &(dyn Fn(Vec<&mut [f64]>, usize) + Sync),
+) {
+    let mut room: Vec<Vec<f64>> = lens
+        .iter()
+        .map(|&l| vec![0.0; block.min(runs) * l])
+        .collect();
+    for lo in (0..runs).step_by(block) {
+        let hi = (lo + block).min(runs);
+        let slots = run_slots(&mut room, lens, 0..hi - lo);
+        if sequential {
+            slots
+                .into_iter()
+                .zip(lo..hi)
+                .for_each(|(outs, r)| one_run(outs, r));
+        } else {
+            slots
+                .into_par_iter()
+                .zip(lo..hi)
+                .for_each(|(outs, r)| one_run(outs, r));
+        }
+        if failed.any() {
+            break;
+        }
+        for ((column, room), &len) in columns.iter_mut().zip(&room).zip(lens) {
+            column.put_runs(lo, &room[..(hi - lo) * len], sequential);
+        }
+    }
+}
+
+/// Runs done so far, and their client-cycles per arm.
+struct Done {
+    runs: u64,
+    client_cycles: Vec<u64>,
+}
+
+impl Done {
+    /// Counts a run done with client-cycles `cc` per arm; the runs done now.
+    fn add(&mut self, cc: Vec<u64>) -> u64 {
+        self.runs += 1;
+        for (total, cc) in self.client_cycles.iter_mut().zip(cc) {
+            *total += cc;
+        }
+        self.runs
+    }
+}
+
+/// The first run that failed and its error: the same whatever the threads, since every run before it
+/// is done (only runs after a failed run are skipped).
+struct Failed {
+    /// The first failed run so far (`usize::MAX`: none).
+    first: AtomicUsize,
+    error: Mutex<Option<(usize, Error)>>,
+}
+
+impl Failed {
+    fn new() -> Failed {
+        Failed {
+            first: AtomicUsize::new(usize::MAX),
+            error: Mutex::new(None),
+        }
+    }
+
+    /// Whether a run before `run` failed.
+    fn before(&self, run: usize) -> bool {
+        self.first.load(Ordering::Relaxed) < run
+    }
+
+    /// Whether a run failed.
+    fn any(&self) -> bool {
+        self.first.load(Ordering::Relaxed) < usize::MAX
+    }
+
+    /// Run `run` failed with `e`.
+    fn at(&self, run: usize, e: Error) {
+        let mut slot = self.error.lock().expect("no panics while holding the lock");
+        if slot.as_ref().is_none_or(|(r, _)| run < *r) {
+            *slot = Some((run, e));
+            self.first.store(run, Ordering::Relaxed);
+        }
+    }
+
+    /// The first failed run's error, if a run failed.
+    fn result(self) -> Result<()> {
+        match self
+            .error
+            .into_inner()
+            .expect("no panics while holding the lock")
+        {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
 }
 
 /// For each run `runs` of a block (indices into it), its room in each arm's `room`: `lens[arm]` cells.
@@ -314,5 +418,57 @@ mod tests {
             assert_eq!(a.stats, b.stats);
             assert_eq!(a.client_cycles, b.client_cycles);
         }
+    }
+
+    #[test]
+    fn the_first_failed_run_is_reported_whatever_the_threads() {
+        // Runs 250 and 260 fail (in the second block of 205 runs): the error is run 250's on any
+        // number of threads, and progress only grows, up to the runs done.
+        let m = default_scenario().model;
+        for threads in [1, 3] {
+            let opts = Options {
+                runs: 300,
+                seed: 4,
+                threads,
+            };
+            let model_of = |r: u32| -> Result<Cow<'_, Model>> {
+                if r == 250 || r == 260 {
+                    Err(Error::Options(format!("run {r} cannot be drawn").into()))
+                } else {
+                    Ok(Cow::Borrowed(&m))
+                }
+            };
+            let seen = Mutex::new(Vec::new());
+            let err = run_with(&m, &model_of, &opts, &|p| {
+                assert_eq!(p.total, 300);
+                seen.lock().unwrap().push(p.done);
+            })
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("run 250 cannot be drawn"),
+                "{threads} threads: {err}"
+            );
+            let seen = seen.into_inner().unwrap();
+            assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+            // Every run before the failed one is done.
+            assert!(
+                seen.len() >= 250,
+                "{threads} threads: {} runs done",
+                seen.len()
+            );
+        }
+    }
+
+    #[test]
+    fn progress_counts_every_run_once_in_order() {
+        let m = default_scenario().model;
+        let opts = Options {
+            runs: 70,
+            seed: 1,
+            threads: 3,
+        };
+        let seen = Mutex::new(Vec::new());
+        run(&m, &opts, &|p| seen.lock().unwrap().push(p.done)).unwrap();
+        assert_eq!(seen.into_inner().unwrap(), (1..=70).collect::<Vec<u64>>());
     }
 }
