@@ -132,7 +132,7 @@ struct Waiting {
 }
 
 /// The capacity limits that bind an area in a cycle, and their loads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Limits<'m> {
     /// The binding limits and the area's limit of each.
     caps: Vec<(&'m Capacity, f64)>,
@@ -411,7 +411,6 @@ fn initial_clients<R: Recorder>(
     let tr = model.table(arm, a);
     let top = top(tr);
     let mut j = 0u64;
-    clients.reserve(model.areas[a].initial.iter().map(|&k| k as usize).sum());
     for (s, &k) in model.areas[a].initial.iter().enumerate() {
         let spread = &model.areas[a].initial_time[s];
         for _ in 0..k {
@@ -446,8 +445,6 @@ struct AreaSim<'m> {
     plan: Option<&'m crate::model::regime::Plan>,
     /// The capacity limits of the area in this arm (binding or not).
     caps: Vec<&'m Capacity>,
-    /// Room for the limits binding in a cycle (reused from cycle to cycle).
-    binding: Limits<'m>,
     clients: Vec<u64>,
     queue: Vec<Waiting>,
     admitted: Vec<Waiting>,
@@ -480,7 +477,6 @@ impl<'m> AreaSim<'m> {
                 .iter()
                 .filter(|cap| cap.arms[arm] && cap.areas[a])
                 .collect(),
-            binding: Limits::default(),
             clients,
             queue: Vec::new(),
             admitted: Vec::new(),
@@ -496,36 +492,34 @@ impl<'m> AreaSim<'m> {
         }
     }
 
-    /// Fills `self.binding` with the limits binding in cycle `c` and the loads of the caseload at its
-    /// start; whether any binds. The room is reused from cycle to cycle (nothing allocated once warm).
-    fn limits(&mut self, c: usize) -> bool {
-        let l = &mut self.binding;
-        l.caps.clear();
-        l.caps.extend(
-            self.caps
-                .iter()
-                .filter(|cap| cap.applies(self.arm, self.a, c))
-                .map(|&cap| (cap, cap.limit[self.a])),
-        );
-        if l.caps.is_empty() {
-            return false;
+    /// The limits binding in cycle `c`, with the loads of the caseload at its start.
+    fn limits(&self, c: usize) -> Option<Limits<'m>> {
+        let caps: Vec<(&Capacity, f64)> = self
+            .caps
+            .iter()
+            .filter(|cap| cap.applies(self.arm, self.a, c))
+            .map(|&cap| (cap, cap.limit[self.a]))
+            .collect();
+        if caps.is_empty() {
+            return None;
         }
         let n = self.count.len();
-        let count = &self.count;
-        l.loads.clear();
-        l.loads.extend(l.caps.iter().map(|(cap, _)| {
-            (0..n)
-                .map(|s| f64::from(count[s]) * cap.load[s])
-                .sum::<f64>()
-        }));
-        l.limited.clear();
-        l.limited
-            .extend((0..n).map(|s| l.caps.iter().any(|(cap, _)| cap.load[s] > 0.0)));
-        l.waiting = self
-            .model
-            .waiting_state
-            .expect("a scenario with capacity limits has a waiting status");
-        true
+        let loads = caps
+            .iter()
+            .map(|(cap, _)| (0..n).map(|s| f64::from(self.count[s]) * cap.load[s]).sum())
+            .collect();
+        let limited = (0..n)
+            .map(|s| caps.iter().any(|(cap, _)| cap.load[s] > 0.0))
+            .collect();
+        Some(Limits {
+            caps,
+            loads,
+            limited,
+            waiting: self
+                .model
+                .waiting_state
+                .expect("a scenario with capacity limits has a waiting status"),
+        })
     }
 
     /// Simulates cycle `c`; `book` is the budget book of the area's pool.
@@ -539,12 +533,9 @@ impl<'m> AreaSim<'m> {
         let model = self.model;
         let n = model.n_states();
         let n1 = n + 1;
-        // The binding limits are taken out of the area for the cycle (and put back after), so that
-        // they can be lent beside the area's other parts.
-        let mut binding = self.limits(c).then(|| std::mem::take(&mut self.binding));
-        let mut limits = binding.as_mut();
+        let mut limits = self.limits(c);
         if c > 0 {
-            self.transitions(c, absorbing, limits.as_deref_mut(), rec);
+            self.transitions(c, absorbing, limits.as_mut(), rec);
         }
         let prevent = prevention(model, self.plan, c, book.as_deref_mut());
         inflow(
@@ -554,7 +545,7 @@ impl<'m> AreaSim<'m> {
             self.a,
             c,
             prevent,
-            limits,
+            limits.as_mut(),
             &mut self.queue,
             &mut self.count,
             &mut self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1],
@@ -577,9 +568,6 @@ impl<'m> AreaSim<'m> {
             b.book(c, spend);
         }
         self.client_cycles += self.clients.len() as u64;
-        if let Some(binding) = binding {
-            self.binding = binding;
-        }
     }
 
     /// The start of cycle `c > 0`: waiting clients admitted (under `limits`) or released (once no
