@@ -9,10 +9,9 @@
 //!   reported numbers and stored, and the statistics of every number over the runs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Duration;
-use wijksim::run::batch::{Options, run_scenario};
+use wijksim::run::batch::{Options, run_scenario, simulate_only};
 use wijksim::scenario::default_scenario;
 
 const RUNS: u32 = 10_000;
@@ -32,15 +31,7 @@ fn batch(c: &mut Criterion) {
     group.bench_function("simulate", |b| {
         b.iter(|| {
             pool.install(|| {
-                (0..RUNS)
-                    .into_par_iter()
-                    .map(|r| {
-                        let model = scenario.model_for_run(seed, r).expect("the run's model");
-                        let prep = wijksim::engine::Prepared::new(&model);
-                        let traces = wijksim::engine::simulate_prepared(&prep, seed, r);
-                        traces.iter().map(|t| t.client_cycles).sum::<u64>()
-                    })
-                    .sum::<u64>()
+                simulate_only(&scenario, true, seed, RUNS).expect("the default simulates")
             })
         })
     });

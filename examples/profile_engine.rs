@@ -69,24 +69,15 @@ fn main() {
 /// The simulation of a batch alone: each run's model with its draws and every arm simulated (shared
 /// areas once), on `threads` threads; no reduction, no statistics.
 fn simulate_only(scenario: &wijksim::scenario::Scenario, runs: u32, threads: usize) {
-    use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("a thread pool");
     let seed = scenario.model.seed;
     let t = std::time::Instant::now();
-    let cc: u64 = pool.install(|| {
-        (0..runs)
-            .into_par_iter()
-            .map(|r| {
-                let model = scenario.model_for_run(seed, r).expect("the run's model");
-                let prep = wijksim::engine::Prepared::new(&model);
-                let traces = wijksim::engine::simulate_prepared(&prep, seed, r);
-                traces.iter().map(|t| t.client_cycles).sum::<u64>()
-            })
-            .sum()
-    });
+    let cc = pool
+        .install(|| wijksim::run::batch::simulate_only(scenario, true, seed, runs))
+        .expect("the default scenario simulates");
     let s = t.elapsed().as_secs_f64();
     println!(
         "simulate: {runs} runs, every arm, {threads} threads, {s:.2} s ({:.0} M client-cycles/s)",

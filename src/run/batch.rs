@@ -74,6 +74,22 @@ pub fn run_model(scenario: &Scenario, psa: bool, seed: u64, run: u32) -> Result<
     }
 }
 
+/// The simulation of a batch alone, on the current rayon pool: each run's model (as [`run_model`]
+/// gives it) and every arm simulated, the areas arms simulate alike once; nothing reduced or kept. The
+/// client-cycles of every arm, summed. What the batch's speed goal times as its simulation
+/// (`cargo bench --bench batch`, `profile_engine simulate`).
+pub fn simulate_only(scenario: &Scenario, psa: bool, seed: u64, runs: u32) -> Result<u64> {
+    (0..runs)
+        .into_par_iter()
+        .map(|r| {
+            let model = run_model(scenario, psa, seed, r)?;
+            let prep = engine::Prepared::new(&model);
+            let traces = engine::simulate_prepared(&prep, seed, r);
+            Ok(traces.iter().map(|t| t.client_cycles).sum::<u64>())
+        })
+        .try_reduce(|| 0, |a, b| Ok(a + b))
+}
+
 /// A run's model: the base model, or the model with its parameters drawn for the run.
 type ModelOf<'a> = dyn Fn(u32) -> Result<Cow<'a, Model>> + Sync + 'a;
 
@@ -385,6 +401,43 @@ mod tests {
     use super::*;
     use crate::aggregate::reduce_arms;
     use crate::scenario::default_scenario;
+
+    #[test]
+    fn the_simulation_alone_simulates_what_the_batch_does() {
+        // The speed goal's "simulation" is the batch's: the same runs' models (drawn), the same arms,
+        // the same client-cycles, on any pool.
+        let scenario = default_scenario();
+        let opts = Options {
+            runs: 12,
+            seed: 8,
+            threads: 2,
+        };
+        let batch: u64 = run_scenario(&scenario, true, &opts, &|_| {})
+            .unwrap()
+            .iter()
+            .map(|s| s.client_cycles)
+            .sum();
+        let fixed: u64 = run_scenario(&scenario, false, &opts, &|_| {})
+            .unwrap()
+            .iter()
+            .map(|s| s.client_cycles)
+            .sum();
+        assert_ne!(batch, fixed, "the draws change the runs");
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let alone = pool
+                .install(|| simulate_only(&scenario, true, 8, 12))
+                .unwrap();
+            assert_eq!(alone, batch, "{threads} threads");
+            let alone = pool
+                .install(|| simulate_only(&scenario, false, 8, 12))
+                .unwrap();
+            assert_eq!(alone, fixed, "{threads} threads");
+        }
+    }
 
     #[test]
     fn every_run_is_stored_at_its_own_index_whatever_the_threads() {
