@@ -174,7 +174,8 @@ fn run_with<'a>(
 }
 
 /// Runs the batch's `runs` runs a block of `block` runs at a time, `one_run` reducing each into its
-/// room in each arm's block (`lens` cells), then stores the block into the arms' `columns`. Stops after a block in which a run failed.
+/// room in each arm's block (`lens` cells), then stores the block into the arms' `columns`. Stops
+/// after a block in which a run failed.
 fn store_blocks(
     (columns, lens, runs): (&mut [Columns], &[usize], usize),
     block: usize,
