@@ -8,9 +8,7 @@
 
 use super::layout::{Account, Layout};
 use crate::engine::AreaView;
-// (The reduction takes the trait from here too.)
-pub(super) use crate::model::Tally;
-use crate::model::{CostBasis, CostItem, LineKind, Model};
+use crate::model::{CostBasis, CostItem, LineKind, Model, Tally};
 
 /// The accounts an area books from its cost lines, in the order of [`AreaPart::accounts`].
 pub(super) const ACCOUNTS: [Account; 3] = [

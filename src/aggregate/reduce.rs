@@ -1,10 +1,10 @@
 //! From one run's trace to its reported numbers: caseload, flows, accounts, budget books, KPIs and
 //! economic totals, laid out as [`Layout`] says.
 
-use super::area::{ACCOUNTS, AreaPart, Tally, area_part};
+use super::area::{ACCOUNTS, AreaPart, area_part};
 use super::layout::{Account, BudgetMeasure, Econ, KpiCell, Layout};
 use crate::engine::{AreaTrace, AreaView, RunTrace};
-use crate::model::Model;
+use crate::model::{Model, Tally};
 
 /// Reduces one run's trace of arm `arm` to its reported cells.
 pub fn reduce(model: &Model, arm: usize, layout: &Layout, trace: &RunTrace) -> Vec<f64> {
