@@ -99,6 +99,9 @@ impl Columns {
         assert_eq!(rows.len() % cells, 0, "rows of {cells} cells");
         let n = rows.len() / cells;
         assert!(lo + n <= runs, "runs {lo}..{} of {runs}", lo + n);
+        if n == 0 {
+            return;
+        }
         let put = |(g, columns): (usize, &mut [f64])| {
             let first = g * CELLS;
             let mut columns: Vec<&mut [f64]> = columns
@@ -112,9 +115,6 @@ impl Columns {
                 }
             }
         };
-        if n == 0 {
-            return;
-        }
         if sequential {
             self.values
                 .chunks_mut(runs * CELLS)
@@ -148,10 +148,11 @@ impl Columns {
     /// stretch of cells at a time, whose sums are added side by side.
     pub fn stats(&self) -> Vec<Stats> {
         use rayon::prelude::*;
-        let cells: Vec<usize> = (0..self.cells()).collect();
-        let done: Vec<Vec<Stats>> = cells
-            .par_chunks(STRETCH)
-            .map_init(stats::Scratch::default, |s, stretch| {
+        let cells = self.cells();
+        let done: Vec<Vec<Stats>> = (0..cells.div_ceil(STRETCH))
+            .into_par_iter()
+            .map_init(stats::Scratch::default, |s, k| {
+                let stretch = k * STRETCH..((k + 1) * STRETCH).min(cells);
                 let mut out = Vec::with_capacity(stretch.len());
                 self.stats_into(stretch, s, &mut out);
                 out
@@ -162,18 +163,23 @@ impl Columns {
 
     /// Statistics of every cell, on the calling thread.
     pub fn stats_in_order(&self) -> Vec<Stats> {
-        let cells: Vec<usize> = (0..self.cells()).collect();
+        let cells = self.cells();
         let mut s = stats::Scratch::default();
-        let mut out = Vec::with_capacity(cells.len());
-        for stretch in cells.chunks(STRETCH) {
-            self.stats_into(stretch, &mut s, &mut out);
+        let mut out = Vec::with_capacity(cells);
+        for lo in (0..cells).step_by(STRETCH) {
+            self.stats_into(lo..(lo + STRETCH).min(cells), &mut s, &mut out);
         }
         out
     }
 
     /// Statistics of the cells `cells`, appended to `out`.
-    fn stats_into(&self, cells: &[usize], scratch: &mut stats::Scratch, out: &mut Vec<Stats>) {
-        let columns: Vec<&[f64]> = cells.iter().map(|&i| self.cell(i)).collect();
+    fn stats_into(
+        &self,
+        cells: std::ops::Range<usize>,
+        scratch: &mut stats::Scratch,
+        out: &mut Vec<Stats>,
+    ) {
+        let columns: Vec<&[f64]> = cells.map(|i| self.cell(i)).collect();
         stats::stats_of_cells(&columns, scratch, out);
     }
 }
