@@ -165,6 +165,44 @@ pub unsafe fn u32s_x8(
     _mm512_srli_epi64::<32>(z)
 }
 
+/// `a * c` in each 64-bit lane (the low 64 bits), with AVX2's 32-bit multiplies.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+fn mullo_x4(a: std::arch::x86_64::__m256i, c: u64) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let lo = _mm256_set1_epi64x(c as i64);
+    let hi = _mm256_set1_epi64x((c >> 32) as i64);
+    let cross = _mm256_add_epi64(
+        _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), lo),
+        _mm256_mul_epu32(a, hi),
+    );
+    _mm256_add_epi64(_mm256_mul_epu32(a, lo), _mm256_slli_epi64::<32>(cross))
+}
+
+/// [`u32s_x8`] with AVX2, four at a time: numbers `index` of stream `key` as uniform `u32`s, one in
+/// the low half of each 64-bit lane; exactly [`Key::u32_at`].
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+pub unsafe fn u32s_x4(
+    key: std::arch::x86_64::__m256i,
+    index: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let i1 = _mm256_add_epi64(index, _mm256_set1_epi64x(1));
+    let mut z = _mm256_add_epi64(key, mullo_x4(i1, GAMMA));
+    z = _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z));
+    z = mullo_x4(z, 0xBF58_476D_1CE4_E5B9);
+    z = _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z));
+    z = mullo_x4(z, 0x94D0_49BB_1331_11EB);
+    // The high half of `z ^ (z >> 31)`.
+    _mm256_xor_si256(_mm256_srli_epi64::<32>(z), _mm256_srli_epi64::<63>(z))
+}
+
 /// A sequential view of a keyed stream; implements [`rand::RngCore`].
 #[derive(Debug, Clone)]
 pub struct Stream {

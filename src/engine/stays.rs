@@ -3,9 +3,9 @@
 //! Where no capacity limit counts the clients and no recorder hears them, a cycle's pass first keeps
 //! the clients who stay, their cell moved on as the table's stay entry says, and sets aside those who
 //! move, with their numbers, without a branch; the movers are moved after. With AVX-512 the numbers,
-//! the stay test and the setting aside are one sweep over the clients, eight at a time; otherwise the
-//! numbers are drawn first and the clients then sorted one by one. Both give the same words in the
-//! same order.
+//! the stay test and the setting aside are one sweep over the clients, eight at a time; with AVX2,
+//! four at a time; otherwise the numbers are drawn first and the clients then sorted one by one. All
+//! give the same words in the same order.
 
 use super::cell_of;
 use crate::model::{RENEW, Transitions};
@@ -143,6 +143,10 @@ pub(super) fn set_movers_aside(
             // SAFETY: the processor has the features the function is compiled for.
             return unsafe { set_aside_avx512(key, stay, clients, draws, movers) };
         }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { set_aside_avx2(key, stay, clients, draws, movers) };
+        }
     }
     key.u32s_at(clients, 24, draws);
     set_aside_from(stay, clients, draws, movers, (0, 0, 0))
@@ -233,14 +237,127 @@ fn set_aside_avx512(
     set_aside_from(stay, clients, draws, movers, (i, kept, m))
 }
 
+/// For each mask of four 64-bit lanes: the 32-bit indices that pack the lanes in the mask to the
+/// front, in order (for `_mm256_permutevar8x32_epi32`), as 64-bit lanes (`WIDE`) or as their low
+/// 32-bit halves (`NARROW`, in the first four places).
+#[cfg(target_arch = "x86_64")]
+const fn pack_indices<const WIDE: bool>() -> [[i32; 8]; 16] {
+    let mut table = [[0i32; 8]; 16];
+    let mut mask = 0;
+    while mask < 16 {
+        let (mut lane, mut at): (i32, usize) = (0, 0);
+        while lane < 4 {
+            if mask & (1 << lane) != 0 {
+                if WIDE {
+                    table[mask][2 * at] = 2 * lane;
+                    table[mask][2 * at + 1] = 2 * lane + 1;
+                } else {
+                    table[mask][at] = 2 * lane;
+                }
+                at += 1;
+            }
+            lane += 1;
+        }
+        mask += 1;
+    }
+    table
+}
+
+#[cfg(target_arch = "x86_64")]
+static PACK_WIDE: [[i32; 8]; 16] = pack_indices::<true>();
+#[cfg(target_arch = "x86_64")]
+static PACK_NARROW: [[i32; 8]; 16] = pack_indices::<false>();
+
+/// [`set_movers_aside`] with AVX2, four clients at a time, as [`set_aside_avx512`] does it with eight:
+/// the numbers ([`crate::rng::u32s_x4`]), the stay entries, the test (unsigned, by
+/// signed comparison of values with their top bit flipped), and the kept and set-aside words packed
+/// to the front by a permutation from a table and stored whole.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+fn set_aside_avx2(
+    key: Key,
+    stay: &[u64],
+    clients: &mut [u64],
+    draws: &mut [u32],
+    movers: &mut [u64],
+) -> (usize, usize) {
+    use std::arch::x86_64::*;
+    let len = clients.len();
+    assert!(draws.len() == len && movers.len() == len);
+    let kv = _mm256_set1_epi64x(key.0 as i64);
+    let one = _mm256_set1_epi64x(1);
+    let top = _mm256_set1_epi64x(i64::MIN);
+    let cell_bits = _mm256_set1_epi64x(0xFF_FFFF);
+    // Cells are below 2^24, so a signed comparison with the table's length is exact.
+    let cells = _mm256_set1_epi64x(stay.len().min(1 << 24) as i64);
+    let (mut i, mut kept, mut m) = (0, 0, 0);
+    while i + 4 <= len {
+        // SAFETY: `i + 4 <= len`; `kept`, `m` <= `i`, so every access is within the slices, and the
+        // loads of `stay` read only cells below `stay.len()` (checked just before); the tables'
+        // entries are below 8.
+        unsafe {
+            let w = _mm256_loadu_si256(clients.as_ptr().add(i).cast());
+            let cell = _mm256_and_si256(w, cell_bits);
+            if _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(cells, cell))) != 0b1111 {
+                break;
+            }
+            let u = crate::rng::u32s_x4(kv, _mm256_srli_epi64::<24>(w));
+            // Four loads: quicker than a gather on processors whose gathers are slow.
+            let step = _mm256_set_epi64x(
+                *stay.get_unchecked(_mm256_extract_epi64::<3>(cell) as usize) as i64,
+                *stay.get_unchecked(_mm256_extract_epi64::<2>(cell) as usize) as i64,
+                *stay.get_unchecked(_mm256_extract_epi64::<1>(cell) as usize) as i64,
+                *stay.get_unchecked(_mm256_extract_epi64::<0>(cell) as usize) as i64,
+            );
+            let test = _mm256_xor_si256(_mm256_or_si256(_mm256_slli_epi64::<1>(u), one), top);
+            let stays = _mm256_cmpgt_epi64(_mm256_xor_si256(step, top), test);
+            let stays = _mm256_movemask_pd(_mm256_castsi256_pd(stays)) as usize;
+            let moves = !stays & 0b1111;
+            let next = _mm256_add_epi64(w, _mm256_and_si256(step, one));
+            let at = |t: &[[i32; 8]; 16], mask: usize| {
+                _mm256_loadu_si256(t.get_unchecked(mask).as_ptr().cast())
+            };
+            _mm256_storeu_si256(
+                clients.as_mut_ptr().add(kept).cast(),
+                _mm256_permutevar8x32_epi32(next, at(&PACK_WIDE, stays)),
+            );
+            _mm256_storeu_si256(
+                movers.as_mut_ptr().add(m).cast(),
+                _mm256_permutevar8x32_epi32(w, at(&PACK_WIDE, moves)),
+            );
+            _mm_storeu_si128(
+                draws.as_mut_ptr().add(m).cast(),
+                _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(u, at(&PACK_NARROW, moves))),
+            );
+            let k = stays.count_ones() as usize;
+            kept += k;
+            m += 4 - k;
+        }
+        i += 4;
+    }
+    key.u32s_at(&clients[i..], 24, &mut draws[i..]);
+    set_aside_from(stay, clients, draws, movers, (i, kept, m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The AVX-512 pass (where the processor has it) sets aside the same clients, in the same order,
-    /// with the same numbers, as the one-by-one pass, for every length around its block of eight.
+    /// A way to set the movers aside.
+    #[derive(Clone, Copy)]
+    enum Way {
+        /// As the processor chooses (AVX-512, AVX2 or one by one).
+        Dispatched,
+        #[cfg(target_arch = "x86_64")]
+        Avx2,
+        OneByOne,
+    }
+
+    /// The pass the processor chooses and the AVX2 pass (where the processor has it) set aside the
+    /// same clients, in the same order, with the same numbers, as the one-by-one pass, for every
+    /// length around their blocks of four and eight.
     #[test]
-    fn both_ways_set_the_same_clients_aside() {
+    fn every_way_sets_the_same_clients_aside() {
         let key = Key::root(7).child(3);
         // Cells 0..6 with stay entries from "never stays" to "always stays", some moving on.
         let stay: Vec<u64> = vec![
@@ -256,23 +373,28 @@ mod tests {
             let clients: Vec<u64> = (0..len as u64)
                 .map(|i| (i * 977 + 13) << 24 | (i * 5 % stay.len() as u64))
                 .collect();
-            let run = |fast: bool| {
+            let run = |way: Way| {
                 let mut c = clients.clone();
                 let (mut d, mut mv) = (vec![0u32; len], vec![0u64; len]);
-                let (k, m) = if fast {
-                    set_movers_aside(key, &stay, &mut c, &mut d, &mut mv)
-                } else {
-                    key.u32s_at(&clients, 24, &mut d);
-                    set_aside_from(&stay, &mut c, &mut d, &mut mv, (0, 0, 0))
+                let (k, m) = match way {
+                    Way::Dispatched => set_movers_aside(key, &stay, &mut c, &mut d, &mut mv),
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only asked for where the processor has AVX2 (below).
+                    Way::Avx2 => unsafe { set_aside_avx2(key, &stay, &mut c, &mut d, &mut mv) },
+                    Way::OneByOne => {
+                        key.u32s_at(&clients, 24, &mut d);
+                        set_aside_from(&stay, &mut c, &mut d, &mut mv, (0, 0, 0))
+                    }
                 };
                 (c[..k].to_vec(), mv[..m].to_vec(), d[..m].to_vec())
             };
-            let (kept, movers, draws) = run(false);
-            assert_eq!(
-                run(true),
-                (kept.clone(), movers.clone(), draws.clone()),
-                "{len} clients"
-            );
+            let (kept, movers, draws) = run(Way::OneByOne);
+            let want = (kept.clone(), movers.clone(), draws.clone());
+            assert_eq!(run(Way::Dispatched), want, "{len} clients");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                assert_eq!(run(Way::Avx2), want, "{len} clients, AVX2");
+            }
             assert_eq!(kept.len() + movers.len(), len);
             // The one-by-one pass itself: a client stays exactly when its number is below its
             // threshold, and a mover's number is its own.
