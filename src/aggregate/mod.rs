@@ -85,12 +85,17 @@ impl Columns {
 
     /// Stores the cells of runs `lo..lo + n` (dense columns), given run after run in `rows` (`n` runs
     /// of all the cells each). The threads of the current rayon pool (`sequential`: the calling thread
-    /// alone) each write a share of the cells, a few cells at a time: a cache line of each run's row is
-    /// read at once, and each cell's values go in one stretch along its column.
+    /// alone) each write a share of the cells: a few rows at a time (held in the processor's cache
+    /// while they are read), a cache line of each row at a time, each cell's values in one stretch
+    /// along its column.
     pub fn put_runs(&mut self, lo: usize, rows: &[f64], sequential: bool) {
         use rayon::prelude::*;
         /// Cells written together: a cache line of a row.
         const CELLS: usize = 8;
+        /// Cells a task writes: far more work than handing it out.
+        const SHARE: usize = 64 * CELLS;
+        /// Rows read at a time: a task's share of them (256 KiB) stays in the cache.
+        const ROWS: usize = 64;
         debug_assert!(self.slot.is_empty(), "put on sparse columns");
         let (cells, runs) = (self.cells(), self.runs);
         if cells == 0 {
@@ -102,29 +107,34 @@ impl Columns {
         if n == 0 {
             return;
         }
-        let put = |(g, columns): (usize, &mut [f64])| {
-            let first = g * CELLS;
+        let put = |(k, columns): (usize, &mut [f64])| {
+            let first = k * SHARE;
             let mut columns: Vec<&mut [f64]> = columns
                 .chunks_exact_mut(runs)
                 .map(|column| &mut column[lo..lo + n])
                 .collect();
-            let group = columns.len();
-            for (r, row) in rows.chunks_exact(cells).enumerate() {
-                for (column, &v) in columns.iter_mut().zip(&row[first..first + group]) {
-                    column[r] = v;
+            for r0 in (0..n).step_by(ROWS) {
+                let tile = &rows[r0 * cells..(r0 + ROWS).min(n) * cells];
+                for (g, group) in columns.chunks_mut(CELLS).enumerate() {
+                    let at = first + g * CELLS;
+                    for (r, row) in tile.chunks_exact(cells).enumerate() {
+                        for (column, &v) in
+                            group.iter_mut().zip(&row[at..at + CELLS.min(cells - at)])
+                        {
+                            column[r0 + r] = v;
+                        }
+                    }
                 }
             }
         };
         if sequential {
             self.values
-                .chunks_mut(runs * CELLS)
+                .chunks_mut(runs * SHARE)
                 .enumerate()
                 .for_each(put);
         } else {
-            // At least 64 groups (512 cells) a task: far more work than handing it out.
             self.values
-                .par_chunks_mut(runs * CELLS)
-                .with_min_len(64)
+                .par_chunks_mut(runs * SHARE)
                 .enumerate()
                 .for_each(put);
         }
@@ -282,27 +292,36 @@ mod tests {
 
     #[test]
     fn runs_put_in_blocks_land_at_their_own_index_on_any_pool() {
-        // 13 cells (not whole groups of 8), 10 runs stored as blocks of 7 and 3.
-        let (cells, runs) = (13, 10);
-        let value = |r: usize, c: usize| (r * 100 + c) as f64;
-        let rows = |lo: usize, hi: usize| -> Vec<f64> {
-            (lo..hi)
-                .flat_map(|r| (0..cells).map(move |c| value(r, c)))
-                .collect()
-        };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(3)
-            .build()
-            .unwrap();
-        for sequential in [true, false] {
-            let mut columns = Columns::new(cells, runs);
-            pool.install(|| {
-                columns.put_runs(0, &rows(0, 7), sequential);
-                columns.put_runs(7, &rows(7, 10), sequential);
-            });
-            for c in 0..cells {
-                let want: Vec<f64> = (0..runs).map(|r| value(r, c)).collect();
-                assert_eq!(columns.cell(c), want, "cell {c}, sequential {sequential}");
+        // 13 cells (not whole groups of 8), 10 runs stored as blocks of 7 and 3; and more cells than
+        // a task's share (two shares and a part), 150 runs in blocks of 70 and 80 (each more than
+        // the rows read at a time, not a multiple of them).
+        for (cells, blocks) in [(13, vec![0, 7, 10]), (2 * 512 + 13, vec![0, 70, 150])] {
+            let runs = *blocks.last().unwrap();
+            let value = |r: usize, c: usize| (r * 10_000 + c) as f64;
+            let rows = |lo: usize, hi: usize| -> Vec<f64> {
+                (lo..hi)
+                    .flat_map(|r| (0..cells).map(move |c| value(r, c)))
+                    .collect()
+            };
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            for sequential in [true, false] {
+                let mut columns = Columns::new(cells, runs);
+                pool.install(|| {
+                    for b in blocks.windows(2) {
+                        columns.put_runs(b[0], &rows(b[0], b[1]), sequential);
+                    }
+                });
+                for c in 0..cells {
+                    let want: Vec<f64> = (0..runs).map(|r| value(r, c)).collect();
+                    assert_eq!(
+                        columns.cell(c),
+                        want,
+                        "{cells} cells: cell {c}, sequential {sequential}"
+                    );
+                }
             }
         }
     }
