@@ -118,9 +118,7 @@ impl Columns {
                 for (g, group) in columns.chunks_mut(CELLS).enumerate() {
                     let at = first + g * CELLS;
                     for (r, row) in tile.chunks_exact(cells).enumerate() {
-                        for (column, &v) in
-                            group.iter_mut().zip(&row[at..at + CELLS.min(cells - at)])
-                        {
+                        for (column, &v) in group.iter_mut().zip(&row[at..]) {
                             column[r0 + r] = v;
                         }
                     }

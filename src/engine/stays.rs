@@ -143,7 +143,7 @@ pub(super) fn set_movers_aside(
             // SAFETY: the processor has the features the function is compiled for.
             return unsafe { set_aside_avx512(key, stay, clients, draws, movers) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if has_avx2() {
             // SAFETY: as above.
             return unsafe { set_aside_avx2(key, stay, clients, draws, movers) };
         }
@@ -235,6 +235,12 @@ fn set_aside_avx512(
     }
     key.u32s_at(&clients[i..], 24, &mut draws[i..]);
     set_aside_from(stay, clients, draws, movers, (i, kept, m))
+}
+
+/// Whether the processor has what [`set_aside_avx2`] is compiled for.
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
 }
 
 /// For each mask of four 64-bit lanes: the 32-bit indices that pack the lanes in the mask to the
@@ -379,7 +385,7 @@ mod tests {
                 let (k, m) = match way {
                     Way::Dispatched => set_movers_aside(key, &stay, &mut c, &mut d, &mut mv),
                     #[cfg(target_arch = "x86_64")]
-                    // SAFETY: only asked for where the processor has AVX2 (below).
+                    // SAFETY: only asked for where the processor has AVX2 and POPCNT (below).
                     Way::Avx2 => unsafe { set_aside_avx2(key, &stay, &mut c, &mut d, &mut mv) },
                     Way::OneByOne => {
                         key.u32s_at(&clients, 24, &mut d);
@@ -392,7 +398,7 @@ mod tests {
             let want = (kept.clone(), movers.clone(), draws.clone());
             assert_eq!(run(Way::Dispatched), want, "{len} clients");
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if has_avx2() {
                 assert_eq!(run(Way::Avx2), want, "{len} clients, AVX2");
             }
             assert_eq!(kept.len() + movers.len(), len);
