@@ -32,12 +32,40 @@ pub struct Columns {
     slot: Vec<u32>,
 }
 
+/// Asks the system to back `values` by huge pages where it can (Linux with transparent huge pages):
+/// the store of a large batch (over a GiB for the default scenario's 10,000 runs) then takes a page
+/// fault per 2 MiB as it is first written, not per 4 KiB. A hint that changes no value; elsewhere,
+/// and for small stores, nothing.
+fn huge_pages(values: &[f64]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        const HUGE: usize = 2 << 20;
+        let bytes = std::mem::size_of_val(values);
+        if bytes < 4 * HUGE {
+            return;
+        }
+        let start = values.as_ptr() as usize;
+        let (lo, hi) = (start.next_multiple_of(PAGE), (start + bytes) / PAGE * PAGE);
+        // SAFETY: the whole pages in `lo..hi` lie within the allocation of `values`; the advice
+        // changes how they are backed, never their contents. Its failure leaves them as they were.
+        unsafe {
+            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = values;
+}
+
 impl Columns {
     /// Room for `runs` runs of `cells` cells.
     pub fn new(cells: usize, runs: usize) -> Columns {
+        // Zeroed memory fresh from the system: untouched until the runs are stored.
+        let values = vec![0.0; cells * runs];
+        huge_pages(&values);
         Columns {
             runs,
-            values: vec![0.0; cells * runs],
+            values,
             slot: Vec::new(),
         }
     }
