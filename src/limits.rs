@@ -66,14 +66,18 @@ impl Need {
 
 /// The memory a run of `model` would need.
 pub fn need(model: &Model, runs: u64, threads: u64) -> Need {
-    let cells: u64 = (0..model.arms.len())
-        .map(|arm| Layout::new(model, arm).len() as u64)
-        .sum();
-    need_for_cells(model, cells, runs, threads)
+    let layouts: Vec<Layout> = (0..model.arms.len())
+        .map(|arm| Layout::new(model, arm))
+        .collect();
+    need_for_cells(model, &layouts, runs, threads)
 }
 
-/// [`need`], given the numbers reported per run over all arms (the sum of the arms' layout lengths).
-pub fn need_for_cells(model: &Model, cells: u64, runs: u64, threads: u64) -> Need {
+/// [`need`], given the arms' layouts.
+pub fn need_for_cells(model: &Model, layouts: &[Layout], runs: u64, threads: u64) -> Need {
+    let cells: u64 = layouts.iter().map(|l| l.len() as u64).sum();
+    // The numbers of clients (caseload and flows) are kept as `u32`, the others as `f64`.
+    let clients: u64 = layouts.iter().map(|l| l.client_cells() as u64).sum();
+    let bytes_per_run = clients * 4 + (cells - clients) * 8;
     let n = model.n_states() as u64;
     let cycles = u64::from(model.cycles);
     let n1 = n + 1;
@@ -99,7 +103,7 @@ pub fn need_for_cells(model: &Model, cells: u64, runs: u64, threads: u64) -> Nee
         .saturating_mul(OUTPUT_BYTES);
     Need {
         tables,
-        per_run: cells.saturating_mul(runs).saturating_mul(8),
+        per_run: bytes_per_run.saturating_mul(runs),
         cells,
         traces: trace.saturating_mul(threads.max(1)).saturating_add(room),
         output: output_per_run.saturating_mul(runs),

@@ -133,6 +133,12 @@ impl Layout {
         }
     }
 
+    /// How many cells, the first, count clients: the caseload and the flows, whole numbers in a
+    /// Monte Carlo run (expected values in a cohort run).
+    pub fn client_cells(&self) -> usize {
+        self.cost_at
+    }
+
     /// Number of cells.
     pub fn len(&self) -> usize {
         self.budget_at + self.pools.len() * self.years.len() * BudgetMeasure::ALL.len()

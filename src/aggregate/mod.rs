@@ -22,10 +22,17 @@ pub use stats::{LEVELS, Stats, quantile, quantiles, stats};
 /// Reported numbers of all runs, stored by cell (the data quantiles need).
 ///
 /// Dense (every cell) as a run keeps them, or sparse (some cells; the others read as one shared
-/// column of a fill value) as read back from `runs.csv`, which holds a few cells per run.
+/// column of a fill value) as read back from `runs.csv`, which holds a few cells per run. A Monte Carlo
+/// batch keeps its first cells, whole numbers of clients (the caseload and the flows), as `u32`: half
+/// the memory of the rest, and the same numbers.
 #[derive(Debug, Clone)]
 pub struct Columns {
     runs: usize,
+    /// How many cells, the first, are whole numbers kept in `counts`.
+    whole: usize,
+    /// `counts[cell * runs + run]` for the first `whole` cells.
+    counts: Vec<u32>,
+    /// The other cells (their blocks when sparse), `values[(block - whole) * runs + run]`.
     values: Vec<f64>,
     /// Sparse: the block in `values` of every cell (the last block, the fill, for cells not kept);
     /// empty when dense.
@@ -36,7 +43,7 @@ pub struct Columns {
 /// the store of a large batch (over a GiB for the default scenario's 10,000 runs) then takes a page
 /// fault per 2 MiB as it is first written, not per 4 KiB. A hint that changes no value; elsewhere,
 /// and for small stores, nothing.
-fn huge_pages(values: &[f64]) {
+fn huge_pages<T>(values: &[T]) {
     #[cfg(target_os = "linux")]
     {
         const PAGE: usize = 4096;
@@ -57,14 +64,46 @@ fn huge_pages(values: &[f64]) {
     let _ = values;
 }
 
+/// A value as a column keeps it: `f64` as it is, a whole number of clients as `u32` (whether it is
+/// one: `false` for a fraction, a negative number or one too large).
+trait Kept: Copy + Send + Sync {
+    fn keep(v: f64) -> (Self, bool);
+}
+
+impl Kept for f64 {
+    #[inline(always)]
+    fn keep(v: f64) -> (f64, bool) {
+        (v, true)
+    }
+}
+
+impl Kept for u32 {
+    #[inline(always)]
+    fn keep(v: f64) -> (u32, bool) {
+        let k = v as u32;
+        (k, f64::from(k) == v)
+    }
+}
+
 impl Columns {
     /// Room for `runs` runs of `cells` cells.
     pub fn new(cells: usize, runs: usize) -> Columns {
+        Columns::counted(cells, 0, runs)
+    }
+
+    /// Room for `runs` runs of `cells` cells, the first `whole` of them whole numbers of clients
+    /// from 0 to `u32::MAX` (storing another value there is a bug, and panics).
+    pub fn counted(cells: usize, whole: usize, runs: usize) -> Columns {
+        let whole = whole.min(cells);
         // Zeroed memory fresh from the system: untouched until the runs are stored.
-        let values = vec![0.0; cells * runs];
+        let counts = vec![0u32; whole * runs];
+        let values = vec![0.0; (cells - whole) * runs];
+        huge_pages(&counts);
         huge_pages(&values);
         Columns {
             runs,
+            whole,
+            counts,
             values,
             slot: Vec::new(),
         }
@@ -80,34 +119,49 @@ impl Columns {
         }
         Columns {
             runs,
+            whole: 0,
+            counts: Vec::new(),
             values: vec![fill; (kept.len() + 1) * runs],
             slot,
         }
     }
 
-    fn block(&self, cell: usize) -> usize {
-        if self.slot.is_empty() {
-            cell
+    /// Where cell `cell` is: `Ok(its block in counts)` or `Err(its block in values)`.
+    fn block(&self, cell: usize) -> Result<usize, usize> {
+        if !self.slot.is_empty() {
+            Err(self.slot[cell] as usize)
+        } else if cell < self.whole {
+            Ok(cell)
         } else {
-            self.slot[cell] as usize
+            Err(cell - self.whole)
         }
     }
 
-    /// Sets cell `cell` of run `run` (a cell that sparse columns do not keep is a bug).
+    /// Sets cell `cell` of run `run` (a cell that sparse columns do not keep is a bug, as is a value
+    /// other than a whole number of clients in a whole cell).
     pub fn set(&mut self, run: usize, cell: usize, value: f64) {
-        let b = self.block(cell);
-        assert!(
-            self.slot.is_empty() || b + 1 < self.values.len() / self.runs.max(1),
-            "cell {cell} is not kept"
-        );
-        self.values[b * self.runs + run] = value;
+        let runs = self.runs;
+        match self.block(cell) {
+            Ok(b) => {
+                let (k, whole) = u32::keep(value);
+                assert!(whole, "cell {cell} holds whole numbers, not {value}");
+                self.counts[b * runs + run] = k;
+            }
+            Err(b) => {
+                assert!(
+                    self.slot.is_empty() || b + 1 < self.values.len() / runs.max(1),
+                    "cell {cell} is not kept"
+                );
+                self.values[b * runs + run] = value;
+            }
+        }
     }
 
     /// Stores run `run`'s cells (dense columns).
     pub fn put(&mut self, run: usize, cells: &[f64]) {
         debug_assert!(self.slot.is_empty(), "put on sparse columns");
-        for (i, v) in cells.iter().enumerate() {
-            self.values[i * self.runs + run] = *v;
+        for (i, &v) in cells.iter().enumerate() {
+            self.set(run, i, v);
         }
     }
 
@@ -117,64 +171,59 @@ impl Columns {
     /// while they are read), a cache line of each row at a time, each cell's values in one stretch
     /// along its column.
     pub fn put_runs(&mut self, lo: usize, rows: &[f64], sequential: bool) {
-        use rayon::prelude::*;
-        /// Cells written together: a cache line of a row.
-        const CELLS: usize = 8;
-        /// Cells a task writes: far more work than handing it out.
-        const SHARE: usize = 64 * CELLS;
-        /// Rows read at a time: a task's share of them (256 KiB) stays in the cache.
-        const ROWS: usize = 64;
         debug_assert!(self.slot.is_empty(), "put on sparse columns");
-        let (cells, runs) = (self.cells(), self.runs);
+        let cells = self.cells();
         if cells == 0 {
             return;
         }
         assert_eq!(rows.len() % cells, 0, "rows of {cells} cells");
         let n = rows.len() / cells;
-        assert!(lo + n <= runs, "runs {lo}..{} of {runs}", lo + n);
+        assert!(
+            lo + n <= self.runs,
+            "runs {lo}..{} of {}",
+            lo + n,
+            self.runs
+        );
         if n == 0 {
             return;
         }
-        let put = |(k, columns): (usize, &mut [f64])| {
-            let first = k * SHARE;
-            let mut columns: Vec<&mut [f64]> = columns
-                .chunks_exact_mut(runs)
-                .map(|column| &mut column[lo..lo + n])
-                .collect();
-            for r0 in (0..n).step_by(ROWS) {
-                let tile = &rows[r0 * cells..(r0 + ROWS).min(n) * cells];
-                for (g, group) in columns.chunks_mut(CELLS).enumerate() {
-                    let at = first + g * CELLS;
-                    for (r, row) in tile.chunks_exact(cells).enumerate() {
-                        for (column, &v) in group.iter_mut().zip(&row[at..]) {
-                            column[r0 + r] = v;
-                        }
-                    }
-                }
-            }
-        };
-        if sequential {
-            self.values
-                .chunks_mut(runs * SHARE)
-                .enumerate()
-                .for_each(put);
-        } else {
-            self.values
-                .par_chunks_mut(runs * SHARE)
-                .enumerate()
-                .for_each(put);
+        let at = (lo, n, cells, sequential);
+        put_cells(&mut self.counts, 0, rows, self.runs, at);
+        put_cells(&mut self.values, self.whole, rows, self.runs, at);
+    }
+
+    /// The value of cell `cell` in run `run`.
+    pub fn value(&self, cell: usize, run: usize) -> f64 {
+        match self.block(cell) {
+            Ok(b) => f64::from(self.counts[b * self.runs + run]),
+            Err(b) => self.values[b * self.runs + run],
         }
     }
 
-    /// The values of one cell, in run order.
-    pub fn cell(&self, i: usize) -> &[f64] {
-        let b = self.block(i);
-        &self.values[b * self.runs..(b + 1) * self.runs]
+    /// The values of cell `cell`, in run order (borrowed where they are kept as `f64`).
+    pub fn column(&self, cell: usize) -> std::borrow::Cow<'_, [f64]> {
+        let runs = self.runs;
+        match self.block(cell) {
+            Ok(b) => self.counts[b * runs..(b + 1) * runs]
+                .iter()
+                .map(|&k| f64::from(k))
+                .collect(),
+            Err(b) => std::borrow::Cow::Borrowed(&self.values[b * runs..(b + 1) * runs]),
+        }
+    }
+
+    /// The values of cell `cell`, in run order, where they are kept as `f64` (every cell of sparse
+    /// columns and of columns without whole cells; a whole cell is a bug).
+    pub fn floats(&self, cell: usize) -> &[f64] {
+        match self.block(cell) {
+            Ok(_) => panic!("cell {cell} is kept as whole numbers"),
+            Err(b) => &self.values[b * self.runs..(b + 1) * self.runs],
+        }
     }
 
     fn cells(&self) -> usize {
         if self.slot.is_empty() {
-            self.values.len().checked_div(self.runs).unwrap_or(0)
+            self.whole + self.values.len().checked_div(self.runs).unwrap_or(0)
         } else {
             self.slot.len()
         }
@@ -187,7 +236,7 @@ impl Columns {
         let cells = self.cells();
         let done: Vec<Vec<Stats>> = (0..cells.div_ceil(STRETCH))
             .into_par_iter()
-            .map_init(stats::Scratch::default, |s, k| {
+            .map_init(<(stats::Scratch, Vec<f64>)>::default, |s, k| {
                 let stretch = k * STRETCH..((k + 1) * STRETCH).min(cells);
                 let mut out = Vec::with_capacity(stretch.len());
                 self.stats_into(stretch, s, &mut out);
@@ -200,7 +249,7 @@ impl Columns {
     /// Statistics of every cell, on the calling thread.
     pub fn stats_in_order(&self) -> Vec<Stats> {
         let cells = self.cells();
-        let mut s = stats::Scratch::default();
+        let mut s = Default::default();
         let mut out = Vec::with_capacity(cells);
         for lo in (0..cells).step_by(STRETCH) {
             self.stats_into(lo..(lo + STRETCH).min(cells), &mut s, &mut out);
@@ -208,15 +257,88 @@ impl Columns {
         out
     }
 
-    /// Statistics of the cells `cells`, appended to `out`.
+    /// Statistics of the cells `cells`, appended to `out`; whole cells are read as `f64` a group of
+    /// cells at a time, into `wide`.
     fn stats_into(
         &self,
         cells: std::ops::Range<usize>,
-        scratch: &mut stats::Scratch,
+        (scratch, wide): &mut (stats::Scratch, Vec<f64>),
         out: &mut Vec<Stats>,
     ) {
-        let columns: Vec<&[f64]> = cells.map(|i| self.cell(i)).collect();
+        let runs = self.runs;
+        let whole = cells.start..cells.end.min(self.whole.max(cells.start));
+        for group in whole.clone().step_by(stats::GROUP) {
+            let group = group..(group + stats::GROUP).min(whole.end);
+            wide.clear();
+            wide.extend(
+                self.counts[group.start * runs..group.end * runs]
+                    .iter()
+                    .map(|&k| f64::from(k)),
+            );
+            let columns: Vec<&[f64]> = (0..group.len())
+                .map(|j| &wide[j * runs..(j + 1) * runs])
+                .collect();
+            stats::stats_of_cells(&columns, scratch, out);
+        }
+        let columns: Vec<&[f64]> = (whole.end..cells.end)
+            .map(|i| match self.block(i) {
+                Ok(_) => unreachable!("cells past the whole ones are kept as f64"),
+                Err(b) => &self.values[b * runs..(b + 1) * runs],
+            })
+            .collect();
         stats::stats_of_cells(&columns, scratch, out);
+    }
+}
+
+/// Stores the cells `first..` of the rows of runs `lo..lo + n` (of `cells` cells each) into
+/// `store`, the columns of these cells (`runs` values each) kept as `T`: see [`Columns::put_runs`].
+fn put_cells<T: Kept>(
+    store: &mut [T],
+    first: usize,
+    rows: &[f64],
+    runs: usize,
+    (lo, n, cells, sequential): (usize, usize, usize, bool),
+) {
+    use rayon::prelude::*;
+    /// Cells written together: a cache line of a row.
+    const CELLS: usize = 8;
+    /// Cells a task writes: far more work than handing it out.
+    const SHARE: usize = 64 * CELLS;
+    /// Rows read at a time: a task's share of them (256 KiB) stays in the cache.
+    const ROWS: usize = 64;
+    if store.is_empty() {
+        return;
+    }
+    let put = |(k, columns): (usize, &mut [T])| {
+        let first = first + k * SHARE;
+        let mut columns: Vec<&mut [T]> = columns
+            .chunks_exact_mut(runs)
+            .map(|column| &mut column[lo..lo + n])
+            .collect();
+        let mut kept = true;
+        for r0 in (0..n).step_by(ROWS) {
+            let tile = &rows[r0 * cells..(r0 + ROWS).min(n) * cells];
+            for (g, group) in columns.chunks_mut(CELLS).enumerate() {
+                let at = first + g * CELLS;
+                for (r, row) in tile.chunks_exact(cells).enumerate() {
+                    for (column, &v) in group.iter_mut().zip(&row[at..]) {
+                        let (k, ok) = T::keep(v);
+                        column[r0 + r] = k;
+                        kept &= ok;
+                    }
+                }
+            }
+        }
+        assert!(
+            kept,
+            "cells {first}.. of runs {lo}..{}: a whole number of clients expected",
+            lo + n
+        );
+    };
+    if sequential {
+        store.chunks_mut(runs * SHARE).enumerate().for_each(put);
+    } else {
+        store.par_chunks_mut(runs * SHARE).enumerate().for_each(put);
     }
 }
 
@@ -278,19 +400,29 @@ mod tests {
 
     #[test]
     fn statistics_of_columns_are_each_cells_alone_on_any_pool_bit_for_bit() {
-        // More cells than a stretch, not a multiple of it: counts, fractions, constants, a NaN.
-        let (cells, runs) = (2 * STRETCH + 13, 37);
-        let mut columns = Columns::new(cells, runs);
-        let value = |cell: usize, run: usize| match cell % 5 {
-            0 => ((cell * 31 + run * 17) % 11) as f64,
-            1 => (cell * run) as f64 / 7.0,
-            2 => cell as f64,
-            3 if run == 5 => f64::NAN,
+        // More cells than a stretch, not a multiple of it: counts, fractions, constants, a NaN; the
+        // first cells (past a stretch and not a whole group) kept as whole numbers, up to u32::MAX.
+        let (cells, runs, whole) = (2 * STRETCH + 13, 37, STRETCH + 21);
+        let mut columns = Columns::counted(cells, whole, runs);
+        let mut wide = Columns::new(cells, runs);
+        let value = |cell: usize, run: usize| match (cell < whole, cell % 5) {
+            (true, 0 | 3) => ((cell * 31 + run * 17) % 11) as f64,
+            (true, 1) => f64::from(u32::MAX - (run as u32 % 3)),
+            (true, _) => cell as f64,
+            (false, 0) => ((cell * 31 + run * 17) % 11) as f64,
+            (false, 1) => (cell * run) as f64 / 7.0,
+            (false, 2) => cell as f64,
+            (false, 3) if run == 5 => f64::NAN,
             _ => -((run * run) as f64),
         };
         for cell in 0..cells {
             for run in 0..runs {
                 columns.set(run, cell, value(cell, run));
+                wide.set(run, cell, value(cell, run));
+                assert_eq!(
+                    columns.value(cell, run).to_bits(),
+                    value(cell, run).to_bits()
+                );
             }
         }
         let bits = |s: &[Stats]| -> Vec<[u64; 7]> {
@@ -304,9 +436,10 @@ mod tests {
             s.iter().map(bits).collect()
         };
         let alone: Vec<Stats> = (0..cells)
-            .map(|c| stats(&mut columns.cell(c).to_vec()))
+            .map(|c| stats(&mut (0..runs).map(|r| value(c, r)).collect::<Vec<_>>()))
             .collect();
         assert_eq!(bits(&columns.stats_in_order()), bits(&alone));
+        assert_eq!(bits(&wide.stats_in_order()), bits(&alone));
         for threads in [1, 3] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -321,7 +454,14 @@ mod tests {
         // 13 cells (not whole groups of 8), 10 runs stored as blocks of 7 and 3; and more cells than
         // a task's share (two shares and a part), 150 runs in blocks of 70 and 80 (each more than
         // the rows read at a time, not a multiple of them).
-        for (cells, blocks) in [(13, vec![0, 7, 10]), (2 * 512 + 13, vec![0, 70, 150])] {
+        // Cells kept as whole numbers: none, some (not a whole share or group), all.
+        for (cells, blocks, whole) in [
+            (13, vec![0, 7, 10], 0),
+            (13, vec![0, 7, 10], 5),
+            (13, vec![0, 7, 10], 13),
+            (2 * 512 + 13, vec![0, 70, 150], 0),
+            (2 * 512 + 13, vec![0, 70, 150], 600),
+        ] {
             let runs = *blocks.last().unwrap();
             let value = |r: usize, c: usize| (r * 10_000 + c) as f64;
             let rows = |lo: usize, hi: usize| -> Vec<f64> {
@@ -334,7 +474,7 @@ mod tests {
                 .build()
                 .unwrap();
             for sequential in [true, false] {
-                let mut columns = Columns::new(cells, runs);
+                let mut columns = Columns::counted(cells, whole, runs);
                 pool.install(|| {
                     for b in blocks.windows(2) {
                         columns.put_runs(b[0], &rows(b[0], b[1]), sequential);
@@ -342,13 +482,25 @@ mod tests {
                 });
                 for c in 0..cells {
                     let want: Vec<f64> = (0..runs).map(|r| value(r, c)).collect();
-                    assert_eq!(
-                        columns.cell(c),
-                        want,
-                        "{cells} cells: cell {c}, sequential {sequential}"
-                    );
+                    let at =
+                        format!("{cells} cells ({whole} whole): cell {c}, sequential {sequential}");
+                    assert_eq!(columns.column(c), want, "{at}");
+                    assert_eq!(columns.value(c, runs - 1), want[runs - 1], "{at}");
                 }
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "a whole number of clients expected")]
+    fn a_fraction_stored_in_a_whole_cell_is_a_bug_not_a_rounding() {
+        let mut columns = Columns::counted(3, 2, 2);
+        columns.put_runs(0, &[1.0, 2.0, 0.5, 1.0, 2.5, 0.5], true);
+    }
+
+    #[test]
+    #[should_panic(expected = "holds whole numbers")]
+    fn a_negative_number_set_in_a_whole_cell_is_a_bug() {
+        Columns::counted(3, 2, 2).set(0, 1, -1.0);
     }
 }

@@ -175,7 +175,7 @@ fn spread(
 
 /// A cell's value in run `r`.
 fn at(sm: &Summary, cell: usize, r: usize) -> f64 {
-    sm.columns.cell(cell)[r]
+    sm.columns.value(cell, r)
 }
 
 /// Paired differences of every pilot arm against the baseline (the first summary), for every scope.
@@ -295,7 +295,7 @@ pub fn find<'d>(
 
 /// Quantiles of the per-run values of one cell.
 pub fn cell_quantiles(sm: &Summary, cell: usize, levels: &[f64]) -> Vec<f64> {
-    crate::aggregate::quantiles(sm.columns.cell(cell), levels)
+    crate::aggregate::quantiles(&sm.columns.column(cell), levels)
 }
 
 /// Per-run totals of account `k` of scope `sc` over every year.

@@ -63,7 +63,10 @@ pub fn sizing(model: &Model, summaries: &[Summary]) -> Vec<Sizing> {
     let mut out = Vec::new();
     for (i, &(a, plan)) in s.pilots.iter().enumerate() {
         for y in model.plan_years(plan) {
-            let values = base.columns.cell(base.layout.holder_spend(i, y)).to_vec();
+            let values = base
+                .columns
+                .column(base.layout.holder_spend(i, y))
+                .into_owned();
             out.push(s.row("area", &model.areas[a].name, y, values, &[a]));
         }
     }
@@ -151,7 +154,7 @@ impl Sizer<'_> {
                 .map(|r| {
                     members
                         .iter()
-                        .map(|&i| base.columns.cell(base.layout.holder_spend(i, y))[r])
+                        .map(|&i| base.columns.value(base.layout.holder_spend(i, y), r))
                         .sum()
                 })
                 .collect();

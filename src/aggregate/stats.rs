@@ -62,7 +62,7 @@ pub(crate) struct Scratch {
 }
 
 /// How many cells have their sums added up side by side (see [`stats_of_cells`]).
-const GROUP: usize = 8;
+pub(crate) const GROUP: usize = 8;
 
 /// What the first look at a cell's values finds.
 #[derive(Clone, Copy)]

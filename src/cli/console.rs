@@ -503,7 +503,7 @@ fn kpi_table(
                 let cell = sm
                     .layout
                     .kpi(m, k, i, y, wijksim::aggregate::KpiCell::Value);
-                let met = kpi.p_met(y, sm.columns.cell(cell));
+                let met = kpi.p_met(y, &sm.columns.column(cell));
                 write!(
                     out,
                     "  {:>26}",

@@ -311,7 +311,7 @@ pub fn kpis(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                 for y in 0..kpi.years() {
                     let cell = sm.layout.kpi(model, k, i, y, KpiCell::Value);
                     let st = &sm.stats[cell];
-                    let p_met = kpi.p_met(y, sm.columns.cell(cell));
+                    let p_met = kpi.p_met(y, &sm.columns.column(cell));
                     let t = kpi.targets.get(y).copied().flatten();
                     let f = |x: f64| format!("{x:.4}");
                     let mut r = lead(sm, sc);
@@ -396,11 +396,11 @@ pub fn summary(model: &Model, summaries: &[Summary]) -> Vec<u8> {
 /// Per run, an econ measure `e` of scope `sc` per client (0 in a run without clients).
 fn per_client(sm: &Summary, sc: usize, e: Econ) -> Vec<f64> {
     let (v, clients) = (
-        sm.columns.cell(sm.layout.econ(sc, e)),
-        sm.columns.cell(sm.layout.econ(sc, Econ::Clients)),
+        sm.columns.column(sm.layout.econ(sc, e)),
+        sm.columns.column(sm.layout.econ(sc, Econ::Clients)),
     );
     v.iter()
-        .zip(clients)
+        .zip(clients.iter())
         .map(|(x, n)| if *n > 0.0 { x / n } else { 0.0 })
         .collect()
 }
@@ -438,8 +438,8 @@ fn summary_row(
 
 /// An arm's rows in scope `sc`: its clients, cost per client and each outcome per client.
 fn per_client_rows(w: &mut csv::Writer<Vec<u8>>, model: &Model, sm: &Summary, sc: usize) {
-    let clients = sm.columns.cell(sm.layout.econ(sc, Econ::Clients));
-    summary_row(w, sm, sc, ("clients", ""), clients);
+    let clients = sm.columns.column(sm.layout.econ(sc, Econ::Clients));
+    summary_row(w, sm, sc, ("clients", ""), &clients);
     let cost = per_client(sm, sc, Econ::DiscountedCost);
     summary_row(w, sm, sc, ("cost_per_client", ""), &cost);
     for (k, o) in model.outcomes.iter().enumerate() {

@@ -120,7 +120,7 @@ pub fn runs_csv(model: &Model, summaries: &[Summary]) -> Vec<u8> {
                     let Some(cell) = c.cells[sc] else {
                         return String::new();
                     };
-                    let x = sm.columns.cell(cell)[r];
+                    let x = sm.columns.value(cell, r);
                     match c.decimals {
                         Some(d) => format!("{x:.d$}"),
                         None => format!("{x}"),
@@ -176,7 +176,7 @@ impl ArmTables {
             .get(cell)
             .copied()
             .unwrap_or(false)
-            .then(|| self.per_run.cell(cell))
+            .then(|| self.per_run.floats(cell))
     }
 
     /// The per-run values of account `k` (one of [`RUN_ACCOUNTS`]) of scope `sc` in year index `y`
@@ -725,7 +725,7 @@ impl<'a> Reading<'a> {
             .map(|(a, ((layout, per_run), mut stats))| {
                 let mut kept = vec![false; layout.len()];
                 for &cell in cols.iter().flat_map(|c| c.cells.iter().flatten()) {
-                    stats[cell] = Some(crate::aggregate::stats(&mut per_run.cell(cell).to_vec()));
+                    stats[cell] = Some(crate::aggregate::stats(&mut per_run.floats(cell).to_vec()));
                     kept[cell] = true;
                 }
                 // Budget cells outside a pool's pilot period are not in budget.csv: they are 0.

@@ -109,7 +109,7 @@ fn run_with<'a>(
     let runs = opts.runs as usize;
     let mut columns: Vec<Columns> = layouts
         .iter()
-        .map(|l| Columns::new(l.len(), runs))
+        .map(|l| Columns::counted(l.len(), l.client_cells(), runs))
         .collect();
     // Finished runs are stored by cell a block of runs at a time: a cell's values of many runs in one
     // write along its column (few pages touched per value). The runs of a block reduce their cells
@@ -343,9 +343,8 @@ fn check_options(model: &Model, layouts: &[Layout], opts: &Options) -> Result<()
             .into(),
         ));
     }
-    let cells = layouts.iter().map(|l| l.len() as u64).sum();
     let need =
-        crate::limits::need_for_cells(model, cells, u64::from(opts.runs), opts.threads as u64);
+        crate::limits::need_for_cells(model, layouts, u64::from(opts.runs), opts.threads as u64);
     if let Some((problem, fix)) = crate::limits::over_budget(&need, u64::from(opts.runs), Opt::Runs)
     {
         return Err(Error::Options(Fault::new(
@@ -460,7 +459,7 @@ mod tests {
                 for (i, &v) in cells.iter().enumerate() {
                     for sm in [&one[arm], &three[arm]] {
                         assert_eq!(
-                            sm.columns.cell(i)[r].to_bits(),
+                            sm.columns.value(i, r).to_bits(),
                             v.to_bits(),
                             "run {r}, arm {arm}, cell {i}"
                         );

@@ -40,7 +40,7 @@ struct Metric {
 
 fn per_run(sm: &Summary, cells: &[usize]) -> Vec<f64> {
     (0..sm.runs)
-        .map(|r| cells.iter().map(|&c| sm.columns.cell(c)[r]).sum())
+        .map(|r| cells.iter().map(|&c| sm.columns.value(c, r)).sum())
         .collect()
 }
 
@@ -210,7 +210,7 @@ impl Metrics {
                     self.push(
                         format!("{an}.{}_cy{}_p_met", kpi.name, y + 1),
                         Kind::Share,
-                        Box::new(move |s| kp.p_met(y, s[a].columns.cell(c))),
+                        Box::new(move |s| kp.p_met(y, &s[a].columns.column(c))),
                     );
                 }
             }

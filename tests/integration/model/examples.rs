@@ -25,10 +25,10 @@ struct Exact {
 /// Per-client values of a summary, one per run: discounted cost or an outcome.
 fn per_client(sm: &Summary, e: Econ) -> Vec<f64> {
     let (v, n) = (
-        sm.columns.cell(sm.layout.econ(0, e)),
-        sm.columns.cell(sm.layout.econ(0, Econ::Clients)),
+        sm.columns.column(sm.layout.econ(0, e)),
+        sm.columns.column(sm.layout.econ(0, Econ::Clients)),
     );
-    v.iter().zip(n).map(|(a, b)| a / b).collect()
+    v.iter().zip(n.iter()).map(|(a, b)| a / b).collect()
 }
 
 /// The cohort engine's values of every arm; checks them, and the Monte Carlo means, against `exact`.

@@ -223,11 +223,9 @@ fn pairing_shrinks_the_spread_of_the_cost_difference_at_least_fivefold() {
             .map(|r| {
                 (0..lay.years.len())
                     .map(|y| {
-                        s[arm].columns.cell(lay.account(
-                            0,
-                            y,
-                            wijksim::aggregate::Account::CareCost,
-                        ))[r]
+                        s[arm]
+                            .columns
+                            .value(lay.account(0, y, wijksim::aggregate::Account::CareCost), r)
                     })
                     .sum()
             })
@@ -807,7 +805,7 @@ fn a_budget_sized_at_alpha_is_overspent_in_about_alpha_of_fresh_runs() {
             .filter(|&r| {
                 let spend: f64 = pool
                     .iter()
-                    .map(|&i| base.columns.cell(lay.holder_spend(i, y))[r])
+                    .map(|&i| base.columns.value(lay.holder_spend(i, y), r))
                     .sum();
                 spend > s.needed
             })
@@ -943,7 +941,7 @@ fn the_accounting_identities_hold_run_by_run() {
         .unwrap();
         let sm = &sums[1];
         let lay = &sm.layout;
-        let at = |cell: usize, r: usize| sm.columns.cell(cell)[r];
+        let at = |cell: usize, r: usize| sm.columns.value(cell, r);
         let mut carried = 0.0;
         for r in 0..60 {
             let (mut paid, mut spent) = (0.0, 0.0);

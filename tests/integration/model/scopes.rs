@@ -95,8 +95,8 @@ fn every_count_and_cost_sums_over_areas_to_its_municipality_and_over_municipalit
             let p: Vec<Vec<usize>> = parts.iter().map(|&sc| cells(sm, sc)).collect();
             for (i, &cell) in w.iter().enumerate() {
                 for r in 0..sm.runs {
-                    let total = sm.columns.cell(cell)[r];
-                    let sum: f64 = p.iter().map(|cs| sm.columns.cell(cs[i])[r]).sum();
+                    let total = sm.columns.value(cell, r);
+                    let sum: f64 = p.iter().map(|cs| sm.columns.value(cs[i], r)).sum();
                     assert!(
                         (total - sum).abs() <= 1e-9 * total.abs().max(1.0),
                         "{}: {} run {r}: {total} vs sum {sum}",
