@@ -39,31 +39,6 @@ pub struct Columns {
     slot: Vec<u32>,
 }
 
-/// Asks the system to back `values` by huge pages where it can (Linux with transparent huge pages):
-/// the store of a large batch (over a GiB for the default scenario's 10,000 runs) then takes a page
-/// fault per 2 MiB as it is first written, not per 4 KiB. A hint that changes no value; elsewhere,
-/// and for small stores, nothing.
-fn huge_pages<T>(values: &[T]) {
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        const HUGE: usize = 2 << 20;
-        let bytes = std::mem::size_of_val(values);
-        if bytes < 4 * HUGE {
-            return;
-        }
-        let start = values.as_ptr() as usize;
-        let (lo, hi) = (start.next_multiple_of(PAGE), (start + bytes) / PAGE * PAGE);
-        // SAFETY: the whole pages in `lo..hi` lie within the allocation of `values`; the advice
-        // changes how they are backed, never their contents. Its failure leaves them as they were.
-        unsafe {
-            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = values;
-}
-
 /// A value as a column keeps it: `f64` as it is, a whole number of clients as `u32` (whether it is
 /// one: `false` for a fraction, a negative number or one too large).
 trait Kept: Copy + Send + Sync {
@@ -95,16 +70,11 @@ impl Columns {
     /// from 0 to `u32::MAX` (storing another value there is a bug, and panics).
     pub fn counted(cells: usize, whole: usize, runs: usize) -> Columns {
         let whole = whole.min(cells);
-        // Zeroed memory fresh from the system: untouched until the runs are stored.
-        let counts = vec![0u32; whole * runs];
-        let values = vec![0.0; (cells - whole) * runs];
-        huge_pages(&counts);
-        huge_pages(&values);
         Columns {
             runs,
             whole,
-            counts,
-            values,
+            counts: vec![0; whole * runs],
+            values: vec![0.0; (cells - whole) * runs],
             slot: Vec::new(),
         }
     }
