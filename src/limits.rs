@@ -42,6 +42,8 @@ pub struct Need {
     pub tables: u64,
     /// Every run's reported numbers (exact statistics), over all arms.
     pub per_run: u64,
+    /// [`Need::per_run`] for one run: 4 bytes a number of clients (caseload, flows), 8 for the others.
+    pub per_run_each: u64,
     /// Numbers reported per run, over all arms.
     pub cells: u64,
     /// The runs in progress: their traces (one per thread) and the block of finished runs' numbers
@@ -104,6 +106,7 @@ pub fn need_for_cells(model: &Model, layouts: &[Layout], runs: u64, threads: u64
     Need {
         tables,
         per_run: bytes_per_run.saturating_mul(runs),
+        per_run_each: bytes_per_run,
         cells,
         traces: trace.saturating_mul(threads.max(1)).saturating_add(room),
         output: output_per_run.saturating_mul(runs),
@@ -139,10 +142,7 @@ pub fn block_runs(cells: usize) -> usize {
 
 /// The most runs that fit the budget besides the tables and traces (0 if none).
 pub fn runs_that_fit(need: &Need) -> u64 {
-    let per_run = need
-        .cells
-        .saturating_mul(8)
-        .saturating_add(need.output_per_run);
+    let per_run = need.per_run_each.saturating_add(need.output_per_run);
     MEMORY_BUDGET
         .saturating_sub(need.tables + need.traces)
         .checked_div(per_run)
@@ -185,4 +185,35 @@ pub fn over_budget(
         )
     };
     Some((problem, fix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runs_the_fix_names_fit_the_budget_and_one_more_does_not() {
+        // The default scenario: numbers of clients at 4 bytes, the others at 8, and runs.csv. The
+        // fix is computed from the need of the runs asked for (`--runs 10000000`, say).
+        let model = crate::scenario::default_scenario().model;
+        let fit = runs_that_fit(&need(&model, 10_000_000, 2));
+        assert!(fit > 1_000, "the default fits many runs: {fit}");
+        assert!(
+            need(&model, fit, 2).total() <= MEMORY_BUDGET,
+            "{fit} runs fit"
+        );
+        assert!(
+            need(&model, fit + 1, 2).total() > MEMORY_BUDGET,
+            "{} runs do not",
+            fit + 1
+        );
+        let each = need(&model, 1, 2).per_run_each;
+        let layouts: Vec<Layout> = (0..model.arms.len())
+            .map(|a| Layout::new(&model, a))
+            .collect();
+        let clients: usize = layouts.iter().map(Layout::client_cells).sum();
+        let cells: usize = layouts.iter().map(Layout::len).sum();
+        assert!(clients > 0 && clients < cells);
+        assert_eq!(each, (clients * 4 + (cells - clients) * 8) as u64);
+    }
 }
