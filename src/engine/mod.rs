@@ -132,7 +132,7 @@ struct Waiting {
 }
 
 /// The capacity limits that bind an area in a cycle, and their loads.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Limits<'m> {
     /// The binding limits and the area's limit of each.
     caps: Vec<(&'m Capacity, f64)>,
@@ -445,6 +445,8 @@ struct AreaSim<'m> {
     plan: Option<&'m crate::model::regime::Plan>,
     /// The capacity limits of the area in this arm (binding or not).
     caps: Vec<&'m Capacity>,
+    /// The room of the limits binding in a cycle (reused from cycle to cycle).
+    binding: Limits<'m>,
     clients: Vec<u64>,
     queue: Vec<Waiting>,
     admitted: Vec<Waiting>,
@@ -477,6 +479,7 @@ impl<'m> AreaSim<'m> {
                 .iter()
                 .filter(|cap| cap.arms[arm] && cap.areas[a])
                 .collect(),
+            binding: Limits::default(),
             clients,
             queue: Vec::new(),
             admitted: Vec::new(),
@@ -492,34 +495,34 @@ impl<'m> AreaSim<'m> {
         }
     }
 
-    /// The limits binding in cycle `c`, with the loads of the caseload at its start.
-    fn limits(&self, c: usize) -> Option<Limits<'m>> {
-        let caps: Vec<(&Capacity, f64)> = self
-            .caps
-            .iter()
-            .filter(|cap| cap.applies(self.arm, self.a, c))
-            .map(|&cap| (cap, cap.limit[self.a]))
-            .collect();
-        if caps.is_empty() {
-            return None;
+    /// The limits binding in cycle `c`, with the loads of the caseload at its start, in `l` (its
+    /// room reused): whether any binds.
+    fn limits(&self, c: usize, l: &mut Limits<'m>) -> bool {
+        l.caps.clear();
+        l.caps.extend(
+            self.caps
+                .iter()
+                .filter(|cap| cap.applies(self.arm, self.a, c))
+                .map(|&cap| (cap, cap.limit[self.a])),
+        );
+        if l.caps.is_empty() {
+            return false;
         }
         let n = self.count.len();
-        let loads = caps
-            .iter()
-            .map(|(cap, _)| (0..n).map(|s| f64::from(self.count[s]) * cap.load[s]).sum())
-            .collect();
-        let limited = (0..n)
-            .map(|s| caps.iter().any(|(cap, _)| cap.load[s] > 0.0))
-            .collect();
-        Some(Limits {
-            caps,
-            loads,
-            limited,
-            waiting: self
-                .model
-                .waiting_state
-                .expect("a scenario with capacity limits has a waiting status"),
-        })
+        l.loads.clear();
+        l.loads.extend(l.caps.iter().map(|(cap, _)| {
+            (0..n)
+                .map(|s| f64::from(self.count[s]) * cap.load[s])
+                .sum::<f64>()
+        }));
+        l.limited.clear();
+        l.limited
+            .extend((0..n).map(|s| l.caps.iter().any(|(cap, _)| cap.load[s] > 0.0)));
+        l.waiting = self
+            .model
+            .waiting_state
+            .expect("a scenario with capacity limits has a waiting status");
+        true
     }
 
     /// Simulates cycle `c`; `book` is the budget book of the area's pool.
@@ -533,9 +536,10 @@ impl<'m> AreaSim<'m> {
         let model = self.model;
         let n = model.n_states();
         let n1 = n + 1;
-        let mut limits = self.limits(c);
+        let mut binding = std::mem::take(&mut self.binding);
+        let mut limits = self.limits(c, &mut binding).then_some(&mut binding);
         if c > 0 {
-            self.transitions(c, absorbing, limits.as_mut(), rec);
+            self.transitions(c, absorbing, limits.as_deref_mut(), rec);
         }
         let prevent = prevention(model, self.plan, c, book.as_deref_mut());
         inflow(
@@ -545,13 +549,14 @@ impl<'m> AreaSim<'m> {
             self.a,
             c,
             prevent,
-            limits.as_mut(),
+            limits,
             &mut self.queue,
             &mut self.count,
             &mut self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1],
             &mut self.clients,
             rec,
         );
+        self.binding = binding;
         self.trace.counts[c * n..(c + 1) * n].copy_from_slice(&self.count);
         if let (Some(b), Some(p)) = (book, self.plan)
             && p.active(c)
