@@ -71,11 +71,11 @@ pub fn need(model: &Model, runs: u64, threads: u64) -> Need {
     let layouts: Vec<Layout> = (0..model.arms.len())
         .map(|arm| Layout::new(model, arm))
         .collect();
-    need_for_cells(model, &layouts, runs, threads)
+    need_for_layouts(model, &layouts, runs, threads)
 }
 
 /// [`need`], given the arms' layouts.
-pub fn need_for_cells(model: &Model, layouts: &[Layout], runs: u64, threads: u64) -> Need {
+pub fn need_for_layouts(model: &Model, layouts: &[Layout], runs: u64, threads: u64) -> Need {
     let cells: u64 = layouts.iter().map(|l| l.len() as u64).sum();
     // The numbers of clients (caseload and flows) are kept as `u32`, the others as `f64`.
     let clients: u64 = layouts.iter().map(|l| l.client_cells() as u64).sum();

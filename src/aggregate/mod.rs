@@ -40,7 +40,7 @@ pub struct Columns {
 }
 
 /// A value as a column keeps it: `f64` as it is, a whole number of clients as `u32` (whether it is
-/// one: `false` for a fraction, a negative number or one too large).
+/// one, read back bit for bit: `false` for a fraction, a negative number, -0, NaN or one too large).
 trait Kept: Copy + Send + Sync {
     fn keep(v: f64) -> (Self, bool);
 }
@@ -56,7 +56,7 @@ impl Kept for u32 {
     #[inline(always)]
     fn keep(v: f64) -> (u32, bool) {
         let k = v as u32;
-        (k, f64::from(k) == v)
+        (k, f64::from(k).to_bits() == v.to_bits())
     }
 }
 
@@ -466,6 +466,16 @@ mod tests {
     fn a_fraction_stored_in_a_whole_cell_is_a_bug_not_a_rounding() {
         let mut columns = Columns::counted(3, 2, 2);
         columns.put_runs(0, &[1.0, 2.0, 0.5, 1.0, 2.5, 0.5], true);
+    }
+
+    #[test]
+    fn a_whole_cell_keeps_exactly_the_whole_numbers_it_can_give_back() {
+        for v in [0.0, 1.0, 4_294_967_295.0] {
+            assert_eq!(u32::keep(v), (v as u32, true), "{v}");
+        }
+        for v in [-0.0, -1.0, 0.5, 4_294_967_296.0, f64::NAN, f64::INFINITY] {
+            assert!(!u32::keep(v).1, "{v} is not kept as a whole number");
+        }
     }
 
     #[test]

@@ -344,7 +344,7 @@ fn check_options(model: &Model, layouts: &[Layout], opts: &Options) -> Result<()
         ));
     }
     let need =
-        crate::limits::need_for_cells(model, layouts, u64::from(opts.runs), opts.threads as u64);
+        crate::limits::need_for_layouts(model, layouts, u64::from(opts.runs), opts.threads as u64);
     if let Some((problem, fix)) = crate::limits::over_budget(&need, u64::from(opts.runs), Opt::Runs)
     {
         return Err(Error::Options(Fault::new(
