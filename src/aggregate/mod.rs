@@ -236,9 +236,9 @@ impl Columns {
         out: &mut Vec<Stats>,
     ) {
         let runs = self.runs;
-        let whole = cells.start..cells.end.min(self.whole.max(cells.start));
-        for group in whole.clone().step_by(stats::GROUP) {
-            let group = group..(group + stats::GROUP).min(whole.end);
+        let split = self.whole.clamp(cells.start, cells.end);
+        for group in (cells.start..split).step_by(stats::GROUP) {
+            let group = group..(group + stats::GROUP).min(split);
             wide.clear();
             wide.extend(
                 self.counts[group.start * runs..group.end * runs]
@@ -250,12 +250,7 @@ impl Columns {
                 .collect();
             stats::stats_of_cells(&columns, scratch, out);
         }
-        let columns: Vec<&[f64]> = (whole.end..cells.end)
-            .map(|i| match self.block(i) {
-                Ok(_) => unreachable!("cells past the whole ones are kept as f64"),
-                Err(b) => &self.values[b * runs..(b + 1) * runs],
-            })
-            .collect();
+        let columns: Vec<&[f64]> = (split..cells.end).map(|i| self.floats(i)).collect();
         stats::stats_of_cells(&columns, scratch, out);
     }
 }
