@@ -90,6 +90,13 @@ pub struct AreaTrace {
 }
 
 impl AreaTrace {
+    /// Becomes a copy of `other`, in the room it has (no allocation once it is large enough).
+    fn copy_from(&mut self, other: &AreaTrace) {
+        self.counts.clone_from(&other.counts);
+        self.moves.clone_from(&other.moves);
+        self.final_counts.clone_from(&other.final_counts);
+    }
+
     /// Its counts and moves, as the reduction reads them.
     pub fn view(&self) -> AreaView<'_, u32> {
         AreaView {
@@ -215,11 +222,10 @@ pub fn simulate_recorded<R: Recorder>(
     let all = vec![true; model.areas.len()];
     let (areas, cycles, pools) = simulate_areas(
         &Prepared::of_arms(model, |j| j == arm),
-        arm,
-        seed,
-        run,
+        (arm, seed, run),
         &all,
         rec,
+        &mut Room::default(),
     );
     RunTrace {
         areas: areas
@@ -316,12 +322,53 @@ impl<'m> Prepared<'m> {
 
 /// [`simulate_arms`] with the model's run-invariant tables derived beforehand (once for many runs).
 pub fn simulate_prepared(prep: &Prepared, seed: u64, run: u32) -> Vec<RunTrace> {
+    let mut room = Room::default();
+    simulate_into(prep, seed, run, &mut room);
+    room.traces
+}
+
+/// Room a worker reuses from run to run ([`simulate_into`]): the traces of its last run, and the
+/// scratch of the areas it simulated, so that a run of a batch allocates (and the system clears) no
+/// memory of its own once the room is large enough. What the room holds changes no result: a run
+/// overwrites all of it.
+#[derive(Debug, Default)]
+pub struct Room {
+    /// The traces of the last run, in arm order.
+    traces: Vec<RunTrace>,
+    /// Area traces not in use.
+    spare: Vec<AreaTrace>,
+    /// The scratch of areas not being simulated.
+    scratch: Vec<Scratch>,
+}
+
+impl Room {
+    /// An area trace not in use (its contents stale).
+    fn trace(&mut self) -> AreaTrace {
+        self.spare.pop().unwrap_or(AreaTrace {
+            counts: Vec::new(),
+            moves: Vec::new(),
+            final_counts: Vec::new(),
+        })
+    }
+}
+
+/// [`simulate_prepared`] in `room`: the traces of every arm, in the room until its next run.
+pub fn simulate_into<'r>(
+    prep: &Prepared,
+    seed: u64,
+    run: u32,
+    room: &'r mut Room,
+) -> &'r [RunTrace] {
     let model = prep.model;
-    let mut traces: Vec<RunTrace> = Vec::with_capacity(model.arms.len());
+    let mut traces = std::mem::take(&mut room.traces);
+    for t in traces.drain(..) {
+        room.spare.extend(t.areas);
+    }
     let mut area_cycles: Vec<Vec<u64>> = Vec::with_capacity(model.arms.len());
     for (arm, twin) in prep.twins.iter().enumerate() {
         let todo: Vec<bool> = twin.iter().map(Option::is_none).collect();
-        let (areas, mut cycles, pools) = simulate_areas(prep, arm, seed, run, &todo, &mut NoRecord);
+        let (areas, mut cycles, pools) =
+            simulate_areas(prep, (arm, seed, run), &todo, &mut NoRecord, room);
         let areas = areas
             .into_iter()
             .zip(twin)
@@ -330,7 +377,9 @@ pub fn simulate_prepared(prep: &Prepared, seed: u64, run: u32) -> Vec<RunTrace> 
                 (Some(t), _) => t,
                 (None, &Some(i)) => {
                     cycles[a] = area_cycles[i][a];
-                    traces[i].areas[a].clone()
+                    let mut t = room.trace();
+                    t.copy_from(&traces[i].areas[a]);
+                    t
                 }
                 (None, None) => unreachable!("an area without a twin is simulated"),
             })
@@ -342,7 +391,8 @@ pub fn simulate_prepared(prep: &Prepared, seed: u64, run: u32) -> Vec<RunTrace> 
         });
         area_cycles.push(cycles);
     }
-    traces
+    room.traces = traces;
+    &room.traces
 }
 
 /// Per area its trace (`None` when left out) and its client-cycles; per budget pool its years.
@@ -351,18 +401,20 @@ type Areas = (Vec<Option<AreaTrace>>, Vec<u64>, Vec<Vec<BudgetYear>>);
 /// A run of the areas `todo` of one arm (the others are left out): every pool's areas must be in it.
 fn simulate_areas<R: Recorder>(
     prep: &Prepared,
-    arm: usize,
-    seed: u64,
-    run: u32,
+    (arm, seed, run): (usize, u64, u32),
     todo: &[bool],
     rec: &mut R,
+    room: &mut Room,
 ) -> Areas {
     let model = prep.model;
     let key = Model::run_key(seed, run);
     let absorbing = &prep.absorbing;
     let mut sims: Vec<AreaSim> = (0..model.areas.len())
         .filter(|&a| todo[a])
-        .map(|a| AreaSim::new(model, arm, key.child(a as u64), a, rec))
+        .map(|a| {
+            let parts = (room.scratch.pop().unwrap_or_default(), room.trace());
+            AreaSim::new(model, arm, key.child(a as u64), a, rec, parts)
+        })
         .collect();
     let mut books: Vec<Book> = prep.books[arm].clone();
     let cycles = model.cycles as usize;
@@ -391,6 +443,7 @@ fn simulate_areas<R: Recorder>(
         sim.finish(absorbing);
         client_cycles[sim.a] = sim.client_cycles;
         areas[sim.a] = Some(sim.trace);
+        room.scratch.push(sim.s);
     }
     (
         areas,
@@ -435,6 +488,21 @@ pub(super) fn record(count: &mut [u32], moves: &mut [u32], n: usize, from: usize
     }
 }
 
+/// The working room of one area's simulation, reused from run to run ([`Room`]).
+#[derive(Debug, Default)]
+struct Scratch {
+    clients: Vec<u64>,
+    queue: Vec<Waiting>,
+    admitted: Vec<Waiting>,
+    /// The clients' transition numbers of a cycle.
+    draws: Vec<u32>,
+    /// The scratch of a cycle's pass when the clients' order matters to nothing.
+    aside: stays::Aside,
+    count: Vec<u32>,
+    /// The moves of the transition after the last cycle (beyond the horizon: not kept).
+    beyond: Vec<u32>,
+}
+
 /// One area of one run, simulated a cycle at a time.
 struct AreaSim<'m> {
     model: &'m Model,
@@ -447,26 +515,36 @@ struct AreaSim<'m> {
     caps: Vec<&'m Capacity>,
     /// The room of the limits binding in a cycle (reused from cycle to cycle).
     binding: Limits<'m>,
-    clients: Vec<u64>,
-    queue: Vec<Waiting>,
-    admitted: Vec<Waiting>,
-    /// The clients' transition numbers of a cycle (reused from cycle to cycle).
-    draws: Vec<u32>,
-    /// The scratch of a cycle's pass when the clients' order matters to nothing (reused).
-    aside: stays::Aside,
-    count: Vec<u32>,
+    /// The clients, the waiting queue, the counts by state and the scratch of a cycle.
+    s: Scratch,
     trace: AreaTrace,
     client_cycles: u64,
 }
 
 impl<'m> AreaSim<'m> {
-    fn new<R: Recorder>(model: &'m Model, arm: usize, key: Key, a: usize, rec: &mut R) -> Self {
+    /// Area `a` of arm `arm` at the model's start, in the room `(s, trace)` (their contents stale).
+    fn new<R: Recorder>(
+        model: &'m Model,
+        arm: usize,
+        key: Key,
+        a: usize,
+        rec: &mut R,
+        (mut s, mut trace): (Scratch, AreaTrace),
+    ) -> Self {
         let n = model.n_states();
         let n1 = n + 1;
         let cycles = model.cycles as usize;
-        let mut clients = Vec::new();
-        let mut count = vec![0u32; n];
-        initial_clients(model, (arm, a), key, &mut clients, &mut count, rec);
+        s.clients.clear();
+        s.queue.clear();
+        s.admitted.clear();
+        s.count.clear();
+        s.count.resize(n, 0);
+        initial_clients(model, (arm, a), key, &mut s.clients, &mut s.count, rec);
+        // Counts are written every cycle, moves added to: only the moves start from zero.
+        trace.counts.resize(cycles * n, 0);
+        trace.moves.clear();
+        trace.moves.resize(cycles * n1 * n1, 0);
+        trace.final_counts.clear();
         AreaSim {
             model,
             arm,
@@ -480,17 +558,8 @@ impl<'m> AreaSim<'m> {
                 .filter(|cap| cap.arms[arm] && cap.areas[a])
                 .collect(),
             binding: Limits::default(),
-            clients,
-            queue: Vec::new(),
-            admitted: Vec::new(),
-            draws: Vec::new(),
-            aside: stays::Aside::default(),
-            count,
-            trace: AreaTrace {
-                counts: vec![0; cycles * n],
-                moves: vec![0; cycles * n1 * n1],
-                final_counts: Vec::new(),
-            },
+            s,
+            trace,
             client_cycles: 0,
         }
     }
@@ -508,11 +577,11 @@ impl<'m> AreaSim<'m> {
         if l.caps.is_empty() {
             return false;
         }
-        let n = self.count.len();
+        let n = self.s.count.len();
         l.loads.clear();
         l.loads.extend(l.caps.iter().map(|(cap, _)| {
             (0..n)
-                .map(|s| f64::from(self.count[s]) * cap.load[s])
+                .map(|s| f64::from(self.s.count[s]) * cap.load[s])
                 .sum::<f64>()
         }));
         l.limited.clear();
@@ -550,14 +619,14 @@ impl<'m> AreaSim<'m> {
             c,
             prevent,
             limits,
-            &mut self.queue,
-            &mut self.count,
+            &mut self.s.queue,
+            &mut self.s.count,
             &mut self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1],
-            &mut self.clients,
+            &mut self.s.clients,
             rec,
         );
         self.binding = binding;
-        self.trace.counts[c * n..(c + 1) * n].copy_from_slice(&self.count);
+        self.trace.counts[c * n..(c + 1) * n].copy_from_slice(&self.s.count);
         if let (Some(b), Some(p)) = (book, self.plan)
             && p.active(c)
         {
@@ -572,7 +641,7 @@ impl<'m> AreaSim<'m> {
             );
             b.book(c, spend);
         }
-        self.client_cycles += self.clients.len() as u64;
+        self.client_cycles += self.s.clients.len() as u64;
     }
 
     /// The start of cycle `c > 0`: waiting clients admitted (under `limits`) or released (once no
@@ -592,17 +661,17 @@ impl<'m> AreaSim<'m> {
             Some(l) => admit(
                 l,
                 n,
-                &mut self.queue,
-                &mut self.count,
+                &mut self.s.queue,
+                &mut self.s.count,
                 moves,
-                &mut self.admitted,
+                &mut self.s.admitted,
                 (self.a, c, rec),
             ),
-            None if !self.queue.is_empty() => release(
-                &mut self.queue,
-                &mut self.count,
+            None if !self.s.queue.is_empty() => release(
+                &mut self.s.queue,
+                &mut self.s.count,
                 moves,
-                &mut self.admitted,
+                &mut self.s.admitted,
                 model,
                 (self.a, c, rec),
             ),
@@ -614,16 +683,17 @@ impl<'m> AreaSim<'m> {
             self.key,
             c,
             limits,
-            (&mut self.clients, &mut self.draws),
-            self.caps.is_empty().then_some(&mut self.aside),
-            &mut self.queue,
-            &mut self.count,
+            (&mut self.s.clients, &mut self.s.draws),
+            self.caps.is_empty().then_some(&mut self.s.aside),
+            &mut self.s.queue,
+            &mut self.s.count,
             moves,
             (self.a, rec),
         );
         let tr = self.tr;
-        self.clients.extend(
-            self.admitted
+        self.s.clients.extend(
+            self.s
+                .admitted
                 .drain(..)
                 .map(|wt| pack(wt.id, tr.cell(wt.to, 1))),
         );
@@ -633,21 +703,22 @@ impl<'m> AreaSim<'m> {
     /// beyond the horizon: no recorder hears of it.
     fn finish(&mut self, absorbing: &[bool]) {
         let n = self.model.n_states();
-        let mut scratch = vec![0u32; (n + 1) * (n + 1)];
+        self.s.beyond.clear();
+        self.s.beyond.resize((n + 1) * (n + 1), 0);
         transition_pass(
             self.tr,
             absorbing,
             self.key,
             self.model.cycles as usize,
             None,
-            (&mut self.clients, &mut self.draws),
-            Some(&mut self.aside),
-            &mut self.queue,
-            &mut self.count,
-            &mut scratch,
+            (&mut self.s.clients, &mut self.s.draws),
+            Some(&mut self.s.aside),
+            &mut self.s.queue,
+            &mut self.s.count,
+            &mut self.s.beyond,
             (self.a, &mut NoRecord),
         );
-        self.trace.final_counts = std::mem::take(&mut self.count);
+        self.trace.final_counts.extend_from_slice(&self.s.count);
     }
 }
 
@@ -1014,7 +1085,8 @@ until = "2022-12"
         let mut waited = 0;
         for run in 0..5 {
             let key = Model::run_key(3, run).child(a as u64);
-            let mut sim = AreaSim::new(&m, 0, key, a, &mut NoRecord);
+            let room = (Scratch::default(), Room::default().trace());
+            let mut sim = AreaSim::new(&m, 0, key, a, &mut NoRecord, room);
             for c in 0..m.cycles as usize {
                 sim.step(c, &absorbing, None, &mut NoRecord);
                 if c < 24 {
@@ -1037,7 +1109,7 @@ until = "2022-12"
                 .filter(|&s| !m.states[s].absorbing)
                 .map(|s| u64::from(sim.trace.final_counts[s]))
                 .sum();
-            assert_eq!(sim.clients.len() as u64, live, "run {run}");
+            assert_eq!(sim.s.clients.len() as u64, live, "run {run}");
         }
         assert!(waited > 0, "clients wait at the end of the limit");
     }
@@ -1104,6 +1176,30 @@ arms = ["dorpsbudget_noord_beveland"]
         );
         let alone: Vec<RunTrace> = (0..2).map(|arm| simulate(&m, arm, 5, 0)).collect();
         assert_eq!(shared, alone);
+    }
+
+    #[test]
+    fn a_room_reused_from_run_to_run_gives_every_run_the_traces_of_a_new_room() {
+        // A batch's worker simulates run after run in one room, whose vectors still hold the last
+        // run's clients, counts and moves, of other sizes when the model changes (a plain Markov
+        // model between two runs of the default). No run may see them.
+        let m = default_scenario().model;
+        let sick = crate::scenario::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/sick_sicker.toml"
+        )))
+        .unwrap()
+        .model;
+        let (prep, prep_sick) = (Prepared::new(&m), Prepared::new(&sick));
+        let mut room = Room::default();
+        for run in [3, 0, 3, 7] {
+            let reused = simulate_into(&prep, 5, run, &mut room).to_vec();
+            assert_eq!(reused, simulate_prepared(&prep, 5, run), "run {run}");
+            let sick_reused = simulate_into(&prep_sick, 5, run, &mut room).to_vec();
+            assert_eq!(sick_reused, simulate_prepared(&prep_sick, 5, run));
+        }
+        // One scratch per area an arm simulates, kept from run to run, not one per run.
+        assert_eq!(room.scratch.len(), m.areas.len().max(sick.areas.len()));
     }
 
     #[test]

@@ -79,15 +79,66 @@ pub fn run_model(scenario: &Scenario, psa: bool, seed: u64, run: u32) -> Result<
 /// client-cycles of every arm, summed. What the batch's speed goal times as its simulation
 /// (`cargo bench --bench batch`, `profile_engine simulate`).
 pub fn simulate_only(scenario: &Scenario, psa: bool, seed: u64, runs: u32) -> Result<u64> {
+    let rooms = Rooms::default();
     (0..runs)
         .into_par_iter()
-        .map(|r| {
-            let model = run_model(scenario, psa, seed, r)?;
-            let prep = engine::Prepared::new(&model);
-            let traces = engine::simulate_prepared(&prep, seed, r);
-            Ok(traces.iter().map(|t| t.client_cycles).sum::<u64>())
-        })
+        .map_init(
+            || rooms.lend(),
+            |room, r| {
+                let model = run_model(scenario, psa, seed, r)?;
+                let prep = engine::Prepared::new(&model);
+                let traces = engine::simulate_into(&prep, seed, r, room);
+                Ok(traces.iter().map(|t| t.client_cycles).sum::<u64>())
+            },
+        )
         .try_reduce(|| 0, |a, b| Ok(a + b))
+}
+
+/// The engine's rooms ([`engine::Room`]) that a batch's workers reuse from run to run: each stretch
+/// of runs a worker takes borrows one, and gives it back when done. Which room a run gets changes
+/// nothing in its results.
+#[derive(Default)]
+struct Rooms(Mutex<Vec<engine::Room>>);
+
+impl Rooms {
+    /// A room to use until the loan is dropped.
+    fn lend(&self) -> Loan<'_> {
+        let room = self
+            .0
+            .lock()
+            .expect("no panics while holding the lock")
+            .pop()
+            .unwrap_or_default();
+        Loan { room, home: self }
+    }
+}
+
+/// A room lent from [`Rooms`], given back when dropped.
+struct Loan<'a> {
+    room: engine::Room,
+    home: &'a Rooms,
+}
+
+impl std::ops::Deref for Loan<'_> {
+    type Target = engine::Room;
+    fn deref(&self) -> &engine::Room {
+        &self.room
+    }
+}
+
+impl std::ops::DerefMut for Loan<'_> {
+    fn deref_mut(&mut self) -> &mut engine::Room {
+        &mut self.room
+    }
+}
+
+impl Drop for Loan<'_> {
+    fn drop(&mut self) {
+        // A poisoned lock (a panic elsewhere) only loses the room.
+        if let Ok(mut rooms) = self.home.0.lock() {
+            rooms.push(std::mem::take(&mut self.room));
+        }
+    }
 }
 
 /// A run's model: the base model, or the model with its parameters drawn for the run.
@@ -124,12 +175,19 @@ fn run_with<'a>(
         client_cycles: vec![0; arms],
     });
     let failed = Failed::new();
-    let one_run = |outs: Vec<&mut [f64]>, r: usize| {
+    let one_run = |room: &mut engine::Room, outs: Vec<&mut [f64]>, r: usize| {
         // Past a run that failed, runs are left undone: the error is the first failed run's.
         if failed.before(r) {
             return;
         }
-        match run_cells(model, model_of, &base, &layouts, (opts.seed, r), outs) {
+        match run_cells(
+            model,
+            model_of,
+            (&base, room),
+            &layouts,
+            (opts.seed, r),
+            outs,
+        ) {
             Ok(cc) => {
                 // Reported while holding the count, so that `done` grows from call to call.
                 let mut d = done.lock().expect("no panics while holding the lock");
@@ -173,6 +231,9 @@ fn run_with<'a>(
     ))
 }
 
+/// Runs run `r` in a worker's room, reducing it into its room in each arm's block.
+type OneRun<'a> = dyn Fn(&mut engine::Room, Vec<&mut [f64]>, usize) + Sync + 'a;
+
 /// Runs the batch's `runs` runs a block of `block` runs at a time, `one_run` reducing each into its
 /// room in each arm's block (`lens` cells), then stores the block into the arms' `columns`. Stops
 /// after a block in which a run failed.
@@ -181,8 +242,9 @@ fn store_blocks(
     block: usize,
     sequential: bool,
     failed: &Failed,
-    one_run: &(dyn Fn(Vec<&mut [f64]>, usize) + Sync),
+    one_run: &OneRun<'_>,
 ) {
+    let rooms = Rooms::default();
     let mut room: Vec<Vec<f64>> = lens
         .iter()
         .map(|&l| vec![0.0; block.min(runs) * l])
@@ -191,15 +253,16 @@ fn store_blocks(
         let hi = (lo + block).min(runs);
         let slots = run_slots(&mut room, lens, 0..hi - lo);
         if sequential {
+            let mut room = rooms.lend();
             slots
                 .into_iter()
                 .zip(lo..hi)
-                .for_each(|(outs, r)| one_run(outs, r));
+                .for_each(|(outs, r)| one_run(&mut room, outs, r));
         } else {
             slots
                 .into_par_iter()
                 .zip(lo..hi)
-                .for_each(|(outs, r)| one_run(outs, r));
+                .for_each_init(|| rooms.lend(), |room, (outs, r)| one_run(room, outs, r));
         }
         if failed.any() {
             break;
@@ -298,7 +361,7 @@ fn run_slots<'r>(
 fn run_cells<'a>(
     model: &'a Model,
     model_of: &ModelOf<'a>,
-    base: &engine::Prepared,
+    (base, room): (&engine::Prepared, &mut engine::Room),
     layouts: &[Layout],
     (seed, r): (u64, usize),
     mut outs: Vec<&mut [f64]>,
@@ -312,8 +375,8 @@ fn run_cells<'a>(
             &own
         }
     };
-    let traces = engine::simulate_prepared(prep, seed, r as u32);
-    reduce_arms_into(&m, layouts, &traces, prep.twins(), &mut outs);
+    let traces = engine::simulate_into(prep, seed, r as u32, room);
+    reduce_arms_into(&m, layouts, traces, prep.twins(), &mut outs);
     Ok(traces.iter().map(|t| t.client_cycles).collect())
 }
 
