@@ -112,7 +112,8 @@ fn assemble<T: Tally>(
     parts: &[&AreaPart],
     out: &mut [f64],
 ) {
-    out.fill(0.0);
+    // The caseload cells (the first) are written whole by `area_totals`; the others are added to.
+    out[layout.caseload(layout.scopes.len(), 0, 0)..].fill(0.0);
     holder_spends(model, arm, layout, areas, out);
     area_totals(layout, areas, parts, out);
     kpis(model, layout, areas, out);
@@ -167,10 +168,10 @@ fn area_totals<T: Tally>(
 ) {
     let n = layout.n_states;
     let (ys, nf, nl) = (layout.years.len(), layout.flows.len(), layout.lines);
-    // The caseload: each scope's areas in area order.
+    // The caseload: each scope's areas in area order, written over what the cells held.
     for (sc, scope) in layout.scopes.iter().enumerate() {
         let cells = layout.caseload(sc, 0, 0);
-        T::add_parts(
+        T::put_parts(
             scope
                 .areas
                 .iter()
@@ -377,27 +378,28 @@ fn sums<T: Tally>(layout: &Layout, areas: &[AreaView<T>], which: &[usize]) -> (V
 }
 
 /// Every KPI over each of its scopes (the scope's counts are its caseload cells; its moves are summed
-/// once per scope).
+/// once per scope, into room used again for the next scope).
 fn kpis<T: Tally>(model: &Model, layout: &Layout, areas: &[AreaView<T>], out: &mut [f64]) {
     let n1 = layout.n_states + 1;
-    let mut moves: Vec<Option<Vec<f64>>> = vec![None; layout.scopes.len()];
-    for (k, kpi) in model.kpis.iter().enumerate() {
-        for (i, &sc) in kpi.scopes.iter().enumerate() {
-            let mv = moves[sc].get_or_insert_with(|| {
-                let mut v = vec![0.0; layout.cycles * n1 * n1];
-                T::add_parts(
-                    layout.scopes[sc].areas.iter().map(|&a| areas[a].moves),
-                    &mut v,
-                );
-                v
-            });
-            let from = layout.caseload(sc, 0, 0);
-            let counts = out[from..from + layout.cycles * layout.n_states].to_vec();
+    let (mut moves, mut counts) = (Vec::new(), Vec::new());
+    for (sc, scope) in layout.scopes.iter().enumerate() {
+        // The KPIs over this scope, each with its place among the KPI's scopes.
+        let mut over = model.kpis.iter().enumerate().flat_map(|(k, kpi)| {
+            let places = kpi.scopes.iter().enumerate().filter(move |&(_, &s)| s == sc);
+            places.map(move |(i, _)| (k, kpi, i))
+        });
+        let Some(first) = over.next() else { continue };
+        moves.resize(layout.cycles * n1 * n1, 0.0);
+        T::put_parts(scope.areas.iter().map(|&a| areas[a].moves), &mut moves);
+        let from = layout.caseload(sc, 0, 0);
+        counts.clear();
+        counts.extend_from_slice(&out[from..from + layout.cycles * layout.n_states]);
+        for (k, kpi, i) in std::iter::once(first).chain(over) {
             let at = layout.kpi(model, k, i, 0, KpiCell::Value);
             kpi.evaluate(
                 layout.n_states,
                 &counts,
-                mv,
+                &moves,
                 &mut out[at..at + kpi.years() * kpi.cells_per_year()],
             );
         }

@@ -21,6 +21,16 @@ pub trait Tally: Copy + Into<f64> {
     fn add_parts<'a>(parts: impl Iterator<Item = &'a [Self]> + Clone, out: &mut [f64])
     where
         Self: 'a;
+
+    /// Writes into `out` the sums of `parts` (each as long as `out`): bit for bit as
+    /// [`Tally::add_parts`] on an `out` of zeros, whatever `out` held.
+    fn put_parts<'a>(parts: impl Iterator<Item = &'a [Self]> + Clone, out: &mut [f64])
+    where
+        Self: 'a,
+    {
+        out.fill(0.0);
+        Self::add_parts(parts, out);
+    }
 }
 
 impl Tally for u32 {
@@ -43,19 +53,34 @@ impl Tally for u32 {
     }
 
     fn add_parts<'a>(parts: impl Iterator<Item = &'a [u32]> + Clone, out: &mut [f64]) {
-        // A stretch of cells at a time, its totals on the stack.
-        const STRETCH: usize = 512;
-        for (k, out) in out.chunks_mut(STRETCH).enumerate() {
-            let mut total = [0u64; STRETCH];
-            for part in parts.clone() {
-                let part = part.get(k * STRETCH..).unwrap_or_default();
-                for (t, &v) in total[..out.len()].iter_mut().zip(part) {
-                    *t += u64::from(v);
-                }
+        whole_sums(parts, out, |o, t| *o += t);
+    }
+
+    fn put_parts<'a>(parts: impl Iterator<Item = &'a [u32]> + Clone, out: &mut [f64]) {
+        // A sum of whole numbers is never -0: `0.0 + sum` is `sum`, so no zeros need writing first.
+        whole_sums(parts, out, |o, t| *o = t);
+    }
+}
+
+/// The sums of whole-number `parts`, cell by cell, handed to `to` with their cell of `out`: added up
+/// as integers a stretch of cells at a time (the totals on the stack), converted once.
+#[inline(always)]
+fn whole_sums<'a>(
+    parts: impl Iterator<Item = &'a [u32]> + Clone,
+    out: &mut [f64],
+    to: impl Fn(&mut f64, f64),
+) {
+    const STRETCH: usize = 512;
+    for (k, out) in out.chunks_mut(STRETCH).enumerate() {
+        let mut total = [0u64; STRETCH];
+        for part in parts.clone() {
+            let part = part.get(k * STRETCH..).unwrap_or_default();
+            for (t, &v) in total[..out.len()].iter_mut().zip(part) {
+                *t += u64::from(v);
             }
-            for (o, &t) in out.iter_mut().zip(&total) {
-                *o += t as f64;
-            }
+        }
+        for (o, &t) in out.iter_mut().zip(&total) {
+            to(o, t as f64);
         }
     }
 }
@@ -115,5 +140,24 @@ mod tests {
         u32::add_parts(v.chunks(100).take(4), &mut a);
         f64::add_parts(as_f64.chunks(100).take(4), &mut b);
         assert_eq!(a, b);
+        // Put into room that held other numbers (-0 among them): as added to zeros, bit for bit,
+        // also with no parts (a scope without areas) and with parts that are all zero.
+        for take in [0, 1, 4] {
+            let mut zeros = vec![0.0; 100];
+            f64::add_parts(as_f64.chunks(100).take(take), &mut zeros);
+            let mut zero_parts = vec![0.0; 100];
+            f64::add_parts(std::iter::repeat_n(&[0.0; 100][..], take), &mut zero_parts);
+            for (parts, want) in [(&v[..], &zeros), (&[0u32; 400][..], &zero_parts)] {
+                let mut a = vec![-0.0; 100];
+                a[7] = 3.25;
+                u32::put_parts(parts.chunks(100).take(take), &mut a);
+                let mut b = vec![f64::NAN; 100];
+                let as_f64: Vec<f64> = parts.iter().map(|&x| f64::from(x)).collect();
+                f64::put_parts(as_f64.chunks(100).take(take), &mut b);
+                let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a), bits(want), "{take} parts");
+                assert_eq!(bits(&b), bits(want), "{take} parts");
+            }
+        }
     }
 }
