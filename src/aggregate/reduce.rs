@@ -385,7 +385,11 @@ fn kpis<T: Tally>(model: &Model, layout: &Layout, areas: &[AreaView<T>], out: &m
     for (sc, scope) in layout.scopes.iter().enumerate() {
         // The KPIs over this scope, each with its place among the KPI's scopes.
         let mut over = model.kpis.iter().enumerate().flat_map(|(k, kpi)| {
-            let places = kpi.scopes.iter().enumerate().filter(move |&(_, &s)| s == sc);
+            let places = kpi
+                .scopes
+                .iter()
+                .enumerate()
+                .filter(move |&(_, &s)| s == sc);
             places.map(move |(i, _)| (k, kpi, i))
         });
         let Some(first) = over.next() else { continue };

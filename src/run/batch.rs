@@ -175,19 +175,13 @@ fn run_with<'a>(
         client_cycles: vec![0; arms],
     });
     let failed = Failed::new();
+    let source = (model, model_of, &base);
     let one_run = |room: &mut engine::Room, outs: Vec<&mut [f64]>, r: usize| {
         // Past a run that failed, runs are left undone: the error is the first failed run's.
         if failed.before(r) {
             return;
         }
-        match run_cells(
-            model,
-            model_of,
-            (&base, room),
-            &layouts,
-            (opts.seed, r),
-            outs,
-        ) {
+        match run_cells(source, room, &layouts, (opts.seed, r), outs) {
             Ok(cc) => {
                 // Reported while holding the count, so that `done` grows from call to call.
                 let mut d = done.lock().expect("no panics while holding the lock");
@@ -217,11 +211,7 @@ fn run_with<'a>(
         .expect("no panics while holding the lock")
         .client_cycles;
     failed.result()?;
-    let stats: Vec<Vec<crate::aggregate::Stats>> = match &own_pool {
-        Some(pool) => pool.install(|| columns.iter().map(Columns::stats).collect()),
-        None if sequential => columns.iter().map(Columns::stats_in_order).collect(),
-        None => columns.iter().map(Columns::stats).collect(),
-    };
+    let stats = stats_of(&columns, own_pool.as_ref(), sequential);
     Ok(summaries(
         model,
         layouts,
@@ -229,6 +219,20 @@ fn run_with<'a>(
         &client_cycles,
         runs,
     ))
+}
+
+/// The statistics of every arm's columns: on the batch's own pool, on the calling thread in order
+/// (`sequential`), or on the rayon pool it runs in.
+fn stats_of(
+    columns: &[Columns],
+    own_pool: Option<&rayon::ThreadPool>,
+    sequential: bool,
+) -> Vec<Vec<crate::aggregate::Stats>> {
+    match own_pool {
+        Some(pool) => pool.install(|| columns.iter().map(Columns::stats).collect()),
+        None if sequential => columns.iter().map(Columns::stats_in_order).collect(),
+        None => columns.iter().map(Columns::stats).collect(),
+    }
 }
 
 /// Runs run `r` in a worker's room, reducing it into its room in each arm's block.
@@ -359,9 +363,8 @@ fn run_slots<'r>(
 /// (engine::simulate_arms). The layouts are the base model's: drawn parameters change numbers, not
 /// structure.
 fn run_cells<'a>(
-    model: &'a Model,
-    model_of: &ModelOf<'a>,
-    (base, room): (&engine::Prepared, &mut engine::Room),
+    (model, model_of, base): (&'a Model, &ModelOf<'a>, &engine::Prepared),
+    room: &mut engine::Room,
     layouts: &[Layout],
     (seed, r): (u64, usize),
     mut outs: Vec<&mut [f64]>,
