@@ -150,10 +150,15 @@ fn holder_spends<T: Tally>(
         let costs = model.costs_of(arm, a);
         for c in plan.start as usize..(plan.end as usize).min(layout.cycles) {
             let y = model.year_index(c as u32);
-            let counts = &at.counts[c * n..(c + 1) * n];
-            let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
-            let spend =
-                crate::engine::budget::holder_spend(model, plan, a, c, costs, counts, moves);
+            // As the engine booked it, where it did; the same function of the same counts.
+            let spend = match at.spend {
+                Some(spend) => spend[c],
+                None => {
+                    let counts = &at.counts[c * n..(c + 1) * n];
+                    let moves = &at.moves[c * n1 * n1..(c + 1) * n1 * n1];
+                    crate::engine::budget::holder_spend(model, plan, a, c, costs, counts, moves)
+                }
+            };
             out[layout.holder_spend(i, y)] += spend;
         }
     }
@@ -481,5 +486,34 @@ mod tests {
                 assert_eq!(bits(cells), bits(&alone), "run {run}, arm {arm}");
             }
         }
+    }
+
+    #[test]
+    fn the_holders_spend_the_engine_booked_is_the_spend_the_counts_give() {
+        // The reduction reads the budget holders' spend from the engine's trace instead of
+        // computing it again: every cell must be what computing it from the counts gives, with
+        // parameters drawn per run (the pilot arm of the default has budget areas).
+        let s = default_scenario();
+        let mut booked = 0;
+        for run in 0..4 {
+            let m = s.model_for_run(3, run).unwrap();
+            let arm = 1;
+            let layout = Layout::new(&m, arm);
+            assert!(!layout.pilot_areas.is_empty());
+            let trace = simulate(&m, arm, 3, run);
+            let views: Vec<AreaView<u32>> = trace.areas.iter().map(AreaTrace::view).collect();
+            booked += views.iter().filter(|v| v.spend.is_some()).count();
+            let computed: Vec<AreaView<u32>> = views
+                .iter()
+                .map(|v| AreaView { spend: None, ..*v })
+                .collect();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&reduce_views(&m, arm, &layout, &views, &trace.pools)),
+                bits(&reduce_views(&m, arm, &layout, &computed, &trace.pools)),
+                "run {run}"
+            );
+        }
+        assert!(booked > 0, "the engine booked spends");
     }
 }

@@ -27,6 +27,7 @@ impl ExpectedArea {
             counts: &self.counts,
             moves: &self.moves,
             final_counts: &self.final_counts,
+            spend: None,
         }
     }
 }

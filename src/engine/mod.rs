@@ -87,6 +87,9 @@ pub struct AreaTrace {
     /// Clients in each state after a transition at the end of the last cycle (for rewards counted at
     /// the end of a cycle; no new clients, no admissions).
     pub final_counts: Vec<u32>,
+    /// In a budget area: `spend[c]`, what the budget holder spends in cycle `c` as booked in its
+    /// pool's book ([`holder_spend`]; 0 outside the pilot period). Empty elsewhere.
+    pub spend: Vec<f64>,
 }
 
 impl AreaTrace {
@@ -95,6 +98,7 @@ impl AreaTrace {
         self.counts.clone_from(&other.counts);
         self.moves.clone_from(&other.moves);
         self.final_counts.clone_from(&other.final_counts);
+        self.spend.clone_from(&other.spend);
     }
 
     /// Its counts and moves, as the reduction reads them.
@@ -103,6 +107,7 @@ impl AreaTrace {
             counts: &self.counts,
             moves: &self.moves,
             final_counts: &self.final_counts,
+            spend: (!self.spend.is_empty()).then_some(self.spend.as_slice()),
         }
     }
 }
@@ -348,6 +353,7 @@ impl Room {
             counts: Vec::new(),
             moves: Vec::new(),
             final_counts: Vec::new(),
+            spend: Vec::new(),
         })
     }
 }
@@ -545,13 +551,18 @@ impl<'m> AreaSim<'m> {
         trace.moves.clear();
         trace.moves.resize(cycles * n1 * n1, 0);
         trace.final_counts.clear();
+        let plan = model.arms[arm].plans[a].as_ref();
+        trace.spend.clear();
+        if plan.is_some() {
+            trace.spend.resize(cycles, 0.0);
+        }
         AreaSim {
             model,
             arm,
             a,
             key,
             tr: model.table(arm, a),
-            plan: model.arms[arm].plans[a].as_ref(),
+            plan,
             caps: model
                 .capacities
                 .iter()
@@ -640,6 +651,7 @@ impl<'m> AreaSim<'m> {
                 &self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1],
             );
             b.book(c, spend);
+            self.trace.spend[c] = spend;
         }
         self.client_cycles += self.s.clients.len() as u64;
     }
@@ -970,6 +982,8 @@ pub struct AreaView<'a, T> {
     pub moves: &'a [T],
     /// Occupancy after the last transition.
     pub final_counts: &'a [T],
+    /// As [`AreaTrace::spend`], where the engine booked it (`None`: to be computed from the counts).
+    pub spend: Option<&'a [f64]>,
 }
 
 #[cfg(test)]
