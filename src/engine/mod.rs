@@ -77,7 +77,7 @@ fn top(tr: &Transitions) -> u64 {
 }
 
 /// What happened in one area in one run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AreaTrace {
     /// `counts[c * n + s]`: clients in state `s` during cycle `c` (absorbing: cumulative).
     pub counts: Vec<u32>,
@@ -349,12 +349,7 @@ pub struct Room {
 impl Room {
     /// An area trace not in use (its contents stale).
     fn trace(&mut self) -> AreaTrace {
-        self.spare.pop().unwrap_or(AreaTrace {
-            counts: Vec::new(),
-            moves: Vec::new(),
-            final_counts: Vec::new(),
-            spend: Vec::new(),
-        })
+        self.spare.pop().unwrap_or_default()
     }
 }
 
@@ -1099,7 +1094,7 @@ until = "2022-12"
         let mut waited = 0;
         for run in 0..5 {
             let key = Model::run_key(3, run).child(a as u64);
-            let room = (Scratch::default(), Room::default().trace());
+            let room = (Scratch::default(), AreaTrace::default());
             let mut sim = AreaSim::new(&m, 0, key, a, &mut NoRecord, room);
             for c in 0..m.cycles as usize {
                 sim.step(c, &absorbing, None, &mut NoRecord);

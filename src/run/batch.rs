@@ -84,10 +84,10 @@ pub fn simulate_only(scenario: &Scenario, psa: bool, seed: u64, runs: u32) -> Re
         .into_par_iter()
         .map_init(
             || rooms.lend(),
-            |room, r| {
+            |loan, r| {
                 let model = run_model(scenario, psa, seed, r)?;
                 let prep = engine::Prepared::new(&model);
-                let traces = engine::simulate_into(&prep, seed, r, room);
+                let traces = engine::simulate_into(&prep, seed, r, &mut loan.room);
                 Ok(traces.iter().map(|t| t.client_cycles).sum::<u64>())
             },
         )
@@ -117,19 +117,6 @@ impl Rooms {
 struct Loan<'a> {
     room: engine::Room,
     home: &'a Rooms,
-}
-
-impl std::ops::Deref for Loan<'_> {
-    type Target = engine::Room;
-    fn deref(&self) -> &engine::Room {
-        &self.room
-    }
-}
-
-impl std::ops::DerefMut for Loan<'_> {
-    fn deref_mut(&mut self) -> &mut engine::Room {
-        &mut self.room
-    }
 }
 
 impl Drop for Loan<'_> {
@@ -257,16 +244,16 @@ fn store_blocks(
         let hi = (lo + block).min(runs);
         let slots = run_slots(&mut room, lens, 0..hi - lo);
         if sequential {
-            let mut room = rooms.lend();
+            let mut loan = rooms.lend();
             slots
                 .into_iter()
                 .zip(lo..hi)
-                .for_each(|(outs, r)| one_run(&mut room, outs, r));
+                .for_each(|(outs, r)| one_run(&mut loan.room, outs, r));
         } else {
-            slots
-                .into_par_iter()
-                .zip(lo..hi)
-                .for_each_init(|| rooms.lend(), |room, (outs, r)| one_run(room, outs, r));
+            slots.into_par_iter().zip(lo..hi).for_each_init(
+                || rooms.lend(),
+                |loan, (outs, r)| one_run(&mut loan.room, outs, r),
+            );
         }
         if failed.any() {
             break;
