@@ -180,27 +180,27 @@ fn mullo_x4(a: std::arch::x86_64::__m256i, c: u64) -> std::arch::x86_64::__m256i
     _mm256_add_epi64(_mm256_mul_epu32(a, lo), _mm256_slli_epi64::<32>(cross))
 }
 
-/// [`u32s_x8`] with AVX2, four at a time: numbers `index` of stream `key` as uniform `u32`s, one in
-/// the low half of each 64-bit lane; exactly [`Key::u32_at`].
+/// With AVX2, four at a time: numbers `index` of stream `key`, whole, one in each 64-bit lane;
+/// exactly [`Key::at`] (the high halves are [`Key::u32_at`]).
 ///
 /// # Safety
 /// The processor must have AVX2.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2")]
-pub unsafe fn u32s_x4(
+pub unsafe fn at_x4(
     key: std::arch::x86_64::__m256i,
     index: std::arch::x86_64::__m256i,
 ) -> std::arch::x86_64::__m256i {
     use std::arch::x86_64::*;
-    let i1 = _mm256_add_epi64(index, _mm256_set1_epi64x(1));
-    let mut z = _mm256_add_epi64(key, mullo_x4(i1, GAMMA));
+    // `key + (index + 1) γ` as `(key + γ) + index γ`: the first sum is the same for every number.
+    let first = _mm256_add_epi64(key, _mm256_set1_epi64x(GAMMA as i64));
+    let mut z = _mm256_add_epi64(first, mullo_x4(index, GAMMA));
     z = _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z));
     z = mullo_x4(z, 0xBF58_476D_1CE4_E5B9);
     z = _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z));
     z = mullo_x4(z, 0x94D0_49BB_1331_11EB);
-    // The high half of `z ^ (z >> 31)`.
-    _mm256_xor_si256(_mm256_srli_epi64::<32>(z), _mm256_srli_epi64::<63>(z))
+    _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z))
 }
 
 /// A sequential view of a keyed stream; implements [`rand::RngCore`].
@@ -367,6 +367,20 @@ mod tests {
             // SAFETY: the processor has AVX2.
             unsafe { u32s_avx2(key.0, &words, 24, &mut avx2) };
             assert_eq!(avx2, want);
+            // The whole numbers, four at a time, as the order-free pass draws them.
+            use std::arch::x86_64::*;
+            for four in words.chunks_exact(4) {
+                let mut lanes = [0u64; 4];
+                // SAFETY: the processor has AVX2; `lanes` holds four 64-bit numbers.
+                unsafe {
+                    let index = _mm256_loadu_si256(four.as_ptr().cast());
+                    let kv = _mm256_set1_epi64x(key.0 as i64);
+                    let x = at_x4(kv, _mm256_srli_epi64::<24>(index));
+                    _mm256_storeu_si256(lanes.as_mut_ptr().cast(), x);
+                }
+                let want: Vec<u64> = four.iter().map(|&w| key.at(w >> 24)).collect();
+                assert_eq!(lanes.to_vec(), want, "words {four:x?}");
+            }
         }
     }
 

@@ -243,24 +243,41 @@ fn has_avx2() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
 }
 
-/// For each mask of four 64-bit lanes: the 32-bit indices that pack the lanes in the mask to the
-/// front, in order (for `_mm256_permutevar8x32_epi32`), as 64-bit lanes (`WIDE`) or as their low
-/// 32-bit halves (`NARROW`, in the first four places).
+/// How [`set_aside_avx2`] packs four clients for a mask of those who stay: 32-bit indices (for
+/// `_mm256_permutevar8x32_epi32`) that bring to the front, in order, the 64-bit lanes of those who
+/// stay (`kept`), the 64-bit lanes of those who move (`moves`), and the high halves of the movers'
+/// lanes (`draws`, in the first four places).
 #[cfg(target_arch = "x86_64")]
-const fn pack_indices<const WIDE: bool>() -> [[i32; 8]; 16] {
-    let mut table = [[0i32; 8]; 16];
+#[derive(Clone, Copy)]
+#[repr(C, align(32))]
+struct Pack {
+    kept: [i32; 8],
+    moves: [i32; 8],
+    draws: [i32; 8],
+}
+
+/// The [`Pack`] of every mask of four lanes.
+#[cfg(target_arch = "x86_64")]
+const fn packs() -> [Pack; 16] {
+    let mut table = [Pack {
+        kept: [0; 8],
+        moves: [0; 8],
+        draws: [0; 8],
+    }; 16];
     let mut mask = 0;
     while mask < 16 {
-        let (mut lane, mut at): (i32, usize) = (0, 0);
+        let t = &mut table[mask];
+        let (mut lane, mut k, mut m): (i32, usize, usize) = (0, 0, 0);
         while lane < 4 {
             if mask & (1 << lane) != 0 {
-                if WIDE {
-                    table[mask][2 * at] = 2 * lane;
-                    table[mask][2 * at + 1] = 2 * lane + 1;
-                } else {
-                    table[mask][at] = 2 * lane;
-                }
-                at += 1;
+                t.kept[2 * k] = 2 * lane;
+                t.kept[2 * k + 1] = 2 * lane + 1;
+                k += 1;
+            } else {
+                t.moves[2 * m] = 2 * lane;
+                t.moves[2 * m + 1] = 2 * lane + 1;
+                t.draws[m] = 2 * lane + 1;
+                m += 1;
             }
             lane += 1;
         }
@@ -270,14 +287,14 @@ const fn pack_indices<const WIDE: bool>() -> [[i32; 8]; 16] {
 }
 
 #[cfg(target_arch = "x86_64")]
-static PACK_WIDE: [[i32; 8]; 16] = pack_indices::<true>();
-#[cfg(target_arch = "x86_64")]
-static PACK_NARROW: [[i32; 8]; 16] = pack_indices::<false>();
+static PACKS: [Pack; 16] = packs();
 
 /// [`set_movers_aside`] with AVX2, four clients at a time, as [`set_aside_avx512`] does it with eight:
-/// the numbers ([`crate::rng::u32s_x4`]), the stay entries, the test (unsigned, by
-/// signed comparison of values with their top bit flipped), and the kept and set-aside words packed
-/// to the front by a permutation from a table and stored whole.
+/// the whole numbers ([`crate::rng::at_x4`]), the stay entries, the test, and the kept and set-aside
+/// words packed to the front by a permutation from a table and stored whole. The test needs no
+/// unsigned comparison: `2u + 1` (the number's high half, doubled, plus one: the whole number shifted
+/// right by 31, with its lowest bit set) is below `2^33` and a stay entry below `2^34`, so both are
+/// positive as signed numbers.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt")]
 fn set_aside_avx2(
@@ -292,7 +309,6 @@ fn set_aside_avx2(
     assert!(draws.len() == len && movers.len() == len);
     let kv = _mm256_set1_epi64x(key.0 as i64);
     let one = _mm256_set1_epi64x(1);
-    let top = _mm256_set1_epi64x(i64::MIN);
     let cell_bits = _mm256_set1_epi64x(0xFF_FFFF);
     // Cells are below 2^24, so a signed comparison with the table's length is exact.
     let cells = _mm256_set1_epi64x(stay.len().min(1 << 24) as i64);
@@ -307,7 +323,7 @@ fn set_aside_avx2(
             if _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(cells, cell))) != 0b1111 {
                 break;
             }
-            let u = crate::rng::u32s_x4(kv, _mm256_srli_epi64::<24>(w));
+            let x = crate::rng::at_x4(kv, _mm256_srli_epi64::<24>(w));
             // Four loads: quicker than a gather on processors whose gathers are slow.
             let step = _mm256_set_epi64x(
                 *stay.get_unchecked(_mm256_extract_epi64::<3>(cell) as usize) as i64,
@@ -315,25 +331,23 @@ fn set_aside_avx2(
                 *stay.get_unchecked(_mm256_extract_epi64::<1>(cell) as usize) as i64,
                 *stay.get_unchecked(_mm256_extract_epi64::<0>(cell) as usize) as i64,
             );
-            let test = _mm256_xor_si256(_mm256_or_si256(_mm256_slli_epi64::<1>(u), one), top);
-            let stays = _mm256_cmpgt_epi64(_mm256_xor_si256(step, top), test);
+            let test = _mm256_or_si256(_mm256_srli_epi64::<31>(x), one);
+            let stays = _mm256_cmpgt_epi64(step, test);
             let stays = _mm256_movemask_pd(_mm256_castsi256_pd(stays)) as usize;
-            let moves = !stays & 0b1111;
             let next = _mm256_add_epi64(w, _mm256_and_si256(step, one));
-            let at = |t: &[[i32; 8]; 16], mask: usize| {
-                _mm256_loadu_si256(t.get_unchecked(mask).as_ptr().cast())
-            };
+            let pack = PACKS.get_unchecked(stays);
+            let at = |t: &[i32; 8]| _mm256_load_si256(t.as_ptr().cast());
             _mm256_storeu_si256(
                 clients.as_mut_ptr().add(kept).cast(),
-                _mm256_permutevar8x32_epi32(next, at(&PACK_WIDE, stays)),
+                _mm256_permutevar8x32_epi32(next, at(&pack.kept)),
             );
             _mm256_storeu_si256(
                 movers.as_mut_ptr().add(m).cast(),
-                _mm256_permutevar8x32_epi32(w, at(&PACK_WIDE, moves)),
+                _mm256_permutevar8x32_epi32(w, at(&pack.moves)),
             );
             _mm_storeu_si128(
                 draws.as_mut_ptr().add(m).cast(),
-                _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(u, at(&PACK_NARROW, moves))),
+                _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(x, at(&pack.draws))),
             );
             let k = stays.count_ones() as usize;
             kept += k;
@@ -365,14 +379,15 @@ mod tests {
     #[test]
     fn every_way_sets_the_same_clients_aside() {
         let key = Key::root(7).child(3);
-        // Cells 0..6 with stay entries from "never stays" to "always stays", some moving on.
+        // Cells 0..6 with stay entries from "never stays" to "always stays" (below 2^32, the
+        // largest a table holds), some moving on.
         let stay: Vec<u64> = vec![
             0,
             1,
             2 << 31,
             (2 << 31) | 1,
-            u64::MAX - 1,
-            u64::MAX,
+            1 << 33,
+            (1 << 33) | 1,
             3 << 30,
         ];
         for len in 0..40 {

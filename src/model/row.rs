@@ -92,10 +92,11 @@ pub struct Transitions {
     /// ended, capped; `u32::MAX` for absorbing states.
     pub row_of: Vec<u32>,
     /// Same layout: `2 × below + next`, where `below` is the threshold under which the client stays
-    /// (0 if staying is impossible) and `next` is 1 when a stay moves the client on to the next cell
-    /// (one cycle longer in its state), 0 in the state's last cell, whose row holds from then on. A
-    /// client with number `u` stays when `2u + 1 < stay_step` (the same as `u < below`): the engine's
-    /// common case is one load and one compare.
+    /// (0 if staying is impossible, at most `2^32`: every entry is below `2^34`) and `next` is 1 when
+    /// a stay moves the client on to the next cell (one cycle longer in its state), 0 in the state's
+    /// last cell, whose row holds from then on. A client with number `u` stays when
+    /// `2u + 1 < stay_step` (the same as `u < below`): the engine's common case is one load and one
+    /// compare.
     pub stay_step: Vec<u64>,
     /// The state of each cell of a cycle (`stride` cells, see [`Transitions::cycle_stride`]).
     pub cell_state: Vec<u8>,
