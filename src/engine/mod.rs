@@ -541,9 +541,9 @@ impl<'m> AreaSim<'m> {
         s.count.clear();
         s.count.resize(n, 0);
         initial_clients(model, (arm, a), key, &mut s.clients, &mut s.count, rec);
-        // Counts are written every cycle, moves added to: only the moves start from zero.
+        // Counts are written every cycle, and a cycle's moves are zeroed when it starts (in cache,
+        // just before they are added to): what the room held before is never read.
         trace.counts.resize(cycles * n, 0);
-        trace.moves.clear();
         trace.moves.resize(cycles * n1 * n1, 0);
         trace.final_counts.clear();
         let plan = model.arms[arm].plans[a].as_ref();
@@ -611,6 +611,7 @@ impl<'m> AreaSim<'m> {
         let model = self.model;
         let n = model.n_states();
         let n1 = n + 1;
+        self.trace.moves[c * n1 * n1..(c + 1) * n1 * n1].fill(0);
         let mut binding = std::mem::take(&mut self.binding);
         let mut limits = self.limits(c, &mut binding).then_some(&mut binding);
         if c > 0 {
