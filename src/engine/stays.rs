@@ -76,7 +76,29 @@ const FEW: usize = 64;
 /// absorbed are left at the front of `movers`, in order: returns how many.
 #[inline(always)]
 fn move_all(
+    table: (&Transitions, &[u32], &[bool]),
+    movers: &mut [u64],
+    draws: &[u32],
+    note: impl FnMut(usize, usize, usize),
+) -> usize {
+    // `Transitions::pick`, with the kind of rows chosen once rather than for every mover.
+    match &table.0.fast {
+        Some(fast) => move_by(table, |r, u| fast[r].pick(u), movers, draws, note),
+        None => move_by(
+            table,
+            |r, u| table.0.rows[r].pick(u64::from(u)),
+            movers,
+            draws,
+            note,
+        ),
+    }
+}
+
+/// [`move_all`] with the target of row `r` for number `u` given by `pick`.
+#[inline(always)]
+fn move_by(
     (tr, row_of, absorbing): (&Transitions, &[u32], &[bool]),
+    pick: impl Fn(usize, u32) -> u8,
     movers: &mut [u64],
     draws: &[u32],
     mut note: impl FnMut(usize, usize, usize),
@@ -87,7 +109,7 @@ fn move_all(
         let w = movers[j];
         let cell = cell_of(w);
         let s = usize::from(tr.cell_state[cell]);
-        let to = tr.pick(row_of[cell] as usize, draws[j]);
+        let to = pick(row_of[cell] as usize, draws[j]);
         let (to, state) = if to == RENEW {
             (n, s)
         } else {
