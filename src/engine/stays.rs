@@ -81,7 +81,8 @@ fn move_all(
     draws: &[u32],
     note: impl FnMut(usize, usize, usize),
 ) -> usize {
-    // `Transitions::pick`, with the kind of rows chosen once rather than for every mover.
+    // `Transitions::pick`, with the kind of rows chosen once rather than for every mover (the two
+    // closures index the rows' own picks, `Pick8::pick` and `Row::pick`).
     match &table.0.fast {
         Some(fast) => move_by(table, |r, u| fast[r].pick(u), movers, draws, note),
         None => move_by(
@@ -337,8 +338,8 @@ fn set_aside_avx2(
     let (mut i, mut kept, mut m) = (0, 0, 0);
     while i + 4 <= len {
         // SAFETY: `i + 4 <= len`; `kept`, `m` <= `i`, so every access is within the slices, and the
-        // loads of `stay` read only cells below `stay.len()` (checked just before); the tables'
-        // entries are below 8.
+        // loads of `stay` read only cells below `stay.len()` (checked just before); a mask of four
+        // lanes is below 16, the rows of `PACKS`, whose entries are below 8.
         unsafe {
             let w = _mm256_loadu_si256(clients.as_ptr().add(i).cast());
             let cell = _mm256_and_si256(w, cell_bits);
@@ -401,7 +402,7 @@ mod tests {
     #[test]
     fn every_way_sets_the_same_clients_aside() {
         let key = Key::root(7).child(3);
-        // Cells 0..6 with stay entries from "never stays" to "always stays" (below 2^32, the
+        // Cells 0..6 with stay entries from "never stays" to "always stays" (`below` 2^32, the
         // largest a table holds), some moving on.
         let stay: Vec<u64> = vec![
             0,
