@@ -83,7 +83,7 @@ pub fn need_for_layouts(model: &Model, layouts: &[Layout], runs: u64, threads: u
     let n = model.n_states() as u64;
     let cycles = u64::from(model.cycles);
     let n1 = n + 1;
-    let transitions = |t: &crate::model::Transitions| (t.row_of.len() as u64).saturating_mul(12);
+    let transitions = |t: &crate::model::Transitions| (t.row_of().len() as u64).saturating_mul(12);
     let tables = transitions(&model.transitions)
         + model.regime_tables.iter().map(transitions).sum::<u64>()
         + (model.costs.len() as u64 + model.areas.len() as u64).saturating_mul(cycles * 8)

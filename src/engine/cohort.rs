@@ -65,7 +65,7 @@ fn expected(
     let n1 = n + 1;
     let cycles = model.cycles as usize;
     // Mass by state and time in state t, with t = cap - 1 standing for cap - 1 or more.
-    let kmax = usize::from(tr.cap).max(1);
+    let kmax = usize::from(tr.cap()).max(1);
     let area = &model.areas[a];
     let mut mass = initial_mass(area, n, kmax);
     let mut absorbed = vec![0.0f64; n];
@@ -94,7 +94,7 @@ fn expected(
         }
         let (share, ws) = prevent(c);
         let lambda = area.inflow_mean[c];
-        for (&t, &p) in model.entry.targets.iter().zip(&model.entry.probs) {
+        for (&t, &p) in model.entry.targets().iter().zip(model.entry.probs()) {
             let t = usize::from(t);
             let kept = lambda * p * (1.0 - share);
             mass[t * kmax] += kept;
@@ -138,7 +138,7 @@ fn step(
 ) -> Vec<f64> {
     let n = model.n_states();
     let n1 = n + 1;
-    let cap = usize::from(tr.cap);
+    let cap = usize::from(tr.cap());
     let kmax = cap.max(1);
     let stride = tr.cycle_stride(n);
     let mut next = vec![0.0f64; n * kmax];
@@ -148,9 +148,9 @@ fn step(
             if m == 0.0 {
                 continue;
             }
-            let r = tr.row_of[c * stride + s * (cap + 1) + (k + 1).min(cap)];
-            let row = &tr.rows[r as usize];
-            for (&t, &p) in row.targets.iter().zip(&row.probs) {
+            let r = tr.row_of()[c * stride + s * (cap + 1) + (k + 1).min(cap)];
+            let row = &tr.rows()[r as usize];
+            for (&t, &p) in row.targets().iter().zip(row.probs()) {
                 let f = m * p;
                 if usize::from(t) == s {
                     next[s * kmax + (k + 1).min(kmax - 1)] += f;

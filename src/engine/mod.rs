@@ -70,10 +70,10 @@ const MAX_PER_CYCLE: u32 = (1 << 20) - 1;
 #[inline(always)]
 fn top(tr: &Transitions) -> u64 {
     debug_assert!(
-        tr.cap >= 1,
+        tr.cap() >= 1,
         "a compiled table's time-in-state cap is at least 1"
     );
-    u64::from(tr.cap.max(1)) - 1
+    u64::from(tr.cap().max(1)) - 1
 }
 
 /// What happened in one area in one run.
@@ -772,10 +772,10 @@ fn transition_pass<R: Recorder>(
 ) {
     let stride = tr.cycle_stride(absorbing.len());
     let tkey = key.child(c as u64 - 1).purpose(Purpose::Transition);
-    let stay = &tr.stay_step[(c - 1) * stride..c * stride];
+    let stay = &tr.stay_step()[(c - 1) * stride..c * stride];
     let mut mover = Mover {
         tr,
-        row_of: &tr.row_of[(c - 1) * stride..c * stride],
+        row_of: &tr.row_of()[(c - 1) * stride..c * stride],
         absorbing,
         c,
         limits,
@@ -845,7 +845,7 @@ impl<R: Recorder> Mover<'_, '_, '_, R> {
         let n = self.absorbing.len();
         let (tr, c, a) = (self.tr, self.c, self.a);
         let cell = cell_of(w);
-        let s = usize::from(tr.cell_state[cell]);
+        let s = usize::from(tr.cell_state()[cell]);
         let to = tr.pick(self.row_of[cell] as usize, u);
         let to = if to == RENEW { n } else { usize::from(to) };
         let id = w >> 24;

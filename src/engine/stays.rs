@@ -83,11 +83,11 @@ fn move_all(
 ) -> usize {
     // `Transitions::pick`, with the kind of rows chosen once rather than for every mover (the two
     // closures index the rows' own picks, `Pick8::pick` and `Row::pick`).
-    match &table.0.fast {
+    match table.0.fast() {
         Some(fast) => move_by(table, |r, u| fast[r].pick(u), movers, draws, note),
         None => move_by(
             table,
-            |r, u| table.0.rows[r].pick(u64::from(u)),
+            |r, u| table.0.rows()[r].pick(u64::from(u)),
             movers,
             draws,
             note,
@@ -104,12 +104,12 @@ fn move_by(
     draws: &[u32],
     mut note: impl FnMut(usize, usize, usize),
 ) -> usize {
-    let n = absorbing.len();
+    let (n, cell_state) = (absorbing.len(), tr.cell_state());
     let mut left = 0;
     for j in 0..movers.len() {
         let w = movers[j];
         let cell = cell_of(w);
-        let s = usize::from(tr.cell_state[cell]);
+        let s = usize::from(cell_state[cell]);
         let to = pick(row_of[cell] as usize, draws[j]);
         let (to, state) = if to == RENEW {
             (n, s)

@@ -8,17 +8,57 @@
 pub const RENEW: u8 = u8::MAX;
 
 /// One probability row: targets in sampling order and their cumulative thresholds on a 32-bit uniform.
+/// The thresholds are always those of the probabilities ([`thresholds`]): the fields are private, and
+/// [`Row::new`] is the only way to a row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Target state indices (or [`RENEW`]); the from-state itself first when possible.
-    pub targets: Vec<u8>,
+    targets: Vec<u8>,
     /// Cumulative thresholds in `[0, 2^32]`; the last is `2^32`.
-    pub cum: Vec<u64>,
+    cum: Vec<u64>,
     /// Probabilities, in the order of `targets`.
-    pub probs: Vec<f64>,
+    probs: Vec<f64>,
 }
 
 impl Row {
+    /// The row that picks `targets[k]` with probability `probs[k]` (in proportion, when they do not
+    /// add up to 1).
+    ///
+    /// # Panics
+    /// When `targets` and `probs` differ in length (a bug of the caller).
+    pub fn new(targets: Vec<u8>, probs: Vec<f64>) -> Row {
+        assert_eq!(
+            targets.len(),
+            probs.len(),
+            "a row has one probability per target"
+        );
+        let cum = thresholds(&probs);
+        Row {
+            targets,
+            cum,
+            probs,
+        }
+    }
+
+    /// The target states (or [`RENEW`]), in sampling order.
+    #[inline]
+    pub fn targets(&self) -> &[u8] {
+        &self.targets
+    }
+
+    /// The cumulative thresholds on a 32-bit uniform, in the order of [`Row::targets`]; the last is
+    /// `2^32`.
+    #[inline]
+    pub fn cum(&self) -> &[u64] {
+        &self.cum
+    }
+
+    /// The probabilities, in the order of [`Row::targets`].
+    #[inline]
+    pub fn probs(&self) -> &[f64] {
+        &self.probs
+    }
+
     /// The target for a uniform `u` in `[0, 2^32)`.
     #[inline]
     pub fn pick(&self, u: u64) -> u8 {
@@ -49,9 +89,9 @@ pub fn thresholds(probs: &[f64]) -> Vec<u64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pick8 {
     /// Cumulative thresholds (clamped to `u32::MAX`).
-    pub thr: [u32; 8],
+    thr: [u32; 8],
     /// Targets (the last one repeated as padding).
-    pub tgt: [u8; 8],
+    tgt: [u8; 8],
 }
 
 impl Pick8 {
@@ -81,27 +121,33 @@ impl Pick8 {
     }
 }
 
-/// Transition rows by cycle, state and (capped) time in state.
+/// Transition rows by cycle, state and (capped) time in state. Every table is derived from the rows,
+/// the cap and the row of every cell by [`Transitions::new`], the only way to one, so they always agree;
+/// they never change after, so a copy shares them (a run's model takes the provider's table by copy).
 #[derive(Debug, Clone)]
-pub struct Transitions {
+pub struct Transitions(std::sync::Arc<Tables>);
+
+/// The tables of a [`Transitions`].
+#[derive(Debug)]
+struct Tables {
     /// Distinct rows.
-    pub rows: Vec<Row>,
+    rows: Vec<Row>,
     /// Time in state is capped at this many cycles: rows do not change beyond it.
-    pub cap: u16,
+    cap: u16,
     /// `row_of[(cycle * n_states + state) * (cap + 1) + m]`, `m` = cycles in state incl. the one just
     /// ended, capped; `u32::MAX` for absorbing states.
-    pub row_of: Vec<u32>,
+    row_of: Vec<u32>,
     /// Same layout: `2 × below + next`, where `below` is the threshold under which the client stays
     /// (0 if staying is impossible, at most `2^32`: every entry is below `2^34`) and `next` is 1 when
     /// a stay moves the client on to the next cell (one cycle longer in its state), 0 in the state's
     /// last cell, whose row holds from then on. A client with number `u` stays when
     /// `2u + 1 < stay_step` (the same as `u < below`): the engine's common case is one load and one
     /// compare.
-    pub stay_step: Vec<u64>,
+    stay_step: Vec<u64>,
     /// The state of each cell of a cycle (`stride` cells, see [`Transitions::cycle_stride`]).
-    pub cell_state: Vec<u8>,
+    cell_state: Vec<u8>,
     /// The rows in fast form, when every row has at most 8 targets.
-    pub fast: Option<Vec<Pick8>>,
+    fast: Option<Vec<Pick8>>,
 }
 
 impl Transitions {
@@ -130,34 +176,74 @@ impl Transitions {
             }
         }
         let fast = rows.iter().map(Pick8::new).collect();
-        Transitions {
+        Transitions(std::sync::Arc::new(Tables {
             rows,
             cap,
             row_of,
             stay_step,
             cell_state,
             fast,
-        }
+        }))
+    }
+
+    /// The distinct rows.
+    #[inline]
+    pub fn rows(&self) -> &[Row] {
+        &self.0.rows
+    }
+
+    /// The cap on time in state: rows do not change beyond it.
+    #[inline]
+    pub fn cap(&self) -> u16 {
+        self.0.cap
+    }
+
+    /// The row of every cell: `row_of()[(cycle * n_states + state) * (cap + 1) + m]`, `u32::MAX` for
+    /// absorbing states.
+    #[inline]
+    pub fn row_of(&self) -> &[u32] {
+        &self.0.row_of
+    }
+
+    /// The stay entry of every cell, in the layout of [`Transitions::row_of`]: `2 × below + next`,
+    /// where a client with number `u` stays when `u < below` (the same as `2u + 1 < entry`), and
+    /// `next` is 1 when a stay moves it on to the next cell. Every entry is below `2^34` (`below` is
+    /// at most `2^32`), which the engine's vector code relies on.
+    #[inline]
+    pub fn stay_step(&self) -> &[u64] {
+        &self.0.stay_step
+    }
+
+    /// The state of each cell of a cycle.
+    #[inline]
+    pub fn cell_state(&self) -> &[u8] {
+        &self.0.cell_state
+    }
+
+    /// The rows in fast form, when every row has at most 8 targets.
+    #[inline]
+    pub fn fast(&self) -> Option<&[Pick8]> {
+        self.0.fast.as_deref()
     }
 
     /// The cell of a client in state `s` for `m` cycles (counting the one just ended; `1..=cap`).
     #[inline(always)]
     pub fn cell(&self, s: usize, m: u64) -> u64 {
-        (s * (usize::from(self.cap) + 1)) as u64 + m
+        (s * (usize::from(self.0.cap) + 1)) as u64 + m
     }
 
     /// The target of row `r` for a uniform `u` in `[0, 2^32)`.
     #[inline(always)]
     pub fn pick(&self, r: usize, u: u32) -> u8 {
-        match &self.fast {
+        match &self.0.fast {
             Some(f) => f[r].pick(u),
-            None => self.rows[r].pick(u64::from(u)),
+            None => self.0.rows[r].pick(u64::from(u)),
         }
     }
 
     /// Cells per cycle.
     pub fn cycle_stride(&self, n_states: usize) -> usize {
-        n_states * (usize::from(self.cap) + 1)
+        n_states * (usize::from(self.0.cap) + 1)
     }
 }
 
@@ -221,12 +307,7 @@ pub fn modify_row(row: &Row, from: u8, ratios: &[(u8, f64)]) -> Row {
             };
         }
     }
-    let cum = thresholds(&probs);
-    Row {
-        targets: row.targets.clone(),
-        cum,
-        probs,
-    }
+    Row::new(row.targets.clone(), probs)
 }
 
 /// Scales the probabilities of the moves of a row with from-state `from` by relative risks
@@ -261,12 +342,7 @@ pub fn relative_risk_row(row: &Row, from: u8, risks: &[(u8, f64)]) -> Result<Row
         return Err(1.0 - rest);
     }
     probs[stay] = 1.0 - rest;
-    let cum = thresholds(&probs);
-    Ok(Row {
-        targets: row.targets.clone(),
-        cum,
-        probs,
-    })
+    Ok(Row::new(row.targets.clone(), probs))
 }
 
 /// Mixes a row of from-state `from` with a move to `to`: `p' = q e_to + (1 − q) p` (a successful
@@ -291,12 +367,7 @@ pub fn reassess_row(row: &Row, from: u8, to: u8, q: f64) -> Row {
             probs.insert(at, q);
         }
     }
-    let cum = thresholds(&probs);
-    Row {
-        targets,
-        cum,
-        probs,
-    }
+    Row::new(targets, probs)
 }
 
 /// Is `t` the renewal target?
@@ -416,18 +487,18 @@ mod tests {
             x, 1, 1, 1,   x, 2, x, 2, // cycle 1
         ];
         let tr = Transitions::new(rows.clone(), cap, row_of.clone(), 2);
-        assert_eq!(tr.cell_state, [0, 0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(tr.cell_state(), [0, 0, 0, 0, 1, 1, 1, 1]);
         for (cell, &r) in row_of.iter().enumerate() {
             let (s, m) = ((cell % 8) / 4, cell % 4);
             let below = match rows.get(r as usize) {
                 Some(row) if usize::from(row.targets[0]) == s => row.cum[0],
                 _ => 0,
             };
-            assert_eq!(tr.stay_step[cell] >> 1, below, "cell {cell}");
-            assert_eq!(tr.stay_step[cell] & 1, u64::from(m < 3), "cell {cell}");
+            assert_eq!(tr.stay_step()[cell] >> 1, below, "cell {cell}");
+            assert_eq!(tr.stay_step()[cell] & 1, u64::from(m < 3), "cell {cell}");
             // The engine's test `2u + 1 < step` is `u < below` for every number.
             for u in [0u32, 1, (below as u32).wrapping_sub(1), below as u32, x] {
-                let stays = (u64::from(u) << 1 | 1) < tr.stay_step[cell];
+                let stays = (u64::from(u) << 1 | 1) < tr.stay_step()[cell];
                 assert_eq!(stays, u64::from(u) < below, "cell {cell}, u {u}");
             }
         }

@@ -415,7 +415,7 @@ impl Parts<'_> {
     /// ([`compile::check_size`]: the arms, scopes, KPIs, outcomes, lines, moves, tables and cost
     /// items) are those of the means (`prev`), which were checked.
     fn same_sizes(&self, prev: &Parts) -> bool {
-        let cells = |t: &[Transitions]| t.iter().map(|t| t.row_of.len()).collect::<Vec<_>>();
+        let cells = |t: &[Transitions]| t.iter().map(|t| t.row_of().len()).collect::<Vec<_>>();
         let items = |c: &[Option<Vec<CostItem>>]| {
             c.iter()
                 .map(|c| c.as_ref().map(Vec::len))
@@ -427,7 +427,7 @@ impl Parts<'_> {
                 .value
                 .as_ref()
                 .as_ref()
-                .map(|t| t.row_of.len())
+                .map(|t| t.row_of().len())
         };
         self.same_names(prev)
             && self.flows.value == prev.flows.value

@@ -468,14 +468,7 @@ pub(super) fn inflow(
 ) -> (Row, Option<(f64, f64)>) {
     let Some(inf) = &raw.inflow else {
         // A closed population: no new clients.
-        return (
-            Row {
-                targets: vec![0],
-                cum: vec![1 << 32],
-                probs: vec![1.0],
-            },
-            Some((0.0, 0.0)),
-        );
+        return (Row::new(vec![0], vec![1.0]), Some((0.0, 0.0)));
     };
     let inf = inf.get_ref();
     let rate = cx.nonneg(
@@ -510,11 +503,7 @@ pub(super) fn inflow(
         super::transitions::Spread::None,
     );
     (
-        row.unwrap_or(Row {
-            targets: vec![0],
-            cum: vec![1 << 32],
-            probs: vec![1.0],
-        }),
+        row.unwrap_or_else(|| Row::new(vec![0], vec![1.0])),
         Some((rate, trend)),
     )
 }

@@ -3,7 +3,7 @@
 use super::check::{Ctx, MAX_TIME_IN_STATE, ROW_TOLERANCE, number, optional_period};
 use super::raw::{NumMap, ScenarioFile};
 use crate::error::line_of;
-use crate::model::{RENEW, Row, State, Transitions, YearMonth, thresholds};
+use crate::model::{RENEW, Row, State, Transitions, YearMonth};
 use std::ops::Range;
 
 /// Where the file's transition rows come from and what the compiler knows of the scenario.
@@ -225,12 +225,7 @@ impl Table<'_> {
                 None => ps.iter().map(|p| p / total).collect(),
             };
         }
-        let cum = thresholds(&ps);
-        Row {
-            targets,
-            cum,
-            probs: ps,
-        }
+        Row::new(targets, ps)
     }
 }
 
@@ -446,7 +441,7 @@ fn check_longest_stay(
     row: &Row,
     (band, max): ((u32, u32), u32),
 ) {
-    let stays = row.targets.first() == Some(&(from as u8));
+    let stays = row.targets().first() == Some(&(from as u8));
     if stays && band.1 >= max {
         let fix = format!(
             "an indication in `{}` lasts at most {max} cycles: for {max}+ cycles in state, move the stay probability to `renew` (a new indication) or to other states",
@@ -585,13 +580,13 @@ pub(super) fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> 
     // Which (from, to) pairs occur, as a table; each (row, from) pair is visited once, not once per
     // cell (a model has many cells and few rows: this runs for every PSA draw).
     let mut seen = vec![false; (n + 1) * 256];
-    for &s in &entry.targets {
+    for &s in entry.targets() {
         seen[n * 256 + usize::from(s)] = true;
     }
-    let per_state = usize::from(t.cap) + 1;
-    let mut visited = vec![false; t.rows.len() * n];
+    let per_state = usize::from(t.cap()) + 1;
+    let mut visited = vec![false; t.rows().len() * n];
     // Cycle by cycle, state by state: the cells of one from-state are a run of `per_state`.
-    for (i, cells) in t.row_of.chunks(per_state).enumerate() {
+    for (i, cells) in t.row_of().chunks(per_state).enumerate() {
         let from = i % n;
         for &r in cells {
             if r == u32::MAX {
@@ -602,7 +597,7 @@ pub(super) fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> 
                 continue;
             }
             *v = true;
-            for &to in &t.rows[r as usize].targets {
+            for &to in t.rows()[r as usize].targets() {
                 if to as usize != from {
                     seen[from * 256 + usize::from(to)] = true;
                 }
@@ -658,16 +653,16 @@ mod flow_tests {
         assert!(tables.len() > 1, "the default has a regime table");
         for t in tables {
             let mut want = std::collections::BTreeSet::new();
-            for &s in &model.entry.targets {
+            for &s in model.entry.targets() {
                 want.insert((n, s));
             }
-            let stride = n * (usize::from(t.cap) + 1);
-            for (cell, &r) in t.row_of.iter().enumerate() {
+            let stride = n * (usize::from(t.cap()) + 1);
+            for (cell, &r) in t.row_of().iter().enumerate() {
                 if r == u32::MAX {
                     continue;
                 }
-                let from = (cell % stride) / (usize::from(t.cap) + 1);
-                for &to in &t.rows[r as usize].targets {
+                let from = (cell % stride) / (usize::from(t.cap()) + 1);
+                for &to in t.rows()[r as usize].targets() {
                     if usize::from(to) != from {
                         want.insert((from, to));
                     }

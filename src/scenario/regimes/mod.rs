@@ -1172,15 +1172,15 @@ fn pilot_end(cx: &mut Ctx, a: &raw::Assign, key: &str, k: &Context, start: u32) 
 
 /// The provider's row cells laid out with the larger time-in-state cap `cap`.
 fn widen(p: &Transitions, n: usize, cycles: u32, cap: u16) -> Vec<u32> {
-    if cap == p.cap {
-        return p.row_of.clone();
+    if cap == p.cap() {
+        return p.row_of().to_vec();
     }
-    let (old, new) = (usize::from(p.cap) + 1, usize::from(cap) + 1);
+    let (old, new) = (usize::from(p.cap()) + 1, usize::from(cap) + 1);
     let mut row_of = vec![u32::MAX; cycles as usize * n * new];
     for c in 0..cycles as usize {
         for s in 0..n {
             for m in 0..new {
-                row_of[(c * n + s) * new + m] = p.row_of[(c * n + s) * old + m.min(old - 1)];
+                row_of[(c * n + s) * new + m] = p.row_of()[(c * n + s) * old + m.min(old - 1)];
             }
         }
     }
@@ -1212,7 +1212,7 @@ fn regime_table(
     let cap = table_cap(p, regime, own);
     let per_state = usize::from(cap) + 1;
     let stride = n * per_state;
-    let mut rows = p.rows.clone();
+    let mut rows = p.rows().to_vec();
     let offset = rows.len() as u32;
     rows.extend(own.rows.iter().cloned());
     let mut row_of = widen(p, n, k.cycles, cap);
@@ -1329,7 +1329,7 @@ fn active_factors(
 /// that every reassessment's `after_cycles` has cells of its own.
 fn table_cap(p: &Transitions, regime: &Regime, own: &RegimeRows) -> u16 {
     let after = regime.reassessments.iter().map(|a| a.after);
-    p.cap.max(own.cap).max(after.max().unwrap_or(1))
+    p.cap().max(own.cap).max(after.max().unwrap_or(1))
 }
 
 /// Reports a relative risk that pushes a row's moves over 1 (`stay` < 0: the stay probability the row
@@ -1348,7 +1348,7 @@ fn risk_error(
     let Some(md) = active
         .iter()
         .filter(|m| matches!(m.effect, Effect::RelativeRisk(_)))
-        .find(|m| row.targets.contains(&m.to))
+        .find(|m| row.targets().contains(&m.to))
         .or_else(|| {
             active
                 .iter()
@@ -1387,9 +1387,9 @@ fn risk_error(
     }
     // The largest relative risk of this move that keeps the row valid, the others as they are.
     let p_to: f64 = row
-        .targets
+        .targets()
         .iter()
-        .zip(&row.probs)
+        .zip(row.probs())
         .filter(|(t, _)| **t == md.to)
         .map(|(_, p)| p)
         .sum();

@@ -169,10 +169,10 @@ fn a_row_from_counts_is_their_proportions() {
     let m = scenario::from_text("c.toml", &text).unwrap().model;
     assert!(m.uncertain);
     let base = scenario::default_scenario().model;
-    let (r, b) = (&m.transitions.rows, &base.transitions.rows);
-    let row = r.iter().find(|row| row.targets[0] == 1).unwrap();
-    let brow = b.iter().find(|row| row.targets[0] == 1).unwrap();
-    for (x, y) in row.probs.iter().zip(&brow.probs) {
+    let (r, b) = (&m.transitions.rows(), &base.transitions.rows());
+    let row = r.iter().find(|row| row.targets()[0] == 1).unwrap();
+    let brow = b.iter().find(|row| row.targets()[0] == 1).unwrap();
+    for (x, y) in row.probs().iter().zip(brow.probs()) {
         assert!((x - y).abs() < 1e-12);
     }
 }

@@ -70,8 +70,8 @@ fn fixture() -> Model {
 
 /// The row of `t` in cycle `c` for state `s` at `m` cycles in state (counting the cycle just ended).
 fn row_at(t: &Transitions, n: usize, c: usize, s: usize, m: usize) -> &Row {
-    let cap = usize::from(t.cap);
-    &t.rows[t.row_of[c * t.cycle_stride(n) + s * (cap + 1) + m.min(cap)] as usize]
+    let cap = usize::from(t.cap());
+    &t.rows()[t.row_of()[c * t.cycle_stride(n) + s * (cap + 1) + m.min(cap)] as usize]
 }
 
 #[test]
@@ -79,9 +79,10 @@ fn the_table_mixes_the_rows_from_after_cycles_on_and_leaves_the_others() {
     let m = fixture();
     let n = m.n_states();
     let (p, t) = (&m.transitions, &m.regime_tables[0]);
-    assert_eq!(p.cap, 6);
+    assert_eq!(p.cap(), 6);
     assert_eq!(
-        t.cap, 12,
+        t.cap(),
+        12,
         "the table tells apart every time in state up to after_cycles"
     );
     let r = &m.regimes[0];
@@ -122,9 +123,9 @@ fn the_table_mixes_the_rows_from_after_cycles_on_and_leaves_the_others() {
                 if !(12..24).contains(&c) {
                     let q = ramp * q1;
                     let p_of = |row: &Row, s: u8| {
-                        row.targets
+                        row.targets()
                             .iter()
-                            .zip(&row.probs)
+                            .zip(row.probs())
                             .filter(|(t, _)| **t == s)
                             .map(|(_, p)| *p)
                             .sum::<f64>()
@@ -134,7 +135,7 @@ fn the_table_mixes_the_rows_from_after_cycles_on_and_leaves_the_others() {
                     assert_eq!(p_of(got, 2), (1.0 - q) * p_of(base, 2));
                 }
             }
-            assert!((got.probs.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            assert!((got.probs().iter().sum::<f64>() - 1.0).abs() < 1e-12);
             // L: only the hazard ratio (phased in) acts on it.
             let base_l = row_at(p, n, c, 1, ms);
             let want_l = if under {
@@ -215,7 +216,7 @@ reassessment = [{ from = "BT", to = "WV", after_cycles = 24, reviews_per_year = 
 "#,
     );
     let m = scenario::from_text("q0.toml", &text).unwrap().model;
-    assert_eq!(m.regime_tables[0].cap, 24);
+    assert_eq!(m.regime_tables[0].cap(), 24);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q0.toml");
     fs::write(&path, &text).unwrap();
