@@ -503,6 +503,10 @@ mod tests {
             }
         }
         assert_eq!(tr.cell(1, 1), 5);
+        // A copy (a run's model taking the provider's table) shares the tables, not copies them.
+        let copy = tr.clone();
+        assert!(std::ptr::eq(copy.stay_step(), tr.stay_step()));
+        assert!(std::ptr::eq(copy.rows(), tr.rows()));
     }
 
     #[test]
