@@ -775,6 +775,7 @@ fn transition_pass<R: Recorder>(
     let stay = &tr.stay_step()[(c - 1) * stride..c * stride];
     let mut mover = Mover {
         tr,
+        cell_state: tr.cell_state(),
         row_of: &tr.row_of()[(c - 1) * stride..c * stride],
         absorbing,
         c,
@@ -826,6 +827,8 @@ fn transition_pass<R: Recorder>(
 /// limits, the waiting queue, the counts and moves of the area `a`, and the recorder.
 struct Mover<'t, 'l, 'm, R> {
     tr: &'t Transitions,
+    /// `tr`'s state of each cell, taken once a pass.
+    cell_state: &'t [u8],
     row_of: &'t [u32],
     absorbing: &'t [bool],
     c: usize,
@@ -845,7 +848,7 @@ impl<R: Recorder> Mover<'_, '_, '_, R> {
         let n = self.absorbing.len();
         let (tr, c, a) = (self.tr, self.c, self.a);
         let cell = cell_of(w);
-        let s = usize::from(tr.cell_state()[cell]);
+        let s = usize::from(self.cell_state[cell]);
         let to = tr.pick(self.row_of[cell] as usize, u);
         let to = if to == RENEW { n } else { usize::from(to) };
         let id = w >> 24;

@@ -1176,11 +1176,12 @@ fn widen(p: &Transitions, n: usize, cycles: u32, cap: u16) -> Vec<u32> {
         return p.row_of().to_vec();
     }
     let (old, new) = (usize::from(p.cap()) + 1, usize::from(cap) + 1);
+    let from = p.row_of();
     let mut row_of = vec![u32::MAX; cycles as usize * n * new];
     for c in 0..cycles as usize {
         for s in 0..n {
             for m in 0..new {
-                row_of[(c * n + s) * new + m] = p.row_of()[(c * n + s) * old + m.min(old - 1)];
+                row_of[(c * n + s) * new + m] = from[(c * n + s) * old + m.min(old - 1)];
             }
         }
     }
