@@ -571,32 +571,44 @@ impl<'m> AreaSim<'m> {
     }
 
     /// The limits binding in cycle `c`, with the loads of the caseload at its start, in `l` (its
-    /// room reused): whether any binds.
+    /// room reused from cycle to cycle): whether any binds. Which limits bind changes only where a
+    /// limit's period starts or ends, so the binding limits and the states they cover are rebuilt only
+    /// then; the loads are summed every cycle.
     fn limits(&self, c: usize, l: &mut Limits<'m>) -> bool {
-        l.caps.clear();
-        l.caps.extend(
-            self.caps
-                .iter()
-                .filter(|cap| cap.applies(self.arm, self.a, c))
-                .map(|&cap| (cap, cap.limit[self.a])),
-        );
+        if self.caps.is_empty() {
+            return false;
+        }
+        let (arm, a) = (self.arm, self.a);
+        let binding = self.caps.iter().filter(|cap| cap.applies(arm, a, c));
+        let as_before = binding
+            .clone()
+            .map(|&cap| std::ptr::from_ref(cap))
+            .eq(l.caps.iter().map(|&(cap, _)| std::ptr::from_ref(cap)));
+        if !as_before {
+            l.caps.clear();
+            l.caps.extend(binding.map(|&cap| (cap, cap.limit[a])));
+            let n = self.s.count.len();
+            l.limited.clear();
+            l.limited
+                .extend((0..n).map(|s| l.caps.iter().any(|(cap, _)| cap.load[s] > 0.0)));
+            l.waiting = self
+                .model
+                .waiting_state
+                .expect("a scenario with capacity limits has a waiting status");
+        }
         if l.caps.is_empty() {
             return false;
         }
-        let n = self.s.count.len();
+        let count = &self.s.count;
         l.loads.clear();
         l.loads.extend(l.caps.iter().map(|(cap, _)| {
-            (0..n)
-                .map(|s| f64::from(self.s.count[s]) * cap.load[s])
+            // In the order of the states, as every cycle: the same sum, bit for bit.
+            count
+                .iter()
+                .zip(&cap.load)
+                .map(|(&k, &load)| f64::from(k) * load)
                 .sum::<f64>()
         }));
-        l.limited.clear();
-        l.limited
-            .extend((0..n).map(|s| l.caps.iter().any(|(cap, _)| cap.load[s] > 0.0)));
-        l.waiting = self
-            .model
-            .waiting_state
-            .expect("a scenario with capacity limits has a waiting status");
         true
     }
 
