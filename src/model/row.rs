@@ -163,16 +163,21 @@ impl Transitions {
             .iter()
             .map(|row| [u64::from(row.targets[0]), row.cum[0]])
             .collect();
-        let mut stay_step = Vec::with_capacity(row_of.len());
-        for cells in row_of.chunks(per_state * n_states.max(1)) {
-            for (s, cells) in cells.chunks(per_state).enumerate() {
-                for (m, &r) in cells.iter().enumerate() {
-                    let b = match below.get(r as usize) {
-                        Some(&[t, b]) if t == s as u64 => b,
-                        _ => 0,
-                    };
-                    stay_step.push(2 * b + u64::from(m < usize::from(cap)));
-                }
+        // A cycle's cells in order: each one's state and whether a stay moves it on.
+        let pattern: Vec<(u64, u64)> = (0..n_states as u64)
+            .flat_map(|s| (0..per_state).map(move |m| (s, u64::from(m < usize::from(cap)))))
+            .collect();
+        let mut stay_step = vec![0; row_of.len()];
+        for (out, cells) in stay_step
+            .chunks_mut(pattern.len().max(1))
+            .zip(row_of.chunks(pattern.len().max(1)))
+        {
+            for ((e, &r), &(s, next)) in out.iter_mut().zip(cells).zip(&pattern) {
+                let b = match below.get(r as usize) {
+                    Some(&[t, b]) if t == s => b,
+                    _ => 0,
+                };
+                *e = 2 * b + next;
             }
         }
         let fast = rows.iter().map(Pick8::new).collect();
