@@ -480,11 +480,7 @@ pub(super) fn all_flows(
     for t in regime_tables {
         flows.extend(super::transitions::flows(t, entry, states.len()));
     }
-    for r in regimes.iter().filter(|r| {
-        r.prevention > 0.0 || matches!(r.surplus, crate::model::regime::Surplus::Reinvested(_))
-    }) {
-        flows.push((states.len(), r.prevention_state as u8));
-    }
+    flows.extend(prevention_flows(states.len(), regimes));
     // Waiting for a place: from any non-absorbing state or inflow into the waiting status, and from
     // it into the limited states.
     let waiting_state = states.iter().position(|s| s.waiting);
@@ -503,6 +499,18 @@ pub(super) fn all_flows(
     flows.sort_unstable();
     flows.dedup();
     flows
+}
+
+/// The moves from inflow (`n`, the number of states) into prevention of the regimes that send new
+/// clients there (a share, or a reinvested surplus).
+pub(super) fn prevention_flows(n: usize, regimes: &[Regime]) -> Vec<(usize, u8)> {
+    regimes
+        .iter()
+        .filter(|r| {
+            r.prevention > 0.0 || matches!(r.surplus, crate::model::regime::Surplus::Reinvested(_))
+        })
+        .map(|r| (n, r.prevention_state as u8))
+        .collect()
 }
 
 /// `run.overspend_risk`: the accepted chance of overspending for budget sizing (default 10%).

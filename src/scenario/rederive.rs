@@ -263,7 +263,26 @@ fn policies<'a>(
     let rest = part(cx, prev.map(|p| &p.rest), stale, |cx| {
         rest(cx, raw, &k, &arms.value.0, &regimes.value.1)
     });
-    let stale = s.provider_flows.fresh() || arms.fresh() || regimes.fresh() || rest.fresh();
+    // The moves follow from which row each cell of a table has and the rows' targets, and from which
+    // regimes send new clients to prevention: a draw that changes only probabilities or shares
+    // leaves them as they were.
+    let n = b.states.len();
+    let stale = s.provider_flows.fresh()
+        || rest.fresh()
+        || (regimes.fresh()
+            && prev.is_none_or(|p| {
+                compile::prevention_flows(n, &p.regimes.value.0)
+                    != compile::prevention_flows(n, &regimes.value.0)
+            }))
+        || (arms.fresh()
+            && prev.is_none_or(|p| {
+                let (was, now) = (&p.arms.value.1, &arms.value.1);
+                was.len() != now.len()
+                    || !was
+                        .iter()
+                        .zip(now)
+                        .all(|(a, b)| super::transitions::same_flows(a, b))
+            }));
     let flows = part(cx, prev.map(|p| &p.flows), stale, |_| {
         let first = s.provider_flows.value.to_vec();
         let p = (&regimes.value.0[..], &rest.value.capacities[..]);
@@ -529,7 +548,7 @@ mod tests {
     }
 
     /// A run of the default scenario compiles anew only the regimes (whose prevention and hazard
-    /// ratios have distributions), the arms' tables they modify and the moves of those tables; a run
+    /// ratios have distributions), the arms' tables they modify and their cost sets; a run
     /// with an uncertain cost and inflow also those, but not the regimes' cost lines' users.
     #[test]
     fn a_run_compiles_only_the_sections_its_draws_touch() {
@@ -545,10 +564,9 @@ mod tests {
             assert!(cx.problems.is_empty() && cx.uncertain);
             fresh(&run)
         };
-        assert_eq!(
-            rerun(DEFAULT_TEXT),
-            ["regimes", "arms", "cost_sets", "flows"]
-        );
+        // Its draws change the arms' tables' probabilities, not which moves they allow: the moves
+        // are the means'.
+        assert_eq!(rerun(DEFAULT_TEXT), ["regimes", "arms", "cost_sets"]);
         assert_eq!(
             rerun(&uncertain(false)),
             [

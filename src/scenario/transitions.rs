@@ -612,6 +612,18 @@ pub(super) fn flows(t: &Transitions, entry: &Row, n: usize) -> Vec<(usize, u8)> 
         .collect()
 }
 
+/// Whether tables `a` and `b` give the same [`flows`]: the same cells with the same rows, whose
+/// targets are the same (their probabilities may differ).
+pub(super) fn same_flows(a: &Transitions, b: &Transitions) -> bool {
+    a.cap() == b.cap()
+        && a.row_of() == b.row_of()
+        && a.rows().len() == b.rows().len()
+        && a.rows()
+            .iter()
+            .zip(b.rows())
+            .all(|(x, y)| x.targets() == y.targets())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::check::parse_period;
@@ -638,6 +650,49 @@ mod tests {
 #[cfg(test)]
 mod flow_tests {
     use super::*;
+
+    /// Tables whose rows differ only in their probabilities allow the same moves; a row that loses a
+    /// target, or a cell given another row, may not.
+    #[test]
+    fn same_flows_tells_a_change_of_probabilities_from_a_change_of_moves() {
+        let text = include_str!("../../scenarios/oosterschelde.toml");
+        let model = crate::scenario::from_text("default.toml", text)
+            .unwrap()
+            .model;
+        let (t, n) = (&model.transitions, model.n_states());
+        let with_rows =
+            |rows: Vec<Row>, row_of: Vec<u32>| Transitions::new(rows, t.cap(), row_of, n);
+        let same = with_rows(t.rows().to_vec(), t.row_of().to_vec());
+        assert!(same_flows(t, &same));
+        // Row 0 with the same targets, other probabilities: the same moves.
+        let r0 = &t.rows()[0];
+        assert!(r0.targets().len() > 2, "row 0 has moves to leave out");
+        let mut probs = r0.probs().to_vec();
+        let last = probs.len() - 1;
+        (probs[0], probs[last]) = (probs[0] - 1e-3, probs[last] + 1e-3);
+        let mut rows = t.rows().to_vec();
+        rows[0] = Row::new(r0.targets().to_vec(), probs);
+        let reweighted = with_rows(rows.clone(), t.row_of().to_vec());
+        assert!(same_flows(t, &reweighted));
+        assert_eq!(
+            flows(t, &model.entry, n),
+            flows(&reweighted, &model.entry, n)
+        );
+        // Row 0 without its last target: other moves.
+        let mut targets = r0.targets().to_vec();
+        let mut probs = r0.probs().to_vec();
+        let gone = probs.pop().unwrap();
+        targets.pop();
+        probs[0] += gone;
+        rows[0] = Row::new(targets, probs);
+        let fewer = with_rows(rows, t.row_of().to_vec());
+        assert!(!same_flows(t, &fewer));
+        // A cell with another row (the first cell in use given the next row).
+        let mut row_of = t.row_of().to_vec();
+        let cell = row_of.iter().position(|&r| r != u32::MAX).unwrap();
+        row_of[cell] = (row_of[cell] + 1) % t.rows().len() as u32;
+        assert!(!same_flows(t, &with_rows(t.rows().to_vec(), row_of)));
+    }
 
     /// `flows` (one visit per row and state) gives exactly the pairs a walk over every cell does, in
     /// (from, to) order, for the default scenario's provider and regime tables.
