@@ -651,14 +651,19 @@ mod tests {
 mod flow_tests {
     use super::*;
 
+    /// The default scenario's model.
+    fn default_model() -> crate::model::Model {
+        let text = include_str!("../../scenarios/oosterschelde.toml");
+        crate::scenario::from_text("default.toml", text)
+            .unwrap()
+            .model
+    }
+
     /// Tables whose rows differ only in their probabilities allow the same moves; a row that loses a
     /// target, or a cell given another row, may not.
     #[test]
     fn same_flows_tells_a_change_of_probabilities_from_a_change_of_moves() {
-        let text = include_str!("../../scenarios/oosterschelde.toml");
-        let model = crate::scenario::from_text("default.toml", text)
-            .unwrap()
-            .model;
+        let model = default_model();
         let (t, n) = (&model.transitions, model.n_states());
         let with_rows =
             |rows: Vec<Row>, row_of: Vec<u32>| Transitions::new(rows, t.cap(), row_of, n);
@@ -698,10 +703,7 @@ mod flow_tests {
     /// (from, to) order, for the default scenario's provider and regime tables.
     #[test]
     fn flows_match_a_walk_over_every_cell() {
-        let text = include_str!("../../scenarios/oosterschelde.toml");
-        let model = crate::scenario::from_text("default.toml", text)
-            .unwrap()
-            .model;
+        let model = default_model();
         let n = model.n_states();
         let mut tables = vec![&model.transitions];
         tables.extend(&model.regime_tables);
