@@ -1076,19 +1076,94 @@ mod tests {
         }
     }
 
-    #[test]
-    fn waiting_clients_are_admitted_when_the_limit_ends() {
-        // A tight capacity up to 2022-12: clients wait at the end of 2022; from 2023-01 no limit holds
-        // anybody back, so every client counted in a live state is simulated again.
+    /// The default scenario with `capacities` (TOML) in place of its capacity limit.
+    fn with_capacities(capacities: &str) -> Model {
         let text = crate::scenario::DEFAULT_TEXT;
         let cut = text
             .find("\n[[capacity]]")
             .expect("the default has a capacity")
             + 1;
         let end = cut + text[cut..].find("\n\n").expect("a blank line after it");
-        let text = format!(
-            "{}{}{}",
-            &text[..cut],
+        let text = format!("{}{}{}", &text[..cut], capacities, &text[end..]);
+        crate::scenario::from_text("capacities.toml", &text)
+            .unwrap()
+            .model
+    }
+
+    /// The clients in the states limit `cap` covers, in cycle `c` of an area's `trace`.
+    fn in_limited_care(m: &Model, cap: usize, trace: &AreaTrace, c: usize) -> u32 {
+        let n = m.n_states();
+        trace.counts[c * n..(c + 1) * n]
+            .iter()
+            .zip(&m.capacities[cap].load)
+            .map(|(&k, &l)| if l > 0.0 { k } else { 0 })
+            .sum()
+    }
+
+    /// Two limits one after the other on the same states of an area (its starting caseload in them
+    /// up to 2022, two more from 2023): each holds in its own period, so the area's binding limit is
+    /// the second one once the first ends (its room rebuilt where the periods meet), and the second
+    /// lets in clients the first held back.
+    #[test]
+    fn a_limit_that_follows_another_binds_with_its_own_limit() {
+        let default = crate::scenario::default_scenario().model;
+        let a = (0..default.areas.len())
+            .find(|&a| default.capacities[0].areas[a])
+            .unwrap();
+        let start: u32 = default.areas[a].initial.iter().take(2).sum();
+        let m = with_capacities(&format!(
+            r#"[[capacity]]
+name = "first"
+areas = ["{area}"]
+states = ["BTS", "BT"]
+clients = {start}
+until = "2022-12"
+
+[[capacity]]
+name = "then"
+areas = ["{area}"]
+states = ["BTS", "BT"]
+clients = {more}
+from = "2023-01"
+"#,
+            area = default.areas[a].name,
+            more = start + 2,
+        ));
+        let (n, w) = (m.n_states(), m.waiting_state.expect("a waiting status"));
+        let absorbing: Vec<bool> = m.states.iter().map(|s| s.absorbing).collect();
+        let (mut most, mut waiting) = ([0; 2], [0; 2]);
+        for run in 0..5 {
+            let key = Model::run_key(3, run).child(a as u64);
+            let room = (Scratch::default(), AreaTrace::default());
+            let mut sim = AreaSim::new(&m, 0, key, a, &mut NoRecord, room);
+            for c in 0..36 {
+                sim.step(c, &absorbing, None, &mut NoRecord);
+                let limited = in_limited_care(&m, 0, &sim.trace, c);
+                let year = usize::from(c >= 24);
+                most[year] = most[year].max(limited);
+                waiting[year] += sim.trace.counts[c * n + w];
+            }
+        }
+        assert!(
+            most[0] <= start,
+            "the first limit holds up to 2022: {most:?}"
+        );
+        assert_eq!(
+            most[1],
+            start + 2,
+            "the second limit, not the first, binds in 2023"
+        );
+        assert!(
+            waiting[0] > 0 && waiting[1] > 0,
+            "clients wait under both limits: {waiting:?}"
+        );
+    }
+
+    #[test]
+    fn waiting_clients_are_admitted_when_the_limit_ends() {
+        // A tight capacity up to 2022-12: clients wait at the end of 2022; from 2023-01 no limit holds
+        // anybody back, so every client counted in a live state is simulated again.
+        let m = with_capacities(
             r#"[[capacity]]
 name = "tight"
 municipality = "Noord-Beveland"
@@ -1096,11 +1171,7 @@ states = ["BTS", "BT"]
 clients = 3
 until = "2022-12"
 "#,
-            &text[end..]
         );
-        let m = crate::scenario::from_text("tight.toml", &text)
-            .unwrap()
-            .model;
         let n = m.n_states();
         let w = m.waiting_state.expect("a waiting status");
         let a = (0..m.areas.len())
@@ -1115,11 +1186,7 @@ until = "2022-12"
             for c in 0..m.cycles as usize {
                 sim.step(c, &absorbing, None, &mut NoRecord);
                 if c < 24 {
-                    let limited: u32 = sim.trace.counts[c * n..(c + 1) * n]
-                        .iter()
-                        .zip(&m.capacities[0].load)
-                        .map(|(&k, &l)| if l > 0.0 { k } else { 0 })
-                        .sum();
+                    let limited = in_limited_care(&m, 0, &sim.trace, c);
                     let start: u32 = m.areas[a].initial.iter().take(2).sum();
                     assert!(
                         limited <= 3.max(start),
