@@ -602,7 +602,7 @@ impl<'m> AreaSim<'m> {
         let count = &self.s.count;
         l.loads.clear();
         l.loads.extend(l.caps.iter().map(|(cap, _)| {
-            // In the order of the states, as every cycle: the same sum, bit for bit.
+            // Summed in the order of the states, a fixed order.
             count
                 .iter()
                 .zip(&cap.load)
