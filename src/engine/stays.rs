@@ -4,8 +4,8 @@
 //! the clients who stay, their cell moved on as the table's stay entry says, and sets aside those who
 //! move, with their numbers, without a branch; the movers are moved after. With AVX-512 the numbers,
 //! the stay test and the setting aside are one sweep over the clients, eight at a time; with AVX2,
-//! four at a time with a fifth beside them on the scalar multiplier; otherwise the numbers are drawn
-//! first and the clients then sorted one by one. All give the same words in the same order.
+//! four at a time with four more beside them on the scalar multiplier; otherwise the numbers are
+//! drawn first and the clients then sorted one by one. All give the same words in the same order.
 
 use super::cell_of;
 use crate::model::{RENEW, Transitions};
@@ -312,11 +312,19 @@ const fn packs() -> [Pack; 16] {
 #[cfg(target_arch = "x86_64")]
 static PACKS: [Pack; 16] = packs();
 
+/// How many clients [`set_aside_avx2`] takes one by one after every four in vectors. Criterion's
+/// plain-Markov medians on an AVX2 processor without AVX-512 (client-cycles a second, millions):
+/// none 377, one 444-506, two 408-509, three 458-506, four 466-528; the machine's noise is about
+/// as large as the differences between them, but four led one in 7 of 10 interleaved pairs of
+/// `profile_engine markov`.
+#[cfg(target_arch = "x86_64")]
+const SCALAR: usize = 4;
+
 /// [`set_movers_aside`] with AVX2, four clients at a time, as [`set_aside_avx512`] does it with eight:
 /// the whole numbers ([`crate::rng::at_x4`]), the stay entries, the test, and the kept and set-aside
-/// words packed to the front by a permutation from a table and stored whole; then a fifth client
-/// one by one, whose 64-bit multiplies run on the scalar multiplier, idle in the vector work, while
-/// the next four's run on the vector units (about 10% more clients a second). The test needs no
+/// words packed to the front by a permutation from a table and stored whole; then the next
+/// [`SCALAR`] clients one by one, whose 64-bit multiplies run on the scalar multiplier, idle in the
+/// vector work, while the four's run on the vector units. The test needs no
 /// unsigned comparison: `2u + 1` (the number's high half, doubled, plus one: the whole number shifted
 /// right by 31, with its lowest bit set) is below `2^33` and a stay entry below `2^34`, so both are
 /// positive as signed numbers.
@@ -338,17 +346,21 @@ fn set_aside_avx2(
     // Cells are below 2^24, so a signed comparison with the table's length is exact.
     let cells = _mm256_set1_epi64x(stay.len().min(1 << 24) as i64);
     let (mut i, mut kept, mut m) = (0, 0, 0);
-    while i + 5 <= len {
-        // SAFETY: `i + 5 <= len`; `kept`, `m` <= `i`, so every access is within the slices, and the
-        // loads of `stay` read only cells below `stay.len()` (checked just before); a mask of four
-        // lanes is below 16, the rows of `PACKS`, whose entries are below 8. The fifth client is
-        // read before the four are stored (which reach no further than `i + 3`).
+    while i + 4 + SCALAR <= len {
+        // SAFETY: `i + 4 + SCALAR <= len`; `kept`, `m` <= `i`, so every access is within the
+        // slices, and the loads of `stay` read only cells below `stay.len()` (checked just before);
+        // a mask of four lanes is below 16, the rows of `PACKS`, whose entries are below 8. The
+        // clients after the four are read before the four are stored (which reach no further than
+        // `i + 3`), and each of them is written no further than its own place.
         unsafe {
             let w = _mm256_loadu_si256(clients.as_ptr().add(i).cast());
-            let fifth = *clients.get_unchecked(i + 4);
+            let mut after = [0u64; SCALAR];
+            for (e, a) in after.iter_mut().enumerate() {
+                *a = *clients.get_unchecked(i + 4 + e);
+            }
             let cell = _mm256_and_si256(w, cell_bits);
             if _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(cells, cell))) != 0b1111
-                || cell_of(fifth) >= stay.len()
+                || after.iter().any(|&a| cell_of(a) >= stay.len())
             {
                 break;
             }
@@ -381,17 +393,19 @@ fn set_aside_avx2(
             let k = stays.count_ones() as usize;
             kept += k;
             m += 4 - k;
-            // The fifth one by one, on the processor's scalar multiplier, beside the vector work.
-            let u = key.u32_at(fifth >> 24);
-            let step = *stay.get_unchecked(cell_of(fifth));
-            let stays = (u64::from(u) << 1 | 1) < step;
-            *clients.get_unchecked_mut(kept) = fifth + (step & 1);
-            *movers.get_unchecked_mut(m) = fifth;
-            *draws.get_unchecked_mut(m) = u;
-            kept += usize::from(stays);
-            m += usize::from(!stays);
+            // The next ones one by one, on the processor's scalar multiplier, beside the vector work.
+            for w in after {
+                let u = key.u32_at(w >> 24);
+                let step = *stay.get_unchecked(cell_of(w));
+                let stays = (u64::from(u) << 1 | 1) < step;
+                *clients.get_unchecked_mut(kept) = w + (step & 1);
+                *movers.get_unchecked_mut(m) = w;
+                *draws.get_unchecked_mut(m) = u;
+                kept += usize::from(stays);
+                m += usize::from(!stays);
+            }
         }
-        i += 5;
+        i += 4 + SCALAR;
     }
     key.u32s_at(&clients[i..], 24, &mut draws[i..]);
     set_aside_from(stay, clients, draws, movers, (i, kept, m))
@@ -413,7 +427,7 @@ mod tests {
 
     /// The pass the processor chooses and the AVX2 pass (where the processor has it) set aside the
     /// same clients, in the same order, with the same numbers, as the one-by-one pass, for every
-    /// length around their blocks of four, five and eight.
+    /// length around their blocks of eight.
     #[test]
     fn every_way_sets_the_same_clients_aside() {
         let key = Key::root(7).child(3);
