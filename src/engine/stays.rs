@@ -328,9 +328,10 @@ static PACKS: [Pack; 16] = packs();
 /// How many fours of clients [`set_aside_avx2`] takes in one step. The compiler vectorised the
 /// earlier "four more one by one" as well, so one four in vectors and four more (criterion's
 /// plain-Markov median 466-528 M client-cycles a second on an AVX2 processor without AVX-512) was
-/// two fours in all but name; written as two fours, the step has a quarter fewer instructions
-/// (callgrind: 248 M to 190 M for 100 runs), and in interleaved runs of `profile_engine markov` it
-/// was as fast or faster (median ratio 1.00-1.05); three fours were no faster than two.
+/// two fours in all but name; written as two fours, the sweep has a quarter fewer instructions
+/// (callgrind, `profile_engine markov 100`: 153 M to 116 M), and in interleaved runs of
+/// `profile_engine markov` it was as fast or faster (median ratio 1.00-1.05); three fours were no
+/// faster than two.
 #[cfg(target_arch = "x86_64")]
 const FOURS: usize = 2;
 
