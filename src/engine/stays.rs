@@ -60,11 +60,8 @@ impl Aside {
         let copies = if nn <= 1024 { TALLIES } else { 1 };
         self.tally.resize(TALLIES * nn, 0);
         let tally = &mut self.tally[..copies * nn];
-        // The closures take their numbers by value: by reference, they would be read again after
-        // every count, which might have changed them for all the compiler knows.
-        let counts = &mut *tally;
-        let left = move_all(table, &mut self.movers[..m], draws, move |j, s, to| {
-            counts[(j & (copies - 1)) * nn + s * (n + 1) + to] += 1;
+        let left = move_all(table, &mut self.movers[..m], draws, |j, s, to| {
+            tally[(j & (copies - 1)) * nn + s * (n + 1) + to] += 1;
         });
         clients.extend_from_slice(&self.movers[..left]);
         fold(tally, n + 1, moves, count);
@@ -111,7 +108,7 @@ fn move_by(
     // Read once, not for every mover: the cells of a state, the state of each cell (as long as
     // `row_of`, so one check covers both), and whether a target keeps the mover (by the target's
     // byte: a renewal keeps it, an absorbing state does not).
-    let stride = u64::from(tr.cap()) + 1;
+    let cell = tr.cells();
     let cell_state = &tr.cell_state()[..row_of.len()];
     let mut keeps = [true; 256];
     for (k, &a) in keeps.iter_mut().zip(absorbing) {
@@ -121,9 +118,9 @@ fn move_by(
     let mut left = 0;
     for j in 0..movers.len() {
         let w = movers[j];
-        let cell = cell_of(w);
-        let s = cell_state[cell];
-        let t = pick(row_of[cell] as usize, draws[j]);
+        let at = cell_of(w);
+        let s = cell_state[at];
+        let t = pick(row_of[at] as usize, draws[j]);
         let (to, state) = if t == RENEW {
             (n, s)
         } else {
@@ -131,7 +128,7 @@ fn move_by(
         };
         note(j, usize::from(s), to);
         // Every mover is written; only those who are not absorbed are counted as left.
-        movers[left] = (w & !0xFF_FFFF) | (u64::from(state) * stride + 1);
+        movers[left] = (w & !0xFF_FFFF) | cell(usize::from(state), 1);
         left += usize::from(keeps[usize::from(t)]);
     }
     left

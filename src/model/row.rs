@@ -267,7 +267,15 @@ impl Transitions {
     /// The cell of a client in state `s` for `m` cycles (counting the one just ended; `1..=cap`).
     #[inline(always)]
     pub fn cell(&self, s: usize, m: u64) -> u64 {
-        (s * (usize::from(self.0.cap) + 1)) as u64 + m
+        self.cells()(s, m)
+    }
+
+    /// [`Transitions::cell`] as a function that has read the table once: for loops over many
+    /// clients, where reading it through the shared tables for each would cost a load each.
+    #[inline(always)]
+    pub fn cells(&self) -> impl Fn(usize, u64) -> u64 + use<> {
+        let per_state = usize::from(self.0.cap) + 1;
+        move |s, m| (s * per_state) as u64 + m
     }
 
     /// The target of row `r` for a uniform `u` in `[0, 2^32)`.
